@@ -1,0 +1,77 @@
+package io.infermeter.schemas;
+
+import io.infermeter.avro.RequestEvent;
+import java.util.OptionalLong;
+
+/**
+ * The derived durations of a {@link RequestEvent}, as METRICS.md pins them. All values are microseconds; a duration
+ * whose inputs are absent (or would be negative) is empty. Stateless and thread-safe.
+ *
+ * <ul>
+ *   <li>queue = scheduled - arrival</li>
+ *   <li>TTFT = first_token - arrival (includes queue and prefill; vLLM's Prometheus histogram convention)</li>
+ *   <li>prefill = first_token - scheduled</li>
+ *   <li>decode = completed - first_token</li>
+ *   <li>e2e = completed - arrival</li>
+ *   <li>TPOT = decode / (output_tokens - 1), only when output_tokens &gt; 1</li>
+ *   <li>busy = prefill + decode (the device time a request occupied; basis of energy attribution)</li>
+ * </ul>
+ */
+public final class RequestTimings {
+
+  private RequestTimings() {}
+
+  public static OptionalLong queueUs(RequestEvent e) {
+    return diff(e.getScheduledUs(), e.getArrivalUs());
+  }
+
+  public static OptionalLong ttftUs(RequestEvent e) {
+    return diff(e.getFirstTokenUs(), e.getArrivalUs());
+  }
+
+  public static OptionalLong prefillUs(RequestEvent e) {
+    return diff(e.getFirstTokenUs(), e.getScheduledUs());
+  }
+
+  public static OptionalLong decodeUs(RequestEvent e) {
+    return diff(e.getCompletedUs(), e.getFirstTokenUs());
+  }
+
+  public static OptionalLong e2eUs(RequestEvent e) {
+    return diff(e.getCompletedUs(), e.getArrivalUs());
+  }
+
+  /** Mean inter-token latency of the request; empty unless more than one output token was produced. */
+  public static OptionalLong tpotUs(RequestEvent e) {
+    Integer out = e.getOutputTokens();
+    OptionalLong decode = decodeUs(e);
+    if (out == null || out <= 1 || decode.isEmpty()) {
+      return OptionalLong.empty();
+    }
+    return OptionalLong.of(Math.round((double) decode.getAsLong() / (out - 1)));
+  }
+
+  /**
+   * Device-busy time of the request: prefill + decode when both are known; otherwise completed - scheduled; otherwise
+   * e2e minus nothing (the whole request, when only arrival and completion are known).
+   */
+  public static long busyUs(RequestEvent e) {
+    OptionalLong prefill = prefillUs(e);
+    OptionalLong decode = decodeUs(e);
+    if (prefill.isPresent() && decode.isPresent()) {
+      return prefill.getAsLong() + decode.getAsLong();
+    }
+    OptionalLong sinceScheduled = diff(e.getCompletedUs(), e.getScheduledUs());
+    if (sinceScheduled.isPresent()) {
+      return sinceScheduled.getAsLong();
+    }
+    return e2eUs(e).orElse(0L);
+  }
+
+  private static OptionalLong diff(Long later, Long earlier) {
+    if (later == null || earlier == null || later < earlier) {
+      return OptionalLong.empty();
+    }
+    return OptionalLong.of(later - earlier);
+  }
+}

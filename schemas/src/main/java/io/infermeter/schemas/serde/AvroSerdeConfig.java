@@ -1,0 +1,92 @@
+package io.infermeter.schemas.serde;
+
+import io.infermeter.schemas.config.ConfigException;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Serde settings, under the usual Confluent keys so existing client configs carry over.
+ *
+ * @param registryUrl {@code schema.registry.url}: base URL of a Confluent-compatible registry API; for Apicurio
+ *     include {@code /apis/ccompat/v7}. Several comma-separated URLs are tried in order.
+ * @param autoRegister {@code auto.register.schemas} (default true): register the writer schema on first use; when
+ *     false the schema must already be registered (production registries are often read-only for apps)
+ * @param userInfo {@code basic.auth.user.info} ({@code user:password}) used when {@code basic.auth.credentials.source}
+ *     is {@code USER_INFO}; empty for none
+ * @param keyStrategy {@code key.subject.name.strategy}
+ * @param valueStrategy {@code value.subject.name.strategy}
+ * @param requestTimeout {@code schema.registry.request.timeout.ms} (default 10000)
+ */
+public record AvroSerdeConfig(String registryUrl, boolean autoRegister, Optional<String> userInfo,
+    SubjectNameStrategy keyStrategy, SubjectNameStrategy valueStrategy, Duration requestTimeout) {
+
+  public static final String SCHEMA_REGISTRY_URL = "schema.registry.url";
+  public static final String AUTO_REGISTER_SCHEMAS = "auto.register.schemas";
+  public static final String BASIC_AUTH_CREDENTIALS_SOURCE = "basic.auth.credentials.source";
+  public static final String BASIC_AUTH_USER_INFO = "basic.auth.user.info";
+  public static final String KEY_SUBJECT_NAME_STRATEGY = "key.subject.name.strategy";
+  public static final String VALUE_SUBJECT_NAME_STRATEGY = "value.subject.name.strategy";
+  public static final String REQUEST_TIMEOUT_MS = "schema.registry.request.timeout.ms";
+
+  /** Reads the keys above from a Kafka-style config map; fails naming the key on an invalid value. */
+  public static AvroSerdeConfig from(Map<String, ?> configs) {
+    Object url = configs.get(SCHEMA_REGISTRY_URL);
+    if (url == null || url.toString().isBlank()) {
+      throw new ConfigException("missing required setting '" + SCHEMA_REGISTRY_URL
+          + "' (e.g. http://127.0.0.1:8081 for Confluent, http://127.0.0.1:8081/apis/ccompat/v7 for Apicurio)");
+    }
+    boolean autoRegister = parseBool(configs, AUTO_REGISTER_SCHEMAS, true);
+    String source = String.valueOf(Objects.requireNonNullElse(configs.get(BASIC_AUTH_CREDENTIALS_SOURCE), "")).trim()
+        .toUpperCase(Locale.ROOT);
+    Optional<String> userInfo = Optional.empty();
+    if (source.equals("USER_INFO")) {
+      Object info = configs.get(BASIC_AUTH_USER_INFO);
+      if (info == null || !info.toString().contains(":")) {
+        throw new ConfigException("'" + BASIC_AUTH_CREDENTIALS_SOURCE + "' is USER_INFO but '" + BASIC_AUTH_USER_INFO
+            + "' is not set as user:password");
+      }
+      userInfo = Optional.of(info.toString());
+    } else if (!source.isEmpty() && !source.equals("NONE")) {
+      throw new ConfigException("invalid value '" + source + "' for setting '" + BASIC_AUTH_CREDENTIALS_SOURCE
+          + "': expected USER_INFO or NONE");
+    }
+    SubjectNameStrategy keyStrategy = parseStrategy(configs, KEY_SUBJECT_NAME_STRATEGY);
+    SubjectNameStrategy valueStrategy = parseStrategy(configs, VALUE_SUBJECT_NAME_STRATEGY);
+    long timeoutMs;
+    try {
+      timeoutMs = Long.parseLong(String.valueOf(Objects.requireNonNullElse(configs.get(REQUEST_TIMEOUT_MS), "10000")).trim());
+    } catch (NumberFormatException e) {
+      throw new ConfigException("invalid value '" + configs.get(REQUEST_TIMEOUT_MS) + "' for setting '"
+          + REQUEST_TIMEOUT_MS + "': expected milliseconds");
+    }
+    return new AvroSerdeConfig(url.toString().trim(), autoRegister, userInfo, keyStrategy, valueStrategy,
+        Duration.ofMillis(timeoutMs));
+  }
+
+  private static boolean parseBool(Map<String, ?> configs, String key, boolean fallback) {
+    Object v = configs.get(key);
+    if (v == null) {
+      return fallback;
+    }
+    String s = v.toString().trim().toLowerCase(Locale.ROOT);
+    if (s.equals("true") || s.equals("false")) {
+      return Boolean.parseBoolean(s);
+    }
+    throw new ConfigException("invalid value '" + v + "' for setting '" + key + "': expected true or false");
+  }
+
+  private static SubjectNameStrategy parseStrategy(Map<String, ?> configs, String key) {
+    Object v = configs.get(key);
+    if (v == null || v.toString().isBlank()) {
+      return SubjectNameStrategy.TOPIC_NAME;
+    }
+    try {
+      return SubjectNameStrategy.parse(v.toString());
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("invalid value for setting '" + key + "': " + e.getMessage(), e);
+    }
+  }
+}

@@ -1,0 +1,22 @@
+package io.infermeter.demo.sim;
+
+/**
+ * A scripted incident of the simulated fleet, active for event times in [fromUs, toUs).
+ *
+ * @param kind what goes wrong
+ * @param target the model (LATENCY_REGRESSION), device id (MEMORY_LEAK, THERMAL_THROTTLE) or host (SILENT_HOST)
+ * @param fromUs start, epoch microseconds
+ * @param toUs end, epoch microseconds
+ * @param magnitude kind-specific strength: latency multiplier, leaked bytes per second, unused otherwise
+ */
+public record Incident(Kind kind, String target, long fromUs, long toUs, double magnitude) {
+
+  /** The incidents the demo scripts, one per alert family it must show. */
+  public enum Kind {
+    LATENCY_REGRESSION, MEMORY_LEAK, THERMAL_THROTTLE, SILENT_HOST
+  }
+
+  boolean activeAt(long tUs) {
+    return tUs >= fromUs && tUs < toUs;
+  }
+}

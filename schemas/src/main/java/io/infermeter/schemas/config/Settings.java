@@ -30,6 +30,9 @@ import java.util.regex.Pattern;
 public final class Settings {
 
   private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)?");
+  /** A credential inside a value, e.g. {@code jdbc:clickhouse://h:8123/db?user=u&password=p}. */
+  private static final Pattern SECRET_PARAMETER =
+      Pattern.compile("(?i)\\b(password|secret|token)=[^&;\\s]+");
 
   private final Map<String, String> values;
   private final Map<String, String> origins;
@@ -173,8 +176,8 @@ public final class Settings {
   }
 
   public boolean bool(String key) {
-    String v = string(key).toLowerCase(Locale.ROOT);
-    switch (v) {
+    String v = string(key);
+    switch (v.toLowerCase(Locale.ROOT)) {
       case "true", "yes", "on", "1":
         return true;
       case "false", "no", "off", "0":
@@ -240,11 +243,13 @@ public final class Settings {
 
   /**
    * The effective configuration for start-up logs; values of keys that look secret (password, secret, token,
-   * credentials, user.info) are masked.
+   * credentials, user.info) are masked, and so are {@code password=}, {@code secret=} and {@code token=} parameters
+   * inside other values (URLs).
    */
   public String describe() {
     StringBuilder sb = new StringBuilder();
-    values.forEach((k, v) -> sb.append("  ").append(k).append(" = ").append(isSecret(k) ? "[hidden]" : v)
+    values.forEach((k, v) -> sb.append("  ").append(k).append(" = ")
+        .append(isSecret(k) ? "[hidden]" : SECRET_PARAMETER.matcher(v).replaceAll("$1=[hidden]"))
         .append("  (").append(origin(k)).append(")\n"));
     return sb.toString();
   }
@@ -261,16 +266,21 @@ public final class Settings {
     if (!m.matches()) {
       return null;
     }
-    long n = Long.parseLong(m.group(1));
     String unit = m.group(2) == null ? "ms" : m.group(2);
-    return switch (unit) {
-      case "ms" -> Duration.ofMillis(n);
-      case "s" -> Duration.ofSeconds(n);
-      case "m" -> Duration.ofMinutes(n);
-      case "h" -> Duration.ofHours(n);
-      case "d" -> Duration.ofDays(n);
-      default -> null;
-    };
+    try {
+      long n = Long.parseLong(m.group(1));
+      return switch (unit) {
+        case "ms" -> Duration.ofMillis(n);
+        case "s" -> Duration.ofSeconds(n);
+        case "m" -> Duration.ofMinutes(n);
+        case "h" -> Duration.ofHours(n);
+        case "d" -> Duration.ofDays(n);
+        default -> null;
+      };
+    } catch (NumberFormatException | ArithmeticException e) {
+      // more digits than a long holds, or more seconds than a Duration holds: invalid, reported with key and value
+      return null;
+    }
   }
 
   private static ConfigException invalid(String key, String value, String expected) {

@@ -67,6 +67,9 @@ public final class AvroDeserializer<T extends SpecificRecord> implements Deseria
     if (data == null) {
       return null;
     }
+    if (registry == null || readerSchema == null) {
+      throw new IllegalStateException("AvroDeserializer used before configure()");
+    }
     if (data.length < 5) {
       throw new SerializationException("not Confluent Avro wire format on topic " + topic + ": " + data.length
           + " bytes, need at least 5 (magic byte + schema id)");

@@ -1,6 +1,8 @@
 package io.infermeter.schemas.serde;
 
 import io.infermeter.schemas.config.ConfigException;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
@@ -59,11 +61,56 @@ public record AvroSerdeConfig(String registryUrl, boolean autoRegister, Optional
     try {
       timeoutMs = Long.parseLong(String.valueOf(Objects.requireNonNullElse(configs.get(REQUEST_TIMEOUT_MS), "10000")).trim());
     } catch (NumberFormatException e) {
-      throw new ConfigException("invalid value '" + configs.get(REQUEST_TIMEOUT_MS) + "' for setting '"
-          + REQUEST_TIMEOUT_MS + "': expected milliseconds");
+      timeoutMs = -1;
     }
-    return new AvroSerdeConfig(url.toString().trim(), autoRegister, userInfo, keyStrategy, valueStrategy,
-        Duration.ofMillis(timeoutMs));
+    // HttpClient rejects a zero or negative timeout with an IllegalArgumentException at first use: fail here instead.
+    if (timeoutMs <= 0) {
+      throw new ConfigException("invalid value '" + configs.get(REQUEST_TIMEOUT_MS) + "' for setting '"
+          + REQUEST_TIMEOUT_MS + "': expected a positive number of milliseconds");
+    }
+    String urls = url.toString().trim();
+    validateUrls(urls);
+    return new AvroSerdeConfig(urls, autoRegister, userInfo, keyStrategy, valueStrategy, Duration.ofMillis(timeoutMs));
+  }
+
+  /** Masks the password of {@code basic.auth.user.info}: configs end up in start-up logs. */
+  @Override
+  public String toString() {
+    return "AvroSerdeConfig[registryUrl=" + registryUrl + ", autoRegister=" + autoRegister + ", userInfo="
+        + userInfo.map(info -> info.substring(0, Math.max(0, info.indexOf(':'))) + ":[hidden]").orElse("none")
+        + ", keyStrategy=" + keyStrategy + ", valueStrategy=" + valueStrategy + ", requestTimeout=" + requestTimeout
+        + "]";
+  }
+
+  /**
+   * Every comma-separated URL must be absolute http(s) with a host; otherwise the HTTP client would fail only at the
+   * first record with an IllegalArgumentException instead of at start-up naming the setting.
+   */
+  private static void validateUrls(String urls) {
+    boolean any = false;
+    for (String part : urls.split(",")) {
+      String u = part.trim();
+      if (u.isEmpty()) {
+        continue;
+      }
+      any = true;
+      URI uri;
+      try {
+        uri = new URI(u);
+      } catch (URISyntaxException e) {
+        throw new ConfigException("invalid value '" + u + "' for setting '" + SCHEMA_REGISTRY_URL
+            + "': not a URL (" + e.getMessage() + ")", e);
+      }
+      String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+      if (!(scheme.equals("http") || scheme.equals("https")) || uri.getHost() == null) {
+        throw new ConfigException("invalid value '" + u + "' for setting '" + SCHEMA_REGISTRY_URL
+            + "': expected an http:// or https:// URL with a host, e.g. http://127.0.0.1:8081");
+      }
+    }
+    if (!any) {
+      throw new ConfigException("invalid value '" + urls + "' for setting '" + SCHEMA_REGISTRY_URL
+          + "': no URL in it");
+    }
   }
 
   private static boolean parseBool(Map<String, ?> configs, String key, boolean fallback) {

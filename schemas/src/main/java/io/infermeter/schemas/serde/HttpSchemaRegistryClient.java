@@ -43,11 +43,15 @@ public final class HttpSchemaRegistryClient implements SchemaRegistryClient {
         urls.add(URI.create(trimmed.endsWith("/") ? trimmed.substring(0, trimmed.length() - 1) : trimmed));
       }
     }
+    if (urls.isEmpty()) {
+      throw new IllegalArgumentException("no schema registry URL in '" + config.registryUrl() + "'");
+    }
     this.baseUrls = List.copyOf(urls);
     this.authorization = config.userInfo().map(info ->
         "Basic " + Base64.getEncoder().encodeToString(info.getBytes(StandardCharsets.UTF_8)));
     this.timeout = config.requestTimeout();
-    this.http = HttpClient.newBuilder().connectTimeout(timeout).build();
+    // HTTP/1.1: registries speak it everywhere; the default HTTP/2 attempt adds an h2c upgrade to the first request.
+    this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(timeout).build();
   }
 
   @Override
@@ -80,6 +84,11 @@ public final class HttpSchemaRegistryClient implements SchemaRegistryClient {
         "look up schema " + schema.getFullName() + " under subject '" + subject
             + "' (auto.register.schemas=false: register it first)");
     int id = answer.path("id").asInt(-1);
+    if (id < 0) {
+      // never cache (and then write) a made-up id
+      throw new SchemaRegistryException("registry answered without an id when looking up under '" + subject + "': "
+          + answer, 200, 0, false, null);
+    }
     ids.put(schema, id);
     schemasById.putIfAbsent(id, schema);
     return id;

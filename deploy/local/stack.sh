@@ -475,6 +475,7 @@ Stop that process (for another checkout's stack: its deploy/local/stack.sh stop)
 write_stack_env() {
   cat >"$STACK_ENV.tmp" <<EOF
 INFERMETER_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT
+INFERMETER_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_PORT
 INFERMETER_SCHEMA_REGISTRY_URL=http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7
 INFERMETER_CLICKHOUSE_URL=jdbc:clickhouse://127.0.0.1:$CLICKHOUSE_HTTP_PORT/default
 INFERMETER_CLICKHOUSE_HTTP=http://127.0.0.1:$CLICKHOUSE_HTTP_PORT

@@ -1,0 +1,96 @@
+package io.infermeter.report.internal;
+
+import java.util.List;
+
+/**
+ * Everything one report shows, as read from ClickHouse. Latencies in microseconds, energy in joules, carbon in
+ * grams CO2e, money in the row's currency, shares and attainment in percent; NaN where the source has no value.
+ * Immutable.
+ */
+public record ReportData(
+    List<LatencyPoint> latencyOverTime,
+    List<Percentiles> percentiles,
+    List<SloRow> slo,
+    List<SloClassRow> sloClasses,
+    List<CostRow> cost,
+    List<EnergyRow> energy,
+    List<EnergyMethodRow> energyMethods,
+    List<TopAlertRow> topAlerts,
+    List<AlertRow> alerts,
+    long alertsFiring,
+    long alertsResolved,
+    List<BottleneckRow> bottlenecks,
+    List<DeadLetterRow> deadLetters) {
+
+  public ReportData {
+    latencyOverTime = List.copyOf(latencyOverTime);
+    percentiles = List.copyOf(percentiles);
+    slo = List.copyOf(slo);
+    sloClasses = List.copyOf(sloClasses);
+    cost = List.copyOf(cost);
+    energy = List.copyOf(energy);
+    energyMethods = List.copyOf(energyMethods);
+    topAlerts = List.copyOf(topAlerts);
+    alerts = List.copyOf(alerts);
+    bottlenecks = List.copyOf(bottlenecks);
+    deadLetters = List.copyOf(deadLetters);
+  }
+
+  /** An empty report (no rows anywhere). */
+  public static ReportData empty() {
+    return new ReportData(List.of(), List.of(), List.of(), List.of(), List.of(), List.of(), List.of(), List.of(),
+        List.of(), 0, 0, List.of(), List.of());
+  }
+
+  /** Fleet percentiles of one model and metric (warm cohort) in one time step, merged from the host histograms. */
+  public record LatencyPoint(String metric, String model, long stepStartMicros, long samples, long p50Us, long p99Us,
+      long p999Us) {
+  }
+
+  /** Fleet percentiles over the whole range (view fleet_latency_percentiles). */
+  public record Percentiles(String model, String metric, String cohort, long samples, long p50Us, long p99Us,
+      long p999Us) {
+  }
+
+  /** View latency_slo_attainment. */
+  public record SloRow(String model, String metric, long thresholdUs, long requests, long withinThreshold,
+      double attainmentPct) {
+  }
+
+  /** View slo_class_attainment. */
+  public record SloClassRow(String model, String sloClass, long requests, long good, double attainmentPct) {
+  }
+
+  /** View cost_per_million_tokens. */
+  public record CostRow(String model, String gpuType, String currency, double attributedCost, long outputTokens,
+      double costPer1mOutputTokens) {
+  }
+
+  /** View energy_carbon_by_region. */
+  public record EnergyRow(String region, double measuredEnergyJ, double attributedEnergyJ, double idleEnergyJ,
+      long outputTokens, double energyPer1kOutputTokensJ, double totalCarbonG, double idleCarbonG,
+      double carbonPer1kOutputTokensG) {
+  }
+
+  /** How device energy was obtained (device_energy.method): COUNTER, POWER_INTEGRATION, ESTIMATED, NONE. */
+  public record EnergyMethodRow(String method, long deviceWindows, double measuredEnergyJ) {
+  }
+
+  /** View top_alerts. */
+  public record TopAlertRow(String rule, String host, String model, String deviceId, long incidents, long firings,
+      String worstSeverity, String lastState) {
+  }
+
+  /** One alert record (FIRING or RESOLVED), newest first. */
+  public record AlertRow(long emittedMicros, String rule, String severity, String state, String host, String model,
+      String deviceId, double observed, double threshold, String unit, String summary) {
+  }
+
+  /** Dead letters (records no stage could process) per stage and reason, with the latest detection time. */
+  public record DeadLetterRow(String stage, String reason, long count, long lastDetectedMicros) {
+  }
+
+  /** View bottleneck_share. */
+  public record BottleneckRow(String host, String label, long windows, double sharePct) {
+  }
+}

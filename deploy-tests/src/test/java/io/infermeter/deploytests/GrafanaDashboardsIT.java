@@ -1,0 +1,190 @@
+package io.infermeter.deploytests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.infermeter.deploytests.Dashboards.Query;
+import io.infermeter.testsupport.Infra;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.LongStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Integration test against the REAL local ClickHouse (Infra): a fresh database gets the repository's migrations,
+ * a few rows of every table, then every dashboard query (Grafana macros and variables expanded as Grafana does)
+ * must run and return rows; the fleet percentiles of the latency panel must equal nearest-rank percentiles computed
+ * here from the merged buckets.
+ */
+class GrafanaDashboardsIT {
+
+  private static final Instant WINDOW = Instant.parse("2026-01-01T00:00:00Z");
+  // TTL far enough that the fixed 2026 rows are not expired (DateTime ends in 2106)
+  private static final int TTL_DAYS = 3650;
+  private static final String MODEL = "model-a";
+  // per-host e2e warm histograms (highest equivalent value, count) of one 10 s window
+  private static final long[] H1_VALUES = {100, 200, 300};
+  private static final long[] H1_COUNTS = {50, 49, 1};
+  private static final long[] H2_VALUES = {150, 200, 400, 900};
+  private static final long[] H2_COUNTS = {10, 10, 79, 2};
+
+  private static String database;
+  private static Connection connection;
+
+  @BeforeAll
+  static void createDatabase() throws SQLException {
+    database = Infra.uniqueName("deploy_tests");
+    connection = DriverManager.getConnection(Infra.get().clickhouseJdbcUrl());
+    try (Statement st = connection.createStatement()) {
+      st.execute("CREATE DATABASE " + database);
+      for (Path f : Migrations.files()) {
+        for (String sql : Migrations.statements(RepoFiles.read(f), database, TTL_DAYS)) {
+          st.execute(sql);
+        }
+      }
+      insertFixtures(st);
+    }
+  }
+
+  @AfterAll
+  static void dropDatabase() throws SQLException {
+    if (connection != null) {
+      try (Statement st = connection.createStatement()) {
+        st.execute("DROP DATABASE IF EXISTS " + database);
+      } finally {
+        connection.close();
+      }
+    }
+  }
+
+  private static void insertFixtures(Statement st) throws SQLException {
+    String ws = "'2026-01-01 00:00:00'";
+    String we = "'2026-01-01 00:00:10'";
+    String latency = "INSERT INTO " + database + ".window_latency (window_start, window_end, window_size_ms, scope, "
+        + "host, model, metric, cohort, count, bucket_values_us, bucket_counts, kafka_offset) VALUES ";
+    st.execute(latency
+        + row(ws, we, 10000, "'host'", "'host-1'", q(MODEL), "'e2e'", "'warm'", 100, arr(H1_VALUES), arr(H1_COUNTS), 1) + ","
+        + row(ws, we, 10000, "'host'", "'host-2'", q(MODEL), "'e2e'", "'warm'", 101, arr(H2_VALUES), arr(H2_COUNTS), 2) + ","
+        // the fleet rollup describes the same requests again: a panel that read it would double count
+        + row(ws, we, 10000, "'fleet'", "'*'", q(MODEL), "'e2e'", "'warm'", 1000, "[5000000]", "[1000]", 3) + ","
+        + row(ws, we, 10000, "'host'", "'host-1'", q(MODEL), "'ttft'", "'warm'", 100, "[100000, 900000]", "[90, 10]", 4) + ","
+        + row(ws, we, 10000, "'host'", "'host-1'", q(MODEL), "'tpot'", "'warm'", 100, "[10000, 90000]", "[80, 20]", 5));
+    st.execute("INSERT INTO " + database + ".window_aggregates (window_start, window_end, window_size_ms, scope, host, "
+        + "model, gpu_type, requests, ok, errors, timeouts, cold_starts, output_tokens, slo_class, slo_requests, "
+        + "slo_good, kafka_offset) VALUES "
+        + row(ws, we, 10000, "'host'", "'host-1'", q(MODEL), "'H100'", 100, 90, 5, 5, 2, 1000, "['default']", "[100]",
+            "[80]", 1));
+    st.execute("INSERT INTO " + database + ".energy_attribution (window_start, window_end, window_size_ms, region, "
+        + "host, device_id, gpu_type, model, is_idle, requests, output_tokens, energy_j, carbon_g, cost, currency, "
+        + "kafka_offset) VALUES "
+        + row(ws, we, 10000, "'us-east-1'", "'host-1'", "'GPU-0'", "'H100'", q(MODEL), 0, 100, 1000, 500.0, 0.1, 0.01,
+            "'USD'", 1) + ","
+        + row(ws, we, 10000, "'us-east-1'", "'host-1'", "'GPU-0'", "'H100'", "''", 1, 0, 0, 100.0, 0.02, 0.002,
+            "'USD'", 2));
+    st.execute("INSERT INTO " + database + ".device_energy (window_start, window_end, window_size_ms, host, device_id, "
+        + "gpu_type, measured_energy_j, kafka_offset) VALUES "
+        + row(ws, we, 10000, "'host-1'", "'GPU-0'", "'H100'", 600.0, 1));
+    st.execute("INSERT INTO " + database + ".bottlenecks (window_start, window_end, host, label, kafka_offset) VALUES "
+        + row(ws, we, "'host-1'", "'COMPUTE_BOUND'", 1) + "," + row(ws, we, "'host-2'", "'QUEUE_BOUND'", 2));
+    st.execute("INSERT INTO " + database + ".alerts (emitted, alert_id, dedup_key, rule, severity, state, host, model, "
+        + "window_start, window_end, observed, threshold, unit, summary, first_seen, kafka_offset) VALUES "
+        + row(we, "'a-1'", "'error_spike|host-1'", "'error_spike'", "'WARNING'", "'FIRING'", "'host-1'", q(MODEL),
+            ws, we, 10.0, 5.0, "'percent'", "'errors 10 % > 5 %'", we, 1));
+    st.execute("INSERT INTO " + database + ".dead_letters (detected, stage, reason, message, kafka_offset) VALUES "
+        + row(we, "'sink'", "'deserialization'", "'bad bytes'", 1));
+  }
+
+  static Stream<Query> queries() {
+    return Dashboards.allQueries().stream();
+  }
+
+  /** Grafana's expansion for a 2 h range around the fixtures, 1 h buckets, window 10 s and the fixture model. */
+  private static String expand(Query q) {
+    JsonNode dashboard = Dashboards.parse(RepoFiles.grafanaDir().resolve("dashboards").resolve(q.dashboard()));
+    Map<String, List<String>> vars = new HashMap<>(Dashboards.variableDefaults(dashboard, List.of(MODEL)));
+    vars.replace("window_ms", List.of("10000"));
+    GrafanaMacros macros = new GrafanaMacros(WINDOW.minusSeconds(3600), WINDOW.plusSeconds(3600),
+        Duration.ofHours(1), vars);
+    return macros.expand(q.sql()).replace(Dashboards.DATABASE + ".", database + ".");
+  }
+
+  private static List<Map<String, Object>> run(String sql) throws SQLException {
+    List<Map<String, Object>> rows = new ArrayList<>();
+    try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+      int n = rs.getMetaData().getColumnCount();
+      while (rs.next()) {
+        Map<String, Object> row = new HashMap<>();
+        for (int i = 1; i <= n; i++) {
+          row.put(rs.getMetaData().getColumnLabel(i), rs.getObject(i));
+        }
+        rows.add(row);
+      }
+    }
+    return rows;
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("queries")
+  void everyDashboardQueryRunsAndFindsTheFixtureRows(Query q) throws SQLException {
+    assertThat(run(expand(q))).as("rows of %s", q).isNotEmpty();
+  }
+
+  @Test
+  void modelVariableListsTheModels() throws SQLException {
+    Query variable = queries().filter(q -> q.where().equals("variable model")).findFirst().orElseThrow();
+    assertThat(run(expand(variable))).extracting(r -> r.get("model")).containsExactly(MODEL);
+  }
+
+  @Test
+  void fleetPercentilesEqualNearestRankOfTheMergedBuckets() throws SQLException {
+    Query panel = queries().filter(q -> q.dashboard().equals("infermeter-latency.json") && q.where().contains("p99.9"))
+        .findFirst().orElseThrow();
+    long[] merged = LongStream.concat(expandBuckets(H1_VALUES, H1_COUNTS), expandBuckets(H2_VALUES, H2_COUNTS))
+        .sorted().toArray();
+    List<Map<String, Object>> rows = run(expand(panel));
+    assertThat(rows).hasSize(1);
+    Map<String, Object> r = rows.get(0);
+    assertThat(((Number) r.get("p50_us")).longValue()).isEqualTo(nearestRank(merged, 0.5));
+    assertThat(((Number) r.get("p99_us")).longValue()).isEqualTo(nearestRank(merged, 0.99));
+    assertThat(((Number) r.get("p999_us")).longValue()).isEqualTo(nearestRank(merged, 0.999));
+  }
+
+  /** Every sample of a histogram as one value each (the buckets' highest equivalent values). */
+  private static LongStream expandBuckets(long[] values, long[] counts) {
+    return LongStream.range(0, values.length).flatMap(i -> LongStream.range(0, counts[(int) i]).map(x -> values[(int) i]));
+  }
+
+  /** Nearest-rank percentile: the smallest sample with at least q of all samples at or below it. */
+  private static long nearestRank(long[] sorted, double q) {
+    int rank = (int) Math.ceil(q * sorted.length);
+    return sorted[Math.max(rank, 1) - 1];
+  }
+
+  private static String row(Object... values) {
+    return "(" + String.join(", ", Arrays.stream(values).map(String::valueOf).toList()) + ")";
+  }
+
+  private static String arr(long[] values) {
+    return Arrays.toString(values);
+  }
+
+  private static String q(String s) {
+    return "'" + s + "'";
+  }
+}

@@ -199,7 +199,7 @@ public final class FleetSimulator {
         .setCachedTokens(random.nextDouble() < 0.3 ? inputTokens / 2 : 0)
         .setBatchSize(batch).setMaxBatchSize(model.maxBatchSize())
         .setColdStart(cold)
-        .setSloClass(modelName.contains("70b") ? "premium" : "standard")
+        .setSloClass(modelName.contains("70b") ? "default" : "interactive")
         .build();
   }
 

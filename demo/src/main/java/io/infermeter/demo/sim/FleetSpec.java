@@ -51,13 +51,13 @@ public record FleetSpec(List<Host> hosts, List<Model> models) {
         new Model("llama-3.1-70b-instruct", "2024-07", 220, 32_000, 900, 250, 32, 70 * GIB),
         new Model("mistral-7b-instruct", "v0.3", 40, 8_000, 400, 120, 64, 15 * GIB));
     List<Host> hosts = List.of(
-        new Host("prod-a", "us-east-1", "gpu-a-01", "H100-SXM", 2, 700, 80 * GIB,
+        new Host("prod-a", "us-east-1", "gpu-a-01", "H100", 2, 700, 80 * GIB,
             List.of("llama-3.1-70b-instruct", "llama-3.1-8b-instruct"), 40),
-        new Host("prod-a", "us-east-1", "gpu-a-02", "H100-SXM", 2, 700, 80 * GIB,
+        new Host("prod-a", "us-east-1", "gpu-a-02", "H100", 2, 700, 80 * GIB,
             List.of("llama-3.1-70b-instruct", "mistral-7b-instruct"), 35),
-        new Host("prod-a", "eu-west-1", "gpu-a-03", "A100-80GB", 2, 400, 80 * GIB,
+        new Host("prod-a", "eu-west-1", "gpu-a-03", "A100", 2, 400, 80 * GIB,
             List.of("llama-3.1-8b-instruct", "mistral-7b-instruct"), 30),
-        new Host("prod-b", "eu-west-1", "gpu-b-01", "A100-80GB", 2, 400, 80 * GIB,
+        new Host("prod-b", "eu-west-1", "gpu-b-01", "A100", 2, 400, 80 * GIB,
             List.of("llama-3.1-70b-instruct", "llama-3.1-8b-instruct"), 25),
         new Host("prod-b", "ap-south-1", "gpu-b-02", "L4", 2, 72, 24 * GIB,
             List.of("mistral-7b-instruct", "mistral-7b-instruct"), 20),

@@ -1,0 +1,259 @@
+package io.infermeter.demo;
+
+import io.infermeter.avro.HardwareSample;
+import io.infermeter.avro.RequestEvent;
+import io.infermeter.demo.sim.FleetSimulator;
+import io.infermeter.demo.sim.FleetSpec;
+import io.infermeter.demo.sim.Incident;
+import io.infermeter.demo.sim.Scenario;
+import io.infermeter.schemas.Topics;
+import io.infermeter.schemas.serde.AvroSerdeConfig;
+import io.infermeter.schemas.serde.AvroSerializer;
+import io.infermeter.schemas.serde.HttpSchemaRegistryClient;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The main job's driver: with the collector, streams app and sink already running (./infermeter demo starts them),
+ * it replays a simulated fleet through the pipeline and reads the result back from ClickHouse.
+ *
+ * <ol>
+ *   <li>backfill: {@code --duration} seconds of SIMULATED traffic ending now, as fast as the pipeline takes it;
+ *       requests go to the collector's JSON-lines endpoint, simulated GPU samples straight to the hardware topic
+ *       (the collector samples only its own host);</li>
+ *   <li>live: {@code --live} more seconds in real time, so the last windows close and silent hosts are noticed;</li>
+ *   <li>drain: wait until ClickHouse holds every request of the run's closed windows;</li>
+ *   <li>summary: fleet percentiles, cost, energy, carbon and alerts from the shipped SQL views.</li>
+ * </ol>
+ * A progress line is printed every 2 s.
+ */
+@Command(name = "run", mixinStandardHelpOptions = true,
+    description = "Drive a simulated fleet through a running collector, streams app and sink; print a summary "
+        + "from ClickHouse.")
+final class RunCommand implements Callable<Integer> {
+
+  private static final DateTimeFormatter CH_TIME =
+      DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS").withZone(ZoneOffset.UTC);
+
+  @Option(names = "--duration", defaultValue = "600", description = "Simulated seconds to backfill (default: ${DEFAULT-VALUE}).")
+  long durationSeconds;
+
+  @Option(names = "--live", defaultValue = "30", description = "Real-time seconds after the backfill (default: ${DEFAULT-VALUE}).")
+  long liveSeconds;
+
+  @Option(names = "--seed", defaultValue = "42", description = "Simulator seed (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--collector", defaultValue = "http://127.0.0.1:4318",
+      description = "Collector base URL (default: ${DEFAULT-VALUE}).")
+  String collectorUrl;
+
+  @Option(names = "--no-summary", description = "Skip the summary (tests read ClickHouse themselves).")
+  boolean noSummary;
+
+  @Option(names = "--database", defaultValue = "infermeter", description = "ClickHouse database of the sink (default: ${DEFAULT-VALUE}).")
+  String database;
+
+  @Option(names = "--topic-prefix", defaultValue = "", description = "Topic prefix the pipeline was started with.")
+  String topicPrefix;
+
+  @Option(names = "--batch", defaultValue = "500", description = "Requests per HTTP post to the collector (default: ${DEFAULT-VALUE}).")
+  int batchSize;
+
+  @Option(names = "--drain-timeout", defaultValue = "180", description = "Seconds to wait for ClickHouse to catch up (default: ${DEFAULT-VALUE}).")
+  long drainTimeoutSeconds;
+
+  /** Sees every request the collector accepted (tests compare ClickHouse against it). */
+  java.util.function.Consumer<RequestEvent> sentListener = e -> { };
+
+  /** The run's time range and incidents, set once {@link #call()} has run. */
+  long startUs;
+  long backfillEndUs;
+  List<Incident> incidents = List.of();
+
+  private final AtomicLong requestsSent = new AtomicLong();
+  private final AtomicLong requestsRejected = new AtomicLong();
+  private final AtomicLong samplesSent = new AtomicLong();
+
+  @Override
+  public Integer call() throws Exception {
+    DemoEnvironment env = DemoEnvironment.resolve();
+    long durationUs = durationSeconds * 1_000_000L;
+    startUs = Instant.now().toEpochMilli() * 1000 - durationUs;
+    backfillEndUs = startUs + durationUs;
+    FleetSpec fleet = FleetSpec.defaultFleet();
+    incidents = Scenario.incidents(fleet, startUs, durationUs);
+    FleetSimulator simulator = new FleetSimulator(fleet, incidents, seed, startUs);
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(Duration.ofSeconds(5)).build();
+
+    System.out.printf("infermeter demo: %d hosts, %d models, SIMULATED fleet (source=simulated), %d s backfill + %d s live%n",
+        fleet.hosts().size(), fleet.models().size(), durationSeconds, liveSeconds);
+    for (Incident i : incidents) {
+      System.out.printf("  scripted incident %-18s on %-40s from +%ds to +%ds%n", i.kind(), i.target(),
+          (i.fromUs() - startUs) / 1_000_000, (i.toUs() - startUs) / 1_000_000);
+    }
+
+    try (Connection ch = DriverManager.getConnection(env.clickhouseJdbcUrl(), "default", "");
+        KafkaProducer<String, HardwareSample> samples = sampleProducer(env)) {
+      Progress progress = new Progress(ch);
+      AtomicReference<Exception> sendFailure = new AtomicReference<>();
+      List<String> pending = new ArrayList<>();
+      List<RequestEvent> pendingEvents = new ArrayList<>();
+      long lastProgressNanos = 0;
+      long liveStartNanos = 0;
+      long endUs = backfillEndUs + liveSeconds * 1_000_000L;
+      for (long t = startUs + 1_000_000L; t <= endUs; t += 1_000_000L) {
+        if (t > backfillEndUs) {
+          if (liveStartNanos == 0) {
+            liveStartNanos = System.nanoTime();
+            System.out.println("  backfill done; live for " + liveSeconds + " s");
+          }
+          long dueNanos = liveStartNanos + (t - backfillEndUs) * 1000;
+          long waitMs = (dueNanos - System.nanoTime()) / 1_000_000;
+          if (waitMs > 0) {
+            Thread.sleep(waitMs);
+          }
+        }
+        for (RequestEvent e : simulator.requestsCompletedBefore(t)) {
+          pending.add(RequestJson.line(e));
+          pendingEvents.add(e);
+          if (pending.size() >= batchSize) {
+            post(http, pending, pendingEvents);
+          }
+        }
+        post(http, pending, pendingEvents);
+        for (HardwareSample s : simulator.samplesAt(t, 1_000_000L)) {
+          samples.send(new ProducerRecord<>(Topics.HARDWARE.withPrefix(topicPrefix).name(), null,
+              s.getTimestampUs() / 1000, s.getHost() + "/" + s.getDeviceId(), s), (md, ex) -> {
+                if (ex != null) {
+                  sendFailure.compareAndSet(null, ex);
+                }
+              });
+          samplesSent.incrementAndGet();
+        }
+        if (sendFailure.get() != null) {
+          throw sendFailure.get();
+        }
+        if (System.nanoTime() - lastProgressNanos > 2_000_000_000L) {
+          lastProgressNanos = System.nanoTime();
+          System.out.println(progress.line(String.format("simulated +%ds/%ds", (t - startUs) / 1_000_000,
+              durationSeconds + liveSeconds)));
+        }
+      }
+      samples.flush();
+
+      String from = CH_TIME.format(Instant.ofEpochMilli(startUs / 1000));
+      String to = CH_TIME.format(Instant.ofEpochMilli(backfillEndUs / 1000));
+      drain(ch, progress, from, to);
+      if (!noSummary) {
+        new Summary(ch, database).print(from, to, collectorUrl, env.clickhouseJdbcUrl());
+      }
+    }
+    return requestsRejected.get() == 0 ? 0 : 1;
+  }
+
+  private KafkaProducer<String, HardwareSample> sampleProducer(DemoEnvironment env) {
+    Properties props = new Properties();
+    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, env.kafkaBootstrap());
+    props.put(ProducerConfig.ACKS_CONFIG, "all");
+    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+    props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+    props.put(ProducerConfig.LINGER_MS_CONFIG, "20");
+    AvroSerdeConfig config = AvroSerdeConfig.from(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, env.schemaRegistryUrl()));
+    return new KafkaProducer<>(props, new StringSerializer(),
+        new AvroSerializer<>(new HttpSchemaRegistryClient(config), config, false));
+  }
+
+  private void post(HttpClient http, List<String> lines, List<RequestEvent> events) throws Exception {
+    if (lines.isEmpty()) {
+      return;
+    }
+    HttpRequest request = HttpRequest.newBuilder(URI.create(collectorUrl + "/v1/requests"))
+        .timeout(Duration.ofSeconds(30))
+        .header("Content-Type", "application/x-ndjson")
+        .POST(HttpRequest.BodyPublishers.ofString(String.join("\n", lines)))
+        .build();
+    HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+    if (response.statusCode() == 200) {
+      requestsSent.addAndGet(lines.size());
+      events.forEach(sentListener);
+    } else {
+      requestsRejected.addAndGet(lines.size());
+      System.err.println("collector answered " + response.statusCode() + ": " + response.body().lines().limit(5).toList());
+    }
+    lines.clear();
+    events.clear();
+  }
+
+  /** Waits until the requests counted in ClickHouse for the backfill range stop changing. */
+  private void drain(Connection ch, Progress progress, String from, String to) throws Exception {
+    String sql = "SELECT sum(requests) FROM " + database + ".window_aggregates FINAL WHERE scope = 'host' "
+        + "AND window_size_ms = 10000 AND window_start >= '" + from + "' AND window_start < '" + to + "'";
+    long deadline = System.nanoTime() + drainTimeoutSeconds * 1_000_000_000L;
+    long previous = -1;
+    int stable = 0;
+    while (System.nanoTime() < deadline && stable < 3) {
+      long counted = scalar(ch, sql);
+      stable = counted == previous && counted > 0 ? stable + 1 : 0;
+      previous = counted;
+      System.out.println(progress.line("draining: " + counted + " requests of the backfill in ClickHouse"));
+      Thread.sleep(2000);
+    }
+  }
+
+  static long scalar(Connection ch, String sql) throws SQLException {
+    try (Statement st = ch.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+      return rs.next() ? rs.getLong(1) : 0;
+    }
+  }
+
+  /** The live progress line: events in, windows out, rows in ClickHouse, alerts. */
+  private final class Progress {
+    private final Connection ch;
+
+    Progress(Connection ch) {
+      this.ch = ch;
+    }
+
+    String line(String phase) {
+      String rows;
+      String alerts;
+      try {
+        rows = String.format("%,d window rows", scalar(ch, "SELECT count() FROM " + database + ".window_aggregates"));
+        alerts = String.format("%,d alerts firing / %,d resolved",
+            scalar(ch, "SELECT count() FROM " + database + ".alerts FINAL WHERE state = 'FIRING'"),
+            scalar(ch, "SELECT count() FROM " + database + ".alerts FINAL WHERE state = 'RESOLVED'"));
+      } catch (SQLException e) {
+        rows = "ClickHouse not answering (" + e.getMessage() + ")";
+        alerts = "";
+      }
+      return String.format("  %-22s | in: %,d requests, %,d GPU samples | ClickHouse: %s | %s", phase,
+          requestsSent.get(), samplesSent.get(), rows, alerts);
+    }
+  }
+}

@@ -1,0 +1,64 @@
+-- infermeter: the shipped ClickHouse queries.
+--
+-- Each query is a parameterized view created by migration deploy/clickhouse/migrations/V002__query_views.sql (the
+-- definitions live there, once); below is how to call each. Parameters use clickhouse-client's syntax, e.g.
+--   clickhouse-client --param_from_ts='2026-11-23 00:00:00' --param_to_ts='2026-11-24 00:00:00' \
+--     --param_window_ms=10000 --queries-file docs/queries.sql
+-- or over HTTP: curl 'http://127.0.0.1:8123/?param_from_ts=...&param_to_ts=...' --data-binary @query.sql
+-- Replace the database name 'infermeter' if clickhouse.database differs. Times are UTC; windows are selected by
+-- window_start in [from_ts, to_ts). Every view reads its tables with FINAL (re-delivered rows never count twice).
+-- Each named block is run by the sink's QueriesIT against known data on the real server.
+
+-- name: fleet_latency_percentiles
+-- Fleet p50 / p99 / p99.9 per model, metric (e2e, ttft, tpot, queue, prefill, decode) and cohort (warm, cold),
+-- merged exactly from the per-host HdrHistogram buckets (quantilesExactWeighted over ARRAY JOIN), microseconds.
+SELECT model, metric, cohort, samples, p50_us, p99_us, p999_us
+FROM infermeter.fleet_latency_percentiles(from_ts = {from_ts:String}, to_ts = {to_ts:String}, window_ms = {window_ms:UInt32})
+WHERE metric = 'e2e' AND cohort = 'warm'
+ORDER BY model;
+
+-- name: latency_slo_attainment
+-- TTFT / TPOT SLO attainment per model: percent of requests with TTFT <= ttft_us and TPOT <= tpot_us (microseconds).
+SELECT model, metric, threshold_us, requests, within_threshold, attainment_pct
+FROM infermeter.latency_slo_attainment(from_ts = {from_ts:String}, to_ts = {to_ts:String}, window_ms = {window_ms:UInt32},
+    ttft_us = {ttft_us:UInt64}, tpot_us = {tpot_us:UInt64})
+ORDER BY model, metric;
+
+-- name: slo_class_attainment
+-- Goodput attainment per model and SLO class (requests meeting every threshold of their class), percent.
+SELECT model, slo_class, requests, good, attainment_pct
+FROM infermeter.slo_class_attainment(from_ts = {from_ts:String}, to_ts = {to_ts:String}, window_ms = {window_ms:UInt32})
+ORDER BY model, slo_class;
+
+-- name: cost_per_million_tokens
+-- Attributed cost per 1M output tokens by model and GPU type, in the configured currency.
+SELECT model, gpu_type, currency, attributed_cost, output_tokens, cost_per_1m_output_tokens
+FROM infermeter.cost_per_million_tokens(from_ts = {from_ts:String}, to_ts = {to_ts:String}, window_ms = {window_ms:UInt32})
+ORDER BY model, gpu_type;
+
+-- name: energy_carbon_by_region
+-- Attributed energy per 1k output tokens (joules) and carbon (gCO2e, total and idle) by region.
+SELECT region, measured_energy_j, attributed_energy_j, idle_energy_j, output_tokens, energy_per_1k_output_tokens_j,
+       total_carbon_g, idle_carbon_g, carbon_per_1k_output_tokens_g
+FROM infermeter.energy_carbon_by_region(from_ts = {from_ts:String}, to_ts = {to_ts:String}, window_ms = {window_ms:UInt32})
+ORDER BY region;
+
+-- name: top_alerts
+-- The alert rules and subjects with the most incidents (distinct dedup keys) in the range.
+SELECT rule, host, model, device_id, incidents, firings, worst_severity, last_state
+FROM infermeter.top_alerts(from_ts = {from_ts:String}, to_ts = {to_ts:String})
+LIMIT 20;
+
+-- name: bottleneck_share
+-- Share of each bottleneck label among each host's classified windows, percent.
+SELECT host, label, windows, share_pct
+FROM infermeter.bottleneck_share(from_ts = {from_ts:String}, to_ts = {to_ts:String})
+ORDER BY host, label;
+
+-- name: hardware_minutely
+-- Per-minute rollup of each device's hardware samples: samples, mean/max utilization %, max memory used bytes,
+-- mean/max power W, max temperature C, samples with a throttle reason set, XID errors (NULL fields are skipped).
+SELECT minute, host, device_id, samples, avg_utilization_pct, max_utilization_pct, max_memory_used_bytes,
+       avg_power_w, max_power_w, max_temperature_c, throttled_samples
+FROM infermeter.hardware_minutely(from_ts = {from_ts:String}, to_ts = {to_ts:String})
+ORDER BY minute, host, device_id;

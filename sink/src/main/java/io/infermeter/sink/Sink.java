@@ -1,0 +1,68 @@
+package io.infermeter.sink;
+
+import io.infermeter.sink.internal.SinkFactory;
+import io.infermeter.sink.internal.SinkLoop;
+import io.infermeter.sink.internal.SinkMetrics;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The Kafka-to-ClickHouse sink as a component: {@link #start()} runs the consume-insert-commit loop on its own
+ * thread, {@link #close()} flushes the last batch and stops. See docs/SINK.md for the guarantees (exactly once in
+ * effect through ReplacingMergeTree on natural keys, offsets committed after ClickHouse acknowledged).
+ * Thread-safe: start and close may be called from any thread.
+ */
+public final class Sink implements AutoCloseable {
+
+  private final SinkConfig config;
+  private final SinkMetrics metrics;
+  private final SinkLoop loop;
+  private final Thread thread;
+
+  private Sink(SinkConfig config, PrometheusRegistry registry) {
+    this.config = config;
+    this.metrics = new SinkMetrics(registry);
+    this.loop = SinkFactory.loop(config, metrics, Clock.systemUTC());
+    this.thread = new Thread(loop, "infermeter-sink");
+  }
+
+  /** Applies pending migrations when {@code clickhouse.migrate.on.start} is set, then builds the sink. */
+  public static Sink create(SinkConfig config, PrometheusRegistry registry) throws SQLException {
+    if (config.migrateOnStart()) {
+      SinkFactory.migrate(config);
+    }
+    return new Sink(config, registry);
+  }
+
+  /** Applies the bundled migrations without starting anything; returns the versions applied now. */
+  public static List<Integer> migrate(SinkConfig config) throws SQLException {
+    return SinkFactory.migrate(config);
+  }
+
+  public SinkMetrics metrics() {
+    return metrics;
+  }
+
+  public Sink start() {
+    thread.start();
+    return this;
+  }
+
+  /** Blocks until the loop has ended (after {@link #close()} or a fatal error). */
+  public void awaitTermination() throws InterruptedException {
+    thread.join();
+  }
+
+  @Override
+  public void close() {
+    loop.stop();
+    try {
+      thread.join(config.shutdownTimeout().plus(Duration.ofSeconds(10)).toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

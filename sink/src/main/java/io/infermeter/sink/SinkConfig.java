@@ -1,0 +1,283 @@
+package io.infermeter.sink;
+
+import io.infermeter.schemas.config.ConfigException;
+import io.infermeter.schemas.config.Settings;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+
+/**
+ * The sink's immutable configuration, built on {@link Settings} (defaults &lt; config file &lt; environment variables
+ * with prefix {@code INFERMETER_} &lt; system properties). Every key, its unit and its default is listed in
+ * docs/SINK.md. An invalid value fails at start-up with a {@link ConfigException} naming the key and the value.
+ * The ClickHouse password comes from {@code clickhouse.password} (env {@code INFERMETER_CLICKHOUSE_PASSWORD}) or
+ * the file named by {@code clickhouse.password.file}; it is never logged ({@link #describe()} masks it).
+ * Thread-safe (immutable).
+ */
+public final class SinkConfig {
+
+  /** Tables with their own retention key {@code clickhouse.ttl.days.<table>}. */
+  public static final List<String> TTL_TABLES =
+      List.of("window_aggregates", "energy", "bottlenecks", "alerts", "dead_letters", "hardware");
+  /** Short names of the topics the sink can consume ({@code sink.topics}). */
+  public static final List<String> TOPIC_NAMES =
+      List.of("window-aggregates", "energy", "bottlenecks", "alerts", "dead-letters", "hardware");
+
+  static final Map<String, String> DEFAULTS = defaults();
+
+  private final Settings settings;
+  private final String kafkaBootstrap;
+  private final String groupId;
+  private final String registryUrl;
+  private final String topicPrefix;
+  private final List<String> topics;
+  private final String clickhouseUrl;
+  private final String database;
+  private final String user;
+  private final Optional<String> password;
+  private final boolean migrateOnStart;
+  private final Map<String, Integer> ttlDays;
+  private final int batchMaxRows;
+  private final Duration batchMaxWait;
+  private final Duration pollTimeout;
+  private final Duration retryInitialBackoff;
+  private final Duration retryMaxBackoff;
+  private final Duration shutdownTimeout;
+  private final String metricsHost;
+  private final int metricsPort;
+
+  private SinkConfig(Settings s) {
+    this.settings = s;
+    this.kafkaBootstrap = s.string("kafka.bootstrap.servers");
+    this.groupId = s.string("kafka.group.id");
+    this.registryUrl = s.string("schema.registry.url");
+    this.topicPrefix = s.string("topic.prefix", "");
+    this.topics = s.list("sink.topics");
+    for (String t : topics) {
+      if (!TOPIC_NAMES.contains(t)) {
+        throw new ConfigException("invalid value '" + t + "' in setting 'sink.topics': expected some of " + TOPIC_NAMES);
+      }
+    }
+    if (topics.isEmpty()) {
+      throw new ConfigException("setting 'sink.topics' is empty: expected some of " + TOPIC_NAMES);
+    }
+    this.clickhouseUrl = s.string("clickhouse.url");
+    if (!clickhouseUrl.startsWith("jdbc:clickhouse:") && !clickhouseUrl.startsWith("jdbc:ch:")) {
+      throw new ConfigException("invalid value '" + clickhouseUrl + "' for setting 'clickhouse.url': expected a "
+          + "jdbc:clickhouse://host:port URL");
+    }
+    this.database = s.string("clickhouse.database");
+    if (!database.matches("[A-Za-z_][A-Za-z0-9_]*")) {
+      throw new ConfigException("invalid value '" + database + "' for setting 'clickhouse.database': expected an "
+          + "identifier (letters, digits, underscore)");
+    }
+    this.user = s.string("clickhouse.user");
+    this.password = readPassword(s);
+    this.migrateOnStart = s.bool("clickhouse.migrate.on.start");
+    Map<String, Integer> ttl = new LinkedHashMap<>();
+    int defaultTtl = s.positiveInt("clickhouse.ttl.days");
+    for (String table : TTL_TABLES) {
+      String key = "clickhouse.ttl.days." + table;
+      ttl.put(table, s.has(key) ? s.positiveInt(key) : defaultTtl);
+    }
+    this.ttlDays = Map.copyOf(ttl);
+    this.batchMaxRows = s.positiveInt("batch.max.rows");
+    this.batchMaxWait = positive(s, "batch.max.wait");
+    this.pollTimeout = positive(s, "poll.timeout");
+    this.retryInitialBackoff = positive(s, "retry.initial.backoff");
+    this.retryMaxBackoff = positive(s, "retry.max.backoff");
+    if (retryMaxBackoff.compareTo(retryInitialBackoff) < 0) {
+      throw new ConfigException("invalid value '" + s.string("retry.max.backoff") + "' for setting 'retry.max.backoff': "
+          + "must not be below retry.initial.backoff (" + s.string("retry.initial.backoff") + ")");
+    }
+    this.shutdownTimeout = positive(s, "shutdown.timeout");
+    this.metricsHost = s.string("metrics.host");
+    int port = s.integer("metrics.port");
+    if (port < 0 || port > 65535) {
+      throw new ConfigException("invalid value '" + port + "' for setting 'metrics.port': expected 0-65535 (0: off)");
+    }
+    this.metricsPort = port;
+  }
+
+  private static Map<String, String> defaults() {
+    Map<String, String> d = new LinkedHashMap<>();
+    d.put("kafka.bootstrap.servers", "127.0.0.1:9092");
+    d.put("kafka.group.id", "infermeter-sink");
+    d.put("schema.registry.url", "http://127.0.0.1:8081/apis/ccompat/v7");
+    d.put("topic.prefix", "");
+    d.put("sink.topics", String.join(",", TOPIC_NAMES));
+    d.put("clickhouse.url", "jdbc:clickhouse://127.0.0.1:8123");
+    d.put("clickhouse.database", "infermeter");
+    d.put("clickhouse.user", "default");
+    d.put("clickhouse.migrate.on.start", "true");
+    d.put("clickhouse.ttl.days", "90");
+    d.put("batch.max.rows", "10000");
+    d.put("batch.max.wait", "1s");
+    d.put("poll.timeout", "100ms");
+    d.put("retry.initial.backoff", "200ms");
+    d.put("retry.max.backoff", "30s");
+    d.put("shutdown.timeout", "30s");
+    d.put("metrics.host", "127.0.0.1");
+    d.put("metrics.port", "9405");
+    return Map.copyOf(d);
+  }
+
+  /** Loads defaults, the optional file, {@code INFERMETER_*} environment variables and system properties. */
+  public static SinkConfig load(Optional<Path> file, Map<String, String> env, Properties sysProps) {
+    return new SinkConfig(Settings.load(DEFAULTS, file, "INFERMETER_", env, sysProps));
+  }
+
+  /** Defaults overlaid with {@code overrides} (tests, embedding, benchmarks). */
+  public static SinkConfig fromMap(Map<String, ?> overrides) {
+    return new SinkConfig(Settings.fromMap(DEFAULTS).with(overrides));
+  }
+
+  /** A copy with {@code overrides} applied on top. */
+  public SinkConfig with(Map<String, ?> overrides) {
+    return new SinkConfig(settings.with(overrides));
+  }
+
+  private static Optional<String> readPassword(Settings s) {
+    if (s.has("clickhouse.password")) {
+      return Optional.of(s.string("clickhouse.password"));
+    }
+    if (s.has("clickhouse.password.file")) {
+      Path file = Path.of(s.string("clickhouse.password.file"));
+      try {
+        return Optional.of(Files.readString(file, StandardCharsets.UTF_8).strip());
+      } catch (IOException e) {
+        throw new ConfigException("cannot read the file named by 'clickhouse.password.file' (" + file + "): "
+            + e.getClass().getSimpleName(), e);
+      }
+    }
+    return Optional.empty();
+  }
+
+  private static Duration positive(Settings s, String key) {
+    Duration d = s.duration(key);
+    if (d.isZero() || d.isNegative()) {
+      throw new ConfigException("invalid value '" + s.string(key) + "' for setting '" + key + "': expected a positive duration");
+    }
+    return d;
+  }
+
+  /** The effective settings with secrets masked, for the start-up log. */
+  public String describe() {
+    return settings.describe();
+  }
+
+  public String kafkaBootstrap() {
+    return kafkaBootstrap;
+  }
+
+  public String groupId() {
+    return groupId;
+  }
+
+  public String registryUrl() {
+    return registryUrl;
+  }
+
+  public String topicPrefix() {
+    return topicPrefix;
+  }
+
+  /** Short names of the consumed topics (see {@link #TOPIC_NAMES}). */
+  public List<String> topics() {
+    return topics;
+  }
+
+  public String clickhouseUrl() {
+    return clickhouseUrl;
+  }
+
+  public String database() {
+    return database;
+  }
+
+  public String user() {
+    return user;
+  }
+
+  public Optional<String> password() {
+    return password;
+  }
+
+  public boolean migrateOnStart() {
+    return migrateOnStart;
+  }
+
+  /** Retention in days per table group of {@link #TTL_TABLES}. */
+  public Map<String, Integer> ttlDays() {
+    return ttlDays;
+  }
+
+  /** Upper bound of rows (not records) in one batch before it is flushed. */
+  public int batchMaxRows() {
+    return batchMaxRows;
+  }
+
+  /** Longest time a record waits in a batch before the batch is flushed. */
+  public Duration batchMaxWait() {
+    return batchMaxWait;
+  }
+
+  public Duration pollTimeout() {
+    return pollTimeout;
+  }
+
+  public Duration retryInitialBackoff() {
+    return retryInitialBackoff;
+  }
+
+  public Duration retryMaxBackoff() {
+    return retryMaxBackoff;
+  }
+
+  /** How long a graceful shutdown keeps trying to flush the last batch. */
+  public Duration shutdownTimeout() {
+    return shutdownTimeout;
+  }
+
+  public String metricsHost() {
+    return metricsHost;
+  }
+
+  /** Port of the Prometheus endpoint; 0 turns it off. */
+  public int metricsPort() {
+    return metricsPort;
+  }
+
+  /** Kafka consumer overrides ({@code kafka.consumer.*}), passed through. */
+  public Map<String, String> consumerOverrides() {
+    return settings.withPrefix("kafka.consumer.");
+  }
+
+  /** Kafka producer overrides ({@code kafka.producer.*}) of the dead-letter producer, passed through. */
+  public Map<String, String> producerOverrides() {
+    return settings.withPrefix("kafka.producer.");
+  }
+
+  /** clickhouse-jdbc connection properties ({@code clickhouse.jdbc.*}), passed through. */
+  public Map<String, String> jdbcOverrides() {
+    return settings.withPrefix("clickhouse.jdbc.");
+  }
+
+  /** Serde settings ({@code schema.registry.url} plus {@code schema.registry.*} / {@code basic.auth.*}). */
+  public Map<String, Object> serdeConfig() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    settings.asMap().forEach((k, v) -> {
+      if (k.startsWith("schema.registry.") || k.startsWith("basic.auth.") || k.equals("auto.register.schemas")) {
+        m.put(k, v);
+      }
+    });
+    return m;
+  }
+}

@@ -1,0 +1,570 @@
+package io.infermeter.sink.internal;
+
+import io.infermeter.avro.DeadLetter;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The consume-insert-commit loop. Records are decoded and mapped into an open batch bounded by {@code maxRows} rows
+ * and {@code maxWait} age. A full or old batch is handed to a single inserter thread, which inserts it table by
+ * table and sends its dead letters (acknowledged by Kafka); only then does the loop thread commit the batch's
+ * offsets ({@code commitSync}). While one batch is being inserted the loop keeps polling and fills the next one
+ * (at most one batch in flight; when the next one is full too, consumption is paused until the insert ends), so
+ * decoding overlaps the insert. A crash anywhere before the commit re-delivers the batch; the ReplacingMergeTree
+ * tables keyed on each record's natural key make the second copy harmless (queries read FINAL).
+ *
+ * <p>Failures ({@link ErrorClassifier}): a retryable one pauses every assigned partition and retries the same batch
+ * with exponential backoff and full jitter while {@code poll} keeps the group membership alive; a rejection bisects
+ * the batch down to the rows ClickHouse refuses and dead-letters their records. A record that cannot be decoded or
+ * mapped is dead-lettered with the reason. Nothing is dropped without a dead letter or an error log and counter.
+ * Dead letters are at least once: a send whose acknowledgement was lost is repeated on the retry.
+ *
+ * <p>{@link #run()} runs on one thread (the consumer is used only there); {@link #stop()} may be called from any
+ * thread and makes the loop flush what it holds (retrying up to {@code shutdownTimeout}) and exit.
+ */
+public final class SinkLoop implements Runnable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(SinkLoop.class);
+  private static final Duration IN_FLIGHT_POLL = Duration.ofMillis(1);
+
+  private final Consumer<byte[], byte[]> consumer;
+  private final Producer<byte[], DeadLetter> deadLetterProducer;
+  private final String deadLetterTopic;
+  private final RowWriter writer;
+  private final Map<String, TopicHandler<?>> handlers;
+  private final SinkMetrics metrics;
+  private final Clock clock;
+  private final int maxRows;
+  private final Duration maxWait;
+  private final Duration pollTimeout;
+  private final Duration initialBackoff;
+  private final Duration maxBackoff;
+  private final Duration shutdownTimeout;
+  private final ErrorClassifier classifier = new ErrorClassifier();
+  private final DeadLetters deadLetters;
+  private final AtomicBoolean stopping = new AtomicBoolean();
+  private final ExecutorService inserter = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "infermeter-sink-inserter");
+    t.setDaemon(true);
+    return t;
+  });
+
+  /** The batch being filled by the loop thread. */
+  private Batch open = new Batch();
+  /** The batch handed to the inserter (running, or failed and waiting for its retry); null when none. */
+  private Batch inFlight;
+  /** The inserter's result for {@link #inFlight}; null while the batch waits for a retry or when none. */
+  private Future<?> inFlightResult;
+  private int failedAttempts;
+  private long nextAttemptMillis;
+  private boolean outage;
+  private boolean paused;
+  private boolean closing;
+  private long lastLagUpdate;
+  /** Called after every table of a batch is inserted and before the commit; tests simulate a crash there. */
+  private volatile Runnable afterInsertHook = () -> { };
+
+  /** Every argument is required. */
+  public SinkLoop(Consumer<byte[], byte[]> consumer, Producer<byte[], DeadLetter> deadLetterProducer,
+      String deadLetterTopic, RowWriter writer, Map<String, TopicHandler<?>> handlers, SinkMetrics metrics,
+      Clock clock, int maxRows, Duration maxWait, Duration pollTimeout, Duration initialBackoff, Duration maxBackoff,
+      Duration shutdownTimeout) {
+    this.consumer = consumer;
+    this.deadLetterProducer = deadLetterProducer;
+    this.deadLetterTopic = deadLetterTopic;
+    this.writer = writer;
+    this.handlers = Map.copyOf(handlers);
+    this.metrics = metrics;
+    this.clock = clock;
+    this.maxRows = maxRows;
+    this.maxWait = maxWait;
+    this.pollTimeout = pollTimeout;
+    this.initialBackoff = initialBackoff;
+    this.maxBackoff = maxBackoff;
+    this.shutdownTimeout = shutdownTimeout;
+    this.deadLetters = new DeadLetters(clock);
+  }
+
+  void afterInsertHook(Runnable hook) {
+    this.afterInsertHook = hook;
+  }
+
+  /** Asks the loop to flush and exit; returns at once. */
+  public void stop() {
+    stopping.set(true);
+    consumer.wakeup();
+  }
+
+  @Override
+  public void run() {
+    consumer.subscribe(handlers.keySet(), new Rebalance());
+    try {
+      while (!stopping.get()) {
+        ConsumerRecords<byte[], byte[]> records;
+        try {
+          // While a batch is being inserted, poll briefly so its end is noticed at once and the next batch
+          // follows without an idle gap on the inserter (a paused consumer would otherwise wait pollTimeout).
+          records = consumer.poll(inFlightResult != null ? IN_FLIGHT_POLL : pollTimeout);
+        } catch (WakeupException e) {
+          continue; // stop() was called; the loop condition decides
+        }
+        for (ConsumerRecord<byte[], byte[]> record : records) {
+          add(record);
+        }
+        for (TopicPartition tp : records.partitions()) {
+          metrics.recordsConsumed.labelValues(tp.topic()).inc(records.records(tp).size());
+        }
+        long now = clock.millis();
+        advance(now);
+        updatePause();
+        updateLag(now);
+      }
+      finalFlush();
+    } finally {
+      // Whatever is still held stays uncommitted (re-delivered on the next start): the rebalance listener, which
+      // close() calls, must not write or commit it after a failure that ended the loop.
+      closing = true;
+      inserter.shutdownNow();
+      consumer.close(); // enable.auto.commit=false: closing commits nothing
+      deadLetterProducer.close(Duration.ofSeconds(5));
+      writer.close();
+    }
+  }
+
+  /** Collects a finished insert, starts a due retry, or hands the open batch over. Loop thread only. */
+  private void advance(long now) {
+    if (inFlightResult != null && inFlightResult.isDone()) {
+      collect(now);
+    }
+    if (inFlight != null && inFlightResult == null && now >= nextAttemptMillis) {
+      submit();
+    }
+    if (inFlight == null && !open.isEmpty()
+        && (open.rows >= maxRows || now - open.firstAddedMillis >= maxWait.toMillis())) {
+      inFlight = open;
+      open = new Batch();
+      submit();
+    }
+  }
+
+  private void submit() {
+    Batch batch = inFlight;
+    inFlightResult = inserter.submit(() -> {
+      write(batch);
+      return null;
+    });
+  }
+
+  /** Reads the inserter's result: commit on success, schedule a retry on a retryable failure. */
+  private void collect(long now) {
+    try {
+      inFlightResult.get();
+      inFlightResult = null;
+      commit(inFlight);
+      metrics.batches.inc();
+      inFlight = null;
+      failedAttempts = 0;
+      if (outage) {
+        outage = false;
+        LOG.info("ClickHouse reachable again: consumption resumes");
+      }
+    } catch (ExecutionException e) {
+      inFlightResult = null;
+      Throwable cause = e.getCause();
+      if (cause instanceof Error error) {
+        throw error; // the inserter died (or a test simulated a crash): end without committing
+      }
+      failedAttempts++;
+      metrics.retries.inc();
+      long delay = backoffMillis(failedAttempts);
+      nextAttemptMillis = now + delay;
+      outage = true;
+      if (failedAttempts == 1 || failedAttempts % 20 == 0) {
+        LOG.warn("batch of {} rows not written (attempt {}), retrying in {} ms with consumption paused",
+            inFlight.rows, failedAttempts, delay, cause.getCause() != null ? cause.getCause() : cause);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      stopping.set(true);
+    }
+  }
+
+  /** Pauses consumption during an outage, or while the open batch is full behind a batch in flight. */
+  private void updatePause() {
+    boolean want = outage || (inFlight != null && open.rows >= maxRows);
+    if (want) {
+      // Always re-apply: partitions assigned since the last pause must not be fetched either.
+      consumer.pause(consumer.assignment());
+      paused = true;
+    } else if (paused) {
+      consumer.resume(consumer.paused());
+      paused = false;
+    }
+    metrics.paused.set(outage ? 1 : 0);
+  }
+
+  /** On stop: finish the batch in flight, then write the open one, retrying until {@code shutdownTimeout}. */
+  private void finalFlush() {
+    long deadline = clock.millis() + shutdownTimeout.toMillis();
+    while (inFlight != null || !open.isEmpty()) {
+      long now = clock.millis();
+      if (now > deadline) {
+        LOG.error("shutdown: could not write the last {} rows within {}; their records were not committed and "
+            + "will be re-delivered on the next start", open.rows + (inFlight == null ? 0 : inFlight.rows),
+            shutdownTimeout);
+        return;
+      }
+      if (inFlightResult != null) {
+        try {
+          inFlightResult.get(Math.max(1, Math.min(200, deadline - now)), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+          continue;
+        } catch (ExecutionException | InterruptedException e) {
+          // collect() below classifies it
+        }
+      }
+      long before = clock.millis();
+      if (inFlightResult != null && inFlightResult.isDone()) {
+        collect(before);
+      }
+      if (inFlight != null && inFlightResult == null && before < nextAttemptMillis) {
+        sleepQuietly(Math.min(nextAttemptMillis - before, 200));
+        continue;
+      }
+      if (inFlight == null && !open.isEmpty()) {
+        inFlight = open;
+        open = new Batch();
+        submit();
+      } else if (inFlight != null && inFlightResult == null) {
+        submit();
+      }
+    }
+  }
+
+  private void add(ConsumerRecord<byte[], byte[]> record) {
+    TopicHandler<?> handler = handlers.get(record.topic());
+    open.noteOffset(record, clock.millis());
+    if (record.value() == null) {
+      deadLetter(record, DeadLetters.TOMBSTONE, "null value (tombstone) on a topic of Avro records", null, handler);
+      return;
+    }
+    Batch batch = open;
+    try {
+      handler.mapBytes(record.topic(), record.value(), record.partition(), record.offset(),
+          (t, row) -> batch.pendingRow(t, new Pending(row, record)));
+    } catch (org.apache.kafka.common.errors.SerializationException e) {
+      batch.dropPending();
+      deadLetter(record, DeadLetters.DESERIALIZATION, DeadLetters.describe(e), e, handler);
+      return;
+    } catch (RuntimeException e) {
+      batch.dropPending();
+      deadLetter(record, DeadLetters.MAPPING, DeadLetters.describe(e), e, handler);
+      return;
+    }
+    batch.keepPending();
+  }
+
+  /**
+   * Dead-letters {@code record}. Records of the dead-letter topic itself are stored straight into dead_letters
+   * (publishing them again would loop).
+   */
+  private void deadLetter(ConsumerRecord<byte[], byte[]> record, String reason, String message, Throwable error,
+      TopicHandler<?> handler) {
+    DeadLetter letter = deadLetters.of(record, reason, message, error);
+    metrics.deadLetters.labelValues(reason).inc();
+    LOG.warn("dead-lettering {}-{}@{}: {}: {}", record.topic(), record.partition(), record.offset(), reason, message);
+    if (handler != null && handler.deadLetterTopic()) {
+      RowMappers.deadLetter(letter, record.partition(), record.offset(),
+          (t, row) -> open.pendingRow(t, new Pending(row, record)));
+      open.keepPending();
+    } else {
+      open.deadLetters.add(new ProducerRecord<>(deadLetterTopic, record.key(), letter));
+    }
+  }
+
+  /** Inserts every table not yet inserted and sends the dead letters. Inserter thread (or loop thread when idle). */
+  private void write(Batch batch) throws RetryLater {
+    for (Map.Entry<Table, List<Pending>> e : batch.tables.entrySet()) {
+      if (!batch.inserted.contains(e.getKey())) {
+        insertIsolating(batch, e.getKey(), e.getValue());
+        batch.inserted.add(e.getKey());
+      }
+    }
+    sendDeadLetters(batch);
+    afterInsertHook.run();
+  }
+
+  /** Inserts rows; on a rejection splits them in halves until the refused rows are found and dead-lettered. */
+  private void insertIsolating(Batch batch, Table table, List<Pending> rows) throws RetryLater {
+    if (rows.isEmpty()) {
+      return;
+    }
+    List<Object[]> values = new ArrayList<>(rows.size());
+    for (Pending p : rows) {
+      values.add(p.row());
+    }
+    long start = System.nanoTime();
+    try {
+      writer.insert(table, values);
+      metrics.insertLatency.labelValues(table.tableName()).observe((System.nanoTime() - start) / 1e9);
+      metrics.rowsWritten.labelValues(table.tableName()).inc(rows.size());
+      return;
+    } catch (Exception e) {
+      if (classifier.classify(e) == ErrorClassifier.Kind.RETRYABLE) {
+        throw new RetryLater(e);
+      }
+      if (rows.size() == 1) {
+        rejected(batch, table, rows.get(0), e);
+        return;
+      }
+    }
+    int mid = rows.size() / 2;
+    insertIsolating(batch, table, rows.subList(0, mid));
+    insertIsolating(batch, table, rows.subList(mid, rows.size()));
+  }
+
+  private void rejected(Batch batch, Table table, Pending p, Exception e) {
+    String message = "ClickHouse rejected a row of " + table.tableName() + ": " + DeadLetters.describe(e);
+    TopicHandler<?> handler = handlers.get(p.source().topic());
+    if (handler != null && handler.deadLetterTopic()) {
+      // A dead letter ClickHouse refuses cannot go back to the dead-letter topic (it would loop): log and count.
+      metrics.deadLetters.labelValues("unstorable-dead-letter").inc();
+      LOG.error("dead letter {}-{}@{} cannot be stored: {}", p.source().topic(), p.source().partition(),
+          p.source().offset(), message, e);
+    } else {
+      metrics.deadLetters.labelValues(DeadLetters.REJECTED).inc();
+      LOG.warn("dead-lettering {}-{}@{}: {}", p.source().topic(), p.source().partition(), p.source().offset(),
+          message);
+      batch.deadLetters.add(new ProducerRecord<>(deadLetterTopic, p.source().key(),
+          deadLetters.of(p.source(), DeadLetters.REJECTED, message, e)));
+    }
+  }
+
+  private void sendDeadLetters(Batch batch) throws RetryLater {
+    if (batch.deadLetters.isEmpty()) {
+      return;
+    }
+    List<Future<?>> sent = new ArrayList<>();
+    try {
+      for (ProducerRecord<byte[], DeadLetter> r : batch.deadLetters) {
+        sent.add(deadLetterProducer.send(r));
+      }
+      deadLetterProducer.flush();
+      Iterator<ProducerRecord<byte[], DeadLetter>> it = batch.deadLetters.iterator();
+      for (Future<?> f : sent) {
+        it.next();
+        f.get();
+        it.remove(); // acknowledged: never sent again on a retry
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RetryLater(e);
+    } catch (Exception e) {
+      throw new RetryLater(e);
+    }
+  }
+
+  private void commit(Batch batch) {
+    if (batch.nextOffsets.isEmpty()) {
+      return;
+    }
+    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+    batch.nextOffsets.forEach((tp, next) -> offsets.put(tp, new OffsetAndMetadata(next)));
+    try {
+      try {
+        consumer.commitSync(offsets);
+      } catch (WakeupException e) {
+        consumer.commitSync(offsets); // stop() woke the consumer; a wakeup fires once, so the second try runs
+      }
+    } catch (RuntimeException e) {
+      // The rows are in ClickHouse; uncommitted records come back and replace themselves (same natural key).
+      metrics.commitFailures.inc();
+      LOG.warn("offset commit failed after a successful insert; the batch will be re-delivered (harmless)", e);
+    }
+  }
+
+  private long backoffMillis(int attempt) {
+    double base = initialBackoff.toMillis() * Math.pow(2, Math.min(attempt - 1, 30));
+    double capped = Math.min(base, maxBackoff.toMillis());
+    // Full jitter between half and the whole delay: spreads restarts of many sinks after an outage.
+    return Math.max(1, (long) (capped * (0.5 + 0.5 * ThreadLocalRandom.current().nextDouble())));
+  }
+
+  private void updateLag(long now) {
+    if (now - lastLagUpdate < 1000) {
+      return;
+    }
+    lastLagUpdate = now;
+    try {
+      for (TopicPartition tp : consumer.assignment()) {
+        consumer.currentLag(tp).ifPresent(lag ->
+            metrics.consumerLag.labelValues(tp.topic(), Integer.toString(tp.partition())).set(lag));
+      }
+    } catch (RuntimeException e) {
+      LOG.debug("consumer lag not available", e); // a metric only: never stop the loop for it
+    }
+  }
+
+  private static void sleepQuietly(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** A row waiting for its insert, with the record it came from (for dead-lettering). */
+  private record Pending(Object[] row, ConsumerRecord<byte[], byte[]> source) { }
+
+  /** A failure the loop retries later. */
+  private static final class RetryLater extends Exception {
+    RetryLater(Throwable cause) {
+      super(cause);
+    }
+  }
+
+  /**
+   * The records of one batch: rows per table, dead letters, and the offsets to commit. Filled by the loop thread,
+   * then owned by the inserter until its result is collected (the Future hands it over safely).
+   */
+  private static final class Batch {
+    final Map<Table, List<Pending>> tables = new EnumMap<>(Table.class);
+    final Set<Table> inserted = java.util.EnumSet.noneOf(Table.class);
+    final List<ProducerRecord<byte[], DeadLetter>> deadLetters = new ArrayList<>();
+    final Map<TopicPartition, Long> nextOffsets = new HashMap<>();
+    final Map<TopicPartition, Long> firstOffsets = new HashMap<>();
+    /** Rows of the record being mapped: kept only when the whole record mapped (no half records). */
+    private final List<Table> pendingTables = new ArrayList<>(4);
+    private final List<Pending> pendingRows = new ArrayList<>(4);
+    int rows;
+    long firstAddedMillis;
+    boolean started;
+
+    void noteOffset(ConsumerRecord<byte[], byte[]> r, long now) {
+      if (!started) {
+        started = true;
+        firstAddedMillis = now; // the age of a batch counts from its first record
+      }
+      TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+      nextOffsets.merge(tp, r.offset() + 1, Math::max);
+      firstOffsets.merge(tp, r.offset(), Math::min);
+    }
+
+    void pendingRow(Table t, Pending p) {
+      pendingTables.add(t);
+      pendingRows.add(p);
+    }
+
+    void keepPending() {
+      for (int i = 0; i < pendingRows.size(); i++) {
+        tables.computeIfAbsent(pendingTables.get(i), k -> new ArrayList<>()).add(pendingRows.get(i));
+        rows++;
+      }
+      dropPending();
+    }
+
+    void dropPending() {
+      pendingTables.clear();
+      pendingRows.clear();
+    }
+
+    boolean isEmpty() {
+      return rows == 0 && deadLetters.isEmpty() && nextOffsets.isEmpty();
+    }
+  }
+
+  /**
+   * Before partitions move, the batches held are written and committed once, synchronously; if that fails they are
+   * dropped uncommitted and the partitions this consumer keeps are rewound, so their records are read again.
+   */
+  private final class Rebalance implements ConsumerRebalanceListener {
+    @Override
+    public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+      if (closing || (inFlight == null && open.isEmpty())) {
+        return;
+      }
+      boolean ok = true;
+      try {
+        if (inFlightResult != null) {
+          inFlightResult.get(shutdownTimeout.toMillis(), TimeUnit.MILLISECONDS);
+          inFlightResult = null;
+          commit(inFlight);
+          inFlight = null;
+        }
+        if (inFlight != null) {
+          write(inFlight);
+          commit(inFlight);
+          inFlight = null;
+        }
+        if (!open.isEmpty()) {
+          write(open);
+          commit(open);
+          open = new Batch();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        ok = false;
+      } catch (ExecutionException | TimeoutException | RetryLater e) {
+        if (e instanceof ExecutionException ee && ee.getCause() instanceof Error error) {
+          throw error;
+        }
+        ok = false;
+      }
+      if (!ok) {
+        Map<TopicPartition, Long> rewind = new HashMap<>(open.firstOffsets);
+        if (inFlight != null) {
+          inFlight.firstOffsets.forEach((tp, first) -> rewind.merge(tp, first, Math::min));
+        }
+        inFlight = null;
+        inFlightResult = null;
+        open = new Batch();
+        failedAttempts = 0;
+        Set<TopicPartition> kept = new HashSet<>(consumer.assignment());
+        kept.removeAll(partitions);
+        for (TopicPartition tp : kept) {
+          Long first = rewind.get(tp);
+          if (first != null) {
+            consumer.seek(tp, first);
+          }
+        }
+        LOG.warn("rebalance while ClickHouse is unavailable: the unwritten batches were dropped uncommitted and "
+            + "will be re-read");
+      }
+    }
+
+    @Override
+    public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+      if (paused) {
+        consumer.pause(partitions);
+      }
+    }
+  }
+}

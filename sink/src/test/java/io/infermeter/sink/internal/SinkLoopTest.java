@@ -1,0 +1,203 @@
+package io.infermeter.sink.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.clickhouse.client.api.ServerException;
+import io.infermeter.avro.DeadLetter;
+import io.infermeter.avro.WindowAggregate;
+import io.infermeter.schemas.serde.AvroDeserializer;
+import io.infermeter.schemas.serde.AvroSerdeConfig;
+import io.infermeter.schemas.serde.AvroSerializer;
+import io.infermeter.schemas.serde.InMemorySchemaRegistryClient;
+import io.infermeter.testsupport.Infra;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.net.ConnectException;
+import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.MockConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The consume-insert-commit loop with Kafka's MockConsumer/MockProducer and a scripted writer (unit test, no
+ * servers): commit only after insert, pause/retry/resume on retryable failures, bisection of rejected rows,
+ * dead letters for undecodable records.
+ */
+class SinkLoopTest {
+
+  private static final String TOPIC = "wa";
+  private static final String DLQ = "dlq";
+  private static final TopicPartition TP = new TopicPartition(TOPIC, 0);
+
+  private final InMemorySchemaRegistryClient registry = new InMemorySchemaRegistryClient();
+  private final AvroSerdeConfig serdeConfig = AvroSerdeConfig.from(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, "http://unused.invalid"));
+  private final AvroSerializer<WindowAggregate> serializer = new AvroSerializer<>(registry, serdeConfig, false);
+  private final MockConsumer<byte[], byte[]> consumer = new MockConsumer<>("earliest");
+  private final MockProducer<byte[], DeadLetter> producer =
+      new MockProducer<>(true, null, new ByteArraySerializer(), new AvroSerializer<>(registry, serdeConfig, false));
+  private final ScriptedWriter writer = new ScriptedWriter();
+  private final SinkMetrics metrics = new SinkMetrics(new PrometheusRegistry());
+  private SinkLoop loop;
+  private Thread thread;
+
+  /** Records every successful insert; fails according to a script. */
+  private static final class ScriptedWriter implements RowWriter {
+    final List<Object[]> aggregates = Collections.synchronizedList(new ArrayList<>());
+    final AtomicInteger attempts = new AtomicInteger();
+    volatile int failNext;
+    volatile String rejectHost;
+
+    @Override
+    public void insert(Table table, List<Object[]> rows) throws SQLException {
+      attempts.incrementAndGet();
+      if (failNext > 0) {
+        failNext--;
+        throw new SQLException("Failed to get response", new ConnectException("Connection refused"));
+      }
+      int hostColumn = table.columns().indexOf("host");
+      if (rejectHost != null && rows.stream().anyMatch(r -> rejectHost.equals(r[hostColumn]))) {
+        throw new SQLException("Code: 469. VIOLATED_CONSTRAINT", "HY000", 469,
+            new ServerException(469, "VIOLATED_CONSTRAINT", 500, "q"));
+      }
+      if (table == Table.WINDOW_AGGREGATES) {
+        aggregates.addAll(rows);
+      }
+    }
+
+    @Override
+    public void close() {}
+  }
+
+  @BeforeEach
+  void setUp() {
+    loop = new SinkLoop(consumer, producer, DLQ, writer,
+        Map.of(TOPIC, new TopicHandler<>(new AvroDeserializer<>(WindowAggregate.class, registry),
+            RowMappers::windowAggregate, false)),
+        metrics, Clock.systemUTC(), 4, Duration.ofMillis(20), Duration.ofMillis(5), Duration.ofMillis(1),
+        Duration.ofMillis(5), Duration.ofSeconds(5));
+    consumer.schedulePollTask(() -> {
+      consumer.rebalance(List.of(TP));
+      consumer.updateBeginningOffsets(Map.of(TP, 0L));
+    });
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    if (thread != null) {
+      loop.stop();
+      thread.join(10_000);
+    }
+  }
+
+  private void start() {
+    thread = new Thread(loop, "loop-under-test");
+    thread.start();
+    Infra.await(Duration.ofSeconds(10), "partition assigned", () -> !consumer.assignment().isEmpty());
+  }
+
+  private void add(long offset, String host) {
+    byte[] value = serializer.serialize(TOPIC, Fixtures.window(offset, host, "m", offset + 1).build());
+    consumer.addRecord(new ConsumerRecord<>(TOPIC, 0, offset, null, value));
+  }
+
+  private long committed() {
+    OffsetAndMetadata c = consumer.committed(Set.of(TP)).get(TP);
+    return c == null ? -1 : c.offset();
+  }
+
+  @Test
+  void commitsOnlyWhatWasInserted() {
+    start();
+    for (long i = 0; i < 10; i++) {
+      add(i, "h");
+    }
+    Infra.await(Duration.ofSeconds(10), "all committed", () -> committed() == 10);
+    assertThat(writer.aggregates).hasSize(10);
+    assertThat(metrics.rowsWritten("window_aggregates")).isEqualTo(10);
+    assertThat(producer.history()).isEmpty();
+  }
+
+  @Test
+  void retryableFailuresPauseWithoutCommittingThenResume() {
+    writer.failNext = 3;
+    start();
+    add(0, "h");
+    add(1, "h");
+    Infra.await(Duration.ofSeconds(10), "committed after the outage", () -> committed() == 2);
+    assertThat(metrics.retries()).isEqualTo(3);
+    assertThat(writer.aggregates).hasSize(2); // written once, after the failures
+    Infra.await(Duration.ofSeconds(10), "resumed", () -> consumer.paused().isEmpty() && !metrics.isPaused());
+    assertThat(producer.history()).isEmpty();
+  }
+
+  @Test
+  void pausedWhileTheWriterFails() {
+    writer.failNext = Integer.MAX_VALUE;
+    start();
+    add(0, "h");
+    Infra.await(Duration.ofSeconds(10), "paused", () -> consumer.paused().contains(TP) && metrics.retries() >= 2);
+    assertThat(committed()).isEqualTo(-1);
+    writer.failNext = 0;
+    Infra.await(Duration.ofSeconds(10), "caught up", () -> committed() == 1 && consumer.paused().isEmpty());
+  }
+
+  @Test
+  void rejectedRowsAreFoundByBisectionAndDeadLettered() {
+    writer.rejectHost = "bad";
+    start();
+    add(0, "h");
+    add(1, "bad");
+    add(2, "h");
+    add(3, "h");
+    Infra.await(Duration.ofSeconds(10), "committed", () -> committed() == 4);
+    assertThat(writer.aggregates).hasSize(3);
+    assertThat(producer.history()).singleElement().satisfies(r -> {
+      assertThat(r.topic()).isEqualTo(DLQ);
+      assertThat(r.value().getReason()).isEqualTo(DeadLetters.REJECTED);
+      assertThat(r.value().getSourceOffset()).isEqualTo(1L);
+      assertThat(r.value().getMessage()).contains("VIOLATED_CONSTRAINT");
+    });
+  }
+
+  @Test
+  void undecodableAndNullRecordsAreDeadLetteredAndCommitted() {
+    start();
+    consumer.addRecord(new ConsumerRecord<>(TOPIC, 0, 0L, "k".getBytes(StandardCharsets.UTF_8),
+        "garbage".getBytes(StandardCharsets.UTF_8)));
+    consumer.addRecord(new ConsumerRecord<>(TOPIC, 0, 1L, null, null));
+    add(2, "h");
+    Infra.await(Duration.ofSeconds(10), "committed", () -> committed() == 3);
+    assertThat(producer.history()).extracting(r -> r.value().getReason().toString())
+        .containsExactly(DeadLetters.DESERIALIZATION, DeadLetters.TOMBSTONE);
+    assertThat(producer.history().get(0).key()).isEqualTo("k".getBytes(StandardCharsets.UTF_8));
+    assertThat(writer.aggregates).hasSize(1);
+  }
+
+  @Test
+  void deadLetterTopicFailureIsRetriedAndNothingCommittedUntilItWorks() {
+    producer.flushException = new org.apache.kafka.common.errors.TimeoutException("broker down");
+    start();
+    consumer.addRecord(new ConsumerRecord<>(TOPIC, 0, 0L, null, "garbage".getBytes(StandardCharsets.UTF_8)));
+    Infra.await(Duration.ofSeconds(10), "retrying", () -> metrics.retries() >= 2 && consumer.paused().contains(TP));
+    assertThat(committed()).isEqualTo(-1);
+    producer.flushException = null;
+    Infra.await(Duration.ofSeconds(10), "committed", () -> committed() == 1);
+    // At least once on the dead-letter topic: an unacknowledged send is repeated, never dropped.
+    assertThat(producer.history()).isNotEmpty()
+        .allSatisfy(r -> assertThat(r.value().getSourceOffset()).isEqualTo(0L));
+  }
+}

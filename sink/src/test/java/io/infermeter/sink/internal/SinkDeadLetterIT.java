@@ -26,7 +26,7 @@ class SinkDeadLetterIT {
     try (ClickHouseTestDb db = new ClickHouseTestDb(Map.of("batch.max.rows", "1000", "batch.max.wait", "300ms"));
         KafkaTestTopics topics = new KafkaTestTopics(1)) {
       db.migrate();
-      var config = db.config.with(Map.of("topic.prefix", topic.prefix, "kafka.group.id", Infra.uniqueName("sink")));
+      var config = db.config.with(Map.of("topic.prefix", topics.prefix, "kafka.group.id", Infra.uniqueName("sink")));
       WindowAggregate good1 = Fixtures.window(0, "h1", "m", 10).build();
       WindowAggregate good2 = Fixtures.window(1, "h1", "m", 20).build();
       WindowAggregate rejectedByClickHouse = Fixtures.window(2, "h1", "m", 30).build();

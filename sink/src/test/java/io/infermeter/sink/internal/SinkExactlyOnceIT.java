@@ -65,7 +65,7 @@ class SinkExactlyOnceIT {
         KafkaTestTopics topics = new KafkaTestTopics(3)) {
       db.migrate();
       String group = Infra.uniqueName("sink");
-      var config = db.config.with(Map.of("topic.prefix", topic.prefix, "kafka.group.id", group));
+      var config = db.config.with(Map.of("topic.prefix", topics.prefix, "kafka.group.id", group));
       Map<String, WindowAggregate> records = aggregates(0, 500, new Random(1));
       topics.sendAll(Topics.WINDOW_AGGREGATES, records);
 
@@ -113,7 +113,7 @@ class SinkExactlyOnceIT {
         KafkaTestTopics topics = new KafkaTestTopics(2)) {
       db.migrate();
       String group = Infra.uniqueName("sink");
-      var config = db.config.with(Map.of("topic.prefix", topic.prefix, "kafka.group.id", group,
+      var config = db.config.with(Map.of("topic.prefix", topics.prefix, "kafka.group.id", group,
           "clickhouse.url", "jdbc:clickhouse://127.0.0.1:" + proxy.port()));
       Random random = new Random(2);
       Map<String, WindowAggregate> before = aggregates(0, 300, random);

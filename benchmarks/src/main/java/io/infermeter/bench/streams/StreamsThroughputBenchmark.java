@@ -1,0 +1,204 @@
+package io.infermeter.bench.streams;
+
+import io.infermeter.avro.RequestEvent;
+import io.infermeter.avro.RequestStatus;
+import io.infermeter.schemas.Topics;
+import io.infermeter.schemas.serde.AvroSerdeConfig;
+import io.infermeter.schemas.serde.HttpSchemaRegistryClient;
+import io.infermeter.streams.InfermeterTopology;
+import io.infermeter.streams.StreamsSettings;
+import io.infermeter.streams.TopologySerdes;
+import io.infermeter.streams.internal.StreamsCounters;
+import java.nio.file.Files;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Random;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KafkaStreams;
+
+/**
+ * End-to-end throughput of the streams topology against its ceiling, in one run on the local broker:
+ * <ol>
+ *   <li>pre-loads N request events (Avro, real registry) into a fresh topic;</li>
+ *   <li>ceiling: a plain consumer (assigned partitions, no group) reads and Avro-decodes all N;</li>
+ *   <li>topology: the production topology (exactly_once_v2, RocksDB, default windows 10 s and 1 min) runs until the
+ *       app's committed offsets cover all N input events.</li>
+ * </ol>
+ * Usage: {@code StreamsThroughputBenchmark [events=400000] [partitions=2] [hosts=100] [models=4]}; bootstrap and
+ * registry from INFERMETER_KAFKA_BOOTSTRAP / INFERMETER_SCHEMA_REGISTRY_URL (defaults: the local stack). The whole run
+ * is bounded: each phase gives up after 150 s.
+ */
+public final class StreamsThroughputBenchmark {
+
+  private static final long T0_MS = 1_700_000_040_000L;
+
+  private StreamsThroughputBenchmark() {}
+
+  public static void main(String[] args) throws Exception {
+    int n = args.length > 0 ? Integer.parseInt(args[0]) : 400_000;
+    int partitions = args.length > 1 ? Integer.parseInt(args[1]) : 2;
+    int hosts = args.length > 2 ? Integer.parseInt(args[2]) : 100;
+    int models = args.length > 3 ? Integer.parseInt(args[3]) : 4;
+    String bootstrap = System.getenv().getOrDefault("INFERMETER_KAFKA_BOOTSTRAP", "127.0.0.1:9092");
+    String registryUrl = System.getenv().getOrDefault("INFERMETER_SCHEMA_REGISTRY_URL",
+        "http://127.0.0.1:8081/apis/ccompat/v7");
+    String prefix = "bench-streams-" + System.currentTimeMillis() + "-";
+    String topic = Topics.REQUESTS.withPrefix(prefix).name();
+
+    Map<String, Object> m = new HashMap<>();
+    m.put("application.id", prefix + "app");
+    m.put("topic.prefix", prefix);
+    m.put("kafka.bootstrap.servers", bootstrap);
+    m.put("schema.registry.url", registryUrl);
+    m.put("kafka.streams.state.dir", Files.createTempDirectory("bench-streams").toString());
+    // -Dkafka.streams.<name>=<value> passes Kafka Streams overrides (e.g. num.stream.threads, commit.interval.ms)
+    for (String k : System.getProperties().stringPropertyNames()) {
+      if (k.startsWith("kafka.streams.") || k.startsWith("windows.") || k.startsWith("state.")) {
+        m.put(k, System.getProperty(k));
+      }
+    }
+    StreamsSettings settings = StreamsSettings.fromMap(m);
+    System.out.println("overrides: " + m);
+    AvroSerdeConfig cfg = AvroSerdeConfig.from(settings.serdeConfig());
+    TopologySerdes serdes = TopologySerdes.of(new HttpSchemaRegistryClient(cfg), cfg);
+
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+      List<NewTopic> topics = new ArrayList<>();
+      topics.add(new NewTopic(topic, partitions, (short) 1));
+      topics.add(new NewTopic(Topics.HARDWARE.withPrefix(prefix).name(), partitions, (short) 1));
+      for (var t : List.of(Topics.WINDOW_AGGREGATES, Topics.ENERGY, Topics.BOTTLENECKS, Topics.ALERTS,
+          Topics.DEAD_LETTERS)) {
+        topics.add(new NewTopic(t.withPrefix(prefix).name(), partitions, (short) 1));
+      }
+      admin.createTopics(topics).all().get();
+    }
+
+    long t0 = System.nanoTime();
+    preload(bootstrap, topic, serdes, n, hosts, models);
+    double preloadS = (System.nanoTime() - t0) / 1e9;
+    System.out.printf(Locale.ROOT, "preloaded %d events in %.1f s%n", n, preloadS);
+
+    double ceiling = plainConsumer(bootstrap, topic, serdes, n, partitions);
+    System.out.printf(Locale.ROOT, "ceiling (plain consumer + Avro decode): %.0f events/s%n", ceiling);
+
+    StreamsCounters counters = new StreamsCounters();
+    Properties props = InfermeterTopology.streamsProperties(settings, serdes, counters, Clock.systemUTC());
+    KafkaStreams streams = new KafkaStreams(InfermeterTopology.build(settings, serdes, counters, Clock.systemUTC()),
+        props);
+    long start = System.nanoTime();
+    long[] runningAt = {0};
+    streams.setStateListener((now, before) -> {
+      if (now == KafkaStreams.State.RUNNING && runningAt[0] == 0) {
+        runningAt[0] = System.nanoTime();
+      }
+    });
+    streams.start();
+    long committed = 0;
+    long deadline = start + Duration.ofSeconds(150).toNanos();
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+      while (committed < n && System.nanoTime() < deadline) {
+        Thread.sleep(200);
+        committed = admin.listConsumerGroupOffsets(settings.applicationId()).partitionsToOffsetAndMetadata().get()
+            .entrySet().stream().filter(e -> e.getKey().topic().equals(topic)).mapToLong(e -> e.getValue().offset())
+            .sum();
+      }
+    }
+    long end = System.nanoTime();
+    streams.close(Duration.ofSeconds(30));
+    double total = (end - start) / 1e9;
+    double processing = (end - (runningAt[0] == 0 ? start : runningAt[0])) / 1e9;
+    System.out.printf(Locale.ROOT, "topology: %d of %d events committed in %.1f s from start (%.1f s from RUNNING)%n",
+        committed, n, total, processing);
+    System.out.printf(Locale.ROOT, "topology throughput: %.0f events/s from start, %.0f events/s from RUNNING%n",
+        committed / total, committed / processing);
+    System.out.printf(Locale.ROOT, "ratio to ceiling: %.1f %% (from start), %.1f %% (from RUNNING)%n",
+        100 * committed / total / ceiling, 100 * committed / processing / ceiling);
+    System.out.printf(Locale.ROOT, "windows emitted %d, late %d, duplicates %d, dead letters %d%n",
+        counters.windowsEmitted.sum(), counters.lateRecords.sum(), counters.duplicates.sum(),
+        counters.deadLetterTotal());
+    System.exit(committed >= n ? 0 : 1);
+  }
+
+  /** Event time advances 10 events per ms (10k events/s), so windows keep closing during the run. */
+  private static void preload(String bootstrap, String topic, TopologySerdes serdes, int n, int hosts, int models) {
+    Map<String, Object> p = Map.of("bootstrap.servers", bootstrap, "linger.ms", "20", "batch.size", "262144",
+        "acks", "1", "enable.idempotence", "false");
+    Random rnd = new Random(1);
+    try (KafkaProducer<String, RequestEvent> producer = new KafkaProducer<>(p, new StringSerializer(),
+        serdes.requests().serializer())) {
+      for (int i = 0; i < n; i++) {
+        long completed = (T0_MS + i / 10) * 1000;
+        long decode = 50_000 + (long) (rnd.nextDouble() * 2_000_000);
+        long prefill = 5_000 + (long) (rnd.nextDouble() * 200_000);
+        long queue = (long) (rnd.nextDouble() * 100_000);
+        String host = "host-" + (i % hosts);
+        RequestEvent e = RequestEvent.newBuilder()
+            .setEventId("e-" + i)
+            .setSource("simulated")
+            .setCluster("c1")
+            .setRegion("eu-west-1")
+            .setHost(host)
+            .setDeviceId(host + "-gpu" + (i % 8))
+            .setGpuType("H100")
+            .setModel("model-" + (i % models))
+            .setModelVersion("v1")
+            .setStatus(i % 100 == 0 ? RequestStatus.ERROR : RequestStatus.OK)
+            .setArrivalUs(completed - decode - prefill - queue)
+            .setScheduledUs(completed - decode - prefill)
+            .setFirstTokenUs(completed - decode)
+            .setCompletedUs(completed)
+            .setInputTokens(200 + rnd.nextInt(2000))
+            .setOutputTokens(10 + rnd.nextInt(500))
+            .setBatchSize(1 + rnd.nextInt(32))
+            .setMaxBatchSize(32)
+            .build();
+        producer.send(new ProducerRecord<>(topic, null, completed / 1000, host, e));
+      }
+      producer.flush();
+    }
+  }
+
+  private static double plainConsumer(String bootstrap, String topic, TopologySerdes serdes, int n, int partitions) {
+    Map<String, Object> c = Map.of("bootstrap.servers", bootstrap, "enable.auto.commit", "false",
+        "max.poll.records", "2000", "fetch.min.bytes", "1");
+    try (KafkaConsumer<String, RequestEvent> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
+        serdes.requests().deserializer())) {
+      List<TopicPartition> parts = new ArrayList<>();
+      for (int p = 0; p < partitions; p++) {
+        parts.add(new TopicPartition(topic, p));
+      }
+      long start = System.nanoTime();
+      consumer.assign(parts);
+      consumer.seekToBeginning(parts);
+      long count = 0;
+      long checksum = 0;
+      long deadline = start + Duration.ofSeconds(150).toNanos();
+      while (count < n && System.nanoTime() < deadline) {
+        ConsumerRecords<String, RequestEvent> records = consumer.poll(Duration.ofMillis(200));
+        for (var r : records) {
+          checksum += r.value().getCompletedUs(); // use the decoded value so the decode cannot be skipped
+          count++;
+        }
+      }
+      double s = (System.nanoTime() - start) / 1e9;
+      if (checksum == 42) {
+        System.out.println();
+      }
+      return count / s;
+    }
+  }
+}

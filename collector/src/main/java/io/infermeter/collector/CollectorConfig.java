@@ -1,0 +1,216 @@
+package io.infermeter.collector;
+
+import io.infermeter.schemas.config.ConfigException;
+import io.infermeter.schemas.config.Settings;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Properties;
+
+/**
+ * The collector's immutable configuration, built once from {@link Settings} (defaults &lt; properties file &lt;
+ * {@code INFERMETER_*} environment variables &lt; system properties). Every key, unit and default is listed in
+ * docs/COLLECTOR.md; an invalid value fails in {@link #from(Settings)} with a {@link ConfigException} naming key and
+ * value. Thread-safe (immutable).
+ */
+public record CollectorConfig(
+    String cluster,
+    String region,
+    String host,
+    Optional<String> gpuType,
+    Optional<String> engine,
+    String httpHost,
+    int httpPort,
+    long maxBodyBytes,
+    int httpThreads,
+    Optional<String> authToken,
+    boolean metricsEnabled,
+    String metricsHost,
+    int metricsPort,
+    String bootstrapServers,
+    String schemaRegistryUrl,
+    String topicPrefix,
+    Map<String, String> producerOverrides,
+    Map<String, String> serdeOverrides,
+    int bufferCapacity,
+    Path spoolDir,
+    long spoolMaxBytes,
+    long spoolSegmentBytes,
+    Duration spoolRetryPeriod,
+    Duration samplingPeriod,
+    boolean samplingEnabled,
+    boolean nvmlEnabled,
+    String nvmlLibrary,
+    boolean oshiEnabled,
+    OptionalInt processPid,
+    Optional<String> processName,
+    Path raplRoot,
+    boolean powerEstimateEnabled,
+    double cpuTdpWatts,
+    double cpuIdleWatts,
+    Duration maxDuration,
+    Duration maxFutureSkew,
+    Duration maxAge,
+    int maxTokens,
+    int recorderCapacity) {
+
+  /** Prefix of the environment variables: {@code INFERMETER_KAFKA_BOOTSTRAP_SERVERS} sets kafka.bootstrap.servers. */
+  public static final String ENV_PREFIX = "INFERMETER_";
+
+  /** Every known key with its default; keys with no default are listed with an empty value. */
+  public static Map<String, String> defaults() {
+    Map<String, String> d = new LinkedHashMap<>();
+    d.put("cluster", "default");
+    d.put("region", "unknown");
+    d.put("host", "");
+    d.put("gpu.type", "");
+    d.put("engine", "");
+    d.put("http.host", "127.0.0.1");
+    d.put("http.port", "4318");
+    d.put("http.max.body.bytes", String.valueOf(8L * 1024 * 1024));
+    d.put("http.threads", "2");
+    d.put("auth.token", "");
+    d.put("metrics.enabled", "true");
+    d.put("metrics.host", "127.0.0.1");
+    d.put("metrics.port", "9464");
+    d.put("kafka.bootstrap.servers", "127.0.0.1:9092");
+    d.put("schema.registry.url", "http://127.0.0.1:8081/apis/ccompat/v7");
+    d.put("topic.prefix", "");
+    d.put("buffer.capacity", "65536");
+    d.put("spool.dir", Path.of(System.getProperty("java.io.tmpdir"), "infermeter-spool").toString());
+    d.put("spool.max.bytes", String.valueOf(1024L * 1024 * 1024));
+    d.put("spool.segment.bytes", String.valueOf(8L * 1024 * 1024));
+    d.put("spool.retry.period", "1s");
+    d.put("sampling.period", "1s");
+    d.put("sampling.enabled", "true");
+    d.put("nvml.enabled", "true");
+    d.put("nvml.library", "nvidia-ml");
+    d.put("oshi.enabled", "true");
+    d.put("process.pid", "");
+    d.put("process.name", "");
+    d.put("rapl.root", "/sys/class/powercap");
+    d.put("power.estimate.enabled", "true");
+    d.put("power.cpu.tdp.watts", "85");
+    d.put("power.cpu.idle.watts", "");
+    d.put("validation.max.duration", "1h");
+    d.put("validation.max.future.skew", "5m");
+    d.put("validation.max.age", "7d");
+    d.put("validation.max.tokens", "10000000");
+    d.put("recorder.capacity", "65536");
+    return d;
+  }
+
+  /** Loads the layers for the CLI: defaults, the optional file, the environment and system properties. */
+  public static CollectorConfig load(Optional<Path> file, Map<String, String> env, Properties sysProps) {
+    return from(Settings.load(defaults(), file, ENV_PREFIX, env, sysProps));
+  }
+
+  /** Builds and validates the config; {@code settings} need not contain defaults (they are applied underneath). */
+  public static CollectorConfig from(Settings settings) {
+    Settings s = Settings.fromMap(defaults()).with(settings.asMap());
+    String host = s.optional("host").orElseGet(CollectorConfig::localHostName);
+    int httpPort = port(s, "http.port");
+    int metricsPort = port(s, "metrics.port");
+    long maxBody = positiveLong(s, "http.max.body.bytes");
+    long spoolMax = positiveLong(s, "spool.max.bytes");
+    long segment = positiveLong(s, "spool.segment.bytes");
+    if (segment > spoolMax) {
+      throw new ConfigException("invalid value '" + segment + "' for setting 'spool.segment.bytes': must not exceed "
+          + "spool.max.bytes (" + spoolMax + ")");
+    }
+    Duration period = positiveDuration(s, "sampling.period");
+    double tdp = s.decimal("power.cpu.tdp.watts");
+    if (tdp <= 0) {
+      throw new ConfigException("invalid value '" + tdp + "' for setting 'power.cpu.tdp.watts': expected > 0");
+    }
+    double idle = s.has("power.cpu.idle.watts") ? s.decimal("power.cpu.idle.watts") : 0.3 * tdp;
+    if (idle < 0 || idle > tdp) {
+      throw new ConfigException("invalid value '" + idle + "' for setting 'power.cpu.idle.watts': expected 0.."
+          + tdp + " (power.cpu.tdp.watts)");
+    }
+    OptionalInt pid = s.has("process.pid") ? OptionalInt.of(s.positiveInt("process.pid")) : OptionalInt.empty();
+    String bootstrap = nonBlank(s, "kafka.bootstrap.servers");
+    String registry = nonBlank(s, "schema.registry.url");
+    Map<String, String> serde = new LinkedHashMap<>(s.withPrefix("schema.registry."));
+    Map<String, String> serdeConfig = new LinkedHashMap<>();
+    serde.forEach((k, v) -> serdeConfig.put("schema.registry." + k, v));
+    serdeConfig.put("schema.registry.url", registry);
+    s.optional("auto.register.schemas").ifPresent(v -> serdeConfig.put("auto.register.schemas", v));
+    s.withPrefix("basic.auth.").forEach((k, v) -> serdeConfig.put("basic.auth." + k, v));
+    return new CollectorConfig(
+        s.string("cluster"), s.string("region"), host, s.optional("gpu.type"), s.optional("engine"),
+        s.string("http.host"), httpPort, maxBody, s.positiveInt("http.threads"), s.optional("auth.token"),
+        s.bool("metrics.enabled"), s.string("metrics.host"), metricsPort,
+        bootstrap, registry, s.string("topic.prefix", ""),
+        Map.copyOf(s.withPrefix("kafka.producer.")), Map.copyOf(serdeConfig),
+        s.positiveInt("buffer.capacity"), Path.of(s.string("spool.dir")), spoolMax, segment,
+        positiveDuration(s, "spool.retry.period"),
+        period, s.bool("sampling.enabled"), s.bool("nvml.enabled"), s.string("nvml.library"),
+        s.bool("oshi.enabled"), pid, s.optional("process.name"), Path.of(s.string("rapl.root")),
+        s.bool("power.estimate.enabled"), tdp, idle,
+        positiveDuration(s, "validation.max.duration"), positiveDuration(s, "validation.max.future.skew"),
+        positiveDuration(s, "validation.max.age"), s.positiveInt("validation.max.tokens"),
+        s.positiveInt("recorder.capacity"));
+  }
+
+  private static String nonBlank(Settings s, String key) {
+    String v = s.string(key).trim();
+    if (v.isEmpty()) {
+      throw new ConfigException("missing required setting '" + key + "' (blank)");
+    }
+    return v;
+  }
+
+  private static int port(Settings s, String key) {
+    int p = s.integer(key);
+    if (p < 0 || p > 65535) {
+      throw new ConfigException("invalid value '" + p + "' for setting '" + key + "': expected a port 0-65535 "
+          + "(0 = any free port)");
+    }
+    return p;
+  }
+
+  private static long positiveLong(Settings s, String key) {
+    long v = s.longValue(key);
+    if (v <= 0) {
+      throw new ConfigException("invalid value '" + v + "' for setting '" + key + "': expected a positive integer");
+    }
+    return v;
+  }
+
+  private static Duration positiveDuration(Settings s, String key) {
+    Duration d = s.duration(key);
+    if (d.isZero() || d.isNegative()) {
+      throw new ConfigException("invalid value '" + s.string(key) + "' for setting '" + key
+          + "': expected a positive duration");
+    }
+    return d;
+  }
+
+  static String localHostName() {
+    String env = System.getenv("HOSTNAME");
+    if (env != null && !env.isBlank()) {
+      return env;
+    }
+    try {
+      return InetAddress.getLocalHost().getHostName();
+    } catch (UnknownHostException e) {
+      return "localhost";
+    }
+  }
+
+  /** The effective settings with secrets masked, for the start-up log. */
+  @Override
+  public String toString() {
+    return "CollectorConfig[cluster=" + cluster + ", region=" + region + ", host=" + host + ", http=" + httpHost + ":"
+        + httpPort + ", auth=" + (authToken.isPresent() ? "bearer" : "none") + ", metrics=" + metricsHost + ":"
+        + metricsPort + ", kafka=" + bootstrapServers + ", registry=" + schemaRegistryUrl + ", spool=" + spoolDir
+        + " (" + spoolMaxBytes + " bytes), sampling=" + samplingPeriod + ", nvml=" + nvmlEnabled + "(" + nvmlLibrary
+        + ")]";
+  }
+}

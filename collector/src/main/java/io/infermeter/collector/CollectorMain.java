@@ -1,0 +1,67 @@
+package io.infermeter.collector;
+
+import io.infermeter.schemas.config.ConfigException;
+import io.infermeter.schemas.config.Settings;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Command line of the collector: {@code ./infermeter collector --config collector.properties}. Loads the configuration
+ * (defaults &lt; file &lt; INFERMETER_* environment &lt; system properties &lt; --set), starts the {@link Collector}
+ * and runs until SIGTERM/SIGINT, then shuts down gracefully (the JVM then exits with 143/130, as for any signal).
+ * Exit codes otherwise: 0 for --help/--print-config, 2 for an invalid configuration, 1 when start-up fails.
+ */
+@Command(name = "infermeter collector", mixinStandardHelpOptions = true, version = "infermeter collector 0.1.0",
+    description = {
+      "Lightweight agent on inference hosts: takes per-request timings (OTLP/HTTP traces at /v1/traces, JSON lines at "
+          + "/v1/requests, in-process Java API), samples GPU (NVML), CPU/memory (OSHI) and energy (RAPL or an "
+          + "estimate), and publishes Avro events to Kafka with a disk spool for outages.",
+      "Every setting can also be given as an environment variable: INFERMETER_ + the key upper-cased with dots as "
+          + "underscores (kafka.bootstrap.servers -> INFERMETER_KAFKA_BOOTSTRAP_SERVERS). Keys: docs/COLLECTOR.md."})
+public final class CollectorMain implements Callable<Integer> {
+
+  @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "Java properties file with the settings.")
+  Path config;
+
+  @Option(names = {"-s", "--set"}, paramLabel = "KEY=VALUE",
+      description = "Override one setting (highest precedence); repeatable.")
+  Map<String, String> overrides = Map.of();
+
+  @Option(names = "--print-config", description = "Print the effective configuration and exit.")
+  boolean printConfig;
+
+  private final CountDownLatch stopped = new CountDownLatch(1);
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new CollectorMain()).execute(args));
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    CollectorConfig cfg;
+    try {
+      cfg = CollectorConfig.from(Settings.load(CollectorConfig.defaults(), Optional.ofNullable(config),
+          CollectorConfig.ENV_PREFIX, System.getenv(), System.getProperties()).with(overrides));
+    } catch (ConfigException e) {
+      System.err.println("invalid configuration: " + e.getMessage());
+      return 2;
+    }
+    if (printConfig) {
+      System.out.println(cfg);
+      return 0;
+    }
+    Collector collector = Collector.start(cfg);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      collector.close();
+      stopped.countDown();
+    }, "infermeter-shutdown"));
+    stopped.await();
+    return 0;
+  }
+}

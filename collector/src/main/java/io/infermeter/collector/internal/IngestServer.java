@@ -1,0 +1,373 @@
+package io.infermeter.collector.internal;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.infermeter.avro.DeadLetter;
+import io.infermeter.avro.RequestEvent;
+import io.infermeter.collector.internal.CollectorMetrics.RejectReason;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+import io.opentelemetry.proto.trace.v1.Span;
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.zip.GZIPInputStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The collector's HTTP ingest endpoints on the JDK's {@code com.sun.net.httpserver}:
+ * {@code POST /v1/traces} (OTLP/HTTP, {@code application/x-protobuf} or {@code application/json}) and
+ * {@code POST /v1/requests} (JSON lines), both optionally gzip-compressed ({@code Content-Encoding: gzip}), plus
+ * {@code GET /healthz}. Answers: 200 when every item was accepted; 400 with a message per rejected item (at most
+ * {@value #MAX_MESSAGES}) when some were rejected, the valid rest of the batch being kept; 401 without the configured
+ * bearer token; 405 for other methods; 413 when the body (compressed or decompressed) exceeds the limit; 415 for an
+ * unsupported content type or encoding. Thread-safe; handlers run on a fixed pool.
+ */
+public final class IngestServer implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(IngestServer.class);
+  static final int MAX_MESSAGES = 20;
+
+  static {
+    // The JDK server leaves Nagle's algorithm on by default; with small responses on kept-alive connections that
+    // meets the client's delayed ACK and adds ~40 ms per request. Read once when the server's config class loads, so
+    // set it before the first HttpServer is created (unless the embedding application chose otherwise).
+    if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+      System.setProperty("sun.net.httpserver.nodelay", "true");
+    }
+  }
+
+  private final HttpServer server;
+  private final ExecutorService executor;
+  private final long maxBodyBytes;
+  private final byte[] expectedAuth;
+  private final JsonLinesParser jsonLines;
+  private final OtlpSpanMapper otlp;
+  private final RequestValidator validator;
+  private final Consumer<RequestEvent> sink;
+  private final Consumer<DeadLetter> deadLetters;
+  private final CollectorMetrics metrics;
+  private final CounterDataPoint receivedJsonl;
+  private final CounterDataPoint receivedOtlp;
+
+  /** Largest raw payload kept in a dead letter; longer ones are cut (and say so) to stay under Kafka's size limit. */
+  static final int MAX_DEAD_LETTER_PAYLOAD = 64 * 1024;
+
+  /**
+   * @param sink accepted events
+   * @param deadLetters every rejected item with its reason and raw bytes (Topics.DEAD_LETTERS)
+   */
+  public IngestServer(String host, int port, int threads, long maxBodyBytes, Optional<String> authToken,
+      EventDefaults defaults, RequestValidator validator, Consumer<RequestEvent> sink,
+      Consumer<DeadLetter> deadLetters, CollectorMetrics metrics) throws IOException {
+    this.maxBodyBytes = maxBodyBytes;
+    this.expectedAuth = authToken.map(t -> ("Bearer " + t).getBytes(StandardCharsets.UTF_8)).orElse(null);
+    this.jsonLines = new JsonLinesParser(defaults);
+    this.otlp = new OtlpSpanMapper(defaults);
+    this.validator = validator;
+    this.sink = sink;
+    this.deadLetters = deadLetters;
+    this.metrics = metrics;
+    this.receivedJsonl = metrics.received("jsonl");
+    this.receivedOtlp = metrics.received("otlp");
+    this.server = HttpServer.create(new InetSocketAddress(host, port), 256);
+    this.executor = Executors.newFixedThreadPool(threads, r -> {
+      Thread t = new Thread(r, "infermeter-http");
+      t.setDaemon(true);
+      return t;
+    });
+    server.setExecutor(executor);
+    server.createContext("/v1/requests", ex -> handle(ex, "/v1/requests", this::jsonLines));
+    server.createContext("/v1/traces", ex -> handle(ex, "/v1/traces", this::traces));
+    server.createContext("/healthz", ex -> respond(ex, "/healthz", 200, "text/plain", "ok\n"));
+    server.start();
+    LOG.info("ingest listening on {}:{} (/v1/traces, /v1/requests)", host, port());
+  }
+
+  public int port() {
+    return server.getAddress().getPort();
+  }
+
+  private interface Body {
+    void handle(HttpExchange ex, byte[] body) throws IOException;
+  }
+
+  private static final class TooLarge extends IOException {
+    TooLarge(String m) {
+      super(m, null);
+    }
+  }
+
+  private void handle(HttpExchange ex, String path, Body body) {
+    try (ex) {
+      if (!"POST".equals(ex.getRequestMethod())) {
+        ex.getResponseHeaders().set("Allow", "POST");
+        respond(ex, path, 405, "text/plain", "use POST\n");
+        return;
+      }
+      if (expectedAuth != null) {
+        String auth = ex.getRequestHeaders().getFirst("Authorization");
+        if (auth == null || !MessageDigest.isEqual(expectedAuth, auth.getBytes(StandardCharsets.UTF_8))) {
+          ex.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+          respond(ex, path, 401, "text/plain", "missing or wrong bearer token\n");
+          return;
+        }
+      }
+      String encoding = Optional.ofNullable(ex.getRequestHeaders().getFirst("Content-Encoding")).orElse("identity")
+          .trim().toLowerCase(Locale.ROOT);
+      if (!encoding.equals("identity") && !encoding.equals("gzip")) {
+        respond(ex, path, 415, "text/plain", "unsupported Content-Encoding '" + encoding + "' (gzip or identity)\n");
+        return;
+      }
+      String length = ex.getRequestHeaders().getFirst("Content-Length");
+      if (length != null && parseLong(length) > maxBodyBytes) {
+        respond(ex, path, 413, "text/plain", "body of " + length + " bytes exceeds the limit of " + maxBodyBytes
+            + " bytes (http.max.body.bytes)\n");
+        return;
+      }
+      byte[] bytes;
+      try {
+        InputStream in = ex.getRequestBody();
+        bytes = readLimited(encoding.equals("gzip") ? new GZIPInputStream(in) : in, maxBodyBytes);
+      } catch (TooLarge e) {
+        respond(ex, path, 413, "text/plain", e.getMessage() + "\n");
+        return;
+      } catch (IOException e) {
+        metrics.rejected(path.equals("/v1/traces") ? "otlp" : "jsonl", RejectReason.MALFORMED);
+        deadLetter(RejectReason.MALFORMED, path + ": cannot read the body: " + e.getMessage(), null, 0, 0);
+        respond(ex, path, 400, "text/plain", "cannot read the body: " + e.getMessage() + "\n");
+        return;
+      }
+      body.handle(ex, bytes);
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("error answering {}", path, e);
+      try {
+        respond(ex, path, 500, "text/plain", "internal error\n");
+      } catch (IOException | RuntimeException ignored) {
+        // the connection is gone; nothing more to tell the client
+      }
+    }
+  }
+
+  private static long parseLong(String s) {
+    try {
+      return Long.parseLong(s.trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  /** Reads at most {@code limit} bytes (after decompression, so a gzip bomb is refused too). */
+  static byte[] readLimited(InputStream in, long limit) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(8192);
+    byte[] buf = new byte[16384];
+    long total = 0;
+    int n;
+    while ((n = in.read(buf)) > 0) {
+      total += n;
+      if (total > limit) {
+        throw new TooLarge("body exceeds the limit of " + limit + " bytes (http.max.body.bytes)");
+      }
+      out.write(buf, 0, n);
+    }
+    return out.toByteArray();
+  }
+
+  private void jsonLines(HttpExchange ex, byte[] body) throws IOException {
+    Result r = ingestJsonLines(body, body.length);
+    respondResult(ex, "/v1/requests", r, false);
+  }
+
+  /** Outcome of one batch: counts and the first messages of rejected items. */
+  public record Result(int accepted, int rejected, List<String> messages) {}
+
+  /** Parses, validates and forwards a JSON-lines batch (also used directly by benchmarks). */
+  public Result ingestJsonLines(byte[] body, int length) {
+    long now = validator.nowUs();
+    int accepted = 0;
+    int rejected = 0;
+    List<String> messages = new ArrayList<>();
+    int lineNo = 0;
+    int start = 0;
+    while (start < length) {
+      int end = start;
+      while (end < length && body[end] != '\n') {
+        end++;
+      }
+      lineNo++;
+      int stop = end;
+      if (stop > start && body[stop - 1] == '\r') {
+        stop--;
+      }
+      if (!blank(body, start, stop)) {
+        try {
+          RequestEvent e = jsonLines.parse(body, start, stop - start);
+          validator.validate(e, now);
+          sink.accept(e);
+          accepted++;
+        } catch (InvalidEventException e) {
+          rejected++;
+          metrics.rejected("jsonl", e.reason());
+          String msg = "line " + lineNo + ": " + e.reason().label() + ": " + e.getMessage();
+          deadLetter(e.reason(), "/v1/requests " + msg, body, start, stop - start);
+          if (messages.size() < MAX_MESSAGES) {
+            messages.add(msg);
+          }
+        }
+      }
+      start = end + 1;
+    }
+    receivedJsonl.inc(accepted);
+    return new Result(accepted, rejected, messages);
+  }
+
+  private static boolean blank(byte[] b, int from, int to) {
+    for (int i = from; i < to; i++) {
+      if (b[i] != ' ' && b[i] != '\t') {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private void traces(HttpExchange ex, byte[] body) throws IOException {
+    String type = Optional.ofNullable(ex.getRequestHeaders().getFirst("Content-Type")).orElse("")
+        .toLowerCase(Locale.ROOT);
+    boolean json;
+    if (type.startsWith("application/x-protobuf") || type.startsWith("application/protobuf")) {
+      json = false;
+    } else if (type.startsWith("application/json")) {
+      json = true;
+    } else {
+      respond(ex, "/v1/traces", 415, "text/plain",
+          "unsupported Content-Type '" + type + "' (application/x-protobuf or application/json)\n");
+      return;
+    }
+    ExportTraceServiceRequest request;
+    try {
+      request = json ? OtlpSpanMapper.parseJson(body) : OtlpSpanMapper.parseProtobuf(body);
+    } catch (InvalidEventException e) {
+      metrics.rejected("otlp", e.reason());
+      deadLetter(e.reason(), "/v1/traces " + e.reason().label() + ": " + e.getMessage(), body, 0, body.length);
+      respond(ex, "/v1/traces", 400, "text/plain", e.reason().label() + ": " + e.getMessage() + "\n");
+      return;
+    }
+    respondResult(ex, "/v1/traces", ingestTraces(request), json);
+  }
+
+  /** Maps, validates and forwards the inference spans of one export request. */
+  public Result ingestTraces(ExportTraceServiceRequest request) {
+    long now = validator.nowUs();
+    int[] counts = new int[2];
+    List<String> messages = new ArrayList<>();
+    int ignored = otlp.map(request, new OtlpSpanMapper.Sink() {
+      @Override
+      public void accept(RequestEvent e, Span span) {
+        try {
+          validator.validate(e, now);
+          sink.accept(e);
+          counts[0]++;
+        } catch (InvalidEventException ex) {
+          reject(ex, OtlpSpanMapper.where(span), span);
+        }
+      }
+
+      @Override
+      public void reject(InvalidEventException ex, String where, Span span) {
+        counts[1]++;
+        metrics.rejected("otlp", ex.reason());
+        String msg = where + ": " + ex.reason().label() + ": " + ex.getMessage();
+        byte[] raw = span.toByteArray(); // the span alone (protobuf), whatever the request's encoding was
+        deadLetter(ex.reason(), "/v1/traces " + msg, raw, 0, raw.length);
+        if (messages.size() < MAX_MESSAGES) {
+          messages.add(msg);
+        }
+      }
+    });
+    metrics.ignoredSpans(ignored);
+    receivedOtlp.inc(counts[0]);
+    return new Result(counts[0], counts[1], messages);
+  }
+
+  /** Keeps a rejected item with its reason (stage collector; reason deserialization or validation). */
+  private void deadLetter(RejectReason reason, String message, byte[] raw, int off, int len) {
+    DeadLetter d = new DeadLetter();
+    d.setStage("collector");
+    d.setReason(reason == RejectReason.MALFORMED ? "deserialization" : "validation");
+    d.setDetectedUs(validator.nowUs());
+    if (raw != null) {
+      int keep = Math.min(len, MAX_DEAD_LETTER_PAYLOAD);
+      byte[] copy = new byte[keep];
+      System.arraycopy(raw, off, copy, 0, keep);
+      d.setPayload(ByteBuffer.wrap(copy));
+      if (keep < len) {
+        message += " (payload cut to the first " + keep + " of " + len + " bytes)";
+      }
+    }
+    d.setMessage(message);
+    try {
+      deadLetters.accept(d);
+    } catch (RuntimeException e) {
+      LOG.warn("cannot queue a dead letter", e);
+    }
+  }
+
+  private void respondResult(HttpExchange ex, String path, Result r, boolean otlpJson) throws IOException {
+    if (r.rejected() == 0) {
+      if (path.equals("/v1/traces")) {
+        // an empty ExportTraceServiceResponse: zero bytes in protobuf, {} in JSON
+        respond(ex, path, 200, otlpJson ? "application/json" : "application/x-protobuf", otlpJson ? "{}" : "");
+      } else {
+        respond(ex, path, 200, "application/json", "{\"accepted\":" + r.accepted() + ",\"rejected\":0}\n");
+      }
+      return;
+    }
+    StringBuilder sb = new StringBuilder();
+    sb.append("rejected ").append(r.rejected()).append(" of ").append(r.accepted() + r.rejected())
+        .append(" items (the ").append(r.accepted()).append(" valid ones were accepted):\n");
+    for (String m : r.messages()) {
+      sb.append(m).append('\n');
+    }
+    if (r.rejected() > r.messages().size()) {
+      sb.append("... and ").append(r.rejected() - r.messages().size()).append(" more\n");
+    }
+    respond(ex, path, 400, "text/plain", sb.toString());
+  }
+
+  private void respond(HttpExchange ex, String path, int code, String contentType, String body) throws IOException {
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    ex.getResponseHeaders().set("Content-Type", contentType);
+    ex.sendResponseHeaders(code, bytes.length == 0 ? -1 : bytes.length);
+    if (bytes.length > 0) {
+      try (OutputStream os = ex.getResponseBody()) {
+        os.write(bytes);
+      }
+    }
+    metrics.httpRequest(path, code);
+  }
+
+  @Override
+  public void close() {
+    server.stop(1);
+    executor.shutdown();
+    try {
+      executor.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

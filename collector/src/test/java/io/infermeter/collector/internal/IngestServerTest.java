@@ -1,0 +1,173 @@
+package io.infermeter.collector.internal;
+
+import static io.infermeter.collector.internal.JsonLinesParserTest.DEFAULTS;
+import static io.infermeter.collector.internal.JsonLinesParserTest.NOW_US;
+import static io.infermeter.collector.internal.JsonLinesParserTest.VALIDATOR;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.infermeter.avro.DeadLetter;
+import io.infermeter.avro.RequestEvent;
+import io.infermeter.collector.internal.CollectorMetrics.RejectReason;
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class IngestServerTest {
+
+  static final long A = NOW_US - 5_000_000L;
+  private final List<RequestEvent> accepted = new CopyOnWriteArrayList<>();
+  private final List<DeadLetter> deadLetters = new CopyOnWriteArrayList<>();
+  private final CollectorMetrics metrics = new CollectorMetrics();
+  private final HttpClient http = HttpClient.newHttpClient();
+  private IngestServer server;
+
+  @BeforeEach
+  void start() throws Exception {
+    server = new IngestServer("127.0.0.1", 0, 2, 4096, Optional.of("tok"), DEFAULTS, VALIDATOR, accepted::add,
+        deadLetters::add, metrics);
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+  }
+
+  private HttpResponse<String> post(String path, byte[] body, String contentType, String encoding, String token)
+      throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
+        .header("Content-Type", contentType).POST(HttpRequest.BodyPublishers.ofByteArray(body));
+    if (encoding != null) {
+      b.header("Content-Encoding", encoding);
+    }
+    if (token != null) {
+      b.header("Authorization", "Bearer " + token);
+    }
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  static String line(String model, long arrival, long e2e) {
+    return "{\"model\":\"" + model + "\",\"arrivalUs\":" + arrival + ",\"e2eUs\":" + e2e + "}";
+  }
+
+  static byte[] gzip(byte[] b) throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (GZIPOutputStream gz = new GZIPOutputStream(out)) {
+      gz.write(b);
+    }
+    return out.toByteArray();
+  }
+
+  @Test
+  void acceptsJsonLinesBatch() throws Exception {
+    String body = line("a", A, 100) + "\n\n" + line("b", A, 200) + "\r\n";
+    HttpResponse<String> r = post("/v1/requests", body.getBytes(StandardCharsets.UTF_8), "application/x-ndjson",
+        null, "tok");
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).contains("\"accepted\":2");
+    assertThat(accepted).extracting(RequestEvent::getModel).containsExactly("a", "b");
+    assertThat(metrics.receivedCount("jsonl")).isEqualTo(2);
+  }
+
+  @Test
+  void badLinesAreRejectedWithReasonAndTheRestKept() throws Exception {
+    String body = String.join("\n", line("ok1", A, 100), "{broken", line("", A, 5), line("ok2", A, 7),
+        "{\"model\":\"m\",\"arrivalUs\":" + A + ",\"completedUs\":" + (A - 1) + "}",
+        "{\"model\":\"m\",\"arrivalUs\":" + (NOW_US + 3_600_000_000L) + ",\"e2eUs\":1}");
+    HttpResponse<String> r = post("/v1/requests", body.getBytes(StandardCharsets.UTF_8), "application/x-ndjson",
+        null, "tok");
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(r.body()).contains("rejected 4 of 6").contains("line 2: malformed")
+        .contains("line 3: missing_field").contains("line 5: negative_duration").contains("line 6: future_timestamp");
+    assertThat(accepted).extracting(RequestEvent::getModel).containsExactly("ok1", "ok2");
+    assertThat(metrics.rejectedCount("jsonl", RejectReason.MALFORMED)).isEqualTo(1);
+    assertThat(metrics.rejectedCount("jsonl", RejectReason.MISSING_FIELD)).isEqualTo(1);
+    assertThat(metrics.rejectedCount("jsonl", RejectReason.NEGATIVE_DURATION)).isEqualTo(1);
+    assertThat(metrics.rejectedCount("jsonl", RejectReason.FUTURE_TIMESTAMP)).isEqualTo(1);
+    assertThat(metrics.receivedCount("jsonl")).isEqualTo(2);
+    // every rejected line is kept as a dead letter with its reason and its raw bytes
+    assertThat(deadLetters).hasSize(4);
+    assertThat(deadLetters).extracting(DeadLetter::getStage).containsOnly("collector");
+    assertThat(deadLetters).extracting(DeadLetter::getReason)
+        .containsExactly("deserialization", "validation", "validation", "validation");
+    assertThat(StandardCharsets.UTF_8.decode(deadLetters.get(0).getPayload()).toString()).isEqualTo("{broken");
+    assertThat(deadLetters.get(2).getMessage()).contains("line 5").contains("negative_duration");
+  }
+
+  @Test
+  void gzipBodies() throws Exception {
+    byte[] body = gzip((line("gz", A, 100) + "\n").getBytes(StandardCharsets.UTF_8));
+    assertThat(post("/v1/requests", body, "application/x-ndjson", "gzip", "tok").statusCode()).isEqualTo(200);
+    assertThat(accepted).extracting(RequestEvent::getModel).containsExactly("gz");
+  }
+
+  @Test
+  void otlpProtobufAndJson() throws Exception {
+    long startNs = A * 1000;
+    HttpResponse<String> r1 = post("/v1/traces", OtlpFixtures.request(OtlpFixtures.vllmSpan(startNs, "p").build())
+        .toByteArray(), "application/x-protobuf", null, "tok");
+    assertThat(r1.statusCode()).isEqualTo(200);
+    HttpResponse<String> r2 = post("/v1/traces", gzip(OtlpFixtures.json(startNs, "j").getBytes(StandardCharsets.UTF_8)),
+        "application/json", "gzip", "tok");
+    assertThat(r2.statusCode()).isEqualTo(200);
+    assertThat(r2.body()).isEqualTo("{}");
+    assertThat(accepted).extracting(RequestEvent::getRequestId).containsExactly("p", "j");
+    assertThat(metrics.receivedCount("otlp")).isEqualTo(2);
+  }
+
+  @Test
+  void otlpRejectsOneSpanKeepsTheOther() throws Exception {
+    long startNs = A * 1000;
+    var bad = OtlpFixtures.vllmSpan(startNs, "bad")
+        .addAttributes(OtlpFixtures.dbl("gen_ai.latency.time_in_queue", -1)).build();
+    byte[] body = OtlpFixtures.request(OtlpFixtures.vllmSpan(startNs, "good").build(), bad).toByteArray();
+    HttpResponse<String> r = post("/v1/traces", body, "application/x-protobuf", null, "tok");
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(r.body()).contains("negative_duration").contains("time_in_queue");
+    assertThat(accepted).extracting(RequestEvent::getRequestId).containsExactly("good");
+    assertThat(metrics.rejectedCount("otlp", RejectReason.NEGATIVE_DURATION)).isEqualTo(1);
+    assertThat(deadLetters).hasSize(1);
+    assertThat(io.opentelemetry.proto.trace.v1.Span.parseFrom(deadLetters.get(0).getPayload()).getAttributesList())
+        .anySatisfy(kv -> assertThat(kv.getValue().getStringValue()).isEqualTo("bad"));
+  }
+
+  @Test
+  void malformedOtlpIs400() throws Exception {
+    HttpResponse<String> r = post("/v1/traces", new byte[] {0x0a, 0x7f, 0x01}, "application/x-protobuf", null, "tok");
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(r.body()).startsWith("malformed");
+    assertThat(metrics.rejectedCount("otlp", RejectReason.MALFORMED)).isEqualTo(1);
+    assertThat(deadLetters).singleElement().satisfies(d -> {
+      assertThat(d.getReason()).isEqualTo("deserialization");
+      assertThat(d.getPayload().remaining()).isEqualTo(3);
+    });
+  }
+
+  @Test
+  void authSizeMethodAndTypeErrors() throws Exception {
+    byte[] ok = (line("a", A, 1) + "\n").getBytes(StandardCharsets.UTF_8);
+    assertThat(post("/v1/requests", ok, "application/x-ndjson", null, null).statusCode()).isEqualTo(401);
+    assertThat(post("/v1/requests", ok, "application/x-ndjson", null, "wrong").statusCode()).isEqualTo(401);
+    assertThat(post("/v1/requests", new byte[5000], "application/x-ndjson", null, "tok").statusCode())
+        .isEqualTo(413);
+    // small on the wire, over the limit once decompressed: refused as well
+    assertThat(post("/v1/requests", gzip(new byte[100_000]), "application/x-ndjson", "gzip", "tok").statusCode())
+        .isEqualTo(413);
+    assertThat(post("/v1/requests", ok, "application/x-ndjson", "br", "tok").statusCode()).isEqualTo(415);
+    assertThat(post("/v1/traces", ok, "text/plain", null, "tok").statusCode()).isEqualTo(415);
+    HttpResponse<String> get = http.send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + server.port() + "/v1/requests")).header("Authorization", "Bearer tok")
+        .GET().build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(get.statusCode()).isEqualTo(405);
+    assertThat(accepted).isEmpty();
+  }
+}

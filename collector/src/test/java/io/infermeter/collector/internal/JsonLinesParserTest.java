@@ -1,0 +1,123 @@
+package io.infermeter.collector.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.infermeter.avro.RequestEvent;
+import io.infermeter.avro.RequestStatus;
+import io.infermeter.collector.internal.CollectorMetrics.RejectReason;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class JsonLinesParserTest {
+
+  static final long NOW_US = 1_763_900_000_000_000L;
+  static final EventDefaults DEFAULTS = new EventDefaults("c1", "eu-west-1", "host-a", "H100", null);
+  static final Clock CLOCK = Clock.fixed(Instant.ofEpochSecond(NOW_US / 1_000_000), ZoneOffset.UTC);
+  static final RequestValidator VALIDATOR = new RequestValidator(CLOCK, Duration.ofHours(1), Duration.ofMinutes(5),
+      Duration.ofDays(7), 10_000_000);
+
+  private final JsonLinesParser parser = new JsonLinesParser(DEFAULTS);
+
+  private RequestEvent parse(String line) throws InvalidEventException {
+    byte[] b = line.getBytes(StandardCharsets.UTF_8);
+    return parser.parse(b, 0, b.length);
+  }
+
+  @Test
+  void mapsEveryDocumentedField() throws Exception {
+    long a = NOW_US - 10_000_000;
+    RequestEvent e = parse("{\"requestId\":\"r1\",\"model\":\"llama-3-8b\",\"modelVersion\":\"v2\",\"engine\":\"triton\","
+        + "\"operation\":\"chat\",\"status\":\"timeout\",\"errorType\":\"deadline\",\"host\":\"h9\",\"cluster\":\"c9\","
+        + "\"region\":\"us-east-1\",\"deviceId\":\"GPU-1\",\"gpuType\":\"A100\",\"sloClass\":\"gold\","
+        + "\"arrivalUs\":" + a + ",\"scheduledUs\":" + (a + 100) + ",\"firstTokenUs\":" + (a + 5000)
+        + ",\"completedUs\":" + (a + 90000) + ",\"maxInterTokenGapUs\":700,\"inputTokens\":12,\"outputTokens\":34,"
+        + "\"cachedTokens\":4,\"batchSize\":8,\"maxBatchSize\":64,\"coldStart\":true,"
+        + "\"attributes\":{\"tenant\":\"t1\",\"n\":3},\"unknownField\":[1,2]}");
+    assertThat(UUID.fromString(e.getEventId()).version()).isEqualTo(4);
+    assertThat(e.getSource()).isEqualTo("jsonl");
+    assertThat(e.getRequestId()).isEqualTo("r1");
+    assertThat(e.getModel()).isEqualTo("llama-3-8b");
+    assertThat(e.getModelVersion()).isEqualTo("v2");
+    assertThat(e.getEngine()).isEqualTo("triton");
+    assertThat(e.getOperation()).isEqualTo("chat");
+    assertThat(e.getStatus()).isEqualTo(RequestStatus.TIMEOUT);
+    assertThat(e.getErrorType()).isEqualTo("deadline");
+    assertThat(e.getHost()).isEqualTo("h9");
+    assertThat(e.getCluster()).isEqualTo("c9");
+    assertThat(e.getRegion()).isEqualTo("us-east-1");
+    assertThat(e.getDeviceId()).isEqualTo("GPU-1");
+    assertThat(e.getGpuType()).isEqualTo("A100");
+    assertThat(e.getSloClass()).isEqualTo("gold");
+    assertThat(e.getArrivalUs()).isEqualTo(a);
+    assertThat(e.getScheduledUs()).isEqualTo(a + 100);
+    assertThat(e.getFirstTokenUs()).isEqualTo(a + 5000);
+    assertThat(e.getCompletedUs()).isEqualTo(a + 90000);
+    assertThat(e.getMaxInterTokenGapUs()).isEqualTo(700L);
+    assertThat(e.getInputTokens()).isEqualTo(12);
+    assertThat(e.getOutputTokens()).isEqualTo(34);
+    assertThat(e.getCachedTokens()).isEqualTo(4);
+    assertThat(e.getBatchSize()).isEqualTo(8);
+    assertThat(e.getMaxBatchSize()).isEqualTo(64);
+    assertThat(e.getColdStart()).isTrue();
+    assertThat(e.getAttributes()).containsEntry("tenant", "t1").containsEntry("n", "3");
+    VALIDATOR.validate(e);
+  }
+
+  @Test
+  void durationsFromArrivalAndDefaults() throws Exception {
+    long a = NOW_US - 1_000_000;
+    RequestEvent e = parse("{\"model\":\"m\",\"arrivalUs\":" + a + ",\"queueUs\":10,\"ttftUs\":2000,\"e2eUs\":50000}");
+    assertThat(e.getScheduledUs()).isEqualTo(a + 10);
+    assertThat(e.getFirstTokenUs()).isEqualTo(a + 2000);
+    assertThat(e.getCompletedUs()).isEqualTo(a + 50000);
+    assertThat(e.getStatus()).isEqualTo(RequestStatus.OK);
+    assertThat(e.getHost()).isEqualTo("host-a");
+    assertThat(e.getCluster()).isEqualTo("c1");
+    assertThat(e.getGpuType()).isEqualTo("H100");
+    assertThat(e.getInputTokens()).isNull();
+    VALIDATOR.validate(e);
+  }
+
+  @Test
+  void simulatedAndReplayedDataKeepTheirLabel() throws Exception {
+    assertThat(parse("{\"model\":\"m\",\"source\":\"simulated\"}").getSource()).isEqualTo("simulated");
+    assertThat(parse("{\"model\":\"m\",\"source\":\"replay\"}").getSource()).isEqualTo("replay");
+    assertThat(parse("{\"model\":\"m\"}").getSource()).isEqualTo("jsonl");
+  }
+
+  @Test
+  void errorTypeWithoutStatusMeansError() throws Exception {
+    RequestEvent e = parse("{\"model\":\"m\",\"arrivalUs\":1,\"e2eUs\":5,\"errorType\":\"oom\"}");
+    assertThat(e.getStatus()).isEqualTo(RequestStatus.ERROR);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+    "not json|{model|MALFORMED",
+    "array|[1,2]|MALFORMED",
+    "two objects|{\"model\":\"m\"} {\"model\":\"n\"}|MALFORMED",
+    "model not string|{\"model\":5}|INVALID_VALUE",
+    "arrival not number|{\"model\":\"m\",\"arrivalUs\":\"soon\"}|INVALID_VALUE",
+    "tokens float|{\"model\":\"m\",\"inputTokens\":1.5}|INVALID_VALUE",
+    "tokens overflow|{\"model\":\"m\",\"inputTokens\":9999999999}|INVALID_VALUE",
+    "bad status|{\"model\":\"m\",\"status\":\"meh\"}|INVALID_VALUE",
+    "bad source|{\"model\":\"m\",\"source\":\"otlp\"}|INVALID_VALUE",
+    "coldStart not bool|{\"model\":\"m\",\"coldStart\":\"yes\"}|INVALID_VALUE",
+    "attributes not object|{\"model\":\"m\",\"attributes\":[1]}|INVALID_VALUE",
+    "nested attribute|{\"model\":\"m\",\"attributes\":{\"a\":{\"b\":1}}}|INVALID_VALUE",
+    "negative queue|{\"model\":\"m\",\"arrivalUs\":5,\"queueUs\":-1}|NEGATIVE_DURATION",
+    "negative e2e|{\"model\":\"m\",\"arrivalUs\":5,\"e2eUs\":-10}|NEGATIVE_DURATION",
+  })
+  void parseRejects(String name, String line, RejectReason reason) {
+    assertThatThrownBy(() -> parse(line)).isInstanceOfSatisfying(InvalidEventException.class,
+        ex -> assertThat(ex.reason()).isEqualTo(reason));
+  }
+}

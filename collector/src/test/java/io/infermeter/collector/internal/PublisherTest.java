@@ -1,0 +1,165 @@
+package io.infermeter.collector.internal;
+
+import static io.infermeter.collector.internal.JsonLinesParserTest.DEFAULTS;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.infermeter.avro.DeviceKind;
+import io.infermeter.avro.HardwareSample;
+import io.infermeter.avro.RequestEvent;
+import io.infermeter.schemas.serde.AvroDeserializer;
+import io.infermeter.schemas.serde.AvroSerdeConfig;
+import io.infermeter.schemas.serde.AvroSerializer;
+import io.infermeter.schemas.serde.InMemorySchemaRegistryClient;
+import io.infermeter.testsupport.Infra;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Future;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.producer.Callback;
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The publisher against an in-memory producer whose "broker" can be switched off. */
+class PublisherTest {
+
+  /** MockProducer that fails every send with a (retriable) TimeoutException while {@code down}. */
+  static final class SwitchableProducer extends MockProducer<String, byte[]> {
+    volatile boolean down;
+
+    SwitchableProducer() {
+      super(true, null, new StringSerializer(), new ByteArraySerializer());
+    }
+
+    @Override
+    public synchronized Future<RecordMetadata> send(ProducerRecord<String, byte[]> record, Callback callback) {
+      if (down) {
+        TimeoutException e = new TimeoutException("broker unreachable (test)");
+        if (callback != null) {
+          callback.onCompletion(null, e);
+        }
+        return CompletableFuture.failedFuture(e);
+      }
+      return super.send(record, callback);
+    }
+  }
+
+  @TempDir
+  Path dir;
+  private final InMemorySchemaRegistryClient registry = new InMemorySchemaRegistryClient();
+  private final AvroSerdeConfig serde = AvroSerdeConfig.from(Map.of("schema.registry.url", "http://in-memory.invalid"));
+  private final CollectorMetrics metrics = new CollectorMetrics();
+  private final SwitchableProducer producer = new SwitchableProducer();
+  private Publisher publisher;
+
+  private Publisher publisher(long spoolMax) throws Exception {
+    return publisher(spoolMax, 16);
+  }
+
+  private Publisher publisher(long spoolMax, int buffer) throws Exception {
+    Spool spool = new Spool(dir, spoolMax, Math.min(spoolMax, 4096), n -> metrics.dropped("spool_full", n));
+    publisher = new Publisher(producer, new AvroSerializer<SpecificRecord>(registry, serde, false), "req", "hw", "dlq",
+        spool, metrics, buffer, Duration.ofMillis(20));
+    return publisher;
+  }
+
+  @AfterEach
+  void close() {
+    if (publisher != null) {
+      publisher.close(Duration.ofSeconds(2));
+    }
+  }
+
+  static RequestEvent event(int i) {
+    RequestEvent e = DEFAULTS.newEvent("test");
+    e.setModel("m" + i);
+    e.setArrivalUs(1_000 + i);
+    e.setCompletedUs(2_000 + i);
+    return e;
+  }
+
+  private List<RequestEvent> delivered() {
+    AvroDeserializer<RequestEvent> de = new AvroDeserializer<>(RequestEvent.class, registry);
+    List<RequestEvent> out = new ArrayList<>();
+    for (ProducerRecord<String, byte[]> r : producer.history()) {
+      if (r.topic().equals("req")) {
+        out.add(de.deserialize("req", r.value()));
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void sendsKeyedAvroRecords() throws Exception {
+    Publisher p = publisher(1 << 20);
+    RequestEvent e = event(1);
+    p.publish(e);
+    HardwareSample s = new HardwareSamples("c", "r", "host-a").newSample("GPU-1", DeviceKind.GPU, "nvml", 5);
+    p.publish(s);
+    Infra.await(Duration.ofSeconds(5), "two records sent", () -> producer.history().size() == 2);
+    ProducerRecord<String, byte[]> hw = producer.history().stream().filter(r -> r.topic().equals("hw")).findFirst()
+        .orElseThrow();
+    assertThat(hw.key()).isEqualTo("host-a/GPU-1");
+    assertThat(new AvroDeserializer<>(HardwareSample.class, registry).deserialize("hw", hw.value())).isEqualTo(s);
+    ProducerRecord<String, byte[]> req = producer.history().stream().filter(r -> r.topic().equals("req"))
+        .findFirst().orElseThrow();
+    assertThat(req.key()).isEqualTo("host-a");
+    assertThat(delivered()).containsExactly(e);
+    Infra.await(Duration.ofSeconds(5), "sent counted", () -> metrics.sentCount("req") == 1);
+    assertThat(metrics.sentCount("hw")).isEqualTo(1);
+  }
+
+  @Test
+  void outageSpoolsThenDeliversEverythingWithTheSameIds() throws Exception {
+    Publisher p = publisher(1 << 20, 1024); // no buffer overflow: order is kept
+    producer.down = true;
+    Set<String> ids = new HashSet<>();
+    for (int i = 0; i < 300; i++) {
+      RequestEvent e = event(i);
+      ids.add(e.getEventId());
+      p.publish(e);
+    }
+    Infra.await(Duration.ofSeconds(5), "all spooled", () -> p.spoolPending() == 300);
+    assertThat(p.kafkaHealthy()).isFalse();
+    assertThat(metrics.spooledCount()).isGreaterThanOrEqualTo(300);
+    producer.down = false;
+    Infra.await(Duration.ofSeconds(10), "spool drained", () -> p.spoolPending() == 0 && delivered().size() >= 300);
+    List<RequestEvent> got = delivered();
+    assertThat(got).extracting(RequestEvent::getEventId).containsExactlyInAnyOrderElementsOf(ids);
+    // order of one key (host) is kept through the spool
+    assertThat(got).extracting(RequestEvent::getArrivalUs).isSorted();
+    Infra.await(Duration.ofSeconds(5), "healthy again", p::kafkaHealthy);
+    assertThat(metrics.droppedCount("spool_full")).isZero();
+  }
+
+  @Test
+  void fullSpoolDropsOldestAndCountsEveryDrop() throws Exception {
+    Publisher p = publisher(8192);
+    producer.down = true;
+    int n = 2000;
+    for (int i = 0; i < n; i++) {
+      p.publish(event(i));
+    }
+    Infra.await(Duration.ofSeconds(5), "everything spooled or dropped",
+        () -> p.bufferSize() == 0 && p.spoolPending() + metrics.droppedCount("spool_full") == n);
+    assertThat(metrics.droppedCount("spool_full")).isPositive();
+    producer.down = false;
+    Infra.await(Duration.ofSeconds(10), "spool drained", () -> p.spoolPending() == 0);
+    List<RequestEvent> got = delivered();
+    assertThat(got.size() + (long) metrics.droppedCount("spool_full")).isEqualTo(n);
+    // oldest-first dropping: the first event is gone, the newest survived
+    assertThat(got).extracting(RequestEvent::getArrivalUs).contains(1_000L + n - 1).doesNotContain(1_000L);
+  }
+}

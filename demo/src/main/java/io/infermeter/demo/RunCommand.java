@@ -62,8 +62,13 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--duration", defaultValue = "600", description = "Simulated seconds to backfill (default: ${DEFAULT-VALUE}).")
   long durationSeconds;
 
-  @Option(names = "--live", defaultValue = "30", description = "Real-time seconds after the backfill (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--live", defaultValue = "100", description = "Real-time seconds after the backfill (default: ${DEFAULT-VALUE}).")
   long liveSeconds;
+
+  @Option(names = "--silent-host", defaultValue = "60",
+      description = "Seconds one host stays silent during the live phase, from its 10th second; 0 = none; must exceed "
+          + "the streams app's alerts.host.silent.after (default: ${DEFAULT-VALUE}).")
+  long silentHostSeconds;
 
   @Option(names = "--seed", defaultValue = "42", description = "Simulator seed (default: ${DEFAULT-VALUE}).")
   long seed;
@@ -106,7 +111,11 @@ final class RunCommand implements Callable<Integer> {
     startUs = Instant.now().toEpochMilli() * 1000 - durationUs;
     backfillEndUs = startUs + durationUs;
     FleetSpec fleet = FleetSpec.defaultFleet();
-    incidents = Scenario.incidents(fleet, startUs, durationUs);
+    incidents = new ArrayList<>(Scenario.incidents(fleet, startUs, durationUs));
+    if (silentHostSeconds > 0) {
+      long from = backfillEndUs + 10_000_000L;
+      incidents.add(Scenario.silentHost(fleet, from, from + silentHostSeconds * 1_000_000L));
+    }
     FleetSimulator simulator = new FleetSimulator(fleet, incidents, seed, startUs);
     HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
         .connectTimeout(Duration.ofSeconds(5)).build();

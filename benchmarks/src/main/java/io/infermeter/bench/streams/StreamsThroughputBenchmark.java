@@ -106,6 +106,12 @@ public final class StreamsThroughputBenchmark {
         runningAt[0] = System.nanoTime();
       }
     });
+    // as in StreamsMain: a failed stream thread is replaced (exactly-once re-processes its uncommitted work)
+    streams.setUncaughtExceptionHandler(e -> {
+      System.out.println("stream thread failed, replacing it: " + e);
+      return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse
+          .REPLACE_THREAD;
+    });
     streams.start();
     long committed = 0;
     long deadline = start + Duration.ofSeconds(150).toNanos();
@@ -118,6 +124,7 @@ public final class StreamsThroughputBenchmark {
       }
     }
     long end = System.nanoTime();
+    System.out.println("final state " + streams.state());
     streams.close(Duration.ofSeconds(30));
     double total = (end - start) / 1e9;
     double processing = (end - (runningAt[0] == 0 ? start : runningAt[0])) / 1e9;
@@ -127,9 +134,9 @@ public final class StreamsThroughputBenchmark {
         committed / total, committed / processing);
     System.out.printf(Locale.ROOT, "ratio to ceiling: %.1f %% (from start), %.1f %% (from RUNNING)%n",
         100 * committed / total / ceiling, 100 * committed / processing / ceiling);
-    System.out.printf(Locale.ROOT, "windows emitted %d, late %d, duplicates %d, dead letters %d%n",
+    System.out.printf(Locale.ROOT, "windows emitted %d, late %d, duplicates %d, dead letters %d %s%n",
         counters.windowsEmitted.sum(), counters.lateRecords.sum(), counters.duplicates.sum(),
-        counters.deadLetterTotal());
+        counters.deadLetterTotal(), counters.deadLetters());
     System.exit(committed >= n ? 0 : 1);
   }
 
@@ -154,7 +161,7 @@ public final class StreamsThroughputBenchmark {
             .setHost(host)
             .setDeviceId(host + "-gpu" + (i % 8))
             .setGpuType("H100")
-            .setModel("model-" + (i % models))
+            .setModel("model-" + ((i / hosts) % models)) // every host serves every model
             .setModelVersion("v1")
             .setStatus(i % 100 == 0 ? RequestStatus.ERROR : RequestStatus.OK)
             .setArrivalUs(completed - decode - prefill - queue)

@@ -115,7 +115,7 @@ public final class FleetSimulator {
         }
         String modelName = host.models().get(i % host.models().size());
         long weights = spec.model(modelName).weightsBytes();
-        long kvCache = (long) ((host.memoryBytes() - weights) * (0.35 + 0.2 * util));
+        long kvCache = (long) ((host.memoryBytes() - weights) * (0.45 + 0.05 * util)); // the KV pool barely moves
         long used = Math.min(host.memoryBytes(), weights + kvCache + state.leakedBytes);
         if (silent(host.name(), tUs)) {
           continue;
@@ -146,8 +146,8 @@ public final class FleetSimulator {
     FleetSpec.Model model = spec.model(modelName);
     boolean cold = warmModels.add(host.name() + "/" + modelName + "/" + gpu);
 
-    int inputTokens = Math.max(1, (int) lognormal(model.medianInputTokens(), 0.6));
-    int outputTokens = Math.max(1, (int) lognormal(model.medianOutputTokens(), 0.7));
+    int inputTokens = Math.max(1, (int) lognormal(model.medianInputTokens(), 0.5));
+    int outputTokens = Math.max(1, (int) lognormal(model.medianOutputTokens(), 0.45));
     int batch = 1 + (int) Math.min(model.maxBatchSize() - 1, Math.abs(random.nextGaussian()) * model.maxBatchSize() / 3);
 
     long queueUs = exponentialUs(1.0 / 0.015); // mean 15 ms

@@ -44,12 +44,15 @@ public record FleetSpec(List<Host> hosts, List<Model> models) {
 
   private static final long GIB = 1L << 30;
 
-  /** A small default fleet: 3 models, 6 hosts, 2 clusters in 3 regions, 3 GPU types. */
+  /**
+   * A small default fleet: 3 models, 6 hosts, 2 clusters in 3 regions, 3 GPU types. Weights are sized as served
+   * quantized (70B in 4 bit, 8B and 7B in 8 bit) so that each fits one GPU.
+   */
   public static FleetSpec defaultFleet() {
     List<Model> models = List.of(
-        new Model("llama-3.1-8b-instruct", "2024-07", 45, 9_000, 600, 180, 64, 16 * GIB),
-        new Model("llama-3.1-70b-instruct", "2024-07", 220, 32_000, 900, 250, 32, 70 * GIB),
-        new Model("mistral-7b-instruct", "v0.3", 40, 8_000, 400, 120, 64, 15 * GIB));
+        new Model("llama-3.1-8b-instruct", "2024-07", 45, 9_000, 600, 180, 64, 9 * GIB),
+        new Model("llama-3.1-70b-instruct", "2024-07", 220, 26_000, 900, 160, 32, 40 * GIB),
+        new Model("mistral-7b-instruct", "v0.3", 40, 8_000, 400, 120, 64, 8 * GIB));
     List<Host> hosts = List.of(
         new Host("prod-a", "us-east-1", "gpu-a-01", "H100", 2, 700, 80 * GIB,
             List.of("llama-3.1-70b-instruct", "llama-3.1-8b-instruct"), 40),

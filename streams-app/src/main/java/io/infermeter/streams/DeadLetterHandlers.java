@@ -1,0 +1,127 @@
+package io.infermeter.streams;
+
+import io.infermeter.avro.DeadLetter;
+import io.infermeter.streams.internal.DeadLetters;
+import io.infermeter.streams.internal.StreamsCounters;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.streams.errors.DeserializationExceptionHandler;
+import org.apache.kafka.streams.errors.ErrorHandlerContext;
+import org.apache.kafka.streams.errors.ProcessingExceptionHandler;
+import org.apache.kafka.streams.errors.ProductionExceptionHandler;
+import org.apache.kafka.streams.processor.api.Record;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The three Kafka Streams exception handlers, configured (not try/catch): a record that cannot be deserialized or
+ * processed is sent to the dead-letter topic as a DeadLetter (with the reason, source coordinates and raw bytes) and
+ * processing continues; a record that cannot be produced because of itself (too large, invalid) is dead-lettered too,
+ * retriable production errors are retried and any other production error fails the task (Kafka Streams revives it). Each handler gets its
+ * DeadLetter serializer, dead-letter topic and counters from the streams config under {@link #CONTEXT_KEY}
+ * (an object, put there by {@link InfermeterTopology#streamsProperties}). Thread-safe.
+ */
+public final class DeadLetterHandlers {
+
+  /** Config key holding the {@link Context} object. */
+  public static final String CONTEXT_KEY = "infermeter.dead.letter.context";
+  private static final Logger LOG = LoggerFactory.getLogger(DeadLetterHandlers.class);
+
+  private DeadLetterHandlers() {}
+
+  /** What the handlers need: the topic, a serializer and counters. */
+  public record Context(String topic, Serializer<DeadLetter> serializer, StreamsCounters counters, Clock clock) {}
+
+  static Context context(Map<String, ?> configs) {
+    Object c = configs.get(CONTEXT_KEY);
+    if (!(c instanceof Context ctx)) {
+      throw new IllegalStateException("streams config lacks '" + CONTEXT_KEY + "' (build the config with "
+          + "InfermeterTopology.streamsProperties)");
+    }
+    return ctx;
+  }
+
+  static List<ProducerRecord<byte[], byte[]>> record(Context ctx, String reason, Exception e, ErrorHandlerContext ec,
+      byte[] key, byte[] value) {
+    ctx.counters().deadLetter(reason);
+    DeadLetter dl = DeadLetters.of(reason, String.valueOf(e.getMessage()), e, ec.topic(), ec.partition() < 0 ? null
+        : ec.partition(), ec.offset() < 0 ? null : ec.offset(), ec.timestamp(), key, value, ctx.clock());
+    return List.of(new ProducerRecord<>(ctx.topic(), null, key, ctx.serializer().serialize(ctx.topic(), dl)));
+  }
+
+  /** Undecodable input: dead-letter (reason deserialization) and continue. */
+  public static final class Deserialization implements DeserializationExceptionHandler {
+    private Context ctx;
+
+    @Override
+    public void configure(Map<String, ?> configs) {
+      ctx = context(configs);
+    }
+
+    @Override
+    public Response handleError(ErrorHandlerContext ec, ConsumerRecord<byte[], byte[]> record, Exception e) {
+      LOG.warn("undecodable record {}-{}@{} sent to dead letters", record.topic(), record.partition(), record.offset(), e);
+      return Response.resume(record(ctx, "deserialization", e, ec, record.key(), record.value()));
+    }
+  }
+
+  /** A processor threw: dead-letter the source record (reason processing) and continue. */
+  public static final class Processing implements ProcessingExceptionHandler {
+    private Context ctx;
+
+    @Override
+    public void configure(Map<String, ?> configs) {
+      ctx = context(configs);
+    }
+
+    @Override
+    public Response handleError(ErrorHandlerContext ec, Record<?, ?> record, Exception e) {
+      LOG.warn("processing failed in {} for {}-{}@{}; sent to dead letters", ec.processorNodeId(), ec.topic(),
+          ec.partition(), ec.offset(), e);
+      return Response.resume(record(ctx, "processing", e, ec, ec.sourceRawKey(), ec.sourceRawValue()));
+    }
+  }
+
+  /** A record could not be serialized or produced: dead-letter it (reason production) and continue. */
+  public static final class Production implements ProductionExceptionHandler {
+    private Context ctx;
+
+    @Override
+    public void configure(Map<String, ?> configs) {
+      ctx = context(configs);
+    }
+
+    @Override
+    public Response handleError(ErrorHandlerContext ec, ProducerRecord<byte[], byte[]> record, Exception e) {
+      if (e instanceof org.apache.kafka.common.errors.RetriableException) {
+        return Response.retry();
+      }
+      if (!isRecordProblem(e)) {
+        // producer/transaction state problems are not this record's fault: let Kafka Streams fail the task so it is
+        // revived (exactly-once aborts and re-processes); dead-lettering here would hide a lost output
+        return Response.fail();
+      }
+      LOG.warn("cannot produce to {}; sent to dead letters", record.topic(), e);
+      return Response.resume(record(ctx, "production", e, ec, record.key(), record.value()));
+    }
+
+    /** Errors caused by the record itself (too large, rejected by the broker's validation). */
+    static boolean isRecordProblem(Exception e) {
+      return e instanceof org.apache.kafka.common.errors.RecordTooLargeException
+          || e instanceof org.apache.kafka.common.InvalidRecordException
+          || e instanceof org.apache.kafka.common.errors.RecordBatchTooLargeException;
+    }
+
+    @Override
+    @SuppressWarnings("rawtypes") // the interface declares a raw ProducerRecord
+    public Response handleSerializationError(ErrorHandlerContext ec, ProducerRecord record, Exception e,
+        SerializationExceptionOrigin origin) {
+      LOG.warn("cannot serialize a record for {} ({}); sent to dead letters", record.topic(), origin, e);
+      return Response.resume(record(ctx, "production", e, ec, null, null));
+    }
+  }
+}

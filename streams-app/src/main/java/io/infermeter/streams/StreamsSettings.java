@@ -1,0 +1,401 @@
+package io.infermeter.streams;
+
+import io.infermeter.schemas.config.ConfigException;
+import io.infermeter.schemas.config.Settings;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+
+/**
+ * Immutable configuration of the streams app, built once from {@link Settings} (defaults &lt; file &lt; INFERMETER_
+ * env vars &lt; system properties). Every invalid value fails here, naming the key and the value. Thread-safe.
+ * Every key, unit and default is listed in docs/STREAMS.md and in {@link #DEFAULTS}.
+ */
+public final class StreamsSettings {
+
+  /** The defaults, the lowest configuration layer. */
+  public static final Map<String, String> DEFAULTS = defaults();
+
+  private final Settings raw;
+  private final String applicationId;
+  private final String bootstrapServers;
+  private final String topicPrefix;
+  private final List<Duration> windowSizes;
+  private final Duration grace;
+  private final Duration fleetDelay;
+  private final Duration energyDelay;
+  private final Duration dedupRetention;
+  private final int maxKeysPerWindow;
+  private final Map<String, SloClass> sloClasses;
+  private final String defaultSloClass;
+  private final Map<String, Double> pricePerHour;
+  private final double defaultPricePerHour;
+  private final String currency;
+  private final Map<String, Double> carbonIntensity;
+  private final double defaultCarbonIntensity;
+  private final double pue;
+  private final boolean priceUpdatesEnabled;
+  private final boolean carbonUpdatesEnabled;
+  private final int replicationFactor;
+  private final String stateStoreType;
+  private final AlertSettings alerts;
+  private final String metricsHost;
+  private final int metricsPort;
+
+  private StreamsSettings(Settings s) {
+    this.raw = s;
+    this.applicationId = s.string("application.id");
+    this.bootstrapServers = s.string("kafka.bootstrap.servers");
+    this.topicPrefix = s.string("topic.prefix", "");
+    List<Duration> sizes = new ArrayList<>();
+    for (String w : s.list("windows.sizes")) {
+      Duration d = Settings.parseDuration(w);
+      if (d == null || d.toMillis() <= 0) {
+        throw new ConfigException("invalid value '" + w + "' in setting 'windows.sizes': expected durations like 10s,1m");
+      }
+      sizes.add(d);
+    }
+    if (sizes.isEmpty()) {
+      throw new ConfigException("setting 'windows.sizes' must name at least one window size");
+    }
+    sizes.sort(null);
+    this.windowSizes = List.copyOf(sizes);
+    this.grace = s.duration("windows.grace");
+    this.fleetDelay = s.duration("windows.fleet.delay");
+    this.energyDelay = s.duration("energy.join.delay");
+    this.dedupRetention = s.duration("dedup.retention");
+    if (dedupRetention.toMillis() <= 0) {
+      throw new ConfigException("invalid value '" + s.string("dedup.retention") + "' for setting 'dedup.retention': expected > 0");
+    }
+    this.maxKeysPerWindow = s.positiveInt("keys.max.per.window");
+    this.defaultSloClass = s.string("slo.default.class");
+    Map<String, SloClass> classes = new LinkedHashMap<>();
+    for (String name : s.list("slo.classes")) {
+      String p = "slo.class." + name + ".";
+      classes.put(name, new SloClass(name,
+          s.duration(p + "ttft.max").toNanos() / 1000,
+          s.duration(p + "tpot.max").toNanos() / 1000,
+          s.duration(p + "e2e.max").toNanos() / 1000));
+    }
+    if (!classes.containsKey(defaultSloClass)) {
+      throw new ConfigException("invalid value '" + defaultSloClass + "' for setting 'slo.default.class': not in slo.classes "
+          + classes.keySet());
+    }
+    this.sloClasses = Map.copyOf(classes);
+    this.pricePerHour = doubleTable(s, "cost.price.per.hour.");
+    this.defaultPricePerHour = nonNegative(s, "cost.default.price.per.hour");
+    this.currency = s.string("cost.currency");
+    this.carbonIntensity = doubleTable(s, "carbon.intensity.");
+    this.defaultCarbonIntensity = nonNegative(s, "carbon.default.intensity");
+    this.pue = s.decimal("energy.pue");
+    if (pue < 1.0) {
+      throw new ConfigException("invalid value '" + pue + "' for setting 'energy.pue': expected >= 1.0");
+    }
+    this.priceUpdatesEnabled = s.bool("topics.price.updates.enabled");
+    this.carbonUpdatesEnabled = s.bool("topics.carbon.intensity.enabled");
+    this.replicationFactor = s.positiveInt("internal.replication.factor");
+    this.stateStoreType = s.string("state.store.type").toLowerCase(Locale.ROOT);
+    if (!stateStoreType.equals("rocksdb") && !stateStoreType.equals("memory")) {
+      throw new ConfigException("invalid value '" + stateStoreType + "' for setting 'state.store.type': expected rocksdb or memory");
+    }
+    this.alerts = new AlertSettings(s);
+    this.metricsHost = s.string("metrics.host");
+    this.metricsPort = s.integer("metrics.port");
+    if (metricsPort < 0 || metricsPort > 65535) {
+      throw new ConfigException("invalid value '" + metricsPort + "' for setting 'metrics.port': expected 0-65535");
+    }
+  }
+
+  /** Validates and freezes {@code settings} (already layered over {@link #DEFAULTS}). */
+  public static StreamsSettings from(Settings settings) {
+    return new StreamsSettings(settings);
+  }
+
+  /** For tests: {@link #DEFAULTS} with {@code overrides} on top. */
+  public static StreamsSettings fromMap(Map<String, ?> overrides) {
+    return new StreamsSettings(Settings.fromMap(DEFAULTS).with(overrides));
+  }
+
+  private static Map<String, String> defaults() {
+    Map<String, String> d = new LinkedHashMap<>();
+    d.put("application.id", "infermeter-streams");
+    d.put("kafka.bootstrap.servers", "127.0.0.1:9092");
+    d.put("schema.registry.url", "http://127.0.0.1:8081/apis/ccompat/v7");
+    d.put("topic.prefix", "");
+    d.put("windows.sizes", "10s,1m");
+    d.put("windows.grace", "5s");
+    d.put("windows.fleet.delay", "60s");
+    d.put("energy.join.delay", "10s");
+    d.put("dedup.retention", "10m");
+    d.put("keys.max.per.window", "10000");
+    d.put("slo.classes", "default,interactive,batch");
+    d.put("slo.default.class", "default");
+    d.put("slo.class.default.ttft.max", "500ms");
+    d.put("slo.class.default.tpot.max", "50ms");
+    d.put("slo.class.default.e2e.max", "10s");
+    d.put("slo.class.interactive.ttft.max", "200ms");
+    d.put("slo.class.interactive.tpot.max", "30ms");
+    d.put("slo.class.interactive.e2e.max", "5s");
+    d.put("slo.class.batch.ttft.max", "10s");
+    d.put("slo.class.batch.tpot.max", "200ms");
+    d.put("slo.class.batch.e2e.max", "120s");
+    // Illustrative list prices per device-hour (USD), NOT quotes: override with your contract prices.
+    d.put("cost.currency", "USD");
+    d.put("cost.default.price.per.hour", "1.00");
+    d.put("cost.price.per.hour.H100", "2.50");
+    d.put("cost.price.per.hour.H200", "3.50");
+    d.put("cost.price.per.hour.A100", "1.50");
+    d.put("cost.price.per.hour.L4", "0.70");
+    d.put("cost.price.per.hour.T4", "0.35");
+    // Grid intensity gCO2e/kWh, illustrative annual averages; the fallback is CodeCarbon's world average 475.
+    d.put("carbon.default.intensity", "475");
+    d.put("carbon.intensity.us-east-1", "380");
+    d.put("carbon.intensity.us-west-2", "120");
+    d.put("carbon.intensity.eu-west-1", "290");
+    d.put("carbon.intensity.eu-north-1", "30");
+    d.put("carbon.intensity.eu-central-1", "350");
+    d.put("carbon.intensity.ap-south-1", "700");
+    d.put("energy.pue", "1.2");
+    d.put("topics.price.updates.enabled", "false");
+    d.put("topics.carbon.intensity.enabled", "false");
+    d.put("internal.replication.factor", "1");
+    d.put("topics.create.missing", "true");
+    d.put("topics.partitions", "4");
+    d.put("topics.replication.factor", "1");
+    d.put("state.store.type", "rocksdb");
+    d.put("metrics.host", "127.0.0.1");
+    d.put("metrics.port", "9404");
+    AlertSettings.defaults(d);
+    return Map.copyOf(d);
+  }
+
+  private static Map<String, Double> doubleTable(Settings s, String prefix) {
+    Map<String, Double> out = new LinkedHashMap<>();
+    for (Map.Entry<String, String> e : s.withPrefix(prefix).entrySet()) {
+      out.put(e.getKey(), nonNegative(s, prefix + e.getKey()));
+    }
+    return Map.copyOf(out);
+  }
+
+  private static double nonNegative(Settings s, String key) {
+    double v = s.decimal(key);
+    if (v < 0) {
+      throw new ConfigException("invalid value '" + v + "' for setting '" + key + "': expected >= 0");
+    }
+    return v;
+  }
+
+  /** Kafka Streams properties: required ones plus every {@code kafka.streams.*} pass-through override. */
+  public Properties streamsProperties() {
+    Properties p = new Properties();
+    p.put("application.id", applicationId);
+    p.put("bootstrap.servers", bootstrapServers);
+    p.put("processing.guarantee", "exactly_once_v2");
+    p.put("replication.factor", String.valueOf(replicationFactor));
+    p.put("commit.interval.ms", "1000");
+    p.put("statestore.cache.max.bytes", "0");
+    raw.withPrefix("kafka.streams.").forEach(p::put);
+    return p;
+  }
+
+  /** Serde settings (schema.registry.url and the other registry keys) for AvroSerdeConfig. */
+  public Map<String, String> serdeConfig() {
+    Map<String, String> m = new LinkedHashMap<>(raw.withPrefix("schema.registry."));
+    Map<String, String> out = new LinkedHashMap<>();
+    m.forEach((k, v) -> out.put("schema.registry." + k, v));
+    out.put("schema.registry.url", raw.string("schema.registry.url"));
+    raw.optional("auto.register.schemas").ifPresent(v -> out.put("auto.register.schemas", v));
+    raw.optional("basic.auth.credentials.source").ifPresent(v -> out.put("basic.auth.credentials.source", v));
+    raw.optional("basic.auth.user.info").ifPresent(v -> out.put("basic.auth.user.info", v));
+    return out;
+  }
+
+  public Settings raw() {
+    return raw;
+  }
+
+  public String applicationId() {
+    return applicationId;
+  }
+
+  public String bootstrapServers() {
+    return bootstrapServers;
+  }
+
+  public String topicPrefix() {
+    return topicPrefix;
+  }
+
+  /** Window sizes, ascending; the first is the alerting window. */
+  public List<Duration> windowSizes() {
+    return windowSizes;
+  }
+
+  public Duration grace() {
+    return grace;
+  }
+
+  public Duration fleetDelay() {
+    return fleetDelay;
+  }
+
+  public Duration energyDelay() {
+    return energyDelay;
+  }
+
+  public Duration dedupRetention() {
+    return dedupRetention;
+  }
+
+  public int maxKeysPerWindow() {
+    return maxKeysPerWindow;
+  }
+
+  public Map<String, SloClass> sloClasses() {
+    return sloClasses;
+  }
+
+  public String defaultSloClass() {
+    return defaultSloClass;
+  }
+
+  /** Price per device-hour of a gpu type: exact table key, else the longest table key contained in it, else default. */
+  public double pricePerHour(String gpuType) {
+    return lookup(pricePerHour, gpuType).orElse(defaultPricePerHour);
+  }
+
+  public String currency() {
+    return currency;
+  }
+
+  /** Carbon intensity gCO2e/kWh of a region from the table, empty when the table has no entry. */
+  public Optional<Double> carbonIntensity(String region) {
+    return Optional.ofNullable(region == null ? null : carbonIntensity.get(region));
+  }
+
+  public double defaultCarbonIntensity() {
+    return defaultCarbonIntensity;
+  }
+
+  public double pue() {
+    return pue;
+  }
+
+  public boolean priceUpdatesEnabled() {
+    return priceUpdatesEnabled;
+  }
+
+  public boolean carbonUpdatesEnabled() {
+    return carbonUpdatesEnabled;
+  }
+
+  public boolean persistentStores() {
+    return stateStoreType.equals("rocksdb");
+  }
+
+  public AlertSettings alerts() {
+    return alerts;
+  }
+
+  public String metricsHost() {
+    return metricsHost;
+  }
+
+  public int metricsPort() {
+    return metricsPort;
+  }
+
+  private static Optional<Double> lookup(Map<String, Double> table, String key) {
+    if (key == null || key.isEmpty()) {
+      return Optional.empty();
+    }
+    Double exact = table.get(key);
+    if (exact != null) {
+      return Optional.of(exact);
+    }
+    String upper = key.toUpperCase(Locale.ROOT);
+    String best = null;
+    for (String k : table.keySet()) {
+      if (upper.contains(k.toUpperCase(Locale.ROOT)) && (best == null || k.length() > best.length())) {
+        best = k;
+      }
+    }
+    return best == null ? Optional.empty() : Optional.of(table.get(best));
+  }
+
+  /**
+   * Thresholds of one SLO class, microseconds. A request is good when it succeeded and every threshold that applies
+   * holds (TPOT applies only when the request has a TPOT, TTFT only when it has a first token).
+   */
+  public record SloClass(String name, long ttftMaxUs, long tpotMaxUs, long e2eMaxUs) {}
+
+  /** Alert rule thresholds (all configurable under {@code alerts.*}). */
+  public static final class AlertSettings {
+    public final double latencyRegressionPct;
+    public final int latencyRegressionWindows;
+    public final double ewmaAlpha;
+    public final double sloTargetPct;
+    public final double sloBurnRate;
+    public final int sloLongWindows;
+    public final double gpuMemoryHighPct;
+    public final Duration throttleMin;
+    public final int memoryLeakWindows;
+    public final double errorSpikePct;
+    public final long errorSpikeMinRequests;
+    public final long coldStartStormCount;
+    public final double queueSharePct;
+    public final Duration hostSilent;
+    public final Duration hostSilentCheck;
+
+    AlertSettings(Settings s) {
+      latencyRegressionPct = s.decimal("alerts.latency.regression.pct");
+      latencyRegressionWindows = s.positiveInt("alerts.latency.regression.windows");
+      ewmaAlpha = s.decimal("alerts.latency.ewma.alpha");
+      if (ewmaAlpha <= 0 || ewmaAlpha > 1) {
+        throw new ConfigException("invalid value '" + ewmaAlpha + "' for setting 'alerts.latency.ewma.alpha': expected (0, 1]");
+      }
+      sloTargetPct = s.decimal("alerts.slo.target.pct");
+      if (sloTargetPct <= 0 || sloTargetPct >= 100) {
+        throw new ConfigException("invalid value '" + sloTargetPct + "' for setting 'alerts.slo.target.pct': expected (0, 100)");
+      }
+      sloBurnRate = s.decimal("alerts.slo.burn.rate");
+      sloLongWindows = s.positiveInt("alerts.slo.long.windows");
+      gpuMemoryHighPct = s.decimal("alerts.gpu.memory.high.pct");
+      throttleMin = s.duration("alerts.throttle.min");
+      memoryLeakWindows = s.positiveInt("alerts.memory.leak.windows");
+      errorSpikePct = s.decimal("alerts.error.spike.pct");
+      errorSpikeMinRequests = s.positiveInt("alerts.error.spike.min.requests");
+      coldStartStormCount = s.positiveInt("alerts.cold.start.storm.count");
+      queueSharePct = s.decimal("alerts.queue.share.pct");
+      hostSilent = s.duration("alerts.host.silent.after");
+      hostSilentCheck = s.duration("alerts.host.silent.check.interval");
+      if (hostSilentCheck.toMillis() <= 0) {
+        throw new ConfigException("invalid value '" + s.string("alerts.host.silent.check.interval")
+            + "' for setting 'alerts.host.silent.check.interval': expected > 0");
+      }
+    }
+
+    static void defaults(Map<String, String> d) {
+      d.put("alerts.latency.regression.pct", "15");
+      d.put("alerts.latency.regression.windows", "3");
+      d.put("alerts.latency.ewma.alpha", "0.2");
+      d.put("alerts.slo.target.pct", "99");
+      d.put("alerts.slo.burn.rate", "10");
+      d.put("alerts.slo.long.windows", "6");
+      d.put("alerts.gpu.memory.high.pct", "85");
+      d.put("alerts.throttle.min", "5s");
+      d.put("alerts.memory.leak.windows", "5");
+      d.put("alerts.error.spike.pct", "5");
+      d.put("alerts.error.spike.min.requests", "20");
+      d.put("alerts.cold.start.storm.count", "10");
+      d.put("alerts.queue.share.pct", "50");
+      d.put("alerts.host.silent.after", "60s");
+      d.put("alerts.host.silent.check.interval", "10s");
+    }
+  }
+}

@@ -1,0 +1,183 @@
+package io.infermeter.streams.internal;
+
+import io.infermeter.avro.Severity;
+import io.infermeter.streams.StreamsSettings.AlertSettings;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The alert rule engine: plain functions from (rule state, one window's figures) to a {@link Decision}. No Kafka
+ * here, so every rule is unit-testable alone; the processors keep {@link RuleState} in a named store and turn state
+ * changes into Alert records ({@link Alerts}). Hysteresis: {@link #transition} fires once when the condition starts
+ * holding and resolves once when it stops. Stateless (state is passed in); thread-safe.
+ */
+public final class AlertRules {
+
+  public static final String LATENCY_REGRESSION = "latency_regression";
+  public static final String SLO_BURN = "slo_burn";
+  public static final String GPU_MEMORY_HIGH = "gpu_memory_high";
+  public static final String THROTTLING = "throttling";
+  public static final String MEMORY_LEAK = "memory_leak";
+  public static final String ERROR_SPIKE = "error_spike";
+  public static final String COLD_START_STORM = "cold_start_storm";
+  public static final String QUEUE_BUILDUP = "queue_buildup";
+  public static final String HOST_SILENT = "host_silent";
+
+  private AlertRules() {}
+
+  /**
+   * One rule's verdict on one window.
+   *
+   * @param condition whether the alert condition holds now
+   */
+  public record Decision(String rule, Severity severity, boolean condition, double observed, double threshold,
+      Double baseline, String unit, String summary, Map<String, String> evidence) {}
+
+  /** The state change implied by {@code condition}: FIRING, RESOLVED or none (null). Updates {@code state}. */
+  public static io.infermeter.avro.AlertState transition(RuleState state, boolean condition, long nowUs) {
+    if (condition && !state.firing) {
+      state.firing = true;
+      state.firstSeenUs = nowUs;
+      return io.infermeter.avro.AlertState.FIRING;
+    }
+    if (!condition && state.firing) {
+      state.firing = false;
+      return io.infermeter.avro.AlertState.RESOLVED;
+    }
+    return null;
+  }
+
+  /**
+   * p99 (warm e2e) above the EWMA baseline by more than pct for N consecutive windows. The baseline learns only from
+   * windows that are not over the threshold, so a sustained regression does not become the new normal.
+   */
+  public static Decision latencyRegression(RuleState s, double p99Us, AlertSettings cfg) {
+    if (Double.isNaN(s.baseline)) {
+      s.baseline = p99Us;
+      return new Decision(LATENCY_REGRESSION, Severity.WARNING, false, p99Us, p99Us, p99Us, "us", "baseline initialised",
+          Map.of());
+    }
+    double threshold = s.baseline * (1 + cfg.latencyRegressionPct / 100.0);
+    boolean over = p99Us > threshold;
+    double baselineUsed = s.baseline;
+    if (over) {
+      s.streak++;
+    } else {
+      s.streak = 0;
+      s.baseline = cfg.ewmaAlpha * p99Us + (1 - cfg.ewmaAlpha) * s.baseline;
+    }
+    boolean condition = s.firing ? over : s.streak >= cfg.latencyRegressionWindows;
+    Map<String, String> ev = new LinkedHashMap<>();
+    ev.put("p99E2eUs", fmt(p99Us));
+    ev.put("ewmaBaselineUs", fmt(baselineUsed));
+    ev.put("consecutiveWindowsOver", String.valueOf(s.streak));
+    ev.put("requiredWindows", String.valueOf(cfg.latencyRegressionWindows));
+    return new Decision(LATENCY_REGRESSION, Severity.WARNING, condition, p99Us, threshold, baselineUsed, "us",
+        String.format(Locale.ROOT, "p99 e2e %.0f us is more than %.0f %% above its EWMA baseline %.0f us for %d windows",
+            p99Us, cfg.latencyRegressionPct, baselineUsed, s.streak), ev);
+  }
+
+  /**
+   * SLO burn: burn rate = (1 - attainment) / (1 - target) over the current window (short) and over the last L windows
+   * (long); fires when both reach the configured burn rate (multi-window burn-rate alerting).
+   */
+  public static Decision sloBurn(RuleState s, long good, long total, AlertSettings cfg) {
+    s.push(good, total, cfg.sloLongWindows);
+    // burn = bad share / error budget, written as bad x 100 / (total x (100 - target)) to avoid rounding at the threshold
+    double budgetPct = 100.0 - cfg.sloTargetPct;
+    double shortBurn = total == 0 ? 0 : (total - good) * 100.0 / (total * budgetPct);
+    double g = 0;
+    double t = 0;
+    for (double[] h : s.history) {
+      g += h[0];
+      t += h[1];
+    }
+    double longBurn = t == 0 ? 0 : (t - g) * 100.0 / (t * budgetPct);
+    boolean condition = shortBurn >= cfg.sloBurnRate && longBurn >= cfg.sloBurnRate;
+    Map<String, String> ev = new LinkedHashMap<>();
+    ev.put("shortBurnRate", fmt(shortBurn));
+    ev.put("longBurnRate", fmt(longBurn));
+    ev.put("longWindows", String.valueOf(s.history.size()));
+    ev.put("attainmentPct", fmt(total == 0 ? 100 : 100.0 * good / total));
+    ev.put("targetPct", fmt(cfg.sloTargetPct));
+    return new Decision(SLO_BURN, Severity.CRITICAL, condition, shortBurn, cfg.sloBurnRate, longBurn, "ratio",
+        String.format(Locale.ROOT, "SLO error budget burning at %.1fx (short) and %.1fx (long window)", shortBurn, longBurn),
+        ev);
+  }
+
+  public static Decision errorSpike(long errors, long requests, AlertSettings cfg) {
+    double pct = requests == 0 ? 0 : 100.0 * errors / requests;
+    boolean condition = requests >= cfg.errorSpikeMinRequests && pct >= cfg.errorSpikePct;
+    return new Decision(ERROR_SPIKE, Severity.CRITICAL, condition, pct, cfg.errorSpikePct, null, "pct",
+        String.format(Locale.ROOT, "%.1f %% of %d requests failed", pct, requests),
+        Map.of("failedRequests", String.valueOf(errors), "requests", String.valueOf(requests)));
+  }
+
+  public static Decision coldStartStorm(long coldStarts, long requests, AlertSettings cfg) {
+    boolean condition = coldStarts >= cfg.coldStartStormCount;
+    return new Decision(COLD_START_STORM, Severity.WARNING, condition, coldStarts, cfg.coldStartStormCount, null, "count",
+        coldStarts + " cold starts in one window",
+        Map.of("coldStarts", String.valueOf(coldStarts), "requests", String.valueOf(requests)));
+  }
+
+  public static Decision queueBuildup(double queueSharePct, long queueSumUs, long e2eSumUs, AlertSettings cfg) {
+    boolean condition = !Double.isNaN(queueSharePct) && queueSharePct >= cfg.queueSharePct;
+    return new Decision(QUEUE_BUILDUP, Severity.WARNING, condition, Double.isNaN(queueSharePct) ? 0 : queueSharePct,
+        cfg.queueSharePct, null, "pct",
+        String.format(Locale.ROOT, "queue time is %.1f %% of e2e latency", queueSharePct),
+        Map.of("queueTimeSumUs", String.valueOf(queueSumUs), "e2eSumUs", String.valueOf(e2eSumUs)));
+  }
+
+  public static Decision gpuMemoryHigh(long usedBytes, long totalBytes, AlertSettings cfg) {
+    double pct = totalBytes <= 0 ? 0 : 100.0 * usedBytes / totalBytes;
+    boolean condition = totalBytes > 0 && pct >= cfg.gpuMemoryHighPct;
+    return new Decision(GPU_MEMORY_HIGH, Severity.WARNING, condition, pct, cfg.gpuMemoryHighPct, null, "pct",
+        String.format(Locale.ROOT, "device memory %.1f %% used", pct),
+        Map.of("memoryUsedBytes", String.valueOf(usedBytes), "memoryTotalBytes", String.valueOf(totalBytes)));
+  }
+
+  public static Decision throttling(double throttledRunSeconds, long reasons, AlertSettings cfg) {
+    double min = cfg.throttleMin.toMillis() / 1000.0;
+    boolean condition = throttledRunSeconds >= min;
+    return new Decision(THROTTLING, Severity.WARNING, condition, throttledRunSeconds, min, null, "s",
+        String.format(Locale.ROOT, "clocks throttled for %.1f s (reasons 0x%x)", throttledRunSeconds, reasons),
+        Map.of("throttledSeconds", fmt(throttledRunSeconds), "throttleReasonsMask", "0x" + Long.toHexString(reasons)));
+  }
+
+  /**
+   * Memory leak: device memory at the end of each of the last K windows strictly rising while load (mean GPU
+   * utilization, percent) does not rise by more than 5 %.
+   */
+  public static Decision memoryLeak(RuleState s, long memoryUsedBytes, double load, AlertSettings cfg) {
+    s.push(memoryUsedBytes, load, cfg.memoryLeakWindows);
+    boolean rising = s.history.size() >= cfg.memoryLeakWindows && cfg.memoryLeakWindows >= 2;
+    double prev = Double.NaN;
+    for (double[] h : s.history) {
+      if (!Double.isNaN(prev) && h[0] <= prev) {
+        rising = false;
+      }
+      prev = h[0];
+    }
+    double firstLoad = s.history.isEmpty() ? 0 : s.history.peekFirst()[1];
+    double lastLoad = s.history.isEmpty() ? 0 : s.history.peekLast()[1];
+    boolean loadFlat = lastLoad <= firstLoad * 1.05 + 1e-9;
+    boolean condition = rising && loadFlat;
+    double firstMem = s.history.isEmpty() ? 0 : s.history.peekFirst()[0];
+    return new Decision(MEMORY_LEAK, Severity.WARNING, condition, memoryUsedBytes - firstMem, 0, firstMem, "bytes",
+        String.format(Locale.ROOT, "device memory rose in each of %d windows while load stayed flat", s.history.size()),
+        Map.of("memoryUsedFirstBytes", fmt(firstMem), "memoryUsedLastBytes", String.valueOf(memoryUsedBytes),
+            "loadFirstPct", fmt(firstLoad), "loadLastPct", fmt(lastLoad)));
+  }
+
+  public static Decision hostSilent(double silentSeconds, AlertSettings cfg) {
+    double limit = cfg.hostSilent.toMillis() / 1000.0;
+    return new Decision(HOST_SILENT, Severity.CRITICAL, silentSeconds > limit, silentSeconds, limit, null, "s",
+        String.format(Locale.ROOT, "no samples or requests for %.0f s", silentSeconds),
+        Map.of("silentSeconds", fmt(silentSeconds)));
+  }
+
+  static String fmt(double v) {
+    return String.format(Locale.ROOT, "%.3f", v);
+  }
+}

@@ -1,0 +1,48 @@
+package io.infermeter.streams.internal;
+
+import io.infermeter.avro.BatchingStats;
+import java.util.Map;
+
+/**
+ * Batching concern: mean batch size / max batch size (efficiency), share at batch size 1, batch-size percentiles
+ * (nearest rank over the exact batch-size counts) and tokens per batch step (mean output tokens per request x mean
+ * batch size). Null when no request reported a batch size. Stateless.
+ */
+public final class Batching {
+
+  private Batching() {}
+
+  static BatchingStats stats(RequestAccumulator a) {
+    if (a.batchRequests == 0) {
+      return null;
+    }
+    double mean = (double) a.batchSizeSum / a.batchRequests;
+    Integer max = a.maxBatchSize > 0 ? a.maxBatchSize : null;
+    return BatchingStats.newBuilder()
+        .setRequestsWithBatchSize(a.batchRequests)
+        .setMeanBatchSize(mean)
+        .setMaxBatchSize(max)
+        .setEfficiency(max == null ? null : mean / max)
+        .setBatchSizeOneShare((double) a.batchSizeOne / a.batchRequests)
+        .setP50BatchSize(nearestRank(a.batchSizes, a.batchRequests, 50))
+        .setP90BatchSize(nearestRank(a.batchSizes, a.batchRequests, 90))
+        .setP99BatchSize(nearestRank(a.batchSizes, a.batchRequests, 99))
+        .setTokensPerBatch(a.batchOutputTokens == 0 ? null : (double) a.batchOutputTokens / a.batchRequests * mean)
+        .build();
+  }
+
+  /** Nearest-rank percentile over a sorted map of value -&gt; count. */
+  static long nearestRank(Map<Integer, Long> sortedCounts, long total, double p) {
+    long rank = Math.max(1, (long) Math.ceil(p / 100.0 * total));
+    long seen = 0;
+    int last = 0;
+    for (Map.Entry<Integer, Long> e : sortedCounts.entrySet()) {
+      seen += e.getValue();
+      last = e.getKey();
+      if (seen >= rank) {
+        return last;
+      }
+    }
+    return last;
+  }
+}

@@ -1,0 +1,51 @@
+package io.infermeter.streams.internal;
+
+import io.infermeter.avro.CarbonIntensityUpdate;
+import io.infermeter.avro.PriceUpdate;
+import io.infermeter.streams.StreamsSettings;
+import java.util.Optional;
+
+/**
+ * Cost and carbon concern. Cost of a device window = price per device-hour (price-update topic when enabled and
+ * effective, else the configured table, else the default) x window hours. Carbon = IT energy x PUE (facility energy,
+ * kWh) x grid intensity of the host's region (intensity topic when enabled and effective, else the table, else the
+ * default, CodeCarbon's world average 475 g/kWh). Stateless.
+ */
+public final class CostCarbon {
+
+  public static final double JOULES_PER_KWH = 3.6e6;
+
+  private CostCarbon() {}
+
+  /** Intensity used and where it came from (topic, table or default). */
+  public record Intensity(double gramsPerKwh, String source) {}
+
+  public static double pricePerHour(StreamsSettings s, String gpuType, Optional<PriceUpdate> update, long windowStartUs) {
+    if (update.isPresent() && update.get().getEffectiveFromUs() <= windowStartUs) {
+      return update.get().getPricePerHour();
+    }
+    return s.pricePerHour(gpuType);
+  }
+
+  public static double cost(double pricePerHour, long windowSizeMs) {
+    return pricePerHour * windowSizeMs / 3_600_000.0;
+  }
+
+  public static Intensity intensity(StreamsSettings s, String region, Optional<CarbonIntensityUpdate> update,
+      long windowStartUs) {
+    if (update.isPresent() && update.get().getEffectiveFromUs() <= windowStartUs) {
+      return new Intensity(update.get().getGramsPerKwh(), "topic");
+    }
+    Optional<Double> t = s.carbonIntensity(region);
+    return t.map(v -> new Intensity(v, "table")).orElseGet(() -> new Intensity(s.defaultCarbonIntensity(), "default"));
+  }
+
+  /** Facility energy in kWh from IT energy in joules. */
+  public static double facilityKwh(double itEnergyJ, double pue) {
+    return itEnergyJ * pue / JOULES_PER_KWH;
+  }
+
+  public static double carbonG(double itEnergyJ, double pue, double gramsPerKwh) {
+    return facilityKwh(itEnergyJ, pue) * gramsPerKwh;
+  }
+}

@@ -1,0 +1,608 @@
+package io.infermeter.streams.internal;
+
+import io.infermeter.avro.Alert;
+import io.infermeter.avro.AlertState;
+import io.infermeter.avro.Bottleneck;
+import io.infermeter.avro.CarbonIntensityUpdate;
+import io.infermeter.avro.DeviceWindowEnergy;
+import io.infermeter.avro.EnergyMethod;
+import io.infermeter.avro.HardwareSample;
+import io.infermeter.avro.ModelAttribution;
+import io.infermeter.avro.PriceUpdate;
+import io.infermeter.streams.StreamsSettings;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.ValueAndTimestamp;
+
+/**
+ * Per-host energy, cost, carbon, bottleneck and hardware alerts. Consumes hardware samples and request-side
+ * {@link HostUsage} of the same host (one repartition topic keyed by host). Per device and window: energy from energy
+ * counter deltas (a negative delta is a reset: dropped, counted) or else trapezoidal integration of power; the delta
+ * or trapezoid between two consecutive samples belongs to the window of the later sample (the previous sample of each
+ * device is kept across windows). A window closes when stream time passes its end + grace + the energy join delay.
+ * Host silence is checked by a wall-clock punctuator. Not thread-safe (one per task).
+ */
+public final class EnergyProcessor implements Processor<String, EnergyInput, String, Object> {
+
+  public static final String WINDOW_STORE = "energy-window-store";
+  public static final String META_STORE = "energy-window-meta";
+  public static final String DEVICE_LAST_STORE = "device-last-sample";
+  public static final String HOST_SEEN_STORE = "host-last-seen";
+  public static final String ALERT_STORE = "hardware-alert-state";
+  public static final String PRICE_TABLE = "price-updates-table";
+  public static final String CARBON_TABLE = "carbon-intensity-table";
+
+  private final StreamsSettings settings;
+  private final StreamsCounters counters;
+  private final Clock clock;
+  private final long alertSizeMs;
+  private ProcessorContext<String, Object> context;
+  private WindowTable<HostWindow> table;
+  private KeyValueStore<String, byte[]> deviceLast;
+  private KeyValueStore<String, byte[]> hostSeenStore;
+  private KeyValueStore<String, byte[]> alertStates;
+  private KeyValueStore<String, ValueAndTimestamp<PriceUpdate>> prices;
+  private KeyValueStore<String, ValueAndTimestamp<CarbonIntensityUpdate>> intensities;
+  private final Map<String, HostSeen> hostSeen = new HashMap<>();
+  private boolean hostSeenLoaded;
+
+  public EnergyProcessor(StreamsSettings settings, StreamsCounters counters, Clock clock) {
+    this.settings = settings;
+    this.counters = counters;
+    this.clock = clock;
+    this.alertSizeMs = settings.windowSizes().get(0).toMillis();
+  }
+
+  @Override
+  public void init(ProcessorContext<String, Object> context) {
+    this.context = context;
+    List<Long> sizes = new ArrayList<>();
+    for (Duration d : settings.windowSizes()) {
+      sizes.add(d.toMillis());
+    }
+    table = new WindowTable<>(context.getStateStore(WINDOW_STORE), context.getStateStore(META_STORE),
+        settings.grace().toMillis() + settings.energyDelay().toMillis(), sizes, Integer.MAX_VALUE, counters);
+    deviceLast = context.getStateStore(DEVICE_LAST_STORE);
+    hostSeenStore = context.getStateStore(HOST_SEEN_STORE);
+    alertStates = context.getStateStore(ALERT_STORE);
+    if (settings.priceUpdatesEnabled()) {
+      prices = context.getStateStore(PRICE_TABLE);
+    }
+    if (settings.carbonUpdatesEnabled()) {
+      intensities = context.getStateStore(CARBON_TABLE);
+    }
+    hostSeen.clear();
+    hostSeenLoaded = false;
+    context.schedule(settings.alerts().hostSilentCheck, PunctuationType.WALL_CLOCK_TIME, this::checkSilentHosts);
+  }
+
+  @Override
+  public void process(Record<String, EnergyInput> record) {
+    EnergyInput in = record.value();
+    if (in == null) {
+      return;
+    }
+    if (in.sample() != null) {
+      processSample(record, in.sample());
+    } else if (in.usage() != null) {
+      processUsage(record, in.usage());
+    }
+  }
+
+  private static AggKey hostKey(String host) {
+    return new AggKey(AggKey.HOST_SCOPE, "", "", host, "", "", "");
+  }
+
+  private void processUsage(Record<String, EnergyInput> record, HostUsage u) {
+    seen(u.host(), u.cluster(), u.region(), record);
+    long end = u.windowStartMs() + u.windowSizeMs();
+    if (!table.sizes().contains(u.windowSizeMs())) {
+      return;
+    }
+    if (table.isLate(end)) {
+      counters.lateRecords.increment();
+      deadLetter(record, "late-usage", "request usage of host " + u.host() + " window [" + u.windowStartMs() + ", "
+          + end + ") ms arrived after the energy window closed (stream time " + table.streamTime() + " ms)");
+      return;
+    }
+    HostWindow w = table.getOrCreate(hostKey(u.host()), null, u.windowStartMs(), u.windowSizeMs(),
+        (k, s, z) -> new HostWindow(k.host(), s, z));
+    w.addUsage(u);
+    emit(table.advance(end));
+  }
+
+  private void processSample(Record<String, EnergyInput> record, HardwareSample s) {
+    seen(s.getHost(), s.getCluster(), s.getRegion(), record);
+    long t = s.getTimestampUs();
+    long tMs = t / 1000;
+    String devKey = s.getHost() + '/' + s.getDeviceId();
+    DeviceLast last = DeviceLast.read(deviceLast.get(devKey));
+    boolean ordered = last == null || t > last.tsUs;
+    Long deltaMj = null;
+    boolean reset = false;
+    double trapezoidJ = Double.NaN;
+    if (ordered && last != null) {
+      if (s.getEnergyMj() != null && last.energyMj != Long.MIN_VALUE) {
+        long d = s.getEnergyMj() - last.energyMj;
+        if (d < 0) {
+          reset = true;
+          counters.counterResets.increment();
+        } else {
+          deltaMj = d;
+        }
+      }
+      if (s.getPowerW() != null && !Double.isNaN(last.powerW)) {
+        trapezoidJ = (s.getPowerW() + last.powerW) / 2.0 * (t - last.tsUs) / 1e6;
+      }
+    }
+    Long reasons = s.getThrottleReasons();
+    long throttleSince = -1;
+    long runUs = 0;
+    if (reasons != null && reasons != 0) {
+      throttleSince = last != null && last.throttleSinceUs >= 0 ? last.throttleSinceUs : t;
+      runUs = t - throttleSince;
+    }
+    StringBuilder late = null;
+    for (long size : table.sizes()) {
+      long start = Math.floorDiv(tMs, size) * size;
+      if (table.isLate(start + size)) {
+        late = (late == null ? new StringBuilder() : late.append(", ")).append(size).append(" ms window");
+        continue;
+      }
+      HostWindow w = table.getOrCreate(hostKey(s.getHost()), null, start, size,
+          (k, st, z) -> new HostWindow(k.host(), st, z));
+      w.cluster = s.getCluster();
+      w.region = s.getRegion();
+      HostWindow.DeviceAcc d = w.devices.computeIfAbsent(s.getDeviceId(), k -> new HostWindow.DeviceAcc());
+      d.kind = s.getDeviceKind().name();
+      d.gpuType = s.getGpuType() == null ? "" : s.getGpuType();
+      d.source = s.getSource();
+      d.samples++;
+      if (deltaMj != null) {
+        d.counterDeltaMj += deltaMj;
+        d.counterDeltas++;
+      }
+      if (reset) {
+        d.resets++;
+      }
+      if (!Double.isNaN(trapezoidJ)) {
+        d.powerIntegralJ += trapezoidJ;
+        d.powerIntervals++;
+      }
+      if (s.getUtilizationPct() != null) {
+        d.utilSum += s.getUtilizationPct();
+        d.utilN++;
+      }
+      if (s.getMemoryUtilizationPct() != null) {
+        d.memUtilSum += s.getMemoryUtilizationPct();
+        d.memUtilN++;
+      }
+      if (s.getMemoryUsedBytes() != null) {
+        d.memUsedMax = Math.max(d.memUsedMax, s.getMemoryUsedBytes());
+        if (t >= d.memUsedLastTs) {
+          d.memUsedLast = s.getMemoryUsedBytes();
+          d.memUsedLastTs = t;
+        }
+      }
+      if (s.getMemoryTotalBytes() != null) {
+        d.memTotal = s.getMemoryTotalBytes();
+      }
+      if (runUs > d.throttleRunMaxUs) {
+        d.throttleRunMaxUs = runUs;
+        d.throttleReasons = reasons;
+      }
+      if (s.getPcieRxBytesPerSec() != null || s.getPcieTxBytesPerSec() != null) {
+        d.pcieSum += (s.getPcieRxBytesPerSec() == null ? 0 : s.getPcieRxBytesPerSec())
+            + (s.getPcieTxBytesPerSec() == null ? 0 : s.getPcieTxBytesPerSec());
+        d.pcieN++;
+      }
+    }
+    if (ordered) {
+      DeviceLast next = new DeviceLast(t, s.getEnergyMj() != null ? s.getEnergyMj() : Long.MIN_VALUE,
+          s.getPowerW() != null ? s.getPowerW() : Double.NaN, throttleSince);
+      deviceLast.put(devKey, next.toBytes());
+    }
+    if (late != null) {
+      counters.lateRecords.increment();
+      deadLetter(record, "late", "hardware sample at " + tMs + " ms is past window end + grace + energy delay at "
+          + "stream time " + table.streamTime() + " ms for " + late);
+    }
+    emit(table.advance(tMs));
+  }
+
+  private void emit(List<HostWindow> closed) {
+    for (HostWindow w : closed) {
+      long endMs = w.startMs + w.sizeMs;
+      for (DeviceWindowEnergy e : energy(w)) {
+        context.forward(new Record<>(w.host + '/' + e.getDeviceId() + '/' + w.sizeMs + '/' + w.startMs, e, endMs));
+      }
+      context.forward(new Record<>(w.host + '/' + w.sizeMs + '/' + w.startMs, bottleneck(w), endMs));
+      if (w.sizeMs == alertSizeMs) {
+        for (Alert a : hardwareAlerts(w)) {
+          context.forward(new Record<>(a.getDedupKey(), a, endMs));
+        }
+      }
+    }
+  }
+
+  /** Busy time etc. of each (model key) on each GPU device; host-level requests split evenly over the GPUs. */
+  static Map<String, Map<String, long[]>> busyByDevice(HostWindow w) {
+    List<String> gpus = new ArrayList<>();
+    w.devices.forEach((id, d) -> {
+      if (d.isGpu()) {
+        gpus.add(id);
+      }
+    });
+    Map<String, Map<String, long[]>> out = new TreeMap<>();
+    for (String g : gpus) {
+      out.put(g, new TreeMap<>());
+    }
+    if (gpus.isEmpty()) {
+      return out;
+    }
+    w.usage.forEach((model, byDevice) -> byDevice.forEach((dev, v) -> {
+      if (out.containsKey(dev)) {
+        add(out.get(dev).computeIfAbsent(model, k -> new long[3]), v[0], v[1], v[2]);
+      } else {
+        int n = gpus.size();
+        for (int i = 0; i < n; i++) {
+          // Even split; integer remainders go to the first devices so per-device sums equal the host totals.
+          add(out.get(gpus.get(i)).computeIfAbsent(model, k -> new long[3]),
+              share(v[0], n, i), share(v[1], n, i), share(v[2], n, i));
+        }
+      }
+    }));
+    return out;
+  }
+
+  private static long share(long total, int n, int i) {
+    return total / n + (i < total % n ? 1 : 0);
+  }
+
+  private static void add(long[] t, long a, long b, long c) {
+    t[0] += a;
+    t[1] += b;
+    t[2] += c;
+  }
+
+  List<DeviceWindowEnergy> energy(HostWindow w) {
+    long windowUs = w.sizeMs * 1000;
+    long startUs = w.startMs * 1000;
+    Map<String, Map<String, long[]>> busy = busyByDevice(w);
+    CostCarbon.Intensity intensity = CostCarbon.intensity(settings, w.region, latest(intensities, w.region), startUs);
+    List<DeviceWindowEnergy> out = new ArrayList<>();
+    for (Map.Entry<String, HostWindow.DeviceAcc> de : w.devices.entrySet()) {
+      HostWindow.DeviceAcc d = de.getValue();
+      double measuredJ;
+      EnergyMethod method;
+      boolean estimated = "estimated".equals(d.source);
+      if (d.counterDeltas > 0) {
+        measuredJ = d.counterDeltaMj / 1000.0;
+        method = estimated ? EnergyMethod.ESTIMATED : EnergyMethod.COUNTER;
+      } else if (d.powerIntervals > 0) {
+        measuredJ = d.powerIntegralJ;
+        method = estimated ? EnergyMethod.ESTIMATED : EnergyMethod.POWER_INTEGRATION;
+      } else {
+        measuredJ = 0;
+        method = EnergyMethod.NONE;
+      }
+      double price = d.isGpu()
+          ? CostCarbon.pricePerHour(settings, d.gpuType, latest(prices, d.gpuType), startUs) : 0.0;
+      double cost = CostCarbon.cost(price, w.sizeMs);
+      double carbon = CostCarbon.carbonG(measuredJ, settings.pue(), intensity.gramsPerKwh());
+      Map<String, long[]> models = busy.getOrDefault(de.getKey(), Map.of());
+      Map<String, Long> busyByModel = new LinkedHashMap<>();
+      long busySum = 0;
+      for (Map.Entry<String, long[]> m : models.entrySet()) {
+        busyByModel.put(m.getKey(), m.getValue()[0]);
+        busySum += m.getValue()[0];
+      }
+      Map<String, Double> shares = EnergyAttribution.shares(busyByModel, windowUs);
+      EnergyAttribution.Split energySplit = EnergyAttribution.split(measuredJ, shares);
+      EnergyAttribution.Split costSplit = EnergyAttribution.split(cost, shares);
+      EnergyAttribution.Split carbonSplit = EnergyAttribution.split(carbon, shares);
+      List<ModelAttribution> attributions = new ArrayList<>();
+      for (Map.Entry<String, long[]> m : models.entrySet()) {
+        String[] mv = m.getKey().split("\u0000", -1);
+        long requests = m.getValue()[1];
+        long tokens = m.getValue()[2];
+        double ej = energySplit.amounts().get(m.getKey());
+        double c = costSplit.amounts().get(m.getKey());
+        attributions.add(ModelAttribution.newBuilder()
+            .setModel(mv[0])
+            .setModelVersion(mv.length > 1 ? mv[1] : "")
+            .setRequests(requests)
+            .setOutputTokens(tokens)
+            .setBusyTimeUs(m.getValue()[0])
+            .setShare(shares.get(m.getKey()))
+            .setEnergyJ(ej)
+            .setCarbonG(carbonSplit.amounts().get(m.getKey()))
+            .setCost(c)
+            .setEnergyPerRequestJ(requests == 0 ? null : ej / requests)
+            .setEnergyPer1kOutputTokensJ(tokens == 0 ? null : ej / tokens * 1000)
+            .setCostPer1MOutputTokens(tokens == 0 ? null : c / tokens * 1e6)
+            .setCostPerRequest(requests == 0 ? null : c / requests)
+            .setInferencesPerJoule(ej == 0 ? null : requests / ej)
+            .build());
+      }
+      out.add(DeviceWindowEnergy.newBuilder()
+          .setWindowStartUs(startUs)
+          .setWindowEndUs(startUs + windowUs)
+          .setWindowSizeMs(w.sizeMs)
+          .setCluster(w.cluster)
+          .setRegion(w.region)
+          .setHost(w.host)
+          .setDeviceId(de.getKey())
+          .setDeviceKind(d.kind)
+          .setGpuType(d.gpuType)
+          .setMethod(method)
+          .setSamples(d.samples)
+          .setCounterResets(d.resets)
+          .setMeasuredEnergyJ(measuredJ)
+          .setBusyTimeUs(busySum)
+          .setIdleEnergyJ(energySplit.idle())
+          .setPue(settings.pue())
+          .setFacilityEnergyKwh(CostCarbon.facilityKwh(measuredJ, settings.pue()))
+          .setCarbonIntensityGPerKwh(intensity.gramsPerKwh())
+          .setCarbonIntensitySource(intensity.source())
+          .setCarbonG(carbon)
+          .setIdleCarbonG(carbonSplit.idle())
+          .setCurrency(settings.currency())
+          .setPricePerHour(price)
+          .setCost(cost)
+          .setIdleCost(costSplit.idle())
+          .setAttributions(attributions)
+          .build());
+    }
+    return out;
+  }
+
+  private static <V> Optional<V> latest(KeyValueStore<String, ValueAndTimestamp<V>> store, String key) {
+    if (store == null || key == null || key.isEmpty()) {
+      return Optional.empty();
+    }
+    ValueAndTimestamp<V> v = store.get(key);
+    return v == null ? Optional.empty() : Optional.ofNullable(v.value());
+  }
+
+  Bottleneck bottleneck(HostWindow w) {
+    double gpu = 0;
+    int gpuN = 0;
+    double mem = 0;
+    int memN = 0;
+    double cpu = 0;
+    int cpuN = 0;
+    double pcie = 0;
+    for (HostWindow.DeviceAcc d : w.devices.values()) {
+      if (d.isGpu()) {
+        if (d.utilN > 0) {
+          gpu += d.utilMean();
+          gpuN++;
+        }
+        if (d.memUtilN > 0) {
+          mem += d.memUtilMean();
+          memN++;
+        }
+        if (d.pcieN > 0) {
+          pcie += d.pcieSum / d.pcieN;
+        }
+      } else if ((d.kind.equals("CPU_PACKAGE") || d.kind.equals("HOST")) && d.utilN > 0) {
+        cpu += d.utilMean();
+        cpuN++;
+      }
+    }
+    double queueShare = w.e2eSumUs == 0 ? Double.NaN : 100.0 * w.queueSumUs / w.e2eSumUs;
+    BottleneckClassifier.Result r = BottleneckClassifier.classify(gpuN == 0 ? Double.NaN : gpu / gpuN,
+        memN == 0 ? Double.NaN : mem / memN, cpuN == 0 ? Double.NaN : cpu / cpuN, queueShare, pcie,
+        w.requests / (w.sizeMs / 1000.0), w.requests);
+    return Bottleneck.newBuilder()
+        .setWindowStartUs(w.startMs * 1000)
+        .setWindowEndUs((w.startMs + w.sizeMs) * 1000)
+        .setCluster(w.cluster)
+        .setRegion(w.region)
+        .setHost(w.host)
+        .setLabel(r.label())
+        .setReason(r.reason())
+        .setInputs(new LinkedHashMap<>(r.inputs()))
+        .build();
+  }
+
+  private List<Alert> hardwareAlerts(HostWindow w) {
+    List<Alert> out = new ArrayList<>(0);
+    long startUs = w.startMs * 1000;
+    long endUs = (w.startMs + w.sizeMs) * 1000;
+    for (Map.Entry<String, HostWindow.DeviceAcc> e : w.devices.entrySet()) {
+      HostWindow.DeviceAcc d = e.getValue();
+      if (!d.isGpu()) {
+        continue;
+      }
+      String key = w.host + '/' + e.getKey();
+      Alerts.Subject subject = new Alerts.Subject(key, w.cluster, w.region, w.host, "", e.getKey());
+      if (d.memTotal > 0 && d.memUsedMax >= 0) {
+        apply(out, AlertRules.GPU_MEMORY_HIGH, key, s -> AlertRules.gpuMemoryHigh(d.memUsedMax, d.memTotal,
+            settings.alerts()), subject, startUs, endUs);
+      }
+      apply(out, AlertRules.THROTTLING, key, s -> AlertRules.throttling(d.throttleRunMaxUs / 1e6, d.throttleReasons,
+          settings.alerts()), subject, startUs, endUs);
+      if (d.memUsedLast >= 0) {
+        double load = d.utilN == 0 ? 0 : d.utilMean();
+        apply(out, AlertRules.MEMORY_LEAK, key, s -> AlertRules.memoryLeak(s, d.memUsedLast, load, settings.alerts()),
+            subject, startUs, endUs);
+      }
+    }
+    return out;
+  }
+
+  private void apply(List<Alert> out, String rule, String key,
+      java.util.function.Function<RuleState, AlertRules.Decision> eval, Alerts.Subject subject, long startUs,
+      long endUs) {
+    String k = rule + '|' + key;
+    byte[] b = alertStates.get(k);
+    RuleState s = b == null ? new RuleState() : RuleState.fromBytes(b);
+    AlertRules.Decision d = eval.apply(s);
+    AlertState t = AlertRules.transition(s, d.condition(), endUs);
+    if (t != null) {
+      out.add(Alerts.build(d, t, s, subject, startUs, endUs, endUs));
+    }
+    alertStates.put(k, s.toBytes());
+  }
+
+  // ---- host silence ----
+
+  private void loadHostSeen() {
+    if (hostSeenLoaded) {
+      return;
+    }
+    try (KeyValueIterator<String, byte[]> it = hostSeenStore.all()) {
+      while (it.hasNext()) {
+        KeyValue<String, byte[]> kv = it.next();
+        hostSeen.put(kv.key, HostSeen.read(kv.value));
+      }
+    }
+    hostSeenLoaded = true;
+  }
+
+  private void seen(String host, String cluster, String region, Record<String, EnergyInput> record) {
+    loadHostSeen();
+    long now = context.currentSystemTimeMs();
+    HostSeen h = hostSeen.get(host);
+    boolean write = false;
+    if (h == null) {
+      h = new HostSeen(now, cluster, region, new RuleState());
+      hostSeen.put(host, h);
+      write = true;
+    } else {
+      if (now - h.lastSeenMs >= 1000) {
+        write = true;
+      }
+      h.lastSeenMs = now;
+    }
+    if (h.rule.firing) {
+      double silentS = 0;
+      AlertRules.Decision d = AlertRules.hostSilent(silentS, settings.alerts());
+      AlertState t = AlertRules.transition(h.rule, false, now * 1000);
+      if (t != null) {
+        Alert a = Alerts.build(d, t, h.rule, new Alerts.Subject(host, h.cluster, h.region, host, "", ""), now * 1000,
+            now * 1000, now * 1000);
+        context.forward(new Record<>(a.getDedupKey(), a, record.timestamp()));
+      }
+      write = true;
+    }
+    if (write) {
+      hostSeenStore.put(host, h.toBytes());
+    }
+  }
+
+  private void checkSilentHosts(long nowMs) {
+    long t0 = System.nanoTime();
+    try {
+      loadHostSeen();
+      for (Map.Entry<String, HostSeen> e : hostSeen.entrySet()) {
+        HostSeen h = e.getValue();
+        double silentS = (nowMs - h.lastSeenMs) / 1000.0;
+        AlertRules.Decision d = AlertRules.hostSilent(silentS, settings.alerts());
+        if (d.condition() && !h.rule.firing) {
+          AlertState t = AlertRules.transition(h.rule, true, nowMs * 1000);
+          Alert a = Alerts.build(d, t, h.rule, new Alerts.Subject(e.getKey(), h.cluster, h.region, e.getKey(), "", ""),
+              h.lastSeenMs * 1000, nowMs * 1000, nowMs * 1000);
+          context.forward(new Record<>(a.getDedupKey(), a, nowMs));
+          hostSeenStore.put(e.getKey(), h.toBytes());
+        }
+      }
+    } finally {
+      counters.punctuationNanos.add(System.nanoTime() - t0);
+    }
+  }
+
+  private void deadLetter(Record<String, EnergyInput> record, String reason, String message) {
+    counters.deadLetter(reason);
+    Optional<RecordMetadata> md = context.recordMetadata();
+    byte[] payload = EnergyInput.serde().serializer().serialize(null, record.value());
+    context.forward(new Record<>(record.key(), DeadLetters.of(reason, message, null,
+        md.map(RecordMetadata::topic).orElse(null), md.map(RecordMetadata::partition).orElse(null),
+        md.map(RecordMetadata::offset).orElse(null), record.timestamp(), DeadLetters.utf8(record.key()), payload, clock),
+        record.timestamp()));
+  }
+
+  /** The previous sample of a device: time (us), energy counter (mJ, MIN_VALUE when absent), power (W, NaN). */
+  record DeviceLast(long tsUs, long energyMj, double powerW, long throttleSinceUs) {
+    byte[] toBytes() {
+      return ByteBuffer.allocate(32).putLong(tsUs).putLong(energyMj).putDouble(powerW).putLong(throttleSinceUs).array();
+    }
+
+    static DeviceLast read(byte[] b) {
+      if (b == null) {
+        return null;
+      }
+      ByteBuffer buf = ByteBuffer.wrap(b);
+      return new DeviceLast(buf.getLong(), buf.getLong(), buf.getDouble(), buf.getLong());
+    }
+  }
+
+  /** Last time (wall clock, ms) a host was heard from, and its silence rule state. */
+  static final class HostSeen {
+    long lastSeenMs;
+    final String cluster;
+    final String region;
+    final RuleState rule;
+
+    HostSeen(long lastSeenMs, String cluster, String region, RuleState rule) {
+      this.lastSeenMs = lastSeenMs;
+      this.cluster = cluster;
+      this.region = region;
+      this.rule = rule;
+    }
+
+    byte[] toBytes() {
+      try {
+        ByteArrayOutputStream bos = new ByteArrayOutputStream();
+        DataOutputStream out = new DataOutputStream(bos);
+        out.writeLong(lastSeenMs);
+        out.writeUTF(cluster);
+        out.writeUTF(region);
+        byte[] r = rule.toBytes();
+        out.writeInt(r.length);
+        out.write(r);
+        return bos.toByteArray();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+
+    static HostSeen read(byte[] b) {
+      try {
+        DataInputStream in = new DataInputStream(new ByteArrayInputStream(b));
+        long t = in.readLong();
+        String c = in.readUTF();
+        String r = in.readUTF();
+        byte[] rb = new byte[in.readInt()];
+        in.readFully(rb);
+        return new HostSeen(t, c, r, RuleState.fromBytes(rb));
+      } catch (IOException e) {
+        throw new IllegalArgumentException("corrupt host-last-seen entry", e);
+      }
+    }
+  }
+}

@@ -1,0 +1,87 @@
+package io.infermeter.streams.internal;
+
+import io.infermeter.avro.Alert;
+import io.infermeter.streams.StreamsSettings;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
+
+/**
+ * Fleet rollup per (model, version): merges the host partials of a window (exact: histograms add bucket-wise) and
+ * emits the fleet WindowAggregate when its stream time (the latest partial's window end) passes window end + the
+ * fleet delay. A partial arriving after that is counted and dead-lettered (reason late-partial), never merged into an
+ * already emitted window silently. Not thread-safe (one per task).
+ */
+public final class FleetRollupProcessor implements Processor<String, RequestAccumulator, String, Object> {
+
+  public static final String WINDOW_STORE = "fleet-window-store";
+  public static final String META_STORE = "fleet-window-meta";
+  public static final String ALERT_STORE = "fleet-alert-state";
+
+  private final StreamsSettings settings;
+  private final StreamsCounters counters;
+  private final Clock clock;
+  private final long alertSizeMs;
+  private ProcessorContext<String, Object> context;
+  private WindowTable<RequestAccumulator> table;
+  private WindowAlerts alerts;
+
+  public FleetRollupProcessor(StreamsSettings settings, StreamsCounters counters, Clock clock) {
+    this.settings = settings;
+    this.counters = counters;
+    this.clock = clock;
+    this.alertSizeMs = settings.windowSizes().get(0).toMillis();
+  }
+
+  @Override
+  public void init(ProcessorContext<String, Object> context) {
+    this.context = context;
+    List<Long> sizes = new ArrayList<>();
+    for (Duration d : settings.windowSizes()) {
+      sizes.add(d.toMillis());
+    }
+    table = new WindowTable<>(context.getStateStore(WINDOW_STORE), context.getStateStore(META_STORE),
+        settings.fleetDelay().toMillis(), sizes, settings.maxKeysPerWindow(), counters);
+    alerts = new WindowAlerts(context.getStateStore(ALERT_STORE), settings.alerts());
+  }
+
+  @Override
+  public void process(Record<String, RequestAccumulator> record) {
+    RequestAccumulator p = record.value();
+    if (p == null) {
+      return;
+    }
+    long end = p.windowStartMs + p.windowSizeMs;
+    if (table.isLate(end)) {
+      counters.lateRecords.increment();
+      counters.deadLetter("late-partial");
+      Optional<RecordMetadata> md = context.recordMetadata();
+      context.forward(new Record<>(record.key(), DeadLetters.of("late-partial",
+          "host partial of window [" + p.windowStartMs + ", " + end + ") ms arrived after the fleet window closed "
+              + "(stream time " + table.streamTime() + " ms, fleet delay " + settings.fleetDelay().toMillis() + " ms)",
+          null, md.map(RecordMetadata::topic).orElse(null), md.map(RecordMetadata::partition).orElse(null),
+          md.map(RecordMetadata::offset).orElse(null), record.timestamp(), DeadLetters.utf8(record.key()),
+          p.toBytes(true), clock), record.timestamp()));
+      return;
+    }
+    AggKey fleet = p.key.fleet();
+    AggKey folded = new AggKey(AggKey.FLEET_SCOPE, AggKey.ALL, AggKey.ALL, AggKey.ALL, AggKey.OTHER, "", AggKey.ALL);
+    table.getOrCreate(fleet, folded, p.windowStartMs, p.windowSizeMs, RequestAccumulator::new).merge(p);
+    for (RequestAccumulator a : table.advance(end)) {
+      long endMs = a.windowStartMs + a.windowSizeMs;
+      counters.windowsEmitted.increment();
+      context.forward(new Record<>(WindowAggregates.recordKey(a), WindowAggregates.of(a), endMs));
+      if (a.windowSizeMs == alertSizeMs) {
+        for (Alert alert : alerts.evaluate(a)) {
+          context.forward(new Record<>(alert.getDedupKey(), alert, endMs));
+        }
+      }
+    }
+  }
+}

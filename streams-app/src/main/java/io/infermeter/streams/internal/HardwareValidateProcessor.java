@@ -1,0 +1,55 @@
+package io.infermeter.streams.internal;
+
+import io.infermeter.avro.HardwareSample;
+import java.time.Clock;
+import java.util.Optional;
+import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
+
+/**
+ * Validates hardware samples and re-keys them by host for the energy repartition; an invalid sample (tombstone, no
+ * host or device, non-positive timestamp) goes to the dead-letter output with the reason. Stateless per record.
+ */
+public final class HardwareValidateProcessor implements Processor<String, HardwareSample, String, Object> {
+
+  private final StreamsCounters counters;
+  private final Serializer<HardwareSample> raw;
+  private final String topic;
+  private final Clock clock;
+  private ProcessorContext<String, Object> context;
+
+  public HardwareValidateProcessor(StreamsCounters counters, Serializer<HardwareSample> raw, String topic, Clock clock) {
+    this.counters = counters;
+    this.raw = raw;
+    this.topic = topic;
+    this.clock = clock;
+  }
+
+  @Override
+  public void init(ProcessorContext<String, Object> context) {
+    this.context = context;
+  }
+
+  @Override
+  public void process(Record<String, HardwareSample> record) {
+    HardwareSample s = record.value();
+    String invalid = s == null ? "null value (tombstone) on the hardware topic"
+        : s.getHost() == null || s.getHost().isEmpty() ? "host is empty"
+        : s.getDeviceId() == null || s.getDeviceId().isEmpty() ? "deviceId is empty"
+        : s.getTimestampUs() <= 0 ? "timestampUs must be positive, got " + s.getTimestampUs()
+        : s.getEnergyMj() != null && s.getEnergyMj() < 0 ? "energyMj is negative" : null;
+    if (invalid == null) {
+      context.forward(new Record<>(s.getHost(), new EnergyInput(s, null), record.timestamp()));
+      return;
+    }
+    counters.deadLetter("validation");
+    Optional<RecordMetadata> md = context.recordMetadata();
+    context.forward(new Record<>(record.key(), DeadLetters.of("validation", invalid, null,
+        md.map(RecordMetadata::topic).orElse(topic), md.map(RecordMetadata::partition).orElse(null),
+        md.map(RecordMetadata::offset).orElse(null), record.timestamp(), DeadLetters.utf8(record.key()),
+        s == null ? null : raw.serialize(topic, s), clock), record.timestamp()));
+  }
+}

@@ -1,0 +1,206 @@
+package io.infermeter.streams.internal;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * One host's hardware and request-usage state in one window: per-device accumulators and per-(model, version)
+ * device busy times. Mutable, not thread-safe (one task).
+ */
+final class HostWindow implements WindowTable.Windowed {
+
+  String cluster = "";
+  String region = "";
+  final String host;
+  final long startMs;
+  final long sizeMs;
+  final Map<String, DeviceAcc> devices = new TreeMap<>();
+  /** "model\u0000version" -> deviceId ("" = none) -> {busyUs, requests, outputTokens}. */
+  final Map<String, Map<String, long[]>> usage = new TreeMap<>();
+  long requests;
+  long queueSumUs;
+  long e2eSumUs;
+
+  HostWindow(String host, long startMs, long sizeMs) {
+    this.host = host;
+    this.startMs = startMs;
+    this.sizeMs = sizeMs;
+  }
+
+  @Override
+  public long windowStartMs() {
+    return startMs;
+  }
+
+  @Override
+  public long windowSizeMs() {
+    return sizeMs;
+  }
+
+  void addUsage(HostUsage u) {
+    cluster = u.cluster();
+    region = u.region();
+    requests += u.requests();
+    queueSumUs += u.queueSumUs();
+    e2eSumUs += u.e2eSumUs();
+    Map<String, long[]> m = usage.computeIfAbsent(u.model() + '\u0000' + u.modelVersion(), k -> new TreeMap<>());
+    u.devices().forEach((d, v) -> {
+      long[] t = m.computeIfAbsent(d, k -> new long[3]);
+      t[0] += v[0];
+      t[1] += v[1];
+      t[2] += v[2];
+    });
+  }
+
+  /** Accumulated samples of one device in the window. Units: mJ, J, us, percent, bytes. */
+  static final class DeviceAcc {
+    String kind = "OTHER";
+    String gpuType = "";
+    String source = "";
+    int samples;
+    long counterDeltaMj;
+    int counterDeltas;
+    int resets;
+    double powerIntegralJ;
+    int powerIntervals;
+    double utilSum;
+    int utilN;
+    double memUtilSum;
+    int memUtilN;
+    long memUsedMax = -1;
+    long memUsedLast = -1;
+    long memUsedLastTs = Long.MIN_VALUE;
+    long memTotal = -1;
+    long throttleRunMaxUs;
+    long throttleReasons;
+    double pcieSum;
+    int pcieN;
+
+    double utilMean() {
+      return utilN == 0 ? Double.NaN : utilSum / utilN;
+    }
+
+    double memUtilMean() {
+      return memUtilN == 0 ? Double.NaN : memUtilSum / memUtilN;
+    }
+
+    boolean isGpu() {
+      return kind.equals("GPU") || kind.equals("MIG");
+    }
+  }
+
+  byte[] toBytes() {
+    try {
+      ByteArrayOutputStream bos = new ByteArrayOutputStream(256);
+      DataOutputStream out = new DataOutputStream(bos);
+      out.writeUTF(cluster);
+      out.writeUTF(region);
+      out.writeUTF(host);
+      out.writeLong(startMs);
+      out.writeLong(sizeMs);
+      out.writeLong(requests);
+      out.writeLong(queueSumUs);
+      out.writeLong(e2eSumUs);
+      out.writeInt(devices.size());
+      for (Map.Entry<String, DeviceAcc> e : devices.entrySet()) {
+        DeviceAcc d = e.getValue();
+        out.writeUTF(e.getKey());
+        out.writeUTF(d.kind);
+        out.writeUTF(d.gpuType);
+        out.writeUTF(d.source);
+        out.writeInt(d.samples);
+        out.writeLong(d.counterDeltaMj);
+        out.writeInt(d.counterDeltas);
+        out.writeInt(d.resets);
+        out.writeDouble(d.powerIntegralJ);
+        out.writeInt(d.powerIntervals);
+        out.writeDouble(d.utilSum);
+        out.writeInt(d.utilN);
+        out.writeDouble(d.memUtilSum);
+        out.writeInt(d.memUtilN);
+        out.writeLong(d.memUsedMax);
+        out.writeLong(d.memUsedLast);
+        out.writeLong(d.memUsedLastTs);
+        out.writeLong(d.memTotal);
+        out.writeLong(d.throttleRunMaxUs);
+        out.writeLong(d.throttleReasons);
+        out.writeDouble(d.pcieSum);
+        out.writeInt(d.pcieN);
+      }
+      out.writeInt(usage.size());
+      for (Map.Entry<String, Map<String, long[]>> e : usage.entrySet()) {
+        out.writeUTF(e.getKey());
+        out.writeInt(e.getValue().size());
+        for (Map.Entry<String, long[]> d : e.getValue().entrySet()) {
+          out.writeUTF(d.getKey());
+          out.writeLong(d.getValue()[0]);
+          out.writeLong(d.getValue()[1]);
+          out.writeLong(d.getValue()[2]);
+        }
+      }
+      return bos.toByteArray();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static HostWindow fromBytes(byte[] bytes) {
+    try {
+      DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
+      String cluster = in.readUTF();
+      String region = in.readUTF();
+      HostWindow w = new HostWindow(in.readUTF(), in.readLong(), in.readLong());
+      w.cluster = cluster;
+      w.region = region;
+      w.requests = in.readLong();
+      w.queueSumUs = in.readLong();
+      w.e2eSumUs = in.readLong();
+      int n = in.readInt();
+      for (int i = 0; i < n; i++) {
+        String id = in.readUTF();
+        DeviceAcc d = new DeviceAcc();
+        d.kind = in.readUTF();
+        d.gpuType = in.readUTF();
+        d.source = in.readUTF();
+        d.samples = in.readInt();
+        d.counterDeltaMj = in.readLong();
+        d.counterDeltas = in.readInt();
+        d.resets = in.readInt();
+        d.powerIntegralJ = in.readDouble();
+        d.powerIntervals = in.readInt();
+        d.utilSum = in.readDouble();
+        d.utilN = in.readInt();
+        d.memUtilSum = in.readDouble();
+        d.memUtilN = in.readInt();
+        d.memUsedMax = in.readLong();
+        d.memUsedLast = in.readLong();
+        d.memUsedLastTs = in.readLong();
+        d.memTotal = in.readLong();
+        d.throttleRunMaxUs = in.readLong();
+        d.throttleReasons = in.readLong();
+        d.pcieSum = in.readDouble();
+        d.pcieN = in.readInt();
+        w.devices.put(id, d);
+      }
+      n = in.readInt();
+      for (int i = 0; i < n; i++) {
+        String k = in.readUTF();
+        int m = in.readInt();
+        Map<String, long[]> map = new TreeMap<>();
+        for (int j = 0; j < m; j++) {
+          map.put(in.readUTF(), new long[] {in.readLong(), in.readLong(), in.readLong()});
+        }
+        w.usage.put(k, map);
+      }
+      return w;
+    } catch (IOException e) {
+      throw new IllegalArgumentException("corrupt host window", e);
+    }
+  }
+}

@@ -1,0 +1,86 @@
+package io.infermeter.streams.internal;
+
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
+
+/**
+ * One latency distribution: a sparse HdrHistogram recorder (3 significant digits, microseconds) plus the exact count,
+ * sum, sum of squares, min and max so mean and stddev are exact rather than bucket-rounded. Not thread-safe (owned by one task).
+ */
+final class LatencyAccumulator {
+
+  final SparseHistogram histogram;
+  long count;
+  double sum;
+  double sumSquares;
+  long min = Long.MAX_VALUE;
+  long max = Long.MIN_VALUE;
+
+  LatencyAccumulator() {
+    this(new SparseHistogram());
+  }
+
+  private LatencyAccumulator(SparseHistogram histogram) {
+    this.histogram = histogram;
+  }
+
+  void record(long valueUs) {
+    histogram.record(valueUs);
+    count++;
+    sum += valueUs;
+    sumSquares += (double) valueUs * valueUs;
+    if (valueUs < min) {
+      min = valueUs;
+    }
+    if (valueUs > max) {
+      max = valueUs;
+    }
+  }
+
+  void merge(LatencyAccumulator other) {
+    histogram.merge(other.histogram);
+    count += other.count;
+    sum += other.sum;
+    sumSquares += other.sumSquares;
+    min = Math.min(min, other.min);
+    max = Math.max(max, other.max);
+  }
+
+  double mean() {
+    return count == 0 ? 0 : sum / count;
+  }
+
+  /** Population standard deviation. */
+  double stddev() {
+    if (count == 0) {
+      return 0;
+    }
+    double m = mean();
+    return Math.sqrt(Math.max(0, sumSquares / count - m * m));
+  }
+
+  void write(DataOutput out, boolean compressed) throws IOException {
+    out.writeLong(count);
+    out.writeDouble(sum);
+    out.writeDouble(sumSquares);
+    out.writeLong(min);
+    out.writeLong(max);
+    histogram.write(out);
+  }
+
+  static LatencyAccumulator read(DataInput in, boolean compressed) throws IOException {
+    long count = in.readLong();
+    double sum = in.readDouble();
+    double sumSquares = in.readDouble();
+    long min = in.readLong();
+    long max = in.readLong();
+    LatencyAccumulator a = new LatencyAccumulator(SparseHistogram.read(in));
+    a.count = count;
+    a.sum = sum;
+    a.sumSquares = sumSquares;
+    a.min = min;
+    a.max = max;
+    return a;
+  }
+}

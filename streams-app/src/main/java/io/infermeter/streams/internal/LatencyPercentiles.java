@@ -1,0 +1,67 @@
+package io.infermeter.streams.internal;
+
+import io.infermeter.avro.LatencyStats;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Latency percentiles concern: turns each (metric, cohort) accumulator into a {@link LatencyStats} with min, mean,
+ * stddev, p50..p99.9, max, the non-empty HdrHistogram buckets (highest equivalent value, count) and the compressed
+ * histogram, so percentiles can be merged later. Percentiles are HdrHistogram's (nearest rank over buckets reported as
+ * the bucket's highest equivalent value, capped at the exact max); stateless.
+ */
+public final class LatencyPercentiles {
+
+  private LatencyPercentiles() {}
+
+  static List<LatencyStats> stats(RequestAccumulator a) {
+    List<LatencyStats> out = new ArrayList<>();
+    for (LatencyMetric m : LatencyMetric.all()) {
+      for (boolean cold : new boolean[] {false, true}) {
+        LatencyAccumulator acc = a.latency(m, cold);
+        if (acc == null || acc.count == 0) {
+          continue;
+        }
+        out.add(stats(m.wireName(), cold ? "cold" : "warm", acc));
+      }
+    }
+    return out;
+  }
+
+  static LatencyStats stats(String metric, String cohort, LatencyAccumulator acc) {
+    long[][] buckets = acc.histogram.sorted();
+    List<Long> values = new ArrayList<>(buckets[0].length);
+    List<Long> counts = new ArrayList<>(buckets[0].length);
+    for (int i = 0; i < buckets[0].length; i++) {
+      values.add(SparseHistogram.highestEquivalent(buckets[0][i]));
+      counts.add(buckets[1][i]);
+    }
+    return LatencyStats.newBuilder()
+        .setMetric(metric)
+        .setCohort(cohort)
+        .setCount(acc.count)
+        .setMinUs(acc.min)
+        .setMaxUs(acc.max)
+        .setMeanUs(acc.mean())
+        .setStddevUs(acc.stddev())
+        .setP50Us(percentile(acc, buckets, 50))
+        .setP90Us(percentile(acc, buckets, 90))
+        .setP95Us(percentile(acc, buckets, 95))
+        .setP99Us(percentile(acc, buckets, 99))
+        .setP999Us(percentile(acc, buckets, 99.9))
+        .setBucketValuesUs(values)
+        .setBucketCounts(counts)
+        .setHdrHistogram(ByteBuffer.wrap(Histograms.encodeCompressed(acc.histogram.toHistogram())))
+        .build();
+  }
+
+  /** The percentile as HdrHistogram reports it, never above the exact maximum (the last bucket's top may be). */
+  static long percentile(LatencyAccumulator acc, double p) {
+    return percentile(acc, acc.histogram.sorted(), p);
+  }
+
+  private static long percentile(LatencyAccumulator acc, long[][] sortedBuckets, double p) {
+    return Math.min(SparseHistogram.valueAtPercentile(sortedBuckets, acc.count, p), acc.max);
+  }
+}

@@ -1,0 +1,277 @@
+package io.infermeter.streams.internal;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.StateStore;
+import org.apache.kafka.streams.processor.StateStoreContext;
+import org.apache.kafka.streams.processor.internals.InternalProcessorContext;
+import org.apache.kafka.streams.processor.internals.ProcessorRecordContext;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.StoreBuilder;
+import org.apache.kafka.streams.state.Stores;
+import org.apache.kafka.streams.state.internals.CacheFlushListener;
+import org.apache.kafka.streams.state.internals.CachedStateStore;
+import org.apache.kafka.common.serialization.Serdes;
+
+/**
+ * A state store of mutable objects (accumulators) over a changelogged byte store. Objects are kept deserialized in a
+ * map and updated in place; dirty ones are serialized into the inner (changelogged) store only when Kafka Streams
+ * flushes its caches, which it does in prepareCommit BEFORE the transaction commits ({@link CachedStateStore#flushCache},
+ * the hook Kafka's own record cache uses; {@code StateStore.commit} runs after the transaction, too late for
+ * exactly-once), not on every update. So the changelog and the committed input offsets stay in one transaction. This is the same write-behind idea as Kafka Streams' record cache, without
+ * re-serializing HdrHistograms per record. Keys sort as bytes (the inner store's order), so callers lay out keys with
+ * the window end first to range-scan closable windows.
+ *
+ * <p>Not thread-safe: owned by one stream task.
+ *
+ * @param <V> the object type
+ */
+public final class ObjectStore<V> implements StateStore, CachedStateStore<Bytes, byte[]> {
+
+  private final String name;
+  private final KeyValueStore<Bytes, byte[]> inner;
+  private final Function<V, byte[]> encoder;
+  private final Function<byte[], V> decoder;
+  private final Map<Bytes, V> cache = new HashMap<>();
+  private final Set<Bytes> dirty = new HashSet<>();
+  private StateStoreContext context;
+
+  private ObjectStore(String name, KeyValueStore<Bytes, byte[]> inner, Function<V, byte[]> encoder,
+      Function<byte[], V> decoder) {
+    this.name = name;
+    this.inner = inner;
+    this.encoder = encoder;
+    this.decoder = decoder;
+  }
+
+  /** A builder of the store with a changelog topic ({@code <application.id>-<name>-changelog}). */
+  public static <V> StoreBuilder<ObjectStore<V>> builder(String name, boolean persistent, Function<V, byte[]> encoder,
+      Function<byte[], V> decoder) {
+    return new Builder<>(name, persistent, encoder, decoder);
+  }
+
+  /** The object under {@code key}, or null. The returned object may be mutated; call {@link #markDirty} after. */
+  public V get(Bytes key) {
+    V v = cache.get(key);
+    if (v == null) {
+      byte[] bytes = inner.get(key);
+      if (bytes != null) {
+        v = decoder.apply(bytes);
+        cache.put(key, v);
+      }
+    }
+    return v;
+  }
+
+  public void put(Bytes key, V value) {
+    cache.put(key, value);
+    dirty.add(key);
+  }
+
+  public void markDirty(Bytes key) {
+    dirty.add(key);
+  }
+
+  public void delete(Bytes key) {
+    cache.remove(key);
+    dirty.remove(key);
+    inner.delete(key);
+  }
+
+  /** Entries with {@code from <= key <= to}, in key order (dirty objects are written first so the scan sees them). */
+  public List<KeyValue<Bytes, V>> range(Bytes from, Bytes to) {
+    writeDirty();
+    List<KeyValue<Bytes, V>> out = new ArrayList<>();
+    try (KeyValueIterator<Bytes, byte[]> it = inner.range(from, to)) {
+      while (it.hasNext()) {
+        KeyValue<Bytes, byte[]> kv = it.next();
+        V v = cache.get(kv.key);
+        out.add(KeyValue.pair(kv.key, v != null ? v : decoder.apply(kv.value)));
+      }
+    }
+    return out;
+  }
+
+  /** Every entry (used once per task start to rebuild in-memory indexes). */
+  public List<KeyValue<Bytes, V>> all() {
+    writeDirty();
+    List<KeyValue<Bytes, V>> out = new ArrayList<>();
+    try (KeyValueIterator<Bytes, byte[]> it = inner.all()) {
+      while (it.hasNext()) {
+        KeyValue<Bytes, byte[]> kv = it.next();
+        V v = cache.get(kv.key);
+        out.add(KeyValue.pair(kv.key, v != null ? v : decoder.apply(kv.value)));
+      }
+    }
+    return out;
+  }
+
+  /** Objects held deserialized right now (for heap accounting). */
+  public int cachedObjects() {
+    return cache.size();
+  }
+
+  private void writeDirty() {
+    if (dirty.isEmpty()) {
+      return;
+    }
+    // The changelogging layer stamps records with the current record context; outside record processing (commit)
+    // there may be none, so give it one (internal API, pinned Kafka version).
+    if (context instanceof InternalProcessorContext<?, ?> ipc && ipc.recordContext() == null) {
+      ipc.setRecordContext(new ProcessorRecordContext(0L, -1L, -1, null, new RecordHeaders()));
+    }
+    for (Bytes k : dirty) {
+      V v = cache.get(k);
+      if (v != null) {
+        inner.put(k, encoder.apply(v));
+      }
+    }
+    dirty.clear();
+  }
+
+  /** Called by Kafka Streams before every commit (prepareCommit): writes dirty objects to the changelogged store. */
+  @Override
+  public void flushCache() {
+    writeDirty();
+  }
+
+  /** Called when uncommitted state must be dropped (task corrupted): forget everything not yet written. */
+  @Override
+  public void clearCache() {
+    cache.clear();
+    dirty.clear();
+  }
+
+  @Override
+  public boolean setFlushListener(CacheFlushListener<Bytes, byte[]> listener, boolean sendOldValues) {
+    return false;
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  @Override
+  public void init(StateStoreContext context, StateStore root) {
+    this.context = context;
+    cache.clear();
+    dirty.clear();
+    inner.init(context, root);
+  }
+
+  @Override
+  @SuppressWarnings("deprecation") // still part of the 4.3 store contract; delegated so the inner store behaves as usual
+  public void flush() {
+    writeDirty();
+    inner.flush();
+  }
+
+  @Override
+  public void commit(Map<TopicPartition, Long> changelogOffsets) {
+    writeDirty();
+    inner.commit(changelogOffsets);
+  }
+
+  @Override
+  public Long committedOffset(TopicPartition partition) {
+    return inner.committedOffset(partition);
+  }
+
+  @Override
+  @SuppressWarnings("deprecation") // delegated for the same reason as flush()
+  public boolean managesOffsets() {
+    return inner.managesOffsets();
+  }
+
+  @Override
+  public void close() {
+    cache.clear();
+    dirty.clear();
+    inner.close();
+  }
+
+  @Override
+  public boolean persistent() {
+    return inner.persistent();
+  }
+
+  @Override
+  public boolean isOpen() {
+    return inner.isOpen();
+  }
+
+  private static final class Builder<V> implements StoreBuilder<ObjectStore<V>> {
+    private final String name;
+    private final boolean persistent;
+    private final Function<V, byte[]> encoder;
+    private final Function<byte[], V> decoder;
+    private final Map<String, String> logConfig = new HashMap<>();
+    private boolean logging = true;
+
+    Builder(String name, boolean persistent, Function<V, byte[]> encoder, Function<byte[], V> decoder) {
+      this.name = name;
+      this.persistent = persistent;
+      this.encoder = encoder;
+      this.decoder = decoder;
+    }
+
+    @Override
+    public StoreBuilder<ObjectStore<V>> withCachingEnabled() {
+      return this; // the object map is the cache
+    }
+
+    @Override
+    public StoreBuilder<ObjectStore<V>> withCachingDisabled() {
+      return this;
+    }
+
+    @Override
+    public StoreBuilder<ObjectStore<V>> withLoggingEnabled(Map<String, String> config) {
+      logging = true;
+      logConfig.clear();
+      logConfig.putAll(config);
+      return this;
+    }
+
+    @Override
+    public StoreBuilder<ObjectStore<V>> withLoggingDisabled() {
+      logging = false;
+      return this;
+    }
+
+    @Override
+    public ObjectStore<V> build() {
+      StoreBuilder<KeyValueStore<Bytes, byte[]>> b = Stores.keyValueStoreBuilder(
+          persistent ? Stores.persistentKeyValueStore(name) : Stores.inMemoryKeyValueStore(name),
+          Serdes.Bytes(), Serdes.ByteArray()).withCachingDisabled();
+      b = logging ? b.withLoggingEnabled(logConfig) : b.withLoggingDisabled();
+      return new ObjectStore<>(name, b.build(), encoder, decoder);
+    }
+
+    @Override
+    public Map<String, String> logConfig() {
+      return logConfig;
+    }
+
+    @Override
+    public boolean loggingEnabled() {
+      return logging;
+    }
+
+    @Override
+    public String name() {
+      return name;
+    }
+  }
+}

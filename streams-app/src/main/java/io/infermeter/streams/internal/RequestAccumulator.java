@@ -1,0 +1,380 @@
+package io.infermeter.streams.internal;
+
+import io.infermeter.avro.RequestEvent;
+import io.infermeter.avro.RequestStatus;
+import io.infermeter.schemas.RequestTimings;
+import io.infermeter.streams.StreamsSettings.SloClass;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInput;
+import java.io.DataInputStream;
+import java.io.DataOutput;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.TreeMap;
+
+/**
+ * Everything one (window, key) needs to produce its WindowAggregate, updated per request in O(1) (plus the
+ * histogram record). Mergeable (fleet rollups merge host partials exactly: histograms add bucket-wise). Serialized with
+ * a compact binary codec: HdrHistogram plain encoding in the state store (cheap on every commit), compressed encoding
+ * on the partials topic. Not thread-safe (owned by one stream task).
+ */
+public final class RequestAccumulator implements WindowTable.Windowed {
+
+  private static final int VERSION = 1;
+  private static final int COHORTS = 2; // 0 warm, 1 cold
+
+  AggKey key;
+  long windowStartMs;
+  long windowSizeMs;
+  long requests;
+  long ok;
+  long errors;
+  long timeouts;
+  long cancelled;
+  long coldStarts;
+  final Map<String, Long> errorsByType = new HashMap<>();
+  long inputTokens;
+  long outputTokens;
+  long busyUs;
+  long queueSumUs;
+  long e2eSumUs;
+  long pairsQueueE2e;
+  final LatencyAccumulator[][] latencies = new LatencyAccumulator[LatencyMetric.all().length][COHORTS];
+  /** Jitter of warm e2e/ttft/tpot: last value, number of consecutive pairs, sum of absolute differences. */
+  final long[] jitterLast = {-1, -1, -1};
+  final long[] jitterPairs = new long[3];
+  final double[] jitterAbsDiffSum = new double[3];
+  /** SLO class -> {requests, good}. */
+  final Map<String, long[]> slo = new TreeMap<>();
+  long batchRequests;
+  long batchSizeSum;
+  int maxBatchSize;
+  long batchSizeOne;
+  long batchOutputTokens;
+  final Map<Integer, Long> batchSizes = new TreeMap<>();
+  /** Size of the previous encoding, to size the next buffer without repeated growth. */
+  private int lastEncodedSize = 4096;
+  /** deviceId ("" when the request had none) -> {busyUs, requests, outputTokens}. */
+  final Map<String, long[]> devices = new HashMap<>();
+
+  public RequestAccumulator(AggKey key, long windowStartMs, long windowSizeMs) {
+    this.key = key;
+    this.windowStartMs = windowStartMs;
+    this.windowSizeMs = windowSizeMs;
+  }
+
+  public AggKey key() {
+    return key;
+  }
+
+  @Override
+  public long windowStartMs() {
+    return windowStartMs;
+  }
+
+  @Override
+  public long windowSizeMs() {
+    return windowSizeMs;
+  }
+
+  public long requests() {
+    return requests;
+  }
+
+  static int jitterIndex(LatencyMetric m) {
+    return switch (m) {
+      case E2E -> 0;
+      case TTFT -> 1;
+      case TPOT -> 2;
+      default -> -1;
+    };
+  }
+
+  /** Adds one request; {@code sloClass} is the class whose thresholds apply. */
+  public void add(RequestEvent e, SloClass sloClass) {
+    requests++;
+    RequestStatus status = e.getStatus();
+    switch (status) {
+      case OK -> ok++;
+      case ERROR -> errors++;
+      case TIMEOUT -> timeouts++;
+      case CANCELLED -> cancelled++;
+      default -> { }
+    }
+    if (status != RequestStatus.OK) {
+      String type = e.getErrorType() == null ? status.name().toLowerCase(java.util.Locale.ROOT) : e.getErrorType();
+      errorsByType.merge(type, 1L, Long::sum);
+    }
+    boolean cold = e.getColdStart();
+    if (cold) {
+      coldStarts++;
+    }
+    int cohort = cold ? 1 : 0;
+    Integer in = e.getInputTokens();
+    Integer out = e.getOutputTokens();
+    if (in != null) {
+      inputTokens += in;
+    }
+    if (out != null) {
+      outputTokens += out;
+    }
+    long busy = RequestTimings.busyUs(e);
+    busyUs += busy;
+    long ttft = -1;
+    long tpot = -1;
+    long e2e = -1;
+    long queue = -1;
+    for (LatencyMetric m : LatencyMetric.all()) {
+      OptionalLong v = m.of(e);
+      if (v.isEmpty()) {
+        continue;
+      }
+      long value = v.getAsLong();
+      LatencyAccumulator acc = latencies[m.ordinal()][cohort];
+      if (acc == null) {
+        acc = new LatencyAccumulator();
+        latencies[m.ordinal()][cohort] = acc;
+      }
+      acc.record(value);
+      switch (m) {
+        case TTFT -> ttft = value;
+        case TPOT -> tpot = value;
+        case E2E -> e2e = value;
+        case QUEUE -> queue = value;
+        default -> { }
+      }
+      int j = jitterIndex(m);
+      if (j >= 0 && !cold) {
+        if (jitterLast[j] >= 0) {
+          jitterPairs[j]++;
+          jitterAbsDiffSum[j] += Math.abs(value - jitterLast[j]);
+        }
+        jitterLast[j] = value;
+      }
+    }
+    if (queue >= 0 && e2e >= 0) {
+      queueSumUs += queue;
+      e2eSumUs += e2e;
+      pairsQueueE2e++;
+    }
+    long[] s = slo.computeIfAbsent(sloClass.name(), k -> new long[2]);
+    s[0]++;
+    if (status == RequestStatus.OK && Goodput.meets(sloClass, ttft, tpot, e2e)) {
+      s[1]++;
+    }
+    Integer batch = e.getBatchSize();
+    if (batch != null && batch > 0) {
+      batchRequests++;
+      batchSizeSum += batch;
+      if (batch == 1) {
+        batchSizeOne++;
+      }
+      batchSizes.merge(batch, 1L, Long::sum);
+      if (out != null) {
+        batchOutputTokens += out;
+      }
+    }
+    Integer maxBatch = e.getMaxBatchSize();
+    if (maxBatch != null && maxBatch > maxBatchSize) {
+      maxBatchSize = maxBatch;
+    }
+    String device = e.getDeviceId() == null ? "" : e.getDeviceId();
+    long[] d = devices.computeIfAbsent(device, k -> new long[3]);
+    d[0] += busy;
+    d[1]++;
+    d[2] += out == null ? 0 : out;
+  }
+
+  /** Adds {@code other} (same window) into this; used by fleet rollups. Jitter pairs of each part are kept as is. */
+  void merge(RequestAccumulator other) {
+    requests += other.requests;
+    ok += other.ok;
+    errors += other.errors;
+    timeouts += other.timeouts;
+    cancelled += other.cancelled;
+    coldStarts += other.coldStarts;
+    other.errorsByType.forEach((k, v) -> errorsByType.merge(k, v, Long::sum));
+    inputTokens += other.inputTokens;
+    outputTokens += other.outputTokens;
+    busyUs += other.busyUs;
+    queueSumUs += other.queueSumUs;
+    e2eSumUs += other.e2eSumUs;
+    pairsQueueE2e += other.pairsQueueE2e;
+    for (int m = 0; m < latencies.length; m++) {
+      for (int c = 0; c < COHORTS; c++) {
+        LatencyAccumulator o = other.latencies[m][c];
+        if (o == null) {
+          continue;
+        }
+        if (latencies[m][c] == null) {
+          latencies[m][c] = new LatencyAccumulator();
+        }
+        latencies[m][c].merge(o);
+      }
+    }
+    for (int j = 0; j < 3; j++) {
+      jitterPairs[j] += other.jitterPairs[j];
+      jitterAbsDiffSum[j] += other.jitterAbsDiffSum[j];
+    }
+    other.slo.forEach((k, v) -> {
+      long[] s = slo.computeIfAbsent(k, x -> new long[2]);
+      s[0] += v[0];
+      s[1] += v[1];
+    });
+    batchRequests += other.batchRequests;
+    batchSizeSum += other.batchSizeSum;
+    maxBatchSize = Math.max(maxBatchSize, other.maxBatchSize);
+    batchSizeOne += other.batchSizeOne;
+    batchOutputTokens += other.batchOutputTokens;
+    other.batchSizes.forEach((k, v) -> batchSizes.merge(k, v, Long::sum));
+  }
+
+  LatencyAccumulator latency(LatencyMetric m, boolean cold) {
+    return latencies[m.ordinal()][cold ? 1 : 0];
+  }
+
+  /** Queue time as a share of e2e over requests that report both, percent; NaN when none. */
+  double queueShareOfE2ePct() {
+    return e2eSumUs == 0 ? Double.NaN : 100.0 * queueSumUs / e2eSumUs;
+  }
+
+  // ---- codec ----
+
+  public byte[] toBytes(boolean compressed) {
+    try {
+      ByteArrayOutputStream bos = new ByteArrayOutputStream(lastEncodedSize + 64);
+      DataOutputStream out = new DataOutputStream(bos);
+      write(out, compressed);
+      lastEncodedSize = bos.size();
+      out.flush();
+      return bos.toByteArray();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public static RequestAccumulator fromBytes(byte[] bytes, boolean compressed) {
+    try {
+      return read(new DataInputStream(new ByteArrayInputStream(bytes)), compressed);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("corrupt request accumulator: " + e.getMessage(), e);
+    }
+  }
+
+  void write(DataOutput out, boolean compressed) throws IOException {
+    out.writeByte(VERSION);
+    key.write(out);
+    out.writeLong(windowStartMs);
+    out.writeLong(windowSizeMs);
+    long[] counters = {requests, ok, errors, timeouts, cancelled, coldStarts, inputTokens, outputTokens, busyUs,
+        queueSumUs, e2eSumUs, pairsQueueE2e, batchRequests, batchSizeSum, batchSizeOne, batchOutputTokens};
+    for (long c : counters) {
+      out.writeLong(c);
+    }
+    out.writeInt(maxBatchSize);
+    out.writeInt(errorsByType.size());
+    for (Map.Entry<String, Long> e : errorsByType.entrySet()) {
+      out.writeUTF(e.getKey());
+      out.writeLong(e.getValue());
+    }
+    int present = 0;
+    for (int m = 0; m < latencies.length; m++) {
+      for (int c = 0; c < COHORTS; c++) {
+        if (latencies[m][c] != null) {
+          present |= 1 << (m * COHORTS + c);
+        }
+      }
+    }
+    out.writeInt(present);
+    for (int m = 0; m < latencies.length; m++) {
+      for (int c = 0; c < COHORTS; c++) {
+        if (latencies[m][c] != null) {
+          latencies[m][c].write(out, compressed);
+        }
+      }
+    }
+    for (int j = 0; j < 3; j++) {
+      out.writeLong(jitterLast[j]);
+      out.writeLong(jitterPairs[j]);
+      out.writeDouble(jitterAbsDiffSum[j]);
+    }
+    out.writeInt(slo.size());
+    for (Map.Entry<String, long[]> e : slo.entrySet()) {
+      out.writeUTF(e.getKey());
+      out.writeLong(e.getValue()[0]);
+      out.writeLong(e.getValue()[1]);
+    }
+    out.writeInt(batchSizes.size());
+    for (Map.Entry<Integer, Long> e : batchSizes.entrySet()) {
+      out.writeInt(e.getKey());
+      out.writeLong(e.getValue());
+    }
+    out.writeInt(devices.size());
+    for (Map.Entry<String, long[]> e : devices.entrySet()) {
+      out.writeUTF(e.getKey());
+      out.writeLong(e.getValue()[0]);
+      out.writeLong(e.getValue()[1]);
+      out.writeLong(e.getValue()[2]);
+    }
+  }
+
+  static RequestAccumulator read(DataInput in, boolean compressed) throws IOException {
+    int version = in.readByte();
+    if (version != VERSION) {
+      throw new IOException("unknown accumulator version " + version);
+    }
+    RequestAccumulator a = new RequestAccumulator(AggKey.read(in), in.readLong(), in.readLong());
+    a.requests = in.readLong();
+    a.ok = in.readLong();
+    a.errors = in.readLong();
+    a.timeouts = in.readLong();
+    a.cancelled = in.readLong();
+    a.coldStarts = in.readLong();
+    a.inputTokens = in.readLong();
+    a.outputTokens = in.readLong();
+    a.busyUs = in.readLong();
+    a.queueSumUs = in.readLong();
+    a.e2eSumUs = in.readLong();
+    a.pairsQueueE2e = in.readLong();
+    a.batchRequests = in.readLong();
+    a.batchSizeSum = in.readLong();
+    a.batchSizeOne = in.readLong();
+    a.batchOutputTokens = in.readLong();
+    a.maxBatchSize = in.readInt();
+    int n = in.readInt();
+    for (int i = 0; i < n; i++) {
+      a.errorsByType.put(in.readUTF(), in.readLong());
+    }
+    int present = in.readInt();
+    for (int m = 0; m < a.latencies.length; m++) {
+      for (int c = 0; c < COHORTS; c++) {
+        if ((present & (1 << (m * COHORTS + c))) != 0) {
+          a.latencies[m][c] = LatencyAccumulator.read(in, compressed);
+        }
+      }
+    }
+    for (int j = 0; j < 3; j++) {
+      a.jitterLast[j] = in.readLong();
+      a.jitterPairs[j] = in.readLong();
+      a.jitterAbsDiffSum[j] = in.readDouble();
+    }
+    n = in.readInt();
+    for (int i = 0; i < n; i++) {
+      a.slo.put(in.readUTF(), new long[] {in.readLong(), in.readLong()});
+    }
+    n = in.readInt();
+    for (int i = 0; i < n; i++) {
+      a.batchSizes.put(in.readInt(), in.readLong());
+    }
+    n = in.readInt();
+    for (int i = 0; i < n; i++) {
+      a.devices.put(in.readUTF(), new long[] {in.readLong(), in.readLong(), in.readLong()});
+    }
+    return a;
+  }
+}

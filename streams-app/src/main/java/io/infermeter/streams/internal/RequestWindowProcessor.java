@@ -1,0 +1,166 @@
+package io.infermeter.streams.internal;
+
+import io.infermeter.avro.Alert;
+import io.infermeter.avro.RequestEvent;
+import io.infermeter.streams.StreamsSettings;
+import io.infermeter.streams.StreamsSettings.SloClass;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.WindowStore;
+
+/**
+ * Per-host request windows: validates, de-duplicates by event id (window store, bounded retention), checks lateness
+ * against window end + grace (late records go to the dead-letter output with the reason, counted), accumulates each
+ * configured window size per host key, and on window close emits the WindowAggregate, the fleet partial, the host
+ * usage for energy attribution and any alert state changes. Event time is the request's completion time.
+ * Outputs are typed values on one stream (split downstream by type). Not thread-safe (one per task).
+ */
+public final class RequestWindowProcessor implements Processor<String, RequestEvent, String, Object> {
+
+  public static final String WINDOW_STORE = "request-window-store";
+  public static final String META_STORE = "request-window-meta";
+  public static final String DEDUP_STORE = "request-dedup-store";
+  public static final String ALERT_STORE = "request-alert-state";
+
+  private final StreamsSettings settings;
+  private final StreamsCounters counters;
+  private final Serializer<RequestEvent> rawSerializer;
+  private final String sourceTopic;
+  private final Clock clock;
+  private final long dedupMs;
+  private final long alertSizeMs;
+  private ProcessorContext<String, Object> context;
+  private WindowTable<RequestAccumulator> table;
+  private WindowStore<String, Long> dedup;
+  private WindowAlerts alerts;
+
+  public RequestWindowProcessor(StreamsSettings settings, StreamsCounters counters, Serializer<RequestEvent> rawSerializer,
+      String sourceTopic, Clock clock) {
+    this.settings = settings;
+    this.counters = counters;
+    this.rawSerializer = rawSerializer;
+    this.sourceTopic = sourceTopic;
+    this.clock = clock;
+    this.dedupMs = settings.dedupRetention().toMillis();
+    this.alertSizeMs = settings.windowSizes().get(0).toMillis();
+  }
+
+  @Override
+  public void init(ProcessorContext<String, Object> context) {
+    this.context = context;
+    ObjectStore<RequestAccumulator> store = context.getStateStore(WINDOW_STORE);
+    KeyValueStore<String, Long> meta = context.getStateStore(META_STORE);
+    List<Long> sizes = new ArrayList<>();
+    for (Duration d : settings.windowSizes()) {
+      sizes.add(d.toMillis());
+    }
+    table = new WindowTable<>(store, meta, settings.grace().toMillis(), sizes, settings.maxKeysPerWindow(), counters);
+    dedup = context.getStateStore(DEDUP_STORE);
+    alerts = new WindowAlerts(context.getStateStore(ALERT_STORE), settings.alerts());
+  }
+
+  @Override
+  public void process(Record<String, RequestEvent> record) {
+    RequestEvent e = record.value();
+    String invalid = validate(e);
+    if (invalid != null) {
+      deadLetter(record, "validation", invalid);
+      return;
+    }
+    long eventTimeMs = e.getCompletedUs() / 1000;
+    if (isDuplicate(e.getEventId(), eventTimeMs)) {
+      counters.duplicates.increment();
+      return;
+    }
+    AggKey key = AggKey.hostKey(e);
+    AggKey folded = key.folded();
+    SloClass cls = Goodput.classOf(e.getSloClass(), settings.sloClasses(), settings.defaultSloClass());
+    StringBuilder late = null;
+    for (long size : table.sizes()) {
+      long start = Math.floorDiv(eventTimeMs, size) * size;
+      if (table.isLate(start + size)) {
+        if (late == null) {
+          late = new StringBuilder();
+        }
+        late.append(late.length() == 0 ? "" : ", ").append(size).append(" ms window [").append(start).append(", ")
+            .append(start + size).append(")");
+        continue;
+      }
+      table.getOrCreate(key, folded, start, size, RequestAccumulator::new).add(e, cls);
+    }
+    if (late != null) {
+      counters.lateRecords.increment();
+      deadLetter(record, "late", "event time " + eventTimeMs + " ms is past window end + grace ("
+          + settings.grace().toMillis() + " ms) at stream time " + table.streamTime() + " ms for " + late);
+    }
+    emit(table.advance(eventTimeMs));
+  }
+
+  /**
+   * Ids are stored at the start of their event-time bucket (bucket length = dedup retention); an id is a duplicate
+   * when present in its bucket or the previous one, so re-sends within at least one retention are caught. Two point
+   * lookups and one put per event: a window-store range fetch costs a RocksDB iterator per segment, and the in-memory
+   * window store keeps one segment per distinct timestamp, so range fetches over minutes are slow.
+   */
+  private boolean isDuplicate(String eventId, long timeMs) {
+    long bucket = Math.floorDiv(timeMs, dedupMs) * dedupMs;
+    if (dedup.fetch(eventId, bucket) != null || dedup.fetch(eventId, bucket - dedupMs) != null) {
+      return true;
+    }
+    dedup.put(eventId, timeMs, bucket);
+    return false;
+  }
+
+  private void emit(List<RequestAccumulator> closed) {
+    for (RequestAccumulator a : closed) {
+      long endMs = a.windowStartMs + a.windowSizeMs;
+      counters.windowsEmitted.increment();
+      context.forward(new Record<>(WindowAggregates.recordKey(a), WindowAggregates.of(a), endMs));
+      context.forward(new Record<>(a.key.fleet().asString(), a, endMs));
+      context.forward(new Record<>(a.key.host(), new EnergyInput(null, HostUsage.of(a)), endMs));
+      if (a.windowSizeMs == alertSizeMs) {
+        for (Alert alert : alerts.evaluate(a)) {
+          context.forward(new Record<>(alert.getDedupKey(), alert, endMs));
+        }
+      }
+    }
+  }
+
+  static String validate(RequestEvent e) {
+    if (e == null) {
+      return "null value (tombstone) on the request topic";
+    }
+    if (e.getEventId() == null || e.getEventId().isEmpty()) {
+      return "eventId is empty";
+    }
+    if (e.getHost() == null || e.getHost().isEmpty() || e.getModel() == null || e.getModel().isEmpty()) {
+      return "host and model are required";
+    }
+    if (e.getCompletedUs() < e.getArrivalUs()) {
+      return "completedUs " + e.getCompletedUs() + " is before arrivalUs " + e.getArrivalUs();
+    }
+    if (e.getArrivalUs() <= 0) {
+      return "arrivalUs must be a positive epoch time, got " + e.getArrivalUs();
+    }
+    return null;
+  }
+
+  private void deadLetter(Record<String, RequestEvent> record, String reason, String message) {
+    counters.deadLetter(reason);
+    Optional<RecordMetadata> md = context.recordMetadata();
+    byte[] payload = record.value() == null ? null : rawSerializer.serialize(sourceTopic, record.value());
+    context.forward(new Record<>(record.key(), DeadLetters.of(reason, message, null,
+        md.map(RecordMetadata::topic).orElse(sourceTopic), md.map(RecordMetadata::partition).orElse(null),
+        md.map(RecordMetadata::offset).orElse(null), record.timestamp(), DeadLetters.utf8(record.key()), payload, clock),
+        record.timestamp()));
+  }
+}

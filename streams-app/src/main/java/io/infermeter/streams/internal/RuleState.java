@@ -1,0 +1,68 @@
+package io.infermeter.streams.internal;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayDeque;
+import java.util.Deque;
+
+/**
+ * Per (rule, key) alert state: whether it is firing, since when, the breach streak, an EWMA baseline and a bounded
+ * history of recent values. Kept in a named key-value store between windows. Mutable, not thread-safe.
+ */
+public final class RuleState {
+
+  boolean firing;
+  long firstSeenUs;
+  int streak;
+  double baseline = Double.NaN;
+  /** Recent (a, b) pairs, oldest first, bounded by the rule's window count. */
+  final Deque<double[]> history = new ArrayDeque<>();
+
+  void push(double a, double b, int max) {
+    history.addLast(new double[] {a, b});
+    while (history.size() > max) {
+      history.removeFirst();
+    }
+  }
+
+  byte[] toBytes() {
+    try {
+      ByteArrayOutputStream bos = new ByteArrayOutputStream(64);
+      DataOutputStream out = new DataOutputStream(bos);
+      out.writeBoolean(firing);
+      out.writeLong(firstSeenUs);
+      out.writeInt(streak);
+      out.writeDouble(baseline);
+      out.writeInt(history.size());
+      for (double[] h : history) {
+        out.writeDouble(h[0]);
+        out.writeDouble(h[1]);
+      }
+      return bos.toByteArray();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static RuleState fromBytes(byte[] bytes) {
+    try {
+      DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
+      RuleState s = new RuleState();
+      s.firing = in.readBoolean();
+      s.firstSeenUs = in.readLong();
+      s.streak = in.readInt();
+      s.baseline = in.readDouble();
+      int n = in.readInt();
+      for (int i = 0; i < n; i++) {
+        s.history.addLast(new double[] {in.readDouble(), in.readDouble()});
+      }
+      return s;
+    } catch (IOException e) {
+      throw new IllegalArgumentException("corrupt rule state", e);
+    }
+  }
+}

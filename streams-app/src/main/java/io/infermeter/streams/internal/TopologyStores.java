@@ -1,0 +1,47 @@
+package io.infermeter.streams.internal;
+
+import java.time.Duration;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.StoreBuilder;
+import org.apache.kafka.streams.state.Stores;
+import org.apache.kafka.streams.state.WindowStore;
+
+/** Builders of every named state store of the topology (all changelogged). Stateless. */
+public final class TopologyStores {
+
+  private TopologyStores() {}
+
+  /** Window accumulators with the plain (uncompressed) histogram encoding: cheap on every commit. */
+  public static StoreBuilder<ObjectStore<RequestAccumulator>> accumulators(String name, boolean persistent) {
+    return ObjectStore.builder(name, persistent, a -> a.toBytes(false), b -> RequestAccumulator.fromBytes(b, false));
+  }
+
+  public static StoreBuilder<ObjectStore<HostWindow>> hostWindows(String name, boolean persistent) {
+    return ObjectStore.builder(name, persistent, HostWindow::toBytes, HostWindow::fromBytes);
+  }
+
+  public static StoreBuilder<KeyValueStore<String, Long>> longs(String name, boolean persistent) {
+    return Stores.keyValueStoreBuilder(kv(name, persistent), Serdes.String(), Serdes.Long()).withCachingDisabled();
+  }
+
+  public static StoreBuilder<KeyValueStore<String, byte[]>> bytes(String name, boolean persistent) {
+    return Stores.keyValueStoreBuilder(kv(name, persistent), Serdes.String(), Serdes.ByteArray()).withCachingDisabled();
+  }
+
+  /**
+   * Seen event ids, stored at the start of their event-time bucket (bucket = retention): a window store so old ids
+   * expire with the segments; it keeps two buckets plus a minute so the previous bucket can still be looked up.
+   */
+  public static StoreBuilder<WindowStore<String, Long>> dedup(String name, boolean persistent, Duration retention) {
+    Duration keep = retention.multipliedBy(2).plusMinutes(1);
+    return Stores.windowStoreBuilder(persistent
+            ? Stores.persistentWindowStore(name, keep, retention, false)
+            : Stores.inMemoryWindowStore(name, keep, retention, false),
+        Serdes.String(), Serdes.Long()).withCachingDisabled();
+  }
+
+  private static org.apache.kafka.streams.state.KeyValueBytesStoreSupplier kv(String name, boolean persistent) {
+    return persistent ? Stores.persistentKeyValueStore(name) : Stores.inMemoryKeyValueStore(name);
+  }
+}

@@ -1,0 +1,137 @@
+package io.infermeter.streams;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.infermeter.avro.DeadLetter;
+import io.infermeter.schemas.serde.AvroSerdeConfig;
+import io.infermeter.schemas.serde.InMemorySchemaRegistryClient;
+import io.infermeter.streams.internal.StreamsCounters;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.streams.errors.DeserializationExceptionHandler;
+import org.apache.kafka.streams.errors.ErrorHandlerContext;
+import org.apache.kafka.streams.errors.ProcessingExceptionHandler;
+import org.apache.kafka.streams.processor.TaskId;
+import org.apache.kafka.streams.processor.api.Record;
+import org.junit.jupiter.api.Test;
+
+class DeadLetterHandlersTest {
+
+  private final TopologySerdes serdes = TopologySerdes.of(new InMemorySchemaRegistryClient(),
+      AvroSerdeConfig.from(Map.of("schema.registry.url", "http://unit-test-registry.invalid:8081")));
+  private final StreamsCounters counters = new StreamsCounters();
+  private final Map<String, Object> configs = Map.of(DeadLetterHandlers.CONTEXT_KEY, new DeadLetterHandlers.Context(
+      "dlq", serdes.deadLetters().serializer(), counters, Clock.fixed(Instant.ofEpochMilli(5000), ZoneOffset.UTC)));
+
+  private static ErrorHandlerContext ctx(byte[] key, byte[] value) {
+    return new ErrorHandlerContext() {
+      public String topic() {
+        return "infermeter-requests";
+      }
+
+      public int partition() {
+        return 3;
+      }
+
+      public long offset() {
+        return 42;
+      }
+
+      public Headers headers() {
+        return new RecordHeaders();
+      }
+
+      public String processorNodeId() {
+        return "request-windows";
+      }
+
+      public TaskId taskId() {
+        return new TaskId(0, 3);
+      }
+
+      public long timestamp() {
+        return 1234;
+      }
+
+      public byte[] sourceRawKey() {
+        return key;
+      }
+
+      public byte[] sourceRawValue() {
+        return value;
+      }
+    };
+  }
+
+  @Test
+  void deserializationFailureBecomesADeadLetterWithRawBytesAndContinues() {
+    DeadLetterHandlers.Deserialization h = new DeadLetterHandlers.Deserialization();
+    h.configure(configs);
+    byte[] raw = "garbage".getBytes(StandardCharsets.UTF_8);
+    var response = h.handleError(ctx(null, raw), new ConsumerRecord<>("infermeter-requests", 3, 42, "k".getBytes(), raw),
+        new SerializationException("bad magic"));
+    assertThat(response.result()).isEqualTo(DeserializationExceptionHandler.Result.RESUME);
+    List<ProducerRecord<byte[], byte[]>> recs = response.deadLetterQueueRecords();
+    assertThat(recs).hasSize(1);
+    assertThat(recs.get(0).topic()).isEqualTo("dlq");
+    DeadLetter dl = serdes.deadLetters().deserializer().deserialize("dlq", recs.get(0).value());
+    assertThat(dl.getReason()).isEqualTo("deserialization");
+    assertThat(dl.getMessage()).isEqualTo("bad magic");
+    assertThat(dl.getSourcePartition()).isEqualTo(3);
+    assertThat(dl.getSourceOffset()).isEqualTo(42L);
+    assertThat(dl.getPayload().array()).isEqualTo(raw);
+    assertThat(dl.getErrorClass()).isEqualTo(SerializationException.class.getName());
+    assertThat(dl.getDetectedUs()).isEqualTo(5_000_000L);
+    assertThat(counters.deadLetters().get("deserialization").sum()).isEqualTo(1);
+  }
+
+  @Test
+  void processingFailureBecomesADeadLetterOfTheSourceRecord() {
+    DeadLetterHandlers.Processing h = new DeadLetterHandlers.Processing();
+    h.configure(configs);
+    byte[] raw = {1, 2, 3};
+    var response = h.handleError(ctx("k".getBytes(), raw), new Record<>("k", "v", 1L), new IllegalStateException("boom"));
+    assertThat(response.result()).isEqualTo(ProcessingExceptionHandler.Result.RESUME);
+    DeadLetter dl = serdes.deadLetters().deserializer().deserialize("dlq", response.deadLetterQueueRecords().get(0).value());
+    assertThat(dl.getReason()).isEqualTo("processing");
+    assertThat(dl.getPayload().array()).isEqualTo(raw);
+  }
+
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.MethodSource("productionErrors")
+  void productionErrorsAreDeadLetteredOnlyWhenTheRecordItselfIsTheProblem(Exception e,
+      org.apache.kafka.streams.errors.ProductionExceptionHandler.Result expected) {
+    DeadLetterHandlers.Production h = new DeadLetterHandlers.Production();
+    h.configure(configs);
+    var response = h.handleError(ctx(null, null), new ProducerRecord<>("out", new byte[] {1}, new byte[] {2}), e);
+    assertThat(response.result()).isEqualTo(expected);
+    assertThat(response.deadLetterQueueRecords()).hasSize(
+        expected == org.apache.kafka.streams.errors.ProductionExceptionHandler.Result.RESUME ? 1 : 0);
+  }
+
+  static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> productionErrors() {
+    return java.util.stream.Stream.of(
+        org.junit.jupiter.params.provider.Arguments.of(new org.apache.kafka.common.errors.RecordTooLargeException("big"),
+            org.apache.kafka.streams.errors.ProductionExceptionHandler.Result.RESUME),
+        org.junit.jupiter.params.provider.Arguments.of(new org.apache.kafka.common.errors.TimeoutException("slow"),
+            org.apache.kafka.streams.errors.ProductionExceptionHandler.Result.RETRY),
+        org.junit.jupiter.params.provider.Arguments.of(new IllegalStateException("commitTransaction timed out"),
+            org.apache.kafka.streams.errors.ProductionExceptionHandler.Result.FAIL));
+  }
+
+  @Test
+  void handlersRefuseAConfigWithoutTheirContext() {
+    assertThatThrownBy(() -> new DeadLetterHandlers.Production().configure(Map.of()))
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining(DeadLetterHandlers.CONTEXT_KEY);
+  }
+}

@@ -1,0 +1,142 @@
+package io.infermeter.streams.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.infermeter.avro.AlertState;
+import io.infermeter.streams.StreamsSettings;
+import io.infermeter.streams.StreamsSettings.AlertSettings;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiFunction;
+import org.junit.jupiter.api.Test;
+
+/** Every rule, pure (no Kafka): fires once when its condition starts holding and resolves once when it stops. */
+class AlertRulesTest {
+
+  private final AlertSettings cfg = StreamsSettings.fromMap(Map.of()).alerts();
+
+  /** Runs the rule over a series of windows; returns "index:STATE" of every state change. */
+  private static List<String> run(int windows, BiFunction<RuleState, Integer, AlertRules.Decision> rule) {
+    RuleState s = new RuleState();
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < windows; i++) {
+      AlertRules.Decision d = rule.apply(s, i);
+      AlertState t = AlertRules.transition(s, d.condition(), i * 10_000_000L);
+      if (t != null) {
+        out.add(i + ":" + t);
+      }
+      // survives the store round trip between windows
+      RuleState copy = RuleState.fromBytes(s.toBytes());
+      s.firing = copy.firing;
+      s.streak = copy.streak;
+      s.baseline = copy.baseline;
+      s.firstSeenUs = copy.firstSeenUs;
+    }
+    return out;
+  }
+
+  @Test
+  void latencyRegressionNeedsThreeConsecutiveWindowsAboveTheEwmaBaseline() {
+    double[] p99 = {100, 100, 100, 130, 130, 100, 130, 130, 130, 130, 100, 100};
+    // window 5 breaks the streak; windows 6,7,8 are the 3 consecutive ones -> fires at 8, resolves at 10
+    assertThat(run(p99.length, (s, i) -> AlertRules.latencyRegression(s, p99[i] * 1000, cfg)))
+        .containsExactly("8:FIRING", "10:RESOLVED");
+  }
+
+  @Test
+  void latencyRegressionWithinFifteenPercentNeverFires() {
+    assertThat(run(10, (s, i) -> AlertRules.latencyRegression(s, i % 2 == 0 ? 100_000 : 114_000, cfg))).isEmpty();
+  }
+
+  @Test
+  void sloBurnNeedsBothTheShortAndTheLongWindow() {
+    // target 99 % -> budget 1 %; burn 10x = 10 % bad. Windows 0-2 fine, 3.. 20 % bad, 8.. fine again.
+    int[] bad = {0, 0, 0, 20, 20, 20, 20, 20, 0, 0, 0, 0, 0, 0};
+    List<String> t = run(bad.length, (s, i) -> AlertRules.sloBurn(s, 100 - bad[i], 100, cfg));
+    // long window of 6: at 3 bad share = 20/400 = 5 % (5x) -> no; at 4 40/500 = 8 % -> no; at 5 60/600 = 10 % -> fires
+    assertThat(t).containsExactly("5:FIRING", "8:RESOLVED");
+  }
+
+  @Test
+  void errorSpikeRequiresEnoughRequests() {
+    long[][] w = {{1, 10}, {2, 10}, {5, 100}, {10, 100}, {10, 100}, {1, 100}};
+    assertThat(run(w.length, (s, i) -> AlertRules.errorSpike(w[i][0], w[i][1], cfg)))
+        .containsExactly("2:FIRING", "5:RESOLVED");
+  }
+
+  @Test
+  void coldStartStorm() {
+    long[] cold = {0, 3, 12, 15, 2};
+    assertThat(run(cold.length, (s, i) -> AlertRules.coldStartStorm(cold[i], 100, cfg)))
+        .containsExactly("2:FIRING", "4:RESOLVED");
+  }
+
+  @Test
+  void queueBuildup() {
+    double[] share = {10, Double.NaN, 55, 70, 49};
+    assertThat(run(share.length, (s, i) -> AlertRules.queueBuildup(share[i], 0, 0, cfg)))
+        .containsExactly("2:FIRING", "4:RESOLVED");
+  }
+
+  @Test
+  void gpuMemoryHigh() {
+    long[] used = {50, 84, 85, 99, 60};
+    assertThat(run(used.length, (s, i) -> AlertRules.gpuMemoryHigh(used[i], 100, cfg)))
+        .containsExactly("2:FIRING", "4:RESOLVED");
+  }
+
+  @Test
+  void throttlingLongerThanTheMinimum() {
+    double[] secs = {0, 4.9, 5, 9, 0};
+    assertThat(run(secs.length, (s, i) -> AlertRules.throttling(secs[i], 0x4, cfg)))
+        .containsExactly("2:FIRING", "4:RESOLVED");
+  }
+
+  @Test
+  void memoryLeakNeedsKRisingWindowsWithFlatLoad() {
+    // K = 5: memory rises 0..6 with load flat -> fires when the 5-window history is all rising (index 4)
+    long[] mem = {100, 110, 120, 130, 140, 150, 150, 150};
+    List<String> t = new ArrayList<>();
+    RuleState s = new RuleState();
+    for (int i = 0; i < mem.length; i++) {
+      AlertRules.Decision d = AlertRules.memoryLeak(s, mem[i], 50, cfg);
+      AlertState st = AlertRules.transition(s, d.condition(), i);
+      if (st != null) {
+        t.add(i + ":" + st);
+      }
+    }
+    assertThat(t).containsExactly("4:FIRING", "6:RESOLVED");
+  }
+
+  @Test
+  void memoryRisingWithRisingLoadIsNotALeak() {
+    RuleState s = new RuleState();
+    boolean any = false;
+    for (int i = 0; i < 8; i++) {
+      any |= AlertRules.memoryLeak(s, 100 + i * 10, 20 + i * 10, cfg).condition();
+    }
+    assertThat(any).isFalse();
+  }
+
+  @Test
+  void hostSilent() {
+    double[] silent = {5, 59, 61, 300, 0};
+    assertThat(run(silent.length, (s, i) -> AlertRules.hostSilent(silent[i], cfg)))
+        .containsExactly("2:FIRING", "4:RESOLVED");
+  }
+
+  @Test
+  void dedupKeyIsStableFromFiringToResolved() {
+    RuleState s = new RuleState();
+    Alerts.Subject subj = new Alerts.Subject("k", "c", "r", "h", "m", "");
+    AlertRules.Decision fire = AlertRules.coldStartStorm(50, 100, cfg);
+    var a1 = Alerts.build(fire, AlertRules.transition(s, true, 10), s, subj, 0, 10, 10);
+    AlertRules.Decision ok = AlertRules.coldStartStorm(0, 100, cfg);
+    var a2 = Alerts.build(ok, AlertRules.transition(s, false, 20), s, subj, 10, 20, 20);
+    assertThat(a1.getDedupKey()).isEqualTo(a2.getDedupKey());
+    assertThat(a1.getAlertId()).isNotEqualTo(a2.getAlertId());
+    assertThat(a1.getFirstSeenUs()).isEqualTo(10);
+    assertThat(a2.getState()).isEqualTo(AlertState.RESOLVED);
+  }
+}

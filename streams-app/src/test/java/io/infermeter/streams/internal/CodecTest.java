@@ -1,0 +1,130 @@
+package io.infermeter.streams.internal;
+
+import static io.infermeter.streams.TopologyFixtureAccess.request;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.infermeter.streams.StreamsSettings;
+import java.util.Random;
+import org.HdrHistogram.Histogram;
+import org.apache.kafka.common.errors.SerializationException;
+import org.junit.jupiter.api.Test;
+
+/** Round trips of the histogram serde, the accumulator codec and the internal energy-input serde. */
+class CodecTest {
+
+  @Test
+  void histogramSerdeRoundTripsExactly() {
+    Histogram h = Histograms.create();
+    Random rnd = new Random(1);
+    for (int i = 0; i < 10_000; i++) {
+      h.recordValue((long) (Math.exp(rnd.nextGaussian() * 2) * 1000));
+    }
+    HistogramSerde serde = new HistogramSerde();
+    byte[] bytes = serde.serializer().serialize("t", h);
+    Histogram back = serde.deserializer().deserialize("t", bytes);
+    assertThat(back).isEqualTo(h);
+    assertThat(back.getTotalCount()).isEqualTo(10_000);
+    assertThat(back.getValueAtPercentile(99.9)).isEqualTo(h.getValueAtPercentile(99.9));
+    assertThat(serde.serializer().serialize("t", null)).isNull();
+  }
+
+  @Test
+  void sparseRecorderIsExactlyTheHdrHistogramOfTheSameValues() throws Exception {
+    Random rnd = new Random(9);
+    SparseHistogram sparse = new SparseHistogram();
+    Histogram hdr = Histograms.create();
+    for (int i = 0; i < 50_000; i++) {
+      long v = i % 1000 == 0 ? 0 : (long) (Math.exp(rnd.nextGaussian() * 2.5) * 5000);
+      sparse.record(v);
+      hdr.recordValue(v);
+    }
+    assertThat(sparse.toHistogram()).isEqualTo(hdr);
+    for (double p : new double[] {0, 1, 25, 50, 75, 90, 95, 99, 99.9, 99.99, 100}) {
+      assertThat(sparse.valueAtPercentile(p)).as("p%s", p).isEqualTo(hdr.getValueAtPercentile(p));
+    }
+    java.io.ByteArrayOutputStream bos = new java.io.ByteArrayOutputStream();
+    sparse.write(new java.io.DataOutputStream(bos));
+    SparseHistogram back = SparseHistogram.read(new java.io.DataInputStream(
+        new java.io.ByteArrayInputStream(bos.toByteArray())));
+    assertThat(back).isEqualTo(sparse);
+    assertThat(back.totalCount()).isEqualTo(50_000);
+  }
+
+  @Test
+  void histogramSerdeRejectsGarbage() {
+    assertThatThrownBy(() -> new HistogramSerde().deserializer().deserialize("t", new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9}))
+        .isInstanceOf(SerializationException.class).hasMessageContaining("histogram");
+  }
+
+  @Test
+  void accumulatorRoundTripsInBothEncodingsAndMergesExactly() {
+    StreamsSettings s = StreamsSettings.fromMap(java.util.Map.of());
+    StreamsSettings.SloClass cls = s.sloClasses().get("default");
+    RequestAccumulator a = new RequestAccumulator(new AggKey("host", "c", "r", "h", "m", "v", "g"), 10_000, 10_000);
+    RequestAccumulator b = new RequestAccumulator(new AggKey("host", "c", "r", "h2", "m", "v", "g"), 10_000, 10_000);
+    Random rnd = new Random(3);
+    for (int i = 0; i < 500; i++) {
+      var e = request("e" + i, "h", "m", 15_000, rnd.nextInt(10_000), 1000 + rnd.nextInt(50_000),
+          10_000 + rnd.nextInt(900_000), 1 + rnd.nextInt(200)).setBatchSize(1 + rnd.nextInt(8)).setColdStart(i % 50 == 0)
+          .setDeviceId("d" + (i % 3)).build();
+      (i % 2 == 0 ? a : b).add(e, cls);
+    }
+    for (boolean compressed : new boolean[] {false, true}) {
+      RequestAccumulator back = RequestAccumulator.fromBytes(a.toBytes(compressed), compressed);
+      assertThat(WindowAggregates.of(back)).isEqualTo(WindowAggregates.of(a));
+      assertThat(back.devices.keySet()).isEqualTo(a.devices.keySet());
+    }
+    RequestAccumulator merged = RequestAccumulator.fromBytes(a.toBytes(true), true);
+    merged.merge(b);
+    assertThat(merged.requests).isEqualTo(500);
+    Histogram union = Histograms.create();
+    union.add(a.latency(LatencyMetric.E2E, false).histogram.toHistogram());
+    union.add(b.latency(LatencyMetric.E2E, false).histogram.toHistogram());
+    assertThat(merged.latency(LatencyMetric.E2E, false).histogram.toHistogram()).isEqualTo(union);
+  }
+
+  @Test
+  void corruptAccumulatorBytesFailWithAReason() {
+    assertThatThrownBy(() -> RequestAccumulator.fromBytes(new byte[] {9}, false))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("accumulator");
+    assertThatThrownBy(() -> AccumulatorSerde.compressed().deserializer().deserialize("t", new byte[] {1, 0}))
+        .isInstanceOf(SerializationException.class);
+  }
+
+  @Test
+  void energyInputSerdeRoundTripsBothKinds() {
+    var serde = EnergyInput.serde();
+    var sample = io.infermeter.streams.TopologyFixtureAccess.sample("h", "g", 123).setPowerW(10.0).build();
+    assertThat(serde.deserializer().deserialize("t", serde.serializer().serialize("t", new EnergyInput(sample, null)))
+        .sample()).isEqualTo(sample);
+    HostUsage u = new HostUsage("c", "r", "h", "m", "v", 0, 10_000, 5, 10, 20,
+        java.util.Map.of("g", new long[] {1, 2, 3}));
+    HostUsage back = serde.deserializer().deserialize("t", serde.serializer().serialize("t", new EnergyInput(null, u)))
+        .usage();
+    assertThat(back.devices().get("g")).containsExactly(1, 2, 3);
+    assertThat(back.requests()).isEqualTo(5);
+    assertThatThrownBy(() -> serde.deserializer().deserialize("t", new byte[] {7}))
+        .isInstanceOf(SerializationException.class);
+  }
+
+  @Test
+  void energyAttributionConservesExactlyForAwkwardNumbers() {
+    Random rnd = new Random(11);
+    for (int i = 0; i < 10_000; i++) {
+      java.util.Map<String, Long> busy = new java.util.LinkedHashMap<>();
+      int n = 1 + rnd.nextInt(7);
+      for (int m = 0; m < n; m++) {
+        busy.put("m" + m, (long) rnd.nextInt(3_000_000));
+      }
+      double total = rnd.nextDouble() * Math.pow(10, rnd.nextInt(8));
+      var split = EnergyAttribution.split(total, EnergyAttribution.shares(busy, 10_000_000));
+      double sum = 0;
+      for (double v : split.amounts().values()) {
+        sum += v;
+      }
+      assertThat(sum + split.idle()).as("total %s busy %s amounts %s idle %s", total, busy, split.amounts(), split.idle())
+          .isEqualTo(total);
+    }
+  }
+}

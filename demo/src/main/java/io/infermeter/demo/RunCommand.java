@@ -73,9 +73,25 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "42", description = "Simulator seed (default: ${DEFAULT-VALUE}).")
   long seed;
 
+  @Option(names = "--speed", defaultValue = "10",
+      description = "Backfill pace as a multiple of real time (default: ${DEFAULT-VALUE}). Faster replays turn the "
+          + "pipeline's wall-clock delays (commit intervals, repartitions) into event-time skew beyond the streams "
+          + "app's grace, and late records go to the dead-letter topic.")
+  double speed;
+
+  @Option(names = "--summary-lag", defaultValue = "80",
+      description = "Seconds before the end of the run that the summary stops: windows that recent are still open in "
+          + "the streams app (default: ${DEFAULT-VALUE}).")
+  long summaryLagSeconds;
+
   @Option(names = "--collector", defaultValue = "http://127.0.0.1:4318",
       description = "Collector base URL (default: ${DEFAULT-VALUE}).")
   String collectorUrl;
+
+  @Option(names = "--on-live", defaultValue = "",
+      description = "Shell command run once when the live phase starts (./infermeter demo starts the collector "
+          + "that samples this host's hardware there).")
+  String onLive;
 
   @Option(names = "--no-summary", description = "Skip the summary (tests read ClickHouse themselves).")
   boolean noSummary;
@@ -98,6 +114,12 @@ final class RunCommand implements Callable<Integer> {
   /** The run's time range and incidents, set once {@link #call()} has run. */
   long startUs;
   long backfillEndUs;
+  /** The whole closed 10 s windows the summary (and the drain check) covers, [summaryStart, summaryEndUs). */
+  long summaryStart;
+  long summaryEndUs;
+  private final List<Long> completions = new ArrayList<>();
+  /** Whether ClickHouse counted every request of the summary range. */
+  boolean drained;
   List<Incident> incidents = List.of();
 
   private final AtomicLong requestsSent = new AtomicLong();
@@ -112,10 +134,6 @@ final class RunCommand implements Callable<Integer> {
     backfillEndUs = startUs + durationUs;
     FleetSpec fleet = FleetSpec.defaultFleet();
     incidents = new ArrayList<>(Scenario.incidents(fleet, startUs, durationUs));
-    if (silentHostSeconds > 0) {
-      long from = backfillEndUs + 10_000_000L;
-      incidents.add(Scenario.silentHost(fleet, from, from + silentHostSeconds * 1_000_000L));
-    }
     FleetSimulator simulator = new FleetSimulator(fleet, incidents, seed, startUs);
     HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
         .connectTimeout(Duration.ofSeconds(5)).build();
@@ -134,16 +152,44 @@ final class RunCommand implements Callable<Integer> {
       List<String> pending = new ArrayList<>();
       List<RequestEvent> pendingEvents = new ArrayList<>();
       long lastProgressNanos = 0;
-      long liveStartNanos = 0;
-      long endUs = backfillEndUs + liveSeconds * 1_000_000L;
-      for (long t = startUs + 1_000_000L; t <= endUs; t += 1_000_000L) {
-        if (t > backfillEndUs) {
-          if (liveStartNanos == 0) {
-            liveStartNanos = System.nanoTime();
-            System.out.println("  backfill done; live for " + liveSeconds + " s");
+      long t = startUs;
+      long wallStartMs = Instant.now().toEpochMilli();
+      long liveStartUs = Long.MAX_VALUE;
+      long liveEndUs = Long.MAX_VALUE;
+      boolean hookPending = !onLive.isBlank();
+      while (t + 1_000_000L <= liveEndUs) {
+        t += 1_000_000L;
+        if (t > backfillEndUs && liveStartUs == Long.MAX_VALUE) {
+          // The backfill took some wall time: catch up with the wall clock at full speed, then go live, so that
+          // simulated data and the host's own (real-time) samples share one clock in the streams app.
+          liveStartUs = Instant.now().toEpochMilli() * 1000;
+          liveEndUs = liveStartUs + liveSeconds * 1_000_000L;
+          if (silentHostSeconds > 0) {
+            Incident silent = Scenario.silentHost(fleet, liveStartUs + 10_000_000L,
+                liveStartUs + 10_000_000L + silentHostSeconds * 1_000_000L);
+            simulator.addIncident(silent);
+            incidents.add(silent);
+            System.out.printf("  backfill done; catching up %d s to the wall clock, then live for %d s; %s silent "
+                + "from +%ds to +%ds of the live phase%n", (liveStartUs - backfillEndUs) / 1_000_000, liveSeconds,
+                silent.target(), 10, 10 + silentHostSeconds);
+          } else {
+            System.out.printf("  backfill done; catching up %d s to the wall clock, then live for %d s%n",
+                (liveStartUs - backfillEndUs) / 1_000_000, liveSeconds);
           }
-          long dueNanos = liveStartNanos + (t - backfillEndUs) * 1000;
-          long waitMs = (dueNanos - System.nanoTime()) / 1_000_000;
+        }
+        if (t <= backfillEndUs && speed > 0) {
+          long dueMs = wallStartMs + (long) ((t - startUs) / 1000 / speed);
+          long waitMs = dueMs - Instant.now().toEpochMilli();
+          if (waitMs > 0) {
+            Thread.sleep(waitMs);
+          }
+        }
+        if (t > liveStartUs) {
+          if (hookPending) {
+            hookPending = false;
+            runHook();
+          }
+          long waitMs = t / 1000 - Instant.now().toEpochMilli();
           if (waitMs > 0) {
             Thread.sleep(waitMs);
           }
@@ -170,20 +216,36 @@ final class RunCommand implements Callable<Integer> {
         }
         if (System.nanoTime() - lastProgressNanos > 2_000_000_000L) {
           lastProgressNanos = System.nanoTime();
-          System.out.println(progress.line(String.format("simulated +%ds/%ds", (t - startUs) / 1_000_000,
-              durationSeconds + liveSeconds)));
+          System.out.println(progress.line(t <= backfillEndUs
+              ? String.format("backfill +%ds/%ds", (t - startUs) / 1_000_000, durationSeconds)
+              : t <= liveStartUs ? "catching up" : String.format("live +%ds/%ds", (t - liveStartUs) / 1_000_000,
+                  liveSeconds)));
         }
       }
       samples.flush();
 
-      String from = CH_TIME.format(Instant.ofEpochMilli(startUs / 1000));
-      String to = CH_TIME.format(Instant.ofEpochMilli(backfillEndUs / 1000));
-      drain(ch, progress, from, to);
+      // Windows close only as event time moves on; once the run stops sending, the last ones stay open (device
+      // windows wait grace + energy.join.delay). The summary covers whole 10 s windows that have closed.
+      summaryEndUs = (liveEndUs - summaryLagSeconds * 1_000_000L) / 10_000_000L * 10_000_000L;
+      long summaryStartUs = (startUs / 10_000_000L + 1) * 10_000_000L;
+      summaryStart = summaryStartUs;
+      String from = CH_TIME.format(Instant.ofEpochMilli(summaryStartUs / 1000));
+      String to = CH_TIME.format(Instant.ofEpochMilli(summaryEndUs / 1000));
+      long expected = completions.stream().filter(c -> c >= summaryStartUs && c < summaryEndUs).count();
+      drain(ch, progress, from, to, expected);
       if (!noSummary) {
         new Summary(ch, database).print(from, to, collectorUrl, env.clickhouseJdbcUrl());
       }
     }
-    return requestsRejected.get() == 0 ? 0 : 1;
+    return requestsRejected.get() == 0 && drained ? 0 : 1;
+  }
+
+  private void runHook() throws Exception {
+    Process p = new ProcessBuilder("bash", "-c", onLive).inheritIO().start();
+    int rc = p.waitFor();
+    if (rc != 0) {
+      throw new IllegalStateException("--on-live command failed with exit code " + rc + ": " + onLive);
+    }
   }
 
   private KafkaProducer<String, HardwareSample> sampleProducer(DemoEnvironment env) {
@@ -211,6 +273,7 @@ final class RunCommand implements Callable<Integer> {
     if (response.statusCode() == 200) {
       requestsSent.addAndGet(lines.size());
       events.forEach(sentListener);
+      events.forEach(e -> completions.add(e.getCompletedUs()));
     } else {
       requestsRejected.addAndGet(lines.size());
       System.err.println("collector answered " + response.statusCode() + ": " + response.body().lines().limit(5).toList());
@@ -219,20 +282,23 @@ final class RunCommand implements Callable<Integer> {
     events.clear();
   }
 
-  /** Waits until the requests counted in ClickHouse for the backfill range stop changing. */
-  private void drain(Connection ch, Progress progress, String from, String to) throws Exception {
+  /**
+   * Waits until ClickHouse counts every accepted request of the summary range (event time = completion time, as the
+   * streams app windows them), or the timeout passes; says which.
+   */
+  private void drain(Connection ch, Progress progress, String from, String to, long expected) throws Exception {
     String sql = "SELECT sum(requests) FROM " + database + ".window_aggregates FINAL WHERE scope = 'host' "
         + "AND window_size_ms = 10000 AND window_start >= '" + from + "' AND window_start < '" + to + "'";
     long deadline = System.nanoTime() + drainTimeoutSeconds * 1_000_000_000L;
-    long previous = -1;
-    int stable = 0;
-    while (System.nanoTime() < deadline && stable < 3) {
-      long counted = scalar(ch, sql);
-      stable = counted == previous && counted > 0 ? stable + 1 : 0;
-      previous = counted;
-      System.out.println(progress.line("draining: " + counted + " requests of the backfill in ClickHouse"));
+    long counted = scalar(ch, sql);
+    while (counted != expected && System.nanoTime() < deadline) {
+      System.out.println(progress.line(String.format("draining: %,d of %,d", counted, expected)));
       Thread.sleep(2000);
+      counted = scalar(ch, sql);
     }
+    drained = counted == expected;
+    System.out.printf("  %s: %,d requests sent with completion in [%s, %s), %,d counted in ClickHouse%n",
+        drained ? "conserved" : "NOT conserved (timed out)", expected, from, to, counted);
   }
 
   static long scalar(Connection ch, String sql) throws SQLException {

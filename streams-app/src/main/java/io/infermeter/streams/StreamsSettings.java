@@ -344,6 +344,7 @@ public final class StreamsSettings {
     public final int sloLongWindows;
     public final double gpuMemoryHighPct;
     public final Duration throttleMin;
+    public final long latencyRegressionMinRequests;
     public final int memoryLeakWindows;
     public final double errorSpikePct;
     public final long errorSpikeMinRequests;
@@ -355,6 +356,7 @@ public final class StreamsSettings {
     AlertSettings(Settings s) {
       latencyRegressionPct = s.decimal("alerts.latency.regression.pct");
       latencyRegressionWindows = s.positiveInt("alerts.latency.regression.windows");
+      latencyRegressionMinRequests = s.positiveInt("alerts.latency.regression.min.requests");
       ewmaAlpha = s.decimal("alerts.latency.ewma.alpha");
       if (ewmaAlpha <= 0 || ewmaAlpha > 1) {
         throw new ConfigException("invalid value '" + ewmaAlpha + "' for setting 'alerts.latency.ewma.alpha': expected (0, 1]");
@@ -383,6 +385,7 @@ public final class StreamsSettings {
     static void defaults(Map<String, String> d) {
       d.put("alerts.latency.regression.pct", "15");
       d.put("alerts.latency.regression.windows", "3");
+      d.put("alerts.latency.regression.min.requests", "200");
       d.put("alerts.latency.ewma.alpha", "0.2");
       d.put("alerts.slo.target.pct", "99");
       d.put("alerts.slo.burn.rate", "10");

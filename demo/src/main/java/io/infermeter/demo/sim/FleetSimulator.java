@@ -31,7 +31,8 @@ public final class FleetSimulator {
   /** Source label of everything simulated. */
   public static final String SOURCE = "simulated";
 
-  private static final double CONCURRENCY_AT_FULL_UTIL = 6.0;
+  /** Concurrent sequences (continuous batching) at which a GPU counts as fully busy. */
+  private static final double CONCURRENCY_AT_FULL_UTIL = 48.0;
 
   private final FleetSpec spec;
   private final List<Incident> incidents;
@@ -51,7 +52,7 @@ public final class FleetSimulator {
 
   public FleetSimulator(FleetSpec spec, List<Incident> incidents, long seed, long startUs) {
     this.spec = spec;
-    this.incidents = List.copyOf(incidents);
+    this.incidents = new ArrayList<>(incidents);
     this.random = new SplittableRandom(seed);
     for (FleetSpec.Host host : spec.hosts()) {
       nextArrivalUs.put(host.name(), startUs + exponentialUs(host.qps()));
@@ -61,6 +62,11 @@ public final class FleetSimulator {
         devices.put(deviceId(host, i), state);
       }
     }
+  }
+
+  /** Adds an incident scripted later (e.g. once the live phase's start time is known). */
+  public void addIncident(Incident incident) {
+    incidents.add(incident);
   }
 
   public FleetSpec spec() {

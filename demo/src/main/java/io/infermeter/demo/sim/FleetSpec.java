@@ -50,8 +50,8 @@ public record FleetSpec(List<Host> hosts, List<Model> models) {
    */
   public static FleetSpec defaultFleet() {
     List<Model> models = List.of(
-        new Model("llama-3.1-8b-instruct", "2024-07", 45, 9_000, 600, 180, 64, 9 * GIB),
-        new Model("llama-3.1-70b-instruct", "2024-07", 220, 26_000, 900, 160, 32, 40 * GIB),
+        new Model("llama-3.1-8b-instruct", "2024-07", 45, 9_000, 600, 150, 64, 9 * GIB),
+        new Model("llama-3.1-70b-instruct", "2024-07", 150, 26_000, 900, 120, 32, 40 * GIB),
         new Model("mistral-7b-instruct", "v0.3", 40, 8_000, 400, 120, 64, 8 * GIB));
     List<Host> hosts = List.of(
         new Host("prod-a", "us-east-1", "gpu-a-01", "H100", 2, 700, 80 * GIB,

@@ -50,9 +50,16 @@ public final class AlertRules {
 
   /**
    * p99 (warm e2e) above the EWMA baseline by more than pct for N consecutive windows. The baseline learns only from
-   * windows that are not over the threshold, so a sustained regression does not become the new normal.
+   * windows that are not over the threshold, so a sustained regression does not become the new normal. A window with
+   * fewer than {@code alerts.latency.regression.min.requests} values is skipped (state unchanged): the p99 of a few
+   * dozen requests is just the slowest one or two, and would make the rule fire on noise.
    */
-  public static Decision latencyRegression(RuleState s, double p99Us, AlertSettings cfg) {
+  public static Decision latencyRegression(RuleState s, double p99Us, long count, AlertSettings cfg) {
+    if (count < cfg.latencyRegressionMinRequests) {
+      return new Decision(LATENCY_REGRESSION, Severity.WARNING, s.firing, p99Us, Double.NaN, s.baseline, "us",
+          "too few requests to judge p99 (" + count + " < " + cfg.latencyRegressionMinRequests + ")",
+          Map.of("requests", String.valueOf(count)));
+    }
     if (Double.isNaN(s.baseline)) {
       s.baseline = p99Us;
       return new Decision(LATENCY_REGRESSION, Severity.WARNING, false, p99Us, p99Us, p99Us, "us", "baseline initialised",

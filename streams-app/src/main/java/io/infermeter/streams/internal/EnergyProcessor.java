@@ -95,6 +95,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     }
     hostSeen.clear();
     hostSeenLoaded = false;
+    startedMs = context.currentSystemTimeMs();
     context.schedule(settings.alerts().hostSilentCheck, PunctuationType.WALL_CLOCK_TIME, this::checkSilentHosts);
   }
 
@@ -484,6 +485,9 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     hostSeenLoaded = true;
   }
 
+  /** Wall-clock time this task was (re)initialized, ms. */
+  private long startedMs;
+
   private void seen(String host, String cluster, String region, Record<String, EnergyInput> record) {
     loadHostSeen();
     long now = context.currentSystemTimeMs();
@@ -516,6 +520,11 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   }
 
   private void checkSilentHosts(long nowMs) {
+    if (nowMs - startedMs < settings.alerts().hostSilent.toMillis()) {
+      // Just (re)started: every known host looks silent for as long as this task was not running. Give each the
+      // same chance to be heard as a host that just went quiet before judging it.
+      return;
+    }
     long t0 = System.nanoTime();
     try {
       loadHostSeen();

@@ -31,7 +31,7 @@ final class WindowAlerts {
     LatencyAccumulator e2e = a.latency(LatencyMetric.E2E, false);
     if (e2e != null && e2e.count > 0) {
       RuleState s = state(AlertRules.LATENCY_REGRESSION, k);
-      apply(out, AlertRules.latencyRegression(s, LatencyPercentiles.percentile(e2e, 99), cfg), s, k, subject, startUs, endUs);
+      apply(out, AlertRules.latencyRegression(s, LatencyPercentiles.percentile(e2e, 99), e2e.count, cfg), s, k, subject, startUs, endUs);
     }
     long good = 0;
     long total = 0;

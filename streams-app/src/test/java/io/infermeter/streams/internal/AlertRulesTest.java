@@ -40,13 +40,28 @@ class AlertRulesTest {
   void latencyRegressionNeedsThreeConsecutiveWindowsAboveTheEwmaBaseline() {
     double[] p99 = {100, 100, 100, 130, 130, 100, 130, 130, 130, 130, 100, 100};
     // window 5 breaks the streak; windows 6,7,8 are the 3 consecutive ones -> fires at 8, resolves at 10
-    assertThat(run(p99.length, (s, i) -> AlertRules.latencyRegression(s, p99[i] * 1000, cfg)))
+    assertThat(run(p99.length, (s, i) -> AlertRules.latencyRegression(s, p99[i] * 1000, 500, cfg)))
         .containsExactly("8:FIRING", "10:RESOLVED");
   }
 
   @Test
   void latencyRegressionWithinFifteenPercentNeverFires() {
-    assertThat(run(10, (s, i) -> AlertRules.latencyRegression(s, i % 2 == 0 ? 100_000 : 114_000, cfg))).isEmpty();
+    assertThat(run(10, (s, i) -> AlertRules.latencyRegression(s, i % 2 == 0 ? 100_000 : 114_000, 500, cfg))).isEmpty();
+  }
+
+  @Test
+  void latencyRegressionIgnoresWindowsWithTooFewRequests() {
+    double[] p99 = {100, 100, 100, 300, 300, 300, 300, 100};
+    long[] count = {500, 500, 500, 50, 50, 50, 50, 500};
+    // the sparse windows neither fire nor move the baseline: window 7 is judged against the baseline of 100
+    assertThat(run(p99.length, (s, i) -> AlertRules.latencyRegression(s, p99[i] * 1000, count[i], cfg))).isEmpty();
+    RuleState s = new RuleState();
+    for (int i = 0; i < 3; i++) {
+      AlertRules.latencyRegression(s, 100_000, 500, cfg);
+    }
+    AlertRules.latencyRegression(s, 300_000, 10, cfg);
+    assertThat(s.baseline).isEqualTo(100_000);
+    assertThat(s.streak).isZero();
   }
 
   @Test

@@ -5,11 +5,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * Where the local stack is: {@code INFERMETER_*} environment variables, else the {@code stack.env} file that
- * {@code deploy/local/stack.sh start} writes (in {@code $INFERMETER_STACK_DIR} or {@code ./.local-stack}).
+ * {@code deploy/local/stack.sh start} writes (in {@code $INFERMETER_STACK_DIR}, or {@code .local-stack} in the working
+ * directory or one of its parents).
  *
  * @param kafkaBootstrap Kafka bootstrap servers
  * @param schemaRegistryUrl Confluent-compatible registry base URL
@@ -19,7 +19,7 @@ record DemoEnvironment(String kafkaBootstrap, String schemaRegistryUrl, String c
 
   static DemoEnvironment resolve() {
     Map<String, String> values = new LinkedHashMap<>();
-    Path file = Path.of(Optional.ofNullable(System.getenv("INFERMETER_STACK_DIR")).orElse(".local-stack"), "stack.env");
+    Path file = stackEnv();
     if (Files.isRegularFile(file)) {
       try {
         for (String line : Files.readAllLines(file)) {
@@ -41,6 +41,22 @@ record DemoEnvironment(String kafkaBootstrap, String schemaRegistryUrl, String c
         require(values, "INFERMETER_KAFKA_BOOTSTRAP", file),
         require(values, "INFERMETER_SCHEMA_REGISTRY_URL", file),
         require(values, "INFERMETER_CLICKHOUSE_URL", file));
+  }
+
+  /** {@code $INFERMETER_STACK_DIR/stack.env}, else {@code .local-stack/stack.env} here or in a parent directory. */
+  private static Path stackEnv() {
+    String dir = System.getenv("INFERMETER_STACK_DIR");
+    if (dir != null && !dir.isBlank()) {
+      return Path.of(dir, "stack.env");
+    }
+    Path here = Path.of("").toAbsolutePath();
+    for (Path p = here; p != null; p = p.getParent()) {
+      Path candidate = p.resolve(".local-stack").resolve("stack.env");
+      if (Files.isRegularFile(candidate)) {
+        return candidate;
+      }
+    }
+    return here.resolve(".local-stack").resolve("stack.env");
   }
 
   private static String require(Map<String, String> values, String key, Path file) {

@@ -1,0 +1,262 @@
+package io.infermeter.demo;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.infermeter.avro.RequestEvent;
+import io.infermeter.demo.sim.Incident;
+import io.infermeter.schemas.RequestTimings;
+import io.infermeter.schemas.TopicSpec;
+import io.infermeter.schemas.Topics;
+import io.infermeter.testsupport.Infra;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * The main job end to end, in CI: the real collector, streams-app and sink jars (as ./infermeter demo runs them) on
+ * the real local Kafka, registry and ClickHouse, driven by the simulated fleet through the collector's HTTP endpoint.
+ * Checks in ClickHouse against what was sent: every request counted once, fleet percentiles merged in SQL equal to
+ * the exact percentiles of the sent requests within HdrHistogram precision, and every scripted incident raised and
+ * resolved.
+ */
+class EndToEndIT {
+
+  private static final DateTimeFormatter CH_TIME =
+      DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS").withZone(ZoneOffset.UTC);
+
+  private final List<Process> apps = new ArrayList<>();
+  private final Infra infra = Infra.get();
+
+  @TempDir
+  Path tmp;
+
+  @AfterEach
+  void stopApps() throws InterruptedException {
+    for (Process p : apps) {
+      p.destroy();
+    }
+    for (Process p : apps) {
+      if (!p.waitFor(30, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+      }
+    }
+  }
+
+  @Test
+  void simulatedFleetThroughCollectorStreamsAndSinkLandsInClickHouseCorrectly() throws Exception {
+    String id = Infra.uniqueName("e2e");
+    String prefix = id.replace('_', '-') + "-";
+    String database = id;
+    createTopics(prefix);
+
+    Map<String, String> common = new LinkedHashMap<>();
+    common.put("INFERMETER_KAFKA_BOOTSTRAP_SERVERS", infra.kafkaBootstrap());
+    common.put("INFERMETER_SCHEMA_REGISTRY_URL", infra.schemaRegistryUrl());
+    common.put("INFERMETER_TOPIC_PREFIX", prefix);
+
+    int sinkMetrics = freePort();
+    Map<String, String> sink = new LinkedHashMap<>(common);
+    sink.put("INFERMETER_CLICKHOUSE_URL", infra.clickhouseJdbcUrl());
+    sink.put("INFERMETER_CLICKHOUSE_DATABASE", database);
+    sink.put("INFERMETER_KAFKA_GROUP_ID", id + "-sink");
+    sink.put("INFERMETER_METRICS_PORT", String.valueOf(sinkMetrics));
+    start("sink", sink);
+
+    int streamsMetrics = freePort();
+    Map<String, String> streams = new LinkedHashMap<>(common);
+    streams.put("INFERMETER_APPLICATION_ID", id);
+    streams.put("INFERMETER_KAFKA_STREAMS_STATE_DIR", tmp.resolve("streams-state").toString());
+    streams.put("INFERMETER_METRICS_PORT", String.valueOf(streamsMetrics));
+    streams.put("INFERMETER_ALERTS_HOST_SILENT_AFTER", "10s");
+    streams.put("INFERMETER_ALERTS_HOST_SILENT_CHECK_INTERVAL", "2s");
+    streams.put("INFERMETER_ENERGY_JOIN_DELAY", "60s");
+    start("streams-app", streams);
+
+    int collectorHttp = freePort();
+    int collectorMetrics = freePort();
+    Map<String, String> collector = new LinkedHashMap<>(common);
+    collector.put("INFERMETER_HTTP_PORT", String.valueOf(collectorHttp));
+    collector.put("INFERMETER_METRICS_PORT", String.valueOf(collectorMetrics));
+    collector.put("INFERMETER_SAMPLING_ENABLED", "false");
+    collector.put("INFERMETER_SPOOL_DIR", tmp.resolve("spool").toString());
+    start("collector", collector);
+
+    for (int port : new int[] {sinkMetrics, streamsMetrics, collectorMetrics}) {
+      awaitHttp("http://127.0.0.1:" + port + "/metrics");
+    }
+
+    List<RequestEvent> sent = Collections.synchronizedList(new ArrayList<>());
+    RunCommand run = new RunCommand();
+    run.sentListener = sent::add;
+    int rc = new CommandLine(run).execute("--duration", "240", "--live", "90", "--silent-host", "25",
+        "--summary-lag", "75", "--collector", "http://127.0.0.1:" + collectorHttp, "--database", database,
+        "--topic-prefix", prefix, "--no-summary", "--drain-timeout", "240");
+    assertThat(rc).as("run exit code (1: rejected requests or counts not conserved)").isZero();
+    assertThat(sent).hasSizeGreaterThan(20_000);
+
+    String from = CH_TIME.format(Instant.ofEpochMilli(run.summaryStart / 1000));
+    String to = CH_TIME.format(Instant.ofEpochMilli(run.summaryEndUs / 1000));
+    List<RequestEvent> inRange = sent.stream()
+        .filter(e -> e.getCompletedUs() >= run.summaryStart && e.getCompletedUs() < run.summaryEndUs).toList();
+
+    try (Connection ch = DriverManager.getConnection(infra.clickhouseJdbcUrl(), "default", "")) {
+      // 1. counts conserved, per model
+      Map<String, Long> counted = longs(ch, "SELECT model, sum(requests) FROM " + database + ".window_aggregates FINAL "
+          + "WHERE scope = 'host' AND window_size_ms = 10000 AND window_start >= '" + from + "' AND window_start < '"
+          + to + "' GROUP BY model");
+      Map<String, Long> expected = new HashMap<>();
+      inRange.forEach(e -> expected.merge(e.getModel(), 1L, Long::sum));
+      assertThat(counted).isEqualTo(expected);
+
+      // 2. fleet percentiles merged in SQL from per-host histograms vs exact nearest-rank of the sent requests
+      try (Statement st = ch.createStatement(); ResultSet rs = st.executeQuery("SELECT model, samples, p50_us, p99_us, "
+          + "p999_us FROM " + database + ".fleet_latency_percentiles(from_ts = '" + from + "', to_ts = '" + to
+          + "', window_ms = 10000) WHERE metric = 'e2e' AND cohort = 'warm'")) {
+        int models = 0;
+        while (rs.next()) {
+          models++;
+          String model = rs.getString(1);
+          long[] e2e = inRange.stream().filter(e -> e.getModel().equals(model) && !e.getColdStart())
+              .mapToLong(e -> RequestTimings.e2eUs(e).orElseThrow()).sorted().toArray();
+          assertThat(rs.getLong(2)).as("warm e2e samples of %s", model).isEqualTo(e2e.length);
+          assertWithinHdrPrecision(model + " p50", rs.getLong(3), nearestRank(e2e, 0.50));
+          assertWithinHdrPrecision(model + " p99", rs.getLong(4), nearestRank(e2e, 0.99));
+          assertWithinHdrPrecision(model + " p99.9", rs.getLong(5), nearestRank(e2e, 0.999));
+        }
+        assertThat(models).isEqualTo(expected.size());
+      }
+
+      // 3. every scripted incident raised once and resolved once
+      for (Incident incident : run.incidents) {
+        String where = switch (incident.kind()) {
+          case LATENCY_REGRESSION -> "rule = 'latency_regression' AND model = '" + incident.target() + "'";
+          case MEMORY_LEAK -> "rule IN ('memory_leak', 'gpu_memory_high') AND device_id = '" + incident.target() + "'";
+          case THERMAL_THROTTLE -> "rule = 'throttling' AND device_id = '" + incident.target() + "'";
+          case SILENT_HOST -> "rule = 'host_silent' AND host = '" + incident.target() + "'";
+        };
+        Map<String, Long> states = longs(ch, "SELECT state, count() FROM " + database + ".alerts FINAL WHERE " + where
+            + " GROUP BY state");
+        assertThat(states).as("alert states for %s on %s", incident.kind(), incident.target())
+            .containsKeys("FIRING", "RESOLVED");
+      }
+
+      // 4. energy conservation per device window, as stored
+      long broken = longs(ch, "SELECT 'n', count() FROM (SELECT d.measured_energy_j AS m, sum(a.energy_j) AS parts "
+          + "FROM " + database + ".device_energy AS d FINAL INNER JOIN " + database + ".energy_attribution AS a FINAL "
+          + "ON d.host = a.host AND d.device_id = a.device_id AND d.window_start = a.window_start "
+          + "AND d.window_size_ms = a.window_size_ms GROUP BY d.host, d.device_id, d.window_start, d.window_size_ms, m "
+          + "HAVING abs(parts - m) > 1e-9 * greatest(1, m))").getOrDefault("n", 0L);
+      assertThat(broken).as("device windows whose attributed + idle energy differs from the measured").isZero();
+    } finally {
+      try (Connection ch = DriverManager.getConnection(infra.clickhouseJdbcUrl(), "default", "");
+          Statement st = ch.createStatement()) {
+        st.execute("DROP DATABASE IF EXISTS " + database);
+      }
+    }
+  }
+
+  private static long nearestRank(long[] sorted, double q) {
+    int rank = (int) Math.max(1, Math.ceil(q * sorted.length));
+    return sorted[rank - 1];
+  }
+
+  /** HdrHistogram with 3 significant digits: the reported value is within 0.1 % of the exact one. */
+  private static void assertWithinHdrPrecision(String what, long reported, long exact) {
+    assertThat((double) Math.abs(reported - exact)).as("%s: reported %d us, exact %d us", what, reported, exact)
+        .isLessThanOrEqualTo(Math.max(1.0, exact * 0.001));
+  }
+
+  private static Map<String, Long> longs(Connection ch, String sql) throws Exception {
+    Map<String, Long> out = new HashMap<>();
+    try (Statement st = ch.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+      while (rs.next()) {
+        out.put(rs.getString(1), rs.getLong(2));
+      }
+    }
+    return out;
+  }
+
+  private void createTopics(String prefix) throws Exception {
+    Properties props = new Properties();
+    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, infra.kafkaBootstrap());
+    try (Admin admin = Admin.create(props)) {
+      List<NewTopic> topics = new ArrayList<>();
+      for (TopicSpec<?> t : Topics.ALL) {
+        topics.add(new NewTopic(t.withPrefix(prefix).name(), 3, (short) 1));
+      }
+      admin.createTopics(topics).all().get(60, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Starts an app's jar (built by this reactor before this module) with its settings as environment variables. */
+  private void start(String module, Map<String, String> env) throws IOException {
+    Path jar = repoRoot().resolve(module).resolve("target").resolve("infermeter-" + module + ".jar");
+    assertThat(jar).as("the %s jar (built before this module)", module).exists();
+    Path log = tmp.resolve(module + ".log");
+    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx512m", "-jar", jar.toString())
+        .redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.environment().keySet().removeIf(k -> k.startsWith("INFERMETER_"));
+    pb.environment().putAll(env);
+    apps.add(pb.start());
+  }
+
+  private void awaitHttp(String url) {
+    HttpClient http = HttpClient.newHttpClient();
+    Infra.await(Duration.ofSeconds(90), url + " answering (app logs in " + tmp + ")", () -> {
+      try {
+        return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(2)).build(),
+            HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
+      } catch (IOException e) {
+        return false;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    });
+    apps.forEach(p -> assertThat(p.isAlive()).as("app process alive (logs in %s)", tmp).isTrue());
+  }
+
+  private static Path repoRoot() {
+    for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+      if (Files.isRegularFile(p.resolve("infermeter")) && Files.isDirectory(p.resolve("deploy"))) {
+        return p;
+      }
+    }
+    throw new IllegalStateException("cannot find the repository root above " + Path.of("").toAbsolutePath());
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+}

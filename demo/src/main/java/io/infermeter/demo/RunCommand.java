@@ -59,7 +59,7 @@ final class RunCommand implements Callable<Integer> {
   private static final DateTimeFormatter CH_TIME =
       DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS").withZone(ZoneOffset.UTC);
 
-  @Option(names = "--duration", defaultValue = "600", description = "Simulated seconds to backfill (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--duration", defaultValue = "300", description = "Simulated seconds to backfill (default: ${DEFAULT-VALUE}).")
   long durationSeconds;
 
   @Option(names = "--live", defaultValue = "100", description = "Real-time seconds after the backfill (default: ${DEFAULT-VALUE}).")

@@ -233,6 +233,14 @@ final class RunCommand implements Callable<Integer> {
       String to = CH_TIME.format(Instant.ofEpochMilli(summaryEndUs / 1000));
       long expected = completions.stream().filter(c -> c >= summaryStartUs && c < summaryEndUs).count();
       drain(ch, progress, from, to, expected);
+      double pipelineSeconds = (Instant.now().toEpochMilli() - wallStartMs) / 1000.0;
+      System.out.printf("  pipeline: %,d requests from the first post to all counted in ClickHouse in %.1f s "
+          + "(%,.0f requests/s end to end, backfill pace %s)%n", expected, pipelineSeconds, expected / pipelineSeconds,
+          speed > 0 ? speed + "x real time" : "unlimited");
+      if (liveSeconds >= 30) {
+        freshness(ch, CH_TIME.format(Instant.ofEpochMilli(liveStartUs / 1000)),
+            CH_TIME.format(Instant.ofEpochMilli((liveEndUs - 20_000_000L) / 1000)));
+      }
       if (!noSummary) {
         new Summary(ch, database).print(from, to, collectorUrl, env.clickhouseJdbcUrl());
       }
@@ -299,6 +307,25 @@ final class RunCommand implements Callable<Integer> {
     drained = counted == expected;
     System.out.printf("  %s: %,d requests sent with completion in [%s, %s), %,d counted in ClickHouse%n",
         drained ? "conserved" : "NOT conserved (timed out)", expected, from, to, counted);
+  }
+
+  /**
+   * How long after a window ends its row is visible in ClickHouse, for the live phase's host windows (event time is
+   * the wall clock there): window end to the sink's insert ({@code ingested_at}). A request's own freshness adds its
+   * position in the window (0-10 s).
+   */
+  private void freshness(Connection ch, String liveFrom, String to) throws SQLException {
+    String sql = "SELECT count(), quantileExact(0.5)(d), quantileExact(0.99)(d), max(d) FROM (SELECT "
+        + "dateDiff('millisecond', window_end, ingested_at) AS d FROM " + database + ".window_aggregates "
+        + "WHERE scope = 'host' AND window_size_ms = 10000 AND window_start >= '" + liveFrom + "' AND window_start < '"
+        + to + "')";
+    try (Statement st = ch.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+      if (rs.next() && rs.getLong(1) > 0) {
+        System.out.printf("  freshness (live phase, %d host windows of 10 s): window end -> row in ClickHouse p50 %.1f s,"
+            + " p99 %.1f s, max %.1f s%n", rs.getLong(1), rs.getLong(2) / 1000.0, rs.getLong(3) / 1000.0,
+            rs.getLong(4) / 1000.0);
+      }
+    }
   }
 
   static long scalar(Connection ch, String sql) throws SQLException {

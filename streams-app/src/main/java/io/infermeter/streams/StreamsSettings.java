@@ -236,6 +236,11 @@ public final class StreamsSettings {
     return windowSizes;
   }
 
+  /** {@link #windowSizes()} in milliseconds, smallest first as configured. */
+  public List<Long> windowSizesMs() {
+    return windowSizes.stream().map(Duration::toMillis).toList();
+  }
+
   public Duration grace() {
     return grace;
   }

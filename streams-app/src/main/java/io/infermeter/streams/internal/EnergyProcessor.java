@@ -18,7 +18,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -78,10 +77,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   @Override
   public void init(ProcessorContext<String, Object> context) {
     this.context = context;
-    List<Long> sizes = new ArrayList<>();
-    for (Duration d : settings.windowSizes()) {
-      sizes.add(d.toMillis());
-    }
+    List<Long> sizes = settings.windowSizesMs();
     table = new WindowTable<>(context.getStateStore(WINDOW_STORE), context.getStateStore(META_STORE),
         settings.grace().toMillis() + settings.energyDelay().toMillis(), sizes, Integer.MAX_VALUE, counters);
     deviceLast = context.getStateStore(DEVICE_LAST_STORE);

@@ -3,8 +3,6 @@ package io.infermeter.streams.internal;
 import io.infermeter.avro.Alert;
 import io.infermeter.streams.StreamsSettings;
 import java.time.Clock;
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -42,10 +40,7 @@ public final class FleetRollupProcessor implements Processor<String, RequestAccu
   @Override
   public void init(ProcessorContext<String, Object> context) {
     this.context = context;
-    List<Long> sizes = new ArrayList<>();
-    for (Duration d : settings.windowSizes()) {
-      sizes.add(d.toMillis());
-    }
+    List<Long> sizes = settings.windowSizesMs();
     table = new WindowTable<>(context.getStateStore(WINDOW_STORE), context.getStateStore(META_STORE),
         settings.fleetDelay().toMillis(), sizes, settings.maxKeysPerWindow(), counters);
     alerts = new WindowAlerts(context.getStateStore(ALERT_STORE), settings.alerts());

@@ -5,8 +5,6 @@ import io.infermeter.avro.RequestEvent;
 import io.infermeter.streams.StreamsSettings;
 import io.infermeter.streams.StreamsSettings.SloClass;
 import java.time.Clock;
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.apache.kafka.common.serialization.Serializer;
@@ -59,10 +57,7 @@ public final class RequestWindowProcessor implements Processor<String, RequestEv
     this.context = context;
     ObjectStore<RequestAccumulator> store = context.getStateStore(WINDOW_STORE);
     KeyValueStore<String, Long> meta = context.getStateStore(META_STORE);
-    List<Long> sizes = new ArrayList<>();
-    for (Duration d : settings.windowSizes()) {
-      sizes.add(d.toMillis());
-    }
+    List<Long> sizes = settings.windowSizesMs();
     table = new WindowTable<>(store, meta, settings.grace().toMillis(), sizes, settings.maxKeysPerWindow(), counters);
     dedup = context.getStateStore(DEDUP_STORE);
     alerts = new WindowAlerts(context.getStateStore(ALERT_STORE), settings.alerts());

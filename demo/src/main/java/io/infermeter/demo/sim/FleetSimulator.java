@@ -92,7 +92,10 @@ public final class FleetSimulator {
     }
     List<RequestEvent> done = new ArrayList<>();
     while (!inFlight.isEmpty() && inFlight.peek().getCompletedUs() < untilUs) {
-      done.add(inFlight.poll());
+      RequestEvent e = inFlight.poll();
+      if (!silent(e.getHost(), e.getCompletedUs())) { // a host that went dark reports nothing, finished or not
+        done.add(e);
+      }
     }
     return done;
   }

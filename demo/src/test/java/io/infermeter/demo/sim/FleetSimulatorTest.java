@@ -80,6 +80,19 @@ class FleetSimulatorTest {
   }
 
   @Test
+  void requestsInFlightWhenAHostGoesSilentAreNeverReported() {
+    FleetSpec fleet = FleetSpec.defaultFleet();
+    String host = fleet.hosts().get(0).name();
+    long from = START + 20 * SECOND;
+    long to = START + 40 * SECOND;
+    List<RequestEvent> events = run(List.of(new Incident(Incident.Kind.SILENT_HOST, host, from, to, 0)), 60,
+        new ArrayList<>());
+    assertThat(events).filteredOn(e -> e.getHost().equals(host))
+        .isNotEmpty()
+        .noneMatch(e -> e.getCompletedUs() >= from && e.getCompletedUs() < to);
+  }
+
+  @Test
   void thermalThrottleSetsThrottleBits() {
     FleetSpec fleet = FleetSpec.defaultFleet();
     String device = FleetSimulator.deviceId(fleet.hosts().get(1), 0);

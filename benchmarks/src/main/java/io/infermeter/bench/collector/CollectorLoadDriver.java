@@ -33,12 +33,15 @@ import org.apache.kafka.clients.admin.NewTopic;
  *   <li>max throughput: events/s accepted over HTTP and events/s acknowledged by Kafka (batches of
  *       {@code batch} lines, {@code clients} concurrent clients, {@code seconds} seconds);</li>
  *   <li>CPU share at a fixed 10k events/s (100-line batches every 10 ms): the collector's CPU time = process CPU time
- *       minus the CPU time of the driver's own threads (JIT and GC are charged to the collector), as % of one core.</li>
+ *       minus the CPU time of the driver's own threads (JIT and GC are charged to the collector), and the CPU time of the
+ *       collector's own Java threads (ThreadMXBean), as % of one core, measured after a warm-up at the same rate.</li>
  * </ol>
  *
- * <p>Usage: {@code CollectorLoadDriver [bootstrap] [registryUrl] [seconds=20] [clients=2] [batch=1000]}; without
+ * <p>Usage: {@code CollectorLoadDriver [bootstrap] [registryUrl] [seconds=20] [clients=2] [batch=1000]}
+ * ({@code -DwarmupSeconds=45}: unmeasured time at 10k events/s before the measured window; {@code -DfixedOnly=true}:
+ * stop after the fixed-rate phase); without
  * arguments the addresses come from INFERMETER_KAFKA_BOOTSTRAP / INFERMETER_SCHEMA_REGISTRY_URL or
- * .local-stack/stack.env. Topics are fresh (unique prefix). Bounded: about 2 x seconds + 10 s.
+ * .local-stack/stack.env. Topics are fresh (unique prefix). Bounded: about warmupSeconds + 2 x seconds + 15 s.
  */
 public final class CollectorLoadDriver {
 
@@ -92,20 +95,37 @@ public final class CollectorLoadDriver {
           (processCpuNanos() - idleCpu0) / (double) idleWall * 100.0);
       printThreads(idle0, idleWall);
 
-      // fixed rate: 10k events/s = 100-line batches every 10 ms from one client thread; 5 s unmeasured first
-      runLoadMeasured(url, 100, 5, 10_000_000L, new AtomicLong());
+      // fixed rate: 10k events/s = 100-line batches every 10 ms from one client thread. First `warmupSeconds`
+      // unmeasured at that same rate (JIT compilation of the steady-state path, producer batching settled), then a
+      // measured window of `seconds`. Two figures: (1) the collector's own Java threads (ThreadMXBean CPU time of every
+      // live thread except the driver's and main: HTTP dispatcher and handlers, publisher, producer I/O, sampler,
+      // recorder, metrics), the steady-state cost attributable to the collector; (2) process CPU minus the driver
+      // thread, which adds the JVM's shared JIT and GC threads (the driver's HTTP client also causes some of those).
+      int warmupSeconds = Integer.getInteger("warmupSeconds", 45);
+      runLoadMeasured(url, 100, warmupSeconds, 10_000_000L, new AtomicLong());
       Map<String, Long> threads0 = threadCpu();
+      Map<Long, Long> java0 = javaThreadCpu();
       long cpu0 = processCpuNanos();
       long wall0 = System.nanoTime();
       AtomicLong driverCpu = new AtomicLong();
       long acceptedFixed = runLoadMeasured(url, 100, seconds, 10_000_000L, driverCpu);
       long wall = System.nanoTime() - wall0;
       long cpu = processCpuNanos() - cpu0;
+      Map<Long, Long> java1 = javaThreadCpu();
+      long collectorThreads = 0;
+      for (Map.Entry<Long, Long> e : java1.entrySet()) {
+        collectorThreads += e.getValue() - java0.getOrDefault(e.getKey(), 0L);
+      }
       double collectorCpu = (cpu - driverCpu.get()) / (double) wall * 100.0;
-      System.out.printf("fixed rate: %,.0f events/s for %.1f s; collector CPU %.2f %% of one core "
-          + "(process %.2f %%, driver threads %.2f %%)%n", acceptedFixed / (wall / 1e9), wall / 1e9, collectorCpu,
-          cpu / (double) wall * 100.0, driverCpu.get() / (double) wall * 100.0);
+      System.out.printf("fixed rate (after %d s warm-up at the same rate): %,.0f events/s for %.1f s; "
+          + "collector's own Java threads %.2f %% of one core; process minus driver %.2f %% "
+          + "(process %.2f %%, driver thread %.2f %%)%n", warmupSeconds, acceptedFixed / (wall / 1e9), wall / 1e9,
+          collectorThreads / (double) wall * 100.0, collectorCpu, cpu / (double) wall * 100.0,
+          driverCpu.get() / (double) wall * 100.0);
       printThreads(threads0, wall);
+      if (Boolean.getBoolean("fixedOnly")) {
+        return;
+      }
 
       // max throughput, closed loop
       double sent0 = collector.metrics().sentCount(topic);
@@ -162,6 +182,25 @@ public final class CollectorLoadDriver {
       }
     } catch (IOException e) {
       // not Linux: no breakdown
+    }
+    return out;
+  }
+
+  /**
+   * CPU time (ns, ThreadMXBean) of every live Java thread of the collector: all but the driver's threads
+   * ({@code driver-*}) and {@code main}. Threads started during the window count from 0 (none are at steady state).
+   */
+  private static Map<Long, Long> javaThreadCpu() {
+    Map<Long, Long> out = new HashMap<>();
+    for (java.lang.management.ThreadInfo info : THREADS.getThreadInfo(THREADS.getAllThreadIds())) {
+      if (info == null || info.getThreadName().startsWith("driver") || info.getThreadName().equals("main")
+          || info.getThreadName().equals("Keep-Alive-Timer") /* the driver's HttpURLConnection pool */) {
+        continue;
+      }
+      long t = THREADS.getThreadCpuTime(info.getThreadId());
+      if (t >= 0) {
+        out.put(info.getThreadId(), t);
+      }
     }
     return out;
   }

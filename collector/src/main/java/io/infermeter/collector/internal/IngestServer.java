@@ -134,7 +134,8 @@ public final class IngestServer implements AutoCloseable {
         return;
       }
       String length = ex.getRequestHeaders().getFirst("Content-Length");
-      if (length != null && parseLong(length) > maxBodyBytes) {
+      long declared = length == null ? -1 : parseLong(length);
+      if (declared > maxBodyBytes) {
         respond(ex, path, 413, "text/plain", "body of " + length + " bytes exceeds the limit of " + maxBodyBytes
             + " bytes (http.max.body.bytes)\n");
         return;
@@ -142,7 +143,10 @@ public final class IngestServer implements AutoCloseable {
       byte[] bytes;
       try {
         InputStream in = ex.getRequestBody();
-        bytes = readLimited(encoding.equals("gzip") ? new GZIPInputStream(in) : in, maxBodyBytes);
+        boolean gzip = encoding.equals("gzip");
+        // size the buffer from Content-Length (identity only; capped) so a batch is not copied while it grows
+        int hint = gzip || declared < 0 ? 8192 : (int) Math.min(declared + 1, 4L << 20);
+        bytes = readLimited(gzip ? new GZIPInputStream(in) : in, maxBodyBytes, hint);
       } catch (TooLarge e) {
         respond(ex, path, 413, "text/plain", e.getMessage() + "\n");
         return;
@@ -171,9 +175,12 @@ public final class IngestServer implements AutoCloseable {
     }
   }
 
-  /** Reads at most {@code limit} bytes (after decompression, so a gzip bomb is refused too). */
-  static byte[] readLimited(InputStream in, long limit) throws IOException {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(8192);
+  /**
+   * Reads at most {@code limit} bytes (after decompression, so a gzip bomb is refused too) into a buffer that starts
+   * at {@code sizeHint} bytes (the expected length when known).
+   */
+  static byte[] readLimited(InputStream in, long limit, int sizeHint) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(Math.max(sizeHint, 32));
     byte[] buf = new byte[16384];
     long total = 0;
     int n;

@@ -1,6 +1,8 @@
 package io.infermeter.report;
 
+import io.infermeter.schemas.config.LocalStackEnv;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -199,19 +201,15 @@ public final class ReportMain implements Callable<Integer> {
     if (fromEnv != null && !fromEnv.isBlank()) {
       return checkUrl(fromEnv, "INFERMETER_CLICKHOUSE_URL");
     }
-    for (Path dir = workingDir; dir != null; dir = dir.getParent()) {
-      Path file = dir.resolve(".local-stack/stack.env");
-      if (Files.isReadable(file)) {
-        try {
-          for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-            if (line.startsWith("INFERMETER_CLICKHOUSE_URL=")) {
-              return checkUrl(line.substring(line.indexOf('=') + 1).trim(), file.toString());
-            }
-          }
-        } catch (IOException e) {
-          LOG.warn("cannot read {}: {}", file, e.getMessage(), e);
+    Optional<Path> file = LocalStackEnv.find(env, workingDir);
+    if (file.isPresent()) {
+      try {
+        String fromFile = LocalStackEnv.read(file.get()).get("INFERMETER_CLICKHOUSE_URL");
+        if (fromFile != null && !fromFile.isBlank()) {
+          return checkUrl(fromFile, file.get().toString());
         }
-        break;
+      } catch (UncheckedIOException e) {
+        LOG.warn("cannot read {}: {}", file.get(), e.getMessage(), e);
       }
     }
     return DEFAULT_URL;

@@ -69,10 +69,6 @@ public final class FleetSimulator {
     incidents.add(incident);
   }
 
-  public FleetSpec spec() {
-    return spec;
-  }
-
   /** The GPU id of GPU {@code index} of {@code host} (UUID-shaped, stable). */
   public static String deviceId(FleetSpec.Host host, int index) {
     return "GPU-" + UUID.nameUUIDFromBytes((host.name() + "/" + index).getBytes(java.nio.charset.StandardCharsets.UTF_8));

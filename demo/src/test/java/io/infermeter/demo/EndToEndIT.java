@@ -116,7 +116,7 @@ class EndToEndIT {
     List<RequestEvent> sent = Collections.synchronizedList(new ArrayList<>());
     RunCommand run = new RunCommand();
     run.sentListener = sent::add;
-    int rc = new CommandLine(run).execute("--duration", "240", "--live", "90", "--silent-host", "30",
+    int rc = new CommandLine(run).execute("--duration", "240", "--live", "90", "--silent-host", "40",
         "--summary-lag", "75", "--collector", "http://127.0.0.1:" + collectorHttp, "--database", database,
         "--topic-prefix", prefix, "--no-summary", "--drain-timeout", "240");
     assertThat(rc).as("run exit code (1: rejected requests or counts not conserved)").isZero();

@@ -113,7 +113,11 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   }
 
   private void processUsage(Record<String, EnergyInput> record, HostUsage u) {
-    seen(u.host(), u.cluster(), u.region(), record);
+    if (u.windowSizeMs() == alertSizeMs) {
+      // Only the smallest window's usage says the host was heard from recently: a 1 min window closes up to a minute
+      // after its requests and would keep a host that went dark looking alive.
+      seen(u.host(), u.cluster(), u.region(), record);
+    }
     long end = u.windowStartMs() + u.windowSizeMs();
     if (!table.sizes().contains(u.windowSizeMs())) {
       return;

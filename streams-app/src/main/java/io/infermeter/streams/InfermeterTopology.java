@@ -36,13 +36,15 @@ import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.state.KeyValueStore;
 
 /**
- * Builds the infermeter topology from settings and serdes. Three sub-topologies:
+ * Builds the infermeter topology from settings and serdes. Four sub-topologies:
  * <ol>
  *   <li>requests (keyed by host): de-duplicate, window per host key, emit aggregates, fleet partials, host usage and
  *       request alerts;</li>
  *   <li>fleet rollup per (model, version) over the named repartition topic {@code fleet-partials};</li>
- *   <li>energy per host over the named repartition topic {@code energy-input} (hardware samples re-keyed by host merged
- *       with request usage): energy, cost, carbon, attribution, bottlenecks, hardware and host-silence alerts.</li>
+ *   <li>hardware samples: validate, re-key by host into the named repartition topic {@code hardware-by-host};</li>
+ *   <li>energy per host over the named repartition topics {@code energy-input} (request usage per window) and
+ *       {@code hardware-by-host}, merged: energy, cost, carbon, attribution, bottlenecks, hardware and host-silence
+ *       alerts.</li>
  * </ol>
  * Every source, processor, branch, sink, store and repartition topic is named. Tests call this same method.
  */
@@ -123,10 +125,15 @@ public final class InfermeterTopology {
     sinkCommon(hw, "hardware-out-", "hardware", s, serdes);
     KStream<String, EnergyInput> samples = hw.get("hardware-out-samples")
         .mapValues(v -> (EnergyInput) v, Named.as("hardware-samples-cast"));
+    // Samples and usage are repartitioned separately and merged downstream: merging them before one repartition would
+    // put the hardware topic's partitions into the request tasks, which then wait on (and check, per record) a mostly
+    // empty partition next to the busy request partition.
+    KStream<String, EnergyInput> samplesByHost = samples
+        .repartition(Repartitioned.with(str, EnergyInput.serde()).withName("hardware-by-host"));
     KStream<String, Object> energyOut = req.get("request-out-usage")
         .mapValues(v -> (EnergyInput) v, Named.as("request-usage-cast"))
-        .merge(samples, Named.as("energy-merge"))
         .repartition(Repartitioned.with(str, EnergyInput.serde()).withName("energy-input"))
+        .merge(samplesByHost, Named.as("energy-merge"))
         .process(() -> new EnergyProcessor(s, counters, clock), Named.as("energy-windows"),
             EnergyProcessor.WINDOW_STORE, EnergyProcessor.META_STORE, EnergyProcessor.DEVICE_LAST_STORE,
             EnergyProcessor.HOST_SEEN_STORE, EnergyProcessor.ALERT_STORE);

@@ -97,8 +97,12 @@ public final class StreamsThroughputBenchmark {
 
     StreamsCounters counters = new StreamsCounters();
     Properties props = InfermeterTopology.streamsProperties(settings, serdes, counters, Clock.systemUTC());
-    KafkaStreams streams = new KafkaStreams(InfermeterTopology.build(settings, serdes, counters, Clock.systemUTC()),
-        props);
+    boolean floor = Boolean.getBoolean("floor");
+    KafkaStreams streams = new KafkaStreams(floor ? floorTopology(topic, serdes)
+        : InfermeterTopology.build(settings, serdes, counters, Clock.systemUTC()), props);
+    if (floor) {
+      System.out.println("FLOOR mode: Kafka Streams with a processor that only reads each value (same settings)");
+    }
     long start = System.nanoTime();
     long[] runningAt = {0};
     streams.setStateListener((now, before) -> {
@@ -138,6 +142,16 @@ public final class StreamsThroughputBenchmark {
         counters.windowsEmitted.sum(), counters.lateRecords.sum(), counters.duplicates.sum(),
         counters.deadLetterTotal(), counters.deadLetters());
     System.exit(committed >= n ? 0 : 1);
+  }
+
+  /** Kafka Streams' own cost: the same source and settings, a processor that only reads each value. */
+  private static org.apache.kafka.streams.Topology floorTopology(String topic, TopologySerdes serdes) {
+    org.apache.kafka.streams.StreamsBuilder b = new org.apache.kafka.streams.StreamsBuilder();
+    long[] checksum = {0};
+    b.stream(topic, org.apache.kafka.streams.kstream.Consumed.with(
+            org.apache.kafka.common.serialization.Serdes.String(), serdes.requests()))
+        .foreach((k, v) -> checksum[0] += v.getCompletedUs());
+    return b.build();
   }
 
   /** Event time advances 10 events per ms (10k events/s), so windows keep closing during the run. */

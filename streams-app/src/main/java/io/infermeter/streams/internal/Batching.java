@@ -17,6 +17,7 @@ public final class Batching {
       return null;
     }
     double mean = (double) a.batchSizeSum / a.batchRequests;
+    Map<Integer, Long> sizes = a.batchSizes();
     Integer max = a.maxBatchSize > 0 ? a.maxBatchSize : null;
     return BatchingStats.newBuilder()
         .setRequestsWithBatchSize(a.batchRequests)
@@ -24,9 +25,9 @@ public final class Batching {
         .setMaxBatchSize(max)
         .setEfficiency(max == null ? null : mean / max)
         .setBatchSizeOneShare((double) a.batchSizeOne / a.batchRequests)
-        .setP50BatchSize(nearestRank(a.batchSizes, a.batchRequests, 50))
-        .setP90BatchSize(nearestRank(a.batchSizes, a.batchRequests, 90))
-        .setP99BatchSize(nearestRank(a.batchSizes, a.batchRequests, 99))
+        .setP50BatchSize(nearestRank(sizes, a.batchRequests, 50))
+        .setP90BatchSize(nearestRank(sizes, a.batchRequests, 90))
+        .setP99BatchSize(nearestRank(sizes, a.batchRequests, 99))
         .setTokensPerBatch(a.batchOutputTokens == 0 ? null : (double) a.batchOutputTokens / a.batchRequests * mean)
         .build();
   }

@@ -108,7 +108,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     }
   }
 
-  private static AggKey hostKey(String host) {
+  static AggKey hostKey(String host) {
     return new AggKey(AggKey.HOST_SCOPE, "", "", host, "", "", "");
   }
 

@@ -39,6 +39,11 @@ final class HostWindow implements WindowTable.Windowed {
   }
 
   @Override
+  public AggKey key() {
+    return EnergyProcessor.hostKey(host);
+  }
+
+  @Override
   public long windowSizeMs() {
     return sizeMs;
   }

@@ -69,7 +69,7 @@ final class LatencyAccumulator {
     histogram.write(out);
   }
 
-  static LatencyAccumulator read(DataInput in, boolean compressed) throws IOException {
+  static LatencyAccumulator read(DataInput in, boolean compressed, int version) throws IOException {
     long count = in.readLong();
     double sum = in.readDouble();
     double sumSquares = in.readDouble();

@@ -52,7 +52,7 @@ public final class LatencyPercentiles {
         .setP999Us(percentile(acc, buckets, 99.9))
         .setBucketValuesUs(values)
         .setBucketCounts(counts)
-        .setHdrHistogram(ByteBuffer.wrap(Histograms.encodeCompressed(acc.histogram.toHistogram())))
+        .setHdrHistogram(ByteBuffer.wrap(Histograms.encodeCompressed(acc.histogram)))
         .build();
   }
 

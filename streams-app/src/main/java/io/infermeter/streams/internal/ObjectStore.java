@@ -18,10 +18,8 @@ import org.apache.kafka.streams.processor.internals.ProcessorRecordContext;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.StoreBuilder;
-import org.apache.kafka.streams.state.Stores;
 import org.apache.kafka.streams.state.internals.CacheFlushListener;
 import org.apache.kafka.streams.state.internals.CachedStateStore;
-import org.apache.kafka.common.serialization.Serdes;
 
 /**
  * A state store of mutable objects (accumulators) over a changelogged byte store. Objects are kept deserialized in a
@@ -45,6 +43,7 @@ public final class ObjectStore<V> implements StateStore, CachedStateStore<Bytes,
   private final Map<Bytes, V> cache = new HashMap<>();
   private final Set<Bytes> dirty = new HashSet<>();
   private StateStoreContext context;
+  private long flushes;
 
   private ObjectStore(String name, KeyValueStore<Bytes, byte[]> inner, Function<V, byte[]> encoder,
       Function<byte[], V> decoder) {
@@ -57,7 +56,7 @@ public final class ObjectStore<V> implements StateStore, CachedStateStore<Bytes,
   /** A builder of the store with a changelog topic ({@code <application.id>-<name>-changelog}). */
   public static <V> StoreBuilder<ObjectStore<V>> builder(String name, boolean persistent, Function<V, byte[]> encoder,
       Function<byte[], V> decoder) {
-    return new Builder<>(name, persistent, encoder, decoder);
+    return new WriteBehindStoreBuilder<>(name, persistent, inner -> new ObjectStore<>(name, inner, encoder, decoder));
   }
 
   /** The object under {@code key}, or null. The returned object may be mutated; call {@link #markDirty} after. */
@@ -121,10 +120,19 @@ public final class ObjectStore<V> implements StateStore, CachedStateStore<Bytes,
     return cache.size();
   }
 
+  /**
+   * How many times dirty objects were written out (and the dirty set cleared). A caller that remembers this number at
+   * {@link #markDirty} may skip marking the same key again until it changes.
+   */
+  public long flushCount() {
+    return flushes;
+  }
+
   private void writeDirty() {
     if (dirty.isEmpty()) {
       return;
     }
+    flushes++;
     // The changelogging layer stamps records with the current record context; outside record processing (commit)
     // there may be none, so give it one (internal API, pinned Kafka version).
     if (context instanceof InternalProcessorContext<?, ?> ipc && ipc.recordContext() == null) {
@@ -150,6 +158,7 @@ public final class ObjectStore<V> implements StateStore, CachedStateStore<Bytes,
   public void clearCache() {
     cache.clear();
     dirty.clear();
+    flushes++;
   }
 
   @Override
@@ -209,69 +218,5 @@ public final class ObjectStore<V> implements StateStore, CachedStateStore<Bytes,
   @Override
   public boolean isOpen() {
     return inner.isOpen();
-  }
-
-  private static final class Builder<V> implements StoreBuilder<ObjectStore<V>> {
-    private final String name;
-    private final boolean persistent;
-    private final Function<V, byte[]> encoder;
-    private final Function<byte[], V> decoder;
-    private final Map<String, String> logConfig = new HashMap<>();
-    private boolean logging = true;
-
-    Builder(String name, boolean persistent, Function<V, byte[]> encoder, Function<byte[], V> decoder) {
-      this.name = name;
-      this.persistent = persistent;
-      this.encoder = encoder;
-      this.decoder = decoder;
-    }
-
-    @Override
-    public StoreBuilder<ObjectStore<V>> withCachingEnabled() {
-      return this; // the object map is the cache
-    }
-
-    @Override
-    public StoreBuilder<ObjectStore<V>> withCachingDisabled() {
-      return this;
-    }
-
-    @Override
-    public StoreBuilder<ObjectStore<V>> withLoggingEnabled(Map<String, String> config) {
-      logging = true;
-      logConfig.clear();
-      logConfig.putAll(config);
-      return this;
-    }
-
-    @Override
-    public StoreBuilder<ObjectStore<V>> withLoggingDisabled() {
-      logging = false;
-      return this;
-    }
-
-    @Override
-    public ObjectStore<V> build() {
-      StoreBuilder<KeyValueStore<Bytes, byte[]>> b = Stores.keyValueStoreBuilder(
-          persistent ? Stores.persistentKeyValueStore(name) : Stores.inMemoryKeyValueStore(name),
-          Serdes.Bytes(), Serdes.ByteArray()).withCachingDisabled();
-      b = logging ? b.withLoggingEnabled(logConfig) : b.withLoggingDisabled();
-      return new ObjectStore<>(name, b.build(), encoder, decoder);
-    }
-
-    @Override
-    public Map<String, String> logConfig() {
-      return logConfig;
-    }
-
-    @Override
-    public boolean loggingEnabled() {
-      return logging;
-    }
-
-    @Override
-    public String name() {
-      return name;
-    }
   }
 }

@@ -25,7 +25,8 @@ import java.util.TreeMap;
  */
 public final class RequestAccumulator implements WindowTable.Windowed {
 
-  private static final int VERSION = 1;
+  /** 2 added the first jitter values; 1 is still read. */
+  private static final int VERSION = 2;
   private static final int COHORTS = 2; // 0 warm, 1 cold
 
   AggKey key;
@@ -47,6 +48,8 @@ public final class RequestAccumulator implements WindowTable.Windowed {
   final LatencyAccumulator[][] latencies = new LatencyAccumulator[LatencyMetric.all().length][COHORTS];
   /** Jitter of warm e2e/ttft/tpot: last value, number of consecutive pairs, sum of absolute differences. */
   final long[] jitterLast = {-1, -1, -1};
+  /** First warm e2e/ttft/tpot value of the window (-1: none): the pair across two consecutive parts when appending. */
+  final long[] jitterFirst = {-1, -1, -1};
   final long[] jitterPairs = new long[3];
   final double[] jitterAbsDiffSum = new double[3];
   /** SLO class -> {requests, good}. */
@@ -56,7 +59,10 @@ public final class RequestAccumulator implements WindowTable.Windowed {
   int maxBatchSize;
   long batchSizeOne;
   long batchOutputTokens;
-  final Map<Integer, Long> batchSizes = new TreeMap<>();
+  /** Requests per batch size: sizes up to {@value #SMALL_BATCH} in an array (allocated on first use), larger ones here. */
+  private final Map<Integer, Long> largeBatchSizes = new TreeMap<>();
+  private long[] smallBatchSizes;
+  private static final int SMALL_BATCH = 128;
   /** Size of the previous encoding, to size the next buffer without repeated growth. */
   private int lastEncodedSize = 4096;
   /** deviceId ("" when the request had none) -> {busyUs, requests, outputTokens}. */
@@ -68,6 +74,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     this.windowSizeMs = windowSizeMs;
   }
 
+  @Override
   public AggKey key() {
     return key;
   }
@@ -154,6 +161,9 @@ public final class RequestAccumulator implements WindowTable.Windowed {
           jitterPairs[j]++;
           jitterAbsDiffSum[j] += Math.abs(value - jitterLast[j]);
         }
+        if (jitterFirst[j] < 0) {
+          jitterFirst[j] = value;
+        }
         jitterLast[j] = value;
       }
     }
@@ -174,7 +184,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
       if (batch == 1) {
         batchSizeOne++;
       }
-      batchSizes.merge(batch, 1L, Long::sum);
+      addBatchSize(batch, 1);
       if (out != null) {
         batchOutputTokens += out;
       }
@@ -231,7 +241,59 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     maxBatchSize = Math.max(maxBatchSize, other.maxBatchSize);
     batchSizeOne += other.batchSizeOne;
     batchOutputTokens += other.batchOutputTokens;
-    other.batchSizes.forEach((k, v) -> batchSizes.merge(k, v, Long::sum));
+    other.batchSizes().forEach(this::addBatchSize);
+  }
+
+  /**
+   * Appends {@code later}, the next consecutive part of the same key's stream (e.g. a closed 10 s window into its
+   * 1 min window): a merge plus, for jitter, the consecutive pair across the boundary (this part's last value and the
+   * later part's first), so the result equals recording both parts' requests here in order.
+   */
+  void append(RequestAccumulator later) {
+    long[] last = jitterLast.clone();
+    merge(later);
+    for (int j = 0; j < 3; j++) {
+      if (last[j] >= 0 && later.jitterFirst[j] >= 0) {
+        jitterPairs[j]++;
+        jitterAbsDiffSum[j] += Math.abs(later.jitterFirst[j] - last[j]);
+      }
+      if (jitterFirst[j] < 0) {
+        jitterFirst[j] = later.jitterFirst[j];
+      }
+      if (later.jitterLast[j] >= 0) {
+        jitterLast[j] = later.jitterLast[j];
+      }
+    }
+    for (Map.Entry<String, long[]> d : later.devices.entrySet()) {
+      long[] mine = devices.computeIfAbsent(d.getKey(), k -> new long[3]);
+      for (int i = 0; i < 3; i++) {
+        mine[i] += d.getValue()[i];
+      }
+    }
+  }
+
+  private void addBatchSize(int size, long count) {
+    if (size <= SMALL_BATCH) {
+      if (smallBatchSizes == null) {
+        smallBatchSizes = new long[SMALL_BATCH + 1];
+      }
+      smallBatchSizes[size] += count;
+    } else {
+      largeBatchSizes.merge(size, count, Long::sum);
+    }
+  }
+
+  /** Requests per batch size, ascending sizes (a new map). */
+  java.util.SortedMap<Integer, Long> batchSizes() {
+    java.util.SortedMap<Integer, Long> out = new TreeMap<>(largeBatchSizes);
+    if (smallBatchSizes != null) {
+      for (int i = 0; i < smallBatchSizes.length; i++) {
+        if (smallBatchSizes[i] != 0) {
+          out.put(i, smallBatchSizes[i]);
+        }
+      }
+    }
+    return out;
   }
 
   LatencyAccumulator latency(LatencyMetric m, boolean cold) {
@@ -260,7 +322,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
 
   public static RequestAccumulator fromBytes(byte[] bytes, boolean compressed) {
     try {
-      return read(new DataInputStream(new ByteArrayInputStream(bytes)), compressed);
+      return read(new ByteArrayDataInput(bytes), compressed);
     } catch (IOException e) {
       throw new IllegalArgumentException("corrupt request accumulator: " + e.getMessage(), e);
     }
@@ -299,6 +361,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
       }
     }
     for (int j = 0; j < 3; j++) {
+      out.writeLong(jitterFirst[j]);
       out.writeLong(jitterLast[j]);
       out.writeLong(jitterPairs[j]);
       out.writeDouble(jitterAbsDiffSum[j]);
@@ -309,6 +372,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
       out.writeLong(e.getValue()[0]);
       out.writeLong(e.getValue()[1]);
     }
+    Map<Integer, Long> batchSizes = batchSizes();
     out.writeInt(batchSizes.size());
     for (Map.Entry<Integer, Long> e : batchSizes.entrySet()) {
       out.writeInt(e.getKey());
@@ -325,7 +389,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
 
   static RequestAccumulator read(DataInput in, boolean compressed) throws IOException {
     int version = in.readByte();
-    if (version != VERSION) {
+    if (version != VERSION && version != 1) {
       throw new IOException("unknown accumulator version " + version);
     }
     RequestAccumulator a = new RequestAccumulator(AggKey.read(in), in.readLong(), in.readLong());
@@ -354,11 +418,14 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     for (int m = 0; m < a.latencies.length; m++) {
       for (int c = 0; c < COHORTS; c++) {
         if ((present & (1 << (m * COHORTS + c))) != 0) {
-          a.latencies[m][c] = LatencyAccumulator.read(in, compressed);
+          a.latencies[m][c] = LatencyAccumulator.read(in, compressed, version);
         }
       }
     }
     for (int j = 0; j < 3; j++) {
+      if (version >= 2) {
+        a.jitterFirst[j] = in.readLong();
+      }
       a.jitterLast[j] = in.readLong();
       a.jitterPairs[j] = in.readLong();
       a.jitterAbsDiffSum[j] = in.readDouble();
@@ -369,7 +436,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     }
     n = in.readInt();
     for (int i = 0; i < n; i++) {
-      a.batchSizes.put(in.readInt(), in.readLong());
+      a.addBatchSize(in.readInt(), in.readLong());
     }
     n = in.readInt();
     for (int i = 0; i < n; i++) {

@@ -13,13 +13,14 @@ import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
 import org.apache.kafka.streams.state.KeyValueStore;
-import org.apache.kafka.streams.state.WindowStore;
 
 /**
  * Per-host request windows: validates, de-duplicates by event id (window store, bounded retention), checks lateness
  * against window end + grace (late records go to the dead-letter output with the reason, counted), accumulates each
  * configured window size per host key, and on window close emits the WindowAggregate, the fleet partial, the host
- * usage for energy attribution and any alert state changes. Event time is the request's completion time.
+ * usage for energy attribution and any alert state changes. A request is recorded once, into the smallest window;
+ * larger sizes that are multiples of it are built by appending the closed smallest windows (a request late for the
+ * smallest window but on time for a larger one is recorded into the larger one directly). Event time is the request's completion time.
  * Outputs are typed values on one stream (split downstream by type). Not thread-safe (one per task).
  */
 public final class RequestWindowProcessor implements Processor<String, RequestEvent, String, Object> {
@@ -34,11 +35,11 @@ public final class RequestWindowProcessor implements Processor<String, RequestEv
   private final Serializer<RequestEvent> rawSerializer;
   private final String sourceTopic;
   private final Clock clock;
-  private final long dedupMs;
   private final long alertSizeMs;
+  private long smallestMs;
   private ProcessorContext<String, Object> context;
   private WindowTable<RequestAccumulator> table;
-  private WindowStore<String, Long> dedup;
+  private DedupStore dedup;
   private WindowAlerts alerts;
 
   public RequestWindowProcessor(StreamsSettings settings, StreamsCounters counters, Serializer<RequestEvent> rawSerializer,
@@ -48,7 +49,6 @@ public final class RequestWindowProcessor implements Processor<String, RequestEv
     this.rawSerializer = rawSerializer;
     this.sourceTopic = sourceTopic;
     this.clock = clock;
-    this.dedupMs = settings.dedupRetention().toMillis();
     this.alertSizeMs = settings.windowSizes().get(0).toMillis();
   }
 
@@ -58,7 +58,9 @@ public final class RequestWindowProcessor implements Processor<String, RequestEv
     ObjectStore<RequestAccumulator> store = context.getStateStore(WINDOW_STORE);
     KeyValueStore<String, Long> meta = context.getStateStore(META_STORE);
     List<Long> sizes = settings.windowSizesMs();
-    table = new WindowTable<>(store, meta, settings.grace().toMillis(), sizes, settings.maxKeysPerWindow(), counters);
+    table = new WindowTable<>(store, meta, settings.grace().toMillis(), sizes, settings.maxKeysPerWindow(), counters)
+        .deriveFromSmallest(RequestAccumulator::append, AggKey::folded, RequestAccumulator::new);
+    smallestMs = table.smallest();
     dedup = context.getStateStore(DEDUP_STORE);
     alerts = new WindowAlerts(context.getStateStore(ALERT_STORE), settings.alerts());
   }
@@ -77,9 +79,9 @@ public final class RequestWindowProcessor implements Processor<String, RequestEv
       return;
     }
     AggKey key = AggKey.hostKey(e);
-    AggKey folded = key.folded();
     SloClass cls = Goodput.classOf(e.getSloClass(), settings.sloClasses(), settings.defaultSloClass());
     StringBuilder late = null;
+    boolean smallestOnTime = !table.isLate(Math.floorDiv(eventTimeMs, smallestMs) * smallestMs + smallestMs);
     for (long size : table.sizes()) {
       long start = Math.floorDiv(eventTimeMs, size) * size;
       if (table.isLate(start + size)) {
@@ -90,7 +92,10 @@ public final class RequestWindowProcessor implements Processor<String, RequestEv
             .append(start + size).append(")");
         continue;
       }
-      table.getOrCreate(key, folded, start, size, RequestAccumulator::new).add(e, cls);
+      if (smallestOnTime && table.isDerived(size)) {
+        continue; // built from the smallest window when that closes
+      }
+      table.getOrCreate(key, key.folded(), start, size, RequestAccumulator::new).add(e, cls);
     }
     if (late != null) {
       counters.lateRecords.increment();
@@ -100,19 +105,9 @@ public final class RequestWindowProcessor implements Processor<String, RequestEv
     emit(table.advance(eventTimeMs));
   }
 
-  /**
-   * Ids are stored at the start of their event-time bucket (bucket length = dedup retention); an id is a duplicate
-   * when present in its bucket or the previous one, so re-sends within at least one retention are caught. Two point
-   * lookups and one put per event: a window-store range fetch costs a RocksDB iterator per segment, and the in-memory
-   * window store keeps one segment per distinct timestamp, so range fetches over minutes are slow.
-   */
+  /** De-duplication by event id within {@code dedup.retention} of event time behind the stream time. */
   private boolean isDuplicate(String eventId, long timeMs) {
-    long bucket = Math.floorDiv(timeMs, dedupMs) * dedupMs;
-    if (dedup.fetch(eventId, bucket) != null || dedup.fetch(eventId, bucket - dedupMs) != null) {
-      return true;
-    }
-    dedup.put(eventId, timeMs, bucket);
-    return false;
+    return !dedup.firstSighting(eventId, timeMs, Math.max(timeMs, table.streamTime()));
   }
 
   private void emit(List<RequestAccumulator> closed) {

@@ -7,34 +7,41 @@ import java.util.Arrays;
 import org.HdrHistogram.Histogram;
 
 /**
- * The recording side of an HdrHistogram with 3 significant digits, kept sparse: an open-addressing map from each
- * value's HdrHistogram bucket (its lowest equivalent value) to a count. Recording a value here and recording it in an
- * HdrHistogram put it in the same bucket, so {@link #toHistogram()} is exactly the HdrHistogram of the recorded values
- * and {@link #valueAtPercentile} returns what HdrHistogram's getValueAtPercentile returns. Why not HdrHistogram itself:
- * a Histogram allocates its full counts array (~100 KB for microsecond latencies up to seconds) per metric and key, and
- * PackedHistogram is slow while its buckets are first filled and slow to encode; window accumulators are short-lived
- * and mostly filling. Memory here is about 16 bytes per non-empty bucket (x2 for the hash table's load factor).
+ * The recording side of an HdrHistogram with 3 significant digits, kept sparse: the non-empty buckets (each bucket's
+ * lowest equivalent value) with their counts as two sorted arrays, plus an append buffer of the buckets recorded since
+ * the last compaction. Recording a value here and recording it in an HdrHistogram put it in the same bucket, so
+ * {@link #toHistogram()} is exactly the HdrHistogram of the recorded values and {@link #valueAtPercentile} returns
+ * what HdrHistogram's getValueAtPercentile returns.
+ *
+ * <p>Why not HdrHistogram itself: a Histogram allocates its full counts array (~100 KB for microsecond latencies up to
+ * seconds) per metric and key, and PackedHistogram is slow while its buckets are first filled and slow to encode;
+ * window accumulators are short-lived and mostly filling. Why an append buffer rather than a hash map: a window's
+ * latencies are mostly distinct buckets, so a map pays a cache miss and regular rehashing per record, while an append
+ * costs a store; the buffer is sorted and merged into the base when read, encoded (every commit), or when it outgrows
+ * the base (so recording stays amortized O(log n)). Memory: 16 bytes per non-empty bucket plus 8 per buffered record.
  * Not thread-safe.
  */
 final class SparseHistogram {
 
   /** Bucket geometry only (lowest/highestEquivalentValue are pure functions of the configuration). */
   private static final Histogram GEOMETRY = new Histogram(Histograms.SIGNIFICANT_DIGITS);
-  private static final long EMPTY = -1;
 
-  private long[] keys;
-  private long[] counts;
+  private static final long[] NONE = new long[0];
+  private static final int COUNT_BITS = 47;
+  private static final long COUNT_MASK = (1L << COUNT_BITS) - 1;
+
+  /** The non-empty buckets ascending and their counts (the first {@code size} entries are used). */
+  private long[] buckets = NONE;
+  private long[] counts = NONE;
   private int size;
+  /** (bucket index, count) recorded or merged since the last compaction, packed, unsorted, with repeats. */
+  private long[] pending = NONE;
+  private int pendingSize;
   private long total;
+  /** {@link #sorted()} until the next record: percentiles, jitter and the output read it several times per window. */
+  private long[][] sortedCache;
 
   SparseHistogram() {
-    this(64);
-  }
-
-  private SparseHistogram(int capacity) {
-    keys = new long[capacity];
-    counts = new long[capacity];
-    Arrays.fill(keys, EMPTY);
   }
 
   static long bucketOf(long value) {
@@ -46,89 +53,118 @@ final class SparseHistogram {
   }
 
   void record(long value) {
-    add(bucketOf(Math.max(0, value)), 1);
+    append(countsIndex(bucketOf(Math.max(0, value))), 1);
   }
 
-  private void add(long bucket, long count) {
-    if ((size + 1) * 2 > keys.length) {
-      grow();
-    }
-    int mask = keys.length - 1;
-    int i = mix(bucket) & mask;
-    while (true) {
-      long k = keys[i];
-      if (k == bucket) {
-        counts[i] += count;
-        break;
+  /** Buffers (bucket index, count), packed as index << 48 | count so that sorting the buffer sorts by bucket. */
+  private void append(int index, long count) {
+    if (pendingSize == pending.length) {
+      if (pendingSize >= 64 && pendingSize >= size) {
+        compact();
+      } else {
+        pending = Arrays.copyOf(pending, Math.max(16, pending.length * 2));
       }
-      if (k == EMPTY) {
-        keys[i] = bucket;
-        counts[i] = count;
-        size++;
-        break;
-      }
-      i = (i + 1) & mask;
     }
+    pending[pendingSize++] = ((long) index << COUNT_BITS) | count;
     total += count;
+    sortedCache = null;
   }
 
-  private static int mix(long k) {
-    long h = k * 0x9E3779B97F4A7C15L;
-    return (int) (h ^ (h >>> 32));
-  }
-
-  private void grow() {
-    long[] oldKeys = keys;
-    long[] oldCounts = counts;
-    keys = new long[oldKeys.length * 2];
-    counts = new long[oldKeys.length * 2];
-    Arrays.fill(keys, EMPTY);
-    size = 0;
-    long t = total;
-    for (int i = 0; i < oldKeys.length; i++) {
-      if (oldKeys[i] != EMPTY) {
-        add(oldKeys[i], oldCounts[i]);
+  /** Sorts the append buffer and merges it into the base arrays. */
+  private void compact() {
+    if (pendingSize == 0) {
+      return;
+    }
+    Arrays.sort(pending, 0, pendingSize);
+    int distinct = 1;
+    for (int i = 1; i < pendingSize; i++) {
+      if ((pending[i] >>> COUNT_BITS) != (pending[i - 1] >>> COUNT_BITS)) {
+        distinct++;
       }
     }
-    total = t;
+    long[] nb = new long[size + distinct];
+    long[] nc = new long[size + distinct];
+    int i = 0;
+    int j = 0;
+    int n = 0;
+    while (i < size || j < pendingSize) {
+      long b = j < pendingSize ? valueFromIndex((int) (pending[j] >>> COUNT_BITS)) : Long.MAX_VALUE;
+      if (i < size && buckets[i] < b) {
+        nb[n] = buckets[i];
+        nc[n++] = counts[i++];
+        continue;
+      }
+      long index = pending[j] >>> COUNT_BITS;
+      long c = 0;
+      while (j < pendingSize && (pending[j] >>> COUNT_BITS) == index) {
+        c += pending[j] & COUNT_MASK;
+        j++;
+      }
+      if (i < size && buckets[i] == b) {
+        c += counts[i++];
+      }
+      nb[n] = b;
+      nc[n++] = c;
+    }
+    buckets = nb;
+    counts = nc;
+    size = n;
+    pendingSize = 0;
+    sortedCache = null;
   }
 
+  /**
+   * Adds every bucket of {@code other} (exact: counts add bucket-wise). A small {@code other} (e.g. one host's partial
+   * into a fleet rollup) is buffered like recorded values instead of re-merging this histogram's arrays each time.
+   */
   void merge(SparseHistogram other) {
-    for (int i = 0; i < other.keys.length; i++) {
-      if (other.keys[i] != EMPTY) {
-        add(other.keys[i], other.counts[i]);
+    other.compact();
+    boolean small = other.size * 4 < size;
+    for (int k = 0; small && k < other.size; k++) {
+      small = other.counts[k] <= COUNT_MASK;
+    }
+    if (small) {
+      for (int k = 0; k < other.size; k++) {
+        append(countsIndex(other.buckets[k]), other.counts[k]);
+      }
+      return;
+    }
+    compact();
+    long[] nb = new long[size + other.size];
+    long[] nc = new long[size + other.size];
+    int i = 0;
+    int j = 0;
+    int n = 0;
+    while (i < size || j < other.size) {
+      if (j == other.size || (i < size && buckets[i] < other.buckets[j])) {
+        nb[n] = buckets[i];
+        nc[n++] = counts[i++];
+      } else if (i == size || other.buckets[j] < buckets[i]) {
+        nb[n] = other.buckets[j];
+        nc[n++] = other.counts[j++];
+      } else {
+        nb[n] = buckets[i];
+        nc[n++] = counts[i++] + other.counts[j++];
       }
     }
+    buckets = nb;
+    counts = nc;
+    size = n;
+    total += other.total;
+    sortedCache = null;
   }
 
   long totalCount() {
     return total;
   }
 
-  /** Non-empty buckets ascending: [0] lowest equivalent values, [1] counts. */
+  /** Non-empty buckets ascending: [0] lowest equivalent values, [1] counts. Callers must not modify the arrays. */
   long[][] sorted() {
-    long[] k = new long[size];
-    int n = 0;
-    for (long key : keys) {
-      if (key != EMPTY) {
-        k[n++] = key;
-      }
+    if (sortedCache == null) {
+      compact();
+      sortedCache = new long[][] {Arrays.copyOf(buckets, size), Arrays.copyOf(counts, size)};
     }
-    Arrays.sort(k);
-    long[] c = new long[size];
-    for (int j = 0; j < size; j++) {
-      c[j] = countOf(k[j]);
-    }
-    return new long[][] {k, c};
-  }
-
-  private long countOf(long bucket) {
-    int mask = keys.length - 1;
-    int i = mix(bucket) & mask;
-    while (keys[i] != bucket) {
-      i = (i + 1) & mask;
-    }
-    return counts[i];
+    return sortedCache;
   }
 
   /** HdrHistogram's getValueAtPercentile, same rank rule (nearest rank, percentile nudged down by one ulp). */
@@ -152,7 +188,91 @@ final class SparseHistogram {
     return highestEquivalent(sorted[0][sorted[0].length - 1]);
   }
 
-  /** The equivalent HdrHistogram (built on demand: for the compressed bytes of the output). */
+  // HdrHistogram's counts-array layout for lowest discernible value 1 and 3 significant digits: 2048 sub-buckets.
+  private static final int SUB_BUCKET_HALF_COUNT_MAGNITUDE = 10;
+  private static final int SUB_BUCKET_HALF_COUNT = 1 << SUB_BUCKET_HALF_COUNT_MAGNITUDE;
+  private static final long SUB_BUCKET_MASK = (2L << SUB_BUCKET_HALF_COUNT_MAGNITUDE) - 1;
+  private static final int LEADING_ZERO_COUNT_BASE = 64 - (SUB_BUCKET_HALF_COUNT_MAGNITUDE + 1);
+  private static final int PLAIN_COOKIE = java.nio.ByteBuffer.wrap(Histograms.encodePlain(new Histogram(1, 2, 3)))
+      .getInt();
+
+  /** The lowest value of the bucket at counts-array {@code index} (inverse of {@link #countsIndex}). */
+  static long valueFromIndex(int index) {
+    int bucketIndex = (index >> SUB_BUCKET_HALF_COUNT_MAGNITUDE) - 1;
+    int subBucketIndex = (index & (SUB_BUCKET_HALF_COUNT - 1)) + SUB_BUCKET_HALF_COUNT;
+    if (bucketIndex < 0) {
+      subBucketIndex -= SUB_BUCKET_HALF_COUNT;
+      bucketIndex = 0;
+    }
+    return (long) subBucketIndex << bucketIndex;
+  }
+
+  /** The index of {@code value}'s bucket in an HdrHistogram counts array (same layout as GEOMETRY's). */
+  static int countsIndex(long value) {
+    int bucketIndex = LEADING_ZERO_COUNT_BASE - Long.numberOfLeadingZeros(value | SUB_BUCKET_MASK);
+    int subBucketIndex = (int) (value >>> bucketIndex);
+    return ((bucketIndex + 1) << SUB_BUCKET_HALF_COUNT_MAGNITUDE) + (subBucketIndex - SUB_BUCKET_HALF_COUNT);
+  }
+
+  /**
+   * HdrHistogram's plain (V2) encoding of {@link #toHistogram()}, written straight from the sparse buckets into
+   * {@code buf} (cleared first; must hold {@link #plainEncodingBound()} bytes): the header, then the counts array up to
+   * the highest non-empty bucket as ZigZag LEB128 values, runs of empty buckets as their negated length. Same bytes as
+   * {@code toHistogram().encodeIntoByteBuffer(buf)} without allocating and walking a counts array (about 100 KB for
+   * latencies up to seconds) per histogram. Returns the length.
+   */
+  int encodePlain(java.nio.ByteBuffer buf) {
+    long[][] s = sorted();
+    int n = s[0].length;
+    long max = n == 0 ? 2 : Math.max(2, highestEquivalent(s[0][n - 1]));
+    buf.clear();
+    buf.putInt(PLAIN_COOKIE);
+    buf.putInt(0); // payload length, set below
+    buf.putInt(0); // normalizing index offset
+    buf.putInt(Histograms.SIGNIFICANT_DIGITS);
+    buf.putLong(1); // lowest discernible value
+    buf.putLong(max); // highest trackable value
+    buf.putDouble(1.0); // integer to double value conversion ratio
+    int payloadStart = buf.position();
+    int prev = -1;
+    for (int i = 0; i < n; i++) {
+      int index = countsIndex(s[0][i]);
+      int zeros = index - prev - 1;
+      if (zeros > 1) {
+        putZigZag(buf, -zeros);
+      } else if (zeros == 1) {
+        putZigZag(buf, 0);
+      }
+      putZigZag(buf, s[1][i]);
+      prev = index;
+    }
+    if (n == 0) {
+      putZigZag(buf, 0); // an empty histogram encodes its single (zero) count
+    }
+    buf.putInt(4, buf.position() - payloadStart);
+    return buf.position();
+  }
+
+  /** Upper bound of {@link #encodePlain}'s length. */
+  int plainEncodingBound() {
+    compact();
+    return 40 + size * 18 + 9;
+  }
+
+  private static void putZigZag(java.nio.ByteBuffer buf, long value) {
+    long v = (value << 1) ^ (value >> 63);
+    for (int i = 0; i < 8; i++) {
+      if ((v >>> 7) == 0) {
+        buf.put((byte) v);
+        return;
+      }
+      buf.put((byte) ((v & 0x7F) | 0x80));
+      v >>>= 7;
+    }
+    buf.put((byte) v); // the 9th byte carries the top 8 bits
+  }
+
+  /** The equivalent HdrHistogram (built on demand; tests and the reference encodings use it). */
   Histogram toHistogram() {
     long[][] s = sorted();
     long max = s[0].length == 0 ? 2 : Math.max(2, highestEquivalent(s[0][s[0].length - 1]));
@@ -165,19 +285,18 @@ final class SparseHistogram {
   }
 
   /**
-   * Compact codec: entry count, then (bucket delta, count) pairs as unsigned varints, ascending buckets. The varints
-   * are built in a local array and written in one call: DataOutputStream over ByteArrayOutputStream synchronizes per
-   * byte, which made per-byte writes the dominant cost of every commit.
+   * Compact codec: entry count, then (bucket delta, count) pairs as unsigned varints, ascending buckets. The varints are
+   * built in a local array and written in one call: DataOutputStream over ByteArrayOutputStream synchronizes per byte.
    */
   void write(DataOutput out) throws IOException {
-    long[][] s = sorted();
-    byte[] buf = new byte[10 + s[0].length * 20];
-    int pos = putVarLong(buf, 0, s[0].length);
+    compact();
+    byte[] buf = new byte[10 + size * 20];
+    int pos = putVarLong(buf, 0, size);
     long prev = 0;
-    for (int i = 0; i < s[0].length; i++) {
-      pos = putVarLong(buf, pos, s[0][i] - prev);
-      pos = putVarLong(buf, pos, s[1][i]);
-      prev = s[0][i];
+    for (int i = 0; i < size; i++) {
+      pos = putVarLong(buf, pos, buckets[i] - prev);
+      pos = putVarLong(buf, pos, counts[i]);
+      prev = buckets[i];
     }
     out.write(buf, 0, pos);
   }
@@ -196,20 +315,22 @@ final class SparseHistogram {
     if (n < 0 || n > 1_000_000) {
       throw new IOException("implausible histogram size " + n);
     }
-    int cap = 64;
-    while (cap < n * 2 + 2) {
-      cap <<= 1;
-    }
-    SparseHistogram h = new SparseHistogram(cap);
+    SparseHistogram h = new SparseHistogram();
+    h.buckets = new long[(int) n];
+    h.counts = new long[(int) n];
     long bucket = 0;
-    for (long i = 0; i < n; i++) {
-      bucket += readVarLong(in);
+    for (int i = 0; i < n; i++) {
+      long delta = readVarLong(in);
+      bucket += delta;
       long count = readVarLong(in);
-      if (count < 0 || bucket < 0 || bucket != bucketOf(bucket)) {
+      if (count <= 0 || bucket < 0 || (i > 0 && delta == 0) || bucket != bucketOf(bucket)) {
         throw new IOException("not a histogram bucket: " + bucket + " x " + count);
       }
-      h.add(bucket, count);
+      h.buckets[i] = bucket;
+      h.counts[i] = count;
+      h.total += count;
     }
+    h.size = (int) n;
     return h;
   }
 
@@ -235,7 +356,7 @@ final class SparseHistogram {
 
   @Override
   public boolean equals(Object o) {
-    if (!(o instanceof SparseHistogram other) || other.total != total || other.size != size) {
+    if (!(o instanceof SparseHistogram other) || other.total != total) {
       return false;
     }
     return Arrays.deepEquals(sorted(), other.sorted());
@@ -243,6 +364,6 @@ final class SparseHistogram {
 
   @Override
   public int hashCode() {
-    return Long.hashCode(total) * 31 + size;
+    return Long.hashCode(total);
   }
 }

@@ -5,7 +5,6 @@ import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.StoreBuilder;
 import org.apache.kafka.streams.state.Stores;
-import org.apache.kafka.streams.state.WindowStore;
 
 /** Builders of every named state store of the topology (all changelogged). Stateless. */
 public final class TopologyStores {
@@ -29,16 +28,9 @@ public final class TopologyStores {
     return Stores.keyValueStoreBuilder(kv(name, persistent), Serdes.String(), Serdes.ByteArray()).withCachingDisabled();
   }
 
-  /**
-   * Seen event ids, stored at the start of their event-time bucket (bucket = retention): a window store so old ids
-   * expire with the segments; it keeps two buckets plus a minute so the previous bucket can still be looked up.
-   */
-  public static StoreBuilder<WindowStore<String, Long>> dedup(String name, boolean persistent, Duration retention) {
-    Duration keep = retention.multipliedBy(2).plusMinutes(1);
-    return Stores.windowStoreBuilder(persistent
-            ? Stores.persistentWindowStore(name, keep, retention, false)
-            : Stores.inMemoryWindowStore(name, keep, retention, false),
-        Serdes.String(), Serdes.Long()).withCachingDisabled();
+  /** Seen event ids within the retention (see {@link DedupStore}). */
+  public static StoreBuilder<DedupStore> dedup(String name, boolean persistent, Duration retention) {
+    return DedupStore.builder(name, persistent, retention.toMillis());
   }
 
   private static org.apache.kafka.streams.state.KeyValueBytesStoreSupplier kv(String name, boolean persistent) {

@@ -6,6 +6,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.BiConsumer;
+import java.util.function.UnaryOperator;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.state.KeyValueStore;
@@ -13,19 +16,29 @@ import org.apache.kafka.streams.state.KeyValueStore;
 /**
  * Open tumbling windows of one task, with our own lateness check (Kafka Streams' windowed aggregation would drop late
  * records silently). Stream time is the largest event time seen (milliseconds); a window [start, end) closes when
- * {@code end <= streamTime - grace}; a record whose window is already closed is late. Keys are laid out as
- * [window end][window size][dimension key] so closable windows are one range scan. The stream time is persisted in a
- * meta store at every close pass, which is exactly when the set of closed windows changes, so lateness decisions are
+ * {@code end <= streamTime - grace}; a record whose window is already closed is late. The stream time is persisted in
+ * a meta store at every close pass, which is exactly when the set of closed windows changes, so lateness decisions are
  * the same after a restart. A cap on distinct keys per window folds the excess into an {@code other} key.
- * Not thread-safe (one task).
+ *
+ * <p>State lives in an {@link ObjectStore} under keys laid out as [window end][window size][dimension key]; this table
+ * also keeps every open window in memory, indexed by window and key (rebuilt from the store when a task starts), so a
+ * record finds its accumulator without building a store key and closing walks the index instead of range-scanning the
+ * store. Windows close in the store-key order: by end, then size, then key.
+ *
+ * <p>Derived sizes (optional, {@link #deriveFromSmallest}): a window size that is a multiple of the smallest size can
+ * be built by appending each closed smallest window into it, instead of recording every record twice. The caller then
+ * records only into the smallest window (and directly into a derived window only when the record is late for the
+ * smallest one but on time for the derived one). Not thread-safe (one task).
  */
 final class WindowTable<V extends WindowTable.Windowed> {
 
-  /** A value that knows its window. */
+  /** A value that knows its window and key. */
   interface Windowed {
     long windowStartMs();
 
     long windowSizeMs();
+
+    AggKey key();
   }
 
   /** Creates the value of a new (key, window). */
@@ -33,8 +46,31 @@ final class WindowTable<V extends WindowTable.Windowed> {
     V create(AggKey key, long startMs, long sizeMs);
   }
 
-
   private static final String STREAM_TIME = "streamTime";
+
+  /** One open window: its values by key, each with its store key. */
+  private static final class Slot<V> {
+    final long endMs;
+    final long sizeMs;
+    final Map<AggKey, Entry<V>> byKey = new HashMap<>();
+
+    Slot(long endMs, long sizeMs) {
+      this.endMs = endMs;
+      this.sizeMs = sizeMs;
+    }
+  }
+
+  private static final class Entry<V> {
+    final Bytes storeKey;
+    final V value;
+    /** The store's flush count when this entry was last marked dirty (skips re-marking until the next flush). */
+    long markedAt = -1;
+
+    Entry(Bytes storeKey, V value) {
+      this.storeKey = storeKey;
+      this.value = value;
+    }
+  }
 
   private final ObjectStore<V> store;
   private final KeyValueStore<String, Long> meta;
@@ -42,9 +78,16 @@ final class WindowTable<V extends WindowTable.Windowed> {
   private final List<Long> sizesMs;
   private final int maxKeys;
   private final StreamsCounters counters;
-  private final Map<Long, Integer> keysPerWindow = new HashMap<>();
+  /** windowId -> slot, and end -> size -> slot (closing order). */
+  private final Map<Long, Slot<V>> slots = new HashMap<>();
+  private final TreeMap<Long, TreeMap<Long, Slot<V>>> byEnd = new TreeMap<>();
+  private Slot<V> lastSlot;
   private long streamTime = -1;
   private boolean loaded;
+  private List<Long> derivedSizes = List.of();
+  private BiConsumer<V, V> appender;
+  private UnaryOperator<AggKey> folder;
+  private Factory<V> derivedFactory;
 
   WindowTable(ObjectStore<V> store, KeyValueStore<String, Long> meta, long graceMs,
       List<Long> sizesMs, int maxKeys, StreamsCounters counters) {
@@ -54,6 +97,38 @@ final class WindowTable<V extends WindowTable.Windowed> {
     this.sizesMs = sizesMs;
     this.maxKeys = maxKeys;
     this.counters = counters;
+  }
+
+  /**
+   * Builds every configured size that is a multiple of the smallest (and larger) by appending closed smallest windows:
+   * {@code appender.accept(target, closedPart)}; {@code folder} gives the key-cap bucket of a key.
+   */
+  WindowTable<V> deriveFromSmallest(BiConsumer<V, V> appender, UnaryOperator<AggKey> folder, Factory<V> factory) {
+    long smallest = smallest();
+    List<Long> derived = new ArrayList<>();
+    for (long size : sizesMs) {
+      if (size > smallest && size % smallest == 0) {
+        derived.add(size);
+      }
+    }
+    this.derivedSizes = List.copyOf(derived);
+    this.appender = appender;
+    this.folder = folder;
+    this.derivedFactory = factory;
+    return this;
+  }
+
+  /** True when {@code sizeMs} is built from closed smallest windows rather than recorded into directly. */
+  boolean isDerived(long sizeMs) {
+    return derivedSizes.contains(sizeMs);
+  }
+
+  long smallest() {
+    long min = Long.MAX_VALUE;
+    for (long s : sizesMs) {
+      min = Math.min(min, s);
+    }
+    return min;
   }
 
   static Bytes key(long endMs, long sizeMs, String dims) {
@@ -73,9 +148,25 @@ final class WindowTable<V extends WindowTable.Windowed> {
     streamTime = st == null ? -1 : st;
     for (KeyValue<Bytes, V> kv : store.all()) {
       V a = kv.value;
-      keysPerWindow.merge(windowId(a.windowStartMs() + a.windowSizeMs(), a.windowSizeMs()), 1, Integer::sum);
+      slot(a.windowStartMs() + a.windowSizeMs(), a.windowSizeMs()).byKey.put(a.key(), new Entry<>(kv.key, a));
     }
     loaded = true;
+  }
+
+  private Slot<V> slot(long endMs, long sizeMs) {
+    Slot<V> s = lastSlot;
+    if (s != null && s.endMs == endMs && s.sizeMs == sizeMs) {
+      return s;
+    }
+    long id = windowId(endMs, sizeMs);
+    s = slots.get(id);
+    if (s == null) {
+      s = new Slot<>(endMs, sizeMs);
+      slots.put(id, s);
+      byEnd.computeIfAbsent(endMs, e -> new TreeMap<>()).put(sizeMs, s);
+    }
+    lastSlot = s;
+    return s;
   }
 
   long streamTime() {
@@ -98,27 +189,28 @@ final class WindowTable<V extends WindowTable.Windowed> {
    */
   V getOrCreate(AggKey key, AggKey folded, long startMs, long sizeMs, Factory<V> factory) {
     load();
-    long end = startMs + sizeMs;
-    Bytes k = key(end, sizeMs, key.asString());
-    V a = store.get(k);
-    if (a == null) {
-      long id = windowId(end, sizeMs);
-      int n = keysPerWindow.getOrDefault(id, 0);
-      if (n >= maxKeys && !key.equals(folded)) {
+    Slot<V> slot = slot(startMs + sizeMs, sizeMs);
+    Entry<V> e = slot.byKey.get(key);
+    if (e == null) {
+      if (slot.byKey.size() >= maxKeys && folded != null && !key.equals(folded)) {
         counters.keyCapFolded.increment();
         key = folded;
-        k = key(end, sizeMs, key.asString());
-        a = store.get(k);
+        e = slot.byKey.get(key);
       }
-      if (a == null) {
-        a = factory.create(key, startMs, sizeMs);
-        keysPerWindow.merge(id, 1, Integer::sum);
-        store.put(k, a);
+      if (e == null) {
+        V a = factory.create(key, startMs, sizeMs);
+        e = new Entry<>(key(slot.endMs, sizeMs, key.asString()), a);
+        slot.byKey.put(key, e);
+        store.put(e.storeKey, a);
+        e.markedAt = store.flushCount();
         return a;
       }
     }
-    store.markDirty(k);
-    return a;
+    if (e.markedAt != store.flushCount()) {
+      store.markDirty(e.storeKey);
+      e.markedAt = store.flushCount();
+    }
+    return e.value;
   }
 
   /** Advances stream time to {@code eventTimeMs}; returns the windows that closed, oldest first, removed from state. */
@@ -147,14 +239,32 @@ final class WindowTable<V extends WindowTable.Windowed> {
     if (closeTimeMs < 0) {
       return List.of();
     }
-    byte[] to = ByteBuffer.allocate(17).putLong(closeTimeMs).putLong(-1L).put((byte) -1).array();
-    List<KeyValue<Bytes, V>> closed = store.range(Bytes.wrap(new byte[8]), Bytes.wrap(to));
-    List<V> out = new ArrayList<>(closed.size());
-    for (KeyValue<Bytes, V> kv : closed) {
-      store.delete(kv.key);
-      V a = kv.value;
-      keysPerWindow.remove(windowId(a.windowStartMs() + a.windowSizeMs(), a.windowSizeMs()));
-      out.add(a);
+    List<V> out = new ArrayList<>();
+    long smallest = derivedSizes.isEmpty() ? -1 : smallest();
+    while (!byEnd.isEmpty() && byEnd.firstKey() <= closeTimeMs) {
+      TreeMap<Long, Slot<V>> bySize = byEnd.firstEntry().getValue();
+      Slot<V> slot = bySize.firstEntry().getValue(); // smallest size first: it may still feed a derived window
+      List<Entry<V>> entries = new ArrayList<>(slot.byKey.values());
+      entries.sort((a, b) -> a.storeKey.compareTo(b.storeKey));
+      for (Entry<V> e : entries) {
+        if (slot.sizeMs == smallest) {
+          for (long size : derivedSizes) {
+            long start = Math.floorDiv(e.value.windowStartMs(), size) * size;
+            AggKey k = e.value.key();
+            appender.accept(getOrCreate(k, folder.apply(k), start, size, derivedFactory), e.value);
+          }
+        }
+        store.delete(e.storeKey);
+        out.add(e.value);
+      }
+      bySize.remove(slot.sizeMs);
+      if (bySize.isEmpty()) {
+        byEnd.remove(slot.endMs);
+      }
+      slots.remove(windowId(slot.endMs, slot.sizeMs));
+      if (lastSlot == slot) {
+        lastSlot = null;
+      }
     }
     return out;
   }

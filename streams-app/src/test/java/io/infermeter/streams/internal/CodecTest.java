@@ -49,6 +49,60 @@ class CodecTest {
         new java.io.ByteArrayInputStream(bos.toByteArray())));
     assertThat(back).isEqualTo(sparse);
     assertThat(back.totalCount()).isEqualTo(50_000);
+
+  }
+
+  @Test
+  void fastCompressedEncodingIsByteForByteHdrHistogramsOwn() throws Exception {
+    java.util.Random rnd = new java.util.Random(11);
+    for (int round = 0; round < 20; round++) {
+      SparseHistogram sparse = new SparseHistogram();
+      int n = round == 0 ? 0 : 1 + rnd.nextInt(round * 500);
+      for (int i = 0; i < n; i++) {
+        sparse.record((long) (Math.exp(rnd.nextGaussian() * (1 + round % 4)) * 3000));
+      }
+      if (round % 5 == 1) {
+        sparse.record(0); // the zero bucket and a single-zero gap before bucket 1
+        sparse.record(2);
+      }
+      Histogram h = sparse.toHistogram();
+      byte[] reference = Histograms.referenceCompressed(h);
+      assertThat(Histograms.encodeCompressed(h)).as("round %d", round).isEqualTo(reference);
+      byte[] direct = Histograms.encodeCompressed(sparse);
+      assertThat(direct).as("round %d, from sparse buckets", round).isEqualTo(reference);
+      assertThat(Histogram.decodeFromCompressedByteBuffer(java.nio.ByteBuffer.wrap(direct), 0)).isEqualTo(h);
+    }
+  }
+
+  @Test
+  void bucketIndexMatchesHdrHistogramGeometryAcrossTheRange() {
+    Histogram geometry = new Histogram(Histograms.SIGNIFICANT_DIGITS);
+    java.util.Random rnd = new java.util.Random(5);
+    for (int i = 0; i < 200_000; i++) {
+      long v = i < 5000 ? i : rnd.nextLong() >>> (1 + rnd.nextInt(62));
+      long bucket = geometry.lowestEquivalentValue(v);
+      assertThat(SparseHistogram.valueFromIndex(SparseHistogram.countsIndex(v))).as("value %d", v).isEqualTo(bucket);
+    }
+  }
+
+  @Test
+  void mergingSmallAndLargeHistogramsEqualsRecordingEverythingInOne() {
+    java.util.Random rnd = new java.util.Random(3);
+    SparseHistogram all = new SparseHistogram();
+    SparseHistogram merged = new SparseHistogram();
+    for (int part = 0; part < 60; part++) {
+      SparseHistogram p = new SparseHistogram();
+      int n = part % 10 == 0 ? 5000 : rnd.nextInt(40); // large parts merge arrays, small ones go through the buffer
+      for (int i = 0; i < n; i++) {
+        long v = (long) (Math.exp(rnd.nextGaussian() * 2) * 10_000);
+        p.record(v);
+        all.record(v);
+      }
+      merged.merge(p);
+    }
+    assertThat(merged.totalCount()).isEqualTo(all.totalCount());
+    assertThat(merged.sorted()).isDeepEqualTo(all.sorted());
+    assertThat(merged.toHistogram()).isEqualTo(all.toHistogram());
   }
 
   @Test

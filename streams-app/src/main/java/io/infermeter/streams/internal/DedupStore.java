@@ -1,0 +1,270 @@
+package io.infermeter.streams.internal;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.StateStore;
+import org.apache.kafka.streams.processor.StateStoreContext;
+import org.apache.kafka.streams.processor.internals.InternalProcessorContext;
+import org.apache.kafka.streams.processor.internals.ProcessorRecordContext;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.StoreBuilder;
+import org.apache.kafka.streams.state.internals.CacheFlushListener;
+import org.apache.kafka.streams.state.internals.CachedStateStore;
+
+/**
+ * The event ids seen by one task within a retention of event time, for de-duplication: an in-memory hash set of 64-bit
+ * id hashes, written behind into a changelogged byte store in chunks. A record costs a hash and one set probe; the
+ * store and its changelog get one write per bucket chunk per commit instead of one per event (a RocksDB window store
+ * with a changelog record per event was the largest per-event cost of the request processor).
+ *
+ * <p>Layout: ids are grouped into event-time buckets of {@code bucketMs}; each bucket's ids are appended to chunks of
+ * up to {@value #CHUNK} hashes, stored under [bucket start ms][chunk number]. Only the open (last) chunk of a bucket
+ * changes, and it is written when Kafka Streams flushes caches before each commit ({@link #flushCache}), so the
+ * changelog and the committed input offsets stay in one transaction, as in {@link ObjectStore}. A bucket expires (its
+ * chunks deleted, its ids removed from the set) once its end is more than the retention behind the stream time. On
+ * task start the set is rebuilt from the store (restored from the changelog).
+ *
+ * <p>Two different ids with the same 64-bit hash would make the second look like a duplicate: with n ids in retention
+ * the chance that this happens at all is about n^2 / 2^65 (1e-5 for 20 million ids). Not thread-safe: one task.
+ */
+public final class DedupStore implements StateStore, CachedStateStore<Bytes, byte[]> {
+
+  static final int CHUNK = 4096;
+
+  private static final class Bucket {
+    final List<long[]> chunks = new ArrayList<>();
+    int openSize;
+    boolean dirty;
+
+    long[] open() {
+      return chunks.get(chunks.size() - 1);
+    }
+  }
+
+  private final String name;
+  private final KeyValueStore<Bytes, byte[]> inner;
+  private final long bucketMs;
+  private final long retentionMs;
+  private final LongHashSet ids = new LongHashSet();
+  private final TreeMap<Long, Bucket> buckets = new TreeMap<>();
+  private StateStoreContext context;
+  private boolean loaded;
+
+  private DedupStore(String name, KeyValueStore<Bytes, byte[]> inner, long retentionMs) {
+    this.name = name;
+    this.inner = inner;
+    this.retentionMs = retentionMs;
+    this.bucketMs = Math.max(1000, retentionMs / 8);
+  }
+
+  /** A builder of the store with a changelog topic ({@code <application.id>-<name>-changelog}). */
+  public static StoreBuilder<DedupStore> builder(String name, boolean persistent, long retentionMs) {
+    return new WriteBehindStoreBuilder<>(name, persistent, inner -> new DedupStore(name, inner, retentionMs));
+  }
+
+  /** The 64-bit hash of an event id (FNV-1a over the UTF-16 chars, then MurmurHash3's 64-bit finalizer). */
+  static long hash(CharSequence id) {
+    long h = 0xcbf29ce484222325L;
+    for (int i = 0; i < id.length(); i++) {
+      h ^= id.charAt(i);
+      h *= 0x100000001b3L;
+    }
+    h ^= h >>> 33;
+    h *= 0xff51afd7ed558ccdL;
+    h ^= h >>> 33;
+    h *= 0xc4ceb9fe1a85ec53L;
+    h ^= h >>> 33;
+    return h == Long.MIN_VALUE ? 0 : h;
+  }
+
+  /**
+   * Records {@code id} (event time {@code timeMs}); returns false when it was already seen within the retention. Also
+   * expires buckets that fell out of the retention behind {@code streamTimeMs}.
+   */
+  public boolean firstSighting(CharSequence id, long timeMs, long streamTimeMs) {
+    load();
+    expire(streamTimeMs);
+    long h = hash(id);
+    if (!ids.add(h)) {
+      return false;
+    }
+    long start = Math.floorDiv(timeMs, bucketMs) * bucketMs;
+    Bucket b = buckets.get(start);
+    if (b == null) {
+      b = new Bucket();
+      b.chunks.add(new long[CHUNK]);
+      buckets.put(start, b);
+    } else if (b.openSize == CHUNK) {
+      if (b.dirty) {
+        writeOpen(start, b); // the full chunk is final: write it before starting the next
+      }
+      b.chunks.add(new long[CHUNK]);
+      b.openSize = 0;
+    }
+    b.open()[b.openSize++] = h;
+    b.dirty = true;
+    return true;
+  }
+
+  /** Ids held now. */
+  public int size() {
+    return ids.size();
+  }
+
+  private void expire(long streamTimeMs) {
+    while (!buckets.isEmpty() && buckets.firstKey() + bucketMs + retentionMs <= streamTimeMs) {
+      Map.Entry<Long, Bucket> e = buckets.pollFirstEntry();
+      Bucket b = e.getValue();
+      for (int c = 0; c < b.chunks.size(); c++) {
+        long[] chunk = b.chunks.get(c);
+        int n = c == b.chunks.size() - 1 ? b.openSize : CHUNK;
+        for (int i = 0; i < n; i++) {
+          ids.remove(chunk[i]);
+        }
+        ensureRecordContext();
+        inner.delete(key(e.getKey(), c));
+      }
+    }
+  }
+
+  private static Bytes key(long bucketStart, int chunk) {
+    return Bytes.wrap(ByteBuffer.allocate(12).putLong(bucketStart).putInt(chunk).array());
+  }
+
+  private void writeOpen(long start, Bucket b) {
+    ensureRecordContext();
+    ByteBuffer buf = ByteBuffer.allocate(8 * b.openSize);
+    long[] open = b.open();
+    for (int i = 0; i < b.openSize; i++) {
+      buf.putLong(open[i]);
+    }
+    inner.put(key(start, b.chunks.size() - 1), buf.array());
+    b.dirty = false;
+  }
+
+  private void writeDirty() {
+    for (Map.Entry<Long, Bucket> e : buckets.entrySet()) {
+      if (e.getValue().dirty) {
+        writeOpen(e.getKey(), e.getValue());
+      }
+    }
+  }
+
+  /** The changelogging layer stamps records with the current record context; at commit there may be none. */
+  private void ensureRecordContext() {
+    if (context instanceof InternalProcessorContext<?, ?> ipc && ipc.recordContext() == null) {
+      ipc.setRecordContext(new ProcessorRecordContext(0L, -1L, -1, null, new RecordHeaders()));
+    }
+  }
+
+  private void load() {
+    if (loaded) {
+      return;
+    }
+    try (KeyValueIterator<Bytes, byte[]> it = inner.all()) {
+      while (it.hasNext()) {
+        KeyValue<Bytes, byte[]> kv = it.next();
+        ByteBuffer k = ByteBuffer.wrap(kv.key.get());
+        long start = k.getLong();
+        int chunk = k.getInt();
+        Bucket b = buckets.computeIfAbsent(start, s -> new Bucket());
+        while (b.chunks.size() <= chunk) {
+          b.chunks.add(new long[CHUNK]);
+        }
+        ByteBuffer v = ByteBuffer.wrap(kv.value);
+        int n = kv.value.length / 8;
+        long[] arr = b.chunks.get(chunk);
+        for (int i = 0; i < n; i++) {
+          arr[i] = v.getLong();
+          ids.add(arr[i]);
+        }
+        if (chunk == b.chunks.size() - 1) {
+          b.openSize = n;
+        }
+      }
+    }
+    loaded = true;
+  }
+
+  private void reset() {
+    buckets.clear();
+    ids.clear();
+    loaded = false; // rebuilt from the store on next use
+  }
+
+  @Override
+  public void flushCache() {
+    writeDirty();
+  }
+
+  @Override
+  public void clearCache() {
+    reset();
+  }
+
+  @Override
+  public boolean setFlushListener(CacheFlushListener<Bytes, byte[]> listener, boolean sendOldValues) {
+    return false;
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  @Override
+  public void init(StateStoreContext context, StateStore root) {
+    this.context = context;
+    reset();
+    inner.init(context, root);
+  }
+
+  @Override
+  @SuppressWarnings("deprecation") // still part of the 4.3 store contract
+  public void flush() {
+    writeDirty();
+    inner.flush();
+  }
+
+  @Override
+  public void commit(Map<TopicPartition, Long> changelogOffsets) {
+    writeDirty();
+    inner.commit(changelogOffsets);
+  }
+
+  @Override
+  public Long committedOffset(TopicPartition partition) {
+    return inner.committedOffset(partition);
+  }
+
+  @Override
+  @SuppressWarnings("deprecation")
+  public boolean managesOffsets() {
+    return inner.managesOffsets();
+  }
+
+  @Override
+  public void close() {
+    reset();
+    inner.close();
+  }
+
+  @Override
+  public boolean persistent() {
+    return inner.persistent();
+  }
+
+  @Override
+  public boolean isOpen() {
+    return inner.isOpen();
+  }
+}

@@ -61,8 +61,18 @@ public final class HttpSchemaRegistryClient implements SchemaRegistryClient {
     if (cached != null) {
       return cached;
     }
-    JsonNode answer = call("POST", "/subjects/" + encode(subject) + "/versions", body(schema),
-        "register schema " + schema.getFullName() + " under subject '" + subject + "'");
+    String what = "register schema " + schema.getFullName() + " under subject '" + subject + "'";
+    JsonNode answer;
+    try {
+      answer = call("POST", "/subjects/" + encode(subject) + "/versions", body(schema), what);
+    } catch (SchemaRegistryException e) {
+      if (!isCreateRace(e)) {
+        throw e;
+      }
+      // Two clients created the subject at the same moment and the registry (Apicurio) answered the loser 409
+      // "already exists": the subject exists now, so registering again returns the id (or a real incompatibility).
+      answer = call("POST", "/subjects/" + encode(subject) + "/versions", body(schema), what);
+    }
     int id = answer.path("id").asInt(-1);
     if (id < 0) {
       throw new SchemaRegistryException("registry answered without an id when registering under '" + subject + "': "
@@ -71,6 +81,11 @@ public final class HttpSchemaRegistryClient implements SchemaRegistryClient {
     ids.put(schema, id);
     schemasById.putIfAbsent(id, schema);
     return id;
+  }
+
+  /** A 409 that reports a concurrent creation of the subject, not an incompatible schema. */
+  static boolean isCreateRace(SchemaRegistryException e) {
+    return e.httpStatus() == 409 && e.getMessage() != null && e.getMessage().contains("already exists");
   }
 
   @Override

@@ -76,6 +76,36 @@ class RegistryIT {
   }
 
   @Test
+  void clientsRegisteringANewSubjectAtTheSameMomentAllGetTheSameId() throws Exception {
+    // Two Streams instances emitting their first window at once did this; Apicurio answered the loser
+    // 409 "already exists", which must not read as an incompatible schema.
+    for (int round = 0; round < 5; round++) {
+      String subject = Infra.uniqueName("it-race") + "-value";
+      Schema schema = RequestEvent.getClassSchema();
+      int threads = 8;
+      java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(threads);
+      java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+      try {
+        java.util.List<java.util.concurrent.Future<Integer>> ids = new java.util.ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+          SchemaRegistryClient c = client();
+          ids.add(pool.submit(() -> {
+            start.await();
+            return c.register(subject, schema);
+          }));
+        }
+        java.util.Set<Integer> distinct = new java.util.HashSet<>();
+        for (var f : ids) {
+          distinct.add(f.get());
+        }
+        assertThat(distinct).as("round %d", round).hasSize(1);
+      } finally {
+        pool.shutdownNow();
+      }
+    }
+  }
+
+  @Test
   void lookupOfAnUnregisteredSubjectIsNotRetryable() {
     String subject = Infra.uniqueName("it-missing") + "-value";
 

@@ -41,6 +41,7 @@ public final class StreamsSettings {
   private final double pue;
   private final boolean priceUpdatesEnabled;
   private final boolean carbonUpdatesEnabled;
+  private final boolean outputHdrHistogram;
   private final int replicationFactor;
   private final String stateStoreType;
   private final AlertSettings alerts;
@@ -98,6 +99,7 @@ public final class StreamsSettings {
     }
     this.priceUpdatesEnabled = s.bool("topics.price.updates.enabled");
     this.carbonUpdatesEnabled = s.bool("topics.carbon.intensity.enabled");
+    this.outputHdrHistogram = s.bool("output.hdr.histogram");
     this.replicationFactor = s.positiveInt("internal.replication.factor");
     this.stateStoreType = s.string("state.store.type").toLowerCase(Locale.ROOT);
     if (!stateStoreType.equals("rocksdb") && !stateStoreType.equals("memory")) {
@@ -163,6 +165,7 @@ public final class StreamsSettings {
     d.put("energy.pue", "1.2");
     d.put("topics.price.updates.enabled", "false");
     d.put("topics.carbon.intensity.enabled", "false");
+    d.put("output.hdr.histogram", "false");
     d.put("internal.replication.factor", "1");
     d.put("topics.create.missing", "true");
     d.put("topics.partitions", "4");
@@ -297,6 +300,15 @@ public final class StreamsSettings {
 
   public boolean carbonUpdatesEnabled() {
     return carbonUpdatesEnabled;
+  }
+
+  /**
+   * Whether each LatencyStats also carries the histogram in HdrHistogram's compressed encoding. Off by default: the
+   * bucket arrays already hold the same histogram losslessly, and deflating 12 histograms per window was the largest
+   * cost of emitting a window.
+   */
+  public boolean outputHdrHistogram() {
+    return outputHdrHistogram;
   }
 
   public boolean persistentStores() {

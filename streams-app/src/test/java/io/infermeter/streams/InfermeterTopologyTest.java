@@ -75,7 +75,33 @@ class InfermeterTopologyTest {
       }
       long bucketTotal = s.getBucketCounts().stream().mapToLong(Long::longValue).sum();
       assertThat(bucketTotal).isEqualTo(n);
-      assertThat(s.getHdrHistogram()).isNotNull();
+      assertThat(s.getHdrHistogram()).as("off by default (output.hdr.histogram)").isNull();
+    }
+  }
+
+  @Test
+  void compressedHdrHistogramOnRequestHoldsExactlyTheBuckets() throws Exception {
+    try (TopologyFixture f = new TopologyFixture(Map.of("output.hdr.histogram", "true"))) {
+      Random rnd = new Random(17);
+      for (int i = 0; i < 2000; i++) {
+        f.send(request("e" + i, "h1", "m1", T0_MS + i, 0, 1000, 1000 + (long) (rnd.nextDouble() * 900_000), 10)
+            .build());
+      }
+      f.send(request("close", "h1", "m1", T0_MS + 11_500, 0, 1000, 1000, 2).build());
+      List<WindowAggregate> out = f.aggregates().stream().filter(a -> a.getScope().equals("host")).toList();
+      assertThat(out).hasSize(1);
+      LatencyStats s = stats(out.get(0), "e2e", "warm");
+      org.HdrHistogram.Histogram h = org.HdrHistogram.Histogram.decodeFromCompressedByteBuffer(
+          s.getHdrHistogram(), 0);
+      assertThat(h.getTotalCount()).isEqualTo(2000);
+      List<Long> values = new ArrayList<>();
+      List<Long> counts = new ArrayList<>();
+      for (org.HdrHistogram.HistogramIterationValue v : h.recordedValues()) {
+        values.add(h.highestEquivalentValue(v.getValueIteratedTo()));
+        counts.add(v.getCountAtValueIteratedTo());
+      }
+      assertThat(values).isEqualTo(s.getBucketValuesUs());
+      assertThat(counts).isEqualTo(s.getBucketCounts());
     }
   }
 
@@ -242,6 +268,64 @@ class InfermeterTopologyTest {
       assertThat(host.stream().filter(a -> a.getModel().equals("other")).findFirst().orElseThrow().getHost())
           .isEqualTo("other");
       assertThat(f.counters.keyCapFolded.sum()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void oneMinuteWindowsBuiltFromClosedTenSecondWindowsEqualRecordingEveryRequest() {
+    try (TopologyFixture f = new TopologyFixture(Map.of("windows.sizes", "10s,1m"))) {
+      Random rnd = new Random(23);
+      int n = 600;
+      long[] e2e = new long[n];
+      for (int i = 0; i < n; i++) {
+        long decode = 20_000 + (long) (Math.exp(rnd.nextGaussian()) * 300_000);
+        e2e[i] = 1000 + decode;
+        f.send(request("m" + i, "h1", "m1", T0_MS + i * 100L, 0, 1000, decode, 10).setBatchSize(1 + i % 7).build());
+      }
+      f.send(request("close", "h1", "m1", T0_MS + 61_500, 0, 1000, 1000, 2).build());
+      WindowAggregate minute = f.aggregates().stream()
+          .filter(a -> a.getScope().equals("host") && a.getWindowSizeMs() == 60_000).findFirst().orElseThrow();
+      assertThat(minute.getRequests()).isEqualTo(n);
+      double absDiffSum = 0;
+      for (int i = 1; i < n; i++) {
+        absDiffSum += Math.abs(e2e[i] - e2e[i - 1]);
+      }
+      var jitter = minute.getJitter().stream().filter(j -> j.getMetric().equals("e2e")).findFirst().orElseThrow();
+      assertThat(jitter.getMeanAbsConsecutiveDiffUs()).as("consecutive pairs across the 10 s boundaries too")
+          .isCloseTo(absDiffSum / (n - 1), org.assertj.core.data.Offset.offset(1e-6));
+      long[] sorted = e2e.clone();
+      Arrays.sort(sorted);
+      LatencyStats s = stats(minute, "e2e", "warm");
+      assertThat(s.getMinUs()).isEqualTo(sorted[0]);
+      assertThat(s.getMaxUs()).isEqualTo(sorted[n - 1]);
+      for (double p : PERCENTILES) {
+        assertThat(relErr(percentile(s, p), exact(sorted, p))).as("p%s", p).isLessThanOrEqualTo(0.001);
+      }
+      assertThat(minute.getBatching().getMeanBatchSize()).isCloseTo(
+          java.util.stream.IntStream.range(0, n).map(i -> 1 + i % 7).average().orElseThrow(),
+          org.assertj.core.data.Offset.offset(1e-9));
+    }
+  }
+
+  @Test
+  void aRequestLateForItsTenSecondWindowStillCountsInItsMinute() {
+    try (TopologyFixture f = new TopologyFixture(Map.of("windows.sizes", "10s,1m"))) {
+      for (int i = 0; i < 200; i++) {
+        f.send(request("m" + i, "h1", "m1", T0_MS + i * 100L, 0, 1000, 5000 + i, 10).build());
+      }
+      f.send(request("late", "h1", "m1", T0_MS + 5_000, 0, 1000, 777_000, 10).build()); // [0, 10 s) closed at 11 s
+      f.send(request("m0", "h1", "m1", T0_MS, 0, 1000, 5000, 10).build()); // re-sent: a duplicate, not late
+      f.send(request("close", "h1", "m1", T0_MS + 61_500, 0, 1000, 1000, 2).build());
+      List<WindowAggregate> host = f.aggregates().stream().filter(a -> a.getScope().equals("host")).toList();
+      assertThat(host.stream().filter(a -> a.getWindowSizeMs() == 10_000).mapToLong(WindowAggregate::getRequests)
+          .sum()).isEqualTo(200);
+      WindowAggregate minute = host.stream().filter(a -> a.getWindowSizeMs() == 60_000).findFirst().orElseThrow();
+      assertThat(minute.getRequests()).isEqualTo(201);
+      assertThat(stats(minute, "e2e", "warm").getMaxUs()).isEqualTo(778_000);
+      List<DeadLetter> dl = f.deadLetters.readValuesToList();
+      assertThat(dl).extracting(DeadLetter::getReason).containsExactly("late");
+      assertThat(dl.get(0).getMessage()).contains("10000 ms window").doesNotContain("60000 ms window");
+      assertThat(f.counters.duplicates.sum()).isEqualTo(1);
     }
   }
 

@@ -128,7 +128,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
           + end + ") ms arrived after the energy window closed (stream time " + table.streamTime() + " ms)");
       return;
     }
-    HostWindow w = table.getOrCreate(hostKey(u.host()), null, u.windowStartMs(), u.windowSizeMs(),
+    HostWindow w = table.getOrCreate(hostKey(u.host()), k -> null, u.windowStartMs(), u.windowSizeMs(),
         (k, s, z) -> new HostWindow(k.host(), s, z));
     w.addUsage(u);
     emit(table.advance(end));
@@ -172,7 +172,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
         late = (late == null ? new StringBuilder() : late.append(", ")).append(size).append(" ms window");
         continue;
       }
-      HostWindow w = table.getOrCreate(hostKey(s.getHost()), null, start, size,
+      HostWindow w = table.getOrCreate(hostKey(s.getHost()), k -> null, start, size,
           (k, st, z) -> new HostWindow(k.host(), st, z));
       w.cluster = s.getCluster();
       w.region = s.getRegion();

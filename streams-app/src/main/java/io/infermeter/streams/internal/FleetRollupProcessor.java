@@ -67,11 +67,12 @@ public final class FleetRollupProcessor implements Processor<String, RequestAccu
     }
     AggKey fleet = p.key.fleet();
     AggKey folded = new AggKey(AggKey.FLEET_SCOPE, AggKey.ALL, AggKey.ALL, AggKey.ALL, AggKey.OTHER, "", AggKey.ALL);
-    table.getOrCreate(fleet, folded, p.windowStartMs, p.windowSizeMs, RequestAccumulator::new).merge(p);
+    table.getOrCreate(fleet, k -> folded, p.windowStartMs, p.windowSizeMs, RequestAccumulator::new).merge(p);
     for (RequestAccumulator a : table.advance(end)) {
       long endMs = a.windowStartMs + a.windowSizeMs;
       counters.windowsEmitted.increment();
-      context.forward(new Record<>(WindowAggregates.recordKey(a), WindowAggregates.of(a), endMs));
+      context.forward(new Record<>(WindowAggregates.recordKey(a),
+          WindowAggregates.of(a, settings.outputHdrHistogram()), endMs));
       if (a.windowSizeMs == alertSizeMs) {
         for (Alert alert : alerts.evaluate(a)) {
           context.forward(new Record<>(alert.getDedupKey(), alert, endMs));

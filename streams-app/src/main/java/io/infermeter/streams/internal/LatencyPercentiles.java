@@ -15,7 +15,7 @@ public final class LatencyPercentiles {
 
   private LatencyPercentiles() {}
 
-  static List<LatencyStats> stats(RequestAccumulator a) {
+  static List<LatencyStats> stats(RequestAccumulator a, boolean withHdrHistogram) {
     List<LatencyStats> out = new ArrayList<>();
     for (LatencyMetric m : LatencyMetric.all()) {
       for (boolean cold : new boolean[] {false, true}) {
@@ -23,13 +23,13 @@ public final class LatencyPercentiles {
         if (acc == null || acc.count == 0) {
           continue;
         }
-        out.add(stats(m.wireName(), cold ? "cold" : "warm", acc));
+        out.add(stats(m.wireName(), cold ? "cold" : "warm", acc, withHdrHistogram));
       }
     }
     return out;
   }
 
-  static LatencyStats stats(String metric, String cohort, LatencyAccumulator acc) {
+  static LatencyStats stats(String metric, String cohort, LatencyAccumulator acc, boolean withHdrHistogram) {
     long[][] buckets = acc.histogram.sorted();
     List<Long> values = new ArrayList<>(buckets[0].length);
     List<Long> counts = new ArrayList<>(buckets[0].length);
@@ -52,7 +52,7 @@ public final class LatencyPercentiles {
         .setP999Us(percentile(acc, buckets, 99.9))
         .setBucketValuesUs(values)
         .setBucketCounts(counts)
-        .setHdrHistogram(ByteBuffer.wrap(Histograms.encodeCompressed(acc.histogram)))
+        .setHdrHistogram(withHdrHistogram ? ByteBuffer.wrap(Histograms.encodeCompressed(acc.histogram)) : null)
         .build();
   }
 

@@ -95,7 +95,7 @@ public final class RequestWindowProcessor implements Processor<String, RequestEv
       if (smallestOnTime && table.isDerived(size)) {
         continue; // built from the smallest window when that closes
       }
-      table.getOrCreate(key, key.folded(), start, size, RequestAccumulator::new).add(e, cls);
+      table.getOrCreate(key, AggKey::folded, start, size, RequestAccumulator::new).add(e, cls);
     }
     if (late != null) {
       counters.lateRecords.increment();
@@ -114,7 +114,8 @@ public final class RequestWindowProcessor implements Processor<String, RequestEv
     for (RequestAccumulator a : closed) {
       long endMs = a.windowStartMs + a.windowSizeMs;
       counters.windowsEmitted.increment();
-      context.forward(new Record<>(WindowAggregates.recordKey(a), WindowAggregates.of(a), endMs));
+      context.forward(new Record<>(WindowAggregates.recordKey(a),
+          WindowAggregates.of(a, settings.outputHdrHistogram()), endMs));
       context.forward(new Record<>(a.key.fleet().asString(), a, endMs));
       context.forward(new Record<>(a.key.host(), new EnergyInput(null, HostUsage.of(a)), endMs));
       if (a.windowSizeMs == alertSizeMs) {

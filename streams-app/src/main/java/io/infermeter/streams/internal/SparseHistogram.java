@@ -53,7 +53,7 @@ final class SparseHistogram {
   }
 
   void record(long value) {
-    append(countsIndex(bucketOf(Math.max(0, value))), 1);
+    append(countsIndex(Math.max(0, value)), 1); // a value and its bucket's lowest value share the index
   }
 
   /** Buffers (bucket index, count), packed as index << 48 | count so that sorting the buffer sorts by bucket. */

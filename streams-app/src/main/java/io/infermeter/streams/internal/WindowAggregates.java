@@ -8,7 +8,13 @@ public final class WindowAggregates {
 
   private WindowAggregates() {}
 
+  /** The aggregate with the compressed HdrHistogram of every latency (see {@link #of(RequestAccumulator, boolean)}). */
   public static WindowAggregate of(RequestAccumulator a) {
+    return of(a, true);
+  }
+
+  /** {@code withHdrHistogram}: also fill each LatencyStats' {@code hdrHistogram} (setting output.hdr.histogram). */
+  public static WindowAggregate of(RequestAccumulator a, boolean withHdrHistogram) {
     double seconds = a.windowSizeMs / 1000.0;
     AggKey k = a.key;
     return WindowAggregate.newBuilder()
@@ -35,7 +41,7 @@ public final class WindowAggregates {
         .setOutputTokensPerSec(a.outputTokens / seconds)
         .setBusyTimeUs(a.busyUs)
         .setOutputTokensPerBusySec(a.busyUs == 0 ? null : a.outputTokens / (a.busyUs / 1e6))
-        .setLatencies(LatencyPercentiles.stats(a))
+        .setLatencies(LatencyPercentiles.stats(a, withHdrHistogram))
         .setJitter(Jitter.stats(a))
         .setSlo(Goodput.stats(a))
         .setBatching(Batching.stats(a))

@@ -185,14 +185,16 @@ final class WindowTable<V extends WindowTable.Windowed> {
 
   /**
    * The accumulator of (key, window), created on first use. When the window already holds the maximum number of
-   * distinct keys, a new key goes to {@code folded} instead (counted).
+   * distinct keys, a new key goes to {@code folder.apply(key)} instead (counted); a folder answering null never
+   * folds.
    */
-  V getOrCreate(AggKey key, AggKey folded, long startMs, long sizeMs, Factory<V> factory) {
+  V getOrCreate(AggKey key, UnaryOperator<AggKey> folder, long startMs, long sizeMs, Factory<V> factory) {
     load();
     Slot<V> slot = slot(startMs + sizeMs, sizeMs);
     Entry<V> e = slot.byKey.get(key);
     if (e == null) {
-      if (slot.byKey.size() >= maxKeys && folded != null && !key.equals(folded)) {
+      AggKey folded = slot.byKey.size() >= maxKeys ? folder.apply(key) : null;
+      if (folded != null && !key.equals(folded)) {
         counters.keyCapFolded.increment();
         key = folded;
         e = slot.byKey.get(key);
@@ -251,7 +253,7 @@ final class WindowTable<V extends WindowTable.Windowed> {
           for (long size : derivedSizes) {
             long start = Math.floorDiv(e.value.windowStartMs(), size) * size;
             AggKey k = e.value.key();
-            appender.accept(getOrCreate(k, folder.apply(k), start, size, derivedFactory), e.value);
+            appender.accept(getOrCreate(k, folder, start, size, derivedFactory), e.value);
           }
         }
         store.delete(e.storeKey);

@@ -139,6 +139,54 @@ class CodecTest {
   }
 
   @Test
+  void appendingConsecutivePartsEqualsRecordingThemInOrder() {
+    StreamsSettings s = StreamsSettings.fromMap(java.util.Map.of());
+    StreamsSettings.SloClass cls = s.sloClasses().get("default");
+    AggKey key = new AggKey("host", "c", "r", "h", "m", "v", "g");
+    RequestAccumulator whole = new RequestAccumulator(key, 0, 60_000);
+    RequestAccumulator derived = new RequestAccumulator(key, 0, 60_000);
+    Random rnd = new Random(9);
+    int id = 0;
+    for (int part = 0; part < 6; part++) {
+      RequestAccumulator tenSeconds = new RequestAccumulator(key, part * 10_000L, 10_000);
+      int n = part == 3 ? 0 : 1 + rnd.nextInt(300); // one empty part: pairs must bridge it
+      for (int i = 0; i < n; i++) {
+        var e = request("e" + id++, "h", "m", part * 10_000L + 5_000, rnd.nextInt(10_000),
+            1000 + rnd.nextInt(50_000), 10_000 + rnd.nextInt(900_000), 1 + rnd.nextInt(200))
+            .setBatchSize(1 + rnd.nextInt(200)).setColdStart(i % 40 == 0).setDeviceId("d" + (i % 3)).build();
+        whole.add(e, cls);
+        tenSeconds.add(e, cls);
+      }
+      if (n > 0) {
+        derived.append(RequestAccumulator.fromBytes(tenSeconds.toBytes(false), false));
+      }
+    }
+    assertThat(derived.jitterPairs).isEqualTo(whole.jitterPairs);
+    assertThat(derived.jitterFirst).isEqualTo(whole.jitterFirst);
+    assertThat(derived.jitterLast).isEqualTo(whole.jitterLast);
+    for (int j = 0; j < 3; j++) {
+      assertThat(derived.jitterAbsDiffSum[j]).isCloseTo(whole.jitterAbsDiffSum[j], org.assertj.core.data.Offset.offset(
+          1e-9 * whole.jitterAbsDiffSum[j]));
+    }
+    assertThat(derived.batchSizes()).isEqualTo(whole.batchSizes());
+    assertThat(derived.devices.keySet()).isEqualTo(whole.devices.keySet());
+    whole.devices.forEach((d, v) -> assertThat(derived.devices.get(d)).isEqualTo(v));
+    var a = WindowAggregates.of(derived);
+    var b = WindowAggregates.of(whole);
+    assertThat(a.getRequests()).isEqualTo(b.getRequests());
+    assertThat(a.getBatching()).isEqualTo(b.getBatching());
+    for (int i = 0; i < b.getLatencies().size(); i++) {
+      var x = a.getLatencies().get(i);
+      var y = b.getLatencies().get(i);
+      assertThat(x.getBucketValuesUs()).isEqualTo(y.getBucketValuesUs());
+      assertThat(x.getBucketCounts()).isEqualTo(y.getBucketCounts());
+      assertThat(x.getP99Us()).isEqualTo(y.getP99Us());
+      assertThat(x.getHdrHistogram()).isEqualTo(y.getHdrHistogram());
+      assertThat(x.getMeanUs()).isCloseTo(y.getMeanUs(), org.assertj.core.data.Offset.offset(1e-6 * y.getMeanUs()));
+    }
+  }
+
+  @Test
   void corruptAccumulatorBytesFailWithAReason() {
     assertThatThrownBy(() -> RequestAccumulator.fromBytes(new byte[] {9}, false))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("accumulator");

@@ -63,10 +63,10 @@ public final class InfermeterTopology {
     b.addStateStore(TopologyStores.accumulators(RequestWindowProcessor.WINDOW_STORE, persistent));
     b.addStateStore(TopologyStores.longs(RequestWindowProcessor.META_STORE, persistent));
     b.addStateStore(TopologyStores.dedup(RequestWindowProcessor.DEDUP_STORE, persistent, s.dedupRetention()));
-    b.addStateStore(TopologyStores.bytes(RequestWindowProcessor.ALERT_STORE, persistent));
+    b.addStateStore(TopologyStores.ruleStates(RequestWindowProcessor.ALERT_STORE, persistent));
     b.addStateStore(TopologyStores.accumulators(FleetRollupProcessor.WINDOW_STORE, persistent));
     b.addStateStore(TopologyStores.longs(FleetRollupProcessor.META_STORE, persistent));
-    b.addStateStore(TopologyStores.bytes(FleetRollupProcessor.ALERT_STORE, persistent));
+    b.addStateStore(TopologyStores.ruleStates(FleetRollupProcessor.ALERT_STORE, persistent));
     b.addStateStore(TopologyStores.hostWindows(EnergyProcessor.WINDOW_STORE, persistent));
     b.addStateStore(TopologyStores.longs(EnergyProcessor.META_STORE, persistent));
     b.addStateStore(TopologyStores.bytes(EnergyProcessor.DEVICE_LAST_STORE, persistent));

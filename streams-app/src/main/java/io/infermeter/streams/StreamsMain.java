@@ -72,6 +72,11 @@ public final class StreamsMain implements Callable<Integer> {
     if (settings.raw().bool("topics.create.missing")) {
       TopicBootstrap.createMissing(settings);
     }
+    String mismatch = TopicBootstrap.inputPartitionMismatch(settings);
+    if (mismatch != null) {
+      LOG.error("{}", mismatch);
+      return 2;
+    }
     KafkaStreams streams = new KafkaStreams(topology,
         InfermeterTopology.streamsProperties(settings, serdes, counters, clock));
     PrometheusRegistry registry = new PrometheusRegistry();

@@ -133,7 +133,7 @@ public final class StreamsSettings {
     d.put("windows.grace", "5s");
     d.put("windows.fleet.delay", "60s");
     d.put("energy.join.delay", "10s");
-    d.put("dedup.retention", "10m");
+    d.put("dedup.retention", "2m");
     d.put("keys.max.per.window", "10000");
     d.put("slo.classes", "default,interactive,batch");
     d.put("slo.default.class", "default");

@@ -23,6 +23,30 @@ final class TopicBootstrap {
 
   private TopicBootstrap() {}
 
+  /**
+   * Null when the request and hardware topics have the same partition count (or cannot be described yet), else why
+   * the app cannot start: both are re-keyed by host into their own repartition topic, each created with its source
+   * topic's partition count, and the energy task that merges them must see a host's usage and samples in the same
+   * partition number.
+   */
+  static String inputPartitionMismatch(StreamsSettings s) throws InterruptedException {
+    String requests = Topics.REQUESTS.withPrefix(s.topicPrefix()).name();
+    String hardware = Topics.HARDWARE.withPrefix(s.topicPrefix()).name();
+    Map<String, Object> cfg = new HashMap<>(s.raw().withPrefix("kafka.admin."));
+    cfg.put("bootstrap.servers", s.bootstrapServers());
+    try (Admin admin = Admin.create(cfg)) {
+      var d = admin.describeTopics(List.of(requests, hardware)).allTopicNames().get();
+      int r = d.get(requests).partitions().size();
+      int h = d.get(hardware).partitions().size();
+      return r == h ? null : "topic " + requests + " has " + r + " partitions and " + hardware + " has " + h
+          + ": energy attribution joins a host's requests and samples by partition, so both need the same count "
+          + "(add partitions to the smaller one before the first run; see docs/DEPLOY.md)";
+    } catch (ExecutionException e) {
+      LOG.warn("could not describe {} and {} to check their partition counts", requests, hardware, e);
+      return null;
+    }
+  }
+
   static void createMissing(StreamsSettings s) throws InterruptedException {
     List<TopicSpec<?>> specs = new ArrayList<>(List.of(Topics.REQUESTS, Topics.HARDWARE, Topics.WINDOW_AGGREGATES,
         Topics.ENERGY, Topics.BOTTLENECKS, Topics.ALERTS, Topics.DEAD_LETTERS));

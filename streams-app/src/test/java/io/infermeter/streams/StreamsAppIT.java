@@ -185,6 +185,21 @@ class StreamsAppIT {
   }
 
   @Test
+  void startupCheckNamesInputTopicsWithDifferentPartitionCounts() throws Exception {
+    Run same = setUp("streams-copart");
+    assertThat(TopicBootstrap.inputPartitionMismatch(same.settings())).isNull();
+    String prefix = Infra.uniqueName("streams-mismatch") + "-";
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", Infra.get().kafkaBootstrap()))) {
+      admin.createTopics(List.of(new NewTopic(Topics.REQUESTS.withPrefix(prefix).name(), 4, (short) 1),
+          new NewTopic(Topics.HARDWARE.withPrefix(prefix).name(), 2, (short) 1))).all().get();
+    }
+    StreamsSettings s = StreamsSettings.fromMap(Map.of("topic.prefix", prefix, "kafka.bootstrap.servers",
+        Infra.get().kafkaBootstrap()));
+    assertThat(TopicBootstrap.inputPartitionMismatch(s)).contains("has 4 partitions").contains("has 2")
+        .contains(Topics.HARDWARE.withPrefix(prefix).name());
+  }
+
+  @Test
   void twoInstancesShareThePartitionsAndProduceTheSameResultsAsOne() throws Exception {
     Run run = setUp("streams-two");
     int n = 3000;

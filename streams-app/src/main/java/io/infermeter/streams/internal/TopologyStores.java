@@ -16,6 +16,11 @@ public final class TopologyStores {
     return ObjectStore.builder(name, persistent, a -> a.toBytes(false), b -> RequestAccumulator.fromBytes(b, false));
   }
 
+  /** Alert rule states of the request and fleet windows (see {@link WindowAlerts}). */
+  public static StoreBuilder<ObjectStore<RuleState>> ruleStates(String name, boolean persistent) {
+    return ObjectStore.builder(name, persistent, RuleState::toBytes, RuleState::fromBytes);
+  }
+
   public static StoreBuilder<ObjectStore<HostWindow>> hostWindows(String name, boolean persistent) {
     return ObjectStore.builder(name, persistent, HostWindow::toBytes, HostWindow::fromBytes);
   }

@@ -5,19 +5,21 @@ import io.infermeter.avro.AlertState;
 import io.infermeter.streams.StreamsSettings.AlertSettings;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.kafka.streams.state.KeyValueStore;
+import java.nio.charset.StandardCharsets;
+import org.apache.kafka.common.utils.Bytes;
 
 /**
  * Alerts concern for request windows: evaluates the request rules (latency regression, SLO burn, error spike,
- * cold-start storm, queue build-up) on a closed window and keeps each rule's state in a named key-value store.
+ * cold-start storm, queue build-up) on a closed window and keeps each rule's state in a named store (in memory, written
+ * behind to its changelog at commit).
  * Not thread-safe (one task).
  */
 final class WindowAlerts {
 
-  private final KeyValueStore<String, byte[]> states;
+  private final ObjectStore<RuleState> states;
   private final AlertSettings cfg;
 
-  WindowAlerts(KeyValueStore<String, byte[]> states, AlertSettings cfg) {
+  WindowAlerts(ObjectStore<RuleState> states, AlertSettings cfg) {
     this.states = states;
     this.cfg = cfg;
   }
@@ -52,8 +54,13 @@ final class WindowAlerts {
   }
 
   private RuleState state(String rule, AggKey k) {
-    byte[] b = states.get(rule + '|' + k.asString());
-    return b == null ? new RuleState() : RuleState.fromBytes(b);
+    RuleState s = states.get(key(rule, k));
+    return s == null ? new RuleState() : s;
+  }
+
+  /** "rule|key" in UTF-8: the same store keys (and changelog) as the String-keyed store this replaced. */
+  private static Bytes key(String rule, AggKey k) {
+    return Bytes.wrap((rule + '|' + k.asString()).getBytes(StandardCharsets.UTF_8));
   }
 
   private void apply(List<Alert> out, AlertRules.Decision d, RuleState s, AggKey k, Alerts.Subject subject,
@@ -62,6 +69,6 @@ final class WindowAlerts {
     if (t != null) {
       out.add(Alerts.build(d, t, s, subject, startUs, endUs, endUs));
     }
-    states.put(d.rule() + '|' + k.asString(), s.toBytes());
+    states.put(key(d.rule(), k), s); // written behind at the next commit
   }
 }

@@ -38,18 +38,33 @@ import org.apache.kafka.streams.KafkaStreams;
  *   <li>topology: the production topology (exactly_once_v2, RocksDB, default windows 10 s and 1 min) runs until the
  *       app's committed offsets cover all N input events.</li>
  * </ol>
- * Usage: {@code StreamsThroughputBenchmark [events=400000] [partitions=2] [hosts=100] [models=4]}; bootstrap and
+ * Usage: {@code StreamsThroughputBenchmark [events=400000] [partitions=2] [hosts=100] [models=4]}
+ * ({@code -Dwarmup=<events>}: an unreported first pass, default half the events); bootstrap and
  * registry from INFERMETER_KAFKA_BOOTSTRAP / INFERMETER_SCHEMA_REGISTRY_URL (defaults: the local stack). The whole run
  * is bounded: each phase gives up after 150 s.
  */
 public final class StreamsThroughputBenchmark {
 
   private static final long T0_MS = 1_700_000_040_000L;
+  /** The plain consumer's rate over the last two thirds of its run (events/s). */
+  private static final double[] CEILING_STEADY = {0};
 
   private StreamsThroughputBenchmark() {}
 
   public static void main(String[] args) throws Exception {
     int n = args.length > 0 ? Integer.parseInt(args[0]) : 400_000;
+    // A first, unreported pass on its own topics lets the JIT compile the consumer, Avro and topology code: without
+    // it, C2 compilations (seconds of CPU on this 2-core machine) run during the whole measured pass.
+    int warmup = Integer.getInteger("warmup", n / 2);
+    if (warmup > 0) {
+      System.out.println("=== warm-up pass (" + warmup + " events, not the measurement) ===");
+      run(args, warmup);
+      System.out.println("=== measured pass (" + n + " events) ===");
+    }
+    System.exit(run(args, n) ? 0 : 1);
+  }
+
+  private static boolean run(String[] args, int n) throws Exception {
     int partitions = args.length > 1 ? Integer.parseInt(args[1]) : 2;
     int hosts = args.length > 2 ? Integer.parseInt(args[2]) : 100;
     int models = args.length > 3 ? Integer.parseInt(args[3]) : 4;
@@ -92,7 +107,11 @@ public final class StreamsThroughputBenchmark {
     double preloadS = (System.nanoTime() - t0) / 1e9;
     System.out.printf(Locale.ROOT, "preloaded %d events in %.1f s%n", n, preloadS);
 
+    com.sun.management.OperatingSystemMXBean os =
+        (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    long cpu0 = os.getProcessCpuTime();
     double ceiling = plainConsumer(bootstrap, topic, serdes, n, partitions);
+    double ceilingCpuUsPerEvent = (os.getProcessCpuTime() - cpu0) / 1e3 / n;
     System.out.printf(Locale.ROOT, "ceiling (plain consumer + Avro decode): %.0f events/s%n", ceiling);
 
     StreamsCounters counters = new StreamsCounters();
@@ -104,6 +123,8 @@ public final class StreamsThroughputBenchmark {
       System.out.println("FLOOR mode: Kafka Streams with a processor that only reads each value (same settings)");
     }
     long start = System.nanoTime();
+    long cpuStart = os.getProcessCpuTime();
+    long[] cpuDrained = {0};
     long[] runningAt = {0};
     streams.setStateListener((now, before) -> {
       if (now == KafkaStreams.State.RUNNING && runningAt[0] == 0) {
@@ -118,6 +139,8 @@ public final class StreamsThroughputBenchmark {
     });
     streams.start();
     long committed = 0;
+    long steadyFromCount = 0;
+    long steadyFromNanos = 0;
     long deadline = start + Duration.ofSeconds(150).toNanos();
     long drainedAt = 0;
     long end;
@@ -127,6 +150,10 @@ public final class StreamsThroughputBenchmark {
         committed = admin.listConsumerGroupOffsets(settings.applicationId()).partitionsToOffsetAndMetadata().get()
             .entrySet().stream().filter(e -> e.getKey().topic().equals(topic)).mapToLong(e -> e.getValue().offset())
             .sum();
+        if (steadyFromCount == 0 && committed >= n / 3) {
+          steadyFromCount = committed;
+          steadyFromNanos = System.nanoTime();
+        }
       }
       end = System.nanoTime();
       // then until every sub-topology has caught up: the app's committed offsets on its internal repartition topics
@@ -141,12 +168,23 @@ public final class StreamsThroughputBenchmark {
             .allMatch(e -> ends.get(e.getKey()).offset() - e.getValue().offset() <= 1);
         if (drained) {
           drainedAt = System.nanoTime();
+          cpuDrained[0] = os.getProcessCpuTime();
+        } else if (System.nanoTime() + 300_000_000L >= deadline) {
+          offsets.forEach((tp, o) -> {
+            long lag = ends.get(tp).offset() - o.offset();
+            if (lag > 1) {
+              System.out.println("still lagging at the time limit: " + tp + " committed " + o.offset() + " end "
+                  + ends.get(tp).offset());
+            }
+          });
+          Thread.sleep(200);
         } else {
           Thread.sleep(200);
         }
       }
     }
     System.out.println("final state " + streams.state());
+    printThreadCpu();
     streams.close(Duration.ofSeconds(30));
     double total = (end - start) / 1e9;
     double processing = (end - (runningAt[0] == 0 ? start : runningAt[0])) / 1e9;
@@ -161,13 +199,40 @@ public final class StreamsThroughputBenchmark {
       System.out.printf(Locale.ROOT, "whole topology drained (fleet and energy sub-topologies caught up) %.1f s from "
           + "RUNNING: %.0f events/s, %.1f %% of the ceiling%n", drainedS, committed / drainedS,
           100 * committed / drainedS / ceiling);
+      double steady = (committed - steadyFromCount) / ((drainedAt - steadyFromNanos) / 1e9);
+      System.out.printf(Locale.ROOT, "STEADY STATE (after the first third of the input, JIT warm-up excluded, until "
+          + "drained): topology %.0f events/s vs ceiling %.0f events/s (its last two thirds) = %.1f %%%n", steady,
+          CEILING_STEADY[0], 100 * steady / CEILING_STEADY[0]);
+      double topoCpuUsPerEvent = (cpuDrained[0] - cpuStart) / 1e3 / n;
+      // CPU per event is far less sensitive than events/s to other load on the machine (the broker and other
+      // processes share the cores); both phases are this JVM's CPU (all threads, GC and JIT included)
+      System.out.printf(Locale.ROOT, "CPU per event (this JVM): ceiling %.2f us, topology %.2f us (from start to "
+          + "drained, start-up included): the ceiling's CPU is %.1f %% of the topology's%n", ceilingCpuUsPerEvent,
+          topoCpuUsPerEvent, 100 * ceilingCpuUsPerEvent / topoCpuUsPerEvent);
     } else {
       System.out.println("whole topology NOT drained within the time limit");
     }
     System.out.printf(Locale.ROOT, "windows emitted %d, late %d, duplicates %d, dead letters %d %s%n",
         counters.windowsEmitted.sum(), counters.lateRecords.sum(), counters.duplicates.sum(),
         counters.deadLetterTotal(), counters.deadLetters());
-    System.exit(committed >= n ? 0 : 1);
+    return committed >= n;
+  }
+
+  /** CPU seconds of this JVM's threads so far, grouped by name (digits and ids stripped), largest first. */
+  private static void printThreadCpu() {
+    java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+    Map<String, Double> byGroup = new java.util.TreeMap<>();
+    for (long id : mx.getAllThreadIds()) {
+      java.lang.management.ThreadInfo info = mx.getThreadInfo(id);
+      long cpu = mx.getThreadCpuTime(id);
+      if (info != null && cpu > 0) {
+        String group = info.getThreadName().replaceAll("bench-streams-\\d+-app-[0-9a-f-]+-", "app-")
+            .replaceAll("\\d+", "N");
+        byGroup.merge(group, cpu / 1e9, Double::sum);
+      }
+    }
+    byGroup.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue().reversed()).limit(8)
+        .forEach(e -> System.out.printf(Locale.ROOT, "  thread CPU %6.2f s  %s%n", e.getValue(), e.getKey()));
   }
 
   /** Kafka Streams' own cost: the same source and settings, a processor that only reads each value. */
@@ -232,6 +297,8 @@ public final class StreamsThroughputBenchmark {
       consumer.assign(parts);
       consumer.seekToBeginning(parts);
       long count = 0;
+      long steadyFrom = 0;
+      long steadyNanos = 0;
       long checksum = 0;
       long deadline = start + Duration.ofSeconds(150).toNanos();
       while (count < n && System.nanoTime() < deadline) {
@@ -240,8 +307,13 @@ public final class StreamsThroughputBenchmark {
           checksum += r.value().getCompletedUs(); // use the decoded value so the decode cannot be skipped
           count++;
         }
+        if (steadyNanos == 0 && count >= n / 3) {
+          steadyFrom = count;
+          steadyNanos = System.nanoTime();
+        }
       }
       double s = (System.nanoTime() - start) / 1e9;
+      CEILING_STEADY[0] = (count - steadyFrom) / ((System.nanoTime() - steadyNanos) / 1e9);
       if (checksum == 42) {
         System.out.println();
       }

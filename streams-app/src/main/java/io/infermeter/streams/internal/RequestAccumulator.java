@@ -4,12 +4,8 @@ import io.infermeter.avro.RequestEvent;
 import io.infermeter.avro.RequestStatus;
 import io.infermeter.schemas.RequestTimings;
 import io.infermeter.streams.StreamsSettings.SloClass;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInput;
-import java.io.DataInputStream;
 import java.io.DataOutput;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.HashMap;
@@ -63,8 +59,6 @@ public final class RequestAccumulator implements WindowTable.Windowed {
   private final Map<Integer, Long> largeBatchSizes = new TreeMap<>();
   private long[] smallBatchSizes;
   private static final int SMALL_BATCH = 128;
-  /** Size of the previous encoding, to size the next buffer without repeated growth. */
-  private int lastEncodedSize = 4096;
   /** deviceId ("" when the request had none) -> {busyUs, requests, outputTokens}. */
   final Map<String, long[]> devices = new HashMap<>();
 
@@ -307,17 +301,19 @@ public final class RequestAccumulator implements WindowTable.Windowed {
 
   // ---- codec ----
 
+  /** Per thread (stream threads are long-lived): the encoding buffer, reused across accumulators and commits. */
+  private static final ThreadLocal<ByteArrayDataOutput> ENCODE_BUFFER =
+      ThreadLocal.withInitial(() -> new ByteArrayDataOutput(1 << 16));
+
   public byte[] toBytes(boolean compressed) {
+    ByteArrayDataOutput out = ENCODE_BUFFER.get();
+    out.reset();
     try {
-      ByteArrayOutputStream bos = new ByteArrayOutputStream(lastEncodedSize + 64);
-      DataOutputStream out = new DataOutputStream(bos);
       write(out, compressed);
-      lastEncodedSize = bos.size();
-      out.flush();
-      return bos.toByteArray();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+    return out.toByteArray();
   }
 
   public static RequestAccumulator fromBytes(byte[] bytes, boolean compressed) {

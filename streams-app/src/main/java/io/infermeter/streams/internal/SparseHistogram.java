@@ -70,60 +70,70 @@ final class SparseHistogram {
     sortedCache = null;
   }
 
-  /** Sorts the append buffer and merges it into the base arrays. */
+  /**
+   * Sorts the append buffer and merges it into the base arrays in place (backwards, into spare capacity that grows by
+   * half when short): encoding at every commit compacts every dirty histogram, and allocating new arrays each time
+   * made these arrays most of the app's garbage.
+   */
   private void compact() {
     if (pendingSize == 0) {
       return;
     }
     Arrays.sort(pending, 0, pendingSize);
-    int distinct = 1;
-    for (int i = 1; i < pendingSize; i++) {
-      if ((pending[i] >>> COUNT_BITS) != (pending[i - 1] >>> COUNT_BITS)) {
-        distinct++;
-      }
-    }
-    long[] nb = new long[size + distinct];
-    long[] nc = new long[size + distinct];
-    int i = 0;
-    int j = 0;
-    int n = 0;
-    while (i < size || j < pendingSize) {
-      long b = j < pendingSize ? valueFromIndex((int) (pending[j] >>> COUNT_BITS)) : Long.MAX_VALUE;
-      if (i < size && buckets[i] < b) {
-        nb[n] = buckets[i];
-        nc[n++] = counts[i++];
-        continue;
-      }
-      long index = pending[j] >>> COUNT_BITS;
+    int d = 0; // collapse equal buckets of the buffer, in place
+    for (int p = 0; p < pendingSize; ) {
+      long index = pending[p] >>> COUNT_BITS;
       long c = 0;
-      while (j < pendingSize && (pending[j] >>> COUNT_BITS) == index) {
-        c += pending[j] & COUNT_MASK;
-        j++;
+      while (p < pendingSize && (pending[p] >>> COUNT_BITS) == index) {
+        c += pending[p] & COUNT_MASK;
+        p++;
       }
-      if (i < size && buckets[i] == b) {
-        c += counts[i++];
-      }
-      nb[n] = b;
-      nc[n++] = c;
+      pending[d++] = (index << COUNT_BITS) | Math.min(c, COUNT_MASK);
     }
-    buckets = nb;
-    counts = nc;
-    size = n;
+    int need = size + d;
+    if (buckets.length < need) {
+      int capacity = Math.max(need, buckets.length + (buckets.length >> 1));
+      buckets = Arrays.copyOf(buckets, capacity);
+      counts = Arrays.copyOf(counts, capacity);
+    }
+    int i = size - 1;
+    int j = d - 1;
+    int k = need - 1;
+    while (j >= 0) {
+      long b = valueFromIndex((int) (pending[j] >>> COUNT_BITS));
+      if (i >= 0 && buckets[i] > b) {
+        buckets[k] = buckets[i];
+        counts[k--] = counts[i--];
+      } else if (i >= 0 && buckets[i] == b) {
+        buckets[k] = b;
+        counts[k--] = counts[i--] + (pending[j--] & COUNT_MASK);
+      } else {
+        buckets[k] = b;
+        counts[k--] = pending[j--] & COUNT_MASK;
+      }
+    }
+    // base entries [0, i] are in place; merged ones are at [k + 1, need); close the gap left by equal buckets
+    int merged = need - 1 - k;
+    if (k > i) {
+      System.arraycopy(buckets, k + 1, buckets, i + 1, merged);
+      System.arraycopy(counts, k + 1, counts, i + 1, merged);
+    }
+    size = i + 1 + merged;
     pendingSize = 0;
     sortedCache = null;
   }
 
   /**
-   * Adds every bucket of {@code other} (exact: counts add bucket-wise). A small {@code other} (e.g. one host's partial
-   * into a fleet rollup) is buffered like recorded values instead of re-merging this histogram's arrays each time.
+   * Adds every bucket of {@code other} (exact: counts add bucket-wise). Its buckets are buffered like recorded values
+   * (e.g. one host's partial into a fleet rollup) instead of re-merging this histogram's arrays each time.
    */
   void merge(SparseHistogram other) {
     other.compact();
-    boolean small = other.size * 4 < size;
-    for (int k = 0; small && k < other.size; k++) {
-      small = other.counts[k] <= COUNT_MASK;
+    boolean fits = true; // counts below 2^47 go through the append buffer (compacted in place later)
+    for (int k = 0; fits && k < other.size; k++) {
+      fits = other.counts[k] <= COUNT_MASK;
     }
-    if (small) {
+    if (fits) {
       for (int k = 0; k < other.size; k++) {
         append(countsIndex(other.buckets[k]), other.counts[k]);
       }
@@ -290,6 +300,16 @@ final class SparseHistogram {
    */
   void write(DataOutput out) throws IOException {
     compact();
+    if (out instanceof ByteArrayDataOutput direct) {
+      direct.writeVarLong(size);
+      long prev = 0;
+      for (int i = 0; i < size; i++) {
+        direct.writeVarLong(buckets[i] - prev);
+        direct.writeVarLong(counts[i]);
+        prev = buckets[i];
+      }
+      return;
+    }
     byte[] buf = new byte[10 + size * 20];
     int pos = putVarLong(buf, 0, size);
     long prev = 0;

@@ -86,6 +86,30 @@ class CodecTest {
   }
 
   @Test
+  void compactingAtAnyPointKeepsExactlyTheHdrHistogram() throws Exception {
+    Random rnd = new Random(31);
+    for (int round = 0; round < 30; round++) {
+      SparseHistogram sparse = new SparseHistogram();
+      Histogram hdr = Histograms.create();
+      int n = rnd.nextInt(3000);
+      for (int i = 0; i < n; i++) {
+        long v = rnd.nextInt(4) == 0 ? rnd.nextInt(50) : (long) (Math.exp(rnd.nextGaussian() * 2) * 20_000);
+        sparse.record(v);
+        hdr.recordValue(v);
+        if (rnd.nextInt(200) == 0) {
+          sparse.sorted(); // compacts the buffer into the base, as encoding at a commit does
+        }
+        if (rnd.nextInt(500) == 0) {
+          java.io.ByteArrayOutputStream bos = new java.io.ByteArrayOutputStream();
+          sparse.write(new java.io.DataOutputStream(bos));
+        }
+      }
+      assertThat(sparse.totalCount()).isEqualTo(n);
+      assertThat(sparse.toHistogram()).as("round %d", round).isEqualTo(hdr);
+    }
+  }
+
+  @Test
   void mergingSmallAndLargeHistogramsEqualsRecordingEverythingInOne() {
     java.util.Random rnd = new java.util.Random(3);
     SparseHistogram all = new SparseHistogram();
@@ -184,6 +208,33 @@ class CodecTest {
       assertThat(x.getHdrHistogram()).isEqualTo(y.getHdrHistogram());
       assertThat(x.getMeanUs()).isCloseTo(y.getMeanUs(), org.assertj.core.data.Offset.offset(1e-6 * y.getMeanUs()));
     }
+  }
+
+  @Test
+  void unsynchronizedDataStreamsMatchTheJdkOnes() throws Exception {
+    java.io.ByteArrayOutputStream jdk = new java.io.ByteArrayOutputStream();
+    java.io.DataOutputStream a = new java.io.DataOutputStream(jdk);
+    ByteArrayDataOutput b = new ByteArrayDataOutput(4);
+    for (java.io.DataOutput o : new java.io.DataOutput[] {a, b}) {
+      o.writeByte(-3);
+      o.writeShort(-2);
+      o.writeInt(Integer.MIN_VALUE + 7);
+      o.writeLong(Long.MAX_VALUE - 9);
+      o.writeDouble(Math.PI);
+      o.writeUTF("h\u00e9llo \u4e16\u754c \u0000 end");
+      o.writeBoolean(true);
+    }
+    a.flush();
+    assertThat(b.toByteArray()).isEqualTo(jdk.toByteArray());
+    ByteArrayDataInput in = new ByteArrayDataInput(b.toByteArray());
+    assertThat(in.readByte()).isEqualTo((byte) -3);
+    assertThat(in.readShort()).isEqualTo((short) -2);
+    assertThat(in.readInt()).isEqualTo(Integer.MIN_VALUE + 7);
+    assertThat(in.readLong()).isEqualTo(Long.MAX_VALUE - 9);
+    assertThat(in.readDouble()).isEqualTo(Math.PI);
+    assertThat(in.readUTF()).isEqualTo("h\u00e9llo \u4e16\u754c \u0000 end");
+    assertThat(in.readBoolean()).isTrue();
+    assertThatThrownBy(in::readByte).isInstanceOf(java.io.EOFException.class);
   }
 
   @Test

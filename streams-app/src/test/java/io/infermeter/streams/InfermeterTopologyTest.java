@@ -216,6 +216,34 @@ class InfermeterTopologyTest {
   }
 
   @Test
+  void everyReSentIdIsCaughtAcrossDedupChunks() {
+    try (TopologyFixture f = new TopologyFixture(Map.of())) {
+      int n = 9000; // more than two chunks of 4096 ids in one bucket
+      for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < n; i++) {
+          f.send(request("id-" + i, "h1", "m1", T0_MS + i % 9000, 0, 1000, 2000, 5).build());
+        }
+      }
+      f.send(request("close", "h1", "m1", T0_MS + 11_500, 0, 1000, 1000, 2).build());
+      assertThat(f.aggregates().get(0).getRequests()).isEqualTo(n);
+      assertThat(f.counters.duplicates.sum()).isEqualTo(n);
+    }
+  }
+
+  @Test
+  void idsOlderThanTheDedupRetentionAreForgotten() {
+    try (TopologyFixture f = new TopologyFixture(Map.of("dedup.retention", "2s"))) {
+      f.send(request("x", "h1", "m1", T0_MS + 100, 0, 1000, 2000, 5).build());
+      f.send(request("x", "h1", "m1", T0_MS + 100, 0, 1000, 2000, 5).build()); // within retention: a duplicate
+      f.send(request("later", "h1", "m1", T0_MS + 5_000, 0, 1000, 2000, 5).build()); // x's bucket expires
+      f.send(request("x", "h1", "m1", T0_MS + 100, 0, 1000, 2000, 5).build()); // window still open: counts again
+      f.send(request("close", "h1", "m1", T0_MS + 11_500, 0, 1000, 1000, 2).build());
+      assertThat(f.aggregates().get(0).getRequests()).isEqualTo(3);
+      assertThat(f.counters.duplicates.sum()).isEqualTo(1);
+    }
+  }
+
+  @Test
   void lateRecordsGoToDeadLettersWithTheReasonAndAreCounted() {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
       f.send(request("a", "h1", "m1", T0_MS + 100, 0, 1000, 2000, 5).build());

@@ -2,18 +2,14 @@ package io.infermeter.streams.internal;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.StateStore;
 import org.apache.kafka.streams.processor.StateStoreContext;
-import org.apache.kafka.streams.processor.internals.InternalProcessorContext;
-import org.apache.kafka.streams.processor.internals.ProcessorRecordContext;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.StoreBuilder;
@@ -130,7 +126,7 @@ public final class DedupStore implements StateStore, CachedStateStore<Bytes, byt
         for (int i = 0; i < n; i++) {
           ids.remove(chunk[i]);
         }
-        ensureRecordContext();
+        ObjectStore.ensureRecordContext(context);
         inner.delete(key(e.getKey(), c));
       }
     }
@@ -141,7 +137,7 @@ public final class DedupStore implements StateStore, CachedStateStore<Bytes, byt
   }
 
   private void writeOpen(long start, Bucket b) {
-    ensureRecordContext();
+    ObjectStore.ensureRecordContext(context);
     ByteBuffer buf = ByteBuffer.allocate(8 * b.openSize);
     long[] open = b.open();
     for (int i = 0; i < b.openSize; i++) {
@@ -159,12 +155,6 @@ public final class DedupStore implements StateStore, CachedStateStore<Bytes, byt
     }
   }
 
-  /** The changelogging layer stamps records with the current record context; at commit there may be none. */
-  private void ensureRecordContext() {
-    if (context instanceof InternalProcessorContext<?, ?> ipc && ipc.recordContext() == null) {
-      ipc.setRecordContext(new ProcessorRecordContext(0L, -1L, -1, null, new RecordHeaders()));
-    }
-  }
 
   private void load() {
     if (loaded) {

@@ -26,9 +26,9 @@ import org.apache.kafka.streams.state.internals.CachedStateStore;
  * map and updated in place; dirty ones are serialized into the inner (changelogged) store only when Kafka Streams
  * flushes its caches, which it does in prepareCommit BEFORE the transaction commits ({@link CachedStateStore#flushCache},
  * the hook Kafka's own record cache uses; {@code StateStore.commit} runs after the transaction, too late for
- * exactly-once), not on every update. So the changelog and the committed input offsets stay in one transaction. This is the same write-behind idea as Kafka Streams' record cache, without
- * re-serializing HdrHistograms per record. Keys sort as bytes (the inner store's order), so callers lay out keys with
- * the window end first to range-scan closable windows.
+ * exactly-once), not on every update. So the changelog and the committed input offsets stay in one transaction.
+ * This is the same write-behind idea as Kafka Streams' record cache, without re-serializing histograms per record.
+ * Objects once read stay in memory until deleted (window accumulators are deleted when their window closes).
  *
  * <p>Not thread-safe: owned by one stream task.
  *
@@ -87,20 +87,6 @@ public final class ObjectStore<V> implements StateStore, CachedStateStore<Bytes,
     inner.delete(key);
   }
 
-  /** Entries with {@code from <= key <= to}, in key order (dirty objects are written first so the scan sees them). */
-  public List<KeyValue<Bytes, V>> range(Bytes from, Bytes to) {
-    writeDirty();
-    List<KeyValue<Bytes, V>> out = new ArrayList<>();
-    try (KeyValueIterator<Bytes, byte[]> it = inner.range(from, to)) {
-      while (it.hasNext()) {
-        KeyValue<Bytes, byte[]> kv = it.next();
-        V v = cache.get(kv.key);
-        out.add(KeyValue.pair(kv.key, v != null ? v : decoder.apply(kv.value)));
-      }
-    }
-    return out;
-  }
-
   /** Every entry (used once per task start to rebuild in-memory indexes). */
   public List<KeyValue<Bytes, V>> all() {
     writeDirty();
@@ -113,11 +99,6 @@ public final class ObjectStore<V> implements StateStore, CachedStateStore<Bytes,
       }
     }
     return out;
-  }
-
-  /** Objects held deserialized right now (for heap accounting). */
-  public int cachedObjects() {
-    return cache.size();
   }
 
   /**
@@ -133,11 +114,7 @@ public final class ObjectStore<V> implements StateStore, CachedStateStore<Bytes,
       return;
     }
     flushes++;
-    // The changelogging layer stamps records with the current record context; outside record processing (commit)
-    // there may be none, so give it one (internal API, pinned Kafka version).
-    if (context instanceof InternalProcessorContext<?, ?> ipc && ipc.recordContext() == null) {
-      ipc.setRecordContext(new ProcessorRecordContext(0L, -1L, -1, null, new RecordHeaders()));
-    }
+    ensureRecordContext(context);
     for (Bytes k : dirty) {
       V v = cache.get(k);
       if (v != null) {
@@ -145,6 +122,16 @@ public final class ObjectStore<V> implements StateStore, CachedStateStore<Bytes,
       }
     }
     dirty.clear();
+  }
+
+  /**
+   * The changelogging layer stamps records with the current record context; outside record processing (commit) there
+   * may be none, so give it one (internal API, pinned Kafka version).
+   */
+  static void ensureRecordContext(StateStoreContext context) {
+    if (context instanceof InternalProcessorContext<?, ?> ipc && ipc.recordContext() == null) {
+      ipc.setRecordContext(new ProcessorRecordContext(0L, -1L, -1, null, new RecordHeaders()));
+    }
   }
 
   /** Called by Kafka Streams before every commit (prepareCommit): writes dirty objects to the changelogged store. */

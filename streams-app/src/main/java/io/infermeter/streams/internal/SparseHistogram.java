@@ -354,14 +354,6 @@ final class SparseHistogram {
     return h;
   }
 
-  static void writeVarLong(DataOutput out, long v) throws IOException {
-    while ((v & ~0x7FL) != 0) {
-      out.writeByte((int) ((v & 0x7F) | 0x80));
-      v >>>= 7;
-    }
-    out.writeByte((int) v);
-  }
-
   static long readVarLong(DataInput in) throws IOException {
     long v = 0;
     for (int shift = 0; shift < 64; shift += 7) {

@@ -17,16 +17,18 @@ import org.apache.kafka.streams.state.internals.CacheFlushListener;
 import org.apache.kafka.streams.state.internals.CachedStateStore;
 
 /**
- * The event ids seen by one task within a retention of event time, for de-duplication: an in-memory hash set of 64-bit
- * id hashes, written behind into a changelogged byte store in chunks. A record costs a hash and one set probe; the
- * store and its changelog get one write per bucket chunk per commit instead of one per event (a RocksDB window store
- * with a changelog record per event was the largest per-event cost of the request processor).
+ * The event ids seen by one task within a retention of event time, for de-duplication: per event-time bucket an
+ * in-memory hash set of 64-bit id hashes, written behind into a changelogged byte store in chunks. A re-sent event
+ * carries its original completion time, so it falls into the same bucket: a record costs a hash and one probe of its
+ * bucket's set, and an expired bucket is dropped whole. The store and its changelog get one write per bucket chunk
+ * per commit instead of one per event (a RocksDB window store with a changelog record per event was the largest
+ * per-event cost of the request processor).
  *
  * <p>Layout: ids are grouped into event-time buckets of {@code bucketMs}; each bucket's ids are appended to chunks of
  * up to {@value #CHUNK} hashes, stored under [bucket start ms][chunk number]. Only the open (last) chunk of a bucket
  * changes, and it is written when Kafka Streams flushes caches before each commit ({@link #flushCache}), so the
  * changelog and the committed input offsets stay in one transaction, as in {@link ObjectStore}. A bucket expires (its
- * chunks deleted, its ids removed from the set) once its end is more than the retention behind the stream time. On
+ * chunks deleted, its set dropped) once its end is more than the retention behind the stream time. On
  * task start the set is rebuilt from the store (restored from the changelog).
  *
  * <p>Two different ids with the same 64-bit hash would make the second look like a duplicate: with n ids in retention
@@ -37,6 +39,7 @@ public final class DedupStore implements StateStore, CachedStateStore<Bytes, byt
   static final int CHUNK = 4096;
 
   private static final class Bucket {
+    final LongHashSet ids = new LongHashSet();
     final List<long[]> chunks = new ArrayList<>();
     int openSize;
     boolean dirty;
@@ -50,10 +53,12 @@ public final class DedupStore implements StateStore, CachedStateStore<Bytes, byt
   private final KeyValueStore<Bytes, byte[]> inner;
   private final long bucketMs;
   private final long retentionMs;
-  private final LongHashSet ids = new LongHashSet();
   private final TreeMap<Long, Bucket> buckets = new TreeMap<>();
   private StateStoreContext context;
   private boolean loaded;
+  /** The bucket of the previous call (consecutive events mostly share one). */
+  private long lastStart = Long.MIN_VALUE;
+  private Bucket lastBucket;
 
   private DedupStore(String name, KeyValueStore<Bytes, byte[]> inner, long retentionMs) {
     this.name = name;
@@ -89,17 +94,20 @@ public final class DedupStore implements StateStore, CachedStateStore<Bytes, byt
   public boolean firstSighting(CharSequence id, long timeMs, long streamTimeMs) {
     load();
     expire(streamTimeMs);
-    long h = hash(id);
-    if (!ids.add(h)) {
-      return false;
-    }
     long start = Math.floorDiv(timeMs, bucketMs) * bucketMs;
-    Bucket b = buckets.get(start);
+    Bucket b = start == lastStart ? lastBucket : buckets.get(start);
     if (b == null) {
       b = new Bucket();
       b.chunks.add(new long[CHUNK]);
       buckets.put(start, b);
-    } else if (b.openSize == CHUNK) {
+    }
+    lastStart = start;
+    lastBucket = b;
+    long h = hash(id);
+    if (!b.ids.add(h)) {
+      return false;
+    }
+    if (b.openSize == CHUNK) {
       if (b.dirty) {
         writeOpen(start, b); // the full chunk is final: write it before starting the next
       }
@@ -113,19 +121,22 @@ public final class DedupStore implements StateStore, CachedStateStore<Bytes, byt
 
   /** Ids held now. */
   public int size() {
-    return ids.size();
+    int n = 0;
+    for (Bucket b : buckets.values()) {
+      n += b.ids.size();
+    }
+    return n;
   }
 
   private void expire(long streamTimeMs) {
     while (!buckets.isEmpty() && buckets.firstKey() + bucketMs + retentionMs <= streamTimeMs) {
       Map.Entry<Long, Bucket> e = buckets.pollFirstEntry();
       Bucket b = e.getValue();
+      if (b == lastBucket) {
+        lastBucket = null;
+        lastStart = Long.MIN_VALUE;
+      }
       for (int c = 0; c < b.chunks.size(); c++) {
-        long[] chunk = b.chunks.get(c);
-        int n = c == b.chunks.size() - 1 ? b.openSize : CHUNK;
-        for (int i = 0; i < n; i++) {
-          ids.remove(chunk[i]);
-        }
         ObjectStore.ensureRecordContext(context);
         inner.delete(key(e.getKey(), c));
       }
@@ -175,7 +186,7 @@ public final class DedupStore implements StateStore, CachedStateStore<Bytes, byt
         long[] arr = b.chunks.get(chunk);
         for (int i = 0; i < n; i++) {
           arr[i] = v.getLong();
-          ids.add(arr[i]);
+          b.ids.add(arr[i]);
         }
         if (chunk == b.chunks.size() - 1) {
           b.openSize = n;
@@ -187,7 +198,8 @@ public final class DedupStore implements StateStore, CachedStateStore<Bytes, byt
 
   private void reset() {
     buckets.clear();
-    ids.clear();
+    lastBucket = null;
+    lastStart = Long.MIN_VALUE;
     loaded = false; // rebuilt from the store on next use
   }
 

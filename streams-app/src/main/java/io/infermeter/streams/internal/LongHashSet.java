@@ -3,8 +3,8 @@ package io.infermeter.streams.internal;
 import java.util.Arrays;
 
 /**
- * A set of longs (open addressing, linear probing, backward-shift deletion, load factor at most 1/2): about 16-32
- * bytes per element and no object per element. The value {@link Long#MIN_VALUE} marks an empty slot, so it cannot be
+ * A grow-only set of longs (open addressing, linear probing, load factor at most 1/2): about 16-32 bytes per element
+ * and no object per element. The value {@link Long#MIN_VALUE} marks an empty slot, so it cannot be
  * stored; callers map it to another value. Not thread-safe.
  */
 final class LongHashSet {
@@ -19,32 +19,8 @@ final class LongHashSet {
     Arrays.fill(slots, EMPTY);
   }
 
-  void clear() {
-    slots = new long[1024];
-    Arrays.fill(slots, EMPTY);
-    size = 0;
-  }
-
   int size() {
     return size;
-  }
-
-  /** Bytes held by the table (for memory accounting). */
-  long tableBytes() {
-    return 8L * slots.length;
-  }
-
-  boolean contains(long v) {
-    int mask = slots.length - 1;
-    for (int i = index(v, mask); ; i = (i + 1) & mask) {
-      long s = slots[i];
-      if (s == v) {
-        return true;
-      }
-      if (s == EMPTY) {
-        return false;
-      }
-    }
   }
 
   /** Adds {@code v}; false when it was present already. */
@@ -67,34 +43,6 @@ final class LongHashSet {
         return true;
       }
     }
-  }
-
-  /** Removes {@code v}; false when it was absent. Shifts later entries of the probe run back (no tombstones). */
-  boolean remove(long v) {
-    int mask = slots.length - 1;
-    int i = index(v, mask);
-    while (slots[i] != v) {
-      if (slots[i] == EMPTY) {
-        return false;
-      }
-      i = (i + 1) & mask;
-    }
-    int gap = i;
-    for (int j = (gap + 1) & mask; slots[j] != EMPTY; j = (j + 1) & mask) {
-      int home = index(slots[j], mask);
-      // move slots[j] into the gap unless its home lies cyclically in (gap, j]
-      boolean homeInRange = gap <= j ? (home > gap && home <= j) : (home > gap || home <= j);
-      if (!homeInRange) {
-        slots[gap] = slots[j];
-        gap = j;
-      }
-    }
-    slots[gap] = EMPTY;
-    size--;
-    if (slots.length > 1024 && size * 8 < slots.length) {
-      resize(slots.length / 2);
-    }
-    return true;
   }
 
   private void resize(int capacity) {

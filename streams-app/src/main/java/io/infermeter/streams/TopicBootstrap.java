@@ -35,7 +35,19 @@ final class TopicBootstrap {
     Map<String, Object> cfg = new HashMap<>(s.raw().withPrefix("kafka.admin."));
     cfg.put("bootstrap.servers", s.bootstrapServers());
     try (Admin admin = Admin.create(cfg)) {
-      var d = admin.describeTopics(List.of(requests, hardware)).allTopicNames().get();
+      Map<String, org.apache.kafka.clients.admin.TopicDescription> d = null;
+      // topics created a moment ago (createMissing) may not be known to the broker's metadata yet: retry briefly
+      for (int attempt = 0; d == null; attempt++) {
+        try {
+          d = admin.describeTopics(List.of(requests, hardware)).allTopicNames().get();
+        } catch (ExecutionException e) {
+          if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)
+              || attempt >= 20) {
+            throw e;
+          }
+          Thread.sleep(250);
+        }
+      }
       int r = d.get(requests).partitions().size();
       int h = d.get(hardware).partitions().size();
       return r == h ? null : "topic " + requests + " has " + r + " partitions and " + hardware + " has " + h

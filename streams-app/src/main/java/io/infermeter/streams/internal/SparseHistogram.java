@@ -23,8 +23,6 @@ import org.HdrHistogram.Histogram;
  */
 final class SparseHistogram {
 
-  /** Bucket geometry only (lowest/highestEquivalentValue are pure functions of the configuration). */
-  private static final Histogram GEOMETRY = new Histogram(Histograms.SIGNIFICANT_DIGITS);
 
   private static final long[] NONE = new long[0];
   private static final int COUNT_BITS = 47;
@@ -44,12 +42,16 @@ final class SparseHistogram {
   SparseHistogram() {
   }
 
+  /** HdrHistogram's lowestEquivalentValue for this geometry: the value with the bucket's sub-resolution bits cleared. */
   static long bucketOf(long value) {
-    return GEOMETRY.lowestEquivalentValue(value);
+    int bucketIndex = LEADING_ZERO_COUNT_BASE - Long.numberOfLeadingZeros(value | SUB_BUCKET_MASK);
+    return value >>> bucketIndex << bucketIndex;
   }
 
-  static long highestEquivalent(long bucket) {
-    return GEOMETRY.highestEquivalentValue(bucket);
+  /** HdrHistogram's highestEquivalentValue for this geometry: the bucket's lowest value plus its width minus 1. */
+  static long highestEquivalent(long value) {
+    int bucketIndex = LEADING_ZERO_COUNT_BASE - Long.numberOfLeadingZeros(value | SUB_BUCKET_MASK);
+    return (value >>> bucketIndex << bucketIndex) + (1L << bucketIndex) - 1;
   }
 
   void record(long value) {
@@ -217,7 +219,7 @@ final class SparseHistogram {
     return (long) subBucketIndex << bucketIndex;
   }
 
-  /** The index of {@code value}'s bucket in an HdrHistogram counts array (same layout as GEOMETRY's). */
+  /** The index of {@code value}'s bucket in the counts array of an HdrHistogram {@code Histogram(3)}. */
   static int countsIndex(long value) {
     int bucketIndex = LEADING_ZERO_COUNT_BASE - Long.numberOfLeadingZeros(value | SUB_BUCKET_MASK);
     int subBucketIndex = (int) (value >>> bucketIndex);

@@ -82,6 +82,9 @@ class CodecTest {
       long v = i < 5000 ? i : rnd.nextLong() >>> (1 + rnd.nextInt(62));
       long bucket = geometry.lowestEquivalentValue(v);
       assertThat(SparseHistogram.valueFromIndex(SparseHistogram.countsIndex(v))).as("value %d", v).isEqualTo(bucket);
+      assertThat(SparseHistogram.bucketOf(v)).as("bottom of %d", v).isEqualTo(bucket);
+      assertThat(SparseHistogram.highestEquivalent(v)).as("top of %d", v)
+          .isEqualTo(geometry.highestEquivalentValue(v));
     }
   }
 

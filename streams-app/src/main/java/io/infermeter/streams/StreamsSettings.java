@@ -28,6 +28,7 @@ public final class StreamsSettings {
   private final List<Duration> windowSizes;
   private final Duration grace;
   private final Duration fleetDelay;
+  private final Duration fleetIdle;
   private final Duration energyDelay;
   private final Duration dedupRetention;
   private final int maxKeysPerWindow;
@@ -68,6 +69,7 @@ public final class StreamsSettings {
     this.windowSizes = List.copyOf(sizes);
     this.grace = s.duration("windows.grace");
     this.fleetDelay = s.duration("windows.fleet.delay");
+    this.fleetIdle = s.duration("windows.fleet.idle");
     this.energyDelay = s.duration("energy.join.delay");
     this.dedupRetention = s.duration("dedup.retention");
     if (dedupRetention.toMillis() <= 0) {
@@ -132,6 +134,7 @@ public final class StreamsSettings {
     d.put("windows.sizes", "10s,1m");
     d.put("windows.grace", "5s");
     d.put("windows.fleet.delay", "60s");
+    d.put("windows.fleet.idle", "30s");
     d.put("energy.join.delay", "10s");
     d.put("dedup.retention", "2m");
     d.put("keys.max.per.window", "10000");
@@ -250,6 +253,11 @@ public final class StreamsSettings {
 
   public Duration fleetDelay() {
     return fleetDelay;
+  }
+
+  /** Wall-clock time after which a silent upstream request task no longer holds fleet windows open. */
+  public Duration fleetIdle() {
+    return fleetIdle;
   }
 
   public Duration energyDelay() {

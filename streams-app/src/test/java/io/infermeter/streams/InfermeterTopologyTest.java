@@ -142,6 +142,19 @@ class InfermeterTopologyTest {
   }
 
   @Test
+  void hostPartialsTellTheFleetHowFarTheirTaskIs() {
+    try (TopologyFixture f = new TopologyFixture(Map.of())) {
+      f.send(request("a", "h1", "m1", T0_MS + 100, 0, 1000, 2000, 5).build());
+      f.send(request("close", "h1", "m1", T0_MS + 11_500, 0, 1000, 1000, 2).build());
+      org.apache.kafka.streams.state.KeyValueStore<String, Long> meta =
+          f.driver.getKeyValueStore(io.infermeter.streams.internal.FleetRollupProcessor.META_STORE);
+      assertThat(meta.get("upstream|0_0")).as("the request task's stream time, from the partial's headers")
+          .isEqualTo(T0_MS + 11_500);
+      assertThat(meta.get("upstream|unknown")).isNull();
+    }
+  }
+
+  @Test
   void coldStartsAreSeparatedAndCountsAreComplete() {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
       f.send(request("a", "h1", "m1", T0_MS + 100, 0, 1000, 9000, 10).setColdStart(true).build());

@@ -47,7 +47,7 @@ final class TopologyFixture implements AutoCloseable {
   TopologyFixture(Map<String, ?> overrides) {
     try {
       Map<String, Object> o = new java.util.HashMap<>(Map.of("windows.sizes", "10s", "windows.grace", "1s",
-          "windows.fleet.delay", "10s",
+          "windows.fleet.delay", "10s", "windows.fleet.idle", "0s",
           "state.store.type", "memory", "kafka.streams.state.dir",
           Files.createTempDirectory("streams-test").toString()));
       o.putAll(overrides);

@@ -12,8 +12,9 @@ import org.apache.kafka.streams.processor.api.RecordMetadata;
 
 /**
  * Fleet rollup per (model, version): merges the host partials of a window (exact: histograms add bucket-wise) and
- * emits the fleet WindowAggregate when its stream time (the latest partial's window end) passes window end + the
- * fleet delay. A partial arriving after that is counted and dead-lettered (reason late-partial), never merged into an
+ * emits the fleet WindowAggregate when the upstream watermark ({@link UpstreamWatermark}: the slowest upstream request
+ * task's stream time minus grace) passes window end + the fleet delay. A partial arriving after that (its task was
+ * silent for longer than windows.fleet.idle) is counted and dead-lettered (reason late-partial), never merged into an
  * already emitted window silently. Not thread-safe (one per task).
  */
 public final class FleetRollupProcessor implements Processor<String, RequestAccumulator, String, Object> {
@@ -29,6 +30,7 @@ public final class FleetRollupProcessor implements Processor<String, RequestAccu
   private ProcessorContext<String, Object> context;
   private WindowTable<RequestAccumulator> table;
   private WindowAlerts alerts;
+  private UpstreamWatermark upstream;
 
   public FleetRollupProcessor(StreamsSettings settings, StreamsCounters counters, Clock clock) {
     this.settings = settings;
@@ -44,6 +46,8 @@ public final class FleetRollupProcessor implements Processor<String, RequestAccu
     table = new WindowTable<>(context.getStateStore(WINDOW_STORE), context.getStateStore(META_STORE),
         settings.fleetDelay().toMillis(), sizes, settings.maxKeysPerWindow(), counters);
     alerts = new WindowAlerts(context.getStateStore(ALERT_STORE), settings.alerts());
+    upstream = UpstreamWatermark.inStore(context.getStateStore(META_STORE), settings.grace().toMillis(),
+        settings.fleetIdle().toMillis());
   }
 
   @Override
@@ -53,13 +57,16 @@ public final class FleetRollupProcessor implements Processor<String, RequestAccu
       return;
     }
     long end = p.windowStartMs + p.windowSizeMs;
+    long now = clock.millis();
+    upstream.report(record.headers(), end, now);
     if (table.isLate(end)) {
       counters.lateRecords.increment();
       counters.deadLetter("late-partial");
       Optional<RecordMetadata> md = context.recordMetadata();
       context.forward(new Record<>(record.key(), DeadLetters.of("late-partial",
           "host partial of window [" + p.windowStartMs + ", " + end + ") ms arrived after the fleet window closed "
-              + "(stream time " + table.streamTime() + " ms, fleet delay " + settings.fleetDelay().toMillis() + " ms)",
+              + "(upstream watermark " + table.streamTime() + " ms, fleet delay " + settings.fleetDelay().toMillis()
+              + " ms)",
           null, md.map(RecordMetadata::topic).orElse(null), md.map(RecordMetadata::partition).orElse(null),
           md.map(RecordMetadata::offset).orElse(null), record.timestamp(), DeadLetters.utf8(record.key()),
           p.toBytes(true), clock), record.timestamp()));
@@ -68,7 +75,7 @@ public final class FleetRollupProcessor implements Processor<String, RequestAccu
     AggKey fleet = p.key.fleet();
     AggKey folded = new AggKey(AggKey.FLEET_SCOPE, AggKey.ALL, AggKey.ALL, AggKey.ALL, AggKey.OTHER, "", AggKey.ALL);
     table.getOrCreate(fleet, k -> folded, p.windowStartMs, p.windowSizeMs, RequestAccumulator::new).merge(p);
-    for (RequestAccumulator a : table.advance(end)) {
+    for (RequestAccumulator a : table.advance(upstream.watermark(now))) {
       long endMs = a.windowStartMs + a.windowSizeMs;
       counters.windowsEmitted.increment();
       context.forward(new Record<>(WindowAggregates.recordKey(a),

@@ -39,7 +39,8 @@ import org.apache.kafka.clients.admin.NewTopic;
  *
  * <p>Usage: {@code CollectorLoadDriver [bootstrap] [registryUrl] [seconds=20] [clients=2] [batch=1000]}
  * ({@code -DwarmupSeconds=45}: unmeasured time at 10k events/s before the measured window; {@code -DfixedOnly=true}:
- * stop after the fixed-rate phase); without
+ * stop after the fixed-rate phase; {@code -Dgenerator=process}: the fixed-rate load comes from a child JVM
+ * ({@link FixedRateGenerator}) and the run stops after that phase); without
  * arguments the addresses come from INFERMETER_KAFKA_BOOTSTRAP / INFERMETER_SCHEMA_REGISTRY_URL or
  * .local-stack/stack.env. Topics are fresh (unique prefix). Bounded: about warmupSeconds + 2 x seconds + 15 s.
  */
@@ -102,6 +103,10 @@ public final class CollectorLoadDriver {
       // recorder, metrics), the steady-state cost attributable to the collector; (2) process CPU minus the driver
       // thread, which adds the JVM's shared JIT and GC threads (the driver's HTTP client also causes some of those).
       int warmupSeconds = Integer.getInteger("warmupSeconds", 45);
+      if ("process".equals(System.getProperty("generator"))) {
+        fixedRateFromAnotherProcess(url, warmupSeconds, seconds);
+        return;
+      }
       runLoadMeasured(url, 100, warmupSeconds, 10_000_000L, new AtomicLong());
       Map<String, Long> threads0 = threadCpu();
       Map<Long, Long> java0 = javaThreadCpu();
@@ -146,6 +151,52 @@ public final class CollectorLoadDriver {
         System.out.printf("sampler %s: mean %.3f ms per run (every %s)%n", sampler,
             collector.metrics().meanSampleSeconds(sampler) * 1000, collector.config().samplingPeriod());
       }
+    }
+  }
+
+  /**
+   * The fixed-rate phase with the load generator in a child JVM ({@link FixedRateGenerator}, same classpath): this
+   * process then holds nothing but the collector, so its whole CPU time (JIT compiler and GC threads included) is the
+   * collector's, an honest upper figure next to the collector's own Java threads.
+   */
+  private static void fixedRateFromAnotherProcess(String url, int warmupSeconds, int seconds) throws Exception {
+    String java = ProcessHandle.current().info().command().orElse("java");
+    Process child = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+        FixedRateGenerator.class.getName(), url, String.valueOf(warmupSeconds), String.valueOf(seconds))
+        .redirectErrorStream(true).start();
+    try (java.io.BufferedReader out = new java.io.BufferedReader(
+        new java.io.InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+      Map<String, Long> threads0 = null;
+      Map<Long, Long> java0 = null;
+      long cpu0 = 0;
+      long wall0 = 0;
+      String line;
+      while ((line = out.readLine()) != null) {
+        if (line.startsWith("MEASURE")) {
+          threads0 = threadCpu();
+          java0 = javaThreadCpu();
+          cpu0 = processCpuNanos();
+          wall0 = System.nanoTime();
+        } else if (line.startsWith("DONE") && java0 != null) {
+          long wall = System.nanoTime() - wall0;
+          long cpu = processCpuNanos() - cpu0;
+          long collectorThreads = 0;
+          for (Map.Entry<Long, Long> e : javaThreadCpu().entrySet()) {
+            collectorThreads += e.getValue() - java0.getOrDefault(e.getKey(), 0L);
+          }
+          long accepted = Long.parseLong(line.substring(line.indexOf('=') + 1).trim());
+          System.out.printf("fixed rate, load generator in a separate process (after %d s warm-up at the same rate): "
+              + "%,.0f events/s for %.1f s; collector's own Java threads %.2f %% of one core; whole collector "
+              + "process %.2f %% (JIT compiler and GC included)%n", warmupSeconds, accepted / (wall / 1e9),
+              wall / 1e9, collectorThreads / (double) wall * 100.0, cpu / (double) wall * 100.0);
+          printThreads(threads0, wall);
+        } else {
+          System.out.println("  generator: " + line);
+        }
+      }
+    }
+    if (child.waitFor() != 0) {
+      throw new IllegalStateException("load generator exited with " + child.exitValue());
     }
   }
 
@@ -217,7 +268,7 @@ public final class CollectorLoadDriver {
         .getProcessCpuTime();
   }
 
-  private static byte[] body(int lines, long seq) {
+  static byte[] body(int lines, long seq) {
     long now = System.currentTimeMillis() * 1000L;
     StringBuilder sb = new StringBuilder(lines * 200);
     for (int i = 0; i < lines; i++) {
@@ -277,7 +328,7 @@ public final class CollectorLoadDriver {
     return accepted.get();
   }
 
-  private static long post(String url, byte[] body) {
+  static long post(String url, byte[] body) {
     try {
       HttpURLConnection c = (HttpURLConnection) URI.create(url).toURL().openConnection();
       c.setDoOutput(true);

@@ -144,9 +144,17 @@ public final class IngestServer implements AutoCloseable {
       try {
         InputStream in = ex.getRequestBody();
         boolean gzip = encoding.equals("gzip");
-        // size the buffer from Content-Length (identity only; capped) so a batch is not copied while it grows
-        int hint = gzip || declared < 0 ? 8192 : (int) Math.min(declared + 1, 4L << 20);
-        bytes = readLimited(gzip ? new GZIPInputStream(in) : in, maxBodyBytes, hint);
+        if (!gzip && declared >= 0 && declared < Integer.MAX_VALUE - 8) {
+          // the usual case: read exactly Content-Length bytes into the array the parser works on (no copies); the JDK
+          // server's stream ends there anyway (declared <= maxBodyBytes was checked above)
+          bytes = new byte[(int) declared];
+          int got = in.readNBytes(bytes, 0, bytes.length);
+          if (got < bytes.length) {
+            throw new IOException("body ended after " + got + " of " + declared + " bytes");
+          }
+        } else {
+          bytes = readLimited(gzip ? new GZIPInputStream(in) : in, maxBodyBytes, 8192);
+        }
       } catch (TooLarge e) {
         respond(ex, path, 413, "text/plain", e.getMessage() + "\n");
         return;
@@ -211,10 +219,7 @@ public final class IngestServer implements AutoCloseable {
     int lineNo = 0;
     int start = 0;
     while (start < length) {
-      int end = start;
-      while (end < length && body[end] != '\n') {
-        end++;
-      }
+      int end = Bytes.indexOfNewline(body, start, length);
       lineNo++;
       int stop = end;
       if (stop > start && body[stop - 1] == '\r') {

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -29,16 +30,23 @@ import org.slf4j.LoggerFactory;
  * Delivers events (request events, hardware samples, dead letters) to Kafka without losing anything silently, and
  * without ever blocking ingest on an unreachable Kafka.
  *
- * <p>Path of an event: {@link #publish} serializes it on the caller's thread and puts it in a bounded in-memory queue;
- * when the queue is full the caller waits up to {@value #BACKPRESSURE_MS} ms while Kafka is healthy (back-pressure),
- * otherwise (or after that wait) the event goes straight to the disk {@link Spool}. The sender thread hands it to the
- * idempotent producer, unless the spool holds undelivered events, in which case it is appended behind them so a key's
- * events stay in order. A send that fails
+ * <p>Path of an event: {@link #publish} serializes it on the caller's thread. While Kafka is healthy, the spool and the
+ * in-memory queue are empty (and the sender holds nothing), fewer than {@value #DIRECT_MAX_IN_FLIGHT} events await an
+ * acknowledgement and the topic has had one already (its metadata is known, so the send cannot block on it), the
+ * caller hands it to the producer itself: the direct path, with no thread hop and no wake-up of the sender. Otherwise
+ * it goes into a bounded in-memory queue; when the queue is full the caller waits up to {@value #BACKPRESSURE_MS} ms
+ * while Kafka is healthy (back-pressure), otherwise (or after that wait) the event goes straight to the disk
+ * {@link Spool}. The sender thread hands queued events to the idempotent producer, unless the spool holds undelivered
+ * events, in which case they are appended behind them so a key's events stay in order. Order per publishing thread is
+ * kept on both paths: an event takes the direct path only when none is queued or in the sender's hands, so it never
+ * overtakes an earlier one (events of different threads have no order to keep). A send that fails
  * with a retriable error (broker unreachable past {@code delivery.timeout.ms}, registry unreachable) appends the event
  * to the spool. The drainer thread re-sends spooled events in order and commits them only once Kafka acknowledged the
- * whole batch; a failed batch stays and is retried every {@code retryPeriod}. Losses are only: spool full (oldest
- * dropped first), a record Kafka rejects as invalid (e.g. too large), an event that cannot be Avro-encoded; each is
- * counted in {@code infermeter_collector_dropped_total{reason}}.
+ * whole batch; a failed batch stays and is retried every {@code retryPeriod}, except its events Kafka acknowledged,
+ * which are settled in the spool (counted as sent once, not sent again). Losses are only: spool full (oldest dropped
+ * first), a record Kafka rejects as invalid (e.g. too large), an event that cannot be Avro-encoded; each is counted in
+ * {@code infermeter_collector_dropped_total{reason}}. Every accepted event is counted exactly once, as sent or as
+ * dropped, also when drop-oldest deletes the segment under the batch the drainer is sending (see {@link Spool}).
  *
  * <p>Keys: request events by host, hardware samples by host/deviceId, dead letters by the collector's host
  * (Topics.REQUESTS / HARDWARE / DEAD_LETTERS). Thread-safe: {@link #publish} may be called from any thread.
@@ -60,10 +68,23 @@ public final class Publisher implements AutoCloseable {
   private final CollectorMetrics metrics;
   private final Duration retryPeriod;
   private final BlockingQueue<Outbound> queue;
-  private final CounterDataPoint sentRequests;
-  private final CounterDataPoint sentHardware;
-  private final CounterDataPoint sentDeadLetters;
+  /** Per topic: its sent counter, and whether an event was acknowledged (the producer then knows its metadata). */
+  private static final class TopicSlot {
+    final CounterDataPoint sent;
+    volatile boolean acked;
+
+    TopicSlot(CounterDataPoint sent) {
+      this.sent = sent;
+    }
+  }
+
+  private final TopicSlot requestsSlot;
+  private final TopicSlot hardwareSlot;
+  private final TopicSlot deadLettersSlot;
   private final AtomicLong inFlight = new AtomicLong();
+  /** Events in the queue or taken by the sender and not yet handed to the producer (or spooled). */
+  private final java.util.concurrent.atomic.AtomicInteger queuedOrRouting =
+      new java.util.concurrent.atomic.AtomicInteger();
   private final Thread sender;
   private final Thread drainer;
   private volatile boolean running = true;
@@ -85,9 +106,9 @@ public final class Publisher implements AutoCloseable {
     this.metrics = metrics;
     this.retryPeriod = retryPeriod;
     this.queue = new ArrayBlockingQueue<>(bufferCapacity);
-    this.sentRequests = metrics.sent(requestsTopic);
-    this.sentHardware = metrics.sent(hardwareTopic);
-    this.sentDeadLetters = metrics.sent(deadLettersTopic);
+    this.requestsSlot = new TopicSlot(metrics.sent(requestsTopic));
+    this.hardwareSlot = new TopicSlot(metrics.sent(hardwareTopic));
+    this.deadLettersSlot = new TopicSlot(metrics.sent(deadLettersTopic));
     metrics.gauge("infermeter_collector_buffer_events", "Events in the in-memory buffer waiting for the sender",
         queue::size);
     metrics.gauge("infermeter_collector_in_flight_events", "Events handed to the Kafka producer, not yet acknowledged",
@@ -105,10 +126,11 @@ public final class Publisher implements AutoCloseable {
   }
 
   /**
-   * Queues a request event (key: host). Serializes it on the caller's thread (spreading that work over the ingest
-   * threads). When the buffer is full: while Kafka is healthy the caller waits up to {@code BACKPRESSURE_MS} for room
-   * (back-pressure on the HTTP client instead of a disk detour when Kafka is merely slower than ingest); otherwise, or
-   * after that wait, the event goes to the spool.
+   * Publishes a request event (key: host). Serializes it on the caller's thread (spreading that work over the ingest
+   * threads), then hands it to the producer on this thread (direct path) or queues it (see the class comment). When
+   * the buffer is full: while Kafka is healthy the caller waits up to {@code BACKPRESSURE_MS} for room (back-pressure
+   * on the HTTP client instead of a disk detour when Kafka is merely slower than ingest); otherwise, or after that
+   * wait, the event goes to the spool.
    */
   public void publish(RequestEvent event) {
     offer(new Outbound(event, event.getHost(), requestsTopic, trySerialize(requestsTopic, event)));
@@ -139,7 +161,20 @@ public final class Publisher implements AutoCloseable {
     }
   }
 
+  /**
+   * Most events awaiting an acknowledgement for the direct path; above it (Kafka slow or unreachable and not failed
+   * yet) events queue for the sender as before, so the producer's buffer never fills from an ingest thread (where
+   * {@code send} would block up to {@code max.block.ms}).
+   */
+  static final int DIRECT_MAX_IN_FLIGHT = 16_384;
+
   private void offer(Outbound o) {
+    if (o.bytes() != null && running && kafkaHealthy && queuedOrRouting.get() == 0 && spool.isEmpty()
+        && inFlight.get() < DIRECT_MAX_IN_FLIGHT && acknowledgedBefore(o.topic())) {
+      route(o); // the direct path: what the sender would do, on this thread
+      return;
+    }
+    queuedOrRouting.incrementAndGet();
     if (queue.offer(o)) {
       return;
     }
@@ -152,7 +187,16 @@ public final class Publisher implements AutoCloseable {
         Thread.currentThread().interrupt();
       }
     }
+    queuedOrRouting.decrementAndGet();
     toSpool(o);
+  }
+
+  private boolean acknowledgedBefore(String topic) {
+    return slot(topic).acked;
+  }
+
+  private TopicSlot slot(String topic) {
+    return topic == requestsTopic ? requestsSlot : topic == hardwareTopic ? hardwareSlot : deadLettersSlot;
   }
 
   public int bufferSize() {
@@ -183,8 +227,9 @@ public final class Publisher implements AutoCloseable {
           LockSupport.parkNanos(GATHER_NANOS);
         }
         queue.drainTo(batch, 1023);
-        for (Outbound o : batch) {
-          route(o);
+        for (int i = 0; i < batch.size(); i++) {
+          route(batch.get(i));
+          batch.set(i, null); // handed over: not spooled again if a later one throws
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
@@ -192,9 +237,10 @@ public final class Publisher implements AutoCloseable {
           break;
         }
       } catch (RuntimeException e) {
-        LOG.error("publisher loop failed; {} events of the batch go to the spool", batch.size(), e);
-        batch.forEach(this::toSpool);
+        LOG.error("publisher loop failed; the rest of the batch goes to the spool", e);
+        batch.stream().filter(java.util.Objects::nonNull).forEach(this::toSpool);
       } finally {
+        queuedOrRouting.addAndGet(-batch.size());
         batch.clear();
       }
     }
@@ -202,6 +248,7 @@ public final class Publisher implements AutoCloseable {
     Outbound o;
     while ((o = queue.poll()) != null) {
       toSpool(o);
+      queuedOrRouting.decrementAndGet();
     }
   }
 
@@ -220,13 +267,14 @@ public final class Publisher implements AutoCloseable {
         return;
       }
     }
-    long start = System.nanoTime();
+    TopicSlot slot = slot(topic);
+    long start = latencySampleStart();
     inFlight.incrementAndGet();
     try {
       producer.send(new ProducerRecord<>(topic, o.key(), value), (md, ex) -> {
         inFlight.decrementAndGet();
         if (ex == null) {
-          acked(o.value(), start);
+          acked(slot, start); // the event itself is not touched on success: it is long out of the caches
         } else {
           onFailure(o, ex);
         }
@@ -237,10 +285,27 @@ public final class Publisher implements AutoCloseable {
     }
   }
 
-  private void acked(SpecificRecord value, long startNanos) {
-    metrics.sendLatency().observe((System.nanoTime() - startNanos) / 1e9);
-    (value instanceof RequestEvent ? sentRequests : value instanceof HardwareSample ? sentHardware : sentDeadLetters)
-        .inc();
+  /**
+   * One event in {@value #LATENCY_SAMPLE_EVERY} (drawn at random) has its send latency observed: the start time, or 0
+   * for an event that is not in the sample. The acknowledgement callback runs per event on the producer's single I/O
+   * thread, so it is kept cheap (docs/BENCHMARKS.md, Collector); the histogram's quantiles come out the same from a
+   * random sample, and its {@code _count} is the sample's size (about sent / {@value #LATENCY_SAMPLE_EVERY}).
+   */
+  static long latencySampleStart() {
+    return ThreadLocalRandom.current().nextInt(LATENCY_SAMPLE_EVERY) == 0 ? System.nanoTime() | 1L : 0L;
+  }
+
+  static final int LATENCY_SAMPLE_EVERY = 16;
+
+  /** Counts one acknowledged event; observes its send latency when it is in the sample (startNanos != 0). */
+  private void acked(TopicSlot slot, long startNanos) {
+    if (startNanos != 0) {
+      metrics.sendLatency().observe((System.nanoTime() - startNanos) / 1e9);
+    }
+    slot.sent.inc();
+    if (!slot.acked) {
+      slot.acked = true;
+    }
   }
 
   private void onFailure(Outbound o, Exception e) {
@@ -316,50 +381,83 @@ public final class Publisher implements AutoCloseable {
     }
   }
 
-  /** Sends one batch from the spool; true when Kafka acknowledged all of it (and it was committed). */
+  /**
+   * Sends one batch from the spool; true when Kafka acknowledged all of it (and it was committed). Every entry is
+   * settled in the spool as soon as its acknowledgement is seen (and counted as sent then, once): a batch that fails in
+   * part re-sends only the rest, and drop-oldest never counts an acknowledged entry as dropped.
+   */
   boolean drainOnce() throws InterruptedException {
     Spool.Batch batch = spool.read(DRAIN_BATCH);
-    if (batch.entries().isEmpty()) {
-      return true;
+    List<Spool.Entry> entries = batch.entries();
+    List<Future<RecordMetadata>> futures = new ArrayList<>(entries.size());
+    List<SpecificRecord> values = new ArrayList<>(entries.size());
+    List<Spool.Entry> handed = new ArrayList<>(entries.size());
+    long[] starts = new long[entries.size()];
+    Exception failure = null;
+    for (Spool.Entry entry : entries) {
+      SpecificRecord value;
+      try {
+        value = AvroBinary.decode(entry.kind(), entry.avro());
+      } catch (IOException | RuntimeException e) {
+        LOG.error("a spooled event could not be decoded; dropped (counted)", e);
+        metrics.dropped("spool_corrupt", 1);
+        spool.settle(entry.position());
+        continue;
+      }
+      Future<RecordMetadata> sent;
+      long sampleStart = latencySampleStart();
+      try {
+        String topic = topicOf(value);
+        sent = producer.send(new ProducerRecord<>(topic, entry.key(), serialize(topic, value)));
+      } catch (RuntimeException e) {
+        failure = e; // Kafka or the registry (a serializer failure) unreachable: the rest waits for the next attempt
+        break;
+      }
+      starts[futures.size()] = sampleStart;
+      futures.add(sent);
+      values.add(value);
+      handed.add(entry);
+      if (sent.isDone() && failedAlready(sent)) {
+        break; // failed at once: sending the rest now could deliver later events before this one
+      }
     }
-    List<Future<RecordMetadata>> futures = new ArrayList<>(batch.entries().size());
-    List<SpecificRecord> values = new ArrayList<>(batch.entries().size());
-    long start = System.nanoTime();
-    int undecodable = 0;
     try {
-      for (Spool.Entry entry : batch.entries()) {
-        SpecificRecord value;
+      for (int i = 0; i < futures.size(); i++) {
         try {
-          value = AvroBinary.decode(entry.kind(), entry.avro());
-        } catch (IOException | RuntimeException e) {
-          undecodable++;
+          futures.get(i).get();
+        } catch (java.util.concurrent.ExecutionException | RuntimeException e) {
+          failure = failure == null ? e : failure;
           continue;
         }
-        String topic = topicOf(value);
-        futures.add(producer.send(new ProducerRecord<>(topic, entry.key(), serialize(topic, value))));
-        values.add(value);
+        acked(slot(topicOf(values.get(i))), starts[i]);
+        spool.settle(handed.get(i).position());
       }
-      for (int i = 0; i < futures.size(); i++) {
-        futures.get(i).get();
-        acked(values.get(i), start);
-      }
-    } catch (java.util.concurrent.ExecutionException | RuntimeException e) {
-      // Kafka or the registry still unreachable (a serializer failure is a RuntimeException too): retry later
+    } catch (InterruptedException e) {
+      spool.release(batch);
+      throw e;
+    }
+    if (failure != null) {
+      spool.release(batch);
       if (kafkaHealthy) {
-        LOG.warn("Kafka still unreachable ({}); {} events stay spooled", e.toString(), spool.pending());
+        LOG.warn("Kafka still unreachable ({}); {} events stay spooled", failure.toString(), spool.pending());
       }
       kafkaHealthy = false;
       return false;
-    }
-    if (undecodable > 0) {
-      LOG.error("{} spooled events could not be decoded; dropped (counted)", undecodable);
-      metrics.dropped("spool_corrupt", undecodable);
     }
     spool.commit(batch);
     if (!kafkaHealthy && spool.pending() == 0) {
       LOG.info("Kafka reachable again; spool drained");
     }
     return true;
+  }
+
+  private static boolean failedAlready(Future<RecordMetadata> done) throws InterruptedException {
+    try {
+      done.get();
+      return false;
+    } catch (java.util.concurrent.ExecutionException | RuntimeException e) {
+      return true;
+    }
   }
 
   /**

@@ -13,7 +13,10 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Set;
 import java.util.function.LongConsumer;
 import java.util.stream.Stream;
 import java.util.zip.CRC32;
@@ -28,13 +31,24 @@ import java.util.zip.CRC32;
  * downstream de-duplication). The committed read position is persisted in {@code cursor} so a restart resumes; a torn
  * record at the tail of a segment (crash mid-write) is detected by its CRC and discarded.
  *
+ * <p>Exact accounting with one reader: the records of the batch last returned by {@link #read(int)} are <em>in
+ * flight</em> until the reader calls {@link #commit(Batch)} (all delivered) or {@link #release(Batch)} (not all). Drop-
+ * oldest deletes their segment like any other but leaves their counting to the reader: a record the reader
+ * {@link #settle(long) settles} (delivered, or counted by the reader itself) is never reported to {@code onDrop}; one
+ * deleted while in flight and not settled is reported when the batch is released. So every appended record ends up
+ * exactly once as delivered (committed or settled) or dropped (reported to {@code onDrop}). Settled records are skipped
+ * by later reads, so a batch that failed in part is not sent (and counted) twice.
+ *
  * <p>Thread-safe: all methods synchronize on the spool (appends come from ingest, sender and producer callback threads,
- * reads from the drainer).
+ * reads from the drainer). One reader at a time.
  */
 public final class Spool implements Closeable {
 
-  /** One spooled event: kind (1 request, 2 hardware sample), Kafka key, Avro binary value (no registry header). */
-  public record Entry(byte kind, String key, byte[] avro) {}
+  /**
+   * One spooled event: kind (1 request, 2 hardware sample), Kafka key, Avro binary value (no registry header), and its
+   * position in the spool (for {@link #settle(long)}).
+   */
+  public record Entry(byte kind, String key, byte[] avro, long position) {}
 
   /** Records read but not yet committed, and where reading stopped. */
   public record Batch(List<Entry> entries, long segmentId, long position, int indexInSegment) {}
@@ -66,6 +80,14 @@ public final class Spool implements Closeable {
   private long readSegment;
   private long readPosition;
   private int readIndex;
+  // the reader's batch in flight: positions [inFlightFrom, inFlightTo), none when inFlightTo == NONE
+  private static final long NONE = -1;
+  private long inFlightFrom = NONE;
+  private long inFlightTo = NONE;
+  /** Settled (delivered or counted by the reader) but not yet committed positions; all at or after the cursor. */
+  private final Set<Long> settled = new HashSet<>();
+  /** In flight when drop-oldest deleted them and not settled yet: reported to onDrop unless settled before release. */
+  private final Set<Long> droppedInFlight = new HashSet<>();
 
   /**
    * Opens (or creates) the spool in {@code dir}, recovering existing segments and the committed cursor.
@@ -156,6 +178,15 @@ public final class Spool implements Closeable {
     }
   }
 
+  /** Total order of records: segment id in the high 32 bits, index within the segment in the low 32. */
+  static long position(long segmentId, int index) {
+    return segmentId << 32 | index;
+  }
+
+  private long cursor() {
+    return position(readSegment, readIndex);
+  }
+
   private static int crc(byte[] payload) {
     CRC32 c = new CRC32();
     c.update(payload, 0, payload.length);
@@ -222,7 +253,8 @@ public final class Spool implements Closeable {
 
   private void dropOldest() throws IOException {
     Segment s = segments.pollFirst();
-    long unread = s.id == readSegment ? s.records - readIndex : s.records;
+    int firstUnread = s.id == readSegment ? readIndex : 0;
+    long unread = s.records - firstUnread;
     totalBytes -= s.bytes;
     pending -= unread;
     updateEmpty();
@@ -233,11 +265,37 @@ public final class Spool implements Closeable {
       readPosition = 0;
       readIndex = 0;
     }
-    onDrop.accept(unread);
+    // Not lost: records already settled by the reader (delivered), and records in flight (their fate is the reader's:
+    // settled before the batch is released means delivered, otherwise release reports them).
+    Set<Long> settledHere = new HashSet<>();
+    for (Iterator<Long> it = settled.iterator(); it.hasNext(); ) {
+      long p = it.next();
+      if (p >>> 32 == s.id) {
+        settledHere.add(p);
+        it.remove();
+      }
+    }
+    long inFlightHere = 0;
+    if (inFlightTo != NONE) {
+      long from = Math.max(inFlightFrom, position(s.id, firstUnread));
+      long to = Math.min(inFlightTo, position(s.id, s.records));
+      for (long p = from; p < to; p++) {
+        if (!settledHere.contains(p)) {
+          droppedInFlight.add(p);
+          inFlightHere++;
+        }
+      }
+    }
+    onDrop.accept(unread - settledHere.size() - inFlightHere);
   }
 
-  /** Up to {@code max} unread records from the cursor, without moving it (see {@link #commit(Batch)}). */
+  /**
+   * Up to {@code max} unread, unsettled records from the cursor, without moving it (see {@link #commit(Batch)}); the
+   * returned batch is in flight until {@link #commit(Batch)} or {@link #release(Batch)}. A previous batch still in
+   * flight is released first.
+   */
   public synchronized Batch read(int max) {
+    resolveInFlight();
     List<Entry> out = new ArrayList<>(Math.min(max, (int) Math.min(pending, 4096)));
     long seg = readSegment;
     long pos = readPosition;
@@ -267,21 +325,56 @@ public final class Spool implements Closeable {
             ByteBuffer payload = ByteBuffer.allocate(len);
             ch.read(payload, pos + HEADER);
             payload.flip();
+            long at = position(s.id, idx);
+            pos += HEADER + len;
+            idx++;
+            if (settled.contains(at)) {
+              continue; // delivered by an earlier attempt of this batch: not sent (nor counted) again
+            }
             byte kind = payload.get();
             int klen = payload.getShort() & 0xffff;
             String key = new String(payload.array(), 3, klen, StandardCharsets.UTF_8);
             byte[] avro = new byte[len - 3 - klen];
             System.arraycopy(payload.array(), 3 + klen, avro, 0, avro.length);
-            out.add(new Entry(kind, key, avro));
-            pos += HEADER + len;
-            idx++;
+            out.add(new Entry(kind, key, avro, at));
           }
         }
       }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read spool " + dir, e);
     }
+    inFlightFrom = cursor();
+    inFlightTo = position(seg, idx);
     return new Batch(out, seg, pos, idx);
+  }
+
+  /**
+   * Marks one record of the batch in flight as done by the reader: delivered (Kafka acknowledged it), or counted by
+   * the reader itself (e.g. undecodable). It is never reported to {@code onDrop} and not returned by later reads.
+   */
+  public synchronized void settle(long position) {
+    if (!droppedInFlight.remove(position) && position >= cursor()) {
+      settled.add(position);
+    }
+  }
+
+  /**
+   * Ends the batch in flight without moving the cursor (not all of it was delivered): its unsettled records stay in
+   * the spool and are read again, except those drop-oldest deleted meanwhile, which are reported to {@code onDrop}
+   * now.
+   */
+  public synchronized void release(Batch batch) {
+    resolveInFlight();
+  }
+
+  private void resolveInFlight() {
+    long lost = droppedInFlight.size();
+    droppedInFlight.clear();
+    inFlightFrom = NONE;
+    inFlightTo = NONE;
+    if (lost > 0) {
+      onDrop.accept(lost);
+    }
   }
 
   private Segment nextAfter(long id) {
@@ -294,16 +387,16 @@ public final class Spool implements Closeable {
   }
 
   /**
-   * Marks a batch as delivered: moves the cursor past it and deletes fully consumed segments. A batch whose segments
-   * were meanwhile dropped for space only moves the cursor forward, never back.
+   * Marks a batch as delivered, all of it: moves the cursor past it and deletes fully consumed segments. A batch whose
+   * segments were meanwhile dropped for space only moves the cursor forward, never back; its records that drop-oldest
+   * deleted while in flight count as delivered (they were), not as dropped.
    */
   public synchronized void commit(Batch batch) {
-    if (batch.entries().isEmpty()) {
-      return;
-    }
-    if (batch.segmentId() < readSegment
-        || batch.segmentId() == readSegment && batch.indexInSegment() <= readIndex) {
-      return; // the segment under this batch was dropped (already counted) and the cursor moved on
+    droppedInFlight.clear();
+    inFlightFrom = NONE;
+    inFlightTo = NONE;
+    if (position(batch.segmentId(), batch.indexInSegment()) <= cursor()) {
+      return; // nothing read, or the segments under this batch were dropped and the cursor moved on
     }
     long consumed = 0;
     for (Segment s : segments) {
@@ -335,6 +428,8 @@ public final class Spool implements Closeable {
         readPosition = 0;
         readIndex = 0;
       }
+      long c = cursor();
+      settled.removeIf(p -> p < c);
       writeCursor();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot commit spool cursor in " + dir, e);

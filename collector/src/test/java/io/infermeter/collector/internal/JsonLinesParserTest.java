@@ -11,6 +11,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -119,5 +122,107 @@ class JsonLinesParserTest {
   void parseRejects(String name, String line, RejectReason reason) {
     assertThatThrownBy(() -> parse(line)).isInstanceOfSatisfying(InvalidEventException.class,
         ex -> assertThat(ex.reason()).isEqualTo(reason));
+  }
+
+  // --- the scanner (parseCommon) against the reference path (Jackson): same event or same reject, always
+
+  /** Lines of every kind; for each, parse (scanner, Jackson when it gives up) must equal Jackson alone. */
+  static List<String> differentialLines() {
+    long a = NOW_US - 10_000_000;
+    List<String> lines = new ArrayList<>(List.of(
+        "{\"requestId\":\"r-7-1\",\"model\":\"llama-3-8b\",\"arrivalUs\":" + a + ",\"scheduledUs\":" + (a + 10)
+            + ",\"firstTokenUs\":" + (a + 200) + ",\"completedUs\":" + (a + 4000)
+            + ",\"inputTokens\":128,\"outputTokens\":64}",
+        "{\"model\":\"m\",\"arrivalUs\":" + a + ",\"queueUs\":10,\"ttftUs\":2000,\"e2eUs\":50000}",
+        "  { \"model\" : \"m\" ,\t\"arrivalUs\" :\r" + a + " , \"e2eUs\": 5 }  ",
+        "{\"model\":\"m\",\"arrivalUs\":" + a + ",\"e2eUs\":5,\"completedUs\":" + (a + 9) + "}",
+        "{\"model\":\"m\",\"model\":\"n\",\"status\":\"ok\",\"status\":\"TimeOut\"}",
+        "{\"model\":\"m\",\"errorType\":\"oom\"}",
+        "{\"model\":\"m\",\"errorType\":\"oom\",\"status\":\"success\"}",
+        "{\"model\":\"m\",\"modelVersion\":\"v2\",\"engine\":\"vllm\",\"operation\":\"chat\",\"host\":\"h\","
+            + "\"cluster\":\"c\",\"region\":\"r\",\"deviceId\":\"GPU-0\",\"gpuType\":\"A100\",\"sloClass\":\"gold\","
+            + "\"maxInterTokenGapUs\":7,\"cachedTokens\":3,\"batchSize\":4,\"maxBatchSize\":8,\"source\":\"replay\"}",
+        "{\"model\":\"m\",\"unknown\":\"x\",\"other\":12,\"more\":-3}",
+        "{\"model\":\"m\",\"arrivalUs\":-0,\"inputTokens\":-5,\"scheduledUs\":-7}",
+        "{}", "{ }", "", "   ", "{", "}", "{\"model\"}", "{\"model\":}", "{\"model\":\"m\",}", "{,}",
+        "{\"model\":\"m\"", "{\"model\":\"m\"}x", "{\"model\":\"m\"} {\"model\":\"n\"}", "[1,2]", "5", "\"s\"",
+        "{\"model\":\"m\",\"arrivalUs\":012}", "{\"model\":\"m\",\"arrivalUs\":-}", "{\"model\":\"m\",\"arrivalUs\":1.5}",
+        "{\"model\":\"m\",\"arrivalUs\":1e3}", "{\"model\":\"m\",\"arrivalUs\":1E3}",
+        "{\"model\":\"m\",\"arrivalUs\":123456789012345678}", "{\"model\":\"m\",\"arrivalUs\":1234567890123456789}",
+        "{\"model\":\"m\",\"arrivalUs\":99999999999999999999}", "{\"model\":\"m\",\"arrivalUs\":12abc}",
+        "{\"model\":\"m\",\"inputTokens\":2147483647}", "{\"model\":\"m\",\"inputTokens\":2147483648}",
+        "{\"model\":\"m\",\"inputTokens\":-2147483649}", "{\"model\":\"m\",\"queueUs\":-1,\"arrivalUs\":5}",
+        "{\"model\":\"m\",\"ttftUs\":-1}", "{\"model\":\"m\",\"e2eUs\":-10}", "{\"model\":5}",
+        "{\"model\":\"m\",\"arrivalUs\":\"soon\"}", "{\"model\":\"m\",\"status\":\"meh\"}",
+        "{\"model\":\"m\",\"source\":\"otlp\"}", "{\"model\":\"m\",\"source\":\"simulated\"}",
+        "{\"model\":\"m\",\"coldStart\":true}", "{\"model\":\"m\",\"coldStart\":\"yes\"}",
+        "{\"model\":\"m\",\"attributes\":{\"a\":\"b\",\"n\":3}}", "{\"model\":\"m\",\"attributes\":[1]}",
+        "{\"model\":null,\"requestId\":null}", "{\"model\":\"m\",\"x\":true,\"y\":[1,{\"z\":2}]}",
+        "{\"model\":\"a\\\"b\\u00e9\"}", "{\"model\":\"caf\u00e9\"}", "{\"mod\\u0065l\":\"m\"}",
+        "{\"model\":\"tab\there\"}", "{\"model\":\"m\"}\u00a0", "\ufeff{\"model\":\"m\"}",
+        "{'model':'m'}", "{model:\"m\"}", "{\"model\":\"m\" /* c */}", "{\"\":1,\"model\":\"m\"}",
+        "{\"requestId\":123}", "{\"inputTokens\":\"1\"}", "{\"batchSize\":1.0}"));
+    // random mutations of valid lines: deleted, inserted, replaced and duplicated bytes
+    Random random = new Random(42);
+    List<String> seeds = List.copyOf(lines.subList(0, 10));
+    String alphabet = "{}[]\":,.-+eE0123456789 \t\\/abcmnoptrsuxyz\u00e9";
+    for (int n = 0; n < 3000; n++) {
+      StringBuilder sb = new StringBuilder(seeds.get(random.nextInt(seeds.size())));
+      int edits = 1 + random.nextInt(3);
+      for (int k = 0; k < edits && sb.length() > 0; k++) {
+        int at = random.nextInt(sb.length());
+        char ch = alphabet.charAt(random.nextInt(alphabet.length()));
+        switch (random.nextInt(4)) {
+          case 0 -> sb.deleteCharAt(at);
+          case 1 -> sb.insert(at, ch);
+          case 2 -> sb.setCharAt(at, ch);
+          default -> sb.insert(at, sb.charAt(at));
+        }
+      }
+      lines.add(sb.toString());
+    }
+    return lines;
+  }
+
+  @Test
+  void scannerAndJacksonAgreeOnEveryLine() {
+    int scanned = 0;
+    for (String line : differentialLines()) {
+      byte[] b = ("xx" + line + "yy").getBytes(StandardCharsets.UTF_8); // at an offset, as within a batch
+      int off = 2;
+      int len = b.length - 4;
+      Object expected = outcome(() -> parser.parseWithJackson(b, off, len));
+      Object actual = outcome(() -> parser.parse(b, off, len));
+      assertThat(actual).as("line %s", line).isEqualTo(expected);
+      if (parser.parseCommon(b, off, len) != null) {
+        scanned++;
+        assertThat(expected).as("the scanner accepted what Jackson rejects: %s", line).isInstanceOf(RequestEvent.class);
+      }
+    }
+    // the scanner really is the path of the common lines (otherwise this test would compare Jackson with itself)
+    assertThat(scanned).isGreaterThan(100);
+  }
+
+  @Test
+  void scannerTakesTheCommonShapeOfALine() {
+    for (String line : differentialLines().subList(0, 10)) {
+      byte[] b = line.getBytes(StandardCharsets.UTF_8);
+      assertThat(parser.parseCommon(b, 0, b.length)).as(line).isNotNull();
+    }
+  }
+
+  private interface Parse {
+    RequestEvent run() throws InvalidEventException;
+  }
+
+  /** The event with a fixed id (ids are random), or the reject's reason and message. */
+  private static Object outcome(Parse p) {
+    try {
+      RequestEvent e = p.run();
+      e.setEventId("fixed");
+      return e;
+    } catch (InvalidEventException ex) {
+      return ex.reason() + ": " + ex.getMessage();
+    }
   }
 }

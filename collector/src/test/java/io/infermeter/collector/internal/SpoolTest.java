@@ -77,7 +77,9 @@ class SpoolTest {
       s.append((byte) 1, "k", value(12));
       assertThat(dropped.get()).isEqualTo(3);
       assertThat(s.pending()).isEqualTo(9);
-      assertThat(values(s.read(100))).first().isEqualTo("value-00004");
+      Spool.Batch notSent = s.read(100);
+      assertThat(values(notSent)).first().isEqualTo("value-00004");
+      s.release(notSent); // the reader gave up on it: records deleted from now on count as dropped at once
       for (int i = 13; i < 30; i++) {
         s.append((byte) 1, "k", value(i));
       }
@@ -91,19 +93,94 @@ class SpoolTest {
   }
 
   @Test
-  void commitOfABatchWhoseSegmentWasDroppedDoesNotMoveBack() throws Exception {
+  void commitOfABatchWhoseSegmentWasDroppedDoesNotMoveBackNorCountsItDropped() throws Exception {
     try (Spool s = open(RECORD * 8, RECORD * 4)) {
       for (int i = 0; i < 8; i++) {
         s.append((byte) 1, "k", value(i));
       }
       Spool.Batch inFlight = s.read(2);
       for (int i = 8; i < 12; i++) {
-        s.append((byte) 1, "k", value(i)); // drops the first segment (4 unread records counted)
+        s.append((byte) 1, "k", value(i)); // drops the first segment: 4 unread records, 2 of them in flight
       }
-      assertThat(dropped.get()).isEqualTo(4);
-      s.commit(inFlight);
+      assertThat(dropped.get()).isEqualTo(2); // the two not handed to the reader
+      s.commit(inFlight); // the two in flight were delivered after all: not dropped
+      assertThat(dropped.get()).isEqualTo(2);
       assertThat(s.pending()).isEqualTo(8);
       assertThat(values(s.read(1))).containsExactly("value-00004");
+    }
+  }
+
+  @Test
+  void releaseCountsInFlightRecordsDeletedMeanwhileExceptSettledOnes() throws Exception {
+    try (Spool s = open(RECORD * 8, RECORD * 4)) {
+      for (int i = 0; i < 8; i++) {
+        s.append((byte) 1, "k", value(i));
+      }
+      Spool.Batch inFlight = s.read(6); // records 0-5: segment 1 whole, 2 of segment 2
+      s.settle(inFlight.entries().get(0).position()); // acknowledged before the drop
+      for (int i = 8; i < 12; i++) {
+        s.append((byte) 1, "k", value(i)); // drops segment 1: 1 settled, 3 in flight and unsettled, none else unread
+      }
+      assertThat(dropped.get()).isZero();
+      s.settle(inFlight.entries().get(1).position()); // acknowledged after the drop
+      s.release(inFlight); // the other two of segment 1 were neither delivered nor are they on disk any more
+      assertThat(dropped.get()).isEqualTo(2);
+      // records 4 and 5 were in flight but are still on disk: read again, nothing counted for them
+      assertThat(values(s.read(100))).containsExactly("value-00004", "value-00005", "value-00006", "value-00007",
+          "value-00008", "value-00009", "value-00010", "value-00011");
+    }
+  }
+
+  @Test
+  void settledRecordsAreNotReadAgainAndCommitCoversThem() throws Exception {
+    try (Spool s = open(1_000_000, RECORD * 4)) {
+      for (int i = 0; i < 6; i++) {
+        s.append((byte) 1, "k", value(i));
+      }
+      Spool.Batch first = s.read(4);
+      s.settle(first.entries().get(0).position());
+      s.settle(first.entries().get(2).position());
+      s.release(first); // partly delivered
+      Spool.Batch retry = s.read(3);
+      assertThat(values(retry)).containsExactly("value-00001", "value-00003", "value-00004");
+      s.commit(retry);
+      assertThat(s.pending()).isEqualTo(1);
+      assertThat(values(s.read(10))).containsExactly("value-00005");
+      assertThat(dropped.get()).isZero();
+    }
+  }
+
+  @Test
+  void everyAppendedRecordIsDeliveredOrDroppedExactlyOnceWhileAppendsRaceTheReader() throws Exception {
+    // a reader that settles every other record, releases, and commits, against appends that keep dropping segments
+    try (Spool s = open(RECORD * 12, RECORD * 4)) {
+      java.util.Set<String> delivered = new java.util.HashSet<>();
+      int appended = 0;
+      for (int round = 0; round < 200; round++) {
+        for (int i = 0; i < 3; i++) {
+          s.append((byte) 1, "k", value(appended++));
+        }
+        Spool.Batch b = s.read(5);
+        for (int i = 0; i < 2; i++) {
+          s.append((byte) 1, "k", value(appended++)); // may drop segments under the batch in flight
+        }
+        if (round % 3 == 0) {
+          for (int i = 0; i < b.entries().size(); i += 2) {
+            s.settle(b.entries().get(i).position());
+            assertThat(delivered.add(new String(b.entries().get(i).avro(), StandardCharsets.UTF_8))).isTrue();
+          }
+          s.release(b);
+        } else {
+          b.entries().forEach(e -> assertThat(delivered.add(new String(e.avro(), StandardCharsets.UTF_8))).isTrue());
+          s.commit(b);
+        }
+      }
+      Spool.Batch rest = s.read(1000);
+      rest.entries().forEach(e -> assertThat(delivered.add(new String(e.avro(), StandardCharsets.UTF_8))).isTrue());
+      s.commit(rest);
+      assertThat(dropped.get()).isPositive();
+      assertThat(delivered.size() + dropped.get()).isEqualTo(appended);
+      assertThat(s.pending()).isZero();
     }
   }
 

@@ -5,16 +5,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KeyValue;
-import org.apache.kafka.streams.processor.StateStore;
-import org.apache.kafka.streams.processor.StateStoreContext;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.StoreBuilder;
-import org.apache.kafka.streams.state.internals.CacheFlushListener;
-import org.apache.kafka.streams.state.internals.CachedStateStore;
 
 /**
  * The event ids seen by one task within a retention of event time, for de-duplication: per event-time bucket an
@@ -34,7 +29,7 @@ import org.apache.kafka.streams.state.internals.CachedStateStore;
  * <p>Two different ids with the same 64-bit hash would make the second look like a duplicate: with n ids in retention
  * the chance that this happens at all is about n^2 / 2^65 (1e-5 for 20 million ids). Not thread-safe: one task.
  */
-public final class DedupStore implements StateStore, CachedStateStore<Bytes, byte[]> {
+public final class DedupStore extends WriteBehindStore {
 
   static final int CHUNK = 4096;
 
@@ -49,20 +44,16 @@ public final class DedupStore implements StateStore, CachedStateStore<Bytes, byt
     }
   }
 
-  private final String name;
-  private final KeyValueStore<Bytes, byte[]> inner;
   private final long bucketMs;
   private final long retentionMs;
   private final TreeMap<Long, Bucket> buckets = new TreeMap<>();
-  private StateStoreContext context;
   private boolean loaded;
   /** The bucket of the previous call (consecutive events mostly share one). */
   private long lastStart = Long.MIN_VALUE;
   private Bucket lastBucket;
 
   private DedupStore(String name, KeyValueStore<Bytes, byte[]> inner, long retentionMs) {
-    this.name = name;
-    this.inner = inner;
+    super(name, inner);
     this.retentionMs = retentionMs;
     this.bucketMs = Math.max(1000, retentionMs / 8);
   }
@@ -137,7 +128,7 @@ public final class DedupStore implements StateStore, CachedStateStore<Bytes, byt
         lastStart = Long.MIN_VALUE;
       }
       for (int c = 0; c < b.chunks.size(); c++) {
-        ObjectStore.ensureRecordContext(context);
+        ensureRecordContext();
         inner.delete(key(e.getKey(), c));
       }
     }
@@ -148,7 +139,7 @@ public final class DedupStore implements StateStore, CachedStateStore<Bytes, byt
   }
 
   private void writeOpen(long start, Bucket b) {
-    ObjectStore.ensureRecordContext(context);
+    ensureRecordContext();
     ByteBuffer buf = ByteBuffer.allocate(8 * b.openSize);
     long[] open = b.open();
     for (int i = 0; i < b.openSize; i++) {
@@ -158,7 +149,8 @@ public final class DedupStore implements StateStore, CachedStateStore<Bytes, byt
     b.dirty = false;
   }
 
-  private void writeDirty() {
+  @Override
+  void writeDirty() {
     for (Map.Entry<Long, Bucket> e : buckets.entrySet()) {
       if (e.getValue().dirty) {
         writeOpen(e.getKey(), e.getValue());
@@ -204,69 +196,7 @@ public final class DedupStore implements StateStore, CachedStateStore<Bytes, byt
   }
 
   @Override
-  public void flushCache() {
-    writeDirty();
-  }
-
-  @Override
-  public void clearCache() {
+  void forget() {
     reset();
-  }
-
-  @Override
-  public boolean setFlushListener(CacheFlushListener<Bytes, byte[]> listener, boolean sendOldValues) {
-    return false;
-  }
-
-  @Override
-  public String name() {
-    return name;
-  }
-
-  @Override
-  public void init(StateStoreContext context, StateStore root) {
-    this.context = context;
-    reset();
-    inner.init(context, root);
-  }
-
-  @Override
-  @SuppressWarnings("deprecation") // still part of the 4.3 store contract
-  public void flush() {
-    writeDirty();
-    inner.flush();
-  }
-
-  @Override
-  public void commit(Map<TopicPartition, Long> changelogOffsets) {
-    writeDirty();
-    inner.commit(changelogOffsets);
-  }
-
-  @Override
-  public Long committedOffset(TopicPartition partition) {
-    return inner.committedOffset(partition);
-  }
-
-  @Override
-  @SuppressWarnings("deprecation")
-  public boolean managesOffsets() {
-    return inner.managesOffsets();
-  }
-
-  @Override
-  public void close() {
-    reset();
-    inner.close();
-  }
-
-  @Override
-  public boolean persistent() {
-    return inner.persistent();
-  }
-
-  @Override
-  public boolean isOpen() {
-    return inner.isOpen();
   }
 }

@@ -13,6 +13,7 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -76,6 +77,12 @@ public final class StreamsMain implements Callable<Integer> {
     if (mismatch != null) {
       LOG.error("{}", mismatch);
       return 2;
+    }
+    int[] partitions = TopicBootstrap.inputPartitions(settings);
+    if (settings.fleetUpstreamTasks() == 0 && partitions != null) {
+      // one request task per partition: the fleet rollups wait for all of them on a first start
+      settings = StreamsSettings.from(settings.raw().with(Map.of("windows.fleet.upstream.tasks", partitions[0])));
+      topology = InfermeterTopology.build(settings, serdes, counters, clock);
     }
     KafkaStreams streams = new KafkaStreams(topology,
         InfermeterTopology.streamsProperties(settings, serdes, counters, clock));

@@ -29,6 +29,7 @@ public final class StreamsSettings {
   private final Duration grace;
   private final Duration fleetDelay;
   private final Duration fleetIdle;
+  private final int fleetUpstreamTasks;
   private final Duration energyDelay;
   private final Duration dedupRetention;
   private final int maxKeysPerWindow;
@@ -70,6 +71,11 @@ public final class StreamsSettings {
     this.grace = s.duration("windows.grace");
     this.fleetDelay = s.duration("windows.fleet.delay");
     this.fleetIdle = s.duration("windows.fleet.idle");
+    this.fleetUpstreamTasks = s.integer("windows.fleet.upstream.tasks");
+    if (fleetUpstreamTasks < 0) {
+      throw new ConfigException("invalid value '" + fleetUpstreamTasks
+          + "' for setting 'windows.fleet.upstream.tasks': expected >= 0 (0: unknown)");
+    }
     this.energyDelay = s.duration("energy.join.delay");
     this.dedupRetention = s.duration("dedup.retention");
     if (dedupRetention.toMillis() <= 0) {
@@ -133,8 +139,9 @@ public final class StreamsSettings {
     d.put("topic.prefix", "");
     d.put("windows.sizes", "10s,1m");
     d.put("windows.grace", "5s");
-    d.put("windows.fleet.delay", "60s");
+    d.put("windows.fleet.delay", "5s");
     d.put("windows.fleet.idle", "30s");
+    d.put("windows.fleet.upstream.tasks", "0");
     d.put("energy.join.delay", "10s");
     d.put("dedup.retention", "2m");
     d.put("keys.max.per.window", "10000");
@@ -253,6 +260,14 @@ public final class StreamsSettings {
 
   public Duration fleetDelay() {
     return fleetDelay;
+  }
+
+  /**
+   * How many request tasks feed the fleet rollups (the request topic's partition count; the app sets it at start);
+   * 0: unknown.
+   */
+  public int fleetUpstreamTasks() {
+    return fleetUpstreamTasks;
   }
 
   /** Wall-clock time after which a silent upstream request task no longer holds fleet windows open. */

@@ -30,6 +30,18 @@ final class TopicBootstrap {
    * partition number.
    */
   static String inputPartitionMismatch(StreamsSettings s) throws InterruptedException {
+    int[] counts = inputPartitions(s);
+    if (counts == null || counts[0] == counts[1]) {
+      return null;
+    }
+    return "topic " + Topics.REQUESTS.withPrefix(s.topicPrefix()).name() + " has " + counts[0] + " partitions and "
+        + Topics.HARDWARE.withPrefix(s.topicPrefix()).name() + " has " + counts[1]
+        + ": energy attribution joins a host's requests and samples by partition, so both need the same count "
+        + "(add partitions to the smaller one before the first run; see docs/DEPLOY.md)";
+  }
+
+  /** {requests, hardware} partition counts, or null when the topics cannot be described. */
+  static int[] inputPartitions(StreamsSettings s) throws InterruptedException {
     String requests = Topics.REQUESTS.withPrefix(s.topicPrefix()).name();
     String hardware = Topics.HARDWARE.withPrefix(s.topicPrefix()).name();
     Map<String, Object> cfg = new HashMap<>(s.raw().withPrefix("kafka.admin."));
@@ -48,11 +60,7 @@ final class TopicBootstrap {
           Thread.sleep(250);
         }
       }
-      int r = d.get(requests).partitions().size();
-      int h = d.get(hardware).partitions().size();
-      return r == h ? null : "topic " + requests + " has " + r + " partitions and " + hardware + " has " + h
-          + ": energy attribution joins a host's requests and samples by partition, so both need the same count "
-          + "(add partitions to the smaller one before the first run; see docs/DEPLOY.md)";
+      return new int[] {d.get(requests).partitions().size(), d.get(hardware).partitions().size()};
     } catch (ExecutionException e) {
       LOG.warn("could not describe {} and {} to check their partition counts", requests, hardware, e);
       return null;

@@ -80,6 +80,7 @@ public final class StreamsThroughputBenchmark {
     m.put("kafka.bootstrap.servers", bootstrap);
     m.put("schema.registry.url", registryUrl);
     m.put("kafka.streams.state.dir", Files.createTempDirectory("bench-streams").toString());
+    m.put("windows.fleet.upstream.tasks", partitions); // as StreamsMain sets it from the request topic
     // -Dkafka.streams.<name>=<value> passes Kafka Streams overrides (e.g. num.stream.threads, commit.interval.ms)
     for (String k : System.getProperties().stringPropertyNames()) {
       if (k.startsWith("kafka.streams.") || k.startsWith("windows.") || k.startsWith("state.")) {

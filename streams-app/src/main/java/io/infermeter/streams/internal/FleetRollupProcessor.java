@@ -47,7 +47,7 @@ public final class FleetRollupProcessor implements Processor<String, RequestAccu
         settings.fleetDelay().toMillis(), sizes, settings.maxKeysPerWindow(), counters);
     alerts = new WindowAlerts(context.getStateStore(ALERT_STORE), settings.alerts());
     upstream = UpstreamWatermark.inStore(context.getStateStore(META_STORE), settings.grace().toMillis(),
-        settings.fleetIdle().toMillis());
+        settings.fleetIdle().toMillis(), settings.fleetUpstreamTasks(), clock.millis());
   }
 
   @Override

@@ -21,10 +21,10 @@ import org.apache.kafka.streams.state.KeyValueStore;
  *
  * <p>A task that has not reported for {@code idleMs} of wall-clock time is left out (it stopped serving this
  * partition's models, or it is gone), so an idle upstream does not hold every window open; if all are idle the newest
- * report counts. Reports are kept in the fleet task's meta store, so a restart resumes with them. What it cannot know
- * is a task that has never reported: on an app's very first start, a task that is slower to emit its first partials
- * than another is to pass the fleet delay can still see them dead-lettered as late. A partial without the headers
- * (written by an older version) reports its own window end under the task id "unknown". Not thread-safe.
+ * report counts. Reports are kept in the fleet task's meta store, so a restart resumes with them. On a first start
+ * (nothing restored) it cannot know a task that has not reported yet, so it closes nothing until every expected task
+ * (the request topic's partition count, when known) has reported, or {@code idleMs} has passed. A partial without the
+ * headers (written by an older version) reports its own window end under the task id "unknown". Not thread-safe.
  */
 final class UpstreamWatermark {
 
@@ -36,24 +36,31 @@ final class UpstreamWatermark {
   private final java.util.function.BiConsumer<String, Long> persist;
   private final long graceMs;
   private final long idleMs;
+  private final int expectedTasks;
+  private final long startedAtMs;
   /** task -> {reported stream time ms, wall-clock ms of the report}. */
   private final Map<String, long[]> tasks = new HashMap<>();
   private boolean loaded;
+  private boolean restoredAny;
 
   /**
    * @param restore the reports kept so far (task -> stream time), read on first use
    * @param persist keeps a task's newest report
    */
   UpstreamWatermark(java.util.function.Supplier<Map<String, Long>> restore,
-      java.util.function.BiConsumer<String, Long> persist, long upstreamGraceMs, long idleMs) {
+      java.util.function.BiConsumer<String, Long> persist, long upstreamGraceMs, long idleMs, int expectedTasks,
+      long startedAtMs) {
     this.restore = restore;
     this.persist = persist;
     this.graceMs = upstreamGraceMs;
     this.idleMs = idleMs;
+    this.expectedTasks = expectedTasks;
+    this.startedAtMs = startedAtMs;
   }
 
   /** Reports kept in {@code meta} under keys "upstream|task". */
-  static UpstreamWatermark inStore(KeyValueStore<String, Long> meta, long upstreamGraceMs, long idleMs) {
+  static UpstreamWatermark inStore(KeyValueStore<String, Long> meta, long upstreamGraceMs, long idleMs,
+      int expectedTasks, long startedAtMs) {
     return new UpstreamWatermark(() -> {
       Map<String, Long> m = new HashMap<>();
       try (KeyValueIterator<String, Long> it = meta.prefixScan(PREFIX,
@@ -64,7 +71,7 @@ final class UpstreamWatermark {
         }
       }
       return m;
-    }, (task, t) -> meta.put(PREFIX + task, t), upstreamGraceMs, idleMs);
+    }, (task, t) -> meta.put(PREFIX + task, t), upstreamGraceMs, idleMs, expectedTasks, startedAtMs);
   }
 
   /** The headers an upstream task puts on a partial. */
@@ -93,9 +100,16 @@ final class UpstreamWatermark {
     r[1] = nowMs;
   }
 
-  /** Min over upstream tasks heard from within {@code idleMs} of (reported stream time - grace); -1 before any. */
+  /**
+   * Min over upstream tasks heard from within {@code idleMs} of (reported stream time - grace); -1 before any, and -1
+   * on a first start (nothing restored) until every expected task has reported or {@code idleMs} has passed since the
+   * start (when the count is unknown, 0, until {@code idleMs} has passed).
+   */
   long watermark(long nowMs) {
     load(nowMs);
+    if (!restoredAny && nowMs - startedAtMs < idleMs && (expectedTasks == 0 || known() < expectedTasks)) {
+      return -1;
+    }
     long min = Long.MAX_VALUE;
     long newest = -1;
     for (long[] r : tasks.values()) {
@@ -113,6 +127,12 @@ final class UpstreamWatermark {
       return;
     }
     restore.get().forEach((task, t) -> tasks.put(task, new long[] {t, nowMs}));
+    restoredAny = !tasks.isEmpty();
     loaded = true;
+  }
+
+  /** Upstream tasks that have reported (partials without headers not counted). */
+  private int known() {
+    return tasks.size() - (tasks.containsKey("unknown") ? 1 : 0);
   }
 }

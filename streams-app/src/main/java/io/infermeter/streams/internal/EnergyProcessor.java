@@ -10,12 +10,6 @@ import io.infermeter.avro.HardwareSample;
 import io.infermeter.avro.ModelAttribution;
 import io.infermeter.avro.PriceUpdate;
 import io.infermeter.streams.StreamsSettings;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -585,33 +579,25 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     }
 
     byte[] toBytes() {
-      try {
-        ByteArrayOutputStream bos = new ByteArrayOutputStream();
-        DataOutputStream out = new DataOutputStream(bos);
+      byte[] r = rule.toBytes();
+      return Codec.encode(out -> {
         out.writeLong(lastSeenMs);
         out.writeUTF(cluster);
         out.writeUTF(region);
-        byte[] r = rule.toBytes();
         out.writeInt(r.length);
         out.write(r);
-        return bos.toByteArray();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
+      });
     }
 
     static HostSeen read(byte[] b) {
-      try {
-        DataInputStream in = new DataInputStream(new ByteArrayInputStream(b));
+      return Codec.decode(b, "host-last-seen entry", in -> {
         long t = in.readLong();
         String c = in.readUTF();
         String r = in.readUTF();
         byte[] rb = new byte[in.readInt()];
         in.readFully(rb);
         return new HostSeen(t, c, r, RuleState.fromBytes(rb));
-      } catch (IOException e) {
-        throw new IllegalArgumentException("corrupt host-last-seen entry", e);
-      }
+      });
     }
   }
 }

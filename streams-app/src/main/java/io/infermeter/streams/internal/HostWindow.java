@@ -1,11 +1,5 @@
 package io.infermeter.streams.internal;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -101,9 +95,7 @@ final class HostWindow implements WindowTable.Windowed {
   }
 
   byte[] toBytes() {
-    try {
-      ByteArrayOutputStream bos = new ByteArrayOutputStream(256);
-      DataOutputStream out = new DataOutputStream(bos);
+    return Codec.encode(out -> {
       out.writeUTF(cluster);
       out.writeUTF(region);
       out.writeUTF(host);
@@ -149,15 +141,11 @@ final class HostWindow implements WindowTable.Windowed {
           out.writeLong(d.getValue()[2]);
         }
       }
-      return bos.toByteArray();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    });
   }
 
   static HostWindow fromBytes(byte[] bytes) {
-    try {
-      DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
+    return Codec.decode(bytes, "host window", in -> {
       String cluster = in.readUTF();
       String region = in.readUTF();
       HostWindow w = new HostWindow(in.readUTF(), in.readLong(), in.readLong());
@@ -204,8 +192,6 @@ final class HostWindow implements WindowTable.Windowed {
         w.usage.put(k, map);
       }
       return w;
-    } catch (IOException e) {
-      throw new IllegalArgumentException("corrupt host window", e);
-    }
+    });
   }
 }

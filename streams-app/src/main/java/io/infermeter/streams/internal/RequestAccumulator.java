@@ -7,7 +7,6 @@ import io.infermeter.streams.StreamsSettings.SloClass;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.OptionalLong;
@@ -301,27 +300,12 @@ public final class RequestAccumulator implements WindowTable.Windowed {
 
   // ---- codec ----
 
-  /** Per thread (stream threads are long-lived): the encoding buffer, reused across accumulators and commits. */
-  private static final ThreadLocal<ByteArrayDataOutput> ENCODE_BUFFER =
-      ThreadLocal.withInitial(() -> new ByteArrayDataOutput(1 << 16));
-
   public byte[] toBytes(boolean compressed) {
-    ByteArrayDataOutput out = ENCODE_BUFFER.get();
-    out.reset();
-    try {
-      write(out, compressed);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return out.toByteArray();
+    return Codec.encode(out -> write(out, compressed));
   }
 
   public static RequestAccumulator fromBytes(byte[] bytes, boolean compressed) {
-    try {
-      return read(new ByteArrayDataInput(bytes), compressed);
-    } catch (IOException e) {
-      throw new IllegalArgumentException("corrupt request accumulator: " + e.getMessage(), e);
-    }
+    return Codec.decode(bytes, "request accumulator", in -> read(in, compressed));
   }
 
   void write(DataOutput out, boolean compressed) throws IOException {

@@ -1,11 +1,5 @@
 package io.infermeter.streams.internal;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayDeque;
 import java.util.Deque;
 
@@ -30,9 +24,7 @@ public final class RuleState {
   }
 
   byte[] toBytes() {
-    try {
-      ByteArrayOutputStream bos = new ByteArrayOutputStream(64);
-      DataOutputStream out = new DataOutputStream(bos);
+    return Codec.encode(out -> {
       out.writeBoolean(firing);
       out.writeLong(firstSeenUs);
       out.writeInt(streak);
@@ -42,15 +34,11 @@ public final class RuleState {
         out.writeDouble(h[0]);
         out.writeDouble(h[1]);
       }
-      return bos.toByteArray();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    });
   }
 
   static RuleState fromBytes(byte[] bytes) {
-    try {
-      DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
+    return Codec.decode(bytes, "rule state", in -> {
       RuleState s = new RuleState();
       s.firing = in.readBoolean();
       s.firstSeenUs = in.readLong();
@@ -61,8 +49,6 @@ public final class RuleState {
         s.history.addLast(new double[] {in.readDouble(), in.readDouble()});
       }
       return s;
-    } catch (IOException e) {
-      throw new IllegalArgumentException("corrupt rule state", e);
-    }
+    });
   }
 }

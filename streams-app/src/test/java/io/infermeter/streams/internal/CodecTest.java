@@ -241,6 +241,27 @@ class CodecTest {
   }
 
   @Test
+  void aNestedEncodeDoesNotClobberTheSharedBuffer() {
+    byte[] outer = Codec.encode(out -> {
+      out.writeLong(7);
+      byte[] inner = Codec.encode(in -> in.writeUTF("inner"));
+      out.writeInt(inner.length);
+      out.write(inner);
+      out.writeLong(9);
+    });
+    String back = Codec.decode(outer, "test record", in -> {
+      assertThat(in.readLong()).isEqualTo(7);
+      byte[] inner = new byte[in.readInt()];
+      in.readFully(inner);
+      assertThat(in.readLong()).isEqualTo(9);
+      return Codec.decode(inner, "inner", java.io.DataInput::readUTF);
+    });
+    assertThat(back).isEqualTo("inner");
+    assertThatThrownBy(() -> Codec.decode(new byte[] {1}, "test record", java.io.DataInput::readLong))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("corrupt test record");
+  }
+
+  @Test
   void corruptAccumulatorBytesFailWithAReason() {
     assertThatThrownBy(() -> RequestAccumulator.fromBytes(new byte[] {9}, false))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("accumulator");

@@ -558,6 +558,12 @@ public final class SinkLoop implements Runnable {
         LOG.warn("rebalance while ClickHouse is unavailable: the unwritten batches were dropped uncommitted and "
             + "will be re-read");
       }
+      // Nothing is held any more: either it was written, or it was dropped to be re-read. Consumption resumes, and the
+      // next batch finds out whether ClickHouse is back (collect() would otherwise be the only place that ends an
+      // outage, and without a batch it never runs again: the sink stayed paused for good).
+      outage = false;
+      failedAttempts = 0;
+      updatePause();
     }
 
     @Override

@@ -46,7 +46,16 @@ class SinkLoopTest {
   private final InMemorySchemaRegistryClient registry = new InMemorySchemaRegistryClient();
   private final AvroSerdeConfig serdeConfig = AvroSerdeConfig.from(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, "http://unused.invalid"));
   private final AvroSerializer<WindowAggregate> serializer = new AvroSerializer<>(registry, serdeConfig, false);
-  private final MockConsumer<byte[], byte[]> consumer = new MockConsumer<>("earliest");
+  /** The sink's rebalance listener (MockConsumer.rebalance does not call it). */
+  private volatile org.apache.kafka.clients.consumer.ConsumerRebalanceListener listener;
+  private final MockConsumer<byte[], byte[]> consumer = new MockConsumer<>("earliest") {
+    @Override
+    public synchronized void subscribe(java.util.Collection<String> topics,
+        org.apache.kafka.clients.consumer.ConsumerRebalanceListener l) {
+      listener = l;
+      super.subscribe(topics, l);
+    }
+  };
   private final MockProducer<byte[], DeadLetter> producer =
       new MockProducer<>(true, null, new ByteArraySerializer(), new AvroSerializer<>(registry, serdeConfig, false));
   private final ScriptedWriter writer = new ScriptedWriter();
@@ -153,6 +162,29 @@ class SinkLoopTest {
     assertThat(committed()).isEqualTo(-1);
     writer.failNext = 0;
     Infra.await(Duration.ofSeconds(10), "caught up", () -> committed() == 1 && consumer.paused().isEmpty());
+  }
+
+  @Test
+  void aRebalanceDuringAnOutageDoesNotLeaveTheSinkPausedForGood() {
+    writer.failNext = Integer.MAX_VALUE;
+    start();
+    add(0, "h");
+    Infra.await(Duration.ofSeconds(10), "paused", () -> consumer.paused().contains(TP) && metrics.retries() >= 1);
+    // the batch held cannot be written during the rebalance: it is dropped uncommitted, to be re-read
+    java.util.concurrent.CountDownLatch rebalanced = new java.util.concurrent.CountDownLatch(1);
+    consumer.schedulePollTask(() -> {
+      listener.onPartitionsRevoked(List.of(TP));
+      consumer.rebalance(List.of(TP));
+      consumer.seek(TP, 0L); // a real consumer starts a re-assigned partition at its committed offset (none: 0)
+      listener.onPartitionsAssigned(List.of(TP));
+      rebalanced.countDown();
+    });
+    Infra.await(Duration.ofSeconds(10), "rebalanced", () -> rebalanced.getCount() == 0);
+    writer.failNext = 0;
+    consumer.schedulePollTask(() -> add(0, "h")); // re-delivered from the uncommitted offset
+    Infra.await(Duration.ofSeconds(10), "caught up after ClickHouse returned",
+        () -> committed() == 1 && consumer.paused().isEmpty());
+    assertThat(writer.aggregates).hasSize(1);
   }
 
   @Test

@@ -71,7 +71,7 @@ public final class InfermeterTopology {
     b.addStateStore(TopologyStores.longs(EnergyProcessor.META_STORE, persistent));
     b.addStateStore(TopologyStores.bytes(EnergyProcessor.DEVICE_LAST_STORE, persistent));
     b.addStateStore(TopologyStores.bytes(EnergyProcessor.HOST_SEEN_STORE, persistent));
-    b.addStateStore(TopologyStores.bytes(EnergyProcessor.ALERT_STORE, persistent));
+    b.addStateStore(TopologyStores.ruleStates(EnergyProcessor.ALERT_STORE, persistent));
     if (s.priceUpdatesEnabled()) {
       b.globalTable(Topics.PRICE_UPDATES.withPrefix(prefix).name(),
           Consumed.with(str, serdes.prices()).withName("price-updates-source"),

@@ -78,9 +78,9 @@ final class TopicBootstrap {
     }
     Map<String, Object> cfg = new HashMap<>(s.raw().withPrefix("kafka.admin."));
     cfg.put("bootstrap.servers", s.bootstrapServers());
+    List<NewTopic> missing = new ArrayList<>();
     try (Admin admin = Admin.create(cfg)) {
       Set<String> existing = admin.listTopics().names().get();
-      List<NewTopic> missing = new ArrayList<>();
       for (TopicSpec<?> t : specs) {
         String name = t.withPrefix(s.topicPrefix()).name();
         if (!existing.contains(name)) {
@@ -93,7 +93,9 @@ final class TopicBootstrap {
         LOG.info("created topics {}", missing.stream().map(NewTopic::name).toList());
       }
     } catch (ExecutionException e) {
-      LOG.warn("could not create missing topics; Kafka Streams will fail if a source topic is missing", e);
+      LOG.warn("could not create the missing topics {}: create them yourself (see docs/DEPLOY.md for partitions and "
+          + "keys) or check kafka.bootstrap.servers and the admin's ACLs; Kafka Streams stops if a source topic is "
+          + "missing", missing.stream().map(NewTopic::name).toList(), e);
     }
   }
 }

@@ -3,6 +3,7 @@ package io.infermeter.bench.collector;
 import io.infermeter.collector.Collector;
 import io.infermeter.collector.CollectorConfig;
 import io.infermeter.schemas.Topics;
+import io.infermeter.schemas.config.LocalStackEnv;
 import io.infermeter.schemas.config.Settings;
 import java.io.IOException;
 import java.io.InputStream;
@@ -49,7 +50,7 @@ public final class CollectorLoadDriver {
   private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> env = stackEnv();
+    Map<String, String> env = LocalStackEnv.resolve(System.getenv(), Path.of(""));
     String bootstrap = args.length > 0 ? args[0] : env.getOrDefault("INFERMETER_KAFKA_BOOTSTRAP", "127.0.0.1:9092");
     String registry = args.length > 1 ? args[1]
         : env.getOrDefault("INFERMETER_SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081/apis/ccompat/v7");
@@ -350,27 +351,5 @@ public final class CollectorLoadDriver {
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
-  }
-
-  private static Map<String, String> stackEnv() throws IOException {
-    Map<String, String> m = new HashMap<>();
-    for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-      Path f = p.resolve(".local-stack/stack.env");
-      if (Files.isRegularFile(f)) {
-        for (String line : Files.readAllLines(f)) {
-          int eq = line.indexOf('=');
-          if (eq > 0 && !line.startsWith("#")) {
-            m.put(line.substring(0, eq).trim(), line.substring(eq + 1).trim());
-          }
-        }
-        break;
-      }
-    }
-    for (String k : List.of("INFERMETER_KAFKA_BOOTSTRAP", "INFERMETER_SCHEMA_REGISTRY_URL")) {
-      if (System.getenv(k) != null) {
-        m.put(k, System.getenv(k));
-      }
-    }
-    return m;
   }
 }

@@ -9,7 +9,9 @@ import io.infermeter.streams.InfermeterTopology;
 import io.infermeter.streams.StreamsSettings;
 import io.infermeter.streams.TopologySerdes;
 import io.infermeter.streams.internal.StreamsCounters;
+import io.infermeter.schemas.config.LocalStackEnv;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -40,7 +42,7 @@ import org.apache.kafka.streams.KafkaStreams;
  * </ol>
  * Usage: {@code StreamsThroughputBenchmark [events=400000] [partitions=2] [hosts=100] [models=4]}
  * ({@code -Dwarmup=<events>}: an unreported first pass, default half the events); bootstrap and
- * registry from INFERMETER_KAFKA_BOOTSTRAP / INFERMETER_SCHEMA_REGISTRY_URL (defaults: the local stack). The whole run
+ * registry from INFERMETER_KAFKA_BOOTSTRAP / INFERMETER_SCHEMA_REGISTRY_URL, else the local stack's stack.env. The whole run
  * is bounded: each phase gives up after 150 s.
  */
 public final class StreamsThroughputBenchmark {
@@ -68,9 +70,9 @@ public final class StreamsThroughputBenchmark {
     int partitions = args.length > 1 ? Integer.parseInt(args[1]) : 2;
     int hosts = args.length > 2 ? Integer.parseInt(args[2]) : 100;
     int models = args.length > 3 ? Integer.parseInt(args[3]) : 4;
-    String bootstrap = System.getenv().getOrDefault("INFERMETER_KAFKA_BOOTSTRAP", "127.0.0.1:9092");
-    String registryUrl = System.getenv().getOrDefault("INFERMETER_SCHEMA_REGISTRY_URL",
-        "http://127.0.0.1:8081/apis/ccompat/v7");
+    Map<String, String> stack = LocalStackEnv.resolve(System.getenv(), Path.of(""));
+    String bootstrap = stack.getOrDefault("INFERMETER_KAFKA_BOOTSTRAP", "127.0.0.1:9092");
+    String registryUrl = stack.getOrDefault("INFERMETER_SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081/apis/ccompat/v7");
     String prefix = "bench-streams-" + System.currentTimeMillis() + "-";
     String topic = Topics.REQUESTS.withPrefix(prefix).name();
 

@@ -55,7 +55,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   private WindowTable<HostWindow> table;
   private KeyValueStore<String, byte[]> deviceLast;
   private KeyValueStore<String, byte[]> hostSeenStore;
-  private KeyValueStore<String, byte[]> alertStates;
+  private RuleStates alertStates;
   private KeyValueStore<String, ValueAndTimestamp<PriceUpdate>> prices;
   private KeyValueStore<String, ValueAndTimestamp<CarbonIntensityUpdate>> intensities;
   private final Map<String, HostSeen> hostSeen = new HashMap<>();
@@ -76,7 +76,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
         settings.grace().toMillis() + settings.energyDelay().toMillis(), sizes, Integer.MAX_VALUE, counters);
     deviceLast = context.getStateStore(DEVICE_LAST_STORE);
     hostSeenStore = context.getStateStore(HOST_SEEN_STORE);
-    alertStates = context.getStateStore(ALERT_STORE);
+    alertStates = new RuleStates(context.getStateStore(ALERT_STORE));
     if (settings.priceUpdatesEnabled()) {
       prices = context.getStateStore(PRICE_TABLE);
     }
@@ -453,15 +453,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   private void apply(List<Alert> out, String rule, String key,
       java.util.function.Function<RuleState, AlertRules.Decision> eval, Alerts.Subject subject, long startUs,
       long endUs) {
-    String k = rule + '|' + key;
-    byte[] b = alertStates.get(k);
-    RuleState s = b == null ? new RuleState() : RuleState.fromBytes(b);
-    AlertRules.Decision d = eval.apply(s);
-    AlertState t = AlertRules.transition(s, d.condition(), endUs);
-    if (t != null) {
-      out.add(Alerts.build(d, t, s, subject, startUs, endUs, endUs));
-    }
-    alertStates.put(k, s.toBytes());
+    alertStates.evaluate(out, rule, key, eval, subject, startUs, endUs);
   }
 
   // ---- host silence ----

@@ -4,7 +4,6 @@ import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.zip.Deflater;
 import java.util.zip.DataFormatException;
-import org.HdrHistogram.HistogramIterationValue;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -83,7 +82,7 @@ public final class Histograms {
     return Arrays.copyOf(buf.array(), n);
   }
 
-  /** HdrHistogram's plain (run-length, LEB128) encoding: cheaper to write on every state-store commit. */
+  /** HdrHistogram's plain (run-length, ZigZag LEB128) encoding (SparseHistogram writes the same format directly). */
   public static byte[] encodePlain(Histogram h) {
     ByteBuffer buf = ByteBuffer.allocate(h.getNeededByteBufferCapacity());
     int n = h.encodeIntoByteBuffer(buf);
@@ -100,32 +99,5 @@ public final class Histograms {
     } catch (DataFormatException | RuntimeException e) {
       throw new IllegalArgumentException("not a compressed HdrHistogram: " + e.getMessage(), e);
     }
-  }
-
-  public static Histogram decodePlain(byte[] bytes) {
-    try {
-      Histogram h = Histogram.decodeFromByteBuffer(ByteBuffer.wrap(bytes), 0);
-      h.setAutoResize(true);
-      return h;
-    } catch (RuntimeException e) {
-      throw new IllegalArgumentException("not an HdrHistogram encoding: " + e.getMessage(), e);
-    }
-  }
-
-  /** Non-empty buckets: highest equivalent value of each and its count, ascending ([0]=values, [1]=counts). */
-  public static long[][] buckets(Histogram h) {
-    int n = 0;
-    for (HistogramIterationValue ignored : h.recordedValues()) {
-      n++;
-    }
-    long[] values = new long[n];
-    long[] counts = new long[n];
-    int i = 0;
-    for (HistogramIterationValue v : h.recordedValues()) {
-      values[i] = h.highestEquivalentValue(v.getValueIteratedTo());
-      counts[i] = v.getCountAtValueIteratedTo();
-      i++;
-    }
-    return new long[][] {values, counts};
   }
 }

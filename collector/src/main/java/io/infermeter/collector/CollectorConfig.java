@@ -112,7 +112,9 @@ public record CollectorConfig(
 
   /** Builds and validates the config; {@code settings} need not contain defaults (they are applied underneath). */
   public static CollectorConfig from(Settings settings) {
-    Settings s = Settings.fromMap(defaults()).with(settings.asMap());
+    // the CLI's settings already hold the defaults (and where each value came from): lay them under only when missing
+    Settings s = settings.asMap().keySet().containsAll(defaults().keySet()) ? settings
+        : Settings.fromMap(defaults()).with(settings.asMap());
     String host = s.optional("host").orElseGet(CollectorConfig::localHostName);
     int httpPort = port(s, "http.port");
     int metricsPort = port(s, "metrics.port");

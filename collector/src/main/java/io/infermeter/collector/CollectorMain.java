@@ -45,18 +45,27 @@ public final class CollectorMain implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     CollectorConfig cfg;
+    Settings settings;
     try {
-      cfg = CollectorConfig.from(Settings.load(CollectorConfig.defaults(), Optional.ofNullable(config),
-          CollectorConfig.ENV_PREFIX, System.getenv(), System.getProperties()).with(overrides));
+      settings = Settings.load(CollectorConfig.defaults(), Optional.ofNullable(config), CollectorConfig.ENV_PREFIX,
+          System.getenv(), System.getProperties()).with(overrides);
+      cfg = CollectorConfig.from(settings);
     } catch (ConfigException e) {
       System.err.println("invalid configuration: " + e.getMessage());
       return 2;
     }
     if (printConfig) {
-      System.out.println(cfg);
+      System.out.print(settings.describe()); // every key, its value (secrets masked) and where it came from
       return 0;
     }
-    Collector collector = Collector.start(cfg);
+    Collector collector;
+    try {
+      collector = Collector.start(cfg);
+    } catch (java.io.IOException e) {
+      System.err.println("cannot start the collector: " + e + " (is another process on http.port " + cfg.httpPort()
+          + " or metrics.port " + cfg.metricsPort() + "? change them with --set http.port=... or INFERMETER_HTTP_PORT)");
+      return 1;
+    }
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       collector.close();
       stopped.countDown();

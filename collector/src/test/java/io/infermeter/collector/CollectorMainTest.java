@@ -34,8 +34,11 @@ class CollectorMainTest {
     int rc = run(out, new ByteArrayOutputStream(), "--config", file.toString(), "--set", "cluster=from-set",
         "--set", "auth.token=hush", "--print-config");
     assertThat(rc).isZero();
-    assertThat(out.toString(StandardCharsets.UTF_8)).contains("cluster=from-set").contains("kafka=k:9092")
-        .contains("auth=bearer").doesNotContain("hush");
+    assertThat(out.toString(StandardCharsets.UTF_8))
+        .contains("cluster = from-set  (override)")
+        .contains("kafka.bootstrap.servers = k:9092  (" + file + ")")
+        .contains("auth.token = [hidden]").doesNotContain("hush")
+        .contains("http.threads = ").contains("topic.prefix = "); // every setting, not a summary
   }
 
   @Test

@@ -1,6 +1,7 @@
 package io.infermeter.report;
 
 import io.infermeter.schemas.config.LocalStackEnv;
+import io.infermeter.schemas.config.Settings;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -14,13 +15,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.Callable;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -49,7 +47,6 @@ public final class ReportMain implements Callable<Integer> {
 
   static final String DEFAULT_URL = "jdbc:clickhouse://127.0.0.1:8123/default";
   private static final Logger LOG = LoggerFactory.getLogger(ReportMain.class);
-  private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h|d)");
 
   @Spec
   CommandLine.Model.CommandSpec spec;
@@ -235,19 +232,11 @@ public final class ReportMain implements Callable<Integer> {
   }
 
   Duration duration(String option, String text) {
-    Matcher m = DURATION.matcher(text == null ? "" : text.trim().toLowerCase(Locale.ROOT));
-    if (!m.matches()) {
+    Duration d = text == null ? null : Settings.parseDuration(text); // the project's one duration syntax
+    if (d == null) {
       throw new ParameterException(spec.commandLine(), "invalid value '" + text + "' for " + option
           + ": expected a positive duration like 500ms, 10s, 1m, 1h, 7d");
     }
-    long n = Long.parseLong(m.group(1));
-    Duration d = switch (m.group(2)) {
-      case "ms" -> Duration.ofMillis(n);
-      case "s" -> Duration.ofSeconds(n);
-      case "m" -> Duration.ofMinutes(n);
-      case "h" -> Duration.ofHours(n);
-      default -> Duration.ofDays(n);
-    };
     if (d.isZero()) {
       throw new ParameterException(spec.commandLine(), "invalid value '" + text + "' for " + option + ": must be > 0");
     }

@@ -42,10 +42,6 @@ public final class Sink implements AutoCloseable {
     return SinkFactory.migrate(config);
   }
 
-  public SinkMetrics metrics() {
-    return metrics;
-  }
-
   public Sink start() {
     thread.start();
     return this;

@@ -42,7 +42,8 @@ public final class SinkMain implements Callable<Integer> {
         return 2;
       }
       LOG.error("sink failed", e);
-      cmd.getErr().println("sink failed: " + e);
+      cmd.getErr().println("sink failed: " + e + (e instanceof java.sql.SQLException
+          ? " (is ClickHouse up at clickhouse.url? locally: ./infermeter stack start)" : ""));
       return 1;
     });
   }

@@ -123,7 +123,9 @@ public final class IngestServer implements AutoCloseable {
         String auth = ex.getRequestHeaders().getFirst("Authorization");
         if (auth == null || !MessageDigest.isEqual(expectedAuth, auth.getBytes(StandardCharsets.UTF_8))) {
           ex.getResponseHeaders().set("WWW-Authenticate", "Bearer");
-          respond(ex, path, 401, "text/plain", "missing or wrong bearer token\n");
+          respond(ex, path, 401, "text/plain",
+              "missing or wrong bearer token: send the header 'Authorization: Bearer <token>' with the collector's "
+              + "auth.token\n");
           return;
         }
       }

@@ -74,7 +74,8 @@ public final class Settings {
     if (file.isPresent()) {
       Path path = file.get();
       if (!Files.isReadable(path)) {
-        throw new ConfigException("config file " + path + " does not exist or is not readable");
+        throw new ConfigException("config file " + path + " does not exist or is not readable (omit --config to run "
+            + "on the defaults, INFERMETER_* environment variables and -D properties)");
       }
       Properties props = new Properties();
       try (Reader reader = Files.newBufferedReader(path)) {

@@ -51,10 +51,6 @@ public final class ClickHouseWriter implements RowWriter {
     return connection;
   }
 
-  public String database() {
-    return database;
-  }
-
   /** Inserts {@code rows} (column order of {@code table}) in one batch; on failure the connection is dropped. */
   @Override
   public void insert(Table table, List<Object[]> rows) throws SQLException {

@@ -37,6 +37,11 @@ import org.junit.jupiter.api.Test;
 class StreamsAppIT {
 
   private static final long T0_MS = 1_700_000_040_000L;
+  /**
+   * Event times (and so the output records' timestamps) are historic: without this the broker's 7-day retention
+   * check, which runs every 5 minutes, can delete a topic's records in the middle of a test.
+   */
+  private static final Map<String, String> KEEP = Map.of("retention.ms", "-1");
   private static final int HOSTS = 8;
   private final List<KafkaStreams> running = new ArrayList<>();
 
@@ -52,11 +57,11 @@ class StreamsAppIT {
     String prefix = Infra.uniqueName(name) + "-";
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", infra.kafkaBootstrap()))) {
       List<NewTopic> topics = new ArrayList<>();
-      topics.add(new NewTopic(Topics.REQUESTS.withPrefix(prefix).name(), 4, (short) 1));
-      topics.add(new NewTopic(Topics.HARDWARE.withPrefix(prefix).name(), 4, (short) 1));
+      topics.add(new NewTopic(Topics.REQUESTS.withPrefix(prefix).name(), 4, (short) 1).configs(KEEP));
+      topics.add(new NewTopic(Topics.HARDWARE.withPrefix(prefix).name(), 4, (short) 1).configs(KEEP));
       for (var t : List.of(Topics.WINDOW_AGGREGATES, Topics.ENERGY, Topics.BOTTLENECKS, Topics.ALERTS,
           Topics.DEAD_LETTERS)) {
-        topics.add(new NewTopic(t.withPrefix(prefix).name(), 2, (short) 1));
+        topics.add(new NewTopic(t.withPrefix(prefix).name(), 2, (short) 1).configs(KEEP));
       }
       admin.createTopics(topics).all().get();
     }

@@ -107,7 +107,10 @@ public final class SinkThroughputBenchmark {
     String topic = Topics.WINDOW_AGGREGATES.withPrefix(prefix).name();
     String dlq = Topics.DEAD_LETTERS.withPrefix(prefix).name();
     try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka))) {
-      admin.createTopics(List.of(new NewTopic(topic, 3, (short) 1), new NewTopic(dlq, 1, (short) 1))).all().get();
+      // historic event times: keep the records from the broker's 7-day retention check (every 5 min)
+      Map<String, String> keep = Map.of("retention.ms", "-1");
+      admin.createTopics(List.of(new NewTopic(topic, 3, (short) 1).configs(keep),
+          new NewTopic(dlq, 1, (short) 1).configs(keep))).all().get();
       try {
         produce(kafka, registry, topic, data);
         SinkConfig sinkConfig = config(kafka, registry, chUrl, "bench_sink_" + run, prefix, batchRows);

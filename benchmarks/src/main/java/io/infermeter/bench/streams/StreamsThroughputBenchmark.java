@@ -48,6 +48,11 @@ import org.apache.kafka.streams.KafkaStreams;
 public final class StreamsThroughputBenchmark {
 
   private static final long T0_MS = 1_700_000_040_000L;
+  /**
+   * The events' timestamps are historic (T0_MS): without this the broker's 7-day retention check, every 5 minutes,
+   * deleted a pass's input under it now and then (the "stall" of earlier runs: nothing left to read).
+   */
+  private static final Map<String, String> KEEP = Map.of("retention.ms", "-1");
   /** The plain consumer's rate over the last two thirds of its run (events/s). */
   private static final double[] CEILING_STEADY = {0};
 
@@ -96,11 +101,11 @@ public final class StreamsThroughputBenchmark {
 
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
       List<NewTopic> topics = new ArrayList<>();
-      topics.add(new NewTopic(topic, partitions, (short) 1));
-      topics.add(new NewTopic(Topics.HARDWARE.withPrefix(prefix).name(), partitions, (short) 1));
+      topics.add(new NewTopic(topic, partitions, (short) 1).configs(KEEP));
+      topics.add(new NewTopic(Topics.HARDWARE.withPrefix(prefix).name(), partitions, (short) 1).configs(KEEP));
       for (var t : List.of(Topics.WINDOW_AGGREGATES, Topics.ENERGY, Topics.BOTTLENECKS, Topics.ALERTS,
           Topics.DEAD_LETTERS)) {
-        topics.add(new NewTopic(t.withPrefix(prefix).name(), partitions, (short) 1));
+        topics.add(new NewTopic(t.withPrefix(prefix).name(), partitions, (short) 1).configs(KEEP));
       }
       admin.createTopics(topics).all().get();
     }

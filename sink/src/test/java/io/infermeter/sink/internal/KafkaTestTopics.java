@@ -27,6 +27,9 @@ import org.apache.kafka.common.serialization.StringSerializer;
 /** Unique sink topics on the real local Kafka, and producers of Avro and raw records into them. */
 final class KafkaTestTopics implements AutoCloseable {
 
+  /** The fixtures' event times are historic; the broker's 7-day retention check (every 5 min) would delete them. */
+  private static final Map<String, String> KEEP = Map.of("retention.ms", "-1");
+
   final String prefix = Infra.uniqueName("sinkit") + "-";
   final Admin admin;
   private final KafkaProducer<String, SpecificRecord> avro;
@@ -38,7 +41,7 @@ final class KafkaTestTopics implements AutoCloseable {
     List<NewTopic> topics = new ArrayList<>();
     for (TopicSpec<?> t : List.of(Topics.WINDOW_AGGREGATES, Topics.ENERGY, Topics.BOTTLENECKS, Topics.ALERTS,
         Topics.DEAD_LETTERS, Topics.HARDWARE)) {
-      topics.add(new NewTopic(t.withPrefix(prefix).name(), partitions, (short) 1));
+      topics.add(new NewTopic(t.withPrefix(prefix).name(), partitions, (short) 1).configs(KEEP));
     }
     admin.createTopics(topics).all().get();
     Properties p = new Properties();

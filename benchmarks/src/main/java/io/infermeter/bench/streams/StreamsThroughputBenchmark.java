@@ -132,6 +132,8 @@ public final class StreamsThroughputBenchmark {
     }
     long start = System.nanoTime();
     long cpuStart = os.getProcessCpuTime();
+    Map<String, Long> osTicksStart = osThreadTicks();
+    Map<String, Long> osTicksDrained = new java.util.HashMap<>();
     long[] cpuDrained = {0};
     long[] runningAt = {0};
     streams.setStateListener((now, before) -> {
@@ -177,6 +179,7 @@ public final class StreamsThroughputBenchmark {
         if (drained) {
           drainedAt = System.nanoTime();
           cpuDrained[0] = os.getProcessCpuTime();
+          osTicksDrained.putAll(osThreadTicks());
         } else if (System.nanoTime() + 300_000_000L >= deadline) {
           offsets.forEach((tp, o) -> {
             long lag = ends.get(tp).offset() - o.offset();
@@ -193,6 +196,7 @@ public final class StreamsThroughputBenchmark {
     }
     System.out.println("final state " + streams.state());
     printThreadCpu();
+    printOsThreadCpu(osTicksStart, osTicksDrained, n);
     streams.close(Duration.ofSeconds(30));
     double total = (end - start) / 1e9;
     double processing = (end - (runningAt[0] == 0 ? start : runningAt[0])) / 1e9;
@@ -224,6 +228,42 @@ public final class StreamsThroughputBenchmark {
         counters.windowsEmitted.sum(), counters.lateRecords.sum(), counters.duplicates.sum(),
         counters.deadLetterTotal(), counters.deadLetters());
     return committed >= n;
+  }
+
+  /**
+   * CPU ticks (1/100 s) of every OS thread of this JVM from /proc/self/task, summed by thread name with digits
+   * stripped: unlike ThreadMXBean this includes the GC and JIT compiler threads.
+   */
+  private static Map<String, Long> osThreadTicks() {
+    Map<String, Long> ticks = new java.util.HashMap<>();
+    java.io.File[] tasks = new java.io.File("/proc/self/task").listFiles();
+    if (tasks == null) {
+      return ticks;
+    }
+    for (java.io.File t : tasks) {
+      try {
+        String stat = java.nio.file.Files.readString(t.toPath().resolve("stat"));
+        String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replaceAll("\\d+", "N");
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        ticks.merge(name, Long.parseLong(f[11]) + Long.parseLong(f[12]), Long::sum); // utime + stime
+      } catch (java.io.IOException | RuntimeException e) {
+        // the thread ended meanwhile
+      }
+    }
+    return ticks;
+  }
+
+  /** The measured phase's CPU by OS thread name (start to drained), as microseconds per input event. */
+  private static void printOsThreadCpu(Map<String, Long> start, Map<String, Long> end, int n) {
+    if (end.isEmpty()) {
+      return;
+    }
+    Map<String, Long> d = new java.util.HashMap<>();
+    end.forEach((k, v) -> d.put(k, v - start.getOrDefault(k, 0L)));
+    d.entrySet().stream().filter(e -> e.getValue() > 0)
+        .sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(10)
+        .forEach(e -> System.out.printf(Locale.ROOT, "  OS thread %-16s %6.2f s  %5.2f us/event%n", e.getKey(),
+            e.getValue() / 100.0, e.getValue() * 1e4 / n));
   }
 
   /** CPU seconds of this JVM's threads so far, grouped by name (digits and ids stripped), largest first. */

@@ -33,6 +33,17 @@ public final class AvroDeserializer<T extends SpecificRecord> implements Deseria
   private final Map<Integer, DatumReader<T>> readers = new ConcurrentHashMap<>();
   private final ThreadLocal<BinaryDecoder> decoders = new ThreadLocal<>();
 
+  /**
+   * Avro's generated decoders ({@code customDecode}) are off by default unless a system property is set; they read a
+   * record field by field instead of through the reflective generic reader, and still resolve writer against reader
+   * schema (added fields take their defaults) through the ResolvingDecoder.
+   */
+  private static final SpecificData DATA = new SpecificData();
+
+  static {
+    DATA.setCustomCoders(true);
+  }
+
   /** For Kafka's reflective construction; {@link #configure(Map, boolean)} must follow. */
   public AvroDeserializer() {}
 
@@ -82,8 +93,11 @@ public final class AvroDeserializer<T extends SpecificRecord> implements Deseria
     }
     int id = buffer.getInt();
     DatumReader<T> reader = readers.computeIfAbsent(id, this::readerFor);
-    BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(data, 5, data.length - 5, decoders.get());
-    decoders.set(decoder);
+    BinaryDecoder reused = decoders.get();
+    BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(data, 5, data.length - 5, reused);
+    if (decoder != reused) {
+      decoders.set(decoder); // once per thread: a set per record showed in profiles
+    }
     try {
       T value = reader.read(null, decoder);
       if (!decoder.isEnd()) {
@@ -101,6 +115,6 @@ public final class AvroDeserializer<T extends SpecificRecord> implements Deseria
 
   private DatumReader<T> readerFor(int id) {
     Schema writer = registry.byId(id);
-    return new SpecificDatumReader<>(writer, readerSchema);
+    return new SpecificDatumReader<>(writer, readerSchema, DATA);
   }
 }

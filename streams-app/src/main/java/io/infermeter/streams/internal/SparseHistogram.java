@@ -126,42 +126,55 @@ final class SparseHistogram {
   }
 
   /**
-   * Adds every bucket of {@code other} (exact: counts add bucket-wise). Its buckets are buffered like recorded values
-   * (e.g. one host's partial into a fleet rollup) instead of re-merging this histogram's arrays each time.
+   * Adds every bucket of {@code other} (exact: counts add bucket-wise). A small {@code other} is buffered like recorded
+   * values; one of comparable size (a host partial into a fleet rollup, a 10 s window into its minute) is merged
+   * straight into the sorted base arrays, backwards and in place, in one linear pass: buffering those made the fleet
+   * rollups sort the same buckets over and over.
    */
   void merge(SparseHistogram other) {
     other.compact();
-    boolean fits = true; // counts below 2^47 go through the append buffer (compacted in place later)
+    if (other.size == 0) {
+      return;
+    }
+    boolean fits = true; // counts below 2^47 can go through the append buffer
     for (int k = 0; fits && k < other.size; k++) {
       fits = other.counts[k] <= COUNT_MASK;
     }
-    if (fits) {
+    if (fits && other.size * 4 < size + pendingSize) {
       for (int k = 0; k < other.size; k++) {
         append(countsIndex(other.buckets[k]), other.counts[k]);
       }
       return;
     }
     compact();
-    long[] nb = new long[size + other.size];
-    long[] nc = new long[size + other.size];
-    int i = 0;
-    int j = 0;
-    int n = 0;
-    while (i < size || j < other.size) {
-      if (j == other.size || (i < size && buckets[i] < other.buckets[j])) {
-        nb[n] = buckets[i];
-        nc[n++] = counts[i++];
-      } else if (i == size || other.buckets[j] < buckets[i]) {
-        nb[n] = other.buckets[j];
-        nc[n++] = other.counts[j++];
+    int need = size + other.size;
+    if (buckets.length < need) {
+      int capacity = Math.max(need, buckets.length + (buckets.length >> 1));
+      buckets = Arrays.copyOf(buckets, capacity);
+      counts = Arrays.copyOf(counts, capacity);
+    }
+    int i = size - 1;
+    int j = other.size - 1;
+    int k = need - 1;
+    while (j >= 0) {
+      long b = other.buckets[j];
+      if (i >= 0 && buckets[i] > b) {
+        buckets[k] = buckets[i];
+        counts[k--] = counts[i--];
+      } else if (i >= 0 && buckets[i] == b) {
+        buckets[k] = b;
+        counts[k--] = counts[i--] + other.counts[j--];
       } else {
-        nb[n] = buckets[i];
-        nc[n++] = counts[i++] + other.counts[j++];
+        buckets[k] = b;
+        counts[k--] = other.counts[j--];
       }
     }
-    buckets = nb;
-    counts = nc;
-    size = n;
+    int merged = need - 1 - k;
+    if (k > i) {
+      System.arraycopy(buckets, k + 1, buckets, i + 1, merged);
+      System.arraycopy(counts, k + 1, counts, i + 1, merged);
+    }
+    size = i + 1 + merged;
     total += other.total;
     sortedCache = null;
   }

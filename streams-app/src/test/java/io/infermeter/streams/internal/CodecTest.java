@@ -119,13 +119,19 @@ class CodecTest {
     SparseHistogram merged = new SparseHistogram();
     for (int part = 0; part < 60; part++) {
       SparseHistogram p = new SparseHistogram();
-      int n = part % 10 == 0 ? 5000 : rnd.nextInt(40); // large parts merge arrays, small ones go through the buffer
+      // a part at least a quarter of the merged size is merged into its arrays, a smaller one goes through the buffer
+      int n = part % 10 == 0 ? 5000 : part % 10 == 5 ? 300 + rnd.nextInt(3000) : rnd.nextInt(40);
       for (int i = 0; i < n; i++) {
         long v = (long) (Math.exp(rnd.nextGaussian() * 2) * 10_000);
         p.record(v);
         all.record(v);
       }
       merged.merge(p);
+      if (part % 7 == 3) { // values recorded straight into the merged one too: its buffer is non-empty at the next merge
+        long v = 1 + rnd.nextInt(5_000_000);
+        merged.record(v);
+        all.record(v);
+      }
     }
     assertThat(merged.totalCount()).isEqualTo(all.totalCount());
     assertThat(merged.sorted()).isDeepEqualTo(all.sorted());

@@ -126,10 +126,11 @@ final class SparseHistogram {
   }
 
   /**
-   * Adds every bucket of {@code other} (exact: counts add bucket-wise). A small {@code other} is buffered like recorded
-   * values; one of comparable size (a host partial into a fleet rollup, a 10 s window into its minute) is merged
-   * straight into the sorted base arrays, backwards and in place, in one linear pass: buffering those made the fleet
-   * rollups sort the same buckets over and over.
+   * Adds every bucket of {@code other} (exact: counts add bucket-wise). A tiny {@code other} (under 1/16 of this
+   * one) is buffered like recorded values; a larger one (a host partial into a fleet rollup, a 10 s window into its
+   * minute) is merged straight into the sorted base arrays, backwards and in place, in one linear pass, which costs
+   * less than sorting it in with the buffer once it exceeds about size / log2(size) buckets: buffering those made the
+   * fleet rollups sort the same buckets over and over.
    */
   void merge(SparseHistogram other) {
     other.compact();
@@ -140,7 +141,7 @@ final class SparseHistogram {
     for (int k = 0; fits && k < other.size; k++) {
       fits = other.counts[k] <= COUNT_MASK;
     }
-    if (fits && other.size * 4 < size + pendingSize) {
+    if (fits && other.size * 16 < size + pendingSize) {
       for (int k = 0; k < other.size; k++) {
         append(countsIndex(other.buckets[k]), other.counts[k]);
       }

@@ -119,7 +119,7 @@ class CodecTest {
     SparseHistogram merged = new SparseHistogram();
     for (int part = 0; part < 60; part++) {
       SparseHistogram p = new SparseHistogram();
-      // a part at least a quarter of the merged size is merged into its arrays, a smaller one goes through the buffer
+      // a part at least 1/16 of the merged size is merged into its arrays, a smaller one goes through the buffer
       int n = part % 10 == 0 ? 5000 : part % 10 == 5 ? 300 + rnd.nextInt(3000) : rnd.nextInt(40);
       for (int i = 0; i < n; i++) {
         long v = (long) (Math.exp(rnd.nextGaussian() * 2) * 10_000);

@@ -1,6 +1,7 @@
 package io.infermeter.sink.internal;
 
 import io.infermeter.avro.DeadLetter;
+import io.infermeter.schemas.serde.SchemaRegistryException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -44,7 +45,11 @@ import org.slf4j.LoggerFactory;
  * <p>Failures ({@link ErrorClassifier}): a retryable one pauses every assigned partition and retries the same batch
  * with exponential backoff and full jitter while {@code poll} keeps the group membership alive; a rejection bisects
  * the batch down to the rows ClickHouse refuses and dead-letters their records. A record that cannot be decoded or
- * mapped is dead-lettered with the reason. Nothing is dropped without a dead letter or an error log and counter.
+ * mapped is dead-lettered with the reason. A record whose writer schema cannot be fetched because the registry is
+ * unreachable or failing (a retryable {@link SchemaRegistryException}: the reader cache is cold after a start) is not
+ * bad input: its partition is sought back to it, the rest of that partition's poll is skipped (it is fetched again),
+ * and consumption pauses with the same backoff until the registry answers. Nothing is dropped without a dead letter
+ * or an error log and counter.
  * Dead letters are at least once: a send whose acknowledgement was lost is repeated on the retry.
  *
  * <p>{@link #run()} runs on one thread (the consumer is used only there); {@link #stop()} may be called from any
@@ -86,6 +91,11 @@ public final class SinkLoop implements Runnable {
   private int failedAttempts;
   private long nextAttemptMillis;
   private boolean outage;
+  /** Registry unreachable: no consumption before this time (epoch ms); 0 when the registry is fine. */
+  private long registryRetryAt;
+  private int registryFailures;
+  /** Partitions sought back in the current poll's records: their remaining records are fetched again. */
+  private final java.util.Set<TopicPartition> rewound = new java.util.HashSet<>();
   private boolean paused;
   private boolean closing;
   private long lastLagUpdate;
@@ -139,6 +149,7 @@ public final class SinkLoop implements Runnable {
         for (ConsumerRecord<byte[], byte[]> record : records) {
           add(record);
         }
+        rewound.clear();
         for (TopicPartition tp : records.partitions()) {
           metrics.recordsConsumed.labelValues(tp.topic()).inc(records.records(tp).size());
         }
@@ -219,7 +230,8 @@ public final class SinkLoop implements Runnable {
 
   /** Pauses consumption during an outage, or while the open batch is full behind a batch in flight. */
   private void updatePause() {
-    boolean want = outage || (inFlight != null && open.rows >= maxRows);
+    boolean registryDown = registryRetryAt != 0 && clock.millis() < registryRetryAt;
+    boolean want = outage || registryDown || (inFlight != null && open.rows >= maxRows);
     if (want) {
       // Always re-apply: partitions assigned since the last pause must not be fetched either.
       consumer.pause(consumer.assignment());
@@ -228,7 +240,7 @@ public final class SinkLoop implements Runnable {
       consumer.resume(consumer.paused());
       paused = false;
     }
-    metrics.paused.set(outage ? 1 : 0);
+    metrics.paused.set(outage || registryDown ? 1 : 0);
   }
 
   /** On stop: finish the batch in flight, then write the open one, retrying until {@code shutdownTimeout}. */
@@ -270,9 +282,14 @@ public final class SinkLoop implements Runnable {
   }
 
   private void add(ConsumerRecord<byte[], byte[]> record) {
+    TopicPartition tp = new TopicPartition(record.topic(), record.partition());
+    if (rewound.contains(tp)) {
+      return; // sought back to an earlier record of this poll: fetched again after the registry answers
+    }
     TopicHandler<?> handler = handlers.get(record.topic());
-    open.noteOffset(record, clock.millis());
+    long now = clock.millis();
     if (record.value() == null) {
+      open.noteOffset(record, now);
       deadLetter(record, DeadLetters.TOMBSTONE, "null value (tombstone) on a topic of Avro records", null, handler);
       return;
     }
@@ -282,14 +299,50 @@ public final class SinkLoop implements Runnable {
           (t, row) -> batch.pendingRow(t, new Pending(row, record)));
     } catch (org.apache.kafka.common.errors.SerializationException e) {
       batch.dropPending();
+      if (registryUnavailable(e)) {
+        rewind(tp, record, e, now);
+        return;
+      }
+      batch.noteOffset(record, now);
       deadLetter(record, DeadLetters.DESERIALIZATION, DeadLetters.describe(e), e, handler);
       return;
     } catch (RuntimeException e) {
       batch.dropPending();
+      batch.noteOffset(record, now);
       deadLetter(record, DeadLetters.MAPPING, DeadLetters.describe(e), e, handler);
       return;
     }
+    batch.noteOffset(record, now);
     batch.keepPending();
+    registryFailures = 0;
+    registryRetryAt = 0;
+  }
+
+  private static boolean registryUnavailable(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof SchemaRegistryException r) {
+        return r.isRetryable();
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The registry could not be asked for {@code record}'s writer schema: not the record's fault. Seeks its partition
+   * back to it (its offset was not noted, so no commit passes it) and pauses consumption for a backoff.
+   */
+  private void rewind(TopicPartition tp, ConsumerRecord<byte[], byte[]> record, RuntimeException e, long now) {
+    consumer.seek(tp, record.offset());
+    rewound.add(tp);
+    registryFailures++;
+    metrics.retries.inc();
+    long delay = backoffMillis(registryFailures);
+    registryRetryAt = now + delay;
+    if (registryFailures == 1 || registryFailures % 20 == 0) {
+      LOG.warn("schema registry unavailable while decoding {}-{} offset {} (attempt {}): consumption paused, "
+          + "retrying in {} ms; the record is read again, not dead-lettered", record.topic(), record.partition(),
+          record.offset(), registryFailures, delay, e);
+    }
   }
 
   /**

@@ -9,6 +9,8 @@ import io.infermeter.schemas.serde.AvroDeserializer;
 import io.infermeter.schemas.serde.AvroSerdeConfig;
 import io.infermeter.schemas.serde.AvroSerializer;
 import io.infermeter.schemas.serde.InMemorySchemaRegistryClient;
+import io.infermeter.schemas.serde.SchemaRegistryClient;
+import io.infermeter.schemas.serde.SchemaRegistryException;
 import io.infermeter.testsupport.Infra;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.net.ConnectException;
@@ -44,6 +46,28 @@ class SinkLoopTest {
   private static final TopicPartition TP = new TopicPartition(TOPIC, 0);
 
   private final InMemorySchemaRegistryClient registry = new InMemorySchemaRegistryClient();
+  /** Schema look-ups by id that fail as an unreachable registry does (retryable) before they succeed. */
+  private final AtomicInteger registryDownFor = new AtomicInteger();
+  private final SchemaRegistryClient flakyRegistry = new SchemaRegistryClient() {
+    @Override
+    public int register(String subject, org.apache.avro.Schema schema) {
+      return registry.register(subject, schema);
+    }
+
+    @Override
+    public int lookup(String subject, org.apache.avro.Schema schema) {
+      return registry.lookup(subject, schema);
+    }
+
+    @Override
+    public org.apache.avro.Schema byId(int id) {
+      if (registryDownFor.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+        throw new SchemaRegistryException("GET /schemas/ids/" + id + ": Connection refused", -1, -1, true,
+            new ConnectException("Connection refused"));
+      }
+      return registry.byId(id);
+    }
+  };
   private final AvroSerdeConfig serdeConfig = AvroSerdeConfig.from(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, "http://unused.invalid"));
   private final AvroSerializer<WindowAggregate> serializer = new AvroSerializer<>(registry, serdeConfig, false);
   /** The sink's rebalance listener (MockConsumer.rebalance does not call it). */
@@ -94,7 +118,7 @@ class SinkLoopTest {
   @BeforeEach
   void setUp() {
     loop = new SinkLoop(consumer, producer, DLQ, writer,
-        Map.of(TOPIC, new TopicHandler<>(new AvroDeserializer<>(WindowAggregate.class, registry),
+        Map.of(TOPIC, new TopicHandler<>(new AvroDeserializer<>(WindowAggregate.class, flakyRegistry),
             RowMappers::windowAggregate, false)),
         metrics, Clock.systemUTC(), 4, Duration.ofMillis(20), Duration.ofMillis(5), Duration.ofMillis(1),
         Duration.ofMillis(5), Duration.ofSeconds(5));
@@ -203,6 +227,30 @@ class SinkLoopTest {
       assertThat(r.value().getSourceOffset()).isEqualTo(1L);
       assertThat(r.value().getMessage()).contains("VIOLATED_CONSTRAINT");
     });
+  }
+
+  @Test
+  void anUnreachableRegistryRewindsAndPausesInsteadOfDeadLetteringGoodRecords() {
+    registryDownFor.set(1);
+    start();
+    consumer.schedulePollTask(() -> { // both in one poll, as a fetch returns them
+      add(0, "h");
+      add(1, "h");
+    });
+    // Record 0 fails: its partition is sought back to 0 and record 1 is skipped. MockConsumer forgets polled records,
+    // so hand both to it again (in one poll), as the broker sends them again after the seek.
+    Infra.await(Duration.ofSeconds(10), "a registry failure", () -> metrics.retries() >= 1);
+    assertThat(consumer.position(TP)).isZero();
+    assertThat(committed()).isEqualTo(-1);
+    consumer.schedulePollTask(() -> {
+      add(0, "h");
+      add(1, "h");
+    });
+    Infra.await(Duration.ofSeconds(10), "written and committed", () -> committed() == 2);
+    assertThat(producer.history()).isEmpty(); // nothing dead-lettered
+    assertThat(writer.aggregates).hasSize(2);
+    assertThat(metrics.retries()).isEqualTo(1);
+    Infra.await(Duration.ofSeconds(10), "resumed", () -> consumer.paused().isEmpty() && !metrics.isPaused());
   }
 
   @Test

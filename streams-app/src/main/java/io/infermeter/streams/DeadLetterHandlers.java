@@ -1,6 +1,7 @@
 package io.infermeter.streams;
 
 import io.infermeter.avro.DeadLetter;
+import io.infermeter.schemas.serde.SchemaRegistryException;
 import io.infermeter.streams.internal.DeadLetters;
 import io.infermeter.streams.internal.StreamsCounters;
 import java.time.Clock;
@@ -21,7 +22,11 @@ import org.slf4j.LoggerFactory;
  * The three Kafka Streams exception handlers, configured (not try/catch): a record that cannot be deserialized or
  * processed is sent to the dead-letter topic as a DeadLetter (with the reason, source coordinates and raw bytes) and
  * processing continues; a record that cannot be produced because of itself (too large, invalid) is dead-lettered too,
- * retriable production errors are retried and any other production error fails the task (Kafka Streams revives it). Each handler gets its
+ * retriable production errors are retried and any other production error fails the task (Kafka Streams revives it).
+ * A retryable schema registry failure (registry unreachable or 5xx: no writer schema to read with, or an output schema
+ * that cannot be registered) is not the record's fault: every handler fails the stream thread after a short pause
+ * instead of dead-lettering, and the app's uncaught-exception handler replaces the thread, which resumes from the last
+ * commit (exactly-once aborts the open transaction), so nothing is lost or counted twice. Each handler gets its
  * DeadLetter serializer, dead-letter topic and counters from the streams config under {@link #CONTEXT_KEY}
  * (an object, put there by {@link InfermeterTopology#streamsProperties}). Thread-safe.
  */
@@ -53,6 +58,30 @@ public final class DeadLetterHandlers {
     return List.of(new ProducerRecord<>(ctx.topic(), null, key, ctx.serializer().serialize(ctx.topic(), dl)));
   }
 
+  /** Pause before failing on an unavailable registry, so a replaced thread does not hammer it. */
+  static final java.time.Duration REGISTRY_PAUSE = java.time.Duration.ofSeconds(1);
+
+  /** True when {@code e} or a cause is a retryable {@link SchemaRegistryException}. */
+  static boolean registryUnavailable(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof SchemaRegistryException r) {
+        return r.isRetryable();
+      }
+    }
+    return false;
+  }
+
+  /** Logs and pauses for an unavailable registry; the caller then fails the thread. */
+  static void registryDown(String what, Exception e) {
+    LOG.warn("schema registry unavailable while {}: failing the stream thread to retry from the last commit "
+        + "(no dead letter)", what, e);
+    try {
+      Thread.sleep(REGISTRY_PAUSE.toMillis());
+    } catch (InterruptedException ie) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   /** Undecodable input: dead-letter (reason deserialization) and continue. */
   public static final class Deserialization implements DeserializationExceptionHandler {
     private Context ctx;
@@ -64,6 +93,10 @@ public final class DeadLetterHandlers {
 
     @Override
     public Response handleError(ErrorHandlerContext ec, ConsumerRecord<byte[], byte[]> record, Exception e) {
+      if (registryUnavailable(e)) {
+        registryDown("decoding " + record.topic() + "-" + record.partition() + "@" + record.offset(), e);
+        return Response.fail();
+      }
       LOG.warn("undecodable record {}-{}@{} sent to dead letters", record.topic(), record.partition(), record.offset(), e);
       return Response.resume(record(ctx, "deserialization", e, ec, record.key(), record.value()));
     }
@@ -80,6 +113,10 @@ public final class DeadLetterHandlers {
 
     @Override
     public Response handleError(ErrorHandlerContext ec, Record<?, ?> record, Exception e) {
+      if (registryUnavailable(e)) {
+        registryDown("processing in " + ec.processorNodeId(), e);
+        return Response.fail();
+      }
       LOG.warn("processing failed in {} for {}-{}@{}; sent to dead letters", ec.processorNodeId(), ec.topic(),
           ec.partition(), ec.offset(), e);
       return Response.resume(record(ctx, "processing", e, ec, ec.sourceRawKey(), ec.sourceRawValue()));
@@ -120,6 +157,10 @@ public final class DeadLetterHandlers {
     @SuppressWarnings("rawtypes") // the interface declares a raw ProducerRecord
     public Response handleSerializationError(ErrorHandlerContext ec, ProducerRecord record, Exception e,
         SerializationExceptionOrigin origin) {
+      if (registryUnavailable(e)) {
+        registryDown("serializing a record for " + record.topic(), e);
+        return Response.fail();
+      }
       LOG.warn("cannot serialize a record for {} ({}); sent to dead letters", record.topic(), origin, e);
       return Response.resume(record(ctx, "production", e, ec, null, null));
     }

@@ -130,6 +130,30 @@ class DeadLetterHandlersTest {
   }
 
   @Test
+  void anUnavailableRegistryFailsTheThreadInsteadOfDeadLetteringGoodRecords() {
+    var down = new io.infermeter.schemas.serde.SchemaRegistryException("GET /schemas/ids/7: Connection refused", -1,
+        -1, true, new java.net.ConnectException("Connection refused"));
+    DeadLetterHandlers.Deserialization d = new DeadLetterHandlers.Deserialization();
+    d.configure(configs);
+    byte[] raw = {0, 0, 0, 0, 7, 2};
+    assertThat(d.handleError(ctx(null, raw), new ConsumerRecord<>("infermeter-requests", 3, 42, null, raw), down)
+        .result()).isEqualTo(DeserializationExceptionHandler.Result.FAIL);
+    DeadLetterHandlers.Production p = new DeadLetterHandlers.Production();
+    p.configure(configs);
+    assertThat(p.handleSerializationError(ctx(null, null), new ProducerRecord<>("out", "k", "v"),
+        new SerializationException("cannot register", down),
+        org.apache.kafka.streams.errors.ProductionExceptionHandler.SerializationExceptionOrigin.VALUE).result())
+        .isEqualTo(org.apache.kafka.streams.errors.ProductionExceptionHandler.Result.FAIL);
+    assertThat(counters.deadLetterTotal()).isZero();
+    // a registry that answers "no such schema id" is the record's problem: dead letter as before
+    var unknown = new io.infermeter.schemas.serde.SchemaRegistryException("GET /schemas/ids/7: 404", 404, 40403,
+        false, null);
+    assertThat(d.handleError(ctx(null, raw), new ConsumerRecord<>("infermeter-requests", 3, 42, null, raw), unknown)
+        .result()).isEqualTo(DeserializationExceptionHandler.Result.RESUME);
+    assertThat(counters.deadLetterTotal()).isEqualTo(1);
+  }
+
+  @Test
   void handlersRefuseAConfigWithoutTheirContext() {
     assertThatThrownBy(() -> new DeadLetterHandlers.Production().configure(Map.of()))
         .isInstanceOf(IllegalStateException.class).hasMessageContaining(DeadLetterHandlers.CONTEXT_KEY);

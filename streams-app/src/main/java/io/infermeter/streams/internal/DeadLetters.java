@@ -2,6 +2,10 @@ package io.infermeter.streams.internal;
 
 import io.infermeter.avro.DeadLetter;
 import java.nio.ByteBuffer;
+import java.util.Optional;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 
@@ -27,6 +31,21 @@ public final class DeadLetters {
         .setPayload(payload == null ? null : ByteBuffer.wrap(payload))
         .setDetectedUs(clock.millis() * 1000)
         .build();
+  }
+
+  /**
+   * Counts and forwards a dead letter of the record being processed, from inside a processor: the source coordinates
+   * come from the context's record metadata ({@code fallbackTopic} when there is none), {@code payload} is the
+   * record's value as bytes (null when it had none).
+   */
+  static void forward(ProcessorContext<String, Object> context, StreamsCounters counters, Clock clock,
+      Record<String, ?> record, String fallbackTopic, String reason, String message, byte[] payload) {
+    counters.deadLetter(reason);
+    Optional<RecordMetadata> md = context.recordMetadata();
+    context.forward(new Record<>(record.key(), of(reason, message, null,
+        md.map(RecordMetadata::topic).orElse(fallbackTopic), md.map(RecordMetadata::partition).orElse(null),
+        md.map(RecordMetadata::offset).orElse(null), record.timestamp(), utf8(record.key()), payload, clock),
+        record.timestamp()));
   }
 
   static byte[] utf8(String s) {

@@ -24,7 +24,6 @@ import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
-import org.apache.kafka.streams.processor.api.RecordMetadata;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.ValueAndTimestamp;
@@ -532,13 +531,8 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   }
 
   private void deadLetter(Record<String, EnergyInput> record, String reason, String message) {
-    counters.deadLetter(reason);
-    Optional<RecordMetadata> md = context.recordMetadata();
     byte[] payload = EnergyInput.serde().serializer().serialize(null, record.value());
-    context.forward(new Record<>(record.key(), DeadLetters.of(reason, message, null,
-        md.map(RecordMetadata::topic).orElse(null), md.map(RecordMetadata::partition).orElse(null),
-        md.map(RecordMetadata::offset).orElse(null), record.timestamp(), DeadLetters.utf8(record.key()), payload, clock),
-        record.timestamp()));
+    DeadLetters.forward(context, counters, clock, record, null, reason, message, payload);
   }
 
   /** The previous sample of a device: time (us), energy counter (mJ, MIN_VALUE when absent), power (W, NaN). */

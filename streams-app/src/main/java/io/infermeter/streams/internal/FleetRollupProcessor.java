@@ -4,11 +4,9 @@ import io.infermeter.avro.Alert;
 import io.infermeter.streams.StreamsSettings;
 import java.time.Clock;
 import java.util.List;
-import java.util.Optional;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
-import org.apache.kafka.streams.processor.api.RecordMetadata;
 
 /**
  * Fleet rollup per (model, version): merges the host partials of a window (exact: histograms add bucket-wise) and
@@ -61,15 +59,10 @@ public final class FleetRollupProcessor implements Processor<String, RequestAccu
     upstream.report(record.headers(), end, now);
     if (table.isLate(end)) {
       counters.lateRecords.increment();
-      counters.deadLetter("late-partial");
-      Optional<RecordMetadata> md = context.recordMetadata();
-      context.forward(new Record<>(record.key(), DeadLetters.of("late-partial",
+      DeadLetters.forward(context, counters, clock, record, null, "late-partial",
           "host partial of window [" + p.windowStartMs + ", " + end + ") ms arrived after the fleet window closed "
               + "(upstream watermark " + table.streamTime() + " ms, fleet delay " + settings.fleetDelay().toMillis()
-              + " ms)",
-          null, md.map(RecordMetadata::topic).orElse(null), md.map(RecordMetadata::partition).orElse(null),
-          md.map(RecordMetadata::offset).orElse(null), record.timestamp(), DeadLetters.utf8(record.key()),
-          p.toBytes(true), clock), record.timestamp()));
+              + " ms)", p.toBytes(true));
       return;
     }
     AggKey fleet = p.key.fleet();

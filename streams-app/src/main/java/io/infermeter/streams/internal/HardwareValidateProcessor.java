@@ -2,12 +2,10 @@ package io.infermeter.streams.internal;
 
 import io.infermeter.avro.HardwareSample;
 import java.time.Clock;
-import java.util.Optional;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
-import org.apache.kafka.streams.processor.api.RecordMetadata;
 
 /**
  * Validates hardware samples and re-keys them by host for the energy repartition; an invalid sample (tombstone, no
@@ -45,11 +43,7 @@ public final class HardwareValidateProcessor implements Processor<String, Hardwa
       context.forward(new Record<>(s.getHost(), new EnergyInput(s, null), record.timestamp()));
       return;
     }
-    counters.deadLetter("validation");
-    Optional<RecordMetadata> md = context.recordMetadata();
-    context.forward(new Record<>(record.key(), DeadLetters.of("validation", invalid, null,
-        md.map(RecordMetadata::topic).orElse(topic), md.map(RecordMetadata::partition).orElse(null),
-        md.map(RecordMetadata::offset).orElse(null), record.timestamp(), DeadLetters.utf8(record.key()),
-        s == null ? null : raw.serialize(topic, s), clock), record.timestamp()));
+    DeadLetters.forward(context, counters, clock, record, topic, "validation", invalid,
+        s == null ? null : raw.serialize(topic, s));
   }
 }

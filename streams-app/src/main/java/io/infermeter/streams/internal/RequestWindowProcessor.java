@@ -6,12 +6,10 @@ import io.infermeter.streams.StreamsSettings;
 import io.infermeter.streams.StreamsSettings.SloClass;
 import java.time.Clock;
 import java.util.List;
-import java.util.Optional;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
-import org.apache.kafka.streams.processor.api.RecordMetadata;
 import org.apache.kafka.streams.state.KeyValueStore;
 
 /**
@@ -147,12 +145,7 @@ public final class RequestWindowProcessor implements Processor<String, RequestEv
   }
 
   private void deadLetter(Record<String, RequestEvent> record, String reason, String message) {
-    counters.deadLetter(reason);
-    Optional<RecordMetadata> md = context.recordMetadata();
     byte[] payload = record.value() == null ? null : rawSerializer.serialize(sourceTopic, record.value());
-    context.forward(new Record<>(record.key(), DeadLetters.of(reason, message, null,
-        md.map(RecordMetadata::topic).orElse(sourceTopic), md.map(RecordMetadata::partition).orElse(null),
-        md.map(RecordMetadata::offset).orElse(null), record.timestamp(), DeadLetters.utf8(record.key()), payload, clock),
-        record.timestamp()));
+    DeadLetters.forward(context, counters, clock, record, sourceTopic, reason, message, payload);
   }
 }

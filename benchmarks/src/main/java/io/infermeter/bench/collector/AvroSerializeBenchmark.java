@@ -1,6 +1,7 @@
 package io.infermeter.bench.collector;
 
 import io.infermeter.avro.RequestEvent;
+import io.infermeter.bench.ConstantIdRegistry;
 import io.infermeter.avro.RequestStatus;
 import io.infermeter.collector.internal.EventDefaults;
 import io.infermeter.schemas.serde.AvroSerdeConfig;
@@ -8,7 +9,6 @@ import io.infermeter.schemas.serde.AvroSerializer;
 import io.infermeter.schemas.serde.SchemaRegistryClient;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.apache.avro.Schema;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -39,22 +39,7 @@ public class AvroSerializeBenchmark {
 
   @Setup
   public void setup() {
-    SchemaRegistryClient constant = new SchemaRegistryClient() {
-      @Override
-      public int register(String subject, Schema schema) {
-        return 1;
-      }
-
-      @Override
-      public int lookup(String subject, Schema schema) {
-        return 1;
-      }
-
-      @Override
-      public Schema byId(int id) {
-        return RequestEvent.getClassSchema();
-      }
-    };
+    SchemaRegistryClient constant = new ConstantIdRegistry(RequestEvent.getClassSchema());
     serializer = new AvroSerializer<>(constant,
         AvroSerdeConfig.from(Map.of("schema.registry.url", "http://unused.invalid")), false);
     defaults = new EventDefaults("cluster-a", "eu-west-1", "gpu-node-7", "H100", "vllm");

@@ -1,6 +1,7 @@
 package io.infermeter.bench.streams;
 
 import io.infermeter.avro.RequestEvent;
+import io.infermeter.bench.ConstantIdRegistry;
 import io.infermeter.avro.RequestStatus;
 import io.infermeter.schemas.serde.AvroDeserializer;
 import io.infermeter.schemas.serde.AvroSerdeConfig;
@@ -8,7 +9,6 @@ import io.infermeter.schemas.serde.AvroSerializer;
 import io.infermeter.schemas.serde.SchemaRegistryClient;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.apache.avro.Schema;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.specific.SpecificData;
@@ -46,22 +46,7 @@ public class AvroDecodeBenchmark {
 
   @Setup
   public void setup() {
-    SchemaRegistryClient constant = new SchemaRegistryClient() {
-      @Override
-      public int register(String subject, Schema schema) {
-        return 1;
-      }
-
-      @Override
-      public int lookup(String subject, Schema schema) {
-        return 1;
-      }
-
-      @Override
-      public Schema byId(int id) {
-        return RequestEvent.getClassSchema();
-      }
-    };
+    SchemaRegistryClient constant = new ConstantIdRegistry(RequestEvent.getClassSchema());
     AvroSerdeConfig cfg = AvroSerdeConfig.from(Map.of("schema.registry.url", "http://unused.invalid"));
     long completed = 1_700_000_040_000_000L;
     RequestEvent e = RequestEvent.newBuilder()

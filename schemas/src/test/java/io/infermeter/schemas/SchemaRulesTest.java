@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.stream.Stream;
 import org.apache.avro.JsonProperties;
 import org.apache.avro.Schema;
@@ -26,12 +25,6 @@ class SchemaRulesTest {
 
   /** Surefire runs in the module directory. */
   private static final Path AVRO = Path.of("src/main/avro");
-
-  /**
-   * Enums released before the enum-default rule was written down. Adding a default to an existing enum is a
-   * compatible change; until the owner of the schema does it, a symbol added later cannot be read by old consumers.
-   */
-  private static final Set<String> ENUMS_WITHOUT_DEFAULT_YET = Set.of("io.infermeter.avro.AlertState");
 
   static Stream<Path> avscFiles() throws IOException {
     try (Stream<Path> files = Files.list(AVRO)) {
@@ -95,25 +88,11 @@ class SchemaRulesTest {
   void everyEnumHasADefaultSymbol(Path file) throws IOException {
     List<String> withoutDefault = new ArrayList<>();
     for (Schema e : named(parse(file), Schema.Type.ENUM)) {
-      if (e.getEnumDefault() == null && !ENUMS_WITHOUT_DEFAULT_YET.contains(e.getFullName())) {
+      if (e.getEnumDefault() == null) {
         withoutDefault.add(e.getFullName());
       }
     }
     assertThat(withoutDefault).as("enums without a default symbol in %s", file).isEmpty();
-  }
-
-  @Test
-  void theEnumExceptionListIsNotStale() throws IOException {
-    for (String name : ENUMS_WITHOUT_DEFAULT_YET) {
-      boolean stillWithoutDefault = false;
-      for (Path file : avscFiles().toList()) {
-        for (Schema e : named(parse(file), Schema.Type.ENUM)) {
-          stillWithoutDefault |= e.getFullName().equals(name) && e.getEnumDefault() == null;
-        }
-      }
-      assertThat(stillWithoutDefault).as("%s has a default now: remove it from ENUMS_WITHOUT_DEFAULT_YET", name)
-          .isTrue();
-    }
   }
 
   @Test

@@ -90,8 +90,20 @@ public final class Collector implements AutoCloseable {
     RequestValidator validator = new RequestValidator(clock, config.maxDuration(), config.maxFutureSkew(),
         config.maxAge(), config.maxTokens());
     Consumer<RequestEvent> sink = publisher::publish;
-    this.ingest = new IngestServer(config.httpHost(), config.httpPort(), config.httpThreads(), config.maxBodyBytes(),
-        config.authToken(), defaults, validator, sink, d -> publisher.publish(d, config.host()), metrics);
+    IngestServer.EncodedSink encoded = new IngestServer.EncodedSink() {
+      @Override
+      public byte[] requestHeader() {
+        return publisher.requestHeader();
+      }
+
+      @Override
+      public void acceptEncoded(String key, byte[] wire) {
+        publisher.publishRequest(key, wire);
+      }
+    };
+    this.ingest = new IngestServer(config.httpHost(), config.httpPort(), config.httpMaxConnections(),
+        config.maxBodyBytes(), config.authToken(), defaults, validator, sink, encoded,
+        d -> publisher.publish(d, config.host()), metrics);
     this.recorder = new RequestRecorder(config.recorderCapacity(), clock);
     this.recorderDrainer = new Thread(() -> drainRecorder(defaults, validator), "infermeter-recorder");
     recorderDrainer.setDaemon(true);

@@ -27,7 +27,7 @@ public record CollectorConfig(
     String httpHost,
     int httpPort,
     long maxBodyBytes,
-    int httpThreads,
+    int httpMaxConnections,
     Optional<String> authToken,
     boolean metricsEnabled,
     String metricsHost,
@@ -73,7 +73,7 @@ public record CollectorConfig(
     d.put("http.host", "127.0.0.1");
     d.put("http.port", "4318");
     d.put("http.max.body.bytes", String.valueOf(8L * 1024 * 1024));
-    d.put("http.threads", "2");
+    d.put("http.max.connections", "64");
     d.put("auth.token", "");
     d.put("metrics.enabled", "true");
     d.put("metrics.host", "127.0.0.1");
@@ -144,9 +144,13 @@ public record CollectorConfig(
     serdeConfig.put("schema.registry.url", registry);
     s.optional("auto.register.schemas").ifPresent(v -> serdeConfig.put("auto.register.schemas", v));
     s.withPrefix("basic.auth.").forEach((k, v) -> serdeConfig.put("basic.auth." + k, v));
+    if (s.has("http.threads")) { // removed in session 3: failing beats silently ignoring an operator's setting
+      throw new ConfigException("http.threads is no longer a setting: the ingest server now runs one thread per open "
+          + "connection; remove http.threads and set http.max.connections (default 64) to cap connections");
+    }
     return new CollectorConfig(
         s.string("cluster"), s.string("region"), host, s.optional("gpu.type"), s.optional("engine"),
-        s.string("http.host"), httpPort, maxBody, s.positiveInt("http.threads"), s.optional("auth.token"),
+        s.string("http.host"), httpPort, maxBody, s.positiveInt("http.max.connections"), s.optional("auth.token"),
         s.bool("metrics.enabled"), s.string("metrics.host"), metricsPort,
         bootstrap, registry, s.string("topic.prefix", ""),
         Map.copyOf(s.withPrefix("kafka.producer.")), Map.copyOf(serdeConfig),

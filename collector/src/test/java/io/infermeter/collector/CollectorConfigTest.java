@@ -76,6 +76,13 @@ class CollectorConfigTest {
   }
 
   @Test
+  void theRemovedHttpThreadsSettingFailsInsteadOfBeingIgnored() {
+    assertThatThrownBy(() -> CollectorConfig.from(Settings.fromMap(Map.of("http.threads", "4"))))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("http.threads")
+        .hasMessageContaining("http.max.connections");
+  }
+
+  @Test
   void unreadableFileIsReported(@TempDir Path dir) {
     assertThatThrownBy(() -> CollectorConfig.load(Optional.of(dir.resolve("nope.properties")), Map.of(),
         new Properties())).isInstanceOf(ConfigException.class).hasMessageContaining("nope.properties");

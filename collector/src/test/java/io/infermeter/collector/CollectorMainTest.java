@@ -38,7 +38,7 @@ class CollectorMainTest {
         .contains("cluster = from-set  (override)")
         .contains("kafka.bootstrap.servers = k:9092  (" + file + ")")
         .contains("auth.token = [hidden]").doesNotContain("hush")
-        .contains("http.threads = ").contains("topic.prefix = "); // every setting, not a summary
+        .contains("http.max.connections = ").contains("topic.prefix = "); // every setting, not a summary
   }
 
   @Test

@@ -73,7 +73,6 @@ public final class CollectorLoadDriver {
     cfg.put("metrics.port", 0);
     cfg.put("spool.dir", spool.toString());
     cfg.put("host", "bench-host");
-    cfg.put("http.threads", 2);
     // any collector setting can be added as -Dcollector.<key>=<value> (e.g. -Dcollector.kafka.producer.linger.ms=50)
     System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("collector."))
         .forEach(k -> cfg.put(k.substring("collector.".length()), System.getProperty(k)));

@@ -1,7 +1,5 @@
 package io.infermeter.collector.internal;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import io.infermeter.avro.DeadLetter;
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.collector.internal.CollectorMetrics.RejectReason;
@@ -11,7 +9,6 @@ import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -19,46 +16,41 @@ import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.zip.GZIPInputStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The collector's HTTP ingest endpoints on the JDK's {@code com.sun.net.httpserver}:
+ * The collector's HTTP ingest endpoints on a small HTTP/1.1 server of its own ({@link MiniHttpServer}):
  * {@code POST /v1/traces} (OTLP/HTTP, {@code application/x-protobuf} or {@code application/json}) and
  * {@code POST /v1/requests} (JSON lines), both optionally gzip-compressed ({@code Content-Encoding: gzip}), plus
  * {@code GET /healthz}. Answers: 200 when every item was accepted; 400 with a message per rejected item (at most
  * {@value #MAX_MESSAGES}) when some were rejected, the valid rest of the batch being kept; 401 without the configured
  * bearer token; 405 for other methods; 413 when the body (compressed or decompressed) exceeds the limit; 415 for an
- * unsupported content type or encoding. Thread-safe; handlers run on a fixed pool.
+ * unsupported content type or encoding. Thread-safe; each connection is served by its own thread (at most
+ * {@code maxConnections}).
  */
 public final class IngestServer implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(IngestServer.class);
   static final int MAX_MESSAGES = 20;
 
-  static {
-    // The JDK server leaves Nagle's algorithm on by default; with small responses on kept-alive connections that
-    // meets the client's delayed ACK and adds ~40 ms per request. Read once when the server's config class loads, so
-    // set it before the first HttpServer is created (unless the embedding application chose otherwise).
-    if (System.getProperty("sun.net.httpserver.nodelay") == null) {
-      System.setProperty("sun.net.httpserver.nodelay", "true");
-    }
-  }
+  /** Longest wait for request bytes, idle kept-alive connections included, before a connection is closed. */
+  static final int READ_TIMEOUT_MILLIS = 60_000;
 
-  private final HttpServer server;
-  private final ExecutorService executor;
+  private final MiniHttpServer server;
   private final long maxBodyBytes;
   private final byte[] expectedAuth;
   private final JsonLinesParser jsonLines;
   private final OtlpSpanMapper otlp;
   private final RequestValidator validator;
   private final Consumer<RequestEvent> sink;
+  private final EncodedSink encodedSink;
+  private final RequestAvroEncoder encoder;
+  private final EventDefaults defaults;
   private final Consumer<DeadLetter> deadLetters;
   private final CollectorMetrics metrics;
   private final CounterDataPoint receivedJsonl;
@@ -68,13 +60,39 @@ public final class IngestServer implements AutoCloseable {
   static final int MAX_DEAD_LETTER_PAYLOAD = 64 * 1024;
 
   /**
+   * Where the JSON-lines fast path hands accepted request events, already in the Confluent wire format (see
+   * {@link #ingestJsonLines}).
+   */
+  public interface EncodedSink {
+    /** Magic byte and schema id to put before the Avro binary of a request event; null while not known yet. */
+    byte[] requestHeader();
+
+    /** An accepted request event: its key (host) and its Confluent-wire bytes. */
+    void acceptEncoded(String key, byte[] wire);
+  }
+
+  /**
    * @param sink accepted events
    * @param deadLetters every rejected item with its reason and raw bytes (Topics.DEAD_LETTERS)
    */
-  public IngestServer(String host, int port, int threads, long maxBodyBytes, Optional<String> authToken,
+  public IngestServer(String host, int port, int maxConnections, long maxBodyBytes, Optional<String> authToken,
       EventDefaults defaults, RequestValidator validator, Consumer<RequestEvent> sink,
       Consumer<DeadLetter> deadLetters, CollectorMetrics metrics) throws IOException {
+    this(host, port, maxConnections, maxBodyBytes, authToken, defaults, validator, sink, null, deadLetters, metrics);
+  }
+
+  /**
+   * @param sink accepted events
+   * @param encodedSink accepted JSON-lines events of the common shape, encoded (null: every event goes to sink)
+   * @param deadLetters every rejected item with its reason and raw bytes (Topics.DEAD_LETTERS)
+   */
+  public IngestServer(String host, int port, int maxConnections, long maxBodyBytes, Optional<String> authToken,
+      EventDefaults defaults, RequestValidator validator, Consumer<RequestEvent> sink, EncodedSink encodedSink,
+      Consumer<DeadLetter> deadLetters, CollectorMetrics metrics) throws IOException {
     this.maxBodyBytes = maxBodyBytes;
+    this.defaults = defaults;
+    this.encodedSink = RequestAvroEncoder.SCHEMA_MATCHES ? encodedSink : null;
+    this.encoder = new RequestAvroEncoder(defaults);
     this.expectedAuth = authToken.map(t -> ("Bearer " + t).getBytes(StandardCharsets.UTF_8)).orElse(null);
     this.jsonLines = new JsonLinesParser(defaults);
     this.otlp = new OtlpSpanMapper(defaults);
@@ -84,26 +102,19 @@ public final class IngestServer implements AutoCloseable {
     this.metrics = metrics;
     this.receivedJsonl = metrics.received("jsonl");
     this.receivedOtlp = metrics.received("otlp");
-    this.server = HttpServer.create(new InetSocketAddress(host, port), 256);
-    this.executor = Executors.newFixedThreadPool(threads, r -> {
-      Thread t = new Thread(r, "infermeter-http");
-      t.setDaemon(true);
-      return t;
-    });
-    server.setExecutor(executor);
-    server.createContext("/v1/requests", ex -> handle(ex, "/v1/requests", this::jsonLines));
-    server.createContext("/v1/traces", ex -> handle(ex, "/v1/traces", this::traces));
-    server.createContext("/healthz", ex -> respond(ex, "/healthz", 200, "text/plain", "ok\n"));
-    server.start();
+    this.server = new MiniHttpServer(host, port, Map.of(
+        "/v1/requests", ex -> handle(ex, "/v1/requests", this::jsonLines),
+        "/v1/traces", ex -> handle(ex, "/v1/traces", this::traces),
+        "/healthz", ex -> respond(ex, "/healthz", 200, "text/plain", "ok\n")), maxConnections, READ_TIMEOUT_MILLIS);
     LOG.info("ingest listening on {}:{} (/v1/traces, /v1/requests)", host, port());
   }
 
   public int port() {
-    return server.getAddress().getPort();
+    return server.port();
   }
 
   private interface Body {
-    void handle(HttpExchange ex, byte[] body) throws IOException;
+    void handle(MiniHttpServer.Exchange ex, byte[] body) throws IOException;
   }
 
   private static final class TooLarge extends IOException {
@@ -112,69 +123,68 @@ public final class IngestServer implements AutoCloseable {
     }
   }
 
-  private void handle(HttpExchange ex, String path, Body body) {
-    try (ex) {
-      if (!"POST".equals(ex.getRequestMethod())) {
-        ex.getResponseHeaders().set("Allow", "POST");
-        respond(ex, path, 405, "text/plain", "use POST\n");
-        return;
-      }
-      if (expectedAuth != null) {
-        String auth = ex.getRequestHeaders().getFirst("Authorization");
-        if (auth == null || !MessageDigest.isEqual(expectedAuth, auth.getBytes(StandardCharsets.UTF_8))) {
-          ex.getResponseHeaders().set("WWW-Authenticate", "Bearer");
-          respond(ex, path, 401, "text/plain",
-              "missing or wrong bearer token: send the header 'Authorization: Bearer <token>' with the collector's "
-              + "auth.token\n");
-          return;
-        }
-      }
-      String encoding = Optional.ofNullable(ex.getRequestHeaders().getFirst("Content-Encoding")).orElse("identity")
-          .trim().toLowerCase(Locale.ROOT);
-      if (!encoding.equals("identity") && !encoding.equals("gzip")) {
-        respond(ex, path, 415, "text/plain", "unsupported Content-Encoding '" + encoding + "' (gzip or identity)\n");
-        return;
-      }
-      String length = ex.getRequestHeaders().getFirst("Content-Length");
-      long declared = length == null ? -1 : parseLong(length);
-      if (declared > maxBodyBytes) {
-        respond(ex, path, 413, "text/plain", "body of " + length + " bytes exceeds the limit of " + maxBodyBytes
-            + " bytes (http.max.body.bytes)\n");
-        return;
-      }
-      byte[] bytes;
-      try {
-        InputStream in = ex.getRequestBody();
-        boolean gzip = encoding.equals("gzip");
-        if (!gzip && declared >= 0 && declared < Integer.MAX_VALUE - 8) {
-          // the usual case: read exactly Content-Length bytes into the array the parser works on (no copies); the JDK
-          // server's stream ends there anyway (declared <= maxBodyBytes was checked above)
-          bytes = new byte[(int) declared];
-          int got = in.readNBytes(bytes, 0, bytes.length);
-          if (got < bytes.length) {
-            throw new IOException("body ended after " + got + " of " + declared + " bytes");
-          }
-        } else {
-          bytes = readLimited(gzip ? new GZIPInputStream(in) : in, maxBodyBytes, 8192);
-        }
-      } catch (TooLarge e) {
-        respond(ex, path, 413, "text/plain", e.getMessage() + "\n");
-        return;
-      } catch (IOException e) {
-        metrics.rejected(path.equals("/v1/traces") ? "otlp" : "jsonl", RejectReason.MALFORMED);
-        deadLetter(RejectReason.MALFORMED, path + ": cannot read the body: " + e.getMessage(), null, 0, 0);
-        respond(ex, path, 400, "text/plain", "cannot read the body: " + e.getMessage() + "\n");
-        return;
-      }
-      body.handle(ex, bytes);
-    } catch (IOException | RuntimeException e) {
+  private void handle(MiniHttpServer.Exchange ex, String path, Body body) throws IOException {
+    try {
+      handleChecked(ex, path, body);
+    } catch (RuntimeException e) {
       LOG.warn("error answering {}", path, e);
-      try {
+      if (!ex.responded) {
+        ex.keepAlive = false;
         respond(ex, path, 500, "text/plain", "internal error\n");
-      } catch (IOException | RuntimeException ignored) {
-        // the connection is gone; nothing more to tell the client
       }
     }
+  }
+
+  private void handleChecked(MiniHttpServer.Exchange ex, String path, Body body) throws IOException {
+    if (!"POST".equals(ex.method)) {
+      respond(ex, path, 405, "text/plain", "use POST\n", "Allow", "POST");
+      return;
+    }
+    if (expectedAuth != null) {
+      String auth = ex.header("Authorization");
+      if (auth == null || !MessageDigest.isEqual(expectedAuth, auth.getBytes(StandardCharsets.UTF_8))) {
+        respond(ex, path, 401, "text/plain",
+            "missing or wrong bearer token: send the header 'Authorization: Bearer <token>' with the collector's "
+            + "auth.token\n", "WWW-Authenticate", "Bearer");
+        return;
+      }
+    }
+    String encoding = Optional.ofNullable(ex.header("Content-Encoding")).orElse("identity").trim()
+        .toLowerCase(Locale.ROOT);
+    if (!encoding.equals("identity") && !encoding.equals("gzip")) {
+      respond(ex, path, 415, "text/plain", "unsupported Content-Encoding '" + encoding + "' (gzip or identity)\n");
+      return;
+    }
+    long declared = ex.contentLength(); // -1: chunked
+    if (declared > maxBodyBytes) {
+      respond(ex, path, 413, "text/plain", "body of " + declared + " bytes exceeds the limit of " + maxBodyBytes
+          + " bytes (http.max.body.bytes)\n");
+      return;
+    }
+    byte[] bytes;
+    try {
+      InputStream in = ex.body();
+      boolean gzip = encoding.equals("gzip");
+      if (!gzip && declared >= 0 && declared < Integer.MAX_VALUE - 8) {
+        // the usual case: read exactly Content-Length bytes into the array the parser works on (no copies)
+        bytes = new byte[(int) declared];
+        int got = in.readNBytes(bytes, 0, bytes.length);
+        if (got < bytes.length) {
+          throw new IOException("body ended after " + got + " of " + declared + " bytes");
+        }
+      } else {
+        bytes = readLimited(gzip ? new GZIPInputStream(in) : in, maxBodyBytes, 8192);
+      }
+    } catch (TooLarge e) {
+      respond(ex, path, 413, "text/plain", e.getMessage() + "\n");
+      return;
+    } catch (IOException e) {
+      metrics.rejected(path.equals("/v1/traces") ? "otlp" : "jsonl", RejectReason.MALFORMED);
+      deadLetter(RejectReason.MALFORMED, path + ": cannot read the body: " + e.getMessage(), null, 0, 0);
+      respond(ex, path, 400, "text/plain", "cannot read the body: " + e.getMessage() + "\n");
+      return;
+    }
+    body.handle(ex, bytes);
   }
 
   private static long parseLong(String s) {
@@ -204,7 +214,7 @@ public final class IngestServer implements AutoCloseable {
     return out.toByteArray();
   }
 
-  private void jsonLines(HttpExchange ex, byte[] body) throws IOException {
+  private void jsonLines(MiniHttpServer.Exchange ex, byte[] body) throws IOException {
     Result r = ingestJsonLines(body, body.length);
     respondResult(ex, "/v1/requests", r, false);
   }
@@ -212,9 +222,18 @@ public final class IngestServer implements AutoCloseable {
   /** Outcome of one batch: counts and the first messages of rejected items. */
   public record Result(int accepted, int rejected, List<String> messages) {}
 
-  /** Parses, validates and forwards a JSON-lines batch (also used directly by benchmarks). */
+  /**
+   * Parses, validates and forwards a JSON-lines batch (also used directly by benchmarks). A line of the common shape
+   * (JsonLinesParser's scanner) is validated on its scanned values and, when an encoded sink is configured and knows
+   * the schema id, written straight into the wire format of its event (RequestAvroEncoder: the same bytes as the
+   * event's serialization, without the event object); any other line takes the event path (Jackson). Validation and
+   * rejects are the same on both paths.
+   */
   public Result ingestJsonLines(byte[] body, int length) {
     long now = validator.nowUs();
+    EncodedSink encoded = encodedSink;
+    byte[] header = encoded != null ? encoded.requestHeader() : null;
+    JsonLinesParser.Scan scan = new JsonLinesParser.Scan();
     int accepted = 0;
     int rejected = 0;
     List<String> messages = new ArrayList<>();
@@ -229,9 +248,18 @@ public final class IngestServer implements AutoCloseable {
       }
       if (!blank(body, start, stop)) {
         try {
-          RequestEvent e = jsonLines.parse(body, start, stop - start);
-          validator.validate(e, now);
-          sink.accept(e);
+          if (JsonLinesParser.scan(body, start, stop - start, scan)) {
+            scan.validate(validator, now); // the same reject as the line's event would get
+            if (header != null) {
+              encoded.acceptEncoded(scan.host(defaults), encoder.encode(scan, header));
+            } else {
+              sink.accept(jsonLines.toEvent(scan));
+            }
+          } else {
+            RequestEvent e = jsonLines.parseWithJackson(body, start, stop - start);
+            validator.validate(e, now);
+            sink.accept(e);
+          }
           accepted++;
         } catch (InvalidEventException e) {
           rejected++;
@@ -258,8 +286,8 @@ public final class IngestServer implements AutoCloseable {
     return true;
   }
 
-  private void traces(HttpExchange ex, byte[] body) throws IOException {
-    String type = Optional.ofNullable(ex.getRequestHeaders().getFirst("Content-Type")).orElse("")
+  private void traces(MiniHttpServer.Exchange ex, byte[] body) throws IOException {
+    String type = Optional.ofNullable(ex.header("Content-Type")).orElse("")
         .toLowerCase(Locale.ROOT);
     boolean json;
     if (type.startsWith("application/x-protobuf") || type.startsWith("application/protobuf")) {
@@ -340,7 +368,8 @@ public final class IngestServer implements AutoCloseable {
     }
   }
 
-  private void respondResult(HttpExchange ex, String path, Result r, boolean otlpJson) throws IOException {
+  private void respondResult(MiniHttpServer.Exchange ex, String path, Result r, boolean otlpJson)
+      throws IOException {
     if (r.rejected() == 0) {
       if (path.equals("/v1/traces")) {
         // an empty ExportTraceServiceResponse: zero bytes in protobuf, {} in JSON
@@ -362,26 +391,14 @@ public final class IngestServer implements AutoCloseable {
     respond(ex, path, 400, "text/plain", sb.toString());
   }
 
-  private void respond(HttpExchange ex, String path, int code, String contentType, String body) throws IOException {
-    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-    ex.getResponseHeaders().set("Content-Type", contentType);
-    ex.sendResponseHeaders(code, bytes.length == 0 ? -1 : bytes.length);
-    if (bytes.length > 0) {
-      try (OutputStream os = ex.getResponseBody()) {
-        os.write(bytes);
-      }
-    }
+  private void respond(MiniHttpServer.Exchange ex, String path, int code, String contentType, String body,
+      String... extraHeaders) throws IOException {
+    ex.respond(code, contentType, body.getBytes(StandardCharsets.UTF_8), extraHeaders);
     metrics.httpRequest(path, code);
   }
 
   @Override
   public void close() {
-    server.stop(1);
-    executor.shutdown();
-    try {
-      executor.awaitTermination(5, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    server.close();
   }
 }

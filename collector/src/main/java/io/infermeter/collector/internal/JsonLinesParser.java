@@ -22,7 +22,9 @@ import java.util.Locale;
  * OtlpMapBenchmark.jsonLineParse}); it gives up on anything else (another value type, an escape, a non-ASCII byte, a
  * value the rules reject, malformed input) and the line goes to Jackson, so rejects and their messages come from
  * Jackson alone. {@code JsonLinesParserTest} checks that both paths agree on valid, invalid and randomly mutated lines.
- * Thread-safe (the factory is shared, parsers are per call, the scanner is stateless).
+ * The scanner's result ({@link Scan}: values and byte ranges of the line) can also be validated and written straight
+ * into Avro without an event object ({@link RequestAvroEncoder}; ingest's fast path).
+ * Thread-safe (the factory is shared, parsers are per call, a {@link Scan} belongs to its caller's thread).
  */
 public final class JsonLinesParser {
 
@@ -146,20 +148,20 @@ public final class JsonLinesParser {
       "status", "errorType", "host", "cluster", "region", "deviceId", "gpuType", "sloClass", "arrivalUs",
       "scheduledUs", "firstTokenUs", "completedUs", "queueUs", "ttftUs", "e2eUs", "maxInterTokenGapUs", "inputTokens",
       "outputTokens", "cachedTokens", "batchSize", "maxBatchSize"};
-  private static final int REQUEST_ID = 0;
-  private static final int SOURCE = 1;
-  private static final int MODEL = 2;
-  private static final int MODEL_VERSION = 3;
-  private static final int ENGINE = 4;
-  private static final int OPERATION = 5;
-  private static final int STATUS = 6;
-  private static final int ERROR_TYPE = 7;
-  private static final int HOST = 8;
-  private static final int CLUSTER = 9;
-  private static final int REGION = 10;
-  private static final int DEVICE_ID = 11;
-  private static final int GPU_TYPE = 12;
-  private static final int SLO_CLASS = 13;
+  static final int REQUEST_ID = 0;
+  static final int SOURCE = 1;
+  static final int MODEL = 2;
+  static final int MODEL_VERSION = 3;
+  static final int ENGINE = 4;
+  static final int OPERATION = 5;
+  static final int STATUS = 6;
+  static final int ERROR_TYPE = 7;
+  static final int HOST = 8;
+  static final int CLUSTER = 9;
+  static final int REGION = 10;
+  static final int DEVICE_ID = 11;
+  static final int GPU_TYPE = 12;
+  static final int SLO_CLASS = 13;
   private static final int ARRIVAL = 14;
   private static final int SCHEDULED = 15;
   private static final int FIRST_TOKEN = 16;
@@ -244,90 +246,244 @@ public final class JsonLinesParser {
   }
 
   /**
+   * The scanner's result for one line: the fields as values and as byte ranges of the line (strings are ASCII without
+   * escapes, so a range is the value's exact UTF-8 bytes), with the durations already turned into timestamps and the
+   * default status applied. One instance is reused line after line by one thread ({@link #scan} resets it); not
+   * thread-safe.
+   */
+  static final class Scan {
+    /** The buffer the ranges point into (the batch being ingested). */
+    byte[] line;
+    /** Per string field id (0..LAST_STRING): start and end of its value in {@link #line}, when its bit is set. */
+    final int[] from = new int[LAST_STRING + 1];
+    final int[] to = new int[LAST_STRING + 1];
+    /** Bit (1 << field id) per string field present. */
+    int strings;
+    /** Total length of the string values read (an upper bound of their bytes in the record). */
+    int textBytes;
+    /** Index into {@link #SOURCES}. */
+    int source;
+    RequestStatus status;
+    long arrival;
+    long completed;
+    long scheduled;
+    long firstToken;
+    long gap;
+    int inputTokens;
+    int outputTokens;
+    int cachedTokens;
+    int batchSize;
+    int maxBatchSize;
+    /** Optional numeric fields present, as {@link RequestValidator}'s bits. */
+    int present;
+
+    private String lastHost;
+    /** The encoder's output buffer for this thread's lines ({@link RequestAvroEncoder}). */
+    byte[] scratch;
+
+    void reset(byte[] b) {
+      line = b;
+      strings = 0;
+      textBytes = 0;
+      source = 0;
+      status = null;
+      arrival = 0;
+      completed = 0;
+      present = 0;
+    }
+
+    boolean has(int field) {
+      return (strings & 1 << field) != 0;
+    }
+
+    /** The string field's value (ASCII). */
+    String text(int field) {
+      return new String(line, from[field], to[field] - from[field], StandardCharsets.ISO_8859_1);
+    }
+
+    /** Whether the line has a model that is not blank (ASCII without control characters: blank is spaces only). */
+    boolean hasModel() {
+      if (!has(MODEL)) {
+        return false;
+      }
+      for (int i = from[MODEL]; i < to[MODEL]; i++) {
+        if (line[i] != ' ') {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    /** The event's host as a string (the key of its record): the line's, else the configured one. */
+    String host(EventDefaults defaults) {
+      if (!has(HOST)) {
+        return defaults.host();
+      }
+      String last = lastHost;
+      int len = to[HOST] - from[HOST];
+      if (last != null && last.length() == len) {
+        // lines of one batch nearly always name the same host: reuse its string instead of a new one per line
+        int k = 0;
+        while (k < len && last.charAt(k) == (line[from[HOST] + k] & 0xff)) {
+          k++;
+        }
+        if (k == len) {
+          return last;
+        }
+      }
+      return lastHost = text(HOST);
+    }
+
+    /** Checks the validation rules on the line's values; throws the same reject the event of the line would get. */
+    void validate(RequestValidator validator, long nowUs) throws InvalidEventException {
+      validator.validate(hasModel(), arrival, completed, present, scheduled, firstToken, gap, inputTokens,
+          outputTokens, cachedTokens, batchSize, maxBatchSize, nowUs);
+    }
+  }
+
+  /** The values of {@code source} a line may give (index = {@link Scan#source}). */
+  static final String[] SOURCES = {"jsonl", "replay", "simulated"};
+
+  /**
    * The scanner: the event when the line is an object whose values are ASCII strings without escapes or integers and
    * which the rules accept; null for anything else (Jackson then parses the line and gives the same result or the
    * reject).
    */
   RequestEvent parseCommon(byte[] b, int off, int len) {
+    Scan s = SCANS.get();
+    try {
+      return scan(b, off, len, s) ? toEvent(s) : null;
+    } finally {
+      s.line = null; // do not keep the caller's buffer reachable
+    }
+  }
+
+  /** A scan per thread for {@link #parseCommon} (ingest brings its own). */
+  private static final ThreadLocal<Scan> SCANS = ThreadLocal.withInitial(Scan::new);
+
+  /** The event of a scanned line. */
+  RequestEvent toEvent(Scan s) {
+    RequestEvent e = defaults.newEvent(SOURCES[s.source]);
+    for (int field = 0; field <= LAST_STRING; field++) {
+      if (!s.has(field) || field == SOURCE || field == STATUS) {
+        continue;
+      }
+      String text = s.text(field);
+      switch (field) {
+        case REQUEST_ID -> e.setRequestId(text);
+        case MODEL -> e.setModel(text);
+        case MODEL_VERSION -> e.setModelVersion(text);
+        case ENGINE -> e.setEngine(text);
+        case OPERATION -> e.setOperation(text);
+        case ERROR_TYPE -> e.setErrorType(text);
+        case HOST -> e.setHost(text);
+        case CLUSTER -> e.setCluster(text);
+        case REGION -> e.setRegion(text);
+        case DEVICE_ID -> e.setDeviceId(text);
+        case GPU_TYPE -> e.setGpuType(text);
+        case SLO_CLASS -> e.setSloClass(text);
+        default -> throw new IllegalStateException("string field " + field);
+      }
+    }
+    e.setStatus(s.status);
+    e.setArrivalUs(s.arrival);
+    e.setCompletedUs(s.completed);
+    int p = s.present;
+    if ((p & RequestValidator.SCHEDULED) != 0) {
+      e.setScheduledUs(s.scheduled);
+    }
+    if ((p & RequestValidator.FIRST_TOKEN) != 0) {
+      e.setFirstTokenUs(s.firstToken);
+    }
+    if ((p & RequestValidator.GAP) != 0) {
+      e.setMaxInterTokenGapUs(s.gap);
+    }
+    if ((p & RequestValidator.INPUT_TOKENS) != 0) {
+      e.setInputTokens(s.inputTokens);
+    }
+    if ((p & RequestValidator.OUTPUT_TOKENS) != 0) {
+      e.setOutputTokens(s.outputTokens);
+    }
+    if ((p & RequestValidator.CACHED_TOKENS) != 0) {
+      e.setCachedTokens(s.cachedTokens);
+    }
+    if ((p & RequestValidator.BATCH_SIZE) != 0) {
+      e.setBatchSize(s.batchSize);
+    }
+    if ((p & RequestValidator.MAX_BATCH_SIZE) != 0) {
+      e.setMaxBatchSize(s.maxBatchSize);
+    }
+    return e;
+  }
+
+  /**
+   * The scanner proper: reads the line into {@code s} (reset first) and returns true when the line has the common shape
+   * (see {@link #parseCommon}); false for anything it leaves to Jackson, {@code s} then being garbage. Only the
+   * validation rules are left to the caller.
+   */
+  static boolean scan(byte[] b, int off, int len, Scan s) {
+    s.reset(b);
     int end = off + len;
     int i = skipWhitespace(b, off, end);
     if (i >= end || b[i] != '{') {
-      return null;
+      return false;
     }
     i = skipWhitespace(b, i + 1, end);
     if (i >= end) {
-      return null;
+      return false;
     }
-    RequestEvent e = defaults.newEvent("jsonl");
     long queueUs = -1;
     long ttftUs = -1;
     long e2eUs = -1;
     boolean hasQueue = false;
     boolean hasTtft = false;
     boolean hasE2e = false;
-    boolean hasStatus = false;
     if (b[i] == '}') {
       i++;
     } else {
       while (true) {
         if (b[i] != '"') {
-          return null;
+          return false;
         }
         int nameEnd = stringEnd(b, i + 1, end);
         if (nameEnd < 0) {
-          return null;
+          return false;
         }
         int field = fieldId(b, i + 1, nameEnd);
         if (field == JACKSON_ONLY) {
-          return null;
+          return false;
         }
         i = skipWhitespace(b, nameEnd + 1, end);
         if (i >= end || b[i] != ':') {
-          return null;
+          return false;
         }
         i = skipWhitespace(b, i + 1, end);
         if (i >= end) {
-          return null;
+          return false;
         }
         byte c = b[i];
         if (c == '"') {
           int valueEnd = stringEnd(b, i + 1, end);
           if (valueEnd < 0 || field > LAST_STRING) {
-            return null;
+            return false;
           }
-          if (field != UNKNOWN) {
-            String text = new String(b, i + 1, valueEnd - i - 1, StandardCharsets.ISO_8859_1); // ASCII only
-            switch (field) {
-              case REQUEST_ID -> e.setRequestId(text);
-              case SOURCE -> {
-                if (!text.equals("jsonl") && !text.equals("replay") && !text.equals("simulated")) {
-                  return null;
-                }
-                e.setSource(text);
-              }
-              case MODEL -> e.setModel(text);
-              case MODEL_VERSION -> e.setModelVersion(text);
-              case ENGINE -> e.setEngine(text);
-              case OPERATION -> e.setOperation(text);
-              case STATUS -> {
-                try {
-                  e.setStatus(status(text));
-                } catch (InvalidEventException ex) {
-                  return null;
-                }
-                hasStatus = true;
-              }
-              case ERROR_TYPE -> e.setErrorType(text);
-              case HOST -> e.setHost(text);
-              case CLUSTER -> e.setCluster(text);
-              case REGION -> e.setRegion(text);
-              case DEVICE_ID -> e.setDeviceId(text);
-              case GPU_TYPE -> e.setGpuType(text);
-              case SLO_CLASS -> e.setSloClass(text);
-              default -> {
-                return null;
-              }
+          if (field == SOURCE) {
+            int k = source(b, i + 1, valueEnd);
+            if (k < 0) {
+              return false;
             }
+            s.source = k;
+          } else if (field == STATUS) {
+            try {
+              s.status = status(new String(b, i + 1, valueEnd - i - 1, StandardCharsets.ISO_8859_1));
+            } catch (InvalidEventException ex) {
+              return false;
+            }
+          } else if (field != UNKNOWN) {
+            s.from[field] = i + 1;
+            s.to[field] = valueEnd;
+            s.strings |= 1 << field;
+            s.textBytes += valueEnd - i - 1;
           }
           i = valueEnd + 1;
         } else if (c == '-' || c >= '0' && c <= '9') {
@@ -340,10 +496,10 @@ public final class JsonLinesParser {
           int digits = digitsEnd - d;
           // none, more than fit a long safely, or a leading zero (invalid JSON): Jackson's
           if (digits == 0 || digits > 18 || digits > 1 && b[d] == '0') {
-            return null;
+            return false;
           }
           if (digitsEnd < end && (b[digitsEnd] == '.' || b[digitsEnd] == 'e' || b[digitsEnd] == 'E')) {
-            return null; // a float
+            return false; // a float
           }
           long v = 0;
           for (int k = d; k < digitsEnd; k++) {
@@ -353,18 +509,27 @@ public final class JsonLinesParser {
             v = -v;
           }
           if (field != UNKNOWN && field <= LAST_STRING) {
-            return null; // a string field with a number: rejected by Jackson's path
+            return false; // a string field with a number: rejected by Jackson's path
           }
           switch (field) {
             case UNKNOWN -> { }
-            case ARRIVAL -> e.setArrivalUs(v);
-            case SCHEDULED -> e.setScheduledUs(v);
-            case FIRST_TOKEN -> e.setFirstTokenUs(v);
-            case COMPLETED -> e.setCompletedUs(v);
-            case MAX_GAP -> e.setMaxInterTokenGapUs(v);
+            case ARRIVAL -> s.arrival = v;
+            case SCHEDULED -> {
+              s.scheduled = v;
+              s.present |= RequestValidator.SCHEDULED;
+            }
+            case FIRST_TOKEN -> {
+              s.firstToken = v;
+              s.present |= RequestValidator.FIRST_TOKEN;
+            }
+            case COMPLETED -> s.completed = v;
+            case MAX_GAP -> {
+              s.gap = v;
+              s.present |= RequestValidator.GAP;
+            }
             case QUEUE, TTFT, E2E -> {
               if (v < 0) {
-                return null;
+                return false;
               }
               if (field == QUEUE) {
                 queueUs = v;
@@ -379,33 +544,48 @@ public final class JsonLinesParser {
             }
             default -> {
               if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
-                return null;
+                return false;
               }
               int n = (int) v;
               switch (field) {
-                case INPUT_TOKENS -> e.setInputTokens(n);
-                case OUTPUT_TOKENS -> e.setOutputTokens(n);
-                case CACHED_TOKENS -> e.setCachedTokens(n);
-                case BATCH_SIZE -> e.setBatchSize(n);
-                case MAX_BATCH_SIZE -> e.setMaxBatchSize(n);
+                case INPUT_TOKENS -> {
+                  s.inputTokens = n;
+                  s.present |= RequestValidator.INPUT_TOKENS;
+                }
+                case OUTPUT_TOKENS -> {
+                  s.outputTokens = n;
+                  s.present |= RequestValidator.OUTPUT_TOKENS;
+                }
+                case CACHED_TOKENS -> {
+                  s.cachedTokens = n;
+                  s.present |= RequestValidator.CACHED_TOKENS;
+                }
+                case BATCH_SIZE -> {
+                  s.batchSize = n;
+                  s.present |= RequestValidator.BATCH_SIZE;
+                }
+                case MAX_BATCH_SIZE -> {
+                  s.maxBatchSize = n;
+                  s.present |= RequestValidator.MAX_BATCH_SIZE;
+                }
                 default -> {
-                  return null;
+                  return false;
                 }
               }
             }
           }
           i = digitsEnd;
         } else {
-          return null; // true, false, null, an object or an array: Jackson's
+          return false; // true, false, null, an object or an array: Jackson's
         }
         i = skipWhitespace(b, i, end);
         if (i >= end) {
-          return null;
+          return false;
         }
         if (b[i] == ',') {
           i = skipWhitespace(b, i + 1, end);
           if (i >= end) {
-            return null;
+            return false;
           }
           continue;
         }
@@ -413,13 +593,48 @@ public final class JsonLinesParser {
           i++;
           break;
         }
-        return null;
+        return false;
       }
     }
     if (skipWhitespace(b, i, end) != end) {
-      return null;
+      return false;
     }
-    return finish(e, hasQueue, queueUs, hasTtft, ttftUs, hasE2e, e2eUs, hasStatus);
+    // as finish() does for an event: durations into timestamps (a timestamp wins), the default status
+    long arrival = s.arrival;
+    if (arrival > 0) {
+      if ((s.present & RequestValidator.SCHEDULED) == 0 && hasQueue) {
+        s.scheduled = arrival + queueUs;
+        s.present |= RequestValidator.SCHEDULED;
+      }
+      if ((s.present & RequestValidator.FIRST_TOKEN) == 0 && hasTtft) {
+        s.firstToken = arrival + ttftUs;
+        s.present |= RequestValidator.FIRST_TOKEN;
+      }
+      if (s.completed == 0 && hasE2e) {
+        s.completed = arrival + e2eUs;
+      }
+    }
+    if (s.status == null) {
+      s.status = s.has(ERROR_TYPE) ? RequestStatus.ERROR : RequestStatus.OK;
+    }
+    return true;
+  }
+
+  /** Index into {@link #SOURCES} of the ASCII value in [from, to), or -1 for another value (Jackson's reject). */
+  private static int source(byte[] b, int from, int to) {
+    for (int k = 0; k < SOURCES.length; k++) {
+      String name = SOURCES[k];
+      if (name.length() == to - from) {
+        int j = 0;
+        while (j < name.length() && name.charAt(j) == b[from + j]) {
+          j++;
+        }
+        if (j == name.length()) {
+          return k;
+        }
+      }
+    }
+    return -1;
   }
 
   private static String firstLine(String s) {

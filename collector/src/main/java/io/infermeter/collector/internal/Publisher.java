@@ -3,6 +3,7 @@ package io.infermeter.collector.internal;
 import io.infermeter.avro.DeadLetter;
 import io.infermeter.avro.HardwareSample;
 import io.infermeter.avro.RequestEvent;
+import io.infermeter.schemas.serde.AvroSerializer;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import java.io.IOException;
 import java.time.Duration;
@@ -56,8 +57,14 @@ public final class Publisher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Publisher.class);
   private static final int DRAIN_BATCH = 1000;
 
-  /** An event on its way: bytes are the Confluent-wire value when serialization on the caller's thread worked. */
+  /**
+   * An event on its way: bytes are the Confluent-wire value when serialization on the caller's thread worked; value is
+   * null for a request event that ingest encoded itself ({@link #publishRequest(String, byte[])}).
+   */
   private record Outbound(SpecificRecord value, String key, String topic, byte[] bytes) {}
+
+  /** Bytes of the Confluent wire format before the Avro binary: magic byte 0 and the 4-byte schema id. */
+  static final int WIRE_HEADER_BYTES = 5;
 
   private final Producer<String, byte[]> producer;
   private final Serializer<SpecificRecord> serializer;
@@ -85,6 +92,8 @@ public final class Publisher implements AutoCloseable {
   /** Events in the queue or taken by the sender and not yet handed to the producer (or spooled). */
   private final java.util.concurrent.atomic.AtomicInteger queuedOrRouting =
       new java.util.concurrent.atomic.AtomicInteger();
+  /** The wire header of request events (magic byte, schema id) once the serializer wrote one; null before. */
+  private volatile byte[] requestHeader;
   private final Thread sender;
   private final Thread drainer;
   private volatile boolean running = true;
@@ -134,6 +143,26 @@ public final class Publisher implements AutoCloseable {
    */
   public void publish(RequestEvent event) {
     offer(new Outbound(event, event.getHost(), requestsTopic, trySerialize(requestsTopic, event)));
+  }
+
+  /**
+   * Publishes a request event that the caller already wrote in the Confluent wire format behind
+   * {@link #requestHeader()} (key: its host); same path and rules as {@link #publish(RequestEvent)}. In the spool it
+   * is kept as its Avro binary (the bytes after the header), as every other event.
+   */
+  public void publishRequest(String key, byte[] wire) {
+    offer(new Outbound(null, key, requestsTopic, wire));
+  }
+
+  /**
+   * The first {@value #WIRE_HEADER_BYTES} bytes (magic byte, schema id) the schemas module's {@code AvroSerializer}
+   * writes for request events on the requests topic, once it has written one (the registry id is resolved then); null
+   * before that, and always with another serializer. The id is the one of the compiled-in RequestEvent schema, which
+   * the serializer registers and keeps for the topic. A copy.
+   */
+  public byte[] requestHeader() {
+    byte[] h = requestHeader;
+    return h == null ? null : h.clone();
   }
 
   /** Queues a hardware sample (key: host/deviceId); same rules as {@link #publish(RequestEvent)}. */
@@ -327,15 +356,22 @@ public final class Publisher implements AutoCloseable {
 
   private void toSpool(Outbound o) {
     byte[] avro;
+    byte kind;
     try {
-      avro = AvroBinary.encode(o.value());
+      if (o.value() == null) { // encoded by ingest: its Avro binary follows the wire header
+        avro = java.util.Arrays.copyOfRange(o.bytes(), WIRE_HEADER_BYTES, o.bytes().length);
+        kind = AvroBinary.REQUEST;
+      } else {
+        avro = AvroBinary.encode(o.value());
+        kind = AvroBinary.kindOf(o.value());
+      }
     } catch (IOException | RuntimeException e) {
       LOG.error("event cannot be Avro-encoded; dropped (counted)", e);
       metrics.dropped("serialization", 1);
       return;
     }
     try {
-      spool.append(AvroBinary.kindOf(o.value()), o.key(), avro);
+      spool.append(kind, o.key(), avro);
       metrics.spooled(1);
     } catch (RuntimeException e) {
       LOG.error("cannot write the spool; event dropped (counted)", e);
@@ -348,7 +384,12 @@ public final class Publisher implements AutoCloseable {
   }
 
   private byte[] serialize(String topic, SpecificRecord r) {
-    return serializer.serialize(topic, r);
+    byte[] bytes = serializer.serialize(topic, r);
+    if (requestHeader == null && topic == requestsTopic && r instanceof RequestEvent && bytes != null
+        && bytes.length > WIRE_HEADER_BYTES && bytes[0] == 0 && serializer instanceof AvroSerializer) {
+      requestHeader = java.util.Arrays.copyOf(bytes, WIRE_HEADER_BYTES);
+    }
+    return bytes;
   }
 
   private void drainLoop() {

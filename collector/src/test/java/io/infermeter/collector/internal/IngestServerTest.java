@@ -14,6 +14,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -101,6 +102,96 @@ class IngestServerTest {
         .containsExactly("deserialization", "validation", "validation", "validation");
     assertThat(StandardCharsets.UTF_8.decode(deadLetters.get(0).getPayload()).toString()).isEqualTo("{broken");
     assertThat(deadLetters.get(2).getMessage()).contains("line 5").contains("negative_duration");
+  }
+
+  /**
+   * With an encoded sink (as the collector runs), lines of the common shape reach it as wire bytes, the rest as events;
+   * decoded, they are the events the event path gives, in order, and answers, rejects and dead letters are the same.
+   */
+  @Test
+  void encodedPathGivesTheSameEventsAnswersAndRejects() throws Exception {
+    byte[] header = {0, 0, 0, 0, 42};
+    List<Object> encodedKeys = new CopyOnWriteArrayList<>();
+    List<RequestEvent> viaEncoded = new CopyOnWriteArrayList<>();
+    List<DeadLetter> encodedDeadLetters = new CopyOnWriteArrayList<>();
+    CollectorMetrics encodedMetrics = new CollectorMetrics();
+    IngestServer.EncodedSink sink = new IngestServer.EncodedSink() {
+      @Override
+      public byte[] requestHeader() {
+        return header;
+      }
+
+      @Override
+      public void acceptEncoded(String key, byte[] wire) {
+        assertThat(Arrays.copyOf(wire, 5)).isEqualTo(header);
+        try {
+          RequestEvent e = (RequestEvent) AvroBinary.decode(AvroBinary.REQUEST,
+              Arrays.copyOfRange(wire, 5, wire.length));
+          encodedKeys.add(key);
+          assertThat(key).isEqualTo(e.getHost());
+          viaEncoded.add(e);
+        } catch (java.io.IOException ex) {
+          throw new java.io.UncheckedIOException(ex);
+        }
+      }
+    };
+    String body = String.join("\n", line("ok1", A, 100), "{broken", line("", A, 5),
+        "{\"model\":\"m2\",\"arrivalUs\":" + A + ",\"e2eUs\":9,\"host\":\"h9\",\"attributes\":{\"k\":\"v\"}}",
+        "{\"model\":\"m3\",\"arrivalUs\":" + A + ",\"completedUs\":" + (A - 1) + "}",
+        "{\"model\":\"m4\",\"host\":\"h9\",\"requestId\":\"r4\",\"arrivalUs\":" + A
+            + ",\"queueUs\":3,\"ttftUs\":40,\"e2eUs\":900,\"inputTokens\":12,\"outputTokens\":3}",
+        "{\"model\":\"m\",\"arrivalUs\":" + (NOW_US + 3_600_000_000L) + ",\"e2eUs\":1}");
+    try (IngestServer encoded = new IngestServer("127.0.0.1", 0, 2, 4096, Optional.of("tok"), DEFAULTS, VALIDATOR,
+        viaEncoded::add, sink, encodedDeadLetters::add, encodedMetrics)) {
+      HttpResponse<String> reference = post("/v1/requests", body.getBytes(StandardCharsets.UTF_8),
+          "application/x-ndjson", null, "tok");
+      HttpResponse<String> r = http.send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + encoded.port() + "/v1/requests")).header("Authorization", "Bearer tok")
+          .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).isEqualTo(400).isEqualTo(reference.statusCode());
+      assertThat(r.body()).isEqualTo(reference.body());
+    }
+    // m2 has attributes: the event path; ok1 and m4 the encoded path
+    assertThat(encodedKeys).containsExactly("host-a", "h9");
+    assertThat(viaEncoded).extracting(RequestEvent::getModel).containsExactlyInAnyOrder("ok1", "m2", "m4");
+    assertThat(accepted).hasSize(3);
+    for (RequestEvent expected : accepted) {
+      RequestEvent got = viaEncoded.stream().filter(e -> e.getModel().equals(expected.getModel())).findFirst()
+          .orElseThrow();
+      assertThat(got.getEventId()).isNotEqualTo(expected.getEventId());
+      got.setEventId(expected.getEventId()); // ids are random
+      assertThat(got).isEqualTo(expected);
+    }
+    assertThat(encodedDeadLetters).extracting(DeadLetter::getMessage)
+        .containsExactlyElementsOf(deadLetters.stream().map(DeadLetter::getMessage).toList());
+    assertThat(encodedDeadLetters).hasSize(4);
+    for (RejectReason reason : RejectReason.values()) {
+      assertThat(encodedMetrics.rejectedCount("jsonl", reason)).isEqualTo(metrics.rejectedCount("jsonl", reason));
+    }
+    assertThat(encodedMetrics.receivedCount("jsonl")).isEqualTo(3);
+  }
+
+  @Test
+  void chunkedBodiesWithoutContentLength() throws Exception {
+    byte[] plain = (line("ch1", A, 100) + "\n" + line("ch2", A, 100) + "\n").getBytes(StandardCharsets.UTF_8);
+    for (byte[] body : List.of(plain, gzip(plain))) {
+      // a body from a stream: the client sends it chunked
+      HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/v1/requests"))
+          .header("Authorization", "Bearer tok")
+          .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(body)));
+      if (body != plain) {
+        b.header("Content-Encoding", "gzip");
+      }
+      HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.body()).contains("\"accepted\":2");
+    }
+    assertThat(accepted).extracting(RequestEvent::getModel).containsExactly("ch1", "ch2", "ch1", "ch2");
+    // over the limit when chunked (no Content-Length to refuse it up front): 413 after reading the limit
+    HttpResponse<String> big = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port()
+        + "/v1/requests")).header("Authorization", "Bearer tok").POST(HttpRequest.BodyPublishers.ofInputStream(
+            () -> new java.io.ByteArrayInputStream(new byte[10_000]))).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(big.statusCode()).isEqualTo(413);
   }
 
   @Test

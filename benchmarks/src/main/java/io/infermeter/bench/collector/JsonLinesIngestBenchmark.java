@@ -1,6 +1,7 @@
 package io.infermeter.bench.collector;
 
 import io.infermeter.avro.RequestEvent;
+import io.infermeter.bench.ConstantIdRegistry;
 import io.infermeter.collector.internal.CollectorMetrics;
 import io.infermeter.collector.internal.EventDefaults;
 import io.infermeter.collector.internal.IngestServer;
@@ -15,7 +16,6 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import org.apache.avro.Schema;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -54,22 +54,7 @@ public class JsonLinesIngestBenchmark {
   @Setup
   public void setup(Blackhole blackhole) throws IOException {
     this.bh = blackhole;
-    SchemaRegistryClient constant = new SchemaRegistryClient() {
-      @Override
-      public int register(String subject, Schema schema) {
-        return 1;
-      }
-
-      @Override
-      public int lookup(String subject, Schema schema) {
-        return 1;
-      }
-
-      @Override
-      public Schema byId(int id) {
-        return RequestEvent.getClassSchema();
-      }
-    };
+    SchemaRegistryClient constant = new ConstantIdRegistry(RequestEvent.getClassSchema());
     AvroSerializer<RequestEvent> serializer = new AvroSerializer<>(constant,
         AvroSerdeConfig.from(Map.of("schema.registry.url", "http://unused.invalid")), false);
     EventDefaults defaults = new EventDefaults("default", "unknown", "bench-host", null, null);

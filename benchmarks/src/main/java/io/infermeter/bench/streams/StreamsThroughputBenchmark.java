@@ -212,8 +212,8 @@ public final class StreamsThroughputBenchmark {
           + "RUNNING: %.0f events/s, %.1f %% of the ceiling%n", drainedS, committed / drainedS,
           100 * committed / drainedS / ceiling);
       double steady = (committed - steadyFromCount) / ((drainedAt - steadyFromNanos) / 1e9);
-      System.out.printf(Locale.ROOT, "STEADY STATE (after the first third of the input, JIT warm-up excluded, until "
-          + "drained): topology %.0f events/s vs ceiling %.0f events/s (its last two thirds) = %.1f %%%n", steady,
+      System.out.printf(Locale.ROOT, "STEADY STATE (from the commit covering the first third of the input until "
+          + "drained; the JIT compiler may still be at work, see the OS thread lines): topology %.0f events/s vs ceiling %.0f events/s (its last two thirds) = %.1f %%%n", steady,
           CEILING_STEADY[0], 100 * steady / CEILING_STEADY[0]);
       double topoCpuUsPerEvent = (cpuDrained[0] - cpuStart) / 1e3 / n;
       // CPU per event is far less sensitive than events/s to other load on the machine (the broker and other

@@ -164,8 +164,19 @@ class EndToEndIT {
         };
         Map<String, Long> states = longs(ch, "SELECT state, count() FROM " + database + ".alerts FINAL WHERE " + where
             + " GROUP BY state");
-        assertThat(states).as("alert states for %s on %s", incident.kind(), incident.target())
-            .containsKeys("FIRING", "RESOLVED");
+        if (!states.containsKey("FIRING") || !states.containsKey("RESOLVED")) {
+          // the evidence a failure needs: the alert rows and, for a model, its warm e2e p99 per 10 s window
+          StringBuilder why = new StringBuilder(rows(ch, "SELECT toString(window_start), host, state, observed, "
+              + "threshold, baseline, summary FROM " + database + ".alerts FINAL WHERE " + where
+              + " ORDER BY window_start"));
+          if (incident.kind() == Incident.Kind.LATENCY_REGRESSION) {
+            why.append(rows(ch, "SELECT toString(window_start), host, count, p99_us FROM " + database
+                + ".window_latency FINAL WHERE model = '" + incident.target() + "' AND scope = 'fleet' AND metric = "
+                + "'e2e' AND cohort = 'warm' AND window_size_ms = 10000 ORDER BY window_start"));
+          }
+          assertThat(states).as("alert states for %s on %s (incident %s .. %s us)%s", incident.kind(),
+              incident.target(), incident.fromUs(), incident.toUs(), why).containsKeys("FIRING", "RESOLVED");
+        }
       }
 
       // 4. energy conservation per device window, as stored
@@ -192,6 +203,21 @@ class EndToEndIT {
   private static void assertWithinHdrPrecision(String what, long reported, long exact) {
     assertThat((double) Math.abs(reported - exact)).as("%s: reported %d us, exact %d us", what, reported, exact)
         .isLessThanOrEqualTo(Math.max(1.0, exact * 0.001));
+  }
+
+  /** Every row of {@code sql}, one line each, for failure messages. */
+  private static String rows(Connection ch, String sql) throws Exception {
+    StringBuilder out = new StringBuilder();
+    try (Statement st = ch.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+      int n = rs.getMetaData().getColumnCount();
+      while (rs.next()) {
+        out.append("\n  ");
+        for (int i = 1; i <= n; i++) {
+          out.append(i > 1 ? " | " : "").append(rs.getString(i));
+        }
+      }
+    }
+    return out.toString();
   }
 
   private static Map<String, Long> longs(Connection ch, String sql) throws Exception {

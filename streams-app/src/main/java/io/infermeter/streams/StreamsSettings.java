@@ -385,6 +385,7 @@ public final class StreamsSettings {
     public final double gpuMemoryHighPct;
     public final Duration throttleMin;
     public final long latencyRegressionMinRequests;
+    public final int latencyRegressionWarmupWindows;
     public final int memoryLeakWindows;
     public final double errorSpikePct;
     public final long errorSpikeMinRequests;
@@ -397,6 +398,7 @@ public final class StreamsSettings {
       latencyRegressionPct = s.decimal("alerts.latency.regression.pct");
       latencyRegressionWindows = s.positiveInt("alerts.latency.regression.windows");
       latencyRegressionMinRequests = s.positiveInt("alerts.latency.regression.min.requests");
+      latencyRegressionWarmupWindows = s.positiveInt("alerts.latency.regression.warmup.windows");
       ewmaAlpha = s.decimal("alerts.latency.ewma.alpha");
       if (ewmaAlpha <= 0 || ewmaAlpha > 1) {
         throw new ConfigException("invalid value '" + ewmaAlpha + "' for setting 'alerts.latency.ewma.alpha': expected (0, 1]");
@@ -426,6 +428,7 @@ public final class StreamsSettings {
       d.put("alerts.latency.regression.pct", "15");
       d.put("alerts.latency.regression.windows", "3");
       d.put("alerts.latency.regression.min.requests", "200");
+      d.put("alerts.latency.regression.warmup.windows", "5");
       d.put("alerts.latency.ewma.alpha", "0.2");
       d.put("alerts.slo.target.pct", "99");
       d.put("alerts.slo.burn.rate", "10");

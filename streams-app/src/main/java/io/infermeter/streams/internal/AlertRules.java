@@ -52,7 +52,11 @@ public final class AlertRules {
    * p99 (warm e2e) above the EWMA baseline by more than pct for N consecutive windows. The baseline learns only from
    * windows that are not over the threshold, so a sustained regression does not become the new normal. A window with
    * fewer than {@code alerts.latency.regression.min.requests} values is skipped (state unchanged): the p99 of a few
-   * dozen requests is just the slowest one or two, and would make the rule fire on noise.
+   * dozen requests is just the slowest one or two, and would make the rule fire on noise. The baseline starts as the
+   * median p99 of a key's first {@code alerts.latency.regression.warmup.windows} judged windows (no alert before): a
+   * key's first windows after a start hold mostly the short requests (the long ones have not completed yet), and a
+   * baseline taken from the first window alone was so low that normal windows stayed "over" it, and since the
+   * baseline does not learn while over, the alert could fire and never resolve (end-to-end test, session 3).
    */
   public static Decision latencyRegression(RuleState s, double p99Us, long count, AlertSettings cfg) {
     if (count < cfg.latencyRegressionMinRequests) {
@@ -61,9 +65,18 @@ public final class AlertRules {
           Map.of("requests", String.valueOf(count)));
     }
     if (Double.isNaN(s.baseline)) {
-      s.baseline = p99Us;
-      return new Decision(LATENCY_REGRESSION, Severity.WARNING, false, p99Us, p99Us, p99Us, "us", "baseline initialised",
-          Map.of());
+      int warmup = cfg.latencyRegressionWarmupWindows;
+      s.push(p99Us, count, warmup); // the history holds the warm-up windows' p99 until the baseline exists
+      if (s.history.size() < warmup) {
+        return new Decision(LATENCY_REGRESSION, Severity.WARNING, false, p99Us, Double.NaN, Double.NaN, "us",
+            "baseline warming up (" + s.history.size() + " of " + warmup + " windows)", Map.of());
+      }
+      double[] seen = s.history.stream().mapToDouble(h -> h[0]).sorted().toArray();
+      s.history.clear();
+      int n = seen.length;
+      s.baseline = n % 2 == 1 ? seen[n / 2] : (seen[n / 2 - 1] + seen[n / 2]) / 2;
+      return new Decision(LATENCY_REGRESSION, Severity.WARNING, false, p99Us, s.baseline, s.baseline, "us",
+          "baseline initialised: median p99 of the first " + n + " windows", Map.of());
     }
     double threshold = s.baseline * (1 + cfg.latencyRegressionPct / 100.0);
     boolean over = p99Us > threshold;

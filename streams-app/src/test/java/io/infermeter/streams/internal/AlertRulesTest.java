@@ -32,12 +32,34 @@ class AlertRulesTest {
     return out;
   }
 
+  /** Five warm-up windows of p99 100 ms (the default warm-up), then {@code after}. */
+  private static double[] afterWarmup(double... after) {
+    double[] p99 = new double[5 + after.length];
+    java.util.Arrays.fill(p99, 0, 5, 100);
+    System.arraycopy(after, 0, p99, 5, after.length);
+    return p99;
+  }
+
   @Test
   void latencyRegressionNeedsThreeConsecutiveWindowsAboveTheEwmaBaseline() {
-    double[] p99 = {100, 100, 100, 130, 130, 100, 130, 130, 130, 130, 100, 100};
-    // window 5 breaks the streak; windows 6,7,8 are the 3 consecutive ones -> fires at 8, resolves at 10
+    double[] p99 = afterWarmup(100, 100, 130, 130, 100, 130, 130, 130, 130, 100, 100);
+    // window 9 breaks the streak; windows 10,11,12 are the 3 consecutive ones -> fires at 12, resolves at 14
     assertThat(run(p99.length, (s, i) -> AlertRules.latencyRegression(s, p99[i] * 1000, 500, cfg)))
-        .containsExactly("8:FIRING", "10:RESOLVED");
+        .containsExactly("12:FIRING", "14:RESOLVED");
+  }
+
+  @Test
+  void latencyRegressionBaselineIsTheMedianOfTheWarmupWindowsNotTheFirstOne() {
+    // a key's first window after a start holds mostly short requests (p99 40 ms); normal is 100 ms. With the first
+    // window as the baseline every normal window was "over", the alert fired and, the baseline frozen, never resolved.
+    double[] p99 = {40, 95, 100, 105, 100, 100, 100, 104, 98, 100, 100, 100};
+    assertThat(run(p99.length, (s, i) -> AlertRules.latencyRegression(s, p99[i] * 1000, 500, cfg))).isEmpty();
+    RuleState s = new RuleState();
+    for (double v : new double[] {40, 95, 100, 105, 100}) {
+      assertThat(AlertRules.latencyRegression(s, v * 1000, 500, cfg).condition()).isFalse();
+    }
+    assertThat(s.baseline).isEqualTo(100_000);
+    assertThat(s.history).isEmpty();
   }
 
   @Test
@@ -47,12 +69,12 @@ class AlertRulesTest {
 
   @Test
   void latencyRegressionIgnoresWindowsWithTooFewRequests() {
-    double[] p99 = {100, 100, 100, 300, 300, 300, 300, 100};
-    long[] count = {500, 500, 500, 50, 50, 50, 50, 500};
+    double[] p99 = afterWarmup(100, 300, 300, 300, 300, 100);
+    long[] count = {500, 500, 500, 500, 500, 500, 50, 50, 50, 50, 500};
     // the sparse windows neither fire nor move the baseline: window 7 is judged against the baseline of 100
     assertThat(run(p99.length, (s, i) -> AlertRules.latencyRegression(s, p99[i] * 1000, count[i], cfg))).isEmpty();
     RuleState s = new RuleState();
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 6; i++) {
       AlertRules.latencyRegression(s, 100_000, 500, cfg);
     }
     AlertRules.latencyRegression(s, 300_000, 10, cfg);

@@ -61,16 +61,6 @@ public final class DeadLetterHandlers {
   /** Pause before failing on an unavailable registry, so a replaced thread does not hammer it. */
   static final java.time.Duration REGISTRY_PAUSE = java.time.Duration.ofSeconds(1);
 
-  /** True when {@code e} or a cause is a retryable {@link SchemaRegistryException}. */
-  static boolean registryUnavailable(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof SchemaRegistryException r) {
-        return r.isRetryable();
-      }
-    }
-    return false;
-  }
-
   /** Logs and pauses for an unavailable registry; the caller then fails the thread. */
   static void registryDown(String what, Exception e) {
     LOG.warn("schema registry unavailable while {}: failing the stream thread to retry from the last commit "
@@ -93,7 +83,7 @@ public final class DeadLetterHandlers {
 
     @Override
     public Response handleError(ErrorHandlerContext ec, ConsumerRecord<byte[], byte[]> record, Exception e) {
-      if (registryUnavailable(e)) {
+      if (SchemaRegistryException.isRetryableCause(e)) {
         registryDown("decoding " + record.topic() + "-" + record.partition() + "@" + record.offset(), e);
         return Response.fail();
       }
@@ -113,7 +103,7 @@ public final class DeadLetterHandlers {
 
     @Override
     public Response handleError(ErrorHandlerContext ec, Record<?, ?> record, Exception e) {
-      if (registryUnavailable(e)) {
+      if (SchemaRegistryException.isRetryableCause(e)) {
         registryDown("processing in " + ec.processorNodeId(), e);
         return Response.fail();
       }
@@ -157,7 +147,7 @@ public final class DeadLetterHandlers {
     @SuppressWarnings("rawtypes") // the interface declares a raw ProducerRecord
     public Response handleSerializationError(ErrorHandlerContext ec, ProducerRecord record, Exception e,
         SerializationExceptionOrigin origin) {
-      if (registryUnavailable(e)) {
+      if (SchemaRegistryException.isRetryableCause(e)) {
         registryDown("serializing a record for " + record.topic(), e);
         return Response.fail();
       }

@@ -34,4 +34,17 @@ public final class SchemaRegistryException extends SerializationException {
   public boolean isRetryable() {
     return retryable;
   }
+
+  /**
+   * Whether {@code e} or one of its causes is a retryable registry failure: the registry was unreachable or failing,
+   * so the record being (de)serialized is not at fault and must be retried, not dead-lettered.
+   */
+  public static boolean isRetryableCause(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof SchemaRegistryException r) {
+        return r.retryable;
+      }
+    }
+    return false;
+  }
 }

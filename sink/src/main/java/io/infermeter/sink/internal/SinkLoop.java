@@ -299,7 +299,7 @@ public final class SinkLoop implements Runnable {
           (t, row) -> batch.pendingRow(t, new Pending(row, record)));
     } catch (org.apache.kafka.common.errors.SerializationException e) {
       batch.dropPending();
-      if (registryUnavailable(e)) {
+      if (SchemaRegistryException.isRetryableCause(e)) {
         rewind(tp, record, e, now);
         return;
       }
@@ -316,15 +316,6 @@ public final class SinkLoop implements Runnable {
     batch.keepPending();
     registryFailures = 0;
     registryRetryAt = 0;
-  }
-
-  private static boolean registryUnavailable(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof SchemaRegistryException r) {
-        return r.isRetryable();
-      }
-    }
-    return false;
   }
 
   /**

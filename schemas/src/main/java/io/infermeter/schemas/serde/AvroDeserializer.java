@@ -32,14 +32,6 @@ public final class AvroDeserializer<T extends SpecificRecord> implements Deseria
   private SchemaRegistryClient registry;
   private final Map<Integer, DatumReader<T>> readers = new ConcurrentHashMap<>();
   private final ThreadLocal<BinaryDecoder> decoders = new ThreadLocal<>();
-  /**
-   * The decoder of the thread that deserialized last (a deserializer mostly serves one thread): saves the ThreadLocal
-   * look-up, which showed in profiles. A decoder is only ever used by its own thread.
-   */
-  private volatile OwnedDecoder lastUsed;
-
-  private record OwnedDecoder(Thread thread, BinaryDecoder decoder) {}
-
   /** For Kafka's reflective construction; {@link #configure(Map, boolean)} must follow. */
   public AvroDeserializer() {}
 
@@ -89,15 +81,10 @@ public final class AvroDeserializer<T extends SpecificRecord> implements Deseria
     }
     int id = buffer.getInt();
     DatumReader<T> reader = readers.computeIfAbsent(id, this::readerFor);
-    Thread current = Thread.currentThread();
-    OwnedDecoder last = lastUsed;
-    BinaryDecoder reused = last != null && last.thread == current ? last.decoder : decoders.get();
+    BinaryDecoder reused = decoders.get();
     BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(data, 5, data.length - 5, reused);
     if (decoder != reused) {
-      decoders.set(decoder); // once per thread
-    }
-    if (last == null || last.decoder != decoder) {
-      lastUsed = new OwnedDecoder(current, decoder);
+      decoders.set(decoder); // once per thread: the factory reconfigures and returns the decoder it is given
     }
     try {
       T value = reader.read(null, decoder);

@@ -358,13 +358,12 @@ public final class Publisher implements AutoCloseable {
     byte[] avro;
     byte kind;
     try {
-      if (o.value() == null) { // encoded by ingest: its Avro binary follows the wire header
-        avro = java.util.Arrays.copyOfRange(o.bytes(), WIRE_HEADER_BYTES, o.bytes().length);
-        kind = AvroBinary.REQUEST;
-      } else {
-        avro = AvroBinary.encode(o.value());
-        kind = AvroBinary.kindOf(o.value());
-      }
+      kind = o.value() == null ? AvroBinary.REQUEST : AvroBinary.kindOf(o.value());
+      // Wire bytes of ingest's encoder or of the schemas module's serializer are the header plus the Avro binary of
+      // the compiled-in schema, which is what the spool keeps: no second encoding. Anything else is encoded here.
+      avro = o.bytes() != null && (o.value() == null || serializer instanceof AvroSerializer)
+          ? java.util.Arrays.copyOfRange(o.bytes(), WIRE_HEADER_BYTES, o.bytes().length)
+          : AvroBinary.encode(o.value());
     } catch (IOException | RuntimeException e) {
       LOG.error("event cannot be Avro-encoded; dropped (counted)", e);
       metrics.dropped("serialization", 1);

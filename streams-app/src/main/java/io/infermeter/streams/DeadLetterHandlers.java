@@ -64,7 +64,8 @@ public final class DeadLetterHandlers {
   /** Logs and pauses for an unavailable registry; the caller then fails the thread. */
   static void registryDown(String what, Exception e) {
     LOG.warn("schema registry unavailable while {}: failing the stream thread to retry from the last commit "
-        + "(no dead letter)", what, e);
+        + "(no dead letter); it keeps retrying until the registry at schema.registry.url answers: check that it is up "
+        + "and reachable from this host", what, e);
     try {
       Thread.sleep(REGISTRY_PAUSE.toMillis());
     } catch (InterruptedException ie) {

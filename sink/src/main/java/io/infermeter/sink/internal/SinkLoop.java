@@ -331,7 +331,8 @@ public final class SinkLoop implements Runnable {
     registryRetryAt = now + delay;
     if (registryFailures == 1 || registryFailures % 20 == 0) {
       LOG.warn("schema registry unavailable while decoding {}-{} offset {} (attempt {}): consumption paused, "
-          + "retrying in {} ms; the record is read again, not dead-lettered", record.topic(), record.partition(),
+          + "retrying in {} ms; the record is read again, not dead-lettered. Check that the registry at "
+          + "schema.registry.url is up and reachable from this host", record.topic(), record.partition(),
           record.offset(), registryFailures, delay, e);
     }
   }

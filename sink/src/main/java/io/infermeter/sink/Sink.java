@@ -47,6 +47,11 @@ public final class Sink implements AutoCloseable {
     return this;
   }
 
+  /** Whether the loop thread has been started and has not ended (the sink's readiness). */
+  public boolean isRunning() {
+    return thread.isAlive();
+  }
+
   /** Blocks until the loop has ended (after {@link #close()} or a fatal error). */
   public void awaitTermination() throws InterruptedException {
     thread.join();

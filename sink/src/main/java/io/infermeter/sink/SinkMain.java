@@ -1,6 +1,7 @@
 package io.infermeter.sink;
 
 import io.infermeter.schemas.config.ConfigException;
+import io.infermeter.schemas.health.HealthHandler;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -8,6 +9,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -79,12 +81,18 @@ public final class SinkMain implements Callable<Integer> {
       LOG.info("starting the sink with\n{}", cfg.describe());
       PrometheusRegistry registry = new PrometheusRegistry();
       JvmMetrics.builder().register(registry);
+      // /-/ready: after the migrations, while the consume-insert-commit loop runs
+      AtomicReference<Sink> started = new AtomicReference<>();
+      HealthHandler health = new HealthHandler(() -> started.get() == null ? "starting (ClickHouse migrations)"
+          : started.get().isRunning() ? null : "the sink loop has stopped");
       HTTPServer server = cfg.metricsPort() == 0 ? null
-          : HTTPServer.builder().hostname(cfg.metricsHost()).port(cfg.metricsPort()).registry(registry).buildAndStart();
+          : HTTPServer.builder().hostname(cfg.metricsHost()).port(cfg.metricsPort()).registry(registry)
+              .defaultHandler(health).buildAndStart();
       if (server != null) {
-        LOG.info("metrics on http://{}:{}/metrics", cfg.metricsHost(), server.getPort());
+        LOG.info("metrics on http://{}:{}/metrics (health: /-/healthy, /-/ready)", cfg.metricsHost(), server.getPort());
       }
       Sink sink = Sink.create(cfg, registry).start();
+      started.set(sink);
       Thread hook = new Thread(() -> {
         LOG.info("shutting down: flushing the last batch");
         sink.close();

@@ -2,6 +2,7 @@ package io.infermeter.streams;
 
 import io.infermeter.schemas.config.ConfigException;
 import io.infermeter.schemas.config.Settings;
+import io.infermeter.schemas.health.HealthHandler;
 import io.infermeter.schemas.serde.AvroSerdeConfig;
 import io.infermeter.schemas.serde.HttpSchemaRegistryClient;
 import io.infermeter.streams.internal.StreamsCounters;
@@ -89,9 +90,11 @@ public final class StreamsMain implements Callable<Integer> {
     PrometheusRegistry registry = new PrometheusRegistry();
     registerMetrics(registry, streams, counters);
     JvmMetrics.builder().register(registry);
+    // /-/ready: RUNNING only; REBALANCING, a restore, PENDING_ERROR and later states are not ready
     HTTPServer http = HTTPServer.builder().hostname(settings.metricsHost()).port(settings.metricsPort())
-        .registry(registry).buildAndStart();
-    LOG.info("metrics on http://{}:{}/metrics", settings.metricsHost(), http.getPort());
+        .registry(registry).defaultHandler(new HealthHandler(() -> streams.state() == KafkaStreams.State.RUNNING
+            ? null : "Kafka Streams state " + streams.state())).buildAndStart();
+    LOG.info("metrics on http://{}:{}/metrics (health: /-/healthy, /-/ready)", settings.metricsHost(), http.getPort());
     CountDownLatch done = new CountDownLatch(1);
     streams.setUncaughtExceptionHandler(e -> {
       LOG.error("stream thread failed; replacing it", e);

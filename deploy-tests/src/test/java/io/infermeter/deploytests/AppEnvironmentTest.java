@@ -32,6 +32,9 @@ class AppEnvironmentTest {
   private static final String PREFIX = "INFERMETER_";
   private static final Pattern LITERAL = Pattern.compile("\"([a-z][a-z0-9-]*(?:\\.[a-z0-9-]+)*)\"");
   private static final Pattern PASS_THROUGH = Pattern.compile("withPrefix\\(\"([a-z0-9.-]+\\.)\"\\)");
+  /** The shared Kafka client configuration: a module that uses it passes its prefixes (kafka.*) through. */
+  private static final String KAFKA_CLIENT_CONFIG = "KafkaClientConfig";
+  private static final Pattern PREFIX_CONSTANT = Pattern.compile("String [A-Z_]*PREFIX = \"([a-z0-9.-]+\\.)\"");
   private static final Map<String, String> MODULE_OF_CONTAINER =
       Map.of("collector", "collector", "streams-app", "streams-app", "sink", "sink");
 
@@ -50,11 +53,26 @@ class AppEnvironmentTest {
         while (p.find()) {
           keys.add(p.group(1));
         }
+        if (text.contains(KAFKA_CLIENT_CONFIG + ".")) {
+          keys.addAll(kafkaClientPrefixes());
+        }
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
     return keys;
+  }
+
+  /** The PREFIX constants of schemas' KafkaClientConfig (kafka., kafka.consumer., ...). */
+  static Set<String> kafkaClientPrefixes() {
+    Set<String> prefixes = new LinkedHashSet<>();
+    Path src = RepoFiles.root().resolve("schemas/src/main/java/io/infermeter/schemas/config/"
+        + KAFKA_CLIENT_CONFIG + ".java");
+    Matcher m = PREFIX_CONSTANT.matcher(RepoFiles.read(src));
+    while (m.find()) {
+      prefixes.add(m.group(1));
+    }
+    return prefixes;
   }
 
   /** Settings key of an environment variable, as io.infermeter.schemas.config.Settings derives it. */
@@ -126,6 +144,11 @@ class AppEnvironmentTest {
   @Test
   void everyVariableOfTheManifestsIsASettingOfItsApp() {
     assertThat(unknownVariables(Manifests.all(), repositoryKeys())).isEmpty();
+  }
+
+  @Test
+  void kafkaClientConfigPrefixesAreFound() {
+    assertThat(kafkaClientPrefixes()).contains("kafka.", "kafka.consumer.", "kafka.streams.");
   }
 
   @ParameterizedTest

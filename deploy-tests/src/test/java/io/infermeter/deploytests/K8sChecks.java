@@ -319,6 +319,53 @@ final class K8sChecks {
     return p;
   }
 
+  /**
+   * Every app container (one with a port named {@code metrics}) has a liveness probe on {@code /-/healthy} and a
+   * readiness probe on {@code /-/ready}, each an httpGet on a port the container declares (by name or number); a
+   * startup probe, where present, also on {@code /-/healthy}. Liveness on {@code /metrics} would keep a wedged app
+   * alive, readiness on it would route to an app that is not processing.
+   */
+  static List<String> probes(List<Doc> docs) {
+    List<String> p = new ArrayList<>();
+    for (Doc d : docs) {
+      JsonNode pod = podSpec(d);
+      if (pod == null) {
+        continue;
+      }
+      for (JsonNode c : pod.path("containers")) {
+        Set<String> ports = new LinkedHashSet<>();
+        c.path("ports").forEach(cp -> {
+          ports.add(cp.path("name").asText());
+          ports.add(cp.path("containerPort").asText());
+        });
+        if (!ports.contains("metrics")) {
+          continue;
+        }
+        String where = d + " container " + c.path("name").asText();
+        Map<String, String> expected = new LinkedHashMap<>();
+        expected.put("livenessProbe", "/-/healthy");
+        expected.put("readinessProbe", "/-/ready");
+        if (c.has("startupProbe")) {
+          expected.put("startupProbe", "/-/healthy");
+        }
+        expected.forEach((probe, path) -> {
+          JsonNode get = c.path(probe).path("httpGet");
+          if (get.isMissingNode()) {
+            p.add(where + ": no " + probe + " httpGet");
+            return;
+          }
+          if (!path.equals(get.path("path").asText())) {
+            p.add(where + ": " + probe + " on '" + get.path("path").asText() + "', expected " + path);
+          }
+          if (!ports.contains(get.path("port").asText())) {
+            p.add(where + ": " + probe + " port '" + get.path("port").asText() + "' is no container port " + ports);
+          }
+        });
+      }
+    }
+    return p;
+  }
+
   private static void require(List<String> p, Set<String> names, String where, String kind, JsonNode name) {
     if (!name.isMissingNode() && !names.contains(kind + "/" + name.asText())) {
       p.add(where + ": " + kind + " '" + name.asText() + "' is not defined in the manifests");

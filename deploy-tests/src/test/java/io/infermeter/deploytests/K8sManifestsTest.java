@@ -72,6 +72,18 @@ class K8sManifestsTest {
   }
 
   @Test
+  void probesUseTheHealthEndpoints() {
+    assertThat(K8sChecks.probes(DOCS)).isEmpty();
+  }
+
+  @Test
+  void collectorMetricsPortIsNotDcgmExporters() {
+    Doc ds = DOCS.stream().filter(d -> d.kind().equals("DaemonSet")).findFirst().orElseThrow();
+    JsonNode ports = K8sChecks.podSpec(ds).path("containers").get(0).path("ports");
+    assertThat(ports.findValuesAsText("containerPort")).contains("9464").doesNotContain("9400");
+  }
+
+  @Test
   void appsRunAsNonRoot() {
     assertThat(K8sChecks.nonRoot(DOCS)).isEmpty();
   }
@@ -279,6 +291,22 @@ class K8sManifestsTest {
   void rootContainersAreReported() {
     String text = DEPLOYMENT.formatted("a:1", RESOURCES).replace("{runAsNonRoot: true}", "{runAsUser: 0}");
     assertThat(K8sChecks.nonRoot(yaml(text))).singleElement().asString().contains("may run as root");
+  }
+
+  @Test
+  void probesOffTheHealthEndpointsAreReported() {
+    String probes = "\n          livenessProbe: {httpGet: {path: /metrics, port: metrics}}"
+        + "\n          readinessProbe: {httpGet: {path: /-/ready, port: admin}}"
+        + "\n          startupProbe: {exec: {command: [true]}}";
+    String text = DEPLOYMENT.formatted("a:1", RESOURCES).replace("resources: " + RESOURCES,
+        "resources: " + RESOURCES + probes);
+    assertThat(K8sChecks.probes(yaml(text))).containsExactlyInAnyOrder(
+        "test.yaml#0 Deployment/app container c: livenessProbe on '/metrics', expected /-/healthy",
+        "test.yaml#0 Deployment/app container c: readinessProbe port 'admin' is no container port [metrics, 9000]",
+        "test.yaml#0 Deployment/app container c: no startupProbe httpGet");
+    assertThat(K8sChecks.probes(yaml(DEPLOYMENT.formatted("a:1", RESOURCES))))
+        .containsExactly("test.yaml#0 Deployment/app container c: no livenessProbe httpGet",
+            "test.yaml#0 Deployment/app container c: no readinessProbe httpGet");
   }
 
   @Test

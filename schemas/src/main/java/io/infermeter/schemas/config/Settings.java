@@ -30,9 +30,6 @@ import java.util.regex.Pattern;
 public final class Settings {
 
   private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)?");
-  /** A credential inside a value, e.g. {@code jdbc:clickhouse://h:8123/db?user=u&password=p}. */
-  private static final Pattern SECRET_PARAMETER =
-      Pattern.compile("(?i)\\b(password|secret|token)=[^&;\\s]+");
 
   private final Map<String, String> values;
   private final Map<String, String> origins;
@@ -243,22 +240,20 @@ public final class Settings {
   }
 
   /**
-   * The effective configuration for start-up logs; values of keys that look secret (password, secret, token,
-   * credentials, user.info) are masked, and so are {@code password=}, {@code secret=} and {@code token=} parameters
-   * inside other values (URLs).
+   * The effective configuration for start-up logs and {@code --print-config}, through the one rule of
+   * {@link Redaction}: values of keys that look secret are masked whole; in other values PEM private keys, URL
+   * user-info, secret query parameters and secret name=value pairs are masked.
    */
   public String describe() {
     StringBuilder sb = new StringBuilder();
     values.forEach((k, v) -> sb.append("  ").append(k).append(" = ")
-        .append(isSecret(k) ? "[hidden]" : SECRET_PARAMETER.matcher(v).replaceAll("$1=[hidden]"))
+        .append(Redaction.redactValue(k, v))
         .append("  (").append(origin(k)).append(")\n"));
     return sb.toString();
   }
 
   static boolean isSecret(String key) {
-    String k = key.toLowerCase(Locale.ROOT);
-    return k.contains("password") || k.contains("secret") || k.contains("token") || k.contains("credentials")
-        || k.contains("user.info") || k.contains("sasl.jaas");
+    return Redaction.isSecretKey(key);
   }
 
   /** Parses {@code 250ms}, {@code 10s}, {@code 5m}, {@code 1h}, {@code 2d} or bare milliseconds; null if invalid. */

@@ -1,6 +1,7 @@
 package io.infermeter.collector;
 
 import io.infermeter.schemas.config.ConfigException;
+import io.infermeter.schemas.config.KafkaClientConfig;
 import io.infermeter.schemas.config.Settings;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -11,6 +12,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Properties;
+import java.util.Set;
 
 /**
  * The collector's immutable configuration, built once from {@link Settings} (defaults &lt; properties file &lt;
@@ -153,7 +155,7 @@ public record CollectorConfig(
         s.string("http.host"), httpPort, maxBody, s.positiveInt("http.max.connections"), s.optional("auth.token"),
         s.bool("metrics.enabled"), s.string("metrics.host"), metricsPort,
         bootstrap, registry, s.string("topic.prefix", ""),
-        Map.copyOf(s.withPrefix("kafka.producer.")), Map.copyOf(serdeConfig),
+        KafkaClientConfig.of(s, Set.of()).producer(), Map.copyOf(serdeConfig),
         s.positiveInt("buffer.capacity"), Path.of(s.string("spool.dir")), spoolMax, segment,
         positiveDuration(s, "spool.retry.period"),
         period, s.bool("sampling.enabled"), s.bool("nvml.enabled"), s.string("nvml.library"),

@@ -1,6 +1,7 @@
 package io.infermeter.sink;
 
 import io.infermeter.schemas.config.ConfigException;
+import io.infermeter.schemas.config.KafkaClientConfig;
 import io.infermeter.schemas.config.Settings;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -12,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
 
 /**
  * The sink's immutable configuration, built on {@link Settings} (defaults &lt; config file &lt; environment variables
@@ -255,14 +257,14 @@ public final class SinkConfig {
     return metricsPort;
   }
 
-  /** Kafka consumer overrides ({@code kafka.consumer.*}), passed through. */
+  /** Kafka consumer settings: {@code kafka.*} (except {@code kafka.group.id}) with {@code kafka.consumer.*} on top. */
   public Map<String, String> consumerOverrides() {
-    return settings.withPrefix("kafka.consumer.");
+    return KafkaClientConfig.of(settings, Set.of("kafka.group.id")).consumer();
   }
 
-  /** Kafka producer overrides ({@code kafka.producer.*}) of the dead-letter producer, passed through. */
+  /** Settings of the dead-letter producer: {@code kafka.*} (except {@code kafka.group.id}), {@code kafka.producer.*}. */
   public Map<String, String> producerOverrides() {
-    return settings.withPrefix("kafka.producer.");
+    return KafkaClientConfig.of(settings, Set.of("kafka.group.id")).producer();
   }
 
   /** clickhouse-jdbc connection properties ({@code clickhouse.jdbc.*}), passed through. */

@@ -1,6 +1,7 @@
 package io.infermeter.streams;
 
 import io.infermeter.schemas.config.ConfigException;
+import io.infermeter.schemas.config.KafkaClientConfig;
 import io.infermeter.schemas.config.Settings;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -10,6 +11,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
 
 /**
  * Immutable configuration of the streams app, built once from {@link Settings} (defaults &lt; file &lt; INFERMETER_
@@ -203,7 +205,11 @@ public final class StreamsSettings {
     return v;
   }
 
-  /** Kafka Streams properties: required ones plus every {@code kafka.streams.*} pass-through override. */
+  /**
+   * Kafka Streams properties: required ones, then {@code kafka.*} (every internal client), {@code kafka.streams.*}
+   * and the {@code kafka.producer.*}/{@code kafka.consumer.*}/{@code kafka.admin.*} overrides (see
+   * {@link KafkaClientConfig#streams()}).
+   */
   public Properties streamsProperties() {
     Properties p = new Properties();
     p.put("application.id", applicationId);
@@ -212,7 +218,7 @@ public final class StreamsSettings {
     p.put("replication.factor", String.valueOf(replicationFactor));
     p.put("commit.interval.ms", "1000");
     p.put("statestore.cache.max.bytes", "0");
-    raw.withPrefix("kafka.streams.").forEach(p::put);
+    kafkaClients().streams().forEach(p::put);
     return p;
   }
 
@@ -226,6 +232,11 @@ public final class StreamsSettings {
     raw.optional("basic.auth.credentials.source").ifPresent(v -> out.put("basic.auth.credentials.source", v));
     raw.optional("basic.auth.user.info").ifPresent(v -> out.put("basic.auth.user.info", v));
     return out;
+  }
+
+  /** The Kafka client settings ({@code kafka.*} and the per-client overrides) of every client of the app. */
+  public KafkaClientConfig kafkaClients() {
+    return KafkaClientConfig.of(raw, Set.of());
   }
 
   public Settings raw() {

@@ -44,7 +44,7 @@ final class TopicBootstrap {
   static int[] inputPartitions(StreamsSettings s) throws InterruptedException {
     String requests = Topics.REQUESTS.withPrefix(s.topicPrefix()).name();
     String hardware = Topics.HARDWARE.withPrefix(s.topicPrefix()).name();
-    Map<String, Object> cfg = new HashMap<>(s.raw().withPrefix("kafka.admin."));
+    Map<String, Object> cfg = new HashMap<>(s.kafkaClients().admin());
     cfg.put("bootstrap.servers", s.bootstrapServers());
     try (Admin admin = Admin.create(cfg)) {
       Map<String, org.apache.kafka.clients.admin.TopicDescription> d = null;
@@ -76,7 +76,7 @@ final class TopicBootstrap {
     if (s.carbonUpdatesEnabled()) {
       specs.add(Topics.CARBON_INTENSITY);
     }
-    Map<String, Object> cfg = new HashMap<>(s.raw().withPrefix("kafka.admin."));
+    Map<String, Object> cfg = new HashMap<>(s.kafkaClients().admin());
     cfg.put("bootstrap.servers", s.bootstrapServers());
     List<NewTopic> missing = new ArrayList<>();
     try (Admin admin = Admin.create(cfg)) {

@@ -58,6 +58,19 @@ public final class SinkFactory {
   }
 
   public static SinkLoop loop(SinkConfig config, SinkMetrics metrics, Clock clock, SchemaRegistryClient registry) {
+    KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(consumerProperties(config), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    AvroSerdeConfig serdeConfig = AvroSerdeConfig.from(config.serdeConfig());
+    KafkaProducer<byte[], DeadLetter> producer = new KafkaProducer<>(producerProperties(config),
+        new ByteArraySerializer(), new AvroSerializer<>(registry, serdeConfig, false));
+    return loop(config, metrics, clock, registry, consumer, producer);
+  }
+
+  /**
+   * The consumer's settings: the sink's defaults ({@code isolation.level=read_committed} among them), then
+   * {@code kafka.*} and {@code kafka.consumer.*}; auto-commit is forced off.
+   */
+  public static Map<String, Object> consumerProperties(SinkConfig config) {
     Map<String, Object> consumerProps = new HashMap<>();
     consumerProps.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap());
     consumerProps.put(ConsumerConfig.GROUP_ID_CONFIG, config.groupId());
@@ -72,19 +85,22 @@ public final class SinkFactory {
     consumerProps.putAll(config.consumerOverrides());
     // Offsets are committed only after ClickHouse acknowledged the batch: never auto-commit, whatever the overrides say.
     consumerProps.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    KafkaConsumer<byte[], byte[]> consumer =
-        new KafkaConsumer<>(consumerProps, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    return consumerProps;
+  }
 
+  /** The dead-letter producer's settings: {@code kafka.*} and {@code kafka.producer.*} over the sink's defaults. */
+  public static Map<String, Object> producerProperties(SinkConfig config) {
     Map<String, Object> producerProps = new HashMap<>();
     producerProps.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap());
     producerProps.put(ProducerConfig.ACKS_CONFIG, "all");
     producerProps.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     producerProps.put(ProducerConfig.CLIENT_ID_CONFIG, "infermeter-sink-dlq");
     producerProps.putAll(config.producerOverrides());
-    AvroSerdeConfig serdeConfig = AvroSerdeConfig.from(config.serdeConfig());
-    KafkaProducer<byte[], DeadLetter> producer = new KafkaProducer<>(producerProps, new ByteArraySerializer(),
-        new AvroSerializer<>(registry, serdeConfig, false));
+    return producerProps;
+  }
 
+  private static SinkLoop loop(SinkConfig config, SinkMetrics metrics, Clock clock, SchemaRegistryClient registry,
+      KafkaConsumer<byte[], byte[]> consumer, KafkaProducer<byte[], DeadLetter> producer) {
     String prefix = config.topicPrefix();
     Map<String, TopicHandler<?>> handlers = new LinkedHashMap<>();
     for (String name : config.topics()) {

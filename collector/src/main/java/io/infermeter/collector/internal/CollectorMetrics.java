@@ -18,7 +18,9 @@ public final class CollectorMetrics {
 
   /** Why an incoming request event was rejected; the label value of {@code rejected_total{reason}}. */
   public enum RejectReason {
-    MALFORMED, MISSING_FIELD, INVALID_VALUE, NEGATIVE_DURATION, ABSURD_DURATION, FUTURE_TIMESTAMP, STALE_TIMESTAMP;
+    MALFORMED, MISSING_FIELD, INVALID_VALUE, NEGATIVE_DURATION, ABSURD_DURATION, FUTURE_TIMESTAMP, STALE_TIMESTAMP,
+    /** A dimension over validation.max.dimension.bytes, or too many attributes. */
+    TOO_LONG;
 
     public String label() {
       return name().toLowerCase(Locale.ROOT);
@@ -33,6 +35,7 @@ public final class CollectorMetrics {
   private final Counter dropped;
   private final Counter samplerErrors;
   private final Counter ignoredSpans;
+  private final Counter truncated;
   private final Counter httpRequests;
   private final Histogram sendLatency;
   private final Histogram sampleDuration;
@@ -65,6 +68,9 @@ public final class CollectorMetrics {
         .help("Failed hardware sampler runs, by sampler").labelNames("sampler").register(registry);
     ignoredSpans = Counter.builder().name("infermeter_collector_ignored_spans")
         .help("OTLP spans that are not inference requests (no gen_ai.* request attributes)").register(registry);
+    truncated = Counter.builder().name("infermeter_collector_truncated")
+        .help("Free-text values of accepted events cut to validation.max.message.bytes, by field")
+        .labelNames("field").register(registry);
     httpRequests = Counter.builder().name("infermeter_collector_http_requests")
         .help("HTTP requests answered, by path and status code").labelNames("path", "code").register(registry);
     sendLatency = Histogram.builder().name("infermeter_collector_send_latency_seconds")
@@ -116,6 +122,15 @@ public final class CollectorMetrics {
     if (n > 0) {
       ignoredSpans.inc(n);
     }
+  }
+
+  /** One free-text value of {@code field} cut to the limit. */
+  public void truncated(String field) {
+    truncated.labelValues(field).inc();
+  }
+
+  public double truncatedCount(String field) {
+    return truncated.labelValues(field).get();
   }
 
   public void httpRequest(String path, int code) {

@@ -334,10 +334,23 @@ public final class JsonLinesParser {
       return lastHost = text(HOST);
     }
 
-    /** Checks the validation rules on the line's values; throws the same reject the event of the line would get. */
+    /**
+     * Checks the validation rules on the line's values; throws the same reject the event of the line would get, and
+     * cuts the error type to the free-text limit as the event path does (the scanner's strings are ASCII, so a byte
+     * count is a character boundary).
+     */
     void validate(RequestValidator validator, long nowUs) throws InvalidEventException {
+      for (int field = 0; field <= LAST_STRING; field++) {
+        if (field != SOURCE && field != STATUS && field != ERROR_TYPE && has(field)) {
+          validator.dimension(NAMES[field], to[field] - from[field]);
+        }
+      }
       validator.validate(hasModel(), arrival, completed, present, scheduled, firstToken, gap, inputTokens,
           outputTokens, cachedTokens, batchSize, maxBatchSize, nowUs);
+      if (has(ERROR_TYPE) && to[ERROR_TYPE] - from[ERROR_TYPE] > validator.maxMessageBytes()) {
+        to[ERROR_TYPE] = from[ERROR_TYPE] + validator.maxMessageBytes();
+        validator.truncated("errorType");
+      }
     }
   }
 

@@ -4,28 +4,146 @@ import io.infermeter.avro.RequestEvent;
 import io.infermeter.collector.internal.CollectorMetrics.RejectReason;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * Checks a parsed request event before it is accepted: the rules every source shares (docs/COLLECTOR.md,
  * "Validation"). Timestamps must be ordered arrival &lt;= scheduled &lt;= first token &lt;= completed (each optional
  * one only when present), e2e at most {@code maxDuration}, no timestamp later than now + {@code maxFutureSkew}, arrival
- * no older than now - {@code maxAge}, token counts in 0..{@code maxTokens}. Thread-safe (immutable; the clock is
- * injected for tests).
+ * no older than now - {@code maxAge}, token counts in 0..{@code maxTokens}.
+ *
+ * <p>Strings, checked before the rules above and in the same order on every path (docs/SECURITY.md, "Collector input
+ * validation and strings"): a dimension (request id, model, model version, engine, operation, host, cluster, region,
+ * device id, gpu type, SLO class, an attribute's key) longer than {@code maxDimensionBytes} in UTF-8 rejects the
+ * event ({@link RejectReason#TOO_LONG}); more than {@value #MAX_ATTRIBUTES} attributes reject it too. Free text (the
+ * error type, which OTLP fills from the span's status message, and attribute values) longer than
+ * {@code maxMessageBytes} is cut on a UTF-8 character boundary once the event is accepted, and each cut is reported to
+ * {@code onTruncated} with the field's name. Lengths are those of the bytes Avro writes: a Java string's unpaired
+ * surrogate counts as the one byte {@code ?} it is replaced with. Thread-safe (immutable; the clock is injected for
+ * tests; {@code onTruncated} must be thread-safe).
  */
 public final class RequestValidator {
+
+  /** Default of {@code validation.max.dimension.bytes}. */
+  public static final int DEFAULT_MAX_DIMENSION_BYTES = 256;
+  /** Default of {@code validation.max.message.bytes}. */
+  public static final int DEFAULT_MAX_MESSAGE_BYTES = 1024;
+  /** Most attributes one event may carry. */
+  public static final int MAX_ATTRIBUTES = 64;
 
   private final Clock clock;
   private final long maxDurationUs;
   private final long maxFutureSkewUs;
   private final long maxAgeUs;
   private final int maxTokens;
+  private final int maxDimensionBytes;
+  private final int maxMessageBytes;
+  private final Consumer<String> onTruncated;
 
+  /** With the default string limits and truncations not reported. */
   public RequestValidator(Clock clock, Duration maxDuration, Duration maxFutureSkew, Duration maxAge, int maxTokens) {
+    this(clock, maxDuration, maxFutureSkew, maxAge, maxTokens, DEFAULT_MAX_DIMENSION_BYTES, DEFAULT_MAX_MESSAGE_BYTES,
+        field -> { });
+  }
+
+  /**
+   * @param maxDimensionBytes longest dimension, UTF-8 bytes (validation.max.dimension.bytes)
+   * @param maxMessageBytes longest free text, UTF-8 bytes (validation.max.message.bytes); longer text is cut
+   * @param onTruncated called with the field's name for each free-text value cut (a metric)
+   */
+  public RequestValidator(Clock clock, Duration maxDuration, Duration maxFutureSkew, Duration maxAge, int maxTokens,
+      int maxDimensionBytes, int maxMessageBytes, Consumer<String> onTruncated) {
+    if (maxDimensionBytes <= 0 || maxMessageBytes <= 0) {
+      throw new IllegalArgumentException("string limits must be positive: " + maxDimensionBytes + ", "
+          + maxMessageBytes);
+    }
     this.clock = clock;
     this.maxDurationUs = micros(maxDuration);
     this.maxFutureSkewUs = micros(maxFutureSkew);
     this.maxAgeUs = micros(maxAge);
     this.maxTokens = maxTokens;
+    this.maxDimensionBytes = maxDimensionBytes;
+    this.maxMessageBytes = maxMessageBytes;
+    this.onTruncated = onTruncated;
+  }
+
+  int maxMessageBytes() {
+    return maxMessageBytes;
+  }
+
+  /** Rejects a dimension of {@code utf8Bytes} bytes over the limit. Shared by the event and the scanner paths. */
+  void dimension(String field, int utf8Bytes) throws InvalidEventException {
+    if (utf8Bytes > maxDimensionBytes) {
+      throw new InvalidEventException(RejectReason.TOO_LONG, field + " is " + utf8Bytes
+          + " bytes (UTF-8), over validation.max.dimension.bytes (" + maxDimensionBytes + ")");
+    }
+  }
+
+  private void dimension(String field, String value) throws InvalidEventException {
+    if (value != null && value.length() * 3 > maxDimensionBytes) { // else it fits whatever its characters
+      dimension(field, utf8Length(value));
+    }
+  }
+
+  /** Reports one free-text value cut to the limit. */
+  void truncated(String field) {
+    onTruncated.accept(field);
+  }
+
+  /** The length of {@code s} in the UTF-8 that Avro writes (an unpaired surrogate becomes one byte, '?'). */
+  static int utf8Length(String s) {
+    int n = 0;
+    int len = s.length();
+    for (int i = 0; i < len; i++) {
+      char c = s.charAt(i);
+      if (c < 0x80) {
+        n++;
+      } else if (c < 0x800) {
+        n += 2;
+      } else if (Character.isHighSurrogate(c) && i + 1 < len && Character.isLowSurrogate(s.charAt(i + 1))) {
+        n += 4;
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        n++;
+      } else {
+        n += 3;
+      }
+    }
+    return n;
+  }
+
+  /** {@code s} cut to at most {@code maxBytes} UTF-8 bytes on a character boundary; {@code s} itself when it fits. */
+  static String truncateUtf8(String s, int maxBytes) {
+    if (s == null || s.length() * 3 <= maxBytes) {
+      return s;
+    }
+    int n = 0;
+    int len = s.length();
+    for (int i = 0; i < len; i++) {
+      char c = s.charAt(i);
+      int w;
+      int chars = 1;
+      if (c < 0x80) {
+        w = 1;
+      } else if (c < 0x800) {
+        w = 2;
+      } else if (Character.isHighSurrogate(c) && i + 1 < len && Character.isLowSurrogate(s.charAt(i + 1))) {
+        w = 4;
+        chars = 2;
+      } else if (Character.isSurrogate(c)) {
+        w = 1;
+      } else {
+        w = 3;
+      }
+      if (n + w > maxBytes) {
+        return s.substring(0, i);
+      }
+      n += w;
+      i += chars - 1;
+    }
+    return s;
   }
 
   private static long micros(Duration d) {
@@ -43,8 +161,61 @@ public final class RequestValidator {
     validate(e, nowUs());
   }
 
-  /** Validates {@code e} against a given "now" (epoch microseconds), so a batch shares one clock reading. */
+  /**
+   * Validates {@code e} against a given "now" (epoch microseconds), so a batch shares one clock reading. An accepted
+   * event's free text is cut to the limit in place (see the class comment).
+   */
   public void validate(RequestEvent e, long nowUs) throws InvalidEventException {
+    // in JsonLinesParser's field order, as the scanner path checks them
+    dimension("requestId", e.getRequestId());
+    dimension("source", e.getSource());
+    dimension("model", e.getModel());
+    dimension("modelVersion", e.getModelVersion());
+    dimension("engine", e.getEngine());
+    dimension("operation", e.getOperation());
+    dimension("host", e.getHost());
+    dimension("cluster", e.getCluster());
+    dimension("region", e.getRegion());
+    dimension("deviceId", e.getDeviceId());
+    dimension("gpuType", e.getGpuType());
+    dimension("sloClass", e.getSloClass());
+    Map<String, String> attributes = e.getAttributes();
+    if (attributes != null) {
+      if (attributes.size() > MAX_ATTRIBUTES) {
+        throw new InvalidEventException(RejectReason.TOO_LONG, "attributes has " + attributes.size()
+            + " entries, over the limit of " + MAX_ATTRIBUTES);
+      }
+      for (String key : attributes.keySet()) {
+        dimension("attribute key", key);
+      }
+    }
+    rules(e, nowUs);
+    String errorType = e.getErrorType();
+    String cut = truncateUtf8(errorType, maxMessageBytes);
+    if (cut != errorType) {
+      e.setErrorType(cut);
+      truncated("errorType");
+    }
+    if (attributes != null) {
+      Map<String, String> copy = null;
+      for (Map.Entry<String, String> a : attributes.entrySet()) {
+        String v = a.getValue();
+        String c = truncateUtf8(v, maxMessageBytes);
+        if (c != v) {
+          if (copy == null) {
+            copy = new HashMap<>(attributes); // the caller's map may be immutable
+          }
+          copy.put(a.getKey(), c);
+          truncated("attributes");
+        }
+      }
+      if (copy != null) {
+        e.setAttributes(copy);
+      }
+    }
+  }
+
+  private void rules(RequestEvent e, long nowUs) throws InvalidEventException {
     Long scheduled = e.getScheduledUs();
     Long firstToken = e.getFirstTokenUs();
     Long gap = e.getMaxInterTokenGapUs();
@@ -105,6 +276,9 @@ public final class RequestValidator {
     }
     if (completed < arrival) {
       throw negative("completed", completed, "arrival", arrival);
+    }
+    if (hasScheduled && completed < scheduled) {
+      throw negative("completed", completed, "scheduled", scheduled);
     }
     if (hasFirstToken && completed < firstToken) {
       throw negative("completed", completed, "firstToken", firstToken);

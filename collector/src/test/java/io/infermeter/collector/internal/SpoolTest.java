@@ -2,7 +2,16 @@ package io.infermeter.collector.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -22,11 +31,29 @@ class SpoolTest {
     return String.format("value-%05d", i).getBytes(StandardCharsets.UTF_8);
   }
 
-  // header 8 + kind 1 + key length 2 + key "k" 1 + value 11 = 23 bytes per record
-  static final int RECORD = 23;
+  // frame header 12 + kind 1 + key length 2 + key "k" 1 + value 11 = 27 bytes per record
+  static final int RECORD = 27;
+  /** A segment of four records (the segment header comes with its first record). */
+  static final int SEG4 = Spool.SEGMENT_HEADER + RECORD * 4;
+
+  private final Map<String, Long> drops = new ConcurrentHashMap<>();
 
   private Spool open(long max, long segment) throws Exception {
-    return new Spool(dir, max, segment, dropped::addAndGet);
+    return new Spool(dir, max, segment, Spool.Fsync.SEGMENT, (reason, n) -> {
+      dropped.addAndGet(n);
+      drops.merge(reason, n, Long::sum);
+    });
+  }
+
+  private long drops(String reason) {
+    return drops.getOrDefault(reason, 0L);
+  }
+
+  private Path onlySegment() throws IOException {
+    try (var files = Files.list(dir)) {
+      List<Path> segs = files.filter(p -> p.toString().endsWith(".spool")).sorted().toList();
+      return segs.get(0);
+    }
   }
 
   private static List<String> values(Spool.Batch b) {
@@ -37,7 +64,7 @@ class SpoolTest {
 
   @Test
   void fifoReadCommitAndSegmentRollover() throws Exception {
-    try (Spool s = open(1_000_000, RECORD * 4)) {
+    try (Spool s = open(1_000_000, SEG4)) {
       for (int i = 0; i < 10; i++) {
         s.append((byte) 1, "k", value(i));
       }
@@ -67,7 +94,7 @@ class SpoolTest {
   @Test
   void fullSpoolDropsOldestSegmentsAndCountsEveryDroppedRecord() throws Exception {
     // 3 segments of 4 records fit; a 13th record forces the oldest segment out
-    try (Spool s = open(RECORD * 12, RECORD * 4)) {
+    try (Spool s = open(3 * SEG4, SEG4)) {
       for (int i = 0; i < 12; i++) {
         s.append((byte) 1, "k", value(i));
       }
@@ -85,7 +112,7 @@ class SpoolTest {
       }
       // accepted 30, consumed 1; every record is either pending or counted as dropped
       assertThat(s.pending() + dropped.get()).isEqualTo(29);
-      assertThat(s.bytes()).isLessThanOrEqualTo(RECORD * 12);
+      assertThat(s.bytes()).isLessThanOrEqualTo(3 * SEG4);
       List<String> rest = values(s.read(100));
       assertThat(rest).last().isEqualTo("value-00029");
       assertThat(rest).hasSize((int) s.pending());
@@ -94,7 +121,7 @@ class SpoolTest {
 
   @Test
   void commitOfABatchWhoseSegmentWasDroppedDoesNotMoveBackNorCountsItDropped() throws Exception {
-    try (Spool s = open(RECORD * 8, RECORD * 4)) {
+    try (Spool s = open(2 * SEG4, SEG4)) {
       for (int i = 0; i < 8; i++) {
         s.append((byte) 1, "k", value(i));
       }
@@ -112,7 +139,7 @@ class SpoolTest {
 
   @Test
   void releaseCountsInFlightRecordsDeletedMeanwhileExceptSettledOnes() throws Exception {
-    try (Spool s = open(RECORD * 8, RECORD * 4)) {
+    try (Spool s = open(2 * SEG4, SEG4)) {
       for (int i = 0; i < 8; i++) {
         s.append((byte) 1, "k", value(i));
       }
@@ -133,7 +160,7 @@ class SpoolTest {
 
   @Test
   void settledRecordsAreNotReadAgainAndCommitCoversThem() throws Exception {
-    try (Spool s = open(1_000_000, RECORD * 4)) {
+    try (Spool s = open(1_000_000, SEG4)) {
       for (int i = 0; i < 6; i++) {
         s.append((byte) 1, "k", value(i));
       }
@@ -153,7 +180,7 @@ class SpoolTest {
   @Test
   void everyAppendedRecordIsDeliveredOrDroppedExactlyOnceWhileAppendsRaceTheReader() throws Exception {
     // a reader that settles every other record, releases, and commits, against appends that keep dropping segments
-    try (Spool s = open(RECORD * 12, RECORD * 4)) {
+    try (Spool s = open(3 * SEG4, SEG4)) {
       java.util.Set<String> delivered = new java.util.HashSet<>();
       int appended = 0;
       for (int round = 0; round < 200; round++) {
@@ -186,13 +213,13 @@ class SpoolTest {
 
   @Test
   void reopenResumesAtTheCommittedCursor() throws Exception {
-    try (Spool s = open(1_000_000, RECORD * 4)) {
+    try (Spool s = open(1_000_000, SEG4)) {
       for (int i = 0; i < 6; i++) {
         s.append((byte) 1, "k", value(i));
       }
       s.commit(s.read(3));
     }
-    try (Spool s = open(1_000_000, RECORD * 4)) {
+    try (Spool s = open(1_000_000, SEG4)) {
       assertThat(s.pending()).isEqualTo(3);
       assertThat(values(s.read(10))).containsExactly("value-00003", "value-00004", "value-00005");
       s.append((byte) 1, "k", value(6));
@@ -217,5 +244,241 @@ class SpoolTest {
       s.append((byte) 1, "k", value(2));
       assertThat(values(s.read(10))).containsExactly("value-00000", "value-00001", "value-00002");
     }
+  }
+
+  @Test
+  void aDamagedRecordInTheMiddleIsSkippedAndCountedAndTheRecordsAfterItAreKept() throws Exception {
+    try (Spool s = open(1_000_000, 1_000_000)) {
+      for (int i = 0; i < 5; i++) {
+        s.append((byte) 1, "k", value(i));
+      }
+    }
+    Path seg = onlySegment();
+    byte[] bytes = Files.readAllBytes(seg);
+    bytes[Spool.SEGMENT_HEADER + 2 * RECORD + RECORD - 3] ^= 0x5a; // a payload byte of record 2
+    Files.write(seg, bytes);
+    try (Spool s = open(1_000_000, 1_000_000)) {
+      assertThat(drops(Spool.CORRUPT)).isEqualTo(1);
+      assertThat(s.pending()).isEqualTo(4);
+      Spool.Batch b = s.read(10);
+      assertThat(values(b)).containsExactly("value-00000", "value-00001", "value-00003", "value-00004");
+      s.commit(b);
+      assertThat(s.pending()).isZero();
+    }
+  }
+
+  @Test
+  void aTornWriteFollowedByMoreRecordsLosesOnlyTheTornOne() throws Exception {
+    try (Spool s = open(1_000_000, 1_000_000)) {
+      s.append((byte) 1, "k", value(0));
+      s.append((byte) 1, "k", value(1));
+    }
+    Path seg = onlySegment();
+    // what a disk-full partial write used to leave: half a frame, then complete frames appended after it
+    byte[] torn = Spool.frame((byte) 1, "k", value(99), false);
+    Files.write(seg, java.util.Arrays.copyOf(torn, torn.length / 2), StandardOpenOption.APPEND);
+    Files.write(seg, Spool.frame((byte) 1, "k", value(2), false), StandardOpenOption.APPEND);
+    Files.write(seg, Spool.frame((byte) 1, "k", value(3), false), StandardOpenOption.APPEND);
+    try (Spool s = open(1_000_000, 1_000_000)) {
+      assertThat(drops(Spool.CORRUPT)).isEqualTo(1);
+      s.append((byte) 1, "k", value(4)); // after the restart, into a new segment
+      assertThat(values(s.read(10))).containsExactly("value-00000", "value-00001", "value-00002", "value-00003",
+          "value-00004");
+    }
+  }
+
+  @Test
+  void aFileTruncatedMidRecordKeepsItsWholeRecordsAndTheSpoolKeepsWorking() throws Exception {
+    try (Spool s = open(1_000_000, 1_000_000)) {
+      for (int i = 0; i < 4; i++) {
+        s.append((byte) 1, "k", value(i));
+      }
+    }
+    Path seg = onlySegment();
+    try (var ch = java.nio.channels.FileChannel.open(seg, StandardOpenOption.WRITE)) {
+      ch.truncate(Spool.SEGMENT_HEADER + 2 * RECORD + RECORD / 2); // crash in the middle of record 2
+    }
+    try (Spool s = open(1_000_000, 1_000_000)) {
+      assertThat(drops(Spool.CORRUPT)).isEqualTo(1);
+      assertThat(s.pending()).isEqualTo(2);
+      s.append((byte) 1, "k", value(4));
+      Spool.Batch b = s.read(10);
+      assertThat(values(b)).containsExactly("value-00000", "value-00001", "value-00004");
+      s.commit(b);
+    }
+    try (Spool s = open(1_000_000, 1_000_000)) {
+      assertThat(s.pending()).isZero();
+    }
+  }
+
+  static java.util.stream.Stream<String> damagedCursors() {
+    return java.util.stream.Stream.of("", "garbage", "1 2", "x y z", "1 0 999999", "999 0 0", "-5 0 -1",
+        "1 0 0 0 0", "\u0000\u0000\u0000");
+  }
+
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.MethodSource("damagedCursors")
+  void aDamagedCursorNeverFailsStartUpAndResumesAtTheOldestRecord(String cursor) throws Exception {
+    try (Spool s = open(1_000_000, SEG4)) {
+      for (int i = 0; i < 6; i++) {
+        s.append((byte) 1, "k", value(i));
+      }
+      s.commit(s.read(1));
+    }
+    Files.writeString(dir.resolve("cursor"), cursor);
+    try (Spool s = open(1_000_000, SEG4)) {
+      // the committed record may come again (downstream de-duplicates by eventId); nothing is lost
+      assertThat(values(s.read(10))).containsExactly("value-00000", "value-00001", "value-00002", "value-00003",
+          "value-00004", "value-00005");
+    }
+  }
+
+  @Test
+  void aCursorThatIsASymbolicLinkIsIgnoredAndNeverWrittenThrough() throws Exception {
+    Path victim = Files.createTempFile("victim", ".txt");
+    try {
+      Files.writeString(victim, "2 0 0\n");
+      try (Spool s = open(1_000_000, SEG4)) {
+        s.append((byte) 1, "k", value(0));
+      }
+      Files.delete(dir.resolve("cursor"));
+      Files.createSymbolicLink(dir.resolve("cursor"), victim);
+      Files.createSymbolicLink(dir.resolve("cursor.tmp"), victim);
+      try (Spool s = open(1_000_000, SEG4)) {
+        Spool.Batch b = s.read(10);
+        assertThat(values(b)).containsExactly("value-00000");
+        s.commit(b);
+      }
+      assertThat(Files.readString(victim)).isEqualTo("2 0 0\n");
+      assertThat(Files.isSymbolicLink(dir.resolve("cursor"))).isFalse();
+    } finally {
+      Files.deleteIfExists(victim);
+    }
+  }
+
+  @Test
+  void aSymbolicLinkPlantedAsASegmentIsNeitherReadNorWrittenThrough() throws Exception {
+    Path victim = Files.createTempFile("victim", ".txt");
+    try {
+      Files.writeString(victim, "precious");
+      // the names the spool would read at start and create next
+      Files.createSymbolicLink(dir.resolve(String.format("seg-%020d.spool", 1)), victim);
+      Files.createSymbolicLink(dir.resolve(String.format("seg-%020d.spool", 2)), victim);
+      try (Spool s = open(1_000_000, SEG4)) {
+        for (int i = 0; i < 10; i++) {
+          s.append((byte) 1, "k", value(i)); // rolls over into several new segments
+        }
+        assertThat(s.pending()).isEqualTo(10);
+        assertThat(values(s.read(1))).containsExactly("value-00000");
+      }
+      assertThat(Files.readString(victim)).isEqualTo("precious");
+    } finally {
+      Files.deleteIfExists(victim);
+    }
+  }
+
+  @Test
+  void theDirectoryIsCreatedOwnerOnlyAndAWorldWritableOneOfOursIsTightened() throws Exception {
+    Path fresh = dir.resolve("a/b/spool");
+    new Spool(fresh, 1_000_000, SEG4, dropped::addAndGet).close();
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(fresh))).isEqualTo("rwx------");
+    Path open = dir.resolve("shared");
+    Files.createDirectory(open);
+    Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
+    new Spool(open, 1_000_000, SEG4, dropped::addAndGet).close();
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(open))).isEqualTo("rwx------");
+  }
+
+  @Test
+  void aRefusedWriteDropsTheOldestSegmentCountedAndLeavesNoPartialFrame() throws Exception {
+    try (Spool s = open(1_000_000, SEG4)) {
+      for (int i = 0; i < 8; i++) {
+        s.append((byte) 1, "k", value(i)); // two full segments
+      }
+      int[] failures = {1};
+      s.writeHook = () -> {
+        if (failures[0]-- > 0) {
+          throw new IOException("No space left on device");
+        }
+      };
+      s.append((byte) 1, "k", value(8));
+      assertThat(drops(Spool.DISK_FULL)).isEqualTo(4);
+      assertThat(s.pending()).isEqualTo(5);
+      assertThat(values(s.read(10))).containsExactly("value-00004", "value-00005", "value-00006", "value-00007",
+          "value-00008");
+    }
+  }
+
+  @Test
+  void aWriteRefusedWithNothingLeftToDropFailsThatAppendOnlyAndTheSpoolStaysReadable() throws Exception {
+    try (Spool s = open(1_000_000, 1_000_000)) {
+      s.append((byte) 1, "k", value(0));
+      s.writeHook = () -> {
+        throw new IOException("No space left on device");
+      };
+      assertThatThrownBy(() -> s.append((byte) 1, "k", value(1))).isInstanceOf(UncheckedIOException.class);
+      s.writeHook = null;
+      s.append((byte) 1, "k", value(2));
+      assertThat(s.pending()).isEqualTo(2);
+      assertThat(values(s.read(10))).containsExactly("value-00000", "value-00002");
+    }
+    try (Spool s = open(1_000_000, 1_000_000)) {
+      assertThat(drops(Spool.CORRUPT)).isZero();
+      assertThat(s.pending()).isEqualTo(2);
+    }
+  }
+
+  /** The bytes of a segment of format 2 holding one record (kind 1, key "k", value "v1"); CRC32C computed apart. */
+  static final String GOLDEN_SEGMENT_V2 = "494d535002000000494d523200000006440e67f70100016b7631";
+  /** A record of the first, headerless format (kind 1, key "k", value "old"), as spools of earlier releases hold. */
+  static final String GOLDEN_RECORD_V1 = "000000072a40808f0100016b6f6c64";
+
+  @Test
+  void segmentFormatIsStable() throws Exception {
+    try (Spool s = open(1_000_000, 1_000_000)) {
+      s.append((byte) 1, "k", "v1".getBytes(StandardCharsets.UTF_8));
+    }
+    assertThat(HexFormat.of().formatHex(Files.readAllBytes(onlySegment()))).isEqualTo(GOLDEN_SEGMENT_V2);
+  }
+
+  @Test
+  void segmentsOfTheFirstFormatAreStillRead() throws Exception {
+    Files.write(dir.resolve(String.format("seg-%020d.spool", 1)), HexFormat.of().parseHex(GOLDEN_RECORD_V1));
+    try (Spool s = open(1_000_000, 1_000_000)) {
+      s.append((byte) 2, "k", value(1));
+      Spool.Batch b = s.read(10);
+      assertThat(values(b)).containsExactly("old", "value-00001");
+      assertThat(b.entries().get(0).kind()).isEqualTo((byte) 1);
+      s.commit(b);
+      assertThat(s.pending()).isZero();
+    }
+  }
+
+  @Test
+  void fsyncPolicies() {
+    assertThat(Spool.Fsync.parse("never").mode()).isEqualTo(Spool.Fsync.Mode.NEVER);
+    assertThat(Spool.Fsync.parse("Segment")).isEqualTo(Spool.Fsync.SEGMENT);
+    assertThat(Spool.Fsync.parse("always").mode()).isEqualTo(Spool.Fsync.Mode.ALWAYS);
+    assertThat(Spool.Fsync.parse("250ms")).isEqualTo(new Spool.Fsync(Spool.Fsync.Mode.INTERVAL,
+        Duration.ofMillis(250)));
+    assertThatThrownBy(() -> Spool.Fsync.parse("sometimes")).isInstanceOf(RuntimeException.class);
+    assertThatThrownBy(() -> Spool.Fsync.parse("0s")).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void everyFsyncPolicyKeepsTheRecords() throws Exception {
+    for (String policy : List.of("never", "segment", "always", "1ms")) {
+      Path d = dir.resolve(policy);
+      try (Spool s = new Spool(d, 1_000_000, SEG4, Spool.Fsync.parse(policy), (r, n) -> dropped.addAndGet(n))) {
+        for (int i = 0; i < 6; i++) {
+          s.append((byte) 1, "k", value(i));
+        }
+        s.syncIfDue();
+      }
+      try (Spool s = new Spool(d, 1_000_000, SEG4, Spool.Fsync.parse(policy), (r, n) -> dropped.addAndGet(n))) {
+        assertThat(s.pending()).as(policy).isEqualTo(6);
+      }
+    }
+    assertThat(dropped.get()).isZero();
   }
 }

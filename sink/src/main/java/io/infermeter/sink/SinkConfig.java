@@ -52,6 +52,8 @@ public final class SinkConfig {
   private final Duration retryInitialBackoff;
   private final Duration retryMaxBackoff;
   private final Duration shutdownTimeout;
+  private final int retryUnknownMaxAttempts;
+  private final int deadLetterMaxPayloadBytes;
   private final String metricsHost;
   private final int metricsPort;
 
@@ -100,6 +102,8 @@ public final class SinkConfig {
           + "must not be below retry.initial.backoff (" + s.string("retry.initial.backoff") + ")");
     }
     this.shutdownTimeout = positive(s, "shutdown.timeout");
+    this.retryUnknownMaxAttempts = s.positiveInt("retry.unknown.max.attempts");
+    this.deadLetterMaxPayloadBytes = s.positiveInt("dead.letter.max.payload.bytes");
     this.metricsHost = s.string("metrics.host");
     int port = s.integer("metrics.port");
     if (port < 0 || port > 65535) {
@@ -126,6 +130,8 @@ public final class SinkConfig {
     d.put("retry.initial.backoff", "200ms");
     d.put("retry.max.backoff", "30s");
     d.put("shutdown.timeout", "30s");
+    d.put("retry.unknown.max.attempts", "10");
+    d.put("dead.letter.max.payload.bytes", "65536");
     d.put("metrics.host", "127.0.0.1");
     d.put("metrics.port", "9405");
     return Map.copyOf(d);
@@ -237,6 +243,16 @@ public final class SinkConfig {
 
   public Duration retryInitialBackoff() {
     return retryInitialBackoff;
+  }
+
+  /** Attempts of a batch failing without a ClickHouse error code before its failing rows are dead-lettered. */
+  public int retryUnknownMaxAttempts() {
+    return retryUnknownMaxAttempts;
+  }
+
+  /** Bytes of a source record kept in the sink's dead letter. */
+  public int deadLetterMaxPayloadBytes() {
+    return deadLetterMaxPayloadBytes;
   }
 
   public Duration retryMaxBackoff() {

@@ -11,21 +11,26 @@ import java.util.concurrent.TimeoutException;
  *
  * <ul>
  *   <li>{@link Kind#RETRYABLE}: the server or the way to it is unavailable or overloaded (connection refused or reset,
- *       timeouts, TOO_MANY_PARTS, MEMORY_LIMIT_EXCEEDED, ...) or the schema is not there yet (UNKNOWN_TABLE,
+ *       timeouts, TOO_MANY_PARTS, ...) or the schema is not there yet (UNKNOWN_TABLE,
  *       UNKNOWN_DATABASE, NO_SUCH_COLUMN_IN_TABLE: an operator fixes these, the rows stay good). The sink pauses
  *       consumption and retries the same batch with exponential backoff and jitter.</li>
  *   <li>{@link Kind#REJECTED}: ClickHouse answered that the data is wrong (parse errors, type mismatch, constraint
  *       violated, any other server error code not listed as retryable) or the driver could not encode a value. The
  *       sink bisects the batch to find the rows at fault and sends their records to the dead-letter topic.</li>
+ *   <li>{@link Kind#TOO_LARGE}: MEMORY_LIMIT_EXCEEDED (241): the insert did not fit in the server's memory. The sink
+ *       splits the rows in halves until each part fits; a single row that still does not fit is treated as
+ *       {@link Kind#UNKNOWN} (retried a bounded number of times, since the limit may be the server's total memory
+ *       taken by other queries, then dead-lettered).</li>
+ *   <li>{@link Kind#UNKNOWN}: an exception with neither a server error code nor a known cause (a driver bug, an
+ *       unexpected runtime exception). Retrying forever would stall the sink for good on one poison batch, and
+ *       dead-lettering at once would lose a healthy batch to a passing fault: the sink retries with backoff a bounded
+ *       number of times, then bisects the batch and dead-letters the rows that still fail.</li>
  * </ul>
- *
- * <p>An exception with neither a server error code nor a known cause is treated as retryable: stalling is visible
- * (retries counter, consumer lag) and loses nothing, while dead-lettering a healthy batch would.
  */
 public final class ErrorClassifier {
 
   /** What to do with a failed insert. */
-  public enum Kind { RETRYABLE, REJECTED }
+  public enum Kind { RETRYABLE, REJECTED, TOO_LARGE, UNKNOWN }
 
   /** Server error codes that say "try again later" (ClickHouse src/Common/ErrorCodes.cpp). */
   static final Set<Integer> RETRYABLE_CODES = Set.of(
@@ -41,7 +46,6 @@ public final class ErrorClassifier {
       210, // NETWORK_ERROR
       218, // TABLE_IS_DROPPED
       236, // ABORTED
-      241, // MEMORY_LIMIT_EXCEEDED
       242, // TABLE_IS_READ_ONLY
       243, // NOT_ENOUGH_SPACE
       252, // TOO_MANY_PARTS
@@ -53,9 +57,16 @@ public final class ErrorClassifier {
       1002 // UNKNOWN_EXCEPTION: the server itself failed, not the data
   );
 
+  /** MEMORY_LIMIT_EXCEEDED: the insert is split, not retried whole. */
+  static final int MEMORY_LIMIT_EXCEEDED = 241;
+
+  /** The kind of {@code error}; never null. */
   public Kind classify(Throwable error) {
     Integer code = serverCode(error);
     if (code != null) {
+      if (code == MEMORY_LIMIT_EXCEEDED) {
+        return Kind.TOO_LARGE;
+      }
       return RETRYABLE_CODES.contains(code) ? Kind.RETRYABLE : Kind.REJECTED;
     }
     for (Throwable t = error; t != null; t = t.getCause()) {
@@ -70,7 +81,7 @@ public final class ErrorClassifier {
         break;
       }
     }
-    return Kind.RETRYABLE;
+    return Kind.UNKNOWN;
   }
 
   /** The ClickHouse server error code anywhere in the cause chain, or null when the server did not answer one. */

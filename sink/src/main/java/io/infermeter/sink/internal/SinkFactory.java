@@ -122,6 +122,7 @@ public final class SinkFactory {
     }
     return new SinkLoop(consumer, producer, Topics.DEAD_LETTERS.withPrefix(prefix).name(), writer(config), handlers,
         metrics, clock, config.batchMaxRows(), config.batchMaxWait(), config.pollTimeout(),
-        config.retryInitialBackoff(), config.retryMaxBackoff(), config.shutdownTimeout());
+        config.retryInitialBackoff(), config.retryMaxBackoff(), config.shutdownTimeout())
+        .limits(config.retryUnknownMaxAttempts(), config.deadLetterMaxPayloadBytes());
   }
 }

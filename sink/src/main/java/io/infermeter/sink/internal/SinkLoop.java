@@ -44,13 +44,21 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Failures ({@link ErrorClassifier}): a retryable one pauses every assigned partition and retries the same batch
  * with exponential backoff and full jitter while {@code poll} keeps the group membership alive; a rejection bisects
- * the batch down to the rows ClickHouse refuses and dead-letters their records. A record that cannot be decoded or
+ * the batch down to the rows ClickHouse refuses and dead-letters their records. MEMORY_LIMIT_EXCEEDED splits the
+ * rows in halves until each part fits. An exception without a ClickHouse error code, or a single row that still
+ * exceeds the memory limit, is retried with the same backoff at most {@code maxUnknownAttempts} times; then the
+ * batch is bisected and the rows that still fail are dead-lettered (reasons {@code unclassified-error},
+ * {@code too-large}), so no batch stalls the sink for good. Rows already inserted or dead-lettered are not sent
+ * again when a batch is retried. A record that cannot be decoded or
  * mapped is dead-lettered with the reason. A record whose writer schema cannot be fetched because the registry is
  * unreachable or failing (a retryable {@link SchemaRegistryException}: the reader cache is cold after a start) is not
  * bad input: its partition is sought back to it, the rest of that partition's poll is skipped (it is fetched again),
  * and consumption pauses with the same backoff until the registry answers. Nothing is dropped without a dead letter
  * or an error log and counter.
- * Dead letters are at least once: a send whose acknowledgement was lost is repeated on the retry.
+ * Dead letters are at least once: a send whose acknowledgement was lost is repeated on the retry. A dead letter the
+ * topic refuses permanently (too large, not serializable) is sent once more cut to a few hundred bytes; if that is
+ * refused too it is logged, counted ({@code infermeter_sink_dead_letters_total{reason="unsendable-dead-letter"}})
+ * and skipped. A dead letter is never dead-lettered itself.
  *
  * <p>{@link #run()} runs on one thread (the consumer is used only there); {@link #stop()} may be called from any
  * thread and makes the loop flush what it holds (retrying up to {@code shutdownTimeout}) and exit.
@@ -59,6 +67,8 @@ public final class SinkLoop implements Runnable {
 
   private static final Logger LOG = LoggerFactory.getLogger(SinkLoop.class);
   private static final Duration IN_FLIGHT_POLL = Duration.ofMillis(1);
+  /** Default {@code retry.unknown.max.attempts}. */
+  public static final int DEFAULT_MAX_UNKNOWN_ATTEMPTS = 10;
 
   private final Consumer<byte[], byte[]> consumer;
   private final Producer<byte[], DeadLetter> deadLetterProducer;
@@ -74,7 +84,8 @@ public final class SinkLoop implements Runnable {
   private final Duration maxBackoff;
   private final Duration shutdownTimeout;
   private final ErrorClassifier classifier = new ErrorClassifier();
-  private final DeadLetters deadLetters;
+  private DeadLetters deadLetters;
+  private int maxUnknownAttempts = DEFAULT_MAX_UNKNOWN_ATTEMPTS;
   private final AtomicBoolean stopping = new AtomicBoolean();
   private final ExecutorService inserter = Executors.newSingleThreadExecutor(r -> {
     Thread t = new Thread(r, "infermeter-sink-inserter");
@@ -121,6 +132,23 @@ public final class SinkLoop implements Runnable {
     this.maxBackoff = maxBackoff;
     this.shutdownTimeout = shutdownTimeout;
     this.deadLetters = new DeadLetters(clock);
+  }
+
+  /**
+   * Sets the bounds of the failure handling; call before {@link #run()}.
+   *
+   * @param maxUnknownAttempts attempts of a batch failing without a ClickHouse error code (or with a single row over
+   *     the memory limit) before its failing rows are dead-lettered; at least 1
+   * @param maxDeadLetterPayloadBytes bytes of a source record kept in its dead letter; at least 0
+   * @return this
+   */
+  public SinkLoop limits(int maxUnknownAttempts, int maxDeadLetterPayloadBytes) {
+    if (maxUnknownAttempts < 1) {
+      throw new IllegalArgumentException("maxUnknownAttempts must be >= 1: " + maxUnknownAttempts);
+    }
+    this.maxUnknownAttempts = maxUnknownAttempts;
+    this.deadLetters = new DeadLetters(clock, maxDeadLetterPayloadBytes);
+    return this;
   }
 
   void afterInsertHook(Runnable hook) {
@@ -218,7 +246,14 @@ public final class SinkLoop implements Runnable {
       long delay = backoffMillis(failedAttempts);
       nextAttemptMillis = now + delay;
       outage = true;
-      if (failedAttempts == 1 || failedAttempts % 20 == 0) {
+      boolean bounded = !(cause instanceof RetryLater rl) || rl.bounded;
+      if (bounded && ++inFlight.boundedFailures >= maxUnknownAttempts && !inFlight.giveUp) {
+        inFlight.giveUp = true;
+        nextAttemptMillis = now; // the last attempt isolates and dead-letters the failing rows at once
+        LOG.error("batch of {} rows failed {} times with an error that is neither an outage nor a rejection; the "
+            + "rows that still fail are dead-lettered (retry.unknown.max.attempts={})", inFlight.rows,
+            inFlight.boundedFailures, maxUnknownAttempts, cause.getCause() != null ? cause.getCause() : cause);
+      } else if (failedAttempts == 1 || failedAttempts % 20 == 0) {
         LOG.warn("batch of {} rows not written (attempt {}), retrying in {} ms with consumption paused",
             inFlight.rows, failedAttempts, delay, cause.getCause() != null ? cause.getCause() : cause);
       }
@@ -367,8 +402,17 @@ public final class SinkLoop implements Runnable {
     afterInsertHook.run();
   }
 
-  /** Inserts rows; on a rejection splits them in halves until the refused rows are found and dead-lettered. */
-  private void insertIsolating(Batch batch, Table table, List<Pending> rows) throws RetryLater {
+  /**
+   * Inserts the rows not yet done; on a rejection or a memory-limit error splits them in halves until the refused
+   * rows are found and dead-lettered. Recursion depth is log2 of the batch size.
+   */
+  private void insertIsolating(Batch batch, Table table, List<Pending> all) throws RetryLater {
+    List<Pending> rows = new ArrayList<>(all.size());
+    for (Pending p : all) {
+      if (!batch.done.contains(p)) {
+        rows.add(p);
+      }
+    }
     if (rows.isEmpty()) {
       return;
     }
@@ -381,14 +425,40 @@ public final class SinkLoop implements Runnable {
       writer.insert(table, values);
       metrics.insertLatency.labelValues(table.tableName()).observe((System.nanoTime() - start) / 1e9);
       metrics.rowsWritten.labelValues(table.tableName()).inc(rows.size());
+      batch.done.addAll(rows);
       return;
     } catch (Exception e) {
-      if (classifier.classify(e) == ErrorClassifier.Kind.RETRYABLE) {
-        throw new RetryLater(e);
-      }
-      if (rows.size() == 1) {
-        rejected(batch, table, rows.get(0), e);
-        return;
+      ErrorClassifier.Kind kind = classifier.classify(e);
+      switch (kind) {
+        case RETRYABLE -> throw new RetryLater(e, false);
+        case REJECTED -> {
+          if (rows.size() == 1) {
+            rejected(batch, table, rows.get(0), e, DeadLetters.REJECTED);
+            return;
+          }
+        }
+        case TOO_LARGE -> {
+          if (rows.size() == 1) {
+            if (!batch.giveUp) {
+              throw new RetryLater(e, true); // a server short of memory for everyone, or a row too large: retry
+            }
+            rejected(batch, table, rows.get(0), e, DeadLetters.TOO_LARGE);
+            return;
+          }
+          metrics.splits.inc();
+          LOG.warn("insert of {} rows into {} exceeded ClickHouse's memory limit: splitting it in halves", rows.size(),
+              table.tableName());
+        }
+        case UNKNOWN -> {
+          if (!batch.giveUp) {
+            throw new RetryLater(e, true);
+          }
+          if (rows.size() == 1) {
+            rejected(batch, table, rows.get(0), e, DeadLetters.UNCLASSIFIED);
+            return;
+          }
+        }
+        default -> throw new IllegalStateException("unhandled kind " + kind, e);
       }
     }
     int mid = rows.size() / 2;
@@ -396,8 +466,10 @@ public final class SinkLoop implements Runnable {
     insertIsolating(batch, table, rows.subList(mid, rows.size()));
   }
 
-  private void rejected(Batch batch, Table table, Pending p, Exception e) {
-    String message = "ClickHouse rejected a row of " + table.tableName() + ": " + DeadLetters.describe(e);
+  private void rejected(Batch batch, Table table, Pending p, Exception e, String reason) {
+    batch.done.add(p);
+    String message = (DeadLetters.REJECTED.equals(reason) ? "ClickHouse rejected a row of "
+        : "ClickHouse could not insert a row of ") + table.tableName() + ": " + DeadLetters.describe(e);
     TopicHandler<?> handler = handlers.get(p.source().topic());
     if (handler != null && handler.deadLetterTopic()) {
       // A dead letter ClickHouse refuses cannot go back to the dead-letter topic (it would loop): log and count.
@@ -405,11 +477,11 @@ public final class SinkLoop implements Runnable {
       LOG.error("dead letter {}-{}@{} cannot be stored: {}", p.source().topic(), p.source().partition(),
           p.source().offset(), message, e);
     } else {
-      metrics.deadLetters.labelValues(DeadLetters.REJECTED).inc();
+      metrics.deadLetters.labelValues(reason).inc();
       LOG.warn("dead-lettering {}-{}@{}: {}", p.source().topic(), p.source().partition(), p.source().offset(),
           message);
       batch.deadLetters.add(new ProducerRecord<>(deadLetterTopic, p.source().key(),
-          deadLetters.of(p.source(), DeadLetters.REJECTED, message, e)));
+          deadLetters.of(p.source(), reason, message, e)));
     }
   }
 
@@ -420,21 +492,86 @@ public final class SinkLoop implements Runnable {
     List<Future<?>> sent = new ArrayList<>();
     try {
       for (ProducerRecord<byte[], DeadLetter> r : batch.deadLetters) {
-        sent.add(deadLetterProducer.send(r));
+        sent.add(sendOrFailedFuture(r));
       }
       deadLetterProducer.flush();
       Iterator<ProducerRecord<byte[], DeadLetter>> it = batch.deadLetters.iterator();
       for (Future<?> f : sent) {
-        it.next();
-        f.get();
-        it.remove(); // acknowledged: never sent again on a retry
+        ProducerRecord<byte[], DeadLetter> r = it.next();
+        try {
+          f.get();
+        } catch (ExecutionException e) {
+          if (!permanentSendFailure(e.getCause())) {
+            throw e;
+          }
+          sendLastResort(r, e.getCause());
+        }
+        it.remove(); // acknowledged (or given up for good): never sent again on a retry
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new RetryLater(e);
+      throw new RetryLater(e, false);
     } catch (Exception e) {
-      throw new RetryLater(e);
+      throw new RetryLater(e, false);
     }
+  }
+
+  /** {@code send}, with a synchronous failure (serialization, size check) turned into a failed future. */
+  private Future<?> sendOrFailedFuture(ProducerRecord<byte[], DeadLetter> r) {
+    try {
+      return deadLetterProducer.send(r);
+    } catch (RuntimeException e) {
+      java.util.concurrent.CompletableFuture<Object> failed = new java.util.concurrent.CompletableFuture<>();
+      failed.completeExceptionally(e);
+      return failed;
+    }
+  }
+
+  /**
+   * The topic refused {@code r} for good: sends it once more cut to a few hundred bytes; if that is refused for good
+   * too, logs and counts it and gives up (never a dead letter of a dead letter). A retryable failure of the small
+   * copy propagates, so the batch is retried.
+   */
+  private void sendLastResort(ProducerRecord<byte[], DeadLetter> r, Throwable refusal) throws Exception {
+    DeadLetter letter = r.value();
+    LOG.warn("the dead-letter topic refused the dead letter of {}-{}@{} ({}); sending it truncated",
+        letter.getSourceTopic(), letter.getSourcePartition(), letter.getSourceOffset(), refusal.toString());
+    ProducerRecord<byte[], DeadLetter> small = new ProducerRecord<>(r.topic(), r.partition(), r.timestamp(),
+        r.key() == null || r.key().length <= DeadLetters.LAST_RESORT_KEY_BYTES ? r.key()
+            : java.util.Arrays.copyOf(r.key(), DeadLetters.LAST_RESORT_KEY_BYTES),
+        DeadLetters.lastResort(letter));
+    try {
+      Future<?> f = sendOrFailedFuture(small);
+      deadLetterProducer.flush();
+      f.get();
+    } catch (ExecutionException e) {
+      if (!permanentSendFailure(e.getCause())) {
+        throw e;
+      }
+      metrics.deadLetters.labelValues(DeadLetters.UNSENDABLE).inc();
+      LOG.error("dead letter of {}-{}@{} (reason {}) cannot be sent even truncated; skipped: {}",
+          letter.getSourceTopic(), letter.getSourcePartition(), letter.getSourceOffset(), letter.getReason(),
+          letter.getMessage(), e.getCause());
+    }
+  }
+
+  /**
+   * True when sending the same dead letter again cannot succeed: the record is too large for the broker or the
+   * producer, or cannot be serialized for a reason other than an unreachable registry.
+   */
+  static boolean permanentSendFailure(Throwable error) {
+    if (SchemaRegistryException.isRetryableCause(error)) {
+      return false;
+    }
+    for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof org.apache.kafka.common.errors.RecordTooLargeException
+          || t instanceof org.apache.kafka.common.errors.RecordBatchTooLargeException
+          || t instanceof org.apache.kafka.common.InvalidRecordException
+          || t instanceof org.apache.kafka.common.errors.SerializationException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private void commit(Batch batch) {
@@ -489,10 +626,16 @@ public final class SinkLoop implements Runnable {
   /** A row waiting for its insert, with the record it came from (for dead-lettering). */
   private record Pending(Object[] row, ConsumerRecord<byte[], byte[]> source) { }
 
-  /** A failure the loop retries later. */
+  /**
+   * A failure the loop retries later; {@code bounded} when it is neither an outage nor a rejection, so it is retried
+   * at most {@code maxUnknownAttempts} times.
+   */
   private static final class RetryLater extends Exception {
-    RetryLater(Throwable cause) {
+    final boolean bounded;
+
+    RetryLater(Throwable cause, boolean bounded) {
       super(cause);
+      this.bounded = bounded;
     }
   }
 
@@ -506,6 +649,12 @@ public final class SinkLoop implements Runnable {
     final List<ProducerRecord<byte[], DeadLetter>> deadLetters = new ArrayList<>();
     final Map<TopicPartition, Long> nextOffsets = new HashMap<>();
     final Map<TopicPartition, Long> firstOffsets = new HashMap<>();
+    /** Rows inserted or dead-lettered by an earlier attempt: a retry skips them (identity: rows are not values). */
+    final Set<Pending> done = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    /** Attempts that failed with a bounded (unknown or single-row memory) failure. */
+    int boundedFailures;
+    /** Set after {@code maxUnknownAttempts}: bounded failures isolate and dead-letter rows instead of retrying. */
+    boolean giveUp;
     /** Rows of the record being mapped: kept only when the whole record mapped (no half records). */
     private final List<Table> pendingTables = new ArrayList<>(4);
     private final List<Pending> pendingRows = new ArrayList<>(4);

@@ -16,6 +16,7 @@ public final class SinkMetrics {
   final Counter retries;
   final Counter deadLetters;
   final Counter commitFailures;
+  final Counter splits;
   final Gauge consumerLag;
   final Gauge paused;
   final Histogram insertLatency;
@@ -35,6 +36,8 @@ public final class SinkMetrics {
     commitFailures = Counter.builder().name("infermeter_sink_commit_failures_total")
         .help("Offset commits that failed after a successful insert (records re-delivered, harmless)")
         .register(registry);
+    splits = Counter.builder().name("infermeter_sink_batch_splits_total")
+        .help("Inserts split in halves because ClickHouse answered MEMORY_LIMIT_EXCEEDED").register(registry);
     consumerLag = Gauge.builder().name("infermeter_sink_consumer_lag_records")
         .help("Records behind the end of each assigned partition").labelNames("topic", "partition").register(registry);
     paused = Gauge.builder().name("infermeter_sink_paused")
@@ -64,6 +67,10 @@ public final class SinkMetrics {
   /** Seconds spent in batch inserts, all tables. */
   public double insertSecondsTotal() {
     return insertLatency.collect().getDataPoints().stream().mapToDouble(d -> d.getSum()).sum();
+  }
+
+  public double splits() {
+    return splits.get();
   }
 
   public double batches() {

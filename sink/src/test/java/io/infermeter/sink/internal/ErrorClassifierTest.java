@@ -28,7 +28,7 @@ class ErrorClassifierTest {
         Arguments.of(Named.of("socket timeout", new SQLException("x", new SocketTimeoutException("Read timed out"))),
             Kind.RETRYABLE),
         Arguments.of(Named.of("TOO_MANY_PARTS", server(252, "TOO_MANY_PARTS")), Kind.RETRYABLE),
-        Arguments.of(Named.of("MEMORY_LIMIT_EXCEEDED", server(241, "MEMORY_LIMIT_EXCEEDED")), Kind.RETRYABLE),
+        Arguments.of(Named.of("MEMORY_LIMIT_EXCEEDED", server(241, "MEMORY_LIMIT_EXCEEDED")), Kind.TOO_LARGE),
         Arguments.of(Named.of("TIMEOUT_EXCEEDED", server(159, "TIMEOUT_EXCEEDED")), Kind.RETRYABLE),
         Arguments.of(Named.of("UNKNOWN_TABLE (not migrated yet)", server(60, "UNKNOWN_TABLE")), Kind.RETRYABLE),
         Arguments.of(Named.of("VIOLATED_CONSTRAINT", server(469, "VIOLATED_CONSTRAINT")), Kind.REJECTED),
@@ -38,7 +38,11 @@ class ErrorClassifierTest {
             Kind.REJECTED),
         Arguments.of(Named.of("driver cannot encode a value", new SQLException("x", new IllegalArgumentException("bad"))),
             Kind.REJECTED),
-        Arguments.of(Named.of("unknown client failure", new SQLException("something odd")), Kind.RETRYABLE));
+        Arguments.of(Named.of("unknown client failure", new SQLException("something odd")), Kind.UNKNOWN),
+        Arguments.of(Named.of("runtime exception without a code", new IllegalStateException("driver state")),
+            Kind.UNKNOWN),
+        Arguments.of(Named.of("null pointer in the driver", new SQLException("x", new NullPointerException())),
+            Kind.UNKNOWN));
   }
 
   @ParameterizedTest

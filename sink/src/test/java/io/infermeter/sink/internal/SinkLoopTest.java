@@ -80,8 +80,25 @@ class SinkLoopTest {
       super.subscribe(topics, l);
     }
   };
+  /** Dead letters whose payload is larger than this fail as the broker fails a record over its size limit. */
+  private volatile int producerMaxPayload = Integer.MAX_VALUE;
   private final MockProducer<byte[], DeadLetter> producer =
-      new MockProducer<>(true, null, new ByteArraySerializer(), new AvroSerializer<>(registry, serdeConfig, false));
+      new MockProducer<>(true, null, new ByteArraySerializer(), new AvroSerializer<>(registry, serdeConfig, false)) {
+        @Override
+        public synchronized java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> send(
+            org.apache.kafka.clients.producer.ProducerRecord<byte[], DeadLetter> record,
+            org.apache.kafka.clients.producer.Callback callback) {
+          java.nio.ByteBuffer payload = record.value().getPayload();
+          if (payload != null && payload.remaining() > producerMaxPayload) {
+            java.util.concurrent.CompletableFuture<org.apache.kafka.clients.producer.RecordMetadata> failed =
+                new java.util.concurrent.CompletableFuture<>();
+            failed.completeExceptionally(new org.apache.kafka.common.errors.RecordTooLargeException(
+                "The message is " + payload.remaining() + " bytes when serialized which is larger than 1048576"));
+            return failed;
+          }
+          return super.send(record, callback);
+        }
+      };
   private final ScriptedWriter writer = new ScriptedWriter();
   private final SinkMetrics metrics = new SinkMetrics(new PrometheusRegistry());
   private SinkLoop loop;
@@ -93,15 +110,42 @@ class SinkLoopTest {
     final AtomicInteger attempts = new AtomicInteger();
     volatile int failNext;
     volatile String rejectHost;
+    /** More rows than this in one insert fail with MEMORY_LIMIT_EXCEEDED. */
+    volatile int maxRowsThatFit = Integer.MAX_VALUE;
+    /** A row of this host alone exceeds the memory limit. */
+    volatile String hugeHost;
+    /** A row of this host makes the driver throw an exception without a server code. */
+    volatile String oddHost;
+    volatile int oddNext;
+    final List<Integer> insertSizes = Collections.synchronizedList(new ArrayList<>());
+
+    private static SQLException memoryLimit() {
+      return new SQLException("Code: 241. DB::Exception: Memory limit (for query) exceeded", "HY000", 241,
+          new ServerException(241, "MEMORY_LIMIT_EXCEEDED", 500, "q"));
+    }
 
     @Override
     public void insert(Table table, List<Object[]> rows) throws SQLException {
       attempts.incrementAndGet();
+      insertSizes.add(rows.size());
       if (failNext > 0) {
         failNext--;
         throw new SQLException("Failed to get response", new ConnectException("Connection refused"));
       }
+      if (oddNext > 0) {
+        oddNext--;
+        throw new IllegalStateException("driver state corrupted"); // no server code, no known cause
+      }
       int hostColumn = table.columns().indexOf("host");
+      if (rows.size() > maxRowsThatFit) {
+        throw memoryLimit();
+      }
+      if (hugeHost != null && rows.stream().anyMatch(r -> hugeHost.equals(r[hostColumn]))) {
+        throw memoryLimit();
+      }
+      if (oddHost != null && rows.stream().anyMatch(r -> oddHost.equals(r[hostColumn]))) {
+        throw new SQLException("something odd"); // no server code, no known cause
+      }
       if (rejectHost != null && rows.stream().anyMatch(r -> rejectHost.equals(r[hostColumn]))) {
         throw new SQLException("Code: 469. VIOLATED_CONSTRAINT", "HY000", 469,
             new ServerException(469, "VIOLATED_CONSTRAINT", 500, "q"));
@@ -279,5 +323,130 @@ class SinkLoopTest {
     // At least once on the dead-letter topic: an unacknowledged send is repeated, never dropped.
     assertThat(producer.history()).isNotEmpty()
         .allSatisfy(r -> assertThat(r.value().getSourceOffset()).isEqualTo(0L));
+  }
+
+  // --- bounded failure handling: nothing stalls the sink for good ---
+
+  @Test
+  void aMemoryLimitErrorSplitsTheBatchUntilEachPartFits() {
+    writer.maxRowsThatFit = 1;
+    start();
+    for (long i = 0; i < 4; i++) {
+      add(i, "h" + i);
+    }
+    Infra.await(Duration.ofSeconds(10), "committed", () -> committed() == 4);
+    assertThat(writer.aggregates).hasSize(4);
+    assertThat(metrics.splits()).isGreaterThanOrEqualTo(1);
+    assertThat(producer.history()).isEmpty(); // split, not dead-lettered, not retried whole
+    assertThat(metrics.retries()).isZero();
+  }
+
+  @Test
+  void aSingleRowOverTheMemoryLimitIsRetriedABoundedNumberOfTimesThenDeadLettered() {
+    loop.limits(3, DeadLetters.DEFAULT_MAX_PAYLOAD_BYTES);
+    writer.hugeHost = "huge";
+    start();
+    add(0, "h");
+    add(1, "huge");
+    add(2, "h");
+    add(3, "h");
+    Infra.await(Duration.ofSeconds(10), "committed", () -> committed() == 4);
+    assertThat(writer.aggregates).extracting(r -> r[Table.WINDOW_AGGREGATES.columns().indexOf("host")])
+        .containsOnly("h").hasSize(3); // the good rows once each, although the batch was attempted 3 times
+    assertThat(producer.history()).singleElement().satisfies(r -> {
+      assertThat(r.value().getReason()).isEqualTo(DeadLetters.TOO_LARGE);
+      assertThat(r.value().getSourceOffset()).isEqualTo(1L);
+      assertThat(r.value().getMessage()).contains("MEMORY_LIMIT_EXCEEDED");
+    });
+    assertThat(metrics.deadLetters(DeadLetters.TOO_LARGE)).isEqualTo(1);
+    assertThat(metrics.retries()).isEqualTo(3);
+    Infra.await(Duration.ofSeconds(10), "resumed", () -> consumer.paused().isEmpty() && !metrics.isPaused());
+  }
+
+  @Test
+  void anErrorWithoutAServerCodeIsRetriedABoundedNumberOfTimesThenTheFailingRowsAreDeadLettered() {
+    loop.limits(3, DeadLetters.DEFAULT_MAX_PAYLOAD_BYTES);
+    writer.oddHost = "odd";
+    start();
+    add(0, "h");
+    add(1, "odd");
+    add(2, "h");
+    Infra.await(Duration.ofSeconds(10), "committed", () -> committed() == 3);
+    assertThat(writer.aggregates).hasSize(2);
+    assertThat(producer.history()).singleElement().satisfies(r -> {
+      assertThat(r.value().getReason()).isEqualTo(DeadLetters.UNCLASSIFIED);
+      assertThat(r.value().getSourceOffset()).isEqualTo(1L);
+      assertThat(r.value().getMessage()).contains("something odd");
+    });
+    assertThat(metrics.deadLetters(DeadLetters.UNCLASSIFIED)).isEqualTo(1);
+    assertThat(metrics.retries()).isEqualTo(3);
+  }
+
+  @Test
+  void aPassingErrorWithoutAServerCodeLosesNothing() {
+    loop.limits(3, DeadLetters.DEFAULT_MAX_PAYLOAD_BYTES);
+    writer.oddNext = 2;
+    start();
+    add(0, "h");
+    add(1, "h");
+    Infra.await(Duration.ofSeconds(10), "committed", () -> committed() == 2);
+    assertThat(writer.aggregates).hasSize(2);
+    assertThat(producer.history()).isEmpty();
+    assertThat(metrics.retries()).isEqualTo(2);
+  }
+
+  @Test
+  void anOutageIsNeverCountedTowardsTheBound() {
+    loop.limits(2, DeadLetters.DEFAULT_MAX_PAYLOAD_BYTES);
+    writer.failNext = 6; // connection refused: an outage, retried for as long as it lasts
+    start();
+    add(0, "h");
+    Infra.await(Duration.ofSeconds(10), "committed", () -> committed() == 1);
+    assertThat(metrics.retries()).isEqualTo(6);
+    assertThat(producer.history()).isEmpty();
+  }
+
+  @Test
+  void aDeadLetterTheTopicRefusesAsTooLargeIsSentOnceTruncated() {
+    loop.limits(3, 4096);
+    producerMaxPayload = 2048; // the loop keeps 4096 bytes, the "broker" takes 2048: the first send fails for good
+    start();
+    byte[] garbage = new byte[100_000];
+    java.util.Arrays.fill(garbage, (byte) 'x');
+    consumer.addRecord(new ConsumerRecord<>(TOPIC, 0, 0L, null, garbage));
+    add(1, "h");
+    Infra.await(Duration.ofSeconds(10), "committed", () -> committed() == 2);
+    assertThat(producer.history()).singleElement().satisfies(r -> {
+      assertThat(r.value().getReason()).isEqualTo(DeadLetters.DESERIALIZATION);
+      assertThat(r.value().getPayload().remaining()).isEqualTo(DeadLetters.LAST_RESORT_PAYLOAD_BYTES);
+      assertThat(r.value().getMessage()).contains("truncated");
+    });
+    assertThat(writer.aggregates).hasSize(1);
+    assertThat(metrics.deadLetters(DeadLetters.UNSENDABLE)).isZero();
+  }
+
+  @Test
+  void aDeadLetterRefusedEvenTruncatedIsCountedAndSkippedNotRetriedForever() {
+    producerMaxPayload = 10; // refuses the truncated copy too
+    start();
+    consumer.addRecord(new ConsumerRecord<>(TOPIC, 0, 0L, null, "garbage-garbage-garbage".getBytes(StandardCharsets.UTF_8)));
+    add(1, "h");
+    Infra.await(Duration.ofSeconds(10), "committed", () -> committed() == 2);
+    assertThat(producer.history()).isEmpty();
+    assertThat(metrics.deadLetters(DeadLetters.UNSENDABLE)).isEqualTo(1);
+    assertThat(metrics.retries()).isZero();
+    assertThat(writer.aggregates).hasSize(1);
+  }
+
+  @Test
+  void deadLetterPayloadsAreCutToTheConfiguredSize() {
+    loop.limits(3, 1000);
+    start();
+    consumer.addRecord(new ConsumerRecord<>(TOPIC, 0, 0L, null, new byte[50_000]));
+    Infra.await(Duration.ofSeconds(10), "committed", () -> committed() == 1);
+    assertThat(producer.history()).singleElement().satisfies(r -> {
+      assertThat(r.value().getPayload().remaining()).isEqualTo(1000);
+      assertThat(r.value().getMessage()).contains("payload truncated to 1000 of 50000 bytes");
+    });
   }
 }

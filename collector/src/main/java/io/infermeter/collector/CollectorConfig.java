@@ -1,5 +1,6 @@
 package io.infermeter.collector;
 
+import io.infermeter.collector.ingest.http.HttpServerSettings;
 import io.infermeter.schemas.config.ConfigException;
 import io.infermeter.schemas.config.KafkaClientConfig;
 import io.infermeter.schemas.config.Settings;
@@ -59,7 +60,8 @@ public record CollectorConfig(
     Duration maxFutureSkew,
     Duration maxAge,
     int maxTokens,
-    int recorderCapacity) {
+    int recorderCapacity,
+    HttpServerSettings httpServer) {
 
   /** Prefix of the environment variables: {@code INFERMETER_KAFKA_BOOTSTRAP_SERVERS} sets kafka.bootstrap.servers. */
   public static final String ENV_PREFIX = "INFERMETER_";
@@ -75,7 +77,8 @@ public record CollectorConfig(
     d.put("http.host", "127.0.0.1");
     d.put("http.port", "4318");
     d.put("http.max.body.bytes", String.valueOf(8L * 1024 * 1024));
-    d.put("http.max.connections", "64");
+    d.put("http.max.connections", "256");
+    d.putAll(HttpServerSettings.defaults()); // the server's limits, TLS: docs/SECURITY.md
     d.put("auth.token", "");
     d.put("metrics.enabled", "true");
     d.put("metrics.host", "127.0.0.1");
@@ -146,9 +149,10 @@ public record CollectorConfig(
     serdeConfig.put("schema.registry.url", registry);
     s.optional("auto.register.schemas").ifPresent(v -> serdeConfig.put("auto.register.schemas", v));
     s.withPrefix("basic.auth.").forEach((k, v) -> serdeConfig.put("basic.auth." + k, v));
+    s.withPrefix("bearer.auth.").forEach((k, v) -> serdeConfig.put("bearer.auth." + k, v));
     if (s.has("http.threads")) { // removed in session 3: failing beats silently ignoring an operator's setting
-      throw new ConfigException("http.threads is no longer a setting: the ingest server now runs one thread per open "
-          + "connection; remove http.threads and set http.max.connections (default 64) to cap connections");
+      throw new ConfigException("http.threads is no longer a setting: the ingest server runs on Netty event loops; "
+          + "remove http.threads and set http.event.loop.threads (default 2) and http.max.connections (default 256)");
     }
     return new CollectorConfig(
         s.string("cluster"), s.string("region"), host, s.optional("gpu.type"), s.optional("engine"),
@@ -163,7 +167,7 @@ public record CollectorConfig(
         s.bool("power.estimate.enabled"), tdp, idle,
         positiveDuration(s, "validation.max.duration"), positiveDuration(s, "validation.max.future.skew"),
         positiveDuration(s, "validation.max.age"), s.positiveInt("validation.max.tokens"),
-        s.positiveInt("recorder.capacity"));
+        s.positiveInt("recorder.capacity"), HttpServerSettings.from(s));
   }
 
   private static String nonBlank(Settings s, String key) {

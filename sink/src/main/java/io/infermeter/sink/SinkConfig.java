@@ -292,7 +292,8 @@ public final class SinkConfig {
   public Map<String, Object> serdeConfig() {
     Map<String, Object> m = new LinkedHashMap<>();
     settings.asMap().forEach((k, v) -> {
-      if (k.startsWith("schema.registry.") || k.startsWith("basic.auth.") || k.equals("auto.register.schemas")) {
+      if (k.startsWith("schema.registry.") || k.startsWith("basic.auth.") || k.startsWith("bearer.auth.")
+          || k.equals("auto.register.schemas")) {
         m.put(k, v);
       }
     });

@@ -231,6 +231,7 @@ public final class StreamsSettings {
     raw.optional("auto.register.schemas").ifPresent(v -> out.put("auto.register.schemas", v));
     raw.optional("basic.auth.credentials.source").ifPresent(v -> out.put("basic.auth.credentials.source", v));
     raw.optional("basic.auth.user.info").ifPresent(v -> out.put("basic.auth.user.info", v));
+    raw.withPrefix("bearer.auth.").forEach((k, v) -> out.put("bearer.auth." + k, v));
     return out;
   }
 

@@ -21,9 +21,13 @@ import java.util.Optional;
  * @param keyStrategy {@code key.subject.name.strategy}
  * @param valueStrategy {@code value.subject.name.strategy}
  * @param requestTimeout {@code schema.registry.request.timeout.ms} (default 10000)
+ * @param bearerToken {@code bearer.auth.token}, sent as {@code Authorization: Bearer <token>} when
+ *     {@code bearer.auth.credentials.source} is {@code STATIC_TOKEN}; empty for none. Exclusive with basic auth.
+ * @param tls {@code schema.registry.ssl.*} trust and key stores for {@code https://} registries
  */
 public record AvroSerdeConfig(String registryUrl, boolean autoRegister, Optional<String> userInfo,
-    SubjectNameStrategy keyStrategy, SubjectNameStrategy valueStrategy, Duration requestTimeout) {
+    SubjectNameStrategy keyStrategy, SubjectNameStrategy valueStrategy, Duration requestTimeout,
+    Optional<String> bearerToken, RegistryTls tls) {
 
   public static final String SCHEMA_REGISTRY_URL = "schema.registry.url";
   public static final String AUTO_REGISTER_SCHEMAS = "auto.register.schemas";
@@ -32,6 +36,15 @@ public record AvroSerdeConfig(String registryUrl, boolean autoRegister, Optional
   public static final String KEY_SUBJECT_NAME_STRATEGY = "key.subject.name.strategy";
   public static final String VALUE_SUBJECT_NAME_STRATEGY = "value.subject.name.strategy";
   public static final String REQUEST_TIMEOUT_MS = "schema.registry.request.timeout.ms";
+  public static final String BEARER_AUTH_CREDENTIALS_SOURCE = "bearer.auth.credentials.source";
+  public static final String BEARER_AUTH_TOKEN = "bearer.auth.token";
+
+  /** A config without bearer auth and with the JVM's default TLS trust. */
+  public AvroSerdeConfig(String registryUrl, boolean autoRegister, Optional<String> userInfo,
+      SubjectNameStrategy keyStrategy, SubjectNameStrategy valueStrategy, Duration requestTimeout) {
+    this(registryUrl, autoRegister, userInfo, keyStrategy, valueStrategy, requestTimeout, Optional.empty(),
+        RegistryTls.NONE);
+  }
 
   /** Reads the keys above from a Kafka-style config map; fails naming the key on an invalid value. */
   public static AvroSerdeConfig from(Map<String, ?> configs) {
@@ -55,6 +68,11 @@ public record AvroSerdeConfig(String registryUrl, boolean autoRegister, Optional
       throw new ConfigException("invalid value '" + source + "' for setting '" + BASIC_AUTH_CREDENTIALS_SOURCE
           + "': expected USER_INFO or NONE");
     }
+    Optional<String> bearerToken = bearerToken(configs);
+    if (bearerToken.isPresent() && userInfo.isPresent()) {
+      throw new ConfigException("both '" + BASIC_AUTH_CREDENTIALS_SOURCE + "' and '" + BEARER_AUTH_CREDENTIALS_SOURCE
+          + "' are set: a registry request carries one Authorization header; keep one of them");
+    }
     SubjectNameStrategy keyStrategy = parseStrategy(configs, KEY_SUBJECT_NAME_STRATEGY);
     SubjectNameStrategy valueStrategy = parseStrategy(configs, VALUE_SUBJECT_NAME_STRATEGY);
     long timeoutMs;
@@ -70,7 +88,35 @@ public record AvroSerdeConfig(String registryUrl, boolean autoRegister, Optional
     }
     String urls = url.toString().trim();
     validateUrls(urls);
-    return new AvroSerdeConfig(urls, autoRegister, userInfo, keyStrategy, valueStrategy, Duration.ofMillis(timeoutMs));
+    RegistryTls tls = RegistryTls.from(configs);
+    if (tls.isConfigured() && !urls.toLowerCase(Locale.ROOT).contains("https://")) {
+      throw new ConfigException("'" + RegistryTls.TRUSTSTORE_LOCATION + "' or '" + RegistryTls.KEYSTORE_LOCATION
+          + "' is set but '" + SCHEMA_REGISTRY_URL + "' (" + urls + ") has no https:// URL: the stores would be unused");
+    }
+    return new AvroSerdeConfig(urls, autoRegister, userInfo, keyStrategy, valueStrategy, Duration.ofMillis(timeoutMs),
+        bearerToken, tls);
+  }
+
+  /** {@code bearer.auth.token} when {@code bearer.auth.credentials.source} is STATIC_TOKEN. */
+  private static Optional<String> bearerToken(Map<String, ?> configs) {
+    String source = String.valueOf(Objects.requireNonNullElse(configs.get(BEARER_AUTH_CREDENTIALS_SOURCE), ""))
+        .trim().toUpperCase(Locale.ROOT);
+    if (source.isEmpty() || source.equals("NONE")) {
+      return Optional.empty();
+    }
+    if (!source.equals("STATIC_TOKEN")) {
+      throw new ConfigException("invalid value '" + source + "' for setting '" + BEARER_AUTH_CREDENTIALS_SOURCE
+          + "': expected STATIC_TOKEN or NONE (OAuth client credentials are not supported: fetch the token outside "
+          + "and pass it as " + BEARER_AUTH_TOKEN + ")");
+    }
+    Object token = configs.get(BEARER_AUTH_TOKEN);
+    String t = token == null ? "" : token.toString().trim();
+    // a header value must not carry a line break or a control character (header injection)
+    if (t.isEmpty() || t.chars().anyMatch(c -> c < 0x21 || c > 0x7e)) {
+      throw new ConfigException("'" + BEARER_AUTH_CREDENTIALS_SOURCE + "' is STATIC_TOKEN but '" + BEARER_AUTH_TOKEN
+          + "' is " + (t.isEmpty() ? "not set" : "not a printable token without spaces"));
+    }
+    return Optional.of(t);
   }
 
   /** Masks the password of {@code basic.auth.user.info}: configs end up in start-up logs. */
@@ -78,8 +124,9 @@ public record AvroSerdeConfig(String registryUrl, boolean autoRegister, Optional
   public String toString() {
     return "AvroSerdeConfig[registryUrl=" + registryUrl + ", autoRegister=" + autoRegister + ", userInfo="
         + userInfo.map(info -> info.substring(0, Math.max(0, info.indexOf(':'))) + ":[hidden]").orElse("none")
+        + ", bearerToken=" + (bearerToken.isPresent() ? "[hidden]" : "none")
         + ", keyStrategy=" + keyStrategy + ", valueStrategy=" + valueStrategy + ", requestTimeout=" + requestTimeout
-        + "]";
+        + ", tls=" + tls + "]";
   }
 
   /**

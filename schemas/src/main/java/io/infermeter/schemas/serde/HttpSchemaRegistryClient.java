@@ -48,10 +48,12 @@ public final class HttpSchemaRegistryClient implements SchemaRegistryClient {
     }
     this.baseUrls = List.copyOf(urls);
     this.authorization = config.userInfo().map(info ->
-        "Basic " + Base64.getEncoder().encodeToString(info.getBytes(StandardCharsets.UTF_8)));
+        "Basic " + Base64.getEncoder().encodeToString(info.getBytes(StandardCharsets.UTF_8)))
+        .or(() -> config.bearerToken().map(token -> "Bearer " + token));
     this.timeout = config.requestTimeout();
     // HTTP/1.1: registries speak it everywhere; the default HTTP/2 attempt adds an h2c upgrade to the first request.
-    this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(timeout).build();
+    this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(timeout)
+        .sslContext(config.tls().sslContext()).build();
   }
 
   @Override
@@ -184,7 +186,7 @@ public final class HttpSchemaRegistryClient implements SchemaRegistryClient {
     String reason = switch (status) {
       case 409 -> "the schema is incompatible with the subject's existing versions under its compatibility rule";
       case 422 -> "the registry rejected the schema as invalid";
-      case 401, 403 -> "the registry refused the credentials (check basic.auth.user.info)";
+      case 401, 403 -> "the registry refused the credentials (check basic.auth.user.info or bearer.auth.token)";
       case 404 -> "not found";
       default -> "HTTP " + status;
     };

@@ -1,0 +1,331 @@
+package io.infermeter.alerts.internal;
+
+import io.infermeter.avro.Alert;
+import io.infermeter.avro.AlertState;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.consumer.CommitFailedException;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The forwarder's poll loop: reads the alerts topic, forwards each poll's state changes to Alertmanager and commits the
+ * poll's offsets only once every Alertmanager has an outcome (delivered, rejected or given up), and sends every firing
+ * alert again each resend interval.
+ *
+ * <p>Exactly once in effect across restarts: when partitions are assigned, the firing alerts of each are rebuilt by
+ * re-reading it from the lookback (by record timestamp) up to the committed offset, with a separate group-less
+ * consumer, applying FIRING and RESOLVED without sending anything; then the rebuilt firing alerts are sent once (a
+ * repeat of a FIRING is harmless: Alertmanager merges alerts with equal labels). Resolved history is never sent again
+ * and nothing past the committed offset is skipped. A partition without a committed offset (a new group) is rebuilt up
+ * to its end and consumption starts there, so a first start sends what is firing, not the topic's history.
+ *
+ * <p>{@code stopping} is the latch {@link #stop} counts down; pass the same to the delivery's
+ * {@link #sleeper(CountDownLatch)} so a retry wait ends at once on shutdown. Not thread-safe: {@link #run()} runs on
+ * one thread; {@link #stop} may be called from any thread.
+ */
+public final class ForwarderLoop implements Runnable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ForwarderLoop.class);
+  private static final Duration REBUILD_POLL = Duration.ofMillis(200);
+  private static final Duration REBUILD_STALL = Duration.ofSeconds(30);
+
+  private final Consumer<byte[], byte[]> consumer;
+  private final Supplier<Consumer<byte[], byte[]>> rebuildConsumers;
+  private final Deserializer<Alert> deserializer;
+  private final String topic;
+  private final AlertMapping mapping;
+  private final Delivery delivery;
+  private final FiringAlerts firing;
+  private final ForwarderMetrics metrics;
+  private final Clock clock;
+  private final Duration pollTimeout;
+  private final Duration lookback;
+  private final CountDownLatch stopping;
+  private final CountDownLatch stopped = new CountDownLatch(1);
+  private volatile boolean ready;
+  private volatile RuntimeException failure;
+
+  public ForwarderLoop(Consumer<byte[], byte[]> consumer, Supplier<Consumer<byte[], byte[]>> rebuildConsumers,
+      Deserializer<Alert> deserializer, String topic, AlertMapping mapping, Delivery delivery, FiringAlerts firing,
+      ForwarderMetrics metrics, Clock clock, Duration pollTimeout, Duration lookback, CountDownLatch stopping) {
+    this.consumer = consumer;
+    this.stopping = stopping;
+    this.rebuildConsumers = rebuildConsumers;
+    this.deserializer = deserializer;
+    this.topic = topic;
+    this.mapping = mapping;
+    this.delivery = delivery;
+    this.firing = firing;
+    this.metrics = metrics;
+    this.clock = clock;
+    this.pollTimeout = pollTimeout;
+    this.lookback = lookback;
+  }
+
+  /** A {@link Delivery.Sleeper} that wakes up early (returning false) once {@code stopping} is counted down. */
+  public static Delivery.Sleeper sleeper(CountDownLatch stopping) {
+    return d -> !stopping.await(d.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /** True once the first poll returned (partitions assigned and rebuilt) until the loop ends. */
+  public boolean isReady() {
+    return ready;
+  }
+
+  @Override
+  public void run() {
+    try {
+      firing.resent(clock.instant()); // the rebuilt alerts are sent on assignment; the next round is an interval away
+      consumer.subscribe(List.of(topic), new Rebalance());
+      while (stopping.getCount() > 0) {
+        ConsumerRecords<byte[], byte[]> records;
+        try {
+          records = consumer.poll(pollTimeout);
+        } catch (WakeupException e) {
+          break;
+        }
+        ready = true;
+        if (!process(records)) {
+          break;
+        }
+        Instant now = clock.instant();
+        if (firing.resendDue(now)) {
+          firing.resent(now);
+          if (firing.size() > 0) {
+            metrics.resend();
+            if (!delivery.deliver(map(firing.all(), now))) {
+              break;
+            }
+          }
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (WakeupException e) {
+      // stop() during a rebalance callback or a commit: nothing more to do
+    } catch (RuntimeException e) {
+      failure = e;
+      LOG.error("the alert forwarder stopped on an error", e);
+    } finally {
+      ready = false;
+      try {
+        consumer.close(); // enable.auto.commit=false: closing commits nothing
+      } catch (RuntimeException e) {
+        LOG.warn("closing the consumer failed", e);
+      }
+      stopped.countDown();
+    }
+  }
+
+  /** The error that ended the loop, or null (still running, or stopped by {@link #stop}). */
+  public RuntimeException failure() {
+    return failure;
+  }
+
+  /** Waits until the loop has ended. */
+  public void awaitTermination() throws InterruptedException {
+    stopped.await();
+  }
+
+  /** Stops the loop (an in-flight delivery is abandoned uncommitted) and waits up to {@code timeout} for it. */
+  public boolean stop(Duration timeout) throws InterruptedException {
+    stopping.countDown();
+    consumer.wakeup();
+    return stopped.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /** Forwards one poll and commits it; false when the delivery was abandoned because the loop is stopping. */
+  boolean process(ConsumerRecords<byte[], byte[]> records) throws InterruptedException {
+    if (records.isEmpty()) {
+      return true;
+    }
+    metrics.consumed(records.count());
+    Instant now = clock.instant();
+    List<AlertmanagerAlert> out = new ArrayList<>();
+    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+    for (TopicPartition tp : records.partitions()) {
+      for (ConsumerRecord<byte[], byte[]> r : records.records(tp)) {
+        offsets.put(tp, new OffsetAndMetadata(r.offset() + 1));
+        Alert alert = decode(r);
+        if (alert == null) {
+          continue;
+        }
+        if (alert.getState() == AlertState.FIRING) {
+          if (firing.apply(tp, alert) == null) {
+            metrics.firingDropped();
+            LOG.warn("{} alerts are firing (alertmanager.firing.max): {} is forwarded but not re-sent",
+                firing.size(), alert.getDedupKey());
+          }
+          out.add(mapping.firing(alert, now));
+        } else {
+          out.add(mapping.resolved(alert, firing.apply(tp, alert), now));
+        }
+      }
+    }
+    metrics.firing(firing.size());
+    if (!delivery.deliver(out)) {
+      return false;
+    }
+    commit(offsets);
+    return true;
+  }
+
+  private Alert decode(ConsumerRecord<byte[], byte[]> r) {
+    if (r.value() == null) {
+      metrics.invalid("tombstone");
+      return null;
+    }
+    Alert alert;
+    try {
+      alert = deserializer.deserialize(r.topic(), r.value());
+    } catch (SerializationException e) {
+      metrics.invalid("undecodable");
+      LOG.warn("skipping the undecodable record {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), e.getMessage());
+      return null;
+    }
+    if (alert.getState() != AlertState.FIRING && alert.getState() != AlertState.RESOLVED) {
+      metrics.invalid("unknown_state");
+      LOG.warn("skipping {}-{}@{}: alert state {} is not known to this version", r.topic(), r.partition(), r.offset(),
+          alert.getState());
+      return null;
+    }
+    return alert;
+  }
+
+  private void commit(Map<TopicPartition, OffsetAndMetadata> offsets) {
+    try {
+      try {
+        consumer.commitSync(offsets);
+      } catch (WakeupException e) {
+        consumer.commitSync(offsets); // stop() woke the consumer; a wakeup fires once, so the second try runs
+      }
+    } catch (CommitFailedException | org.apache.kafka.common.errors.RebalanceInProgressException e) {
+      metrics.commitFailure();
+      LOG.warn("committing offsets failed after delivery; the alerts will be delivered again (harmless)", e);
+    }
+  }
+
+  private List<AlertmanagerAlert> map(List<Alert> alerts, Instant now) {
+    List<AlertmanagerAlert> out = new ArrayList<>(alerts.size());
+    alerts.forEach(a -> out.add(mapping.firing(a, now)));
+    return out;
+  }
+
+  /** Rebuilds the firing alerts of {@code tp} from {@code lookback} up to {@code end} (exclusive). */
+  Map<String, Alert> rebuild(Consumer<byte[], byte[]> rc, TopicPartition tp, long end) {
+    Map<String, Alert> state = new LinkedHashMap<>();
+    rc.assign(List.of(tp));
+    long begin = rc.beginningOffsets(List.of(tp)).get(tp);
+    long since = clock.instant().minus(lookback).toEpochMilli();
+    OffsetAndTimestamp at = rc.offsetsForTimes(Map.of(tp, Math.max(0, since))).get(tp);
+    long start = at == null ? end : Math.max(begin, at.offset());
+    if (start >= end) {
+      return state;
+    }
+    rc.seek(tp, start);
+    long read = 0;
+    long lastProgress = System.nanoTime();
+    while (rc.position(tp) < end && stopping.getCount() > 0) {
+      ConsumerRecords<byte[], byte[]> records = rc.poll(REBUILD_POLL);
+      if (records.isEmpty()) {
+        if (System.nanoTime() - lastProgress > REBUILD_STALL.toNanos()) {
+          LOG.warn("rebuilding {}: no progress for {} at offset {} of {}; continuing with what was read", tp,
+              REBUILD_STALL, rc.position(tp), end);
+          break;
+        }
+        continue;
+      }
+      lastProgress = System.nanoTime();
+      for (ConsumerRecord<byte[], byte[]> r : records.records(tp)) {
+        if (r.offset() >= end) {
+          break;
+        }
+        read++;
+        Alert alert = decode(r);
+        if (alert == null) {
+          continue;
+        }
+        if (alert.getState() == AlertState.FIRING) {
+          state.put(alert.getDedupKey(), alert);
+        } else {
+          state.remove(alert.getDedupKey());
+        }
+      }
+    }
+    LOG.info("rebuilt {}: {} record(s) from offset {} to {}, {} alert(s) firing", tp, read, start, end, state.size());
+    return state;
+  }
+
+  /** Rebuilds newly assigned partitions and sends their firing alerts; forgets revoked ones. */
+  private final class Rebalance implements ConsumerRebalanceListener {
+
+    @Override
+    public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+      if (partitions.isEmpty()) {
+        return;
+      }
+      Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(new HashSet<>(partitions));
+      try (Consumer<byte[], byte[]> rc = rebuildConsumers.get()) {
+        Map<TopicPartition, Long> ends = rc.endOffsets(partitions);
+        for (TopicPartition tp : partitions) {
+          OffsetAndMetadata c = committed.get(tp);
+          long end = c != null ? c.offset() : ends.get(tp);
+          firing.replace(tp, rebuild(rc, tp, end));
+          if (c == null) {
+            consumer.seek(tp, end); // a new group starts at the end: what was firing is known, history is not sent
+          }
+        }
+      } catch (KafkaException e) {
+        if (e instanceof WakeupException) {
+          throw e;
+        }
+        throw new KafkaException("rebuilding the firing alerts of " + partitions + " failed", e);
+      }
+      metrics.firing(firing.size());
+      List<Alert> rebuilt = firing.of(partitions);
+      if (!rebuilt.isEmpty()) {
+        LOG.info("sending the {} firing alert(s) of {} again", rebuilt.size(), partitions);
+        try {
+          delivery.deliver(map(rebuilt, clock.instant()));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new WakeupException();
+        }
+      }
+    }
+
+    @Override
+    public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+      firing.drop(partitions); // each poll was committed after delivery: nothing is pending
+      metrics.firing(firing.size());
+    }
+
+    @Override
+    public void onPartitionsLost(Collection<TopicPartition> partitions) {
+      onPartitionsRevoked(partitions);
+    }
+  }
+}

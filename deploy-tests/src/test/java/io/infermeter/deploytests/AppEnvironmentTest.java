@@ -36,7 +36,7 @@ class AppEnvironmentTest {
   private static final String KAFKA_CLIENT_CONFIG = "KafkaClientConfig";
   private static final Pattern PREFIX_CONSTANT = Pattern.compile("String [A-Z_]*PREFIX = \"([a-z0-9.-]+\\.)\"");
   private static final Map<String, String> MODULE_OF_CONTAINER =
-      Map.of("collector", "collector", "streams-app", "streams-app", "sink", "sink");
+      Map.of("collector", "collector", "streams-app", "streams-app", "sink", "sink", "alert-forwarder", "alert-forwarder");
 
   /** Keys (and pass-through prefixes ending in '.') a module's main sources mention. */
   static Set<String> knownKeys(String module) {
@@ -136,9 +136,11 @@ class AppEnvironmentTest {
     return problems;
   }
 
-  private static Map<String, Set<String>> repositoryKeys() {
-    return Map.of("collector", knownKeys("collector"), "streams-app", knownKeys("streams-app"),
-        "sink", knownKeys("sink"));
+  /** Known keys of every app module, by module directory (container name). */
+  static Map<String, Set<String>> repositoryKeys() {
+    Map<String, Set<String>> keys = new java.util.LinkedHashMap<>();
+    MODULE_OF_CONTAINER.values().forEach(m -> keys.put(m, knownKeys(m)));
+    return keys;
   }
 
   @Test

@@ -31,6 +31,14 @@ final class RepoFiles {
     return root().resolve("deploy/k8s");
   }
 
+  static Path helmChart() {
+    return root().resolve("deploy/helm/infermeter");
+  }
+
+  static Path dockerDir() {
+    return root().resolve("deploy/docker");
+  }
+
   static Path grafanaDir() {
     return root().resolve("deploy/grafana");
   }

@@ -13,6 +13,8 @@ import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import io.fabric8.openshift.api.model.monitoring.v1.PrometheusRule;
+import io.fabric8.openshift.api.model.monitoring.v1.ServiceMonitor;
 import io.infermeter.deploytests.Manifests.Doc;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
@@ -35,16 +37,19 @@ class TypedManifestsTest {
 
   private static final ObjectMapper MAPPER = new ObjectMapper()
       .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true);
-  private static final Map<String, Class<?>> TYPES = Map.of(
-      "v1/Namespace", Namespace.class,
-      "v1/ConfigMap", ConfigMap.class,
-      "v1/Secret", Secret.class,
-      "v1/ServiceAccount", ServiceAccount.class,
-      "v1/Service", Service.class,
-      "apps/v1/DaemonSet", DaemonSet.class,
-      "apps/v1/StatefulSet", StatefulSet.class,
-      "apps/v1/Deployment", Deployment.class,
-      "policy/v1/PodDisruptionBudget", PodDisruptionBudget.class);
+  private static final Map<String, Class<?>> TYPES = Map.ofEntries(
+      Map.entry("v1/Namespace", Namespace.class),
+      Map.entry("v1/ConfigMap", ConfigMap.class),
+      Map.entry("v1/Secret", Secret.class),
+      Map.entry("v1/ServiceAccount", ServiceAccount.class),
+      Map.entry("v1/Service", Service.class),
+      Map.entry("apps/v1/DaemonSet", DaemonSet.class),
+      Map.entry("apps/v1/StatefulSet", StatefulSet.class),
+      Map.entry("apps/v1/Deployment", Deployment.class),
+      Map.entry("policy/v1/PodDisruptionBudget", PodDisruptionBudget.class),
+      // Prometheus Operator CRDs of the Helm chart (fabric8 openshift-model-monitoring)
+      Map.entry("monitoring.coreos.com/v1/ServiceMonitor", ServiceMonitor.class),
+      Map.entry("monitoring.coreos.com/v1/PrometheusRule", PrometheusRule.class));
 
   /** Problems of one document: an unknown apiVersion/kind, a binding error, or fields the model does not know. */
   static List<String> problems(Doc d) {
@@ -79,7 +84,8 @@ class TypedManifestsTest {
       m.forEach((k, v) -> leftovers(v, path + "." + k, out, seen));
       return;
     }
-    if (!o.getClass().getName().startsWith("io.fabric8.kubernetes.api.model")) {
+    if (!o.getClass().getName().startsWith("io.fabric8.kubernetes.api.model")
+        && !o.getClass().getName().startsWith("io.fabric8.openshift.api.model.monitoring")) {
       return;  // strings, numbers, Quantity/IntOrString internals
     }
     for (Method g : o.getClass().getMethods()) {

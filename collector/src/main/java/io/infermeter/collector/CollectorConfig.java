@@ -3,12 +3,14 @@ package io.infermeter.collector;
 import io.infermeter.collector.ingest.http.HttpServerSettings;
 import io.infermeter.schemas.config.ConfigException;
 import io.infermeter.schemas.config.KafkaClientConfig;
+import io.infermeter.schemas.config.KnownKeys;
 import io.infermeter.schemas.config.Settings;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -108,6 +110,11 @@ public record CollectorConfig(
     d.put("validation.max.tokens", "10000000");
     d.put("recorder.capacity", "65536");
     return d;
+  }
+
+  /** The keys the collector reads, for reporting unknown ones at start (docs/COLLECTOR.md). */
+  public static KnownKeys knownKeys() {
+    return KnownKeys.forApp(defaults().keySet(), List.of(), Set.of());
   }
 
   /** Loads the layers for the CLI: defaults, the optional file, the environment and system properties. */

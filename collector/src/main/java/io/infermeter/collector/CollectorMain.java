@@ -36,6 +36,9 @@ public final class CollectorMain implements Callable<Integer> {
   @Option(names = "--print-config", description = "Print the effective configuration and exit.")
   boolean printConfig;
 
+  @Option(names = "--strict", description = "Fail on an unknown setting instead of logging a warning.")
+  boolean strict;
+
   private final CountDownLatch stopped = new CountDownLatch(1);
 
   public static void main(String[] args) {
@@ -50,6 +53,7 @@ public final class CollectorMain implements Callable<Integer> {
       settings = Settings.load(CollectorConfig.defaults(), Optional.ofNullable(config), CollectorConfig.ENV_PREFIX,
           System.getenv(), System.getProperties()).with(overrides);
       cfg = CollectorConfig.from(settings);
+      CollectorConfig.knownKeys().report(settings, strict);
     } catch (ConfigException e) {
       System.err.println("invalid configuration: " + e.getMessage());
       return 2;

@@ -2,6 +2,7 @@ package io.infermeter.sink;
 
 import io.infermeter.schemas.config.ConfigException;
 import io.infermeter.schemas.config.KafkaClientConfig;
+import io.infermeter.schemas.config.KnownKeys;
 import io.infermeter.schemas.config.Settings;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -135,6 +136,18 @@ public final class SinkConfig {
     d.put("metrics.host", "127.0.0.1");
     d.put("metrics.port", "9405");
     return Map.copyOf(d);
+  }
+
+  /** The keys the sink reads, for reporting unknown ones at start (docs/SINK.md). */
+  public static KnownKeys knownKeys() {
+    Set<String> keys = new java.util.TreeSet<>(DEFAULTS.keySet());
+    keys.addAll(List.of("clickhouse.password", "clickhouse.password.file", "clickhouse.cluster"));
+    return KnownKeys.forApp(keys, List.of("clickhouse.jdbc.", "clickhouse.ttl.days."), Set.of());
+  }
+
+  /** Reports keys the sink does not read: a WARN each, or with {@code strict} a {@link ConfigException}. */
+  public void reportUnknownKeys(boolean strict) {
+    knownKeys().report(settings, strict);
   }
 
   /** Loads defaults, the optional file, {@code INFERMETER_*} environment variables and system properties. */

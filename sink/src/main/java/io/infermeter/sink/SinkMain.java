@@ -33,6 +33,10 @@ public final class SinkMain implements Callable<Integer> {
   @Option(names = "--config", paramLabel = "FILE", description = "Java properties file with sink settings.")
   Path config;
 
+  @Option(names = "--strict", scope = CommandLine.ScopeType.INHERIT,
+      description = "Fail on an unknown setting instead of logging a warning.")
+  boolean strict;
+
   public static void main(String[] args) {
     System.exit(commandLine().execute(args));
   }
@@ -57,7 +61,9 @@ public final class SinkMain implements Callable<Integer> {
 
   SinkConfig load(Path override) {
     Path file = override != null ? override : config;
-    return SinkConfig.load(Optional.ofNullable(file), System.getenv(), System.getProperties());
+    SinkConfig cfg = SinkConfig.load(Optional.ofNullable(file), System.getenv(), System.getProperties());
+    cfg.reportUnknownKeys(strict);
+    return cfg;
   }
 
   @Command(name = "run", mixinStandardHelpOptions = true,

@@ -47,6 +47,9 @@ public final class StreamsMain implements Callable<Integer> {
   @Option(names = "--print-topology", description = "Print the topology description and exit.")
   boolean printTopology;
 
+  @Option(names = "--strict", description = "Fail on an unknown setting instead of logging a warning.")
+  boolean strict;
+
   public static void main(String[] args) {
     System.exit(new CommandLine(new StreamsMain()).execute(args));
   }
@@ -57,6 +60,7 @@ public final class StreamsMain implements Callable<Integer> {
     try {
       settings = StreamsSettings.from(Settings.load(StreamsSettings.DEFAULTS, Optional.ofNullable(config), "INFERMETER_",
           System.getenv(), System.getProperties()));
+      StreamsSettings.knownKeys().report(settings.raw(), strict);
     } catch (ConfigException e) {
       System.err.println("invalid configuration: " + e.getMessage());
       return 2;

@@ -2,6 +2,7 @@ package io.infermeter.streams;
 
 import io.infermeter.schemas.config.ConfigException;
 import io.infermeter.schemas.config.KafkaClientConfig;
+import io.infermeter.schemas.config.KnownKeys;
 import io.infermeter.schemas.config.Settings;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -233,6 +234,12 @@ public final class StreamsSettings {
     raw.optional("basic.auth.user.info").ifPresent(v -> out.put("basic.auth.user.info", v));
     raw.withPrefix("bearer.auth.").forEach((k, v) -> out.put("bearer.auth." + k, v));
     return out;
+  }
+
+  /** The keys the streams app reads, for reporting unknown ones at start (docs/STREAMS.md). */
+  public static KnownKeys knownKeys() {
+    return KnownKeys.forApp(DEFAULTS.keySet(), List.of("cost.price.per.hour.", "carbon.intensity.", "slo.class."),
+        org.apache.kafka.streams.StreamsConfig.configDef().names());
   }
 
   /** The Kafka client settings ({@code kafka.*} and the per-client overrides) of every client of the app. */

@@ -15,7 +15,7 @@ import java.util.TreeMap;
  * {@code kafka.streams.*} apply to that client only and win over the common {@code kafka.*} value of the same key.
  *
  * <p>Keys under {@code kafka.*} that the app reads itself (for example the sink's {@code kafka.group.id}) are given as
- * {@code appKeys} and are not passed through. An app's built-in client settings go underneath these maps and its
+ * {@code appKeys} and are not passed through, nor are the local stack scripts' {@link KnownKeys#LAUNCHER_KEYS}. An app's built-in client settings go underneath these maps and its
  * non-negotiable ones (acks, idempotence, auto-commit) on top: that order is the caller's.
  *
  * <p>Immutable and thread-safe.
@@ -43,6 +43,7 @@ public final class KafkaClientConfig {
     Map<String, String> c = new TreeMap<>();
     settings.asMap().forEach((key, value) -> {
       if (key.startsWith(PREFIX) && key.length() > PREFIX.length() && !appKeys.contains(key)
+          && !KnownKeys.LAUNCHER_KEYS.contains(key)
           && CLIENT_PREFIXES.stream().noneMatch(key::startsWith) && !value.isEmpty()) {
         c.put(key.substring(PREFIX.length()), value);
       }

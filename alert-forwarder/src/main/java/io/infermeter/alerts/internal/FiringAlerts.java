@@ -94,6 +94,12 @@ public final class FiringAlerts {
     return out;
   }
 
+  /** A copy of the firing alerts of {@code tp} by dedupKey (empty when none). */
+  public Map<String, Alert> partition(TopicPartition tp) {
+    Map<String, Alert> m = byPartition.get(tp);
+    return m == null ? Map.of() : new LinkedHashMap<>(m);
+  }
+
   /** The firing alerts of {@code partitions}. */
   public List<Alert> of(Collection<TopicPartition> partitions) {
     List<Alert> out = new ArrayList<>();

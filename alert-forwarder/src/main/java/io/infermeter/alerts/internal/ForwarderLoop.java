@@ -66,6 +66,7 @@ public final class ForwarderLoop implements Runnable {
   private final CountDownLatch stopping;
   private final CountDownLatch stopped = new CountDownLatch(1);
   private volatile boolean ready;
+  private boolean assigned;
   private volatile RuntimeException failure;
 
   public ForwarderLoop(Consumer<byte[], byte[]> consumer, Supplier<Consumer<byte[], byte[]>> rebuildConsumers,
@@ -90,7 +91,7 @@ public final class ForwarderLoop implements Runnable {
     return d -> !stopping.await(d.toNanos(), TimeUnit.NANOSECONDS);
   }
 
-  /** True once the first poll returned (partitions assigned and rebuilt) until the loop ends. */
+  /** True once the group assigned this instance its partitions and they were rebuilt, until the loop ends. */
   public boolean isReady() {
     return ready;
   }
@@ -107,7 +108,7 @@ public final class ForwarderLoop implements Runnable {
         } catch (WakeupException e) {
           break;
         }
-        ready = true;
+        ready = assigned;
         if (!process(records)) {
           break;
         }
@@ -279,23 +280,54 @@ public final class ForwarderLoop implements Runnable {
     return state;
   }
 
-  /** Rebuilds newly assigned partitions and sends their firing alerts; forgets revoked ones. */
+  /** The firing alerts of a revoked partition and the position they are current at. */
+  private record Parked(Map<String, Alert> alerts, long position) {}
+
+  /**
+   * Rebuilds newly assigned partitions and sends their firing alerts; forgets revoked ones. A partition revoked and
+   * handed back in the same rebalance, with its committed offset where this instance left it, keeps its alerts without
+   * a rebuild or a re-send: an eager rebalance revokes and re-assigns every partition, and would otherwise re-send
+   * every firing alert on each rebalance.
+   */
   private final class Rebalance implements ConsumerRebalanceListener {
+
+    private final Map<TopicPartition, Parked> parked = new HashMap<>();
 
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+      try {
+        assign(partitions);
+      } finally {
+        parked.clear();
+        assigned = true; // a group member without partitions (more instances than partitions) is ready too
+      }
+    }
+
+    private void assign(Collection<TopicPartition> partitions) {
       if (partitions.isEmpty()) {
         return;
       }
       Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(new HashSet<>(partitions));
+      List<TopicPartition> rebuilt = new ArrayList<>();
+      Map<TopicPartition, OffsetAndMetadata> started = new HashMap<>();
       try (Consumer<byte[], byte[]> rc = rebuildConsumers.get()) {
-        Map<TopicPartition, Long> ends = rc.endOffsets(partitions);
+        Map<TopicPartition, Long> ends = null;
         for (TopicPartition tp : partitions) {
           OffsetAndMetadata c = committed.get(tp);
+          Parked p = parked.get(tp);
+          if (p != null && c != null && c.offset() == p.position()) {
+            firing.replace(tp, p.alerts());
+            continue;
+          }
+          if (ends == null) {
+            ends = rc.endOffsets(partitions);
+          }
           long end = c != null ? c.offset() : ends.get(tp);
           firing.replace(tp, rebuild(rc, tp, end));
+          rebuilt.add(tp);
           if (c == null) {
             consumer.seek(tp, end); // a new group starts at the end: what was firing is known, history is not sent
+            started.put(tp, new OffsetAndMetadata(end));
           }
         }
       } catch (KafkaException e) {
@@ -304,12 +336,15 @@ public final class ForwarderLoop implements Runnable {
         }
         throw new KafkaException("rebuilding the firing alerts of " + partitions + " failed", e);
       }
+      if (!started.isEmpty()) {
+        consumer.commitSync(started); // the rebuilt history counts as handled, also for the next rebalance
+      }
       metrics.firing(firing.size());
-      List<Alert> rebuilt = firing.of(partitions);
-      if (!rebuilt.isEmpty()) {
-        LOG.info("sending the {} firing alert(s) of {} again", rebuilt.size(), partitions);
+      List<Alert> again = firing.of(rebuilt);
+      if (!again.isEmpty()) {
+        LOG.info("sending the {} firing alert(s) of {} again", again.size(), rebuilt);
         try {
-          delivery.deliver(map(rebuilt, clock.instant()));
+          delivery.deliver(map(again, clock.instant()));
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           throw new WakeupException();
@@ -319,13 +354,21 @@ public final class ForwarderLoop implements Runnable {
 
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+      for (TopicPartition tp : partitions) {
+        try {
+          parked.put(tp, new Parked(firing.partition(tp), consumer.position(tp)));
+        } catch (KafkaException e) {
+          LOG.debug("no position for {}: it will be rebuilt if assigned again", tp, e);
+        }
+      }
       firing.drop(partitions); // each poll was committed after delivery: nothing is pending
       metrics.firing(firing.size());
     }
 
     @Override
     public void onPartitionsLost(Collection<TopicPartition> partitions) {
-      onPartitionsRevoked(partitions);
+      firing.drop(partitions); // another member may own them already: rebuild if they come back
+      metrics.firing(firing.size());
     }
   }
 }

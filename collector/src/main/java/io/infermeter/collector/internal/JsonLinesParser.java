@@ -44,6 +44,12 @@ public final class JsonLinesParser {
 
   /** The reference path: Jackson's streaming parser, one per line. */
   RequestEvent parseWithJackson(byte[] buf, int off, int len) throws InvalidEventException {
+    int bad = invalidUtf8(buf, off, off + len);
+    if (bad >= 0) {
+      // Jackson decodes overlong forms and encoded surrogates without complaint: checked here, strictly
+      throw new InvalidEventException(RejectReason.MALFORMED, "the line is not valid UTF-8 (byte " + (bad - off + 1)
+          + " of the line)");
+    }
     RequestEvent e = defaults.newEvent("jsonl");
     long queueUs = -1;
     long ttftUs = -1;
@@ -646,6 +652,58 @@ public final class JsonLinesParser {
           return k;
         }
       }
+    }
+    return -1;
+  }
+
+  /**
+   * Index of the first byte of [from, to) that starts an invalid UTF-8 sequence (RFC 3629: no overlong forms, no
+   * surrogates, nothing above U+10FFFF), or -1 when all of it is valid.
+   */
+  static int invalidUtf8(byte[] b, int from, int to) {
+    int i = from;
+    while (i < to) {
+      int c = b[i] & 0xff;
+      if (c < 0x80) {
+        i++;
+        continue;
+      }
+      int n;
+      int lo = 0x80;
+      int hi = 0xbf;
+      if (c >= 0xc2 && c <= 0xdf) {
+        n = 1;
+      } else if (c >= 0xe0 && c <= 0xef) {
+        n = 2;
+        if (c == 0xe0) {
+          lo = 0xa0; // no overlong 3-byte form
+        } else if (c == 0xed) {
+          hi = 0x9f; // no surrogates
+        }
+      } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 3;
+        if (c == 0xf0) {
+          lo = 0x90;
+        } else if (c == 0xf4) {
+          hi = 0x8f;
+        }
+      } else {
+        return i;
+      }
+      if (i + n >= to) {
+        return i;
+      }
+      int second = b[i + 1] & 0xff;
+      if (second < lo || second > hi) {
+        return i;
+      }
+      for (int k = 2; k <= n; k++) {
+        int cont = b[i + k] & 0xff;
+        if (cont < 0x80 || cont > 0xbf) {
+          return i;
+        }
+      }
+      i += n + 1;
     }
     return -1;
   }

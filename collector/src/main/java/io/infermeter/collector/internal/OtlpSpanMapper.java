@@ -26,8 +26,9 @@ import java.util.Locale;
  * mapping"): arrival = span start; scheduled = arrival + {@code gen_ai.latency.time_in_queue}; first token = arrival +
  * {@code gen_ai.latency.time_to_first_token} (else scheduled + {@code time_in_model_prefill}); completed = arrival +
  * {@code gen_ai.latency.e2e} (else the span end, else first token + {@code time_in_model_decode}). Latency attributes
- * are seconds (doubles), converted to whole microseconds by rounding. Spans without any {@code gen_ai.*} attribute are
- * not inference requests and are skipped (counted as ignored), not rejected. Thread-safe (stateless apart from the
+ * are seconds (doubles), converted to whole microseconds by rounding. Spans without any {@code gen_ai.*} attribute, and
+ * agent and tool spans ({@link #isInferenceSpan}), are not inference requests and are skipped (counted as ignored), not
+ * rejected. Thread-safe (stateless apart from the
  * immutable defaults).
  */
 public final class OtlpSpanMapper {
@@ -160,13 +161,45 @@ public final class OtlpSpanMapper {
     return "span " + HexFormat.of().formatHex(span.getSpanId().toByteArray()) + " (" + span.getName() + ")";
   }
 
+  /**
+   * Values of {@code gen_ai.operation.name} that are a model inference call (OpenTelemetry GenAI semantic conventions:
+   * chat, text_completion, generate_content, embeddings). The conventions' other well-known values, create_agent,
+   * invoke_agent and execute_tool, describe agent and tool work around the calls.
+   */
+  static final java.util.Set<String> INFERENCE_OPERATIONS =
+      java.util.Set.of("chat", "text_completion", "generate_content", "embeddings");
+  static final java.util.Set<String> NON_INFERENCE_OPERATIONS =
+      java.util.Set.of("create_agent", "invoke_agent", "invoke_workflow", "execute_tool");
+
+  /**
+   * Whether a span is an inference request: it has a {@code gen_ai.*} attribute, and its {@code gen_ai.operation.name}
+   * (when present) is not agent or tool work; an operation name outside the well-known values counts as inference
+   * only when the span names a model. Skipped spans are counted, never rejected: a trace of an agent run is sent
+   * whole, and its agent and tool spans must not make the batch fail.
+   */
   static boolean isInferenceSpan(Span span) {
+    boolean genAi = false;
+    boolean model = false;
+    String operation = null;
     for (KeyValue kv : span.getAttributesList()) {
-      if (kv.getKey().startsWith("gen_ai.")) {
-        return true;
+      String key = kv.getKey();
+      if (key.startsWith("gen_ai.")) {
+        genAi = true;
+        if (key.equals("gen_ai.operation.name")) {
+          operation = asString(kv.getValue());
+        } else if (key.equals("gen_ai.request.model") || key.equals("gen_ai.response.model")) {
+          model = true;
+        }
       }
     }
-    return false;
+    if (!genAi) {
+      return false;
+    }
+    if (operation == null) {
+      return true;
+    }
+    String op = operation.toLowerCase(Locale.ROOT);
+    return !NON_INFERENCE_OPERATIONS.contains(op) && (INFERENCE_OPERATIONS.contains(op) || model);
   }
 
   /** Maps one inference span (identity defaults applied; resource attributes are the caller's). */

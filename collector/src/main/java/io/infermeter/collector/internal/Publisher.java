@@ -6,6 +6,7 @@ import io.infermeter.avro.RequestEvent;
 import io.infermeter.schemas.serde.AvroSerializer;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,7 +46,9 @@ import org.slf4j.LoggerFactory;
  * to the spool. The drainer thread re-sends spooled events in order and commits them only once Kafka acknowledged the
  * whole batch; a failed batch stays and is retried every {@code retryPeriod}, except its events Kafka acknowledged,
  * which are settled in the spool (counted as sent once, not sent again). Losses are only: spool full (oldest dropped
- * first), a record Kafka rejects as invalid (e.g. too large), an event that cannot be Avro-encoded; each is counted in
+ * first), a record Kafka refuses for good (too large, invalid; or failing {@value #MAX_ATTEMPTS} times in a row with
+ * another non-retriable error), which is kept as a dead letter with the start of its bytes (unless it is one), an
+ * event that cannot be Avro-encoded; each is counted in
  * {@code infermeter_collector_dropped_total{reason}}. Every accepted event is counted exactly once, as sent or as
  * dropped, also when drop-oldest deletes the segment under the batch the drainer is sending (see {@link Spool}).
  *
@@ -171,9 +174,74 @@ public final class Publisher implements AutoCloseable {
         trySerialize(hardwareTopic, sample)));
   }
 
-  /** Queues a dead letter (a rejected input item with its reason; key: the host that received it). */
+  /**
+   * Queues a dead letter (a rejected input item with its reason; key: the host that received it). Attributes and
+   * fields that may hold prompt or completion text are removed from its payload first ({@link DeadLetterRedactor}).
+   */
   public void publish(DeadLetter deadLetter, String host) {
-    offer(new Outbound(deadLetter, host, deadLettersTopic, trySerialize(deadLettersTopic, deadLetter)));
+    DeadLetter d = DeadLetterRedactor.redact(deadLetter);
+    offer(new Outbound(d, host, deadLettersTopic, trySerialize(deadLettersTopic, d)));
+  }
+
+  /** Largest payload a dead letter of a refused record keeps, bytes (the start of the record's Avro binary). */
+  static final int MAX_REFUSED_PAYLOAD = 64 * 1024;
+
+  /** Attempts on one spooled record failing with the same non-retriable error before it is treated as refused. */
+  static final int MAX_ATTEMPTS = 5;
+
+  /**
+   * Whether Kafka refuses this record for good (retrying the same bytes can never succeed): too large, or invalid.
+   * Errors of the whole client (authentication, authorization, an unknown topic) are not: they are retried, as an
+   * outage is.
+   */
+  static boolean refusedForGood(Throwable t) {
+    Throwable c = t instanceof java.util.concurrent.ExecutionException && t.getCause() != null ? t.getCause() : t;
+    if (c instanceof KafkaException && !(c instanceof RetriableException) && c.getCause() != null
+        && c.getCause() instanceof KafkaException) {
+      c = c.getCause();
+    }
+    return c instanceof RecordTooLargeException
+        || c instanceof org.apache.kafka.common.errors.RecordBatchTooLargeException
+        || c instanceof org.apache.kafka.common.InvalidRecordException;
+  }
+
+  /** Whether retrying may help: retriable, or a whole-client error an operator fixes (credentials, ACLs). */
+  private static boolean worthRetrying(Throwable t) {
+    Throwable c = t instanceof java.util.concurrent.ExecutionException && t.getCause() != null ? t.getCause() : t;
+    return !(c instanceof KafkaException) || c instanceof RetriableException
+        || c instanceof org.apache.kafka.common.errors.AuthenticationException
+        || c instanceof org.apache.kafka.common.errors.AuthorizationException
+        || c instanceof org.apache.kafka.common.errors.InterruptException;
+  }
+
+  /**
+   * A record Kafka refused for good: counted as dropped ({@code kafka_rejected}) and, unless it is itself a dead
+   * letter (never a dead letter of a dead letter), kept as a dead letter with the start of its Avro binary, so the
+   * drainer moves on instead of retrying it forever.
+   */
+  private void refused(String topic, String key, byte[] avro, Throwable e) {
+    Throwable c = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
+    LOG.warn("Kafka refused a record for good on {}; dropped (counted){}: {}", topic,
+        topic.equals(deadLettersTopic) ? "" : ", kept as a dead letter", c.toString());
+    metrics.dropped("kafka_rejected", 1);
+    if (topic.equals(deadLettersTopic) || avro == null) {
+      return;
+    }
+    DeadLetter d = new DeadLetter();
+    d.setStage("collector");
+    d.setReason("kafka-rejected");
+    d.setErrorClass(c.getClass().getName());
+    d.setSourceTopic(topic);
+    d.setKey(ByteBuffer.wrap(key.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    int keep = Math.min(avro.length, MAX_REFUSED_PAYLOAD);
+    d.setPayload(ByteBuffer.wrap(java.util.Arrays.copyOf(avro, keep)));
+    String msg = c.getMessage() == null ? "" : c.getMessage();
+    d.setMessage("Kafka refused the record for good: " + c.getClass().getSimpleName() + ": "
+        + (msg.length() > 500 ? msg.substring(0, 500) + "..." : msg) + "; the payload is the start of its Avro binary ("
+        + keep + " of " + avro.length + " bytes)");
+    d.setDetectedUs(System.currentTimeMillis() * 1000L);
+    // serialized by the sender: this may run on the producer's I/O thread, which must not wait on the registry
+    offer(new Outbound(d, key, deadLettersTopic, null));
   }
 
   static final long BACKPRESSURE_MS = 1000;
@@ -338,10 +406,10 @@ public final class Publisher implements AutoCloseable {
   }
 
   private void onFailure(Outbound o, Exception e) {
-    if (e instanceof RecordTooLargeException || e instanceof KafkaException && !(e instanceof RetriableException)
-        && e.getCause() instanceof RecordTooLargeException) {
-      LOG.warn("Kafka rejected an event as too large; dropped (counted): {}", e.toString());
-      metrics.dropped("kafka_rejected", 1);
+    if (refusedForGood(e)) {
+      byte[] avro = o.bytes() != null && o.bytes().length > WIRE_HEADER_BYTES
+          ? java.util.Arrays.copyOfRange(o.bytes(), WIRE_HEADER_BYTES, o.bytes().length) : null;
+      refused(o.topic(), o.key(), avro, e);
       return;
     }
     if (kafkaHealthy) {
@@ -394,6 +462,7 @@ public final class Publisher implements AutoCloseable {
   private void drainLoop() {
     while (running) {
       try {
+        spool.syncIfDue();
         if (spool.isEmpty()) {
           kafkaHealthy = true;
           synchronized (drainSignal) {
@@ -434,6 +503,7 @@ public final class Publisher implements AutoCloseable {
     List<Spool.Entry> handed = new ArrayList<>(entries.size());
     long[] starts = new long[entries.size()];
     Exception failure = null;
+    int done = 0; // entries handed to the producer or settled here
     for (Spool.Entry entry : entries) {
       SpecificRecord value;
       try {
@@ -442,6 +512,7 @@ public final class Publisher implements AutoCloseable {
         LOG.error("a spooled event could not be decoded; dropped (counted)", e);
         metrics.dropped("spool_corrupt", 1);
         spool.settle(entry.position());
+        done++;
         continue;
       }
       Future<RecordMetadata> sent;
@@ -457,7 +528,9 @@ public final class Publisher implements AutoCloseable {
       futures.add(sent);
       values.add(value);
       handed.add(entry);
-      if (sent.isDone() && failedAlready(sent)) {
+      done++;
+      Throwable early = sent.isDone() ? failure(sent) : null;
+      if (early != null && !refusedForGood(early)) {
         break; // failed at once: sending the rest now could deliver later events before this one
       }
     }
@@ -466,6 +539,12 @@ public final class Publisher implements AutoCloseable {
         try {
           futures.get(i).get();
         } catch (java.util.concurrent.ExecutionException | RuntimeException e) {
+          Spool.Entry entry = handed.get(i);
+          if (refusedForGood(e) || !worthRetrying(e) && attemptsOn(entry.position()) >= MAX_ATTEMPTS) {
+            refused(topicOf(values.get(i)), entry.key(), entry.avro(), e);
+            spool.settle(entry.position());
+            continue;
+          }
           failure = failure == null ? e : failure;
           continue;
         }
@@ -475,6 +554,9 @@ public final class Publisher implements AutoCloseable {
     } catch (InterruptedException e) {
       spool.release(batch);
       throw e;
+    }
+    if (failure == null && done < entries.size()) {
+      failure = new IllegalStateException("not all of the batch was handed to the producer");
     }
     if (failure != null) {
       spool.release(batch);
@@ -491,13 +573,27 @@ public final class Publisher implements AutoCloseable {
     return true;
   }
 
-  private static boolean failedAlready(Future<RecordMetadata> done) throws InterruptedException {
+  /** The failure of a completed send, or null when it succeeded. */
+  private static Throwable failure(Future<RecordMetadata> done) throws InterruptedException {
     try {
       done.get();
-      return false;
+      return null;
     } catch (java.util.concurrent.ExecutionException | RuntimeException e) {
-      return true;
+      return e;
     }
+  }
+
+  /** The spooled record that failed last with a non-retriable error, and how many times in a row it did. */
+  private long failingPosition = -1;
+  private int failingAttempts;
+
+  /** Counts one more failed attempt on {@code position} (drainer thread only); returns the attempts so far. */
+  private int attemptsOn(long position) {
+    if (position != failingPosition) {
+      failingPosition = position;
+      failingAttempts = 0;
+    }
+    return ++failingAttempts;
   }
 
   /**

@@ -162,6 +162,17 @@ class JsonLinesParserTest {
         "{\"model\":\"tab\there\"}", "{\"model\":\"m\"}\u00a0", "\ufeff{\"model\":\"m\"}",
         "{'model':'m'}", "{model:\"m\"}", "{\"model\":\"m\" /* c */}", "{\"\":1,\"model\":\"m\"}",
         "{\"requestId\":123}", "{\"inputTokens\":\"1\"}", "{\"batchSize\":1.0}"));
+    // string limits: dimensions at and over validation.max.dimension.bytes (256), on both paths (escapes: Jackson's)
+    for (String field : List.of("model", "host", "cluster", "region", "gpuType", "deviceId", "sloClass",
+        "requestId", "modelVersion", "engine", "operation")) {
+      for (int n : new int[] {256, 257, 65_536}) {
+        lines.add("{\"model\":\"m\",\"arrivalUs\":" + a + ",\"e2eUs\":7,\"" + field + "\":\"" + "x".repeat(n)
+            + "\"}");
+      }
+      lines.add("{\"model\":\"m\",\"arrivalUs\":" + a + ",\"e2eUs\":7,\"" + field + "\":\"" + "\u00e9".repeat(129)
+          + "\"}"); // 258 bytes in 129 characters
+    }
+    lines.add("{\"model\":\"m\",\"arrivalUs\":" + a + ",\"e2eUs\":7,\"errorType\":\"" + "e".repeat(70_000) + "\"}");
     // random mutations of valid lines: deleted, inserted, replaced and duplicated bytes
     Random random = new Random(42);
     List<String> seeds = List.copyOf(lines.subList(0, 10));
@@ -182,6 +193,63 @@ class JsonLinesParserTest {
       lines.add(sb.toString());
     }
     return lines;
+  }
+
+  /** The issue's line: a 64 KiB model is rejected at the door with its reason, on the scanner's path too. */
+  @Test
+  void overLongDimensionsAreRejectedWithAReasonOnBothPaths() throws Exception {
+    long a = NOW_US - 10_000_000;
+    String line = "{\"model\":\"" + "m".repeat(65_536) + "\",\"arrivalUs\":" + a + ",\"e2eUs\":7}";
+    byte[] b = line.getBytes(StandardCharsets.UTF_8);
+    JsonLinesParser.Scan scan = new JsonLinesParser.Scan();
+    assertThat(JsonLinesParser.scan(b, 0, b.length, scan)).isTrue();
+    assertThatThrownBy(() -> scan.validate(VALIDATOR, NOW_US)).isInstanceOf(InvalidEventException.class)
+        .hasMessage("model is 65536 bytes (UTF-8), over validation.max.dimension.bytes (256)")
+        .extracting(e -> ((InvalidEventException) e).reason()).isEqualTo(RejectReason.TOO_LONG);
+    RequestEvent e = parser.parseWithJackson(b, 0, b.length);
+    assertThatThrownBy(() -> VALIDATOR.validate(e, NOW_US))
+        .hasMessage("model is 65536 bytes (UTF-8), over validation.max.dimension.bytes (256)");
+  }
+
+  /** Bytes that are not UTF-8 reject the line (malformed), whichever byte is wrong; the scanner leaves them to Jackson. */
+  @Test
+  void nonUtf8BytesRejectTheLine() {
+    for (byte[] bad : List.of(new byte[] {(byte) 0xff}, new byte[] {(byte) 0xc3}, new byte[] {(byte) 0xe2, (byte) 0x82},
+        new byte[] {(byte) 0xed, (byte) 0xa0, (byte) 0x80}, new byte[] {(byte) 0xc0, (byte) 0xaf})) {
+      byte[] head = "{\"model\":\"m".getBytes(StandardCharsets.US_ASCII);
+      byte[] tail = "\",\"arrivalUs\":1,\"e2eUs\":7}".getBytes(StandardCharsets.US_ASCII);
+      byte[] line = new byte[head.length + bad.length + tail.length];
+      System.arraycopy(head, 0, line, 0, head.length);
+      System.arraycopy(bad, 0, line, head.length, bad.length);
+      System.arraycopy(tail, 0, line, head.length + bad.length, tail.length);
+      assertThat(parser.parseCommon(line, 0, line.length)).isNull();
+      assertThatThrownBy(() -> parser.parse(line, 0, line.length)).isInstanceOf(InvalidEventException.class)
+          .extracting(e -> ((InvalidEventException) e).reason()).isEqualTo(RejectReason.MALFORMED);
+    }
+  }
+
+  /** The UTF-8 check agrees with the JDK's strict decoder on random bytes biased to multi-byte sequences. */
+  @Test
+  void utf8CheckAgreesWithTheJdksStrictDecoder() {
+    Random random = new Random(11);
+    int invalid = 0;
+    for (int n = 0; n < 20_000; n++) {
+      byte[] b = new byte[1 + random.nextInt(8)];
+      for (int i = 0; i < b.length; i++) {
+        b[i] = (byte) (random.nextInt(3) == 0 ? random.nextInt(128) : 0x80 + random.nextInt(128));
+      }
+      boolean jdk;
+      try {
+        StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(b));
+        jdk = true;
+      } catch (java.nio.charset.CharacterCodingException e) {
+        jdk = false;
+      }
+      assertThat(JsonLinesParser.invalidUtf8(b, 0, b.length) < 0).as("%s", java.util.HexFormat.of().formatHex(b))
+          .isEqualTo(jdk);
+      invalid += jdk ? 0 : 1;
+    }
+    assertThat(invalid).isBetween(1000, 19_000); // both outcomes are exercised
   }
 
   @Test

@@ -172,4 +172,91 @@ class OtlpSpanMapperTest {
         "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"startTimeUnixNano\":\"yesterday\"}]}]}]}"
             .getBytes(StandardCharsets.UTF_8))).isInstanceOf(InvalidEventException.class);
   }
+
+  /**
+   * Agent and tool spans of an agent run, with the attributes the OpenTelemetry GenAI semantic conventions give them
+   * (docs/gen-ai/gen-ai-agent-spans.md: create_agent, invoke_agent with gen_ai.agent.name and a model, execute_tool
+   * with gen_ai.tool.name and gen_ai.tool.call.id) next to the chat span of the same run: the chat span is mapped, the
+   * others are skipped and counted, none is rejected.
+   */
+  @Test
+  void agentAndToolSpansAreSkippedNotRejected() {
+    Span chat = vllmSpan(START_NS, "req-agent").build();
+    Span createAgent = Span.newBuilder().setName("create_agent Math Tutor").setStartTimeUnixNano(START_NS)
+        .setEndTimeUnixNano(START_NS + 1000).addAttributes(str("gen_ai.operation.name", "create_agent"))
+        .addAttributes(str("gen_ai.agent.name", "Math Tutor")).addAttributes(str("gen_ai.request.model", "gpt-4"))
+        .build();
+    Span invokeAgent = Span.newBuilder().setName("invoke_agent Math Tutor").setStartTimeUnixNano(START_NS)
+        .setEndTimeUnixNano(START_NS + 1000).setKind(Span.SpanKind.SPAN_KIND_CLIENT)
+        .addAttributes(str("gen_ai.operation.name", "invoke_agent")).addAttributes(str("gen_ai.agent.name", "Math Tutor"))
+        .addAttributes(str("gen_ai.request.model", "gpt-4")).addAttributes(str("gen_ai.input.messages", "[SECRET]"))
+        .build();
+    Span tool = Span.newBuilder().setName("execute_tool get_weather").setStartTimeUnixNano(START_NS)
+        .setEndTimeUnixNano(START_NS + 1000).setKind(Span.SpanKind.SPAN_KIND_INTERNAL)
+        .addAttributes(str("gen_ai.operation.name", "execute_tool")).addAttributes(str("gen_ai.tool.name", "get_weather"))
+        .addAttributes(str("gen_ai.tool.call.id", "call_mszuSIzqtI65i1wAUOE8w5H4")).build();
+    Span customWithoutModel = Span.newBuilder().setName("retrieve").setStartTimeUnixNano(START_NS)
+        .addAttributes(str("gen_ai.operation.name", "retrieval")).addAttributes(str("gen_ai.data_source.id", "H7STPQ"))
+        .build();
+    Capture c = new Capture();
+    int ignored = mapper.map(OtlpFixtures.request(chat, createAgent, invokeAgent, tool, customWithoutModel), c);
+    assertThat(ignored).isEqualTo(4);
+    assertThat(c.rejected).isEmpty();
+    assertThat(c.accepted).hasSize(1);
+    assertThat(c.accepted.get(0).getRequestId()).isEqualTo("req-agent");
+  }
+
+  @Test
+  void inferenceOperationsAndCustomOnesNamingAModelAreMapped() {
+    for (String op : List.of("chat", "text_completion", "generate_content", "embeddings", "Chat", "my_generate")) {
+      Span s = vllmSpan(START_NS, "r").removeAttributes(3).addAttributes(str("gen_ai.operation.name", op)).build();
+      assertThat(OtlpSpanMapper.isInferenceSpan(s)).as(op).isTrue();
+    }
+  }
+
+  /** Strings that are not UTF-8 in a protobuf body reject the body (proto3 strings must be UTF-8). */
+  @Test
+  void nonUtf8StringsInProtobufRejectTheBody() {
+    byte[] body = OtlpFixtures.request(vllmSpan(START_NS, "req-\u00e9").build()).toByteArray();
+    byte[] marker = "req-\u00e9".getBytes(StandardCharsets.UTF_8);
+    int at = indexOf(body, marker);
+    assertThat(at).isPositive();
+    body[at + 4] = (byte) 0xff; // the first byte of the 2-byte character: invalid UTF-8 now
+    assertThatThrownBy(() -> OtlpSpanMapper.parseProtobuf(body)).isInstanceOfSatisfying(InvalidEventException.class,
+        e -> assertThat(e.reason()).isEqualTo(RejectReason.MALFORMED));
+  }
+
+  private static int indexOf(byte[] hay, byte[] needle) {
+    outer:
+    for (int i = 0; i + needle.length <= hay.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (hay[i + j] != needle[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    return -1;
+  }
+
+  /** A 64 KiB status message becomes an error type cut to the limit; a 64 KiB host name rejects the span. */
+  @Test
+  void longStatusMessagesAreCutAndLongResourceDimensionsRejected() throws Exception {
+    Span failed = vllmSpan(START_NS, "r").setStatus(Status.newBuilder()
+        .setCode(Status.StatusCode.STATUS_CODE_ERROR).setMessage("boom ".repeat(13_108))).build();
+    Capture c = new Capture();
+    mapper.map(OtlpFixtures.request(failed), c);
+    RequestEvent e = c.accepted.get(0);
+    JsonLinesParserTest.VALIDATOR.validate(e, NOW_US);
+    assertThat(e.getErrorType()).hasSize(RequestValidator.DEFAULT_MAX_MESSAGE_BYTES).startsWith("boom boom");
+    ExportTraceServiceRequest longHost = OtlpFixtures.request(vllmSpan(START_NS, "r").build()).toBuilder()
+        .setResourceSpans(0, OtlpFixtures.request(vllmSpan(START_NS, "r").build()).getResourceSpans(0).toBuilder()
+            .setResource(io.opentelemetry.proto.resource.v1.Resource.newBuilder()
+                .addAttributes(str("host.name", "h".repeat(65_536))))).build();
+    Capture c2 = new Capture();
+    mapper.map(longHost, c2);
+    assertThatThrownBy(() -> JsonLinesParserTest.VALIDATOR.validate(c2.accepted.get(0), NOW_US))
+        .isInstanceOfSatisfying(InvalidEventException.class,
+            ex -> assertThat(ex.reason()).isEqualTo(RejectReason.TOO_LONG));
+  }
 }

@@ -42,6 +42,9 @@ class PublisherTest {
   static final class SwitchableProducer extends MockProducer<String, byte[]> {
     volatile boolean down;
     volatile Runnable beforeNextSend;
+    /** Values longer than this are refused with {@link #refusal} (as a broker whose max.message.bytes is small). */
+    volatile int refuseAbove = Integer.MAX_VALUE;
+    volatile RuntimeException refusal = new org.apache.kafka.common.errors.RecordTooLargeException("too large (test)");
 
     SwitchableProducer() {
       super(true, null, new StringSerializer(), new ByteArraySerializer());
@@ -51,6 +54,13 @@ class PublisherTest {
     public synchronized Future<RecordMetadata> send(ProducerRecord<String, byte[]> record, Callback callback) {
       if (down) {
         TimeoutException e = new TimeoutException("broker unreachable (test)");
+        if (callback != null) {
+          callback.onCompletion(null, e);
+        }
+        return CompletableFuture.failedFuture(e);
+      }
+      if (record.value() != null && record.value().length > refuseAbove) {
+        RuntimeException e = refusal;
         if (callback != null) {
           callback.onCompletion(null, e);
         }
@@ -274,5 +284,103 @@ class PublisherTest {
     assertThat(distinct.size() + dropped).isEqualTo(ids.size() - otherDrops);
     assertThat((long) metrics.sentCount("req")).isEqualTo(distinct.size());
     assertThat(got).hasSize(distinct.size()); // nothing re-sent after a complete batch either
+  }
+
+  private List<io.infermeter.avro.DeadLetter> deadLetters() {
+    AvroDeserializer<io.infermeter.avro.DeadLetter> de =
+        new AvroDeserializer<>(io.infermeter.avro.DeadLetter.class, registry);
+    List<io.infermeter.avro.DeadLetter> out = new ArrayList<>();
+    for (ProducerRecord<String, byte[]> r : producer.history()) {
+      if (r.topic().equals("dlq")) {
+        out.add(de.deserialize("dlq", r.value()));
+      }
+    }
+    return out;
+  }
+
+  private static RequestEvent huge(int i) {
+    RequestEvent e = event(i);
+    e.getAttributes().put("blob", "x".repeat(200_000));
+    return e;
+  }
+
+  /**
+   * A record the broker refuses for good (a producer fake refusing values over 100 kB with RecordTooLargeException,
+   * as a topic with a small max.message.bytes does) in the middle of a spooled backlog: it becomes a dead letter with
+   * a cut payload and the drainer goes on with the records behind it instead of retrying it forever.
+   */
+  @Test
+  void aSpooledRecordKafkaRefusesForGoodIsDeadLetteredAndTheDrainerMovesOn() throws Exception {
+    Publisher p = publisher(1 << 22, 1024);
+    producer.down = true;
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      RequestEvent e = i == 7 ? huge(i) : event(i);
+      ids.add(e.getEventId());
+      p.publish(e);
+    }
+    Infra.await(Duration.ofSeconds(5), "all spooled", () -> p.spoolPending() == 20);
+    producer.refuseAbove = 100_000;
+    producer.down = false;
+    Infra.await(Duration.ofSeconds(10), "spool drained", () -> p.spoolPending() == 0 && delivered().size() >= 19
+        && deadLetters().size() == 1);
+    assertThat(delivered()).extracting(RequestEvent::getEventId)
+        .containsExactlyElementsOf(ids.stream().filter(id -> !id.equals(ids.get(7))).toList());
+    io.infermeter.avro.DeadLetter d = deadLetters().get(0);
+    assertThat(d.getReason()).isEqualTo("kafka-rejected");
+    assertThat(d.getSourceTopic()).isEqualTo("req");
+    assertThat(d.getErrorClass()).endsWith("RecordTooLargeException");
+    assertThat(d.getPayload().remaining()).isEqualTo(Publisher.MAX_REFUSED_PAYLOAD);
+    assertThat(metrics.droppedCount("kafka_rejected")).isEqualTo(1);
+    assertThat(metrics.sentCount("req")).isEqualTo(19);
+  }
+
+  /** Another non-retriable error that repeats on the same record: retried, then dead-lettered after MAX_ATTEMPTS. */
+  @Test
+  void aRecordFailingOverAndOverWithANonRetriableErrorIsDeadLetteredAfterMaxAttempts() throws Exception {
+    Publisher p = publisher(1 << 22, 1024);
+    producer.down = true;
+    p.publish(event(0));
+    p.publish(huge(1));
+    p.publish(event(2));
+    Infra.await(Duration.ofSeconds(5), "all spooled", () -> p.spoolPending() == 3);
+    producer.refusal = new org.apache.kafka.common.errors.UnknownServerException("broker bug (test)");
+    producer.refuseAbove = 100_000;
+    producer.down = false;
+    Infra.await(Duration.ofSeconds(10), "spool drained", () -> p.spoolPending() == 0 && deadLetters().size() == 1);
+    assertThat(delivered()).extracting(RequestEvent::getModel).containsExactly("m0", "m2");
+    assertThat(deadLetters().get(0).getErrorClass()).endsWith("UnknownServerException");
+    assertThat(metrics.droppedCount("kafka_rejected")).isEqualTo(1);
+  }
+
+  /** A dead letter Kafka refuses for good is dropped and counted, never dead-lettered itself. */
+  @Test
+  void aRefusedDeadLetterIsNotDeadLetteredAgain() throws Exception {
+    Publisher p = publisher(1 << 22, 1024);
+    producer.refuseAbove = 10;
+    p.publish(event(0)); // refused too: its dead letter is refused in turn
+    Infra.await(Duration.ofSeconds(10), "both counted", () -> metrics.droppedCount("kafka_rejected") == 2);
+    Thread.sleep(200); // a loop would keep counting
+    assertThat(metrics.droppedCount("kafka_rejected")).isEqualTo(2);
+    assertThat(deadLetters()).isEmpty();
+  }
+
+  /** A dead letter of a rejected span keeps the span but not its prompt and completion attributes. */
+  @Test
+  void deadLettersLoseAttributesThatMayHoldPromptsBeforeTheyAreSent() throws Exception {
+    Publisher p = publisher(1 << 22, 1024);
+    io.infermeter.avro.DeadLetter d = new io.infermeter.avro.DeadLetter();
+    d.setStage("collector");
+    d.setReason("validation");
+    d.setMessage("/v1/requests line 1: missing_field: model is required");
+    d.setDetectedUs(1);
+    d.setPayload(java.nio.ByteBuffer.wrap(("{\"arrivalUs\":1,\"attributes\":{\"gen_ai.prompt\":\"SECRET\","
+        + "\"team\":\"a\"},\"messages\":[{\"content\":\"SECRET\"}]}").getBytes(
+        java.nio.charset.StandardCharsets.UTF_8)));
+    p.publish(d, "h");
+    Infra.await(Duration.ofSeconds(5), "sent", () -> deadLetters().size() == 1);
+    String payload = java.nio.charset.StandardCharsets.UTF_8.decode(deadLetters().get(0).getPayload()).toString();
+    assertThat(payload).doesNotContain("SECRET").contains("\"team\":\"a\"");
+    assertThat(deadLetters().get(0).getMessage()).contains("2 attribute(s)");
   }
 }

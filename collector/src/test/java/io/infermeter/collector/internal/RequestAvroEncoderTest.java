@@ -99,6 +99,40 @@ class RequestAvroEncoderTest {
     assertThat(valid).isGreaterThan(100).isLessThan(encoded);
   }
 
+  /**
+   * An error type over validation.max.message.bytes is cut by validation on both paths: the encoded bytes after
+   * {@code scan.validate} equal the serializer's bytes of the validated event, and each cut is counted once.
+   */
+  @Test
+  void longErrorTypesAreCutAlikeOnBothPaths() throws Exception {
+    java.util.List<String> cuts = new java.util.concurrent.CopyOnWriteArrayList<>();
+    RequestValidator validator = new RequestValidator(JsonLinesParserTest.CLOCK, java.time.Duration.ofHours(1),
+        java.time.Duration.ofMinutes(5), java.time.Duration.ofDays(7), 10_000_000, 64, 100, cuts::add);
+    EventDefaults defaults = JsonLinesParserTest.DEFAULTS;
+    JsonLinesParser parser = new JsonLinesParser(defaults);
+    RequestAvroEncoder encoder = new RequestAvroEncoder(defaults);
+    AvroSerializer<RequestEvent> serializer = new AvroSerializer<>(new InMemorySchemaRegistryClient(),
+        AvroSerdeConfig.from(Map.of("schema.registry.url", "http://in-memory.invalid")), false);
+    JsonLinesParser.Scan scan = new JsonLinesParser.Scan();
+    long a = NOW_US - 10_000_000;
+    int expectedCuts = 0;
+    for (int n : new int[] {1, 99, 100, 101, 5_000, 70_000}) {
+      String line = "{\"model\":\"m\",\"arrivalUs\":" + a + ",\"e2eUs\":7,\"errorType\":\"" + "e".repeat(n) + "\"}";
+      byte[] b = line.getBytes(StandardCharsets.UTF_8);
+      assertThat(JsonLinesParser.scan(b, 0, b.length, scan)).isTrue();
+      scan.validate(validator, NOW_US);
+      RequestEvent reference = parser.parseWithJackson(b, 0, b.length);
+      validator.validate(reference, NOW_US);
+      assertThat(reference.getErrorType()).hasSize(Math.min(n, 100));
+      reference.setEventId(new UUID(1, 2).toString());
+      byte[] expected = serializer.serialize("req", reference);
+      assertThat(encoder.encode(scan, Arrays.copyOf(expected, 5), 1, 2)).as("errorType of %d", n)
+          .isEqualTo(expected);
+      expectedCuts += n > 100 ? 2 : 0;
+    }
+    assertThat(cuts).hasSize(expectedCuts).containsOnly("errorType");
+  }
+
   @Test
   void randomIdsHaveTheUuidText() throws Exception {
     JsonLinesParser.Scan scan = new JsonLinesParser.Scan();

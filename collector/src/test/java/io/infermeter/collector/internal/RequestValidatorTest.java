@@ -103,7 +103,32 @@ class RequestValidatorTest {
             (Consumer<RequestEvent>) e -> e.setCachedTokens(101)),
         Arguments.of("zero batch", RejectReason.INVALID_VALUE, (Consumer<RequestEvent>) e -> e.setBatchSize(0)),
         Arguments.of("zero max batch", RejectReason.INVALID_VALUE,
-            (Consumer<RequestEvent>) e -> e.setMaxBatchSize(0)));
+            (Consumer<RequestEvent>) e -> e.setMaxBatchSize(0)),
+        Arguments.of("completed before scheduled (no first token)", RejectReason.NEGATIVE_DURATION,
+            (Consumer<RequestEvent>) e -> {
+              e.setFirstTokenUs(null);
+              e.setScheduledUs(A + 600_000);
+            }),
+        Arguments.of("model over the dimension limit", RejectReason.TOO_LONG,
+            (Consumer<RequestEvent>) e -> e.setModel("m".repeat(257))),
+        Arguments.of("host of 64 KiB", RejectReason.TOO_LONG,
+            (Consumer<RequestEvent>) e -> e.setHost("h".repeat(65_536))),
+        Arguments.of("cluster over the limit in multi-byte characters", RejectReason.TOO_LONG,
+            (Consumer<RequestEvent>) e -> e.setCluster("\u6771".repeat(86))), // 258 bytes, 86 characters
+        Arguments.of("region", RejectReason.TOO_LONG, (Consumer<RequestEvent>) e -> e.setRegion("r".repeat(300))),
+        Arguments.of("gpuType", RejectReason.TOO_LONG, (Consumer<RequestEvent>) e -> e.setGpuType("g".repeat(300))),
+        Arguments.of("deviceId", RejectReason.TOO_LONG, (Consumer<RequestEvent>) e -> e.setDeviceId("d".repeat(300))),
+        Arguments.of("sloClass", RejectReason.TOO_LONG, (Consumer<RequestEvent>) e -> e.setSloClass("s".repeat(300))),
+        Arguments.of("requestId", RejectReason.TOO_LONG,
+            (Consumer<RequestEvent>) e -> e.setRequestId("q".repeat(300))),
+        Arguments.of("attribute key", RejectReason.TOO_LONG,
+            (Consumer<RequestEvent>) e -> e.getAttributes().put("k".repeat(300), "v")),
+        Arguments.of("too many attributes", RejectReason.TOO_LONG,
+            (Consumer<RequestEvent>) e -> {
+              for (int i = 0; i <= RequestValidator.MAX_ATTRIBUTES; i++) {
+                e.getAttributes().put("a" + i, "v");
+              }
+            }));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -115,5 +140,65 @@ class RequestValidatorTest {
       assertThat(ex.reason()).isEqualTo(reason);
       assertThat(ex.getMessage()).isNotBlank();
     });
+  }
+
+  @Test
+  void dimensionsAtTheLimitPass() {
+    RequestEvent e = valid();
+    e.setModel("m".repeat(256));
+    e.setHost("\u00e9".repeat(128)); // 256 bytes
+    e.setRegion("\ud83d\ude00".repeat(64)); // 64 emoji: 256 bytes
+    assertThatCode(() -> VALIDATOR.validate(e, NOW_US)).doesNotThrowAnyException();
+  }
+
+  @Test
+  void freeTextIsCutOnACharacterBoundaryAndCounted() throws Exception {
+    java.util.List<String> cuts = new java.util.ArrayList<>();
+    RequestValidator v = new RequestValidator(JsonLinesParserTest.CLOCK, java.time.Duration.ofHours(1),
+        java.time.Duration.ofMinutes(5), java.time.Duration.ofDays(7), 10_000_000, 256, 10, cuts::add);
+    RequestEvent e = valid();
+    e.setErrorType("abcdefghi\u00e9xyz"); // the 2-byte character straddles byte 10
+    e.setAttributes(java.util.Map.of("note", "0123456789ABC", "short", "ok")); // immutable: copied when cut
+    v.validate(e, NOW_US);
+    assertThat(e.getErrorType()).isEqualTo("abcdefghi");
+    assertThat(e.getAttributes()).containsEntry("note", "0123456789").containsEntry("short", "ok");
+    assertThat(cuts).containsExactlyInAnyOrder("errorType", "attributes");
+    RequestEvent fits = valid();
+    fits.setErrorType("abcdefgh\u00e9"); // exactly 10 bytes
+    v.validate(fits, NOW_US);
+    assertThat(fits.getErrorType()).isEqualTo("abcdefgh\u00e9");
+    assertThat(cuts).hasSize(2);
+  }
+
+  @Test
+  void aRejectedEventIsNotCountedAsCut() {
+    java.util.List<String> cuts = new java.util.ArrayList<>();
+    RequestValidator v = new RequestValidator(JsonLinesParserTest.CLOCK, java.time.Duration.ofHours(1),
+        java.time.Duration.ofMinutes(5), java.time.Duration.ofDays(7), 10_000_000, 256, 10, cuts::add);
+    RequestEvent e = valid();
+    e.setErrorType("x".repeat(100));
+    e.setOutputTokens(-1);
+    assertThatThrownBy(() -> v.validate(e, NOW_US)).isInstanceOf(InvalidEventException.class);
+    assertThat(cuts).isEmpty();
+  }
+
+  @Test
+  void utf8LengthIsWhatAvroWrites() {
+    for (String s : java.util.List.of("", "a", "\u00e9", "\u6771", "\ud83d\ude00", "\ud800", "a\udc00b", "\ud800\ud800",
+        "mixed \u00e9\u6771\ud83d\ude00 text")) {
+      int avroBytes = new org.apache.avro.util.Utf8(s).getByteLength();
+      assertThat(RequestValidator.utf8Length(s)).as(s).isEqualTo(avroBytes);
+      for (int max = 0; max <= avroBytes; max++) {
+        String cut = RequestValidator.truncateUtf8(s, max);
+        assertThat(new org.apache.avro.util.Utf8(cut).getByteLength()).isLessThanOrEqualTo(max);
+        assertThat(s).startsWith(cut);
+      }
+    }
+  }
+
+  @Test
+  void rejectMessagesQuotingLongValuesAreCut() {
+    InvalidEventException e = new InvalidEventException(RejectReason.INVALID_VALUE, "got '" + "x".repeat(100_000) + "'");
+    assertThat(e.getMessage()).hasSizeLessThan(InvalidEventException.MAX_MESSAGE_CHARS + 40).endsWith("characters)");
   }
 }

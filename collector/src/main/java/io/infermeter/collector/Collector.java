@@ -19,6 +19,7 @@ import io.infermeter.collector.internal.Sampler;
 import io.infermeter.collector.internal.SamplerLoop;
 import io.infermeter.collector.internal.Spool;
 import io.infermeter.schemas.Topics;
+import io.infermeter.schemas.health.HealthHandler;
 import io.infermeter.schemas.serde.AvroSerdeConfig;
 import io.infermeter.schemas.serde.AvroSerializer;
 import io.infermeter.schemas.serde.HttpSchemaRegistryClient;
@@ -101,8 +102,7 @@ public final class Collector implements AutoCloseable {
         publisher.publishRequest(key, wire);
       }
     };
-    this.ingest = new IngestServer(config.httpHost(), config.httpPort(), config.httpMaxConnections(),
-        config.maxBodyBytes(), config.authToken(), defaults, validator, sink, encoded,
+    this.ingest = new IngestServer(config.httpServer(), defaults, validator, sink, encoded,
         d -> publisher.publish(d, config.host()), metrics);
     this.recorder = new RequestRecorder(config.recorderCapacity(), clock);
     this.recorderDrainer = new Thread(() -> drainRecorder(defaults, validator), "infermeter-recorder");
@@ -114,10 +114,26 @@ public final class Collector implements AutoCloseable {
     }
     this.metricsServer = config.metricsEnabled()
         ? HTTPServer.builder().hostname(config.metricsHost()).port(config.metricsPort()).registry(metrics.registry())
-            .buildAndStart()
+            .defaultHandler(new HealthHandler(() -> readiness(spool, config.spoolMaxBytes()))).buildAndStart()
         : null;
     LOG.info("collector started: {}; samplers {}", config, samplers.samplerNames());
   }
+
+  /**
+   * Null when ready (/-/ready answers 200), else why not: Kafka is unreachable and the spool is at least
+   * {@value #SPOOL_NOT_READY_PERCENT} % full, so events would soon be dropped. Kafka down with room in the spool is
+   * still ready: the spool is there to absorb an outage without turning clients away.
+   */
+  private String readiness(Spool spool, long spoolMax) {
+    if (publisher.kafkaHealthy()) {
+      return null;
+    }
+    long used = spool.bytes();
+    return used * 100 >= spoolMax * SPOOL_NOT_READY_PERCENT ? "Kafka unreachable and the spool is " + used * 100
+        / spoolMax + " % full (" + used + " of " + spoolMax + " bytes, spool.max.bytes)" : null;
+  }
+
+  static final int SPOOL_NOT_READY_PERCENT = 90;
 
   /** Starts a collector with the real Kafka producer and schema registry client. */
   public static Collector start(CollectorConfig config) throws IOException {

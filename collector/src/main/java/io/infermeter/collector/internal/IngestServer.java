@@ -5,45 +5,43 @@ import io.infermeter.avro.RequestEvent;
 import io.infermeter.collector.internal.CollectorMetrics.RejectReason;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.trace.v1.Span;
+import io.infermeter.collector.ingest.http.BearerTokens;
+import io.infermeter.collector.ingest.http.HttpLimitMetrics;
+import io.infermeter.collector.ingest.http.HttpServerSettings;
+import io.infermeter.collector.ingest.http.NettyHttpServer;
+import io.infermeter.collector.ingest.http.NettyHttpServer.Request;
+import io.infermeter.collector.ingest.http.NettyHttpServer.Response;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
-import java.util.zip.GZIPInputStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The collector's HTTP ingest endpoints on a small HTTP/1.1 server of its own ({@link MiniHttpServer}):
- * {@code POST /v1/traces} (OTLP/HTTP, {@code application/x-protobuf} or {@code application/json}) and
- * {@code POST /v1/requests} (JSON lines), both optionally gzip-compressed ({@code Content-Encoding: gzip}), plus
- * {@code GET /healthz}. Answers: 200 when every item was accepted; 400 with a message per rejected item (at most
- * {@value #MAX_MESSAGES}) when some were rejected, the valid rest of the batch being kept; 401 without the configured
- * bearer token; 405 for other methods; 413 when the body (compressed or decompressed) exceeds the limit; 415 for an
- * unsupported content type or encoding. Thread-safe; each connection is served by its own thread (at most
- * {@code maxConnections}).
+ * The collector's HTTP ingest endpoints on {@link NettyHttpServer}: {@code POST /v1/traces} (OTLP/HTTP,
+ * {@code application/x-protobuf} or {@code application/json}) and {@code POST /v1/requests} (JSON lines), both
+ * optionally gzip-compressed ({@code Content-Encoding: gzip}), plus {@code GET /healthz}. Answers: 200 when every item
+ * was accepted; 400 with a message per rejected item (at most {@value #MAX_MESSAGES}) when some were rejected, the
+ * valid rest of the batch being kept; 403 likewise when some items claim a host, cluster or region their bearer token
+ * is not bound to ({@link BearerTokens}); 401 without an accepted bearer token; 405 for other methods; 413 when the
+ * body (compressed or decompressed) exceeds the limit; 415 for an unsupported content type or encoding; the server's
+ * limits answer as {@link NettyHttpServer} says. Thread-safe; requests are handled on the server's event loops.
  */
 public final class IngestServer implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(IngestServer.class);
   static final int MAX_MESSAGES = 20;
 
-  /** Longest wait for request bytes, idle kept-alive connections included, before a connection is closed. */
-  static final int READ_TIMEOUT_MILLIS = 60_000;
-
-  private final MiniHttpServer server;
-  private final long maxBodyBytes;
-  private final byte[] expectedAuth;
+  private final NettyHttpServer server;
+  private final BearerTokens tokens;
   private final JsonLinesParser jsonLines;
   private final OtlpSpanMapper otlp;
   private final RequestValidator validator;
@@ -53,6 +51,7 @@ public final class IngestServer implements AutoCloseable {
   private final EventDefaults defaults;
   private final Consumer<DeadLetter> deadLetters;
   private final CollectorMetrics metrics;
+  private final HttpLimitMetrics limits;
   private final CounterDataPoint receivedJsonl;
   private final CounterDataPoint receivedOtlp;
 
@@ -72,6 +71,8 @@ public final class IngestServer implements AutoCloseable {
   }
 
   /**
+   * With the server's documented defaults for every limit but these.
+   *
    * @param sink accepted events
    * @param deadLetters every rejected item with its reason and raw bytes (Topics.DEAD_LETTERS)
    */
@@ -82,6 +83,8 @@ public final class IngestServer implements AutoCloseable {
   }
 
   /**
+   * With the server's documented defaults for every limit but these.
+   *
    * @param sink accepted events
    * @param encodedSink accepted JSON-lines events of the common shape, encoded (null: every event goes to sink)
    * @param deadLetters every rejected item with its reason and raw bytes (Topics.DEAD_LETTERS)
@@ -89,138 +92,136 @@ public final class IngestServer implements AutoCloseable {
   public IngestServer(String host, int port, int maxConnections, long maxBodyBytes, Optional<String> authToken,
       EventDefaults defaults, RequestValidator validator, Consumer<RequestEvent> sink, EncodedSink encodedSink,
       Consumer<DeadLetter> deadLetters, CollectorMetrics metrics) throws IOException {
-    this.maxBodyBytes = maxBodyBytes;
+    this(HttpServerSettings.of(host, port, maxConnections, maxBodyBytes, BearerTokens.single(authToken)), defaults,
+        validator, sink, encodedSink, deadLetters, metrics);
+  }
+
+  /**
+   * @param settings address, limits, TLS and tokens
+   * @param sink accepted events
+   * @param encodedSink accepted JSON-lines events of the common shape, encoded (null: every event goes to sink)
+   * @param deadLetters every rejected item with its reason and raw bytes (Topics.DEAD_LETTERS)
+   */
+  public IngestServer(HttpServerSettings settings, EventDefaults defaults, RequestValidator validator,
+      Consumer<RequestEvent> sink, EncodedSink encodedSink, Consumer<DeadLetter> deadLetters,
+      CollectorMetrics metrics) throws IOException {
     this.defaults = defaults;
     this.encodedSink = RequestAvroEncoder.SCHEMA_MATCHES ? encodedSink : null;
     this.encoder = new RequestAvroEncoder(defaults);
-    this.expectedAuth = authToken.map(t -> ("Bearer " + t).getBytes(StandardCharsets.UTF_8)).orElse(null);
+    this.tokens = settings.tokens();
     this.jsonLines = new JsonLinesParser(defaults);
     this.otlp = new OtlpSpanMapper(defaults);
     this.validator = validator;
     this.sink = sink;
     this.deadLetters = deadLetters;
     this.metrics = metrics;
+    this.limits = HttpLimitMetrics.of(metrics.registry());
     this.receivedJsonl = metrics.received("jsonl");
     this.receivedOtlp = metrics.received("otlp");
-    this.server = new MiniHttpServer(host, port, Map.of(
-        "/v1/requests", ex -> handle(ex, "/v1/requests", this::jsonLines),
-        "/v1/traces", ex -> handle(ex, "/v1/traces", this::traces),
-        "/healthz", ex -> respond(ex, "/healthz", 200, "text/plain", "ok\n")), maxConnections, READ_TIMEOUT_MILLIS);
-    LOG.info("ingest listening on {}:{} (/v1/traces, /v1/requests)", host, port());
+    this.server = new NettyHttpServer(settings, Map.of(
+        "/v1/requests", new IngestRoute("/v1/requests", false),
+        "/v1/traces", new IngestRoute("/v1/traces", true),
+        "/healthz", new NettyHttpServer.Route() {
+          @Override
+          public Response head(Request request) {
+            return Response.text(200, "ok\n");
+          }
+
+          @Override
+          public Response handle(Request request, byte[] body, int length) {
+            return Response.text(200, "ok\n");
+          }
+        }), limits, metrics::httpRequest);
+    LOG.info("ingest listening on {}:{} (/v1/traces, /v1/requests){}", settings.host(), port(),
+        settings.tls().isPresent() ? " with TLS" : "");
   }
 
   public int port() {
     return server.port();
   }
 
-  private interface Body {
-    void handle(MiniHttpServer.Exchange ex, byte[] body) throws IOException;
+  /** The HTTP server's limit counters (in the collector's registry). */
+  public HttpLimitMetrics limitMetrics() {
+    return limits;
   }
 
-  private static final class TooLarge extends IOException {
-    TooLarge(String m) {
-      super(m, null);
+  /** Body bytes held by requests in progress now. */
+  public long inflightBodyBytes() {
+    return server.inflightBodyBytes();
+  }
+
+  /** /v1/requests or /v1/traces: method, token and (for traces) content type checked from the head. */
+  private final class IngestRoute implements NettyHttpServer.Route {
+    private final String path;
+    private final boolean traces;
+
+    IngestRoute(String path, boolean traces) {
+      this.path = path;
+      this.traces = traces;
     }
-  }
 
-  private void handle(MiniHttpServer.Exchange ex, String path, Body body) throws IOException {
-    try {
-      handleChecked(ex, path, body);
-    } catch (RuntimeException e) {
-      LOG.warn("error answering {}", path, e);
-      if (!ex.responded) {
-        ex.keepAlive = false;
-        respond(ex, path, 500, "text/plain", "internal error\n");
+    @Override
+    public Response head(Request request) {
+      if (!"POST".equals(request.method())) {
+        return Response.text(405, "use POST\n", "Allow", "POST");
       }
-    }
-  }
-
-  private void handleChecked(MiniHttpServer.Exchange ex, String path, Body body) throws IOException {
-    if (!"POST".equals(ex.method)) {
-      respond(ex, path, 405, "text/plain", "use POST\n", "Allow", "POST");
-      return;
-    }
-    if (expectedAuth != null) {
-      String auth = ex.header("Authorization");
-      if (auth == null || !MessageDigest.isEqual(expectedAuth, auth.getBytes(StandardCharsets.UTF_8))) {
-        respond(ex, path, 401, "text/plain",
-            "missing or wrong bearer token: send the header 'Authorization: Bearer <token>' with the collector's "
-            + "auth.token\n", "WWW-Authenticate", "Bearer");
-        return;
-      }
-    }
-    String encoding = Optional.ofNullable(ex.header("Content-Encoding")).orElse("identity").trim()
-        .toLowerCase(Locale.ROOT);
-    if (!encoding.equals("identity") && !encoding.equals("gzip")) {
-      respond(ex, path, 415, "text/plain", "unsupported Content-Encoding '" + encoding + "' (gzip or identity)\n");
-      return;
-    }
-    long declared = ex.contentLength(); // -1: chunked
-    if (declared > maxBodyBytes) {
-      respond(ex, path, 413, "text/plain", "body of " + declared + " bytes exceeds the limit of " + maxBodyBytes
-          + " bytes (http.max.body.bytes)\n");
-      return;
-    }
-    byte[] bytes;
-    try {
-      InputStream in = ex.body();
-      boolean gzip = encoding.equals("gzip");
-      if (!gzip && declared >= 0 && declared < Integer.MAX_VALUE - 8) {
-        // the usual case: read exactly Content-Length bytes into the array the parser works on (no copies)
-        bytes = new byte[(int) declared];
-        int got = in.readNBytes(bytes, 0, bytes.length);
-        if (got < bytes.length) {
-          throw new IOException("body ended after " + got + " of " + declared + " bytes");
+      if (tokens.required()) {
+        BearerTokens.Binding b = tokens.match(request.header("Authorization"));
+        if (b == null) {
+          return Response.text(401, "missing or wrong bearer token: send the header 'Authorization: Bearer <token>' "
+              + "with one of the collector's tokens (auth.token, auth.tokens.<name>.token)\n",
+              "WWW-Authenticate", "Bearer");
         }
-      } else {
-        bytes = readLimited(gzip ? new GZIPInputStream(in) : in, maxBodyBytes, 8192);
+        request.attach(b.unrestricted() ? null : b);
       }
-    } catch (TooLarge e) {
-      respond(ex, path, 413, "text/plain", e.getMessage() + "\n");
-      return;
-    } catch (IOException e) {
-      metrics.rejected(path.equals("/v1/traces") ? "otlp" : "jsonl", RejectReason.MALFORMED);
-      deadLetter(RejectReason.MALFORMED, path + ": cannot read the body: " + e.getMessage(), null, 0, 0);
-      respond(ex, path, 400, "text/plain", "cannot read the body: " + e.getMessage() + "\n");
-      return;
+      if (traces && contentType(request) == null) {
+        return Response.text(415, "unsupported Content-Type '" + request.header("Content-Type")
+            + "' (application/x-protobuf or application/json)\n");
+      }
+      return null;
     }
-    body.handle(ex, bytes);
+
+    @Override
+    public Response handle(Request request, byte[] body, int length) {
+      BearerTokens.Binding binding = (BearerTokens.Binding) request.attachment();
+      if (!traces) {
+        return answer(path, ingestJsonLines(body, length, binding), false);
+      }
+      boolean json = Boolean.TRUE.equals(contentType(request));
+      ExportTraceServiceRequest req;
+      try {
+        byte[] exact = length == body.length ? body : Arrays.copyOf(body, length);
+        req = json ? OtlpSpanMapper.parseJson(exact) : OtlpSpanMapper.parseProtobuf(exact);
+      } catch (InvalidEventException e) {
+        metrics.rejected("otlp", e.reason());
+        deadLetter(e.reason(), "/v1/traces " + e.reason().label() + ": " + e.getMessage(), body, 0, length);
+        return Response.text(400, e.reason().label() + ": " + e.getMessage() + "\n");
+      }
+      return answer(path, ingestTraces(req, binding), json);
+    }
+
+    @Override
+    public Response unreadable(Request request, String message) {
+      metrics.rejected(traces ? "otlp" : "jsonl", RejectReason.MALFORMED);
+      deadLetter(RejectReason.MALFORMED, path + ": cannot read the body: " + message, null, 0, 0);
+      return Response.text(400, "cannot read the body: " + message + "\n");
+    }
   }
 
-  private static long parseLong(String s) {
-    try {
-      return Long.parseLong(s.trim());
-    } catch (NumberFormatException e) {
-      return -1;
+  /** True for OTLP JSON, false for protobuf, null for anything else. */
+  private static Boolean contentType(Request request) {
+    String type = Optional.ofNullable(request.header("Content-Type")).orElse("").toLowerCase(Locale.ROOT);
+    if (type.startsWith("application/x-protobuf") || type.startsWith("application/protobuf")) {
+      return false;
     }
+    return type.startsWith("application/json") ? true : null;
   }
 
   /**
-   * Reads at most {@code limit} bytes (after decompression, so a gzip bomb is refused too) into a buffer that starts
-   * at {@code sizeHint} bytes (the expected length when known).
+   * Outcome of one batch: counts and the first messages of rejected items; {@code forbidden} of the rejected ones
+   * claimed an identity their token is not bound to.
    */
-  static byte[] readLimited(InputStream in, long limit, int sizeHint) throws IOException {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(Math.max(sizeHint, 32));
-    byte[] buf = new byte[16384];
-    long total = 0;
-    int n;
-    while ((n = in.read(buf)) > 0) {
-      total += n;
-      if (total > limit) {
-        throw new TooLarge("body exceeds the limit of " + limit + " bytes (http.max.body.bytes)");
-      }
-      out.write(buf, 0, n);
-    }
-    return out.toByteArray();
-  }
-
-  private void jsonLines(MiniHttpServer.Exchange ex, byte[] body) throws IOException {
-    Result r = ingestJsonLines(body, body.length);
-    respondResult(ex, "/v1/requests", r, false);
-  }
-
-  /** Outcome of one batch: counts and the first messages of rejected items. */
-  public record Result(int accepted, int rejected, List<String> messages) {}
+  public record Result(int accepted, int rejected, int forbidden, List<String> messages) {}
 
   /**
    * Parses, validates and forwards a JSON-lines batch (also used directly by benchmarks). A line of the common shape
@@ -230,12 +231,18 @@ public final class IngestServer implements AutoCloseable {
    * rejects are the same on both paths.
    */
   public Result ingestJsonLines(byte[] body, int length) {
+    return ingestJsonLines(body, length, null);
+  }
+
+  /** As {@link #ingestJsonLines(byte[], int)}, refusing lines whose identity {@code binding} (null: any) forbids. */
+  Result ingestJsonLines(byte[] body, int length, BearerTokens.Binding binding) {
     long now = validator.nowUs();
     EncodedSink encoded = encodedSink;
     byte[] header = encoded != null ? encoded.requestHeader() : null;
     JsonLinesParser.Scan scan = new JsonLinesParser.Scan();
     int accepted = 0;
     int rejected = 0;
+    int forbidden = 0;
     List<String> messages = new ArrayList<>();
     int lineNo = 0;
     int start = 0;
@@ -247,10 +254,18 @@ public final class IngestServer implements AutoCloseable {
         stop--;
       }
       if (!blank(body, start, stop)) {
+        String mismatch = null;
         try {
           if (JsonLinesParser.scan(body, start, stop - start, scan)) {
             scan.validate(validator, now); // the same reject as the line's event would get
-            if (header != null) {
+            if (binding != null && (mismatch = mismatch(scan, binding)) != null) {
+              forbidden++;
+              rejected++;
+              limits.count(HttpLimitMetrics.Limit.IDENTITY_MISMATCH);
+              if (messages.size() < MAX_MESSAGES) {
+                messages.add("line " + lineNo + ": " + mismatch);
+              }
+            } else if (header != null) {
               encoded.acceptEncoded(scan.host(defaults), encoder.encode(scan, header));
             } else {
               sink.accept(jsonLines.toEvent(scan));
@@ -258,9 +273,20 @@ public final class IngestServer implements AutoCloseable {
           } else {
             RequestEvent e = jsonLines.parseWithJackson(body, start, stop - start);
             validator.validate(e, now);
-            sink.accept(e);
+            if (binding != null && (mismatch = mismatch(e, binding)) != null) {
+              forbidden++;
+              rejected++;
+              limits.count(HttpLimitMetrics.Limit.IDENTITY_MISMATCH);
+              if (messages.size() < MAX_MESSAGES) {
+                messages.add("line " + lineNo + ": " + mismatch);
+              }
+            } else {
+              sink.accept(e);
+            }
           }
-          accepted++;
+          if (mismatch == null) {
+            accepted++;
+          }
         } catch (InvalidEventException e) {
           rejected++;
           metrics.rejected("jsonl", e.reason());
@@ -274,7 +300,7 @@ public final class IngestServer implements AutoCloseable {
       start = end + 1;
     }
     receivedJsonl.inc(accepted);
-    return new Result(accepted, rejected, messages);
+    return new Result(accepted, rejected, forbidden, messages);
   }
 
   private static boolean blank(byte[] b, int from, int to) {
@@ -286,41 +312,31 @@ public final class IngestServer implements AutoCloseable {
     return true;
   }
 
-  private void traces(MiniHttpServer.Exchange ex, byte[] body) throws IOException {
-    String type = Optional.ofNullable(ex.header("Content-Type")).orElse("")
-        .toLowerCase(Locale.ROOT);
-    boolean json;
-    if (type.startsWith("application/x-protobuf") || type.startsWith("application/protobuf")) {
-      json = false;
-    } else if (type.startsWith("application/json")) {
-      json = true;
-    } else {
-      respond(ex, "/v1/traces", 415, "text/plain",
-          "unsupported Content-Type '" + type + "' (application/x-protobuf or application/json)\n");
-      return;
-    }
-    ExportTraceServiceRequest request;
-    try {
-      request = json ? OtlpSpanMapper.parseJson(body) : OtlpSpanMapper.parseProtobuf(body);
-    } catch (InvalidEventException e) {
-      metrics.rejected("otlp", e.reason());
-      deadLetter(e.reason(), "/v1/traces " + e.reason().label() + ": " + e.getMessage(), body, 0, body.length);
-      respond(ex, "/v1/traces", 400, "text/plain", e.reason().label() + ": " + e.getMessage() + "\n");
-      return;
-    }
-    respondResult(ex, "/v1/traces", ingestTraces(request), json);
-  }
-
   /** Maps, validates and forwards the inference spans of one export request. */
   public Result ingestTraces(ExportTraceServiceRequest request) {
+    return ingestTraces(request, null);
+  }
+
+  /** As {@link #ingestTraces(ExportTraceServiceRequest)}, refusing spans whose identity {@code binding} forbids. */
+  Result ingestTraces(ExportTraceServiceRequest request, BearerTokens.Binding binding) {
     long now = validator.nowUs();
-    int[] counts = new int[2];
+    int[] counts = new int[3];
     List<String> messages = new ArrayList<>();
     int ignored = otlp.map(request, new OtlpSpanMapper.Sink() {
       @Override
       public void accept(RequestEvent e, Span span) {
         try {
           validator.validate(e, now);
+          String mismatch = binding == null ? null : mismatch(e, binding);
+          if (mismatch != null) {
+            counts[1]++;
+            counts[2]++;
+            limits.count(HttpLimitMetrics.Limit.IDENTITY_MISMATCH);
+            if (messages.size() < MAX_MESSAGES) {
+              messages.add(OtlpSpanMapper.where(span) + ": " + mismatch);
+            }
+            return;
+          }
           sink.accept(e);
           counts[0]++;
         } catch (InvalidEventException ex) {
@@ -342,7 +358,7 @@ public final class IngestServer implements AutoCloseable {
     });
     metrics.ignoredSpans(ignored);
     receivedOtlp.inc(counts[0]);
-    return new Result(counts[0], counts[1], messages);
+    return new Result(counts[0], counts[1], counts[2], messages);
   }
 
   /** Keeps a rejected item with its reason (stage collector; reason deserialization or validation). */
@@ -368,16 +384,15 @@ public final class IngestServer implements AutoCloseable {
     }
   }
 
-  private void respondResult(MiniHttpServer.Exchange ex, String path, Result r, boolean otlpJson)
-      throws IOException {
+  private static Response answer(String path, Result r, boolean otlpJson) {
     if (r.rejected() == 0) {
       if (path.equals("/v1/traces")) {
         // an empty ExportTraceServiceResponse: zero bytes in protobuf, {} in JSON
-        respond(ex, path, 200, otlpJson ? "application/json" : "application/x-protobuf", otlpJson ? "{}" : "");
-      } else {
-        respond(ex, path, 200, "application/json", "{\"accepted\":" + r.accepted() + ",\"rejected\":0}\n");
+        return new Response(200, otlpJson ? "application/json" : "application/x-protobuf",
+            (otlpJson ? "{}" : "").getBytes(StandardCharsets.UTF_8));
       }
-      return;
+      return new Response(200, "application/json",
+          ("{\"accepted\":" + r.accepted() + ",\"rejected\":0}\n").getBytes(StandardCharsets.UTF_8));
     }
     StringBuilder sb = new StringBuilder();
     sb.append("rejected ").append(r.rejected()).append(" of ").append(r.accepted() + r.rejected())
@@ -388,13 +403,55 @@ public final class IngestServer implements AutoCloseable {
     if (r.rejected() > r.messages().size()) {
       sb.append("... and ").append(r.rejected() - r.messages().size()).append(" more\n");
     }
-    respond(ex, path, 400, "text/plain", sb.toString());
+    return Response.text(r.forbidden() > 0 ? 403 : 400, sb.toString());
   }
 
-  private void respond(MiniHttpServer.Exchange ex, String path, int code, String contentType, String body,
-      String... extraHeaders) throws IOException {
-    ex.respond(code, contentType, body.getBytes(StandardCharsets.UTF_8), extraHeaders);
-    metrics.httpRequest(path, code);
+  /** Why a scanned line's identity is not the binding's, or null when it is (values compared without copies). */
+  private String mismatch(JsonLinesParser.Scan s, BearerTokens.Binding b) {
+    if (!same(s, JsonLinesParser.HOST, defaults.host(), b.host())) {
+      return "identity_mismatch: host is not the token's (" + b.name() + ")";
+    }
+    if (!same(s, JsonLinesParser.CLUSTER, defaults.cluster(), b.cluster())) {
+      return "identity_mismatch: cluster is not the token's (" + b.name() + ")";
+    }
+    if (!same(s, JsonLinesParser.REGION, defaults.region(), b.region())) {
+      return "identity_mismatch: region is not the token's (" + b.name() + ")";
+    }
+    return null;
+  }
+
+  private static boolean same(JsonLinesParser.Scan s, int field, String fallback, String bound) {
+    if (bound == null) {
+      return true;
+    }
+    if (!s.has(field)) {
+      return bound.equals(fallback);
+    }
+    int from = s.from[field];
+    int len = s.to[field] - from;
+    if (len != bound.length()) {
+      return false;
+    }
+    for (int i = 0; i < len; i++) {
+      if ((s.line[from + i] & 0xff) != bound.charAt(i)) { // scanned values are ASCII
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Why an event's identity is not the binding's, or null when it is. */
+  private static String mismatch(RequestEvent e, BearerTokens.Binding b) {
+    if (b.host() != null && !b.host().equals(e.getHost())) {
+      return "identity_mismatch: host is not the token's (" + b.name() + ")";
+    }
+    if (b.cluster() != null && !b.cluster().equals(e.getCluster())) {
+      return "identity_mismatch: cluster is not the token's (" + b.name() + ")";
+    }
+    if (b.region() != null && !b.region().equals(e.getRegion())) {
+      return "identity_mismatch: region is not the token's (" + b.name() + ")";
+    }
+    return null;
   }
 
   @Override

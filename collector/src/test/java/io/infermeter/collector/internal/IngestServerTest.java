@@ -261,4 +261,78 @@ class IngestServerTest {
     assertThat(get.statusCode()).isEqualTo(405);
     assertThat(accepted).isEmpty();
   }
+
+  /**
+   * A token bound to a host (and cluster) may write events of that identity only: lines claiming another host, or
+   * inheriting the collector's default host, are refused (403, counted); the unbound token writes as anyone.
+   */
+  @Test
+  void tokensBoundToAnIdentityCannotWriteAsAnother() throws Exception {
+    var settings = io.infermeter.collector.ingest.http.HttpServerSettings.from(
+        io.infermeter.schemas.config.Settings.fromMap(java.util.Map.of("http.host", "127.0.0.1", "http.port", "0",
+            "http.max.connections", "8", "http.max.body.bytes", "65536", "auth.token", "tok",
+            "auth.tokens.node7.token", "t7", "auth.tokens.node7.host", "gpu-node-7",
+            "auth.tokens.node7.cluster", "prod-a")));
+    CollectorMetrics m = new CollectorMetrics();
+    List<RequestEvent> got = new CopyOnWriteArrayList<>();
+    try (IngestServer bound = new IngestServer(settings, DEFAULTS, VALIDATOR, got::add, null, deadLetters::add, m)) {
+      String own = "{\"model\":\"m\",\"host\":\"gpu-node-7\",\"cluster\":\"prod-a\",\"arrivalUs\":" + A
+          + ",\"e2eUs\":5}";
+      String other = "{\"model\":\"m\",\"host\":\"gpu-node-8\",\"cluster\":\"prod-a\",\"arrivalUs\":" + A
+          + ",\"e2eUs\":5}";
+      String inherits = line("m", A, 5); // the collector's default host-a, cluster c1
+      String jackson = "{\"model\":\"m\",\"host\":\"gpu-node-\\u0038\",\"cluster\":\"prod-a\",\"arrivalUs\":"
+          + A + ",\"e2eUs\":5}"; // an escape: the Jackson path, host gpu-node-8
+      String body = String.join("\n", own, other, inherits, jackson);
+      HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + bound.port()
+          + "/v1/requests")).header("Authorization", "Bearer t7").POST(HttpRequest.BodyPublishers.ofString(body))
+          .build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).isEqualTo(403);
+      assertThat(r.body()).contains("rejected 3 of 4").contains("line 2: identity_mismatch: host")
+          .contains("line 3: identity_mismatch: host").contains("line 4: identity_mismatch: host");
+      assertThat(got).extracting(RequestEvent::getHost).containsExactly("gpu-node-7");
+      assertThat(bound.limitMetrics().countOf(
+          io.infermeter.collector.ingest.http.HttpLimitMetrics.Limit.IDENTITY_MISMATCH)).isEqualTo(3);
+      // OTLP: the fixture's resource says host gpu-node-7, cluster prod-a: accepted; with the unbound token as well
+      byte[] span = OtlpFixtures.request(OtlpFixtures.vllmSpan(A * 1000, "s").build()).toByteArray();
+      for (String token : List.of("t7", "tok")) {
+        HttpResponse<String> t = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + bound.port()
+            + "/v1/traces")).header("Authorization", "Bearer " + token).header("Content-Type",
+            "application/x-protobuf").POST(HttpRequest.BodyPublishers.ofByteArray(span)).build(),
+            HttpResponse.BodyHandlers.ofString());
+        assertThat(t.statusCode()).isEqualTo(200);
+      }
+      // the unbound token writes as anyone
+      HttpResponse<String> any = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + bound.port()
+          + "/v1/requests")).header("Authorization", "Bearer tok").POST(HttpRequest.BodyPublishers.ofString(body))
+          .build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(any.statusCode()).isEqualTo(200);
+      HttpResponse<String> wrong = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + bound.port()
+          + "/v1/requests")).header("Authorization", "Bearer t8").POST(HttpRequest.BodyPublishers.ofString(body))
+          .build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(wrong.statusCode()).isEqualTo(401);
+    }
+    assertThat(deadLetters).isEmpty();
+  }
+
+  /** A body of two gzip members (as some clients write them, one per flush) is ingested whole. */
+  @Test
+  void twoMemberGzipBodiesAreCountedWhole() throws Exception {
+    java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+    body.write(gzip((line("m1", A, 1) + "\n").getBytes(StandardCharsets.UTF_8)));
+    body.write(gzip((line("m2", A, 2) + "\n").getBytes(StandardCharsets.UTF_8)));
+    HttpResponse<String> r = post("/v1/requests", body.toByteArray(), "application/x-ndjson", "gzip", "tok");
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).contains("\"accepted\":2");
+    assertThat(accepted).extracting(RequestEvent::getModel).containsExactly("m1", "m2");
+  }
+
+  @Test
+  void brokenGzipIsAMalformedBodyWithADeadLetter() throws Exception {
+    byte[] broken = Arrays.copyOf(gzip("x".repeat(1000).getBytes(StandardCharsets.UTF_8)), 20);
+    HttpResponse<String> r = post("/v1/requests", broken, "application/x-ndjson", "gzip", "tok");
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(metrics.rejectedCount("jsonl", RejectReason.MALFORMED)).isEqualTo(1);
+    assertThat(deadLetters).singleElement().satisfies(d -> assertThat(d.getReason()).isEqualTo("deserialization"));
+  }
 }

@@ -63,6 +63,29 @@ class ComposeGrafanaTest {
         .matches("grafana-clickhouse-datasource \\d+\\.\\d+\\.\\d+");
   }
 
+  /**
+   * The plugin's documentation (grafana.com/docs/plugins/grafana-clickhouse-datasource, "Requirements"): Grafana
+   * 11.6.0 and later needs plugin v4.15+, Grafana 9.x to 11.5.x plugin v4.0 to v4.14.
+   */
+  @Test
+  void pluginVersionMatchesTheGrafanaVersion() {
+    assumeTrue(!grafana.isMissingNode(), "no grafana service in docker-compose.yml");
+    int[] g = version(grafana.path("image").asText().replaceFirst(".*:", ""));
+    int[] p = version(grafana.path("environment").path("GF_INSTALL_PLUGINS").asText().replaceFirst(".* ", ""));
+    boolean grafana116OrLater = g[0] > 11 || (g[0] == 11 && g[1] >= 6);
+    if (grafana116OrLater) {
+      assertThat(p[0] > 4 || (p[0] == 4 && p[1] >= 15)).as("plugin %s.%s for Grafana %s.%s", p[0], p[1], g[0], g[1])
+          .isTrue();
+    } else {
+      assertThat(p[0] == 4 && p[1] <= 14).as("plugin %s.%s for Grafana %s.%s", p[0], p[1], g[0], g[1]).isTrue();
+    }
+  }
+
+  private static int[] version(String text) {
+    String[] parts = text.split("\\.");
+    return new int[] {Integer.parseInt(parts[0]), Integer.parseInt(parts[1])};
+  }
+
   @Test
   void providesEveryVariableTheDataSourceReads() {
     assumeTrue(!grafana.isMissingNode(), "no grafana service in docker-compose.yml");

@@ -63,11 +63,22 @@ final class Dashboards {
     return out;
   }
 
-  /** Every SQL text of one dashboard: each panel target's rawSql and each query variable's query. */
+  /** The ClickHouse plugin's type id. */
+  static final String CLICKHOUSE = "grafana-clickhouse-datasource";
+
+  /** True for a target or panel on a ClickHouse data source (Prometheus targets carry PromQL, not SQL). */
+  static boolean isClickHouse(JsonNode node) {
+    return CLICKHOUSE.equals(node.path("datasource").path("type").asText());
+  }
+
+  /** Every SQL text of one dashboard: each ClickHouse panel target's rawSql and each query variable's query. */
   static List<Query> queries(String name, JsonNode dashboard) {
     List<Query> out = new ArrayList<>();
     for (JsonNode p : panels(dashboard)) {
       for (JsonNode t : p.path("targets")) {
+        if (!isClickHouse(t)) {
+          continue;
+        }
         out.add(new Query(name, "panel '" + p.path("title").asText() + "' " + t.path("refId").asText(),
             t.path("rawSql").asText("")));
       }
@@ -100,11 +111,36 @@ final class Dashboards {
       String name = v.path("name").asText();
       switch (v.path("type").asText()) {
         case "query" -> out.put(name, queryValues);
+        case "datasource" -> { } // chooses the data source, never appears in SQL
         case "custom", "textbox", "constant" -> {
           JsonNode current = v.path("current").path("value");
           out.put(name, List.of(current.isMissingNode() ? v.path("query").asText() : current.asText()));
         }
         default -> throw new IllegalArgumentException("unsupported variable type of " + name + ": " + v.path("type"));
+      }
+    }
+    return out;
+  }
+
+  /** Names of the multi-value variables of a dashboard. */
+  static Set<String> multiVariables(JsonNode dashboard) {
+    Set<String> out = new LinkedHashSet<>();
+    for (JsonNode v : dashboard.path("templating").path("list")) {
+      if (v.path("multi").asBoolean(false)) {
+        out.add(v.path("name").asText());
+      }
+    }
+    return out;
+  }
+
+  /** Every PromQL expression of a dashboard's Prometheus targets. */
+  static List<String> promQueries(JsonNode dashboard) {
+    List<String> out = new ArrayList<>();
+    for (JsonNode p : panels(dashboard)) {
+      for (JsonNode t : p.path("targets")) {
+        if ("prometheus".equals(t.path("datasource").path("type").asText())) {
+          out.add(t.path("expr").asText(""));
+        }
       }
     }
     return out;

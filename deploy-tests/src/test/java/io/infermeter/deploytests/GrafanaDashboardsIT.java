@@ -30,7 +30,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Integration test against the REAL local ClickHouse (Infra): a fresh database gets the repository's migrations,
  * a few rows of every table, then every dashboard query (Grafana macros and variables expanded as Grafana does)
  * must run and return rows; the fleet percentiles of the latency panel must equal nearest-rank percentiles computed
- * here from the merged buckets.
+ * here from the merged buckets. Models named {@code a\} and {@code a') OR 1=1 --} (issue 12: a backslash broke every
+ * panel under {@code ${model:singlequote}}, a crafted pair injected SQL) are selected one at a time: every panel that
+ * filters by model runs and returns only that model's rows.
  */
 class GrafanaDashboardsIT {
 
@@ -38,6 +40,9 @@ class GrafanaDashboardsIT {
   // TTL far enough that the fixed 2026 rows are not expired (DateTime ends in 2106)
   private static final int TTL_DAYS = 3650;
   private static final String MODEL = "model-a";
+  /** Model names a client may send (the collector takes any string): a trailing backslash, a quote and a comment. */
+  private static final List<String> HOSTILE = List.of("a\\", "a') OR 1=1 --");
+  private static final String HOST = "host-1";
   // per-host e2e warm histograms (highest equivalent value, count) of one 10 s window
   private static final long[] H1_VALUES = {100, 200, 300};
   private static final long[] H1_COUNTS = {50, 49, 1};
@@ -108,6 +113,35 @@ class GrafanaDashboardsIT {
             ws, we, 10.0, 5.0, "'percent'", "'errors 10 % > 5 %'", we, 1));
     st.execute("INSERT INTO " + database + ".dead_letters (detected, stage, reason, message, kafka_offset) VALUES "
         + row(we, "'sink'", "'deserialization'", "'bad bytes'", 1));
+    st.execute("INSERT INTO " + database + ".hardware_samples (ts, cluster, region, host, device_id, device_kind, "
+        + "gpu_type, source, utilization_pct, memory_utilization_pct, memory_used_bytes, memory_total_bytes, power_w, "
+        + "energy_mj, temperature_c, sm_clock_mhz, mem_clock_mhz, throttle_reasons, xid_errors, kafka_partition, "
+        + "kafka_offset) VALUES "
+        + row(ws, "'c1'", "'us-east-1'", q(HOST), "'GPU-0'", "'GPU'", "'H100'", "'nvml'", 87.5, 40.0,
+            "40000000000", "80000000000", 612.0, 1000, 71.0, 1980, 2619, 4, 1, 0, 1));
+    long offset = 100;
+    for (String model : HOSTILE) {
+      String m = lit(model);
+      for (String metric : List.of("e2e", "ttft", "tpot")) {
+        st.execute(latency + row(ws, we, 10000, "'host'", "'host-3'", m, q(metric), "'warm'", 10, "[100000]", "[10]",
+            offset++));
+      }
+      st.execute("INSERT INTO " + database + ".window_aggregates (window_start, window_end, window_size_ms, scope, "
+          + "host, model, gpu_type, requests, ok, errors, timeouts, cold_starts, output_tokens, slo_class, "
+          + "slo_requests, slo_good, kafka_offset) VALUES "
+          + row(ws, we, 10000, "'host'", "'host-3'", m, "'H100'", 10, 10, 0, 0, 0, 100, "['default']", "[10]", "[10]",
+              offset++));
+      st.execute("INSERT INTO " + database + ".energy_attribution (window_start, window_end, window_size_ms, region, "
+          + "host, device_id, gpu_type, model, is_idle, requests, output_tokens, energy_j, carbon_g, cost, currency, "
+          + "kafka_offset) VALUES "
+          + row(ws, we, 10000, "'us-east-1'", "'host-3'", "'GPU-1'", "'H100'", m, 0, 10, 100, 50.0, 0.01, 0.001,
+              "'USD'", offset++));
+    }
+  }
+
+  /** A ClickHouse string literal of any text: backslash and quote escaped. */
+  private static String lit(String s) {
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'";
   }
 
   static Stream<Query> queries() {
@@ -116,12 +150,38 @@ class GrafanaDashboardsIT {
 
   /** Grafana's expansion for a 2 h range around the fixtures, 1 h buckets, window 10 s and the fixture model. */
   private static String expand(Query q) {
+    return expand(q, List.of(MODEL));
+  }
+
+  /**
+   * The option values of the model variable for {@code names}, taken from the variable's own query as Grafana takes
+   * them (first column value, second column label).
+   */
+  private static List<String> optionValues(List<String> names) throws SQLException {
+    Query variable = queries().filter(q -> q.where().equals("variable model")).findFirst().orElseThrow();
+    Map<String, String> valueOfName = new HashMap<>();
+    try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery(expand(variable))) {
+      while (rs.next()) {
+        valueOfName.put(rs.getString(2), rs.getString(1));
+      }
+    }
+    return names.stream().map(n -> java.util.Objects.requireNonNull(valueOfName.get(n), n)).toList();
+  }
+
+  /** As {@link #expand(Query)} with {@code models} selected in the model variable. */
+  private static String expand(Query q, List<String> models) {
     JsonNode dashboard = Dashboards.parse(RepoFiles.grafanaDir().resolve("dashboards").resolve(q.dashboard()));
-    Map<String, List<String>> vars = new HashMap<>(Dashboards.variableDefaults(dashboard, List.of(MODEL)));
+    Map<String, List<String>> vars = new HashMap<>(Dashboards.variableDefaults(dashboard, models));
     vars.replace("window_ms", List.of("10000"));
+    vars.replace("host", List.of(HOST));
     GrafanaMacros macros = new GrafanaMacros(WINDOW.minusSeconds(3600), WINDOW.plusSeconds(3600),
-        Duration.ofHours(1), vars);
+        Duration.ofHours(1), vars, Dashboards.multiVariables(dashboard));
     return macros.expand(q.sql()).replace(Dashboards.DATABASE + ".", database + ".");
+  }
+
+  static Stream<org.junit.jupiter.params.provider.Arguments> modelFilteredQueriesAndHostileModels() {
+    return queries().filter(q -> q.sql().contains("${model:percentencode}"))
+        .flatMap(q -> HOSTILE.stream().map(m -> org.junit.jupiter.params.provider.Arguments.of(q, m)));
   }
 
   private static List<Map<String, Object>> run(String sql) throws SQLException {
@@ -148,7 +208,37 @@ class GrafanaDashboardsIT {
   @Test
   void modelVariableListsTheModels() throws SQLException {
     Query variable = queries().filter(q -> q.where().equals("variable model")).findFirst().orElseThrow();
-    assertThat(run(expand(variable))).extracting(r -> r.get("model")).containsExactly(MODEL);
+    List<String> all = new ArrayList<>(HOSTILE);
+    all.add(MODEL);
+    assertThat(run(expand(variable))).extracting(r -> r.get("model")).containsExactlyInAnyOrderElementsOf(all);
+  }
+
+  @ParameterizedTest(name = "{0} with model {1}")
+  @MethodSource("modelFilteredQueriesAndHostileModels")
+  void aHostileModelNameRunsAndSelectsOnlyItsOwnRows(Query q, String model) throws SQLException {
+    // as the drop-down passes it (the option value), and as a hand-made URL could (the raw name)
+    for (List<String> selected : List.of(optionValues(List.of(model)), List.of(model))) {
+      String sql = expand(q, selected);
+      assertThat(sql).doesNotContain(model).doesNotContain("\\"); // percent-encoded: no quote, no backslash
+      List<Map<String, Object>> rows = run(sql);
+      assertThat(rows).as("rows of %s", q).isNotEmpty();
+      if (rows.get(0).containsKey("model")) {
+        assertThat(rows).extracting(r -> r.get("model")).as("models of %s", q).containsOnly(model);
+      }
+    }
+  }
+
+  @Test
+  void theModelFilterMatchesExactlyTheSelectedNames() throws SQLException {
+    Query panel = queries().filter(q -> q.dashboard().equals("infermeter-latency.json")
+        && q.where().contains("Requests per second")).findFirst().orElseThrow();
+    List<String> all = new ArrayList<>(HOSTILE);
+    all.add(MODEL);
+    assertThat(run(expand(panel, optionValues(all)))).extracting(r -> r.get("model")).containsOnlyElementsOf(all)
+        .containsAll(all);
+    assertThat(run(expand(panel, List.of("a")))).isEmpty(); // a prefix of the hostile names matches nothing
+    assertThat(run(expand(panel, optionValues(List.of(MODEL))))).extracting(r -> r.get("model"))
+        .containsOnly(MODEL);
   }
 
   @Test

@@ -50,6 +50,8 @@ class GrafanaDashboardsTest {
     assertThat(first.path("jsonData").path("defaultDatabase").asText()).isEqualTo(Dashboards.DATABASE);
     // the password comes from the environment, never from the repository
     assertThat(first.path("secureJsonData").path("password").asText()).startsWith("${");
+    // it serves these dashboards only: never the default for every other panel of the Grafana instance
+    assertThat(first.path("isDefault").asBoolean(true)).isFalse();
   }
 
   @Test
@@ -60,24 +62,89 @@ class GrafanaDashboardsTest {
   }
 
   @Test
-  void everyDashboardIsUniqueAndUsesTheProvisionedDataSource() throws Exception {
-    String uid = YAML.readTree(RepoFiles.grafanaDir().resolve("provisioning/datasources/clickhouse.yaml").toFile())
-        .path("datasources").get(0).path("uid").asText();
-    assertThat(Dashboards.files()).hasSizeGreaterThanOrEqualTo(3);
+  void everyDashboardIsUniqueAndChoosesItsDataSourceByAVariable() throws Exception {
+    String provisionedUid = YAML.readTree(RepoFiles.grafanaDir()
+        .resolve("provisioning/datasources/clickhouse.yaml").toFile()).path("datasources").get(0).path("uid").asText();
+    Map<String, String> variableOfType = Map.of(Dashboards.CLICKHOUSE, "${datasource}", "prometheus", "${prometheus}");
+    assertThat(Dashboards.files()).hasSizeGreaterThanOrEqualTo(5);
     Set<String> uids = new HashSet<>();
     for (Path f : Dashboards.files()) {
       JsonNode d = Dashboards.parse(f);
+      assertThat(RepoFiles.read(f)).as("%s names no data source uid", f).doesNotContain(provisionedUid);
       assertThat(uids.add(d.path("uid").asText())).as("unique uid of %s", f).isTrue();
       assertThat(d.path("title").asText()).as("title of %s", f).isNotBlank();
+      Map<String, String> dsVariables = new java.util.HashMap<>();
+      for (JsonNode v : d.path("templating").path("list")) {
+        if ("datasource".equals(v.path("type").asText())) {
+          dsVariables.put(v.path("query").asText(), "${" + v.path("name").asText() + "}");
+        }
+      }
       Set<Integer> ids = new HashSet<>();
       for (JsonNode p : Dashboards.panels(d)) {
         assertThat(ids.add(p.path("id").asInt())).as("unique panel id in %s", f).isTrue();
         for (JsonNode t : p.path("targets")) {
-          assertThat(t.path("datasource").path("uid").asText()).as("%s %s", f, p.path("title")).isEqualTo(uid);
-          assertThat(t.path("rawSql").asText()).as("%s %s", f, p.path("title")).isNotBlank();
+          String type = t.path("datasource").path("type").asText();
+          assertThat(variableOfType).as("%s %s: data source type", f, p.path("title")).containsKey(type);
+          assertThat(t.path("datasource").path("uid").asText()).as("%s %s", f, p.path("title"))
+              .isEqualTo(variableOfType.get(type)).isEqualTo(dsVariables.get(type));
+          assertThat(t.path(type.equals("prometheus") ? "expr" : "rawSql").asText()).as("%s %s", f, p.path("title"))
+              .isNotBlank();
         }
       }
       assertThat(ids).as("panels of %s", f).isNotEmpty();
+    }
+  }
+
+  /** Variables in SQL only as {@code '${name:percentencode}'}: nothing a value holds can end the literal. */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("queries")
+  void noVariableIsSplicedIntoSqlUnescaped(Query q) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\$(?!__)\\{?[A-Za-z]").matcher(q.sql());
+    while (m.find()) {
+      String rest = q.sql().substring(Math.max(0, m.start() - 1));
+      assertThat(rest).as("variable at %d of %s", m.start(), q)
+          .matches("(?s)'\\$\\{[A-Za-z0-9_]+:percentencode}'.*");
+    }
+  }
+
+  @Test
+  void hardwareDashboardShowsEveryHardwareColumnThatMatters() {
+    String sql = String.join("\n", Dashboards.queries("infermeter-hardware.json",
+        Dashboards.parse(RepoFiles.grafanaDir().resolve("dashboards/infermeter-hardware.json"))).stream()
+        .map(Query::sql).toList());
+    assertThat(sql).contains("utilization_pct", "memory_used_bytes", "memory_total_bytes", "power_w", "temperature_c",
+        "throttle_reasons", "xid_errors");
+  }
+
+  /** Each metric of the pipeline dashboard is one the apps register (a counter is exported with _total). */
+  @Test
+  void pipelineDashboardUsesOnlyMetricsTheAppsExport() throws java.io.IOException {
+    Set<String> registered = new HashSet<>();
+    java.util.regex.Pattern name = java.util.regex.Pattern.compile("\"(infermeter_[a-z0-9_]+)\"");
+    for (String module : List.of("collector", "streams-app", "sink")) {
+      try (Stream<Path> files = java.nio.file.Files.walk(RepoFiles.root().resolve(module).resolve("src/main/java"))) {
+        for (Path f : files.filter(x -> x.toString().endsWith(".java")).toList()) {
+          java.util.regex.Matcher m = name.matcher(RepoFiles.read(f));
+          while (m.find()) {
+            registered.add(m.group(1));
+          }
+        }
+      }
+    }
+    List<String> exprs = Dashboards.promQueries(Dashboards.parse(
+        RepoFiles.grafanaDir().resolve("dashboards/infermeter-pipeline.json")));
+    assertThat(exprs).hasSizeGreaterThanOrEqualTo(8);
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("infermeter_[a-z0-9_]+").matcher(String.join(" ", exprs));
+    Set<String> used = new HashSet<>();
+    while (m.find()) {
+      used.add(m.group());
+    }
+    assertThat(used).contains("infermeter_sink_consumer_lag_records", "infermeter_collector_dropped_total",
+        "infermeter_collector_spool_bytes", "infermeter_sink_dead_letters_total", "infermeter_streams_dead_letters_total");
+    for (String u : used) {
+      String base = u.replaceAll("_(total|bucket|sum|count)$", "");
+      assertThat(registered.contains(u) || registered.contains(base)).as("metric %s is registered by an app", u)
+          .isTrue();
     }
   }
 
@@ -92,7 +159,7 @@ class GrafanaDashboardsTest {
   void everyMacroAndVariableIsKnown(Query q) {
     JsonNode dashboard = Dashboards.parse(RepoFiles.grafanaDir().resolve("dashboards").resolve(q.dashboard()));
     GrafanaMacros macros = new GrafanaMacros(FROM, FROM.plusSeconds(3600), Duration.ofSeconds(60),
-        Dashboards.variableDefaults(dashboard, List.of("model-a")));
+        Dashboards.variableDefaults(dashboard, List.of("model-a")), Dashboards.multiVariables(dashboard));
     assertThat(macros.expand(q.sql())).doesNotContain("$");
   }
 
@@ -137,6 +204,18 @@ class GrafanaDashboardsTest {
             + "toStartOfInterval(toDateTime(t), INTERVAL 20 second) AND m IN ('a','b\\'c') AND w = 10000");
     assertThat(m.expand("$__fromTime $__toTime $__interval_s ${w}"))
         .isEqualTo("toDateTime(1767225600) toDateTime(1767225660) 20 10000");
+  }
+
+  /** Grafana's own test case (grafana/scenes formatRegistry) and the hostile model names of issue 12. */
+  @Test
+  void percentEncodeIsGrafanasStrictEncoding() {
+    GrafanaMacros m = new GrafanaMacros(FROM, FROM.plusSeconds(60), Duration.ofSeconds(20),
+        Map.of("servers", List.of("foo()bar BAZ", "test2"), "one", List.of("a\\"),
+            "evil", List.of("a') OR 1=1 --"), "many", List.of("é", "x,y")), Set.of("one", "many"));
+    assertThat(m.expand("${servers:percentencode}")).isEqualTo("%7Bfoo%28%29bar%20BAZ%2Ctest2%7D");
+    assertThat(m.expand("${one:percentencode}")).isEqualTo("%7Ba%5C%7D");
+    assertThat(m.expand("${evil:percentencode}")).isEqualTo("a%27%29%20OR%201%3D1%20--");
+    assertThat(m.expand("${many:percentencode}")).isEqualTo("%7B%C3%A9%2Cx%2Cy%7D");
   }
 
   @Test

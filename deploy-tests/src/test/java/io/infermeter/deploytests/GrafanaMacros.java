@@ -13,8 +13,13 @@ import java.util.stream.Collectors;
  * SQL the way Grafana does before the query reaches ClickHouse, so that the SQL can be run as it will be run.
  * Time macros: {@code $__timeFilter(col)}, {@code $__timeFilter_ms(col)}, {@code $__fromTime}, {@code $__toTime},
  * {@code $__timeInterval(col)}, {@code $__interval_s}. Variables: {@code $name}, {@code ${name}},
- * {@code ${name:singlequote}}, {@code ${name:csv}}, {@code ${name:raw}}. Anything else starting with '$' is rejected.
- * Immutable, thread-safe.
+ * {@code ${name:singlequote}}, {@code ${name:csv}}, {@code ${name:raw}}, {@code ${name:percentencode}}. Anything else
+ * starting with '$' is rejected. Immutable, thread-safe.
+ *
+ * <p>{@code percentencode} is Grafana's {@code encodeURIComponentStrict} (grafana/scenes formatRegistry): a multi-value
+ * variable becomes {@code encode("{" + values joined by "," + "}")}, a single value {@code encode(value)}; every byte
+ * of the UTF-8 form except {@code A-Z a-z 0-9 - _ . ~} becomes {@code %XX}. Its output cannot end a ClickHouse string
+ * literal (no quote, no backslash), which is why the dashboards use it for every variable in SQL.
  */
 final class GrafanaMacros {
 
@@ -28,14 +33,22 @@ final class GrafanaMacros {
   private final Instant to;
   private final Duration interval;
   private final Map<String, List<String>> variables;
+  private final java.util.Set<String> multi;
+
+  /** As {@link #GrafanaMacros(Instant, Instant, Duration, Map, java.util.Set)} with no multi-value variable. */
+  GrafanaMacros(Instant from, Instant to, Duration interval, Map<String, List<String>> variables) {
+    this(from, to, interval, variables, java.util.Set.of());
+  }
 
   /**
    * @param from start of the dashboard's time range
    * @param to end of the dashboard's time range
    * @param interval Grafana's $__interval (bucket width of time series), whole seconds
    * @param variables value(s) of every template variable
+   * @param multi names of the multi-value variables (Grafana holds their value as an array, even of one)
    */
-  GrafanaMacros(Instant from, Instant to, Duration interval, Map<String, List<String>> variables) {
+  GrafanaMacros(Instant from, Instant to, Duration interval, Map<String, List<String>> variables,
+      java.util.Set<String> multi) {
     if (!to.isAfter(from) || interval.toSeconds() < 1) {
       throw new IllegalArgumentException("empty time range or interval below 1 s: " + from + ".." + to + ", " + interval);
     }
@@ -43,6 +56,7 @@ final class GrafanaMacros {
     this.to = to;
     this.interval = interval;
     this.variables = Map.copyOf(variables);
+    this.multi = java.util.Set.copyOf(multi);
   }
 
   /** {@code sql} with every macro and variable expanded; throws IllegalArgumentException naming an unknown one. */
@@ -80,10 +94,30 @@ final class GrafanaMacros {
     if (format == null || format.equals("raw") || format.equals("csv")) {
       return String.join(",", values);
     }
+    if (format.equals("percentencode")) {
+      return percentEncode(multi.contains(name) || values.size() != 1 ? "{" + String.join(",", values) + "}"
+          : values.get(0));
+    }
     if (format.equals("singlequote")) {
       return values.stream().map(v -> "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'")
           .collect(Collectors.joining(","));
     }
     throw new IllegalArgumentException("unsupported variable format ${" + name + ":" + format + "}");
+  }
+
+  /** Grafana's encodeURIComponentStrict: UTF-8 bytes, all but A-Z a-z 0-9 - _ . ~ as upper-case %XX. */
+  static String percentEncode(String value) {
+    StringBuilder sb = new StringBuilder();
+    for (byte b : value.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+      int c = b & 0xff;
+      if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'
+          || c == '.' || c == '~') {
+        sb.append((char) c);
+      } else {
+        sb.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+            .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
+      }
+    }
+    return sb.toString();
   }
 }

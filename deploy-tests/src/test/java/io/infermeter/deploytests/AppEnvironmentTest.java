@@ -36,7 +36,8 @@ class AppEnvironmentTest {
   private static final String KAFKA_CLIENT_CONFIG = "KafkaClientConfig";
   private static final Pattern PREFIX_CONSTANT = Pattern.compile("String [A-Z_]*PREFIX = \"([a-z0-9.-]+\\.)\"");
   private static final Map<String, String> MODULE_OF_CONTAINER =
-      Map.of("collector", "collector", "streams-app", "streams-app", "sink", "sink", "alert-forwarder", "alert-forwarder");
+      Map.of("collector", "collector", "streams-app", "streams-app", "sink", "sink",
+          "alert-forwarder", "alert-forwarder");
 
   /** Keys (and pass-through prefixes ending in '.') a module's main sources mention. */
   static Set<String> knownKeys(String module) {

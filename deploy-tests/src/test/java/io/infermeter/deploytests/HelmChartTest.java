@@ -219,7 +219,8 @@ class HelmChartTest {
   static Set<String> declaredMetrics() {
     Set<String> names = new LinkedHashSet<>();
     for (String module : List.of("collector", "streams-app", "sink", "alert-forwarder")) {
-      try (Stream<Path> files = java.nio.file.Files.walk(RepoFiles.root().resolve(module).resolve("src/main/java"))) {
+      Path src = RepoFiles.root().resolve(module).resolve("src/main/java");
+      try (Stream<Path> files = java.nio.file.Files.walk(src)) {
         for (Path f : files.filter(p -> p.toString().endsWith(".java")).toList()) {
           Matcher m = DECLARED.matcher(RepoFiles.read(f));
           while (m.find()) {

@@ -280,6 +280,8 @@ public final class Settings {
   }
 
   private static ConfigException invalid(String key, String value, String expected) {
-    return new ConfigException("invalid value '" + value + "' for setting '" + key + "': expected " + expected);
+    // the message is logged and printed: a secret key's value never appears in it (Redaction)
+    return new ConfigException("invalid value '" + Redaction.redactValue(key, value) + "' for setting '" + key
+        + "': expected " + expected);
   }
 }

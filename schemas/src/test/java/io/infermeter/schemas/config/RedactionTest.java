@@ -114,6 +114,16 @@ class RedactionTest {
   }
 
   @Test
+  void anInvalidSecretValueIsNotEchoedInTheError() {
+    Settings s = Settings.fromMap(Map.of("kafka.ssl.key.password", "hunter2", "url", "http://u:hunter2@h/x"));
+
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> s.integer("kafka.ssl.key.password"))
+        .isInstanceOf(ConfigException.class).hasMessageNotContaining("hunter2").hasMessageContaining("[hidden]");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> s.integer("url"))
+        .isInstanceOf(ConfigException.class).hasMessageNotContaining("hunter2");
+  }
+
+  @Test
   void nullAndEmptyPassThrough() {
     assertThat(Redaction.redactText(null)).isNull();
     assertThat(Redaction.redactText("")).isEmpty();

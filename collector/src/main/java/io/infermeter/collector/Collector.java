@@ -78,7 +78,7 @@ public final class Collector implements AutoCloseable {
     Producer<String, byte[]> prod = producer != null ? producer : new KafkaProducer<>(producerProperties(config),
         new StringSerializer(), new ByteArraySerializer());
     Spool spool = new Spool(config.spoolDir(), config.spoolMaxBytes(), config.spoolSegmentBytes(),
-        n -> metrics.dropped("spool_full", n));
+        Spool.Fsync.parse(config.spoolFsync()), metrics::dropped);
     this.publisher = new Publisher(prod, new AvroSerializer<SpecificRecord>(reg, serdeConfig, false),
         Topics.REQUESTS.withPrefix(config.topicPrefix()).name(), Topics.HARDWARE.withPrefix(config.topicPrefix()).name(),
         Topics.DEAD_LETTERS.withPrefix(config.topicPrefix()).name(), spool, metrics, config.bufferCapacity(),
@@ -89,7 +89,8 @@ public final class Collector implements AutoCloseable {
     EventDefaults defaults = EventDefaults.of(config.cluster(), config.region(), config.host(), config.gpuType(),
         config.engine());
     RequestValidator validator = new RequestValidator(clock, config.maxDuration(), config.maxFutureSkew(),
-        config.maxAge(), config.maxTokens());
+        config.maxAge(), config.maxTokens(), config.maxDimensionBytes(), config.maxMessageBytes(),
+        metrics::truncated);
     Consumer<RequestEvent> sink = publisher::publish;
     IngestServer.EncodedSink encoded = new IngestServer.EncodedSink() {
       @Override

@@ -47,6 +47,7 @@ public record CollectorConfig(
     long spoolMaxBytes,
     long spoolSegmentBytes,
     Duration spoolRetryPeriod,
+    String spoolFsync,
     Duration samplingPeriod,
     boolean samplingEnabled,
     boolean nvmlEnabled,
@@ -62,6 +63,8 @@ public record CollectorConfig(
     Duration maxFutureSkew,
     Duration maxAge,
     int maxTokens,
+    int maxDimensionBytes,
+    int maxMessageBytes,
     int recorderCapacity,
     HttpServerSettings httpServer) {
 
@@ -89,10 +92,11 @@ public record CollectorConfig(
     d.put("schema.registry.url", "http://127.0.0.1:8081/apis/ccompat/v7");
     d.put("topic.prefix", "");
     d.put("buffer.capacity", "65536");
-    d.put("spool.dir", Path.of(System.getProperty("java.io.tmpdir"), "infermeter-spool").toString());
+    d.put("spool.dir", defaultSpoolDir().toString());
     d.put("spool.max.bytes", String.valueOf(1024L * 1024 * 1024));
     d.put("spool.segment.bytes", String.valueOf(8L * 1024 * 1024));
     d.put("spool.retry.period", "1s");
+    d.put("spool.fsync", "segment");
     d.put("sampling.period", "1s");
     d.put("sampling.enabled", "true");
     d.put("nvml.enabled", "true");
@@ -108,6 +112,8 @@ public record CollectorConfig(
     d.put("validation.max.future.skew", "5m");
     d.put("validation.max.age", "7d");
     d.put("validation.max.tokens", "10000000");
+    d.put("validation.max.dimension.bytes", "256");
+    d.put("validation.max.message.bytes", "1024");
     d.put("recorder.capacity", "65536");
     return d;
   }
@@ -168,13 +174,36 @@ public record CollectorConfig(
         bootstrap, registry, s.string("topic.prefix", ""),
         KafkaClientConfig.of(s, Set.of()).producer(), Map.copyOf(serdeConfig),
         s.positiveInt("buffer.capacity"), Path.of(s.string("spool.dir")), spoolMax, segment,
-        positiveDuration(s, "spool.retry.period"),
+        positiveDuration(s, "spool.retry.period"), spoolFsync(s),
         period, s.bool("sampling.enabled"), s.bool("nvml.enabled"), s.string("nvml.library"),
         s.bool("oshi.enabled"), pid, s.optional("process.name"), Path.of(s.string("rapl.root")),
         s.bool("power.estimate.enabled"), tdp, idle,
         positiveDuration(s, "validation.max.duration"), positiveDuration(s, "validation.max.future.skew"),
         positiveDuration(s, "validation.max.age"), s.positiveInt("validation.max.tokens"),
+        s.positiveInt("validation.max.dimension.bytes"), s.positiveInt("validation.max.message.bytes"),
         s.positiveInt("recorder.capacity"), HttpServerSettings.from(s));
+  }
+
+  /**
+   * The spool's default directory: {@code $XDG_STATE_HOME/infermeter/spool}, else
+   * {@code ~/.local/state/infermeter/spool}; the collector's own (created 0700), never the shared temporary directory.
+   */
+  static Path defaultSpoolDir() {
+    String state = System.getenv("XDG_STATE_HOME");
+    Path base = state != null && !state.isBlank() && Path.of(state).isAbsolute() ? Path.of(state)
+        : Path.of(System.getProperty("user.home"), ".local", "state");
+    return base.resolve("infermeter").resolve("spool");
+  }
+
+  private static String spoolFsync(Settings s) {
+    String v = s.string("spool.fsync");
+    try {
+      io.infermeter.collector.internal.Spool.Fsync.parse(v);
+    } catch (RuntimeException e) {
+      throw new ConfigException("invalid value '" + v + "' for setting 'spool.fsync': expected never, segment, "
+          + "always or a positive duration such as 1s");
+    }
+    return v.trim();
   }
 
   private static String nonBlank(Settings s, String key) {

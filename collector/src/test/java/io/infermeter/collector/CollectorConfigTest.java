@@ -104,12 +104,27 @@ class CollectorConfigTest {
     "process.pid|-2|process.pid",
     "nvml.enabled|maybe|nvml.enabled",
     "validation.max.duration|0ms|validation.max.duration",
+    "validation.max.dimension.bytes|0|validation.max.dimension.bytes",
+    "validation.max.message.bytes|-1|validation.max.message.bytes",
+    "spool.fsync|sometimes|spool.fsync",
+    "spool.fsync|0s|spool.fsync",
   })
   void invalidValuesFailNamingKeyAndValue(String key, String value, String named) {
     Map<String, String> m = required();
     m.put(key, value);
     assertThatThrownBy(() -> CollectorConfig.from(Settings.fromMap(m)))
         .isInstanceOf(ConfigException.class).hasMessageContaining(named);
+  }
+
+  @Test
+  void stringLimitsAndSpoolDefaults() {
+    CollectorConfig c = CollectorConfig.from(Settings.fromMap(required()));
+    assertThat(c.maxDimensionBytes()).isEqualTo(256);
+    assertThat(c.maxMessageBytes()).isEqualTo(1024);
+    assertThat(c.spoolFsync()).isEqualTo("segment");
+    // the collector's own state directory, not the shared temporary directory
+    assertThat(c.spoolDir().toString()).endsWith("infermeter/spool")
+        .doesNotStartWith(System.getProperty("java.io.tmpdir"));
   }
 
   @Test

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -179,15 +180,19 @@ class DeployFilesTest {
     assertThat(finalName).isEqualTo("infermeter-" + app);
     assertThat(text).containsPattern("(?m)^ARG JRE_IMAGE=eclipse-temurin:17[^\\s]*-jre[^\\s]*$");
     assertThat(text).containsPattern("(?m)^FROM \\$\\{JRE_IMAGE}$");
-    assertThat(text).containsPattern("(?m)^COPY " + Pattern.quote(jar) + " /app/" + Pattern.quote(finalName + ".jar") + "$");
-    assertThat(text).containsPattern("(?m)^COPY " + Pattern.quote(app + "/target/lib/") + " /app/lib/$");
+    // multi-stage: the build stage builds the module (deploy-tests' DockerfilesTest checks it against the POMs)
+    assertThat(text).containsPattern("(?m)^COPY --from=build /src/" + Pattern.quote(jar) + " /app/"
+        + Pattern.quote(finalName + ".jar") + "$");
+    assertThat(text).containsPattern("(?m)^COPY --from=build /src/" + Pattern.quote(app + "/target/lib/")
+        + " /app/lib/$");
     assertThat(text).contains("-jar /app/" + finalName + ".jar");
     assertThat(text).containsPattern("(?m)^USER (?!root)\\S+$");
     // the manifest class path of the jar points at lib/ next to it
     assertThat(Files.readString(pom)).contains("<classpathPrefix>lib/</classpathPrefix>");
-    // BuildKit's per-Dockerfile ignore file lets exactly the built app into the context
+    // BuildKit's per-Dockerfile ignore file lets the POMs and the sources into the context, no build output
     List<String> ignore = Files.readAllLines(dockerfile.resolveSibling("Dockerfile." + app + ".dockerignore"));
-    assertThat(ignore).contains("*", "!" + jar, "!" + app + "/target/lib/");
+    assertThat(ignore).contains("*", "!pom.xml", "!*/pom.xml", "!" + app + "/src")
+        .noneMatch(l -> l.contains("target"));
   }
 
   @Test
@@ -195,7 +200,14 @@ class DeployFilesTest {
     try (Stream<Path> files = Files.list(ROOT.resolve("deploy/docker"))) {
       List<String> dockerfiles = files.map(p -> p.getFileName().toString())
           .filter(n -> n.startsWith("Dockerfile") && !n.endsWith(".dockerignore")).sorted().toList();
-      assertThat(dockerfiles).containsExactlyElementsOf(APPS.stream().map(a -> "Dockerfile." + a).sorted().toList());
+      // one per image of deploy/images.properties (its keys other than tag are module directories)
+      Properties images = new Properties();
+      try (var in = Files.newBufferedReader(ROOT.resolve("deploy/images.properties"))) {
+        images.load(in);
+      }
+      assertThat(dockerfiles).containsExactlyElementsOf(images.stringPropertyNames().stream()
+          .filter(k -> !k.equals("tag")).map(a -> "Dockerfile." + a).sorted().toList());
+      assertThat(images.stringPropertyNames()).containsAll(APPS);
     }
   }
 

@@ -235,48 +235,74 @@ public final class ForwarderLoop implements Runnable {
     return out;
   }
 
-  /** Rebuilds the firing alerts of {@code tp} from {@code lookback} up to {@code end} (exclusive). */
-  Map<String, Alert> rebuild(Consumer<byte[], byte[]> rc, TopicPartition tp, long end) {
-    Map<String, Alert> state = new LinkedHashMap<>();
-    rc.assign(List.of(tp));
-    long begin = rc.beginningOffsets(List.of(tp)).get(tp);
-    long since = clock.instant().minus(lookback).toEpochMilli();
-    OffsetAndTimestamp at = rc.offsetsForTimes(Map.of(tp, Math.max(0, since))).get(tp);
-    long start = at == null ? end : Math.max(begin, at.offset());
-    if (start >= end) {
-      return state;
+  /**
+   * Rebuilds the firing alerts of each partition of {@code ends} from {@code lookback} (by record timestamp) up to its
+   * end offset (exclusive), reading all of them with one group-less consumer.
+   */
+  Map<TopicPartition, Map<String, Alert>> rebuild(Consumer<byte[], byte[]> rc, Map<TopicPartition, Long> ends) {
+    Map<TopicPartition, Map<String, Alert>> state = new HashMap<>();
+    Map<TopicPartition, Long> starts = new HashMap<>();
+    rc.assign(ends.keySet());
+    Map<TopicPartition, Long> begins = rc.beginningOffsets(ends.keySet());
+    long since = Math.max(0, clock.instant().minus(lookback).toEpochMilli());
+    Map<TopicPartition, Long> query = new HashMap<>();
+    ends.keySet().forEach(tp -> query.put(tp, since));
+    Map<TopicPartition, OffsetAndTimestamp> at = rc.offsetsForTimes(query);
+    List<TopicPartition> pending = new ArrayList<>();
+    for (Map.Entry<TopicPartition, Long> e : ends.entrySet()) {
+      TopicPartition tp = e.getKey();
+      OffsetAndTimestamp t = at.get(tp);
+      long start = t == null ? e.getValue() : Math.max(begins.get(tp), t.offset());
+      starts.put(tp, start);
+      state.put(tp, new LinkedHashMap<>());
+      if (start < e.getValue()) {
+        rc.seek(tp, start);
+        pending.add(tp);
+      }
     }
-    rc.seek(tp, start);
+    rc.pause(ends.keySet());
+    rc.resume(pending);
     long read = 0;
     long lastProgress = System.nanoTime();
-    while (rc.position(tp) < end && stopping.getCount() > 0) {
+    while (!pending.isEmpty() && stopping.getCount() > 0) {
       ConsumerRecords<byte[], byte[]> records = rc.poll(REBUILD_POLL);
-      if (records.isEmpty()) {
-        if (System.nanoTime() - lastProgress > REBUILD_STALL.toNanos()) {
-          LOG.warn("rebuilding {}: no progress for {} at offset {} of {}; continuing with what was read", tp,
-              REBUILD_STALL, rc.position(tp), end);
-          break;
-        }
-        continue;
+      if (records.isEmpty() && System.nanoTime() - lastProgress > REBUILD_STALL.toNanos()) {
+        LOG.warn("rebuilding {}: no progress for {}; continuing with what was read", pending, REBUILD_STALL);
+        break;
       }
-      lastProgress = System.nanoTime();
-      for (ConsumerRecord<byte[], byte[]> r : records.records(tp)) {
-        if (r.offset() >= end) {
-          break;
+      if (!records.isEmpty()) {
+        lastProgress = System.nanoTime();
+      }
+      for (TopicPartition tp : records.partitions()) {
+        long end = ends.get(tp);
+        Map<String, Alert> m = state.get(tp);
+        for (ConsumerRecord<byte[], byte[]> r : records.records(tp)) {
+          if (r.offset() >= end) {
+            break;
+          }
+          read++;
+          Alert alert = decode(r);
+          if (alert == null) {
+            continue;
+          }
+          if (alert.getState() == AlertState.FIRING) {
+            m.put(alert.getDedupKey(), alert);
+          } else {
+            m.remove(alert.getDedupKey());
+          }
         }
-        read++;
-        Alert alert = decode(r);
-        if (alert == null) {
-          continue;
-        }
-        if (alert.getState() == AlertState.FIRING) {
-          state.put(alert.getDedupKey(), alert);
-        } else {
-          state.remove(alert.getDedupKey());
+      }
+      for (java.util.Iterator<TopicPartition> it = pending.iterator(); it.hasNext(); ) {
+        TopicPartition tp = it.next();
+        if (rc.position(tp) >= ends.get(tp)) {
+          rc.pause(List.of(tp));
+          it.remove();
         }
       }
     }
-    LOG.info("rebuilt {}: {} record(s) from offset {} to {}, {} alert(s) firing", tp, read, start, end, state.size());
+    int firingNow = state.values().stream().mapToInt(Map::size).sum();
+    LOG.info("rebuilt {} partition(s) of {}: {} record(s) from {} up to {}, {} alert(s) firing", ends.size(), topic,
+        read, starts, ends, firingNow);
     return state;
   }
 
@@ -310,26 +336,34 @@ public final class ForwarderLoop implements Runnable {
       Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(new HashSet<>(partitions));
       List<TopicPartition> rebuilt = new ArrayList<>();
       Map<TopicPartition, OffsetAndMetadata> started = new HashMap<>();
+      Map<TopicPartition, Long> toRebuild = new HashMap<>();
+      List<TopicPartition> fresh = new ArrayList<>();
+      for (TopicPartition tp : partitions) {
+        OffsetAndMetadata c = committed.get(tp);
+        Parked p = parked.get(tp);
+        if (p != null && c != null && c.offset() == p.position()) {
+          firing.replace(tp, p.alerts());
+        } else if (c != null) {
+          toRebuild.put(tp, c.offset());
+        } else {
+          fresh.add(tp);
+        }
+      }
+      if (toRebuild.isEmpty() && fresh.isEmpty()) {
+        return;
+      }
       try (Consumer<byte[], byte[]> rc = rebuildConsumers.get()) {
-        Map<TopicPartition, Long> ends = null;
-        for (TopicPartition tp : partitions) {
-          OffsetAndMetadata c = committed.get(tp);
-          Parked p = parked.get(tp);
-          if (p != null && c != null && c.offset() == p.position()) {
-            firing.replace(tp, p.alerts());
-            continue;
-          }
-          if (ends == null) {
-            ends = rc.endOffsets(partitions);
-          }
-          long end = c != null ? c.offset() : ends.get(tp);
-          firing.replace(tp, rebuild(rc, tp, end));
-          rebuilt.add(tp);
-          if (c == null) {
+        if (!fresh.isEmpty()) {
+          Map<TopicPartition, Long> ends = rc.endOffsets(fresh);
+          for (TopicPartition tp : fresh) {
+            long end = ends.get(tp);
+            toRebuild.put(tp, end);
             consumer.seek(tp, end); // a new group starts at the end: what was firing is known, history is not sent
             started.put(tp, new OffsetAndMetadata(end));
           }
         }
+        rebuild(rc, toRebuild).forEach(firing::replace);
+        rebuilt.addAll(toRebuild.keySet());
       } catch (KafkaException e) {
         if (e instanceof WakeupException) {
           throw e;

@@ -60,18 +60,18 @@ public final class InfermeterTopology {
     Serde<String> str = Serdes.String();
     boolean persistent = s.persistentStores();
 
-    b.addStateStore(TopologyStores.accumulators(RequestWindowProcessor.WINDOW_STORE, persistent));
+    b.addStateStore(TopologyStores.accumulators(RequestWindowProcessor.WINDOW_STORE, persistent, counters));
     b.addStateStore(TopologyStores.longs(RequestWindowProcessor.META_STORE, persistent));
     b.addStateStore(TopologyStores.dedup(RequestWindowProcessor.DEDUP_STORE, persistent, s.dedupRetention()));
-    b.addStateStore(TopologyStores.ruleStates(RequestWindowProcessor.ALERT_STORE, persistent));
-    b.addStateStore(TopologyStores.accumulators(FleetRollupProcessor.WINDOW_STORE, persistent));
+    b.addStateStore(TopologyStores.ruleStates(RequestWindowProcessor.ALERT_STORE, persistent, counters));
+    b.addStateStore(TopologyStores.accumulators(FleetRollupProcessor.WINDOW_STORE, persistent, counters));
     b.addStateStore(TopologyStores.longs(FleetRollupProcessor.META_STORE, persistent));
-    b.addStateStore(TopologyStores.ruleStates(FleetRollupProcessor.ALERT_STORE, persistent));
-    b.addStateStore(TopologyStores.hostWindows(EnergyProcessor.WINDOW_STORE, persistent));
+    b.addStateStore(TopologyStores.ruleStates(FleetRollupProcessor.ALERT_STORE, persistent, counters));
+    b.addStateStore(TopologyStores.hostWindows(EnergyProcessor.WINDOW_STORE, persistent, counters));
     b.addStateStore(TopologyStores.longs(EnergyProcessor.META_STORE, persistent));
     b.addStateStore(TopologyStores.bytes(EnergyProcessor.DEVICE_LAST_STORE, persistent));
     b.addStateStore(TopologyStores.bytes(EnergyProcessor.HOST_SEEN_STORE, persistent));
-    b.addStateStore(TopologyStores.ruleStates(EnergyProcessor.ALERT_STORE, persistent));
+    b.addStateStore(TopologyStores.ruleStates(EnergyProcessor.ALERT_STORE, persistent, counters));
     if (s.priceUpdatesEnabled()) {
       b.globalTable(Topics.PRICE_UPDATES.withPrefix(prefix).name(),
           Consumed.with(str, serdes.prices()).withName("price-updates-source"),
@@ -116,7 +116,8 @@ public final class InfermeterTopology {
     // 3. energy per host
     KStream<String, Object> hwOut = b
         .stream(hardwareTopic, Consumed.with(str, serdes.hardware()).withName("hardware-source"))
-        .process(() -> new HardwareValidateProcessor(counters, serdes.hardware().serializer(), hardwareTopic, clock),
+        .process(() -> new HardwareValidateProcessor(counters, StreamsLimits.of(s), serdes.hardware().serializer(),
+            hardwareTopic, clock),
             Named.as("hardware-validate"));
     Map<String, KStream<String, Object>> hw = hwOut.split(Named.as("hardware-out-"))
         .branch((k, v) -> v instanceof EnergyInput, Branched.as("samples"))
@@ -187,7 +188,8 @@ public final class InfermeterTopology {
     p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetterHandlers.Processing.class);
     p.put(StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetterHandlers.Production.class);
     p.put(DeadLetterHandlers.CONTEXT_KEY, new DeadLetterHandlers.Context(
-        Topics.DEAD_LETTERS.withPrefix(s.topicPrefix()).name(), serdes.deadLetters().serializer(), counters, clock));
+        Topics.DEAD_LETTERS.withPrefix(s.topicPrefix()).name(), serdes.deadLetters().serializer(), counters, clock,
+        StreamsLimits.of(s), new DeadLetterHandlers.FailureTracker()));
     return p;
   }
 }

@@ -145,6 +145,7 @@ public final class StreamsMain implements Callable<Integer> {
         .help("Window aggregates emitted").callback(cb -> cb.call(c.windowsEmitted.sum())).register(registry);
     CounterWithCallback.builder().name("infermeter_streams_punctuation_seconds_total")
         .help("Time spent in punctuators").callback(cb -> cb.call(c.punctuationNanos.sum() / 1e9)).register(registry);
+    LimitMetrics.register(registry, c);
     GaugeWithCallback.builder().name("infermeter_streams_state")
         .help("Kafka Streams state (1 for the current state)").labelNames("state")
         .callback(cb -> cb.call(1, streams.state().name())).register(registry);

@@ -187,6 +187,7 @@ public final class StreamsSettings {
     d.put("metrics.host", "127.0.0.1");
     d.put("metrics.port", "9404");
     AlertSettings.defaults(d);
+    d.putAll(StreamsLimits.DEFAULTS);
     return Map.copyOf(d);
   }
 

@@ -37,17 +37,23 @@ public record AggKey(String scope, String cluster, String region, String host, S
     return scope + '|' + cluster + '|' + region + '|' + host + '|' + model + '|' + modelVersion + '|' + gpuType;
   }
 
+  /** Writes the seven strings with varint lengths ({@link Codec#writeString}). */
   void write(DataOutput out) throws IOException {
-    out.writeUTF(scope);
-    out.writeUTF(cluster);
-    out.writeUTF(region);
-    out.writeUTF(host);
-    out.writeUTF(model);
-    out.writeUTF(modelVersion);
-    out.writeUTF(gpuType);
+    Codec.writeString(out, scope);
+    Codec.writeString(out, cluster);
+    Codec.writeString(out, region);
+    Codec.writeString(out, host);
+    Codec.writeString(out, model);
+    Codec.writeString(out, modelVersion);
+    Codec.writeString(out, gpuType);
   }
 
-  static AggKey read(DataInput in) throws IOException {
-    return new AggKey(in.readUTF(), in.readUTF(), in.readUTF(), in.readUTF(), in.readUTF(), in.readUTF(), in.readUTF());
+  /** Reads a key written by {@link #write} ({@code varint}) or by the writeUTF format before it. */
+  static AggKey read(DataInput in, boolean varint) throws IOException {
+    String[] f = new String[7];
+    for (int i = 0; i < f.length; i++) {
+      f[i] = varint ? Codec.readString(in) : in.readUTF();
+    }
+    return new AggKey(f[0], f[1], f[2], f[3], f[4], f[5], f[6]);
   }
 }

@@ -8,7 +8,8 @@ import java.io.IOException;
 /**
  * {@link DataInput} over a byte array without the per-byte synchronization of DataInputStream over a
  * ByteArrayInputStream (decoding accumulators reads histograms byte by byte as varints). Big-endian like
- * DataInputStream; modified UTF-8 strings through {@link DataInputStream#readUTF(DataInput)}. Not thread-safe.
+ * DataInputStream; modified UTF-8 strings through {@link DataInputStream#readUTF(DataInput)} (legacy formats; new
+ * formats use {@link Codec#readString}). Not thread-safe.
  */
 final class ByteArrayDataInput implements DataInput {
 
@@ -16,7 +17,18 @@ final class ByteArrayDataInput implements DataInput {
   private int pos;
 
   ByteArrayDataInput(byte[] buf) {
+    this(buf, 0);
+  }
+
+  /** Reads {@code buf} from {@code offset}. */
+  ByteArrayDataInput(byte[] buf, int offset) {
     this.buf = buf;
+    this.pos = offset;
+  }
+
+  /** Bytes left to read. */
+  int remaining() {
+    return buf.length - pos;
   }
 
   private void need(int n) throws EOFException {

@@ -4,12 +4,19 @@ import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 
 /**
- * The binary codec plumbing of the state objects (accumulators, host windows, rule states, host-last-seen entries):
- * big-endian {@link DataOutput}/{@link DataInput} (DataOutputStream's format) over a byte array, with a per-thread
- * encoding buffer (stream threads are long-lived; a nested encode gets a fresh buffer). Stateless apart from that
- * buffer; thread-safe.
+ * The binary codec plumbing of the state objects (accumulators, host windows, rule states, host-last-seen entries,
+ * device last samples): big-endian {@link DataOutput}/{@link DataInput} (DataOutputStream's format) over a byte array,
+ * with a per-thread encoding buffer (stream threads are long-lived; a nested encode gets a fresh buffer). Stateless
+ * apart from that buffer; thread-safe.
+ *
+ * <p>Strings are written by {@link #writeString} as an unsigned LEB128 varint byte length followed by standard UTF-8
+ * (no 65,535-byte limit, unlike {@code writeUTF}); {@link #readString} refuses a length over {@link #MAX_STRING_BYTES}
+ * or past the end of the input. Every persisted format starts with a version: either its own version byte
+ * ({@link RequestAccumulator}) or {@link #FORMAT_MARK} followed by a version byte. Formats written before the
+ * version existed start with a byte other than the mark and are still read ({@code readUTF} strings).
  */
 final class Codec {
 
@@ -30,7 +37,77 @@ final class Codec {
 
   private static final ThreadLocal<Buffer> BUFFER = ThreadLocal.withInitial(Buffer::new);
 
+  /**
+   * First byte of a versioned format that had no version byte before; the next byte is the version. A legacy record
+   * never starts with it: its first byte is a boolean (rule state), the high byte of an epoch time (host-last-seen,
+   * device last sample) or of a writeUTF length of at least 65,024 bytes (host window).
+   */
+  static final int FORMAT_MARK = 0xFE;
+  /** Largest string {@link #readString} accepts: a corrupt length must not allocate gigabytes. */
+  static final int MAX_STRING_BYTES = 16 << 20;
+
   private Codec() {}
+
+  /** Writes {@code s} as a varint UTF-8 byte length and the UTF-8 bytes. */
+  static void writeString(DataOutput out, String s) throws IOException {
+    byte[] b = s.getBytes(StandardCharsets.UTF_8);
+    writeVarInt(out, b.length);
+    out.write(b);
+  }
+
+  /** Reads a string written by {@link #writeString}. */
+  static String readString(DataInput in) throws IOException {
+    int n = readVarInt(in);
+    if (n > MAX_STRING_BYTES || in instanceof ByteArrayDataInput b && n > b.remaining()) {
+      throw new IOException("string length " + n + " exceeds the input or " + MAX_STRING_BYTES + " bytes");
+    }
+    byte[] b = new byte[n];
+    in.readFully(b);
+    return new String(b, StandardCharsets.UTF_8);
+  }
+
+  /** Reads a string of a format at {@code version}: varint strings from {@code varintSince} on, writeUTF before. */
+  static String readString(DataInput in, int version, int varintSince) throws IOException {
+    return version >= varintSince ? readString(in) : in.readUTF();
+  }
+
+  /** An unsigned LEB128 varint of a non-negative int. */
+  static void writeVarInt(DataOutput out, int v) throws IOException {
+    if (v < 0) {
+      throw new IllegalArgumentException("negative length " + v);
+    }
+    while ((v & ~0x7F) != 0) {
+      out.writeByte((v & 0x7F) | 0x80);
+      v >>>= 7;
+    }
+    out.writeByte(v);
+  }
+
+  static int readVarInt(DataInput in) throws IOException {
+    int v = 0;
+    for (int shift = 0; shift < 32; shift += 7) {
+      int b = in.readUnsignedByte();
+      v |= (b & 0x7F) << shift;
+      if ((b & 0x80) == 0) {
+        if (v < 0) {
+          throw new IOException("varint out of range");
+        }
+        return v;
+      }
+    }
+    throw new IOException("varint longer than 5 bytes");
+  }
+
+  /** Writes {@link #FORMAT_MARK} and {@code version}. */
+  static void writeHeader(DataOutput out, int version) throws IOException {
+    out.writeByte(FORMAT_MARK);
+    out.writeByte(version);
+  }
+
+  /** True when {@code bytes} start with {@link #FORMAT_MARK} (a versioned format). */
+  static boolean hasHeader(byte[] bytes) {
+    return bytes.length >= 2 && (bytes[0] & 0xFF) == FORMAT_MARK;
+  }
 
   static byte[] encode(Writer writer) {
     Buffer b = BUFFER.get();

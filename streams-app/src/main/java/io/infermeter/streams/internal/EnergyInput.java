@@ -1,10 +1,7 @@
 package io.infermeter.streams.internal;
 
 import io.infermeter.avro.HardwareSample;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.BinaryEncoder;
@@ -27,7 +24,15 @@ public record EnergyInput(HardwareSample sample, HostUsage usage) {
   private static final SpecificDatumWriter<HardwareSample> WRITER = new SpecificDatumWriter<>(HardwareSample.class);
   private static final SpecificDatumReader<HardwareSample> READER = new SpecificDatumReader<>(HardwareSample.class);
 
-  /** Internal serde: a tag byte, then the sample's Avro binary (no registry: internal topic) or the usage codec. */
+  /** Tag of a usage in the varint-string codec. */
+  private static final byte USAGE = 3;
+  /** Tag of a usage in the writeUTF codec written before it; still read from the repartition topic. */
+  private static final byte USAGE_UTF = 2;
+
+  /**
+   * Internal serde: a tag byte (the format version), then the sample's Avro binary (tag 1; no registry: internal
+   * topic) or the usage codec (tag 3; tag 2, the writeUTF codec before it, is still read).
+   */
   public static Serde<EnergyInput> serde() {
     Serializer<EnergyInput> ser = (topic, v) -> {
       if (v == null) {
@@ -43,10 +48,10 @@ public record EnergyInput(HardwareSample sample, HostUsage usage) {
           }
           enc.flush();
         } else {
-          bos.write(2);
-          DataOutputStream out = new DataOutputStream(bos);
-          v.usage().write(out);
-          out.flush();
+          return Codec.encode(out -> {
+            out.writeByte(USAGE);
+            v.usage().write(out);
+          });
         }
         return bos.toByteArray();
       } catch (IOException e) {
@@ -64,8 +69,8 @@ public record EnergyInput(HardwareSample sample, HostUsage usage) {
             return new EnergyInput(READER.read(null, dec), null);
           }
         }
-        if (bytes[0] == 2) {
-          return new EnergyInput(null, HostUsage.read(new DataInputStream(new ByteArrayInputStream(bytes, 1, bytes.length - 1))));
+        if (bytes[0] == USAGE || bytes[0] == USAGE_UTF) {
+          return new EnergyInput(null, HostUsage.read(new ByteArrayDataInput(bytes, 1), bytes[0] == USAGE));
         }
         throw new SerializationException("unknown energy input tag " + bytes[0]);
       } catch (IOException | RuntimeException e) {

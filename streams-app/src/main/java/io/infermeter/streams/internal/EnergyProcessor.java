@@ -9,6 +9,7 @@ import io.infermeter.avro.EnergyMethod;
 import io.infermeter.avro.HardwareSample;
 import io.infermeter.avro.ModelAttribution;
 import io.infermeter.avro.PriceUpdate;
+import io.infermeter.streams.StreamsLimits;
 import io.infermeter.streams.StreamsSettings;
 import java.nio.ByteBuffer;
 import java.time.Clock;
@@ -47,6 +48,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   public static final String CARBON_TABLE = "carbon-intensity-table";
 
   private final StreamsSettings settings;
+  private final StreamsLimits limits;
   private final StreamsCounters counters;
   private final Clock clock;
   private final long alertSizeMs;
@@ -62,6 +64,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
 
   public EnergyProcessor(StreamsSettings settings, StreamsCounters counters, Clock clock) {
     this.settings = settings;
+    this.limits = StreamsLimits.of(settings);
     this.counters = counters;
     this.clock = clock;
     this.alertSizeMs = settings.windowSizes().get(0).toMillis();
@@ -75,7 +78,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
         settings.grace().toMillis() + settings.energyDelay().toMillis(), sizes, Integer.MAX_VALUE, counters);
     deviceLast = context.getStateStore(DEVICE_LAST_STORE);
     hostSeenStore = context.getStateStore(HOST_SEEN_STORE);
-    alertStates = new RuleStates(context.getStateStore(ALERT_STORE));
+    alertStates = new RuleStates(context.getStateStore(ALERT_STORE), limits, counters);
     if (settings.priceUpdatesEnabled()) {
       prices = context.getStateStore(PRICE_TABLE);
     }
@@ -84,8 +87,58 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     }
     hostSeen.clear();
     hostSeenLoaded = false;
+    deviceIndex.clear();
+    deviceIndexLoaded = false;
     startedMs = context.currentSystemTimeMs();
     context.schedule(settings.alerts().hostSilentCheck, PunctuationType.WALL_CLOCK_TIME, this::checkSilentHosts);
+    context.schedule(limits.evictionInterval(), PunctuationType.WALL_CLOCK_TIME, this::evict);
+  }
+
+  /** Forgets device last samples and hardware rule states idle for state.inactive.expiry (wall clock). */
+  private void evict(long nowMs) {
+    long t0 = System.nanoTime();
+    try {
+      loadDeviceIndex(nowMs);
+      long cutoff = nowMs - limits.inactiveExpiry().toMillis();
+      java.util.Iterator<Map.Entry<String, Long>> it = deviceIndex.entrySet().iterator();
+      while (it.hasNext()) {
+        Map.Entry<String, Long> e = it.next();
+        if (e.getValue() > cutoff) {
+          break; // access order: every later device was seen more recently
+        }
+        deviceLast.delete(e.getKey());
+        it.remove();
+        counters.stateEvicted.increment();
+      }
+      List<Alert> out = new ArrayList<>(0);
+      alertStates.evict(out, nowMs);
+      for (Alert a : out) {
+        context.forward(new Record<>(a.getDedupKey(), a, nowMs));
+      }
+    } finally {
+      counters.punctuationNanos.add(System.nanoTime() - t0);
+    }
+  }
+
+  /** device key -> last sample (wall clock, ms), least recently seen first; rebuilt from the store per task start. */
+  private final LinkedHashMap<String, Long> deviceIndex = new LinkedHashMap<>(16, 0.75f, true);
+  private boolean deviceIndexLoaded;
+
+  private void loadDeviceIndex(long nowMs) {
+    if (deviceIndexLoaded) {
+      return;
+    }
+    List<Map.Entry<String, Long>> all = new ArrayList<>();
+    try (KeyValueIterator<String, byte[]> it = deviceLast.all()) {
+      while (it.hasNext()) {
+        KeyValue<String, byte[]> kv = it.next();
+        DeviceLast d = DeviceLast.read(kv.value);
+        all.add(Map.entry(kv.key, d.touchedMs() > 0 ? d.touchedMs() : nowMs));
+      }
+    }
+    all.sort(Map.Entry.comparingByValue());
+    all.forEach(e -> deviceIndex.put(e.getKey(), e.getValue()));
+    deviceIndexLoaded = true;
   }
 
   @Override
@@ -132,7 +185,13 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     long t = s.getTimestampUs();
     long tMs = t / 1000;
     String devKey = s.getHost() + '/' + s.getDeviceId();
-    DeviceLast last = DeviceLast.read(deviceLast.get(devKey));
+    long nowMs = context.currentSystemTimeMs();
+    loadDeviceIndex(nowMs);
+    boolean tracked = deviceIndex.get(devKey) != null;
+    if (!tracked && deviceIndex.size() >= limits.maxKeysPerTask()) {
+      counters.stateKeysRefused.increment(); // sampled without the previous sample: no delta, no trapezoid
+    }
+    DeviceLast last = tracked ? DeviceLast.read(deviceLast.get(devKey)) : null;
     boolean ordered = last == null || t > last.tsUs;
     Long deltaMj = null;
     boolean reset = false;
@@ -169,9 +228,16 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
           (k, st, z) -> new HostWindow(k.host(), st, z));
       w.cluster = s.getCluster();
       w.region = s.getRegion();
-      HostWindow.DeviceAcc d = w.devices.computeIfAbsent(s.getDeviceId(), k -> new HostWindow.DeviceAcc());
-      d.kind = s.getDeviceKind().name();
-      d.gpuType = s.getGpuType() == null ? "" : s.getGpuType();
+      boolean[] folded = {false};
+      HostWindow.DeviceAcc d = w.device(s.getDeviceId(), limits.devicesPerWindow(), folded);
+      if (folded[0]) {
+        counters.mapEntriesFolded.increment();
+        d.kind = "OTHER"; // several devices: no price, not a GPU
+        d.gpuType = "";
+      } else {
+        d.kind = s.getDeviceKind().name();
+        d.gpuType = s.getGpuType() == null ? "" : s.getGpuType();
+      }
       d.source = s.getSource();
       d.samples++;
       if (deltaMj != null) {
@@ -213,10 +279,13 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
         d.pcieN++;
       }
     }
-    if (ordered) {
+    if (ordered && (tracked || deviceIndex.size() < limits.maxKeysPerTask())) {
       DeviceLast next = new DeviceLast(t, s.getEnergyMj() != null ? s.getEnergyMj() : Long.MIN_VALUE,
-          s.getPowerW() != null ? s.getPowerW() : Double.NaN, throttleSince);
+          s.getPowerW() != null ? s.getPowerW() : Double.NaN, throttleSince, nowMs);
       deviceLast.put(devKey, next.toBytes());
+      deviceIndex.put(devKey, nowMs);
+    } else if (tracked) {
+      deviceIndex.put(devKey, nowMs);
     }
     if (late != null) {
       counters.lateRecords.increment();
@@ -452,7 +521,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   private void apply(List<Alert> out, String rule, String key,
       java.util.function.Function<RuleState, AlertRules.Decision> eval, Alerts.Subject subject, long startUs,
       long endUs) {
-    alertStates.evaluate(out, rule, key, eval, subject, startUs, endUs);
+    alertStates.evaluate(out, rule, key, eval, subject, startUs, endUs, context.currentSystemTimeMs());
   }
 
   // ---- host silence ----
@@ -478,6 +547,10 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     long now = context.currentSystemTimeMs();
     HostSeen h = hostSeen.get(host);
     boolean write = false;
+    if (h == null && hostSeen.size() >= limits.maxKeysPerTask()) {
+      counters.stateKeysRefused.increment(); // not watched for silence
+      return;
+    }
     if (h == null) {
       h = new HostSeen(now, cluster, region, new RuleState());
       hostSeen.put(host, h);
@@ -513,8 +586,23 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     long t0 = System.nanoTime();
     try {
       loadHostSeen();
-      for (Map.Entry<String, HostSeen> e : hostSeen.entrySet()) {
+      long expiryMs = limits.inactiveExpiry().toMillis();
+      java.util.Iterator<Map.Entry<String, HostSeen>> it = hostSeen.entrySet().iterator();
+      while (it.hasNext()) {
+        Map.Entry<String, HostSeen> e = it.next();
         HostSeen h = e.getValue();
+        if (nowMs - h.lastSeenMs > expiryMs) {
+          // decommissioned (or renamed): resolve its host_silent alert as stale and forget it
+          if (h.rule.firing) {
+            Alert a = RuleStates.stale(AlertRules.HOST_SILENT, h.rule, new Alerts.Subject(e.getKey(), h.cluster,
+                h.region, e.getKey(), "", ""), h.lastSeenMs, nowMs, limits);
+            context.forward(new Record<>(a.getDedupKey(), a, nowMs));
+          }
+          hostSeenStore.delete(e.getKey());
+          it.remove();
+          counters.stateEvicted.increment();
+          continue;
+        }
         double silentS = (nowMs - h.lastSeenMs) / 1000.0;
         AlertRules.Decision d = AlertRules.hostSilent(silentS, settings.alerts());
         if (d.condition() && !h.rule.firing) {
@@ -532,13 +620,22 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
 
   private void deadLetter(Record<String, EnergyInput> record, String reason, String message) {
     byte[] payload = EnergyInput.serde().serializer().serialize(null, record.value());
-    DeadLetters.forward(context, counters, clock, record, null, reason, message, payload);
+    DeadLetters.forward(context, counters, limits, clock, record, null, reason, message, payload);
   }
 
-  /** The previous sample of a device: time (us), energy counter (mJ, MIN_VALUE when absent), power (W, NaN). */
-  record DeviceLast(long tsUs, long energyMj, double powerW, long throttleSinceUs) {
+  /**
+   * The previous sample of a device: time (us), energy counter (mJ, MIN_VALUE when absent), power (W, NaN), when its
+   * throttling run started (us, -1: none) and when this entry was written (wall clock, ms; 0: unknown). Format:
+   * {@link Codec#FORMAT_MARK}, version 2, five 8-byte fields; the 32-byte layout before it (no mark, no write time) is
+   * still read.
+   */
+  record DeviceLast(long tsUs, long energyMj, double powerW, long throttleSinceUs, long touchedMs) {
+    static final int VERSION = 2;
+    private static final int LEGACY_SIZE = 32;
+
     byte[] toBytes() {
-      return ByteBuffer.allocate(32).putLong(tsUs).putLong(energyMj).putDouble(powerW).putLong(throttleSinceUs).array();
+      return ByteBuffer.allocate(42).put((byte) Codec.FORMAT_MARK).put((byte) VERSION).putLong(tsUs).putLong(energyMj)
+          .putDouble(powerW).putLong(throttleSinceUs).putLong(touchedMs).array();
     }
 
     static DeviceLast read(byte[] b) {
@@ -546,7 +643,14 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
         return null;
       }
       ByteBuffer buf = ByteBuffer.wrap(b);
-      return new DeviceLast(buf.getLong(), buf.getLong(), buf.getDouble(), buf.getLong());
+      if (b.length == LEGACY_SIZE) {
+        return new DeviceLast(buf.getLong(), buf.getLong(), buf.getDouble(), buf.getLong(), 0);
+      }
+      if (b.length != 42 || (b[0] & 0xFF) != Codec.FORMAT_MARK || b[1] != VERSION) {
+        throw new IllegalArgumentException("corrupt device last sample: " + b.length + " bytes, unknown format");
+      }
+      buf.position(2);
+      return new DeviceLast(buf.getLong(), buf.getLong(), buf.getDouble(), buf.getLong(), buf.getLong());
     }
   }
 
@@ -564,12 +668,16 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
       this.rule = rule;
     }
 
+    /** Format version after {@link Codec#FORMAT_MARK}: 2 has varint strings; without the mark, version 1. */
+    static final int VERSION = 2;
+
     byte[] toBytes() {
       byte[] r = rule.toBytes();
       return Codec.encode(out -> {
+        Codec.writeHeader(out, VERSION);
         out.writeLong(lastSeenMs);
-        out.writeUTF(cluster);
-        out.writeUTF(region);
+        Codec.writeString(out, cluster);
+        Codec.writeString(out, region);
         out.writeInt(r.length);
         out.write(r);
       });
@@ -577,9 +685,17 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
 
     static HostSeen read(byte[] b) {
       return Codec.decode(b, "host-last-seen entry", in -> {
+        int version = 1;
+        if (Codec.hasHeader(b)) {
+          in.readUnsignedByte();
+          version = in.readUnsignedByte();
+          if (version != VERSION) {
+            throw new java.io.IOException("unknown host-last-seen version " + version);
+          }
+        }
         long t = in.readLong();
-        String c = in.readUTF();
-        String r = in.readUTF();
+        String c = Codec.readString(in, version, 2);
+        String r = Codec.readString(in, version, 2);
         byte[] rb = new byte[in.readInt()];
         in.readFully(rb);
         return new HostSeen(t, c, r, RuleState.fromBytes(rb));

@@ -1,9 +1,11 @@
 package io.infermeter.streams.internal;
 
 import io.infermeter.avro.Alert;
+import io.infermeter.streams.StreamsLimits;
 import io.infermeter.streams.StreamsSettings;
 import java.time.Clock;
 import java.util.List;
+import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -22,6 +24,7 @@ public final class FleetRollupProcessor implements Processor<String, RequestAccu
   public static final String ALERT_STORE = "fleet-alert-state";
 
   private final StreamsSettings settings;
+  private final StreamsLimits limits;
   private final StreamsCounters counters;
   private final Clock clock;
   private final long alertSizeMs;
@@ -32,6 +35,7 @@ public final class FleetRollupProcessor implements Processor<String, RequestAccu
 
   public FleetRollupProcessor(StreamsSettings settings, StreamsCounters counters, Clock clock) {
     this.settings = settings;
+    this.limits = StreamsLimits.of(settings);
     this.counters = counters;
     this.clock = clock;
     this.alertSizeMs = settings.windowSizes().get(0).toMillis();
@@ -43,7 +47,12 @@ public final class FleetRollupProcessor implements Processor<String, RequestAccu
     List<Long> sizes = settings.windowSizesMs();
     table = new WindowTable<>(context.getStateStore(WINDOW_STORE), context.getStateStore(META_STORE),
         settings.fleetDelay().toMillis(), sizes, settings.maxKeysPerWindow(), counters);
-    alerts = new WindowAlerts(context.getStateStore(ALERT_STORE), settings.alerts());
+    alerts = new WindowAlerts(context.getStateStore(ALERT_STORE), settings.alerts(), limits, counters);
+    context.schedule(limits.evictionInterval(), PunctuationType.WALL_CLOCK_TIME, nowMs -> {
+      for (Alert alert : alerts.evict(nowMs)) {
+        context.forward(new Record<>(alert.getDedupKey(), alert, nowMs));
+      }
+    });
     upstream = UpstreamWatermark.inStore(context.getStateStore(META_STORE), settings.grace().toMillis(),
         settings.fleetIdle().toMillis(), settings.fleetUpstreamTasks(), clock.millis());
   }
@@ -59,7 +68,7 @@ public final class FleetRollupProcessor implements Processor<String, RequestAccu
     upstream.report(record.headers(), end, now);
     if (table.isLate(end)) {
       counters.lateRecords.increment();
-      DeadLetters.forward(context, counters, clock, record, null, "late-partial",
+      DeadLetters.forward(context, counters, limits, clock, record, null, "late-partial",
           "host partial of window [" + p.windowStartMs + ", " + end + ") ms arrived after the fleet window closed "
               + "(upstream watermark " + table.streamTime() + " ms, fleet delay " + settings.fleetDelay().toMillis()
               + " ms)", p.toBytes(true));
@@ -67,14 +76,14 @@ public final class FleetRollupProcessor implements Processor<String, RequestAccu
     }
     AggKey fleet = p.key.fleet();
     AggKey folded = new AggKey(AggKey.FLEET_SCOPE, AggKey.ALL, AggKey.ALL, AggKey.ALL, AggKey.OTHER, "", AggKey.ALL);
-    table.getOrCreate(fleet, k -> folded, p.windowStartMs, p.windowSizeMs, RequestAccumulator::new).merge(p);
+    table.getOrCreate(fleet, k -> folded, p.windowStartMs, p.windowSizeMs, RequestAccumulator::new).merge(p, limits);
     for (RequestAccumulator a : table.advance(upstream.watermark(now))) {
       long endMs = a.windowStartMs + a.windowSizeMs;
       counters.windowsEmitted.increment();
       context.forward(new Record<>(WindowAggregates.recordKey(a),
           WindowAggregates.of(a, settings.outputHdrHistogram()), endMs));
       if (a.windowSizeMs == alertSizeMs) {
-        for (Alert alert : alerts.evaluate(a)) {
+        for (Alert alert : alerts.evaluate(a, context.currentSystemTimeMs())) {
           context.forward(new Record<>(alert.getDedupKey(), alert, endMs));
         }
       }

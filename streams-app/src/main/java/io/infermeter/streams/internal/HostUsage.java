@@ -23,12 +23,13 @@ public record HostUsage(String cluster, String region, String host, String model
         a.windowSizeMs, a.requests, a.queueSumUs, a.e2eSumUs, d);
   }
 
+  /** Writes the varint-string format (energy input tag 3). */
   void write(DataOutput out) throws IOException {
-    out.writeUTF(cluster);
-    out.writeUTF(region);
-    out.writeUTF(host);
-    out.writeUTF(model);
-    out.writeUTF(modelVersion);
+    Codec.writeString(out, cluster);
+    Codec.writeString(out, region);
+    Codec.writeString(out, host);
+    Codec.writeString(out, model);
+    Codec.writeString(out, modelVersion);
     out.writeLong(windowStartMs);
     out.writeLong(windowSizeMs);
     out.writeLong(requests);
@@ -36,19 +37,21 @@ public record HostUsage(String cluster, String region, String host, String model
     out.writeLong(e2eSumUs);
     out.writeInt(devices.size());
     for (Map.Entry<String, long[]> e : devices.entrySet()) {
-      out.writeUTF(e.getKey());
+      Codec.writeString(out, e.getKey());
       for (long v : e.getValue()) {
         out.writeLong(v);
       }
     }
   }
 
-  static HostUsage read(DataInput in) throws IOException {
-    String cluster = in.readUTF();
-    String region = in.readUTF();
-    String host = in.readUTF();
-    String model = in.readUTF();
-    String version = in.readUTF();
+  /** Reads the varint-string format ({@code varint}) or the writeUTF one before it (energy input tag 2). */
+  static HostUsage read(DataInput in, boolean varint) throws IOException {
+    Codec.Reader<String> str = varint ? Codec::readString : DataInput::readUTF;
+    String cluster = str.read(in);
+    String region = str.read(in);
+    String host = str.read(in);
+    String model = str.read(in);
+    String version = str.read(in);
     long start = in.readLong();
     long size = in.readLong();
     long requests = in.readLong();
@@ -57,7 +60,7 @@ public record HostUsage(String cluster, String region, String host, String model
     int n = in.readInt();
     Map<String, long[]> d = new HashMap<>();
     for (int i = 0; i < n; i++) {
-      d.put(in.readUTF(), new long[] {in.readLong(), in.readLong(), in.readLong()});
+      d.put(str.read(in), new long[] {in.readLong(), in.readLong(), in.readLong()});
     }
     return new HostUsage(cluster, region, host, model, version, start, size, requests, queue, e2e, d);
   }

@@ -15,6 +15,8 @@ final class HostWindow implements WindowTable.Windowed {
   final long startMs;
   final long sizeMs;
   final Map<String, DeviceAcc> devices = new TreeMap<>();
+  /** The device id samples of devices past the per-window cap are counted under (kind OTHER, no price). */
+  static final String OTHER_DEVICE = AggKey.OTHER;
   /** "model\u0000version" -> deviceId ("" = none) -> {busyUs, requests, outputTokens}. */
   final Map<String, Map<String, long[]>> usage = new TreeMap<>();
   long requests;
@@ -40,6 +42,28 @@ final class HostWindow implements WindowTable.Windowed {
   @Override
   public long windowSizeMs() {
     return sizeMs;
+  }
+
+  /**
+   * The accumulator of {@code deviceId}, created on first use; past {@code cap} distinct devices a new id gets the
+   * {@value #OTHER_DEVICE} accumulator (energy and samples conserved, kind OTHER) and {@code folded} is set.
+   */
+  DeviceAcc device(String deviceId, int cap, boolean[] folded) {
+    DeviceAcc d = devices.get(deviceId);
+    if (d != null) {
+      return d;
+    }
+    if (devices.size() >= cap + (devices.containsKey(OTHER_DEVICE) ? 1 : 0)) {
+      folded[0] = true;
+      deviceId = OTHER_DEVICE;
+      d = devices.get(deviceId);
+      if (d != null) {
+        return d;
+      }
+    }
+    d = new DeviceAcc();
+    devices.put(deviceId, d);
+    return d;
   }
 
   void addUsage(HostUsage u) {
@@ -94,11 +118,15 @@ final class HostWindow implements WindowTable.Windowed {
     }
   }
 
+  /** Format version after {@link Codec#FORMAT_MARK}: 2 has varint strings; a record without the mark is version 1. */
+  static final int VERSION = 2;
+
   byte[] toBytes() {
     return Codec.encode(out -> {
-      out.writeUTF(cluster);
-      out.writeUTF(region);
-      out.writeUTF(host);
+      Codec.writeHeader(out, VERSION);
+      Codec.writeString(out, cluster);
+      Codec.writeString(out, region);
+      Codec.writeString(out, host);
       out.writeLong(startMs);
       out.writeLong(sizeMs);
       out.writeLong(requests);
@@ -107,10 +135,10 @@ final class HostWindow implements WindowTable.Windowed {
       out.writeInt(devices.size());
       for (Map.Entry<String, DeviceAcc> e : devices.entrySet()) {
         DeviceAcc d = e.getValue();
-        out.writeUTF(e.getKey());
-        out.writeUTF(d.kind);
-        out.writeUTF(d.gpuType);
-        out.writeUTF(d.source);
+        Codec.writeString(out, e.getKey());
+        Codec.writeString(out, d.kind);
+        Codec.writeString(out, d.gpuType);
+        Codec.writeString(out, d.source);
         out.writeInt(d.samples);
         out.writeLong(d.counterDeltaMj);
         out.writeInt(d.counterDeltas);
@@ -132,10 +160,10 @@ final class HostWindow implements WindowTable.Windowed {
       }
       out.writeInt(usage.size());
       for (Map.Entry<String, Map<String, long[]>> e : usage.entrySet()) {
-        out.writeUTF(e.getKey());
+        Codec.writeString(out, e.getKey());
         out.writeInt(e.getValue().size());
         for (Map.Entry<String, long[]> d : e.getValue().entrySet()) {
-          out.writeUTF(d.getKey());
+          Codec.writeString(out, d.getKey());
           out.writeLong(d.getValue()[0]);
           out.writeLong(d.getValue()[1]);
           out.writeLong(d.getValue()[2]);
@@ -146,9 +174,19 @@ final class HostWindow implements WindowTable.Windowed {
 
   static HostWindow fromBytes(byte[] bytes) {
     return Codec.decode(bytes, "host window", in -> {
-      String cluster = in.readUTF();
-      String region = in.readUTF();
-      HostWindow w = new HostWindow(in.readUTF(), in.readLong(), in.readLong());
+      int version = 1;
+      if (Codec.hasHeader(bytes)) {
+        in.readUnsignedByte();
+        version = in.readUnsignedByte();
+        if (version != VERSION) {
+          throw new java.io.IOException("unknown host window version " + version);
+        }
+      }
+      int v = version;
+      Codec.Reader<String> str = i -> Codec.readString(i, v, 2);
+      String cluster = str.read(in);
+      String region = str.read(in);
+      HostWindow w = new HostWindow(str.read(in), in.readLong(), in.readLong());
       w.cluster = cluster;
       w.region = region;
       w.requests = in.readLong();
@@ -156,11 +194,11 @@ final class HostWindow implements WindowTable.Windowed {
       w.e2eSumUs = in.readLong();
       int n = in.readInt();
       for (int i = 0; i < n; i++) {
-        String id = in.readUTF();
+        String id = str.read(in);
         DeviceAcc d = new DeviceAcc();
-        d.kind = in.readUTF();
-        d.gpuType = in.readUTF();
-        d.source = in.readUTF();
+        d.kind = str.read(in);
+        d.gpuType = str.read(in);
+        d.source = str.read(in);
         d.samples = in.readInt();
         d.counterDeltaMj = in.readLong();
         d.counterDeltas = in.readInt();
@@ -183,11 +221,11 @@ final class HostWindow implements WindowTable.Windowed {
       }
       n = in.readInt();
       for (int i = 0; i < n; i++) {
-        String k = in.readUTF();
+        String k = str.read(in);
         int m = in.readInt();
         Map<String, long[]> map = new TreeMap<>();
         for (int j = 0; j < m; j++) {
-          map.put(in.readUTF(), new long[] {in.readLong(), in.readLong(), in.readLong()});
+          map.put(str.read(in), new long[] {in.readLong(), in.readLong(), in.readLong()});
         }
         w.usage.put(k, map);
       }

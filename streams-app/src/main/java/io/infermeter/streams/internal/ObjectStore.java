@@ -18,7 +18,8 @@ import org.apache.kafka.streams.state.StoreBuilder;
  * map and updated in place; dirty ones are serialized into the inner (changelogged) store only when Kafka Streams
  * flushes its caches before a commit ({@link WriteBehindStore}), not on every update. This is the same write-behind
  * idea as Kafka Streams' record cache, without re-serializing histograms per record.
- * Objects once read stay in memory until deleted (window accumulators are deleted when their window closes).
+ * Objects once read stay in memory until deleted (window accumulators are deleted when their window closes). An
+ * object that cannot be encoded at a flush is dropped (logged at ERROR, counted) instead of failing the commit.
  *
  * <p>Not thread-safe: owned by one stream task.
  *
@@ -26,15 +27,18 @@ import org.apache.kafka.streams.state.StoreBuilder;
  */
 public final class ObjectStore<V> extends WriteBehindStore {
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ObjectStore.class);
   private final Function<V, byte[]> encoder;
+  private final StreamsCounters counters;
   private final Function<byte[], V> decoder;
   private final Map<Bytes, V> cache = new HashMap<>();
   private final Set<Bytes> dirty = new HashSet<>();
   private long flushes;
 
   private ObjectStore(String name, KeyValueStore<Bytes, byte[]> inner, Function<V, byte[]> encoder,
-      Function<byte[], V> decoder) {
+      Function<byte[], V> decoder, StreamsCounters counters) {
     super(name, inner);
+    this.counters = counters;
     this.encoder = encoder;
     this.decoder = decoder;
   }
@@ -42,7 +46,14 @@ public final class ObjectStore<V> extends WriteBehindStore {
   /** A builder of the store with a changelog topic ({@code <application.id>-<name>-changelog}). */
   public static <V> StoreBuilder<ObjectStore<V>> builder(String name, boolean persistent, Function<V, byte[]> encoder,
       Function<byte[], V> decoder) {
-    return new WriteBehindStoreBuilder<>(name, persistent, inner -> new ObjectStore<>(name, inner, encoder, decoder));
+    return builder(name, persistent, encoder, decoder, null);
+  }
+
+  /** As {@link #builder(String, boolean, Function, Function)}, counting encode failures in {@code counters}. */
+  public static <V> StoreBuilder<ObjectStore<V>> builder(String name, boolean persistent, Function<V, byte[]> encoder,
+      Function<byte[], V> decoder, StreamsCounters counters) {
+    return new WriteBehindStoreBuilder<>(name, persistent,
+        inner -> new ObjectStore<>(name, inner, encoder, decoder, counters));
   }
 
   /** The object under {@code key}, or null. The returned object may be mutated; call {@link #markDirty} after. */
@@ -102,13 +113,34 @@ public final class ObjectStore<V> extends WriteBehindStore {
     }
     flushes++;
     ensureRecordContext();
+    List<Bytes> failed = null;
     for (Bytes k : dirty) {
       V v = cache.get(k);
       if (v != null) {
-        inner.put(k, encoder.apply(v));
+        byte[] bytes;
+        try {
+          bytes = encoder.apply(v);
+        } catch (RuntimeException e) {
+          // Runs in prepareCommit, outside any record: a throw here fails the thread, which re-reads the same records
+          // and fails again at the next commit. Drop the one object instead (its window loses that key), loudly.
+          if (counters != null) {
+            counters.stateEncodeFailures.increment();
+          }
+          LOG.error("cannot encode the entry of store {} under a {}-byte key; it is dropped from the store and its "
+              + "changelog", name(), k.get().length, e);
+          (failed == null ? failed = new ArrayList<>() : failed).add(k);
+          continue;
+        }
+        inner.put(k, bytes);
       }
     }
     dirty.clear();
+    if (failed != null) {
+      for (Bytes k : failed) {
+        cache.remove(k);
+        inner.delete(k);
+      }
+    }
   }
 
   @Override

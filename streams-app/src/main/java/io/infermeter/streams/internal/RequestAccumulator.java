@@ -3,6 +3,7 @@ package io.infermeter.streams.internal;
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.avro.RequestStatus;
 import io.infermeter.schemas.RequestTimings;
+import io.infermeter.streams.StreamsLimits;
 import io.infermeter.streams.StreamsSettings.SloClass;
 import java.io.DataInput;
 import java.io.DataOutput;
@@ -20,8 +21,11 @@ import java.util.TreeMap;
  */
 public final class RequestAccumulator implements WindowTable.Windowed {
 
-  /** 2 added the first jitter values; 1 is still read. */
-  private static final int VERSION = 2;
+  /** 3: varint-length strings (no 64 KiB limit); 2 added the first jitter values; 1 and 2 are still read. */
+  static final int VERSION = 3;
+  private static final int VARINT_STRINGS_SINCE = 3;
+  /** The bucket of error types and devices beyond the per-window cap. */
+  public static final String OTHER = AggKey.OTHER;
   private static final int COHORTS = 2; // 0 warm, 1 cold
 
   AggKey key;
@@ -95,8 +99,24 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     };
   }
 
-  /** Adds one request; {@code sloClass} is the class whose thresholds apply. */
+  /** Adds one request with the default map caps. */
   public void add(RequestEvent e, SloClass sloClass) {
+    add(e, sloClass, StreamsLimits.DEFAULT);
+  }
+
+  /** The key of an error type: cut to {@code maxBytes}, the status in lower case when the request had none. */
+  static String errorTypeOf(RequestEvent e, int maxBytes) {
+    return e.getErrorType() == null ? e.getStatus().name().toLowerCase(java.util.Locale.ROOT)
+        : Utf8.truncate(e.getErrorType(), maxBytes);
+  }
+
+  /**
+   * Adds one request; {@code sloClass} is the class whose thresholds apply. An error type is cut to
+   * {@code limits.errorTypeMaxBytes()}; a new error type or device past the window's cap is counted under
+   * {@value #OTHER}. Returns true when a new error type or device was counted under {@value #OTHER}.
+   */
+  public boolean add(RequestEvent e, SloClass sloClass, StreamsLimits limits) {
+    boolean folded = false;
     requests++;
     RequestStatus status = e.getStatus();
     switch (status) {
@@ -107,8 +127,14 @@ public final class RequestAccumulator implements WindowTable.Windowed {
       default -> { }
     }
     if (status != RequestStatus.OK) {
-      String type = e.getErrorType() == null ? status.name().toLowerCase(java.util.Locale.ROOT) : e.getErrorType();
-      errorsByType.merge(type, 1L, Long::sum);
+      String type = errorTypeOf(e, limits.errorTypeMaxBytes());
+      Long n = errorsByType.get(type);
+      if (n == null && errorsByType.size() >= limits.errorTypesPerWindow() + (errorsByType.containsKey(OTHER) ? 1 : 0)) {
+        folded = true;
+        type = OTHER;
+        n = errorsByType.get(OTHER);
+      }
+      errorsByType.put(type, n == null ? 1L : n + 1);
     }
     boolean cold = e.getColdStart();
     if (cold) {
@@ -187,14 +213,34 @@ public final class RequestAccumulator implements WindowTable.Windowed {
       maxBatchSize = maxBatch;
     }
     String device = e.getDeviceId() == null ? "" : e.getDeviceId();
-    long[] d = devices.computeIfAbsent(device, k -> new long[3]);
+    long[] d = devices.get(device);
+    if (d == null) {
+      if (devices.size() >= limits.devicesPerWindow() + (devices.containsKey(OTHER) ? 1 : 0)) {
+        folded = true;
+        device = OTHER;
+        d = devices.get(OTHER);
+      }
+      if (d == null) {
+        d = new long[3];
+        devices.put(device, d);
+      }
+    }
     d[0] += busy;
     d[1]++;
     d[2] += out == null ? 0 : out;
+    return folded;
   }
 
-  /** Adds {@code other} (same window) into this; used by fleet rollups. Jitter pairs of each part are kept as is. */
+  /** {@link #merge(RequestAccumulator, StreamsLimits)} with the default caps. */
   void merge(RequestAccumulator other) {
+    merge(other, StreamsLimits.DEFAULT);
+  }
+
+  /**
+   * Adds {@code other} (same window) into this; used by fleet rollups. Jitter pairs of each part are kept as is. The
+   * error types beyond the cap keep the largest counts and fold the rest into {@value #OTHER} (totals conserved).
+   */
+  void merge(RequestAccumulator other, StreamsLimits limits) {
     requests += other.requests;
     ok += other.ok;
     errors += other.errors;
@@ -202,6 +248,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     cancelled += other.cancelled;
     coldStarts += other.coldStarts;
     other.errorsByType.forEach((k, v) -> errorsByType.merge(k, v, Long::sum));
+    foldSmallest(errorsByType, limits.errorTypesPerWindow(), v -> v, Long::sum);
     inputTokens += other.inputTokens;
     outputTokens += other.outputTokens;
     busyUs += other.busyUs;
@@ -243,8 +290,13 @@ public final class RequestAccumulator implements WindowTable.Windowed {
    * later part's first), so the result equals recording both parts' requests here in order.
    */
   void append(RequestAccumulator later) {
+    append(later, StreamsLimits.DEFAULT);
+  }
+
+  /** {@link #append(RequestAccumulator)} with the map caps of {@code limits}. */
+  void append(RequestAccumulator later, StreamsLimits limits) {
     long[] last = jitterLast.clone();
-    merge(later);
+    merge(later, limits);
     for (int j = 0; j < 3; j++) {
       if (last[j] >= 0 && later.jitterFirst[j] >= 0) {
         jitterPairs[j]++;
@@ -263,6 +315,44 @@ public final class RequestAccumulator implements WindowTable.Windowed {
         mine[i] += d.getValue()[i];
       }
     }
+    foldSmallest(devices, limits.devicesPerWindow(), v -> v[1], (a, b) -> {
+      long[] t = a.clone();
+      for (int i = 0; i < 3; i++) {
+        t[i] += b[i];
+      }
+      return t;
+    });
+  }
+
+  /**
+   * Keeps the {@code cap} entries of {@code map} with the largest {@code weight} (besides {@value #OTHER}) and folds
+   * the others into {@value #OTHER} with {@code add}: the sum over the map is unchanged. O(n log n), only when over the
+   * cap (merges of closed windows, not per record).
+   */
+  static <V> void foldSmallest(Map<String, V> map, int cap, java.util.function.ToLongFunction<V> weight,
+      java.util.function.BinaryOperator<V> add) {
+    int named = map.size() - (map.containsKey(OTHER) ? 1 : 0);
+    if (named <= cap) {
+      return;
+    }
+    java.util.List<Map.Entry<String, V>> entries = new java.util.ArrayList<>();
+    for (Map.Entry<String, V> e : map.entrySet()) {
+      if (!e.getKey().equals(OTHER)) {
+        entries.add(e);
+      }
+    }
+    entries.sort((a, b) -> {
+      int c = Long.compare(weight.applyAsLong(b.getValue()), weight.applyAsLong(a.getValue()));
+      return c != 0 ? c : a.getKey().compareTo(b.getKey());
+    });
+    V other = map.get(OTHER);
+    for (Map.Entry<String, V> e : entries.subList(cap, entries.size())) {
+      other = other == null ? e.getValue() : add.apply(other, e.getValue());
+    }
+    for (Map.Entry<String, V> e : java.util.List.copyOf(entries.subList(cap, entries.size()))) {
+      map.remove(e.getKey());
+    }
+    map.put(OTHER, other);
   }
 
   private void addBatchSize(int size, long count) {
@@ -321,7 +411,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     out.writeInt(maxBatchSize);
     out.writeInt(errorsByType.size());
     for (Map.Entry<String, Long> e : errorsByType.entrySet()) {
-      out.writeUTF(e.getKey());
+      Codec.writeString(out, e.getKey());
       out.writeLong(e.getValue());
     }
     int present = 0;
@@ -348,7 +438,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     }
     out.writeInt(slo.size());
     for (Map.Entry<String, long[]> e : slo.entrySet()) {
-      out.writeUTF(e.getKey());
+      Codec.writeString(out, e.getKey());
       out.writeLong(e.getValue()[0]);
       out.writeLong(e.getValue()[1]);
     }
@@ -360,7 +450,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     }
     out.writeInt(devices.size());
     for (Map.Entry<String, long[]> e : devices.entrySet()) {
-      out.writeUTF(e.getKey());
+      Codec.writeString(out, e.getKey());
       out.writeLong(e.getValue()[0]);
       out.writeLong(e.getValue()[1]);
       out.writeLong(e.getValue()[2]);
@@ -369,10 +459,11 @@ public final class RequestAccumulator implements WindowTable.Windowed {
 
   static RequestAccumulator read(DataInput in, boolean compressed) throws IOException {
     int version = in.readByte();
-    if (version != VERSION && version != 1) {
+    if (version < 1 || version > VERSION) {
       throw new IOException("unknown accumulator version " + version);
     }
-    RequestAccumulator a = new RequestAccumulator(AggKey.read(in), in.readLong(), in.readLong());
+    RequestAccumulator a = new RequestAccumulator(AggKey.read(in, version >= VARINT_STRINGS_SINCE), in.readLong(),
+        in.readLong());
     a.requests = in.readLong();
     a.ok = in.readLong();
     a.errors = in.readLong();
@@ -392,7 +483,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     a.maxBatchSize = in.readInt();
     int n = in.readInt();
     for (int i = 0; i < n; i++) {
-      a.errorsByType.put(in.readUTF(), in.readLong());
+      a.errorsByType.put(Codec.readString(in, version, VARINT_STRINGS_SINCE), in.readLong());
     }
     int present = in.readInt();
     for (int m = 0; m < a.latencies.length; m++) {
@@ -412,7 +503,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     }
     n = in.readInt();
     for (int i = 0; i < n; i++) {
-      a.slo.put(in.readUTF(), new long[] {in.readLong(), in.readLong()});
+      a.slo.put(Codec.readString(in, version, VARINT_STRINGS_SINCE), new long[] {in.readLong(), in.readLong()});
     }
     n = in.readInt();
     for (int i = 0; i < n; i++) {
@@ -420,7 +511,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     }
     n = in.readInt();
     for (int i = 0; i < n; i++) {
-      a.devices.put(in.readUTF(), new long[] {in.readLong(), in.readLong(), in.readLong()});
+      a.devices.put(Codec.readString(in, version, VARINT_STRINGS_SINCE), new long[] {in.readLong(), in.readLong(), in.readLong()});
     }
     return a;
   }

@@ -2,11 +2,13 @@ package io.infermeter.streams.internal;
 
 import io.infermeter.avro.Alert;
 import io.infermeter.avro.RequestEvent;
+import io.infermeter.streams.StreamsLimits;
 import io.infermeter.streams.StreamsSettings;
 import io.infermeter.streams.StreamsSettings.SloClass;
 import java.time.Clock;
 import java.util.List;
 import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -28,7 +30,11 @@ public final class RequestWindowProcessor implements Processor<String, RequestEv
   public static final String DEDUP_STORE = "request-dedup-store";
   public static final String ALERT_STORE = "request-alert-state";
 
+  /** Dead-letter reason of a record with a dimension string over limits.dimension.max.bytes. */
+  public static final String DIMENSION_TOO_LONG = "dimension-too-long";
+
   private final StreamsSettings settings;
+  private final StreamsLimits limits;
   private final StreamsCounters counters;
   private final Serializer<RequestEvent> rawSerializer;
   private final String sourceTopic;
@@ -43,6 +49,7 @@ public final class RequestWindowProcessor implements Processor<String, RequestEv
   public RequestWindowProcessor(StreamsSettings settings, StreamsCounters counters, Serializer<RequestEvent> rawSerializer,
       String sourceTopic, Clock clock) {
     this.settings = settings;
+    this.limits = StreamsLimits.of(settings);
     this.counters = counters;
     this.rawSerializer = rawSerializer;
     this.sourceTopic = sourceTopic;
@@ -57,10 +64,22 @@ public final class RequestWindowProcessor implements Processor<String, RequestEv
     KeyValueStore<String, Long> meta = context.getStateStore(META_STORE);
     List<Long> sizes = settings.windowSizesMs();
     table = new WindowTable<>(store, meta, settings.grace().toMillis(), sizes, settings.maxKeysPerWindow(), counters)
-        .deriveFromSmallest(RequestAccumulator::append, AggKey::folded, RequestAccumulator::new);
+        .deriveFromSmallest((t, p) -> t.append(p, limits), AggKey::folded, RequestAccumulator::new);
     smallestMs = table.smallest();
     dedup = context.getStateStore(DEDUP_STORE);
-    alerts = new WindowAlerts(context.getStateStore(ALERT_STORE), settings.alerts());
+    alerts = new WindowAlerts(context.getStateStore(ALERT_STORE), settings.alerts(), limits, counters);
+    context.schedule(limits.evictionInterval(), PunctuationType.WALL_CLOCK_TIME, this::evict);
+  }
+
+  private void evict(long nowMs) {
+    long t0 = System.nanoTime();
+    try {
+      for (Alert alert : alerts.evict(nowMs)) {
+        context.forward(new Record<>(alert.getDedupKey(), alert, nowMs));
+      }
+    } finally {
+      counters.punctuationNanos.add(System.nanoTime() - t0);
+    }
   }
 
   @Override
@@ -70,6 +89,14 @@ public final class RequestWindowProcessor implements Processor<String, RequestEv
     if (invalid != null) {
       deadLetter(record, "validation", invalid);
       return;
+    }
+    String tooLong = tooLongDimension(e, limits.dimensionMaxBytes());
+    if (tooLong != null) {
+      deadLetter(record, DIMENSION_TOO_LONG, tooLong);
+      return;
+    }
+    if (e.getErrorType() != null && Utf8.longerThan(e.getErrorType(), limits.errorTypeMaxBytes())) {
+      counters.errorTypesTruncated.increment();
     }
     long eventTimeMs = e.getCompletedUs() / 1000;
     if (isDuplicate(e.getEventId(), eventTimeMs)) {
@@ -93,7 +120,9 @@ public final class RequestWindowProcessor implements Processor<String, RequestEv
       if (smallestOnTime && table.isDerived(size)) {
         continue; // built from the smallest window when that closes
       }
-      table.getOrCreate(key, AggKey::folded, start, size, RequestAccumulator::new).add(e, cls);
+      if (table.getOrCreate(key, AggKey::folded, start, size, RequestAccumulator::new).add(e, cls, limits)) {
+        counters.mapEntriesFolded.increment();
+      }
     }
     if (late != null) {
       counters.lateRecords.increment();
@@ -118,7 +147,7 @@ public final class RequestWindowProcessor implements Processor<String, RequestEv
           UpstreamWatermark.headers(context.taskId().toString(), table.streamTime())));
       context.forward(new Record<>(a.key.host(), new EnergyInput(null, HostUsage.of(a)), endMs));
       if (a.windowSizeMs == alertSizeMs) {
-        for (Alert alert : alerts.evaluate(a)) {
+        for (Alert alert : alerts.evaluate(a, context.currentSystemTimeMs())) {
           context.forward(new Record<>(alert.getDedupKey(), alert, endMs));
         }
       }
@@ -144,8 +173,24 @@ public final class RequestWindowProcessor implements Processor<String, RequestEv
     return null;
   }
 
+  /**
+   * The first dimension of {@code e} (or its event id) longer than {@code maxBytes} in UTF-8, as a message naming it
+   * and its size; null when all fit.
+   */
+  static String tooLongDimension(RequestEvent e, int maxBytes) {
+    String[][] fields = {{"eventId", e.getEventId()}, {"host", e.getHost()}, {"model", e.getModel()},
+        {"modelVersion", e.getModelVersion()}, {"cluster", e.getCluster()}, {"region", e.getRegion()},
+        {"gpuType", e.getGpuType()}, {"deviceId", e.getDeviceId()}, {"sloClass", e.getSloClass()}};
+    for (String[] f : fields) {
+      if (Utf8.longerThan(f[1], maxBytes)) {
+        return f[0] + " is " + Utf8.length(f[1]) + " bytes, over limits.dimension.max.bytes (" + maxBytes + ")";
+      }
+    }
+    return null;
+  }
+
   private void deadLetter(Record<String, RequestEvent> record, String reason, String message) {
     byte[] payload = record.value() == null ? null : rawSerializer.serialize(sourceTopic, record.value());
-    DeadLetters.forward(context, counters, clock, record, sourceTopic, reason, message, payload);
+    DeadLetters.forward(context, counters, limits, clock, record, sourceTopic, reason, message, payload);
   }
 }

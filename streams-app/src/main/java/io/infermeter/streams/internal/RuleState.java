@@ -15,6 +15,11 @@ public final class RuleState {
   double baseline = Double.NaN;
   /** Recent (a, b) pairs, oldest first, bounded by the rule's window count. */
   final Deque<double[]> history = new ArrayDeque<>();
+  /** Wall-clock time of the last evaluation, epoch ms (0: unknown, read from a format without it). */
+  long lastActiveMs;
+
+  /** Format version after {@link Codec#FORMAT_MARK}; a record without the mark is the version-1 layout. */
+  static final int VERSION = 2;
 
   void push(double a, double b, int max) {
     history.addLast(new double[] {a, b});
@@ -25,6 +30,8 @@ public final class RuleState {
 
   byte[] toBytes() {
     return Codec.encode(out -> {
+      Codec.writeHeader(out, VERSION);
+      out.writeLong(lastActiveMs);
       out.writeBoolean(firing);
       out.writeLong(firstSeenUs);
       out.writeInt(streak);
@@ -40,6 +47,14 @@ public final class RuleState {
   static RuleState fromBytes(byte[] bytes) {
     return Codec.decode(bytes, "rule state", in -> {
       RuleState s = new RuleState();
+      if (Codec.hasHeader(bytes)) {
+        in.readUnsignedByte();
+        int version = in.readUnsignedByte();
+        if (version != VERSION) {
+          throw new java.io.IOException("unknown rule state version " + version);
+        }
+        s.lastActiveMs = in.readLong();
+      }
       s.firing = in.readBoolean();
       s.firstSeenUs = in.readLong();
       s.streak = in.readInt();

@@ -6,7 +6,8 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The app's own counters (late records, dead letters by reason, duplicates, key-cap folds, counter resets,
- * punctuation time), shared by all stream threads and exported on /metrics. Thread-safe.
+ * punctuation time, the limits of {@link io.infermeter.streams.StreamsLimits}), shared by all stream threads and
+ * exported on /metrics (names in docs/STREAMS.md). Thread-safe.
  */
 public final class StreamsCounters {
 
@@ -16,6 +17,22 @@ public final class StreamsCounters {
   public final LongAdder counterResets = new LongAdder();
   public final LongAdder punctuationNanos = new LongAdder();
   public final LongAdder windowsEmitted = new LongAdder();
+  /** New error types and devices counted under "other" by the per-window map caps. */
+  public final LongAdder mapEntriesFolded = new LongAdder();
+  /** Error types cut to limits.error.type.max.bytes. */
+  public final LongAdder errorTypesTruncated = new LongAdder();
+  /** Dead letters whose payload, key or message was cut to its limit. */
+  public final LongAdder deadLettersTruncated = new LongAdder();
+  /** Dead letters that could not be sent themselves (dropped, logged; never dead-lettered again). */
+  public final LongAdder deadLetterSendFailures = new LongAdder();
+  /** Records skipped after limits.failure.max.attempts failures on the same source record. */
+  public final LongAdder recordsSkippedAfterRetries = new LongAdder();
+  /** State entries that could not be encoded at commit (dropped from the store, logged). */
+  public final LongAdder stateEncodeFailures = new LongAdder();
+  /** Rule states, host-last-seen and device entries forgotten after state.inactive.expiry. */
+  public final LongAdder stateEvicted = new LongAdder();
+  /** New keys refused by state.max.keys.per.task. */
+  public final LongAdder stateKeysRefused = new LongAdder();
   private final Map<String, LongAdder> deadLetters = new ConcurrentHashMap<>();
 
   public void deadLetter(String reason) {

@@ -13,16 +13,33 @@ public final class TopologyStores {
 
   /** Window accumulators with the plain (uncompressed) histogram encoding: cheap on every commit. */
   public static StoreBuilder<ObjectStore<RequestAccumulator>> accumulators(String name, boolean persistent) {
-    return ObjectStore.builder(name, persistent, a -> a.toBytes(false), b -> RequestAccumulator.fromBytes(b, false));
+    return accumulators(name, persistent, null);
+  }
+
+  /** As {@link #accumulators(String, boolean)}, counting encode failures in {@code counters}. */
+  public static StoreBuilder<ObjectStore<RequestAccumulator>> accumulators(String name, boolean persistent,
+      StreamsCounters counters) {
+    return ObjectStore.builder(name, persistent, a -> a.toBytes(false), b -> RequestAccumulator.fromBytes(b, false),
+        counters);
   }
 
   /** Alert rule states of the request and fleet windows (see {@link WindowAlerts}). */
   public static StoreBuilder<ObjectStore<RuleState>> ruleStates(String name, boolean persistent) {
-    return ObjectStore.builder(name, persistent, RuleState::toBytes, RuleState::fromBytes);
+    return ruleStates(name, persistent, null);
+  }
+
+  public static StoreBuilder<ObjectStore<RuleState>> ruleStates(String name, boolean persistent,
+      StreamsCounters counters) {
+    return ObjectStore.builder(name, persistent, RuleState::toBytes, RuleState::fromBytes, counters);
   }
 
   public static StoreBuilder<ObjectStore<HostWindow>> hostWindows(String name, boolean persistent) {
-    return ObjectStore.builder(name, persistent, HostWindow::toBytes, HostWindow::fromBytes);
+    return hostWindows(name, persistent, null);
+  }
+
+  public static StoreBuilder<ObjectStore<HostWindow>> hostWindows(String name, boolean persistent,
+      StreamsCounters counters) {
+    return ObjectStore.builder(name, persistent, HostWindow::toBytes, HostWindow::fromBytes, counters);
   }
 
   public static StoreBuilder<KeyValueStore<String, Long>> longs(String name, boolean persistent) {

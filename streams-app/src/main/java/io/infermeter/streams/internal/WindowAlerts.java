@@ -1,6 +1,7 @@
 package io.infermeter.streams.internal;
 
 import io.infermeter.avro.Alert;
+import io.infermeter.streams.StreamsLimits;
 import io.infermeter.streams.StreamsSettings.AlertSettings;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,12 +17,20 @@ final class WindowAlerts {
   private final RuleStates states;
   private final AlertSettings cfg;
 
-  WindowAlerts(ObjectStore<RuleState> states, AlertSettings cfg) {
-    this.states = new RuleStates(states);
+  WindowAlerts(ObjectStore<RuleState> states, AlertSettings cfg, StreamsLimits limits, StreamsCounters counters) {
+    this.states = new RuleStates(states, limits, counters);
     this.cfg = cfg;
   }
 
-  List<Alert> evaluate(RequestAccumulator a) {
+  /** The stale RESOLVED alerts of the rule states forgotten now (see {@link RuleStates#evict}). */
+  List<Alert> evict(long nowMs) {
+    List<Alert> out = new ArrayList<>(0);
+    states.evict(out, nowMs);
+    return out;
+  }
+
+  /** The alert state changes of the closed window {@code a}; {@code nowMs} is the wall clock. */
+  List<Alert> evaluate(RequestAccumulator a, long nowMs) {
     List<Alert> out = new ArrayList<>(0);
     AggKey k = a.key;
     String key = k.asString();
@@ -32,7 +41,7 @@ final class WindowAlerts {
     if (e2e != null && e2e.count > 0) {
       long p99 = LatencyPercentiles.percentile(e2e, 99);
       states.evaluate(out, AlertRules.LATENCY_REGRESSION, key,
-          s -> AlertRules.latencyRegression(s, p99, e2e.count, cfg), subject, startUs, endUs);
+          s -> AlertRules.latencyRegression(s, p99, e2e.count, cfg), subject, startUs, endUs, nowMs);
     }
     long good = 0;
     long total = 0;
@@ -42,13 +51,13 @@ final class WindowAlerts {
     }
     long g = good;
     long t = total;
-    states.evaluate(out, AlertRules.SLO_BURN, key, s -> AlertRules.sloBurn(s, g, t, cfg), subject, startUs, endUs);
+    states.evaluate(out, AlertRules.SLO_BURN, key, s -> AlertRules.sloBurn(s, g, t, cfg), subject, startUs, endUs, nowMs);
     states.evaluate(out, AlertRules.ERROR_SPIKE, key, s -> AlertRules.errorSpike(a.errors + a.timeouts, a.requests,
-        cfg), subject, startUs, endUs);
+        cfg), subject, startUs, endUs, nowMs);
     states.evaluate(out, AlertRules.COLD_START_STORM, key, s -> AlertRules.coldStartStorm(a.coldStarts, a.requests,
-        cfg), subject, startUs, endUs);
+        cfg), subject, startUs, endUs, nowMs);
     states.evaluate(out, AlertRules.QUEUE_BUILDUP, key, s -> AlertRules.queueBuildup(a.queueShareOfE2ePct(),
-        a.queueSumUs, a.e2eSumUs, cfg), subject, startUs, endUs);
+        a.queueSumUs, a.e2eSumUs, cfg), subject, startUs, endUs, nowMs);
     return out;
   }
 }

@@ -1,0 +1,256 @@
+package io.infermeter.streams.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.infermeter.streams.StreamsLimits;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Golden bytes of every persisted state format: the formats written before version bytes and varint strings
+ * (golden/state-legacy, written by the code of that commit, see its README) still decode to the same objects, today's
+ * formats are byte-for-byte stable (golden/state-current), and strings far over writeUTF's 65,535-byte limit
+ * round-trip.
+ */
+class StateCodecGoldenTest {
+
+  private static final HexFormat HEX = HexFormat.of();
+  private static final String HOST = "h\u00e9-\uD83D\uDE00-01";
+
+  // ---- the objects the legacy fixtures hold (same values as LegacyGolden.java.txt) ----
+
+  static RequestAccumulator accumulator(String model) {
+    RequestAccumulator a = new RequestAccumulator(new AggKey("host", "c1", "eu-west-1", HOST, model, "v1", "H100"),
+        1_700_000_040_000L, 10_000L);
+    a.requests = 5;
+    a.ok = 3;
+    a.errors = 2;
+    a.outputTokens = 77;
+    a.busyUs = 12_345;
+    a.errorsByType.put("oom", 2L);
+    a.slo.put("default", new long[] {5, 3});
+    a.devices.put("gpu0", new long[] {12_345, 5, 77});
+    LatencyAccumulator l = new LatencyAccumulator();
+    l.record(1_000);
+    l.record(250_000);
+    a.latencies[LatencyMetric.E2E.ordinal()][0] = l;
+    a.jitterLast[0] = 250_000;
+    a.jitterFirst[0] = 1_000;
+    a.jitterPairs[0] = 1;
+    a.jitterAbsDiffSum[0] = 249_000;
+    return a;
+  }
+
+  static RuleState rule() {
+    RuleState s = new RuleState();
+    s.firing = true;
+    s.firstSeenUs = 1_700_000_000_000_000L;
+    s.streak = 2;
+    s.baseline = 1.5;
+    s.push(1, 2, 5);
+    s.push(3, 4, 5);
+    return s;
+  }
+
+  static HostWindow hostWindow(String host) {
+    HostWindow w = new HostWindow(host, 1_700_000_040_000L, 10_000L);
+    w.cluster = "c1";
+    w.region = "eu-west-1";
+    w.requests = 5;
+    w.queueSumUs = 100;
+    w.e2eSumUs = 1000;
+    HostWindow.DeviceAcc d = new HostWindow.DeviceAcc();
+    d.kind = "GPU";
+    d.gpuType = "NVIDIA H100 80GB HBM3";
+    d.source = "nvml";
+    d.samples = 10;
+    d.counterDeltaMj = 5_000_000;
+    d.counterDeltas = 9;
+    d.memTotal = 80L << 30;
+    w.devices.put("0", d);
+    Map<String, long[]> m = new TreeMap<>();
+    m.put("0", new long[] {12_345, 5, 77});
+    w.usage.put("llama-3-8b\u0000v1", m);
+    return w;
+  }
+
+  static HostUsage usage(String host) {
+    return new HostUsage("c1", "eu-west-1", host, "llama-3-8b", "v1", 1_700_000_040_000L, 10_000L, 5, 100, 1000,
+        Map.of("0", new long[] {12_345, 5, 77}));
+  }
+
+  private static byte[] fixture(String path) throws IOException {
+    try (InputStream in = StateCodecGoldenTest.class.getResourceAsStream("/golden/" + path)) {
+      assertThat(in).as("fixture " + path).isNotNull();
+      return HEX.parseHex(new String(in.readAllBytes(), StandardCharsets.US_ASCII).strip());
+    }
+  }
+
+  private static byte[] usageBytes(HostUsage u) {
+    return EnergyInput.serde().serializer().serialize(null, new EnergyInput(null, u));
+  }
+
+  // ---- legacy formats still read ----
+
+  @Test
+  void legacyRequestAccumulatorsDecodeToTheSameAccumulator() throws IOException {
+    for (boolean compressed : new boolean[] {false, true}) {
+      byte[] legacy = fixture("state-legacy/request-accumulator-v2-" + (compressed ? "compressed" : "plain") + ".hex");
+      assertThat(legacy[0]).isEqualTo((byte) 2);
+      RequestAccumulator a = RequestAccumulator.fromBytes(legacy, compressed);
+      assertThat(a.key.host()).isEqualTo(HOST);
+      assertThat(a.errorsByType).containsExactly(Map.entry("oom", 2L));
+      assertThat(a.devices.get("gpu0")).containsExactly(12_345, 5, 77);
+      assertThat(a.latency(LatencyMetric.E2E, false).count).isEqualTo(2);
+      assertThat(a.toBytes(compressed)).isEqualTo(accumulator("llama-3-8b").toBytes(compressed));
+    }
+  }
+
+  @Test
+  void legacyRuleStateHostWindowHostSeenDeviceLastAndUsageDecode() throws IOException {
+    RuleState s = RuleState.fromBytes(fixture("state-legacy/rule-state-v1.hex"));
+    assertThat(s.firing).isTrue();
+    assertThat(s.streak).isEqualTo(2);
+    assertThat(s.history).hasSize(2);
+    assertThat(s.lastActiveMs).isZero();
+    assertThat(s.toBytes()).isEqualTo(rule().toBytes());
+
+    HostWindow w = HostWindow.fromBytes(fixture("state-legacy/host-window-v1.hex"));
+    assertThat(w.host).isEqualTo(HOST);
+    assertThat(w.devices.get("0").gpuType).isEqualTo("NVIDIA H100 80GB HBM3");
+    assertThat(w.toBytes()).isEqualTo(hostWindow(HOST).toBytes());
+
+    EnergyProcessor.HostSeen h = EnergyProcessor.HostSeen.read(fixture("state-legacy/host-last-seen-v1.hex"));
+    assertThat(h.lastSeenMs).isEqualTo(1_700_000_040_000L);
+    assertThat(h.region).isEqualTo("eu-west-1");
+    assertThat(h.rule.firing).isTrue();
+
+    EnergyProcessor.DeviceLast d = EnergyProcessor.DeviceLast.read(fixture("state-legacy/device-last-v1.hex"));
+    assertThat(d).isEqualTo(new EnergyProcessor.DeviceLast(1_700_000_040_000_000L, 5_000_000L, 350.5, -1L, 0L));
+
+    byte[] tag2 = fixture("state-legacy/energy-input-usage-tag2.hex");
+    assertThat(tag2[0]).isEqualTo((byte) 2);
+    HostUsage u = EnergyInput.serde().deserializer().deserialize(null, tag2).usage();
+    assertThat(u.host()).isEqualTo(HOST);
+    assertThat(usageBytes(u)).isEqualTo(usageBytes(usage(HOST)));
+  }
+
+  // ---- today's formats are stable ----
+
+  private static final Map<String, Supplier<byte[]>> CURRENT = Map.of(
+      "request-accumulator-v3-plain.hex", () -> accumulator("llama-3-8b").toBytes(false),
+      "request-accumulator-v3-compressed.hex", () -> accumulator("llama-3-8b").toBytes(true),
+      "rule-state-v2.hex", () -> {
+        RuleState s = rule();
+        s.lastActiveMs = 1_700_000_050_000L;
+        return s.toBytes();
+      },
+      "host-window-v2.hex", () -> hostWindow(HOST).toBytes(),
+      "host-last-seen-v2.hex", () -> new EnergyProcessor.HostSeen(1_700_000_040_000L, "c1", "eu-west-1", rule())
+          .toBytes(),
+      "device-last-v2.hex", () -> new EnergyProcessor.DeviceLast(1_700_000_040_000_000L, 5_000_000L, 350.5, -1L,
+          1_700_000_050_000L).toBytes(),
+      "energy-input-usage-tag3.hex", () -> usageBytes(usage(HOST)));
+
+  @Test
+  void currentFormatsAreByteForByteStable() throws IOException {
+    Path dir = Path.of("src/test/resources/golden/state-current");
+    if (Boolean.getBoolean("golden.write")) {
+      for (Map.Entry<String, Supplier<byte[]>> e : CURRENT.entrySet()) {
+        Files.writeString(dir.resolve(e.getKey()), HEX.formatHex(e.getValue().get()) + "\n");
+      }
+    }
+    for (Map.Entry<String, Supplier<byte[]>> e : CURRENT.entrySet()) {
+      assertThat(HEX.formatHex(e.getValue().get())).as(e.getKey())
+          .isEqualTo(HEX.formatHex(fixture("state-current/" + e.getKey())));
+    }
+    byte[] acc = fixture("state-current/request-accumulator-v3-plain.hex");
+    assertThat(acc[0]).isEqualTo((byte) RequestAccumulator.VERSION);
+    for (String header : new String[] {"rule-state-v2.hex", "host-window-v2.hex", "host-last-seen-v2.hex",
+        "device-last-v2.hex"}) {
+      byte[] b = fixture("state-current/" + header);
+      assertThat(b[0] & 0xFF).as(header).isEqualTo(Codec.FORMAT_MARK);
+      assertThat(b[1]).as(header).isEqualTo((byte) 2);
+    }
+  }
+
+  // ---- no 64 KiB string limit ----
+
+  @Test
+  void stringsFarOverTheWriteUtfLimitRoundTrip() {
+    String model = "m".repeat(65_536);
+    String host = "\u00e9".repeat(40_000); // 80,000 UTF-8 bytes
+    RequestAccumulator a = accumulator(model);
+    a.errorsByType.put("x".repeat(1 << 20), 1L);
+    RequestAccumulator back = RequestAccumulator.fromBytes(a.toBytes(false), false);
+    assertThat(back.key.model()).isEqualTo(model);
+    assertThat(back.errorsByType).containsKey("x".repeat(1 << 20));
+    assertThat(RequestAccumulator.fromBytes(a.toBytes(true), true).key.model()).isEqualTo(model);
+    assertThat(HostWindow.fromBytes(hostWindow(host).toBytes()).host).isEqualTo(host);
+    HostUsage u = EnergyInput.serde().deserializer().deserialize(null, usageBytes(usage(host))).usage();
+    assertThat(u.host()).isEqualTo(host);
+    EnergyProcessor.HostSeen h = EnergyProcessor.HostSeen.read(
+        new EnergyProcessor.HostSeen(1L, host, "r", new RuleState()).toBytes());
+    assertThat(h.cluster).isEqualTo(host);
+  }
+
+  // ---- corrupt input fails with a named reason, never allocates from a bad length ----
+
+  @Test
+  void corruptLengthsAndUnknownVersionsAreRefused() {
+    byte[] good = accumulator("m").toBytes(false);
+    byte[] cut = java.util.Arrays.copyOf(good, 20);
+    assertThatThrownBy(() -> RequestAccumulator.fromBytes(cut, false))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("request accumulator");
+    byte[] future = good.clone();
+    future[0] = (byte) (RequestAccumulator.VERSION + 1);
+    assertThatThrownBy(() -> RequestAccumulator.fromBytes(future, false)).hasMessageContaining("unknown accumulator");
+    // a varint length of 2^31-1 right after the version byte
+    byte[] huge = {(byte) RequestAccumulator.VERSION, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 0x07};
+    assertThatThrownBy(() -> RequestAccumulator.fromBytes(huge, false)).hasMessageContaining("exceeds the input");
+    byte[] tooLongVarint = {(byte) RequestAccumulator.VERSION, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF,
+        (byte) 0xFF, 0x01};
+    assertThatThrownBy(() -> RequestAccumulator.fromBytes(tooLongVarint, false)).hasMessageContaining("varint");
+    byte[] rule = new RuleState().toBytes();
+    rule[1] = 9;
+    assertThatThrownBy(() -> RuleState.fromBytes(rule)).hasMessageContaining("unknown rule state version 9");
+    assertThatThrownBy(() -> EnergyProcessor.DeviceLast.read(new byte[33])).hasMessageContaining("unknown format");
+  }
+
+  @Test
+  void utf8TruncationKeepsWholeCharacters() {
+    assertThat(Utf8.truncate("abc", 2)).isEqualTo("ab");
+    assertThat(Utf8.truncate("a\u00e9", 2)).isEqualTo("a"); // é is 2 bytes
+    assertThat(Utf8.truncate("\uD83D\uDE00\uD83D\uDE00", 7)).isEqualTo("\uD83D\uDE00");
+    assertThat(Utf8.length("\uD83D\uDE00")).isEqualTo(4);
+    assertThat(Utf8.longerThan("\u00e9".repeat(100), 199)).isTrue();
+    assertThat(Utf8.longerThan("\u00e9".repeat(100), 200)).isFalse();
+    assertThat(Utf8.truncate((String) null, 3)).isNull();
+  }
+
+  @Test
+  void perWindowMapsKeepTheirCapAndConserveCounts() {
+    StreamsLimits limits = new StreamsLimits(256, 256, 4, 3, 65_536, 4096, 3, java.time.Duration.ofHours(1),
+        java.time.Duration.ofMinutes(1), 100);
+    RequestAccumulator a = new RequestAccumulator(new AggKey("host", "c", "r", "h", "m", "", ""), 0, 10_000);
+    RequestAccumulator b = new RequestAccumulator(new AggKey("host", "c", "r", "h", "m", "", ""), 10_000, 10_000);
+    for (int i = 0; i < 10; i++) {
+      a.errorsByType.put("a" + i, (long) i + 1);
+      b.errorsByType.put("b" + i, 100L);
+    }
+    long total = 55 + 1000;
+    a.append(b, limits);
+    assertThat(a.errorsByType).hasSize(5).containsKey(RequestAccumulator.OTHER);
+    assertThat(a.errorsByType.values().stream().mapToLong(Long::longValue).sum()).isEqualTo(total);
+    assertThat(a.errorsByType.keySet()).allMatch(k -> k.startsWith("b") || k.equals("other"));
+  }
+}

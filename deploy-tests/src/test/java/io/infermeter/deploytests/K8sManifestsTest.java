@@ -68,7 +68,7 @@ class K8sManifestsTest {
     assertThat(K8sChecks.scrapeAnnotations(DOCS)).isEmpty();
     assertThat(DOCS.stream().filter(d -> d.kind().equals("Service"))
         .filter(d -> d.node().path("metadata").path("annotations").has("prometheus.io/scrape")))
-        .as("a scraped /metrics Service per app").hasSize(3);
+        .as("a scraped /metrics Service per app").hasSize(4);
   }
 
   @Test
@@ -88,10 +88,11 @@ class K8sManifestsTest {
     assertThat(K8sChecks.nonRoot(DOCS)).isEmpty();
   }
 
-  /** The three apps run the images built from deploy/docker at the tag the kustomization pins. */
+  /** The apps run the images built from deploy/docker at the tag the kustomization pins. */
   @ParameterizedTest
   @CsvSource({"DaemonSet,infermeter-collector,infermeter/collector",
-      "StatefulSet,infermeter-streams-app,infermeter/streams-app", "Deployment,infermeter-sink,infermeter/sink"})
+      "StatefulSet,infermeter-streams-app,infermeter/streams-app", "Deployment,infermeter-sink,infermeter/sink",
+      "Deployment,infermeter-alert-forwarder,infermeter/alert-forwarder"})
   void appsRunTheirPinnedImage(String kind, String name, String image) {
     Doc d = DOCS.stream().filter(x -> x.kind().equals(kind) && x.name().equals(name)).findFirst().orElseThrow();
     String tag = null;
@@ -130,7 +131,7 @@ class K8sManifestsTest {
             .containsEntry("INFERMETER_METRICS_HOST", "0.0.0.0");
       }
     }
-    assertThat(apps).isEqualTo(3);
+    assertThat(apps).isEqualTo(4);
   }
 
   @Test

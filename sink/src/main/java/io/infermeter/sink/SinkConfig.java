@@ -111,6 +111,7 @@ public final class SinkConfig {
       throw new ConfigException("invalid value '" + port + "' for setting 'metrics.port': expected 0-65535 (0: off)");
     }
     this.metricsPort = port;
+    cluster(); // an invalid clickhouse.cluster fails at start-up
   }
 
   private static Map<String, String> defaults() {
@@ -294,6 +295,19 @@ public final class SinkConfig {
   /** Settings of the dead-letter producer: {@code kafka.*} (except {@code kafka.group.id}), {@code kafka.producer.*}. */
   public Map<String, String> producerOverrides() {
     return KafkaClientConfig.of(settings, Set.of("kafka.group.id")).producer();
+  }
+
+  /**
+   * {@code clickhouse.cluster}: the ClickHouse cluster (a {@code remote_servers} entry) whose servers get every table
+   * as {@code Replicated*MergeTree} plus a {@code <table>_all} Distributed table; empty for a single server.
+   */
+  public Optional<String> cluster() {
+    Optional<String> c = settings.optional("clickhouse.cluster").map(String::trim).filter(v -> !v.isEmpty());
+    if (c.isPresent() && !c.get().matches("[A-Za-z0-9_.-]+")) {
+      throw new ConfigException("invalid value '" + c.get() + "' for setting 'clickhouse.cluster': expected a cluster "
+          + "name of letters, digits, '_', '.' or '-'");
+    }
+    return c;
   }
 
   /** clickhouse-jdbc connection properties ({@code clickhouse.jdbc.*}), passed through. */

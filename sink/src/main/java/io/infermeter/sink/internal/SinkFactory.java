@@ -42,7 +42,8 @@ public final class SinkFactory {
   /** Applies the bundled migrations to the configured database; returns the versions applied now. */
   public static List<Integer> migrate(SinkConfig config) throws SQLException {
     try (ClickHouseWriter writer = writer(config)) {
-      return MigrationRunner.fromClasspath().migrate(writer.connection(), placeholders(config));
+      return MigrationRunner.fromClasspath().withCluster(config.cluster())
+          .migrate(writer.connection(), placeholders(config));
     }
   }
 

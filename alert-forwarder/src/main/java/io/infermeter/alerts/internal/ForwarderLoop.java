@@ -2,6 +2,7 @@ package io.infermeter.alerts.internal;
 
 import io.infermeter.avro.Alert;
 import io.infermeter.avro.AlertState;
+import io.infermeter.schemas.serde.SchemaRegistryException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -51,6 +52,10 @@ public final class ForwarderLoop implements Runnable {
   private static final Logger LOG = LoggerFactory.getLogger(ForwarderLoop.class);
   private static final Duration REBUILD_POLL = Duration.ofMillis(200);
   private static final Duration REBUILD_STALL = Duration.ofSeconds(30);
+  static final Duration REGISTRY_BACKOFF_INITIAL = Duration.ofMillis(500);
+  static final Duration REGISTRY_BACKOFF_MAX = Duration.ofSeconds(30);
+  /** Returned by {@link #decode} when the loop stopped during a registry outage. */
+  private static final Alert STOPPED = new Alert();
 
   private final Consumer<byte[], byte[]> consumer;
   private final Supplier<Consumer<byte[], byte[]>> rebuildConsumers;
@@ -171,6 +176,9 @@ public final class ForwarderLoop implements Runnable {
       for (ConsumerRecord<byte[], byte[]> r : records.records(tp)) {
         offsets.put(tp, new OffsetAndMetadata(r.offset() + 1));
         Alert alert = decode(r);
+        if (alert == STOPPED) {
+          return false; // nothing of this poll is committed: it is read again after the restart
+        }
         if (alert == null) {
           continue;
         }
@@ -194,18 +202,38 @@ public final class ForwarderLoop implements Runnable {
     return true;
   }
 
-  private Alert decode(ConsumerRecord<byte[], byte[]> r) {
+  /**
+   * The record's alert; null when it is skipped (tombstone, undecodable, unknown state: counted); {@link #STOPPED}
+   * when the loop stopped while the schema registry was unreachable. A registry outage is waited out (the record is
+   * not at fault, and skipping it would lose the alert): the same record is decoded again with a backoff of
+   * {@link #REGISTRY_BACKOFF_INITIAL} doubling to {@link #REGISTRY_BACKOFF_MAX}, for as long as it lasts.
+   */
+  private Alert decode(ConsumerRecord<byte[], byte[]> r) throws InterruptedException {
     if (r.value() == null) {
       metrics.invalid("tombstone");
       return null;
     }
-    Alert alert;
-    try {
-      alert = deserializer.deserialize(r.topic(), r.value());
-    } catch (SerializationException e) {
-      metrics.invalid("undecodable");
-      LOG.warn("skipping the undecodable record {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), e.getMessage());
-      return null;
+    Alert alert = null;
+    Duration backoff = REGISTRY_BACKOFF_INITIAL;
+    while (alert == null) {
+      try {
+        alert = deserializer.deserialize(r.topic(), r.value());
+      } catch (SerializationException e) {
+        if (!SchemaRegistryException.isRetryableCause(e)) {
+          metrics.invalid("undecodable");
+          LOG.warn("skipping the undecodable record {}-{}@{}: {}", r.topic(), r.partition(), r.offset(),
+              e.getMessage());
+          return null;
+        }
+        metrics.registryRetry();
+        LOG.warn("the schema registry is unavailable ({}); decoding {}-{}@{} again in {} (is schema.registry.url up "
+            + "and reachable?)", e.getMessage(), r.topic(), r.partition(), r.offset(), backoff);
+        if (!sleeper(stopping).sleep(backoff)) {
+          return STOPPED;
+        }
+        backoff = backoff.multipliedBy(2).compareTo(REGISTRY_BACKOFF_MAX) > 0 ? REGISTRY_BACKOFF_MAX
+            : backoff.multipliedBy(2);
+      }
     }
     if (alert.getState() != AlertState.FIRING && alert.getState() != AlertState.RESOLVED) {
       metrics.invalid("unknown_state");
@@ -239,7 +267,8 @@ public final class ForwarderLoop implements Runnable {
    * Rebuilds the firing alerts of each partition of {@code ends} from {@code lookback} (by record timestamp) up to its
    * end offset (exclusive), reading all of them with one group-less consumer.
    */
-  Map<TopicPartition, Map<String, Alert>> rebuild(Consumer<byte[], byte[]> rc, Map<TopicPartition, Long> ends) {
+  Map<TopicPartition, Map<String, Alert>> rebuild(Consumer<byte[], byte[]> rc, Map<TopicPartition, Long> ends)
+      throws InterruptedException {
     Map<TopicPartition, Map<String, Alert>> state = new HashMap<>();
     Map<TopicPartition, Long> starts = new HashMap<>();
     rc.assign(ends.keySet());
@@ -282,6 +311,9 @@ public final class ForwarderLoop implements Runnable {
           }
           read++;
           Alert alert = decode(r);
+          if (alert == STOPPED) {
+            return state; // stopping: the caller's delivery is abandoned too
+          }
           if (alert == null) {
             continue;
           }
@@ -364,11 +396,17 @@ public final class ForwarderLoop implements Runnable {
         }
         rebuild(rc, toRebuild).forEach(firing::replace);
         rebuilt.addAll(toRebuild.keySet());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new WakeupException();
       } catch (KafkaException e) {
         if (e instanceof WakeupException) {
           throw e;
         }
         throw new KafkaException("rebuilding the firing alerts of " + partitions + " failed", e);
+      }
+      if (stopping.getCount() == 0) {
+        throw new WakeupException(); // the rebuild was cut short: neither commit nor send what it read
       }
       if (!started.isEmpty()) {
         consumer.commitSync(started); // the rebuilt history counts as handled, also for the next rebalance

@@ -19,6 +19,7 @@ public final class ForwarderMetrics {
   private final Counter invalid;
   private final Counter firingDropped;
   private final Counter commitFailures;
+  private final Counter registryRetries;
   private final Gauge firing;
 
   public ForwarderMetrics(PrometheusRegistry registry) {
@@ -45,6 +46,9 @@ public final class ForwarderMetrics {
     commitFailures = Counter.builder().name("infermeter_alerts_commit_failures_total")
         .help("Offset commits that failed after delivery (the records are delivered again: harmless, Alertmanager "
             + "de-duplicates)").register(registry);
+    registryRetries = Counter.builder().name("infermeter_alerts_registry_retries_total")
+        .help("Decoding attempts that found the schema registry unavailable; the record is decoded again, not skipped")
+        .register(registry);
     firing = Gauge.builder().name("infermeter_alerts_firing")
         .help("Alerts currently firing and re-sent by this instance").register(registry);
   }
@@ -81,6 +85,14 @@ public final class ForwarderMetrics {
 
   void commitFailure() {
     commitFailures.inc();
+  }
+
+  void registryRetry() {
+    registryRetries.inc();
+  }
+
+  public double registryRetries() {
+    return registryRetries.get();
   }
 
   void firing(int n) {

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.infermeter.avro.Alert;
 import io.infermeter.avro.AlertState;
+import io.infermeter.schemas.serde.SchemaRegistryException;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -70,6 +71,10 @@ class ForwarderLoopTest {
   }
 
   private ForwarderLoop loop(Delivery.Sleeper sleeper) {
+    return loop(sleeper, DECODE, new CountDownLatch(1));
+  }
+
+  private ForwarderLoop loop(Delivery.Sleeper sleeper, Deserializer<Alert> decode, CountDownLatch stopping) {
     Transport transport = (url, json) -> {
       bodies.add(new String(json, java.nio.charset.StandardCharsets.UTF_8));
       return new Transport.Response(status.get(), "");
@@ -78,8 +83,8 @@ class ForwarderLoopTest {
         Duration.ofSeconds(1), Duration.ofSeconds(10), metrics, null);
     return new ForwarderLoop(consumer, () -> {
       throw new AssertionError("no rebuild in this test");
-    }, DECODE, TOPIC, new AlertMapping(Duration.ofMinutes(4), Map.of(), Optional.empty()), delivery, firing,
-        metrics, clock, Duration.ofMillis(10), Duration.ofDays(7), new CountDownLatch(1));
+    }, decode, TOPIC, new AlertMapping(Duration.ofMinutes(4), Map.of(), Optional.empty()), delivery, firing,
+        metrics, clock, Duration.ofMillis(10), Duration.ofDays(7), stopping);
   }
 
   private static ConsumerRecords<byte[], byte[]> records(byte[]... values) {
@@ -161,5 +166,58 @@ class ForwarderLoopTest {
     ObjectMapper json = new ObjectMapper();
     assertThat(json.readTree(bodies.get(1)).get(0).get("labels"))
         .isEqualTo(json.readTree(bodies.get(0)).get(0).get("labels"));
+  }
+
+  /** Fails like the registry client when the registry does not answer: retryable, the record is not at fault. */
+  private static Deserializer<Alert> registryDownFor(int failures) {
+    AtomicInteger calls = new AtomicInteger();
+    return (topic, data) -> {
+      if (calls.incrementAndGet() <= failures) {
+        throw new SchemaRegistryException("GET /schemas/ids/1 failed: connection refused", 0, 0, true,
+            new java.net.ConnectException("refused"));
+      }
+      return DECODE.deserialize(topic, data);
+    };
+  }
+
+  @Test
+  void aRegistryOutageIsWaitedOutInsteadOfSkippingTheAlert() throws Exception {
+    consumer.assign(List.of(P0));
+    ForwarderLoop loop = loop(d -> true, registryDownFor(2), new CountDownLatch(1));
+
+    assertThat(loop.process(records(encode(alert("throttling", "h1", AlertState.FIRING, T0, T0))))).isTrue();
+
+    assertThat(metrics.registryRetries()).isEqualTo(2);
+    assertThat(metrics.invalidRecords("undecodable")).isZero();
+    assertThat(bodies).hasSize(1);
+    assertThat(consumer.committed(Set.of(P0)).get(P0).offset()).isEqualTo(11);
+  }
+
+  @Test
+  void aStopDuringARegistryOutageCommitsNothing() throws Exception {
+    consumer.assign(List.of(P0));
+    CountDownLatch stopping = new CountDownLatch(1);
+    stopping.countDown();
+    ForwarderLoop loop = loop(d -> true, registryDownFor(Integer.MAX_VALUE), stopping);
+
+    assertThat(loop.process(records(encode(alert("throttling", "h1", AlertState.FIRING, T0, T0))))).isFalse();
+
+    assertThat(bodies).isEmpty();
+    assertThat(consumer.committed(Set.of(P0))).doesNotContainKey(P0);
+  }
+
+  @Test
+  void aRegistryAnswerThatWillNotChangeSkipsTheRecord() throws Exception {
+    consumer.assign(List.of(P0));
+    Deserializer<Alert> unknownId = (topic, data) -> {
+      throw new SchemaRegistryException("schema id 99 not found", 404, 40403, false, null);
+    };
+    ForwarderLoop loop = loop(d -> true, unknownId, new CountDownLatch(1));
+
+    assertThat(loop.process(records(encode(alert("throttling", "h1", AlertState.FIRING, T0, T0))))).isTrue();
+
+    assertThat(metrics.invalidRecords("undecodable")).isEqualTo(1);
+    assertThat(metrics.registryRetries()).isZero();
+    assertThat(consumer.committed(Set.of(P0)).get(P0).offset()).isEqualTo(11);
   }
 }

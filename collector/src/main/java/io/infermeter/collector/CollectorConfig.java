@@ -120,7 +120,7 @@ public record CollectorConfig(
 
   /** The keys the collector reads, for reporting unknown ones at start (docs/COLLECTOR.md). */
   public static KnownKeys knownKeys() {
-    return KnownKeys.forApp(defaults().keySet(), List.of(), Set.of());
+    return KnownKeys.forApp(defaults().keySet(), List.of("auth.tokens."), Set.of()); // auth.tokens.<name>.*
   }
 
   /** Loads the layers for the CLI: defaults, the optional file, the environment and system properties. */
@@ -256,7 +256,8 @@ public record CollectorConfig(
   @Override
   public String toString() {
     return "CollectorConfig[cluster=" + cluster + ", region=" + region + ", host=" + host + ", http=" + httpHost + ":"
-        + httpPort + ", auth=" + (authToken.isPresent() ? "bearer" : "none") + ", metrics=" + metricsHost + ":"
+        + httpPort + ", auth=" + httpServer.tokens() + ", tls=" + httpServer.tls().isPresent() + ", metrics="
+        + metricsHost + ":"
         + metricsPort + ", kafka=" + bootstrapServers + ", registry=" + schemaRegistryUrl + ", spool=" + spoolDir
         + " (" + spoolMaxBytes + " bytes), sampling=" + samplingPeriod + ", nvml=" + nvmlEnabled + "(" + nvmlLibrary
         + ")]";

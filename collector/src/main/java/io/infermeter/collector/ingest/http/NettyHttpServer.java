@@ -12,6 +12,9 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollEventLoopGroup;
+import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
@@ -188,8 +191,13 @@ public final class NettyHttpServer implements AutoCloseable {
     long shortest = Math.min(Math.min(settings.headTimeout().toNanos(), settings.bodyTimeout().toNanos()),
         Math.min(settings.idleTimeout().toNanos(), settings.writeTimeout().toNanos()));
     this.tickNanos = Math.max(TimeUnit.MILLISECONDS.toNanos(10), Math.min(TimeUnit.SECONDS.toNanos(1), shortest / 4));
-    this.group = new NioEventLoopGroup(settings.eventLoopThreads(), new DefaultThreadFactory("infermeter-http", true));
-    ServerBootstrap b = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+    // epoll where Netty's native library loads (Linux x86_64): fewer system calls per request than the JDK selector
+    boolean epoll = Epoll.isAvailable();
+    DefaultThreadFactory threads = new DefaultThreadFactory("infermeter-http", true);
+    this.group = epoll ? new EpollEventLoopGroup(settings.eventLoopThreads(), threads)
+        : new NioEventLoopGroup(settings.eventLoopThreads(), threads);
+    ServerBootstrap b = new ServerBootstrap().group(group)
+        .channel(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
         .option(ChannelOption.SO_BACKLOG, 256)
         .option(ChannelOption.SO_REUSEADDR, true)
         .childOption(ChannelOption.TCP_NODELAY, true) // one write per answer: nothing to coalesce

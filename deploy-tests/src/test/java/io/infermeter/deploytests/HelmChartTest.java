@@ -195,13 +195,14 @@ class HelmChartTest {
   void serviceMonitorSelectsEveryMetricsService() {
     List<Doc> docs = render(TLS_SASL);
     Doc sm = docs.stream().filter(d -> d.kind().equals("ServiceMonitor")).findFirst().orElseThrow();
-    assertThat(sm.node().path("metadata").path("labels").path("release").asText()).isEqualTo("kube-prometheus-stack");
+    assertThat(sm.node().path("metadata").path("labels").path("release").asText())
+        .isEqualTo("kube-prometheus-stack");
     Map<String, String> selector = K8sChecks.stringMap(sm.node().path("spec").path("selector").path("matchLabels"));
     String port = sm.node().path("spec").path("endpoints").get(0).path("port").asText();
     List<String> selected = new ArrayList<>();
     for (Doc s : docs) {
-      if (s.kind().equals("Service")
-          && K8sChecks.stringMap(s.node().path("metadata").path("labels")).entrySet().containsAll(selector.entrySet())) {
+      Map<String, String> labels = K8sChecks.stringMap(s.node().path("metadata").path("labels"));
+      if (s.kind().equals("Service") && labels.entrySet().containsAll(selector.entrySet())) {
         assertThat(s.node().path("spec").path("ports").findValuesAsText("name")).as("%s", s).contains(port);
         selected.add(s.name());
       }
@@ -268,6 +269,108 @@ class HelmChartTest {
     }
     assertThat(alerts).contains("InfermeterStreamsConsumerLag", "InfermeterSinkConsumerLag",
         "InfermeterCollectorDroppingEvents", "InfermeterCollectorSpooling", "InfermeterDeadLetters");
+  }
+
+  private static final Path PROMTOOL = Path.of("/usr/bin/promtool");
+
+  /** Runs promtool (Debian's prometheus package) with the arguments; returns exit code and output. */
+  private static Map.Entry<Integer, String> promtool(String... args) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of(PROMTOOL.toString()));
+    cmd.addAll(List.of(args));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("promtool finished").isTrue();
+    return Map.entry(p.exitValue(), out);
+  }
+
+  /** The rendered PrometheusRule's spec (its rule groups) as a Prometheus rule file. */
+  private static Path ruleFile(Path dir) throws Exception {
+    Doc rule = render(TLS_SASL).stream().filter(d -> d.kind().equals("PrometheusRule")).findFirst().orElseThrow();
+    Path file = dir.resolve("infermeter-rules.yaml");
+    new com.fasterxml.jackson.databind.ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
+        .writeValue(file.toFile(), rule.node().path("spec"));
+    return file;
+  }
+
+  /**
+   * Prometheus' own checker (promtool check rules, Debian's prometheus 2.42) parses every expression and annotation
+   * template of the rendered rules; a broken expression fails it. Skipped where promtool is not installed.
+   */
+  @Test
+  void promtoolAcceptsTheRenderedRules(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isExecutable(PROMTOOL),
+        "promtool is not installed (apt-get install prometheus)");
+    Path rules = ruleFile(dir);
+    Map.Entry<Integer, String> ok = promtool("check", "rules", rules.toString());
+    assertThat(ok.getKey()).as(ok.getValue()).isZero();
+    assertThat(ok.getValue()).contains("SUCCESS: 7 rules found");
+    Path broken = dir.resolve("broken.yaml");
+    java.nio.file.Files.writeString(broken, java.nio.file.Files.readString(rules)
+        .replaceFirst("> 0", "> > 0"));
+    assertThat(promtool("check", "rules", broken.toString()).getKey()).isNotZero();
+  }
+
+  /**
+   * promtool test rules: synthetic series of the apps' metrics make the alerts fire (and stay quiet) as intended:
+   * a collector dropping events fires after 5 minutes, spooling fires only after spoolingFor, a lag below the
+   * threshold does not fire. Skipped where promtool is not installed.
+   */
+  @Test
+  void alertsFireOnTheirSeries(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isExecutable(PROMTOOL),
+        "promtool is not installed (apt-get install prometheus)");
+    Path rules = ruleFile(dir);
+    String ns = "namespace=\"" + NAMESPACE + "\"";
+    String runbooks = Manifests.parse("values.yaml", RepoFiles.read(RepoFiles.helmChart().resolve("values.yaml")))
+        .get(0).node().path("prometheusRule").path("runbookBaseUrl").asText();
+    String tests = """
+        rule_files: [%s]
+        evaluation_interval: 1m
+        tests:
+          - interval: 1m
+            input_series:
+              - series: 'infermeter_collector_dropped_total{%s, pod="c-1", reason="spool_full"}'
+                values: '0+10x30'
+              - series: 'infermeter_collector_spool_bytes{%s, pod="c-2"}'
+                values: '0 4096x30'
+              - series: 'infermeter_sink_consumer_lag_records{%s, pod="s-1"}'
+                values: '500x30'
+            alert_rule_test:
+              - eval_time: 3m
+                alertname: InfermeterCollectorDroppingEvents
+                exp_alerts: []
+              - eval_time: 10m
+                alertname: InfermeterCollectorDroppingEvents
+                exp_alerts:
+                  - exp_labels: {severity: critical, %s, pod: c-1, reason: spool_full}
+                    exp_annotations:
+                      summary: 'collector c-1 drops events (spool_full)'
+                      description: >-
+                        Events are lost for good: the spool is full, Kafka rejected them, or they could not be
+                        serialized.
+                      runbook_url: '%s#infermetercollectordroppingevents'
+              - eval_time: 10m
+                alertname: InfermeterCollectorSpooling
+                exp_alerts: []
+              - eval_time: 20m
+                alertname: InfermeterCollectorSpooling
+                exp_alerts:
+                  - exp_labels: {severity: warning, %s, pod: c-2}
+                    exp_annotations:
+                      summary: 'collector c-2 has spooled 4kiB for 15m'
+                      description: >-
+                        Kafka has not taken this node's events for 15m; when the spool fills, the oldest events
+                        are dropped.
+                      runbook_url: '%s#infermetercollectorspooling'
+              - eval_time: 20m
+                alertname: InfermeterSinkConsumerLag
+                exp_alerts: []
+        """.formatted(rules.getFileName(), ns, ns, ns, ns.replace("=", ": "), runbooks, ns.replace("=", ": "),
+        runbooks);
+    Path test = dir.resolve("infermeter-rules-test.yaml");
+    java.nio.file.Files.writeString(test, tests);
+    Map.Entry<Integer, String> r = promtool("test", "rules", test.toString());
+    assertThat(r.getKey()).as(r.getValue()).isZero();
   }
 
   /** GitHub's heading anchors: lower case, spaces to '-', punctuation other than '-' and '_' dropped. */

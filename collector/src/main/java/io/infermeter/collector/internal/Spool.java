@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystemException;
@@ -131,6 +130,7 @@ public final class Spool implements Closeable {
   }
 
   static final byte[] SEGMENT_MAGIC = {'I', 'M', 'S', 'P'};
+  private static final int SEGMENT_MAGIC_INT = 0x494D5350;
   static final byte VERSION = 2;
   /** Segment header: magic, version, three reserved zero bytes. */
   static final int SEGMENT_HEADER = 8;
@@ -366,9 +366,8 @@ public final class Spool implements Closeable {
       if (size == 0) {
         return new Segment(id, path, VERSION);
       }
-      MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_ONLY, 0, size);
-      boolean v2 = size >= SEGMENT_HEADER && map.get(0) == SEGMENT_MAGIC[0] && map.get(1) == SEGMENT_MAGIC[1]
-          && map.get(2) == SEGMENT_MAGIC[2] && map.get(3) == SEGMENT_MAGIC[3];
+      Window map = new Window(ch, size);
+      boolean v2 = size >= SEGMENT_HEADER && map.getInt(0) == SEGMENT_MAGIC_INT;
       if (v2 && map.get(4) != VERSION) {
         throw new IOException("unknown spool segment version " + map.get(4));
       }
@@ -388,13 +387,13 @@ public final class Spool implements Closeable {
             lastScanCorrupt++;
           }
           seg.records++;
-          pos = start + FRAME_HEADER + map.getInt((int) start + 4);
+          pos = start + FRAME_HEADER + map.getInt(start + 4);
         }
       } else {
         long pos = 0;
         while (pos + V1_HEADER <= size) {
-          int len = map.getInt((int) pos);
-          int crc = map.getInt((int) pos + 4);
+          int len = map.getInt(pos);
+          int crc = map.getInt(pos + 4);
           if (len < 0 || pos + V1_HEADER + len > size || crc32(map, pos + V1_HEADER, len) != crc) {
             break;
           }
@@ -411,34 +410,90 @@ public final class Spool implements Closeable {
   }
 
   /** Start of the first valid frame at or after {@code pos} (resynchronizing over damage), or -1. */
-  static long nextFrame(ByteBuffer map, long pos, long size) {
+  static long nextFrame(Window map, long pos, long size) throws IOException {
     for (long p = pos; p + FRAME_HEADER <= size; p++) {
-      if (map.getInt((int) p) != FRAME_MAGIC) {
+      if (map.getInt(p) != FRAME_MAGIC) {
         continue;
       }
-      int len = map.getInt((int) p + 4);
+      int len = map.getInt(p + 4);
       if (len < 3 || p + FRAME_HEADER + len > size) {
         continue;
       }
-      if (crc32c(map, p + 4, len) == map.getInt((int) p + 8)) {
+      int o = map.at(p + 4, 8 + len); // length, crc and payload in one piece
+      CRC32C c = new CRC32C();
+      c.update(map.buf, o, 4);
+      c.update(map.buf, o + 8, len);
+      if ((int) c.getValue() == Window.intAt(map.buf, o + 4)) {
         return p;
       }
     }
     return -1;
   }
 
-  /** CRC32C of the length field at {@code lengthAt} and the {@code len} payload bytes after the frame header. */
-  private static int crc32c(ByteBuffer map, long lengthAt, int len) {
-    CRC32C c = new CRC32C();
-    c.update(map.duplicate().position((int) lengthAt).limit((int) lengthAt + 4));
-    c.update(map.duplicate().position((int) lengthAt + 8).limit((int) lengthAt + 8 + len));
+  private static int crc32(Window map, long from, int len) throws IOException {
+    int o = map.at(from, len);
+    CRC32 c = new CRC32();
+    c.update(map.buf, o, len);
     return (int) c.getValue();
   }
 
-  private static int crc32(ByteBuffer map, long from, int len) {
-    CRC32 c = new CRC32();
-    c.update(map.duplicate().position((int) from).limit((int) from + len));
-    return (int) c.getValue();
+  /**
+   * A segment file read through a heap buffer, a window of at least {@value #CHUNK} bytes moved as reading goes.
+   * Not a memory mapping: a mapping would hold a deleted segment's disk space until the garbage collector unmaps it,
+   * and deleting the oldest segment must free space at once when the disk is full. Not thread-safe (one per call).
+   */
+  static final class Window {
+    static final int CHUNK = 1 << 20;
+    private final FileChannel ch;
+    private final long size;
+    byte[] buf = new byte[0];
+    private long start;
+    private int len;
+
+    Window(FileChannel ch, long size) {
+      this.ch = ch;
+      this.size = size;
+    }
+
+    /** Makes bytes [p, p + n) of the file available in {@link #buf}; returns the offset of p there. */
+    int at(long p, int n) throws IOException {
+      if (p >= start && p + n <= start + len) {
+        return (int) (p - start);
+      }
+      if (p < 0 || n < 0 || p + n > size) {
+        throw new IOException("read of " + n + " bytes at " + p + " beyond the segment's " + size + " bytes");
+      }
+      int want = (int) Math.min(size - p, Math.max(CHUNK, n));
+      if (buf.length < want) {
+        buf = new byte[want];
+      }
+      ByteBuffer b = ByteBuffer.wrap(buf, 0, want);
+      while (b.hasRemaining()) {
+        if (ch.read(b, p + b.position()) < 0) {
+          break;
+        }
+      }
+      if (b.position() < n) {
+        throw new IOException("segment ended after " + (p + b.position()) + " of " + size + " bytes");
+      }
+      start = p;
+      len = b.position();
+      return 0;
+    }
+
+    int getInt(long p) throws IOException {
+      int o = at(p, 4); // before reading buf: at() may replace it
+      return intAt(buf, o);
+    }
+
+    byte get(long p) throws IOException {
+      int o = at(p, 1);
+      return buf[o];
+    }
+
+    static int intAt(byte[] b, int o) {
+      return (b[o] & 0xff) << 24 | (b[o + 1] & 0xff) << 16 | (b[o + 2] & 0xff) << 8 | (b[o + 3] & 0xff);
+    }
   }
 
   /** Byte position of record {@code idx} of a segment (the end of the segment's data for idx == records). */
@@ -447,7 +502,7 @@ public final class Spool implements Closeable {
       return s.dataStart();
     }
     try (FileChannel ch = FileChannel.open(s.path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-      MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_ONLY, 0, s.bytes);
+      Window map = new Window(ch, s.bytes);
       long pos = s.dataStart();
       for (int i = 0; i < idx; i++) {
         pos = frameEnd(s, map, pos);
@@ -457,15 +512,15 @@ public final class Spool implements Closeable {
   }
 
   /** End of the record at or after {@code pos} (skipping damage in a v2 segment). */
-  private static long frameEnd(Segment s, ByteBuffer map, long pos) throws IOException {
+  private static long frameEnd(Segment s, Window map, long pos) throws IOException {
     if (s.version == 1) {
-      return pos + V1_HEADER + map.getInt((int) pos);
+      return pos + V1_HEADER + map.getInt(pos);
     }
     long start = nextFrame(map, pos, s.bytes);
     if (start < 0) {
       throw new IOException("segment " + s.path + " has fewer records than counted");
     }
-    return start + FRAME_HEADER + map.getInt((int) start + 4);
+    return start + FRAME_HEADER + map.getInt(start + 4);
   }
 
   /** Total order of records: segment id in the high 32 bits, index within the segment in the low 32. */
@@ -703,7 +758,7 @@ public final class Spool implements Closeable {
           continue;
         }
         try (FileChannel ch = FileChannel.open(s.path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-          MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_ONLY, 0, s.bytes);
+          Window map = new Window(ch, s.bytes);
           while (idx < s.records && out.size() < max) {
             long start = s.version == 1 ? pos : nextFrame(map, pos, s.bytes);
             if (start < 0) {
@@ -711,26 +766,24 @@ public final class Spool implements Closeable {
               break;
             }
             int header = s.version == 1 ? V1_HEADER : FRAME_HEADER;
-            int len = map.getInt((int) start + (s.version == 1 ? 0 : 4));
+            int len = map.getInt(start + (s.version == 1 ? 0 : 4));
             long at = position(s.id, idx);
             pos = start + header + len;
             idx++;
             if (settled.contains(at)) {
               continue; // delivered by an earlier attempt of this batch: not sent (nor counted) again
             }
-            int p = (int) start + header;
-            byte kind = map.get(p);
-            int klen = map.getShort(p + 1) & 0xffff;
+            int p = map.at(start + header, len);
+            byte[] b = map.buf;
+            byte kind = b[p];
+            int klen = (b[p + 1] & 0xff) << 8 | (b[p + 2] & 0xff);
             if (3 + klen > len) {
               settled.add(at); // a valid CRC over an impossible layout: skipped once, counted once
               listener.dropped(CORRUPT, 1);
               continue;
             }
-            byte[] k = new byte[klen];
-            map.get(p + 3, k);
-            byte[] avro = new byte[len - 3 - klen];
-            map.get(p + 3 + klen, avro);
-            out.add(new Entry(kind, new String(k, StandardCharsets.UTF_8), avro, at));
+            byte[] avro = java.util.Arrays.copyOfRange(b, p + 3 + klen, p + len);
+            out.add(new Entry(kind, new String(b, p + 3, klen, StandardCharsets.UTF_8), avro, at));
           }
         }
       }

@@ -428,6 +428,33 @@ class SpoolTest {
     }
   }
 
+  /** Records larger than the read window, and a damaged one among them, across the window's boundaries. */
+  @Test
+  void recordsLargerThanTheReadWindowAndDamageAcrossItsBoundaries() throws Exception {
+    int[] sizes = {600_000, 700_000, 2_500_000, 10, 900_000};
+    java.util.Random random = new java.util.Random(3);
+    List<byte[]> values = new ArrayList<>();
+    try (Spool s = open(100_000_000, 100_000_000)) {
+      for (int n : sizes) {
+        byte[] v = new byte[n];
+        random.nextBytes(v);
+        values.add(v);
+        s.append((byte) 1, "k", v);
+      }
+    }
+    Path seg = onlySegment();
+    byte[] bytes = Files.readAllBytes(seg);
+    long second = Spool.SEGMENT_HEADER + Spool.FRAME_HEADER + 4 + sizes[0];
+    bytes[(int) second + Spool.FRAME_HEADER + 1_000] ^= 1; // a byte inside the 700 kB record
+    Files.write(seg, bytes);
+    try (Spool s = open(100_000_000, 100_000_000)) {
+      assertThat(drops(Spool.CORRUPT)).isEqualTo(1);
+      Spool.Batch b = s.read(10);
+      assertThat(b.entries()).extracting(Spool.Entry::avro)
+          .containsExactly(values.get(0), values.get(2), values.get(3), values.get(4));
+    }
+  }
+
   /** The bytes of a segment of format 2 holding one record (kind 1, key "k", value "v1"); CRC32C computed apart. */
   static final String GOLDEN_SEGMENT_V2 = "494d535002000000494d523200000006440e67f70100016b7631";
   /** A record of the first, headerless format (kind 1, key "k", value "old"), as spools of earlier releases hold. */

@@ -52,6 +52,11 @@ public final class SinkFactory {
         config.jdbcOverrides());
   }
 
+  /** Rows of dead_letters: the payload scrubbed of prompt/completion fields and cut first. */
+  static RowMappers.RowMapper<DeadLetter> storedDeadLetter(DeadLetterPayloads payloads) {
+    return (d, partition, offset, out) -> RowMappers.deadLetter(payloads.scrub(d), partition, offset, out);
+  }
+
   /** The loop with real Kafka clients and a registry client from the config. */
   public static SinkLoop loop(SinkConfig config, SinkMetrics metrics, Clock clock) {
     SchemaRegistryClient registry = new HttpSchemaRegistryClient(AvroSerdeConfig.from(config.serdeConfig()));
@@ -115,7 +120,8 @@ public final class SinkFactory {
         case "alerts" -> handlers.put(Topics.ALERTS.withPrefix(prefix).name(),
             new TopicHandler<>(new AvroDeserializer<>(Alert.class, registry), RowMappers::alert, false));
         case "dead-letters" -> handlers.put(Topics.DEAD_LETTERS.withPrefix(prefix).name(),
-            new TopicHandler<>(new AvroDeserializer<>(DeadLetter.class, registry), RowMappers::deadLetter, true));
+            new TopicHandler<>(new AvroDeserializer<>(DeadLetter.class, registry),
+                storedDeadLetter(new DeadLetterPayloads(config.deadLetterMaxPayloadBytes())), true));
         case "hardware" -> handlers.put(Topics.HARDWARE.withPrefix(prefix).name(),
             new TopicHandler<>(new AvroDeserializer<>(HardwareSample.class, registry), RowMappers::hardware, false));
         default -> throw new IllegalArgumentException("unknown topic " + name);

@@ -294,4 +294,31 @@ class AlertmanagerForwardIT {
     assertThat(f.metrics().invalidRecords("tombstone")).isEqualTo(1);
     assertThat(Set.of(f.metrics().forwarded(am.url() + "/api/v2/alerts", "firing"))).containsExactly(1.0);
   }
+
+  @Test
+  void anAlertmanagerThatIsDownAndComesBackEmptyGetsTheNewAndTheFiringAlerts() throws Exception {
+    AlertmanagerProcess am = alertmanager();
+    String amUrl = am.url() + "/api/v2/alerts";
+    Map<String, Object> settings = settings(am.url());
+    settings.put("alertmanager.resend.interval", "1s");
+    settings.put("alertmanager.resend.timeout", "3s");
+    settings.put("alertmanager.retry.initial.backoff", "100ms");
+    settings.put("alertmanager.retry.max.backoff", "500ms");
+    settings.put("alertmanager.retry.give.up.after", "60s");
+    AlertForwarder f = start(settings);
+    Instant t0 = Instant.now();
+    send(alert("cold_start_storm", "host-x", AlertState.FIRING, t0, t0));
+    Infra.await(WAIT, "host-x arrives", () -> holds(() -> find(am.alerts(), "cold_start_storm", "host-x") != null));
+
+    am.close(); // down: connection refused
+    send(alert("cold_start_storm", "host-y", AlertState.FIRING, t0, Instant.now()));
+    Infra.await(WAIT, "the forwarder retries", () -> f.metrics().retries(amUrl) >= 2);
+    AlertmanagerProcess back = AlertmanagerProcess.start(am.port()); // same address, empty storage
+    closeables.add(back);
+
+    Infra.await(WAIT, "the retried FIRING and the re-sent one are both there", () -> holds(() ->
+        hosts(back.alerts(), "cold_start_storm").equals(List.of("host-x", "host-y"))));
+    Infra.await(WAIT, "offsets committed once delivered", () -> holds(this::committedToEnd));
+    assertThat(f.metrics().failed(amUrl, "gave_up")).isZero();
+  }
 }

@@ -70,6 +70,11 @@ final class AlertmanagerProcess implements AutoCloseable {
 
   /** Starts one; skips the calling test (with the reason) only when no Alertmanager binary is installed. */
   static AlertmanagerProcess start() throws Exception {
+    return start(0);
+  }
+
+  /** A fresh one (empty storage) on {@code port}, e.g. the port of one that was stopped; 0 picks a free port. */
+  static AlertmanagerProcess start(int fixedPort) throws Exception {
     Optional<Path> bin = binary();
     Assumptions.assumeTrue(bin.isPresent(), "no Alertmanager binary: install Debian's prometheus-alertmanager "
         + "(./infermeter test does) or set INFERMETER_ALERTMANAGER_BIN");
@@ -77,7 +82,7 @@ final class AlertmanagerProcess implements AutoCloseable {
     for (int attempt = 0; attempt < 3; attempt++) { // the free port may be taken between probing and binding
       Path dir = Files.createTempDirectory("alertmanager-it");
       Files.writeString(dir.resolve("alertmanager.yml"), CONFIG);
-      int port = freePort();
+      int port = fixedPort != 0 ? fixedPort : freePort();
       Process p = new ProcessBuilder(bin.get().toString(),
           "--config.file=" + dir.resolve("alertmanager.yml"),
           "--storage.path=" + dir.resolve("data"),
@@ -108,6 +113,10 @@ final class AlertmanagerProcess implements AutoCloseable {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       return s.getLocalPort();
     }
+  }
+
+  int port() {
+    return port;
   }
 
   /** Base URL, e.g. http://127.0.0.1:41234. */

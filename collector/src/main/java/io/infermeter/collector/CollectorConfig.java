@@ -134,6 +134,7 @@ public record CollectorConfig(
     Settings s = settings.asMap().keySet().containsAll(defaults().keySet()) ? settings
         : Settings.fromMap(defaults()).with(settings.asMap());
     String host = s.optional("host").orElseGet(CollectorConfig::localHostName);
+    identityWithinLimit(s, host);
     int httpPort = port(s, "http.port");
     int metricsPort = port(s, "metrics.port");
     long maxBody = positiveLong(s, "http.max.body.bytes");
@@ -193,6 +194,27 @@ public record CollectorConfig(
     Path base = state != null && !state.isBlank() && Path.of(state).isAbsolute() ? Path.of(state)
         : Path.of(System.getProperty("user.home"), ".local", "state");
     return base.resolve("infermeter").resolve("spool");
+  }
+
+  /**
+   * The configured identity fills the events' dimensions, so it must fit validation.max.dimension.bytes: otherwise
+   * every event would be rejected on one ingest path and not on the other.
+   */
+  private static void identityWithinLimit(Settings s, String host) {
+    int max = s.positiveInt("validation.max.dimension.bytes");
+    Map<String, String> identity = new LinkedHashMap<>();
+    identity.put("host", host);
+    identity.put("cluster", s.string("cluster"));
+    identity.put("region", s.string("region"));
+    identity.put("gpu.type", s.optional("gpu.type").orElse(""));
+    identity.put("engine", s.optional("engine").orElse(""));
+    identity.forEach((key, value) -> {
+      int bytes = value.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+      if (bytes > max) {
+        throw new ConfigException("invalid value for setting '" + key + "': " + bytes + " bytes, over "
+            + "validation.max.dimension.bytes (" + max + ")");
+      }
+    });
   }
 
   private static String spoolFsync(Settings s) {

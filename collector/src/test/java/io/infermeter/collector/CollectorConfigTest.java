@@ -117,6 +117,16 @@ class CollectorConfigTest {
   }
 
   @Test
+  void aConfiguredIdentityOverTheDimensionLimitFailsAtStart() {
+    Map<String, String> m = required();
+    m.put("cluster", "c".repeat(257));
+    assertThatThrownBy(() -> CollectorConfig.from(Settings.fromMap(m))).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("cluster").hasMessageContaining("validation.max.dimension.bytes");
+    m.put("validation.max.dimension.bytes", "300");
+    assertThat(CollectorConfig.from(Settings.fromMap(m)).cluster()).hasSize(257);
+  }
+
+  @Test
   void stringLimitsAndSpoolDefaults() {
     CollectorConfig c = CollectorConfig.from(Settings.fromMap(required()));
     assertThat(c.maxDimensionBytes()).isEqualTo(256);

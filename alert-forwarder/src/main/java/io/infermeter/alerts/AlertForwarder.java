@@ -55,7 +55,7 @@ public final class AlertForwarder implements AutoCloseable {
       return t;
     });
     CountDownLatch stopping = new CountDownLatch(1);
-    Delivery delivery = new Delivery(config.alertmanagers(), new HttpTransport(config.requestTimeout()), clock,
+    Delivery delivery = new Delivery(config.alertmanagers(), new HttpTransport(config.requestTimeout(), config.authorization()), clock,
         ForwarderLoop.sleeper(stopping), config.retryInitialBackoff(), config.retryMaxBackoff(),
         config.retryGiveUpAfter(), metrics, senders);
     ForwarderLoop loop = new ForwarderLoop(consumer,

@@ -46,6 +46,7 @@ public final class ForwarderConfig {
   private final Optional<String> generatorUrl;
   private final Map<String, String> externalLabels;
   private final int firingMax;
+  private final Optional<String> authorization;
   private final Duration pollTimeout;
   private final String metricsHost;
   private final int metricsPort;
@@ -91,6 +92,7 @@ public final class ForwarderConfig {
     });
     this.externalLabels = Map.copyOf(labels);
     this.firingMax = s.positiveInt("alertmanager.firing.max");
+    this.authorization = authorization(s);
     this.pollTimeout = positive(s, "poll.timeout");
     this.metricsHost = s.string("metrics.host");
     int port = s.integer("metrics.port");
@@ -163,6 +165,55 @@ public final class ForwarderConfig {
           + "' for setting 'alertmanager.urls': the same Alertmanager is listed twice");
     }
     return List.copyOf(out);
+  }
+
+  /** The Authorization header value: HTTP basic auth or a bearer token, each from a value or a file; empty for none. */
+  private static Optional<String> authorization(Settings s) {
+    Optional<String> user = s.optional("alertmanager.basic.auth.username");
+    Optional<String> password = secret(s, "alertmanager.basic.auth.password");
+    Optional<String> token = secret(s, "alertmanager.bearer.token");
+    if (token.isPresent() && (user.isPresent() || password.isPresent())) {
+      throw new ConfigException("settings 'alertmanager.bearer.token' and 'alertmanager.basic.auth.*' are both set: "
+          + "choose one way to authenticate to Alertmanager");
+    }
+    if (token.isPresent()) {
+      return Optional.of("Bearer " + token.get());
+    }
+    if (user.isPresent() != password.isPresent()) {
+      throw new ConfigException("setting 'alertmanager.basic.auth.username' needs 'alertmanager.basic.auth.password' "
+          + "(or .password.file) and the other way round");
+    }
+    if (user.isPresent()) {
+      if (user.get().contains(":")) {
+        throw new ConfigException("invalid value for setting 'alertmanager.basic.auth.username': HTTP basic auth "
+            + "user names cannot contain ':'");
+      }
+      String pair = user.get() + ":" + password.get();
+      return Optional.of("Basic " + java.util.Base64.getEncoder()
+          .encodeToString(pair.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    }
+    return Optional.empty();
+  }
+
+  /** {@code key} itself, else the stripped content of the file named by {@code key.file}. */
+  private static Optional<String> secret(Settings s, String key) {
+    if (s.has(key)) {
+      return Optional.of(s.string(key));
+    }
+    if (s.has(key + ".file")) {
+      Path file = Path.of(s.string(key + ".file"));
+      try {
+        String v = java.nio.file.Files.readString(file, java.nio.charset.StandardCharsets.UTF_8).strip();
+        if (v.isEmpty()) {
+          throw new ConfigException("the file named by '" + key + ".file' (" + file + ") is empty");
+        }
+        return Optional.of(v);
+      } catch (java.io.IOException e) {
+        throw new ConfigException("cannot read the file named by '" + key + ".file' (" + file + "): "
+            + e.getClass().getSimpleName(), e);
+      }
+    }
+    return Optional.empty();
   }
 
   private static URI checkHttpUrl(String key, String value) {
@@ -259,6 +310,14 @@ public final class ForwarderConfig {
   /** Most firing alerts kept for re-sending; a FIRING beyond this is forwarded once and not re-sent (counted). */
   public int firingMax() {
     return firingMax;
+  }
+
+  /**
+   * The {@code Authorization} header sent to every Alertmanager ({@code Basic ...} or {@code Bearer ...}); empty for
+   * none. A secret: never log it.
+   */
+  public Optional<String> authorization() {
+    return authorization;
   }
 
   public Duration pollTimeout() {

@@ -21,6 +21,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import org.apache.kafka.clients.admin.Admin;
@@ -320,5 +321,36 @@ class AlertmanagerForwardIT {
         hosts(back.alerts(), "cold_start_storm").equals(List.of("host-x", "host-y"))));
     Infra.await(WAIT, "offsets committed once delivered", () -> holds(this::committedToEnd));
     assertThat(f.metrics().failed(amUrl, "gave_up")).isZero();
+  }
+
+  /**
+   * bcrypt hash of "s3cret" for Alertmanager's basic_auth_users (exporter-toolkit web config), made with
+   * {@code python3 -c "import crypt; print(crypt.crypt('s3cret', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))"}.
+   */
+  private static final String S3CRET_BCRYPT = "$2b$04$xFsaYhW5yOELA8htZFy8Rechwl2eyJ8JvDeRXtMSssWyqCneYGP5i";
+
+  @Test
+  void basicAuthIsSentAndAWrongPasswordIsRejectedNotRetried() throws Exception {
+    String good = "Basic " + java.util.Base64.getEncoder().encodeToString("forwarder:s3cret".getBytes());
+    AlertmanagerProcess am = AlertmanagerProcess.start(0, "basic_auth_users:\n  forwarder: " + S3CRET_BCRYPT + "\n",
+        Optional.of(good));
+    closeables.add(am);
+    String amUrl = am.url() + "/api/v2/alerts";
+    Map<String, Object> settings = settings(am.url());
+    settings.put("alertmanager.basic.auth.username", "forwarder");
+    settings.put("alertmanager.basic.auth.password", "s3cret");
+    AlertForwarder f = start(settings);
+    Instant t0 = Instant.now();
+
+    send(alert("memory_leak", "host-m", AlertState.FIRING, t0, t0));
+    Infra.await(WAIT, "the alert arrives with credentials",
+        () -> holds(() -> find(am.alerts(), "memory_leak", "host-m") != null));
+    f.close();
+
+    settings.put("alertmanager.basic.auth.password", "wrong");
+    AlertForwarder wrong = start(settings); // re-sends host-m on start: 401
+    Infra.await(WAIT, "the 401 is counted as rejected", () -> wrong.metrics().failed(amUrl, "rejected") >= 1);
+    assertThat(wrong.metrics().retries(amUrl)).isZero();
+    assertThat(wrong.metrics().forwarded(amUrl, "firing")).isZero();
   }
 }

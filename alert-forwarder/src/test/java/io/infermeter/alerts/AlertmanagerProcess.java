@@ -44,12 +44,14 @@ final class AlertmanagerProcess implements AutoCloseable {
   private final Process process;
   private final Path dir;
   private final int port;
+  private final Optional<String> authorization;
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-  private AlertmanagerProcess(Process process, Path dir, int port) {
+  private AlertmanagerProcess(Process process, Path dir, int port, Optional<String> authorization) {
     this.process = process;
     this.dir = dir;
     this.port = port;
+    this.authorization = authorization;
   }
 
   /** The binary: INFERMETER_ALERTMANAGER_BIN, else Debian's /usr/bin/prometheus-alertmanager, else alertmanager on PATH. */
@@ -75,6 +77,14 @@ final class AlertmanagerProcess implements AutoCloseable {
 
   /** A fresh one (empty storage) on {@code port}, e.g. the port of one that was stopped; 0 picks a free port. */
   static AlertmanagerProcess start(int fixedPort) throws Exception {
+    return start(fixedPort, null, Optional.empty());
+  }
+
+  /**
+   * One on {@code fixedPort} (0: a free one) with Alertmanager's {@code --web.config.file} set to {@code webConfig}
+   * when not null (e.g. basic_auth_users); {@code authorization} is the header this helper's own requests send.
+   */
+  static AlertmanagerProcess start(int fixedPort, String webConfig, Optional<String> authorization) throws Exception {
     Optional<Path> bin = binary();
     Assumptions.assumeTrue(bin.isPresent(), "no Alertmanager binary: install Debian's prometheus-alertmanager "
         + "(./infermeter test does) or set INFERMETER_ALERTMANAGER_BIN");
@@ -83,14 +93,19 @@ final class AlertmanagerProcess implements AutoCloseable {
       Path dir = Files.createTempDirectory("alertmanager-it");
       Files.writeString(dir.resolve("alertmanager.yml"), CONFIG);
       int port = fixedPort != 0 ? fixedPort : freePort();
-      Process p = new ProcessBuilder(bin.get().toString(),
+      List<String> command = new ArrayList<>(List.of(bin.get().toString(),
           "--config.file=" + dir.resolve("alertmanager.yml"),
           "--storage.path=" + dir.resolve("data"),
           "--web.listen-address=127.0.0.1:" + port,
           "--cluster.listen-address=",
-          "--log.level=warn")
+          "--log.level=warn"));
+      if (webConfig != null) {
+        Files.writeString(dir.resolve("web.yml"), webConfig);
+        command.add("--web.config.file=" + dir.resolve("web.yml"));
+      }
+      Process p = new ProcessBuilder(command)
           .redirectErrorStream(true).redirectOutput(dir.resolve("alertmanager.log").toFile()).start();
-      AlertmanagerProcess am = new AlertmanagerProcess(p, dir, port);
+      AlertmanagerProcess am = new AlertmanagerProcess(p, dir, port, authorization);
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
       while (p.isAlive() && System.nanoTime() < deadline) {
         try {
@@ -125,8 +140,9 @@ final class AlertmanagerProcess implements AutoCloseable {
   }
 
   HttpResponse<String> get(String path) throws IOException, InterruptedException {
-    return http.send(HttpRequest.newBuilder(URI.create(url() + path)).timeout(Duration.ofSeconds(5)).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url() + path)).timeout(Duration.ofSeconds(5));
+    authorization.ifPresent(a -> request.header("Authorization", a));
+    return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
   }
 
   /** {@code GET /api/v2/alerts}: the active (not resolved) alerts. */

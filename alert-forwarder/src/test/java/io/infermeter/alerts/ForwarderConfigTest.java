@@ -124,4 +124,38 @@ class ForwarderConfigTest {
     assertThat(rebuild).containsEntry("enable.auto.commit", false).doesNotContainKeys("group.id", "group.instance.id");
     assertThat((Integer) main.get("max.poll.interval.ms")).isGreaterThanOrEqualTo(300_000);
   }
+
+  @Test
+  void basicAuthAndBearerTokenBecomeTheAuthorizationHeader(@TempDir Path dir) throws Exception {
+    assertThat(ForwarderConfig.fromMap(Map.of()).authorization()).isEmpty();
+    assertThat(ForwarderConfig.fromMap(Map.of("alertmanager.basic.auth.username", "forwarder",
+        "alertmanager.basic.auth.password", "s3cret")).authorization())
+        .contains("Basic " + java.util.Base64.getEncoder().encodeToString("forwarder:s3cret".getBytes()));
+    Path token = dir.resolve("token");
+    Files.writeString(token, "abc.def\n");
+    assertThat(ForwarderConfig.fromMap(Map.of("alertmanager.bearer.token.file", token.toString())).authorization())
+        .contains("Bearer abc.def");
+    String described = ForwarderConfig.fromMap(Map.of("alertmanager.basic.auth.username", "forwarder",
+        "alertmanager.basic.auth.password", "s3cret")).describe();
+    assertThat(described).doesNotContain("s3cret");
+  }
+
+  @Test
+  void inconsistentOrUnreadableCredentialsFailAtStart(@TempDir Path dir) throws Exception {
+    assertThatThrownBy(() -> ForwarderConfig.fromMap(Map.of("alertmanager.bearer.token", "t",
+        "alertmanager.basic.auth.username", "u", "alertmanager.basic.auth.password", "p")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("both set");
+    assertThatThrownBy(() -> ForwarderConfig.fromMap(Map.of("alertmanager.basic.auth.username", "u")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("alertmanager.basic.auth.password");
+    assertThatThrownBy(() -> ForwarderConfig.fromMap(Map.of("alertmanager.basic.auth.username", "a:b",
+        "alertmanager.basic.auth.password", "p"))).isInstanceOf(ConfigException.class).hasMessageContaining("':'");
+    assertThatThrownBy(() -> ForwarderConfig.fromMap(Map.of("alertmanager.bearer.token.file",
+        dir.resolve("absent").toString()))).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("alertmanager.bearer.token.file");
+    Path empty = dir.resolve("empty");
+    Files.writeString(empty, "  \n");
+    assertThatThrownBy(() -> ForwarderConfig.fromMap(Map.of("alertmanager.basic.auth.username", "u",
+        "alertmanager.basic.auth.password.file", empty.toString()))).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("is empty");
+  }
 }

@@ -73,6 +73,12 @@ public final class OtlpSpanMapper {
    * ignored as the OTLP spec requires.
    */
   public static ExportTraceServiceRequest parseJson(byte[] body) throws InvalidEventException {
+    int bad = JsonLinesParser.invalidUtf8(body, 0, body.length);
+    if (bad >= 0) {
+      // Jackson decodes overlong forms and encoded surrogates without complaint: the same strict check as JSON lines
+      throw new InvalidEventException(RejectReason.MALFORMED, "OTLP/JSON body is not valid UTF-8 (byte " + (bad + 1)
+          + ")");
+    }
     JsonNode root;
     try {
       root = JSON.readTree(body);

@@ -226,6 +226,22 @@ class OtlpSpanMapperTest {
         e -> assertThat(e.reason()).isEqualTo(RejectReason.MALFORMED));
   }
 
+  /** OTLP/JSON bodies must be strict UTF-8 too: an overlong form, an encoded surrogate or a stray byte rejects them. */
+  @Test
+  void nonUtf8OtlpJsonBodiesAreRejected() {
+    for (byte[] bad : List.of(new byte[] {(byte) 0xc0, (byte) 0xaf}, new byte[] {(byte) 0xed, (byte) 0xa0,
+        (byte) 0x80}, new byte[] {(byte) 0xff})) {
+      byte[] json = OtlpFixtures.json(START_NS, "req-\u00e9").getBytes(StandardCharsets.UTF_8);
+      int at = indexOf(json, "req-\u00e9".getBytes(StandardCharsets.UTF_8)) + 4;
+      byte[] body = new byte[json.length - 2 + bad.length];
+      System.arraycopy(json, 0, body, 0, at);
+      System.arraycopy(bad, 0, body, at, bad.length);
+      System.arraycopy(json, at + 2, body, at + bad.length, json.length - at - 2);
+      assertThatThrownBy(() -> OtlpSpanMapper.parseJson(body)).isInstanceOfSatisfying(InvalidEventException.class,
+          e -> assertThat(e.reason()).isEqualTo(RejectReason.MALFORMED));
+    }
+  }
+
   private static int indexOf(byte[] hay, byte[] needle) {
     outer:
     for (int i = 0; i + needle.length <= hay.length; i++) {

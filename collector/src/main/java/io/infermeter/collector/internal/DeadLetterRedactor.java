@@ -27,7 +27,8 @@ import java.util.Map;
  * completion(s), messages, content. By payload: an OTLP span (protobuf) loses such span and span-event attributes; a
  * JSON line loses such fields at any depth; a Java-API event (Avro) loses such attributes. A payload that cannot be
  * parsed (a malformed body) is kept only when none of the patterns' words occurs in it, and is withheld otherwise.
- * The message says what was removed. Stateless and thread-safe.
+ * The message says what was removed. A payload still longer than {@value #MAX_PAYLOAD} bytes is then cut to that
+ * (a dead letter must stay far below Kafka's record size limit). Stateless and thread-safe.
  */
 final class DeadLetterRedactor {
 
@@ -43,6 +44,9 @@ final class DeadLetterRedactor {
   private static final List<byte[]> MARKERS = List.of("prompt", "completion", "messages", "content", "input.value",
       "output.value", "system_instructions", "tool.call").stream()
       .map(s -> s.getBytes(StandardCharsets.US_ASCII)).toList();
+
+  /** Longest payload a collector dead letter keeps, bytes. */
+  static final int MAX_PAYLOAD = 64 * 1024;
 
   private DeadLetterRedactor() {}
 
@@ -60,11 +64,24 @@ final class DeadLetterRedactor {
     return false;
   }
 
-  /** The dead letter with its payload redacted (the same object, changed in place). */
+  /** The dead letter with its payload redacted and cut (the same object, changed in place). */
   static DeadLetter redact(DeadLetter d) {
+    redactContent(d);
+    ByteBuffer payload = d.getPayload();
+    if (payload != null && payload.remaining() > MAX_PAYLOAD && "collector".equals(d.getStage())) {
+      byte[] cut = new byte[MAX_PAYLOAD];
+      payload.duplicate().get(cut);
+      d.setPayload(ByteBuffer.wrap(cut));
+      d.setMessage(d.getMessage() + " (payload cut to the first " + MAX_PAYLOAD + " of " + payload.remaining()
+          + " bytes)");
+    }
+    return d;
+  }
+
+  private static void redactContent(DeadLetter d) {
     ByteBuffer payload = d.getPayload();
     if (payload == null || !"collector".equals(d.getStage())) {
-      return d;
+      return;
     }
     byte[] raw = new byte[payload.remaining()];
     payload.duplicate().get(raw);
@@ -106,14 +123,13 @@ final class DeadLetterRedactor {
         d.setPayload(null);
         d.setMessage(message + " (payload withheld: it may hold prompt or completion text)");
       }
-      return d;
+      return;
     }
     if (removed > 0) {
       d.setPayload(ByteBuffer.wrap(clean));
       d.setMessage(message + " (" + removed + " attribute(s) that may hold prompt or completion text removed from "
           + "the payload)");
     }
-    return d;
   }
 
   private static int keep(List<KeyValue> attrs, java.util.function.Consumer<KeyValue> add) {

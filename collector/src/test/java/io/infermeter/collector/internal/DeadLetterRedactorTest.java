@@ -105,6 +105,18 @@ class DeadLetterRedactorTest {
     assertThat(body.getPayload()).isNull();
   }
 
+  /** A Java-API event with a 1 MB model: its dead letter is cut to 64 KiB after the prompts are removed. */
+  @Test
+  void payloadsAreCutAfterRedaction() throws Exception {
+    RequestEvent e = JsonLinesParserTest.DEFAULTS.newEvent("java-api");
+    e.setModel("m".repeat(1_000_000));
+    e.getAttributes().put("gen_ai.prompt", "SECRET");
+    DeadLetter d = DeadLetterRedactor.redact(letter("java-api: too_long: model is 1000000 bytes", AvroBinary.encode(e)));
+    assertThat(d.getPayload().remaining()).isEqualTo(DeadLetterRedactor.MAX_PAYLOAD);
+    assertThat(new String(bytes(d.getPayload()), StandardCharsets.ISO_8859_1)).doesNotContain("SECRET");
+    assertThat(d.getMessage()).contains("1 attribute(s)").contains("payload cut to the first 65536 of");
+  }
+
   @Test
   void deadLettersOfOtherStagesAndWithoutContentAreUntouched() {
     byte[] line = "{\"model\":\"m\",\"team\":\"a\"}".getBytes(StandardCharsets.UTF_8);

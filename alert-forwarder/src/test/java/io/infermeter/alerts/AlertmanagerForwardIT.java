@@ -353,4 +353,28 @@ class AlertmanagerForwardIT {
     assertThat(wrong.metrics().retries(amUrl)).isZero();
     assertThat(wrong.metrics().forwarded(amUrl, "firing")).isZero();
   }
+
+  @Test
+  void twoInstancesSplitThePartitionsAndTheSurvivorTakesOverTheOthersAlerts() throws Exception {
+    AlertmanagerProcess am = alertmanager();
+    Map<String, Object> settings = settings(am.url());
+    AlertForwarder one = start(settings);
+    AlertForwarder two = start(settings);
+    Infra.await(WAIT, "both instances are group members with their partitions", () -> one.isReady() && two.isReady());
+    Instant t0 = Instant.now();
+    List<String> hosts = List.of("h0", "h1", "h2", "h3", "h4", "h5");
+    for (String h : hosts) {
+      send(alert("error_spike", h, AlertState.FIRING, t0, t0));
+    }
+    Infra.await(WAIT, "every alert arrives", () -> holds(() -> hosts(am.alerts(), "error_spike").equals(hosts)));
+    Infra.await(WAIT, "offsets committed", () -> holds(this::committedToEnd));
+    assertThat(one.metrics().consumed() + two.metrics().consumed()).isEqualTo(hosts.size());
+
+    two.close(); // its partitions move to the survivor, which rebuilds their firing alerts
+    for (String h : hosts) {
+      send(alert("error_spike", h, AlertState.RESOLVED, t0, Instant.now()));
+    }
+    Infra.await(WAIT, "every alert resolves", () -> holds(() -> hosts(am.alerts(), "error_spike").isEmpty()));
+    Infra.await(WAIT, "the survivor re-sends nothing", () -> one.metrics().firing() == 0);
+  }
 }

@@ -357,6 +357,7 @@ public final class ForwarderLoop implements Runnable {
         assign(partitions);
       } finally {
         parked.clear();
+        metrics.firing(firing.size());
         assigned = true; // a group member without partitions (more instances than partitions) is ready too
       }
     }

@@ -20,7 +20,8 @@ import org.apache.kafka.streams.state.StoreBuilder;
  * per-event cost of the request processor).
  *
  * <p>Layout: ids are grouped into event-time buckets of {@code bucketMs}; each bucket's ids are appended to chunks of
- * up to {@value #CHUNK} hashes, stored under [bucket start ms][chunk number]. Only the open (last) chunk of a bucket
+ * up to {@value #CHUNK} hashes, stored under [bucket start ms][chunk number] as a version byte and the 8-byte hashes
+ * (chunks without the version byte, written before it, are still read). Only the open (last) chunk of a bucket
  * changes, and it is written when Kafka Streams flushes caches before each commit ({@link #flushCache}), so the
  * changelog and the committed input offsets stay in one transaction, as in {@link ObjectStore}. A bucket expires (its
  * chunks deleted, its set dropped) once its end is more than the retention behind the stream time. On
@@ -138,14 +139,36 @@ public final class DedupStore extends WriteBehindStore {
     return Bytes.wrap(ByteBuffer.allocate(12).putLong(bucketStart).putInt(chunk).array());
   }
 
+  /** Version byte of a chunk; a chunk of a multiple of 8 bytes (no version byte) is the format before it. */
+  static final int CHUNK_VERSION = 2;
+
+  /** A chunk: {@link #CHUNK_VERSION}, then {@code n} big-endian 8-byte hashes. */
+  static byte[] encodeChunk(long[] hashes, int n) {
+    ByteBuffer buf = ByteBuffer.allocate(1 + 8 * n);
+    buf.put((byte) CHUNK_VERSION);
+    for (int i = 0; i < n; i++) {
+      buf.putLong(hashes[i]);
+    }
+    return buf.array();
+  }
+
+  /** Reads a chunk into {@code into}; returns the number of hashes. Reads the unversioned format too. */
+  static int decodeChunk(byte[] bytes, long[] into) {
+    int offset = bytes.length % 8;
+    if (offset == 1 && bytes[0] != CHUNK_VERSION || offset > 1) {
+      throw new IllegalArgumentException("corrupt dedup chunk: " + bytes.length + " bytes, first byte " + bytes[0]);
+    }
+    ByteBuffer v = ByteBuffer.wrap(bytes, offset, bytes.length - offset);
+    int n = (bytes.length - offset) / 8;
+    for (int i = 0; i < n; i++) {
+      into[i] = v.getLong();
+    }
+    return n;
+  }
+
   private void writeOpen(long start, Bucket b) {
     ensureRecordContext();
-    ByteBuffer buf = ByteBuffer.allocate(8 * b.openSize);
-    long[] open = b.open();
-    for (int i = 0; i < b.openSize; i++) {
-      buf.putLong(open[i]);
-    }
-    inner.put(key(start, b.chunks.size() - 1), buf.array());
+    inner.put(key(start, b.chunks.size() - 1), encodeChunk(b.open(), b.openSize));
     b.dirty = false;
   }
 
@@ -173,11 +196,9 @@ public final class DedupStore extends WriteBehindStore {
         while (b.chunks.size() <= chunk) {
           b.chunks.add(new long[CHUNK]);
         }
-        ByteBuffer v = ByteBuffer.wrap(kv.value);
-        int n = kv.value.length / 8;
         long[] arr = b.chunks.get(chunk);
+        int n = decodeChunk(kv.value, arr);
         for (int i = 0; i < n; i++) {
-          arr[i] = v.getLong();
           b.ids.add(arr[i]);
         }
         if (chunk == b.chunks.size() - 1) {

@@ -227,6 +227,23 @@ class StateCodecGoldenTest {
   }
 
   @Test
+  void dedupChunksCarryAVersionByteAndTheUnversionedLayoutIsStillRead() {
+    long[] hashes = {1L, -1L, 0x0123_4567_89AB_CDEFL};
+    byte[] chunk = DedupStore.encodeChunk(hashes, 3);
+    assertThat(HEX.formatHex(chunk)).isEqualTo("02" + "0000000000000001" + "ffffffffffffffff" + "0123456789abcdef");
+    long[] back = new long[4];
+    assertThat(DedupStore.decodeChunk(chunk, back)).isEqualTo(3);
+    assertThat(java.util.Arrays.copyOf(back, 3)).containsExactly(hashes);
+    byte[] legacy = java.util.Arrays.copyOfRange(chunk, 1, chunk.length); // the layout before the version byte
+    long[] fromLegacy = new long[4];
+    assertThat(DedupStore.decodeChunk(legacy, fromLegacy)).isEqualTo(3);
+    assertThat(java.util.Arrays.copyOf(fromLegacy, 3)).containsExactly(hashes);
+    byte[] unknown = chunk.clone();
+    unknown[0] = 9;
+    assertThatThrownBy(() -> DedupStore.decodeChunk(unknown, new long[4])).hasMessageContaining("corrupt dedup chunk");
+  }
+
+  @Test
   void utf8TruncationKeepsWholeCharacters() {
     assertThat(Utf8.truncate("abc", 2)).isEqualTo("ab");
     assertThat(Utf8.truncate("a\u00e9", 2)).isEqualTo("a"); // é is 2 bytes

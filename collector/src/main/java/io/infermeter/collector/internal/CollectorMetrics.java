@@ -62,12 +62,14 @@ public final class CollectorMetrics {
         .register(registry);
     spooledPoint = spooled.labelValues();
     dropped = Counter.builder().name("infermeter_collector_dropped")
-        .help("Events lost, by reason (spool_full drops oldest first, kafka_rejected, recorder_full, serialization)")
+        .help("Events lost, by reason (spool_full and spool_disk_full drop oldest first, spool_corrupt, spool_error, "
+            + "kafka_rejected, recorder_full, serialization)")
         .labelNames("reason").register(registry);
     samplerErrors = Counter.builder().name("infermeter_collector_sampler_errors")
         .help("Failed hardware sampler runs, by sampler").labelNames("sampler").register(registry);
     ignoredSpans = Counter.builder().name("infermeter_collector_ignored_spans")
-        .help("OTLP spans that are not inference requests (no gen_ai.* request attributes)").register(registry);
+        .help("OTLP spans that are not inference requests (no gen_ai.* attribute, or agent and tool spans), skipped")
+        .register(registry);
     truncated = Counter.builder().name("infermeter_collector_truncated")
         .help("Free-text values of accepted events cut to validation.max.message.bytes, by field")
         .labelNames("field").register(registry);

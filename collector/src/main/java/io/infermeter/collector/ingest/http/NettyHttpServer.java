@@ -20,7 +20,6 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -315,6 +314,32 @@ public final class NettyHttpServer implements AutoCloseable {
     } else {
       ch.close();
     }
+  }
+
+  /**
+   * The answer's bytes, head and body in one array, so that it goes out in one write with no header objects (the
+   * server's own answers are few and simple; the response encoder stays in the pipeline for the interim 100).
+   */
+  static byte[] encode(Response r, String connection) {
+    StringBuilder sb = new StringBuilder(128).append("HTTP/1.1 ").append(r.status()).append(' ')
+        .append(HttpResponseStatus.valueOf(r.status()).reasonPhrase()).append("\r\nContent-Type: ")
+        .append(r.contentType()).append("\r\nContent-Length: ").append(r.body().length).append("\r\n");
+    String[] extra = r.headers();
+    for (int i = 0; i + 1 < extra.length; i += 2) {
+      sb.append(extra[i]).append(": ").append(extra[i + 1]).append("\r\n");
+    }
+    if (connection != null) {
+      sb.append("Connection: ").append(connection).append("\r\n");
+    }
+    sb.append("\r\n");
+    int headLength = sb.length();
+    byte[] out = new byte[headLength + r.body().length];
+    for (int i = 0; i < headLength; i++) {
+      char c = sb.charAt(i);
+      out[i] = (byte) (c < 0x80 ? c : '?'); // header values are ASCII
+    }
+    System.arraycopy(r.body(), 0, out, headLength, r.body().length);
+    return out;
   }
 
   /** Refuses a request with both Content-Length and Transfer-Encoding instead of dropping the Content-Length. */
@@ -703,22 +728,12 @@ public final class NettyHttpServer implements AutoCloseable {
     }
 
     private void respond(ChannelHandlerContext ctx, Response r, boolean bodyPending) {
-      FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-          HttpResponseStatus.valueOf(r.status()), Unpooled.wrappedBuffer(r.body()));
-      HttpHeaders h = resp.headers();
-      h.set(HttpHeaderNames.CONTENT_TYPE, r.contentType());
-      h.setInt(HttpHeaderNames.CONTENT_LENGTH, r.body().length);
-      String[] extra = r.headers();
-      for (int i = 0; i + 1 < extra.length; i += 2) {
-        h.add(extra[i], extra[i + 1]);
-      }
-      if (!keepAlive) {
-        h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-      } else if (request != null && request.head.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
-        h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
-      }
+      String connection = !keepAlive ? "close" : request != null
+          && request.head.protocolVersion().equals(HttpVersion.HTTP_1_0) ? "keep-alive" : null;
+      ByteBuf resp = Unpooled.wrappedBuffer(encode(r, connection));
       observer.answered(request != null ? request.path() : OTHER_PATH, r.status());
-      ChannelFuture f = ctx.writeAndFlush(resp);
+      // written from the encoder's context: past the encoder, which takes only HTTP objects in this state
+      ChannelFuture f = ctx.pipeline().context("encoder").writeAndFlush(resp);
       if (!keepAlive) {
         state = State.CLOSING;
         reset();

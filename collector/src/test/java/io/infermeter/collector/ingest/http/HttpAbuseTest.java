@@ -197,6 +197,25 @@ class HttpAbuseTest {
     assertThat(post(HttpClient.newHttpClient(), "/echo", new byte[100]).statusCode()).isEqualTo(200);
   }
 
+  /** Heads alone, with the default minimum body rate: every one is cut after about the one-second grace. */
+  @Test
+  void headsWithoutBodiesAreCutByTheMinimumRate() throws Exception {
+    t.start(settings("http.max.connections.per.client", "256"));
+    List<Socket> heads = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      Socket s = connect();
+      send(s, "POST /echo HTTP/1.1\r\nContent-Length: " + (1 << 20) + "\r\n\r\n");
+      heads.add(s);
+    }
+    for (Socket s : heads) {
+      Answer a = read(s.getInputStream());
+      assertThat(a.status()).isEqualTo(408);
+      assertThat(closedByServer(s)).isTrue();
+    }
+    assertThat(t.metrics.countOf(Limit.BODY_TOO_SLOW)).isEqualTo(20);
+    assertThat(t.server.inflightBodyBytes()).isZero();
+  }
+
   /** Request smuggling: any ambiguity about where a body ends is refused with 400 and the connection closed. */
   @ParameterizedTest
   @ValueSource(strings = {

@@ -460,12 +460,11 @@ class HttpAbuseTest {
     assertThat(read(b.getInputStream()).status()).isEqualTo(200);
   }
 
-  /** TLS with PEM files (a self-signed certificate made by the JDK's keytool): a request round trip over HTTPS. */
-  @Test
-  void tlsRoundTrip(@TempDir Path dir) throws Exception {
-    Path ks = dir.resolve("ks.p12");
+  /** A self-signed EC certificate for 127.0.0.1 made by the JDK's keytool, as a PKCS12 store (password changeit). */
+  private static KeyStore selfSigned(Path dir, String name) throws Exception {
+    Path ks = dir.resolve(name + ".p12");
     Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
-        "-genkeypair", "-alias", "collector", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=127.0.0.1",
+        "-genkeypair", "-alias", name, "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=" + name,
         "-ext", "SAN=ip:127.0.0.1", "-validity", "2", "-storetype", "PKCS12", "-keystore", ks.toString(),
         "-storepass", "changeit", "-keypass", "changeit").redirectErrorStream(true).start();
     assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
@@ -474,28 +473,52 @@ class HttpAbuseTest {
     try (var in = Files.newInputStream(ks)) {
       store.load(in, "changeit".toCharArray());
     }
-    PrivateKey key = (PrivateKey) store.getKey("collector", "changeit".toCharArray());
-    Certificate cert = store.getCertificate("collector");
-    Path certPem = dir.resolve("cert.pem");
-    Path keyPem = dir.resolve("key.pem");
-    Base64.Encoder b64 = Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII));
-    Files.writeString(certPem, "-----BEGIN CERTIFICATE-----\n" + b64.encodeToString(cert.getEncoded())
-        + "\n-----END CERTIFICATE-----\n");
-    Files.writeString(keyPem, "-----BEGIN PRIVATE KEY-----\n" + b64.encodeToString(key.getEncoded())
-        + "\n-----END PRIVATE KEY-----\n");
-    t.start(settings("tls.cert.chain.file", certPem.toString(), "tls.private.key.file", keyPem.toString()));
+    return store;
+  }
 
+  /** Writes the store's certificate and PKCS#8 key as PEM files {@code <name>.crt.pem}, {@code <name>.key.pem}. */
+  private static Path[] pem(Path dir, String name, KeyStore store) throws Exception {
+    PrivateKey key = (PrivateKey) store.getKey(name, "changeit".toCharArray());
+    Certificate cert = store.getCertificate(name);
+    Base64.Encoder b64 = Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII));
+    Path certPem = Files.writeString(dir.resolve(name + ".crt.pem"), "-----BEGIN CERTIFICATE-----\n"
+        + b64.encodeToString(cert.getEncoded()) + "\n-----END CERTIFICATE-----\n");
+    Path keyPem = Files.writeString(dir.resolve(name + ".key.pem"), "-----BEGIN PRIVATE KEY-----\n"
+        + b64.encodeToString(key.getEncoded()) + "\n-----END PRIVATE KEY-----\n");
+    return new Path[] {certPem, keyPem};
+  }
+
+  private static HttpClient https(KeyStore trusted, String alias, KeyStore clientKey) throws Exception {
     KeyStore trust = KeyStore.getInstance("PKCS12");
     trust.load(null, null);
-    trust.setCertificateEntry("collector", cert);
+    trust.setCertificateEntry(alias, trusted.getCertificate(alias));
     TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     tmf.init(trust);
+    javax.net.ssl.KeyManager[] keys = null;
+    if (clientKey != null) {
+      javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(
+          javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+      kmf.init(clientKey, "changeit".toCharArray());
+      keys = kmf.getKeyManagers();
+    }
     SSLContext ctx = SSLContext.getInstance("TLS");
-    ctx.init(null, tmf.getTrustManagers(), null);
-    HttpClient https = HttpClient.newBuilder().sslContext(ctx).build();
-    HttpResponse<String> r = https.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + t.server.port()
-        + "/echo")).POST(HttpRequest.BodyPublishers.ofString("over tls")).build(),
+    ctx.init(keys, tmf.getTrustManagers(), null);
+    return HttpClient.newBuilder().sslContext(ctx).build();
+  }
+
+  private HttpResponse<String> postTls(HttpClient client) throws Exception {
+    return client.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + t.server.port() + "/echo"))
+        .timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.ofString("over tls")).build(),
         HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** TLS with PEM files (a self-signed certificate made by the JDK's keytool): a request round trip over HTTPS. */
+  @Test
+  void tlsRoundTrip(@TempDir Path dir) throws Exception {
+    KeyStore server = selfSigned(dir, "collector");
+    Path[] files = pem(dir, "collector", server);
+    t.start(settings("tls.cert.chain.file", files[0].toString(), "tls.private.key.file", files[1].toString()));
+    HttpResponse<String> r = postTls(https(server, "collector", null));
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(r.body()).isEqualTo("over tls");
     // plain HTTP to the TLS port gets no answer
@@ -503,5 +526,22 @@ class HttpAbuseTest {
       send(s, "GET /echo HTTP/1.1\r\n\r\n");
       assertThat(closedByServer(s)).isTrue();
     }
+  }
+
+  /** With a client CA, only clients with a certificate it signed get through (mTLS). */
+  @Test
+  void mutualTlsRequiresAClientCertificate(@TempDir Path dir) throws Exception {
+    KeyStore server = selfSigned(dir, "collector");
+    KeyStore client = selfSigned(dir, "client");
+    KeyStore stranger = selfSigned(dir, "stranger");
+    Path[] files = pem(dir, "collector", server);
+    Path[] clientFiles = pem(dir, "client", client); // self-signed: its own CA
+    t.start(settings("tls.cert.chain.file", files[0].toString(), "tls.private.key.file", files[1].toString(),
+        "tls.client.ca.file", clientFiles[0].toString()));
+    assertThat(postTls(https(server, "collector", client)).statusCode()).isEqualTo(200);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> postTls(https(server, "collector", null)))
+        .isInstanceOf(IOException.class);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> postTls(https(server, "collector", stranger)))
+        .isInstanceOf(IOException.class);
   }
 }

@@ -18,6 +18,7 @@ import io.infermeter.collector.internal.RequestValidator;
 import io.infermeter.collector.internal.Sampler;
 import io.infermeter.collector.internal.SamplerLoop;
 import io.infermeter.collector.internal.Spool;
+import io.infermeter.collector.sampling.prometheus.DcgmScraper;
 import io.infermeter.schemas.Topics;
 import io.infermeter.schemas.health.HealthHandler;
 import io.infermeter.schemas.serde.AvroSerdeConfig;
@@ -109,7 +110,14 @@ public final class Collector implements AutoCloseable {
     this.recorderDrainer = new Thread(() -> drainRecorder(defaults, validator), "infermeter-recorder");
     recorderDrainer.setDaemon(true);
     recorderDrainer.start();
-    this.samplers = new SamplerLoop(samplers(config), publisher::publish, metrics, clock);
+    List<Sampler> sources = samplers(config);
+    if (config.samplingEnabled() && !config.scrape().dcgmTargets().isEmpty()) {
+      DcgmScraper dcgm = new DcgmScraper(config.scrape(), new HardwareSamples(config.cluster(), config.region(),
+          config.host()), config.gpuType().orElse(null), metrics, clock);
+      dcgm.start();
+      sources.add(dcgm);
+    }
+    this.samplers = new SamplerLoop(sources, publisher::publish, metrics, clock);
     if (config.samplingEnabled()) {
       samplers.start(config.samplingPeriod());
     }

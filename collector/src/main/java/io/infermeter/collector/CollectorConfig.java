@@ -1,6 +1,7 @@
 package io.infermeter.collector;
 
 import io.infermeter.collector.ingest.http.HttpServerSettings;
+import io.infermeter.collector.sampling.prometheus.ScrapeSettings;
 import io.infermeter.schemas.config.ConfigException;
 import io.infermeter.schemas.config.KafkaClientConfig;
 import io.infermeter.schemas.config.KnownKeys;
@@ -66,7 +67,8 @@ public record CollectorConfig(
     int maxDimensionBytes,
     int maxMessageBytes,
     int recorderCapacity,
-    HttpServerSettings httpServer) {
+    HttpServerSettings httpServer,
+    ScrapeSettings scrape) {
 
   /** Prefix of the environment variables: {@code INFERMETER_KAFKA_BOOTSTRAP_SERVERS} sets kafka.bootstrap.servers. */
   public static final String ENV_PREFIX = "INFERMETER_";
@@ -115,6 +117,7 @@ public record CollectorConfig(
     d.put("validation.max.dimension.bytes", "256");
     d.put("validation.max.message.bytes", "1024");
     d.put("recorder.capacity", "65536");
+    d.putAll(ScrapeSettings.defaults()); // dcgm-exporter scrape: docs/COLLECTOR.md
     return d;
   }
 
@@ -182,7 +185,7 @@ public record CollectorConfig(
         positiveDuration(s, "validation.max.duration"), positiveDuration(s, "validation.max.future.skew"),
         positiveDuration(s, "validation.max.age"), s.positiveInt("validation.max.tokens"),
         s.positiveInt("validation.max.dimension.bytes"), s.positiveInt("validation.max.message.bytes"),
-        s.positiveInt("recorder.capacity"), HttpServerSettings.from(s));
+        s.positiveInt("recorder.capacity"), HttpServerSettings.from(s), ScrapeSettings.from(s));
   }
 
   /**

@@ -95,7 +95,7 @@ class CollectorIT {
       List<ConsumerRecord<String, RequestEvent>> got = ItSupport.readUntil(requests, RequestEvent.class,
           Duration.ofSeconds(60), l -> l.size() >= 4);
       assertThat(got).hasSize(4);
-      assertThat(got).extracting(ConsumerRecord::key).containsOnly("it-host", "gpu-node-7");
+      assertThat(got).extracting(ConsumerRecord::key).containsOnly("it-host"); // OTLP too: the configured node
       Map<String, RequestEvent> bySource = new HashMap<>();
       for (ConsumerRecord<String, RequestEvent> r : got) {
         RequestEvent e = r.value();
@@ -130,7 +130,8 @@ class CollectorIT {
         assertThat(o.getInputTokens()).isEqualTo(128);
         assertThat(o.getOutputTokens()).isEqualTo(64);
         assertThat(o.getEngine()).isEqualTo("vllm");
-        assertThat(o.getHost()).isEqualTo("gpu-node-7");
+        assertThat(o.getHost()).isEqualTo("it-host"); // the configured node; the resource's host.name is the pod
+        assertThat(o.getAttributes()).containsEntry("pod", "gpu-node-7");
         assertThat(o.getRegion()).isEqualTo("us-central1");
         assertThat(o.getCluster()).isEqualTo("prod-a");
         assertThat(o.getAttributes()).containsEntry("trace.id", OtlpFixtures.TRACE_ID);

@@ -83,12 +83,13 @@ class HostileInputIT {
           OtlpFixtures.request(chat, agent, tool).toByteArray());
       assertThat(r2.statusCode()).isEqualTo(200);
 
-      // a span rejected for having no model, carrying a prompt: its dead letter keeps the span without the prompt
+      // a span rejected for having no model (the SDK's default resource names none), carrying a prompt: its dead
+      // letter keeps the span without the prompt
       Span noModel = OtlpFixtures.vllmSpan(startNs, "no-model").removeAttributes(1).removeAttributes(0)
           .addAttributes(str("gen_ai.prompt", "SECRET-PROMPT")).addAttributes(str("gen_ai.input.messages",
               "[{\"role\":\"user\",\"parts\":[{\"type\":\"text\",\"content\":\"SECRET-PROMPT\"}]}]")).build();
       HttpResponse<String> r3 = post(http, port, "/v1/traces", "application/x-protobuf",
-          OtlpFixtures.request(noModel).toByteArray());
+          OtlpFixtures.requestWithResource(OtlpFixtures.pythonSdkDefaultResource(), noModel).toByteArray());
       assertThat(r3.statusCode()).isEqualTo(400);
 
       List<ConsumerRecord<String, RequestEvent>> got = ItSupport.readUntil(requests, RequestEvent.class,

@@ -14,8 +14,28 @@ import java.util.Optional;
  * @param host configured host name
  * @param gpuType configured gpu type override, or null
  * @param engine configured engine name, or null
+ * @param defaultModel the model of OTLP spans that name none, neither on the span nor in their resource
+ *     ({@code otlp.default.model}), or null
+ * @param modelResourceAttribute the resource attribute that names the model of OTLP spans without a model attribute
+ *     ({@code otlp.model.resource.attribute}, default {@code service.name})
  */
-public record EventDefaults(String cluster, String region, String host, String gpuType, String engine) {
+public record EventDefaults(String cluster, String region, String host, String gpuType, String engine,
+    String defaultModel, String modelResourceAttribute) {
+
+  /** The resource attribute read for a model when the collector's configuration names none. */
+  public static final String DEFAULT_MODEL_RESOURCE_ATTRIBUTE = "service.name";
+
+  /** Identity without a model fallback: a span must name its model or carry it in {@code service.name}. */
+  public EventDefaults(String cluster, String region, String host, String gpuType, String engine) {
+    this(cluster, region, host, gpuType, engine, null, DEFAULT_MODEL_RESOURCE_ATTRIBUTE);
+  }
+
+  /** These defaults with the OTLP model fallbacks (blank values mean: none, and {@code service.name}). */
+  public EventDefaults withModelFallback(Optional<String> model, String resourceAttribute) {
+    return new EventDefaults(cluster, region, host, gpuType, engine, model.filter(m -> !m.isBlank()).orElse(null),
+        resourceAttribute == null || resourceAttribute.isBlank() ? DEFAULT_MODEL_RESOURCE_ATTRIBUTE
+            : resourceAttribute);
+  }
 
   public static EventDefaults of(String cluster, String region, String host, Optional<String> gpuType,
       Optional<String> engine) {

@@ -33,7 +33,10 @@ import org.slf4j.LoggerFactory;
  * valid rest of the batch being kept; 403 likewise when some items claim a host, cluster or region their bearer token
  * is not bound to ({@link BearerTokens}); 401 without an accepted bearer token; 405 for other methods; 413 when the
  * body (compressed or decompressed) exceeds the limit; 415 for an unsupported content type or encoding; the server's
- * limits answer as {@link NettyHttpServer} says. Thread-safe; requests are handled on the server's event loops.
+ * limits answer as {@link NettyHttpServer} says. {@code /v1/traces} answers as the OTLP specification says instead of
+ * the 400/403 text above: 200 with {@code partial_success} for a partly rejected batch, a google.rpc.Status body
+ * (protobuf or JSON, as the request) for a failed one (see {@link #exportTraces} and {@link OtlpResponses}).
+ * Thread-safe; requests are handled on the server's event loops.
  */
 public final class IngestServer implements AutoCloseable {
 
@@ -188,22 +191,21 @@ public final class IngestServer implements AutoCloseable {
         return answer(path, ingestJsonLines(body, length, binding), false);
       }
       boolean json = Boolean.TRUE.equals(contentType(request));
-      ExportTraceServiceRequest req;
-      try {
-        byte[] exact = length == body.length ? body : Arrays.copyOf(body, length);
-        req = json ? OtlpSpanMapper.parseJson(exact) : OtlpSpanMapper.parseProtobuf(exact);
-      } catch (InvalidEventException e) {
-        metrics.rejected("otlp", e.reason());
-        deadLetter(e.reason(), "/v1/traces " + e.reason().label() + ": " + e.getMessage(), body, 0, length);
-        return Response.text(400, e.reason().label() + ": " + e.getMessage() + "\n");
+      TracesOutcome out = exportTraces(body, length, json, binding, "/v1/traces");
+      if (out.unusable() != null) {
+        return OtlpResponses.status(400, json, 3 /* INVALID_ARGUMENT */, out.unusable());
       }
-      return answer(path, ingestTraces(req, binding), json);
+      return answerTraces(out.result(), json);
     }
 
     @Override
     public Response unreadable(Request request, String message) {
       metrics.rejected(traces ? "otlp" : "jsonl", RejectReason.MALFORMED);
       deadLetter(RejectReason.MALFORMED, path + ": cannot read the body: " + message, null, 0, 0);
+      if (traces) {
+        return OtlpResponses.status(400, Boolean.TRUE.equals(contentType(request)), 3 /* INVALID_ARGUMENT */,
+            "cannot read the body: " + message);
+      }
       return Response.text(400, "cannot read the body: " + message + "\n");
     }
   }
@@ -312,6 +314,34 @@ public final class IngestServer implements AutoCloseable {
     return true;
   }
 
+  /**
+   * Outcome of one OTLP traces export: {@code unusable} (the whole request could not be parsed; nothing was kept)
+   * or the batch's {@link Result}.
+   */
+  public record TracesOutcome(Result result, String unusable) {}
+
+  /**
+   * The OTLP traces ingest shared by OTLP/HTTP ({@code POST /v1/traces}) and OTLP/gRPC ({@code TraceService/Export}):
+   * parses {@code body[0, length)} (protobuf, or OTLP JSON when {@code json}), then maps, validates and forwards its
+   * inference spans as {@link #ingestTraces(ExportTraceServiceRequest)} does. A body that does not parse is counted
+   * (malformed), kept as a dead letter whose message starts with {@code source}, and answered as unusable.
+   *
+   * @param binding the identity the caller's bearer token is bound to; null: any
+   */
+  public TracesOutcome exportTraces(byte[] body, int length, boolean json, BearerTokens.Binding binding,
+      String source) {
+    ExportTraceServiceRequest req;
+    try {
+      byte[] exact = length == body.length ? body : Arrays.copyOf(body, length);
+      req = json ? OtlpSpanMapper.parseJson(exact) : OtlpSpanMapper.parseProtobuf(exact);
+    } catch (InvalidEventException e) {
+      metrics.rejected("otlp", e.reason());
+      deadLetter(e.reason(), source + " " + e.reason().label() + ": " + e.getMessage(), body, 0, length);
+      return new TracesOutcome(null, e.reason().label() + ": " + e.getMessage());
+    }
+    return new TracesOutcome(ingestTraces(req, binding, source), null);
+  }
+
   /** Maps, validates and forwards the inference spans of one export request. */
   public Result ingestTraces(ExportTraceServiceRequest request) {
     return ingestTraces(request, null);
@@ -319,6 +349,10 @@ public final class IngestServer implements AutoCloseable {
 
   /** As {@link #ingestTraces(ExportTraceServiceRequest)}, refusing spans whose identity {@code binding} forbids. */
   Result ingestTraces(ExportTraceServiceRequest request, BearerTokens.Binding binding) {
+    return ingestTraces(request, binding, "/v1/traces");
+  }
+
+  private Result ingestTraces(ExportTraceServiceRequest request, BearerTokens.Binding binding, String source) {
     long now = validator.nowUs();
     int[] counts = new int[3];
     List<String> messages = new ArrayList<>();
@@ -350,7 +384,7 @@ public final class IngestServer implements AutoCloseable {
         metrics.rejected("otlp", ex.reason());
         String msg = where + ": " + ex.reason().label() + ": " + ex.getMessage();
         byte[] raw = span.toByteArray(); // the span alone (protobuf), whatever the request's encoding was
-        deadLetter(ex.reason(), "/v1/traces " + msg, raw, 0, raw.length);
+        deadLetter(ex.reason(), source + " " + msg, raw, 0, raw.length);
         if (messages.size() < MAX_MESSAGES) {
           messages.add(msg);
         }
@@ -384,13 +418,24 @@ public final class IngestServer implements AutoCloseable {
     }
   }
 
+  /**
+   * The OTLP/HTTP answer to an ingested batch, as the OTLP specification says: 200 with an empty
+   * ExportTraceServiceResponse when every span was kept; 200 with {@code partial_success} (rejected_spans,
+   * error_message) when some were kept and some rejected (the sender must not retry); when spans were rejected and
+   * none was kept, a google.rpc.Status: 403 PERMISSION_DENIED when every one claimed an identity its token is not
+   * bound to, else 400 INVALID_ARGUMENT (invalid data, a permanent failure).
+   */
+  private static Response answerTraces(Result r, boolean json) {
+    if (r.rejected() > 0 && r.accepted() == 0) {
+      return r.forbidden() == r.rejected()
+          ? OtlpResponses.status(403, json, 7 /* PERMISSION_DENIED */, OtlpResponses.summary(r))
+          : OtlpResponses.status(400, json, 3 /* INVALID_ARGUMENT */, OtlpResponses.summary(r));
+    }
+    return OtlpResponses.traces(json, r);
+  }
+
   private static Response answer(String path, Result r, boolean otlpJson) {
     if (r.rejected() == 0) {
-      if (path.equals("/v1/traces")) {
-        // an empty ExportTraceServiceResponse: zero bytes in protobuf, {} in JSON
-        return new Response(200, otlpJson ? "application/json" : "application/x-protobuf",
-            (otlpJson ? "{}" : "").getBytes(StandardCharsets.UTF_8));
-      }
       return new Response(200, "application/json",
           ("{\"accepted\":" + r.accepted() + ",\"rejected\":0}\n").getBytes(StandardCharsets.UTF_8));
     }

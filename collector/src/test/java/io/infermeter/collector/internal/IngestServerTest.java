@@ -56,6 +56,50 @@ class IngestServerTest {
     return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
 
+  private HttpResponse<byte[]> postBytes(String path, byte[] body, String contentType) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
+        .header("Content-Type", contentType).header("Authorization", "Bearer tok")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofByteArray());
+  }
+
+  /** OTLP JSON in, OTLP JSON out: a partly rejected batch answers partialSuccess, a wholly rejected one a Status. */
+  @Test
+  void otlpJsonPartialSuccessAndStatus() throws Exception {
+    long startNs = A * 1000;
+    var bad = OtlpFixtures.vllmSpan(startNs, "bad-j")
+        .addAttributes(OtlpFixtures.dbl("gen_ai.latency.time_in_queue", -1)).build();
+    // proto3 JSON writes ids in base64, OTLP/JSON in hex
+    java.util.function.Function<io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest, String> printer =
+        req -> {
+          try {
+            return com.google.protobuf.util.JsonFormat.printer().omittingInsignificantWhitespace().print(req)
+                .replaceAll("\"traceId\":\"[^\"]*\"", "\"traceId\":\"" + OtlpFixtures.TRACE_ID + "\"")
+                .replaceAll("\"spanId\":\"[^\"]*\"", "\"spanId\":\"" + OtlpFixtures.SPAN_ID + "\"");
+          } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new AssertionError(e);
+          }
+        };
+    String both = printer.apply(OtlpFixtures.request(OtlpFixtures.vllmSpan(startNs, "good-j").build(), bad));
+    HttpResponse<String> r = post("/v1/traces", both.getBytes(StandardCharsets.UTF_8), "application/json", null,
+        "tok");
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.headers().firstValue("Content-Type")).hasValue("application/json");
+    var partial = io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse.newBuilder();
+    com.google.protobuf.util.JsonFormat.parser().merge(r.body(), partial);
+    assertThat(partial.getPartialSuccess().getRejectedSpans()).isEqualTo(1);
+    assertThat(partial.getPartialSuccess().getErrorMessage()).contains("negative_duration");
+
+    String onlyBad = printer.apply(OtlpFixtures.request(bad));
+    HttpResponse<String> r2 = post("/v1/traces", onlyBad.getBytes(StandardCharsets.UTF_8), "application/json", null,
+        "tok");
+    assertThat(r2.statusCode()).isEqualTo(400);
+    var status = com.google.rpc.Status.newBuilder();
+    com.google.protobuf.util.JsonFormat.parser().merge(r2.body(), status);
+    assertThat(status.getCode()).isEqualTo(io.grpc.Status.Code.INVALID_ARGUMENT.value());
+    assertThat(status.getMessage()).contains("rejected 1 of 1");
+    assertThat(accepted).extracting(RequestEvent::getRequestId).containsExactly("good-j");
+  }
+
   static String line(String model, long arrival, long e2e) {
     return "{\"model\":\"" + model + "\",\"arrivalUs\":" + arrival + ",\"e2eUs\":" + e2e + "}";
   }
@@ -221,9 +265,15 @@ class IngestServerTest {
     var bad = OtlpFixtures.vllmSpan(startNs, "bad")
         .addAttributes(OtlpFixtures.dbl("gen_ai.latency.time_in_queue", -1)).build();
     byte[] body = OtlpFixtures.request(OtlpFixtures.vllmSpan(startNs, "good").build(), bad).toByteArray();
-    HttpResponse<String> r = post("/v1/traces", body, "application/x-protobuf", null, "tok");
-    assertThat(r.statusCode()).isEqualTo(400);
-    assertThat(r.body()).contains("negative_duration").contains("time_in_queue");
+    HttpResponse<byte[]> r = postBytes("/v1/traces", body, "application/x-protobuf");
+    // OTLP partial success: 200 with the rejected count and the reasons, so the sender does not retry the batch
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.headers().firstValue("Content-Type")).hasValue("application/x-protobuf");
+    var partial = io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse.parseFrom(r.body())
+        .getPartialSuccess();
+    assertThat(partial.getRejectedSpans()).isEqualTo(1);
+    assertThat(partial.getErrorMessage()).contains("rejected 1 of 2").contains("negative_duration")
+        .contains("time_in_queue");
     assertThat(accepted).extracting(RequestEvent::getRequestId).containsExactly("good");
     assertThat(metrics.rejectedCount("otlp", RejectReason.NEGATIVE_DURATION)).isEqualTo(1);
     assertThat(deadLetters).hasSize(1);
@@ -233,9 +283,12 @@ class IngestServerTest {
 
   @Test
   void malformedOtlpIs400() throws Exception {
-    HttpResponse<String> r = post("/v1/traces", new byte[] {0x0a, 0x7f, 0x01}, "application/x-protobuf", null, "tok");
+    HttpResponse<byte[]> r = postBytes("/v1/traces", new byte[] {0x0a, 0x7f, 0x01}, "application/x-protobuf");
     assertThat(r.statusCode()).isEqualTo(400);
-    assertThat(r.body()).startsWith("malformed");
+    // a google.rpc.Status in the request's encoding (OTLP specification, "Failures")
+    com.google.rpc.Status status = com.google.rpc.Status.parseFrom(r.body());
+    assertThat(status.getCode()).isEqualTo(io.grpc.Status.Code.INVALID_ARGUMENT.value());
+    assertThat(status.getMessage()).startsWith("malformed");
     assertThat(metrics.rejectedCount("otlp", RejectReason.MALFORMED)).isEqualTo(1);
     assertThat(deadLetters).singleElement().satisfies(d -> {
       assertThat(d.getReason()).isEqualTo("deserialization");
@@ -293,14 +346,15 @@ class IngestServerTest {
       assertThat(got).extracting(RequestEvent::getHost).containsExactly("gpu-node-7");
       assertThat(bound.limitMetrics().countOf(
           io.infermeter.collector.ingest.http.HttpLimitMetrics.Limit.IDENTITY_MISMATCH)).isEqualTo(3);
-      // OTLP: the fixture's resource says host gpu-node-7, cluster prod-a: accepted; with the unbound token as well
+      // OTLP: the node is the collector's host (host-a); the resource's host.name gpu-node-7 is only the pod: the
+      // token bound to gpu-node-7 is refused, the unbound token accepted
       byte[] span = OtlpFixtures.request(OtlpFixtures.vllmSpan(A * 1000, "s").build()).toByteArray();
       for (String token : List.of("t7", "tok")) {
         HttpResponse<String> t = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + bound.port()
             + "/v1/traces")).header("Authorization", "Bearer " + token).header("Content-Type",
             "application/x-protobuf").POST(HttpRequest.BodyPublishers.ofByteArray(span)).build(),
             HttpResponse.BodyHandlers.ofString());
-        assertThat(t.statusCode()).isEqualTo(200);
+        assertThat(t.statusCode()).as(token).isEqualTo(token.equals("t7") ? 403 : 200);
       }
       // the unbound token writes as anyone
       HttpResponse<String> any = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + bound.port()

@@ -55,11 +55,12 @@ class OtlpSpanMapperTest {
     assertThat(e.getStatus()).isEqualTo(RequestStatus.OK);
     assertThat(e.getErrorType()).isNull();
     assertThat(e.getEngine()).isEqualTo("vllm");
-    assertThat(e.getHost()).isEqualTo("gpu-node-7");
+    // the configured node stays the host (the join with its GPU samples); the resource's host.name is the pod
+    assertThat(e.getHost()).isEqualTo("host-a");
     assertThat(e.getRegion()).isEqualTo("us-central1");
     assertThat(e.getCluster()).isEqualTo("prod-a");
     assertThat(e.getGpuType()).isEqualTo("H100");
-    assertThat(e.getAttributes()).containsEntry("service.name", "vllm")
+    assertThat(e.getAttributes()).containsEntry("service.name", "vllm").containsEntry("pod", "gpu-node-7")
         .containsEntry("trace.id", OtlpFixtures.TRACE_ID);
   }
 
@@ -271,8 +272,11 @@ class OtlpSpanMapperTest {
                 .addAttributes(str("host.name", "h".repeat(65_536))))).build();
     Capture c2 = new Capture();
     mapper.map(longHost, c2);
-    assertThatThrownBy(() -> JsonLinesParserTest.VALIDATOR.validate(c2.accepted.get(0), NOW_US))
-        .isInstanceOfSatisfying(InvalidEventException.class,
-            ex -> assertThat(ex.reason()).isEqualTo(RejectReason.TOO_LONG));
+    // the resource host.name is kept as the pod dimension, not as the host: a 64 KiB one rejects the span
+    assertThat(c2.accepted).isEmpty();
+    assertThat(c2.rejected).singleElement().satisfies(ex -> {
+      assertThat(ex.reason()).isEqualTo(RejectReason.TOO_LONG);
+      assertThat(ex.getMessage()).contains("65536 characters");
+    });
   }
 }

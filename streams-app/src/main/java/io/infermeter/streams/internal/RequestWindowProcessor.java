@@ -143,8 +143,8 @@ public final class RequestWindowProcessor implements Processor<String, RequestEv
       counters.windowsEmitted.increment();
       context.forward(new Record<>(WindowAggregates.recordKey(a),
           WindowAggregates.of(a, settings.outputHdrHistogram()), endMs));
-      context.forward(new Record<>(a.key.fleet().asString(), a, endMs,
-          UpstreamWatermark.headers(context.taskId().toString(), table.streamTime())));
+      context.forward(UpstreamWatermark.stamped(new Record<>(a.key.fleet().asString(), a, endMs),
+          context.taskId().toString(), table.streamTime()));
       context.forward(new Record<>(a.key.host(), new EnergyInput(null, HostUsage.of(a)), endMs));
       if (a.windowSizeMs == alertSizeMs) {
         for (Alert alert : alerts.evaluate(a, context.currentSystemTimeMs())) {

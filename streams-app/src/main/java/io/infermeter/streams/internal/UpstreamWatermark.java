@@ -6,7 +6,7 @@ import java.util.HashMap;
 import java.util.Map;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
-import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 
@@ -74,11 +74,15 @@ final class UpstreamWatermark {
     }, (task, t) -> meta.put(PREFIX + task, t), upstreamGraceMs, idleMs, expectedTasks, startedAtMs);
   }
 
-  /** The headers an upstream task puts on a partial. */
-  static Headers headers(String taskId, long streamTimeMs) {
-    return new RecordHeaders()
+  /**
+   * Adds the headers an upstream task puts on a partial to {@code partial}'s own (mutable) headers and returns it;
+   * built on the public {@link Record} API, which owns a fresh header set per record.
+   */
+  static <K, V> Record<K, V> stamped(Record<K, V> partial, String taskId, long streamTimeMs) {
+    partial.headers()
         .add(TASK_HEADER, taskId.getBytes(StandardCharsets.UTF_8))
         .add(TIME_HEADER, ByteBuffer.allocate(8).putLong(streamTimeMs).array());
+    return partial;
   }
 
   /** Records the report a partial carries (or its window end when it carries none). */

@@ -8,6 +8,7 @@ import io.infermeter.collector.internal.CollectorMetrics;
 import io.infermeter.collector.internal.EstimatedPowerModel;
 import io.infermeter.collector.internal.EventDefaults;
 import io.infermeter.collector.internal.HardwareSamples;
+import io.infermeter.collector.ingest.grpc.OtlpGrpcReceiver;
 import io.infermeter.collector.internal.IngestServer;
 import io.infermeter.collector.internal.InvalidEventException;
 import io.infermeter.collector.internal.NvmlSampler;
@@ -63,6 +64,7 @@ public final class Collector implements AutoCloseable {
   private final CollectorMetrics metrics;
   private final Publisher publisher;
   private final IngestServer ingest;
+  private final OtlpGrpcReceiver grpc;
   private final SamplerLoop samplers;
   private final RequestRecorder recorder;
   private final Thread recorderDrainer;
@@ -88,7 +90,7 @@ public final class Collector implements AutoCloseable {
       LOG.info("{} undelivered events from a previous run are in the spool; delivering them", spool.pending());
     }
     EventDefaults defaults = EventDefaults.of(config.cluster(), config.region(), config.host(), config.gpuType(),
-        config.engine());
+        config.engine()).withModelFallback(config.otlpDefaultModel(), config.otlpModelResourceAttribute());
     RequestValidator validator = new RequestValidator(clock, config.maxDuration(), config.maxFutureSkew(),
         config.maxAge(), config.maxTokens(), config.maxDimensionBytes(), config.maxMessageBytes(),
         metrics::truncated);
@@ -106,6 +108,12 @@ public final class Collector implements AutoCloseable {
     };
     this.ingest = new IngestServer(config.httpServer(), defaults, validator, sink, encoded,
         d -> publisher.publish(d, config.host()), metrics);
+    try {
+      this.grpc = config.grpc().enabled() ? new OtlpGrpcReceiver(config.grpc(), ingest) : null;
+    } catch (IOException | RuntimeException e) {
+      ingest.close();
+      throw e;
+    }
     this.recorder = new RequestRecorder(config.recorderCapacity(), clock);
     this.recorderDrainer = new Thread(() -> drainRecorder(defaults, validator), "infermeter-recorder");
     recorderDrainer.setDaemon(true);
@@ -281,6 +289,11 @@ public final class Collector implements AutoCloseable {
     return samplers;
   }
 
+  /** The OTLP/gRPC receiver's bound port; empty when grpc.enabled is false. */
+  public java.util.OptionalInt grpcPort() {
+    return grpc == null ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(grpc.port());
+  }
+
   public IngestServer ingest() {
     return ingest;
   }
@@ -297,6 +310,9 @@ public final class Collector implements AutoCloseable {
 
   public void close(Duration timeout) {
     LOG.info("collector stopping");
+    if (grpc != null) {
+      grpc.close();
+    }
     ingest.close();
     samplers.close();
     running = false;

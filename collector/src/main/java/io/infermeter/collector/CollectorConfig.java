@@ -1,5 +1,6 @@
 package io.infermeter.collector;
 
+import io.infermeter.collector.ingest.grpc.GrpcReceiverSettings;
 import io.infermeter.collector.ingest.http.HttpServerSettings;
 import io.infermeter.collector.sampling.prometheus.ScrapeSettings;
 import io.infermeter.schemas.config.ConfigException;
@@ -30,6 +31,8 @@ public record CollectorConfig(
     String host,
     Optional<String> gpuType,
     Optional<String> engine,
+    Optional<String> otlpDefaultModel,
+    String otlpModelResourceAttribute,
     String httpHost,
     int httpPort,
     long maxBodyBytes,
@@ -67,6 +70,7 @@ public record CollectorConfig(
     int maxDimensionBytes,
     int maxMessageBytes,
     int recorderCapacity,
+    GrpcReceiverSettings grpc,
     HttpServerSettings httpServer,
     ScrapeSettings scrape) {
 
@@ -81,11 +85,14 @@ public record CollectorConfig(
     d.put("host", "");
     d.put("gpu.type", "");
     d.put("engine", "");
+    d.put("otlp.default.model", "");
+    d.put("otlp.model.resource.attribute", "service.name");
     d.put("http.host", "127.0.0.1");
     d.put("http.port", "4318");
     d.put("http.max.body.bytes", String.valueOf(8L * 1024 * 1024));
     d.put("http.max.connections", "256");
     d.putAll(HttpServerSettings.defaults()); // the server's limits, TLS: docs/SECURITY.md
+    d.putAll(GrpcReceiverSettings.defaults()); // OTLP/gRPC receiver: docs/COLLECTOR.md
     d.put("auth.token", "");
     d.put("metrics.enabled", "true");
     d.put("metrics.host", "127.0.0.1");
@@ -173,6 +180,7 @@ public record CollectorConfig(
     }
     return new CollectorConfig(
         s.string("cluster"), s.string("region"), host, s.optional("gpu.type"), s.optional("engine"),
+        s.optional("otlp.default.model"), s.string("otlp.model.resource.attribute"),
         s.string("http.host"), httpPort, maxBody, s.positiveInt("http.max.connections"), s.optional("auth.token"),
         s.bool("metrics.enabled"), s.string("metrics.host"), metricsPort,
         bootstrap, registry, s.string("topic.prefix", ""),
@@ -185,7 +193,8 @@ public record CollectorConfig(
         positiveDuration(s, "validation.max.duration"), positiveDuration(s, "validation.max.future.skew"),
         positiveDuration(s, "validation.max.age"), s.positiveInt("validation.max.tokens"),
         s.positiveInt("validation.max.dimension.bytes"), s.positiveInt("validation.max.message.bytes"),
-        s.positiveInt("recorder.capacity"), HttpServerSettings.from(s), ScrapeSettings.from(s));
+        s.positiveInt("recorder.capacity"),
+        GrpcReceiverSettings.from(s, HttpServerSettings.from(s)), HttpServerSettings.from(s), ScrapeSettings.from(s));
   }
 
   /**

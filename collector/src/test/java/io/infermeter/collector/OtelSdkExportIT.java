@@ -3,6 +3,7 @@ package io.infermeter.collector;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.infermeter.avro.RequestEvent;
+import io.infermeter.collector.internal.CollectorMetrics.RejectReason;
 import io.infermeter.schemas.Topics;
 import io.infermeter.schemas.config.Settings;
 import io.infermeter.testsupport.Infra;
@@ -32,7 +33,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The real OpenTelemetry Java SDK exporters (OTLP/gRPC and OTLP/HTTP protobuf, from Maven Central) send spans shaped
- * like vLLM V1's {@code llm_request} span to the whole collector, which publishes them to the real local Kafka.
+ * like vLLM V1's {@code llm_request} span, without a model attribute, to the whole collector configured with
+ * {@code otlp.default.model}, which counts them under that model, rejects none, and publishes them to the real local
+ * Kafka.
  */
 class OtelSdkExportIT {
 
@@ -41,10 +44,10 @@ class OtelSdkExportIT {
 
   /**
    * The attributes vLLM V1 sets on {@code llm_request} ({@code OutputProcessor.do_tracing} in vllm-project/vllm
-   * {@code vllm/v1/engine/output_processor.py}, names from {@code vllm/tracing.py} SpanAttributes), kind SERVER, and
-   * {@code model} as gen_ai.response.model. Arrival {@code arrivalNs}: queue 20 ms, prefill 200 ms, decode 1.25 s.
+   * {@code vllm/v1/engine/output_processor.py}, names from {@code vllm/tracing.py} SpanAttributes), kind SERVER,
+   * <b>no model attribute</b> (as V1 sends it). Arrival {@code arrivalNs}: queue 20 ms, prefill 200 ms, decode 1.25 s.
    */
-  private static void vllmV1Span(Tracer tracer, long arrivalNs, String requestId, String model) {
+  private static void vllmV1Span(Tracer tracer, long arrivalNs, String requestId) {
     Span span = tracer.spanBuilder("llm_request").setSpanKind(SpanKind.SERVER)
         .setStartTimestamp(arrivalNs, TimeUnit.NANOSECONDS).startSpan();
     span.setAllAttributes(Attributes.builder()
@@ -62,13 +65,12 @@ class OtelSdkExportIT {
         .put("gen_ai.request.max_tokens", 64L)
         .put("gen_ai.request.temperature", 0.7)
         .put("gen_ai.request.n", 1L)
-        .put("gen_ai.response.model", model)
         .build());
     span.end(arrivalNs + 1_502_000_000L, TimeUnit.NANOSECONDS);
   }
 
   /** The spans the SDK built, as the SDK hands them to an exporter. */
-  private static List<SpanData> spans(String prefix, int n, String model) {
+  private static List<SpanData> spans(String prefix, int n) {
     List<SpanData> out = new CopyOnWriteArrayList<>();
     SpanExporter capture = new SpanExporter() {
       @Override
@@ -88,12 +90,12 @@ class OtelSdkExportIT {
       }
     };
     try (SdkTracerProvider provider = SdkTracerProvider.builder()
-        .setResource(Resource.getDefault().toBuilder().put("service.name", "vllm").build())
+        .setResource(Resource.getDefault()) // service.name unknown_service:java, as vLLM's without OTEL_SERVICE_NAME
         .addSpanProcessor(SimpleSpanProcessor.create(capture)).build()) {
       Tracer tracer = provider.get("vllm.llm_engine");
       long now = System.currentTimeMillis() * 1_000_000L;
       for (int i = 0; i < n; i++) {
-        vllmV1Span(tracer, now - 3_000_000_000L + i * 1_000_000L, prefix + i, model);
+        vllmV1Span(tracer, now - 3_000_000_000L + i * 1_000_000L, prefix + i);
       }
     }
     return new ArrayList<>(out);
@@ -108,6 +110,7 @@ class OtelSdkExportIT {
     Map<String, Object> cfg = CollectorIT.baseConfig(prefix, spool);
     cfg.put("auth.token", "it-token");
     cfg.put("sampling.enabled", false);
+    cfg.put("otlp.default.model", "Qwen/Qwen3-8B"); // the spans name no model: the collector's setting does
     int n = 25;
     try (Collector collector = Collector.start(CollectorConfig.from(Settings.fromMap(cfg)))) {
       int grpcPort = collector.grpcPort().orElseThrow();
@@ -118,8 +121,8 @@ class OtelSdkExportIT {
           .setEndpoint("http://127.0.0.1:" + collector.httpPort() + "/v1/traces")
           .addHeader("Authorization", "Bearer it-token").setTimeout(Duration.ofSeconds(10)).build();
       try {
-        CompletableResultCode g = grpc.export(spans("grpc-", n, "Qwen/Qwen3-8B")).join(15, TimeUnit.SECONDS);
-        CompletableResultCode h = http.export(spans("http-", n, "Qwen/Qwen3-8B")).join(15, TimeUnit.SECONDS);
+        CompletableResultCode g = grpc.export(spans("grpc-", n)).join(15, TimeUnit.SECONDS);
+        CompletableResultCode h = http.export(spans("http-", n)).join(15, TimeUnit.SECONDS);
         assertThat(g.isSuccess()).as("gRPC export: %s", g.getFailureThrowable()).isTrue();
         assertThat(h.isSuccess()).as("HTTP export: %s", h.getFailureThrowable()).isTrue();
       } finally {
@@ -127,6 +130,9 @@ class OtelSdkExportIT {
         http.shutdown().join(5, TimeUnit.SECONDS);
       }
       assertThat(collector.metrics().receivedCount("otlp")).isEqualTo(2.0 * n);
+      for (RejectReason reason : RejectReason.values()) {
+        assertThat(collector.metrics().rejectedCount("otlp", reason)).as(reason.label()).isZero();
+      }
 
       List<ConsumerRecord<String, RequestEvent>> got = ItSupport.readUntil(requests, RequestEvent.class,
           Duration.ofSeconds(60), l -> l.size() >= 2 * n);

@@ -23,7 +23,8 @@ import picocli.CommandLine.Option;
  * {@code ./infermeter alerts --config file}: forwards the alerts topic to Alertmanager until SIGTERM. Serves
  * {@code /metrics}, {@code /-/healthy} (200 while the process serves) and {@code /-/ready} (200 once partitions are
  * assigned and the firing alerts rebuilt, 503 before and after) on {@code metrics.host:metrics.port}. Exit codes:
- * 0 for --help/--print-config and after SIGTERM, 2 for an invalid configuration, 1 when start-up or the loop fails.
+ * 0 for --help/--print-config and after SIGTERM, 2 for an invalid configuration (with {@code --strict} also for an
+ * unknown setting, otherwise a WARN), 1 when start-up or the loop fails.
  */
 @Command(name = "alerts", mixinStandardHelpOptions = true, version = "infermeter alerts 0.1.0",
     description = {
@@ -42,6 +43,9 @@ public final class AlertForwarderMain implements Callable<Integer> {
   @Option(names = "--print-config", description = "Print the effective configuration (secrets masked) and exit.")
   boolean printConfig;
 
+  @Option(names = "--strict", description = "Fail on an unknown setting instead of logging a warning.")
+  boolean strict;
+
   public static void main(String[] args) {
     System.exit(new CommandLine(new AlertForwarderMain()).execute(args));
   }
@@ -53,6 +57,7 @@ public final class AlertForwarderMain implements Callable<Integer> {
     try {
       settings = ForwarderConfig.settings(Optional.ofNullable(config), System.getenv(), System.getProperties());
       cfg = ForwarderConfig.from(settings);
+      cfg.reportUnknownKeys(strict);
     } catch (ConfigException e) {
       System.err.println("invalid configuration: " + e.getMessage());
       return 2;

@@ -1,6 +1,8 @@
 package io.infermeter.alerts;
 
 import io.infermeter.schemas.config.ConfigException;
+import io.infermeter.schemas.config.KafkaClientConfig;
+import io.infermeter.schemas.config.KnownKeys;
 import io.infermeter.schemas.config.Settings;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -13,6 +15,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
@@ -122,6 +126,22 @@ public final class ForwarderConfig {
     d.put("metrics.host", "127.0.0.1");
     d.put("metrics.port", "9406");
     return Map.copyOf(d);
+  }
+
+  /** The keys the forwarder reads, for reporting unknown ones at start (docs/ALERTING.md). */
+  public static KnownKeys knownKeys() {
+    Set<String> keys = new TreeSet<>(DEFAULTS.keySet());
+    for (String secret : List.of("alertmanager.basic.auth.password", "alertmanager.bearer.token")) {
+      keys.add(secret);
+      keys.add(secret + ".file");
+    }
+    keys.add("alertmanager.basic.auth.username");
+    return KnownKeys.forApp(keys, List.of(LABEL_PREFIX), Set.of());
+  }
+
+  /** Reports keys the forwarder does not read: a WARN each, or with {@code strict} a {@link ConfigException}. */
+  public void reportUnknownKeys(boolean strict) {
+    knownKeys().report(settings, strict);
   }
 
   /** Defaults, the optional file, {@code INFERMETER_*} environment variables and system properties, as Settings. */
@@ -333,9 +353,12 @@ public final class ForwarderConfig {
     return metricsPort;
   }
 
-  /** Kafka consumer overrides ({@code kafka.consumer.*}), passed through (security settings go here). */
+  /**
+   * Kafka consumer settings: {@code kafka.*} (except {@code kafka.group.id}, read by the forwarder itself) with
+   * {@code kafka.consumer.*} on top, prefixes removed; security settings go under {@code kafka.*}.
+   */
   public Map<String, String> consumerOverrides() {
-    return settings.withPrefix("kafka.consumer.");
+    return KafkaClientConfig.of(settings, Set.of("kafka.group.id")).consumer();
   }
 
   /** Serde settings ({@code schema.registry.url} plus {@code schema.registry.*} / {@code basic.auth.*}). */

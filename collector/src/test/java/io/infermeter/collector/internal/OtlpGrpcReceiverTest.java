@@ -168,6 +168,52 @@ class OtlpGrpcReceiverTest {
     assertThat(resp.getPartialSuccess().getErrorMessage()).isEqualTo("metrics ingest not yet supported");
   }
 
+  /**
+   * TLS from the HTTP server's PEM settings (a self-signed certificate made by the JDK's keytool): an export over TLS
+   * succeeds; a plaintext client gets no answer.
+   */
+  @Test
+  void tlsFromTheHttpPemSettings(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path ks = dir.resolve("c.p12");
+    Process p = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "keytool")
+        .toString(), "-genkeypair", "-alias", "c", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=c",
+        "-ext", "SAN=ip:127.0.0.1", "-validity", "2", "-storetype", "PKCS12", "-keystore", ks.toString(),
+        "-storepass", "changeit", "-keypass", "changeit").redirectErrorStream(true).start();
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).isZero();
+    java.security.KeyStore store = java.security.KeyStore.getInstance("PKCS12");
+    try (var in = java.nio.file.Files.newInputStream(ks)) {
+      store.load(in, "changeit".toCharArray());
+    }
+    java.util.Base64.Encoder b64 = java.util.Base64.getMimeEncoder(64, new byte[] {'\n'});
+    java.nio.file.Path cert = java.nio.file.Files.writeString(dir.resolve("c.crt.pem"), "-----BEGIN CERTIFICATE-----\n"
+        + b64.encodeToString(store.getCertificate("c").getEncoded()) + "\n-----END CERTIFICATE-----\n");
+    java.nio.file.Path key = java.nio.file.Files.writeString(dir.resolve("c.key.pem"), "-----BEGIN PRIVATE KEY-----\n"
+        + b64.encodeToString(store.getKey("c", "changeit".toCharArray()).getEncoded())
+        + "\n-----END PRIVATE KEY-----\n");
+    HttpServerSettings http = HttpServerSettings.from(io.infermeter.schemas.config.Settings.fromMap(java.util.Map.of(
+        "http.host", "127.0.0.1", "http.port", "0", "http.max.body.bytes", String.valueOf(MAX_BYTES),
+        "http.max.connections", "4",
+        "tls.cert.chain.file", cert.toString(), "tls.private.key.file", key.toString())));
+    try (OtlpGrpcReceiver tls = new OtlpGrpcReceiver(GrpcReceiverSettings.of("127.0.0.1", 0, http), ingest)) {
+      ManagedChannel secure = NettyChannelBuilder.forAddress("127.0.0.1", tls.port())
+          .sslContext(io.grpc.netty.GrpcSslContexts.forClient().trustManager(cert.toFile()).build()).build();
+      ManagedChannel plain = NettyChannelBuilder.forAddress("127.0.0.1", tls.port()).usePlaintext().build();
+      try {
+        TraceServiceGrpc.newBlockingStub(secure).withDeadlineAfter(10, TimeUnit.SECONDS)
+            .export(OtlpFixtures.request(OtlpFixtures.vllmSpan(A * 1000, "over-tls").build()));
+        assertThat(accepted).extracting(RequestEvent::getRequestId).containsExactly("over-tls");
+        assertThatThrownBy(() -> TraceServiceGrpc.newBlockingStub(plain).withDeadlineAfter(5, TimeUnit.SECONDS)
+            .export(OtlpFixtures.request(OtlpFixtures.vllmSpan(A * 1000, "plain").build())))
+            .isInstanceOf(StatusRuntimeException.class);
+        assertThat(accepted).hasSize(1);
+      } finally {
+        secure.shutdownNow();
+        plain.shutdownNow();
+      }
+    }
+  }
+
   private void assertStillAnswers() {
     stub("tok").export(OtlpFixtures.request(OtlpFixtures.vllmSpan(A * 1000, "after").build()));
     assertThat(accepted).extracting(RequestEvent::getRequestId).contains("after");

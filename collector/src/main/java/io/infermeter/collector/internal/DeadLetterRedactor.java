@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.infermeter.avro.DeadLetter;
 import io.infermeter.avro.RequestEvent;
+import io.infermeter.schemas.config.PromptFields;
 import io.opentelemetry.proto.common.v1.KeyValue;
 import io.opentelemetry.proto.trace.v1.Span;
 import java.io.IOException;
@@ -13,7 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -34,12 +34,6 @@ final class DeadLetterRedactor {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private static final List<String> PREFIXES = List.of("gen_ai.prompt", "gen_ai.completion", "gen_ai.input.messages",
-      "gen_ai.output.messages", "gen_ai.system_instructions", "gen_ai.tool.call.arguments", "gen_ai.tool.call.result",
-      "llm.prompts", "llm.input_messages", "llm.output_messages", "llm.prompt_template", "input.value",
-      "output.value");
-  private static final List<String> NAMES = List.of("prompt", "prompts", "completion", "completions", "messages",
-      "content");
   /** Words whose presence in an unparsable payload withholds it. */
   private static final List<byte[]> MARKERS = List.of("prompt", "completion", "messages", "content", "input.value",
       "output.value", "system_instructions", "tool.call").stream()
@@ -52,16 +46,7 @@ final class DeadLetterRedactor {
 
   /** Whether an attribute or field of this name may hold prompt or completion text. */
   static boolean isSensitive(String name) {
-    String n = name.toLowerCase(Locale.ROOT);
-    if (n.endsWith(".content") || NAMES.contains(n)) {
-      return true;
-    }
-    for (String p : PREFIXES) {
-      if (n.startsWith(p)) {
-        return true;
-      }
-    }
-    return false;
+    return PromptFields.isSensitive(name);
   }
 
   /** The dead letter with its payload redacted and cut (the same object, changed in place). */

@@ -5,11 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.infermeter.avro.DeadLetter;
+import io.infermeter.schemas.config.PromptFields;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Iterator;
-import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -33,12 +32,6 @@ import java.util.Map;
 final class DeadLetterPayloads {
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final List<String> PREFIXES = List.of("gen_ai.prompt", "gen_ai.completion", "gen_ai.input.messages",
-      "gen_ai.output.messages", "gen_ai.system_instructions", "gen_ai.tool.call.arguments", "gen_ai.tool.call.result",
-      "llm.prompts", "llm.input_messages", "llm.output_messages", "llm.prompt_template", "input.value",
-      "output.value");
-  private static final List<String> NAMES = List.of("prompt", "prompts", "completion", "completions", "messages",
-      "content");
 
   private final int maxPayloadBytes;
 
@@ -51,16 +44,7 @@ final class DeadLetterPayloads {
 
   /** Whether a field or attribute of this name may hold prompt or completion text. */
   static boolean isSensitive(String name) {
-    String n = name.toLowerCase(Locale.ROOT);
-    if (n.endsWith(".content") || NAMES.contains(n)) {
-      return true;
-    }
-    for (String p : PREFIXES) {
-      if (n.startsWith(p)) {
-        return true;
-      }
-    }
-    return false;
+    return PromptFields.isSensitive(name);
   }
 
   /** {@code letter} as it may be stored: sensitive JSON fields removed, payload cut. Changes it in place. */

@@ -174,7 +174,7 @@ public record CollectorConfig(
     s.optional("auto.register.schemas").ifPresent(v -> serdeConfig.put("auto.register.schemas", v));
     s.withPrefix("basic.auth.").forEach((k, v) -> serdeConfig.put("basic.auth." + k, v));
     s.withPrefix("bearer.auth.").forEach((k, v) -> serdeConfig.put("bearer.auth." + k, v));
-    if (s.has("http.threads")) { // removed in session 3: failing beats silently ignoring an operator's setting
+    if (s.has("http.threads")) { // a removed key: failing beats silently ignoring an operator's setting
       throw new ConfigException("http.threads is no longer a setting: the ingest server runs on Netty event loops; "
           + "remove http.threads and set http.event.loop.threads (default 2) and http.max.connections (default 256)");
     }

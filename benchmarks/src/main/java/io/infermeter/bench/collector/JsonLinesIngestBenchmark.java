@@ -33,7 +33,7 @@ import org.openjdk.jmh.infra.Blackhole;
 /**
  * Ingest of a JSON-lines batch (100 lines as the load driver writes them) from body bytes to the Kafka value bytes,
  * per line: {@code eventPath} scans each line into a RequestEvent, validates it and serializes it with the schemas
- * module's AvroSerializer (the path before session 3, and still the path of any line the scanner leaves to Jackson);
+ * module's AvroSerializer (the path of any line the scanner leaves to Jackson);
  * {@code wirePath} validates the scanned values and writes the Confluent wire bytes directly (RequestAvroEncoder, the
  * collector's path now). HTTP and Kafka are not included.
  */

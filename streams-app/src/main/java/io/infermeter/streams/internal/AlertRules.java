@@ -56,7 +56,7 @@ public final class AlertRules {
    * median p99 of a key's first {@code alerts.latency.regression.warmup.windows} judged windows (no alert before): a
    * key's first windows after a start hold mostly the short requests (the long ones have not completed yet), and a
    * baseline taken from the first window alone was so low that normal windows stayed "over" it, and since the
-   * baseline does not learn while over, the alert could fire and never resolve (end-to-end test, session 3).
+   * baseline does not learn while over, the alert could fire and never resolve.
    */
   public static Decision latencyRegression(RuleState s, double p99Us, long count, AlertSettings cfg) {
     if (count < cfg.latencyRegressionMinRequests) {

@@ -2,6 +2,7 @@ package io.infermeter.collector.internal;
 
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.collector.internal.CollectorMetrics.RejectReason;
+import io.infermeter.schemas.Utf8;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
@@ -94,56 +95,12 @@ public final class RequestValidator {
 
   /** The length of {@code s} in the UTF-8 that Avro writes (an unpaired surrogate becomes one byte, '?'). */
   static int utf8Length(String s) {
-    int n = 0;
-    int len = s.length();
-    for (int i = 0; i < len; i++) {
-      char c = s.charAt(i);
-      if (c < 0x80) {
-        n++;
-      } else if (c < 0x800) {
-        n += 2;
-      } else if (Character.isHighSurrogate(c) && i + 1 < len && Character.isLowSurrogate(s.charAt(i + 1))) {
-        n += 4;
-        i++;
-      } else if (Character.isSurrogate(c)) {
-        n++;
-      } else {
-        n += 3;
-      }
-    }
-    return n;
+    return Utf8.length(s);
   }
 
   /** {@code s} cut to at most {@code maxBytes} UTF-8 bytes on a character boundary; {@code s} itself when it fits. */
   static String truncateUtf8(String s, int maxBytes) {
-    if (s == null || s.length() * 3 <= maxBytes) {
-      return s;
-    }
-    int n = 0;
-    int len = s.length();
-    for (int i = 0; i < len; i++) {
-      char c = s.charAt(i);
-      int w;
-      int chars = 1;
-      if (c < 0x80) {
-        w = 1;
-      } else if (c < 0x800) {
-        w = 2;
-      } else if (Character.isHighSurrogate(c) && i + 1 < len && Character.isLowSurrogate(s.charAt(i + 1))) {
-        w = 4;
-        chars = 2;
-      } else if (Character.isSurrogate(c)) {
-        w = 1;
-      } else {
-        w = 3;
-      }
-      if (n + w > maxBytes) {
-        return s.substring(0, i);
-      }
-      n += w;
-      i += chars - 1;
-    }
-    return s;
+    return Utf8.truncate(s, maxBytes);
   }
 
   private static long micros(Duration d) {

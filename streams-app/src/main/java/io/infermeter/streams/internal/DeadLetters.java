@@ -1,6 +1,7 @@
 package io.infermeter.streams.internal;
 
 import io.infermeter.avro.DeadLetter;
+import io.infermeter.schemas.Utf8;
 import io.infermeter.streams.StreamsLimits;
 import java.nio.ByteBuffer;
 import java.util.Optional;

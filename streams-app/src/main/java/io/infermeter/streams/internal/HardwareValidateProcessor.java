@@ -1,6 +1,7 @@
 package io.infermeter.streams.internal;
 
 import io.infermeter.avro.HardwareSample;
+import io.infermeter.schemas.Utf8;
 import io.infermeter.streams.StreamsLimits;
 import java.time.Clock;
 import org.apache.kafka.common.serialization.Serializer;

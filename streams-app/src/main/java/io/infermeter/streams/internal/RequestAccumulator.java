@@ -3,6 +3,7 @@ package io.infermeter.streams.internal;
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.avro.RequestStatus;
 import io.infermeter.schemas.RequestTimings;
+import io.infermeter.schemas.Utf8;
 import io.infermeter.streams.StreamsLimits;
 import io.infermeter.streams.StreamsSettings.SloClass;
 import java.io.DataInput;

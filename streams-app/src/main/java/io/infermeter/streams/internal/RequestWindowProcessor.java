@@ -2,6 +2,7 @@ package io.infermeter.streams.internal;
 
 import io.infermeter.avro.Alert;
 import io.infermeter.avro.RequestEvent;
+import io.infermeter.schemas.Utf8;
 import io.infermeter.streams.StreamsLimits;
 import io.infermeter.streams.StreamsSettings;
 import io.infermeter.streams.StreamsSettings.SloClass;

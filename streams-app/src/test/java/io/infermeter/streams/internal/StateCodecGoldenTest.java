@@ -3,6 +3,7 @@ package io.infermeter.streams.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.infermeter.schemas.Utf8;
 import io.infermeter.streams.StreamsLimits;
 import java.io.IOException;
 import java.io.InputStream;

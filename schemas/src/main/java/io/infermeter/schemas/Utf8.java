@@ -1,15 +1,19 @@
-package io.infermeter.streams.internal;
+package io.infermeter.schemas;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
-/** UTF-8 sizes and truncation of client strings and byte arrays, without encoding short strings. Stateless. */
-final class Utf8 {
+/**
+ * UTF-8 sizes and truncation of client strings and byte arrays, without encoding short strings; sizes are those of
+ * the UTF-8 Avro writes (an unpaired surrogate becomes one byte, '?'). The collector's limits at the door and the
+ * streams app's own limits measure with it, so both agree on what is too long. Stateless.
+ */
+public final class Utf8 {
 
   private Utf8() {}
 
   /** True when {@code s} (null counts as empty) is longer than {@code maxBytes} in UTF-8. */
-  static boolean longerThan(String s, int maxBytes) {
+  public static boolean longerThan(String s, int maxBytes) {
     if (s == null || s.length() * 3L <= maxBytes) {
       return false; // a UTF-16 char is at most 3 UTF-8 bytes (a surrogate pair: 4 for 2 chars)
     }
@@ -17,7 +21,7 @@ final class Utf8 {
   }
 
   /** The UTF-8 size of {@code s} (unpaired surrogates count as the 1 byte '?' they are encoded as). */
-  static int length(String s) {
+  public static int length(String s) {
     int n = 0;
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
@@ -38,7 +42,7 @@ final class Utf8 {
   }
 
   /** {@code s} cut to at most {@code maxBytes} UTF-8 bytes on a character boundary (null stays null). */
-  static String truncate(String s, int maxBytes) {
+  public static String truncate(String s, int maxBytes) {
     if (!longerThan(s, maxBytes)) {
       return s;
     }
@@ -70,11 +74,11 @@ final class Utf8 {
   }
 
   /** The first {@code maxBytes} of {@code b} (null stays null; a shorter array is returned as is). */
-  static byte[] truncate(byte[] b, int maxBytes) {
+  public static byte[] truncate(byte[] b, int maxBytes) {
     return b == null || b.length <= maxBytes ? b : Arrays.copyOf(b, maxBytes);
   }
 
-  static byte[] bytes(String s) {
+  public static byte[] bytes(String s) {
     return s == null ? null : s.getBytes(StandardCharsets.UTF_8);
   }
 }

@@ -5,6 +5,7 @@ import io.infermeter.avro.Bottleneck;
 import io.infermeter.avro.CarbonIntensityUpdate;
 import io.infermeter.avro.DeadLetter;
 import io.infermeter.avro.DeviceWindowEnergy;
+import io.infermeter.avro.EngineSample;
 import io.infermeter.avro.HardwareSample;
 import io.infermeter.avro.PriceUpdate;
 import io.infermeter.avro.RequestEvent;
@@ -24,6 +25,12 @@ public final class Topics {
   /** Hardware and energy samples from collectors. Key: host/deviceId. */
   public static final TopicSpec<HardwareSample> HARDWARE =
       new TopicSpec<>("infermeter-hardware", HardwareSample.class, "host/deviceId");
+  /**
+   * Serving-engine state (KV-cache usage, requests running and waiting, preemptions) per engine instance, from the
+   * collectors' engine scrapes and OTLP metrics. Key: host (the collector's node, as for request events).
+   */
+  public static final TopicSpec<EngineSample> ENGINE_STATE =
+      new TopicSpec<>("infermeter-engine-state", EngineSample.class, "host");
   /** Window aggregates of request statistics. Key: window key (scope|cluster|region|host|model|version|gpu|window). */
   public static final TopicSpec<WindowAggregate> WINDOW_AGGREGATES =
       new TopicSpec<>("infermeter-window-aggregates", WindowAggregate.class, "window key");
@@ -48,7 +55,8 @@ public final class Topics {
 
   /** All topics, for topic creation scripts and docs. */
   public static final List<TopicSpec<?>> ALL = List.of(
-      REQUESTS, HARDWARE, WINDOW_AGGREGATES, ENERGY, BOTTLENECKS, ALERTS, DEAD_LETTERS, PRICE_UPDATES, CARBON_INTENSITY);
+      REQUESTS, HARDWARE, WINDOW_AGGREGATES, ENERGY, BOTTLENECKS, ALERTS, DEAD_LETTERS, PRICE_UPDATES, CARBON_INTENSITY,
+      ENGINE_STATE);
 
   private Topics() {}
 }

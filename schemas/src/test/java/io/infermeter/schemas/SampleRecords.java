@@ -10,6 +10,7 @@ import io.infermeter.avro.DeadLetter;
 import io.infermeter.avro.DeviceKind;
 import io.infermeter.avro.DeviceWindowEnergy;
 import io.infermeter.avro.EnergyMethod;
+import io.infermeter.avro.EngineSample;
 import io.infermeter.avro.HardwareSample;
 import io.infermeter.avro.JitterStats;
 import io.infermeter.avro.LatencyStats;
@@ -47,7 +48,7 @@ public final class SampleRecords {
   public static Map<String, SpecificRecord> all() {
     Map<String, SpecificRecord> all = new LinkedHashMap<>();
     for (SpecificRecord r : List.of(requestEvent(), hardwareSample(), windowAggregate(), deviceWindowEnergy(),
-        bottleneck(), alert(), deadLetter(), priceUpdate(), carbonIntensityUpdate())) {
+        bottleneck(), alert(), deadLetter(), priceUpdate(), carbonIntensityUpdate(), engineSample())) {
       all.put(r.getSchema().getName(), r);
     }
     return all;
@@ -111,6 +112,25 @@ public final class SampleRecords {
         .setProcesses(List.of(
             ProcessMemory.newBuilder().setPid(4242).setName("python3").setUsedBytes(60_129_542_144L).build(),
             ProcessMemory.newBuilder().setPid(4343).setName(null).setUsedBytes(1_073_741_824L).build()))
+        .setPod("vllm-llama-0")
+        .build();
+  }
+
+  public static EngineSample engineSample() {
+    return EngineSample.newBuilder()
+        .setCluster("prod-eu")
+        .setRegion("eu-west-1")
+        .setHost("gpu-host-07")
+        .setInstance("10.0.3.17:8000")
+        .setPod("vllm-llama-0")
+        .setEngine("vllm")
+        .setModel("meta-llama/Llama-3.1-8B-Instruct")
+        .setSource("scrape")
+        .setTimestampUs(T0_US + 11)
+        .setKvCacheUsage(0.8125)
+        .setRequestsRunning(37L)
+        .setRequestsWaiting(5L)
+        .setPreemptionsTotal(3L)
         .build();
   }
 

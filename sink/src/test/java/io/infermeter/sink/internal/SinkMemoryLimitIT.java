@@ -15,10 +15,12 @@ import org.junit.jupiter.api.Test;
  * MEMORY_LIMIT_EXCEEDED on the real ClickHouse: the sink's session gets {@code max_memory_usage} of 4 MB (a
  * clickhouse-jdbc server setting, {@code clickhouse.jdbc.clickhouse_setting_max_memory_usage}), and one batch carries
  * 20 rows of about 200 KB each, which the server refuses whole with code 241. The sink splits the insert in halves
- * until each part fits: every row is written once, nothing is dead-lettered, the sink never stalls. With 4 MB even a
- * single row does not fit (clickhouse-jdbc's insert needs about 4.3 MiB of server memory whatever the row): each row is
- * retried {@code retry.unknown.max.attempts} times, then dead-lettered with reason {@code too-large}, and the sink
- * moves on. The byte and row counts are this ClickHouse build's (26.7); another build may need other figures.
+ * until each part fits: every row is written once, nothing is dead-lettered, the sink never stalls. The second case
+ * needs a row that can never fit whatever the server's per-query overhead: a 1 MB limit and rows whose model string
+ * alone is 600 KB (parsing it takes the string plus ClickHouse's 1 MiB read buffer). Each such row is retried
+ * {@code retry.unknown.max.attempts} times, then dead-lettered with reason {@code too-large}, and the sink moves on.
+ * A limit just below the insert's fixed overhead (about 4 MB here) is not enough: that overhead differs between
+ * machines, and small rows then fit.
  */
 class SinkMemoryLimitIT {
 
@@ -65,14 +67,15 @@ class SinkMemoryLimitIT {
   @Test
   void aRowThatNeverFitsIsDeadLetteredAfterBoundedRetriesAndTheSinkMovesOn() throws Exception {
     try (ClickHouseTestDb db = new ClickHouseTestDb(Map.of("batch.max.rows", "1000", "batch.max.wait", "500ms",
-        "clickhouse.jdbc.clickhouse_setting_max_memory_usage", "4000000", "retry.unknown.max.attempts", "2",
+        "clickhouse.jdbc.clickhouse_setting_max_memory_usage", "1000000", "retry.unknown.max.attempts", "2",
         "retry.initial.backoff", "50ms", "retry.max.backoff", "200ms", "sink.topics", "window-aggregates"));
         KafkaTestTopics topics = new KafkaTestTopics(1)) {
       db.migrate();
       var config = db.config.with(Map.of("topic.prefix", topics.prefix, "kafka.group.id", Infra.uniqueName("sink")));
       int rows = 3;
       for (int i = 0; i < rows; i++) {
-        topics.send(Topics.WINDOW_AGGREGATES, "k" + i, Fixtures.window(i, "h" + i, "m" + i, 1).build());
+        String model = ("m" + i + "-").repeat(150_000); // 600 KB: over the 1 MB limit once parsed
+        topics.send(Topics.WINDOW_AGGREGATES, "k" + i, Fixtures.window(i, "h" + i, model, 1).build());
       }
 
       SinkMetrics metrics = new SinkMetrics(new PrometheusRegistry());

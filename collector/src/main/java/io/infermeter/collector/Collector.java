@@ -9,6 +9,7 @@ import io.infermeter.collector.internal.EstimatedPowerModel;
 import io.infermeter.collector.internal.EventDefaults;
 import io.infermeter.collector.internal.HardwareSamples;
 import io.infermeter.collector.ingest.grpc.OtlpGrpcReceiver;
+import io.infermeter.collector.internal.Ids;
 import io.infermeter.collector.internal.IngestServer;
 import io.infermeter.collector.internal.InvalidEventException;
 import io.infermeter.collector.internal.NvmlSampler;
@@ -84,7 +85,8 @@ public final class Collector implements AutoCloseable {
         Spool.Fsync.parse(config.spoolFsync()), metrics::dropped);
     this.publisher = new Publisher(prod, new AvroSerializer<SpecificRecord>(reg, serdeConfig, false),
         Topics.REQUESTS.withPrefix(config.topicPrefix()).name(), Topics.HARDWARE.withPrefix(config.topicPrefix()).name(),
-        Topics.DEAD_LETTERS.withPrefix(config.topicPrefix()).name(), spool, metrics, config.bufferCapacity(),
+        Topics.DEAD_LETTERS.withPrefix(config.topicPrefix()).name(),
+        Topics.ENGINE_STATE.withPrefix(config.topicPrefix()).name(), spool, metrics, config.bufferCapacity(),
         config.spoolRetryPeriod());
     if (spool.pending() > 0) {
       LOG.info("{} undelivered events from a previous run are in the spool; delivering them", spool.pending());
@@ -215,6 +217,10 @@ public final class Collector implements AutoCloseable {
         int n = recorder.drain(() -> defaults.newEvent("java-api"), e -> {
           try {
             validator.validate(e, nowUs);
+            String id = Ids.ofRequest(e.getRequestId(), e.getHost(), e.getModel());
+            if (id != null) {
+              e.setEventId(id);
+            }
             publisher.publish(e);
             received.inc();
           } catch (InvalidEventException ex) {

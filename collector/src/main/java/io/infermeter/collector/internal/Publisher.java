@@ -1,6 +1,7 @@
 package io.infermeter.collector.internal;
 
 import io.infermeter.avro.DeadLetter;
+import io.infermeter.avro.EngineSample;
 import io.infermeter.avro.HardwareSample;
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.schemas.serde.AvroSerializer;
@@ -52,8 +53,8 @@ import org.slf4j.LoggerFactory;
  * {@code infermeter_collector_dropped_total{reason}}. Every accepted event is counted exactly once, as sent or as
  * dropped, also when drop-oldest deletes the segment under the batch the drainer is sending (see {@link Spool}).
  *
- * <p>Keys: request events by host, hardware samples by host/deviceId, dead letters by the collector's host
- * (Topics.REQUESTS / HARDWARE / DEAD_LETTERS). Thread-safe: {@link #publish} may be called from any thread.
+ * <p>Keys: request events by host, hardware samples by host/deviceId, engine samples by host, dead letters by the
+ * collector's host (Topics.REQUESTS / HARDWARE / ENGINE_STATE / DEAD_LETTERS). Thread-safe: {@link #publish} may be called from any thread.
  */
 public final class Publisher implements AutoCloseable {
 
@@ -74,6 +75,7 @@ public final class Publisher implements AutoCloseable {
   private final String requestsTopic;
   private final String hardwareTopic;
   private final String deadLettersTopic;
+  private final String engineTopic;
   private final Spool spool;
   private final CollectorMetrics metrics;
   private final Duration retryPeriod;
@@ -91,6 +93,7 @@ public final class Publisher implements AutoCloseable {
   private final TopicSlot requestsSlot;
   private final TopicSlot hardwareSlot;
   private final TopicSlot deadLettersSlot;
+  private final TopicSlot engineSlot;
   private final AtomicLong inFlight = new AtomicLong();
   /** Events in the queue or taken by the sender and not yet handed to the producer (or spooled). */
   private final java.util.concurrent.atomic.AtomicInteger queuedOrRouting =
@@ -109,6 +112,17 @@ public final class Publisher implements AutoCloseable {
   public Publisher(Producer<String, byte[]> producer, Serializer<SpecificRecord> serializer, String requestsTopic,
       String hardwareTopic, String deadLettersTopic, Spool spool, CollectorMetrics metrics, int bufferCapacity,
       Duration retryPeriod) {
+    this(producer, serializer, requestsTopic, hardwareTopic, deadLettersTopic,
+        io.infermeter.schemas.Topics.ENGINE_STATE.name(), spool, metrics, bufferCapacity, retryPeriod);
+  }
+
+  /**
+   * @param engineTopic topic of engine samples ({@link #publish(EngineSample)})
+   */
+  public Publisher(Producer<String, byte[]> producer, Serializer<SpecificRecord> serializer, String requestsTopic,
+      String hardwareTopic, String deadLettersTopic, String engineTopic, Spool spool, CollectorMetrics metrics,
+      int bufferCapacity, Duration retryPeriod) {
+    this.engineTopic = engineTopic;
     this.producer = producer;
     this.serializer = serializer;
     this.requestsTopic = requestsTopic;
@@ -121,6 +135,7 @@ public final class Publisher implements AutoCloseable {
     this.requestsSlot = new TopicSlot(metrics.sent(requestsTopic));
     this.hardwareSlot = new TopicSlot(metrics.sent(hardwareTopic));
     this.deadLettersSlot = new TopicSlot(metrics.sent(deadLettersTopic));
+    this.engineSlot = new TopicSlot(metrics.sent(engineTopic));
     metrics.gauge("infermeter_collector_buffer_events", "Events in the in-memory buffer waiting for the sender",
         queue::size);
     metrics.gauge("infermeter_collector_in_flight_events", "Events handed to the Kafka producer, not yet acknowledged",
@@ -172,6 +187,11 @@ public final class Publisher implements AutoCloseable {
   public void publish(HardwareSample sample) {
     offer(new Outbound(sample, sample.getHost() + "/" + sample.getDeviceId(), hardwareTopic,
         trySerialize(hardwareTopic, sample)));
+  }
+
+  /** Queues a serving-engine sample (key: host); same rules as {@link #publish(RequestEvent)}. */
+  public void publish(EngineSample sample) {
+    offer(new Outbound(sample, sample.getHost(), engineTopic, trySerialize(engineTopic, sample)));
   }
 
   /**
@@ -293,7 +313,8 @@ public final class Publisher implements AutoCloseable {
   }
 
   private TopicSlot slot(String topic) {
-    return topic == requestsTopic ? requestsSlot : topic == hardwareTopic ? hardwareSlot : deadLettersSlot;
+    return topic == requestsTopic ? requestsSlot : topic == hardwareTopic ? hardwareSlot
+        : topic == engineTopic ? engineSlot : deadLettersSlot;
   }
 
   public int bufferSize() {
@@ -447,7 +468,8 @@ public final class Publisher implements AutoCloseable {
   }
 
   private String topicOf(SpecificRecord r) {
-    return r instanceof RequestEvent ? requestsTopic : r instanceof HardwareSample ? hardwareTopic : deadLettersTopic;
+    return r instanceof RequestEvent ? requestsTopic : r instanceof HardwareSample ? hardwareTopic
+        : r instanceof EngineSample ? engineTopic : deadLettersTopic;
   }
 
   private byte[] serialize(String topic, SpecificRecord r) {

@@ -1,5 +1,6 @@
 package io.infermeter.schemas.config;
 
+import io.infermeter.schemas.TopicCreator;
 import io.infermeter.schemas.serde.AvroSerdeConfig;
 import io.infermeter.schemas.serde.RegistryTls;
 import java.util.ArrayList;
@@ -69,8 +70,8 @@ public final class KnownKeys {
   }
 
   /**
-   * The keys of an app: its declared keys, the registry keys, {@code kafka.*} checked against Kafka's client
-   * settings, and its open prefixes.
+   * The keys of an app: its declared keys, the registry keys, the topic-creation keys ({@link TopicCreator#KEYS}),
+   * {@code kafka.*} checked against Kafka's client settings, and its open prefixes.
    *
    * @param declared the app's own keys (its defaults' key set plus keys read without a default)
    * @param openPrefixes prefixes of key tables the app reads whole (e.g. {@code clickhouse.jdbc.})
@@ -81,6 +82,7 @@ public final class KnownKeys {
       Set<String> streamsKeys) {
     Set<String> keys = new TreeSet<>(declared);
     keys.addAll(REGISTRY_KEYS);
+    keys.addAll(TopicCreator.KEYS);
     keys.addAll(LAUNCHER_KEYS);
     Set<String> clients = new TreeSet<>(ProducerConfig.configNames());
     clients.addAll(ConsumerConfig.configNames());

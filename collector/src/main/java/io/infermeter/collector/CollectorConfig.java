@@ -99,6 +99,8 @@ public record CollectorConfig(
     d.put("metrics.port", "9464");
     d.put("kafka.bootstrap.servers", "127.0.0.1:9092");
     d.put("schema.registry.url", "http://127.0.0.1:8081/apis/ccompat/v7");
+    // the registry is asked off the ingest path (Publisher's resolver), so a slow one may take its time to answer
+    d.put("schema.registry.request.timeout.ms", "30000");
     d.put("topic.prefix", "");
     d.put("buffer.capacity", "65536");
     d.put("spool.dir", defaultSpoolDir().toString());

@@ -39,6 +39,7 @@ public final class RequestRecorder {
   private final RequestStatus[] status;
   private final String[] model;
   private final String[] errorType;
+  private final String[] requestId;
   private final AtomicLongArray published;
   private final AtomicLong claim = new AtomicLong();
   private volatile long consumed;
@@ -60,6 +61,7 @@ public final class RequestRecorder {
     status = new RequestStatus[cap];
     model = new String[cap];
     errorType = new String[cap];
+    requestId = new String[cap];
     published = new AtomicLongArray(cap);
     Instant now = clock.instant();
     baseNanos = System.nanoTime();
@@ -92,6 +94,18 @@ public final class RequestRecorder {
    */
   public boolean record(String modelName, long arrivalUs, long scheduledUs, long firstTokenUs, long completedUs,
       int inputTokenCount, int outputTokenCount, RequestStatus outcome, String error) {
+    return record(null, modelName, arrivalUs, scheduledUs, firstTokenUs, completedUs, inputTokenCount,
+        outputTokenCount, outcome, error);
+  }
+
+  /**
+   * As {@link #record(String, long, long, long, long, int, int, RequestStatus, String)} for a request the server
+   * identifies: its event id is derived from ({@code id}, host, model), so that recording the same request twice (a
+   * replay after a restart, say) gives the same event id and the streams app counts it once. A null or empty id
+   * means: none (a random event id).
+   */
+  public boolean record(String id, String modelName, long arrivalUs, long scheduledUs, long firstTokenUs,
+      long completedUs, int inputTokenCount, int outputTokenCount, RequestStatus outcome, String error) {
     long seq;
     do {
       seq = claim.get();
@@ -110,6 +124,7 @@ public final class RequestRecorder {
     status[i] = outcome;
     model[i] = modelName;
     errorType[i] = error;
+    requestId[i] = id;
     published.lazySet(i, seq + 1); // release: the slot's fields are visible before the marker
     return true;
   }
@@ -129,6 +144,16 @@ public final class RequestRecorder {
    * @return the number of slots drained
    */
   public int drain(SlotVisitor visitor, int max) {
+    return drainSlots((id, m, a, s, f, c, in, out, st, err) -> visitor.visit(m, a, s, f, c, in, out, st, err), max);
+  }
+
+  /** A drained slot with its request id (null: none). */
+  private interface IdentifiedSlotVisitor {
+    void visit(String id, String modelName, long arrivalUs, long scheduledUs, long firstTokenUs, long completedUs,
+        int inputTokenCount, int outputTokenCount, RequestStatus outcome, String error);
+  }
+
+  private int drainSlots(IdentifiedSlotVisitor visitor, int max) {
     int n = 0;
     long seq = consumed;
     int limit = Math.min(max, capacity);
@@ -139,9 +164,11 @@ public final class RequestRecorder {
       }
       String m = model[i];
       String err = errorType[i];
+      String id = requestId[i];
       model[i] = null;
       errorType[i] = null;
-      visitor.visit(m, arrival[i], scheduled[i], firstToken[i], completed[i], inputTokens[i], outputTokens[i],
+      requestId[i] = null;
+      visitor.visit(id, m, arrival[i], scheduled[i], firstToken[i], completed[i], inputTokens[i], outputTokens[i],
           status[i], err);
       seq++;
       n++;
@@ -154,13 +181,17 @@ public final class RequestRecorder {
 
   /**
    * Drains up to {@code max} slots into events from {@code factory} (identity filled in by the caller's defaults),
-   * handing each to {@code sink}. Single consumer only.
+   * handing each to {@code sink}. A slot recorded with a request id has it as the event's requestId; the event id is
+   * then the caller's to derive (it knows the host). Single consumer only.
    *
    * @return the number of slots drained
    */
   public int drain(java.util.function.Supplier<RequestEvent> factory, Consumer<RequestEvent> sink, int max) {
-    return drain((m, a, s, f, c, in, out, st, err) -> {
+    return drainSlots((id, m, a, s, f, c, in, out, st, err) -> {
       RequestEvent e = factory.get();
+      if (id != null && !id.isEmpty()) {
+        e.setRequestId(id);
+      }
       e.setModel(m == null ? "" : m);
       e.setArrivalUs(a);
       e.setScheduledUs(s > 0 ? s : null);
@@ -183,6 +214,7 @@ public final class RequestRecorder {
   public static final class Timer {
     private final RequestRecorder recorder;
     private String model;
+    private String requestId;
     private long arrivalUs;
     private long scheduledUs;
     private long firstTokenUs;
@@ -196,11 +228,21 @@ public final class RequestRecorder {
     /** The request arrived (before tokenization). Resets the timer. */
     public Timer arrival(String modelName) {
       model = modelName;
+      requestId = null;
       arrivalUs = recorder.nowMicros();
       scheduledUs = 0;
       firstTokenUs = 0;
       errorType = null;
       status = RequestStatus.OK;
+      return this;
+    }
+
+    /**
+     * The server's id of this request (after {@link #arrival}): the event id is derived from it, the host and the
+     * model, so the same request recorded twice counts once.
+     */
+    public Timer requestId(String id) {
+      requestId = id;
       return this;
     }
 
@@ -225,7 +267,7 @@ public final class RequestRecorder {
 
     /** The request completed: records it. Returns false if the ring was full (dropped, counted). */
     public boolean complete(int inputTokenCount, int outputTokenCount) {
-      return recorder.record(model, arrivalUs, scheduledUs, firstTokenUs, recorder.nowMicros(), inputTokenCount,
+      return recorder.record(requestId, model, arrivalUs, scheduledUs, firstTokenUs, recorder.nowMicros(), inputTokenCount,
           outputTokenCount, status, errorType);
     }
   }

@@ -146,7 +146,16 @@ public final class JsonLinesParser {
     if (!hasStatus) {
       e.setStatus(e.getErrorType() == null ? RequestStatus.OK : RequestStatus.ERROR);
     }
+    identify(e);
     return e;
+  }
+
+  /** Gives an event with a requestId its derived id (Ids.ofRequest); others keep their random one. */
+  static void identify(RequestEvent e) {
+    String id = Ids.ofRequest(e.getRequestId(), e.getHost(), e.getModel());
+    if (id != null) {
+      e.setEventId(id);
+    }
   }
 
   // Field ids of the scanner (NAMES order).
@@ -432,6 +441,7 @@ public final class JsonLinesParser {
     if ((p & RequestValidator.MAX_BATCH_SIZE) != 0) {
       e.setMaxBatchSize(s.maxBatchSize);
     }
+    identify(e);
     return e;
   }
 

@@ -210,6 +210,7 @@ public final class OtlpSpanMapper {
             if (pod != null) {
               e.getAttributes().put(POD, pod);
             }
+            e.setEventId(eventId(span, e));
             sink.accept(e, span);
           } catch (InvalidEventException ex) {
             sink.reject(ex, where(span), span);
@@ -218,6 +219,19 @@ public final class OtlpSpanMapper {
       }
     }
     return ignored;
+  }
+
+  /**
+   * The event id of a mapped span ({@link Ids}): derived from its trace id and span id, so that an exporter's retry of
+   * the same span has the same id; for a span without both ids, from its request id (with host and model) when it has
+   * one; else the event's random id.
+   */
+  static String eventId(Span span, RequestEvent e) {
+    if (!span.getTraceId().isEmpty() && !span.getSpanId().isEmpty()) {
+      return Ids.ofSpan(span.getTraceId().toByteArray(), span.getSpanId().toByteArray());
+    }
+    String byRequest = Ids.ofRequest(e.getRequestId(), e.getHost(), e.getModel());
+    return byRequest != null ? byRequest : e.getEventId();
   }
 
   /**

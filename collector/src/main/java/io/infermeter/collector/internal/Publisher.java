@@ -33,13 +33,21 @@ import org.slf4j.LoggerFactory;
  * Delivers events (request events, hardware samples, dead letters) to Kafka without losing anything silently, and
  * without ever blocking ingest on an unreachable Kafka.
  *
- * <p>Path of an event: {@link #publish} serializes it on the caller's thread. While Kafka is healthy, the spool and the
+ * <p>The registry is never asked on the caller's thread, nor on the sender's or the drainer's: a resolver thread
+ * registers each topic's schema at start (and for a new topic on its first event), retrying with backoff until the
+ * registry answers ({@link #resolveAsync}). Until a topic's schema id is known its events are not serialized: they go
+ * to the queue as records, the sender appends them to the spool as Avro binary (no registry needed), and the drainer
+ * sends them, with the wire header, once the id is known; so a slow or unreachable registry costs ingest nothing but
+ * a detour through the spool ({@code infermeter_collector_schema_pending_topics}, {@code _spooled_total}).
+ *
+ * <p>Path of an event: {@link #publish} serializes it on the caller's thread once the topic's schema id is known. While Kafka is healthy, the spool and the
  * in-memory queue are empty (and the sender holds nothing), fewer than {@value #DIRECT_MAX_IN_FLIGHT} events await an
  * acknowledgement and the topic has had one already (its metadata is known, so the send cannot block on it), the
  * caller hands it to the producer itself: the direct path, with no thread hop and no wake-up of the sender. Otherwise
- * it goes into a bounded in-memory queue; when the queue is full the caller waits up to {@value #BACKPRESSURE_MS} ms
- * while Kafka is healthy (back-pressure), otherwise (or after that wait) the event goes straight to the disk
- * {@link Spool}. The sender thread hands queued events to the idempotent producer, unless the spool holds undelivered
+ * it goes into a bounded in-memory queue; when the queue is full the caller waits while Kafka is healthy and the
+ * topic's schema id is known (back-pressure), at most {@value #BACKPRESSURE_MS} ms in all per episode of a queue more
+ * than half full, so no ingest request waits longer than that on the publisher; otherwise (or past that bound) the
+ * event goes straight to the disk {@link Spool}. The sender thread hands queued events to the idempotent producer, unless the spool holds undelivered
  * events, in which case they are appended behind them so a key's events stay in order. Order per publishing thread is
  * kept on both paths: an event takes the direct path only when none is queued or in the sender's hands, so it never
  * overtakes an earlier one (events of different threads have no order to keep). A send that fails
@@ -80,10 +88,15 @@ public final class Publisher implements AutoCloseable {
   private final CollectorMetrics metrics;
   private final Duration retryPeriod;
   private final BlockingQueue<Outbound> queue;
+  private final int queueCapacity;
   /** Per topic: its sent counter, and whether an event was acknowledged (the producer then knows its metadata). */
   private static final class TopicSlot {
     final CounterDataPoint sent;
     volatile boolean acked;
+    /** Whether the serializer knows the topic's schema id (with an AvroSerializer; see {@link #resolved}). */
+    volatile boolean resolved;
+    /** Whether a resolver thread is resolving the topic's schema id now. */
+    final java.util.concurrent.atomic.AtomicBoolean resolving = new java.util.concurrent.atomic.AtomicBoolean();
 
     TopicSlot(CounterDataPoint sent) {
       this.sent = sent;
@@ -132,6 +145,7 @@ public final class Publisher implements AutoCloseable {
     this.metrics = metrics;
     this.retryPeriod = retryPeriod;
     this.queue = new ArrayBlockingQueue<>(bufferCapacity);
+    this.queueCapacity = bufferCapacity;
     this.requestsSlot = new TopicSlot(metrics.sent(requestsTopic));
     this.hardwareSlot = new TopicSlot(metrics.sent(hardwareTopic));
     this.deadLettersSlot = new TopicSlot(metrics.sent(deadLettersTopic));
@@ -150,6 +164,12 @@ public final class Publisher implements AutoCloseable {
     drainer.setDaemon(true);
     sender.start();
     drainer.start();
+    metrics.gauge("infermeter_collector_schema_pending_topics",
+        "Topics whose schema id the registry has not given yet (their events wait in the spool)", unresolvedTopics::get);
+    // the schema ids the collector needs are registered at once, off the ingest path, with retries
+    resolveAsync(requestsTopic, RequestEvent.getClassSchema());
+    resolveAsync(hardwareTopic, HardwareSample.getClassSchema());
+    resolveAsync(deadLettersTopic, DeadLetter.getClassSchema());
   }
 
   /**
@@ -266,11 +286,84 @@ public final class Publisher implements AutoCloseable {
 
   static final long BACKPRESSURE_MS = 1000;
 
+  /** Topics being resolved now (gauge). */
+  private final java.util.concurrent.atomic.AtomicInteger unresolvedTopics =
+      new java.util.concurrent.atomic.AtomicInteger();
+
+  /** End of the back-pressure wait of the current episode of a full queue (System.nanoTime), 0 when none. */
+  private volatile long pressureDeadline;
+
+  /**
+   * Whether the serializer knows {@code topic}'s schema id, so that serializing makes no registry call. Always with a
+   * serializer other than the schemas module's AvroSerializer (it is not asked).
+   */
+  private boolean resolved(String topic) {
+    return !(serializer instanceof AvroSerializer) || slot(topic).resolved;
+  }
+
+  /** Longest pause between two attempts to resolve a schema id while the registry fails. */
+  static final long RESOLVE_BACKOFF_MAX_MS = 10_000;
+
+  /**
+   * Registers (or looks up) {@code schema} for {@code topic} on a resolver thread, retrying with backoff (200 ms
+   * doubling up to {@value #RESOLVE_BACKOFF_MAX_MS} ms) until the registry answers: ingest, the sender and the drainer
+   * never wait on the registry. Once known, the topic's events are serialized where they are published, and the
+   * drainer is woken to send what waited in the spool. No-op when resolved or already being resolved.
+   */
+  private void resolveAsync(String topic, org.apache.avro.Schema schema) {
+    TopicSlot slot = slot(topic);
+    if (!(serializer instanceof AvroSerializer<?> avro) || slot.resolved || !slot.resolving.compareAndSet(false, true)) {
+      return;
+    }
+    unresolvedTopics.incrementAndGet();
+    Thread t = new Thread(() -> {
+      long backoff = 200;
+      int failures = 0;
+      while (running) {
+        try {
+          int id = avro.prepare(topic, schema);
+          if (topic == requestsTopic && requestHeader == null) {
+            requestHeader = new byte[] {0, (byte) (id >>> 24), (byte) (id >>> 16), (byte) (id >>> 8), (byte) id};
+          }
+          slot.resolved = true;
+          unresolvedTopics.decrementAndGet();
+          if (failures > 0) {
+            LOG.info("schema id of {} resolved after {} failed attempts; spooled events are sent now", topic, failures);
+          }
+          synchronized (drainSignal) {
+            drainSignal.notifyAll();
+          }
+          return;
+        } catch (RuntimeException e) {
+          failures++;
+          if (failures == 1) {
+            LOG.warn("cannot resolve the schema id of {} yet ({}); its events are spooled and retried", topic,
+                e.toString());
+          }
+          try {
+            Thread.sleep(backoff);
+          } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+            break;
+          }
+          backoff = Math.min(backoff * 2, RESOLVE_BACKOFF_MAX_MS);
+        }
+      }
+      slot.resolving.set(false);
+    }, "infermeter-schema-resolver");
+    t.setDaemon(true);
+    t.start();
+  }
+
   /** Pause of the sender after its first event when fewer than {@link #GATHER_BELOW} are queued (2 ms). */
   static final long GATHER_NANOS = 2_000_000L;
   static final int GATHER_BELOW = 256;
 
   private byte[] trySerialize(String topic, SpecificRecord r) {
+    if (!resolved(topic)) {
+      resolveAsync(topic, r.getSchema());
+      return null; // queued or spooled as the record; serialized once the id is known
+    }
     try {
       return serialize(topic, r);
     } catch (RuntimeException e) {
@@ -295,9 +388,17 @@ public final class Publisher implements AutoCloseable {
     if (queue.offer(o)) {
       return;
     }
-    if (kafkaHealthy && spool.isEmpty()) {
+    // Back-pressure only while Kafka is healthy and the sender is not waiting on the registry, and at most
+    // BACKPRESSURE_MS in all per episode of a queue more than half full (pressureDeadline): a request is answered
+    // within that bound whatever Kafka does; past it the rest goes to the spool.
+    long now = System.nanoTime();
+    long deadline = pressureDeadline;
+    if (deadline == 0) {
+      deadline = pressureDeadline = now + TimeUnit.MILLISECONDS.toNanos(BACKPRESSURE_MS);
+    }
+    if (kafkaHealthy && spool.isEmpty() && resolved(o.topic()) && deadline - now > 0) {
       try {
-        if (queue.offer(o, BACKPRESSURE_MS, TimeUnit.MILLISECONDS)) {
+        if (queue.offer(o, deadline - now, TimeUnit.NANOSECONDS)) {
           return;
         }
       } catch (InterruptedException e) {
@@ -345,6 +446,9 @@ public final class Publisher implements AutoCloseable {
           LockSupport.parkNanos(GATHER_NANOS);
         }
         queue.drainTo(batch, 1023);
+        if (pressureDeadline != 0 && queue.size() <= queueCapacity / 2) {
+          pressureDeadline = 0; // the episode of a full queue is over: the next one gets its own bound
+        }
         for (int i = 0; i < batch.size(); i++) {
           route(batch.get(i));
           batch.set(i, null); // handed over: not spooled again if a later one throws
@@ -377,6 +481,11 @@ public final class Publisher implements AutoCloseable {
     }
     byte[] value = o.bytes();
     String topic = o.topic();
+    if (value == null && !resolved(topic)) {
+      resolveAsync(topic, o.value().getSchema());
+      toSpool(o); // the drainer sends it once the schema id is known; the sender never waits on the registry
+      return;
+    }
     if (value == null) {
       try {
         value = serialize(topic, o.value());
@@ -525,6 +634,7 @@ public final class Publisher implements AutoCloseable {
     List<Spool.Entry> handed = new ArrayList<>(entries.size());
     long[] starts = new long[entries.size()];
     Exception failure = null;
+    boolean unresolved = false;
     int done = 0; // entries handed to the producer or settled here
     for (Spool.Entry entry : entries) {
       SpecificRecord value;
@@ -541,6 +651,11 @@ public final class Publisher implements AutoCloseable {
       long sampleStart = latencySampleStart();
       try {
         String topic = topicOf(value);
+        if (!resolved(topic)) {
+          resolveAsync(topic, value.getSchema());
+          unresolved = true; // this entry and the rest wait for the schema id (the resolver wakes the drainer)
+          break;
+        }
         sent = producer.send(new ProducerRecord<>(topic, entry.key(), serialize(topic, value)));
       } catch (RuntimeException e) {
         failure = e; // Kafka or the registry (a serializer failure) unreachable: the rest waits for the next attempt
@@ -576,6 +691,10 @@ public final class Publisher implements AutoCloseable {
     } catch (InterruptedException e) {
       spool.release(batch);
       throw e;
+    }
+    if (failure == null && unresolved) {
+      spool.release(batch); // waiting for the registry, not a Kafka failure: Kafka's health is unchanged
+      return false;
     }
     if (failure == null && done < entries.size()) {
       failure = new IllegalStateException("not all of the batch was handed to the producer");

@@ -65,12 +65,33 @@ final class RequestAvroEncoder {
   }
 
   /**
-   * Encodes the line with a fresh random event id (as {@link Ids#newEventId()}) behind {@code header} (magic byte and
-   * schema id); returns a new array of exactly the record's bytes (written first into the scan's scratch buffer).
+   * Encodes the line behind {@code header} (magic byte and schema id); returns a new array of exactly the record's
+   * bytes (written first into the scan's scratch buffer). The event id is the one the event path gives the line
+   * ({@link Ids}): derived from (requestId, host, model) when the line has a non-empty requestId, hashed straight from
+   * the line's bytes (the scanner's strings are ASCII, so they are their own UTF-8); else random.
    */
   byte[] encode(JsonLinesParser.Scan s, byte[] header) {
+    if (s.has(JsonLinesParser.REQUEST_ID) && s.to[JsonLinesParser.REQUEST_ID] > s.from[JsonLinesParser.REQUEST_ID]) {
+      Ids.Hasher h = Ids.hasher().begin(Ids.REQUEST_TAG);
+      part(h, s, JsonLinesParser.REQUEST_ID, null);
+      part(h, s, JsonLinesParser.HOST, host);
+      part(h, s, JsonLinesParser.MODEL, EMPTY);
+      h.finish();
+      return encode(s, header, h.msb, h.lsb);
+    }
     ThreadLocalRandom r = ThreadLocalRandom.current();
     return encode(s, header, Ids.randomMsb(r), Ids.randomLsb(r));
+  }
+
+  private static final byte[] EMPTY = new byte[0];
+
+  /** One part of the id's name: the line's value of {@code field}, else {@code fallback}. */
+  private static void part(Ids.Hasher h, JsonLinesParser.Scan s, int field, byte[] fallback) {
+    if (s.has(field)) {
+      h.part(s.line, s.from[field], s.to[field]);
+    } else {
+      h.part(fallback, 0, fallback.length);
+    }
   }
 
   /** As {@link #encode(JsonLinesParser.Scan, byte[])} with the event id's UUID bits given (tests). */

@@ -44,7 +44,9 @@ class JsonLinesParserTest {
         + ",\"completedUs\":" + (a + 90000) + ",\"maxInterTokenGapUs\":700,\"inputTokens\":12,\"outputTokens\":34,"
         + "\"cachedTokens\":4,\"batchSize\":8,\"maxBatchSize\":64,\"coldStart\":true,"
         + "\"attributes\":{\"tenant\":\"t1\",\"n\":3},\"unknownField\":[1,2]}");
-    assertThat(UUID.fromString(e.getEventId()).version()).isEqualTo(4);
+    // a line with a requestId: its id is derived from (requestId, host, model), version 8
+    assertThat(UUID.fromString(e.getEventId()).version()).isEqualTo(8);
+    assertThat(e.getEventId()).isEqualTo(Ids.ofRequest("r1", "h9", "llama-3-8b"));
     assertThat(e.getSource()).isEqualTo("jsonl");
     assertThat(e.getRequestId()).isEqualTo("r1");
     assertThat(e.getModel()).isEqualTo("llama-3-8b");

@@ -75,6 +75,32 @@ class OtlpSpanMapperTest {
     assertVllmMapping(c.accepted.get(0), "req-1");
   }
 
+  /**
+   * Event ids come from the span's trace and span ids: the same export decoded twice (an exporter's retry) gives the
+   * same ids, another span another id; a span without ids falls back to its request id, then to a random id.
+   */
+  @Test
+  void eventIdsAreDerivedFromTraceAndSpanIds() throws Exception {
+    Span a = vllmSpan(START_NS, "req-1").build();
+    Span b = vllmSpan(START_NS, "req-1").setSpanId(com.google.protobuf.ByteString.copyFrom(new byte[] {1, 2, 3, 4, 5,
+        6, 7, 8})).build();
+    byte[] body = OtlpFixtures.request(a, b).toByteArray();
+    Capture first = new Capture();
+    Capture retry = new Capture();
+    mapper.map(OtlpSpanMapper.parseProtobuf(body), first);
+    mapper.map(OtlpSpanMapper.parseProtobuf(body.clone()), retry);
+    assertThat(first.accepted).extracting(RequestEvent::getEventId)
+        .containsExactlyElementsOf(retry.accepted.stream().map(RequestEvent::getEventId).toList())
+        .doesNotHaveDuplicates()
+        .startsWith(Ids.ofSpan(a.getTraceId().toByteArray(), a.getSpanId().toByteArray()));
+
+    Span noIds = vllmSpan(START_NS, "req-9").clearTraceId().clearSpanId().build();
+    Capture c = new Capture();
+    mapper.map(OtlpFixtures.request(noIds), c);
+    RequestEvent e = c.accepted.get(0);
+    assertThat(e.getEventId()).isEqualTo(Ids.ofRequest("req-9", e.getHost(), e.getModel()));
+  }
+
   @Test
   void mapsVllmSpanFromJsonWithHexIdsAndIntEnums() throws Exception {
     ExportTraceServiceRequest req = OtlpSpanMapper.parseJson(

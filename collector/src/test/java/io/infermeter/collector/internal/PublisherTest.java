@@ -35,6 +35,46 @@ import org.junit.jupiter.api.io.TempDir;
 /** The publisher against an in-memory producer whose "broker" can be switched off. */
 class PublisherTest {
 
+  /** A registry that answers only once {@link #open} is counted down (as one that is slow or down right after start). */
+  static final class GatedRegistry implements io.infermeter.schemas.serde.SchemaRegistryClient {
+    final InMemorySchemaRegistryClient delegate;
+    final java.util.concurrent.CountDownLatch open = new java.util.concurrent.CountDownLatch(1);
+    final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+
+    GatedRegistry(InMemorySchemaRegistryClient delegate) {
+      this.delegate = delegate;
+    }
+
+    private void gate() {
+      calls.incrementAndGet();
+      try {
+        if (!open.await(30, java.util.concurrent.TimeUnit.SECONDS)) {
+          throw new org.apache.kafka.common.errors.SerializationException("registry timed out (test)");
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new org.apache.kafka.common.errors.SerializationException("interrupted (test)");
+      }
+    }
+
+    @Override
+    public int register(String subject, org.apache.avro.Schema schema) {
+      gate();
+      return delegate.register(subject, schema);
+    }
+
+    @Override
+    public int lookup(String subject, org.apache.avro.Schema schema) {
+      gate();
+      return delegate.lookup(subject, schema);
+    }
+
+    @Override
+    public org.apache.avro.Schema byId(int id) {
+      return delegate.byId(id);
+    }
+  }
+
   /**
    * MockProducer that fails every send with a (retriable) TimeoutException while {@code down}; {@code beforeNextSend},
    * when set, runs once on the sending thread just before the next successful send (a deterministic interleaving).
@@ -171,7 +211,8 @@ class PublisherTest {
   @Test
   void encodedRequestsAreDeliveredAndSpooledLikeEvents() throws Exception {
     Publisher p = publisher(1 << 20, 1024);
-    assertThat(p.requestHeader()).isNull();
+    // the schema id is resolved at start, off the caller's thread
+    Infra.await(Duration.ofSeconds(5), "schema id resolved", () -> p.requestHeader() != null);
     RequestEvent first = event(0);
     p.publish(first);
     Infra.await(Duration.ofSeconds(5), "first sent", () -> metrics.sentCount("req") == 1);
@@ -211,6 +252,47 @@ class PublisherTest {
         .containsOnly("host-a");
     assertThat(metrics.droppedCount("spool_full")).isZero();
     assertThat(metrics.droppedCount("serialization")).isZero();
+  }
+
+  /**
+   * A registry that does not answer right after start (issue 11: the first registration blocked ingest until the
+   * exporters timed out): publishing never waits on it, events and hardware samples wait in the spool as Avro, and
+   * once the registry answers every one is delivered once, with its id.
+   */
+  @Test
+  void aRegistryThatDoesNotAnswerNeverBlocksPublishingAndNothingIsLostOrDoubled() throws Exception {
+    GatedRegistry slow = new GatedRegistry(registry);
+    spool = new Spool(dir, 1 << 22, 4096, n -> metrics.dropped("spool_full", n));
+    publisher = new Publisher(producer, new AvroSerializer<SpecificRecord>(slow, serde, false), "req", "hw", "dlq",
+        spool, metrics, 64, Duration.ofMillis(20));
+    Infra.await(Duration.ofSeconds(5), "registration attempted", () -> slow.calls.get() >= 1);
+    List<String> ids = new ArrayList<>();
+    long slowest = 0;
+    for (int i = 0; i < 500; i++) {
+      RequestEvent e = event(i);
+      ids.add(e.getEventId());
+      long t0 = System.nanoTime();
+      publisher.publish(e);
+      slowest = Math.max(slowest, System.nanoTime() - t0);
+    }
+    publisher.publish(new HardwareSamples("c", "r", "host-a").newSample("GPU-1", DeviceKind.GPU, "nvml", 5));
+    // nothing waited for the registry (the queue of 64 overflowed into the spool without a back-pressure wait)
+    assertThat(Duration.ofNanos(slowest)).isLessThan(Duration.ofMillis(200));
+    assertThat(publisher.requestHeader()).isNull();
+    Infra.await(Duration.ofSeconds(5), "all spooled", () -> publisher.spoolPending() == 501);
+    assertThat(producer.history()).isEmpty();
+    assertThat(publisher.kafkaHealthy()).isTrue(); // the registry is slow, Kafka is not down
+
+    slow.open.countDown();
+    Infra.await(Duration.ofSeconds(15), "delivered", () -> publisher.spoolPending() == 0 && delivered().size() == 500);
+    List<RequestEvent> got = delivered();
+    // events the queue held and events that overflowed it reach the spool from two threads: the set is exact, the
+    // order across the overflow is not kept
+    assertThat(got).extracting(RequestEvent::getEventId).containsExactlyInAnyOrderElementsOf(ids);
+    assertThat(producer.history()).filteredOn(r -> r.topic().equals("hw")).hasSize(1);
+    assertThat(publisher.requestHeader()).isNotNull();
+    assertThat(metrics.droppedCount("serialization")).isZero();
+    assertThat(metrics.droppedCount("spool_full")).isZero();
   }
 
   @Test

@@ -21,6 +21,17 @@ class RequestRecorderTest {
   static final Clock CLOCK = Clock.fixed(Instant.ofEpochSecond(1_763_900_000L), ZoneOffset.UTC);
 
   @Test
+  void aRecordedRequestIdIsKeptForTheEventId() {
+    RequestRecorder r = new RequestRecorder(8, CLOCK);
+    r.record("req-7", "m", 100, 0, 0, 400, 1, 2, RequestStatus.OK, null);
+    r.newTimer().arrival("m").requestId("req-8").complete(1, 2);
+    r.record("m", 100, 0, 0, 400, 1, 2, RequestStatus.OK, null);
+    List<RequestEvent> out = new ArrayList<>();
+    r.drain(() -> DEFAULTS.newEvent("java-api"), out::add, 10);
+    assertThat(out).extracting(RequestEvent::getRequestId).containsExactly("req-7", "req-8", null);
+  }
+
+  @Test
   void recordsAndDrainsInOrder() {
     RequestRecorder r = new RequestRecorder(8, CLOCK);
     assertThat(r.capacity()).isEqualTo(8);

@@ -102,6 +102,19 @@ public final class AvroSerializer<T extends SpecificRecord> implements Serialize
     return out.toByteArray();
   }
 
+  /**
+   * Registers (or looks up, when auto-registration is off) {@code schema} for {@code topic} now and keeps its id, as
+   * the first {@link #serialize} of such a record would; returns the id. Lets a caller resolve the id off its hot
+   * path, so that {@code serialize} then makes no registry call. A registry failure propagates.
+   */
+  public int prepare(String topic, Schema schema) {
+    if (registry == null) {
+      throw new IllegalStateException("AvroSerializer used before configure()");
+    }
+    Resolved r = byTopic.get(topic);
+    return (r == null || r.schema() != schema ? resolve(topic, schema) : r).id();
+  }
+
   private Resolved resolve(String topic, Schema schema) {
     SubjectNameStrategy strategy = isKey ? config.keyStrategy() : config.valueStrategy();
     String subject = strategy.subject(topic, isKey, schema);

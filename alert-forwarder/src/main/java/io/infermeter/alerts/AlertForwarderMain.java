@@ -1,7 +1,9 @@
 package io.infermeter.alerts;
 
 import com.sun.net.httpserver.HttpExchange;
+import io.infermeter.schemas.TopicCreator;
 import io.infermeter.schemas.config.ConfigException;
+import io.infermeter.schemas.config.KafkaClientConfig;
 import io.infermeter.schemas.config.Settings;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
@@ -11,6 +13,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
@@ -58,6 +61,7 @@ public final class AlertForwarderMain implements Callable<Integer> {
       settings = ForwarderConfig.settings(Optional.ofNullable(config), System.getenv(), System.getProperties());
       cfg = ForwarderConfig.from(settings);
       cfg.reportUnknownKeys(strict);
+      TopicCreator.Plan.from(settings); // an invalid topics.* setting is a configuration error too
     } catch (ConfigException e) {
       System.err.println("invalid configuration: " + e.getMessage());
       return 2;
@@ -82,6 +86,8 @@ public final class AlertForwarderMain implements Callable<Integer> {
       }
       LOG.info("metrics on http://{}:{}/metrics, readiness on /-/ready", cfg.metricsHost(), server.getPort());
     }
+    // its topic may not exist yet when the forwarder starts first: the broker does not auto-create topics
+    TopicCreator.atStart("alert forwarder", KafkaClientConfig.of(settings, Set.of("kafka.group.id")).admin(), settings);
     AlertForwarder forwarder = AlertForwarder.start(cfg, registry);
     holder[0] = forwarder;
     Runtime.getRuntime().addShutdownHook(new Thread(forwarder::close, "infermeter-alerts-shutdown"));

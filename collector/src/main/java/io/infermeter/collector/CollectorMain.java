@@ -1,10 +1,14 @@
 package io.infermeter.collector;
 
+import io.infermeter.schemas.TopicCreator;
 import io.infermeter.schemas.config.ConfigException;
+import io.infermeter.schemas.config.KafkaClientConfig;
 import io.infermeter.schemas.config.Settings;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
@@ -54,6 +58,7 @@ public final class CollectorMain implements Callable<Integer> {
           System.getenv(), System.getProperties()).with(overrides);
       cfg = CollectorConfig.from(settings);
       CollectorConfig.knownKeys().report(settings, strict);
+      TopicCreator.Plan.from(settings); // an invalid topics.* setting is a configuration error too
     } catch (ConfigException e) {
       System.err.println("invalid configuration: " + e.getMessage());
       return 2;
@@ -62,6 +67,10 @@ public final class CollectorMain implements Callable<Integer> {
       System.out.print(settings.describe()); // every key, its value (secrets masked) and where it came from
       return 0;
     }
+    // every topic before the first record: the broker does not auto-create them; at most 10 s while Kafka is down,
+    // then the creator keeps retrying in the background while the collector spools
+    TopicCreator.inBackground("collector", KafkaClientConfig.of(settings, Set.of()).admin(), settings,
+        Duration.ofSeconds(5)).join(10_000);
     Collector collector;
     try {
       collector = Collector.start(cfg);

@@ -287,6 +287,16 @@ public final class SinkConfig {
     return metricsPort;
   }
 
+  /** The settings this config was built from (topic creation at start reads its {@code topics.*} keys there). */
+  public Settings settings() {
+    return settings;
+  }
+
+  /** Admin client settings: {@code kafka.*} (except {@code kafka.group.id}) with {@code kafka.admin.*} on top. */
+  public Map<String, String> adminOverrides() {
+    return KafkaClientConfig.of(settings, Set.of("kafka.group.id")).admin();
+  }
+
   /** Kafka consumer settings: {@code kafka.*} (except {@code kafka.group.id}) with {@code kafka.consumer.*} on top. */
   public Map<String, String> consumerOverrides() {
     return KafkaClientConfig.of(settings, Set.of("kafka.group.id")).consumer();

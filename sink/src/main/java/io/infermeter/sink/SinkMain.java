@@ -1,5 +1,6 @@
 package io.infermeter.sink;
 
+import io.infermeter.schemas.TopicCreator;
 import io.infermeter.schemas.config.ConfigException;
 import io.infermeter.schemas.health.HealthHandler;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
@@ -63,6 +64,7 @@ public final class SinkMain implements Callable<Integer> {
     Path file = override != null ? override : config;
     SinkConfig cfg = SinkConfig.load(Optional.ofNullable(file), System.getenv(), System.getProperties());
     cfg.reportUnknownKeys(strict);
+    TopicCreator.Plan.from(cfg.settings()); // an invalid topics.* setting is a configuration error too
     return cfg;
   }
 
@@ -97,6 +99,8 @@ public final class SinkMain implements Callable<Integer> {
       if (server != null) {
         LOG.info("metrics on http://{}:{}/metrics (health: /-/healthy, /-/ready)", cfg.metricsHost(), server.getPort());
       }
+      // its topics may not exist yet when the sink starts first: the broker does not auto-create topics
+      TopicCreator.atStart("sink", cfg.adminOverrides(), cfg.settings());
       Sink sink = Sink.create(cfg, registry).start();
       started.set(sink);
       Thread hook = new Thread(() -> {

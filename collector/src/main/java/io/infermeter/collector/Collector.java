@@ -20,7 +20,13 @@ import io.infermeter.collector.internal.RequestValidator;
 import io.infermeter.collector.internal.Sampler;
 import io.infermeter.collector.internal.SamplerLoop;
 import io.infermeter.collector.internal.Spool;
+import io.infermeter.collector.ingest.otlpmetrics.OtlpMetricsIngest;
+import io.infermeter.collector.ingest.http.NettyHttpServer;
+import io.infermeter.collector.sampling.prometheus.DcgmMapping;
 import io.infermeter.collector.sampling.prometheus.DcgmScraper;
+import io.infermeter.collector.sampling.prometheus.EngineMapping;
+import io.infermeter.collector.sampling.prometheus.EngineScraper;
+import io.infermeter.collector.sampling.prometheus.ScrapeClient;
 import io.infermeter.schemas.Topics;
 import io.infermeter.schemas.health.HealthHandler;
 import io.infermeter.schemas.serde.AvroSerdeConfig;
@@ -67,6 +73,7 @@ public final class Collector implements AutoCloseable {
   private final IngestServer ingest;
   private final OtlpGrpcReceiver grpc;
   private final SamplerLoop samplers;
+  private final EngineScraper engineScraper;
   private final RequestRecorder recorder;
   private final Thread recorderDrainer;
   private final HTTPServer metricsServer;
@@ -108,10 +115,25 @@ public final class Collector implements AutoCloseable {
         publisher.publishRequest(key, wire);
       }
     };
+    OtlpMetricsIngest otlpMetrics = new OtlpMetricsIngest(
+        new EngineMapping(config.cluster(), config.region(), config.host()),
+        new DcgmMapping(new HardwareSamples(config.cluster(), config.region(), config.host()),
+            config.gpuType().orElse(null)), publisher::publish, publisher::publish, metrics, clock);
+    IngestServer.MetricsExport metricsExport = new IngestServer.MetricsExport() {
+      @Override
+      public NettyHttpServer.Response export(byte[] body, int length, boolean json) {
+        return otlpMetrics.exportHttp(body, length, json);
+      }
+
+      @Override
+      public NettyHttpServer.Response unreadable(boolean json, String message) {
+        return otlpMetrics.unreadable(json, message);
+      }
+    };
     this.ingest = new IngestServer(config.httpServer(), defaults, validator, sink, encoded,
-        d -> publisher.publish(d, config.host()), metrics);
+        d -> publisher.publish(d, config.host()), metrics, metricsExport);
     try {
-      this.grpc = config.grpc().enabled() ? new OtlpGrpcReceiver(config.grpc(), ingest) : null;
+      this.grpc = config.grpc().enabled() ? new OtlpGrpcReceiver(config.grpc(), ingest, otlpMetrics) : null;
     } catch (IOException | RuntimeException e) {
       ingest.close();
       throw e;
@@ -121,13 +143,21 @@ public final class Collector implements AutoCloseable {
     recorderDrainer.setDaemon(true);
     recorderDrainer.start();
     List<Sampler> sources = samplers(config);
+    ScrapeClient scrapeClient = new ScrapeClient(config.scrape(), metrics);
     if (config.samplingEnabled() && !config.scrape().dcgmTargets().isEmpty()) {
-      DcgmScraper dcgm = new DcgmScraper(config.scrape(), new HardwareSamples(config.cluster(), config.region(),
+      DcgmScraper dcgm = new DcgmScraper(scrapeClient, new HardwareSamples(config.cluster(), config.region(),
           config.host()), config.gpuType().orElse(null), metrics, clock);
       dcgm.start();
       sources.add(dcgm);
     }
     this.samplers = new SamplerLoop(sources, publisher::publish, metrics, clock);
+    if (!config.scrape().engineTargets().isEmpty()) {
+      this.engineScraper = new EngineScraper(scrapeClient,
+          new EngineMapping(config.cluster(), config.region(), config.host()), publisher::publish, metrics, clock);
+      engineScraper.start();
+    } else {
+      this.engineScraper = null;
+    }
     if (config.samplingEnabled()) {
       samplers.start(config.samplingPeriod());
     }
@@ -321,6 +351,9 @@ public final class Collector implements AutoCloseable {
     }
     ingest.close();
     samplers.close();
+    if (engineScraper != null) {
+      engineScraper.close();
+    }
     running = false;
     try {
       recorderDrainer.join(timeout.toMillis());

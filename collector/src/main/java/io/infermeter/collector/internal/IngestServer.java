@@ -36,7 +36,8 @@ import org.slf4j.LoggerFactory;
  * limits answer as {@link NettyHttpServer} says. {@code /v1/traces} answers as the OTLP specification says instead of
  * the 400/403 text above: 200 with {@code partial_success} for a partly rejected batch, a google.rpc.Status body
  * (protobuf or JSON, as the request) for a failed one (see {@link #exportTraces} and {@link OtlpResponses}).
- * Thread-safe; requests are handled on the server's event loops.
+ * {@code POST /v1/metrics} (OTLP metrics, same content types, limits and tokens as traces) is served when a
+ * {@link MetricsExport} is given. Thread-safe; requests are handled on the server's event loops.
  */
 public final class IngestServer implements AutoCloseable {
 
@@ -71,6 +72,13 @@ public final class IngestServer implements AutoCloseable {
 
     /** An accepted request event: its key (host) and its Confluent-wire bytes. */
     void acceptEncoded(String key, byte[] wire);
+  }
+
+  /** OTLP/HTTP metrics ({@code POST /v1/metrics}): the answer to an accepted request, or to an unreadable body. */
+  public interface MetricsExport {
+    Response export(byte[] body, int length, boolean json);
+
+    Response unreadable(boolean json, String message);
   }
 
   /**
@@ -108,6 +116,13 @@ public final class IngestServer implements AutoCloseable {
   public IngestServer(HttpServerSettings settings, EventDefaults defaults, RequestValidator validator,
       Consumer<RequestEvent> sink, EncodedSink encodedSink, Consumer<DeadLetter> deadLetters,
       CollectorMetrics metrics) throws IOException {
+    this(settings, defaults, validator, sink, encodedSink, deadLetters, metrics, null);
+  }
+
+  /** As above, also serving {@code POST /v1/metrics} through {@code metricsExport} (null: not served, 404). */
+  public IngestServer(HttpServerSettings settings, EventDefaults defaults, RequestValidator validator,
+      Consumer<RequestEvent> sink, EncodedSink encodedSink, Consumer<DeadLetter> deadLetters,
+      CollectorMetrics metrics, MetricsExport metricsExport) throws IOException {
     this.defaults = defaults;
     this.encodedSink = RequestAvroEncoder.SCHEMA_MATCHES ? encodedSink : null;
     this.encoder = new RequestAvroEncoder(defaults);
@@ -121,9 +136,9 @@ public final class IngestServer implements AutoCloseable {
     this.limits = HttpLimitMetrics.of(metrics.registry());
     this.receivedJsonl = metrics.received("jsonl");
     this.receivedOtlp = metrics.received("otlp");
-    this.server = new NettyHttpServer(settings, Map.of(
-        "/v1/requests", new IngestRoute("/v1/requests", false),
-        "/v1/traces", new IngestRoute("/v1/traces", true),
+    Map<String, NettyHttpServer.Route> routes = new java.util.HashMap<>(Map.of(
+        "/v1/requests", new IngestRoute("/v1/requests", false, null),
+        "/v1/traces", new IngestRoute("/v1/traces", true, null),
         "/healthz", new NettyHttpServer.Route() {
           @Override
           public Response head(Request request) {
@@ -134,8 +149,13 @@ public final class IngestServer implements AutoCloseable {
           public Response handle(Request request, byte[] body, int length) {
             return Response.text(200, "ok\n");
           }
-        }), limits, metrics::httpRequest);
-    LOG.info("ingest listening on {}:{} (/v1/traces, /v1/requests){}", settings.host(), port(),
+        }));
+    if (metricsExport != null) {
+      routes.put("/v1/metrics", new IngestRoute("/v1/metrics", true, metricsExport));
+    }
+    this.server = new NettyHttpServer(settings, routes, limits, metrics::httpRequest);
+    LOG.info("ingest listening on {}:{} ({}/v1/traces, /v1/requests){}", settings.host(), port(),
+        metricsExport != null ? "/v1/metrics, " : "",
         settings.tls().isPresent() ? " with TLS" : "");
   }
 
@@ -153,14 +173,17 @@ public final class IngestServer implements AutoCloseable {
     return server.inflightBodyBytes();
   }
 
-  /** /v1/requests or /v1/traces: method, token and (for traces) content type checked from the head. */
+  /** /v1/requests, /v1/traces or /v1/metrics: method, token and (for OTLP) content type checked from the head. */
   private final class IngestRoute implements NettyHttpServer.Route {
     private final String path;
     private final boolean traces;
+    private final MetricsExport metricsExport;
 
-    IngestRoute(String path, boolean traces) {
+    /** @param traces OTLP (traces, or metrics when metricsExport is not null) */
+    IngestRoute(String path, boolean traces, MetricsExport metricsExport) {
       this.path = path;
       this.traces = traces;
+      this.metricsExport = metricsExport;
     }
 
     @Override
@@ -191,6 +214,9 @@ public final class IngestServer implements AutoCloseable {
         return answer(path, ingestJsonLines(body, length, binding), false);
       }
       boolean json = Boolean.TRUE.equals(contentType(request));
+      if (metricsExport != null) {
+        return metricsExport.export(body, length, json);
+      }
       TracesOutcome out = exportTraces(body, length, json, binding, "/v1/traces");
       if (out.unusable() != null) {
         return OtlpResponses.status(400, json, 3 /* INVALID_ARGUMENT */, out.unusable());
@@ -200,6 +226,9 @@ public final class IngestServer implements AutoCloseable {
 
     @Override
     public Response unreadable(Request request, String message) {
+      if (metricsExport != null) {
+        return metricsExport.unreadable(Boolean.TRUE.equals(contentType(request)), message);
+      }
       metrics.rejected(traces ? "otlp" : "jsonl", RejectReason.MALFORMED);
       deadLetter(RejectReason.MALFORMED, path + ": cannot read the body: " + message, null, 0, 0);
       if (traces) {

@@ -19,6 +19,7 @@ import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import io.infermeter.collector.ingest.http.BearerTokens;
 import io.infermeter.collector.ingest.http.HttpServerSettings;
+import io.infermeter.collector.ingest.otlpmetrics.OtlpMetricsIngest;
 import io.infermeter.collector.internal.IngestServer;
 import io.infermeter.collector.internal.OtlpResponses;
 import io.netty.channel.EventLoopGroup;
@@ -49,8 +50,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The collector's OTLP/gRPC receiver (default 127.0.0.1:4317): {@code opentelemetry.proto.collector.trace.v1.
  * TraceService/Export} goes through the same parsing, mapping, validation, identity checks, dead letters and publisher
- * as OTLP/HTTP {@code POST /v1/traces} ({@link IngestServer#exportTraces}); {@code MetricsService/Export} is accepted
- * and answered with every data point rejected (metrics are not ingested yet). gzip-compressed messages are accepted.
+ * as OTLP/HTTP {@code POST /v1/traces} ({@link IngestServer#exportTraces}); {@code MetricsService/Export} goes through
+ * the same path as OTLP/HTTP {@code POST /v1/metrics} ({@link OtlpMetricsIngest}), or, built without one, is answered
+ * with every data point rejected. gzip-compressed messages are accepted.
  *
  * <p>Answers: OK with an empty response when every span was kept; OK with {@code partial_success} (rejected_spans,
  * error_message) when some were kept and some rejected, per the OTLP specification (the client must not retry
@@ -77,6 +79,7 @@ public final class OtlpGrpcReceiver implements AutoCloseable {
   static final String METRICS_NOT_SUPPORTED = "metrics ingest not yet supported";
 
   private final IngestServer ingest;
+  private final OtlpMetricsIngest metricsIngest;
   private final EventLoopGroup boss;
   private final EventLoopGroup workers;
   private final ExecutorService executor;
@@ -89,7 +92,18 @@ public final class OtlpGrpcReceiver implements AutoCloseable {
    * @throws IOException when the address cannot be bound or the TLS files cannot be read
    */
   public OtlpGrpcReceiver(GrpcReceiverSettings settings, IngestServer ingest) throws IOException {
+    this(settings, ingest, null);
+  }
+
+  /**
+   * Binds and starts the receiver, taking metrics through {@code metricsIngest} (null: answered as not supported).
+   *
+   * @throws IOException when the address cannot be bound or the TLS files cannot be read
+   */
+  public OtlpGrpcReceiver(GrpcReceiverSettings settings, IngestServer ingest, OtlpMetricsIngest metricsIngest)
+      throws IOException {
     this.ingest = ingest;
+    this.metricsIngest = metricsIngest;
     this.boss = new NioEventLoopGroup(1, new DefaultThreadFactory("infermeter-grpc-boss", true));
     this.workers = new NioEventLoopGroup(settings.threads(), new DefaultThreadFactory("infermeter-grpc", true));
     this.executor = Executors.newFixedThreadPool(settings.threads(),
@@ -174,6 +188,10 @@ public final class OtlpGrpcReceiver implements AutoCloseable {
   private void exportMetrics(Incoming in, StreamObserver<ExportMetricsServiceResponse> out) {
     if (in.failure() != null) {
       out.onError(in.failure().asRuntimeException());
+      return;
+    }
+    if (metricsIngest != null) {
+      metricsIngest.exportGrpc(in.bytes(), out);
       return;
     }
     ExportMetricsServiceRequest req;

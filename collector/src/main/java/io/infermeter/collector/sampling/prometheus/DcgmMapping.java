@@ -21,7 +21,8 @@ import java.util.Set;
  * absent, not finite, or one of DCGM's "blank" sentinels (values from 2<sup>47</sup> up: {@code DCGM_FP64_BLANK} and
  * the {@code DCGM_INT64_*} codes such as 9223372036854775794 = not supported) leaves its field null, never zero. A
  * series without a {@code UUID} label is skipped. When one GPU appears in several series of a metric (dcgm-exporter
- * writes one per pod when a GPU is shared), the first value is used and every (namespace, pod, container) is kept.
+ * writes one per pod when a GPU is shared), the first value is used and every (namespace, pod, container) is kept;
+ * the sample's {@code pod} is the first pod listed.
  *
  * <p>{@code DCGM_FI_DEV_XID_ERRORS} is the code of the <em>last</em> XID, not a count: the schema's count of XIDs since
  * the collector started is derived by counting changes of that code to a non-zero value between scrapes (a repeat of
@@ -48,7 +49,7 @@ public final class DcgmMapping {
   /** Per device id: the last XID code seen and the count of changes to a non-zero code. */
   private final Map<String, long[]> xid = new HashMap<>();
 
-  DcgmMapping(HardwareSamples factory, String gpuTypeOverride) {
+  public DcgmMapping(HardwareSamples factory, String gpuTypeOverride) {
     this.factory = factory;
     this.gpuTypeOverride = gpuTypeOverride;
   }
@@ -68,7 +69,7 @@ public final class DcgmMapping {
   }
 
   /** Maps one scrape's samples, stamped {@code timestampUs}; in order of first appearance of each device. */
-  List<GpuState> map(List<PrometheusText.Sample> samples, long timestampUs) {
+  public List<GpuState> map(List<PrometheusText.Sample> samples, long timestampUs) {
     Map<String, Acc> byDevice = new LinkedHashMap<>();
     for (PrometheusText.Sample s : samples) {
       if (!s.name().startsWith("DCGM_FI_")) {
@@ -98,6 +99,9 @@ public final class DcgmMapping {
 
   private GpuState toState(Acc a, long ts) {
     HardwareSample s = factory.newSample(a.deviceId, a.kind, "dcgm", ts);
+    if (!a.pods.isEmpty()) {
+      s.setPod(a.pods.iterator().next().pod()); // the name a request event's pod attribute carries (k8s.pod.name)
+    }
     String model = blankToNull(a.firstLabels.get("modelName"));
     s.setGpuType(gpuTypeOverride != null ? gpuTypeOverride : model);
     Double v;

@@ -10,24 +10,33 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The {@code scrape.*} keys of the collector (docs/COLLECTOR.md "Prometheus scrape: dcgm-exporter"). Immutable,
- * thread-safe.
+ * The {@code scrape.*} keys of the collector (docs/COLLECTOR.md "Prometheus scrape: dcgm-exporter", docs/INTEGRATIONS.md
+ * "Engine metrics"). Immutable, thread-safe.
  *
  * @param dcgmTargets dcgm-exporter {@code /metrics} URLs (http or https); empty: scraping off
+ * @param engineTargets serving-engine {@code /metrics} URLs (vLLM, SGLang, TGI, Triton, NIM); empty: off
  * @param interval time between the starts of two scrapes of all targets
  * @param timeout limit of one target's whole scrape (connect, headers and body)
  * @param maxBodyBytes largest body read from a target; a larger one fails the scrape (nothing of it is used)
  */
-public record ScrapeSettings(List<URI> dcgmTargets, Duration interval, Duration timeout, long maxBodyBytes) {
+public record ScrapeSettings(List<URI> dcgmTargets, List<URI> engineTargets, Duration interval, Duration timeout,
+    long maxBodyBytes) {
 
   public ScrapeSettings {
     dcgmTargets = List.copyOf(dcgmTargets);
+    engineTargets = List.copyOf(engineTargets);
+  }
+
+  /** dcgm-exporter targets only. */
+  public ScrapeSettings(List<URI> dcgmTargets, Duration interval, Duration timeout, long maxBodyBytes) {
+    this(dcgmTargets, List.of(), interval, timeout, maxBodyBytes);
   }
 
   /** Every {@code scrape.*} key with its default. */
   public static Map<String, String> defaults() {
     Map<String, String> d = new LinkedHashMap<>();
     d.put("scrape.dcgm.targets", "");
+    d.put("scrape.engine.targets", "");
     d.put("scrape.interval", "10s");
     d.put("scrape.timeout", "5s");
     d.put("scrape.max.body.bytes", String.valueOf(4L * 1024 * 1024));
@@ -36,8 +45,21 @@ public record ScrapeSettings(List<URI> dcgmTargets, Duration interval, Duration 
 
   /** Reads and validates the keys; a bad URL, a non-positive duration or size fails naming the key. */
   public static ScrapeSettings from(Settings s) {
+    List<URI> targets = targets(s, "scrape.dcgm.targets", 9400);
+    List<URI> engines = targets(s, "scrape.engine.targets", 8000);
+    Duration interval = positive(s, "scrape.interval");
+    Duration timeout = positive(s, "scrape.timeout");
+    long max = s.longValue("scrape.max.body.bytes");
+    if (max <= 0) {
+      throw new ConfigException("invalid value '" + max + "' for setting 'scrape.max.body.bytes': expected a "
+          + "positive integer");
+    }
+    return new ScrapeSettings(targets, engines, interval, timeout, max);
+  }
+
+  private static List<URI> targets(Settings s, String key, int examplePort) {
     List<URI> targets = new ArrayList<>();
-    for (String part : s.string("scrape.dcgm.targets", "").split(",")) {
+    for (String part : s.string(key, "").split(",")) {
       String t = part.trim();
       if (t.isEmpty()) {
         continue;
@@ -46,22 +68,15 @@ public record ScrapeSettings(List<URI> dcgmTargets, Duration interval, Duration 
       try {
         u = new URI(t);
       } catch (Exception e) {
-        throw new ConfigException("invalid value '" + t + "' for setting 'scrape.dcgm.targets': not a URL");
+        throw new ConfigException("invalid value '" + t + "' for setting '" + key + "': not a URL");
       }
       if (!("http".equals(u.getScheme()) || "https".equals(u.getScheme())) || u.getHost() == null) {
-        throw new ConfigException("invalid value '" + t + "' for setting 'scrape.dcgm.targets': expected an "
-            + "http(s) URL such as http://127.0.0.1:9400/metrics");
+        throw new ConfigException("invalid value '" + t + "' for setting '" + key + "': expected an "
+            + "http(s) URL such as http://127.0.0.1:" + examplePort + "/metrics");
       }
       targets.add(u);
     }
-    Duration interval = positive(s, "scrape.interval");
-    Duration timeout = positive(s, "scrape.timeout");
-    long max = s.longValue("scrape.max.body.bytes");
-    if (max <= 0) {
-      throw new ConfigException("invalid value '" + max + "' for setting 'scrape.max.body.bytes': expected a "
-          + "positive integer");
-    }
-    return new ScrapeSettings(targets, interval, timeout, max);
+    return targets;
   }
 
   private static Duration positive(Settings s, String key) {
@@ -74,7 +89,7 @@ public record ScrapeSettings(List<URI> dcgmTargets, Duration interval, Duration 
   }
 
   /** A target as a metric label: scheme, host, port and path only (never user info or query). */
-  static String label(URI u) {
+  public static String label(URI u) {
     return u.getScheme() + "://" + u.getHost() + (u.getPort() >= 0 ? ":" + u.getPort() : "")
         + (u.getRawPath() == null ? "" : u.getRawPath());
   }

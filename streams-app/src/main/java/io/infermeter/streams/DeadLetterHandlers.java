@@ -2,8 +2,8 @@ package io.infermeter.streams;
 
 import io.infermeter.avro.DeadLetter;
 import io.infermeter.schemas.serde.SchemaRegistryException;
-import io.infermeter.streams.internal.DeadLetters;
-import io.infermeter.streams.internal.StreamsCounters;
+import io.infermeter.streams.support.DeadLetters;
+import io.infermeter.streams.support.StreamsCounters;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;

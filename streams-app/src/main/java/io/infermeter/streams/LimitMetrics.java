@@ -1,6 +1,6 @@
 package io.infermeter.streams;
 
-import io.infermeter.streams.internal.StreamsCounters;
+import io.infermeter.streams.support.StreamsCounters;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.util.concurrent.atomic.LongAdder;

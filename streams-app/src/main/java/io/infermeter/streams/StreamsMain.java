@@ -5,7 +5,7 @@ import io.infermeter.schemas.config.Settings;
 import io.infermeter.schemas.health.HealthHandler;
 import io.infermeter.schemas.serde.AvroSerdeConfig;
 import io.infermeter.schemas.serde.HttpSchemaRegistryClient;
-import io.infermeter.streams.internal.StreamsCounters;
+import io.infermeter.streams.support.StreamsCounters;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
@@ -25,9 +25,9 @@ import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.Topology;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * {@code infermeter streams}: loads the config, builds the topology, starts Kafka Streams and a Prometheus /metrics

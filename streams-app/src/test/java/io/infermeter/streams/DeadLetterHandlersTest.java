@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.infermeter.avro.DeadLetter;
 import io.infermeter.schemas.serde.AvroSerdeConfig;
 import io.infermeter.schemas.serde.InMemorySchemaRegistryClient;
-import io.infermeter.streams.internal.StreamsCounters;
+import io.infermeter.streams.support.StreamsCounters;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;

@@ -11,7 +11,7 @@ import io.infermeter.avro.DeadLetter;
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.avro.RequestStatus;
 import io.infermeter.avro.WindowAggregate;
-import io.infermeter.streams.internal.RequestWindowProcessor;
+import io.infermeter.streams.windows.RequestWindowProcessor;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;

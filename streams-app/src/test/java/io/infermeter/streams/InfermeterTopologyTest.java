@@ -9,6 +9,7 @@ import io.infermeter.avro.LatencyStats;
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.avro.RequestStatus;
 import io.infermeter.avro.WindowAggregate;
+import io.infermeter.streams.windows.FleetRollupProcessor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -147,7 +148,7 @@ class InfermeterTopologyTest {
       f.send(request("a", "h1", "m1", T0_MS + 100, 0, 1000, 2000, 5).build());
       f.send(request("close", "h1", "m1", T0_MS + 11_500, 0, 1000, 1000, 2).build());
       org.apache.kafka.streams.state.KeyValueStore<String, Long> meta =
-          f.driver.getKeyValueStore(io.infermeter.streams.internal.FleetRollupProcessor.META_STORE);
+          f.driver.getKeyValueStore(io.infermeter.streams.windows.FleetRollupProcessor.META_STORE);
       assertThat(meta.get("upstream|0_0")).as("the request task's stream time, from the partial's headers")
           .isEqualTo(T0_MS + 11_500);
       assertThat(meta.get("upstream|unknown")).isNull();

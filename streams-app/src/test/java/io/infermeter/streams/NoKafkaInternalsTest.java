@@ -13,13 +13,13 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Kafka internals ({@code org.apache.kafka.streams.*.internals}, {@code org.apache.kafka.common.*.internals}) are
- * used by ONE adapter class only, {@code internal/WriteBehindStore.java}, whose Javadoc says which hook and why; any
+ * used by ONE adapter class only, {@code state/WriteBehindStore.java}, whose Javadoc says which hook and why; any
  * other main source that names an internals package (import or fully qualified name in code) fails this test.
  */
 class NoKafkaInternalsTest {
 
   static final Path MAIN = Path.of("src", "main", "java");
-  static final Path ADAPTER = MAIN.resolve(Path.of("io", "infermeter", "streams", "internal", "WriteBehindStore.java"));
+  static final Path ADAPTER = MAIN.resolve(Path.of("io", "infermeter", "streams", "state", "WriteBehindStore.java"));
   static final Pattern INTERNALS = Pattern.compile("org\\.apache\\.kafka\\.(streams|common)(\\.\\w+)*\\.internals\\b");
 
   static final Pattern COMMENT = Pattern.compile("/\\*.*?\\*/|//[^\n]*", Pattern.DOTALL);

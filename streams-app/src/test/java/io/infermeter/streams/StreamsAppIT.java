@@ -7,7 +7,7 @@ import io.infermeter.avro.WindowAggregate;
 import io.infermeter.schemas.Topics;
 import io.infermeter.schemas.serde.AvroSerdeConfig;
 import io.infermeter.schemas.serde.HttpSchemaRegistryClient;
-import io.infermeter.streams.internal.StreamsCounters;
+import io.infermeter.streams.support.StreamsCounters;
 import io.infermeter.testsupport.Infra;
 import java.nio.file.Files;
 import java.time.Clock;

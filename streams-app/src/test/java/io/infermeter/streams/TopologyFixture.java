@@ -12,7 +12,7 @@ import io.infermeter.avro.WindowAggregate;
 import io.infermeter.schemas.Topics;
 import io.infermeter.schemas.serde.AvroSerdeConfig;
 import io.infermeter.schemas.serde.InMemorySchemaRegistryClient;
-import io.infermeter.streams.internal.StreamsCounters;
+import io.infermeter.streams.support.StreamsCounters;
 import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Instant;

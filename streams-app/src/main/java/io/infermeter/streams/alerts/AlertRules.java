@@ -1,4 +1,4 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.alerts;
 
 import io.infermeter.avro.Severity;
 import io.infermeter.streams.StreamsSettings.AlertSettings;

@@ -1,4 +1,4 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.alerts;
 
 import io.infermeter.avro.Alert;
 import io.infermeter.avro.AlertState;
@@ -32,7 +32,7 @@ public final class Alerts {
     }
   }
 
-  static Alert build(AlertRules.Decision d, AlertState state, RuleState s, Subject subject, long windowStartUs,
+  public static Alert build(AlertRules.Decision d, AlertState state, RuleState s, Subject subject, long windowStartUs,
       long windowEndUs, long emittedUs) {
     String dedupKey = d.rule() + '|' + subject.key() + '|' + s.firstSeenUs;
     String id = UUID.nameUUIDFromBytes((dedupKey + '|' + state + '|' + windowStartUs).getBytes(StandardCharsets.UTF_8))

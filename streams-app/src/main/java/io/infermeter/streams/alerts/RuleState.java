@@ -1,5 +1,6 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.alerts;
 
+import io.infermeter.streams.state.Codec;
 import java.util.ArrayDeque;
 import java.util.Deque;
 
@@ -9,26 +10,26 @@ import java.util.Deque;
  */
 public final class RuleState {
 
-  boolean firing;
-  long firstSeenUs;
-  int streak;
-  double baseline = Double.NaN;
+  public boolean firing;
+  public long firstSeenUs;
+  public int streak;
+  public double baseline = Double.NaN;
   /** Recent (a, b) pairs, oldest first, bounded by the rule's window count. */
-  final Deque<double[]> history = new ArrayDeque<>();
+  public final Deque<double[]> history = new ArrayDeque<>();
   /** Wall-clock time of the last evaluation, epoch ms (0: unknown, read from a format without it). */
-  long lastActiveMs;
+  public long lastActiveMs;
 
   /** Format version after {@link Codec#FORMAT_MARK}; a record without the mark is the version-1 layout. */
   static final int VERSION = 2;
 
-  void push(double a, double b, int max) {
+  public void push(double a, double b, int max) {
     history.addLast(new double[] {a, b});
     while (history.size() > max) {
       history.removeFirst();
     }
   }
 
-  byte[] toBytes() {
+  public byte[] toBytes() {
     return Codec.encode(out -> {
       Codec.writeHeader(out, VERSION);
       out.writeLong(lastActiveMs);
@@ -44,7 +45,7 @@ public final class RuleState {
     });
   }
 
-  static RuleState fromBytes(byte[] bytes) {
+  public static RuleState fromBytes(byte[] bytes) {
     return Codec.decode(bytes, "rule state", in -> {
       RuleState s = new RuleState();
       if (Codec.hasHeader(bytes)) {

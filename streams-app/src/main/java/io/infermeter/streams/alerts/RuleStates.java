@@ -1,9 +1,11 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.alerts;
 
 import io.infermeter.avro.Alert;
 import io.infermeter.avro.AlertState;
 import io.infermeter.avro.Severity;
 import io.infermeter.streams.StreamsLimits;
+import io.infermeter.streams.state.ObjectStore;
+import io.infermeter.streams.support.StreamsCounters;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -27,7 +29,7 @@ import org.apache.kafka.streams.KeyValue;
  * task start) makes both O(1) per key: eviction pops the least recently evaluated keys and stops at the first live
  * one. Not thread-safe (one task).
  */
-final class RuleStates {
+public final class RuleStates {
 
   /** Index entry: last evaluation (wall clock, ms) and the subject of the last alert decision. */
   private static final class Tracked {
@@ -42,7 +44,7 @@ final class RuleStates {
   private final LinkedHashMap<Bytes, Tracked> index = new LinkedHashMap<>(16, 0.75f, true);
   private boolean loaded;
 
-  RuleStates(ObjectStore<RuleState> store, StreamsLimits limits, StreamsCounters counters) {
+  public RuleStates(ObjectStore<RuleState> store, StreamsLimits limits, StreamsCounters counters) {
     this.store = store;
     this.limits = limits;
     this.counters = counters;
@@ -77,7 +79,7 @@ final class RuleStates {
    * change to {@code out}, and keeps the state; {@code nowMs} is the wall clock. A new key past the per-task cap is
    * refused (counted) and nothing is evaluated.
    */
-  void evaluate(List<Alert> out, String rule, String key, Function<RuleState, AlertRules.Decision> decide,
+  public void evaluate(List<Alert> out, String rule, String key, Function<RuleState, AlertRules.Decision> decide,
       Alerts.Subject subject, long startUs, long endUs, long nowMs) {
     load(nowMs);
     Bytes k = Bytes.wrap((rule + '|' + key).getBytes(StandardCharsets.UTF_8));
@@ -110,7 +112,7 @@ final class RuleStates {
    * Forgets every state not evaluated since {@code nowMs - state.inactive.expiry}; a firing one first adds its stale
    * RESOLVED alert to {@code out}. Returns how many were forgotten.
    */
-  int evict(List<Alert> out, long nowMs) {
+  public int evict(List<Alert> out, long nowMs) {
     load(nowMs);
     long cutoff = nowMs - limits.inactiveExpiry().toMillis();
     int n = 0;
@@ -137,7 +139,7 @@ final class RuleStates {
    * The RESOLVED alert of a firing {@code rule} whose subject went quiet: observed is the inactivity in seconds,
    * threshold the expiry, evidence {@code resolution=stale}. Updates {@code s} (not firing).
    */
-  static Alert stale(String rule, RuleState s, Alerts.Subject subject, long lastMs, long nowMs, StreamsLimits limits) {
+  public static Alert stale(String rule, RuleState s, Alerts.Subject subject, long lastMs, long nowMs, StreamsLimits limits) {
     double inactiveS = (nowMs - lastMs) / 1000.0;
     double expiryS = limits.inactiveExpiry().toMillis() / 1000.0;
     AlertRules.Decision d = new AlertRules.Decision(rule, Severity.INFO, false, inactiveS, expiryS, null, "s",

@@ -1,8 +1,15 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.alerts;
 
 import io.infermeter.avro.Alert;
 import io.infermeter.streams.StreamsLimits;
 import io.infermeter.streams.StreamsSettings.AlertSettings;
+import io.infermeter.streams.latency.LatencyAccumulator;
+import io.infermeter.streams.latency.LatencyMetric;
+import io.infermeter.streams.latency.LatencyPercentiles;
+import io.infermeter.streams.state.ObjectStore;
+import io.infermeter.streams.support.StreamsCounters;
+import io.infermeter.streams.windows.AggKey;
+import io.infermeter.streams.windows.RequestAccumulator;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -12,25 +19,25 @@ import java.util.List;
  * behind to its changelog at commit).
  * Not thread-safe (one task).
  */
-final class WindowAlerts {
+public final class WindowAlerts {
 
   private final RuleStates states;
   private final AlertSettings cfg;
 
-  WindowAlerts(ObjectStore<RuleState> states, AlertSettings cfg, StreamsLimits limits, StreamsCounters counters) {
+  public WindowAlerts(ObjectStore<RuleState> states, AlertSettings cfg, StreamsLimits limits, StreamsCounters counters) {
     this.states = new RuleStates(states, limits, counters);
     this.cfg = cfg;
   }
 
   /** The stale RESOLVED alerts of the rule states forgotten now (see {@link RuleStates#evict}). */
-  List<Alert> evict(long nowMs) {
+  public List<Alert> evict(long nowMs) {
     List<Alert> out = new ArrayList<>(0);
     states.evict(out, nowMs);
     return out;
   }
 
   /** The alert state changes of the closed window {@code a}; {@code nowMs} is the wall clock. */
-  List<Alert> evaluate(RequestAccumulator a, long nowMs) {
+  public List<Alert> evaluate(RequestAccumulator a, long nowMs) {
     List<Alert> out = new ArrayList<>(0);
     AggKey k = a.key;
     String key = k.asString();

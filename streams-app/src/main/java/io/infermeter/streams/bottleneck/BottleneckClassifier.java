@@ -1,4 +1,4 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.bottleneck;
 
 import io.infermeter.avro.BottleneckLabel;
 import java.util.LinkedHashMap;

@@ -1,4 +1,4 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.energy;
 
 import io.infermeter.avro.CarbonIntensityUpdate;
 import io.infermeter.avro.PriceUpdate;

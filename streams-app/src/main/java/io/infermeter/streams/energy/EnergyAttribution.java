@@ -1,4 +1,4 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.energy;
 
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -1,6 +1,8 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.energy;
 
 import io.infermeter.avro.HardwareSample;
+import io.infermeter.streams.state.ByteArrayDataInput;
+import io.infermeter.streams.state.Codec;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import org.apache.avro.io.BinaryDecoder;

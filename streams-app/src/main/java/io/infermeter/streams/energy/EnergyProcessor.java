@@ -1,4 +1,4 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.energy;
 
 import io.infermeter.avro.Alert;
 import io.infermeter.avro.AlertState;
@@ -11,6 +11,16 @@ import io.infermeter.avro.ModelAttribution;
 import io.infermeter.avro.PriceUpdate;
 import io.infermeter.streams.StreamsLimits;
 import io.infermeter.streams.StreamsSettings;
+import io.infermeter.streams.alerts.AlertRules;
+import io.infermeter.streams.alerts.Alerts;
+import io.infermeter.streams.alerts.RuleState;
+import io.infermeter.streams.alerts.RuleStates;
+import io.infermeter.streams.bottleneck.BottleneckClassifier;
+import io.infermeter.streams.state.Codec;
+import io.infermeter.streams.support.DeadLetters;
+import io.infermeter.streams.support.StreamsCounters;
+import io.infermeter.streams.windows.AggKey;
+import io.infermeter.streams.windows.WindowTable;
 import java.nio.ByteBuffer;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -629,16 +639,16 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
    * {@link Codec#FORMAT_MARK}, version 2, five 8-byte fields; the 32-byte layout before it (no mark, no write time) is
    * still read.
    */
-  record DeviceLast(long tsUs, long energyMj, double powerW, long throttleSinceUs, long touchedMs) {
+  public record DeviceLast(long tsUs, long energyMj, double powerW, long throttleSinceUs, long touchedMs) {
     static final int VERSION = 2;
     private static final int LEGACY_SIZE = 32;
 
-    byte[] toBytes() {
+    public byte[] toBytes() {
       return ByteBuffer.allocate(42).put((byte) Codec.FORMAT_MARK).put((byte) VERSION).putLong(tsUs).putLong(energyMj)
           .putDouble(powerW).putLong(throttleSinceUs).putLong(touchedMs).array();
     }
 
-    static DeviceLast read(byte[] b) {
+    public static DeviceLast read(byte[] b) {
       if (b == null) {
         return null;
       }
@@ -655,13 +665,13 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   }
 
   /** Last time (wall clock, ms) a host was heard from, and its silence rule state. */
-  static final class HostSeen {
-    long lastSeenMs;
-    final String cluster;
-    final String region;
-    final RuleState rule;
+  public static final class HostSeen {
+    public long lastSeenMs;
+    public final String cluster;
+    public final String region;
+    public final RuleState rule;
 
-    HostSeen(long lastSeenMs, String cluster, String region, RuleState rule) {
+    public HostSeen(long lastSeenMs, String cluster, String region, RuleState rule) {
       this.lastSeenMs = lastSeenMs;
       this.cluster = cluster;
       this.region = region;
@@ -671,7 +681,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     /** Format version after {@link Codec#FORMAT_MARK}: 2 has varint strings; without the mark, version 1. */
     static final int VERSION = 2;
 
-    byte[] toBytes() {
+    public byte[] toBytes() {
       byte[] r = rule.toBytes();
       return Codec.encode(out -> {
         Codec.writeHeader(out, VERSION);
@@ -683,7 +693,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
       });
     }
 
-    static HostSeen read(byte[] b) {
+    public static HostSeen read(byte[] b) {
       return Codec.decode(b, "host-last-seen entry", in -> {
         int version = 1;
         if (Codec.hasHeader(b)) {

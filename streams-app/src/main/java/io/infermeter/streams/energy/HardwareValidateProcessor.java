@@ -1,8 +1,11 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.energy;
 
 import io.infermeter.avro.HardwareSample;
 import io.infermeter.schemas.Utf8;
 import io.infermeter.streams.StreamsLimits;
+import io.infermeter.streams.support.DeadLetters;
+import io.infermeter.streams.support.StreamsCounters;
+import io.infermeter.streams.windows.RequestWindowProcessor;
 import java.time.Clock;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.streams.processor.api.Processor;

@@ -1,5 +1,8 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.energy;
 
+import io.infermeter.streams.state.Codec;
+import io.infermeter.streams.windows.AggKey;
+import io.infermeter.streams.windows.RequestAccumulator;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
@@ -15,7 +18,7 @@ public record HostUsage(String cluster, String region, String host, String model
     long windowStartMs, long windowSizeMs, long requests, long queueSumUs, long e2eSumUs,
     Map<String, long[]> devices) {
 
-  static HostUsage of(RequestAccumulator a) {
+  public static HostUsage of(RequestAccumulator a) {
     Map<String, long[]> d = new HashMap<>();
     a.devices.forEach((k, v) -> d.put(k, v.clone()));
     AggKey k = a.key;

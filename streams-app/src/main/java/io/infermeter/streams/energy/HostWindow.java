@@ -1,5 +1,8 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.energy;
 
+import io.infermeter.streams.state.Codec;
+import io.infermeter.streams.windows.AggKey;
+import io.infermeter.streams.windows.WindowTable;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -7,23 +10,23 @@ import java.util.TreeMap;
  * One host's hardware and request-usage state in one window: per-device accumulators and per-(model, version)
  * device busy times. Mutable, not thread-safe (one task).
  */
-final class HostWindow implements WindowTable.Windowed {
+public final class HostWindow implements WindowTable.Windowed {
 
-  String cluster = "";
-  String region = "";
-  final String host;
+  public String cluster = "";
+  public String region = "";
+  public final String host;
   final long startMs;
   final long sizeMs;
-  final Map<String, DeviceAcc> devices = new TreeMap<>();
+  public final Map<String, DeviceAcc> devices = new TreeMap<>();
   /** The device id samples of devices past the per-window cap are counted under (kind OTHER, no price). */
   static final String OTHER_DEVICE = AggKey.OTHER;
   /** "model\u0000version" -> deviceId ("" = none) -> {busyUs, requests, outputTokens}. */
-  final Map<String, Map<String, long[]>> usage = new TreeMap<>();
-  long requests;
-  long queueSumUs;
-  long e2eSumUs;
+  public final Map<String, Map<String, long[]>> usage = new TreeMap<>();
+  public long requests;
+  public long queueSumUs;
+  public long e2eSumUs;
 
-  HostWindow(String host, long startMs, long sizeMs) {
+  public HostWindow(String host, long startMs, long sizeMs) {
     this.host = host;
     this.startMs = startMs;
     this.sizeMs = sizeMs;
@@ -82,13 +85,13 @@ final class HostWindow implements WindowTable.Windowed {
   }
 
   /** Accumulated samples of one device in the window. Units: mJ, J, us, percent, bytes. */
-  static final class DeviceAcc {
-    String kind = "OTHER";
-    String gpuType = "";
-    String source = "";
-    int samples;
-    long counterDeltaMj;
-    int counterDeltas;
+  public static final class DeviceAcc {
+    public String kind = "OTHER";
+    public String gpuType = "";
+    public String source = "";
+    public int samples;
+    public long counterDeltaMj;
+    public int counterDeltas;
     int resets;
     double powerIntegralJ;
     int powerIntervals;
@@ -99,7 +102,7 @@ final class HostWindow implements WindowTable.Windowed {
     long memUsedMax = -1;
     long memUsedLast = -1;
     long memUsedLastTs = Long.MIN_VALUE;
-    long memTotal = -1;
+    public long memTotal = -1;
     long throttleRunMaxUs;
     long throttleReasons;
     double pcieSum;
@@ -121,7 +124,7 @@ final class HostWindow implements WindowTable.Windowed {
   /** Format version after {@link Codec#FORMAT_MARK}: 2 has varint strings; a record without the mark is version 1. */
   static final int VERSION = 2;
 
-  byte[] toBytes() {
+  public byte[] toBytes() {
     return Codec.encode(out -> {
       Codec.writeHeader(out, VERSION);
       Codec.writeString(out, cluster);
@@ -172,7 +175,7 @@ final class HostWindow implements WindowTable.Windowed {
     });
   }
 
-  static HostWindow fromBytes(byte[] bytes) {
+  public static HostWindow fromBytes(byte[] bytes) {
     return Codec.decode(bytes, "host window", in -> {
       int version = 1;
       if (Codec.hasHeader(bytes)) {

@@ -1,6 +1,7 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.latency;
 
 import io.infermeter.avro.BatchingStats;
+import io.infermeter.streams.windows.RequestAccumulator;
 import java.util.Map;
 
 /**
@@ -12,7 +13,7 @@ public final class Batching {
 
   private Batching() {}
 
-  static BatchingStats stats(RequestAccumulator a) {
+  public static BatchingStats stats(RequestAccumulator a) {
     if (a.batchRequests == 0) {
       return null;
     }

@@ -1,7 +1,8 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.latency;
 
 import io.infermeter.avro.SloAttainment;
 import io.infermeter.streams.StreamsSettings.SloClass;
+import io.infermeter.streams.windows.RequestAccumulator;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -16,19 +17,19 @@ public final class Goodput {
   private Goodput() {}
 
   /** Values are microseconds, -1 when absent. */
-  static boolean meets(SloClass c, long ttftUs, long tpotUs, long e2eUs) {
+  public static boolean meets(SloClass c, long ttftUs, long tpotUs, long e2eUs) {
     return (ttftUs < 0 || ttftUs <= c.ttftMaxUs())
         && (tpotUs < 0 || tpotUs <= c.tpotMaxUs())
         && (e2eUs < 0 || e2eUs <= c.e2eMaxUs());
   }
 
   /** The class of a request: its own when configured, otherwise the default class. */
-  static SloClass classOf(String requested, Map<String, SloClass> classes, String defaultClass) {
+  public static SloClass classOf(String requested, Map<String, SloClass> classes, String defaultClass) {
     SloClass c = requested == null ? null : classes.get(requested);
     return c != null ? c : classes.get(defaultClass);
   }
 
-  static List<SloAttainment> stats(RequestAccumulator a) {
+  public static List<SloAttainment> stats(RequestAccumulator a) {
     double seconds = a.windowSizeMs / 1000.0;
     List<SloAttainment> out = new ArrayList<>();
     a.slo.forEach((name, s) -> out.add(SloAttainment.newBuilder()

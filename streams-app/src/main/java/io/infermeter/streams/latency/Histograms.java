@@ -1,9 +1,9 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.latency;
 
 import java.nio.ByteBuffer;
 import java.util.Arrays;
-import java.util.zip.Deflater;
 import java.util.zip.DataFormatException;
+import java.util.zip.Deflater;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -43,7 +43,7 @@ public final class Histograms {
   }
 
   /** {@link #encodeCompressed(Histogram)} of {@code h.toHistogram()}, from the sparse buckets directly. */
-  static byte[] encodeCompressed(SparseHistogram h) {
+  public static byte[] encodeCompressed(SparseHistogram h) {
     ByteBuffer plain = plainBuffer(h.plainEncodingBound());
     return deflate(plain, h.encodePlain(plain));
   }
@@ -76,7 +76,7 @@ public final class Histograms {
   }
 
   /** HdrHistogram's own compressed encoding (slower: see {@link #encodeCompressed}); the reference in tests. */
-  static byte[] referenceCompressed(Histogram h) {
+  public static byte[] referenceCompressed(Histogram h) {
     ByteBuffer buf = ByteBuffer.allocate(h.getNeededByteBufferCapacity());
     int n = h.encodeIntoCompressedByteBuffer(buf);
     return Arrays.copyOf(buf.array(), n);

@@ -1,6 +1,7 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.latency;
 
 import io.infermeter.avro.JitterStats;
+import io.infermeter.streams.windows.RequestAccumulator;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -16,7 +17,7 @@ public final class Jitter {
 
   private Jitter() {}
 
-  static List<JitterStats> stats(RequestAccumulator a) {
+  public static List<JitterStats> stats(RequestAccumulator a) {
     List<JitterStats> out = new ArrayList<>();
     for (LatencyMetric m : METRICS) {
       LatencyAccumulator acc = a.latency(m, false);

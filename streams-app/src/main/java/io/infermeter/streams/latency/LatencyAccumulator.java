@@ -1,4 +1,4 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.latency;
 
 import java.io.DataInput;
 import java.io.DataOutput;
@@ -8,16 +8,16 @@ import java.io.IOException;
  * One latency distribution: a sparse HdrHistogram recorder (3 significant digits, microseconds) plus the exact count,
  * sum, sum of squares, min and max so mean and stddev are exact rather than bucket-rounded. Not thread-safe (owned by one task).
  */
-final class LatencyAccumulator {
+public final class LatencyAccumulator {
 
-  final SparseHistogram histogram;
-  long count;
+  public final SparseHistogram histogram;
+  public long count;
   double sum;
   double sumSquares;
   long min = Long.MAX_VALUE;
   long max = Long.MIN_VALUE;
 
-  LatencyAccumulator() {
+  public LatencyAccumulator() {
     this(new SparseHistogram());
   }
 
@@ -25,7 +25,7 @@ final class LatencyAccumulator {
     this.histogram = histogram;
   }
 
-  void record(long valueUs) {
+  public void record(long valueUs) {
     histogram.record(valueUs);
     count++;
     sum += valueUs;
@@ -38,7 +38,7 @@ final class LatencyAccumulator {
     }
   }
 
-  void merge(LatencyAccumulator other) {
+  public void merge(LatencyAccumulator other) {
     histogram.merge(other.histogram);
     count += other.count;
     sum += other.sum;
@@ -60,7 +60,7 @@ final class LatencyAccumulator {
     return Math.sqrt(Math.max(0, sumSquares / count - m * m));
   }
 
-  void write(DataOutput out, boolean compressed) throws IOException {
+  public void write(DataOutput out, boolean compressed) throws IOException {
     out.writeLong(count);
     out.writeDouble(sum);
     out.writeDouble(sumSquares);
@@ -69,7 +69,7 @@ final class LatencyAccumulator {
     histogram.write(out);
   }
 
-  static LatencyAccumulator read(DataInput in, boolean compressed, int version) throws IOException {
+  public static LatencyAccumulator read(DataInput in, boolean compressed, int version) throws IOException {
     long count = in.readLong();
     double sum = in.readDouble();
     double sumSquares = in.readDouble();

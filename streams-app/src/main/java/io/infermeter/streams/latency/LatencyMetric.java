@@ -1,4 +1,4 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.latency;
 
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.schemas.RequestTimings;
@@ -19,7 +19,7 @@ public enum LatencyMetric {
     return wireName;
   }
 
-  static LatencyMetric[] all() {
+  public static LatencyMetric[] all() {
     return VALUES;
   }
 

@@ -1,6 +1,7 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.latency;
 
 import io.infermeter.avro.LatencyStats;
+import io.infermeter.streams.windows.RequestAccumulator;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,7 +16,7 @@ public final class LatencyPercentiles {
 
   private LatencyPercentiles() {}
 
-  static List<LatencyStats> stats(RequestAccumulator a, boolean withHdrHistogram) {
+  public static List<LatencyStats> stats(RequestAccumulator a, boolean withHdrHistogram) {
     List<LatencyStats> out = new ArrayList<>();
     for (LatencyMetric m : LatencyMetric.all()) {
       for (boolean cold : new boolean[] {false, true}) {
@@ -29,7 +30,7 @@ public final class LatencyPercentiles {
     return out;
   }
 
-  static LatencyStats stats(String metric, String cohort, LatencyAccumulator acc, boolean withHdrHistogram) {
+  public static LatencyStats stats(String metric, String cohort, LatencyAccumulator acc, boolean withHdrHistogram) {
     long[][] buckets = acc.histogram.sorted();
     List<Long> values = new ArrayList<>(buckets[0].length);
     List<Long> counts = new ArrayList<>(buckets[0].length);
@@ -57,7 +58,7 @@ public final class LatencyPercentiles {
   }
 
   /** The percentile as HdrHistogram reports it, never above the exact maximum (the last bucket's top may be). */
-  static long percentile(LatencyAccumulator acc, double p) {
+  public static long percentile(LatencyAccumulator acc, double p) {
     return percentile(acc, acc.histogram.sorted(), p);
   }
 

@@ -1,5 +1,6 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.latency;
 
+import io.infermeter.streams.state.ByteArrayDataOutput;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
@@ -21,7 +22,7 @@ import org.HdrHistogram.Histogram;
  * the base (so recording stays amortized O(log n)). Memory: 16 bytes per non-empty bucket plus 8 per buffered record.
  * Not thread-safe.
  */
-final class SparseHistogram {
+public final class SparseHistogram {
 
 
   private static final long[] NONE = new long[0];
@@ -39,22 +40,22 @@ final class SparseHistogram {
   /** {@link #sorted()} until the next record: percentiles, jitter and the output read it several times per window. */
   private long[][] sortedCache;
 
-  SparseHistogram() {
+  public SparseHistogram() {
   }
 
   /** HdrHistogram's lowestEquivalentValue for this geometry: the value with the bucket's sub-resolution bits cleared. */
-  static long bucketOf(long value) {
+  public static long bucketOf(long value) {
     int bucketIndex = LEADING_ZERO_COUNT_BASE - Long.numberOfLeadingZeros(value | SUB_BUCKET_MASK);
     return value >>> bucketIndex << bucketIndex;
   }
 
   /** HdrHistogram's highestEquivalentValue for this geometry: the bucket's lowest value plus its width minus 1. */
-  static long highestEquivalent(long value) {
+  public static long highestEquivalent(long value) {
     int bucketIndex = LEADING_ZERO_COUNT_BASE - Long.numberOfLeadingZeros(value | SUB_BUCKET_MASK);
     return (value >>> bucketIndex << bucketIndex) + (1L << bucketIndex) - 1;
   }
 
-  void record(long value) {
+  public void record(long value) {
     append(countsIndex(Math.max(0, value)), 1); // a value and its bucket's lowest value share the index
   }
 
@@ -132,7 +133,7 @@ final class SparseHistogram {
    * less than sorting it in with the buffer once it exceeds about size / log2(size) buckets: buffering those made the
    * fleet rollups sort the same buckets over and over.
    */
-  void merge(SparseHistogram other) {
+  public void merge(SparseHistogram other) {
     other.compact();
     if (other.size == 0) {
       return;
@@ -180,12 +181,12 @@ final class SparseHistogram {
     sortedCache = null;
   }
 
-  long totalCount() {
+  public long totalCount() {
     return total;
   }
 
   /** Non-empty buckets ascending: [0] lowest equivalent values, [1] counts. Callers must not modify the arrays. */
-  long[][] sorted() {
+  public long[][] sorted() {
     if (sortedCache == null) {
       compact();
       sortedCache = new long[][] {Arrays.copyOf(buckets, size), Arrays.copyOf(counts, size)};
@@ -194,11 +195,11 @@ final class SparseHistogram {
   }
 
   /** HdrHistogram's getValueAtPercentile, same rank rule (nearest rank, percentile nudged down by one ulp). */
-  long valueAtPercentile(double percentile) {
+  public long valueAtPercentile(double percentile) {
     return valueAtPercentile(sorted(), total, percentile);
   }
 
-  static long valueAtPercentile(long[][] sorted, long total, double percentile) {
+  public static long valueAtPercentile(long[][] sorted, long total, double percentile) {
     if (total == 0) {
       return 0;
     }
@@ -223,7 +224,7 @@ final class SparseHistogram {
       .getInt();
 
   /** The lowest value of the bucket at counts-array {@code index} (inverse of {@link #countsIndex}). */
-  static long valueFromIndex(int index) {
+  public static long valueFromIndex(int index) {
     int bucketIndex = (index >> SUB_BUCKET_HALF_COUNT_MAGNITUDE) - 1;
     int subBucketIndex = (index & (SUB_BUCKET_HALF_COUNT - 1)) + SUB_BUCKET_HALF_COUNT;
     if (bucketIndex < 0) {
@@ -234,7 +235,7 @@ final class SparseHistogram {
   }
 
   /** The index of {@code value}'s bucket in the counts array of an HdrHistogram {@code Histogram(3)}. */
-  static int countsIndex(long value) {
+  public static int countsIndex(long value) {
     int bucketIndex = LEADING_ZERO_COUNT_BASE - Long.numberOfLeadingZeros(value | SUB_BUCKET_MASK);
     int subBucketIndex = (int) (value >>> bucketIndex);
     return ((bucketIndex + 1) << SUB_BUCKET_HALF_COUNT_MAGNITUDE) + (subBucketIndex - SUB_BUCKET_HALF_COUNT);
@@ -299,7 +300,7 @@ final class SparseHistogram {
   }
 
   /** The equivalent HdrHistogram (built on demand; tests and the reference encodings use it). */
-  Histogram toHistogram() {
+  public Histogram toHistogram() {
     long[][] s = sorted();
     long max = s[0].length == 0 ? 2 : Math.max(2, highestEquivalent(s[0][s[0].length - 1]));
     Histogram h = new Histogram(1, max, Histograms.SIGNIFICANT_DIGITS);
@@ -314,7 +315,7 @@ final class SparseHistogram {
    * Compact codec: entry count, then (bucket delta, count) pairs as unsigned varints, ascending buckets. The varints are
    * built in a local array and written in one call: DataOutputStream over ByteArrayOutputStream synchronizes per byte.
    */
-  void write(DataOutput out) throws IOException {
+  public void write(DataOutput out) throws IOException {
     compact();
     if (out instanceof ByteArrayDataOutput direct) {
       direct.writeVarLong(size);
@@ -346,7 +347,7 @@ final class SparseHistogram {
     return pos;
   }
 
-  static SparseHistogram read(DataInput in) throws IOException {
+  public static SparseHistogram read(DataInput in) throws IOException {
     long n = readVarLong(in);
     if (n < 0 || n > 1_000_000) {
       throw new IOException("implausible histogram size " + n);

@@ -1,4 +1,4 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.state;
 
 import java.io.DataInput;
 import java.io.DataInputStream;
@@ -11,17 +11,17 @@ import java.io.IOException;
  * DataInputStream; modified UTF-8 strings through {@link DataInputStream#readUTF(DataInput)} (legacy formats; new
  * formats use {@link Codec#readString}). Not thread-safe.
  */
-final class ByteArrayDataInput implements DataInput {
+public final class ByteArrayDataInput implements DataInput {
 
   private final byte[] buf;
   private int pos;
 
-  ByteArrayDataInput(byte[] buf) {
+  public ByteArrayDataInput(byte[] buf) {
     this(buf, 0);
   }
 
   /** Reads {@code buf} from {@code offset}. */
-  ByteArrayDataInput(byte[] buf, int offset) {
+  public ByteArrayDataInput(byte[] buf, int offset) {
     this.buf = buf;
     this.pos = offset;
   }

@@ -1,4 +1,4 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.state;
 
 import java.io.DataOutput;
 import java.io.UTFDataFormatException;
@@ -9,7 +9,7 @@ import java.util.Arrays;
  * through DataOutputStream over ByteArrayOutputStream synchronized on every write and copied the bytes twice. Big-endian
  * like DataOutputStream; {@link #writeUTF} writes the same modified UTF-8. Not thread-safe.
  */
-final class ByteArrayDataOutput implements DataOutput {
+public final class ByteArrayDataOutput implements DataOutput {
 
   private byte[] buf;
   private int pos;
@@ -38,7 +38,7 @@ final class ByteArrayDataOutput implements DataOutput {
   }
 
   /** An unsigned LEB128 varint. */
-  void writeVarLong(long v) {
+  public void writeVarLong(long v) {
     ensure(10);
     while ((v & ~0x7FL) != 0) {
       buf[pos++] = (byte) ((v & 0x7F) | 0x80);

@@ -1,4 +1,4 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.state;
 
 import java.io.DataInput;
 import java.io.DataOutput;
@@ -18,15 +18,15 @@ import java.nio.charset.StandardCharsets;
  * ({@link RequestAccumulator}) or {@link #FORMAT_MARK} followed by a version byte. Formats written before the
  * version existed start with a byte other than the mark and are still read ({@code readUTF} strings).
  */
-final class Codec {
+public final class Codec {
 
   /** Writes one object. */
-  interface Writer {
+  public interface Writer {
     void write(DataOutput out) throws IOException;
   }
 
   /** Reads one object. */
-  interface Reader<T> {
+  public interface Reader<T> {
     T read(DataInput in) throws IOException;
   }
 
@@ -42,21 +42,21 @@ final class Codec {
    * never starts with it: its first byte is a boolean (rule state), the high byte of an epoch time (host-last-seen,
    * device last sample) or of a writeUTF length of at least 65,024 bytes (host window).
    */
-  static final int FORMAT_MARK = 0xFE;
+  public static final int FORMAT_MARK = 0xFE;
   /** Largest string {@link #readString} accepts: a corrupt length must not allocate gigabytes. */
   static final int MAX_STRING_BYTES = 16 << 20;
 
   private Codec() {}
 
   /** Writes {@code s} as a varint UTF-8 byte length and the UTF-8 bytes. */
-  static void writeString(DataOutput out, String s) throws IOException {
+  public static void writeString(DataOutput out, String s) throws IOException {
     byte[] b = s.getBytes(StandardCharsets.UTF_8);
     writeVarInt(out, b.length);
     out.write(b);
   }
 
   /** Reads a string written by {@link #writeString}. */
-  static String readString(DataInput in) throws IOException {
+  public static String readString(DataInput in) throws IOException {
     int n = readVarInt(in);
     if (n > MAX_STRING_BYTES || in instanceof ByteArrayDataInput b && n > b.remaining()) {
       throw new IOException("string length " + n + " exceeds the input or " + MAX_STRING_BYTES + " bytes");
@@ -67,7 +67,7 @@ final class Codec {
   }
 
   /** Reads a string of a format at {@code version}: varint strings from {@code varintSince} on, writeUTF before. */
-  static String readString(DataInput in, int version, int varintSince) throws IOException {
+  public static String readString(DataInput in, int version, int varintSince) throws IOException {
     return version >= varintSince ? readString(in) : in.readUTF();
   }
 
@@ -99,17 +99,17 @@ final class Codec {
   }
 
   /** Writes {@link #FORMAT_MARK} and {@code version}. */
-  static void writeHeader(DataOutput out, int version) throws IOException {
+  public static void writeHeader(DataOutput out, int version) throws IOException {
     out.writeByte(FORMAT_MARK);
     out.writeByte(version);
   }
 
   /** True when {@code bytes} start with {@link #FORMAT_MARK} (a versioned format). */
-  static boolean hasHeader(byte[] bytes) {
+  public static boolean hasHeader(byte[] bytes) {
     return bytes.length >= 2 && (bytes[0] & 0xFF) == FORMAT_MARK;
   }
 
-  static byte[] encode(Writer writer) {
+  public static byte[] encode(Writer writer) {
     Buffer b = BUFFER.get();
     ByteArrayDataOutput out = b.inUse ? new ByteArrayDataOutput(256) : b.out;
     boolean owner = !b.inUse;
@@ -128,7 +128,7 @@ final class Codec {
   }
 
   /** Decodes {@code bytes}; corrupt input gives an IllegalArgumentException naming {@code what}. */
-  static <T> T decode(byte[] bytes, String what, Reader<T> reader) {
+  public static <T> T decode(byte[] bytes, String what, Reader<T> reader) {
     try {
       return reader.read(new ByteArrayDataInput(bytes));
     } catch (IOException | RuntimeException e) {

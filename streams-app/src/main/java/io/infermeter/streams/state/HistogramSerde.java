@@ -1,5 +1,6 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.state;
 
+import io.infermeter.streams.latency.Histograms;
 import org.HdrHistogram.Histogram;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Deserializer;

@@ -1,5 +1,6 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.state;
 
+import io.infermeter.streams.support.StreamsCounters;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;

@@ -1,15 +1,15 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.support;
 
 import io.infermeter.avro.DeadLetter;
 import io.infermeter.schemas.Utf8;
 import io.infermeter.streams.StreamsLimits;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.util.Optional;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
-import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 
 /** Builds DeadLetter records (stage "streams"), cut to the dead-letter limits. Stateless. */
 public final class DeadLetters {
@@ -69,7 +69,7 @@ public final class DeadLetters {
    * come from the context's record metadata ({@code fallbackTopic} when there is none), {@code payload} is the
    * record's value as bytes (null when it had none).
    */
-  static void forward(ProcessorContext<String, Object> context, StreamsCounters counters, StreamsLimits limits,
+  public static void forward(ProcessorContext<String, Object> context, StreamsCounters counters, StreamsLimits limits,
       Clock clock, Record<String, ?> record, String fallbackTopic, String reason, String message, byte[] payload) {
     counters.deadLetter(reason);
     Optional<RecordMetadata> md = context.recordMetadata();

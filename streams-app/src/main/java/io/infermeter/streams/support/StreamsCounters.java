@@ -1,4 +1,4 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.support;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;

@@ -1,4 +1,4 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.windows;
 
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Serde;

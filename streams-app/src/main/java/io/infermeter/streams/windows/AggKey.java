@@ -1,6 +1,7 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.windows;
 
 import io.infermeter.avro.RequestEvent;
+import io.infermeter.streams.state.Codec;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;

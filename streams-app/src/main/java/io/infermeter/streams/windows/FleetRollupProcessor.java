@@ -1,8 +1,11 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.windows;
 
 import io.infermeter.avro.Alert;
 import io.infermeter.streams.StreamsLimits;
 import io.infermeter.streams.StreamsSettings;
+import io.infermeter.streams.alerts.WindowAlerts;
+import io.infermeter.streams.support.DeadLetters;
+import io.infermeter.streams.support.StreamsCounters;
 import java.time.Clock;
 import java.util.List;
 import org.apache.kafka.streams.processor.PunctuationType;

@@ -1,4 +1,4 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.windows;
 
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.avro.RequestStatus;
@@ -6,6 +6,10 @@ import io.infermeter.schemas.RequestTimings;
 import io.infermeter.schemas.Utf8;
 import io.infermeter.streams.StreamsLimits;
 import io.infermeter.streams.StreamsSettings.SloClass;
+import io.infermeter.streams.latency.Goodput;
+import io.infermeter.streams.latency.LatencyAccumulator;
+import io.infermeter.streams.latency.LatencyMetric;
+import io.infermeter.streams.state.Codec;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
@@ -23,48 +27,48 @@ import java.util.TreeMap;
 public final class RequestAccumulator implements WindowTable.Windowed {
 
   /** 3: varint-length strings (no 64 KiB limit); 2 added the first jitter values; 1 and 2 are still read. */
-  static final int VERSION = 3;
+  public static final int VERSION = 3;
   private static final int VARINT_STRINGS_SINCE = 3;
   /** The bucket of error types and devices beyond the per-window cap. */
   public static final String OTHER = AggKey.OTHER;
   private static final int COHORTS = 2; // 0 warm, 1 cold
 
-  AggKey key;
-  long windowStartMs;
-  long windowSizeMs;
-  long requests;
-  long ok;
-  long errors;
-  long timeouts;
+  public AggKey key;
+  public long windowStartMs;
+  public long windowSizeMs;
+  public long requests;
+  public long ok;
+  public long errors;
+  public long timeouts;
   long cancelled;
-  long coldStarts;
-  final Map<String, Long> errorsByType = new HashMap<>();
+  public long coldStarts;
+  public final Map<String, Long> errorsByType = new HashMap<>();
   long inputTokens;
-  long outputTokens;
-  long busyUs;
-  long queueSumUs;
-  long e2eSumUs;
+  public long outputTokens;
+  public long busyUs;
+  public long queueSumUs;
+  public long e2eSumUs;
   long pairsQueueE2e;
-  final LatencyAccumulator[][] latencies = new LatencyAccumulator[LatencyMetric.all().length][COHORTS];
+  public final LatencyAccumulator[][] latencies = new LatencyAccumulator[LatencyMetric.all().length][COHORTS];
   /** Jitter of warm e2e/ttft/tpot: last value, number of consecutive pairs, sum of absolute differences. */
-  final long[] jitterLast = {-1, -1, -1};
+  public final long[] jitterLast = {-1, -1, -1};
   /** First warm e2e/ttft/tpot value of the window (-1: none): the pair across two consecutive parts when appending. */
-  final long[] jitterFirst = {-1, -1, -1};
-  final long[] jitterPairs = new long[3];
-  final double[] jitterAbsDiffSum = new double[3];
+  public final long[] jitterFirst = {-1, -1, -1};
+  public final long[] jitterPairs = new long[3];
+  public final double[] jitterAbsDiffSum = new double[3];
   /** SLO class -> {requests, good}. */
-  final Map<String, long[]> slo = new TreeMap<>();
-  long batchRequests;
-  long batchSizeSum;
-  int maxBatchSize;
-  long batchSizeOne;
-  long batchOutputTokens;
+  public final Map<String, long[]> slo = new TreeMap<>();
+  public long batchRequests;
+  public long batchSizeSum;
+  public int maxBatchSize;
+  public long batchSizeOne;
+  public long batchOutputTokens;
   /** Requests per batch size: sizes up to {@value #SMALL_BATCH} in an array (allocated on first use), larger ones here. */
   private final Map<Integer, Long> largeBatchSizes = new TreeMap<>();
   private long[] smallBatchSizes;
   private static final int SMALL_BATCH = 128;
   /** deviceId ("" when the request had none) -> {busyUs, requests, outputTokens}. */
-  final Map<String, long[]> devices = new HashMap<>();
+  public final Map<String, long[]> devices = new HashMap<>();
 
   public RequestAccumulator(AggKey key, long windowStartMs, long windowSizeMs) {
     this.key = key;
@@ -91,7 +95,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     return requests;
   }
 
-  static int jitterIndex(LatencyMetric m) {
+  public static int jitterIndex(LatencyMetric m) {
     return switch (m) {
       case E2E -> 0;
       case TTFT -> 1;
@@ -233,7 +237,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
   }
 
   /** {@link #merge(RequestAccumulator, StreamsLimits)} with the default caps. */
-  void merge(RequestAccumulator other) {
+  public void merge(RequestAccumulator other) {
     merge(other, StreamsLimits.DEFAULT);
   }
 
@@ -241,7 +245,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
    * Adds {@code other} (same window) into this; used by fleet rollups. Jitter pairs of each part are kept as is. The
    * error types beyond the cap keep the largest counts and fold the rest into {@value #OTHER} (totals conserved).
    */
-  void merge(RequestAccumulator other, StreamsLimits limits) {
+  public void merge(RequestAccumulator other, StreamsLimits limits) {
     requests += other.requests;
     ok += other.ok;
     errors += other.errors;
@@ -290,12 +294,12 @@ public final class RequestAccumulator implements WindowTable.Windowed {
    * 1 min window): a merge plus, for jitter, the consecutive pair across the boundary (this part's last value and the
    * later part's first), so the result equals recording both parts' requests here in order.
    */
-  void append(RequestAccumulator later) {
+  public void append(RequestAccumulator later) {
     append(later, StreamsLimits.DEFAULT);
   }
 
   /** {@link #append(RequestAccumulator)} with the map caps of {@code limits}. */
-  void append(RequestAccumulator later, StreamsLimits limits) {
+  public void append(RequestAccumulator later, StreamsLimits limits) {
     long[] last = jitterLast.clone();
     merge(later, limits);
     for (int j = 0; j < 3; j++) {
@@ -368,7 +372,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
   }
 
   /** Requests per batch size, ascending sizes (a new map). */
-  java.util.SortedMap<Integer, Long> batchSizes() {
+  public java.util.SortedMap<Integer, Long> batchSizes() {
     java.util.SortedMap<Integer, Long> out = new TreeMap<>(largeBatchSizes);
     if (smallBatchSizes != null) {
       for (int i = 0; i < smallBatchSizes.length; i++) {
@@ -380,12 +384,12 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     return out;
   }
 
-  LatencyAccumulator latency(LatencyMetric m, boolean cold) {
+  public LatencyAccumulator latency(LatencyMetric m, boolean cold) {
     return latencies[m.ordinal()][cold ? 1 : 0];
   }
 
   /** Queue time as a share of e2e over requests that report both, percent; NaN when none. */
-  double queueShareOfE2ePct() {
+  public double queueShareOfE2ePct() {
     return e2eSumUs == 0 ? Double.NaN : 100.0 * queueSumUs / e2eSumUs;
   }
 

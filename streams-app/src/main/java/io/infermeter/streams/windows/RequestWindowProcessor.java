@@ -1,11 +1,19 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.windows;
 
 import io.infermeter.avro.Alert;
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.schemas.Utf8;
 import io.infermeter.streams.StreamsLimits;
-import io.infermeter.streams.StreamsSettings;
 import io.infermeter.streams.StreamsSettings.SloClass;
+import io.infermeter.streams.StreamsSettings;
+import io.infermeter.streams.alerts.WindowAlerts;
+import io.infermeter.streams.energy.EnergyInput;
+import io.infermeter.streams.energy.HostUsage;
+import io.infermeter.streams.latency.Goodput;
+import io.infermeter.streams.state.DedupStore;
+import io.infermeter.streams.state.ObjectStore;
+import io.infermeter.streams.support.DeadLetters;
+import io.infermeter.streams.support.StreamsCounters;
 import java.time.Clock;
 import java.util.List;
 import org.apache.kafka.common.serialization.Serializer;

@@ -1,4 +1,4 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.windows;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;

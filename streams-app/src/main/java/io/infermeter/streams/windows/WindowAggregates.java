@@ -1,6 +1,10 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.windows;
 
 import io.infermeter.avro.WindowAggregate;
+import io.infermeter.streams.latency.Batching;
+import io.infermeter.streams.latency.Goodput;
+import io.infermeter.streams.latency.Jitter;
+import io.infermeter.streams.latency.LatencyPercentiles;
 import java.util.HashMap;
 
 /** Assembles a {@link WindowAggregate} from an accumulator, one concern class per part. Stateless. */

@@ -1,5 +1,7 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.windows;
 
+import io.infermeter.streams.state.ObjectStore;
+import io.infermeter.streams.support.StreamsCounters;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -30,10 +32,10 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * records only into the smallest window (and directly into a derived window only when the record is late for the
  * smallest one but on time for the derived one). Not thread-safe (one task).
  */
-final class WindowTable<V extends WindowTable.Windowed> {
+public final class WindowTable<V extends WindowTable.Windowed> {
 
   /** A value that knows its window and key. */
-  interface Windowed {
+  public interface Windowed {
     long windowStartMs();
 
     long windowSizeMs();
@@ -42,7 +44,7 @@ final class WindowTable<V extends WindowTable.Windowed> {
   }
 
   /** Creates the value of a new (key, window). */
-  interface Factory<V> {
+  public interface Factory<V> {
     V create(AggKey key, long startMs, long sizeMs);
   }
 
@@ -89,7 +91,7 @@ final class WindowTable<V extends WindowTable.Windowed> {
   private UnaryOperator<AggKey> folder;
   private Factory<V> derivedFactory;
 
-  WindowTable(ObjectStore<V> store, KeyValueStore<String, Long> meta, long graceMs,
+  public WindowTable(ObjectStore<V> store, KeyValueStore<String, Long> meta, long graceMs,
       List<Long> sizesMs, int maxKeys, StreamsCounters counters) {
     this.store = store;
     this.meta = meta;
@@ -169,16 +171,16 @@ final class WindowTable<V extends WindowTable.Windowed> {
     return s;
   }
 
-  long streamTime() {
+  public long streamTime() {
     load();
     return streamTime;
   }
 
-  List<Long> sizes() {
+  public List<Long> sizes() {
     return sizesMs;
   }
 
-  boolean isLate(long windowEndMs) {
+  public boolean isLate(long windowEndMs) {
     load();
     return streamTime >= 0 && windowEndMs <= streamTime - graceMs;
   }
@@ -188,7 +190,7 @@ final class WindowTable<V extends WindowTable.Windowed> {
    * distinct keys, a new key goes to {@code folder.apply(key)} instead (counted); a folder answering null never
    * folds.
    */
-  V getOrCreate(AggKey key, UnaryOperator<AggKey> folder, long startMs, long sizeMs, Factory<V> factory) {
+  public V getOrCreate(AggKey key, UnaryOperator<AggKey> folder, long startMs, long sizeMs, Factory<V> factory) {
     load();
     Slot<V> slot = slot(startMs + sizeMs, sizeMs);
     Entry<V> e = slot.byKey.get(key);
@@ -216,7 +218,7 @@ final class WindowTable<V extends WindowTable.Windowed> {
   }
 
   /** Advances stream time to {@code eventTimeMs}; returns the windows that closed, oldest first, removed from state. */
-  List<V> advance(long eventTimeMs) {
+  public List<V> advance(long eventTimeMs) {
     load();
     if (eventTimeMs <= streamTime) {
       return List.of();

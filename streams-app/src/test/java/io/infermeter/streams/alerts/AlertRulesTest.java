@@ -1,10 +1,10 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.alerts;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.infermeter.avro.AlertState;
-import io.infermeter.streams.StreamsSettings;
 import io.infermeter.streams.StreamsSettings.AlertSettings;
+import io.infermeter.streams.StreamsSettings;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -1,10 +1,20 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.state;
 
 import static io.infermeter.streams.TopologyFixtureAccess.request;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.infermeter.streams.StreamsSettings;
+import io.infermeter.streams.energy.EnergyAttribution;
+import io.infermeter.streams.energy.EnergyInput;
+import io.infermeter.streams.energy.HostUsage;
+import io.infermeter.streams.latency.Histograms;
+import io.infermeter.streams.latency.LatencyMetric;
+import io.infermeter.streams.latency.SparseHistogram;
+import io.infermeter.streams.windows.AccumulatorSerde;
+import io.infermeter.streams.windows.AggKey;
+import io.infermeter.streams.windows.RequestAccumulator;
+import io.infermeter.streams.windows.WindowAggregates;
 import java.util.Random;
 import org.HdrHistogram.Histogram;
 import org.apache.kafka.common.errors.SerializationException;

@@ -1,7 +1,8 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.state;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.infermeter.streams.support.StreamsCounters;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.Properties;

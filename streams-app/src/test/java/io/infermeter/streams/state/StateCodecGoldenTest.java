@@ -1,10 +1,19 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.state;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.infermeter.schemas.Utf8;
 import io.infermeter.streams.StreamsLimits;
+import io.infermeter.streams.alerts.RuleState;
+import io.infermeter.streams.energy.EnergyInput;
+import io.infermeter.streams.energy.EnergyProcessor;
+import io.infermeter.streams.energy.HostUsage;
+import io.infermeter.streams.energy.HostWindow;
+import io.infermeter.streams.latency.LatencyAccumulator;
+import io.infermeter.streams.latency.LatencyMetric;
+import io.infermeter.streams.windows.AggKey;
+import io.infermeter.streams.windows.RequestAccumulator;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

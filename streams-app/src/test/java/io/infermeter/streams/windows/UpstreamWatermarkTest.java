@@ -1,4 +1,4 @@
-package io.infermeter.streams.internal;
+package io.infermeter.streams.windows;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -70,7 +70,7 @@ class OtelSdkExportIT {
   }
 
   /** The spans the SDK built, as the SDK hands them to an exporter. */
-  private static List<SpanData> spans(String prefix, int n) {
+  static List<SpanData> spans(String prefix, int n) {
     List<SpanData> out = new CopyOnWriteArrayList<>();
     SpanExporter capture = new SpanExporter() {
       @Override

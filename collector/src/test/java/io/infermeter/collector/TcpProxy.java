@@ -12,18 +12,26 @@ import java.util.concurrent.CopyOnWriteArrayList;
 /**
  * A loopback TCP forwarder for outage tests: clients connect to {@link #port()}, bytes go to and from the target.
  * {@link #pause()} closes the listening socket and every open connection (the "broker" becomes unreachable: new
- * connections are refused); {@link #resume()} listens again on the same port.
+ * connections are refused); {@link #resume()} listens again on the same port. With a response delay, every byte the
+ * target sends reaches the client that much later (a slow server: requests arrive at once, answers late).
  */
 final class TcpProxy implements AutoCloseable {
 
   private final int port;
   private final int targetPort;
+  private final long responseDelayNanos;
   private final List<Socket> open = new CopyOnWriteArrayList<>();
   private volatile ServerSocket server;
 
   TcpProxy(int port, int targetPort) throws IOException {
+    this(port, targetPort, java.time.Duration.ZERO);
+  }
+
+  /** A proxy that holds back every chunk of the target's answers for {@code responseDelay}. */
+  TcpProxy(int port, int targetPort, java.time.Duration responseDelay) throws IOException {
     this.port = port;
     this.targetPort = targetPort;
+    this.responseDelayNanos = responseDelay.toNanos();
     resume();
   }
 
@@ -70,7 +78,11 @@ final class TcpProxy implements AutoCloseable {
         open.add(client);
         open.add(upstream);
         pump(client, upstream);
-        pump(upstream, client);
+        if (responseDelayNanos > 0) {
+          delayedPump(upstream, client);
+        } else {
+          pump(upstream, client);
+        }
       } catch (IOException e) {
         // the listening socket was closed (pause) or the target refused: keep going / exit on close
       }
@@ -99,6 +111,53 @@ final class TcpProxy implements AutoCloseable {
     }, "proxy-pump");
     t.setDaemon(true);
     t.start();
+  }
+
+  /** A chunk of the target's answer and when it may be passed on. */
+  private record Held(long dueNanos, byte[] bytes) {}
+
+  /** As {@link #pump}, passing each chunk on {@link #responseDelayNanos} after it arrived, in order. */
+  private void delayedPump(Socket from, Socket to) {
+    java.util.concurrent.BlockingQueue<Held> held = new java.util.concurrent.LinkedBlockingQueue<>();
+    Held end = new Held(0, null);
+    Thread reader = new Thread(() -> {
+      byte[] buf = new byte[65536];
+      try (InputStream in = from.getInputStream()) {
+        int n;
+        while ((n = in.read(buf)) >= 0) {
+          held.add(new Held(System.nanoTime() + responseDelayNanos, java.util.Arrays.copyOf(buf, n)));
+        }
+      } catch (IOException ignored) {
+        // connection closed by either side or by pause()
+      } finally {
+        held.add(end);
+      }
+    }, "proxy-delay-read");
+    Thread writer = new Thread(() -> {
+      try (OutputStream out = to.getOutputStream()) {
+        for (Held h = held.take(); h != end; h = held.take()) {
+          long wait = h.dueNanos() - System.nanoTime();
+          if (wait > 0) {
+            java.util.concurrent.TimeUnit.NANOSECONDS.sleep(wait);
+          }
+          out.write(h.bytes());
+          out.flush();
+        }
+      } catch (IOException | InterruptedException ignored) {
+        // closed, or the test is over
+      } finally {
+        try {
+          from.close();
+          to.close();
+        } catch (IOException ignored) {
+          // already closed
+        }
+      }
+    }, "proxy-delay-write");
+    reader.setDaemon(true);
+    writer.setDaemon(true);
+    reader.start();
+    writer.start();
   }
 
   @Override

@@ -76,7 +76,9 @@ Commands (COMPONENT limits a command to some servers; default: all):
   status    state, pid, port and memory of each server; exit 0 when all named are running, else 3
   env       print stack.env (the addresses that tests and apps read)
   logs      print the end of each server's log; 'logs -f' follows them
-  reset     stop, then delete the servers' data (topics, schemas, tables); keeps the installs
+  reset     stop, then delete the servers' data (topics, schemas, tables) and the streams app's local
+            state of ./infermeter streams and ./infermeter demo (it belongs to the deleted topics);
+            keeps the installs
 
 Settings (environment):
   INFERMETER_STACK_DIR               state directory (downloads, builds, data, logs, pid files)
@@ -299,8 +301,11 @@ controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$KAFKA_DIR/data
 
+# Topics are created by the apps at start (or ./infermeter topics create) with the partition counts of
+# docs/DEPLOY.md, never by the broker on first use: an auto-created topic gets num.partitions, and request and
+# hardware topics with different counts stop the streams app.
 num.partitions=3
-auto.create.topics.enable=true
+auto.create.topics.enable=false
 
 # One broker: every internal topic has one replica, else consumer groups hang and
 # transactions (exactly-once) time out.
@@ -584,12 +589,39 @@ cmd_logs() {
   tail -n 30 "${logs[@]}"
 }
 
+# Kafka Streams state directories of the apps that ./infermeter runs against this stack: ./infermeter streams
+# (streams-state) and ./infermeter demo (demo/streams-state). Their checkpoints name offsets of changelog topics
+# that a Kafka reset deletes; kept, a fresh run would find them ahead of the new, empty changelogs and wipe and
+# restore every task as corrupted.
+streams_state_dirs() { echo "$STATE_DIR/streams-state" "$STATE_DIR/demo/streams-state"; }
+
+# A streams app of ./infermeter demo that still runs on its state directory (its pid file in the demo directory).
+streams_app_running() {
+  local pid
+  [[ -f "$STATE_DIR/demo/streams.pid" ]] || return 1
+  pid="$(cat "$STATE_DIR/demo/streams.pid")"
+  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null
+}
+
 cmd_reset() {
-  local c
+  local c dir
   cmd_stop
   for c in "${SELECTED[@]}"; do
     case "$c" in
-      kafka) rm -rf "$KAFKA_DIR/data" ;;
+      kafka)
+        rm -rf "$KAFKA_DIR/data"
+        if streams_app_running; then
+          say "kafka: the demo's streams app still runs (pid $(cat "$STATE_DIR/demo/streams.pid")): its state" \
+            "directory is kept; stop it and run reset again"
+        else
+          for dir in $(streams_state_dirs); do
+            if [[ -d "$dir" ]]; then
+              rm -rf "$dir"
+              say "kafka: streams app state $dir deleted"
+            fi
+          done
+        fi
+        ;;
       registry) rm -rf "$REGISTRY_DIR/data" ;;
       clickhouse) rm -rf "$CLICKHOUSE_DIR/data" ;;
     esac

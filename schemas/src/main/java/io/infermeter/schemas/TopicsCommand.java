@@ -58,7 +58,7 @@ public final class TopicsCommand {
       TopicCreator.Outcome outcome = TopicCreator.ensure(admin, plan, Duration.ofSeconds(30));
       for (String name : plan.names()) {
         Integer partitions = outcome.partitions().get(name);
-        out.printf("%-40s %s%s%n", name, partitions == null ? "missing" : partitions + " partitions",
+        out.printf("%-48s %s%s%n", name, partitions == null ? "missing" : partitions + " partitions",
             outcome.created().contains(name) ? " (created)" : "");
       }
       outcome.mismatches().forEach(m -> err.println("note: " + m.describe()));

@@ -61,6 +61,7 @@ public final class StreamsMain implements Callable<Integer> {
       settings = StreamsSettings.from(Settings.load(StreamsSettings.DEFAULTS, Optional.ofNullable(config), "INFERMETER_",
           System.getenv(), System.getProperties()));
       StreamsSettings.knownKeys().report(settings.raw(), strict);
+      io.infermeter.schemas.TopicCreator.Plan.from(settings.raw()); // invalid topics.* settings fail here too
     } catch (ConfigException e) {
       System.err.println("invalid configuration: " + e.getMessage());
       return 2;
@@ -75,9 +76,8 @@ public final class StreamsMain implements Callable<Integer> {
       System.out.println(topology.describe());
       return 0;
     }
-    if (settings.raw().bool("topics.create.missing")) {
-      TopicBootstrap.createMissing(settings);
-    }
+    // whichever app starts first creates every topic (the broker does not auto-create them); off: pre-created
+    TopicBootstrap.createMissing(settings);
     String mismatch = TopicBootstrap.inputPartitionMismatch(settings);
     if (mismatch != null) {
       LOG.error("{}", mismatch);

@@ -28,7 +28,7 @@ public final class SinkConfig {
 
   /** Tables with their own retention key {@code clickhouse.ttl.days.<table>}. */
   public static final List<String> TTL_TABLES =
-      List.of("window_aggregates", "energy", "bottlenecks", "alerts", "dead_letters", "hardware");
+      List.of("window_aggregates", "energy", "bottlenecks", "alerts", "dead_letters", "hardware", "requests");
   /** Short names of the topics the sink can consume ({@code sink.topics}). */
   public static final List<String> TOPIC_NAMES =
       List.of("window-aggregates", "energy", "bottlenecks", "alerts", "dead-letters", "hardware");
@@ -57,6 +57,9 @@ public final class SinkConfig {
   private final int deadLetterMaxPayloadBytes;
   private final String metricsHost;
   private final int metricsPort;
+  private final boolean rawRequestsEnabled;
+  private final double rawRequestsSampleRatio;
+  private final List<Duration> rawRequestsWindowSizes;
 
   private SinkConfig(Settings s) {
     this.settings = s;
@@ -111,6 +114,26 @@ public final class SinkConfig {
       throw new ConfigException("invalid value '" + port + "' for setting 'metrics.port': expected 0-65535 (0: off)");
     }
     this.metricsPort = port;
+    this.rawRequestsEnabled = s.bool("raw.requests.enabled");
+    this.rawRequestsSampleRatio = s.decimal("raw.requests.sample.ratio");
+    if (!(rawRequestsSampleRatio > 0 && rawRequestsSampleRatio <= 1)) {
+      throw new ConfigException("invalid value '" + s.string("raw.requests.sample.ratio") + "' for setting "
+          + "'raw.requests.sample.ratio': expected a share in (0, 1]");
+    }
+    List<Duration> sizes = new java.util.ArrayList<>();
+    for (String size : s.list("raw.requests.window.sizes")) {
+      Duration d = Settings.parseDuration(size);
+      if (d == null) {
+        throw new ConfigException("invalid value '" + size + "' in setting 'raw.requests.window.sizes': expected "
+            + "durations such as 10s,1m");
+      }
+      if (d.toMillis() <= 0 || d.toMillis() > Integer.MAX_VALUE) {
+        throw new ConfigException("invalid value '" + size + "' in setting 'raw.requests.window.sizes': expected "
+            + "positive durations of at most 24 days");
+      }
+      sizes.add(d);
+    }
+    this.rawRequestsWindowSizes = List.copyOf(sizes);
     cluster(); // an invalid clickhouse.cluster fails at start-up
   }
 
@@ -126,6 +149,8 @@ public final class SinkConfig {
     d.put("clickhouse.user", "default");
     d.put("clickhouse.migrate.on.start", "true");
     d.put("clickhouse.ttl.days", "90");
+    // raw requests are many and only needed for recent drill-downs: their own, shorter retention
+    d.put("clickhouse.ttl.days.requests", "7");
     d.put("batch.max.rows", "10000");
     d.put("batch.max.wait", "1s");
     d.put("poll.timeout", "100ms");
@@ -136,6 +161,9 @@ public final class SinkConfig {
     d.put("dead.letter.max.payload.bytes", "65536");
     d.put("metrics.host", "127.0.0.1");
     d.put("metrics.port", "9405");
+    d.put("raw.requests.enabled", "true");
+    d.put("raw.requests.sample.ratio", "1.0");
+    d.put("raw.requests.window.sizes", "10s,1m");
     return Map.copyOf(d);
   }
 
@@ -285,6 +313,21 @@ public final class SinkConfig {
   /** Port of the Prometheus endpoint; 0 turns it off. */
   public int metricsPort() {
     return metricsPort;
+  }
+
+  /** {@code raw.requests.enabled}: whether the sink consumes the request topic into the {@code requests} table. */
+  public boolean rawRequestsEnabled() {
+    return rawRequestsEnabled;
+  }
+
+  /** {@code raw.requests.sample.ratio}: share of request events stored, deterministic by event id, in (0, 1]. */
+  public double rawRequestsSampleRatio() {
+    return rawRequestsSampleRatio;
+  }
+
+  /** {@code raw.requests.window.sizes}: window sizes whose starts each raw request row carries (join keys). */
+  public List<Duration> rawRequestsWindowSizes() {
+    return rawRequestsWindowSizes;
   }
 
   /** The settings this config was built from (topic creation at start reads its {@code topics.*} keys there). */

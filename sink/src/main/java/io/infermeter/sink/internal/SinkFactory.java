@@ -5,6 +5,7 @@ import io.infermeter.avro.Bottleneck;
 import io.infermeter.avro.DeadLetter;
 import io.infermeter.avro.DeviceWindowEnergy;
 import io.infermeter.avro.HardwareSample;
+import io.infermeter.avro.RequestEvent;
 import io.infermeter.avro.WindowAggregate;
 import io.infermeter.schemas.Topics;
 import io.infermeter.schemas.serde.AvroDeserializer;
@@ -127,7 +128,14 @@ public final class SinkFactory {
         default -> throw new IllegalArgumentException("unknown topic " + name);
       }
     }
-    return new SinkLoop(consumer, producer, Topics.DEAD_LETTERS.withPrefix(prefix).name(), writer(config), handlers,
+    RowWriter writer = writer(config);
+    if (config.rawRequestsEnabled()) {
+      RawRequests raw = new RawRequests(config.rawRequestsSampleRatio(), config.rawRequestsWindowSizes());
+      handlers.put(Topics.REQUESTS.withPrefix(prefix).name(),
+          new TopicHandler<>(new AvroDeserializer<>(RequestEvent.class, registry), raw::map, false));
+      writer = new RawRequestWriter(writer, RawRequestWriter.client(config), config.shutdownTimeout());
+    }
+    return new SinkLoop(consumer, producer, Topics.DEAD_LETTERS.withPrefix(prefix).name(), writer, handlers,
         metrics, clock, config.batchMaxRows(), config.batchMaxWait(), config.pollTimeout(),
         config.retryInitialBackoff(), config.retryMaxBackoff(), config.shutdownTimeout())
         .limits(config.retryUnknownMaxAttempts(), config.deadLetterMaxPayloadBytes());

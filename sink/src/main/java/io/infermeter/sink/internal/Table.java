@@ -38,6 +38,12 @@ public enum Table {
       "energy_mj", "temperature_c", "sm_clock_mhz", "mem_clock_mhz", "throttle_reasons", "pcie_rx_bytes_per_sec",
       "pcie_tx_bytes_per_sec", "xid_errors", "process_pid", "process_name", "process_used_bytes", "kafka_partition",
       "kafka_offset"),
+  /** Written by {@link RawRequestWriter} (RowBinary), not the JDBC writer. */
+  REQUESTS("requests", "completed_at", "event_id", "request_id", "source", "cluster", "region", "host", "device_id",
+      "gpu_type", "model", "model_version", "engine", "operation", "status", "error_type", "slo_class", "cold_start",
+      "e2e_us", "queue_us", "ttft_us", "prefill_us", "decode_us", "tpot_us", "input_tokens", "output_tokens",
+      "cached_tokens", "batch_size", "max_batch_size", "max_inter_token_gap_us", "window_starts", "attributes",
+      "kafka_partition", "kafka_offset"),
   DEAD_LETTERS("dead_letters", "detected", "stage", "reason", "message", "error_class", "source_topic",
       "source_partition", "source_offset", "record_timestamp", "key_base64", "payload_base64", "kafka_partition",
       "kafka_offset");

@@ -132,6 +132,7 @@ public final class Collector implements AutoCloseable {
     };
     this.ingest = new IngestServer(config.httpServer(), defaults, validator, sink, encoded,
         d -> publisher.publish(d, config.host()), metrics, metricsExport);
+    ingest.refuseWhile(publisher::spoolFull); // 503 / UNAVAILABLE rather than drop-oldest while clients can retry
     try {
       this.grpc = config.grpc().enabled() ? new OtlpGrpcReceiver(config.grpc(), ingest, otlpMetrics) : null;
     } catch (IOException | RuntimeException e) {

@@ -168,6 +168,28 @@ public final class IngestServer implements AutoCloseable {
     return limits;
   }
 
+  /** Seconds a client is told to wait ({@code Retry-After}) when ingest is refused because the spool is full. */
+  public static final int RETRY_AFTER_SECONDS = 1;
+
+  private volatile java.util.function.BooleanSupplier refuse = () -> false;
+
+  /**
+   * Ingest requests are refused while {@code full} holds (the collector's spool is full): 503 with
+   * {@code Retry-After}, before the body is read, so that clients keep and resend their data instead of the collector
+   * dropping older spooled events. OTLP exporters retry on 503 (HTTP) and UNAVAILABLE (gRPC).
+   */
+  public void refuseWhile(java.util.function.BooleanSupplier full) {
+    this.refuse = full;
+  }
+
+  /** Whether ingest is refused now (see {@link #refuseWhile}). */
+  public boolean refusing() {
+    return refuse.getAsBoolean();
+  }
+
+  public static final String SPOOL_FULL_MESSAGE = "the collector's spool is full (Kafka unreachable or slower than ingest); "
+      + "retry later";
+
   /** Body bytes held by requests in progress now. */
   public long inflightBodyBytes() {
     return server.inflightBodyBytes();
@@ -203,6 +225,15 @@ public final class IngestServer implements AutoCloseable {
       if (traces && contentType(request) == null) {
         return Response.text(415, "unsupported Content-Type '" + request.header("Content-Type")
             + "' (application/x-protobuf or application/json)\n");
+      }
+      if (refusing()) {
+        String after = String.valueOf(RETRY_AFTER_SECONDS);
+        if (traces) {
+          Response r = OtlpResponses.status(503, Boolean.TRUE.equals(contentType(request)), 14 /* UNAVAILABLE */,
+              SPOOL_FULL_MESSAGE);
+          return new Response(r.status(), r.contentType(), r.body(), "Retry-After", after);
+        }
+        return Response.text(503, SPOOL_FULL_MESSAGE + "\n", "Retry-After", after);
       }
       return null;
     }

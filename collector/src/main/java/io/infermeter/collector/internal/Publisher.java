@@ -418,6 +418,15 @@ public final class Publisher implements AutoCloseable {
         : topic == engineTopic ? engineSlot : deadLettersSlot;
   }
 
+  /**
+   * Whether ingest should turn clients away for now (HTTP 503 with {@code Retry-After}, gRPC UNAVAILABLE with
+   * RetryInfo): the spool holds undelivered events and is full, so accepting more would drop older ones. Clients keep
+   * their data and retry; sources that cannot retry (samplers, the Java API) still go to the spool, dropping oldest.
+   */
+  public boolean spoolFull() {
+    return !spool.isEmpty() && spool.full();
+  }
+
   public int bufferSize() {
     return queue.size();
   }

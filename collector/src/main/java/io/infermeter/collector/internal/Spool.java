@@ -916,6 +916,14 @@ public final class Spool implements Closeable {
   }
 
   /** Bytes on disk (segments not yet deleted). */
+  /**
+   * Whether the spool is full: appending another segment's worth of events would drop the oldest undelivered ones
+   * ({@code spool.max.bytes} minus one {@code spool.segment.bytes} in use).
+   */
+  public synchronized boolean full() {
+    return totalBytes + segmentBytes > maxBytes;
+  }
+
   public synchronized long bytes() {
     return totalBytes;
   }

@@ -295,6 +295,27 @@ class PublisherTest {
     assertThat(metrics.droppedCount("spool_full")).isZero();
   }
 
+  /** spoolFull (ingest's 503 signal) holds from when one more segment would drop events until the spool drains. */
+  @Test
+  void spoolFullHoldsWhileTheSpoolCannotTakeAnotherSegment() throws Exception {
+    Publisher p = publisher(16384);
+    Infra.await(Duration.ofSeconds(5), "schema id resolved", () -> p.requestHeader() != null);
+    assertThat(p.spoolFull()).isFalse();
+    producer.down = true;
+    int i = 0;
+    while (!p.spoolFull() && i < 10_000) {
+      p.publish(event(i++));
+      if (i % 16 == 0) {
+        Infra.await(Duration.ofSeconds(5), "routed", () -> p.bufferSize() == 0);
+      }
+    }
+    assertThat(p.spoolFull()).isTrue();
+    assertThat(metrics.droppedCount("spool_full")).isZero(); // refused before anything had to be dropped
+    producer.down = false;
+    Infra.await(Duration.ofSeconds(15), "drained", () -> p.spoolPending() == 0);
+    assertThat(p.spoolFull()).isFalse();
+  }
+
   @Test
   void fullSpoolDropsOldestAndCountsEveryDrop() throws Exception {
     Publisher p = publisher(8192);

@@ -156,9 +156,26 @@ public final class OtlpGrpcReceiver implements AutoCloseable {
         .addMethod(export, ServerCalls.asyncUnaryCall(this::exportMetrics)).build();
   }
 
+  /**
+   * The answer while the collector's spool is full: UNAVAILABLE (retryable, as OTLP/gRPC says) with a
+   * {@code google.rpc.RetryInfo} detail asking for {@link IngestServer#RETRY_AFTER_SECONDS} s of patience.
+   */
+  static io.grpc.StatusRuntimeException spoolFull() {
+    return io.grpc.protobuf.StatusProto.toStatusRuntimeException(com.google.rpc.Status.newBuilder()
+        .setCode(Status.Code.UNAVAILABLE.value()).setMessage(IngestServer.SPOOL_FULL_MESSAGE)
+        .addDetails(com.google.protobuf.Any.pack(com.google.rpc.RetryInfo.newBuilder()
+            .setRetryDelay(com.google.protobuf.Duration.newBuilder().setSeconds(IngestServer.RETRY_AFTER_SECONDS))
+            .build()))
+        .build());
+  }
+
   private void exportTraces(Incoming in, StreamObserver<ExportTraceServiceResponse> out) {
     if (in.failure() != null) {
       out.onError(in.failure().asRuntimeException());
+      return;
+    }
+    if (ingest.refusing()) {
+      out.onError(spoolFull());
       return;
     }
     byte[] message = in.bytes();

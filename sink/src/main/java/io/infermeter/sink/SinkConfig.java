@@ -28,10 +28,11 @@ public final class SinkConfig {
 
   /** Tables with their own retention key {@code clickhouse.ttl.days.<table>}. */
   public static final List<String> TTL_TABLES =
-      List.of("window_aggregates", "energy", "bottlenecks", "alerts", "dead_letters", "hardware", "requests");
+      List.of("window_aggregates", "energy", "bottlenecks", "alerts", "dead_letters", "hardware", "requests",
+          "engine");
   /** Short names of the topics the sink can consume ({@code sink.topics}). */
   public static final List<String> TOPIC_NAMES =
-      List.of("window-aggregates", "energy", "bottlenecks", "alerts", "dead-letters", "hardware");
+      List.of("window-aggregates", "energy", "bottlenecks", "alerts", "dead-letters", "hardware", "engine-state");
 
   static final Map<String, String> DEFAULTS = defaults();
 

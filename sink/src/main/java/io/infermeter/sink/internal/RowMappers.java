@@ -5,6 +5,7 @@ import io.infermeter.avro.BatchingStats;
 import io.infermeter.avro.Bottleneck;
 import io.infermeter.avro.DeadLetter;
 import io.infermeter.avro.DeviceWindowEnergy;
+import io.infermeter.avro.EngineSample;
 import io.infermeter.avro.HardwareSample;
 import io.infermeter.avro.JitterStats;
 import io.infermeter.avro.LatencyStats;
@@ -158,7 +159,8 @@ public final class RowMappers {
     List<ProcessMemory> procs = h.getProcesses();
     out.accept(Table.HARDWARE_SAMPLES, new Object[] {
         micros(h.getTimestampUs()), h.getCluster(), h.getRegion(), h.getHost(), h.getDeviceId(),
-        h.getDeviceKind().name(), h.getGpuType() == null ? "" : h.getGpuType(), h.getSource(), h.getUtilizationPct(),
+        h.getDeviceKind().name(), h.getGpuType() == null ? "" : h.getGpuType(), h.getSource(),
+        h.getPod() == null ? "" : h.getPod(), h.getUtilizationPct(),
         h.getMemoryUtilizationPct(), unsignedOrNull("memoryUsedBytes", h.getMemoryUsedBytes()),
         unsignedOrNull("memoryTotalBytes", h.getMemoryTotalBytes()), h.getPowerW(),
         unsignedOrNull("energyMj", h.getEnergyMj()), h.getTemperatureC(), h.getSmClockMhz(), h.getMemClockMhz(),
@@ -167,6 +169,16 @@ public final class RowMappers {
         unsignedOrNull("pcieTxBytesPerSec", h.getPcieTxBytesPerSec()), unsignedOrNull("xidErrors", h.getXidErrors()),
         each(procs, ProcessMemory::getPid), each(procs, p -> p.getName() == null ? "" : p.getName()),
         each(procs, p -> unsigned("processes.usedBytes", p.getUsedBytes())), partition, offset});
+  }
+
+  /** One engine sample; absent pod and model are '' (LowCardinality), absent values NULL. */
+  public static void engine(EngineSample e, int partition, long offset, RowConsumer out) {
+    out.accept(Table.ENGINE_SAMPLES, new Object[] {
+        micros(e.getTimestampUs()), e.getCluster(), e.getRegion(), e.getHost(), e.getInstance(),
+        e.getPod() == null ? "" : e.getPod(), e.getEngine(), e.getModel() == null ? "" : e.getModel(), e.getSource(),
+        e.getKvCacheUsage(), unsignedOrNull("requestsRunning", e.getRequestsRunning()),
+        unsignedOrNull("requestsWaiting", e.getRequestsWaiting()),
+        unsignedOrNull("preemptionsTotal", e.getPreemptionsTotal()), partition, offset});
   }
 
   private static Long unsignedOrNull(String field, Long v) {

@@ -4,6 +4,7 @@ import io.infermeter.avro.Alert;
 import io.infermeter.avro.Bottleneck;
 import io.infermeter.avro.DeadLetter;
 import io.infermeter.avro.DeviceWindowEnergy;
+import io.infermeter.avro.EngineSample;
 import io.infermeter.avro.HardwareSample;
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.avro.WindowAggregate;
@@ -125,6 +126,8 @@ public final class SinkFactory {
                 storedDeadLetter(new DeadLetterPayloads(config.deadLetterMaxPayloadBytes())), true));
         case "hardware" -> handlers.put(Topics.HARDWARE.withPrefix(prefix).name(),
             new TopicHandler<>(new AvroDeserializer<>(HardwareSample.class, registry), RowMappers::hardware, false));
+        case "engine-state" -> handlers.put(Topics.ENGINE_STATE.withPrefix(prefix).name(),
+            new TopicHandler<>(new AvroDeserializer<>(EngineSample.class, registry), RowMappers::engine, false));
         default -> throw new IllegalArgumentException("unknown topic " + name);
       }
     }

@@ -34,9 +34,12 @@ public enum Table {
       "model", "device_id", "key", "window_start", "window_end", "observed", "threshold", "baseline", "unit",
       "summary", "evidence", "first_seen", "kafka_partition", "kafka_offset"),
   HARDWARE_SAMPLES("hardware_samples", "ts", "cluster", "region", "host", "device_id", "device_kind", "gpu_type",
-      "source", "utilization_pct", "memory_utilization_pct", "memory_used_bytes", "memory_total_bytes", "power_w",
+      "source", "pod", "utilization_pct", "memory_utilization_pct", "memory_used_bytes", "memory_total_bytes", "power_w",
       "energy_mj", "temperature_c", "sm_clock_mhz", "mem_clock_mhz", "throttle_reasons", "pcie_rx_bytes_per_sec",
       "pcie_tx_bytes_per_sec", "xid_errors", "process_pid", "process_name", "process_used_bytes", "kafka_partition",
+      "kafka_offset"),
+  ENGINE_SAMPLES("engine_samples", "ts", "cluster", "region", "host", "instance", "pod", "engine", "model", "source",
+      "kv_cache_usage", "requests_running", "requests_waiting", "preemptions_total", "kafka_partition",
       "kafka_offset"),
   /** Written by {@link RawRequestWriter} (RowBinary), not the JDBC writer. */
   REQUESTS("requests", "completed_at", "event_id", "request_id", "source", "cluster", "region", "host", "device_id",

@@ -53,7 +53,8 @@ class SpoolFullAnswerTest {
 
   @BeforeEach
   void start() throws Exception {
-    HttpServerSettings http = HttpServerSettings.of("127.0.0.1", 0, 8, 1 << 20, BearerTokens.single(Optional.of("tok")));
+    HttpServerSettings http = HttpServerSettings.of("127.0.0.1", 0, 8, 1 << 20,
+        BearerTokens.single(Optional.of("tok")));
     EventDefaults defaults = new EventDefaults("c", "r", "h", null, null, "Qwen/Qwen3-8B", "service.name");
     RequestValidator validator = new RequestValidator(Clock.systemUTC(), Duration.ofHours(1), Duration.ofMinutes(5),
         Duration.ofDays(7), 10_000_000);

@@ -45,6 +45,8 @@ public final class Ids {
     private final MessageDigest sha;
     private final byte[] digest = new byte[32];
     private final byte[] len = new byte[4];
+    /** Reused for the bytes of an ASCII string part and of protobuf ids (no copy per part). */
+    private byte[] scratch = new byte[128];
     long msb;
     long lsb;
 
@@ -74,8 +76,36 @@ public final class Ids {
     }
 
     Hasher part(String s) {
+      int n = s.length();
+      if (n <= 4096) {
+        if (scratch.length < n) {
+          scratch = new byte[Math.max(n, scratch.length * 2)];
+        }
+        byte[] b = scratch;
+        int i = 0;
+        while (i < n) {
+          char c = s.charAt(i);
+          if (c >= 0x80) {
+            break;
+          }
+          b[i++] = (byte) c;
+        }
+        if (i == n) {
+          return part(b, 0, n); // ASCII: its own UTF-8
+        }
+      }
       byte[] b = s.getBytes(StandardCharsets.UTF_8);
       return part(b, 0, b.length);
+    }
+
+    /** A part given as protobuf bytes, copied into the scratch buffer rather than a new array. */
+    Hasher part(com.google.protobuf.ByteString bytes) {
+      int n = bytes.size();
+      if (scratch.length < n) {
+        scratch = new byte[Math.max(n, scratch.length * 2)];
+      }
+      bytes.copyTo(scratch, 0);
+      return part(scratch, 0, n);
     }
 
     /** Ends the name: {@link #msb} and {@link #lsb} are the version-8 UUID's bits. */
@@ -104,6 +134,13 @@ public final class Ids {
 
   static Hasher hasher() {
     return HASHERS.get();
+  }
+
+  /** As {@link #ofSpan(byte[], byte[])} for the ids as protobuf holds them. */
+  public static String ofSpan(com.google.protobuf.ByteString traceId, com.google.protobuf.ByteString spanId) {
+    Hasher h = hasher().begin(SPAN_TAG).part(traceId).part(spanId);
+    h.finish();
+    return h.text();
   }
 
   /** The id of an OTLP span: derived from its trace id and span id (the bytes as sent). */

@@ -187,8 +187,8 @@ public final class IngestServer implements AutoCloseable {
     return refuse.getAsBoolean();
   }
 
-  public static final String SPOOL_FULL_MESSAGE = "the collector's spool is full (Kafka unreachable or slower than ingest); "
-      + "retry later";
+  public static final String SPOOL_FULL_MESSAGE =
+      "the collector's spool is full (Kafka unreachable or slower than ingest); retry later";
 
   /** Body bytes held by requests in progress now. */
   public long inflightBodyBytes() {

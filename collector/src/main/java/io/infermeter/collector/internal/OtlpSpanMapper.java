@@ -228,7 +228,7 @@ public final class OtlpSpanMapper {
    */
   static String eventId(Span span, RequestEvent e) {
     if (!span.getTraceId().isEmpty() && !span.getSpanId().isEmpty()) {
-      return Ids.ofSpan(span.getTraceId().toByteArray(), span.getSpanId().toByteArray());
+      return Ids.ofSpan(span.getTraceId(), span.getSpanId());
     }
     String byRequest = Ids.ofRequest(e.getRequestId(), e.getHost(), e.getModel());
     return byRequest != null ? byRequest : e.getEventId();

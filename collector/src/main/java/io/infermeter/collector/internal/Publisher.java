@@ -40,22 +40,23 @@ import org.slf4j.LoggerFactory;
  * sends them, with the wire header, once the id is known; so a slow or unreachable registry costs ingest nothing but
  * a detour through the spool ({@code infermeter_collector_schema_pending_topics}, {@code _spooled_total}).
  *
- * <p>Path of an event: {@link #publish} serializes it on the caller's thread once the topic's schema id is known. While Kafka is healthy, the spool and the
- * in-memory queue are empty (and the sender holds nothing), fewer than {@value #DIRECT_MAX_IN_FLIGHT} events await an
+ * <p>Path of an event: {@link #publish} serializes it on the caller's thread once the topic's schema id is known.
+ * While Kafka is healthy, the spool and the in-memory queue are empty (and the sender holds nothing), fewer than {@value #DIRECT_MAX_IN_FLIGHT} events await an
  * acknowledgement and the topic has had one already (its metadata is known, so the send cannot block on it), the
  * caller hands it to the producer itself: the direct path, with no thread hop and no wake-up of the sender. Otherwise
  * it goes into a bounded in-memory queue; when the queue is full the caller waits while Kafka is healthy and the
  * topic's schema id is known (back-pressure), at most {@value #BACKPRESSURE_MS} ms in all per episode of a queue more
  * than half full, so no ingest request waits longer than that on the publisher; otherwise (or past that bound) the
- * event goes straight to the disk {@link Spool}. The sender thread hands queued events to the idempotent producer, unless the spool holds undelivered
- * events, in which case they are appended behind them so a key's events stay in order. Order per publishing thread is
+ * event goes straight to the disk {@link Spool}. The sender thread hands queued events to the idempotent producer,
+ * unless the spool holds undelivered events, in which case they are appended behind them so a key's events stay in order. Order per publishing thread is
  * kept on both paths: an event takes the direct path only when none is queued or in the sender's hands, so it never
  * overtakes an earlier one (events of different threads have no order to keep). A send that fails
  * with a retriable error (broker unreachable past {@code delivery.timeout.ms}, registry unreachable) appends the event
  * to the spool. The drainer thread re-sends spooled events in order and commits them only once Kafka acknowledged the
  * whole batch; a failed batch stays and is retried every {@code retryPeriod}, except its events Kafka acknowledged,
- * which are settled in the spool (counted as sent once, not sent again). Losses are only: spool full (oldest dropped
- * first), a record Kafka refuses for good (too large, invalid; or failing {@value #MAX_ATTEMPTS} times in a row with
+ * which are settled in the spool (counted as sent once, not sent again). While the spool is full ingest refuses
+ * clients ({@link #spoolFull}: 503 / UNAVAILABLE, so they keep their data); losses are only: spool full (oldest dropped
+ * first, for what is published anyway), a record Kafka refuses for good (too large, invalid; or failing {@value #MAX_ATTEMPTS} times in a row with
  * another non-retriable error), which is kept as a dead letter with the start of its bytes (unless it is one), an
  * event that cannot be Avro-encoded; each is counted in
  * {@code infermeter_collector_dropped_total{reason}}. Every accepted event is counted exactly once, as sent or as
@@ -165,7 +166,8 @@ public final class Publisher implements AutoCloseable {
     sender.start();
     drainer.start();
     metrics.gauge("infermeter_collector_schema_pending_topics",
-        "Topics whose schema id the registry has not given yet (their events wait in the spool)", unresolvedTopics::get);
+        "Topics whose schema id the registry has not given yet (their events wait in the spool)",
+        unresolvedTopics::get);
     // the schema ids the collector needs are registered at once, off the ingest path, with retries
     resolveAsync(requestsTopic, RequestEvent.getClassSchema());
     resolveAsync(hardwareTopic, HardwareSample.getClassSchema());
@@ -312,7 +314,8 @@ public final class Publisher implements AutoCloseable {
    */
   private void resolveAsync(String topic, org.apache.avro.Schema schema) {
     TopicSlot slot = slot(topic);
-    if (!(serializer instanceof AvroSerializer<?> avro) || slot.resolved || !slot.resolving.compareAndSet(false, true)) {
+    if (!(serializer instanceof AvroSerializer<?> avro) || slot.resolved
+        || !slot.resolving.compareAndSet(false, true)) {
       return;
     }
     unresolvedTopics.incrementAndGet();

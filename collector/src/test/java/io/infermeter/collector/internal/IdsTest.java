@@ -34,6 +34,15 @@ class IdsTest {
   }
 
   @Test
+  void nonAsciiAndLongPartsAreHashedAsTheirUtf8() {
+    assertThat(Ids.ofRequest("r\u00e9-1", "h\u00f4st", "\u6a21\u578b"))
+        .isEqualTo("a91d3a63-545f-8f65-8617-347a78582152");
+    assertThat(Ids.ofRequest("x".repeat(5000), "h", "m")).isEqualTo("35d6d4af-3962-8312-85f3-a14e442edab3");
+    assertThat(Ids.ofSpan(com.google.protobuf.ByteString.copyFrom(TRACE),
+        com.google.protobuf.ByteString.copyFrom(SPAN))).isEqualTo(Ids.ofSpan(TRACE, SPAN));
+  }
+
+  @Test
   void differentSpansAndRequestsGetDifferentIds() {
     Set<String> ids = new HashSet<>();
     byte[] span = SPAN.clone();

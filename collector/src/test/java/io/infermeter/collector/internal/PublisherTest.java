@@ -35,7 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The publisher against an in-memory producer whose "broker" can be switched off. */
 class PublisherTest {
 
-  /** A registry that answers only once {@link #open} is counted down (as one that is slow or down right after start). */
+  /** A registry that answers only once {@link #open} is counted down (as one slow or down right after start). */
   static final class GatedRegistry implements io.infermeter.schemas.serde.SchemaRegistryClient {
     final InMemorySchemaRegistryClient delegate;
     final java.util.concurrent.CountDownLatch open = new java.util.concurrent.CountDownLatch(1);

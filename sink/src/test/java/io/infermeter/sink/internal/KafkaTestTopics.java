@@ -40,7 +40,7 @@ final class KafkaTestTopics implements AutoCloseable {
     admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
     List<NewTopic> topics = new ArrayList<>();
     for (TopicSpec<?> t : List.of(Topics.WINDOW_AGGREGATES, Topics.ENERGY, Topics.BOTTLENECKS, Topics.ALERTS,
-        Topics.DEAD_LETTERS, Topics.HARDWARE)) {
+        Topics.DEAD_LETTERS, Topics.HARDWARE, Topics.REQUESTS)) {
       topics.add(new NewTopic(t.withPrefix(prefix).name(), partitions, (short) 1).configs(KEEP));
     }
     admin.createTopics(topics).all().get();
@@ -96,7 +96,7 @@ final class KafkaTestTopics implements AutoCloseable {
     raw.close();
     try {
       admin.deleteTopics(List.of(name(Topics.WINDOW_AGGREGATES), name(Topics.ENERGY), name(Topics.BOTTLENECKS),
-          name(Topics.ALERTS), name(Topics.DEAD_LETTERS), name(Topics.HARDWARE))).all().get();
+          name(Topics.ALERTS), name(Topics.DEAD_LETTERS), name(Topics.HARDWARE), name(Topics.REQUESTS))).all().get();
     } catch (Exception e) {
       // best effort; unique names never collide
     }

@@ -62,3 +62,52 @@ SELECT minute, host, device_id, samples, avg_utilization_pct, max_utilization_pc
        avg_power_w, max_power_w, max_temperature_c, throttled_samples
 FROM infermeter.hardware_minutely(from_ts = {from_ts:String}, to_ts = {to_ts:String})
 ORDER BY minute, host, device_id;
+
+-- Drill-down into the raw requests table (deploy/clickhouse/migrations/V004__raw_requests.sql, written when
+-- raw.requests.enabled=true). Plain queries, not views: copy them and change the columns at will. Times are UTC
+-- strings such as '2026-11-23 14:02:00'; with raw.requests.sample.ratio below 1 they see the sample only.
+-- Each is run by the sink's RawRequestQueriesIT against known data.
+
+-- name: slowest_requests
+-- The n slowest requests (end to end) of one model in a time range (completion in [from_ts, to_ts)), with the ids
+-- that find them in the inference server's logs.
+SELECT completed_at, host, event_id, request_id, e2e_us, ttft_us, input_tokens, output_tokens, status
+FROM infermeter.requests FINAL
+WHERE model = {model:String}
+  AND completed_at >= toDateTime64({from_ts:String}, 6, 'UTC') AND completed_at < toDateTime64({to_ts:String}, 6, 'UTC')
+ORDER BY e2e_us DESC, event_id
+LIMIT {n:UInt32};
+
+-- name: requests_behind_window_p99
+-- The requests behind one host window's warm end-to-end p99: the window's warm requests (cold_start = false, the
+-- window's warm histogram) whose e2e is at or above the p99 stored in window_latency, joined by the window key
+-- (window_starts[size] = window_start), slowest first. window_ms must be one of raw.requests.window.sizes.
+SELECT r.completed_at, r.event_id, r.request_id, r.e2e_us, l.p99_us AS window_p99_us, r.input_tokens, r.status
+FROM infermeter.requests AS r FINAL
+INNER JOIN
+(
+    SELECT window_start, host, model, p99_us
+    FROM infermeter.window_latency FINAL
+    WHERE scope = 'host' AND metric = 'e2e' AND cohort = 'warm' AND window_size_ms = {window_ms:UInt32}
+      AND window_start = toDateTime64({window_start:String}, 6, 'UTC') AND host = {host:String}
+      AND model = {model:String}
+) AS l ON r.host = l.host AND r.model = l.model AND r.window_starts[{window_ms:UInt32}] = l.window_start
+WHERE r.model = {model:String} AND r.host = {host:String} AND NOT r.cold_start
+  AND r.completed_at >= toDateTime64({window_start:String}, 6, 'UTC')
+  AND r.completed_at < toDateTime64({window_start:String}, 6, 'UTC') + toIntervalMillisecond({window_ms:UInt32})
+  AND r.e2e_us >= l.p99_us
+ORDER BY r.e2e_us DESC, r.event_id;
+
+-- name: prompt_length_ttft
+-- TTFT percentiles by prompt length of one model, prompt lengths bucketed by powers of two (bucket = the largest
+-- power of two <= input_tokens; 0 for an empty prompt); requests without a first token or prompt length are left out.
+SELECT if(input_tokens = 0, 0, toUInt32(exp2(floor(log2(input_tokens))))) AS prompt_tokens_from,
+       count() AS requests,
+       quantileExact(0.5)(ttft_us) AS ttft_p50_us,
+       quantileExact(0.9)(ttft_us) AS ttft_p90_us,
+       quantileExact(0.99)(ttft_us) AS ttft_p99_us
+FROM infermeter.requests FINAL
+WHERE model = {model:String} AND ttft_us IS NOT NULL AND input_tokens IS NOT NULL
+  AND completed_at >= toDateTime64({from_ts:String}, 6, 'UTC') AND completed_at < toDateTime64({to_ts:String}, 6, 'UTC')
+GROUP BY prompt_tokens_from
+ORDER BY prompt_tokens_from;

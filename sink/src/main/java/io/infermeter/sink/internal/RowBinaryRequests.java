@@ -11,7 +11,7 @@ import java.util.Map;
  * endian, Bool as one byte, Nullable(T) as a 0/1 null flag then T when present, Map as a LEB128 entry count then the
  * key-value pairs. Reuses one growing buffer; not thread-safe (one encoder per writer).
  */
-final class RowBinaryRequests {
+public final class RowBinaryRequests {
 
   /** Columns of {@link Table#REQUESTS} by wire type, in table order. */
   private enum Kind { DATETIME64, STRING, BOOL, UINT64, NULLABLE_UINT64, NULLABLE_UINT32, WINDOW_STARTS, ATTRIBUTES,
@@ -43,21 +43,21 @@ final class RowBinaryRequests {
   }
 
   /** Clears the buffer for the next insert. */
-  void reset() {
+  public void reset() {
     pos = 0;
   }
 
   /** The bytes encoded since {@link #reset()}: {@code buffer()[0, size())}. */
-  byte[] buffer() {
+  public byte[] buffer() {
     return buf;
   }
 
-  int size() {
+  public int size() {
     return pos;
   }
 
   /** Appends one row; on a wrong value (a type the column cannot take) the buffer is left at the row's start. */
-  void add(Object[] row) {
+  public void add(Object[] row) {
     if (row.length != KINDS.length) {
       throw new IllegalArgumentException("requests row has " + row.length + " values for " + KINDS.length
           + " columns");

@@ -3,6 +3,7 @@ package io.infermeter.collector.internal;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -40,13 +41,15 @@ public final class Ids {
   /** Tag of the name of a request's id: requestId, host, model. */
   static final byte[] REQUEST_TAG = "infermeter.request.v1".getBytes(StandardCharsets.US_ASCII);
 
-  /** A thread's SHA-256 digest and its output buffer. */
+  /**
+   * A thread's SHA-256 digest, the name being built (in one reused buffer, hashed with one call: fewer calls into the
+   * digest than one per part) and the resulting UUID bits.
+   */
   static final class Hasher {
     private final MessageDigest sha;
     private final byte[] digest = new byte[32];
-    private final byte[] len = new byte[4];
-    /** Reused for the bytes of an ASCII string part and of protobuf ids (no copy per part). */
-    private byte[] scratch = new byte[128];
+    private byte[] name = new byte[256];
+    private int pos;
     long msb;
     long lsb;
 
@@ -59,57 +62,68 @@ public final class Ids {
     }
 
     Hasher begin(byte[] tag) {
-      sha.reset();
-      sha.update(tag);
+      if (name.length > 65_536) {
+        name = new byte[256]; // a huge part once (an abusive requestId) is not kept per thread
+      }
+      pos = 0;
+      room(tag.length);
+      System.arraycopy(tag, 0, name, 0, tag.length);
+      pos = tag.length;
       return this;
+    }
+
+    private void room(int n) {
+      if (name.length - pos < n) {
+        name = Arrays.copyOf(name, Math.max(pos + n, name.length * 2));
+      }
+    }
+
+    /** Appends the part's 4-byte big-endian length; the caller then writes {@code n} bytes at {@link #pos}. */
+    private void length(int n) {
+      room(4 + n);
+      name[pos] = (byte) (n >>> 24);
+      name[pos + 1] = (byte) (n >>> 16);
+      name[pos + 2] = (byte) (n >>> 8);
+      name[pos + 3] = (byte) n;
+      pos += 4;
     }
 
     Hasher part(byte[] b, int from, int to) {
       int n = to - from;
-      len[0] = (byte) (n >>> 24);
-      len[1] = (byte) (n >>> 16);
-      len[2] = (byte) (n >>> 8);
-      len[3] = (byte) n;
-      sha.update(len, 0, 4);
-      sha.update(b, from, n);
+      length(n);
+      System.arraycopy(b, from, name, pos, n);
+      pos += n;
       return this;
     }
 
     Hasher part(String s) {
       int n = s.length();
-      if (n <= 4096) {
-        if (scratch.length < n) {
-          scratch = new byte[Math.max(n, scratch.length * 2)];
+      length(n);
+      for (int i = 0; i < n; i++) {
+        char c = s.charAt(i);
+        if (c >= 0x80) { // not ASCII: its UTF-8 instead
+          pos -= 4;
+          byte[] b = s.getBytes(StandardCharsets.UTF_8);
+          return part(b, 0, b.length);
         }
-        byte[] b = scratch;
-        int i = 0;
-        while (i < n) {
-          char c = s.charAt(i);
-          if (c >= 0x80) {
-            break;
-          }
-          b[i++] = (byte) c;
-        }
-        if (i == n) {
-          return part(b, 0, n); // ASCII: its own UTF-8
-        }
+        name[pos + i] = (byte) c;
       }
-      byte[] b = s.getBytes(StandardCharsets.UTF_8);
-      return part(b, 0, b.length);
+      pos += n;
+      return this;
     }
 
-    /** A part given as protobuf bytes, copied into the scratch buffer rather than a new array. */
+    /** A part given as protobuf bytes, copied straight into the name. */
     Hasher part(com.google.protobuf.ByteString bytes) {
       int n = bytes.size();
-      if (scratch.length < n) {
-        scratch = new byte[Math.max(n, scratch.length * 2)];
-      }
-      bytes.copyTo(scratch, 0);
-      return part(scratch, 0, n);
+      length(n);
+      bytes.copyTo(name, pos);
+      pos += n;
+      return this;
     }
 
     /** Ends the name: {@link #msb} and {@link #lsb} are the version-8 UUID's bits. */
     void finish() {
+      sha.update(name, 0, pos);
       try {
         sha.digest(digest, 0, 32);
       } catch (java.security.DigestException e) {

@@ -79,6 +79,8 @@ class CollectorIT {
               URI.create("http://127.0.0.1:" + collector.httpPort() + "/v1/traces"))
           .header("Authorization", "Bearer it-token").header("Content-Type", "application/x-protobuf")
           .POST(HttpRequest.BodyPublishers.ofByteArray(OtlpFixtures.request(OtlpFixtures.vllmSpan(startNs, "otlp-pb")
+              // another span than the OTLP/JSON fixture's (same trace and span id would be the same request, one id)
+              .setSpanId(com.google.protobuf.ByteString.copyFrom(new byte[] {0, 0, 0, 0, 0, 0, 0, (byte) 0xaa}))
               .build()).toByteArray())).build(), HttpResponse.BodyHandlers.ofString());
       assertThat(r2.statusCode()).isEqualTo(200);
       HttpResponse<String> r3 = http.send(HttpRequest.newBuilder(

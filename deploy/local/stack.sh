@@ -191,7 +191,7 @@ running_pid() {
 # Alive, not a zombie, and started with this state directory on its command line.
 is_ours() {
   local cmdline
-  cmdline="$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null)" || return 1
+  cmdline="$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline")" || return 1
   [[ "$cmdline" == *"$STATE_DIR"* ]]
 }
 

@@ -129,8 +129,20 @@ public final class StreamsMain implements Callable<Integer> {
 
   static void registerMetrics(PrometheusRegistry registry, KafkaStreams streams, StreamsCounters c) {
     CounterWithCallback.builder().name("infermeter_streams_late_records_total")
-        .help("Records past window end + grace, sent to dead letters")
+        .help("Records past window end + grace + allowed lateness, sent to dead letters")
         .callback(cb -> cb.call(c.lateRecords.sum())).register(registry);
+    CounterWithCallback.builder().name("infermeter_streams_late_corrected_total")
+        .help("Late records applied to a closed window within the allowed lateness (a correction)")
+        .callback(cb -> cb.call(c.lateCorrected.sum())).register(registry);
+    CounterWithCallback.builder().name("infermeter_streams_windows_corrected_total")
+        .help("Closed windows changed by late records (once per correction round)")
+        .callback(cb -> cb.call(c.windowsCorrected.sum())).register(registry);
+    CounterWithCallback.builder().name("infermeter_streams_corrections_emitted_total")
+        .help("Corrected windows re-emitted as a new version")
+        .callback(cb -> cb.call(c.correctionsEmitted.sum())).register(registry);
+    CounterWithCallback.builder().name("infermeter_streams_future_clamped_total")
+        .help("Records more than windows.max.future ahead of the wall clock (stream time clamped)")
+        .callback(cb -> cb.call(c.futureClamped.sum())).register(registry);
     CounterWithCallback.builder().name("infermeter_streams_dead_letters_total")
         .help("Records sent to the dead-letter topic, by reason").labelNames("reason")
         .callback(cb -> c.deadLetters().forEach((r, v) -> cb.call(v.sum(), r))).register(registry);

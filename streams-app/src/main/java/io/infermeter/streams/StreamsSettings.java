@@ -35,6 +35,9 @@ public final class StreamsSettings {
   private final int fleetUpstreamTasks;
   private final Duration energyDelay;
   private final Duration dedupRetention;
+  private final Duration allowedLateness;
+  private final Duration correctionInterval;
+  private final Duration maxFuture;
   private final int maxKeysPerWindow;
   private final Map<String, SloClass> sloClasses;
   private final String defaultSloClass;
@@ -84,6 +87,13 @@ public final class StreamsSettings {
     if (dedupRetention.toMillis() <= 0) {
       throw new ConfigException("invalid value '" + s.string("dedup.retention") + "' for setting 'dedup.retention': expected > 0");
     }
+    this.allowedLateness = s.duration("windows.allowed.lateness");
+    this.correctionInterval = s.duration("windows.corrections.interval");
+    if (correctionInterval.toMillis() <= 0) {
+      throw new ConfigException("invalid value '" + s.string("windows.corrections.interval")
+          + "' for setting 'windows.corrections.interval': expected > 0");
+    }
+    this.maxFuture = s.duration("windows.max.future");
     this.maxKeysPerWindow = s.positiveInt("keys.max.per.window");
     this.defaultSloClass = s.string("slo.default.class");
     Map<String, SloClass> classes = new LinkedHashMap<>();
@@ -147,6 +157,9 @@ public final class StreamsSettings {
     d.put("windows.fleet.upstream.tasks", "0");
     d.put("energy.join.delay", "10s");
     d.put("dedup.retention", "2m");
+    d.put("windows.allowed.lateness", "10m");
+    d.put("windows.corrections.interval", "1s");
+    d.put("windows.max.future", "5s");
     d.put("keys.max.per.window", "10000");
     d.put("slo.classes", "default,interactive,batch");
     d.put("slo.default.class", "default");
@@ -299,8 +312,29 @@ public final class StreamsSettings {
     return energyDelay;
   }
 
+  /**
+   * How long de-duplication remembers an event id, behind the stream time: {@code dedup.retention}, raised when
+   * needed to grace + allowed lateness + the largest window, so a retried copy of any record that can still count
+   * is recognized.
+   */
   public Duration dedupRetention() {
-    return dedupRetention;
+    Duration needed = grace.plus(allowedLateness).plus(windowSizes.get(windowSizes.size() - 1));
+    return dedupRetention.compareTo(needed) >= 0 ? dedupRetention : needed;
+  }
+
+  /** How long after it closed a window still takes late records, re-emitted as corrections. 0: late is dead-lettered. */
+  public Duration allowedLateness() {
+    return allowedLateness;
+  }
+
+  /** Wall-clock period at which corrected windows are re-emitted (each window once per period at most). */
+  public Duration correctionInterval() {
+    return correctionInterval;
+  }
+
+  /** How far past the app's wall clock a record's event time may move a task's stream time (clock skew bound). */
+  public Duration maxFuture() {
+    return maxFuture;
   }
 
   public int maxKeysPerWindow() {

@@ -245,15 +245,22 @@ class InfermeterTopologyTest {
   }
 
   @Test
-  void idsOlderThanTheDedupRetentionAreForgotten() {
+  void theDedupHorizonCoversEveryWindowARecordCanStillCountIn() {
+    // dedup.retention is raised to grace + allowed lateness + the largest window (1 s + 0 + 10 s here): an id is
+    // forgotten only when a re-sent copy could no longer count anyway.
     try (TopologyFixture f = new TopologyFixture(Map.of("dedup.retention", "2s"))) {
+      assertThat(f.settings.dedupRetention()).isEqualTo(java.time.Duration.ofSeconds(11));
       f.send(request("x", "h1", "m1", T0_MS + 100, 0, 1000, 2000, 5).build());
-      f.send(request("x", "h1", "m1", T0_MS + 100, 0, 1000, 2000, 5).build()); // within retention: a duplicate
-      f.send(request("later", "h1", "m1", T0_MS + 5_000, 0, 1000, 2000, 5).build()); // x's bucket expires
-      f.send(request("x", "h1", "m1", T0_MS + 100, 0, 1000, 2000, 5).build()); // window still open: counts again
+      f.send(request("later", "h1", "m1", T0_MS + 5_000, 0, 1000, 2000, 5).build());
+      f.send(request("x", "h1", "m1", T0_MS + 100, 0, 1000, 2000, 5).build()); // past the 2 s asked for: still a duplicate
       f.send(request("close", "h1", "m1", T0_MS + 11_500, 0, 1000, 1000, 2).build());
-      assertThat(f.aggregates().get(0).getRequests()).isEqualTo(3);
+      assertThat(f.aggregates().get(0).getRequests()).isEqualTo(2);
       assertThat(f.counters.duplicates.sum()).isEqualTo(1);
+      f.send(request("far", "h1", "m1", T0_MS + 60_000, 0, 1000, 1000, 2).build());
+      f.send(request("x", "h1", "m1", T0_MS + 100, 0, 1000, 2000, 5).build()); // forgotten, and too late to count
+      assertThat(f.counters.duplicates.sum() + f.counters.lateRecords.sum()).isEqualTo(2);
+      assertThat(f.aggregates()).filteredOn(a -> a.getScope().equals("host"))
+          .allSatisfy(a -> assertThat(a.getWindowStartUs()).isNotEqualTo(T0_MS * 1000));
     }
   }
 

@@ -20,6 +20,7 @@ import io.infermeter.streams.state.Codec;
 import io.infermeter.streams.support.DeadLetters;
 import io.infermeter.streams.support.StreamsCounters;
 import io.infermeter.streams.windows.AggKey;
+import io.infermeter.streams.windows.FutureClamp;
 import io.infermeter.streams.windows.WindowTable;
 import java.nio.ByteBuffer;
 import java.time.Clock;
@@ -85,7 +86,8 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     this.context = context;
     List<Long> sizes = settings.windowSizesMs();
     table = new WindowTable<>(context.getStateStore(WINDOW_STORE), context.getStateStore(META_STORE),
-        settings.grace().toMillis() + settings.energyDelay().toMillis(), sizes, Integer.MAX_VALUE, counters);
+        settings.grace().toMillis() + settings.energyDelay().toMillis(), settings.allowedLateness().toMillis(), sizes,
+        Integer.MAX_VALUE, counters);
     deviceLast = context.getStateStore(DEVICE_LAST_STORE);
     hostSeenStore = context.getStateStore(HOST_SEEN_STORE);
     alertStates = new RuleStates(context.getStateStore(ALERT_STORE), limits, counters);
@@ -102,6 +104,9 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     startedMs = context.currentSystemTimeMs();
     context.schedule(settings.alerts().hostSilentCheck, PunctuationType.WALL_CLOCK_TIME, this::checkSilentHosts);
     context.schedule(limits.evictionInterval(), PunctuationType.WALL_CLOCK_TIME, this::evict);
+    if (table.allowedLatenessMs() > 0) {
+      context.schedule(settings.correctionInterval(), PunctuationType.WALL_CLOCK_TIME, now -> emitCorrections());
+    }
   }
 
   /** Forgets device last samples and hardware rule states idle for state.inactive.expiry (wall clock). */
@@ -178,16 +183,50 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     if (!table.sizes().contains(u.windowSizeMs())) {
       return;
     }
-    if (table.isLate(end)) {
+    if (table.isTooLate(end)) {
       counters.lateRecords.increment();
       deadLetter(record, "late-usage", "request usage of host " + u.host() + " window [" + u.windowStartMs() + ", "
-          + end + ") ms arrived after the energy window closed (stream time " + table.streamTime() + " ms)");
+          + end + ") ms arrived after the energy window closed and its allowed lateness ("
+          + table.allowedLatenessMs() + " ms) passed (stream time " + table.streamTime() + " ms)");
+      return;
+    }
+    if (table.isLate(end)) {
+      table.correct(hostKey(u.host()), u.windowStartMs(), u.windowSizeMs(), EnergyProcessor::newWindow, false)
+          .full().addUsage(u);
+      counters.lateCorrected.increment();
       return;
     }
     HostWindow w = table.getOrCreate(hostKey(u.host()), k -> null, u.windowStartMs(), u.windowSizeMs(),
-        (k, s, z) -> new HostWindow(k.host(), s, z));
+        EnergyProcessor::newWindow);
     w.addUsage(u);
-    emit(table.advance(end));
+    advance(end);
+  }
+
+  private static HostWindow newWindow(AggKey k, long startMs, long sizeMs) {
+    return new HostWindow(k.host(), startMs, sizeMs);
+  }
+
+  private void advance(long eventTimeMs) {
+    List<HostWindow> closed = table.advance(FutureClamp.clockTime(eventTimeMs, clock.millis(),
+        settings.maxFuture().toMillis(), counters));
+    if (!closed.isEmpty()) {
+      emitCorrections();
+      emit(closed);
+    }
+  }
+
+  /**
+   * Re-emits the energy, attribution and bottleneck of the windows late usage or samples changed (same record keys:
+   * the sink keeps the newest); hardware alerts are not evaluated again.
+   */
+  private void emitCorrections() {
+    if (table.pendingCorrections() == 0) {
+      return;
+    }
+    for (WindowTable.Correction<HostWindow> c : table.drainCorrections()) {
+      counters.correctionsEmitted.increment();
+      emitWindow(c.full());
+    }
   }
 
   private void processSample(Record<String, EnergyInput> record, HardwareSample s) {
@@ -228,14 +267,20 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
       runUs = t - throttleSince;
     }
     StringBuilder late = null;
+    boolean corrected = false;
     for (long size : table.sizes()) {
       long start = Math.floorDiv(tMs, size) * size;
-      if (table.isLate(start + size)) {
+      if (table.isTooLate(start + size)) {
         late = (late == null ? new StringBuilder() : late.append(", ")).append(size).append(" ms window");
         continue;
       }
-      HostWindow w = table.getOrCreate(hostKey(s.getHost()), k -> null, start, size,
-          (k, st, z) -> new HostWindow(k.host(), st, z));
+      HostWindow w;
+      if (table.isLate(start + size)) {
+        w = table.correct(hostKey(s.getHost()), start, size, EnergyProcessor::newWindow, false).full();
+        corrected = true;
+      } else {
+        w = table.getOrCreate(hostKey(s.getHost()), k -> null, start, size, EnergyProcessor::newWindow);
+      }
       w.cluster = s.getCluster();
       w.region = s.getRegion();
       boolean[] folded = {false};
@@ -297,21 +342,30 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     } else if (tracked) {
       deviceIndex.put(devKey, nowMs);
     }
+    if (corrected) {
+      counters.lateCorrected.increment();
+    }
     if (late != null) {
       counters.lateRecords.increment();
-      deadLetter(record, "late", "hardware sample at " + tMs + " ms is past window end + grace + energy delay at "
-          + "stream time " + table.streamTime() + " ms for " + late);
+      deadLetter(record, "late", "hardware sample at " + tMs + " ms is past window end + grace + energy delay + "
+          + "allowed lateness at stream time " + table.streamTime() + " ms for " + late);
     }
-    emit(table.advance(tMs));
+    advance(tMs);
+  }
+
+  /** Energy, attribution and bottleneck of one window (also of a corrected one). */
+  private void emitWindow(HostWindow w) {
+    long endMs = w.startMs + w.sizeMs;
+    for (DeviceWindowEnergy e : energy(w)) {
+      context.forward(new Record<>(w.host + '/' + e.getDeviceId() + '/' + w.sizeMs + '/' + w.startMs, e, endMs));
+    }
+    context.forward(new Record<>(w.host + '/' + w.sizeMs + '/' + w.startMs, bottleneck(w), endMs));
   }
 
   private void emit(List<HostWindow> closed) {
     for (HostWindow w : closed) {
       long endMs = w.startMs + w.sizeMs;
-      for (DeviceWindowEnergy e : energy(w)) {
-        context.forward(new Record<>(w.host + '/' + e.getDeviceId() + '/' + w.sizeMs + '/' + w.startMs, e, endMs));
-      }
-      context.forward(new Record<>(w.host + '/' + w.sizeMs + '/' + w.startMs, bottleneck(w), endMs));
+      emitWindow(w);
       if (w.sizeMs == alertSizeMs) {
         for (Alert a : hardwareAlerts(w)) {
           context.forward(new Record<>(a.getDedupKey(), a, endMs));

@@ -85,6 +85,44 @@ public final class ObjectStore<V> extends WriteBehindStore {
     inner.delete(key);
   }
 
+  /**
+   * Writes the object under {@code key} now if it changed, and drops it from memory; a later {@link #get} reads it
+   * back from the inner store.
+   */
+  public void release(Bytes key) {
+    V v = cache.remove(key);
+    if (v != null && dirty.remove(key)) {
+      byte[] bytes;
+      try {
+        bytes = encoder.apply(v);
+      } catch (RuntimeException e) {
+        if (counters != null) {
+          counters.stateEncodeFailures.increment();
+        }
+        LOG.error("cannot encode the entry of store {} under a {}-byte key; it is dropped from the store and its "
+            + "changelog", name(), key.get().length, e);
+        inner.delete(key);
+        return;
+      }
+      ensureRecordContext();
+      inner.put(key, bytes);
+    }
+  }
+
+  /**
+   * The keys of the inner store up to {@code toInclusive} in byte order (objects changed since the last flush but
+   * never written are not among them).
+   */
+  public List<Bytes> keysUpTo(Bytes toInclusive) {
+    List<Bytes> out = new ArrayList<>();
+    try (KeyValueIterator<Bytes, byte[]> it = inner.range(null, toInclusive)) {
+      while (it.hasNext()) {
+        out.add(it.next().key);
+      }
+    }
+    return out;
+  }
+
   /** Every entry (used once per task start to rebuild in-memory indexes). */
   public List<KeyValue<Bytes, V>> all() {
     writeDirty();

@@ -11,7 +11,16 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class StreamsCounters {
 
+  /** Records too late to count (past window end + grace + allowed lateness): dead-lettered. */
   public final LongAdder lateRecords = new LongAdder();
+  /** Late records (and late partials, usage, samples) applied to a closed window as a correction. */
+  public final LongAdder lateCorrected = new LongAdder();
+  /** Closed windows that took a late record (counted once per correction round). */
+  public final LongAdder windowsCorrected = new LongAdder();
+  /** Corrected windows re-emitted. */
+  public final LongAdder correctionsEmitted = new LongAdder();
+  /** Records whose event time was more than windows.max.future ahead of the wall clock (stream time clamped). */
+  public final LongAdder futureClamped = new LongAdder();
   public final LongAdder duplicates = new LongAdder();
   public final LongAdder keyCapFolded = new LongAdder();
   public final LongAdder counterResets = new LongAdder();

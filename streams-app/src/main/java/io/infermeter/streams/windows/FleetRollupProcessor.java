@@ -49,13 +49,17 @@ public final class FleetRollupProcessor implements Processor<String, RequestAccu
     this.context = context;
     List<Long> sizes = settings.windowSizesMs();
     table = new WindowTable<>(context.getStateStore(WINDOW_STORE), context.getStateStore(META_STORE),
-        settings.fleetDelay().toMillis(), sizes, settings.maxKeysPerWindow(), counters);
+        settings.fleetDelay().toMillis(), settings.allowedLateness().toMillis(), sizes, settings.maxKeysPerWindow(),
+        counters);
     alerts = new WindowAlerts(context.getStateStore(ALERT_STORE), settings.alerts(), limits, counters);
     context.schedule(limits.evictionInterval(), PunctuationType.WALL_CLOCK_TIME, nowMs -> {
       for (Alert alert : alerts.evict(nowMs)) {
         context.forward(new Record<>(alert.getDedupKey(), alert, nowMs));
       }
     });
+    if (table.allowedLatenessMs() > 0) {
+      context.schedule(settings.correctionInterval(), PunctuationType.WALL_CLOCK_TIME, now -> emitCorrections());
+    }
     upstream = UpstreamWatermark.inStore(context.getStateStore(META_STORE), settings.grace().toMillis(),
         settings.fleetIdle().toMillis(), settings.fleetUpstreamTasks(), clock.millis());
   }
@@ -69,18 +73,27 @@ public final class FleetRollupProcessor implements Processor<String, RequestAccu
     long end = p.windowStartMs + p.windowSizeMs;
     long now = clock.millis();
     upstream.report(record.headers(), end, now);
+    AggKey fleet = p.key.fleet();
+    if (table.isLate(end) && !table.isTooLate(end)) {
+      table.correct(fleet, p.windowStartMs, p.windowSizeMs, RequestAccumulator::new, false).full().merge(p, limits);
+      counters.lateCorrected.increment();
+      return;
+    }
     if (table.isLate(end)) {
       counters.lateRecords.increment();
       DeadLetters.forward(context, counters, limits, clock, record, null, "late-partial",
           "host partial of window [" + p.windowStartMs + ", " + end + ") ms arrived after the fleet window closed "
               + "(upstream watermark " + table.streamTime() + " ms, fleet delay " + settings.fleetDelay().toMillis()
-              + " ms)", p.toBytes(true));
+              + " ms, allowed lateness " + table.allowedLatenessMs() + " ms)", p.toBytes(true));
       return;
     }
-    AggKey fleet = p.key.fleet();
     AggKey folded = new AggKey(AggKey.FLEET_SCOPE, AggKey.ALL, AggKey.ALL, AggKey.ALL, AggKey.OTHER, "", AggKey.ALL);
     table.getOrCreate(fleet, k -> folded, p.windowStartMs, p.windowSizeMs, RequestAccumulator::new).merge(p, limits);
-    for (RequestAccumulator a : table.advance(upstream.watermark(now))) {
+    List<RequestAccumulator> closed = table.advance(upstream.watermark(now));
+    if (!closed.isEmpty()) {
+      emitCorrections();
+    }
+    for (RequestAccumulator a : closed) {
       long endMs = a.windowStartMs + a.windowSizeMs;
       counters.windowsEmitted.increment();
       context.forward(new Record<>(WindowAggregates.recordKey(a),
@@ -90,6 +103,19 @@ public final class FleetRollupProcessor implements Processor<String, RequestAccu
           context.forward(new Record<>(alert.getDedupKey(), alert, endMs));
         }
       }
+    }
+  }
+
+  /** Re-emits the fleet windows that late host partials (or host corrections) changed; alerts are not evaluated. */
+  private void emitCorrections() {
+    if (table.pendingCorrections() == 0) {
+      return;
+    }
+    for (WindowTable.Correction<RequestAccumulator> c : table.drainCorrections()) {
+      RequestAccumulator a = c.full();
+      counters.correctionsEmitted.increment();
+      context.forward(new Record<>(WindowAggregates.recordKey(a),
+          WindowAggregates.of(a, settings.outputHdrHistogram()), a.windowStartMs + a.windowSizeMs));
     }
   }
 }

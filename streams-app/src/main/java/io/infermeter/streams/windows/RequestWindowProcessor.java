@@ -72,12 +72,16 @@ public final class RequestWindowProcessor implements Processor<String, RequestEv
     ObjectStore<RequestAccumulator> store = context.getStateStore(WINDOW_STORE);
     KeyValueStore<String, Long> meta = context.getStateStore(META_STORE);
     List<Long> sizes = settings.windowSizesMs();
-    table = new WindowTable<>(store, meta, settings.grace().toMillis(), sizes, settings.maxKeysPerWindow(), counters)
+    table = new WindowTable<>(store, meta, settings.grace().toMillis(), settings.allowedLateness().toMillis(), sizes,
+        settings.maxKeysPerWindow(), counters)
         .deriveFromSmallest((t, p) -> t.append(p, limits), AggKey::folded, RequestAccumulator::new);
     smallestMs = table.smallest();
     dedup = context.getStateStore(DEDUP_STORE);
     alerts = new WindowAlerts(context.getStateStore(ALERT_STORE), settings.alerts(), limits, counters);
     context.schedule(limits.evictionInterval(), PunctuationType.WALL_CLOCK_TIME, this::evict);
+    if (table.allowedLatenessMs() > 0) {
+      context.schedule(settings.correctionInterval(), PunctuationType.WALL_CLOCK_TIME, now -> emitCorrections());
+    }
   }
 
   private void evict(long nowMs) {
@@ -115,10 +119,19 @@ public final class RequestWindowProcessor implements Processor<String, RequestEv
     AggKey key = AggKey.hostKey(e);
     SloClass cls = Goodput.classOf(e.getSloClass(), settings.sloClasses(), settings.defaultSloClass());
     StringBuilder late = null;
+    boolean corrected = false;
     boolean smallestOnTime = !table.isLate(Math.floorDiv(eventTimeMs, smallestMs) * smallestMs + smallestMs);
     for (long size : table.sizes()) {
       long start = Math.floorDiv(eventTimeMs, size) * size;
       if (table.isLate(start + size)) {
+        if (!table.isTooLate(start + size)) {
+          WindowTable.Correction<RequestAccumulator> c =
+              table.correct(key, start, size, RequestAccumulator::new, true);
+          c.full().add(e, cls, limits);
+          c.delta().add(e, cls, limits);
+          corrected = true;
+          continue;
+        }
         if (late == null) {
           late = new StringBuilder();
         }
@@ -133,12 +146,44 @@ public final class RequestWindowProcessor implements Processor<String, RequestEv
         counters.mapEntriesFolded.increment();
       }
     }
+    if (corrected) {
+      counters.lateCorrected.increment();
+    }
     if (late != null) {
       counters.lateRecords.increment();
       deadLetter(record, "late", "event time " + eventTimeMs + " ms is past window end + grace ("
-          + settings.grace().toMillis() + " ms) at stream time " + table.streamTime() + " ms for " + late);
+          + settings.grace().toMillis() + " ms) + allowed lateness (" + table.allowedLatenessMs()
+          + " ms) at stream time " + table.streamTime() + " ms for " + late);
     }
-    emit(table.advance(eventTimeMs));
+    List<RequestAccumulator> closed = table.advance(FutureClamp.clockTime(eventTimeMs, clock.millis(),
+        settings.maxFuture().toMillis(), counters));
+    if (!closed.isEmpty()) {
+      emitCorrections(); // before the windows that close after them
+      emit(closed);
+    }
+  }
+
+  /**
+   * Re-emits the windows late records changed since the last call: the whole host aggregate again (the sink keeps the
+   * newest, its tables being ReplacingMergeTree by Kafka offset), and only the change (delta) to the fleet rollup and
+   * the energy join, which add it to what they already have. Alerts are not evaluated again: a correction updates the
+   * numbers, never fires or resolves an alert.
+   */
+  private void emitCorrections() {
+    if (table.pendingCorrections() == 0) {
+      return;
+    }
+    for (WindowTable.Correction<RequestAccumulator> c : table.drainCorrections()) {
+      RequestAccumulator a = c.full();
+      RequestAccumulator d = c.delta();
+      long endMs = a.windowStartMs + a.windowSizeMs;
+      counters.correctionsEmitted.increment();
+      context.forward(new Record<>(WindowAggregates.recordKey(a),
+          WindowAggregates.of(a, settings.outputHdrHistogram()), endMs));
+      context.forward(UpstreamWatermark.stamped(new Record<>(d.key.fleet().asString(), d, endMs),
+          context.taskId().toString(), table.streamTime()));
+      context.forward(new Record<>(d.key.host(), new EnergyInput(null, HostUsage.of(d)), endMs));
+    }
   }
 
   /** De-duplication by event id within {@code dedup.retention} of event time behind the stream time. */

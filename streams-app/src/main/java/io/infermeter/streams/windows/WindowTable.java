@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -74,9 +75,18 @@ public final class WindowTable<V extends WindowTable.Windowed> {
     }
   }
 
+  /**
+   * A closed window taking late records: {@code full} is the whole window (as emitted before, plus the late records),
+   * {@code delta} only the late records since the last emission (null when the caller asked for none). Both are kept
+   * in the store until {@link #drainCorrections}, so a correction survives a restart between the late record and its
+   * emission, in the same exactly-once transaction as the input offsets.
+   */
+  public record Correction<V>(V full, V delta) {}
+
   private final ObjectStore<V> store;
   private final KeyValueStore<String, Long> meta;
   private final long graceMs;
+  private final long allowedLatenessMs;
   private final List<Long> sizesMs;
   private final int maxKeys;
   private final StreamsCounters counters;
@@ -90,12 +100,27 @@ public final class WindowTable<V extends WindowTable.Windowed> {
   private BiConsumer<V, V> appender;
   private UnaryOperator<AggKey> folder;
   private Factory<V> derivedFactory;
+  /** Closed windows changed by late records and not yet re-emitted, by store key, in arrival order. */
+  private final Map<Bytes, Correction<V>> corrections = new LinkedHashMap<>();
 
   public WindowTable(ObjectStore<V> store, KeyValueStore<String, Long> meta, long graceMs,
       List<Long> sizesMs, int maxKeys, StreamsCounters counters) {
+    this(store, meta, graceMs, 0, sizesMs, maxKeys, counters);
+  }
+
+  /**
+   * @param allowedLatenessMs how long after it closed a window still takes late records as corrections
+   *     ({@link #correct}); 0 deletes a window when it closes
+   */
+  public WindowTable(ObjectStore<V> store, KeyValueStore<String, Long> meta, long graceMs, long allowedLatenessMs,
+      List<Long> sizesMs, int maxKeys, StreamsCounters counters) {
+    if (allowedLatenessMs < 0) {
+      throw new IllegalArgumentException("allowed lateness " + allowedLatenessMs + " ms < 0");
+    }
     this.store = store;
     this.meta = meta;
     this.graceMs = graceMs;
+    this.allowedLatenessMs = allowedLatenessMs;
     this.sizesMs = sizesMs;
     this.maxKeys = maxKeys;
     this.counters = counters;
@@ -138,6 +163,22 @@ public final class WindowTable<V extends WindowTable.Windowed> {
     return Bytes.wrap(ByteBuffer.allocate(16 + d.length).putLong(endMs).putLong(sizeMs).put(d).array());
   }
 
+  /** The store key of a correction's delta: the window's key with the size negated. */
+  private static Bytes deltaKey(Bytes fullKey) {
+    byte[] b = fullKey.get().clone();
+    ByteBuffer buf = ByteBuffer.wrap(b);
+    buf.putLong(8, -buf.getLong(8));
+    return Bytes.wrap(b);
+  }
+
+  private static long keyEnd(Bytes key) {
+    return ByteBuffer.wrap(key.get()).getLong(0);
+  }
+
+  private static long keySize(Bytes key) {
+    return ByteBuffer.wrap(key.get()).getLong(8);
+  }
+
   private static long windowId(long endMs, long sizeMs) {
     return endMs * 31 + sizeMs;
   }
@@ -148,9 +189,25 @@ public final class WindowTable<V extends WindowTable.Windowed> {
     }
     Long st = meta.get(STREAM_TIME);
     streamTime = st == null ? -1 : st;
+    List<Bytes> deltas = new ArrayList<>();
     for (KeyValue<Bytes, V> kv : store.all()) {
       V a = kv.value;
-      slot(a.windowStartMs() + a.windowSizeMs(), a.windowSizeMs()).byKey.put(a.key(), new Entry<>(kv.key, a));
+      if (keySize(kv.key) < 0) {
+        deltas.add(kv.key);
+      } else if (!isLate(a.windowStartMs() + a.windowSizeMs())) {
+        slot(a.windowStartMs() + a.windowSizeMs(), a.windowSizeMs()).byKey.put(a.key(), new Entry<>(kv.key, a));
+      }
+      // a closed window kept for corrections stays in the store only, read again if a late record needs it
+    }
+    for (Bytes d : deltas) {
+      Bytes fullKey = deltaKey(d);
+      V full = store.get(fullKey);
+      V delta = store.get(d);
+      if (full != null) {
+        corrections.put(fullKey, new Correction<>(full, delta));
+      } else {
+        store.delete(d);
+      }
     }
     loaded = true;
   }
@@ -180,9 +237,79 @@ public final class WindowTable<V extends WindowTable.Windowed> {
     return sizesMs;
   }
 
+  /** True when the window ending at {@code windowEndMs} has closed (stream time passed its end + grace). */
   public boolean isLate(long windowEndMs) {
-    load();
+    if (!loaded) {
+      load();
+    }
     return streamTime >= 0 && windowEndMs <= streamTime - graceMs;
+  }
+
+  /** True when the window has closed more than the allowed lateness ago: a record for it can no longer count. */
+  public boolean isTooLate(long windowEndMs) {
+    return isLate(windowEndMs + allowedLatenessMs);
+  }
+
+  public long allowedLatenessMs() {
+    return allowedLatenessMs;
+  }
+
+  /**
+   * The correction of the closed window (key, [startMs, startMs + sizeMs)), within the allowed lateness: the window as
+   * kept since it closed (created empty if it never had a record), and a delta holding what changed since its last
+   * emission when {@code withDelta}. The caller adds the late record to both. Late windows skip the key cap: they
+   * are bounded by the allowed lateness and the dead-letter rule for older records.
+   */
+  public Correction<V> correct(AggKey key, long startMs, long sizeMs, Factory<V> factory, boolean withDelta) {
+    load();
+    Bytes fullKey = key(startMs + sizeMs, sizeMs, key.asString());
+    Correction<V> c = corrections.get(fullKey);
+    if (c == null) {
+      V full = store.get(fullKey);
+      if (full == null) {
+        full = factory.create(key, startMs, sizeMs);
+      }
+      V delta = withDelta ? factory.create(key, startMs, sizeMs) : null;
+      c = new Correction<>(full, delta);
+      corrections.put(fullKey, c);
+      store.put(fullKey, full);
+      if (delta != null) {
+        store.put(deltaKey(fullKey), delta);
+      }
+      counters.windowsCorrected.increment();
+      return c;
+    }
+    store.markDirty(fullKey);
+    if (c.delta() != null) {
+      store.markDirty(deltaKey(fullKey));
+    }
+    return c;
+  }
+
+  /** Pending corrections (closed windows changed by late records and not yet re-emitted). */
+  public int pendingCorrections() {
+    return corrections.size();
+  }
+
+  /**
+   * The corrections since the last call, in the order their first late record arrived; each window is kept again
+   * as its full value (written to the store and dropped from memory), its delta deleted.
+   */
+  public List<Correction<V>> drainCorrections() {
+    if (corrections.isEmpty()) {
+      return List.of();
+    }
+    List<Correction<V>> out = new ArrayList<>(corrections.values());
+    for (Bytes k : corrections.keySet()) {
+      if (keySize(k) > 0 && isTooLate(keyEnd(k))) {
+        store.delete(k);
+      } else {
+        store.release(k);
+      }
+      store.delete(deltaKey(k));
+    }
+    corrections.clear();
+    return out;
   }
 
   /**
@@ -236,7 +363,26 @@ public final class WindowTable<V extends WindowTable.Windowed> {
       return List.of();
     }
     meta.put(STREAM_TIME, streamTime);
-    return closeUpTo(newClose);
+    List<V> closed = closeUpTo(newClose);
+    if (allowedLatenessMs > 0) {
+      expireRetained(newClose - allowedLatenessMs);
+    }
+    return closed;
+  }
+
+  /**
+   * Deletes the closed windows kept for corrections whose end is at or before {@code cutoffEndMs} (past the allowed
+   * lateness), except those with a correction still to emit (deleted when it drains).
+   */
+  private void expireRetained(long cutoffEndMs) {
+    if (cutoffEndMs < 0) {
+      return;
+    }
+    for (Bytes k : store.keysUpTo(key(cutoffEndMs, Long.MAX_VALUE, ""))) {
+      if (keyEnd(k) <= cutoffEndMs && !corrections.containsKey(k) && !corrections.containsKey(deltaKey(k))) {
+        store.delete(k);
+      }
+    }
   }
 
   private List<V> closeUpTo(long closeTimeMs) {
@@ -258,7 +404,11 @@ public final class WindowTable<V extends WindowTable.Windowed> {
             appender.accept(getOrCreate(k, folder, start, size, derivedFactory), e.value);
           }
         }
-        store.delete(e.storeKey);
+        if (allowedLatenessMs > 0) {
+          store.release(e.storeKey); // kept, out of memory, for corrections within the allowed lateness
+        } else {
+          store.delete(e.storeKey);
+        }
         out.add(e.value);
       }
       bySize.remove(slot.sizeMs);

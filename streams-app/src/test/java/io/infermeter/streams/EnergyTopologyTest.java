@@ -101,6 +101,36 @@ class EnergyTopologyTest {
     }
   }
 
+  @Test
+  void aLateRequestWithinTheAllowedLatenessReAttributesItsClosedDeviceWindow() {
+    try (TopologyFixture f = new TopologyFixture(Map.of("windows.allowed.lateness", "10m"))) {
+      requests(f);
+      samples(f, 0, 40, Integer.MAX_VALUE, 10, 0);
+      DeviceWindowEnergy before = window0(f).get("g1");
+      assertThat(before).isNotNull();
+      long m2Before = before.getAttributions().stream().filter(a -> a.getModel().equals("m2"))
+          .mapToLong(ModelAttribution::getRequests).sum();
+      // a second m2 request on g1 in window 0, from a host 30 s behind: the window closed long ago
+      f.send(request("m2-late", "h1", "m2", T0_MS + 5000, 0, 200_000, 800_000, 51).setDeviceId("g1").build());
+      // windows.corrections.interval: the request side re-emits, then the energy side
+      f.driver.advanceWallClockTime(Duration.ofSeconds(2));
+      f.driver.advanceWallClockTime(Duration.ofSeconds(2));
+      List<DeviceWindowEnergy> again = f.energy.readValuesToList().stream()
+          .filter(e -> e.getWindowStartUs() == T0_MS * 1000 && e.getDeviceId().equals("g1")).toList();
+      assertThat(again).isNotEmpty();
+      DeviceWindowEnergy after = again.get(again.size() - 1);
+      assertThat(after.getMeasuredEnergyJ()).isEqualTo(before.getMeasuredEnergyJ());
+      Map<String, ModelAttribution> by = after.getAttributions().stream()
+          .collect(Collectors.toMap(ModelAttribution::getModel, Function.identity()));
+      assertThat(by.get("m2").getRequests()).isEqualTo(m2Before + 1);
+      assertThat(by.get("m2").getBusyTimeUs()).isEqualTo(2_000_000L);
+      assertThat(after.getIdleEnergyJ()).isLessThan(before.getIdleEnergyJ());
+      assertConserved(after);
+      assertThat(f.deadLetters.isEmpty()).isTrue();
+      assertThat(f.counters.lateRecords.sum()).isZero();
+    }
+  }
+
   private static void assertConserved(DeviceWindowEnergy e) {
     double energy = 0;
     double cost = 0;

@@ -315,10 +315,11 @@ final class RunCommand implements Callable<Integer> {
    * position in the window (0-10 s).
    */
   private void freshness(Connection ch, String liveFrom, String to) throws SQLException {
+    // The first version of each window: a correction (a late record re-emitting a closed window) is newer by design.
     String sql = "SELECT count(), quantileExact(0.5)(d), quantileExact(0.99)(d), max(d) FROM (SELECT "
-        + "dateDiff('millisecond', window_end, ingested_at) AS d FROM " + database + ".window_aggregates "
+        + "dateDiff('millisecond', any(window_end), min(ingested_at)) AS d FROM " + database + ".window_aggregates "
         + "WHERE scope = 'host' AND window_size_ms = 10000 AND window_start >= '" + liveFrom + "' AND window_start < '"
-        + to + "')";
+        + to + "' GROUP BY window_start, cluster, region, host, model, model_version, gpu_type)";
     try (Statement st = ch.createStatement(); ResultSet rs = st.executeQuery(sql)) {
       if (rs.next() && rs.getLong(1) > 0) {
         System.out.printf("  freshness (live phase, %d host windows of 10 s): window end -> row in ClickHouse p50 %.1f s,"

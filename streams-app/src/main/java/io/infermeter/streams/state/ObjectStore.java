@@ -125,11 +125,19 @@ public final class ObjectStore<V> extends WriteBehindStore {
 
   /** Every entry (used once per task start to rebuild in-memory indexes). */
   public List<KeyValue<Bytes, V>> all() {
+    return all(k -> true);
+  }
+
+  /** Every entry whose key passes {@code keyFilter}; the others are not decoded. */
+  public List<KeyValue<Bytes, V>> all(java.util.function.Predicate<Bytes> keyFilter) {
     writeDirty();
     List<KeyValue<Bytes, V>> out = new ArrayList<>();
     try (KeyValueIterator<Bytes, byte[]> it = inner.all()) {
       while (it.hasNext()) {
         KeyValue<Bytes, byte[]> kv = it.next();
+        if (!keyFilter.test(kv.key)) {
+          continue;
+        }
         V v = cache.get(kv.key);
         out.add(KeyValue.pair(kv.key, v != null ? v : decoder.apply(kv.value)));
       }

@@ -190,14 +190,15 @@ public final class WindowTable<V extends WindowTable.Windowed> {
     Long st = meta.get(STREAM_TIME);
     streamTime = st == null ? -1 : st;
     List<Bytes> deltas = new ArrayList<>();
-    for (KeyValue<Bytes, V> kv : store.all()) {
+    // A closed window kept for corrections stays in the store only (not decoded here), read again if a late record
+    // needs it.
+    for (KeyValue<Bytes, V> kv : store.all(k -> keySize(k) < 0 || !closedAt(keyEnd(k), streamTime))) {
       V a = kv.value;
       if (keySize(kv.key) < 0) {
         deltas.add(kv.key);
-      } else if (!isLate(a.windowStartMs() + a.windowSizeMs())) {
+      } else {
         slot(a.windowStartMs() + a.windowSizeMs(), a.windowSizeMs()).byKey.put(a.key(), new Entry<>(kv.key, a));
       }
-      // a closed window kept for corrections stays in the store only, read again if a late record needs it
     }
     for (Bytes d : deltas) {
       Bytes fullKey = deltaKey(d);
@@ -239,10 +240,12 @@ public final class WindowTable<V extends WindowTable.Windowed> {
 
   /** True when the window ending at {@code windowEndMs} has closed (stream time passed its end + grace). */
   public boolean isLate(long windowEndMs) {
-    if (!loaded) {
-      load();
-    }
-    return streamTime >= 0 && windowEndMs <= streamTime - graceMs;
+    load();
+    return closedAt(windowEndMs, streamTime);
+  }
+
+  private boolean closedAt(long windowEndMs, long streamTimeMs) {
+    return streamTimeMs >= 0 && windowEndMs <= streamTimeMs - graceMs;
   }
 
   /** True when the window has closed more than the allowed lateness ago: a record for it can no longer count. */

@@ -229,7 +229,7 @@ public final class SampleRecords {
         .setCluster("prod-eu")
         .setRegion("eu-west-1")
         .setHost("gpu-host-07")
-        .setLabel(BottleneckLabel.QUEUE_BOUND)
+        .setLabel(BottleneckLabel.KV_CACHE_BOUND)
         .setReason("queue time is 62.5% of e2e (threshold 50%)")
         .setInputs(sorted(Map.of("gpuUtilPct", 55.0, "queueShareOfE2ePct", 62.5, "qps", 0.4)))
         .build();

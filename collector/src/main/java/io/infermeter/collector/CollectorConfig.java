@@ -234,7 +234,7 @@ public record CollectorConfig(
   private static String spoolFsync(Settings s) {
     String v = s.string("spool.fsync");
     try {
-      io.infermeter.collector.internal.Spool.Fsync.parse(v);
+      io.infermeter.collector.delivery.Spool.Fsync.parse(v);
     } catch (RuntimeException e) {
       throw new ConfigException("invalid value '" + v + "' for setting 'spool.fsync': expected never, segment, "
           + "always or a positive duration such as 1s");

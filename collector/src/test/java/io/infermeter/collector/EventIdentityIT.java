@@ -3,8 +3,8 @@ package io.infermeter.collector;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.infermeter.avro.RequestEvent;
-import io.infermeter.collector.internal.Ids;
-import io.infermeter.collector.internal.OtlpFixtures;
+import io.infermeter.collector.ingest.Ids;
+import io.infermeter.collector.ingest.otlp.OtlpFixtures;
 import io.infermeter.schemas.Topics;
 import io.infermeter.schemas.config.Settings;
 import io.infermeter.testsupport.Infra;

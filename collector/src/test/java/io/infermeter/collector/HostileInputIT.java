@@ -1,12 +1,12 @@
 package io.infermeter.collector;
 
-import static io.infermeter.collector.internal.OtlpFixtures.str;
+import static io.infermeter.collector.ingest.otlp.OtlpFixtures.str;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.infermeter.avro.DeadLetter;
 import io.infermeter.avro.RequestEvent;
-import io.infermeter.collector.internal.CollectorMetrics.RejectReason;
-import io.infermeter.collector.internal.OtlpFixtures;
+import io.infermeter.collector.support.CollectorMetrics.RejectReason;
+import io.infermeter.collector.ingest.otlp.OtlpFixtures;
 import io.infermeter.schemas.Topics;
 import io.infermeter.schemas.config.Settings;
 import io.infermeter.testsupport.Infra;

@@ -3,7 +3,7 @@ package io.infermeter.collector;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.infermeter.avro.RequestEvent;
-import io.infermeter.collector.internal.CollectorMetrics.RejectReason;
+import io.infermeter.collector.support.CollectorMetrics.RejectReason;
 import io.infermeter.schemas.Topics;
 import io.infermeter.schemas.config.Settings;
 import io.infermeter.testsupport.Infra;

@@ -6,6 +6,7 @@ import io.infermeter.avro.RequestEvent;
 import io.infermeter.schemas.Topics;
 import io.infermeter.schemas.config.Settings;
 import io.infermeter.testsupport.Infra;
+import io.infermeter.testsupport.TcpProxy;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -58,7 +59,8 @@ class OutageIT {
     int proxyPort = OwnBroker.freePort();
     Path brokerDir = dir.resolve("broker");
     java.nio.file.Files.createDirectories(brokerDir);
-    try (OwnBroker broker = new OwnBroker(brokerDir, proxyPort); TcpProxy proxy = new TcpProxy(proxyPort, broker.port)) {
+    try (OwnBroker broker = new OwnBroker(brokerDir, proxyPort);
+        TcpProxy proxy = TcpProxy.on(proxyPort, broker.port, Duration.ZERO)) {
       String bootstrap = "127.0.0.1:" + proxyPort;
       String prefix = Infra.uniqueName("outage") + "-";
       String topic = Topics.REQUESTS.withPrefix(prefix).name();
@@ -87,7 +89,7 @@ class OutageIT {
         Infra.await(Duration.ofSeconds(30), "first batch acknowledged",
             () -> collector.metrics().sentCount(topic) >= 200);
 
-        proxy.pause();
+        proxy.down();
         long slowest = 0;
         for (int i = 0; i < 5; i++) {
           slowest = Math.max(slowest, post(http, collector.httpPort(), lines("during-" + i + "-", 100,
@@ -100,7 +102,7 @@ class OutageIT {
         assertThat(collector.publisher().kafkaHealthy()).isFalse();
         assertThat(collector.metrics().spooledCount()).isGreaterThanOrEqualTo(500);
 
-        proxy.resume();
+        proxy.up();
         post(http, collector.httpPort(), lines("after-", 100, a + 2000));
         Infra.await(Duration.ofSeconds(90), "spool drained",
             () -> collector.publisher().spoolPending() == 0 && collector.metrics().sentCount(topic) >= 800);

@@ -12,7 +12,7 @@ import org.apache.kafka.common.Uuid;
 /**
  * A single-node KRaft Kafka broker in its own JVM (started from the test classpath, which holds kafka_2.13), so an
  * outage test can make "Kafka" unreachable without touching the shared local broker. It advertises
- * {@code advertisedPort} (a {@link TcpProxy} in front of it) so every client connection goes through the proxy.
+ * {@code advertisedPort} (an {@link io.infermeter.testsupport.TcpProxy} in front of it) so every client connection goes through the proxy.
  */
 final class OwnBroker implements AutoCloseable {
 

@@ -1,11 +1,10 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector;
 
-import static io.infermeter.collector.internal.JsonLinesParserTest.DEFAULTS;
+import static io.infermeter.collector.ingest.JsonLinesParserTest.DEFAULTS;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.avro.RequestStatus;
-import io.infermeter.collector.RequestRecorder;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;

@@ -6,6 +6,7 @@ import io.infermeter.avro.RequestEvent;
 import io.infermeter.schemas.Topics;
 import io.infermeter.schemas.config.Settings;
 import io.infermeter.testsupport.Infra;
+import io.infermeter.testsupport.TcpProxy;
 import io.opentelemetry.exporter.otlp.http.trace.OtlpHttpSpanExporter;
 import io.opentelemetry.exporter.otlp.trace.OtlpGrpcSpanExporter;
 import io.opentelemetry.sdk.common.CompletableResultCode;
@@ -65,7 +66,7 @@ class SlowRegistryIT {
     int linesPerPost = 50;
     List<Long> latenciesNanos = Collections.synchronizedList(new ArrayList<>());
     AtomicInteger failures = new AtomicInteger();
-    try (TcpProxy proxy = new TcpProxy(proxyPort, registry.getPort(), REGISTRY_DELAY);
+    try (TcpProxy proxy = TcpProxy.on(proxyPort, registry.getPort(), REGISTRY_DELAY);
         Collector collector = Collector.start(CollectorConfig.from(Settings.fromMap(cfg)))) {
       HttpClient http = HttpClient.newHttpClient();
       List<SpanExporter> exporters = List.of(

@@ -3,7 +3,7 @@ package io.infermeter.bench.collector;
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.bench.ConstantIdRegistry;
 import io.infermeter.avro.RequestStatus;
-import io.infermeter.collector.internal.EventDefaults;
+import io.infermeter.collector.ingest.EventDefaults;
 import io.infermeter.schemas.serde.AvroSerdeConfig;
 import io.infermeter.schemas.serde.AvroSerializer;
 import io.infermeter.schemas.serde.SchemaRegistryClient;

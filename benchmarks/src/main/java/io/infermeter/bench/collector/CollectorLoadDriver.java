@@ -145,7 +145,7 @@ public final class CollectorLoadDriver {
           accepted, acceptSeconds, accepted / acceptSeconds, sent, ackSeconds, sent / ackSeconds);
       System.out.printf("  rejected: %.0f, spooled: %.0f, dropped: %.0f%n",
           collector.metrics().rejectedCount("jsonl",
-              io.infermeter.collector.internal.CollectorMetrics.RejectReason.MALFORMED),
+              io.infermeter.collector.support.CollectorMetrics.RejectReason.MALFORMED),
           collector.metrics().spooledCount(), collector.metrics().droppedCount("spool_full"));
       for (String sampler : collector.samplerLoop().samplerNames()) {
         System.out.printf("sampler %s: mean %.3f ms per run (every %s)%n", sampler,

@@ -1,9 +1,9 @@
 package io.infermeter.bench.collector;
 
-import io.infermeter.collector.internal.CollectorMetrics;
-import io.infermeter.collector.internal.EventDefaults;
-import io.infermeter.collector.internal.IngestServer;
-import io.infermeter.collector.internal.RequestValidator;
+import io.infermeter.collector.support.CollectorMetrics;
+import io.infermeter.collector.ingest.EventDefaults;
+import io.infermeter.collector.ingest.IngestServer;
+import io.infermeter.collector.ingest.RequestValidator;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;

@@ -2,10 +2,10 @@ package io.infermeter.bench.collector;
 
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.bench.ConstantIdRegistry;
-import io.infermeter.collector.internal.CollectorMetrics;
-import io.infermeter.collector.internal.EventDefaults;
-import io.infermeter.collector.internal.IngestServer;
-import io.infermeter.collector.internal.RequestValidator;
+import io.infermeter.collector.support.CollectorMetrics;
+import io.infermeter.collector.ingest.EventDefaults;
+import io.infermeter.collector.ingest.IngestServer;
+import io.infermeter.collector.ingest.RequestValidator;
 import io.infermeter.schemas.serde.AvroSerdeConfig;
 import io.infermeter.schemas.serde.AvroSerializer;
 import io.infermeter.schemas.serde.SchemaRegistryClient;

@@ -2,10 +2,10 @@ package io.infermeter.bench.collector;
 
 import com.google.protobuf.ByteString;
 import io.infermeter.avro.RequestEvent;
-import io.infermeter.collector.internal.EventDefaults;
-import io.infermeter.collector.internal.InvalidEventException;
-import io.infermeter.collector.internal.JsonLinesParser;
-import io.infermeter.collector.internal.OtlpSpanMapper;
+import io.infermeter.collector.ingest.EventDefaults;
+import io.infermeter.collector.ingest.InvalidEventException;
+import io.infermeter.collector.ingest.JsonLinesParser;
+import io.infermeter.collector.ingest.otlp.OtlpSpanMapper;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.common.v1.AnyValue;
 import io.opentelemetry.proto.common.v1.KeyValue;

@@ -1,9 +1,9 @@
 package io.infermeter.bench.collector;
 
 import io.infermeter.avro.HardwareSample;
-import io.infermeter.collector.internal.EstimatedPowerModel;
-import io.infermeter.collector.internal.HardwareSamples;
-import io.infermeter.collector.internal.OshiSampler;
+import io.infermeter.collector.sampling.EstimatedPowerModel;
+import io.infermeter.collector.sampling.HardwareSamples;
+import io.infermeter.collector.sampling.OshiSampler;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;

@@ -264,12 +264,12 @@ public final class RawRequestInsertBenchmark {
   }
 
   /** http://host:port of a jdbc:clickhouse://host:port URL. */
-  private static String httpEndpoint(String jdbcBase) {
+  static String httpEndpoint(String jdbcBase) {
     String hostPort = jdbcBase.replaceFirst("^jdbc:(clickhouse|ch):(//)?", "").replaceFirst("^https?://", "");
     return "http://" + hostPort;
   }
 
-  private static Map<String, String> stackEnv() throws Exception {
+  static Map<String, String> stackEnv() throws Exception {
     Map<String, String> env = new LinkedHashMap<>();
     for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
       Path f = p.resolve(".local-stack").resolve("stack.env");

@@ -49,8 +49,8 @@ public final class StreamsThroughputBenchmark {
 
   private static final long T0_MS = 1_700_000_040_000L;
   /**
-   * The events' timestamps are historic (T0_MS): without this the broker's 7-day retention check, every 5 minutes,
-   * deleted a pass's input under it now and then (the "stall" of earlier runs: nothing left to read).
+   * The events' timestamps are far in the past (T0_MS): without this the broker's 7-day retention check, every 5
+   * minutes, can delete a pass's input under it, and the pass stalls with nothing left to read.
    */
   private static final Map<String, String> KEEP = Map.of("retention.ms", "-1");
   /** The plain consumer's rate over the last two thirds of its run (events/s). */

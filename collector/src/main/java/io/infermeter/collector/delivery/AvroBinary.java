@@ -1,4 +1,4 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.delivery;
 
 import io.infermeter.avro.DeadLetter;
 import io.infermeter.avro.EngineSample;

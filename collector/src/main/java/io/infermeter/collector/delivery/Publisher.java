@@ -1,5 +1,8 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.delivery;
 
+import io.infermeter.collector.support.Bytes;
+import io.infermeter.collector.ingest.DeadLetterRedactor;
+import io.infermeter.collector.support.CollectorMetrics;
 import io.infermeter.avro.DeadLetter;
 import io.infermeter.avro.EngineSample;
 import io.infermeter.avro.HardwareSample;

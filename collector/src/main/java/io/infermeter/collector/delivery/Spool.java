@@ -1,5 +1,6 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.delivery;
 
+import io.infermeter.collector.support.Bytes;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,5 +1,6 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.ingest;
 
+import io.infermeter.collector.delivery.AvroBinary;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -30,7 +31,7 @@ import java.util.Map;
  * The message says what was removed. A payload still longer than {@value #MAX_PAYLOAD} bytes is then cut to that
  * (a dead letter must stay far below Kafka's record size limit). Stateless and thread-safe.
  */
-final class DeadLetterRedactor {
+public final class DeadLetterRedactor {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -50,7 +51,7 @@ final class DeadLetterRedactor {
   }
 
   /** The dead letter with its payload redacted and cut (the same object, changed in place). */
-  static DeadLetter redact(DeadLetter d) {
+  public static DeadLetter redact(DeadLetter d) {
     redactContent(d);
     ByteBuffer payload = d.getPayload();
     if (payload != null && payload.remaining() > MAX_PAYLOAD && "collector".equals(d.getStage())) {

@@ -1,8 +1,12 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.ingest;
 
+import io.infermeter.collector.support.Bytes;
+import io.infermeter.collector.ingest.otlp.OtlpResponses;
+import io.infermeter.collector.ingest.otlp.OtlpSpanMapper;
+import io.infermeter.collector.support.CollectorMetrics;
 import io.infermeter.avro.DeadLetter;
 import io.infermeter.avro.RequestEvent;
-import io.infermeter.collector.internal.CollectorMetrics.RejectReason;
+import io.infermeter.collector.support.CollectorMetrics.RejectReason;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.trace.v1.Span;
 import io.infermeter.collector.ingest.http.BearerTokens;

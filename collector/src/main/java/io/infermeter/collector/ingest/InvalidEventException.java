@@ -1,6 +1,6 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.ingest;
 
-import io.infermeter.collector.internal.CollectorMetrics.RejectReason;
+import io.infermeter.collector.support.CollectorMetrics.RejectReason;
 
 /**
  * One rejected input item (a JSON line, a span) with the reason counted in the metrics and a message for the client.

@@ -1,11 +1,12 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.ingest;
 
+import io.infermeter.collector.support.Bytes;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.avro.RequestStatus;
-import io.infermeter.collector.internal.CollectorMetrics.RejectReason;
+import io.infermeter.collector.support.CollectorMetrics.RejectReason;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
@@ -670,7 +671,7 @@ public final class JsonLinesParser {
    * Index of the first byte of [from, to) that starts an invalid UTF-8 sequence (RFC 3629: no overlong forms, no
    * surrogates, nothing above U+10FFFF), or -1 when all of it is valid.
    */
-  static int invalidUtf8(byte[] b, int from, int to) {
+  public static int invalidUtf8(byte[] b, int from, int to) {
     int i = from;
     while (i < to) {
       int c = b[i] & 0xff;

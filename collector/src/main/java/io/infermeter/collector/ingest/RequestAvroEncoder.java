@@ -1,4 +1,4 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.ingest;
 
 import io.infermeter.avro.RequestEvent;
 import java.nio.charset.StandardCharsets;

@@ -1,7 +1,7 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.ingest;
 
 import io.infermeter.avro.RequestEvent;
-import io.infermeter.collector.internal.CollectorMetrics.RejectReason;
+import io.infermeter.collector.support.CollectorMetrics.RejectReason;
 import io.infermeter.schemas.Utf8;
 import java.time.Clock;
 import java.time.Duration;

@@ -1,4 +1,4 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.sampling;
 
 /**
  * The CPU power model used when the host has no RAPL counters: P = idle + (TDP - idle) x utilization, with the

@@ -1,4 +1,4 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.sampling;
 
 import com.sun.jna.Memory;
 import com.sun.jna.Native;

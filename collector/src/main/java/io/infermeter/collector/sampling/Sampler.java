@@ -1,4 +1,4 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.sampling;
 
 import io.infermeter.avro.HardwareSample;
 import java.util.List;

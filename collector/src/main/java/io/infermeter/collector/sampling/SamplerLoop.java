@@ -1,5 +1,6 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.sampling;
 
+import io.infermeter.collector.support.CollectorMetrics;
 import io.infermeter.avro.HardwareSample;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;

@@ -1,4 +1,4 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.support;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -10,7 +10,7 @@ import java.nio.ByteOrder;
  * collector's CPU. The lowest flagged byte of a word is exact (false positives only occur above a true match), so each
  * search returns the first match. Stateless, thread-safe.
  */
-final class Bytes {
+public final class Bytes {
 
   private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
   private static final long ONES = 0x0101010101010101L;
@@ -23,7 +23,7 @@ final class Bytes {
   private Bytes() {}
 
   /** Index of the first {@code '\n'} in {@code [from, to)} of {@code b}, or {@code to} when there is none. */
-  static int indexOfNewline(byte[] b, int from, int to) {
+  public static int indexOfNewline(byte[] b, int from, int to) {
     int i = from;
     for (; i + 8 <= to; i += 8) {
       long x = (long) LONGS.get(b, i) ^ NEWLINES;
@@ -44,7 +44,7 @@ final class Bytes {
    * Index of the first byte in {@code [from, to)} that ends or complicates a JSON string: a quote, a backslash, a
    * control character (below 0x20) or a non-ASCII byte (0x80 and above); {@code to} when there is none.
    */
-  static int indexOfStringSpecial(byte[] b, int from, int to) {
+  public static int indexOfStringSpecial(byte[] b, int from, int to) {
     int i = from;
     for (; i + 8 <= to; i += 8) {
       long w = (long) LONGS.get(b, i);

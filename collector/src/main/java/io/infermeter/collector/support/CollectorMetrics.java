@@ -1,4 +1,4 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.support;
 
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;

@@ -1,6 +1,8 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.delivery;
 
-import static io.infermeter.collector.internal.JsonLinesParserTest.DEFAULTS;
+import io.infermeter.collector.sampling.HardwareSamples;
+import io.infermeter.collector.support.CollectorMetrics;
+import static io.infermeter.collector.ingest.JsonLinesParserTest.DEFAULTS;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.infermeter.avro.DeviceKind;

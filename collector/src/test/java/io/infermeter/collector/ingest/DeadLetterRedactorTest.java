@@ -1,7 +1,8 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.ingest;
 
-import static io.infermeter.collector.internal.OtlpFixtures.str;
-import static io.infermeter.collector.internal.OtlpFixtures.vllmSpan;
+import io.infermeter.collector.delivery.AvroBinary;
+import static io.infermeter.collector.ingest.otlp.OtlpFixtures.str;
+import static io.infermeter.collector.ingest.otlp.OtlpFixtures.vllmSpan;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.infermeter.avro.DeadLetter;

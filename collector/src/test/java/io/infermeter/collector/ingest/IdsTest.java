@@ -1,4 +1,4 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.ingest;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,13 +1,16 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.ingest;
 
-import static io.infermeter.collector.internal.JsonLinesParserTest.DEFAULTS;
-import static io.infermeter.collector.internal.JsonLinesParserTest.NOW_US;
-import static io.infermeter.collector.internal.JsonLinesParserTest.VALIDATOR;
+import io.infermeter.collector.delivery.AvroBinary;
+import io.infermeter.collector.ingest.otlp.OtlpFixtures;
+import io.infermeter.collector.support.CollectorMetrics;
+import static io.infermeter.collector.ingest.JsonLinesParserTest.DEFAULTS;
+import static io.infermeter.collector.ingest.JsonLinesParserTest.NOW_US;
+import static io.infermeter.collector.ingest.JsonLinesParserTest.VALIDATOR;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.infermeter.avro.DeadLetter;
 import io.infermeter.avro.RequestEvent;
-import io.infermeter.collector.internal.CollectorMetrics.RejectReason;
+import io.infermeter.collector.support.CollectorMetrics.RejectReason;
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;

@@ -1,11 +1,12 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.ingest;
 
+import io.infermeter.collector.support.Bytes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.avro.RequestStatus;
-import io.infermeter.collector.internal.CollectorMetrics.RejectReason;
+import io.infermeter.collector.support.CollectorMetrics.RejectReason;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -19,12 +20,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-class JsonLinesParserTest {
+public class JsonLinesParserTest {
 
-  static final long NOW_US = 1_763_900_000_000_000L;
-  static final EventDefaults DEFAULTS = new EventDefaults("c1", "eu-west-1", "host-a", "H100", null);
-  static final Clock CLOCK = Clock.fixed(Instant.ofEpochSecond(NOW_US / 1_000_000), ZoneOffset.UTC);
-  static final RequestValidator VALIDATOR = new RequestValidator(CLOCK, Duration.ofHours(1), Duration.ofMinutes(5),
+  public static final long NOW_US = 1_763_900_000_000_000L;
+  public static final EventDefaults DEFAULTS = new EventDefaults("c1", "eu-west-1", "host-a", "H100", null);
+  public static final Clock CLOCK = Clock.fixed(Instant.ofEpochSecond(NOW_US / 1_000_000), ZoneOffset.UTC);
+  public static final RequestValidator VALIDATOR = new RequestValidator(CLOCK, Duration.ofHours(1), Duration.ofMinutes(5),
       Duration.ofDays(7), 10_000_000);
 
   private final JsonLinesParser parser = new JsonLinesParser(DEFAULTS);
@@ -129,7 +130,7 @@ class JsonLinesParserTest {
   // --- the scanner (parseCommon) against the reference path (Jackson): same event or same reject, always
 
   /** Lines of every kind; for each, parse (scanner, Jackson when it gives up) must equal Jackson alone. */
-  static List<String> differentialLines() {
+  public static List<String> differentialLines() {
     long a = NOW_US - 10_000_000;
     List<String> lines = new ArrayList<>(List.of(
         "{\"requestId\":\"r-7-1\",\"model\":\"llama-3-8b\",\"arrivalUs\":" + a + ",\"scheduledUs\":" + (a + 10)

@@ -1,7 +1,8 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.ingest;
 
-import static io.infermeter.collector.internal.JsonLinesParserTest.NOW_US;
-import static io.infermeter.collector.internal.JsonLinesParserTest.VALIDATOR;
+import io.infermeter.collector.delivery.AvroBinary;
+import static io.infermeter.collector.ingest.JsonLinesParserTest.NOW_US;
+import static io.infermeter.collector.ingest.JsonLinesParserTest.VALIDATOR;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.infermeter.avro.RequestEvent;

@@ -1,14 +1,14 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.ingest;
 
-import static io.infermeter.collector.internal.JsonLinesParserTest.DEFAULTS;
-import static io.infermeter.collector.internal.JsonLinesParserTest.NOW_US;
-import static io.infermeter.collector.internal.JsonLinesParserTest.VALIDATOR;
+import static io.infermeter.collector.ingest.JsonLinesParserTest.DEFAULTS;
+import static io.infermeter.collector.ingest.JsonLinesParserTest.NOW_US;
+import static io.infermeter.collector.ingest.JsonLinesParserTest.VALIDATOR;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.infermeter.avro.RequestEvent;
-import io.infermeter.collector.internal.CollectorMetrics.RejectReason;
+import io.infermeter.collector.support.CollectorMetrics.RejectReason;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;

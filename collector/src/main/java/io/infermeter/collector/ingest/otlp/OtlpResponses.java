@@ -1,11 +1,12 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.ingest.otlp;
 
+import io.infermeter.collector.ingest.IngestServer;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
 import com.google.rpc.Status;
 import io.infermeter.collector.ingest.http.NettyHttpServer.Response;
-import io.infermeter.collector.internal.IngestServer.Result;
+import io.infermeter.collector.ingest.IngestServer.Result;
 import io.opentelemetry.proto.collector.trace.v1.ExportTracePartialSuccess;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
 import java.nio.charset.StandardCharsets;
@@ -44,12 +45,12 @@ public final class OtlpResponses {
   }
 
   /** {@link #traces(Result)} as an OTLP/HTTP 200 response in the request's encoding. */
-  static Response traces(boolean json, Result r) {
+  public static Response traces(boolean json, Result r) {
     return message(200, json, traces(r));
   }
 
   /** A google.rpc.Status body ({@code code}: a gRPC status code) with the given HTTP status. */
-  static Response status(int httpStatus, boolean json, int code, String message) {
+  public static Response status(int httpStatus, boolean json, int code, String message) {
     return message(httpStatus, json, Status.newBuilder().setCode(code).setMessage(message).build());
   }
 

@@ -1,5 +1,9 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.ingest.otlp;
 
+import io.infermeter.collector.ingest.EventDefaults;
+import io.infermeter.collector.ingest.Ids;
+import io.infermeter.collector.ingest.InvalidEventException;
+import io.infermeter.collector.ingest.JsonLinesParser;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -8,7 +12,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.avro.RequestStatus;
-import io.infermeter.collector.internal.CollectorMetrics.RejectReason;
+import io.infermeter.collector.support.CollectorMetrics.RejectReason;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.common.v1.AnyValue;
 import io.opentelemetry.proto.common.v1.KeyValue;

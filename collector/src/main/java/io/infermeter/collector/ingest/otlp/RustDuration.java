@@ -1,6 +1,7 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.ingest.otlp;
 
-import io.infermeter.collector.internal.CollectorMetrics.RejectReason;
+import io.infermeter.collector.ingest.InvalidEventException;
+import io.infermeter.collector.support.CollectorMetrics.RejectReason;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 

@@ -1,7 +1,9 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.ingest.otlp;
 
+import io.infermeter.collector.ingest.EventDefaults;
+import io.infermeter.collector.ingest.InvalidEventException;
 import io.infermeter.avro.RequestEvent;
-import io.infermeter.collector.internal.CollectorMetrics.RejectReason;
+import io.infermeter.collector.support.CollectorMetrics.RejectReason;
 import io.opentelemetry.proto.common.v1.AnyValue;
 import io.opentelemetry.proto.common.v1.KeyValue;
 import io.opentelemetry.proto.trace.v1.Span;

@@ -1,8 +1,10 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.ingest.otlp;
 
+import io.infermeter.collector.ingest.EventDefaults;
+import io.infermeter.collector.ingest.InvalidEventException;
 import com.google.protobuf.ByteString;
 import io.infermeter.avro.RequestEvent;
-import io.infermeter.collector.internal.CollectorMetrics.RejectReason;
+import io.infermeter.collector.support.CollectorMetrics.RejectReason;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.common.v1.KeyValue;
 import io.opentelemetry.proto.trace.v1.ResourceSpans;

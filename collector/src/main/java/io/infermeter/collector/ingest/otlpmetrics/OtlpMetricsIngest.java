@@ -8,7 +8,7 @@ import io.grpc.stub.StreamObserver;
 import io.infermeter.avro.EngineSample;
 import io.infermeter.avro.HardwareSample;
 import io.infermeter.collector.ingest.http.NettyHttpServer.Response;
-import io.infermeter.collector.internal.CollectorMetrics;
+import io.infermeter.collector.support.CollectorMetrics;
 import io.infermeter.collector.sampling.prometheus.DcgmMapping;
 import io.infermeter.collector.sampling.prometheus.EngineMapping;
 import io.infermeter.collector.sampling.prometheus.PrometheusText;

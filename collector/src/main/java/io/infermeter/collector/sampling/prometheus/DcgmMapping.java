@@ -2,7 +2,7 @@ package io.infermeter.collector.sampling.prometheus;
 
 import io.infermeter.avro.DeviceKind;
 import io.infermeter.avro.HardwareSample;
-import io.infermeter.collector.internal.HardwareSamples;
+import io.infermeter.collector.sampling.HardwareSamples;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;

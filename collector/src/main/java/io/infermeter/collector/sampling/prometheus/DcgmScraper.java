@@ -1,9 +1,9 @@
 package io.infermeter.collector.sampling.prometheus;
 
 import io.infermeter.avro.HardwareSample;
-import io.infermeter.collector.internal.CollectorMetrics;
-import io.infermeter.collector.internal.HardwareSamples;
-import io.infermeter.collector.internal.Sampler;
+import io.infermeter.collector.support.CollectorMetrics;
+import io.infermeter.collector.sampling.HardwareSamples;
+import io.infermeter.collector.sampling.Sampler;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Instant;

@@ -1,7 +1,7 @@
 package io.infermeter.collector.sampling.prometheus;
 
 import io.infermeter.avro.EngineSample;
-import io.infermeter.collector.internal.CollectorMetrics;
+import io.infermeter.collector.support.CollectorMetrics;
 import io.prometheus.metrics.core.metrics.Counter;
 import java.net.URI;
 import java.time.Clock;

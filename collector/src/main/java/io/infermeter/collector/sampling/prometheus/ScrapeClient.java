@@ -1,6 +1,6 @@
 package io.infermeter.collector.sampling.prometheus;
 
-import io.infermeter.collector.internal.CollectorMetrics;
+import io.infermeter.collector.support.CollectorMetrics;
 import io.prometheus.metrics.core.metrics.Counter;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

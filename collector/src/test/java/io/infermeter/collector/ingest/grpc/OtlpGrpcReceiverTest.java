@@ -1,8 +1,11 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.ingest.grpc;
 
-import static io.infermeter.collector.internal.JsonLinesParserTest.DEFAULTS;
-import static io.infermeter.collector.internal.JsonLinesParserTest.NOW_US;
-import static io.infermeter.collector.internal.JsonLinesParserTest.VALIDATOR;
+import io.infermeter.collector.ingest.IngestServer;
+import io.infermeter.collector.ingest.otlp.OtlpFixtures;
+import io.infermeter.collector.support.CollectorMetrics;
+import static io.infermeter.collector.ingest.JsonLinesParserTest.DEFAULTS;
+import static io.infermeter.collector.ingest.JsonLinesParserTest.NOW_US;
+import static io.infermeter.collector.ingest.JsonLinesParserTest.VALIDATOR;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -18,11 +21,9 @@ import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
 import io.infermeter.avro.DeadLetter;
 import io.infermeter.avro.RequestEvent;
-import io.infermeter.collector.ingest.grpc.GrpcReceiverSettings;
-import io.infermeter.collector.ingest.grpc.OtlpGrpcReceiver;
 import io.infermeter.collector.ingest.http.BearerTokens;
 import io.infermeter.collector.ingest.http.HttpServerSettings;
-import io.infermeter.collector.internal.CollectorMetrics.RejectReason;
+import io.infermeter.collector.support.CollectorMetrics.RejectReason;
 import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
 import io.opentelemetry.proto.collector.metrics.v1.MetricsServiceGrpc;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;

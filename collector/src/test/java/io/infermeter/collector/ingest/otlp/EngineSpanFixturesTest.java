@@ -1,13 +1,16 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.ingest.otlp;
 
-import static io.infermeter.collector.internal.JsonLinesParserTest.DEFAULTS;
-import static io.infermeter.collector.internal.JsonLinesParserTest.NOW_US;
-import static io.infermeter.collector.internal.OtlpFixtures.str;
+import io.infermeter.collector.ingest.EventDefaults;
+import io.infermeter.collector.ingest.InvalidEventException;
+import io.infermeter.collector.ingest.JsonLinesParserTest;
+import static io.infermeter.collector.ingest.JsonLinesParserTest.DEFAULTS;
+import static io.infermeter.collector.ingest.JsonLinesParserTest.NOW_US;
+import static io.infermeter.collector.ingest.otlp.OtlpFixtures.str;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.avro.RequestStatus;
-import io.infermeter.collector.internal.CollectorMetrics.RejectReason;
+import io.infermeter.collector.support.CollectorMetrics.RejectReason;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.common.v1.KeyValue;
 import io.opentelemetry.proto.trace.v1.Span;

@@ -1,4 +1,4 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.ingest.otlp;
 
 import com.google.protobuf.ByteString;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;

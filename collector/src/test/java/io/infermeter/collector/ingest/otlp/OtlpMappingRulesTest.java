@@ -1,19 +1,21 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.ingest.otlp;
 
-import static io.infermeter.collector.internal.EngineSpanFixturesTest.ARRIVAL;
-import static io.infermeter.collector.internal.EngineSpanFixturesTest.START_NS;
-import static io.infermeter.collector.internal.JsonLinesParserTest.DEFAULTS;
-import static io.infermeter.collector.internal.OtlpFixtures.dbl;
-import static io.infermeter.collector.internal.OtlpFixtures.num;
-import static io.infermeter.collector.internal.OtlpFixtures.str;
+import io.infermeter.collector.ingest.EventDefaults;
+import io.infermeter.collector.ingest.InvalidEventException;
+import static io.infermeter.collector.ingest.otlp.EngineSpanFixturesTest.ARRIVAL;
+import static io.infermeter.collector.ingest.otlp.EngineSpanFixturesTest.START_NS;
+import static io.infermeter.collector.ingest.JsonLinesParserTest.DEFAULTS;
+import static io.infermeter.collector.ingest.otlp.OtlpFixtures.dbl;
+import static io.infermeter.collector.ingest.otlp.OtlpFixtures.num;
+import static io.infermeter.collector.ingest.otlp.OtlpFixtures.str;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.avro.RequestStatus;
-import io.infermeter.collector.internal.CollectorMetrics.RejectReason;
-import io.infermeter.collector.internal.EngineSpanFixturesTest.Capture;
-import io.infermeter.collector.internal.OtlpSpanMapper.Skip;
+import io.infermeter.collector.support.CollectorMetrics.RejectReason;
+import io.infermeter.collector.ingest.otlp.EngineSpanFixturesTest.Capture;
+import io.infermeter.collector.ingest.otlp.OtlpSpanMapper.Skip;
 import io.opentelemetry.proto.common.v1.AnyValue;
 import io.opentelemetry.proto.common.v1.ArrayValue;
 import io.opentelemetry.proto.common.v1.KeyValue;

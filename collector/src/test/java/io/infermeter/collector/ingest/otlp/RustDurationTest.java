@@ -1,10 +1,11 @@
-package io.infermeter.collector.internal;
+package io.infermeter.collector.ingest.otlp;
 
+import io.infermeter.collector.ingest.InvalidEventException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
-import io.infermeter.collector.internal.CollectorMetrics.RejectReason;
+import io.infermeter.collector.support.CollectorMetrics.RejectReason;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.infermeter.avro.DeviceKind;
 import io.infermeter.avro.HardwareSample;
-import io.infermeter.collector.internal.HardwareSamples;
+import io.infermeter.collector.sampling.HardwareSamples;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;

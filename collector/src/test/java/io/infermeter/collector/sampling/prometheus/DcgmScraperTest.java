@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpServer;
 import io.infermeter.avro.HardwareSample;
-import io.infermeter.collector.internal.CollectorMetrics;
-import io.infermeter.collector.internal.HardwareSamples;
-import io.infermeter.collector.internal.SamplerLoop;
+import io.infermeter.collector.support.CollectorMetrics;
+import io.infermeter.collector.sampling.HardwareSamples;
+import io.infermeter.collector.sampling.SamplerLoop;
 import io.infermeter.schemas.config.ConfigException;
 import io.infermeter.schemas.config.Settings;
 import java.io.IOException;

@@ -1,14 +1,18 @@
 package io.infermeter.testsupport;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Properties;
 import java.util.UUID;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.testcontainers.DockerClientFactory;
@@ -105,7 +109,7 @@ public final class Infra {
    *
    * @throws AssertionError with {@code what} when the condition never held
    */
-  public static void await(Duration timeout, String what, java.util.function.BooleanSupplier condition) {
+  public static void await(Duration timeout, String what, BooleanSupplier condition) {
     long deadline = System.nanoTime() + timeout.toNanos();
     long pauseMs = 10;
     while (!condition.getAsBoolean()) {
@@ -137,7 +141,7 @@ public final class Infra {
     if (stackEnv.isPresent()) {
       Map<String, String> fromFile = readEnvFile(stackEnv.get());
       fromFile.putAll(explicit);
-      if (fromFile.keySet().containsAll(java.util.List.of(KEYS))) {
+      if (fromFile.keySet().containsAll(List.of(KEYS))) {
         return new Infra(fromFile, stackEnv.get().toString());
       }
     }
@@ -190,15 +194,41 @@ public final class Infra {
     }
   }
 
+  /**
+   * The Testcontainers images, from {@code images.properties} (filtered by the build: Kafka is the root pom's
+   * {@code kafka.version}), keyed {@code kafka}, {@code clickhouse}, {@code registry}.
+   */
+  public static Map<String, String> images() {
+    Properties p = new Properties();
+    try (InputStream in = Infra.class.getResourceAsStream("images.properties")) {
+      if (in == null) {
+        throw new IllegalStateException("images.properties is missing from test-support's jar");
+      }
+      p.load(in);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read test-support's images.properties", e);
+    }
+    Map<String, String> out = new LinkedHashMap<>();
+    for (String key : List.of("kafka", "clickhouse", "registry")) {
+      String image = p.getProperty(key, "");
+      if (image.isBlank() || image.contains("${")) {
+        throw new IllegalStateException("images.properties: '" + key + "' is not a resolved image: '" + image + "'");
+      }
+      out.put(key, image.trim());
+    }
+    return out;
+  }
+
   @SuppressWarnings("resource") // containers live as long as the test JVM; Ryuk removes them
   private static Infra startContainers() {
-    KafkaContainer kafka = new KafkaContainer("apache/kafka:4.1.0");
+    Map<String, String> images = images();
+    KafkaContainer kafka = new KafkaContainer(images.get("kafka"));
     kafka.start();
-    GenericContainer<?> registry = new GenericContainer<>("apicurio/apicurio-registry-mem:2.4.2.Final")
+    GenericContainer<?> registry = new GenericContainer<>(images.get("registry"))
         .withExposedPorts(8080)
         .waitingFor(Wait.forHttp("/apis/ccompat/v7/subjects").forStatusCode(200));
     registry.start();
-    ClickHouseContainer clickhouse = new ClickHouseContainer("clickhouse/clickhouse-server:25.8");
+    ClickHouseContainer clickhouse = new ClickHouseContainer(images.get("clickhouse"));
     clickhouse.start();
     String chHttp = "http://" + clickhouse.getHost() + ":" + clickhouse.getMappedPort(8123);
     Map<String, String> values = new LinkedHashMap<>();

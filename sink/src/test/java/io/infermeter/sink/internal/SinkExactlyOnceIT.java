@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.infermeter.avro.WindowAggregate;
 import io.infermeter.schemas.Topics;
 import io.infermeter.testsupport.Infra;
+import io.infermeter.testsupport.TcpProxy;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.net.URI;
 import java.time.Clock;
@@ -107,7 +108,7 @@ class SinkExactlyOnceIT {
   @Test
   void clickHouseOutagePausesConsumptionAndCatchesUpWithoutDuplicates() throws Exception {
     URI http = URI.create(Infra.get().clickhouseHttpUrl());
-    try (TcpProxy proxy = new TcpProxy(http.getHost(), http.getPort());
+    try (TcpProxy proxy = TcpProxy.to(http.getHost(), http.getPort());
         ClickHouseTestDb db = new ClickHouseTestDb(Map.of("batch.max.rows", "100", "batch.max.wait", "200ms",
             "retry.initial.backoff", "50ms", "retry.max.backoff", "500ms"));
         KafkaTestTopics topics = new KafkaTestTopics(2)) {

@@ -71,13 +71,22 @@ class TableColumnsTest {
     assertThat(problems).isEmpty();
   }
 
+  /**
+   * Tables the sink fills with {@code INSERT ... SELECT} inside ClickHouse (the hourly rollups and their bookkeeping),
+   * not from Kafka records through {@link Table}: named {@code *_hourly}, plus {@code rollup_hours}.
+   */
+  static boolean rolledUpInClickHouse(String table) {
+    return table.endsWith("_hourly") || table.equals("rollup_hours");
+  }
+
   @Test
   void everyTableTheMigrationsCreateIsWrittenByTheSink() {
     Set<String> written = new TreeSet<>();
     for (Table t : Table.values()) {
       written.add(t.tableName());
     }
-    assertThat(written).containsAll(DECLARED.keySet());
+    assertThat(DECLARED.keySet().stream().filter(t -> !rolledUpInClickHouse(t)).toList())
+        .as("tables of the migrations that no Table constant writes").isSubsetOf(written);
   }
 
   @Test

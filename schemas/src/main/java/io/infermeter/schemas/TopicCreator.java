@@ -181,19 +181,24 @@ public final class TopicCreator {
   }
 
   /**
-   * Null when the request and hardware topics have the same partition count (or one of them is missing), else why
-   * the streams app cannot start on them.
+   * Null when the request, hardware and engine-state topics have the same partition count (a missing one is not
+   * compared), else why the streams app cannot start on them.
    */
   public static String inputMismatch(Plan plan, Map<String, Integer> partitions) {
     Integer requests = partitions.get(plan.name(Topics.REQUESTS));
-    Integer hardware = partitions.get(plan.name(Topics.HARDWARE));
-    if (requests == null || hardware == null || requests.equals(hardware)) {
+    if (requests == null) {
       return null;
     }
-    return "topic " + plan.name(Topics.REQUESTS) + " has " + requests + " partitions and "
-        + plan.name(Topics.HARDWARE) + " has " + hardware
-        + ": energy attribution joins a host's requests and samples by partition, so both need the same count "
-        + "(add partitions to the smaller one before the first run; see docs/DEPLOY.md)";
+    for (TopicSpec<?> other : List.of(Topics.HARDWARE, Topics.ENGINE_STATE)) {
+      Integer n = partitions.get(plan.name(other));
+      if (n != null && !n.equals(requests)) {
+        return "topic " + plan.name(Topics.REQUESTS) + " has " + requests + " partitions and "
+            + plan.name(other) + " has " + n + ": the streams app joins a host's requests, hardware samples and "
+            + "engine samples by partition, so all three need the same count "
+            + "(add partitions to the smaller one before the first run; see docs/DEPLOY.md)";
+      }
+    }
+    return null;
   }
 
   /**

@@ -62,6 +62,11 @@ class TopicCreatorTest {
     // the start-order failure of issue 11: the broker auto-created the hardware topic with its num.partitions
     assertThat(TopicCreator.inputMismatch(plan, Map.of(requests, 4, hardware, 3)))
         .contains(requests + " has 4 partitions", hardware + " has 3");
+    // engine samples join the same energy task by partition too
+    String engine = plan.name(Topics.ENGINE_STATE);
+    assertThat(TopicCreator.inputMismatch(plan, Map.of(requests, 4, hardware, 4, engine, 4))).isNull();
+    assertThat(TopicCreator.inputMismatch(plan, Map.of(requests, 4, hardware, 4, engine, 2)))
+        .contains(requests + " has 4 partitions", engine + " has 2");
   }
 
   @Test

@@ -5,12 +5,14 @@ import io.infermeter.avro.Bottleneck;
 import io.infermeter.avro.CarbonIntensityUpdate;
 import io.infermeter.avro.DeadLetter;
 import io.infermeter.avro.DeviceWindowEnergy;
+import io.infermeter.avro.EngineSample;
 import io.infermeter.avro.PriceUpdate;
 import io.infermeter.avro.WindowAggregate;
 import io.infermeter.schemas.Topics;
 import io.infermeter.streams.energy.EnergyInput;
 import io.infermeter.streams.energy.EnergyProcessor;
 import io.infermeter.streams.energy.HardwareValidateProcessor;
+import io.infermeter.streams.engine.EngineValidateProcessor;
 import io.infermeter.streams.support.StreamsCounters;
 import io.infermeter.streams.windows.AccumulatorSerde;
 import io.infermeter.streams.windows.FleetRollupProcessor;
@@ -35,15 +37,16 @@ import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.state.KeyValueStore;
 
 /**
- * Builds the infermeter topology from settings and serdes. Four sub-topologies:
+ * Builds the infermeter topology from settings and serdes. Five sub-topologies:
  * <ol>
  *   <li>requests (keyed by host): de-duplicate, window per host key, emit aggregates, fleet partials, host usage and
  *       request alerts;</li>
  *   <li>fleet rollup per (model, version) over the named repartition topic {@code fleet-partials};</li>
  *   <li>hardware samples: validate, re-key by host into the named repartition topic {@code hardware-by-host};</li>
- *   <li>energy per host over the named repartition topics {@code energy-input} (request usage per window) and
- *       {@code hardware-by-host}, merged: energy, cost, carbon, attribution, bottlenecks, hardware and host-silence
- *       alerts.</li>
+ *   <li>serving-engine samples: validate, re-key by host into the named repartition topic {@code engine-by-host};</li>
+ *   <li>energy per host over the named repartition topics {@code energy-input} (request usage per window),
+ *       {@code hardware-by-host} and {@code engine-by-host}, merged: energy, cost, carbon, attribution, bottlenecks,
+ *       hardware (memory pressure from KV-cache usage where an engine reports it) and host-silence alerts.</li>
  * </ol>
  * Every source, processor, branch, sink, store and repartition topic is named. Tests call this same method.
  */
@@ -56,6 +59,7 @@ public final class InfermeterTopology {
     String prefix = s.topicPrefix();
     String requestsTopic = Topics.REQUESTS.withPrefix(prefix).name();
     String hardwareTopic = Topics.HARDWARE.withPrefix(prefix).name();
+    String engineTopic = Topics.ENGINE_STATE.withPrefix(prefix).name();
     Serde<String> str = Serdes.String();
     boolean persistent = s.persistentStores();
 
@@ -71,6 +75,7 @@ public final class InfermeterTopology {
     b.addStateStore(TopologyStores.bytes(EnergyProcessor.DEVICE_LAST_STORE, persistent));
     b.addStateStore(TopologyStores.bytes(EnergyProcessor.HOST_SEEN_STORE, persistent));
     b.addStateStore(TopologyStores.ruleStates(EnergyProcessor.ALERT_STORE, persistent, counters));
+    b.addStateStore(TopologyStores.bytes(EnergyProcessor.ENGINE_LAST_STORE, persistent));
     if (s.priceUpdatesEnabled()) {
       b.globalTable(Topics.PRICE_UPDATES.withPrefix(prefix).name(),
           Consumed.with(str, serdes.prices()).withName("price-updates-source"),
@@ -130,13 +135,27 @@ public final class InfermeterTopology {
     // empty partition next to the busy request partition.
     KStream<String, EnergyInput> samplesByHost = samples
         .repartition(Repartitioned.with(str, EnergyInput.serde()).withName("hardware-by-host"));
+    // Serving-engine state: validated, then re-keyed by host into its own repartition topic like the hardware samples.
+    KStream<String, Object> engineOut = b
+        .stream(engineTopic, Consumed.with(str, serdes.engine()).withName("engine-source"))
+        .process(() -> new EngineValidateProcessor(counters, StreamsLimits.of(s), serdes.engine().serializer(),
+            engineTopic, clock), Named.as("engine-validate"));
+    Map<String, KStream<String, Object>> eng = engineOut.split(Named.as("engine-out-"))
+        .branch((k, v) -> v instanceof EngineSample, Branched.as("samples"))
+        .branch((k, v) -> v instanceof DeadLetter, Branched.as("dead-letters"))
+        .noDefaultBranch();
+    sinkCommon(eng, "engine-out-", "engine", s, serdes);
+    KStream<String, EnergyInput> engineByHost = eng.get("engine-out-samples")
+        .mapValues(v -> EnergyInput.ofEngine((EngineSample) v), Named.as("engine-samples-cast"))
+        .repartition(Repartitioned.with(str, EnergyInput.serde()).withName("engine-by-host"));
     KStream<String, Object> energyOut = req.get("request-out-usage")
         .mapValues(v -> (EnergyInput) v, Named.as("request-usage-cast"))
         .repartition(Repartitioned.with(str, EnergyInput.serde()).withName("energy-input"))
         .merge(samplesByHost, Named.as("energy-merge"))
+        .merge(engineByHost, Named.as("energy-merge-engine"))
         .process(() -> new EnergyProcessor(s, counters, clock), Named.as("energy-windows"),
             EnergyProcessor.WINDOW_STORE, EnergyProcessor.META_STORE, EnergyProcessor.DEVICE_LAST_STORE,
-            EnergyProcessor.HOST_SEEN_STORE, EnergyProcessor.ALERT_STORE);
+            EnergyProcessor.HOST_SEEN_STORE, EnergyProcessor.ALERT_STORE, EnergyProcessor.ENGINE_LAST_STORE);
     Map<String, KStream<String, Object>> energy = energyOut.split(Named.as("energy-out-"))
         .branch((k, v) -> v instanceof DeviceWindowEnergy, Branched.as("energy"))
         .branch((k, v) -> v instanceof Bottleneck, Branched.as("bottlenecks"))

@@ -445,6 +445,10 @@ public final class StreamsSettings {
     public final long errorSpikeMinRequests;
     public final long coldStartStormCount;
     public final double queueSharePct;
+    /** KV-cache usage (percent) from which gpu_memory_high fires on a GPU whose engine reports KV usage. */
+    public final double kvCacheHighPct;
+    /** How long an engine instance's last sample stands for it in windows where it sent none. */
+    public final Duration engineStateMaxAge;
     public final Duration hostSilent;
     public final Duration hostSilentCheck;
 
@@ -470,6 +474,8 @@ public final class StreamsSettings {
       errorSpikeMinRequests = s.positiveInt("alerts.error.spike.min.requests");
       coldStartStormCount = s.positiveInt("alerts.cold.start.storm.count");
       queueSharePct = s.decimal("alerts.queue.share.pct");
+      kvCacheHighPct = s.decimal("alerts.kv.cache.high.pct");
+      engineStateMaxAge = s.duration("engine.state.max.age");
       hostSilent = s.duration("alerts.host.silent.after");
       hostSilentCheck = s.duration("alerts.host.silent.check.interval");
       if (hostSilentCheck.toMillis() <= 0) {
@@ -494,6 +500,8 @@ public final class StreamsSettings {
       d.put("alerts.error.spike.min.requests", "20");
       d.put("alerts.cold.start.storm.count", "10");
       d.put("alerts.queue.share.pct", "50");
+      d.put("alerts.kv.cache.high.pct", "95");
+      d.put("engine.state.max.age", "60s");
       d.put("alerts.host.silent.after", "60s");
       d.put("alerts.host.silent.check.interval", "10s");
     }

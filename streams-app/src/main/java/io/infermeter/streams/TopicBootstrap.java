@@ -23,10 +23,10 @@ final class TopicBootstrap {
   private TopicBootstrap() {}
 
   /**
-   * Null when the request and hardware topics have the same partition count (or cannot be described yet), else why
-   * the app cannot start: both are re-keyed by host into their own repartition topic, each created with its source
-   * topic's partition count, and the energy task that merges them must see a host's usage and samples in the same
-   * partition number.
+   * Null when the request, hardware and engine-state topics have the same partition count (or cannot be described
+   * yet), else why the app cannot start: each is re-keyed by host into its own repartition topic, created with its
+   * source topic's partition count, and the energy task that merges them must see a host's usage, hardware samples
+   * and engine samples in the same partition number.
    */
   static String inputPartitionMismatch(StreamsSettings s) throws InterruptedException {
     int[] counts = inputPartitions(s);
@@ -35,19 +35,20 @@ final class TopicBootstrap {
     }
     TopicCreator.Plan plan = TopicCreator.Plan.from(s.raw());
     return TopicCreator.inputMismatch(plan, Map.of(plan.name(Topics.REQUESTS), counts[0],
-        plan.name(Topics.HARDWARE), counts[1]));
+        plan.name(Topics.HARDWARE), counts[1], plan.name(Topics.ENGINE_STATE), counts[2]));
   }
 
-  /** {requests, hardware} partition counts, or null when the topics cannot be described. */
+  /** {requests, hardware, engine state} partition counts, or null when the topics cannot be described. */
   static int[] inputPartitions(StreamsSettings s) throws InterruptedException {
     String requests = Topics.REQUESTS.withPrefix(s.topicPrefix()).name();
     String hardware = Topics.HARDWARE.withPrefix(s.topicPrefix()).name();
+    String engine = Topics.ENGINE_STATE.withPrefix(s.topicPrefix()).name();
     try (Admin admin = Admin.create(adminConfig(s))) {
       Map<String, TopicDescription> d = null;
       // topics created a moment ago (by this app or another) may not be known to the broker's metadata yet
       for (int attempt = 0; d == null; attempt++) {
         try {
-          d = admin.describeTopics(List.of(requests, hardware)).allTopicNames().get();
+          d = admin.describeTopics(List.of(requests, hardware, engine)).allTopicNames().get();
         } catch (ExecutionException e) {
           if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)
               || attempt >= 20) {
@@ -56,9 +57,10 @@ final class TopicBootstrap {
           Thread.sleep(250);
         }
       }
-      return new int[] {d.get(requests).partitions().size(), d.get(hardware).partitions().size()};
+      return new int[] {d.get(requests).partitions().size(), d.get(hardware).partitions().size(),
+          d.get(engine).partitions().size()};
     } catch (ExecutionException e) {
-      LOG.warn("could not describe {} and {} to check their partition counts", requests, hardware, e);
+      LOG.warn("could not describe {}, {} and {} to check their partition counts", requests, hardware, engine, e);
       return null;
     }
   }

@@ -5,6 +5,7 @@ import io.infermeter.avro.Bottleneck;
 import io.infermeter.avro.CarbonIntensityUpdate;
 import io.infermeter.avro.DeadLetter;
 import io.infermeter.avro.DeviceWindowEnergy;
+import io.infermeter.avro.EngineSample;
 import io.infermeter.avro.HardwareSample;
 import io.infermeter.avro.PriceUpdate;
 import io.infermeter.avro.RequestEvent;
@@ -21,7 +22,7 @@ import org.apache.kafka.common.serialization.Serde;
 public record TopologySerdes(Serde<RequestEvent> requests, Serde<HardwareSample> hardware,
     Serde<WindowAggregate> aggregates, Serde<DeviceWindowEnergy> energy, Serde<Bottleneck> bottlenecks,
     Serde<Alert> alerts, Serde<DeadLetter> deadLetters, Serde<PriceUpdate> prices,
-    Serde<CarbonIntensityUpdate> intensities) {
+    Serde<CarbonIntensityUpdate> intensities, Serde<EngineSample> engine) {
 
   public static TopologySerdes of(SchemaRegistryClient registry, AvroSerdeConfig config) {
     return new TopologySerdes(
@@ -33,6 +34,7 @@ public record TopologySerdes(Serde<RequestEvent> requests, Serde<HardwareSample>
         AvroSerde.of(Topics.ALERTS, registry, config),
         AvroSerde.of(Topics.DEAD_LETTERS, registry, config),
         AvroSerde.of(Topics.PRICE_UPDATES, registry, config),
-        AvroSerde.of(Topics.CARBON_INTENSITY, registry, config));
+        AvroSerde.of(Topics.CARBON_INTENSITY, registry, config),
+        AvroSerde.of(Topics.ENGINE_STATE, registry, config));
   }
 }

@@ -5,6 +5,7 @@ import io.infermeter.avro.Bottleneck;
 import io.infermeter.avro.DeadLetter;
 import io.infermeter.avro.DeviceKind;
 import io.infermeter.avro.DeviceWindowEnergy;
+import io.infermeter.avro.EngineSample;
 import io.infermeter.avro.HardwareSample;
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.avro.RequestStatus;
@@ -37,6 +38,7 @@ final class TopologyFixture implements AutoCloseable {
   final TopologyTestDriver driver;
   final TestInputTopic<String, RequestEvent> requests;
   final TestInputTopic<String, HardwareSample> hardware;
+  final TestInputTopic<String, EngineSample> engine;
   final TestInputTopic<String, byte[]> rawRequests;
   final TestOutputTopic<String, WindowAggregate> aggregates;
   final TestOutputTopic<String, DeviceWindowEnergy> energy;
@@ -70,6 +72,7 @@ final class TopologyFixture implements AutoCloseable {
     requests = driver.createInputTopic(Topics.REQUESTS.name(), ser, serdes.requests().serializer());
     rawRequests = driver.createInputTopic(Topics.REQUESTS.name(), ser, Serdes.ByteArray().serializer());
     hardware = driver.createInputTopic(Topics.HARDWARE.name(), ser, serdes.hardware().serializer());
+    engine = driver.createInputTopic(Topics.ENGINE_STATE.name(), ser, serdes.engine().serializer());
     aggregates = driver.createOutputTopic(Topics.WINDOW_AGGREGATES.name(), de, serdes.aggregates().deserializer());
     energy = driver.createOutputTopic(Topics.ENERGY.name(), de, serdes.energy().deserializer());
     bottlenecks = driver.createOutputTopic(Topics.BOTTLENECKS.name(), de, serdes.bottlenecks().deserializer());
@@ -112,6 +115,22 @@ final class TopologyFixture implements AutoCloseable {
         .setGpuType("H100")
         .setSource("nvml")
         .setTimestampUs(tsMs * 1000);
+  }
+
+  /** A vLLM instance's state at {@code tsMs}, as the collector's scrape of {@code instance} maps it. */
+  static EngineSample.Builder engineSample(String host, String instance, long tsMs) {
+    return EngineSample.newBuilder()
+        .setCluster("c1")
+        .setRegion("eu-west-1")
+        .setHost(host)
+        .setInstance(instance)
+        .setEngine("vllm")
+        .setSource("scrape")
+        .setTimestampUs(tsMs * 1000);
+  }
+
+  void send(EngineSample s) {
+    engine.pipeInput(s.getHost(), s, s.getTimestampUs() / 1000);
   }
 
   void send(RequestEvent e) {

@@ -157,6 +157,34 @@ public final class AlertRules {
         Map.of("memoryUsedBytes", String.valueOf(usedBytes), "memoryTotalBytes", String.valueOf(totalBytes)));
   }
 
+  /**
+   * Memory pressure of a GPU whose serving engine reports KV-cache usage: the engine pre-allocates most of the device
+   * memory at start (vLLM {@code --gpu-memory-utilization}, default 0.9), so device memory says nothing there and the KV
+   * cache's usage is what runs out. Same rule name and key as {@link #gpuMemoryHigh}, so it is the same alert whichever
+   * input judged it; {@code evidence.basis} says which.
+   */
+  public static Decision kvCacheHigh(double kvUsagePct, long preemptions, String engine, String instance,
+      long usedBytes, long totalBytes, AlertSettings cfg) {
+    boolean condition = kvUsagePct >= cfg.kvCacheHighPct;
+    double vramPct = totalBytes <= 0 || usedBytes < 0 ? Double.NaN : 100.0 * usedBytes / totalBytes;
+    Map<String, String> ev = new LinkedHashMap<>();
+    ev.put("basis", "kv_cache");
+    ev.put("kvCacheUsagePct", fmt(kvUsagePct));
+    ev.put("preemptions", String.valueOf(preemptions));
+    ev.put("engine", engine);
+    ev.put("engineInstance", instance);
+    if (!Double.isNaN(vramPct)) {
+      ev.put("memoryUsedBytes", String.valueOf(usedBytes));
+      ev.put("memoryTotalBytes", String.valueOf(totalBytes));
+    }
+    return new Decision(GPU_MEMORY_HIGH, Severity.WARNING, condition, kvUsagePct, cfg.kvCacheHighPct, null, "pct",
+        String.format(Locale.ROOT, "KV cache %.1f %% used (%s %s, %d preemptions)%s", kvUsagePct, engine, instance,
+            preemptions, Double.isNaN(vramPct) ? ""
+                : String.format(Locale.ROOT, "; device memory %.1f %% used, mostly the engine's pre-allocation",
+                    vramPct)),
+        ev);
+  }
+
   public static Decision throttling(double throttledRunSeconds, long reasons, AlertSettings cfg) {
     double min = cfg.throttleMin.toMillis() / 1000.0;
     boolean condition = throttledRunSeconds >= min;

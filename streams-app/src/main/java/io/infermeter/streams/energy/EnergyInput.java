@@ -1,5 +1,6 @@
 package io.infermeter.streams.energy;
 
+import io.infermeter.avro.EngineSample;
 import io.infermeter.avro.HardwareSample;
 import io.infermeter.streams.state.ByteArrayDataInput;
 import io.infermeter.streams.state.Codec;
@@ -17,23 +18,38 @@ import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serializer;
 
 /**
- * What the per-host energy task consumes from its one repartition topic: a hardware sample or a request-side
- * {@link HostUsage}. One topic (not two) so both sides are co-partitioned by host without partition-count coupling.
- * Exactly one of the fields is non-null.
+ * What the per-host energy task consumes from its repartition topics ({@code energy-input}, {@code hardware-by-host},
+ * {@code engine-by-host}, all keyed by host): a hardware sample, a request-side {@link HostUsage} or a serving-engine
+ * sample. Exactly one of the fields is non-null.
  */
-public record EnergyInput(HardwareSample sample, HostUsage usage) {
+public record EnergyInput(HardwareSample sample, HostUsage usage, EngineSample engine) {
 
   private static final SpecificDatumWriter<HardwareSample> WRITER = new SpecificDatumWriter<>(HardwareSample.class);
   private static final SpecificDatumReader<HardwareSample> READER = new SpecificDatumReader<>(HardwareSample.class);
+  private static final SpecificDatumWriter<EngineSample> ENGINE_WRITER = new SpecificDatumWriter<>(EngineSample.class);
+  private static final SpecificDatumReader<EngineSample> ENGINE_READER = new SpecificDatumReader<>(EngineSample.class);
+
+  /** A hardware sample or a usage (the two inputs before engine samples). */
+  public EnergyInput(HardwareSample sample, HostUsage usage) {
+    this(sample, usage, null);
+  }
+
+  /** An engine sample. */
+  public static EnergyInput ofEngine(EngineSample engine) {
+    return new EnergyInput(null, null, engine);
+  }
 
   /** Tag of a usage in the varint-string codec. */
   private static final byte USAGE = 3;
   /** Tag of a usage in the writeUTF codec written before it; still read from the repartition topic. */
   private static final byte USAGE_UTF = 2;
+  /** Tag of an engine sample (Avro binary of today's EngineSample schema). */
+  private static final byte ENGINE = 4;
 
   /**
    * Internal serde: a tag byte (the format version), then the sample's Avro binary (tag 1; no registry: internal
-   * topic) or the usage codec (tag 3; tag 2, the writeUTF codec before it, is still read).
+   * topic), the usage codec (tag 3; tag 2, the writeUTF codec before it, is still read) or the engine sample's Avro
+   * binary (tag 4).
    */
   public static Serde<EnergyInput> serde() {
     Serializer<EnergyInput> ser = (topic, v) -> {
@@ -47,6 +63,13 @@ public record EnergyInput(HardwareSample sample, HostUsage usage) {
           BinaryEncoder enc = EncoderFactory.get().binaryEncoder(bos, null);
           synchronized (WRITER) {
             WRITER.write(v.sample(), enc);
+          }
+          enc.flush();
+        } else if (v.engine() != null) {
+          bos.write(ENGINE);
+          BinaryEncoder enc = EncoderFactory.get().binaryEncoder(bos, null);
+          synchronized (ENGINE_WRITER) {
+            ENGINE_WRITER.write(v.engine(), enc);
           }
           enc.flush();
         } else {
@@ -69,6 +92,12 @@ public record EnergyInput(HardwareSample sample, HostUsage usage) {
           BinaryDecoder dec = DecoderFactory.get().binaryDecoder(bytes, 1, bytes.length - 1, null);
           synchronized (READER) {
             return new EnergyInput(READER.read(null, dec), null);
+          }
+        }
+        if (bytes[0] == ENGINE) {
+          BinaryDecoder dec = DecoderFactory.get().binaryDecoder(bytes, 1, bytes.length - 1, null);
+          synchronized (ENGINE_READER) {
+            return ofEngine(ENGINE_READER.read(null, dec));
           }
         }
         if (bytes[0] == USAGE || bytes[0] == USAGE_UTF) {

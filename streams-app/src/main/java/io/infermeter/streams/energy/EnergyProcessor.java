@@ -6,6 +6,7 @@ import io.infermeter.avro.Bottleneck;
 import io.infermeter.avro.CarbonIntensityUpdate;
 import io.infermeter.avro.DeviceWindowEnergy;
 import io.infermeter.avro.EnergyMethod;
+import io.infermeter.avro.EngineSample;
 import io.infermeter.avro.HardwareSample;
 import io.infermeter.avro.ModelAttribution;
 import io.infermeter.avro.PriceUpdate;
@@ -16,11 +17,15 @@ import io.infermeter.streams.alerts.Alerts;
 import io.infermeter.streams.alerts.RuleState;
 import io.infermeter.streams.alerts.RuleStates;
 import io.infermeter.streams.bottleneck.BottleneckClassifier;
+import io.infermeter.streams.engine.EngineAcc;
+import io.infermeter.streams.engine.EngineLast;
+import io.infermeter.streams.engine.EngineSignals;
 import io.infermeter.streams.state.Codec;
 import io.infermeter.streams.support.DeadLetters;
 import io.infermeter.streams.support.StreamsCounters;
 import io.infermeter.streams.windows.AggKey;
 import io.infermeter.streams.windows.FutureClamp;
+import io.infermeter.streams.windows.RequestAccumulator;
 import io.infermeter.streams.windows.WindowTable;
 import java.nio.ByteBuffer;
 import java.time.Clock;
@@ -30,7 +35,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -55,6 +62,8 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   public static final String DEVICE_LAST_STORE = "device-last-sample";
   public static final String HOST_SEEN_STORE = "host-last-seen";
   public static final String ALERT_STORE = "hardware-alert-state";
+  /** Last sample of each serving-engine instance, key {@code host NUL instance} ({@link EngineLast}). */
+  public static final String ENGINE_LAST_STORE = "engine-last-sample";
   public static final String PRICE_TABLE = "price-updates-table";
   public static final String CARBON_TABLE = "carbon-intensity-table";
 
@@ -72,6 +81,11 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   private KeyValueStore<String, ValueAndTimestamp<CarbonIntensityUpdate>> intensities;
   private final Map<String, HostSeen> hostSeen = new HashMap<>();
   private boolean hostSeenLoaded;
+  private KeyValueStore<String, byte[]> engineLastStore;
+  /** host -> engine instance -> last sample; loaded from the store once per task start. */
+  private final Map<String, Map<String, EngineLast>> engineLast = new HashMap<>();
+  private int engineLastCount;
+  private boolean engineLastLoaded;
 
   public EnergyProcessor(StreamsSettings settings, StreamsCounters counters, Clock clock) {
     this.settings = settings;
@@ -90,6 +104,10 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
         Integer.MAX_VALUE, counters);
     deviceLast = context.getStateStore(DEVICE_LAST_STORE);
     hostSeenStore = context.getStateStore(HOST_SEEN_STORE);
+    engineLastStore = context.getStateStore(ENGINE_LAST_STORE);
+    engineLast.clear();
+    engineLastCount = 0;
+    engineLastLoaded = false;
     alertStates = new RuleStates(context.getStateStore(ALERT_STORE), limits, counters);
     if (settings.priceUpdatesEnabled()) {
       prices = context.getStateStore(PRICE_TABLE);
@@ -125,6 +143,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
         it.remove();
         counters.stateEvicted.increment();
       }
+      evictEngines(cutoff);
       List<Alert> out = new ArrayList<>(0);
       alertStates.evict(out, nowMs);
       for (Alert a : out) {
@@ -166,7 +185,120 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
       processSample(record, in.sample());
     } else if (in.usage() != null) {
       processUsage(record, in.usage());
+    } else if (in.engine() != null) {
+      processEngine(record, in.engine());
     }
+  }
+
+  // ---- serving-engine state ----
+
+  private void loadEngineLast() {
+    if (engineLastLoaded) {
+      return;
+    }
+    try (KeyValueIterator<String, byte[]> it = engineLastStore.all()) {
+      while (it.hasNext()) {
+        KeyValue<String, byte[]> kv = it.next();
+        int sep = kv.key.indexOf('\u0000');
+        engineLast.computeIfAbsent(kv.key.substring(0, sep), h -> new HashMap<>())
+            .put(kv.key.substring(sep + 1), EngineLast.read(kv.value));
+        engineLastCount++;
+      }
+    }
+    engineLastLoaded = true;
+  }
+
+  /** The last sample of each engine instance of {@code host} (live map; empty when none). */
+  private Map<String, EngineLast> engineLasts(String host) {
+    loadEngineLast();
+    return engineLast.getOrDefault(host, Map.of());
+  }
+
+  /** Forgets engine instances not heard from since {@code cutoffMs} (wall clock). */
+  private void evictEngines(long cutoffMs) {
+    loadEngineLast();
+    for (java.util.Iterator<Map.Entry<String, Map<String, EngineLast>>> h = engineLast.entrySet().iterator();
+        h.hasNext(); ) {
+      Map.Entry<String, Map<String, EngineLast>> host = h.next();
+      for (java.util.Iterator<Map.Entry<String, EngineLast>> it = host.getValue().entrySet().iterator();
+          it.hasNext(); ) {
+        Map.Entry<String, EngineLast> e = it.next();
+        if (e.getValue().touchedMs() <= cutoffMs) {
+          engineLastStore.delete(host.getKey() + '\u0000' + e.getKey());
+          it.remove();
+          engineLastCount--;
+          counters.stateEvicted.increment();
+        }
+      }
+      if (host.getValue().isEmpty()) {
+        h.remove();
+      }
+    }
+  }
+
+  /**
+   * An engine sample goes into every window size it falls in (per instance: KV-cache usage, the waiting queue's start
+   * and end, preemptions from the counter's delta to the instance's previous sample), like a hardware sample: late
+   * within the allowed lateness corrects a closed window, later is dead-lettered.
+   */
+  private void processEngine(Record<String, EnergyInput> record, EngineSample s) {
+    seen(s.getHost(), s.getCluster(), s.getRegion(), record);
+    long t = s.getTimestampUs();
+    long tMs = t / 1000;
+    Map<String, EngineLast> lasts = engineLasts(s.getHost());
+    EngineLast prev = lasts.get(s.getInstance());
+    boolean ordered = prev == null || t > prev.tsUs();
+    StringBuilder late = null;
+    boolean corrected = false;
+    for (long size : table.sizes()) {
+      long start = Math.floorDiv(tMs, size) * size;
+      if (table.isTooLate(start + size)) {
+        late = (late == null ? new StringBuilder() : late.append(", ")).append(size).append(" ms window");
+        continue;
+      }
+      HostWindow w;
+      if (table.isLate(start + size)) {
+        w = table.correct(hostKey(s.getHost()), start, size, EnergyProcessor::newWindow, false).full();
+        corrected = true;
+      } else {
+        w = table.getOrCreate(hostKey(s.getHost()), k -> null, start, size, EnergyProcessor::newWindow);
+      }
+      w.cluster = s.getCluster();
+      w.region = s.getRegion();
+      EngineAcc a = w.engine(s.getInstance(), limits.devicesPerWindow());
+      if (a == null) {
+        counters.mapEntriesFolded.increment(); // past the per-window cap: this instance is left out of the window
+        continue;
+      }
+      a.add(s, ordered ? prev : null, start * 1000, size * 1000);
+    }
+    if (ordered) {
+      if (prev == null && engineLastCount >= limits.maxKeysPerTask()) {
+        counters.stateKeysRefused.increment(); // judged without its previous sample: no deltas
+      } else {
+        EngineLast next = EngineLast.of(s, context.currentSystemTimeMs());
+        engineLast.computeIfAbsent(s.getHost(), h -> new HashMap<>()).put(s.getInstance(), next);
+        engineLastStore.put(s.getHost() + '\u0000' + s.getInstance(), next.toBytes());
+        if (prev == null) {
+          engineLastCount++;
+        }
+      }
+    }
+    if (corrected) {
+      counters.lateCorrected.increment();
+    }
+    if (late != null) {
+      counters.lateRecords.increment();
+      deadLetter(record, "late", "engine sample at " + tMs + " ms is past window end + grace + energy delay + "
+          + "allowed lateness at stream time " + table.streamTime() + " ms for " + late);
+    }
+    advance(tMs);
+  }
+
+  /** The engine instances of a window: its own samples, and recent last samples of instances silent in it. */
+  private List<EngineSignals.View> engineViews(HostWindow w) {
+    return EngineSignals.views(w.engines, engineLasts(w.host), (w.startMs + w.sizeMs) * 1000,
+        settings.alerts().engineStateMaxAge.toMillis() * 1000);
   }
 
   static AggKey hostKey(String host) {
@@ -294,6 +426,9 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
         d.gpuType = s.getGpuType() == null ? "" : s.getGpuType();
       }
       d.source = s.getSource();
+      if (s.getPod() != null) {
+        d.pod = s.getPod();
+      }
       d.samples++;
       if (deltaMj != null) {
         d.counterDeltaMj += deltaMj;
@@ -374,7 +509,11 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     }
   }
 
-  /** Busy time etc. of each (model key) on each GPU device; host-level requests split evenly over the GPUs. */
+  /**
+   * Busy time etc. of each (model key) on each GPU device. Requests without a device id but with a pod
+   * ({@link RequestAccumulator#POD_DEVICE_PREFIX}) are split evenly over the GPUs that pod holds (dcgm-exporter's pod
+   * label); host-level requests, and those of a pod no GPU names, are split evenly over all the host's GPUs.
+   */
   static Map<String, Map<String, long[]>> busyByDevice(HostWindow w) {
     List<String> gpus = new ArrayList<>();
     w.devices.forEach((id, d) -> {
@@ -393,10 +532,23 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
       if (out.containsKey(dev)) {
         add(out.get(dev).computeIfAbsent(model, k -> new long[3]), v[0], v[1], v[2]);
       } else {
-        int n = gpus.size();
+        List<String> targets = gpus;
+        if (dev.startsWith(RequestAccumulator.POD_DEVICE_PREFIX)) {
+          String pod = dev.substring(RequestAccumulator.POD_DEVICE_PREFIX.length());
+          List<String> held = new ArrayList<>();
+          for (String g : gpus) {
+            if (pod.equals(w.devices.get(g).pod)) {
+              held.add(g);
+            }
+          }
+          if (!held.isEmpty()) {
+            targets = held;
+          }
+        }
+        int n = targets.size();
         for (int i = 0; i < n; i++) {
           // Even split; integer remainders go to the first devices so per-device sums equal the host totals.
-          add(out.get(gpus.get(i)).computeIfAbsent(model, k -> new long[3]),
+          add(out.get(targets.get(i)).computeIfAbsent(model, k -> new long[3]),
               share(v[0], n, i), share(v[1], n, i), share(v[2], n, i));
         }
       }
@@ -541,9 +693,11 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
       }
     }
     double queueShare = w.e2eSumUs == 0 ? Double.NaN : 100.0 * w.queueSumUs / w.e2eSumUs;
+    EngineSignals.HostEngines eng = EngineSignals.host(engineViews(w));
     BottleneckClassifier.Result r = BottleneckClassifier.classify(gpuN == 0 ? Double.NaN : gpu / gpuN,
         memN == 0 ? Double.NaN : mem / memN, cpuN == 0 ? Double.NaN : cpu / cpuN, queueShare, pcie,
-        w.requests / (w.sizeMs / 1000.0), w.requests);
+        w.requests / (w.sizeMs / 1000.0), w.requests,
+        new BottleneckClassifier.Engine(eng.kvUsageMaxPct(), eng.preemptions(), eng.waitingStart(), eng.waitingEnd()));
     return Bottleneck.newBuilder()
         .setWindowStartUs(w.startMs * 1000)
         .setWindowEndUs((w.startMs + w.sizeMs) * 1000)
@@ -560,6 +714,13 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     List<Alert> out = new ArrayList<>(0);
     long startUs = w.startMs * 1000;
     long endUs = (w.startMs + w.sizeMs) * 1000;
+    List<EngineSignals.View> engines = engineViews(w);
+    Set<String> pods = new TreeSet<>();
+    w.devices.values().forEach(d -> {
+      if (d.isGpu() && !d.pod.isEmpty()) {
+        pods.add(d.pod);
+      }
+    });
     for (Map.Entry<String, HostWindow.DeviceAcc> e : w.devices.entrySet()) {
       HostWindow.DeviceAcc d = e.getValue();
       if (!d.isGpu()) {
@@ -567,7 +728,13 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
       }
       String key = w.host + '/' + e.getKey();
       Alerts.Subject subject = new Alerts.Subject(key, w.cluster, w.region, w.host, "", e.getKey());
-      if (d.memTotal > 0 && d.memUsedMax >= 0) {
+      // Where the GPU's engine reports KV-cache usage, that is its memory pressure: the engine pre-allocates the
+      // device memory (vLLM 90 % by default), so device memory alone would always be "high".
+      EngineSignals.View kv = engines.isEmpty() ? null : EngineSignals.coveringEngine(d.pod, pods, engines);
+      if (kv != null) {
+        apply(out, AlertRules.GPU_MEMORY_HIGH, key, s -> AlertRules.kvCacheHigh(kv.kvUsagePct(), kv.preemptions(),
+            kv.engine(), kv.instance(), d.memUsedMax, d.memTotal, settings.alerts()), subject, startUs, endUs);
+      } else if (d.memTotal > 0 && d.memUsedMax >= 0) {
         apply(out, AlertRules.GPU_MEMORY_HIGH, key, s -> AlertRules.gpuMemoryHigh(d.memUsedMax, d.memTotal,
             settings.alerts()), subject, startUs, endUs);
       }

@@ -1,5 +1,6 @@
 package io.infermeter.streams.energy;
 
+import io.infermeter.streams.engine.EngineAcc;
 import io.infermeter.streams.state.Codec;
 import io.infermeter.streams.windows.AggKey;
 import io.infermeter.streams.windows.WindowTable;
@@ -7,8 +8,8 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * One host's hardware and request-usage state in one window: per-device accumulators and per-(model, version)
- * device busy times. Mutable, not thread-safe (one task).
+ * One host's hardware, request-usage and engine state in one window: per-device accumulators, per-(model, version)
+ * device busy times and per-engine-instance accumulators. Mutable, not thread-safe (one task).
  */
 public final class HostWindow implements WindowTable.Windowed {
 
@@ -22,6 +23,8 @@ public final class HostWindow implements WindowTable.Windowed {
   static final String OTHER_DEVICE = AggKey.OTHER;
   /** "model\u0000version" -> deviceId ("" = none) -> {busyUs, requests, outputTokens}. */
   public final Map<String, Map<String, long[]>> usage = new TreeMap<>();
+  /** Engine instance -> its samples in the window (at most the device cap of instances). */
+  public final Map<String, EngineAcc> engines = new TreeMap<>();
   public long requests;
   public long queueSumUs;
   public long e2eSumUs;
@@ -69,6 +72,16 @@ public final class HostWindow implements WindowTable.Windowed {
     return d;
   }
 
+  /** The accumulator of engine {@code instance}, created on first use; null past {@code cap} instances. */
+  EngineAcc engine(String instance, int cap) {
+    EngineAcc a = engines.get(instance);
+    if (a == null && engines.size() < cap) {
+      a = new EngineAcc();
+      engines.put(instance, a);
+    }
+    return a;
+  }
+
   void addUsage(HostUsage u) {
     cluster = u.cluster();
     region = u.region();
@@ -89,6 +102,8 @@ public final class HostWindow implements WindowTable.Windowed {
     public String kind = "OTHER";
     public String gpuType = "";
     public String source = "";
+    /** Kubernetes pod holding the device (dcgm-exporter's pod label) as of the latest sample; "" when none. */
+    public String pod = "";
     public int samples;
     public long counterDeltaMj;
     public int counterDeltas;
@@ -121,8 +136,11 @@ public final class HostWindow implements WindowTable.Windowed {
     }
   }
 
-  /** Format version after {@link Codec#FORMAT_MARK}: 2 has varint strings; a record without the mark is version 1. */
-  static final int VERSION = 2;
+  /**
+   * Format version after {@link Codec#FORMAT_MARK}: 3 adds each device's pod and the engine instances; 2 has varint
+   * strings; a record without the mark is version 1.
+   */
+  static final int VERSION = 3;
 
   public byte[] toBytes() {
     return Codec.encode(out -> {
@@ -160,6 +178,7 @@ public final class HostWindow implements WindowTable.Windowed {
         out.writeLong(d.throttleReasons);
         out.writeDouble(d.pcieSum);
         out.writeInt(d.pcieN);
+        Codec.writeString(out, d.pod);
       }
       out.writeInt(usage.size());
       for (Map.Entry<String, Map<String, long[]>> e : usage.entrySet()) {
@@ -172,6 +191,7 @@ public final class HostWindow implements WindowTable.Windowed {
           out.writeLong(d.getValue()[2]);
         }
       }
+      EngineAcc.writeAll(out, engines);
     });
   }
 
@@ -181,7 +201,7 @@ public final class HostWindow implements WindowTable.Windowed {
       if (Codec.hasHeader(bytes)) {
         in.readUnsignedByte();
         version = in.readUnsignedByte();
-        if (version != VERSION) {
+        if (version != VERSION && version != 2) {
           throw new java.io.IOException("unknown host window version " + version);
         }
       }
@@ -220,6 +240,9 @@ public final class HostWindow implements WindowTable.Windowed {
         d.throttleReasons = in.readLong();
         d.pcieSum = in.readDouble();
         d.pcieN = in.readInt();
+        if (v >= 3) {
+          d.pod = str.read(in);
+        }
         w.devices.put(id, d);
       }
       n = in.readInt();
@@ -231,6 +254,9 @@ public final class HostWindow implements WindowTable.Windowed {
           map.put(str.read(in), new long[] {in.readLong(), in.readLong(), in.readLong()});
         }
         w.usage.put(k, map);
+      }
+      if (v >= 3) {
+        EngineAcc.readAll(in, w.engines);
       }
       return w;
     });

@@ -217,7 +217,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     if (maxBatch != null && maxBatch > maxBatchSize) {
       maxBatchSize = maxBatch;
     }
-    String device = e.getDeviceId() == null ? "" : e.getDeviceId();
+    String device = deviceKey(e);
     long[] d = devices.get(device);
     if (d == null) {
       if (devices.size() >= limits.devicesPerWindow() + (devices.containsKey(OTHER) ? 1 : 0)) {
@@ -234,6 +234,24 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     d[1]++;
     d[2] += out == null ? 0 : out;
     return folded;
+  }
+
+  /**
+   * Prefix of the per-device usage key of requests that name no device but a pod (the OTLP resource's
+   * {@code k8s.pod.name}, kept by the collector as the attribute {@value #POD_ATTRIBUTE}): the energy task splits their
+   * busy time over the GPUs that pod holds. NUL cannot start a GPU UUID or MIG id.
+   */
+  public static final String POD_DEVICE_PREFIX = "\u0000pod:";
+  /** Attribute of a request event that names its pod. */
+  public static final String POD_ATTRIBUTE = "pod";
+
+  /** The per-device usage key of {@code e}: its device id, else its pod behind {@link #POD_DEVICE_PREFIX}, else "". */
+  static String deviceKey(RequestEvent e) {
+    if (e.getDeviceId() != null) {
+      return e.getDeviceId();
+    }
+    String pod = e.getAttributes() == null ? null : e.getAttributes().get(POD_ATTRIBUTE);
+    return pod == null || pod.isEmpty() ? "" : POD_DEVICE_PREFIX + pod;
   }
 
   /** {@link #merge(RequestAccumulator, StreamsLimits)} with the default caps. */

@@ -10,6 +10,8 @@ import io.infermeter.streams.energy.EnergyInput;
 import io.infermeter.streams.energy.EnergyProcessor;
 import io.infermeter.streams.energy.HostUsage;
 import io.infermeter.streams.energy.HostWindow;
+import io.infermeter.streams.engine.EngineAcc;
+import io.infermeter.streams.engine.EngineLast;
 import io.infermeter.streams.latency.LatencyAccumulator;
 import io.infermeter.streams.latency.LatencyMetric;
 import io.infermeter.streams.windows.AggKey;
@@ -93,6 +95,24 @@ class StateCodecGoldenTest {
     return w;
   }
 
+  /** {@link #hostWindow} with what version 3 added: a device's pod and an engine instance. */
+  static HostWindow hostWindowV3(String host) {
+    HostWindow w = hostWindow(host);
+    w.devices.get("0").pod = "vllm-llama-0";
+    EngineAcc a = new EngineAcc();
+    a.add(engineSample(host), new EngineLast(1_700_000_035_000_000L, 1, 4, 0.5, "vllm", "llama-3-8b", "vllm-llama-0", 0),
+        1_700_000_040_000_000L, 10_000_000L);
+    w.engines.put("10.0.0.1:8000", a);
+    return w;
+  }
+
+  static io.infermeter.avro.EngineSample engineSample(String host) {
+    return io.infermeter.avro.EngineSample.newBuilder().setCluster("c1").setRegion("eu-west-1").setHost(host)
+        .setInstance("10.0.0.1:8000").setPod("vllm-llama-0").setEngine("vllm").setModel("llama-3-8b")
+        .setSource("scrape").setTimestampUs(1_700_000_045_000_000L).setKvCacheUsage(0.75).setRequestsRunning(12L)
+        .setRequestsWaiting(3L).setPreemptionsTotal(9L).build();
+  }
+
   static HostUsage usage(String host) {
     return new HostUsage("c1", "eu-west-1", host, "llama-3-8b", "v1", 1_700_000_040_000L, 10_000L, 5, 100, 1000,
         Map.of("0", new long[] {12_345, 5, 77}));
@@ -154,6 +174,22 @@ class StateCodecGoldenTest {
     assertThat(usageBytes(u)).isEqualTo(usageBytes(usage(HOST)));
   }
 
+  @Test
+  void hostWindowV2DecodesWithoutPodsOrEngines() throws IOException {
+    HostWindow w = HostWindow.fromBytes(fixture("state-previous/host-window-v2.hex"));
+    assertThat(w.devices.get("0").pod).isEmpty();
+    assertThat(w.engines).isEmpty();
+    assertThat(w.toBytes()).isEqualTo(hostWindow(HOST).toBytes());
+    HostWindow v3 = HostWindow.fromBytes(hostWindowV3(HOST).toBytes());
+    assertThat(v3.devices.get("0").pod).isEqualTo("vllm-llama-0");
+    EngineAcc a = v3.engines.get("10.0.0.1:8000");
+    assertThat(a.kvMax).isEqualTo(0.75);
+    assertThat(a.waitingStart).isEqualTo(1);
+    assertThat(a.waitingEnd).isEqualTo(3);
+    assertThat(a.preemptions).isEqualTo(5);
+    assertThat(v3.toBytes()).isEqualTo(hostWindowV3(HOST).toBytes());
+  }
+
   // ---- today's formats are stable ----
 
   private static final Map<String, Supplier<byte[]>> CURRENT = Map.of(
@@ -164,12 +200,16 @@ class StateCodecGoldenTest {
         s.lastActiveMs = 1_700_000_050_000L;
         return s.toBytes();
       },
-      "host-window-v2.hex", () -> hostWindow(HOST).toBytes(),
+      "host-window-v3.hex", () -> hostWindowV3(HOST).toBytes(),
+      "engine-last-v1.hex", () -> new EngineLast(1_700_000_035_000_000L, 1, 4, 0.5, "vllm", "llama-3-8b",
+          "vllm-llama-0", 1_700_000_050_000L).toBytes(),
       "host-last-seen-v2.hex", () -> new EnergyProcessor.HostSeen(1_700_000_040_000L, "c1", "eu-west-1", rule())
           .toBytes(),
       "device-last-v2.hex", () -> new EnergyProcessor.DeviceLast(1_700_000_040_000_000L, 5_000_000L, 350.5, -1L,
           1_700_000_050_000L).toBytes(),
-      "energy-input-usage-tag3.hex", () -> usageBytes(usage(HOST)));
+      "energy-input-usage-tag3.hex", () -> usageBytes(usage(HOST)),
+      "energy-input-engine-tag4.hex", () -> EnergyInput.serde().serializer().serialize(null,
+          EnergyInput.ofEngine(engineSample(HOST))));
 
   @Test
   void currentFormatsAreByteForByteStable() throws IOException {
@@ -185,11 +225,11 @@ class StateCodecGoldenTest {
     }
     byte[] acc = fixture("state-current/request-accumulator-v3-plain.hex");
     assertThat(acc[0]).isEqualTo((byte) RequestAccumulator.VERSION);
-    for (String header : new String[] {"rule-state-v2.hex", "host-window-v2.hex", "host-last-seen-v2.hex",
-        "device-last-v2.hex"}) {
+    for (String header : new String[] {"rule-state-v2.hex", "host-window-v3.hex", "host-last-seen-v2.hex",
+        "device-last-v2.hex", "engine-last-v1.hex"}) {
       byte[] b = fixture("state-current/" + header);
       assertThat(b[0] & 0xFF).as(header).isEqualTo(Codec.FORMAT_MARK);
-      assertThat(b[1]).as(header).isEqualTo((byte) 2);
+      assertThat(b[1]).as(header).isEqualTo((byte) (header.charAt(header.length() - 5) - '0'));
     }
   }
 

@@ -140,6 +140,9 @@ public final class StreamsMain implements Callable<Integer> {
     CounterWithCallback.builder().name("infermeter_streams_corrections_emitted_total")
         .help("Corrected windows re-emitted as a new version")
         .callback(cb -> cb.call(c.correctionsEmitted.sum())).register(registry);
+    CounterWithCallback.builder().name("infermeter_streams_idle_advances_total")
+        .help("Times an idle request task moved its stream time on by the wall clock (windows.idle.timeout)")
+        .callback(cb -> cb.call(c.idleAdvances.sum())).register(registry);
     CounterWithCallback.builder().name("infermeter_streams_future_clamped_total")
         .help("Records more than windows.max.future ahead of the wall clock (stream time clamped)")
         .callback(cb -> cb.call(c.futureClamped.sum())).register(registry);

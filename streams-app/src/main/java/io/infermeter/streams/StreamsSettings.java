@@ -37,6 +37,7 @@ public final class StreamsSettings {
   private final Duration dedupRetention;
   private final Duration allowedLateness;
   private final Duration correctionInterval;
+  private final Duration idleTimeout;
   private final Duration maxFuture;
   private final int maxKeysPerWindow;
   private final Map<String, SloClass> sloClasses;
@@ -88,6 +89,7 @@ public final class StreamsSettings {
       throw new ConfigException("invalid value '" + s.string("dedup.retention") + "' for setting 'dedup.retention': expected > 0");
     }
     this.allowedLateness = s.duration("windows.allowed.lateness");
+    this.idleTimeout = s.duration("windows.idle.timeout");
     this.correctionInterval = s.duration("windows.corrections.interval");
     if (correctionInterval.toMillis() <= 0) {
       throw new ConfigException("invalid value '" + s.string("windows.corrections.interval")
@@ -159,6 +161,7 @@ public final class StreamsSettings {
     d.put("dedup.retention", "2m");
     d.put("windows.allowed.lateness", "10m");
     d.put("windows.corrections.interval", "1s");
+    d.put("windows.idle.timeout", "30s");
     d.put("windows.max.future", "5s");
     d.put("keys.max.per.window", "10000");
     d.put("slo.classes", "default,interactive,batch");
@@ -330,6 +333,14 @@ public final class StreamsSettings {
   /** Wall-clock period at which corrected windows are re-emitted (each window once per period at most). */
   public Duration correctionInterval() {
     return correctionInterval;
+  }
+
+  /**
+   * Wall-clock time without any record moving a request task's stream time after which the task moves it on by the
+   * wall-clock time that passed, so the last windows before a pause close (0: never).
+   */
+  public Duration idleTimeout() {
+    return idleTimeout;
   }
 
   /** How far past the app's wall clock a record's event time may move a task's stream time (clock skew bound). */

@@ -161,4 +161,32 @@ class LatenessTopologyTest {
       assertThat(f.counters.duplicates.sum()).isEqualTo(1);
     }
   }
+
+  @Test
+  void theLastWindowsBeforeAPauseCloseAfterTheIdleTimeout() {
+    try (TopologyFixture f = new TopologyFixture(Map.of("windows.idle.timeout", "30s", "windows.allowed.lateness",
+        "10m"))) {
+      for (int i = 0; i < 5; i++) {
+        f.send(request("r" + i, "h1", "m1", T0_MS + 1_000 * i, 0, 1000, 2000, 5).build());
+      }
+      // the driver runs each wall-clock punctuator once per advance: advance in steps, as time passes for real
+      for (int s = 0; s < 4; s++) {
+        f.driver.advanceWallClockTime(Duration.ofSeconds(5));
+      }
+      assertThat(f.aggregates()).isEmpty(); // not idle long enough
+      for (int s = 0; s < 4; s++) {
+        f.driver.advanceWallClockTime(Duration.ofSeconds(5));
+      }
+      List<WindowAggregate> out = f.aggregates();
+      assertThat(out).filteredOn(a -> a.getScope().equals("host")).singleElement()
+          .satisfies(a -> assertThat(a.getRequests()).isEqualTo(5));
+      assertThat(f.counters.idleAdvances.sum()).isGreaterThanOrEqualTo(1);
+      // a request for that window after the idle close: a correction, nothing lost
+      f.send(request("after", "h1", "m1", T0_MS + 6_000, 0, 1000, 2000, 5).build());
+      f.driver.advanceWallClockTime(Duration.ofSeconds(2));
+      assertThat(f.aggregates()).filteredOn(a -> a.getScope().equals("host") && a.getWindowSizeMs() == 10_000)
+          .last().satisfies(a -> assertThat(a.getRequests()).isEqualTo(6));
+      assertThat(f.counters.lateRecords.sum()).isZero();
+    }
+  }
 }

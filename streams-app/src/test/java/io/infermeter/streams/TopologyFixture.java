@@ -53,9 +53,11 @@ final class TopologyFixture implements AutoCloseable {
           "state.store.type", "memory", "kafka.streams.state.dir",
           Files.createTempDirectory("streams-test").toString()));
       // The driver's wall clock stands still at T0 while the tests' event times run ahead of it: no future clamp
-      // unless a test asks for one; no allowed lateness unless a test asks (late records are dead-lettered at once).
+      // unless a test asks for one; no allowed lateness unless a test asks (late records are dead-lettered at once); no idle
+      // advance unless a test asks (tests move wall-clock time for other punctuators).
       o.put("windows.max.future", "3650d");
       o.put("windows.allowed.lateness", "0s");
+      o.put("windows.idle.timeout", "0s");
       o.putAll(overrides);
       settings = StreamsSettings.fromMap(o);
     } catch (java.io.IOException e) {

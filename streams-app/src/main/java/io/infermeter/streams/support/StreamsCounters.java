@@ -21,6 +21,8 @@ public final class StreamsCounters {
   public final LongAdder correctionsEmitted = new LongAdder();
   /** Records whose event time was more than windows.max.future ahead of the wall clock (stream time clamped). */
   public final LongAdder futureClamped = new LongAdder();
+  /** Idle request tasks whose stream time was moved on by the wall clock (windows.idle.timeout). */
+  public final LongAdder idleAdvances = new LongAdder();
   public final LongAdder duplicates = new LongAdder();
   public final LongAdder keyCapFolded = new LongAdder();
   public final LongAdder counterResets = new LongAdder();

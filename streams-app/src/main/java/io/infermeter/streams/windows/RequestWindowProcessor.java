@@ -15,6 +15,7 @@ import io.infermeter.streams.state.ObjectStore;
 import io.infermeter.streams.support.DeadLetters;
 import io.infermeter.streams.support.StreamsCounters;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.streams.processor.PunctuationType;
@@ -52,6 +53,9 @@ public final class RequestWindowProcessor implements Processor<String, RequestEv
   private long smallestMs;
   private ProcessorContext<String, Object> context;
   private WindowTable<RequestAccumulator> table;
+  /** The stream time the idle check last saw, and the wall-clock time (ms) it last moved. */
+  private long lastStreamTime = -1;
+  private long lastMoveWallMs;
   private DedupStore dedup;
   private WindowAlerts alerts;
 
@@ -81,6 +85,49 @@ public final class RequestWindowProcessor implements Processor<String, RequestEv
     context.schedule(limits.evictionInterval(), PunctuationType.WALL_CLOCK_TIME, this::evict);
     if (table.allowedLatenessMs() > 0) {
       context.schedule(settings.correctionInterval(), PunctuationType.WALL_CLOCK_TIME, now -> emitCorrections());
+    }
+    long idleMs = settings.idleTimeout().toMillis();
+    if (idleMs > 0) {
+      lastMoveWallMs = context.currentSystemTimeMs();
+      context.schedule(Duration.ofMillis(Math.max(100, Math.min(idleMs / 4, 5_000))), PunctuationType.WALL_CLOCK_TIME,
+          this::advanceWhenIdle);
+    }
+  }
+
+  /**
+   * When no record has moved this task's stream time for {@code windows.idle.timeout} of wall-clock time, moves it on
+   * by the wall-clock time that passed (never past the wall clock + {@code windows.max.future}): the windows of the
+   * last requests before a pause close and are emitted instead of waiting for the next request. A record that then
+   * arrives for such a window is a correction (allowed lateness), not lost.
+   */
+  private void advanceWhenIdle(long nowMs) {
+    long streamTime = table.streamTime();
+    if (streamTime < 0) {
+      return;
+    }
+    if (streamTime != lastStreamTime) {
+      lastStreamTime = streamTime;
+      lastMoveWallMs = nowMs;
+      return;
+    }
+    long idleMs = nowMs - lastMoveWallMs;
+    if (idleMs < settings.idleTimeout().toMillis()) {
+      return;
+    }
+    long t0 = System.nanoTime();
+    try {
+      long target = Math.min(streamTime + idleMs, clock.millis() + settings.maxFuture().toMillis());
+      lastMoveWallMs = nowMs;
+      if (target <= streamTime) {
+        return;
+      }
+      counters.idleAdvances.increment();
+      List<RequestAccumulator> closed = table.advance(target);
+      lastStreamTime = table.streamTime();
+      emitCorrections();
+      emit(closed);
+    } finally {
+      counters.punctuationNanos.add(System.nanoTime() - t0);
     }
   }
 

@@ -90,7 +90,8 @@ public final class StreamsThroughputBenchmark {
     m.put("windows.fleet.upstream.tasks", partitions); // as StreamsMain sets it from the request topic
     // -Dkafka.streams.<name>=<value> passes Kafka Streams overrides (e.g. num.stream.threads, commit.interval.ms)
     for (String k : System.getProperties().stringPropertyNames()) {
-      if (k.startsWith("kafka.streams.") || k.startsWith("windows.") || k.startsWith("state.")) {
+      if (k.startsWith("kafka.streams.") || k.startsWith("windows.") || k.startsWith("state.")
+          || k.startsWith("dedup.")) {
         m.put(k, System.getProperty(k));
       }
     }

@@ -4,6 +4,7 @@ import io.infermeter.schemas.serde.AvroDeserializer;
 import io.infermeter.schemas.serde.AvroSerdeConfig;
 import io.infermeter.schemas.serde.HttpSchemaRegistryClient;
 import io.infermeter.testsupport.Infra;
+import io.infermeter.testsupport.KafkaTopics;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,8 +12,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.function.Predicate;
 import org.apache.avro.specific.SpecificRecord;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -25,13 +24,7 @@ final class ItSupport {
   private ItSupport() {}
 
   static void createTopics(String bootstrap, String... names) throws Exception {
-    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
-      List<NewTopic> topics = new ArrayList<>();
-      for (String n : names) {
-        topics.add(new NewTopic(n, 3, (short) 1));
-      }
-      admin.createTopics(topics).all().get();
-    }
+    KafkaTopics.create(bootstrap, 3, Map.of(), List.of(names));
   }
 
   /** Reads {@code topic} from the beginning until {@code done} holds for what was read (or the timeout). */

@@ -12,16 +12,16 @@ import io.infermeter.schemas.serde.HttpSchemaRegistryClient;
 import io.infermeter.streams.support.StreamsCounters;
 import io.infermeter.streams.windows.RequestWindowProcessor;
 import io.infermeter.testsupport.Infra;
+import io.infermeter.testsupport.KafkaTopics;
 import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -44,7 +44,6 @@ import org.junit.jupiter.api.Test;
 class HostileInputIT {
 
   private static final long T0_MS = 1_700_000_040_000L;
-  private static final Map<String, String> KEEP = Map.of("retention.ms", "-1");
   private static final String MODEL_64K = "m".repeat(65_536);
   private final List<KafkaStreams> running = new ArrayList<>();
   /** Stream-thread failures (each would replace the thread): none may happen. */
@@ -60,16 +59,14 @@ class HostileInputIT {
   private static Run setUp(String name, Map<String, String> overrides) throws Exception {
     Infra infra = Infra.get();
     String prefix = Infra.uniqueName(name) + "-";
-    try (Admin admin = Admin.create(Map.of("bootstrap.servers", infra.kafkaBootstrap()))) {
-      List<NewTopic> topics = new ArrayList<>();
-      topics.add(new NewTopic(Topics.REQUESTS.withPrefix(prefix).name(), 2, (short) 1).configs(KEEP));
-      topics.add(new NewTopic(Topics.HARDWARE.withPrefix(prefix).name(), 2, (short) 1).configs(KEEP));
-      for (var t : List.of(Topics.WINDOW_AGGREGATES, Topics.ENERGY, Topics.BOTTLENECKS, Topics.ALERTS,
-          Topics.DEAD_LETTERS)) {
-        topics.add(new NewTopic(t.withPrefix(prefix).name(), 1, (short) 1).configs(KEEP));
-      }
-      admin.createTopics(topics).all().get();
+    Map<String, Integer> topics = new LinkedHashMap<>();
+    topics.put(Topics.REQUESTS.withPrefix(prefix).name(), 2);
+    topics.put(Topics.HARDWARE.withPrefix(prefix).name(), 2);
+    for (var t : List.of(Topics.WINDOW_AGGREGATES, Topics.ENERGY, Topics.BOTTLENECKS, Topics.ALERTS,
+        Topics.DEAD_LETTERS)) {
+      topics.put(t.withPrefix(prefix).name(), 1);
     }
+    KafkaTopics.create(infra.kafkaBootstrap(), topics, KafkaTopics.KEEP_FOREVER);
     Map<String, Object> m = new HashMap<>();
     m.put("application.id", prefix + "app");
     m.put("topic.prefix", prefix);

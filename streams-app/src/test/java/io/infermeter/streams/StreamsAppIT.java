@@ -9,11 +9,13 @@ import io.infermeter.schemas.serde.AvroSerdeConfig;
 import io.infermeter.schemas.serde.HttpSchemaRegistryClient;
 import io.infermeter.streams.support.StreamsCounters;
 import io.infermeter.testsupport.Infra;
+import io.infermeter.testsupport.KafkaTopics;
 import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -37,11 +39,6 @@ import org.junit.jupiter.api.Test;
 class StreamsAppIT {
 
   private static final long T0_MS = 1_700_000_040_000L;
-  /**
-   * Event times (and so the output records' timestamps) are historic: without this the broker's 7-day retention
-   * check, which runs every 5 minutes, can delete a topic's records in the middle of a test.
-   */
-  private static final Map<String, String> KEEP = Map.of("retention.ms", "-1");
   private static final int HOSTS = 8;
   private final List<KafkaStreams> running = new ArrayList<>();
 
@@ -55,16 +52,14 @@ class StreamsAppIT {
   private static Run setUp(String name) throws Exception {
     Infra infra = Infra.get();
     String prefix = Infra.uniqueName(name) + "-";
-    try (Admin admin = Admin.create(Map.of("bootstrap.servers", infra.kafkaBootstrap()))) {
-      List<NewTopic> topics = new ArrayList<>();
-      topics.add(new NewTopic(Topics.REQUESTS.withPrefix(prefix).name(), 4, (short) 1).configs(KEEP));
-      topics.add(new NewTopic(Topics.HARDWARE.withPrefix(prefix).name(), 4, (short) 1).configs(KEEP));
-      for (var t : List.of(Topics.WINDOW_AGGREGATES, Topics.ENERGY, Topics.BOTTLENECKS, Topics.ALERTS,
-          Topics.DEAD_LETTERS)) {
-        topics.add(new NewTopic(t.withPrefix(prefix).name(), 2, (short) 1).configs(KEEP));
-      }
-      admin.createTopics(topics).all().get();
+    Map<String, Integer> topics = new LinkedHashMap<>();
+    topics.put(Topics.REQUESTS.withPrefix(prefix).name(), 4);
+    topics.put(Topics.HARDWARE.withPrefix(prefix).name(), 4);
+    for (var t : List.of(Topics.WINDOW_AGGREGATES, Topics.ENERGY, Topics.BOTTLENECKS, Topics.ALERTS,
+        Topics.DEAD_LETTERS)) {
+      topics.put(t.withPrefix(prefix).name(), 2);
     }
+    KafkaTopics.create(infra.kafkaBootstrap(), topics, KafkaTopics.KEEP_FOREVER);
     Map<String, Object> m = new HashMap<>();
     m.put("application.id", prefix + "app");
     m.put("topic.prefix", prefix);

@@ -6,6 +6,7 @@ import io.infermeter.schemas.serde.AvroSerdeConfig;
 import io.infermeter.schemas.serde.AvroSerializer;
 import io.infermeter.schemas.serde.HttpSchemaRegistryClient;
 import io.infermeter.testsupport.Infra;
+import io.infermeter.testsupport.KafkaTopics;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -14,7 +15,6 @@ import java.util.Set;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -27,9 +27,6 @@ import org.apache.kafka.common.serialization.StringSerializer;
 /** Unique sink topics on the real local Kafka, and producers of Avro and raw records into them. */
 final class KafkaTestTopics implements AutoCloseable {
 
-  /** The fixtures' event times are historic; the broker's 7-day retention check (every 5 min) would delete them. */
-  private static final Map<String, String> KEEP = Map.of("retention.ms", "-1");
-
   final String prefix = Infra.uniqueName("sinkit") + "-";
   final Admin admin;
   private final KafkaProducer<String, SpecificRecord> avro;
@@ -38,12 +35,12 @@ final class KafkaTestTopics implements AutoCloseable {
   KafkaTestTopics(int partitions) throws Exception {
     String bootstrap = Infra.get().kafkaBootstrap();
     admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
-    List<NewTopic> topics = new ArrayList<>();
+    List<String> names = new ArrayList<>();
     for (TopicSpec<?> t : List.of(Topics.WINDOW_AGGREGATES, Topics.ENERGY, Topics.BOTTLENECKS, Topics.ALERTS,
         Topics.DEAD_LETTERS, Topics.HARDWARE, Topics.REQUESTS)) {
-      topics.add(new NewTopic(t.withPrefix(prefix).name(), partitions, (short) 1).configs(KEEP));
+      names.add(t.withPrefix(prefix).name());
     }
-    admin.createTopics(topics).all().get();
+    KafkaTopics.create(bootstrap, partitions, KafkaTopics.KEEP_FOREVER, names);
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ProducerConfig.ACKS_CONFIG, "all");

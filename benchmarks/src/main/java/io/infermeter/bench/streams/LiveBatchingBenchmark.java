@@ -52,7 +52,7 @@ import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.streams.KafkaStreams;
 
 /**
- * A live fleet with exporter batching (issue 11): H hosts, each a vLLM-like server whose OpenTelemetry Java SDK exports
+ * A live fleet with exporter batching: H hosts, each a vLLM-like server whose OpenTelemetry Java SDK exports
  * its {@code llm_request} spans through a {@code BatchSpanProcessor} with a 5 s schedule delay (the SDK default: spans
  * reach the receiver 0-5 s after they end, at a different phase per host) over OTLP/HTTP to its own collector (in this
  * JVM, one per node, since the collector sets a span's host). R requests/s per host, live (a span ends now), for S

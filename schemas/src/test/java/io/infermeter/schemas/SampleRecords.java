@@ -83,6 +83,7 @@ public final class SampleRecords {
         .setSloClass("interactive")
         .setMaxInterTokenGapUs(35_000L)
         .setAttributes(sorted(Map.of("tenant", "acme", "priority", "high")))
+        .setPod("vllm-llama-0")
         .build();
   }
 

@@ -161,16 +161,18 @@ class EngineStateTopologyTest {
 
   // ---- per-pod GPU attribution ----
 
-  /** Requests of window 0 naming only their pod (no device id), as vLLM's spans do: llama busy 3 s, mistral 1 s. */
+  /**
+   * Requests of window 0 naming only their pod (no device id), as vLLM's spans do: llama busy 3 s (the pod field of
+   * RequestEvent v2), mistral 1 s (the attribute pod, as events before v2 and JSON lines carry it).
+   */
   private static void podRequests(TopologyFixture f) {
     for (int i = 0; i < 3; i++) {
       f.send(request("l" + i, "h1", "llama", T0_MS + 2000 + i, 0, 100_000, 900_000, 100)
-          .setAttributes(Map.of("pod", "vllm-llama-0")).build());
+          .setPod("vllm-llama-0").build());
     }
     f.send(request("m0", "h1", "mistral", T0_MS + 3000, 0, 200_000, 800_000, 50)
         .setAttributes(Map.of("pod", "vllm-mistral-0")).build());
-    f.send(request("close", "h1", "llama", T0_MS + 11_500, 0, 1000, 1000, 2)
-        .setAttributes(Map.of("pod", "vllm-llama-0")).build());
+    f.send(request("close", "h1", "llama", T0_MS + 11_500, 0, 1000, 1000, 2).setPod("vllm-llama-0").build());
   }
 
   private static Map<String, DeviceWindowEnergy> window0(TopologyFixture f) {

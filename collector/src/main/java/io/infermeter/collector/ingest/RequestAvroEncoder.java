@@ -26,7 +26,7 @@ final class RequestAvroEncoder {
       "modelVersion:UNION", "engine:UNION", "operation:UNION", "status:ENUM", "errorType:UNION", "arrivalUs:LONG",
       "scheduledUs:UNION", "firstTokenUs:UNION", "completedUs:LONG", "inputTokens:UNION", "outputTokens:UNION",
       "cachedTokens:UNION", "batchSize:UNION", "maxBatchSize:UNION", "coldStart:BOOLEAN", "sloClass:UNION",
-      "maxInterTokenGapUs:UNION", "attributes:MAP");
+      "maxInterTokenGapUs:UNION", "attributes:MAP", "pod:UNION");
 
   /** Whether the compiled-in RequestEvent schema is the one this encoder writes (else ingest does not use it). */
   static final boolean SCHEMA_MATCHES = layoutOf(RequestEvent.getClassSchema()).equals(LAYOUT)
@@ -139,6 +139,7 @@ final class RequestAvroEncoder {
     p = optional(s, JsonLinesParser.SLO_CLASS, null, out, p);
     p = optionalLong((present & RequestValidator.GAP) != 0, s.gap, out, p);
     out[p++] = 0; // attributes: the empty map (a line with attributes is left to the event path)
+    out[p++] = 0; // pod: null (JSON lines name no pod; a pod comes from an OTLP resource)
     return Arrays.copyOf(out, p);
   }
 

@@ -237,8 +237,8 @@ public final class RequestAccumulator implements WindowTable.Windowed {
   }
 
   /**
-   * Prefix of the per-device usage key of requests that name no device but a pod (the OTLP resource's
-   * {@code k8s.pod.name}, kept by the collector as the attribute {@value #POD_ATTRIBUTE}): the energy task splits their
+   * Prefix of the per-device usage key of requests that name no device but a pod ({@code RequestEvent.pod}, from the
+   * OTLP resource's {@code k8s.pod.name}; else the attribute {@value #POD_ATTRIBUTE}): the energy task splits their
    * busy time over the GPUs that pod holds. NUL cannot start a GPU UUID or MIG id.
    */
   public static final String POD_DEVICE_PREFIX = "\u0000pod:";
@@ -250,7 +250,10 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     if (e.getDeviceId() != null) {
       return e.getDeviceId();
     }
-    String pod = e.getAttributes() == null ? null : e.getAttributes().get(POD_ATTRIBUTE);
+    String pod = e.getPod();
+    if (pod == null && e.getAttributes() != null) {
+      pod = e.getAttributes().get(POD_ATTRIBUTE); // events written before RequestEvent v2, JSON lines
+    }
     return pod == null || pod.isEmpty() ? "" : POD_DEVICE_PREFIX + pod;
   }
 

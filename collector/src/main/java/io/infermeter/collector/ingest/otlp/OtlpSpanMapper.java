@@ -212,7 +212,8 @@ public final class OtlpSpanMapper {
               e.getAttributes().put("service.name", service);
             }
             if (pod != null) {
-              e.getAttributes().put(POD, pod);
+              e.setPod(pod); // the field the streams app joins with dcgm-exporter's pod label
+              e.getAttributes().put(POD, pod); // kept for consumers of the attribute (before RequestEvent v2)
             }
             e.setEventId(eventId(span, e));
             sink.accept(e, span);

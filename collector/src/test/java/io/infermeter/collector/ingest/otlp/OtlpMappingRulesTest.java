@@ -73,7 +73,10 @@ class OtlpMappingRulesTest {
     assertThat(blank.defaultModel()).isNull();
   }
 
-  /** The configured node wins; a pod name from the resource is kept apart as the attribute pod. */
+  /**
+   * The configured node wins; a pod name from the resource is kept apart in the field pod (the streams app's join with
+   * dcgm-exporter's pod label) and, as before RequestEvent v2, the attribute pod.
+   */
   @Test
   void nodeIdentityFromConfigurationPodFromResource() throws Exception {
     Capture c = EngineSpanFixturesTest.map(DEFAULTS, OtlpFixtures.requestWithResource(List.of(
@@ -81,13 +84,16 @@ class OtlpMappingRulesTest {
     RequestEvent e = c.accepted.get(0);
     assertThat(e.getHost()).isEqualTo("host-a");
     assertThat(e.getAttributes()).containsEntry("pod", "vllm-7f9c6d-x2x8k");
+    assertThat(e.getPod()).isEqualTo("vllm-7f9c6d-x2x8k");
     Capture k8s = EngineSpanFixturesTest.map(DEFAULTS, OtlpFixtures.requestWithResource(List.of(
         str("service.name", "llama"), str("host.name", "node-12"), str("k8s.pod.name", "vllm-0")), v1().build()));
     assertThat(k8s.accepted.get(0).getHost()).isEqualTo("host-a");
     assertThat(k8s.accepted.get(0).getAttributes()).containsEntry("pod", "vllm-0");
+    assertThat(k8s.accepted.get(0).getPod()).isEqualTo("vllm-0");
     Capture same = EngineSpanFixturesTest.map(DEFAULTS, OtlpFixtures.requestWithResource(List.of(
         str("service.name", "llama"), str("host.name", "host-a")), v1().build()));
     assertThat(same.accepted.get(0).getAttributes()).doesNotContainKey("pod");
+    assertThat(same.accepted.get(0).getPod()).isNull();
   }
 
   /**

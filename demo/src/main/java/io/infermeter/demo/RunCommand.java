@@ -1,5 +1,6 @@
 package io.infermeter.demo;
 
+import io.infermeter.avro.EngineSample;
 import io.infermeter.avro.HardwareSample;
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.demo.sim.FleetSimulator;
@@ -44,7 +45,8 @@ import picocli.CommandLine.Option;
  * <ol>
  *   <li>backfill: {@code --duration} seconds of SIMULATED traffic ending now, as fast as the pipeline takes it;
  *       requests go to the collector's JSON-lines endpoint, simulated GPU samples straight to the hardware topic
- *       (the collector samples only its own host);</li>
+ *       (the collector samples only its own host) and simulated vLLM engine state, every 5 s, to the engine-state
+ *       topic (as the collector's scrape of each instance would publish it);</li>
  *   <li>live: {@code --live} more seconds in real time, so the last windows close and silent hosts are noticed;</li>
  *   <li>drain: wait until ClickHouse holds every request of the run's closed windows;</li>
  *   <li>summary: fleet percentiles, cost, energy, carbon and alerts from the shipped SQL views.</li>
@@ -125,6 +127,9 @@ final class RunCommand implements Callable<Integer> {
   private final AtomicLong requestsSent = new AtomicLong();
   private final AtomicLong requestsRejected = new AtomicLong();
   private final AtomicLong samplesSent = new AtomicLong();
+  private final AtomicLong engineSamplesSent = new AtomicLong();
+  /** Seconds between two engine samples of an instance (a scrape interval). */
+  private static final long ENGINE_EVERY_S = 5;
 
   @Override
   public Integer call() throws Exception {
@@ -146,7 +151,8 @@ final class RunCommand implements Callable<Integer> {
     }
 
     try (Connection ch = DriverManager.getConnection(env.clickhouseJdbcUrl(), "default", "");
-        KafkaProducer<String, HardwareSample> samples = sampleProducer(env)) {
+        KafkaProducer<String, HardwareSample> samples = avroProducer(env);
+        KafkaProducer<String, EngineSample> engines = avroProducer(env)) {
       Progress progress = new Progress(ch);
       AtomicReference<Exception> sendFailure = new AtomicReference<>();
       List<String> pending = new ArrayList<>();
@@ -211,6 +217,17 @@ final class RunCommand implements Callable<Integer> {
               });
           samplesSent.incrementAndGet();
         }
+        if ((t - startUs) / 1_000_000L % ENGINE_EVERY_S == 0) {
+          for (EngineSample s : simulator.engineSamplesAt(t, ENGINE_EVERY_S * 1_000_000L)) {
+            engines.send(new ProducerRecord<>(Topics.ENGINE_STATE.withPrefix(topicPrefix).name(), null,
+                s.getTimestampUs() / 1000, s.getHost(), s), (md, ex) -> {
+                  if (ex != null) {
+                    sendFailure.compareAndSet(null, ex);
+                  }
+                });
+            engineSamplesSent.incrementAndGet();
+          }
+        }
         if (sendFailure.get() != null) {
           throw sendFailure.get();
         }
@@ -223,6 +240,7 @@ final class RunCommand implements Callable<Integer> {
         }
       }
       samples.flush();
+      engines.flush();
 
       // Windows close only as event time moves on; once the run stops sending, the last ones stay open (device
       // windows wait grace + energy.join.delay). The summary covers whole 10 s windows that have closed.
@@ -256,7 +274,8 @@ final class RunCommand implements Callable<Integer> {
     }
   }
 
-  private KafkaProducer<String, HardwareSample> sampleProducer(DemoEnvironment env) {
+  private static <T extends org.apache.avro.specific.SpecificRecord> KafkaProducer<String, T> avroProducer(
+      DemoEnvironment env) {
     Properties props = new Properties();
     props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, env.kafkaBootstrap());
     props.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -355,8 +374,8 @@ final class RunCommand implements Callable<Integer> {
         rows = "ClickHouse not answering (" + e.getMessage() + ")";
         alerts = "";
       }
-      return String.format("  %-22s | in: %,d requests, %,d GPU samples | ClickHouse: %s | %s", phase,
-          requestsSent.get(), samplesSent.get(), rows, alerts);
+      return String.format("  %-22s | in: %,d requests, %,d GPU samples, %,d engine samples | ClickHouse: %s | %s",
+          phase, requestsSent.get(), samplesSent.get(), engineSamplesSent.get(), rows, alerts);
     }
   }
 }

@@ -160,6 +160,7 @@ class EndToEndIT {
           case LATENCY_REGRESSION -> "rule = 'latency_regression' AND model = '" + incident.target() + "'";
           case MEMORY_LEAK -> "rule IN ('memory_leak', 'gpu_memory_high') AND device_id = '" + incident.target() + "'";
           case THERMAL_THROTTLE -> "rule = 'throttling' AND device_id = '" + incident.target() + "'";
+          case KV_SATURATION -> "rule = 'gpu_memory_high' AND device_id = '" + incident.target() + "'";
           case SILENT_HOST -> "rule = 'host_silent' AND host = '" + incident.target() + "'";
         };
         Map<String, Long> states = longs(ch, "SELECT state, count() FROM " + database + ".alerts FINAL WHERE " + where

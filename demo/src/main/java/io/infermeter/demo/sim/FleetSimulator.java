@@ -1,6 +1,7 @@
 package io.infermeter.demo.sim;
 
 import io.infermeter.avro.DeviceKind;
+import io.infermeter.avro.EngineSample;
 import io.infermeter.avro.HardwareSample;
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.avro.RequestStatus;
@@ -20,7 +21,9 @@ import java.util.UUID;
  * host; queue time is exponential with a heavy (Pareto) tail, prefill scales with prompt length, decode with output
  * tokens and batch size, each with lognormal noise; about 1 % of requests fail, 0.3 % time out, and the first request
  * of a model on a host is a cold start. GPUs report power, a monotonic energy counter, utilization, memory and
- * temperature that follow the load. Scripted {@link Incident}s distort this on purpose. Every event carries
+ * temperature that follow the load. Each GPU runs one vLLM instance in its own pod (dcgm-exporter's pod label on the
+ * GPU's samples, the same pod on the engine's samples), whose state follows the load too: KV-cache usage, requests
+ * running and waiting, preemptions. Scripted {@link Incident}s distort this on purpose. Every event carries
  * {@code source=simulated}.
  *
  * <p>Requests are returned when they complete (that is when a real collector publishes them), ordered by completion
@@ -48,6 +51,10 @@ public final class FleetSimulator {
     double energyMj;
     long busyUsInPeriod;
     long leakedBytes;
+    /** GPU utilization (0-1) of the last hardware sample, which the engine state follows. */
+    double util;
+    long waiting;
+    long preemptions;
   }
 
   public FleetSimulator(FleetSpec spec, List<Incident> incidents, long seed, long startUs) {
@@ -72,6 +79,57 @@ public final class FleetSimulator {
   /** The GPU id of GPU {@code index} of {@code host} (UUID-shaped, stable). */
   public static String deviceId(FleetSpec.Host host, int index) {
     return "GPU-" + UUID.nameUUIDFromBytes((host.name() + "/" + index).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  /** The pod of GPU {@code index} of {@code host}: one vLLM pod per GPU. */
+  public static String pod(FleetSpec.Host host, int index) {
+    return "vllm-" + host.name() + "-" + index;
+  }
+
+  /** The vLLM instance (scrape target host:port) of GPU {@code index} of {@code host}. */
+  public static String instance(FleetSpec.Host host, int index) {
+    return host.name() + ":" + (8000 + index);
+  }
+
+  /**
+   * One vLLM engine sample per GPU of every (non-silent) host at {@code tUs}, as the collector's scrape of each
+   * instance maps it: KV-cache usage follows the GPU's load (15-70 %), a few requests wait, no preemptions; during a
+   * {@link Incident.Kind#KV_SATURATION} the cache runs full (97-99.5 %), the engine preempts and the queue grows by
+   * the incident's magnitude per second, then drains. Call after {@link #samplesAt} of the same time.
+   */
+  public List<EngineSample> engineSamplesAt(long tUs, long periodUs) {
+    List<EngineSample> out = new ArrayList<>();
+    for (FleetSpec.Host host : spec.hosts()) {
+      for (int i = 0; i < host.gpus(); i++) {
+        String id = deviceId(host, i);
+        DeviceState state = devices.get(id);
+        Incident full = active(Incident.Kind.KV_SATURATION, id, tUs);
+        double kv;
+        if (full != null) {
+          kv = 0.97 + 0.025 * random.nextDouble();
+          state.waiting += Math.round(full.magnitude() * periodUs / 1e6);
+          state.preemptions += 3 + random.nextInt(8);
+        } else {
+          kv = 0.15 + 0.55 * state.util + 0.02 * random.nextDouble();
+          long calm = random.nextInt(3);
+          state.waiting = Math.max(calm, state.waiting / 2); // a queue left by an incident drains
+        }
+        if (silent(host.name(), tUs)) {
+          continue;
+        }
+        String modelName = host.models().get(i % host.models().size());
+        out.add(EngineSample.newBuilder()
+            .setCluster(host.cluster()).setRegion(host.region()).setHost(host.name())
+            .setInstance(instance(host, i)).setPod(pod(host, i)).setEngine("vllm").setModel(modelName)
+            .setSource(SOURCE).setTimestampUs(tUs)
+            .setKvCacheUsage(Math.round(kv * 1000) / 1000.0)
+            .setRequestsRunning(Math.round(state.util * CONCURRENCY_AT_FULL_UTIL))
+            .setRequestsWaiting(state.waiting)
+            .setPreemptionsTotal(state.preemptions)
+            .build());
+      }
+    }
+    return out;
   }
 
   /** Requests that arrive before {@code untilUs} are generated; those completed before it are returned, in order. */
@@ -105,6 +163,7 @@ public final class FleetSimulator {
         DeviceState state = devices.get(id);
         double util = Math.min(1.0, state.busyUsInPeriod / (double) periodUs / CONCURRENCY_AT_FULL_UTIL);
         state.busyUsInPeriod = 0;
+        state.util = util;
         double idleW = host.tdpWatts() * 0.12;
         double powerW = idleW + (host.tdpWatts() * 0.85 - idleW) * util + random.nextGaussian() * host.tdpWatts() * 0.01;
         boolean throttled = active(Incident.Kind.THERMAL_THROTTLE, id, tUs) != null;
@@ -139,6 +198,7 @@ public final class FleetSimulator {
             .setThrottleReasons(throttled ? 0x20L | 0x40L : 0L)
             .setPcieRxBytesPerSec((long) (util * 2.0e9)).setPcieTxBytesPerSec((long) (util * 0.5e9))
             .setXidErrors(0L)
+            .setPod(pod(host, i))
             .build());
       }
     }

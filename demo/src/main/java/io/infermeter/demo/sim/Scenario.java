@@ -5,9 +5,9 @@ import java.util.List;
 
 /**
  * The demo's scripted incidents, placed at fixed fractions of the simulated run so that each alert rule has time to
- * see a baseline, fire, and resolve: a latency regression of one model, a GPU memory leak and a thermal throttle
- * (all judged in event time, so they may sit in the fast backfill), and a silent host, which the streams app judges
- * by its own wall clock, so it must happen in real time: {@link #silentHost}.
+ * see a baseline, fire, and resolve: a latency regression of one model, a GPU memory leak, a thermal throttle and a
+ * vLLM KV cache running full (all judged in event time, so they may sit in the fast backfill), and a silent host, which
+ * the streams app judges by its own wall clock, so it must happen in real time: {@link #silentHost}.
  */
 public final class Scenario {
 
@@ -25,6 +25,10 @@ public final class Scenario {
         at(startUs, durationUs, 0.30), at(startUs, durationUs, 0.70), leakBytesPerSec));
     out.add(new Incident(Incident.Kind.THERMAL_THROTTLE, FleetSimulator.deviceId(fleet.hosts().get(3), 1),
         at(startUs, durationUs, 0.50), at(startUs, durationUs, 0.65), 0));
+    // the 70B model's vLLM on the second host runs out of KV cache: the memory-pressure alert must fire on its KV
+    // usage (while its device memory, pre-allocated, says nothing) and resolve when the queue drains
+    out.add(new Incident(Incident.Kind.KV_SATURATION, FleetSimulator.deviceId(fleet.hosts().get(1), 0),
+        at(startUs, durationUs, 0.15), at(startUs, durationUs, 0.28), 2.0));
     return out;
   }
 

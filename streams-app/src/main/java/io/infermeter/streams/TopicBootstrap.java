@@ -34,11 +34,19 @@ final class TopicBootstrap {
       return null;
     }
     TopicCreator.Plan plan = TopicCreator.Plan.from(s.raw());
-    return TopicCreator.inputMismatch(plan, Map.of(plan.name(Topics.REQUESTS), counts[0],
-        plan.name(Topics.HARDWARE), counts[1], plan.name(Topics.ENGINE_STATE), counts[2]));
+    Map<String, Integer> byTopic = new HashMap<>(Map.of(plan.name(Topics.REQUESTS), counts[0],
+        plan.name(Topics.HARDWARE), counts[1]));
+    if (counts[2] >= 0) {
+      byTopic.put(plan.name(Topics.ENGINE_STATE), counts[2]);
+    }
+    return TopicCreator.inputMismatch(plan, byTopic);
   }
 
-  /** {requests, hardware, engine state} partition counts, or null when the topics cannot be described. */
+  /**
+   * {requests, hardware, engine state} partition counts (engine state -1 when that topic does not exist: it is then
+   * not compared, and Kafka Streams reports the missing source topic itself), or null when the request and hardware
+   * topics cannot be described.
+   */
   static int[] inputPartitions(StreamsSettings s) throws InterruptedException {
     String requests = Topics.REQUESTS.withPrefix(s.topicPrefix()).name();
     String hardware = Topics.HARDWARE.withPrefix(s.topicPrefix()).name();
@@ -48,7 +56,7 @@ final class TopicBootstrap {
       // topics created a moment ago (by this app or another) may not be known to the broker's metadata yet
       for (int attempt = 0; d == null; attempt++) {
         try {
-          d = admin.describeTopics(List.of(requests, hardware, engine)).allTopicNames().get();
+          d = admin.describeTopics(List.of(requests, hardware)).allTopicNames().get();
         } catch (ExecutionException e) {
           if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)
               || attempt >= 20) {
@@ -57,8 +65,16 @@ final class TopicBootstrap {
           Thread.sleep(250);
         }
       }
-      return new int[] {d.get(requests).partitions().size(), d.get(hardware).partitions().size(),
-          d.get(engine).partitions().size()};
+      int engineCount;
+      try {
+        engineCount = admin.describeTopics(List.of(engine)).allTopicNames().get().get(engine).partitions().size();
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)) {
+          throw e;
+        }
+        engineCount = -1;
+      }
+      return new int[] {d.get(requests).partitions().size(), d.get(hardware).partitions().size(), engineCount};
     } catch (ExecutionException e) {
       LOG.warn("could not describe {}, {} and {} to check their partition counts", requests, hardware, engine, e);
       return null;

@@ -62,6 +62,7 @@ class HostileInputIT {
     Map<String, Integer> topics = new LinkedHashMap<>();
     topics.put(Topics.REQUESTS.withPrefix(prefix).name(), 2);
     topics.put(Topics.HARDWARE.withPrefix(prefix).name(), 2);
+    topics.put(Topics.ENGINE_STATE.withPrefix(prefix).name(), 2);
     for (var t : List.of(Topics.WINDOW_AGGREGATES, Topics.ENERGY, Topics.BOTTLENECKS, Topics.ALERTS,
         Topics.DEAD_LETTERS)) {
       topics.put(t.withPrefix(prefix).name(), 1);

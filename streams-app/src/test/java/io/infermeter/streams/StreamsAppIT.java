@@ -55,6 +55,7 @@ class StreamsAppIT {
     Map<String, Integer> topics = new LinkedHashMap<>();
     topics.put(Topics.REQUESTS.withPrefix(prefix).name(), 4);
     topics.put(Topics.HARDWARE.withPrefix(prefix).name(), 4);
+    topics.put(Topics.ENGINE_STATE.withPrefix(prefix).name(), 4);
     for (var t : List.of(Topics.WINDOW_AGGREGATES, Topics.ENERGY, Topics.BOTTLENECKS, Topics.ALERTS,
         Topics.DEAD_LETTERS)) {
       topics.put(t.withPrefix(prefix).name(), 2);
@@ -197,6 +198,17 @@ class StreamsAppIT {
         Infra.get().kafkaBootstrap()));
     assertThat(TopicBootstrap.inputPartitionMismatch(s)).contains("has 4 partitions").contains("has 2")
         .contains(Topics.HARDWARE.withPrefix(prefix).name());
+    // the engine-state topic joins the energy task by partition too
+    String enginePrefix = Infra.uniqueName("streams-engine-mismatch") + "-";
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", Infra.get().kafkaBootstrap()))) {
+      admin.createTopics(List.of(new NewTopic(Topics.REQUESTS.withPrefix(enginePrefix).name(), 4, (short) 1),
+          new NewTopic(Topics.HARDWARE.withPrefix(enginePrefix).name(), 4, (short) 1),
+          new NewTopic(Topics.ENGINE_STATE.withPrefix(enginePrefix).name(), 1, (short) 1))).all().get();
+    }
+    StreamsSettings e = StreamsSettings.fromMap(Map.of("topic.prefix", enginePrefix, "kafka.bootstrap.servers",
+        Infra.get().kafkaBootstrap()));
+    assertThat(TopicBootstrap.inputPartitionMismatch(e)).contains("has 4 partitions").contains("has 1")
+        .contains(Topics.ENGINE_STATE.withPrefix(enginePrefix).name());
   }
 
   @Test

@@ -104,6 +104,7 @@ public final class StreamsThroughputBenchmark {
       List<NewTopic> topics = new ArrayList<>();
       topics.add(new NewTopic(topic, partitions, (short) 1).configs(KEEP));
       topics.add(new NewTopic(Topics.HARDWARE.withPrefix(prefix).name(), partitions, (short) 1).configs(KEEP));
+      topics.add(new NewTopic(Topics.ENGINE_STATE.withPrefix(prefix).name(), partitions, (short) 1).configs(KEEP));
       for (var t : List.of(Topics.WINDOW_AGGREGATES, Topics.ENERGY, Topics.BOTTLENECKS, Topics.ALERTS,
           Topics.DEAD_LETTERS)) {
         topics.add(new NewTopic(t.withPrefix(prefix).name(), partitions, (short) 1).configs(KEEP));

@@ -161,6 +161,19 @@ class EngineStateTopologyTest {
 
   // ---- per-pod GPU attribution ----
 
+  @Test
+  void aPodOverTheDimensionLimitIsDeadLettered() {
+    try (TopologyFixture f = new TopologyFixture(Map.of())) {
+      f.send(request("long-pod", "h1", "llama", T0_MS + 2000, 0, 1000, 1000, 2).setPod("p".repeat(300)).build());
+      f.send(request("long-attr", "h1", "llama", T0_MS + 2001, 0, 1000, 1000, 2)
+          .setAttributes(Map.of("pod", "q".repeat(300))).build());
+      List<DeadLetter> dead = f.deadLetters.readValuesToList();
+      assertThat(dead).extracting(DeadLetter::getReason).containsExactly("dimension-too-long", "dimension-too-long");
+      assertThat(dead.get(0).getMessage()).startsWith("pod is 300 bytes");
+      assertThat(dead.get(1).getMessage()).startsWith("attributes.pod is 300 bytes");
+    }
+  }
+
   /**
    * Requests of window 0 naming only their pod (no device id), as vLLM's spans do: llama busy 3 s (the pod field of
    * RequestEvent v2), mistral 1 s (the attribute pod, as events before v2 and JSON lines carry it).

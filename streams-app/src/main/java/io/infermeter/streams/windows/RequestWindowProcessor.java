@@ -281,7 +281,9 @@ public final class RequestWindowProcessor implements Processor<String, RequestEv
   static String tooLongDimension(RequestEvent e, int maxBytes) {
     String[][] fields = {{"eventId", e.getEventId()}, {"host", e.getHost()}, {"model", e.getModel()},
         {"modelVersion", e.getModelVersion()}, {"cluster", e.getCluster()}, {"region", e.getRegion()},
-        {"gpuType", e.getGpuType()}, {"deviceId", e.getDeviceId()}, {"sloClass", e.getSloClass()}};
+        {"gpuType", e.getGpuType()}, {"deviceId", e.getDeviceId()}, {"sloClass", e.getSloClass()},
+        {"pod", e.getPod()}, // the pod (field or attribute) keys the per-device usage when there is no device id
+        {"attributes.pod", e.getAttributes() == null ? null : e.getAttributes().get(RequestAccumulator.POD_ATTRIBUTE)}};
     for (String[] f : fields) {
       if (Utf8.longerThan(f[1], maxBytes)) {
         return f[0] + " is " + Utf8.length(f[1]) + " bytes, over limits.dimension.max.bytes (" + maxBytes + ")";

@@ -1,6 +1,5 @@
-package io.infermeter.collector.ingest;
+package io.infermeter.collector.delivery;
 
-import io.infermeter.collector.delivery.AvroBinary;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;

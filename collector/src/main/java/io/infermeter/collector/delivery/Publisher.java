@@ -1,7 +1,6 @@
 package io.infermeter.collector.delivery;
 
 import io.infermeter.collector.support.Bytes;
-import io.infermeter.collector.ingest.DeadLetterRedactor;
 import io.infermeter.collector.support.CollectorMetrics;
 import io.infermeter.avro.DeadLetter;
 import io.infermeter.avro.EngineSample;

@@ -1,11 +1,11 @@
-package io.infermeter.collector.ingest;
+package io.infermeter.collector.delivery;
 
-import io.infermeter.collector.delivery.AvroBinary;
 import static io.infermeter.collector.ingest.otlp.OtlpFixtures.str;
 import static io.infermeter.collector.ingest.otlp.OtlpFixtures.vllmSpan;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.infermeter.avro.DeadLetter;
+import io.infermeter.collector.ingest.JsonLinesParserTest;
 import io.infermeter.avro.RequestEvent;
 import io.opentelemetry.proto.common.v1.KeyValue;
 import io.opentelemetry.proto.trace.v1.Span;

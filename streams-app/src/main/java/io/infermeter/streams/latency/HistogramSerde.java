@@ -1,6 +1,5 @@
-package io.infermeter.streams.state;
+package io.infermeter.streams.latency;
 
-import io.infermeter.streams.latency.Histograms;
 import org.HdrHistogram.Histogram;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Deserializer;

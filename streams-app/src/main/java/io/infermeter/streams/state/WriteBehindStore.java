@@ -17,7 +17,7 @@ import org.apache.kafka.streams.state.internals.CachedStateStore;
  * Subclasses say what to write ({@link #writeDirty}) and what to forget ({@link #forget}). Not thread-safe: owned by
  * one stream task.
  *
- * <p><b>The only class of the streams app that uses Kafka internals</b> (enforced by {@code NoKafkaInternalsTest}).
+ * <p><b>The only class of the streams app that uses Kafka internals</b> (enforced by {@code StreamsArchitectureTest}).
  * It uses, from the pinned Kafka Streams 4.3.1:
  * <ul>
  *   <li>{@code state.internals.CachedStateStore#flushCache()}: {@code StreamTask.prepareCommit} calls

@@ -8,6 +8,7 @@ import io.infermeter.streams.StreamsSettings;
 import io.infermeter.streams.energy.EnergyAttribution;
 import io.infermeter.streams.energy.EnergyInput;
 import io.infermeter.streams.energy.HostUsage;
+import io.infermeter.streams.latency.HistogramSerde;
 import io.infermeter.streams.latency.Histograms;
 import io.infermeter.streams.latency.LatencyMetric;
 import io.infermeter.streams.latency.SparseHistogram;

@@ -61,6 +61,9 @@ public final class SinkConfig {
   private final boolean rawRequestsEnabled;
   private final double rawRequestsSampleRatio;
   private final List<Duration> rawRequestsWindowSizes;
+  private final Duration rollupInterval;
+  private final Duration rollupSettle;
+  private final Duration rollupLookback;
 
   private SinkConfig(Settings s) {
     this.settings = s;
@@ -135,6 +138,17 @@ public final class SinkConfig {
       sizes.add(d);
     }
     this.rawRequestsWindowSizes = List.copyOf(sizes);
+    this.rollupInterval = s.duration("rollup.interval");
+    if (rollupInterval.isNegative()) {
+      throw new ConfigException("invalid value '" + s.string("rollup.interval") + "' for setting 'rollup.interval': "
+          + "expected a duration (0: no rollups)");
+    }
+    this.rollupSettle = s.duration("rollup.settle");
+    if (rollupSettle.isNegative()) {
+      throw new ConfigException("invalid value '" + s.string("rollup.settle") + "' for setting 'rollup.settle': "
+          + "expected a duration of at least 0");
+    }
+    this.rollupLookback = positive(s, "rollup.lookback");
     cluster(); // an invalid clickhouse.cluster fails at start-up
   }
 
@@ -165,6 +179,11 @@ public final class SinkConfig {
     d.put("raw.requests.enabled", "true");
     d.put("raw.requests.sample.ratio", "1.0");
     d.put("raw.requests.window.sizes", "10s,1m");
+    // hourly rollups behind the range views (V006): an hour is rolled once it is older than the settle time, which
+    // must exceed window + grace + allowed lateness; a later correction re-rolls it (looked for back to lookback)
+    d.put("rollup.interval", "1m");
+    d.put("rollup.settle", "15m");
+    d.put("rollup.lookback", "6h");
     return Map.copyOf(d);
   }
 
@@ -329,6 +348,21 @@ public final class SinkConfig {
   /** {@code raw.requests.window.sizes}: window sizes whose starts each raw request row carries (join keys). */
   public List<Duration> rawRequestsWindowSizes() {
     return rawRequestsWindowSizes;
+  }
+
+  /** {@code rollup.interval}: how often the hourly rollups are brought up to date; zero turns them off. */
+  public Duration rollupInterval() {
+    return rollupInterval;
+  }
+
+  /** {@code rollup.settle}: how long after its end an hour is left to the source tables before it is rolled. */
+  public Duration rollupSettle() {
+    return rollupSettle;
+  }
+
+  /** {@code rollup.lookback}: how far before the newest rolled hour rows arriving late are looked for. */
+  public Duration rollupLookback() {
+    return rollupLookback;
   }
 
   /** The settings this config was built from (topic creation at start reads its {@code topics.*} keys there). */

@@ -155,11 +155,11 @@ public final class QueryLatencyAtScaleBenchmark {
     Map<String, String> named = namedQueries(Files.readString(Path.of("docs/queries.sql")));
     // a busy host window of the middle of the range for the window drill-down
     Instant mid = from.plus(Duration.between(from, to).dividedBy(2));
-    String window = ch.query("SELECT concat(formatDateTime(window_start, '%Y-%m-%d %H:%i:%S'), '\t', host, '\t', model) "
+    String window = ch.query("SELECT concat(formatDateTime(window_start, '%Y-%m-%d %H:%i:%S'), '|', host, '|', model) "
         + "FROM " + database + ".window_latency WHERE scope = 'host' AND metric = 'e2e' AND cohort = 'warm' "
         + "AND window_size_ms = " + sizes.get(0) + " AND window_start = toDateTime64('" + ts(mid) + "', 6, 'UTC') "
         + "ORDER BY count DESC LIMIT 1").trim();
-    String[] w = window.split("\t");
+    String[] w = window.split("\\|");
     String model = w.length == 3 ? w[2] : "model-00";
     List<String[]> out = new ArrayList<>();
     for (Map.Entry<String, String> q : named.entrySet()) {

@@ -98,6 +98,14 @@ WHERE r.model = {model:String} AND r.host = {host:String} AND NOT r.cold_start
   AND r.e2e_us >= l.p99_us
 ORDER BY r.e2e_us DESC, r.event_id;
 
+-- name: requests_behind_alert
+-- The requests behind one alert (alert_id from the alerts table): the requests of the alert's host, and of its model
+-- when it names one, that completed in the alert's window, slowest first. A parameterized view (migration V007) so
+-- that the HTML report, which lists these requests under each alert, and this file call one definition.
+SELECT completed_at, host, model, event_id, request_id, status, e2e_us, ttft_us, input_tokens, output_tokens
+FROM infermeter.requests_behind_alert(alert_id = {alert_id:String})
+LIMIT {n:UInt32};
+
 -- name: prompt_length_ttft
 -- TTFT percentiles by prompt length of one model, prompt lengths bucketed by powers of two (bucket = the largest
 -- power of two <= input_tokens; 0 for an empty prompt); requests without a first token or prompt length are left out.

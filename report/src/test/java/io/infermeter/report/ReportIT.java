@@ -148,13 +148,28 @@ class ReportIT {
     assertThat(html).contains("data-firing=\"1\" data-resolved=\"1\"");
     assertThat(html).doesNotContain("<script").contains("&lt;script&gt;alert(1)&lt;/script&gt;");
     assertThat(html).contains(Html.escape(MODEL_B)).doesNotContain(MODEL_B);
+    // the FIRING alert (second row, newest first) links to the requests behind it: its host and model, completed in
+    // its window, slowest first; the RESOLVED one is not looked up
+    assertThat(html).contains("<a href=\"#alert-requests-1\">3 slowest</a>").doesNotContain("id=\"alert-requests-0\"");
+    int behind = html.indexOf("<table id=\"alert-requests-1\">");
+    assertThat(behind).isNotNegative();
+    String behindTable = html.substring(behind, html.indexOf("</table>", behind));
+    Matcher ids = Pattern.compile("<td>(ev-[0-9]+)</td>").matcher(behindTable);
+    List<String> eventIds = new ArrayList<>();
+    while (ids.find()) {
+      eventIds.add(ids.group(1));
+    }
+    assertThat(eventIds).containsExactly("ev-3", "ev-1", "ev-2");
+    assertThat(rowValues(html, "alert-requests-1", Html.utc(T0.plusSeconds(3)), "h1", MODEL_B, "ev-3", "req-3", "OK"))
+        .containsExactly("900000", "120000");
     // bottleneck share: h1 2 of 3 windows compute-bound
     assertThat(Double.parseDouble(rowValues(html, "table-bottlenecks", "h1", "compute-bound").get(1)))
         .isCloseTo(200.0 / 3, org.assertj.core.data.Offset.offset(1e-6));
     assertThat(html).contains("id=\"estimated-energy\"");
     assertThat(rowValues(html, "table-dead-letters", "collector", "bad-json")).containsExactly("2");
-    // no external resource of any kind
-    assertThat(html).doesNotContainPattern("(?i)<[^>]*\\s(src|href|xlink:href)\\s*=").doesNotContain("url(", "@import", "<link");
+    // no external resource of any kind (links within the page, href="#...", are not resources)
+    assertThat(html).doesNotContainPattern("(?i)<[^>]*\\s(src|href|xlink:href)\\s*=\\s*\"(?!#)")
+        .doesNotContain("url(", "@import", "<link");
 
     chromium(out);
   }
@@ -495,8 +510,18 @@ class ReportIT {
         + ts(T0.plusSeconds(4)) + ", 'collector', 'bad-json', 'unexpected token', 'JsonParseException', 'requests', '', 'e30=', 0, 8), ("
         // the same dead letter delivered twice (same partition and offset): counted once
         + ts(T0.plusSeconds(4)) + ", 'collector', 'bad-json', 'unexpected token', 'JsonParseException', 'requests', '', 'e30=', 0, 8)";
+    // requests: three behind the FIRING alert a1 (h1, MODEL_B, window [T0, T0 + 10 s)); one after its window, one of
+    // another host, one of another model: not behind it
+    String requests = "INSERT INTO " + db + ".requests (completed_at, event_id, request_id, host, model, status, e2e_us,"
+        + " ttft_us) VALUES (" + ts(T0.plusSeconds(1)) + ", 'ev-1', 'req-1', 'h1', " + str(MODEL_B) + ", 'OK', 700000, 90000), ("
+        + ts(T0.plusSeconds(2)) + ", 'ev-2', 'req-2', 'h1', " + str(MODEL_B) + ", 'ERROR', 300000, NULL), ("
+        + ts(T0.plusSeconds(3)) + ", 'ev-3', 'req-3', 'h1', " + str(MODEL_B) + ", 'OK', 900000, 120000), ("
+        + ts(T0.plusSeconds(15)) + ", 'ev-4', 'req-4', 'h1', " + str(MODEL_B) + ", 'OK', 990000, 1000), ("
+        + ts(T0.plusSeconds(4)) + ", 'ev-5', 'req-5', 'h2', " + str(MODEL_B) + ", 'OK', 980000, 1000), ("
+        + ts(T0.plusSeconds(5)) + ", 'ev-6', 'req-6', 'h1', " + str(MODEL_A) + ", 'OK', 970000, 1000)";
     try (Statement st = connection.createStatement()) {
       st.execute(sql.toString());
+      st.execute(requests);
       st.execute(deadLetters);
       st.execute(device);
       st.execute(alerts);

@@ -1,6 +1,7 @@
 package io.infermeter.report.internal;
 
 import io.infermeter.report.ReportRequest;
+import io.infermeter.report.internal.ReportData.AlertRequest;
 import io.infermeter.report.internal.ReportData.AlertRow;
 import io.infermeter.report.internal.ReportData.BottleneckRow;
 import io.infermeter.report.internal.ReportData.CostRow;
@@ -13,6 +14,7 @@ import io.infermeter.report.internal.ReportData.SloClassRow;
 import io.infermeter.report.internal.ReportData.SloRow;
 import io.infermeter.report.internal.ReportData.TopAlertRow;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -40,6 +42,9 @@ public final class ClickHouseSource {
   private static final DateTimeFormatter TS =
       DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS").withZone(ZoneOffset.UTC);
   private static final int ALERT_ROWS = 500;
+  /** FIRING alerts (newest first) whose requests are listed, and requests listed per alert (slowest first). */
+  static final int ALERTS_WITH_REQUESTS = 20;
+  static final int REQUESTS_PER_ALERT = 10;
 
   private static final Logger LOG = LoggerFactory.getLogger(ClickHouseSource.class);
 
@@ -143,10 +148,18 @@ public final class ClickHouseSource {
     String alertRange = " WHERE emitted >= toDateTime64(" + from + ", 6, 'UTC') AND emitted < toDateTime64(" + to + ", 6, 'UTC')";
     List<AlertRow> alerts = new ArrayList<>();
     query("alerts", "SELECT toUnixTimestamp64Micro(emitted), rule, severity, state, host, model, device_id, observed, threshold,"
-        + " unit, summary FROM " + db + ".alerts FINAL" + alertRange
+        + " unit, summary, alert_id FROM " + db + ".alerts FINAL" + alertRange
         + " ORDER BY emitted DESC, rule, dedup_key LIMIT " + ALERT_ROWS, rs ->
         alerts.add(new AlertRow(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5),
-            rs.getString(6), rs.getString(7), dbl(rs, 8), dbl(rs, 9), rs.getString(10), rs.getString(11))));
+            rs.getString(6), rs.getString(7), dbl(rs, 8), dbl(rs, 9), rs.getString(10), rs.getString(11),
+            rs.getString(12), List.of())));
+    int looked = 0;
+    for (int i = 0; i < alerts.size() && looked < ALERTS_WITH_REQUESTS; i++) {
+      if ("FIRING".equals(alerts.get(i).state())) {
+        alerts.set(i, alerts.get(i).withRequests(requestsBehind(db, alerts.get(i).alertId())));
+        looked++;
+      }
+    }
     long[] states = new long[2];
     query("alert counts", "SELECT countIf(state = 'FIRING'), countIf(state = 'RESOLVED') FROM " + db + ".alerts FINAL" + alertRange,
         rs -> {
@@ -166,6 +179,29 @@ public final class ClickHouseSource {
 
     return new ReportData(overTime, percentiles, slo, classes, cost, energy, methods, top, alerts, states[0], states[1],
         bottlenecks, deadLetters);
+  }
+
+  /**
+   * The slowest requests behind one alert, through the view requests_behind_alert (docs/queries.sql). The alert id
+   * comes from the database, so it is bound as a parameter of a prepared statement, never spliced into the text.
+   */
+  private List<AlertRequest> requestsBehind(String db, String alertId) throws SQLException {
+    String sql = "SELECT toUnixTimestamp64Micro(completed_at), host, model, event_id, request_id, status, e2e_us,"
+        + " ifNull(ttft_us, -1) FROM " + db + ".requests_behind_alert(alert_id = ?) LIMIT " + REQUESTS_PER_ALERT;
+    List<AlertRequest> out = new ArrayList<>();
+    try (PreparedStatement ps = connection.prepareStatement(sql)) {
+      ps.setString(1, alertId);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(new AlertRequest(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5),
+              rs.getString(6), rs.getLong(7), rs.getLong(8)));
+        }
+      }
+    } catch (SQLException e) {
+      throw new SQLException("cannot read view requests_behind_alert from ClickHouse: " + e.getMessage(),
+          e.getSQLState(), e);
+    }
+    return out;
   }
 
   private interface RowHandler {

@@ -4,6 +4,7 @@ import io.infermeter.report.ReportRequest;
 import io.infermeter.report.internal.BarChart.Bars;
 import io.infermeter.report.internal.LineChart.Point;
 import io.infermeter.report.internal.LineChart.Series;
+import io.infermeter.report.internal.ReportData.AlertRequest;
 import io.infermeter.report.internal.ReportData.AlertRow;
 import io.infermeter.report.internal.ReportData.BottleneckRow;
 import io.infermeter.report.internal.ReportData.CostRow;
@@ -46,9 +47,18 @@ public final class HtmlReport {
   }
 
   /** One table cell: display text and, for numbers, the exact value. */
-  record Cell(String text, String value, boolean numeric) {
+  record Cell(String text, String value, boolean numeric, String href) {
+    Cell(String text, String value, boolean numeric) {
+      this(text, value, numeric, null);
+    }
+
     static Cell text(String s) {
       return new Cell(s, null, false);
+    }
+
+    /** A link within the page ({@code #id}). */
+    static Cell link(String s, String href) {
+      return new Cell(s, null, false, href);
     }
 
     static Cell num(double v) {
@@ -253,16 +263,56 @@ public final class HtmlReport {
         List.of("rule", "host", "model", "device", "incidents (count)", "firings (count)", "worst severity", "last state"),
         rows);
     rows = new ArrayList<>();
-    for (AlertRow a : d.alerts()) {
-      Instant t = Instant.ofEpochSecond(Math.floorDiv(a.emittedMicros(), 1_000_000L),
-          Math.floorMod(a.emittedMicros(), 1_000_000L) * 1000L);
-      rows.add(List.of(Cell.text(Html.utc(t)), Cell.text(a.rule()), Cell.text(a.severity()), Cell.text(a.state()),
-          Cell.text(a.host()), Cell.text(a.model()), Cell.text(a.deviceId()), Cell.num(a.observed()),
-          Cell.num(a.threshold()), Cell.text(a.unit()), Cell.text(a.summary())));
+    List<Integer> withRequests = new ArrayList<>();
+    for (int i = 0; i < d.alerts().size(); i++) {
+      AlertRow a = d.alerts().get(i);
+      Cell requests = a.requests().isEmpty() ? Cell.text("")
+          : Cell.link(a.requests().size() + " slowest", "#alert-requests-" + i);
+      if (!a.requests().isEmpty()) {
+        withRequests.add(i);
+      }
+      rows.add(List.of(Cell.text(Html.utc(micros(a.emittedMicros()))), Cell.text(a.rule()), Cell.text(a.severity()),
+          Cell.text(a.state()), Cell.text(a.host()), Cell.text(a.model()), Cell.text(a.deviceId()),
+          Cell.num(a.observed()), Cell.num(a.threshold()), Cell.text(a.unit()), Cell.text(a.summary()), requests));
     }
     table(sb, "table-alerts", "Alerts fired and resolved, newest first (at most 500)",
         List.of("emitted (UTC)", "rule", "severity", "state", "host", "model", "device", "observed (unit)",
-            "threshold (unit)", "unit", "summary"), rows);
+            "threshold (unit)", "unit", "summary", "requests behind it"), rows);
+    appendAlertRequests(sb, d, withRequests);
+  }
+
+  /**
+   * Under each of the newest FIRING alerts, the slowest requests of its subject in its window (view
+   * requests_behind_alert), so that an alert leads to request and event ids without leaving the page.
+   */
+  private static void appendAlertRequests(StringBuilder sb, ReportData d, List<Integer> withRequests) {
+    sb.append("<h3 id=\"alert-requests\">Requests behind the alerts</h3>\n<p>The slowest stored requests (at most ")
+        .append(ClickHouseSource.REQUESTS_PER_ALERT).append(") of each of the newest ")
+        .append(ClickHouseSource.ALERTS_WITH_REQUESTS).append(" FIRING alerts: the alert's host, and its model when it"
+            + " names one, completed in the alert's window (docs/queries.sql, requests_behind_alert).</p>\n");
+    if (withRequests.isEmpty()) {
+      sb.append("<p class=\"no-data-message\" data-table-empty=\"alert-requests\">No stored requests behind the"
+          + " alerts in the selected time range (the raw requests table is empty, sampled, or expired).</p>\n");
+      return;
+    }
+    for (int i : withRequests) {
+      AlertRow a = d.alerts().get(i);
+      List<List<Cell>> rows = new ArrayList<>();
+      for (AlertRequest r : a.requests()) {
+        rows.add(List.of(Cell.text(Html.utc(micros(r.completedMicros()))), Cell.text(r.host()), Cell.text(r.model()),
+            Cell.text(r.eventId()), Cell.text(r.requestId()), Cell.text(r.status()), Cell.micros(r.e2eUs()),
+            r.ttftUs() < 0 ? Cell.text("-") : Cell.micros(r.ttftUs())));
+      }
+      table(sb, "alert-requests-" + i, a.rule() + " " + a.state() + " at " + Html.utc(micros(a.emittedMicros()))
+              + " on " + (a.host().isEmpty() ? "the fleet" : a.host()) + (a.model().isEmpty() ? "" : " / " + a.model())
+              + " (alert " + a.alertId() + ")",
+          List.of("completed (UTC)", "host", "model", "event id", "request id", "status", "e2e (ms)", "TTFT (ms)"),
+          rows);
+    }
+  }
+
+  private static Instant micros(long us) {
+    return Instant.ofEpochSecond(Math.floorDiv(us, 1_000_000L), Math.floorMod(us, 1_000_000L) * 1000L);
   }
 
   private static void appendBottlenecks(StringBuilder sb, ReportData d) {
@@ -324,6 +374,9 @@ public final class HtmlReport {
         if (c.numeric()) {
           sb.append("<td class=\"num\" data-value=\"").append(Html.escape(c.value())).append("\">")
               .append(Html.escape(c.text())).append("</td>");
+        } else if (c.href() != null) {
+          sb.append("<td><a href=\"").append(Html.escape(c.href())).append("\">").append(Html.escape(c.text()))
+              .append("</a></td>");
         } else {
           sb.append("<td>").append(Html.escape(c.text())).append("</td>");
         }

@@ -81,9 +81,34 @@ public record ReportData(
       String worstSeverity, String lastState) {
   }
 
-  /** One alert record (FIRING or RESOLVED), newest first. */
+  /**
+   * One alert record (FIRING or RESOLVED), newest first, with the slowest requests behind it (view
+   * requests_behind_alert; empty when none were stored or the alert is not among those the report looks up).
+   */
   public record AlertRow(long emittedMicros, String rule, String severity, String state, String host, String model,
-      String deviceId, double observed, double threshold, String unit, String summary) {
+      String deviceId, double observed, double threshold, String unit, String summary, String alertId,
+      List<AlertRequest> requests) {
+
+    public AlertRow {
+      requests = List.copyOf(requests);
+    }
+
+    /** An alert without its id and requests. */
+    public AlertRow(long emittedMicros, String rule, String severity, String state, String host, String model,
+        String deviceId, double observed, double threshold, String unit, String summary) {
+      this(emittedMicros, rule, severity, state, host, model, deviceId, observed, threshold, unit, summary, "",
+          List.of());
+    }
+
+    public AlertRow withRequests(List<AlertRequest> behind) {
+      return new AlertRow(emittedMicros, rule, severity, state, host, model, deviceId, observed, threshold, unit,
+          summary, alertId, behind);
+    }
+  }
+
+  /** One request behind an alert (raw requests table); TTFT -1 when the request had no first token. */
+  public record AlertRequest(long completedMicros, String host, String model, String eventId, String requestId,
+      String status, long e2eUs, long ttftUs) {
   }
 
   /** Dead letters (records no stage could process) per stage and reason, with the latest detection time. */

@@ -91,7 +91,8 @@ class QueriesIT {
   void everyShippedQueryIsTested() {
     assertThat(queries.all().keySet()).containsExactlyInAnyOrder("fleet_latency_percentiles", "latency_slo_attainment",
         "slo_class_attainment", "cost_per_million_tokens", "energy_carbon_by_region", "top_alerts", "bottleneck_share",
-        "hardware_minutely", "slowest_requests", "requests_behind_window_p99", "prompt_length_ttft");
+        "hardware_minutely", "slowest_requests", "requests_behind_window_p99", "requests_behind_alert",
+        "prompt_length_ttft");
   }
 
   @Test

@@ -2,7 +2,10 @@ package io.infermeter.sink.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.infermeter.avro.Alert;
+import io.infermeter.avro.AlertState;
 import io.infermeter.avro.RequestEvent;
+import io.infermeter.avro.Severity;
 import io.infermeter.avro.WindowAggregate;
 import io.infermeter.schemas.SampleRecords;
 import java.time.Duration;
@@ -85,6 +88,44 @@ class RawRequestQueriesIT {
       });
       writer.insert(Table.WINDOW_LATENCY, latency);
     }
+    // alerts: a model alert on (h2, m-b) for window 2, a host alert on h1 (no model) for window 0, each written twice
+    List<Object[]> alerts = new ArrayList<>();
+    for (int copy = 0; copy < 2; copy++) {
+      RowMappers.alert(Alert.newBuilder(Fixtures.alert("a-model", "k1", "latency_regression", Severity.WARNING,
+          AlertState.FIRING, "h2", 25_000_000L)).setModel("m-b").setWindowStartUs(Fixtures.T0_US + 20_000_000L)
+          .setWindowEndUs(Fixtures.T0_US + 30_000_000L).build(), 0, copy * 10L, (t, r) -> alerts.add(r));
+      RowMappers.alert(Alert.newBuilder(Fixtures.alert("a-host", "k2", "host_silent", Severity.CRITICAL,
+          AlertState.FIRING, "h1", 15_000_000L)).setModel("").build(), 0, copy * 10L + 1, (t, r) -> alerts.add(r));
+    }
+    try (ClickHouseWriter jdbc = SinkFactory.writer(db.config)) {
+      jdbc.insert(Table.ALERTS, alerts);
+    }
+  }
+
+  /** The requests of host (and model, when not null) completed in window w, slowest first, as event ids. */
+  private static List<String> slowestOf(int w, String host, String model) {
+    List<RequestEvent> in = new ArrayList<>(window(w, host, "m-a"));
+    in.addAll(window(w, host, "m-b"));
+    return in.stream().filter(e -> model == null || e.getModel().equals(model))
+        .sorted(Comparator.comparingLong((RequestEvent e) -> e.getArrivalUs() - e.getCompletedUs())
+            .thenComparing(RequestEvent::getEventId))
+        .map(RequestEvent::getEventId).toList();
+  }
+
+  @Test
+  void requestsBehindAnAlertAreItsSubjectsRequestsInItsWindow() throws Exception {
+    List<List<Object>> model = db.rows(queries.bind("requests_behind_alert", db.database,
+        Map.of("alert_id", "a-model", "n", 1000)));
+    assertThat(model).extracting(r -> r.get(3).toString()).containsExactlyElementsOf(slowestOf(2, "h2", "m-b"))
+        .hasSize(120);
+    assertThat(model).allSatisfy(r -> assertThat(r.get(1) + "/" + r.get(2)).isEqualTo("h2/m-b"));
+    // a host alert without a model: every model of the host in its window, the LIMIT applied to the slowest
+    List<List<Object>> host = db.rows(queries.bind("requests_behind_alert", db.database,
+        Map.of("alert_id", "a-host", "n", 7)));
+    assertThat(host).extracting(r -> r.get(3).toString()).containsExactlyElementsOf(
+        slowestOf(0, "h1", null).subList(0, 7));
+    assertThat(db.rows(queries.bind("requests_behind_alert", db.database, Map.of("alert_id", "no-such", "n", 5))))
+        .isEmpty();
   }
 
   @AfterAll

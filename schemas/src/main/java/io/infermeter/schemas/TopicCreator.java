@@ -59,6 +59,10 @@ public final class TopicCreator {
   private static final Logger LOG = LoggerFactory.getLogger(TopicCreator.class);
   private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
 
+  /** The topics the streams app joins by partition: they must all have the same count. */
+  private static final List<TopicSpec<?>> CO_PARTITIONED =
+      List.of(Topics.REQUESTS, Topics.HARDWARE, Topics.ENGINE_STATE);
+
   private TopicCreator() {}
 
   /**
@@ -189,7 +193,7 @@ public final class TopicCreator {
     if (requests == null) {
       return null;
     }
-    for (TopicSpec<?> other : List.of(Topics.HARDWARE, Topics.ENGINE_STATE)) {
+    for (TopicSpec<?> other : CO_PARTITIONED.subList(1, CO_PARTITIONED.size())) {
       Integer n = partitions.get(plan.name(other));
       if (n != null && !n.equals(requests)) {
         return "topic " + plan.name(Topics.REQUESTS) + " has " + requests + " partitions and "
@@ -274,27 +278,31 @@ public final class TopicCreator {
   }
 
   /**
-   * The configured count, except for a missing request or hardware topic whose partner exists: then the partner's
-   * count, so the two stay equal.
+   * The configured count, except for a missing co-partitioned topic (requests, hardware, engine state) of which
+   * another member exists: then that member's count, so the group stays equal.
    */
   private static int partitionsFor(TopicSpec<?> topic, Plan plan, Admin admin, Set<String> existing, long deadline)
       throws ExecutionException, InterruptedException, TimeoutException {
-    TopicSpec<?> partner = topic == Topics.REQUESTS ? Topics.HARDWARE : topic == Topics.HARDWARE ? Topics.REQUESTS
-        : null;
-    if (partner == null) {
+    if (!CO_PARTITIONED.contains(topic)) {
       return plan.partitions();
     }
-    // described even when the listing missed it: a topic created a moment ago may not be listed yet
-    String name = plan.name(partner);
-    Integer count = describe(admin, List.of(name), deadline, existing.contains(name)).get(name);
-    if (count == null) {
-      return plan.partitions();
+    for (TopicSpec<?> partner : CO_PARTITIONED) {
+      String name = plan.name(partner);
+      if (partner == topic) {
+        continue;
+      }
+      // described even when the listing missed it: a topic created a moment ago may not be listed yet
+      Integer count = describe(admin, List.of(name), deadline, existing.contains(name)).get(name);
+      if (count == null) {
+        continue;
+      }
+      if (count != plan.partitions()) {
+        LOG.info("creating {} with {} partitions, the count of {} ({} is {}): the streams app joins them by "
+            + "partition", plan.name(topic), count, name, PARTITIONS, plan.partitions());
+      }
+      return count;
     }
-    if (count != plan.partitions()) {
-      LOG.info("creating {} with {} partitions, the count of {} ({} is {}): the streams app joins the two by "
-          + "partition", plan.name(topic), count, plan.name(partner), PARTITIONS, plan.partitions());
-    }
-    return count;
+    return plan.partitions();
   }
 
   /**

@@ -24,8 +24,8 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
- * The running alert forwarder: the alerts topic to every configured Alertmanager (API v2), see docs/ALERTING.md.
- * {@link #start} starts its poll thread; {@link #close()} stops it. Thread-safe.
+ * The running alert forwarder: the alerts topic to every configured Alertmanager (API v2), see
+ * docs/ALERTING.md. {@link #start} starts its poll thread; {@link #close()} stops it. Thread-safe.
  */
 public final class AlertForwarder implements AutoCloseable {
 
@@ -41,47 +41,90 @@ public final class AlertForwarder implements AutoCloseable {
     this.thread = new Thread(loop, "infermeter-alert-forwarder");
   }
 
-  /** Builds the Kafka clients and the Alertmanager client from {@code config} and starts consuming. */
+  /**
+   * Builds the Kafka clients and the Alertmanager client from {@code config} and starts consuming.
+   */
   public static AlertForwarder start(ForwarderConfig config, PrometheusRegistry registry) {
     Clock clock = Clock.systemUTC();
     ForwarderMetrics metrics = new ForwarderMetrics(registry);
-    HttpSchemaRegistryClient schemaRegistry = new HttpSchemaRegistryClient(AvroSerdeConfig.from(config.serdeConfig()));
+    HttpSchemaRegistryClient schemaRegistry =
+        new HttpSchemaRegistryClient(AvroSerdeConfig.from(config.serdeConfig()));
     AvroDeserializer<Alert> deserializer = new AvroDeserializer<>(Alert.class, schemaRegistry);
-    KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProps(config, true),
-        new ByteArrayDeserializer(), new ByteArrayDeserializer());
-    ExecutorService senders = Executors.newFixedThreadPool(config.alertmanagers().size(), r -> {
-      Thread t = new Thread(r, "infermeter-alertmanager-sender");
-      t.setDaemon(true);
-      return t;
-    });
+    KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(
+            consumerProps(config, true), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    ExecutorService senders =
+        Executors.newFixedThreadPool(
+            config.alertmanagers().size(),
+            r -> {
+              Thread t = new Thread(r, "infermeter-alertmanager-sender");
+              t.setDaemon(true);
+              return t;
+            });
     CountDownLatch stopping = new CountDownLatch(1);
-    Delivery delivery = new Delivery(config.alertmanagers(), new HttpTransport(config.requestTimeout(), config.authorization()), clock,
-        ForwarderLoop.sleeper(stopping), config.retryInitialBackoff(), config.retryMaxBackoff(),
-        config.retryGiveUpAfter(), metrics, senders);
-    ForwarderLoop loop = new ForwarderLoop(consumer,
-        () -> new KafkaConsumer<>(consumerProps(config, false), new ByteArrayDeserializer(), new ByteArrayDeserializer()),
-        deserializer, Topics.ALERTS.withPrefix(config.topicPrefix()).name(),
-        new AlertMapping(config.resendTimeout(), config.externalLabels(), config.generatorUrl()), delivery,
-        new FiringAlerts(config.resendInterval(), config.firingMax()), metrics, clock, config.pollTimeout(),
-        config.rebuildLookback(), stopping);
+    Delivery delivery =
+        new Delivery(
+            config.alertmanagers(),
+            new HttpTransport(config.requestTimeout(), config.authorization()),
+            clock,
+            ForwarderLoop.sleeper(stopping),
+            config.retryInitialBackoff(),
+            config.retryMaxBackoff(),
+            config.retryGiveUpAfter(),
+            metrics,
+            senders);
+    ForwarderLoop loop =
+        new ForwarderLoop(
+            consumer,
+            () ->
+                new KafkaConsumer<>(
+                    consumerProps(config, false),
+                    new ByteArrayDeserializer(),
+                    new ByteArrayDeserializer()),
+            deserializer,
+            Topics.ALERTS.withPrefix(config.topicPrefix()).name(),
+            new AlertMapping(
+                config.resendTimeout(), config.externalLabels(), config.generatorUrl()),
+            delivery,
+            new FiringAlerts(config.resendInterval(), config.firingMax()),
+            metrics,
+            clock,
+            config.pollTimeout(),
+            config.rebuildLookback(),
+            stopping);
     AlertForwarder forwarder = new AlertForwarder(loop, metrics, senders);
     forwarder.thread.start();
     return forwarder;
   }
 
-  /** Consumer settings; the rebuild consumer ({@code group = false}) reads without a group and commits nothing. */
+  /**
+   * Consumer settings; the rebuild consumer ({@code group = false}) reads without a group and
+   * commits nothing.
+   */
   static Map<String, Object> consumerProps(ForwarderConfig config, boolean group) {
     Map<String, Object> p = new HashMap<>();
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap());
     p.put(ConsumerConfig.GROUP_ID_CONFIG, config.groupId());
-    p.put(ConsumerConfig.CLIENT_ID_CONFIG, group ? "infermeter-alert-forwarder" : "infermeter-alert-forwarder-rebuild");
-    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest"); // unused: a partition without an offset is sought
+    p.put(
+        ConsumerConfig.CLIENT_ID_CONFIG,
+        group ? "infermeter-alert-forwarder" : "infermeter-alert-forwarder-rebuild");
+    p.put(
+        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+        "latest"); // unused: a partition without an offset is sought
     // The streams app writes with exactly_once_v2: never forward what an aborted transaction wrote.
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    // A delivery may retry for alertmanager.retry.give.up.after (per Alertmanager in parallel) between two polls.
-    long deliveryMs = config.retryGiveUpAfter().plus(config.requestTimeout()).multipliedBy(2)
-        .plus(Duration.ofMinutes(1)).toMillis();
-    p.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, (int) Math.min(Integer.MAX_VALUE, Math.max(300_000, deliveryMs)));
+    // A delivery may retry for alertmanager.retry.give.up.after (per Alertmanager in parallel)
+    // between two polls.
+    long deliveryMs =
+        config
+            .retryGiveUpAfter()
+            .plus(config.requestTimeout())
+            .multipliedBy(2)
+            .plus(Duration.ofMinutes(1))
+            .toMillis();
+    p.put(
+        ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG,
+        (int) Math.min(Integer.MAX_VALUE, Math.max(300_000, deliveryMs)));
     p.putAll(config.consumerOverrides());
     // Offsets are committed only after delivery: never auto-commit, whatever the overrides say.
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -112,7 +155,10 @@ public final class AlertForwarder implements AutoCloseable {
     return loop.failure();
   }
 
-  /** Stops consuming; an in-flight delivery is abandoned without committing (it is repeated after a restart). */
+  /**
+   * Stops consuming; an in-flight delivery is abandoned without committing (it is repeated after a
+   * restart).
+   */
   @Override
   public void close() {
     try {

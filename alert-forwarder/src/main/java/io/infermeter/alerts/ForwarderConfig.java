@@ -20,15 +20,16 @@ import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
- * The alert forwarder's immutable configuration, built on {@link Settings} (defaults &lt; config file &lt;
- * {@code INFERMETER_*} environment variables &lt; system properties). Every key, its unit and its default is listed in
- * docs/ALERTING.md. An invalid value fails at start-up with a {@link ConfigException} naming the key and the value.
- * Thread-safe (immutable).
+ * The alert forwarder's immutable configuration, built on {@link Settings} (defaults &lt; config
+ * file &lt; {@code INFERMETER_*} environment variables &lt; system properties). Every key, its unit
+ * and its default is listed in docs/ALERTING.md. An invalid value fails at start-up with a {@link
+ * ConfigException} naming the key and the value. Thread-safe (immutable).
  */
 public final class ForwarderConfig {
 
   /** Environment variable prefix of every key. */
   public static final String ENV_PREFIX = "INFERMETER_";
+
   /** Prefix of the static labels added to every alert, like Prometheus' {@code external_labels}. */
   public static final String LABEL_PREFIX = "alertmanager.label.";
 
@@ -65,17 +66,23 @@ public final class ForwarderConfig {
     this.resendInterval = positive(s, "alertmanager.resend.interval");
     this.resendTimeout = positive(s, "alertmanager.resend.timeout");
     if (resendTimeout.compareTo(resendInterval) <= 0) {
-      throw new ConfigException("invalid value '" + s.string("alertmanager.resend.timeout")
-          + "' for setting 'alertmanager.resend.timeout': must be longer than alertmanager.resend.interval ("
-          + s.string("alertmanager.resend.interval") + "), or Alertmanager resolves a firing alert between two sends");
+      throw new ConfigException(
+          "invalid value '"
+              + s.string("alertmanager.resend.timeout")
+              + "' for setting 'alertmanager.resend.timeout': must be longer than alertmanager.resend.interval ("
+              + s.string("alertmanager.resend.interval")
+              + "), or Alertmanager resolves a firing alert between two sends");
     }
     this.requestTimeout = positive(s, "alertmanager.request.timeout");
     this.retryInitialBackoff = positive(s, "alertmanager.retry.initial.backoff");
     this.retryMaxBackoff = positive(s, "alertmanager.retry.max.backoff");
     if (retryMaxBackoff.compareTo(retryInitialBackoff) < 0) {
-      throw new ConfigException("invalid value '" + s.string("alertmanager.retry.max.backoff")
-          + "' for setting 'alertmanager.retry.max.backoff': must not be below alertmanager.retry.initial.backoff ("
-          + s.string("alertmanager.retry.initial.backoff") + ")");
+      throw new ConfigException(
+          "invalid value '"
+              + s.string("alertmanager.retry.max.backoff")
+              + "' for setting 'alertmanager.retry.max.backoff': must not be below alertmanager.retry.initial.backoff ("
+              + s.string("alertmanager.retry.initial.backoff")
+              + ")");
     }
     this.retryGiveUpAfter = positive(s, "alertmanager.retry.give.up.after");
     this.rebuildLookback = positive(s, "alertmanager.rebuild.lookback");
@@ -85,15 +92,22 @@ public final class ForwarderConfig {
     }
     this.generatorUrl = generator.isEmpty() ? Optional.empty() : Optional.of(generator);
     Map<String, String> labels = new LinkedHashMap<>();
-    s.withPrefix(LABEL_PREFIX).forEach((name, value) -> {
-      if (!LABEL_NAME.matcher(name).matches()) {
-        throw new ConfigException("invalid setting '" + LABEL_PREFIX + name + "': '" + name
-            + "' is not an Alertmanager label name ([a-zA-Z_][a-zA-Z0-9_]*)");
-      }
-      if (!value.isEmpty()) {
-        labels.put(name, value);
-      }
-    });
+    s.withPrefix(LABEL_PREFIX)
+        .forEach(
+            (name, value) -> {
+              if (!LABEL_NAME.matcher(name).matches()) {
+                throw new ConfigException(
+                    "invalid setting '"
+                        + LABEL_PREFIX
+                        + name
+                        + "': '"
+                        + name
+                        + "' is not an Alertmanager label name ([a-zA-Z_][a-zA-Z0-9_]*)");
+              }
+              if (!value.isEmpty()) {
+                labels.put(name, value);
+              }
+            });
     this.externalLabels = Map.copyOf(labels);
     this.firingMax = s.positiveInt("alertmanager.firing.max");
     this.authorization = authorization(s);
@@ -101,7 +115,8 @@ public final class ForwarderConfig {
     this.metricsHost = s.string("metrics.host");
     int port = s.integer("metrics.port");
     if (port < 0 || port > 65535) {
-      throw new ConfigException("invalid value '" + port + "' for setting 'metrics.port': expected 0-65535 (0: off)");
+      throw new ConfigException(
+          "invalid value '" + port + "' for setting 'metrics.port': expected 0-65535 (0: off)");
     }
     this.metricsPort = port;
   }
@@ -139,18 +154,29 @@ public final class ForwarderConfig {
     return KnownKeys.forApp(keys, List.of(LABEL_PREFIX), Set.of());
   }
 
-  /** Reports keys the forwarder does not read: a WARN each, or with {@code strict} a {@link ConfigException}. */
+  /**
+   * Reports keys the forwarder does not read: a WARN each, or with {@code strict} a {@link
+   * ConfigException}.
+   */
   public void reportUnknownKeys(boolean strict) {
     knownKeys().report(settings, strict);
   }
 
-  /** Defaults, the optional file, {@code INFERMETER_*} environment variables and system properties, as Settings. */
-  public static Settings settings(Optional<Path> file, Map<String, String> env, Properties sysProps) {
+  /**
+   * Defaults, the optional file, {@code INFERMETER_*} environment variables and system properties,
+   * as Settings.
+   */
+  public static Settings settings(
+      Optional<Path> file, Map<String, String> env, Properties sysProps) {
     return Settings.load(DEFAULTS, file, ENV_PREFIX, env, sysProps);
   }
 
-  /** Loads defaults, the optional file, {@code INFERMETER_*} environment variables and system properties. */
-  public static ForwarderConfig load(Optional<Path> file, Map<String, String> env, Properties sysProps) {
+  /**
+   * Loads defaults, the optional file, {@code INFERMETER_*} environment variables and system
+   * properties.
+   */
+  public static ForwarderConfig load(
+      Optional<Path> file, Map<String, String> env, Properties sysProps) {
     return from(settings(file, env, sysProps));
   }
 
@@ -177,40 +203,51 @@ public final class ForwarderConfig {
       out.add(URI.create(base + "/api/v2/alerts"));
     }
     if (out.isEmpty()) {
-      throw new ConfigException("setting 'alertmanager.urls' is empty: expected one or more comma-separated "
-          + "Alertmanager base URLs, e.g. http://127.0.0.1:9093");
+      throw new ConfigException(
+          "setting 'alertmanager.urls' is empty: expected one or more comma-separated "
+              + "Alertmanager base URLs, e.g. http://127.0.0.1:9093");
     }
     if (out.stream().distinct().count() != out.size()) {
-      throw new ConfigException("invalid value '" + s.string("alertmanager.urls")
-          + "' for setting 'alertmanager.urls': the same Alertmanager is listed twice");
+      throw new ConfigException(
+          "invalid value '"
+              + s.string("alertmanager.urls")
+              + "' for setting 'alertmanager.urls': the same Alertmanager is listed twice");
     }
     return List.copyOf(out);
   }
 
-  /** The Authorization header value: HTTP basic auth or a bearer token, each from a value or a file; empty for none. */
+  /**
+   * The Authorization header value: HTTP basic auth or a bearer token, each from a value or a file;
+   * empty for none.
+   */
   private static Optional<String> authorization(Settings s) {
     Optional<String> user = s.optional("alertmanager.basic.auth.username");
     Optional<String> password = secret(s, "alertmanager.basic.auth.password");
     Optional<String> token = secret(s, "alertmanager.bearer.token");
     if (token.isPresent() && (user.isPresent() || password.isPresent())) {
-      throw new ConfigException("settings 'alertmanager.bearer.token' and 'alertmanager.basic.auth.*' are both set: "
-          + "choose one way to authenticate to Alertmanager");
+      throw new ConfigException(
+          "settings 'alertmanager.bearer.token' and 'alertmanager.basic.auth.*' are both set: "
+              + "choose one way to authenticate to Alertmanager");
     }
     if (token.isPresent()) {
       return Optional.of("Bearer " + token.get());
     }
     if (user.isPresent() != password.isPresent()) {
-      throw new ConfigException("setting 'alertmanager.basic.auth.username' needs 'alertmanager.basic.auth.password' "
-          + "(or .password.file) and the other way round");
+      throw new ConfigException(
+          "setting 'alertmanager.basic.auth.username' needs 'alertmanager.basic.auth.password' "
+              + "(or .password.file) and the other way round");
     }
     if (user.isPresent()) {
       if (user.get().contains(":")) {
-        throw new ConfigException("invalid value for setting 'alertmanager.basic.auth.username': HTTP basic auth "
-            + "user names cannot contain ':'");
+        throw new ConfigException(
+            "invalid value for setting 'alertmanager.basic.auth.username': HTTP basic auth "
+                + "user names cannot contain ':'");
       }
       String pair = user.get() + ":" + password.get();
-      return Optional.of("Basic " + java.util.Base64.getEncoder()
-          .encodeToString(pair.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+      return Optional.of(
+          "Basic "
+              + java.util.Base64.getEncoder()
+                  .encodeToString(pair.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     }
     return Optional.empty();
   }
@@ -223,14 +260,21 @@ public final class ForwarderConfig {
     if (s.has(key + ".file")) {
       Path file = Path.of(s.string(key + ".file"));
       try {
-        String v = java.nio.file.Files.readString(file, java.nio.charset.StandardCharsets.UTF_8).strip();
+        String v =
+            java.nio.file.Files.readString(file, java.nio.charset.StandardCharsets.UTF_8).strip();
         if (v.isEmpty()) {
           throw new ConfigException("the file named by '" + key + ".file' (" + file + ") is empty");
         }
         return Optional.of(v);
       } catch (java.io.IOException e) {
-        throw new ConfigException("cannot read the file named by '" + key + ".file' (" + file + "): "
-            + e.getClass().getSimpleName(), e);
+        throw new ConfigException(
+            "cannot read the file named by '"
+                + key
+                + ".file' ("
+                + file
+                + "): "
+                + e.getClass().getSimpleName(),
+            e);
       }
     }
     return Optional.empty();
@@ -241,14 +285,27 @@ public final class ForwarderConfig {
     try {
       uri = new URI(value);
     } catch (URISyntaxException e) {
-      throw new ConfigException("invalid value '" + value + "' for setting '" + key + "': not a URL ("
-          + e.getMessage() + ")", e);
+      throw new ConfigException(
+          "invalid value '"
+              + value
+              + "' for setting '"
+              + key
+              + "': not a URL ("
+              + e.getMessage()
+              + ")",
+          e);
     }
     String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-    if (!(scheme.equals("http") || scheme.equals("https")) || uri.getHost() == null || uri.getQuery() != null
+    if (!(scheme.equals("http") || scheme.equals("https"))
+        || uri.getHost() == null
+        || uri.getQuery() != null
         || uri.getFragment() != null) {
-      throw new ConfigException("invalid value '" + value + "' for setting '" + key
-          + "': expected an http:// or https:// URL with a host and no query, e.g. http://127.0.0.1:9093");
+      throw new ConfigException(
+          "invalid value '"
+              + value
+              + "' for setting '"
+              + key
+              + "': expected an http:// or https:// URL with a host and no query, e.g. http://127.0.0.1:9093");
     }
     return uri;
   }
@@ -256,13 +313,19 @@ public final class ForwarderConfig {
   private static Duration positive(Settings s, String key) {
     Duration d = s.duration(key);
     if (d.isZero() || d.isNegative()) {
-      throw new ConfigException("invalid value '" + s.string(key) + "' for setting '" + key
-          + "': expected a positive duration");
+      throw new ConfigException(
+          "invalid value '"
+              + s.string(key)
+              + "' for setting '"
+              + key
+              + "': expected a positive duration");
     }
     return d;
   }
 
-  /** The effective settings with secrets masked, for the start-up log and {@code --print-config}. */
+  /**
+   * The effective settings with secrets masked, for the start-up log and {@code --print-config}.
+   */
   public String describe() {
     return settings.describe();
   }
@@ -279,7 +342,10 @@ public final class ForwarderConfig {
     return topicPrefix;
   }
 
-  /** The {@code POST /api/v2/alerts} endpoint of every configured Alertmanager, in configuration order. */
+  /**
+   * The {@code POST /api/v2/alerts} endpoint of every configured Alertmanager, in configuration
+   * order.
+   */
   public List<URI> alertmanagers() {
     return alertmanagers;
   }
@@ -289,7 +355,10 @@ public final class ForwarderConfig {
     return resendInterval;
   }
 
-  /** A firing alert's endsAt is the send time plus this; Alertmanager resolves it then unless it is sent again. */
+  /**
+   * A firing alert's endsAt is the send time plus this; Alertmanager resolves it then unless it is
+   * sent again.
+   */
   public Duration resendTimeout() {
     return resendTimeout;
   }
@@ -307,7 +376,10 @@ public final class ForwarderConfig {
     return retryMaxBackoff;
   }
 
-  /** After this long of 5xx answers or connection errors, one delivery to one Alertmanager is given up (counted). */
+  /**
+   * After this long of 5xx answers or connection errors, one delivery to one Alertmanager is given
+   * up (counted).
+   */
   public Duration retryGiveUpAfter() {
     return retryGiveUpAfter;
   }
@@ -322,19 +394,25 @@ public final class ForwarderConfig {
     return generatorUrl;
   }
 
-  /** Static labels ({@code alertmanager.label.NAME=VALUE}) added to every alert that does not carry them already. */
+  /**
+   * Static labels ({@code alertmanager.label.NAME=VALUE}) added to every alert that does not carry
+   * them already.
+   */
   public Map<String, String> externalLabels() {
     return externalLabels;
   }
 
-  /** Most firing alerts kept for re-sending; a FIRING beyond this is forwarded once and not re-sent (counted). */
+  /**
+   * Most firing alerts kept for re-sending; a FIRING beyond this is forwarded once and not re-sent
+   * (counted).
+   */
   public int firingMax() {
     return firingMax;
   }
 
   /**
-   * The {@code Authorization} header sent to every Alertmanager ({@code Basic ...} or {@code Bearer ...}); empty for
-   * none. A secret: never log it.
+   * The {@code Authorization} header sent to every Alertmanager ({@code Basic ...} or {@code Bearer
+   * ...}); empty for none. A secret: never log it.
    */
   public Optional<String> authorization() {
     return authorization;
@@ -354,21 +432,28 @@ public final class ForwarderConfig {
   }
 
   /**
-   * Kafka consumer settings: {@code kafka.*} (except {@code kafka.group.id}, read by the forwarder itself) with
-   * {@code kafka.consumer.*} on top, prefixes removed; security settings go under {@code kafka.*}.
+   * Kafka consumer settings: {@code kafka.*} (except {@code kafka.group.id}, read by the forwarder
+   * itself) with {@code kafka.consumer.*} on top, prefixes removed; security settings go under
+   * {@code kafka.*}.
    */
   public Map<String, String> consumerOverrides() {
     return KafkaClientConfig.of(settings, Set.of("kafka.group.id")).consumer();
   }
 
-  /** Serde settings ({@code schema.registry.url} plus {@code schema.registry.*} / {@code basic.auth.*}). */
+  /**
+   * Serde settings ({@code schema.registry.url} plus {@code schema.registry.*} / {@code
+   * basic.auth.*}).
+   */
   public Map<String, Object> serdeConfig() {
     Map<String, Object> m = new LinkedHashMap<>();
-    settings.asMap().forEach((k, v) -> {
-      if (k.startsWith("schema.registry.") || k.startsWith("basic.auth.")) {
-        m.put(k, v);
-      }
-    });
+    settings
+        .asMap()
+        .forEach(
+            (k, v) -> {
+              if (k.startsWith("schema.registry.") || k.startsWith("basic.auth.")) {
+                m.put(k, v);
+              }
+            });
     return m;
   }
 }

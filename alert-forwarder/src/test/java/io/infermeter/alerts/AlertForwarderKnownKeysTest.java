@@ -17,16 +17,27 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** The forwarder reports settings it does not read; --strict makes them an error with exit code 2. */
+/**
+ * The forwarder reports settings it does not read; --strict makes them an error with exit code 2.
+ */
 class AlertForwarderKnownKeysTest {
 
   @Test
   void everyKeyTheForwarderReadsIsKnown() {
-    ForwarderConfig.DEFAULTS.keySet().forEach(k -> assertThat(ForwarderConfig.knownKeys().isKnown(k)).as(k).isTrue());
-    for (String k : List.of("alertmanager.basic.auth.username", "alertmanager.basic.auth.password",
-        "alertmanager.basic.auth.password.file", "alertmanager.bearer.token", "alertmanager.bearer.token.file",
-        "alertmanager.label.k8s_cluster", "kafka.consumer.isolation.level", "kafka.security.protocol",
-        "schema.registry.ssl.truststore.location")) {
+    ForwarderConfig.DEFAULTS
+        .keySet()
+        .forEach(k -> assertThat(ForwarderConfig.knownKeys().isKnown(k)).as(k).isTrue());
+    for (String k :
+        List.of(
+            "alertmanager.basic.auth.username",
+            "alertmanager.basic.auth.password",
+            "alertmanager.basic.auth.password.file",
+            "alertmanager.bearer.token",
+            "alertmanager.bearer.token.file",
+            "alertmanager.label.k8s_cluster",
+            "kafka.consumer.isolation.level",
+            "kafka.security.protocol",
+            "schema.registry.ssl.truststore.location")) {
       assertThat(ForwarderConfig.knownKeys().isKnown(k)).as(k).isTrue();
     }
     assertThat(ForwarderConfig.knownKeys().isKnown("kafka.streams.num.stream.threads")).isFalse();
@@ -35,17 +46,24 @@ class AlertForwarderKnownKeysTest {
 
   @Test
   void aTypoInASecuritySettingIsAWarningOrUnderStrictAnError() {
-    ForwarderConfig c = ForwarderConfig.load(Optional.empty(),
-        Map.of("INFERMETER_KAFKA_SASL_MECHANISIM", "PLAIN"), new Properties());
+    ForwarderConfig c =
+        ForwarderConfig.load(
+            Optional.empty(),
+            Map.of("INFERMETER_KAFKA_SASL_MECHANISIM", "PLAIN"),
+            new Properties());
     c.reportUnknownKeys(false);
-    assertThatThrownBy(() -> c.reportUnknownKeys(true)).isInstanceOf(ConfigException.class)
-        .hasMessageContaining("kafka.sasl.mechanisim").hasMessageContaining("did you mean 'kafka.sasl.mechanism'");
+    assertThatThrownBy(() -> c.reportUnknownKeys(true))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("kafka.sasl.mechanisim")
+        .hasMessageContaining("did you mean 'kafka.sasl.mechanism'");
   }
 
   @Test
   void aTypoInTheBearerTokenFileIsCaughtUnderStrict() {
-    ForwarderConfig c = ForwarderConfig.fromMap(Map.of("alertmanager.bearer.token.flie", "/run/secrets/t"));
-    assertThatThrownBy(() -> c.reportUnknownKeys(true)).isInstanceOf(ConfigException.class)
+    ForwarderConfig c =
+        ForwarderConfig.fromMap(Map.of("alertmanager.bearer.token.flie", "/run/secrets/t"));
+    assertThatThrownBy(() -> c.reportUnknownKeys(true))
+        .isInstanceOf(ConfigException.class)
         .hasMessageContaining("did you mean 'alertmanager.bearer.token.file'");
   }
 
@@ -54,13 +72,24 @@ class AlertForwarderKnownKeysTest {
     Path file = dir.resolve("a.properties");
     Files.writeString(file, "alertmanager.resend.intervall=30s\n");
     int[] code = new int[1];
-    String err = capture(() -> code[0] = new CommandLine(new AlertForwarderMain())
-        .execute("--strict", "--config", file.toString(), "--print-config"));
+    String err =
+        capture(
+            () ->
+                code[0] =
+                    new CommandLine(new AlertForwarderMain())
+                        .execute("--strict", "--config", file.toString(), "--print-config"));
     assertThat(code[0]).isEqualTo(2);
-    assertThat(err).contains("alertmanager.resend.intervall", "did you mean 'alertmanager.resend.interval'",
-        "--strict");
-    String lenient = capture(() -> code[0] = new CommandLine(new AlertForwarderMain())
-        .execute("--config", file.toString(), "--print-config"));
+    assertThat(err)
+        .contains(
+            "alertmanager.resend.intervall",
+            "did you mean 'alertmanager.resend.interval'",
+            "--strict");
+    String lenient =
+        capture(
+            () ->
+                code[0] =
+                    new CommandLine(new AlertForwarderMain())
+                        .execute("--config", file.toString(), "--print-config"));
     assertThat(code[0]).as(lenient).isZero();
   }
 

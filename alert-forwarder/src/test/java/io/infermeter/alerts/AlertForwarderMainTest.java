@@ -27,7 +27,8 @@ class AlertForwarderMainTest {
       cmd.setOut(new java.io.PrintWriter(System.out, true));
       cmd.setErr(new java.io.PrintWriter(System.err, true));
       int code = cmd.execute(args);
-      return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+      return new Run(
+          code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     } finally {
       System.setOut(oldOut);
       System.setErr(oldErr);
@@ -44,11 +45,15 @@ class AlertForwarderMainTest {
   @Test
   void printConfigShowsEveryKeyWithItsOriginAndMasksSecrets(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("a.properties");
-    Files.writeString(file, "alertmanager.urls=http://am:9093\nkafka.consumer.sasl.jaas.config=topsecret\n");
+    Files.writeString(
+        file, "alertmanager.urls=http://am:9093\nkafka.consumer.sasl.jaas.config=topsecret\n");
     Run r = run("--config", file.toString(), "--print-config");
     assertThat(r.code()).isZero();
-    assertThat(r.out()).contains("alertmanager.urls = http://am:9093  (" + file + ")",
-        "alertmanager.resend.interval = 60s  (default)", "metrics.port = 9406  (default)")
+    assertThat(r.out())
+        .contains(
+            "alertmanager.urls = http://am:9093  (" + file + ")",
+            "alertmanager.resend.interval = 60s  (default)",
+            "metrics.port = 9406  (default)")
         .doesNotContain("topsecret");
   }
 

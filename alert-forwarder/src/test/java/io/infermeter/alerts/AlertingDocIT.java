@@ -13,8 +13,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The example Alertmanager configuration of docs/ALERTING.md passes Alertmanager's own validator ({@code amtool
- * check-config} of Debian's prometheus-alertmanager package, which {@code ./infermeter test} installs).
+ * The example Alertmanager configuration of docs/ALERTING.md passes Alertmanager's own validator
+ * ({@code amtool check-config} of Debian's prometheus-alertmanager package, which {@code
+ * ./infermeter test} installs).
  */
 class AlertingDocIT {
 
@@ -31,17 +32,22 @@ class AlertingDocIT {
   @Test
   void theExampleConfigurationPassesAmtool(@TempDir Path dir) throws Exception {
     Path amtool = Path.of("/usr/bin/amtool");
-    Assumptions.assumeTrue(Files.isExecutable(amtool),
+    Assumptions.assumeTrue(
+        Files.isExecutable(amtool),
         "no /usr/bin/amtool: install Debian's prometheus-alertmanager (./infermeter test does)");
     String text = Files.readString(doc(), StandardCharsets.UTF_8);
-    Matcher m = Pattern.compile("## Example Alertmanager configuration.*?```yaml\\n(.*?)```", Pattern.DOTALL)
-        .matcher(text);
+    Matcher m =
+        Pattern.compile(
+                "## Example Alertmanager configuration.*?```yaml\\n(.*?)```", Pattern.DOTALL)
+            .matcher(text);
     assertThat(m.find()).as("a yaml block under '## Example Alertmanager configuration'").isTrue();
     Path config = dir.resolve("alertmanager.yml");
     Files.writeString(config, m.group(1));
 
-    Process p = new ProcessBuilder(amtool.toString(), "check-config", config.toString()).redirectErrorStream(true)
-        .start();
+    Process p =
+        new ProcessBuilder(amtool.toString(), "check-config", config.toString())
+            .redirectErrorStream(true)
+            .start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
 

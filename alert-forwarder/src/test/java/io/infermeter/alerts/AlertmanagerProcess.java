@@ -21,31 +21,36 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * A real Alertmanager (Debian's {@code prometheus-alertmanager} package, which {@code ./infermeter test} installs) run
- * by a test: on 127.0.0.1 with an ephemeral port, gossip off ({@code --cluster.listen-address=}), a temporary config and
- * data directory, grouping by {@code alertname}, stopped by its PID in {@link #close()}.
+ * A real Alertmanager (Debian's {@code prometheus-alertmanager} package, which {@code ./infermeter
+ * test} installs) run by a test: on 127.0.0.1 with an ephemeral port, gossip off ({@code
+ * --cluster.listen-address=}), a temporary config and data directory, grouping by {@code
+ * alertname}, stopped by its PID in {@link #close()}.
  */
 final class AlertmanagerProcess implements AutoCloseable {
 
-  static final String CONFIG = String.join("\n",
-      "route:",
-      "  receiver: blackhole",
-      "  group_by: [alertname]",
-      "  group_wait: 1s",
-      "  group_interval: 1s",
-      "  repeat_interval: 1h",
-      "receivers:",
-      "  - name: blackhole",
-      "");
+  static final String CONFIG =
+      String.join(
+          "\n",
+          "route:",
+          "  receiver: blackhole",
+          "  group_by: [alertname]",
+          "  group_wait: 1s",
+          "  group_interval: 1s",
+          "  repeat_interval: 1h",
+          "receivers:",
+          "  - name: blackhole",
+          "");
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern RECEIVED =
-      Pattern.compile("(?m)^alertmanager_alerts_received_total\\{status=\"(firing|resolved)\",version=\"v2\"} (\\S+)$");
+      Pattern.compile(
+          "(?m)^alertmanager_alerts_received_total\\{status=\"(firing|resolved)\",version=\"v2\"} (\\S+)$");
 
   private final Process process;
   private final Path dir;
   private final int port;
   private final Optional<String> authorization;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   private AlertmanagerProcess(Process process, Path dir, int port, Optional<String> authorization) {
     this.process = process;
@@ -54,7 +59,10 @@ final class AlertmanagerProcess implements AutoCloseable {
     this.authorization = authorization;
   }
 
-  /** The binary: INFERMETER_ALERTMANAGER_BIN, else Debian's /usr/bin/prometheus-alertmanager, else alertmanager on PATH. */
+  /**
+   * The binary: INFERMETER_ALERTMANAGER_BIN, else Debian's /usr/bin/prometheus-alertmanager, else
+   * alertmanager on PATH.
+   */
   static Optional<Path> binary() {
     List<Path> candidates = new ArrayList<>();
     String env = System.getenv("INFERMETER_ALERTMANAGER_BIN");
@@ -70,41 +78,59 @@ final class AlertmanagerProcess implements AutoCloseable {
     return candidates.stream().filter(Files::isExecutable).findFirst();
   }
 
-  /** Starts one; skips the calling test (with the reason) only when no Alertmanager binary is installed. */
+  /**
+   * Starts one; skips the calling test (with the reason) only when no Alertmanager binary is
+   * installed.
+   */
   static AlertmanagerProcess start() throws Exception {
     return start(0);
   }
 
-  /** A fresh one (empty storage) on {@code port}, e.g. the port of one that was stopped; 0 picks a free port. */
+  /**
+   * A fresh one (empty storage) on {@code port}, e.g. the port of one that was stopped; 0 picks a
+   * free port.
+   */
   static AlertmanagerProcess start(int fixedPort) throws Exception {
     return start(fixedPort, null, Optional.empty());
   }
 
   /**
-   * One on {@code fixedPort} (0: a free one) with Alertmanager's {@code --web.config.file} set to {@code webConfig}
-   * when not null (e.g. basic_auth_users); {@code authorization} is the header this helper's own requests send.
+   * One on {@code fixedPort} (0: a free one) with Alertmanager's {@code --web.config.file} set to
+   * {@code webConfig} when not null (e.g. basic_auth_users); {@code authorization} is the header
+   * this helper's own requests send.
    */
-  static AlertmanagerProcess start(int fixedPort, String webConfig, Optional<String> authorization) throws Exception {
+  static AlertmanagerProcess start(int fixedPort, String webConfig, Optional<String> authorization)
+      throws Exception {
     Optional<Path> bin = binary();
-    Assumptions.assumeTrue(bin.isPresent(), "no Alertmanager binary: install Debian's prometheus-alertmanager "
-        + "(./infermeter test does) or set INFERMETER_ALERTMANAGER_BIN");
+    Assumptions.assumeTrue(
+        bin.isPresent(),
+        "no Alertmanager binary: install Debian's prometheus-alertmanager "
+            + "(./infermeter test does) or set INFERMETER_ALERTMANAGER_BIN");
     IOException last = null;
-    for (int attempt = 0; attempt < 3; attempt++) { // the free port may be taken between probing and binding
+    for (int attempt = 0;
+        attempt < 3;
+        attempt++) { // the free port may be taken between probing and binding
       Path dir = Files.createTempDirectory("alertmanager-it");
       Files.writeString(dir.resolve("alertmanager.yml"), CONFIG);
       int port = fixedPort != 0 ? fixedPort : freePort();
-      List<String> command = new ArrayList<>(List.of(bin.get().toString(),
-          "--config.file=" + dir.resolve("alertmanager.yml"),
-          "--storage.path=" + dir.resolve("data"),
-          "--web.listen-address=127.0.0.1:" + port,
-          "--cluster.listen-address=",
-          "--log.level=warn"));
+      List<String> command =
+          new ArrayList<>(
+              List.of(
+                  bin.get().toString(),
+                  "--config.file=" + dir.resolve("alertmanager.yml"),
+                  "--storage.path=" + dir.resolve("data"),
+                  "--web.listen-address=127.0.0.1:" + port,
+                  "--cluster.listen-address=",
+                  "--log.level=warn"));
       if (webConfig != null) {
         Files.writeString(dir.resolve("web.yml"), webConfig);
         command.add("--web.config.file=" + dir.resolve("web.yml"));
       }
-      Process p = new ProcessBuilder(command)
-          .redirectErrorStream(true).redirectOutput(dir.resolve("alertmanager.log").toFile()).start();
+      Process p =
+          new ProcessBuilder(command)
+              .redirectErrorStream(true)
+              .redirectOutput(dir.resolve("alertmanager.log").toFile())
+              .start();
       AlertmanagerProcess am = new AlertmanagerProcess(p, dir, port, authorization);
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
       while (p.isAlive() && System.nanoTime() < deadline) {
@@ -117,9 +143,13 @@ final class AlertmanagerProcess implements AutoCloseable {
         }
         Thread.sleep(50);
       }
-      String log = Files.exists(dir.resolve("alertmanager.log")) ? Files.readString(dir.resolve("alertmanager.log")) : "";
+      String log =
+          Files.exists(dir.resolve("alertmanager.log"))
+              ? Files.readString(dir.resolve("alertmanager.log"))
+              : "";
       am.close();
-      last = new IOException("Alertmanager on port " + port + " did not become ready: " + log, last);
+      last =
+          new IOException("Alertmanager on port " + port + " did not become ready: " + log, last);
     }
     throw last;
   }
@@ -140,7 +170,8 @@ final class AlertmanagerProcess implements AutoCloseable {
   }
 
   HttpResponse<String> get(String path) throws IOException, InterruptedException {
-    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url() + path)).timeout(Duration.ofSeconds(5));
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create(url() + path)).timeout(Duration.ofSeconds(5));
     authorization.ifPresent(a -> request.header("Authorization", a));
     return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
   }
@@ -155,7 +186,10 @@ final class AlertmanagerProcess implements AutoCloseable {
     return JSON.readTree(get("/api/v2/alerts/groups").body());
   }
 
-  /** Alertmanager's own count of alerts received through API v2 with {@code status} firing or resolved. */
+  /**
+   * Alertmanager's own count of alerts received through API v2 with {@code status} firing or
+   * resolved.
+   */
   double received(String status) throws IOException, InterruptedException {
     Matcher m = RECEIVED.matcher(get("/metrics").body());
     while (m.find()) {
@@ -163,7 +197,8 @@ final class AlertmanagerProcess implements AutoCloseable {
         return Double.parseDouble(m.group(2));
       }
     }
-    throw new AssertionError("no alertmanager_alerts_received_total{status=\"" + status + "\"} on " + url());
+    throw new AssertionError(
+        "no alertmanager_alerts_received_total{status=\"" + status + "\"} on " + url());
   }
 
   @Override

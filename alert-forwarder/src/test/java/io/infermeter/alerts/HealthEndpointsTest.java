@@ -18,7 +18,8 @@ class HealthEndpointsTest {
   private final HttpClient http = HttpClient.newHttpClient();
 
   private HttpResponse<String> get(HTTPServer server, String path) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.getPort() + path)).build(),
+    return http.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.getPort() + path)).build(),
         HttpResponse.BodyHandlers.ofString());
   }
 

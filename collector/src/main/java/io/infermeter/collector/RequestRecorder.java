@@ -10,18 +10,20 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 
 /**
- * In-process API for JVM inference servers: records one request's arrival, scheduling, first token and completion
- * into a preallocated ring buffer; a background thread of the collector turns the slots into request events
- * (validated like every other source, source {@code java-api}).
+ * In-process API for JVM inference servers: records one request's arrival, scheduling, first token
+ * and completion into a preallocated ring buffer; a background thread of the collector turns the
+ * slots into request events (validated like every other source, source {@code java-api}).
  *
- * <p>Hot path: {@link #record} (or {@link Timer#complete}) copies primitives and two string references into the ring
- * and publishes the slot; it does not allocate and takes no lock (a CAS claims the slot). When the ring is full the
- * request is dropped and counted ({@link #dropped()}, {@code infermeter_collector_dropped_total{reason="recorder_full"}})
- * rather than blocking the server. Timestamps are epoch microseconds; {@link #nowMicros()} gives a cheap monotonic
+ * <p>Hot path: {@link #record} (or {@link Timer#complete}) copies primitives and two string
+ * references into the ring and publishes the slot; it does not allocate and takes no lock (a CAS
+ * claims the slot). When the ring is full the request is dropped and counted ({@link #dropped()},
+ * {@code infermeter_collector_dropped_total{reason="recorder_full"}}) rather than blocking the
+ * server. Timestamps are epoch microseconds; {@link #nowMicros()} gives a cheap monotonic
  * epoch-microsecond clock (nanoTime anchored to the wall clock at creation).
  *
- * <p>Thread-safe: any number of server threads may record concurrently; one consumer drains. A {@link Timer} is not
- * thread-safe: use one per request in flight (reuse it after {@link Timer#complete}).
+ * <p>Thread-safe: any number of server threads may record concurrently; one consumer drains. A
+ * {@link Timer} is not thread-safe: use one per request in flight (reuse it after {@link
+ * Timer#complete}).
  */
 public final class RequestRecorder {
 
@@ -88,24 +90,51 @@ public final class RequestRecorder {
   }
 
   /**
-   * Records one finished request. Optional timestamps are {@code 0} when unknown; token counts {@link #ABSENT}.
+   * Records one finished request. Optional timestamps are {@code 0} when unknown; token counts
+   * {@link #ABSENT}.
    *
    * @return false when the ring was full and the request was dropped (counted)
    */
-  public boolean record(String modelName, long arrivalUs, long scheduledUs, long firstTokenUs, long completedUs,
-      int inputTokenCount, int outputTokenCount, RequestStatus outcome, String error) {
-    return record(null, modelName, arrivalUs, scheduledUs, firstTokenUs, completedUs, inputTokenCount,
-        outputTokenCount, outcome, error);
+  public boolean record(
+      String modelName,
+      long arrivalUs,
+      long scheduledUs,
+      long firstTokenUs,
+      long completedUs,
+      int inputTokenCount,
+      int outputTokenCount,
+      RequestStatus outcome,
+      String error) {
+    return record(
+        null,
+        modelName,
+        arrivalUs,
+        scheduledUs,
+        firstTokenUs,
+        completedUs,
+        inputTokenCount,
+        outputTokenCount,
+        outcome,
+        error);
   }
 
   /**
-   * As {@link #record(String, long, long, long, long, int, int, RequestStatus, String)} for a request the server
-   * identifies: its event id is derived from ({@code id}, host, model), so that recording the same request twice (a
-   * replay after a restart, say) gives the same event id and the streams app counts it once. A null or empty id
-   * means: none (a random event id).
+   * As {@link #record(String, long, long, long, long, int, int, RequestStatus, String)} for a
+   * request the server identifies: its event id is derived from ({@code id}, host, model), so that
+   * recording the same request twice (a replay after a restart, say) gives the same event id and
+   * the streams app counts it once. A null or empty id means: none (a random event id).
    */
-  public boolean record(String id, String modelName, long arrivalUs, long scheduledUs, long firstTokenUs,
-      long completedUs, int inputTokenCount, int outputTokenCount, RequestStatus outcome, String error) {
+  public boolean record(
+      String id,
+      String modelName,
+      long arrivalUs,
+      long scheduledUs,
+      long firstTokenUs,
+      long completedUs,
+      int inputTokenCount,
+      int outputTokenCount,
+      RequestStatus outcome,
+      String error) {
     long seq;
     do {
       seq = claim.get();
@@ -132,25 +161,44 @@ public final class RequestRecorder {
   /** Receives the fields of one drained slot (primitives, so draining itself need not allocate). */
   @FunctionalInterface
   public interface SlotVisitor {
-    void visit(String modelName, long arrivalUs, long scheduledUs, long firstTokenUs, long completedUs,
-        int inputTokenCount, int outputTokenCount, RequestStatus outcome, String error);
+    void visit(
+        String modelName,
+        long arrivalUs,
+        long scheduledUs,
+        long firstTokenUs,
+        long completedUs,
+        int inputTokenCount,
+        int outputTokenCount,
+        RequestStatus outcome,
+        String error);
   }
 
   /**
-   * Drains up to {@code max} recorded slots in order into {@code visitor}. Single consumer only. Slots are released
-   * to producers once per call (after the visitor saw them), which keeps the consumer's volatile writes off the
-   * per-slot path.
+   * Drains up to {@code max} recorded slots in order into {@code visitor}. Single consumer only.
+   * Slots are released to producers once per call (after the visitor saw them), which keeps the
+   * consumer's volatile writes off the per-slot path.
    *
    * @return the number of slots drained
    */
   public int drain(SlotVisitor visitor, int max) {
-    return drainSlots((id, m, a, s, f, c, in, out, st, err) -> visitor.visit(m, a, s, f, c, in, out, st, err), max);
+    return drainSlots(
+        (id, m, a, s, f, c, in, out, st, err) -> visitor.visit(m, a, s, f, c, in, out, st, err),
+        max);
   }
 
   /** A drained slot with its request id (null: none). */
   private interface IdentifiedSlotVisitor {
-    void visit(String id, String modelName, long arrivalUs, long scheduledUs, long firstTokenUs, long completedUs,
-        int inputTokenCount, int outputTokenCount, RequestStatus outcome, String error);
+    void visit(
+        String id,
+        String modelName,
+        long arrivalUs,
+        long scheduledUs,
+        long firstTokenUs,
+        long completedUs,
+        int inputTokenCount,
+        int outputTokenCount,
+        RequestStatus outcome,
+        String error);
   }
 
   private int drainSlots(IdentifiedSlotVisitor visitor, int max) {
@@ -168,8 +216,17 @@ public final class RequestRecorder {
       model[i] = null;
       errorType[i] = null;
       requestId[i] = null;
-      visitor.visit(id, m, arrival[i], scheduled[i], firstToken[i], completed[i], inputTokens[i], outputTokens[i],
-          status[i], err);
+      visitor.visit(
+          id,
+          m,
+          arrival[i],
+          scheduled[i],
+          firstToken[i],
+          completed[i],
+          inputTokens[i],
+          outputTokens[i],
+          status[i],
+          err);
       seq++;
       n++;
     }
@@ -180,29 +237,33 @@ public final class RequestRecorder {
   }
 
   /**
-   * Drains up to {@code max} slots into events from {@code factory} (identity filled in by the caller's defaults),
-   * handing each to {@code sink}. A slot recorded with a request id has it as the event's requestId; the event id is
-   * then the caller's to derive (it knows the host). Single consumer only.
+   * Drains up to {@code max} slots into events from {@code factory} (identity filled in by the
+   * caller's defaults), handing each to {@code sink}. A slot recorded with a request id has it as
+   * the event's requestId; the event id is then the caller's to derive (it knows the host). Single
+   * consumer only.
    *
    * @return the number of slots drained
    */
-  public int drain(java.util.function.Supplier<RequestEvent> factory, Consumer<RequestEvent> sink, int max) {
-    return drainSlots((id, m, a, s, f, c, in, out, st, err) -> {
-      RequestEvent e = factory.get();
-      if (id != null && !id.isEmpty()) {
-        e.setRequestId(id);
-      }
-      e.setModel(m == null ? "" : m);
-      e.setArrivalUs(a);
-      e.setScheduledUs(s > 0 ? s : null);
-      e.setFirstTokenUs(f > 0 ? f : null);
-      e.setCompletedUs(c);
-      e.setInputTokens(in >= 0 ? in : null);
-      e.setOutputTokens(out >= 0 ? out : null);
-      e.setStatus(st == null ? RequestStatus.OK : st);
-      e.setErrorType(err);
-      sink.accept(e);
-    }, max);
+  public int drain(
+      java.util.function.Supplier<RequestEvent> factory, Consumer<RequestEvent> sink, int max) {
+    return drainSlots(
+        (id, m, a, s, f, c, in, out, st, err) -> {
+          RequestEvent e = factory.get();
+          if (id != null && !id.isEmpty()) {
+            e.setRequestId(id);
+          }
+          e.setModel(m == null ? "" : m);
+          e.setArrivalUs(a);
+          e.setScheduledUs(s > 0 ? s : null);
+          e.setFirstTokenUs(f > 0 ? f : null);
+          e.setCompletedUs(c);
+          e.setInputTokens(in >= 0 ? in : null);
+          e.setOutputTokens(out >= 0 ? out : null);
+          e.setStatus(st == null ? RequestStatus.OK : st);
+          e.setErrorType(err);
+          sink.accept(e);
+        },
+        max);
   }
 
   /** A new reusable per-request timer (allocate once per worker or pool them). */
@@ -210,7 +271,9 @@ public final class RequestRecorder {
     return new Timer(this);
   }
 
-  /** Marks the phases of one request in flight; reusable after {@link #complete}. Not thread-safe. */
+  /**
+   * Marks the phases of one request in flight; reusable after {@link #complete}. Not thread-safe.
+   */
   public static final class Timer {
     private final RequestRecorder recorder;
     private String model;
@@ -238,8 +301,8 @@ public final class RequestRecorder {
     }
 
     /**
-     * The server's id of this request (after {@link #arrival}): the event id is derived from it, the host and the
-     * model, so the same request recorded twice counts once.
+     * The server's id of this request (after {@link #arrival}): the event id is derived from it,
+     * the host and the model, so the same request recorded twice counts once.
      */
     public Timer requestId(String id) {
       requestId = id;
@@ -267,8 +330,17 @@ public final class RequestRecorder {
 
     /** The request completed: records it. Returns false if the ring was full (dropped, counted). */
     public boolean complete(int inputTokenCount, int outputTokenCount) {
-      return recorder.record(requestId, model, arrivalUs, scheduledUs, firstTokenUs, recorder.nowMicros(), inputTokenCount,
-          outputTokenCount, status, errorType);
+      return recorder.record(
+          requestId,
+          model,
+          arrivalUs,
+          scheduledUs,
+          firstTokenUs,
+          recorder.nowMicros(),
+          inputTokenCount,
+          outputTokenCount,
+          status,
+          errorType);
     }
   }
 }

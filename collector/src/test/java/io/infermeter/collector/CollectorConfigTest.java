@@ -43,12 +43,28 @@ class CollectorConfigTest {
   @Test
   void layersFileThenEnvThenSystemProperties(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("collector.properties");
-    Files.writeString(file, String.join("\n",
-        "kafka.bootstrap.servers=file:9092", "schema.registry.url=http://registry", "cluster=from-file",
-        "region=eu-west-1", "http.port=5000", "sampling.period=250ms", "kafka.producer.linger.ms=5",
-        "auth.token=s3cret"));
-    Map<String, String> env = Map.of("INFERMETER_CLUSTER", "from-env", "INFERMETER_HTTP_PORT", "6000",
-        "INFERMETER_KAFKA_PRODUCER_BATCH_SIZE", "1000", "PATH", "/usr/bin");
+    Files.writeString(
+        file,
+        String.join(
+            "\n",
+            "kafka.bootstrap.servers=file:9092",
+            "schema.registry.url=http://registry",
+            "cluster=from-file",
+            "region=eu-west-1",
+            "http.port=5000",
+            "sampling.period=250ms",
+            "kafka.producer.linger.ms=5",
+            "auth.token=s3cret"));
+    Map<String, String> env =
+        Map.of(
+            "INFERMETER_CLUSTER",
+            "from-env",
+            "INFERMETER_HTTP_PORT",
+            "6000",
+            "INFERMETER_KAFKA_PRODUCER_BATCH_SIZE",
+            "1000",
+            "PATH",
+            "/usr/bin");
     Properties sys = new Properties();
     sys.setProperty("http.port", "7000");
     CollectorConfig c = CollectorConfig.load(Optional.of(file), env, sys);
@@ -57,7 +73,9 @@ class CollectorConfigTest {
     assertThat(c.region()).isEqualTo("eu-west-1");
     assertThat(c.httpPort()).isEqualTo(7000);
     assertThat(c.samplingPeriod()).isEqualTo(Duration.ofMillis(250));
-    assertThat(c.producerOverrides()).containsEntry("linger.ms", "5").containsEntry("batch.size", "1000");
+    assertThat(c.producerOverrides())
+        .containsEntry("linger.ms", "5")
+        .containsEntry("batch.size", "1000");
     assertThat(c.authToken()).contains("s3cret");
     assertThat(c.toString()).doesNotContain("s3cret");
   }
@@ -71,57 +89,69 @@ class CollectorConfigTest {
 
   @Test
   void blankKafkaIsReported() {
-    assertThatThrownBy(() -> CollectorConfig.from(Settings.fromMap(Map.of("kafka.bootstrap.servers", " "))))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("kafka.bootstrap.servers");
+    assertThatThrownBy(
+            () -> CollectorConfig.from(Settings.fromMap(Map.of("kafka.bootstrap.servers", " "))))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("kafka.bootstrap.servers");
   }
 
   @Test
   void theRemovedHttpThreadsSettingFailsInsteadOfBeingIgnored() {
     assertThatThrownBy(() -> CollectorConfig.from(Settings.fromMap(Map.of("http.threads", "4"))))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("http.threads")
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("http.threads")
         .hasMessageContaining("http.max.connections");
   }
 
   @Test
   void unreadableFileIsReported(@TempDir Path dir) {
-    assertThatThrownBy(() -> CollectorConfig.load(Optional.of(dir.resolve("nope.properties")), Map.of(),
-        new Properties())).isInstanceOf(ConfigException.class).hasMessageContaining("nope.properties");
+    assertThatThrownBy(
+            () ->
+                CollectorConfig.load(
+                    Optional.of(dir.resolve("nope.properties")), Map.of(), new Properties()))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("nope.properties");
   }
 
   @ParameterizedTest
-  @CsvSource(delimiter = '|', value = {
-    "http.port|70000|http.port",
-    "http.port|abc|http.port",
-    "metrics.port|-1|metrics.port",
-    "http.max.body.bytes|0|http.max.body.bytes",
-    "spool.max.bytes|-5|spool.max.bytes",
-    "spool.segment.bytes|2000000000000|spool.segment.bytes",
-    "sampling.period|0s|sampling.period",
-    "sampling.period|soon|sampling.period",
-    "power.cpu.tdp.watts|-3|power.cpu.tdp.watts",
-    "power.cpu.idle.watts|500|power.cpu.idle.watts",
-    "buffer.capacity|0|buffer.capacity",
-    "process.pid|-2|process.pid",
-    "nvml.enabled|maybe|nvml.enabled",
-    "validation.max.duration|0ms|validation.max.duration",
-    "validation.max.dimension.bytes|0|validation.max.dimension.bytes",
-    "validation.max.message.bytes|-1|validation.max.message.bytes",
-    "spool.fsync|sometimes|spool.fsync",
-    "spool.fsync|0s|spool.fsync",
-  })
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "http.port|70000|http.port",
+        "http.port|abc|http.port",
+        "metrics.port|-1|metrics.port",
+        "http.max.body.bytes|0|http.max.body.bytes",
+        "spool.max.bytes|-5|spool.max.bytes",
+        "spool.segment.bytes|2000000000000|spool.segment.bytes",
+        "sampling.period|0s|sampling.period",
+        "sampling.period|soon|sampling.period",
+        "power.cpu.tdp.watts|-3|power.cpu.tdp.watts",
+        "power.cpu.idle.watts|500|power.cpu.idle.watts",
+        "buffer.capacity|0|buffer.capacity",
+        "process.pid|-2|process.pid",
+        "nvml.enabled|maybe|nvml.enabled",
+        "validation.max.duration|0ms|validation.max.duration",
+        "validation.max.dimension.bytes|0|validation.max.dimension.bytes",
+        "validation.max.message.bytes|-1|validation.max.message.bytes",
+        "spool.fsync|sometimes|spool.fsync",
+        "spool.fsync|0s|spool.fsync",
+      })
   void invalidValuesFailNamingKeyAndValue(String key, String value, String named) {
     Map<String, String> m = required();
     m.put(key, value);
     assertThatThrownBy(() -> CollectorConfig.from(Settings.fromMap(m)))
-        .isInstanceOf(ConfigException.class).hasMessageContaining(named);
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining(named);
   }
 
   @Test
   void aConfiguredIdentityOverTheDimensionLimitFailsAtStart() {
     Map<String, String> m = required();
     m.put("cluster", "c".repeat(257));
-    assertThatThrownBy(() -> CollectorConfig.from(Settings.fromMap(m))).isInstanceOf(ConfigException.class)
-        .hasMessageContaining("cluster").hasMessageContaining("validation.max.dimension.bytes");
+    assertThatThrownBy(() -> CollectorConfig.from(Settings.fromMap(m)))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("cluster")
+        .hasMessageContaining("validation.max.dimension.bytes");
     m.put("validation.max.dimension.bytes", "300");
     assertThat(CollectorConfig.from(Settings.fromMap(m)).cluster()).hasSize(257);
   }
@@ -133,7 +163,8 @@ class CollectorConfigTest {
     assertThat(c.maxMessageBytes()).isEqualTo(1024);
     assertThat(c.spoolFsync()).isEqualTo("segment");
     // the collector's own state directory, not the shared temporary directory
-    assertThat(c.spoolDir().toString()).endsWith("infermeter/spool")
+    assertThat(c.spoolDir().toString())
+        .endsWith("infermeter/spool")
         .doesNotStartWith(System.getProperty("java.io.tmpdir"));
   }
 
@@ -144,7 +175,10 @@ class CollectorConfigTest {
     m.put("kafka.producer.enable.idempotence", "false");
     m.put("kafka.producer.compression.type", "zstd");
     Map<String, Object> p = Collector.producerProperties(CollectorConfig.from(Settings.fromMap(m)));
-    assertThat(p).containsEntry("acks", "all").containsEntry("enable.idempotence", true)
-        .containsEntry("compression.type", "zstd").containsEntry("bootstrap.servers", "127.0.0.1:9092");
+    assertThat(p)
+        .containsEntry("acks", "all")
+        .containsEntry("enable.idempotence", true)
+        .containsEntry("compression.type", "zstd")
+        .containsEntry("bootstrap.servers", "127.0.0.1:9092");
   }
 }

@@ -24,28 +24,32 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The whole collector (real Kafka and registry) under the issue's two connection attacks, with its health endpoints:
- * 80 trickling connections do not keep a legitimate client from a 200 within 1 s, and 64 connections declaring 8 MiB
- * each leave the heap bounded by the in-flight budget; /-/healthy and /-/ready answer 200 on the metrics port, and the
- * limit counters are on /metrics.
+ * The whole collector (real Kafka and registry) under the issue's two connection attacks, with its
+ * health endpoints: 80 trickling connections do not keep a legitimate client from a 200 within 1 s,
+ * and 64 connections declaring 8 MiB each leave the heap bounded by the in-flight budget;
+ * /-/healthy and /-/ready answer 200 on the metrics port, and the limit counters are on /metrics.
  */
 class CollectorHttpLimitsIT {
 
-  @TempDir
-  Path spool;
+  @TempDir Path spool;
 
   @Test
   void trickleAndHeaderFloodLeaveIngestAnsweringAndHeapBounded() throws Exception {
     String prefix = Infra.uniqueName("httplimits") + "-";
-    ItSupport.createTopics(Infra.get().kafkaBootstrap(), Topics.REQUESTS.withPrefix(prefix).name(),
-        Topics.HARDWARE.withPrefix(prefix).name(), Topics.DEAD_LETTERS.withPrefix(prefix).name());
+    ItSupport.createTopics(
+        Infra.get().kafkaBootstrap(),
+        Topics.REQUESTS.withPrefix(prefix).name(),
+        Topics.HARDWARE.withPrefix(prefix).name(),
+        Topics.DEAD_LETTERS.withPrefix(prefix).name());
     Map<String, Object> cfg = CollectorIT.baseConfig(prefix, spool);
     cfg.put("sampling.enabled", "false");
     cfg.put("metrics.enabled", "true");
     cfg.put("metrics.port", "0");
     cfg.put("http.max.connections.per.client", "256");
     cfg.put("http.head.timeout", "4s");
-    cfg.put("http.min.body.rate.bytes", "0"); // else the flood's heads alone are cut after 1 s, before the budget acts
+    cfg.put(
+        "http.min.body.rate.bytes",
+        "0"); // else the flood's heads alone are cut after 1 s, before the budget acts
     try (Collector collector = Collector.start(CollectorConfig.from(Settings.fromMap(cfg)))) {
       HttpClient http = HttpClient.newHttpClient();
       String metricsBase = "http://127.0.0.1:" + collector.metricsPort();
@@ -62,18 +66,23 @@ class CollectorHttpLimitsIT {
           sockets.add(s);
         }
         long a = System.currentTimeMillis() * 1000L - 2_000_000L;
-        byte[] line = ("{\"model\":\"legit\",\"arrivalUs\":" + a + ",\"e2eUs\":9000}\n")
-            .getBytes(StandardCharsets.UTF_8);
+        byte[] line =
+            ("{\"model\":\"legit\",\"arrivalUs\":" + a + ",\"e2eUs\":9000}\n")
+                .getBytes(StandardCharsets.UTF_8);
         for (int i = 0; i < 3; i++) {
           long t0 = System.nanoTime();
-          HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
-              + "/v1/requests")).POST(HttpRequest.BodyPublishers.ofByteArray(line)).build(),
-              HttpResponse.BodyHandlers.ofString());
+          HttpResponse<String> r =
+              http.send(
+                  HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/requests"))
+                      .POST(HttpRequest.BodyPublishers.ofByteArray(line))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString());
           assertThat(r.statusCode()).isEqualTo(200);
           assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(1));
         }
         long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-        while (collector.ingest().limitMetrics().countOf(Limit.HEAD_TIMEOUT) < 80 && System.nanoTime() < deadline) {
+        while (collector.ingest().limitMetrics().countOf(Limit.HEAD_TIMEOUT) < 80
+            && System.nanoTime() < deadline) {
           Thread.sleep(100);
         }
         assertThat(collector.ingest().limitMetrics().countOf(Limit.HEAD_TIMEOUT)).isEqualTo(80);
@@ -84,8 +93,12 @@ class CollectorHttpLimitsIT {
         long heapBefore = usedHeap();
         for (int i = 0; i < 64; i++) {
           Socket s = new Socket("127.0.0.1", port);
-          s.getOutputStream().write(("POST /v1/requests HTTP/1.1\r\nHost: x\r\nContent-Length: " + (8 << 20)
-              + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+          s.getOutputStream()
+              .write(
+                  ("POST /v1/requests HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                          + (8 << 20)
+                          + "\r\n\r\n")
+                      .getBytes(StandardCharsets.US_ASCII));
           sockets.add(s);
         }
         Thread.sleep(500);
@@ -100,24 +113,32 @@ class CollectorHttpLimitsIT {
           }
           assertThat(collector.ingest().inflightBodyBytes()).isLessThanOrEqualTo(32L << 20);
         }
-        long until = System.nanoTime() + Duration.ofSeconds(20).toNanos(); // the bytes are read as they arrive
+        long until =
+            System.nanoTime()
+                + Duration.ofSeconds(20).toNanos(); // the bytes are read as they arrive
         HttpLimitMetrics limits = collector.ingest().limitMetrics();
         while (limits.countOf(Limit.INFLIGHT_BUDGET) < 64 - 32 && System.nanoTime() < until) {
           assertThat(collector.ingest().inflightBodyBytes()).isLessThanOrEqualTo(32L << 20);
           Thread.sleep(50);
         }
-        assertThat(collector.ingest().limitMetrics().countOf(Limit.INFLIGHT_BUDGET)).isGreaterThanOrEqualTo(64 - 32);
+        assertThat(collector.ingest().limitMetrics().countOf(Limit.INFLIGHT_BUDGET))
+            .isGreaterThanOrEqualTo(64 - 32);
         System.gc();
         assertThat(usedHeap() - heapBefore).isLessThan(3 * (32L << 20)); // not 64 x 8 MiB (512 MiB)
-        HttpResponse<String> ok = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
-            + "/v1/requests")).POST(HttpRequest.BodyPublishers.ofByteArray(line)).build(),
-            HttpResponse.BodyHandlers.ofString());
-        assertThat(ok.statusCode()).isIn(200, 503); // 503 only while the admitted flood still holds the budget
+        HttpResponse<String> ok =
+            http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/requests"))
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(line))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(ok.statusCode())
+            .isIn(200, 503); // 503 only while the admitted flood still holds the budget
       } finally {
         closeAll(sockets);
       }
       String metrics = get(http, metricsBase + "/metrics").body();
-      assertThat(metrics).contains("infermeter_collector_http_limited_total{reason=\"head_timeout\"} 80.0")
+      assertThat(metrics)
+          .contains("infermeter_collector_http_limited_total{reason=\"head_timeout\"} 80.0")
           .contains("infermeter_collector_http_limited_total{reason=\"inflight_budget\"}");
     }
   }
@@ -139,6 +160,7 @@ class CollectorHttpLimitsIT {
   }
 
   private static HttpResponse<String> get(HttpClient http, String url) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
+    return http.send(
+        HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
   }
 }

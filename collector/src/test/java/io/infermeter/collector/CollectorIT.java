@@ -7,8 +7,8 @@ import io.infermeter.avro.DeviceKind;
 import io.infermeter.avro.HardwareSample;
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.avro.RequestStatus;
-import io.infermeter.collector.support.CollectorMetrics.RejectReason;
 import io.infermeter.collector.ingest.otlp.OtlpFixtures;
+import io.infermeter.collector.support.CollectorMetrics.RejectReason;
 import io.infermeter.schemas.Topics;
 import io.infermeter.schemas.config.Settings;
 import io.infermeter.testsupport.Infra;
@@ -29,8 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The whole collector against the real local Kafka and schema registry. */
 class CollectorIT {
 
-  @TempDir
-  Path spool;
+  @TempDir Path spool;
 
   static Map<String, Object> baseConfig(String prefix, Path spoolDir) {
     Infra infra = Infra.get();
@@ -63,41 +62,74 @@ class CollectorIT {
       HttpClient http = HttpClient.newHttpClient();
       long nowUs = System.currentTimeMillis() * 1000L;
       long a = nowUs - 2_000_000L;
-      String lines = "{\"requestId\":\"jl-1\",\"model\":\"m-json\",\"arrivalUs\":" + a + ",\"scheduledUs\":" + (a + 10)
-          + ",\"firstTokenUs\":" + (a + 300) + ",\"completedUs\":" + (a + 9000)
-          + ",\"inputTokens\":7,\"outputTokens\":9,\"batchSize\":4,\"coldStart\":true,\"sloClass\":\"gold\"}\n"
-          + "{\"model\":\"bad\",\"arrivalUs\":" + a + ",\"e2eUs\":-5}\n";
-      HttpResponse<String> r1 = http.send(HttpRequest.newBuilder(
-              URI.create("http://127.0.0.1:" + collector.httpPort() + "/v1/requests"))
-          .header("Authorization", "Bearer it-token")
-          .POST(HttpRequest.BodyPublishers.ofString(lines)).build(), HttpResponse.BodyHandlers.ofString());
+      String lines =
+          "{\"requestId\":\"jl-1\",\"model\":\"m-json\",\"arrivalUs\":"
+              + a
+              + ",\"scheduledUs\":"
+              + (a + 10)
+              + ",\"firstTokenUs\":"
+              + (a + 300)
+              + ",\"completedUs\":"
+              + (a + 9000)
+              + ",\"inputTokens\":7,\"outputTokens\":9,\"batchSize\":4,\"coldStart\":true,\"sloClass\":\"gold\"}\n"
+              + "{\"model\":\"bad\",\"arrivalUs\":"
+              + a
+              + ",\"e2eUs\":-5}\n";
+      HttpResponse<String> r1 =
+          http.send(
+              HttpRequest.newBuilder(
+                      URI.create("http://127.0.0.1:" + collector.httpPort() + "/v1/requests"))
+                  .header("Authorization", "Bearer it-token")
+                  .POST(HttpRequest.BodyPublishers.ofString(lines))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
       assertThat(r1.statusCode()).isEqualTo(400);
       assertThat(r1.body()).contains("rejected 1 of 2").contains("line 2: negative_duration");
 
       long startNs = a * 1000L;
-      HttpResponse<String> r2 = http.send(HttpRequest.newBuilder(
-              URI.create("http://127.0.0.1:" + collector.httpPort() + "/v1/traces"))
-          .header("Authorization", "Bearer it-token").header("Content-Type", "application/x-protobuf")
-          .POST(HttpRequest.BodyPublishers.ofByteArray(OtlpFixtures.request(OtlpFixtures.vllmSpan(startNs, "otlp-pb")
-              // another span than the OTLP/JSON fixture's (same trace and span id would be the same request, one id)
-              .setSpanId(com.google.protobuf.ByteString.copyFrom(new byte[] {0, 0, 0, 0, 0, 0, 0, (byte) 0xaa}))
-              .build()).toByteArray())).build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r2 =
+          http.send(
+              HttpRequest.newBuilder(
+                      URI.create("http://127.0.0.1:" + collector.httpPort() + "/v1/traces"))
+                  .header("Authorization", "Bearer it-token")
+                  .header("Content-Type", "application/x-protobuf")
+                  .POST(
+                      HttpRequest.BodyPublishers.ofByteArray(
+                          OtlpFixtures.request(
+                                  OtlpFixtures.vllmSpan(startNs, "otlp-pb")
+                                      // another span than the OTLP/JSON fixture's (same trace and
+                                      // span id would be the same request, one id)
+                                      .setSpanId(
+                                          com.google.protobuf.ByteString.copyFrom(
+                                              new byte[] {0, 0, 0, 0, 0, 0, 0, (byte) 0xaa}))
+                                      .build())
+                              .toByteArray()))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
       assertThat(r2.statusCode()).isEqualTo(200);
-      HttpResponse<String> r3 = http.send(HttpRequest.newBuilder(
-              URI.create("http://127.0.0.1:" + collector.httpPort() + "/v1/traces"))
-          .header("Authorization", "Bearer it-token").header("Content-Type", "application/json")
-          .POST(HttpRequest.BodyPublishers.ofString(OtlpFixtures.json(startNs, "otlp-json"))).build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r3 =
+          http.send(
+              HttpRequest.newBuilder(
+                      URI.create("http://127.0.0.1:" + collector.httpPort() + "/v1/traces"))
+                  .header("Authorization", "Bearer it-token")
+                  .header("Content-Type", "application/json")
+                  .POST(
+                      HttpRequest.BodyPublishers.ofString(OtlpFixtures.json(startNs, "otlp-json")))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
       assertThat(r3.statusCode()).isEqualTo(200);
 
       RequestRecorder rec = collector.recorder();
       long t = rec.nowMicros() - 5_000;
       rec.record("m-java", t, t + 100, t + 1_000, t + 4_000, 3, 2, RequestStatus.OK, null);
 
-      List<ConsumerRecord<String, RequestEvent>> got = ItSupport.readUntil(requests, RequestEvent.class,
-          Duration.ofSeconds(60), l -> l.size() >= 4);
+      List<ConsumerRecord<String, RequestEvent>> got =
+          ItSupport.readUntil(
+              requests, RequestEvent.class, Duration.ofSeconds(60), l -> l.size() >= 4);
       assertThat(got).hasSize(4);
-      assertThat(got).extracting(ConsumerRecord::key).containsOnly("it-host"); // OTLP too: the configured node
+      assertThat(got)
+          .extracting(ConsumerRecord::key)
+          .containsOnly("it-host"); // OTLP too: the configured node
       Map<String, RequestEvent> bySource = new HashMap<>();
       for (ConsumerRecord<String, RequestEvent> r : got) {
         RequestEvent e = r.value();
@@ -132,7 +164,8 @@ class CollectorIT {
         assertThat(o.getInputTokens()).isEqualTo(128);
         assertThat(o.getOutputTokens()).isEqualTo(64);
         assertThat(o.getEngine()).isEqualTo("vllm");
-        assertThat(o.getHost()).isEqualTo("it-host"); // the configured node; the resource's host.name is the pod
+        assertThat(o.getHost())
+            .isEqualTo("it-host"); // the configured node; the resource's host.name is the pod
         assertThat(o.getAttributes()).containsEntry("pod", "gpu-node-7");
         assertThat(o.getRegion()).isEqualTo("us-central1");
         assertThat(o.getCluster()).isEqualTo("prod-a");
@@ -146,12 +179,21 @@ class CollectorIT {
       assertThat(java.getCompletedUs()).isEqualTo(t + 4_000);
       assertThat(got).extracting(r -> r.value().getEventId()).doesNotHaveDuplicates();
 
-      List<ConsumerRecord<String, HardwareSample>> hw = ItSupport.readUntil(hardware, HardwareSample.class,
-          Duration.ofSeconds(60), l -> l.stream().anyMatch(r -> r.value().getDeviceKind() == DeviceKind.MIG)
-              && l.stream().anyMatch(r -> r.value().getSource().equals("estimated"))
-              && l.stream().anyMatch(r -> r.value().getDeviceKind() == DeviceKind.HOST));
-      HardwareSample gpu0 = hw.stream().map(ConsumerRecord::value)
-          .filter(s -> s.getDeviceId().equals("GPU-00000000-0000-0000-0000-000000000000")).findFirst().orElseThrow();
+      List<ConsumerRecord<String, HardwareSample>> hw =
+          ItSupport.readUntil(
+              hardware,
+              HardwareSample.class,
+              Duration.ofSeconds(60),
+              l ->
+                  l.stream().anyMatch(r -> r.value().getDeviceKind() == DeviceKind.MIG)
+                      && l.stream().anyMatch(r -> r.value().getSource().equals("estimated"))
+                      && l.stream().anyMatch(r -> r.value().getDeviceKind() == DeviceKind.HOST));
+      HardwareSample gpu0 =
+          hw.stream()
+              .map(ConsumerRecord::value)
+              .filter(s -> s.getDeviceId().equals("GPU-00000000-0000-0000-0000-000000000000"))
+              .findFirst()
+              .orElseThrow();
       assertThat(gpu0.getSource()).isEqualTo("nvml");
       assertThat(gpu0.getHost()).isEqualTo("it-host");
       assertThat(gpu0.getGpuType()).isEqualTo("NVIDIA H100 80GB HBM3");
@@ -160,35 +202,55 @@ class CollectorIT {
       assertThat(gpu0.getUtilizationPct()).isEqualTo(40.0);
       assertThat(gpu0.getThrottleReasons()).isEqualTo(4L);
       assertThat(gpu0.getProcesses()).hasSize(2);
-      assertThat(hw).filteredOn(r -> r.value().getDeviceId().startsWith("GPU-00000000-0000-0000-0000-000000000000"))
-          .extracting(ConsumerRecord::key).containsOnly("it-host/GPU-00000000-0000-0000-0000-000000000000");
-      HardwareSample host = hw.stream().map(ConsumerRecord::value).filter(s -> s.getDeviceKind() == DeviceKind.HOST)
-          .findFirst().orElseThrow();
+      assertThat(hw)
+          .filteredOn(
+              r -> r.value().getDeviceId().startsWith("GPU-00000000-0000-0000-0000-000000000000"))
+          .extracting(ConsumerRecord::key)
+          .containsOnly("it-host/GPU-00000000-0000-0000-0000-000000000000");
+      HardwareSample host =
+          hw.stream()
+              .map(ConsumerRecord::value)
+              .filter(s -> s.getDeviceKind() == DeviceKind.HOST)
+              .findFirst()
+              .orElseThrow();
       assertThat(host.getSource()).isEqualTo("oshi");
       assertThat(host.getMemoryTotalBytes()).isPositive();
 
       // the rejected line is kept on the dead-letter topic with its reason and raw bytes
-      List<ConsumerRecord<String, DeadLetter>> dlq = ItSupport.readUntil(deadLetters, DeadLetter.class,
-          Duration.ofSeconds(30), l -> !l.isEmpty());
-      assertThat(dlq).singleElement().satisfies(r -> {
-        assertThat(r.key()).isEqualTo("it-host");
-        assertThat(r.value().getStage()).isEqualTo("collector");
-        assertThat(r.value().getReason()).isEqualTo("validation");
-        assertThat(r.value().getMessage()).contains("line 2").contains("negative_duration");
-        assertThat(StandardCharsets.UTF_8.decode(r.value().getPayload()).toString())
-            .isEqualTo("{\"model\":\"bad\",\"arrivalUs\":" + a + ",\"e2eUs\":-5}");
-      });
+      List<ConsumerRecord<String, DeadLetter>> dlq =
+          ItSupport.readUntil(
+              deadLetters, DeadLetter.class, Duration.ofSeconds(30), l -> !l.isEmpty());
+      assertThat(dlq)
+          .singleElement()
+          .satisfies(
+              r -> {
+                assertThat(r.key()).isEqualTo("it-host");
+                assertThat(r.value().getStage()).isEqualTo("collector");
+                assertThat(r.value().getReason()).isEqualTo("validation");
+                assertThat(r.value().getMessage()).contains("line 2").contains("negative_duration");
+                assertThat(StandardCharsets.UTF_8.decode(r.value().getPayload()).toString())
+                    .isEqualTo("{\"model\":\"bad\",\"arrivalUs\":" + a + ",\"e2eUs\":-5}");
+              });
 
       // the collector's own health
-      assertThat(collector.metrics().rejectedCount("jsonl", RejectReason.NEGATIVE_DURATION)).isEqualTo(1);
-      Infra.await(Duration.ofSeconds(10), "sent counted",
+      assertThat(collector.metrics().rejectedCount("jsonl", RejectReason.NEGATIVE_DURATION))
+          .isEqualTo(1);
+      Infra.await(
+          Duration.ofSeconds(10),
+          "sent counted",
           () -> collector.metrics().sentCount(requests) == 4);
-      String metrics = http.send(HttpRequest.newBuilder(
-          URI.create("http://127.0.0.1:" + collector.metricsPort() + "/metrics")).build(),
-          HttpResponse.BodyHandlers.ofString()).body();
-      assertThat(metrics).contains("infermeter_collector_received_total{source=\"jsonl\"} 1.0")
+      String metrics =
+          http.send(
+                  HttpRequest.newBuilder(
+                          URI.create("http://127.0.0.1:" + collector.metricsPort() + "/metrics"))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString())
+              .body();
+      assertThat(metrics)
+          .contains("infermeter_collector_received_total{source=\"jsonl\"} 1.0")
           .contains("infermeter_collector_received_total{source=\"otlp\"} 2.0")
-          .contains("infermeter_collector_rejected_total{reason=\"negative_duration\",source=\"jsonl\"} 1.0")
+          .contains(
+              "infermeter_collector_rejected_total{reason=\"negative_duration\",source=\"jsonl\"} 1.0")
           .contains("infermeter_collector_send_latency_seconds_bucket")
           .contains("infermeter_collector_sample_duration_seconds_bucket")
           .contains("infermeter_collector_spool_events 0.0");

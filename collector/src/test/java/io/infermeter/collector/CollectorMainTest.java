@@ -29,16 +29,29 @@ class CollectorMainTest {
   @Test
   void printConfigAppliesFileThenSetOverrides(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("c.properties");
-    Files.writeString(file, "kafka.bootstrap.servers=k:9092\nschema.registry.url=http://r:8081\ncluster=from-file\n");
+    Files.writeString(
+        file,
+        "kafka.bootstrap.servers=k:9092\nschema.registry.url=http://r:8081\ncluster=from-file\n");
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    int rc = run(out, new ByteArrayOutputStream(), "--config", file.toString(), "--set", "cluster=from-set",
-        "--set", "auth.token=hush", "--print-config");
+    int rc =
+        run(
+            out,
+            new ByteArrayOutputStream(),
+            "--config",
+            file.toString(),
+            "--set",
+            "cluster=from-set",
+            "--set",
+            "auth.token=hush",
+            "--print-config");
     assertThat(rc).isZero();
     assertThat(out.toString(StandardCharsets.UTF_8))
         .contains("cluster = from-set  (override)")
         .contains("kafka.bootstrap.servers = k:9092  (" + file + ")")
-        .contains("auth.token = [hidden]").doesNotContain("hush")
-        .contains("http.max.connections = ").contains("topic.prefix = "); // every setting, not a summary
+        .contains("auth.token = [hidden]")
+        .doesNotContain("hush")
+        .contains("http.max.connections = ")
+        .contains("topic.prefix = "); // every setting, not a summary
   }
 
   @Test
@@ -46,7 +59,8 @@ class CollectorMainTest {
     Path file = dir.resolve("c.properties");
     Files.writeString(file, "kafka.bootstrap.servers=k:9092\nschema.registry.url=http://r:8081\n");
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int rc = run(new ByteArrayOutputStream(), err, "-c", file.toString(), "-s", "sampling.period=often");
+    int rc =
+        run(new ByteArrayOutputStream(), err, "-c", file.toString(), "-s", "sampling.period=often");
     assertThat(rc).isEqualTo(2);
     assertThat(err.toString(StandardCharsets.UTF_8)).contains("sampling.period").contains("often");
   }

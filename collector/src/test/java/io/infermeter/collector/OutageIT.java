@@ -25,21 +25,24 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Kafka unreachable for a while, then back: every accepted event arrives (or is counted as dropped), events spooled
- * during the outage keep their event id, and every request during the outage is answered within the bound. The
- * outage is made with our own broker process behind a proxy we pause, never by touching the shared broker; the schema
- * registry is the shared one.
+ * Kafka unreachable for a while, then back: every accepted event arrives (or is counted as
+ * dropped), events spooled during the outage keep their event id, and every request during the
+ * outage is answered within the bound. The outage is made with our own broker process behind a
+ * proxy we pause, never by touching the shared broker; the schema registry is the shared one.
  */
 class OutageIT {
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private static String lines(String prefix, int n, long arrivalUs) {
     StringBuilder sb = new StringBuilder();
     for (int i = 0; i < n; i++) {
-      sb.append("{\"requestId\":\"").append(prefix).append(i).append("\",\"model\":\"m\",\"arrivalUs\":")
-          .append(arrivalUs + i).append(",\"e2eUs\":1000}\n");
+      sb.append("{\"requestId\":\"")
+          .append(prefix)
+          .append(i)
+          .append("\",\"model\":\"m\",\"arrivalUs\":")
+          .append(arrivalUs + i)
+          .append(",\"e2eUs\":1000}\n");
     }
     return sb.toString();
   }
@@ -47,8 +50,12 @@ class OutageIT {
   /** Posts the lines; returns how long the answer took (ns). */
   private static long post(HttpClient http, int port, String body) throws Exception {
     long t0 = System.nanoTime();
-    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/requests"))
-        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r =
+        http.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/requests"))
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     long took = System.nanoTime() - t0;
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     return took;
@@ -64,15 +71,25 @@ class OutageIT {
       String bootstrap = "127.0.0.1:" + proxyPort;
       String prefix = Infra.uniqueName("outage") + "-";
       String topic = Topics.REQUESTS.withPrefix(prefix).name();
-      Infra.await(Duration.ofSeconds(90), "own broker up", () -> {
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap, "request.timeout.ms", 3000,
-            "default.api.timeout.ms", 5000))) {
-          admin.createTopics(List.of(new NewTopic(topic, 3, (short) 1))).all().get();
-          return true;
-        } catch (Exception e) {
-          return false;
-        }
-      });
+      Infra.await(
+          Duration.ofSeconds(90),
+          "own broker up",
+          () -> {
+            try (Admin admin =
+                Admin.create(
+                    Map.of(
+                        "bootstrap.servers",
+                        bootstrap,
+                        "request.timeout.ms",
+                        3000,
+                        "default.api.timeout.ms",
+                        5000))) {
+              admin.createTopics(List.of(new NewTopic(topic, 3, (short) 1))).all().get();
+              return true;
+            } catch (Exception e) {
+              return false;
+            }
+          });
 
       Map<String, Object> cfg = CollectorIT.baseConfig(prefix, dir.resolve("spool"));
       cfg.put("kafka.bootstrap.servers", bootstrap);
@@ -86,26 +103,40 @@ class OutageIT {
       long a = System.currentTimeMillis() * 1000L - 10_000_000L;
       try (Collector collector = Collector.start(CollectorConfig.from(Settings.fromMap(cfg)))) {
         post(http, collector.httpPort(), lines("before-", 200, a));
-        Infra.await(Duration.ofSeconds(30), "first batch acknowledged",
+        Infra.await(
+            Duration.ofSeconds(30),
+            "first batch acknowledged",
             () -> collector.metrics().sentCount(topic) >= 200);
 
         proxy.down();
         long slowest = 0;
         for (int i = 0; i < 5; i++) {
-          slowest = Math.max(slowest, post(http, collector.httpPort(), lines("during-" + i + "-", 100,
-              a + 1000 + i * 100)));
+          slowest =
+              Math.max(
+                  slowest,
+                  post(
+                      http,
+                      collector.httpPort(),
+                      lines("during-" + i + "-", 100, a + 1000 + i * 100)));
         }
-        // the broker being unreachable costs the clients nothing: answered within the bound (docs/COLLECTOR.md)
+        // the broker being unreachable costs the clients nothing: answered within the bound
+        // (docs/COLLECTOR.md)
         assertThat(java.time.Duration.ofNanos(slowest)).isLessThan(SlowRegistryIT.BOUND);
-        Infra.await(Duration.ofSeconds(60), "outage events spooled",
+        Infra.await(
+            Duration.ofSeconds(60),
+            "outage events spooled",
             () -> collector.publisher().spoolPending() >= 500);
         assertThat(collector.publisher().kafkaHealthy()).isFalse();
         assertThat(collector.metrics().spooledCount()).isGreaterThanOrEqualTo(500);
 
         proxy.up();
         post(http, collector.httpPort(), lines("after-", 100, a + 2000));
-        Infra.await(Duration.ofSeconds(90), "spool drained",
-            () -> collector.publisher().spoolPending() == 0 && collector.metrics().sentCount(topic) >= 800);
+        Infra.await(
+            Duration.ofSeconds(90),
+            "spool drained",
+            () ->
+                collector.publisher().spoolPending() == 0
+                    && collector.metrics().sentCount(topic) >= 800);
         assertThat(collector.metrics().droppedCount("spool_full")).isZero();
       }
 
@@ -114,7 +145,9 @@ class OutageIT {
       List<ConsumerRecord<String, RequestEvent>> got = readOwn(bootstrap, topic, 800);
       Map<String, Set<String>> idsByRequest = new HashMap<>();
       for (ConsumerRecord<String, RequestEvent> r : got) {
-        idsByRequest.computeIfAbsent(r.value().getRequestId(), k -> new HashSet<>()).add(r.value().getEventId());
+        idsByRequest
+            .computeIfAbsent(r.value().getRequestId(), k -> new HashSet<>())
+            .add(r.value().getEventId());
       }
       // every accepted request arrived; a re-sent one (if any) carries the same event id
       assertThat(idsByRequest).hasSize(800);
@@ -123,8 +156,13 @@ class OutageIT {
     }
   }
 
-  private static List<ConsumerRecord<String, RequestEvent>> readOwn(String bootstrap, String topic, int distinct) {
-    return ItSupport.readUntil(bootstrap, topic, RequestEvent.class, Duration.ofSeconds(60),
+  private static List<ConsumerRecord<String, RequestEvent>> readOwn(
+      String bootstrap, String topic, int distinct) {
+    return ItSupport.readUntil(
+        bootstrap,
+        topic,
+        RequestEvent.class,
+        Duration.ofSeconds(60),
         l -> l.stream().map(r -> r.value().getRequestId()).distinct().count() >= distinct);
   }
 }

@@ -35,8 +35,18 @@ class RequestRecorderTest {
     RequestRecorder r = new RequestRecorder(8, CLOCK);
     assertThat(r.capacity()).isEqualTo(8);
     assertThat(r.record("m", 100, 110, 150, 400, 12, 34, RequestStatus.OK, null)).isTrue();
-    assertThat(r.record("n", 200, 0, 0, 300, RequestRecorder.ABSENT, RequestRecorder.ABSENT, RequestStatus.ERROR,
-        "oom")).isTrue();
+    assertThat(
+            r.record(
+                "n",
+                200,
+                0,
+                0,
+                300,
+                RequestRecorder.ABSENT,
+                RequestRecorder.ABSENT,
+                RequestStatus.ERROR,
+                "oom"))
+        .isTrue();
     List<RequestEvent> out = new ArrayList<>();
     assertThat(r.drain(() -> DEFAULTS.newEvent("java-api"), out::add, 10)).isEqualTo(2);
     RequestEvent a = out.get(0);
@@ -94,22 +104,37 @@ class RequestRecorderTest {
     CountDownLatch done = new CountDownLatch(threads);
     for (int t = 0; t < threads; t++) {
       int id = t;
-      new Thread(() -> {
-        for (int i = 0; i < perThread; i++) {
-          r.record("m", id * 1_000_000L + i + 1, 0, 0, id * 1_000_000L + i + 2, 1, 1, RequestStatus.OK, null);
-        }
-        done.countDown();
-      }).start();
+      new Thread(
+              () -> {
+                for (int i = 0; i < perThread; i++) {
+                  r.record(
+                      "m",
+                      id * 1_000_000L + i + 1,
+                      0,
+                      0,
+                      id * 1_000_000L + i + 2,
+                      1,
+                      1,
+                      RequestStatus.OK,
+                      null);
+                }
+                done.countDown();
+              })
+          .start();
     }
     Set<Long> seen = new HashSet<>();
     long[] lastPerThread = new long[threads];
     while (done.getCount() > 0 || r.backlog() > 0) {
-      r.drain(() -> DEFAULTS.newEvent("java-api"), e -> {
-        int id = (int) (e.getArrivalUs() / 1_000_000L);
-        assertThat(e.getArrivalUs()).isGreaterThan(lastPerThread[id]); // each thread's order is kept
-        lastPerThread[id] = e.getArrivalUs();
-        seen.add(e.getArrivalUs());
-      }, 512);
+      r.drain(
+          () -> DEFAULTS.newEvent("java-api"),
+          e -> {
+            int id = (int) (e.getArrivalUs() / 1_000_000L);
+            assertThat(e.getArrivalUs())
+                .isGreaterThan(lastPerThread[id]); // each thread's order is kept
+            lastPerThread[id] = e.getArrivalUs();
+            seen.add(e.getArrivalUs());
+          },
+          512);
     }
     assertThat(seen.size() + r.dropped()).isEqualTo((long) threads * perThread);
   }

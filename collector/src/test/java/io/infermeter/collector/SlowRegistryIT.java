@@ -31,28 +31,33 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Issue 11's slow registry: the real schema registry behind a proxy that delays every answer by 15 s, a freshly
- * started collector (so its schema ids are not known yet) and clients exporting at once: the real OpenTelemetry SDK
- * exporters (OTLP/HTTP protobuf, OTLP/gRPC) and JSON-lines posts. Every ingest request is answered within the bound
- * (well under the exporters' 10 s timeout, so none retries), and once the registry answers every event is on the real
- * Kafka topic exactly once (total == distinct event ids == requests sent).
+ * Issue 11's slow registry: the real schema registry behind a proxy that delays every answer by 15
+ * s, a freshly started collector (so its schema ids are not known yet) and clients exporting at
+ * once: the real OpenTelemetry SDK exporters (OTLP/HTTP protobuf, OTLP/gRPC) and JSON-lines posts.
+ * Every ingest request is answered within the bound (well under the exporters' 10 s timeout, so
+ * none retries), and once the registry answers every event is on the real Kafka topic exactly once
+ * (total == distinct event ids == requests sent).
  */
 class SlowRegistryIT {
 
   static final Duration REGISTRY_DELAY = Duration.ofSeconds(15);
+
   /** The answer bound asserted for every ingest request (docs/COLLECTOR.md, "Delivery"). */
   static final Duration BOUND = Duration.ofSeconds(1);
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   @Test
-  void everyRequestIsAnsweredFastWhileTheRegistryIsSlowAndNothingIsLostOrDoubled() throws Exception {
+  void everyRequestIsAnsweredFastWhileTheRegistryIsSlowAndNothingIsLostOrDoubled()
+      throws Exception {
     URI registry = URI.create(Infra.get().schemaRegistryUrl());
     int proxyPort = OwnBroker.freePort();
     String prefix = Infra.uniqueName("it-slowreg") + "-";
     String requests = Topics.REQUESTS.withPrefix(prefix).name();
-    ItSupport.createTopics(Infra.get().kafkaBootstrap(), requests, Topics.HARDWARE.withPrefix(prefix).name(),
+    ItSupport.createTopics(
+        Infra.get().kafkaBootstrap(),
+        requests,
+        Topics.HARDWARE.withPrefix(prefix).name(),
         Topics.DEAD_LETTERS.withPrefix(prefix).name());
     Map<String, Object> cfg = CollectorIT.baseConfig(prefix, dir.resolve("spool"));
     cfg.put("schema.registry.url", "http://127.0.0.1:" + proxyPort + registry.getRawPath());
@@ -61,7 +66,8 @@ class SlowRegistryIT {
     cfg.put("otlp.default.model", "Qwen/Qwen3-8B");
     cfg.put("spool.retry.period", "200ms");
 
-    int rounds = 40; // every 100 ms: 4 s of exports per client, all before the registry's first answer
+    int rounds =
+        40; // every 100 ms: 4 s of exports per client, all before the registry's first answer
     int spansPerExport = 25;
     int linesPerPost = 50;
     List<Long> latenciesNanos = Collections.synchronizedList(new ArrayList<>());
@@ -69,54 +75,79 @@ class SlowRegistryIT {
     try (TcpProxy proxy = TcpProxy.on(proxyPort, registry.getPort(), REGISTRY_DELAY);
         Collector collector = Collector.start(CollectorConfig.from(Settings.fromMap(cfg)))) {
       HttpClient http = HttpClient.newHttpClient();
-      List<SpanExporter> exporters = List.of(
-          OtlpHttpSpanExporter.builder().setEndpoint("http://127.0.0.1:" + collector.httpPort() + "/v1/traces")
-              .addHeader("Authorization", "Bearer it-token").setTimeout(Duration.ofSeconds(10)).build(),
-          OtlpGrpcSpanExporter.builder().setEndpoint("http://127.0.0.1:" + collector.grpcPort().orElseThrow())
-              .addHeader("authorization", "Bearer it-token").setTimeout(Duration.ofSeconds(10)).build());
+      List<SpanExporter> exporters =
+          List.of(
+              OtlpHttpSpanExporter.builder()
+                  .setEndpoint("http://127.0.0.1:" + collector.httpPort() + "/v1/traces")
+                  .addHeader("Authorization", "Bearer it-token")
+                  .setTimeout(Duration.ofSeconds(10))
+                  .build(),
+              OtlpGrpcSpanExporter.builder()
+                  .setEndpoint("http://127.0.0.1:" + collector.grpcPort().orElseThrow())
+                  .addHeader("authorization", "Bearer it-token")
+                  .setTimeout(Duration.ofSeconds(10))
+                  .build());
       ExecutorService clients = Executors.newFixedThreadPool(4);
       List<Future<?>> done = new ArrayList<>();
       long a = System.currentTimeMillis() * 1000L - 5_000_000L;
       for (int c = 0; c < exporters.size(); c++) {
         SpanExporter exporter = exporters.get(c);
         String name = "sdk" + c + "-";
-        done.add(clients.submit(() -> {
-          for (int r = 0; r < rounds; r++) {
-            var spans = OtelSdkExportIT.spans(name + r + "-", spansPerExport);
-            long t0 = System.nanoTime();
-            CompletableResultCode result = exporter.export(spans).join(15, TimeUnit.SECONDS);
-            latenciesNanos.add(System.nanoTime() - t0);
-            if (!result.isSuccess()) {
-              failures.incrementAndGet();
-            }
-            sleep(100);
-          }
-          return null;
-        }));
+        done.add(
+            clients.submit(
+                () -> {
+                  for (int r = 0; r < rounds; r++) {
+                    var spans = OtelSdkExportIT.spans(name + r + "-", spansPerExport);
+                    long t0 = System.nanoTime();
+                    CompletableResultCode result =
+                        exporter.export(spans).join(15, TimeUnit.SECONDS);
+                    latenciesNanos.add(System.nanoTime() - t0);
+                    if (!result.isSuccess()) {
+                      failures.incrementAndGet();
+                    }
+                    sleep(100);
+                  }
+                  return null;
+                }));
       }
       for (int c = 0; c < 2; c++) {
         String name = "jsonl" + c + "-";
-        done.add(clients.submit(() -> {
-          for (int r = 0; r < rounds; r++) {
-            StringBuilder body = new StringBuilder();
-            for (int i = 0; i < linesPerPost; i++) {
-              body.append("{\"requestId\":\"").append(name).append(r).append('-').append(i)
-                  .append("\",\"model\":\"m\",\"arrivalUs\":").append(a + r * 1000L + i).append(",\"e2eUs\":1000}\n");
-            }
-            long t0 = System.nanoTime();
-            HttpResponse<String> resp = http.send(HttpRequest.newBuilder(
-                    URI.create("http://127.0.0.1:" + collector.httpPort() + "/v1/requests"))
-                .header("Authorization", "Bearer it-token").timeout(Duration.ofSeconds(10))
-                .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(),
-                HttpResponse.BodyHandlers.ofString());
-            latenciesNanos.add(System.nanoTime() - t0);
-            if (resp.statusCode() != 200) {
-              failures.incrementAndGet();
-            }
-            sleep(100);
-          }
-          return null;
-        }));
+        done.add(
+            clients.submit(
+                () -> {
+                  for (int r = 0; r < rounds; r++) {
+                    StringBuilder body = new StringBuilder();
+                    for (int i = 0; i < linesPerPost; i++) {
+                      body.append("{\"requestId\":\"")
+                          .append(name)
+                          .append(r)
+                          .append('-')
+                          .append(i)
+                          .append("\",\"model\":\"m\",\"arrivalUs\":")
+                          .append(a + r * 1000L + i)
+                          .append(",\"e2eUs\":1000}\n");
+                    }
+                    long t0 = System.nanoTime();
+                    HttpResponse<String> resp =
+                        http.send(
+                            HttpRequest.newBuilder(
+                                    URI.create(
+                                        "http://127.0.0.1:"
+                                            + collector.httpPort()
+                                            + "/v1/requests"))
+                                .header("Authorization", "Bearer it-token")
+                                .timeout(Duration.ofSeconds(10))
+                                .POST(HttpRequest.BodyPublishers.ofString(body.toString()))
+                                .build(),
+                            HttpResponse.BodyHandlers.ofString());
+                    latenciesNanos.add(System.nanoTime() - t0);
+                    if (resp.statusCode() != 200) {
+                      failures.incrementAndGet();
+                    }
+                    sleep(100);
+                  }
+                  return null;
+                }));
       }
       for (Future<?> f : done) {
         f.get(120, TimeUnit.SECONDS);
@@ -133,22 +164,36 @@ class SlowRegistryIT {
       Collections.sort(sorted);
       long p99 = sorted.get((int) Math.ceil(sorted.size() * 0.99) - 1);
       long max = sorted.get(sorted.size() - 1);
-      System.out.printf("SlowRegistryIT: %d ingest requests (%d events) while the registry answered after %s: "
-          + "p50 %.1f ms, p99 %.1f ms, max %.1f ms%n", sorted.size(), expected, REGISTRY_DELAY,
-          sorted.get(sorted.size() / 2) / 1e6, p99 / 1e6, max / 1e6);
+      System.out.printf(
+          "SlowRegistryIT: %d ingest requests (%d events) while the registry answered after %s: "
+              + "p50 %.1f ms, p99 %.1f ms, max %.1f ms%n",
+          sorted.size(),
+          expected,
+          REGISTRY_DELAY,
+          sorted.get(sorted.size() / 2) / 1e6,
+          p99 / 1e6,
+          max / 1e6);
       assertThat(failures.get()).isZero();
       assertThat(sorted).hasSize(4 * rounds);
       assertThat(Duration.ofNanos(max)).isLessThan(BOUND);
 
-      Infra.await(Duration.ofSeconds(120), "the registry answered and the spool drained",
-          () -> collector.publisher().spoolPending() == 0 && collector.metrics().sentCount(requests) >= expected);
-      List<ConsumerRecord<String, RequestEvent>> got = ItSupport.readUntil(requests, RequestEvent.class,
-          Duration.ofSeconds(60), l -> l.size() >= expected);
+      Infra.await(
+          Duration.ofSeconds(120),
+          "the registry answered and the spool drained",
+          () ->
+              collector.publisher().spoolPending() == 0
+                  && collector.metrics().sentCount(requests) >= expected);
+      List<ConsumerRecord<String, RequestEvent>> got =
+          ItSupport.readUntil(
+              requests, RequestEvent.class, Duration.ofSeconds(60), l -> l.size() >= expected);
       assertThat(got).hasSize(expected);
-      assertThat(got.stream().map(r -> r.value().getEventId()).distinct().count()).isEqualTo(expected);
-      assertThat(got.stream().map(r -> r.value().getRequestId()).distinct().count()).isEqualTo(expected);
+      assertThat(got.stream().map(r -> r.value().getEventId()).distinct().count())
+          .isEqualTo(expected);
+      assertThat(got.stream().map(r -> r.value().getRequestId()).distinct().count())
+          .isEqualTo(expected);
       assertThat(collector.metrics().sentCount(requests)).isEqualTo(expected);
-      assertThat(collector.metrics().spooledCount()).isGreaterThan(0); // they waited in the spool, as designed
+      assertThat(collector.metrics().spooledCount())
+          .isGreaterThan(0); // they waited in the spool, as designed
     }
   }
 

@@ -5,8 +5,8 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * Where the local stack is: {@code INFERMETER_*} environment variables, else the {@code stack.env} file that
- * {@code deploy/local/stack.sh start} writes ({@link LocalStackEnv}).
+ * Where the local stack is: {@code INFERMETER_*} environment variables, else the {@code stack.env}
+ * file that {@code deploy/local/stack.sh start} writes ({@link LocalStackEnv}).
  *
  * @param kafkaBootstrap Kafka bootstrap servers
  * @param schemaRegistryUrl Confluent-compatible registry base URL
@@ -25,8 +25,11 @@ record DemoEnvironment(String kafkaBootstrap, String schemaRegistryUrl, String c
   private static String require(Map<String, String> values, String key) {
     String v = values.get(key);
     if (v == null || v.isBlank()) {
-      throw new IllegalStateException(key + " is not set and no stack.env names it: start the local stack with "
-          + "'./infermeter stack start' (or run './infermeter demo', which does), or set " + key);
+      throw new IllegalStateException(
+          key
+              + " is not set and no stack.env names it: start the local stack with "
+              + "'./infermeter stack start' (or run './infermeter demo', which does), or set "
+              + key);
     }
     return v;
   }

@@ -20,27 +20,48 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** Prints the first records of a topic, decoded from Avro (schema fetched from the registry by id). */
-@Command(name = "peek", mixinStandardHelpOptions = true,
-    description = "Print the first records of an infermeter topic, decoded from the Confluent Avro wire format.")
+/**
+ * Prints the first records of a topic, decoded from Avro (schema fetched from the registry by id).
+ */
+@Command(
+    name = "peek",
+    mixinStandardHelpOptions = true,
+    description =
+        "Print the first records of an infermeter topic, decoded from the Confluent Avro wire format.")
 final class PeekCommand implements Callable<Integer> {
 
-  @Parameters(index = "0", defaultValue = "infermeter-requests",
+  @Parameters(
+      index = "0",
+      defaultValue = "infermeter-requests",
       description = "Topic to read (default: ${DEFAULT-VALUE}); one of the infermeter topics.")
   String topic;
 
-  @Option(names = {"-n", "--count"}, defaultValue = "3", description = "Records to print (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = {"-n", "--count"},
+      defaultValue = "3",
+      description = "Records to print (default: ${DEFAULT-VALUE}).")
   int count;
 
-  @Option(names = "--timeout", defaultValue = "20", description = "Seconds to wait for records (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--timeout",
+      defaultValue = "20",
+      description = "Seconds to wait for records (default: ${DEFAULT-VALUE}).")
   long timeoutSeconds;
 
   @Override
   public Integer call() {
     DemoEnvironment env = DemoEnvironment.resolve();
-    TopicSpec<?> spec = Topics.ALL.stream().filter(t -> t.name().equals(topic)).findFirst()
-        .orElseThrow(() -> new IllegalArgumentException("unknown topic '" + topic + "'; known: "
-            + Topics.ALL.stream().map(TopicSpec::name).toList()));
+    TopicSpec<?> spec =
+        Topics.ALL.stream()
+            .filter(t -> t.name().equals(topic))
+            .findFirst()
+            .orElseThrow(
+                () ->
+                    new IllegalArgumentException(
+                        "unknown topic '"
+                            + topic
+                            + "'; known: "
+                            + Topics.ALL.stream().map(TopicSpec::name).toList()));
     return peek(env, spec);
   }
 
@@ -51,16 +72,22 @@ final class PeekCommand implements Callable<Integer> {
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    AvroSerdeConfig config = AvroSerdeConfig.from(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, env.schemaRegistryUrl()));
+    AvroSerdeConfig config =
+        AvroSerdeConfig.from(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, env.schemaRegistryUrl()));
     int printed = 0;
     long deadline = System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
-    try (KafkaConsumer<String, V> consumer = new KafkaConsumer<>(props, new StringDeserializer(),
-        new AvroDeserializer<>(spec.valueType(), new HttpSchemaRegistryClient(config)))) {
+    try (KafkaConsumer<String, V> consumer =
+        new KafkaConsumer<>(
+            props,
+            new StringDeserializer(),
+            new AvroDeserializer<>(spec.valueType(), new HttpSchemaRegistryClient(config)))) {
       consumer.subscribe(List.of(spec.name()));
       while (printed < count && System.nanoTime() < deadline) {
         for (ConsumerRecord<String, V> r : consumer.poll(Duration.ofMillis(500))) {
           if (printed++ < count) {
-            System.out.printf("%s[%d]@%d key=%s%n  %s%n", r.topic(), r.partition(), r.offset(), r.key(), r.value());
+            System.out.printf(
+                "%s[%d]@%d key=%s%n  %s%n",
+                r.topic(), r.partition(), r.offset(), r.key(), r.value());
           }
         }
       }

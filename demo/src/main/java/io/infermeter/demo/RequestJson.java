@@ -9,8 +9,8 @@ import java.io.UncheckedIOException;
 import java.util.Locale;
 
 /**
- * Writes a {@link RequestEvent} as one line of the collector's JSON-lines format (field names as in the Avro schema,
- * documented in docs/COLLECTOR.md). Absent fields are left out. Thread-safe.
+ * Writes a {@link RequestEvent} as one line of the collector's JSON-lines format (field names as in
+ * the Avro schema, documented in docs/COLLECTOR.md). Absent fields are left out. Thread-safe.
  */
 final class RequestJson {
 

@@ -39,95 +39,148 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * The main job's driver: with the collector, streams app and sink already running (./infermeter demo starts them),
- * it replays a simulated fleet through the pipeline and reads the result back from ClickHouse.
+ * The main job's driver: with the collector, streams app and sink already running (./infermeter
+ * demo starts them), it replays a simulated fleet through the pipeline and reads the result back
+ * from ClickHouse.
  *
  * <ol>
- *   <li>backfill: {@code --duration} seconds of SIMULATED traffic ending now, as fast as the pipeline takes it;
- *       requests go to the collector's JSON-lines endpoint, simulated GPU samples straight to the hardware topic
- *       (the collector samples only its own host) and simulated vLLM engine state, every 5 s, to the engine-state
- *       topic (as the collector's scrape of each instance would publish it);</li>
- *   <li>live: {@code --live} more seconds in real time, so the last windows close and silent hosts are noticed;</li>
- *   <li>drain: wait until ClickHouse holds every request of the run's closed windows;</li>
- *   <li>summary: fleet percentiles, cost, energy, carbon and alerts from the shipped SQL views.</li>
+ *   <li>backfill: {@code --duration} seconds of SIMULATED traffic ending now, as fast as the
+ *       pipeline takes it; requests go to the collector's JSON-lines endpoint, simulated GPU
+ *       samples straight to the hardware topic (the collector samples only its own host) and
+ *       simulated vLLM engine state, every 5 s, to the engine-state topic (as the collector's
+ *       scrape of each instance would publish it);
+ *   <li>live: {@code --live} more seconds in real time, so the last windows close and silent hosts
+ *       are noticed;
+ *   <li>drain: wait until ClickHouse holds every request of the run's closed windows;
+ *   <li>summary: fleet percentiles, cost, energy, carbon and alerts from the shipped SQL views.
  * </ol>
+ *
  * A progress line is printed every 2 s.
  */
-@Command(name = "run", mixinStandardHelpOptions = true,
-    description = "Drive a simulated fleet through a running collector, streams app and sink; print a summary "
-        + "from ClickHouse.")
+@Command(
+    name = "run",
+    mixinStandardHelpOptions = true,
+    description =
+        "Drive a simulated fleet through a running collector, streams app and sink; print a summary "
+            + "from ClickHouse.")
 final class RunCommand implements Callable<Integer> {
 
   private static final DateTimeFormatter CH_TIME =
       DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS").withZone(ZoneOffset.UTC);
 
-  @Option(names = "--duration", defaultValue = "300", description = "Simulated seconds to backfill (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--duration",
+      defaultValue = "300",
+      description = "Simulated seconds to backfill (default: ${DEFAULT-VALUE}).")
   long durationSeconds;
 
-  @Option(names = "--live", defaultValue = "100", description = "Real-time seconds after the backfill (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--live",
+      defaultValue = "100",
+      description = "Real-time seconds after the backfill (default: ${DEFAULT-VALUE}).")
   long liveSeconds;
 
-  @Option(names = "--silent-host", defaultValue = "60",
-      description = "Seconds one host stays silent during the live phase, from its 10th second; 0 = none; must exceed "
-          + "the streams app's alerts.host.silent.after (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--silent-host",
+      defaultValue = "60",
+      description =
+          "Seconds one host stays silent during the live phase, from its 10th second; 0 = none; must exceed "
+              + "the streams app's alerts.host.silent.after (default: ${DEFAULT-VALUE}).")
   long silentHostSeconds;
 
-  @Option(names = "--seed", defaultValue = "42", description = "Simulator seed (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--seed",
+      defaultValue = "42",
+      description = "Simulator seed (default: ${DEFAULT-VALUE}).")
   long seed;
 
-  @Option(names = "--speed", defaultValue = "10",
-      description = "Backfill pace as a multiple of real time (default: ${DEFAULT-VALUE}). Faster replays turn the "
-          + "pipeline's wall-clock delays (commit intervals, repartitions) into event-time skew beyond the streams "
-          + "app's grace, and late records go to the dead-letter topic.")
+  @Option(
+      names = "--speed",
+      defaultValue = "10",
+      description =
+          "Backfill pace as a multiple of real time (default: ${DEFAULT-VALUE}). Faster replays turn the "
+              + "pipeline's wall-clock delays (commit intervals, repartitions) into event-time skew beyond the streams "
+              + "app's grace, and late records go to the dead-letter topic.")
   double speed;
 
-  @Option(names = "--summary-lag", defaultValue = "80",
-      description = "Seconds before the end of the run that the summary stops: windows that recent are still open in "
-          + "the streams app (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--summary-lag",
+      defaultValue = "80",
+      description =
+          "Seconds before the end of the run that the summary stops: windows that recent are still open in "
+              + "the streams app (default: ${DEFAULT-VALUE}).")
   long summaryLagSeconds;
 
-  @Option(names = "--collector", defaultValue = "http://127.0.0.1:4318",
+  @Option(
+      names = "--collector",
+      defaultValue = "http://127.0.0.1:4318",
       description = "Collector base URL (default: ${DEFAULT-VALUE}).")
   String collectorUrl;
 
-  @Option(names = "--on-live", defaultValue = "",
-      description = "Shell command run once when the live phase starts (./infermeter demo starts the collector "
-          + "that samples this host's hardware there).")
+  @Option(
+      names = "--on-live",
+      defaultValue = "",
+      description =
+          "Shell command run once when the live phase starts (./infermeter demo starts the collector "
+              + "that samples this host's hardware there).")
   String onLive;
 
-  @Option(names = "--no-summary", description = "Skip the summary (tests read ClickHouse themselves).")
+  @Option(
+      names = "--no-summary",
+      description = "Skip the summary (tests read ClickHouse themselves).")
   boolean noSummary;
 
-  @Option(names = "--database", defaultValue = "infermeter", description = "ClickHouse database of the sink (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--database",
+      defaultValue = "infermeter",
+      description = "ClickHouse database of the sink (default: ${DEFAULT-VALUE}).")
   String database;
 
-  @Option(names = "--topic-prefix", defaultValue = "", description = "Topic prefix the pipeline was started with.")
+  @Option(
+      names = "--topic-prefix",
+      defaultValue = "",
+      description = "Topic prefix the pipeline was started with.")
   String topicPrefix;
 
-  @Option(names = "--batch", defaultValue = "500", description = "Requests per HTTP post to the collector (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--batch",
+      defaultValue = "500",
+      description = "Requests per HTTP post to the collector (default: ${DEFAULT-VALUE}).")
   int batchSize;
 
-  @Option(names = "--drain-timeout", defaultValue = "180", description = "Seconds to wait for ClickHouse to catch up (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--drain-timeout",
+      defaultValue = "180",
+      description = "Seconds to wait for ClickHouse to catch up (default: ${DEFAULT-VALUE}).")
   long drainTimeoutSeconds;
 
   /** Sees every request the collector accepted (tests compare ClickHouse against it). */
-  java.util.function.Consumer<RequestEvent> sentListener = e -> { };
+  java.util.function.Consumer<RequestEvent> sentListener = e -> {};
 
   /** The run's time range and incidents, set once {@link #call()} has run. */
   long startUs;
+
   long backfillEndUs;
-  /** The whole closed 10 s windows the summary (and the drain check) covers, [summaryStart, summaryEndUs). */
+
+  /**
+   * The whole closed 10 s windows the summary (and the drain check) covers, [summaryStart,
+   * summaryEndUs).
+   */
   long summaryStart;
+
   long summaryEndUs;
   private final List<Long> completions = new ArrayList<>();
+
   /** Whether ClickHouse counted every request of the summary range. */
   boolean drained;
+
   List<Incident> incidents = List.of();
 
   private final AtomicLong requestsSent = new AtomicLong();
   private final AtomicLong requestsRejected = new AtomicLong();
   private final AtomicLong samplesSent = new AtomicLong();
   private final AtomicLong engineSamplesSent = new AtomicLong();
+
   /** Seconds between two engine samples of an instance (a scrape interval). */
   private static final long ENGINE_EVERY_S = 5;
 
@@ -140,14 +193,22 @@ final class RunCommand implements Callable<Integer> {
     FleetSpec fleet = FleetSpec.defaultFleet();
     incidents = new ArrayList<>(Scenario.incidents(fleet, startUs, durationUs));
     FleetSimulator simulator = new FleetSimulator(fleet, incidents, seed, startUs);
-    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(Duration.ofSeconds(5)).build();
+    HttpClient http =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
 
-    System.out.printf("infermeter demo: %d hosts, %d models, SIMULATED fleet (source=simulated), %d s backfill + %d s live%n",
+    System.out.printf(
+        "infermeter demo: %d hosts, %d models, SIMULATED fleet (source=simulated), %d s backfill + %d s live%n",
         fleet.hosts().size(), fleet.models().size(), durationSeconds, liveSeconds);
     for (Incident i : incidents) {
-      System.out.printf("  scripted incident %-18s on %-40s from +%ds to +%ds%n", i.kind(), i.target(),
-          (i.fromUs() - startUs) / 1_000_000, (i.toUs() - startUs) / 1_000_000);
+      System.out.printf(
+          "  scripted incident %-18s on %-40s from +%ds to +%ds%n",
+          i.kind(),
+          i.target(),
+          (i.fromUs() - startUs) / 1_000_000,
+          (i.toUs() - startUs) / 1_000_000);
     }
 
     try (Connection ch = DriverManager.getConnection(env.clickhouseJdbcUrl(), "default", "");
@@ -166,20 +227,31 @@ final class RunCommand implements Callable<Integer> {
       while (t + 1_000_000L <= liveEndUs) {
         t += 1_000_000L;
         if (t > backfillEndUs && liveStartUs == Long.MAX_VALUE) {
-          // The backfill took some wall time: catch up with the wall clock at full speed, then go live, so that
-          // simulated data and the host's own (real-time) samples share one clock in the streams app.
+          // The backfill took some wall time: catch up with the wall clock at full speed, then go
+          // live, so that
+          // simulated data and the host's own (real-time) samples share one clock in the streams
+          // app.
           liveStartUs = Instant.now().toEpochMilli() * 1000;
           liveEndUs = liveStartUs + liveSeconds * 1_000_000L;
           if (silentHostSeconds > 0) {
-            Incident silent = Scenario.silentHost(fleet, liveStartUs + 10_000_000L,
-                liveStartUs + 10_000_000L + silentHostSeconds * 1_000_000L);
+            Incident silent =
+                Scenario.silentHost(
+                    fleet,
+                    liveStartUs + 10_000_000L,
+                    liveStartUs + 10_000_000L + silentHostSeconds * 1_000_000L);
             simulator.addIncident(silent);
             incidents.add(silent);
-            System.out.printf("  backfill done; catching up %d s to the wall clock, then live for %d s; %s silent "
-                + "from +%ds to +%ds of the live phase%n", (liveStartUs - backfillEndUs) / 1_000_000, liveSeconds,
-                silent.target(), 10, 10 + silentHostSeconds);
+            System.out.printf(
+                "  backfill done; catching up %d s to the wall clock, then live for %d s; %s silent "
+                    + "from +%ds to +%ds of the live phase%n",
+                (liveStartUs - backfillEndUs) / 1_000_000,
+                liveSeconds,
+                silent.target(),
+                10,
+                10 + silentHostSeconds);
           } else {
-            System.out.printf("  backfill done; catching up %d s to the wall clock, then live for %d s%n",
+            System.out.printf(
+                "  backfill done; catching up %d s to the wall clock, then live for %d s%n",
                 (liveStartUs - backfillEndUs) / 1_000_000, liveSeconds);
           }
         }
@@ -209,8 +281,14 @@ final class RunCommand implements Callable<Integer> {
         }
         post(http, pending, pendingEvents);
         for (HardwareSample s : simulator.samplesAt(t, 1_000_000L)) {
-          samples.send(new ProducerRecord<>(Topics.HARDWARE.withPrefix(topicPrefix).name(), null,
-              s.getTimestampUs() / 1000, s.getHost() + "/" + s.getDeviceId(), s), (md, ex) -> {
+          samples.send(
+              new ProducerRecord<>(
+                  Topics.HARDWARE.withPrefix(topicPrefix).name(),
+                  null,
+                  s.getTimestampUs() / 1000,
+                  s.getHost() + "/" + s.getDeviceId(),
+                  s),
+              (md, ex) -> {
                 if (ex != null) {
                   sendFailure.compareAndSet(null, ex);
                 }
@@ -219,8 +297,14 @@ final class RunCommand implements Callable<Integer> {
         }
         if ((t - startUs) / 1_000_000L % ENGINE_EVERY_S == 0) {
           for (EngineSample s : simulator.engineSamplesAt(t, ENGINE_EVERY_S * 1_000_000L)) {
-            engines.send(new ProducerRecord<>(Topics.ENGINE_STATE.withPrefix(topicPrefix).name(), null,
-                s.getTimestampUs() / 1000, s.getHost(), s), (md, ex) -> {
+            engines.send(
+                new ProducerRecord<>(
+                    Topics.ENGINE_STATE.withPrefix(topicPrefix).name(),
+                    null,
+                    s.getTimestampUs() / 1000,
+                    s.getHost(),
+                    s),
+                (md, ex) -> {
                   if (ex != null) {
                     sendFailure.compareAndSet(null, ex);
                   }
@@ -233,30 +317,44 @@ final class RunCommand implements Callable<Integer> {
         }
         if (System.nanoTime() - lastProgressNanos > 2_000_000_000L) {
           lastProgressNanos = System.nanoTime();
-          System.out.println(progress.line(t <= backfillEndUs
-              ? String.format("backfill +%ds/%ds", (t - startUs) / 1_000_000, durationSeconds)
-              : t <= liveStartUs ? "catching up" : String.format("live +%ds/%ds", (t - liveStartUs) / 1_000_000,
-                  liveSeconds)));
+          System.out.println(
+              progress.line(
+                  t <= backfillEndUs
+                      ? String.format(
+                          "backfill +%ds/%ds", (t - startUs) / 1_000_000, durationSeconds)
+                      : t <= liveStartUs
+                          ? "catching up"
+                          : String.format(
+                              "live +%ds/%ds", (t - liveStartUs) / 1_000_000, liveSeconds)));
         }
       }
       samples.flush();
       engines.flush();
 
-      // Windows close only as event time moves on; once the run stops sending, the last ones stay open (device
-      // windows wait grace + energy.join.delay). The summary covers whole 10 s windows that have closed.
+      // Windows close only as event time moves on; once the run stops sending, the last ones stay
+      // open (device
+      // windows wait grace + energy.join.delay). The summary covers whole 10 s windows that have
+      // closed.
       summaryEndUs = (liveEndUs - summaryLagSeconds * 1_000_000L) / 10_000_000L * 10_000_000L;
       long summaryStartUs = (startUs / 10_000_000L + 1) * 10_000_000L;
       summaryStart = summaryStartUs;
       String from = CH_TIME.format(Instant.ofEpochMilli(summaryStartUs / 1000));
       String to = CH_TIME.format(Instant.ofEpochMilli(summaryEndUs / 1000));
-      long expected = completions.stream().filter(c -> c >= summaryStartUs && c < summaryEndUs).count();
+      long expected =
+          completions.stream().filter(c -> c >= summaryStartUs && c < summaryEndUs).count();
       drain(ch, progress, from, to, expected);
       double pipelineSeconds = (Instant.now().toEpochMilli() - wallStartMs) / 1000.0;
-      System.out.printf("  pipeline: %,d requests from the first post to all counted in ClickHouse in %.1f s "
-          + "(%,.0f requests/s end to end, backfill pace %s)%n", expected, pipelineSeconds, expected / pipelineSeconds,
+      System.out.printf(
+          "  pipeline: %,d requests from the first post to all counted in ClickHouse in %.1f s "
+              + "(%,.0f requests/s end to end, backfill pace %s)%n",
+          expected,
+          pipelineSeconds,
+          expected / pipelineSeconds,
           speed > 0 ? speed + "x real time" : "unlimited");
       if (liveSeconds >= 30) {
-        freshness(ch, CH_TIME.format(Instant.ofEpochMilli(liveStartUs / 1000)),
+        freshness(
+            ch,
+            CH_TIME.format(Instant.ofEpochMilli(liveStartUs / 1000)),
             CH_TIME.format(Instant.ofEpochMilli((liveEndUs - 20_000_000L) / 1000)));
       }
       if (!noSummary) {
@@ -270,32 +368,38 @@ final class RunCommand implements Callable<Integer> {
     Process p = new ProcessBuilder("bash", "-c", onLive).inheritIO().start();
     int rc = p.waitFor();
     if (rc != 0) {
-      throw new IllegalStateException("--on-live command failed with exit code " + rc + ": " + onLive);
+      throw new IllegalStateException(
+          "--on-live command failed with exit code " + rc + ": " + onLive);
     }
   }
 
-  private static <T extends org.apache.avro.specific.SpecificRecord> KafkaProducer<String, T> avroProducer(
-      DemoEnvironment env) {
+  private static <T extends org.apache.avro.specific.SpecificRecord>
+      KafkaProducer<String, T> avroProducer(DemoEnvironment env) {
     Properties props = new Properties();
     props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, env.kafkaBootstrap());
     props.put(ProducerConfig.ACKS_CONFIG, "all");
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
     props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
     props.put(ProducerConfig.LINGER_MS_CONFIG, "20");
-    AvroSerdeConfig config = AvroSerdeConfig.from(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, env.schemaRegistryUrl()));
-    return new KafkaProducer<>(props, new StringSerializer(),
+    AvroSerdeConfig config =
+        AvroSerdeConfig.from(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, env.schemaRegistryUrl()));
+    return new KafkaProducer<>(
+        props,
+        new StringSerializer(),
         new AvroSerializer<>(new HttpSchemaRegistryClient(config), config, false));
   }
 
-  private void post(HttpClient http, List<String> lines, List<RequestEvent> events) throws Exception {
+  private void post(HttpClient http, List<String> lines, List<RequestEvent> events)
+      throws Exception {
     if (lines.isEmpty()) {
       return;
     }
-    HttpRequest request = HttpRequest.newBuilder(URI.create(collectorUrl + "/v1/requests"))
-        .timeout(Duration.ofSeconds(30))
-        .header("Content-Type", "application/x-ndjson")
-        .POST(HttpRequest.BodyPublishers.ofString(String.join("\n", lines)))
-        .build();
+    HttpRequest request =
+        HttpRequest.newBuilder(URI.create(collectorUrl + "/v1/requests"))
+            .timeout(Duration.ofSeconds(30))
+            .header("Content-Type", "application/x-ndjson")
+            .POST(HttpRequest.BodyPublishers.ofString(String.join("\n", lines)))
+            .build();
     HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
     if (response.statusCode() == 200) {
       requestsSent.addAndGet(lines.size());
@@ -303,19 +407,31 @@ final class RunCommand implements Callable<Integer> {
       events.forEach(e -> completions.add(e.getCompletedUs()));
     } else {
       requestsRejected.addAndGet(lines.size());
-      System.err.println("collector answered " + response.statusCode() + ": " + response.body().lines().limit(5).toList());
+      System.err.println(
+          "collector answered "
+              + response.statusCode()
+              + ": "
+              + response.body().lines().limit(5).toList());
     }
     lines.clear();
     events.clear();
   }
 
   /**
-   * Waits until ClickHouse counts every accepted request of the summary range (event time = completion time, as the
-   * streams app windows them), or the timeout passes; says which.
+   * Waits until ClickHouse counts every accepted request of the summary range (event time =
+   * completion time, as the streams app windows them), or the timeout passes; says which.
    */
-  private void drain(Connection ch, Progress progress, String from, String to, long expected) throws Exception {
-    String sql = "SELECT sum(requests) FROM " + database + ".window_aggregates FINAL WHERE scope = 'host' "
-        + "AND window_size_ms = 10000 AND window_start >= '" + from + "' AND window_start < '" + to + "'";
+  private void drain(Connection ch, Progress progress, String from, String to, long expected)
+      throws Exception {
+    String sql =
+        "SELECT sum(requests) FROM "
+            + database
+            + ".window_aggregates FINAL WHERE scope = 'host' "
+            + "AND window_size_ms = 10000 AND window_start >= '"
+            + from
+            + "' AND window_start < '"
+            + to
+            + "'";
     long deadline = System.nanoTime() + drainTimeoutSeconds * 1_000_000_000L;
     long counted = scalar(ch, sql);
     while (counted != expected && System.nanoTime() < deadline) {
@@ -324,32 +440,43 @@ final class RunCommand implements Callable<Integer> {
       counted = scalar(ch, sql);
     }
     drained = counted == expected;
-    System.out.printf("  %s: %,d requests sent with completion in [%s, %s), %,d counted in ClickHouse%n",
+    System.out.printf(
+        "  %s: %,d requests sent with completion in [%s, %s), %,d counted in ClickHouse%n",
         drained ? "conserved" : "NOT conserved (timed out)", expected, from, to, counted);
   }
 
   /**
-   * How long after a window ends its row is visible in ClickHouse, for the live phase's host windows (event time is
-   * the wall clock there): window end to the sink's insert ({@code ingested_at}). A request's own freshness adds its
-   * position in the window (0-10 s).
+   * How long after a window ends its row is visible in ClickHouse, for the live phase's host
+   * windows (event time is the wall clock there): window end to the sink's insert ({@code
+   * ingested_at}). A request's own freshness adds its position in the window (0-10 s).
    */
   private void freshness(Connection ch, String liveFrom, String to) throws SQLException {
-    // The first version of each window: a correction (a late record re-emitting a closed window) is newer by design.
-    String sql = "SELECT count(), quantileExact(0.5)(d), quantileExact(0.99)(d), max(d) FROM (SELECT "
-        + "dateDiff('millisecond', any(window_end), min(ingested_at)) AS d FROM " + database + ".window_aggregates "
-        + "WHERE scope = 'host' AND window_size_ms = 10000 AND window_start >= '" + liveFrom + "' AND window_start < '"
-        + to + "' GROUP BY window_start, cluster, region, host, model, model_version, gpu_type)";
-    try (Statement st = ch.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+    // The first version of each window: a correction (a late record re-emitting a closed window) is
+    // newer by design.
+    String sql =
+        "SELECT count(), quantileExact(0.5)(d), quantileExact(0.99)(d), max(d) FROM (SELECT "
+            + "dateDiff('millisecond', any(window_end), min(ingested_at)) AS d FROM "
+            + database
+            + ".window_aggregates "
+            + "WHERE scope = 'host' AND window_size_ms = 10000 AND window_start >= '"
+            + liveFrom
+            + "' AND window_start < '"
+            + to
+            + "' GROUP BY window_start, cluster, region, host, model, model_version, gpu_type)";
+    try (Statement st = ch.createStatement();
+        ResultSet rs = st.executeQuery(sql)) {
       if (rs.next() && rs.getLong(1) > 0) {
-        System.out.printf("  freshness (live phase, %d host windows of 10 s): window end -> row in ClickHouse p50 %.1f s,"
-            + " p99 %.1f s, max %.1f s%n", rs.getLong(1), rs.getLong(2) / 1000.0, rs.getLong(3) / 1000.0,
-            rs.getLong(4) / 1000.0);
+        System.out.printf(
+            "  freshness (live phase, %d host windows of 10 s): window end -> row in ClickHouse p50 %.1f s,"
+                + " p99 %.1f s, max %.1f s%n",
+            rs.getLong(1), rs.getLong(2) / 1000.0, rs.getLong(3) / 1000.0, rs.getLong(4) / 1000.0);
       }
     }
   }
 
   static long scalar(Connection ch, String sql) throws SQLException {
-    try (Statement st = ch.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+    try (Statement st = ch.createStatement();
+        ResultSet rs = st.executeQuery(sql)) {
       return rs.next() ? rs.getLong(1) : 0;
     }
   }
@@ -366,15 +493,24 @@ final class RunCommand implements Callable<Integer> {
       String rows;
       String alerts;
       try {
-        rows = String.format("%,d window rows", scalar(ch, "SELECT count() FROM " + database + ".window_aggregates"));
-        alerts = String.format("%,d alerts firing / %,d resolved",
-            scalar(ch, "SELECT count() FROM " + database + ".alerts FINAL WHERE state = 'FIRING'"),
-            scalar(ch, "SELECT count() FROM " + database + ".alerts FINAL WHERE state = 'RESOLVED'"));
+        rows =
+            String.format(
+                "%,d window rows",
+                scalar(ch, "SELECT count() FROM " + database + ".window_aggregates"));
+        alerts =
+            String.format(
+                "%,d alerts firing / %,d resolved",
+                scalar(
+                    ch, "SELECT count() FROM " + database + ".alerts FINAL WHERE state = 'FIRING'"),
+                scalar(
+                    ch,
+                    "SELECT count() FROM " + database + ".alerts FINAL WHERE state = 'RESOLVED'"));
       } catch (SQLException e) {
         rows = "ClickHouse not answering (" + e.getMessage() + ")";
         alerts = "";
       }
-      return String.format("  %-22s | in: %,d requests, %,d GPU samples, %,d engine samples | ClickHouse: %s | %s",
+      return String.format(
+          "  %-22s | in: %,d requests, %,d GPU samples, %,d engine samples | ClickHouse: %s | %s",
           phase, requestsSent.get(), samplesSent.get(), engineSamplesSent.get(), rows, alerts);
     }
   }

@@ -10,7 +10,8 @@ import java.util.List;
 
 /**
  * The demo's closing summary, read back from ClickHouse through the shipped parameterized views
- * (deploy/clickhouse/migrations/V002__query_views.sql), so the numbers are the ones any SQL user gets.
+ * (deploy/clickhouse/migrations/V002__query_views.sql), so the numbers are the ones any SQL user
+ * gets.
  */
 final class Summary {
 
@@ -22,38 +23,63 @@ final class Summary {
     this.database = database;
   }
 
-  void print(String from, String to, String collectorUrl, String clickhouseUrl) throws SQLException {
+  void print(String from, String to, String collectorUrl, String clickhouseUrl)
+      throws SQLException {
     String range = "from_ts = '" + from + "', to_ts = '" + to + "'";
     String windowed = range + ", window_ms = 10000";
     System.out.println();
-    System.out.println("=== infermeter demo summary (SIMULATED fleet, " + from + " .. " + to + " UTC) ===");
-    table("Warm latency per model, fleet-wide, merged from per-host histograms (ms)",
+    System.out.println(
+        "=== infermeter demo summary (SIMULATED fleet, " + from + " .. " + to + " UTC) ===");
+    table(
+        "Warm latency per model, fleet-wide, merged from per-host histograms (ms)",
         "SELECT model, metric, samples AS requests, round(p50_us / 1000, 1) AS p50_ms, round(p99_us / 1000, 1) AS p99_ms, "
-            + "round(p999_us / 1000, 1) AS p99_9_ms FROM " + database + ".fleet_latency_percentiles(" + windowed + ") "
+            + "round(p999_us / 1000, 1) AS p99_9_ms FROM "
+            + database
+            + ".fleet_latency_percentiles("
+            + windowed
+            + ") "
             + "WHERE cohort = 'warm' AND metric IN ('e2e', 'ttft', 'tpot') ORDER BY model, metric");
-    table("Cost per 1M output tokens by model and GPU type (attributed; idle cost excluded)",
+    table(
+        "Cost per 1M output tokens by model and GPU type (attributed; idle cost excluded)",
         "SELECT model, gpu_type, currency, round(attributed_cost, 4) AS cost, output_tokens, "
-            + "round(cost_per_1m_output_tokens, 3) AS cost_per_1m_tokens FROM " + database
-            + ".cost_per_million_tokens(" + windowed + ")");
-    table("Energy and carbon by region (IT energy; carbon includes PUE)",
+            + "round(cost_per_1m_output_tokens, 3) AS cost_per_1m_tokens FROM "
+            + database
+            + ".cost_per_million_tokens("
+            + windowed
+            + ")");
+    table(
+        "Energy and carbon by region (IT energy; carbon includes PUE)",
         "SELECT region, round(measured_energy_j / 3.6e6, 4) AS energy_kwh, round(idle_energy_j / measured_energy_j * 100, 1) "
             + "AS idle_pct, round(energy_per_1k_output_tokens_j, 1) AS j_per_1k_tokens, round(total_carbon_g, 1) AS gco2e, "
-            + "round(carbon_per_1k_output_tokens_g, 3) AS gco2e_per_1k_tokens FROM " + database
-            + ".energy_carbon_by_region(" + windowed + ")");
-    table("Alerts (incidents per rule and subject; last state)",
-        "SELECT rule, host, model, device_id, incidents, firings, worst_severity, last_state FROM " + database
-            + ".top_alerts(" + range.replace("to_ts = '" + to + "'", "to_ts = '2100-01-01 00:00:00'") + ") LIMIT 20");
+            + "round(carbon_per_1k_output_tokens_g, 3) AS gco2e_per_1k_tokens FROM "
+            + database
+            + ".energy_carbon_by_region("
+            + windowed
+            + ")");
+    table(
+        "Alerts (incidents per rule and subject; last state)",
+        "SELECT rule, host, model, device_id, incidents, firings, worst_severity, last_state FROM "
+            + database
+            + ".top_alerts("
+            + range.replace("to_ts = '" + to + "'", "to_ts = '2100-01-01 00:00:00'")
+            + ") LIMIT 20");
     System.out.println();
     System.out.println("Explore with any ClickHouse client, e.g.:");
-    System.out.println("  curl '" + clickhouseHttp(clickhouseUrl) + "/?query=SHOW+TABLES+FROM+" + database + "'");
-    System.out.println("  the shipped queries: docs/queries.sql; an HTML report: ./infermeter report --all");
-    System.out.println("  the collector still takes requests at " + collectorUrl + "/v1/requests while the stack runs");
+    System.out.println(
+        "  curl '" + clickhouseHttp(clickhouseUrl) + "/?query=SHOW+TABLES+FROM+" + database + "'");
+    System.out.println(
+        "  the shipped queries: docs/queries.sql; an HTML report: ./infermeter report --all");
+    System.out.println(
+        "  the collector still takes requests at "
+            + collectorUrl
+            + "/v1/requests while the stack runs");
   }
 
   private void table(String title, String sql) throws SQLException {
     System.out.println();
     System.out.println(title);
-    try (Statement st = ch.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+    try (Statement st = ch.createStatement();
+        ResultSet rs = st.executeQuery(sql)) {
       ResultSetMetaData md = rs.getMetaData();
       int n = md.getColumnCount();
       List<String[]> rows = new ArrayList<>();

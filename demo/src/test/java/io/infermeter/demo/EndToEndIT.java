@@ -41,11 +41,11 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /**
- * The main job end to end, in CI: the real collector, streams-app and sink jars (as ./infermeter demo runs them) on
- * the real local Kafka, registry and ClickHouse, driven by the simulated fleet through the collector's HTTP endpoint.
- * Checks in ClickHouse against what was sent: every request counted once, fleet percentiles merged in SQL equal to
- * the exact percentiles of the sent requests within HdrHistogram precision, and every scripted incident raised and
- * resolved.
+ * The main job end to end, in CI: the real collector, streams-app and sink jars (as ./infermeter
+ * demo runs them) on the real local Kafka, registry and ClickHouse, driven by the simulated fleet
+ * through the collector's HTTP endpoint. Checks in ClickHouse against what was sent: every request
+ * counted once, fleet percentiles merged in SQL equal to the exact percentiles of the sent requests
+ * within HdrHistogram precision, and every scripted incident raised and resolved.
  */
 class EndToEndIT {
 
@@ -55,8 +55,7 @@ class EndToEndIT {
   private final List<Process> apps = new ArrayList<>();
   private final Infra infra = Infra.get();
 
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   @AfterEach
   void stopApps() throws InterruptedException {
@@ -116,36 +115,78 @@ class EndToEndIT {
     List<RequestEvent> sent = Collections.synchronizedList(new ArrayList<>());
     RunCommand run = new RunCommand();
     run.sentListener = sent::add;
-    int rc = new CommandLine(run).execute("--duration", "240", "--live", "90", "--silent-host", "40",
-        "--summary-lag", "75", "--collector", "http://127.0.0.1:" + collectorHttp, "--database", database,
-        "--topic-prefix", prefix, "--no-summary", "--drain-timeout", "240");
+    int rc =
+        new CommandLine(run)
+            .execute(
+                "--duration",
+                "240",
+                "--live",
+                "90",
+                "--silent-host",
+                "40",
+                "--summary-lag",
+                "75",
+                "--collector",
+                "http://127.0.0.1:" + collectorHttp,
+                "--database",
+                database,
+                "--topic-prefix",
+                prefix,
+                "--no-summary",
+                "--drain-timeout",
+                "240");
     assertThat(rc).as("run exit code (1: rejected requests or counts not conserved)").isZero();
     assertThat(sent).hasSizeGreaterThan(20_000);
 
     String from = CH_TIME.format(Instant.ofEpochMilli(run.summaryStart / 1000));
     String to = CH_TIME.format(Instant.ofEpochMilli(run.summaryEndUs / 1000));
-    List<RequestEvent> inRange = sent.stream()
-        .filter(e -> e.getCompletedUs() >= run.summaryStart && e.getCompletedUs() < run.summaryEndUs).toList();
+    List<RequestEvent> inRange =
+        sent.stream()
+            .filter(
+                e ->
+                    e.getCompletedUs() >= run.summaryStart && e.getCompletedUs() < run.summaryEndUs)
+            .toList();
 
     try (Connection ch = DriverManager.getConnection(infra.clickhouseJdbcUrl(), "default", "")) {
       // 1. counts conserved, per model
-      Map<String, Long> counted = longs(ch, "SELECT model, sum(requests) FROM " + database + ".window_aggregates FINAL "
-          + "WHERE scope = 'host' AND window_size_ms = 10000 AND window_start >= '" + from + "' AND window_start < '"
-          + to + "' GROUP BY model");
+      Map<String, Long> counted =
+          longs(
+              ch,
+              "SELECT model, sum(requests) FROM "
+                  + database
+                  + ".window_aggregates FINAL "
+                  + "WHERE scope = 'host' AND window_size_ms = 10000 AND window_start >= '"
+                  + from
+                  + "' AND window_start < '"
+                  + to
+                  + "' GROUP BY model");
       Map<String, Long> expected = new HashMap<>();
       inRange.forEach(e -> expected.merge(e.getModel(), 1L, Long::sum));
       assertThat(counted).isEqualTo(expected);
 
-      // 2. fleet percentiles merged in SQL from per-host histograms vs exact nearest-rank of the sent requests
-      try (Statement st = ch.createStatement(); ResultSet rs = st.executeQuery("SELECT model, samples, p50_us, p99_us, "
-          + "p999_us FROM " + database + ".fleet_latency_percentiles(from_ts = '" + from + "', to_ts = '" + to
-          + "', window_ms = 10000) WHERE metric = 'e2e' AND cohort = 'warm'")) {
+      // 2. fleet percentiles merged in SQL from per-host histograms vs exact nearest-rank of the
+      // sent requests
+      try (Statement st = ch.createStatement();
+          ResultSet rs =
+              st.executeQuery(
+                  "SELECT model, samples, p50_us, p99_us, "
+                      + "p999_us FROM "
+                      + database
+                      + ".fleet_latency_percentiles(from_ts = '"
+                      + from
+                      + "', to_ts = '"
+                      + to
+                      + "', window_ms = 10000) WHERE metric = 'e2e' AND cohort = 'warm'")) {
         int models = 0;
         while (rs.next()) {
           models++;
           String model = rs.getString(1);
-          long[] e2e = inRange.stream().filter(e -> e.getModel().equals(model) && !e.getColdStart())
-              .mapToLong(e -> RequestTimings.e2eUs(e).orElseThrow()).sorted().toArray();
+          long[] e2e =
+              inRange.stream()
+                  .filter(e -> e.getModel().equals(model) && !e.getColdStart())
+                  .mapToLong(e -> RequestTimings.e2eUs(e).orElseThrow())
+                  .sorted()
+                  .toArray();
           assertThat(rs.getLong(2)).as("warm e2e samples of %s", model).isEqualTo(e2e.length);
           assertWithinHdrPrecision(model + " p50", rs.getLong(3), nearestRank(e2e, 0.50));
           assertWithinHdrPrecision(model + " p99", rs.getLong(4), nearestRank(e2e, 0.99));
@@ -156,37 +197,77 @@ class EndToEndIT {
 
       // 3. every scripted incident raised once and resolved once
       for (Incident incident : run.incidents) {
-        String where = switch (incident.kind()) {
-          case LATENCY_REGRESSION -> "rule = 'latency_regression' AND model = '" + incident.target() + "'";
-          case MEMORY_LEAK -> "rule IN ('memory_leak', 'gpu_memory_high') AND device_id = '" + incident.target() + "'";
-          case THERMAL_THROTTLE -> "rule = 'throttling' AND device_id = '" + incident.target() + "'";
-          case KV_SATURATION -> "rule = 'gpu_memory_high' AND device_id = '" + incident.target() + "'";
-          case SILENT_HOST -> "rule = 'host_silent' AND host = '" + incident.target() + "'";
-        };
-        Map<String, Long> states = longs(ch, "SELECT state, count() FROM " + database + ".alerts FINAL WHERE " + where
-            + " GROUP BY state");
+        String where =
+            switch (incident.kind()) {
+              case LATENCY_REGRESSION ->
+                  "rule = 'latency_regression' AND model = '" + incident.target() + "'";
+              case MEMORY_LEAK ->
+                  "rule IN ('memory_leak', 'gpu_memory_high') AND device_id = '"
+                      + incident.target()
+                      + "'";
+              case THERMAL_THROTTLE ->
+                  "rule = 'throttling' AND device_id = '" + incident.target() + "'";
+              case KV_SATURATION ->
+                  "rule = 'gpu_memory_high' AND device_id = '" + incident.target() + "'";
+              case SILENT_HOST -> "rule = 'host_silent' AND host = '" + incident.target() + "'";
+            };
+        Map<String, Long> states =
+            longs(
+                ch,
+                "SELECT state, count() FROM "
+                    + database
+                    + ".alerts FINAL WHERE "
+                    + where
+                    + " GROUP BY state");
         if (!states.containsKey("FIRING") || !states.containsKey("RESOLVED")) {
-          // the evidence a failure needs: the alert rows and, for a model, its warm e2e p99 per 10 s window
-          StringBuilder why = new StringBuilder(rows(ch, "SELECT toString(window_start), host, state, observed, "
-              + "threshold, baseline, summary FROM " + database + ".alerts FINAL WHERE " + where
-              + " ORDER BY window_start"));
+          // the evidence a failure needs: the alert rows and, for a model, its warm e2e p99 per 10
+          // s window
+          StringBuilder why =
+              new StringBuilder(
+                  rows(
+                      ch,
+                      "SELECT toString(window_start), host, state, observed, "
+                          + "threshold, baseline, summary FROM "
+                          + database
+                          + ".alerts FINAL WHERE "
+                          + where
+                          + " ORDER BY window_start"));
           if (incident.kind() == Incident.Kind.LATENCY_REGRESSION) {
-            why.append(rows(ch, "SELECT toString(window_start), host, count, p99_us FROM " + database
-                + ".window_latency FINAL WHERE model = '" + incident.target() + "' AND scope = 'fleet' AND metric = "
-                + "'e2e' AND cohort = 'warm' AND window_size_ms = 10000 ORDER BY window_start"));
+            why.append(
+                rows(
+                    ch,
+                    "SELECT toString(window_start), host, count, p99_us FROM "
+                        + database
+                        + ".window_latency FINAL WHERE model = '"
+                        + incident.target()
+                        + "' AND scope = 'fleet' AND metric = "
+                        + "'e2e' AND cohort = 'warm' AND window_size_ms = 10000 ORDER BY window_start"));
           }
-          assertThat(states).as("alert states for %s on %s (incident %s .. %s us)%s", incident.kind(),
-              incident.target(), incident.fromUs(), incident.toUs(), why).containsKeys("FIRING", "RESOLVED");
+          assertThat(states)
+              .as(
+                  "alert states for %s on %s (incident %s .. %s us)%s",
+                  incident.kind(), incident.target(), incident.fromUs(), incident.toUs(), why)
+              .containsKeys("FIRING", "RESOLVED");
         }
       }
 
       // 4. energy conservation per device window, as stored
-      long broken = longs(ch, "SELECT 'n', count() FROM (SELECT d.measured_energy_j AS m, sum(a.energy_j) AS parts "
-          + "FROM " + database + ".device_energy AS d FINAL INNER JOIN " + database + ".energy_attribution AS a FINAL "
-          + "ON d.host = a.host AND d.device_id = a.device_id AND d.window_start = a.window_start "
-          + "AND d.window_size_ms = a.window_size_ms GROUP BY d.host, d.device_id, d.window_start, d.window_size_ms, m "
-          + "HAVING abs(parts - m) > 1e-9 * greatest(1, m))").getOrDefault("n", 0L);
-      assertThat(broken).as("device windows whose attributed + idle energy differs from the measured").isZero();
+      long broken =
+          longs(
+                  ch,
+                  "SELECT 'n', count() FROM (SELECT d.measured_energy_j AS m, sum(a.energy_j) AS parts "
+                      + "FROM "
+                      + database
+                      + ".device_energy AS d FINAL INNER JOIN "
+                      + database
+                      + ".energy_attribution AS a FINAL "
+                      + "ON d.host = a.host AND d.device_id = a.device_id AND d.window_start = a.window_start "
+                      + "AND d.window_size_ms = a.window_size_ms GROUP BY d.host, d.device_id, d.window_start, d.window_size_ms, m "
+                      + "HAVING abs(parts - m) > 1e-9 * greatest(1, m))")
+              .getOrDefault("n", 0L);
+      assertThat(broken)
+          .as("device windows whose attributed + idle energy differs from the measured")
+          .isZero();
     } finally {
       try (Connection ch = DriverManager.getConnection(infra.clickhouseJdbcUrl(), "default", "");
           Statement st = ch.createStatement()) {
@@ -200,16 +281,20 @@ class EndToEndIT {
     return sorted[rank - 1];
   }
 
-  /** HdrHistogram with 3 significant digits: the reported value is within 0.1 % of the exact one. */
+  /**
+   * HdrHistogram with 3 significant digits: the reported value is within 0.1 % of the exact one.
+   */
   private static void assertWithinHdrPrecision(String what, long reported, long exact) {
-    assertThat((double) Math.abs(reported - exact)).as("%s: reported %d us, exact %d us", what, reported, exact)
+    assertThat((double) Math.abs(reported - exact))
+        .as("%s: reported %d us, exact %d us", what, reported, exact)
         .isLessThanOrEqualTo(Math.max(1.0, exact * 0.001));
   }
 
   /** Every row of {@code sql}, one line each, for failure messages. */
   private static String rows(Connection ch, String sql) throws Exception {
     StringBuilder out = new StringBuilder();
-    try (Statement st = ch.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+    try (Statement st = ch.createStatement();
+        ResultSet rs = st.executeQuery(sql)) {
       int n = rs.getMetaData().getColumnCount();
       while (rs.next()) {
         out.append("\n  ");
@@ -223,7 +308,8 @@ class EndToEndIT {
 
   private static Map<String, Long> longs(Connection ch, String sql) throws Exception {
     Map<String, Long> out = new HashMap<>();
-    try (Statement st = ch.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+    try (Statement st = ch.createStatement();
+        ResultSet rs = st.executeQuery(sql)) {
       while (rs.next()) {
         out.put(rs.getString(1), rs.getLong(2));
       }
@@ -243,14 +329,23 @@ class EndToEndIT {
     }
   }
 
-  /** Starts an app's jar (built by this reactor before this module) with its settings as environment variables. */
+  /**
+   * Starts an app's jar (built by this reactor before this module) with its settings as environment
+   * variables.
+   */
   private void start(String module, Map<String, String> env) throws IOException {
-    Path jar = repoRoot().resolve(module).resolve("target").resolve("infermeter-" + module + ".jar");
+    Path jar =
+        repoRoot().resolve(module).resolve("target").resolve("infermeter-" + module + ".jar");
     assertThat(jar).as("the %s jar (built before this module)", module).exists();
     Path log = tmp.resolve(module + ".log");
-    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx512m", "-jar", jar.toString())
-        .redirectErrorStream(true).redirectOutput(log.toFile());
+    ProcessBuilder pb =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx512m",
+                "-jar",
+                jar.toString())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile());
     pb.environment().keySet().removeIf(k -> k.startsWith("INFERMETER_"));
     pb.environment().putAll(env);
     apps.add(pb.start());
@@ -258,17 +353,25 @@ class EndToEndIT {
 
   private void awaitHttp(String url) {
     HttpClient http = HttpClient.newHttpClient();
-    Infra.await(Duration.ofSeconds(90), url + " answering (app logs in " + tmp + ")", () -> {
-      try {
-        return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(2)).build(),
-            HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
-      } catch (IOException e) {
-        return false;
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return false;
-      }
-    });
+    Infra.await(
+        Duration.ofSeconds(90),
+        url + " answering (app logs in " + tmp + ")",
+        () -> {
+          try {
+            return http.send(
+                        HttpRequest.newBuilder(URI.create(url))
+                            .timeout(Duration.ofSeconds(2))
+                            .build(),
+                        HttpResponse.BodyHandlers.discarding())
+                    .statusCode()
+                == 200;
+          } catch (IOException e) {
+            return false;
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+          }
+        });
     apps.forEach(p -> assertThat(p.isAlive()).as("app process alive (logs in %s)", tmp).isTrue());
   }
 
@@ -278,7 +381,8 @@ class EndToEndIT {
         return p;
       }
     }
-    throw new IllegalStateException("cannot find the repository root above " + Path.of("").toAbsolutePath());
+    throw new IllegalStateException(
+        "cannot find the repository root above " + Path.of("").toAbsolutePath());
   }
 
   private static int freePort() throws IOException {

@@ -34,12 +34,13 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.utils.Utils;
 
 /**
- * The real pipeline for one end-to-end test on the local stack, isolated by a unique name: every topic under its own
- * prefix (created up front with {@code partitions}), the streams app and the sink as their jars (as
- * {@code ./infermeter demo} runs them, like {@link StartOrderIT}) writing into their own ClickHouse database, and any
- * number of collectors in this JVM, one per simulated node (the collector sets an OTLP span's host from its own
- * configuration, so each OTLP host needs its own collector). {@link #close} stops everything and drops the database and
- * the topics. Not thread-safe, except {@link #post}.
+ * The real pipeline for one end-to-end test on the local stack, isolated by a unique name: every
+ * topic under its own prefix (created up front with {@code partitions}), the streams app and the
+ * sink as their jars (as {@code ./infermeter demo} runs them, like {@link StartOrderIT}) writing
+ * into their own ClickHouse database, and any number of collectors in this JVM, one per simulated
+ * node (the collector sets an OTLP span's host from its own configuration, so each OTLP host needs
+ * its own collector). {@link #close} stops everything and drops the database and the topics. Not
+ * thread-safe, except {@link #post}.
  */
 final class Pipeline implements AutoCloseable {
 
@@ -53,7 +54,8 @@ final class Pipeline implements AutoCloseable {
   private final Infra infra = Infra.get();
   private final List<Process> apps = new ArrayList<>();
   private final List<Collector> collectors = new ArrayList<>();
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private Connection clickhouse;
 
   private Pipeline(String name, Path dir, int partitions) throws IOException {
@@ -65,10 +67,12 @@ final class Pipeline implements AutoCloseable {
   }
 
   /**
-   * Creates the topics, starts the sink and the streams app (defaults but for {@code streamsEnv}, environment
-   * variables such as {@code INFERMETER_WINDOWS_FLEET_IDLE}) and waits until both are ready.
+   * Creates the topics, starts the sink and the streams app (defaults but for {@code streamsEnv},
+   * environment variables such as {@code INFERMETER_WINDOWS_FLEET_IDLE}) and waits until both are
+   * ready.
    */
-  static Pipeline start(String name, Path dir, int partitions, Map<String, String> streamsEnv) throws Exception {
+  static Pipeline start(String name, Path dir, int partitions, Map<String, String> streamsEnv)
+      throws Exception {
     Pipeline p = new Pipeline(name, dir, partitions);
     try {
       p.createTopics();
@@ -102,7 +106,10 @@ final class Pipeline implements AutoCloseable {
     }
   }
 
-  /** A collector in this JVM for node {@code host}: JSON lines and OTLP/HTTP on an ephemeral port, no sampling. */
+  /**
+   * A collector in this JVM for node {@code host}: JSON lines and OTLP/HTTP on an ephemeral port,
+   * no sampling.
+   */
   Collector collector(String host) throws IOException {
     Map<String, Object> cfg = new HashMap<>();
     cfg.put("kafka.bootstrap.servers", infra.kafkaBootstrap());
@@ -131,14 +138,20 @@ final class Pipeline implements AutoCloseable {
     return of.stream().mapToLong(c -> (long) c.metrics().sentCount(requestsTopic())).sum();
   }
 
-  /** Posts JSON lines to a collector; thread-safe. Fails the test unless every line was accepted. */
+  /**
+   * Posts JSON lines to a collector; thread-safe. Fails the test unless every line was accepted.
+   */
   void post(Collector c, String lines) {
     try {
-      HttpResponse<String> r = http.send(HttpRequest.newBuilder(
-              URI.create("http://127.0.0.1:" + c.httpPort() + "/v1/requests"))
-          .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/x-ndjson")
-          .POST(HttpRequest.BodyPublishers.ofString(lines, StandardCharsets.UTF_8)).build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r =
+          http.send(
+              HttpRequest.newBuilder(
+                      URI.create("http://127.0.0.1:" + c.httpPort() + "/v1/requests"))
+                  .timeout(Duration.ofSeconds(30))
+                  .header("Content-Type", "application/x-ndjson")
+                  .POST(HttpRequest.BodyPublishers.ofString(lines, StandardCharsets.UTF_8))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
       assertThat(r.statusCode()).as("collector answer: %s", r.body()).isEqualTo(200);
     } catch (IOException e) {
       throw new AssertionError("posting JSON lines failed", e);
@@ -150,15 +163,26 @@ final class Pipeline implements AutoCloseable {
 
   /** One JSON line of a request of {@code host} with the given e2e latency (TTFT a fifth of it). */
   static String line(String requestId, String host, String model, long completedUs, long e2eUs) {
-    return "{\"requestId\":\"" + requestId + "\",\"host\":\"" + host + "\",\"model\":\"" + model
-        + "\",\"arrivalUs\":" + (completedUs - e2eUs) + ",\"ttftUs\":" + e2eUs / 5 + ",\"completedUs\":"
-        + completedUs + ",\"inputTokens\":100,\"outputTokens\":50}\n";
+    return "{\"requestId\":\""
+        + requestId
+        + "\",\"host\":\""
+        + host
+        + "\",\"model\":\""
+        + model
+        + "\",\"arrivalUs\":"
+        + (completedUs - e2eUs)
+        + ",\"ttftUs\":"
+        + e2eUs / 5
+        + ",\"completedUs\":"
+        + completedUs
+        + ",\"inputTokens\":100,\"outputTokens\":50}\n";
   }
 
   /**
-   * Host names {@code base-0, base-1, ...} until every partition of the request topic has one, by the producer's
-   * default partitioner (murmur2 of the key, the host): records stamped now for these hosts move every request task's
-   * stream time, so every window before now closes, fleet windows included (every upstream task reports).
+   * Host names {@code base-0, base-1, ...} until every partition of the request topic has one, by
+   * the producer's default partitioner (murmur2 of the key, the host): records stamped now for
+   * these hosts move every request task's stream time, so every window before now closes, fleet
+   * windows included (every upstream task reports).
    */
   List<String> hostsCoveringEveryPartition(String base) {
     List<String> hosts = new ArrayList<>();
@@ -180,14 +204,24 @@ final class Pipeline implements AutoCloseable {
     return Utils.toPositive(Utils.murmur2(host.getBytes(StandardCharsets.UTF_8))) % partitions;
   }
 
-  /** The streams app's Prometheus counter {@code name} (sum over series whose labels contain {@code labels}). */
+  /**
+   * The streams app's Prometheus counter {@code name} (sum over series whose labels contain {@code
+   * labels}).
+   */
   double streamsCounter(String name, String labels) {
     try {
-      String text = http.send(HttpRequest.newBuilder(
-              URI.create("http://127.0.0.1:" + streamsMetricsPort + "/metrics")).timeout(Duration.ofSeconds(5))
-          .build(), HttpResponse.BodyHandlers.ofString()).body();
-      return text.lines().filter(l -> (l.startsWith(name + " ") || l.startsWith(name + "{")) && l.contains(labels))
-          .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+      String text =
+          http.send(
+                  HttpRequest.newBuilder(
+                          URI.create("http://127.0.0.1:" + streamsMetricsPort + "/metrics"))
+                      .timeout(Duration.ofSeconds(5))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString())
+              .body();
+      return text.lines()
+          .filter(l -> (l.startsWith(name + " ") || l.startsWith(name + "{")) && l.contains(labels))
+          .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+          .sum();
     } catch (IOException e) {
       throw new AssertionError("streams app metrics unreadable", e);
     } catch (InterruptedException e) {
@@ -196,10 +230,14 @@ final class Pipeline implements AutoCloseable {
     }
   }
 
-  /** Rows of {@code sql} as (first column as text -> second column); empty while the sink has no database yet. */
+  /**
+   * Rows of {@code sql} as (first column as text -> second column); empty while the sink has no
+   * database yet.
+   */
   Map<String, Long> longs(String sql) {
     Map<String, Long> out = new LinkedHashMap<>();
-    try (Statement st = clickhouse().createStatement(); ResultSet rs = st.executeQuery(sql)) {
+    try (Statement st = clickhouse().createStatement();
+        ResultSet rs = st.executeQuery(sql)) {
       while (rs.next()) {
         out.put(rs.getString(1), rs.getLong(2));
       }
@@ -212,7 +250,8 @@ final class Pipeline implements AutoCloseable {
   /** Every row of {@code sql}, columns as text. */
   List<List<String>> rows(String sql) throws SQLException {
     List<List<String>> out = new ArrayList<>();
-    try (Statement st = clickhouse().createStatement(); ResultSet rs = st.executeQuery(sql)) {
+    try (Statement st = clickhouse().createStatement();
+        ResultSet rs = st.executeQuery(sql)) {
       int n = rs.getMetaData().getColumnCount();
       while (rs.next()) {
         List<String> row = new ArrayList<>(n);
@@ -232,7 +271,9 @@ final class Pipeline implements AutoCloseable {
     return clickhouse;
   }
 
-  /** Nearest-rank percentile of sorted values, the definition HdrHistogram's are checked against. */
+  /**
+   * Nearest-rank percentile of sorted values, the definition HdrHistogram's are checked against.
+   */
   static long nearestRank(long[] sorted, double q) {
     int rank = (int) Math.max(1, Math.ceil(q * sorted.length));
     return sorted[rank - 1];
@@ -264,8 +305,10 @@ final class Pipeline implements AutoCloseable {
       clickhouse.close();
     }
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", infra.kafkaBootstrap()))) {
-      List<String> ours = admin.listTopics().names().get(30, TimeUnit.SECONDS).stream()
-          .filter(t -> t.startsWith(prefix) || t.startsWith(id + "-")).toList();
+      List<String> ours =
+          admin.listTopics().names().get(30, TimeUnit.SECONDS).stream()
+              .filter(t -> t.startsWith(prefix) || t.startsWith(id + "-"))
+              .toList();
       if (!ours.isEmpty()) {
         admin.deleteTopics(ours).all().get(60, TimeUnit.SECONDS);
       }
@@ -283,11 +326,17 @@ final class Pipeline implements AutoCloseable {
   }
 
   private Process startJar(String module, Map<String, String> env) throws IOException {
-    Path jar = repoRoot().resolve(module).resolve("target").resolve("infermeter-" + module + ".jar");
+    Path jar =
+        repoRoot().resolve(module).resolve("target").resolve("infermeter-" + module + ".jar");
     assertThat(jar).as("the %s jar (built before this module)", module).exists();
-    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx512m", "-jar", jar.toString())
-        .redirectErrorStream(true).redirectOutput(dir.resolve(module + ".log").toFile());
+    ProcessBuilder pb =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx512m",
+                "-jar",
+                jar.toString())
+            .redirectErrorStream(true)
+            .redirectOutput(dir.resolve(module + ".log").toFile());
     pb.environment().keySet().removeIf(k -> k.startsWith("INFERMETER_"));
     pb.environment().putAll(env);
     Process p = pb.start();
@@ -297,21 +346,31 @@ final class Pipeline implements AutoCloseable {
 
   private void awaitReady(String app, Process process, int metricsPort) {
     URI ready = URI.create("http://127.0.0.1:" + metricsPort + "/-/ready");
-    Infra.await(READY, app + " ready on " + ready + " (log in " + dir + ")", () -> {
-      if (!process.isAlive()) {
-        throw new AssertionError(app + " exited with " + process.exitValue() + "; its log: "
-            + dir.resolve(app + ".log"));
-      }
-      try {
-        return http.send(HttpRequest.newBuilder(ready).timeout(Duration.ofSeconds(2)).build(),
-            HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
-      } catch (IOException e) {
-        return false;
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return false;
-      }
-    });
+    Infra.await(
+        READY,
+        app + " ready on " + ready + " (log in " + dir + ")",
+        () -> {
+          if (!process.isAlive()) {
+            throw new AssertionError(
+                app
+                    + " exited with "
+                    + process.exitValue()
+                    + "; its log: "
+                    + dir.resolve(app + ".log"));
+          }
+          try {
+            return http.send(
+                        HttpRequest.newBuilder(ready).timeout(Duration.ofSeconds(2)).build(),
+                        HttpResponse.BodyHandlers.discarding())
+                    .statusCode()
+                == 200;
+          } catch (IOException e) {
+            return false;
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+          }
+        });
   }
 
   static Path repoRoot() {
@@ -320,7 +379,8 @@ final class Pipeline implements AutoCloseable {
         return p;
       }
     }
-    throw new IllegalStateException("cannot find the repository root above " + Path.of("").toAbsolutePath());
+    throw new IllegalStateException(
+        "cannot find the repository root above " + Path.of("").toAbsolutePath());
   }
 
   static int freePort() throws IOException {

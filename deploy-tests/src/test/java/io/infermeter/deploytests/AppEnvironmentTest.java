@@ -22,22 +22,37 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * Unit tests: every INFERMETER_* variable the manifests give an app names a setting that app knows. The apps'
- * Settings map INFERMETER_FOO_BAR to key foo.bar and silently ignore unknown keys, so a typo in a manifest would
- * otherwise go unnoticed until production. Known keys are read from the app's main sources (string literals and
- * withPrefix(...) pass-through prefixes), without building the apps.
+ * Unit tests: every INFERMETER_* variable the manifests give an app names a setting that app knows.
+ * The apps' Settings map INFERMETER_FOO_BAR to key foo.bar and silently ignore unknown keys, so a
+ * typo in a manifest would otherwise go unnoticed until production. Known keys are read from the
+ * app's main sources (string literals and withPrefix(...) pass-through prefixes), without building
+ * the apps.
  */
 class AppEnvironmentTest {
 
   private static final String PREFIX = "INFERMETER_";
   private static final Pattern LITERAL = Pattern.compile("\"([a-z][a-z0-9-]*(?:\\.[a-z0-9-]+)*)\"");
-  private static final Pattern PASS_THROUGH = Pattern.compile("withPrefix\\(\"([a-z0-9.-]+\\.)\"\\)");
-  /** The shared Kafka client configuration: a module that uses it passes its prefixes (kafka.*) through. */
+  private static final Pattern PASS_THROUGH =
+      Pattern.compile("withPrefix\\(\"([a-z0-9.-]+\\.)\"\\)");
+
+  /**
+   * The shared Kafka client configuration: a module that uses it passes its prefixes (kafka.*)
+   * through.
+   */
   private static final String KAFKA_CLIENT_CONFIG = "KafkaClientConfig";
-  private static final Pattern PREFIX_CONSTANT = Pattern.compile("String [A-Z_]*PREFIX = \"([a-z0-9.-]+\\.)\"");
+
+  private static final Pattern PREFIX_CONSTANT =
+      Pattern.compile("String [A-Z_]*PREFIX = \"([a-z0-9.-]+\\.)\"");
   private static final Map<String, String> MODULE_OF_CONTAINER =
-      Map.of("collector", "collector", "streams-app", "streams-app", "sink", "sink",
-          "alert-forwarder", "alert-forwarder");
+      Map.of(
+          "collector",
+          "collector",
+          "streams-app",
+          "streams-app",
+          "sink",
+          "sink",
+          "alert-forwarder",
+          "alert-forwarder");
 
   /** Keys (and pass-through prefixes ending in '.') a module's main sources mention. */
   static Set<String> knownKeys(String module) {
@@ -67,8 +82,12 @@ class AppEnvironmentTest {
   /** The PREFIX constants of schemas' KafkaClientConfig (kafka., kafka.consumer., ...). */
   static Set<String> kafkaClientPrefixes() {
     Set<String> prefixes = new LinkedHashSet<>();
-    Path src = RepoFiles.root().resolve("schemas/src/main/java/io/infermeter/schemas/config/"
-        + KAFKA_CLIENT_CONFIG + ".java");
+    Path src =
+        RepoFiles.root()
+            .resolve(
+                "schemas/src/main/java/io/infermeter/schemas/config/"
+                    + KAFKA_CLIENT_CONFIG
+                    + ".java");
     Matcher m = PREFIX_CONSTANT.matcher(RepoFiles.read(src));
     while (m.find()) {
       prefixes.add(m.group(1));
@@ -76,7 +95,9 @@ class AppEnvironmentTest {
     return prefixes;
   }
 
-  /** Settings key of an environment variable, as io.infermeter.schemas.config.Settings derives it. */
+  /**
+   * Settings key of an environment variable, as io.infermeter.schemas.config.Settings derives it.
+   */
   static String keyOf(String env) {
     return env.substring(PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.');
   }
@@ -90,7 +111,8 @@ class AppEnvironmentTest {
       if (k.endsWith(".") && key.startsWith(k) && key.length() > k.length()) {
         return true;
       }
-      // settings may spell a key with '-' where the variable can only have '_' (Settings matches both)
+      // settings may spell a key with '-' where the variable can only have '_' (Settings matches
+      // both)
       if (k.replace('-', '.').equals(key)) {
         return true;
       }
@@ -98,7 +120,10 @@ class AppEnvironmentTest {
     return false;
   }
 
-  /** Unknown INFERMETER_* variables set in the manifests for each app container (explicit env and ConfigMaps). */
+  /**
+   * Unknown INFERMETER_* variables set in the manifests for each app container (explicit env and
+   * ConfigMaps).
+   */
   static List<String> unknownVariables(List<Doc> docs, Map<String, Set<String>> keysByModule) {
     List<String> problems = new ArrayList<>();
     Map<String, Set<String>> configMapUsers = new java.util.LinkedHashMap<>();
@@ -111,8 +136,16 @@ class AppEnvironmentTest {
       for (JsonNode env : e.getValue().path("env")) {
         String name = env.path("name").asText();
         if (name.startsWith(PREFIX) && !known(keyOf(name), keys)) {
-          problems.add(e.getKey() + " container " + module + ": " + name + " (key " + keyOf(name) + ") is unknown to "
-              + module);
+          problems.add(
+              e.getKey()
+                  + " container "
+                  + module
+                  + ": "
+                  + name
+                  + " (key "
+                  + keyOf(name)
+                  + ") is unknown to "
+                  + module);
         }
       }
       for (JsonNode from : e.getValue().path("envFrom")) {
@@ -122,17 +155,30 @@ class AppEnvironmentTest {
         }
       }
     }
-    // A shared ConfigMap's variable must be known to at least one of the apps that load it (the others ignore it).
+    // A shared ConfigMap's variable must be known to at least one of the apps that load it (the
+    // others ignore it).
     for (Doc d : docs) {
       Set<String> users = configMapUsers.get(d.name());
       if (!d.kind().equals("ConfigMap") || users == null) {
         continue;
       }
-      d.node().path("data").fieldNames().forEachRemaining(name -> {
-        if (name.startsWith(PREFIX) && users.stream().noneMatch(m -> known(keyOf(name), keysByModule.get(m)))) {
-          problems.add(d + ": " + name + " (key " + keyOf(name) + ") is unknown to every app of " + users);
-        }
-      });
+      d.node()
+          .path("data")
+          .fieldNames()
+          .forEachRemaining(
+              name -> {
+                if (name.startsWith(PREFIX)
+                    && users.stream().noneMatch(m -> known(keyOf(name), keysByModule.get(m)))) {
+                  problems.add(
+                      d
+                          + ": "
+                          + name
+                          + " (key "
+                          + keyOf(name)
+                          + ") is unknown to every app of "
+                          + users);
+                }
+              });
     }
     return problems;
   }
@@ -155,15 +201,21 @@ class AppEnvironmentTest {
   }
 
   @ParameterizedTest
-  @CsvSource({"INFERMETER_KAFKA_BOOTSTRAP_SERVERS,kafka.bootstrap.servers", "INFERMETER_HOST,host",
-      "INFERMETER_KAFKA_STREAMS_NUM_STANDBY_REPLICAS,kafka.streams.num.standby.replicas"})
+  @CsvSource({
+    "INFERMETER_KAFKA_BOOTSTRAP_SERVERS,kafka.bootstrap.servers",
+    "INFERMETER_HOST,host",
+    "INFERMETER_KAFKA_STREAMS_NUM_STANDBY_REPLICAS,kafka.streams.num.standby.replicas"
+  })
   void variablesMapToKeysAsSettingsDoes(String env, String key) {
     assertThat(keyOf(env)).isEqualTo(key);
   }
 
   @Test
   void unknownVariablesAreReported() {
-    List<Doc> docs = Manifests.parse("test.yaml", """
+    List<Doc> docs =
+        Manifests.parse(
+            "test.yaml",
+            """
         apiVersion: v1
         kind: ConfigMap
         metadata: {name: cm}
@@ -184,8 +236,10 @@ class AppEnvironmentTest {
                     - {name: INFERMETER_KAFKA, value: "no key under the prefix itself"}
                     - {name: JAVA_OPTS, value: "-Xmx1g"}
         """);
-    Map<String, Set<String>> keys = Map.of("sink", Set.of("known.key", "metrics.port", "kafka.consumer."));
-    assertThat(unknownVariables(docs, keys)).hasSize(3)
+    Map<String, Set<String>> keys =
+        Map.of("sink", Set.of("known.key", "metrics.port", "kafka.consumer."));
+    assertThat(unknownVariables(docs, keys))
+        .hasSize(3)
         .anyMatch(s -> s.contains("INFERMETER_METRICS_PORTT"))
         .anyMatch(s -> s.contains("INFERMETER_KAFKA ("))
         .anyMatch(s -> s.contains("INFERMETER_SHARED_TYPO"));

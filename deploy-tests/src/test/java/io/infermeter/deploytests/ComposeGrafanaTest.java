@@ -15,10 +15,11 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Unit tests: the grafana service of deploy/compose/docker-compose.yml (owned with deploy/grafana) mounts the
- * provisioning and dashboards of this repository where the provisioning expects them, pins Grafana and the plugin,
- * and gives Grafana the variables the data source file reads. (The rest of the compose file is checked by the
- * schemas module's DeployFilesTest.) Skipped when the compose file has no grafana service.
+ * Unit tests: the grafana service of deploy/compose/docker-compose.yml (owned with deploy/grafana)
+ * mounts the provisioning and dashboards of this repository where the provisioning expects them,
+ * pins Grafana and the plugin, and gives Grafana the variables the data source file reads. (The
+ * rest of the compose file is checked by the schemas module's DeployFilesTest.) Skipped when the
+ * compose file has no grafana service.
  */
 class ComposeGrafanaTest {
 
@@ -30,10 +31,15 @@ class ComposeGrafanaTest {
   @BeforeAll
   static void load() throws Exception {
     composeDir = RepoFiles.root().resolve("deploy/compose");
-    grafana = YAML.readTree(composeDir.resolve("docker-compose.yml").toFile()).path("services").path("grafana");
+    grafana =
+        YAML.readTree(composeDir.resolve("docker-compose.yml").toFile())
+            .path("services")
+            .path("grafana");
   }
 
-  /** Container path -> host path (resolved against the compose file's directory) of the bind mounts. */
+  /**
+   * Container path -> host path (resolved against the compose file's directory) of the bind mounts.
+   */
   private static Map<String, Path> binds() {
     Map<String, Path> out = new LinkedHashMap<>();
     for (JsonNode v : grafana.path("volumes")) {
@@ -49,9 +55,16 @@ class ComposeGrafanaTest {
   void mountsTheRepositoryProvisioningWhereGrafanaAndTheProviderLookForIt() throws Exception {
     assumeTrue(!grafana.isMissingNode(), "no grafana service in docker-compose.yml");
     Map<String, Path> binds = binds();
-    assertThat(binds).containsEntry("/etc/grafana/provisioning", RepoFiles.grafanaDir().resolve("provisioning"));
-    String providerPath = YAML.readTree(RepoFiles.grafanaDir().resolve("provisioning/dashboards/infermeter.yaml")
-        .toFile()).path("providers").get(0).path("options").path("path").asText();
+    assertThat(binds)
+        .containsEntry("/etc/grafana/provisioning", RepoFiles.grafanaDir().resolve("provisioning"));
+    String providerPath =
+        YAML.readTree(
+                RepoFiles.grafanaDir().resolve("provisioning/dashboards/infermeter.yaml").toFile())
+            .path("providers")
+            .get(0)
+            .path("options")
+            .path("path")
+            .asText();
     assertThat(binds).containsEntry(providerPath, RepoFiles.grafanaDir().resolve("dashboards"));
   }
 
@@ -64,20 +77,30 @@ class ComposeGrafanaTest {
   }
 
   /**
-   * The plugin's documentation (grafana.com/docs/plugins/grafana-clickhouse-datasource, "Requirements"): Grafana
-   * 11.6.0 and later needs plugin v4.15+, Grafana 9.x to 11.5.x plugin v4.0 to v4.14.
+   * The plugin's documentation (grafana.com/docs/plugins/grafana-clickhouse-datasource,
+   * "Requirements"): Grafana 11.6.0 and later needs plugin v4.15+, Grafana 9.x to 11.5.x plugin
+   * v4.0 to v4.14.
    */
   @Test
   void pluginVersionMatchesTheGrafanaVersion() {
     assumeTrue(!grafana.isMissingNode(), "no grafana service in docker-compose.yml");
     int[] g = version(grafana.path("image").asText().replaceFirst(".*:", ""));
-    int[] p = version(grafana.path("environment").path("GF_INSTALL_PLUGINS").asText().replaceFirst(".* ", ""));
+    int[] p =
+        version(
+            grafana
+                .path("environment")
+                .path("GF_INSTALL_PLUGINS")
+                .asText()
+                .replaceFirst(".* ", ""));
     boolean grafana116OrLater = g[0] > 11 || (g[0] == 11 && g[1] >= 6);
     if (grafana116OrLater) {
-      assertThat(p[0] > 4 || (p[0] == 4 && p[1] >= 15)).as("plugin %s.%s for Grafana %s.%s", p[0], p[1], g[0], g[1])
+      assertThat(p[0] > 4 || (p[0] == 4 && p[1] >= 15))
+          .as("plugin %s.%s for Grafana %s.%s", p[0], p[1], g[0], g[1])
           .isTrue();
     } else {
-      assertThat(p[0] == 4 && p[1] <= 14).as("plugin %s.%s for Grafana %s.%s", p[0], p[1], g[0], g[1]).isTrue();
+      assertThat(p[0] == 4 && p[1] <= 14)
+          .as("plugin %s.%s for Grafana %s.%s", p[0], p[1], g[0], g[1])
+          .isTrue();
     }
   }
 
@@ -89,12 +112,15 @@ class ComposeGrafanaTest {
   @Test
   void providesEveryVariableTheDataSourceReads() {
     assumeTrue(!grafana.isMissingNode(), "no grafana service in docker-compose.yml");
-    String text = RepoFiles.read(RepoFiles.grafanaDir().resolve("provisioning/datasources/clickhouse.yaml"));
-    Matcher m = ENV_REF.matcher(text.replaceAll("(?m)#.*$", ""));  // comments may mention ${VAR}
+    String text =
+        RepoFiles.read(RepoFiles.grafanaDir().resolve("provisioning/datasources/clickhouse.yaml"));
+    Matcher m = ENV_REF.matcher(text.replaceAll("(?m)#.*$", "")); // comments may mention ${VAR}
     int refs = 0;
     while (m.find()) {
       refs++;
-      assertThat(grafana.path("environment").has(m.group(1))).as("grafana environment %s", m.group(1)).isTrue();
+      assertThat(grafana.path("environment").has(m.group(1)))
+          .as("grafana environment %s", m.group(1))
+          .isTrue();
     }
     assertThat(refs).isPositive();
   }

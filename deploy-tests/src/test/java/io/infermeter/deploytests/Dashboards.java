@@ -16,12 +16,15 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The Grafana dashboards of deploy/grafana/dashboards: their SQL (panel targets and query variables), their
- * template variables, and the tables each SQL reads. Stateless, thread-safe.
+ * The Grafana dashboards of deploy/grafana/dashboards: their SQL (panel targets and query
+ * variables), their template variables, and the tables each SQL reads. Stateless, thread-safe.
  */
 final class Dashboards {
 
-  /** Database every dashboard query names its tables in (the data source's default database as well). */
+  /**
+   * Database every dashboard query names its tables in (the data source's default database as
+   * well).
+   */
   static final String DATABASE = "infermeter";
 
   /** One SQL text of a dashboard: a panel target or a query variable. */
@@ -33,13 +36,14 @@ final class Dashboards {
   }
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  // FROM/JOIN followed by a name; ARRAY JOIN (a column, not a table) and FROM ( (a subquery) are told apart below.
-  private static final Pattern SOURCE = Pattern.compile(
-      "(?i)\\b(ARRAY\\s+)?(FROM|JOIN)\\s+([A-Za-z_][A-Za-z0-9_]*(?:\\.[A-Za-z_][A-Za-z0-9_]*)?)(\\s*\\()?");
+  // FROM/JOIN followed by a name; ARRAY JOIN (a column, not a table) and FROM ( (a subquery) are
+  // told apart below.
+  private static final Pattern SOURCE =
+      Pattern.compile(
+          "(?i)\\b(ARRAY\\s+)?(FROM|JOIN)\\s+([A-Za-z_][A-Za-z0-9_]*(?:\\.[A-Za-z_][A-Za-z0-9_]*)?)(\\s*\\()?");
   private static final Pattern STRING_LITERAL = Pattern.compile("'(?:[^'\\\\]|\\\\.)*'");
 
-  private Dashboards() {
-  }
+  private Dashboards() {}
 
   static List<Path> files() {
     return RepoFiles.list(RepoFiles.grafanaDir().resolve("dashboards"), ".json");
@@ -66,12 +70,18 @@ final class Dashboards {
   /** The ClickHouse plugin's type id. */
   static final String CLICKHOUSE = "grafana-clickhouse-datasource";
 
-  /** True for a target or panel on a ClickHouse data source (Prometheus targets carry PromQL, not SQL). */
+  /**
+   * True for a target or panel on a ClickHouse data source (Prometheus targets carry PromQL, not
+   * SQL).
+   */
   static boolean isClickHouse(JsonNode node) {
     return CLICKHOUSE.equals(node.path("datasource").path("type").asText());
   }
 
-  /** Every SQL text of one dashboard: each ClickHouse panel target's rawSql and each query variable's query. */
+  /**
+   * Every SQL text of one dashboard: each ClickHouse panel target's rawSql and each query
+   * variable's query.
+   */
   static List<Query> queries(String name, JsonNode dashboard) {
     List<Query> out = new ArrayList<>();
     for (JsonNode p : panels(dashboard)) {
@@ -79,14 +89,21 @@ final class Dashboards {
         if (!isClickHouse(t)) {
           continue;
         }
-        out.add(new Query(name, "panel '" + p.path("title").asText() + "' " + t.path("refId").asText(),
-            t.path("rawSql").asText("")));
+        out.add(
+            new Query(
+                name,
+                "panel '" + p.path("title").asText() + "' " + t.path("refId").asText(),
+                t.path("rawSql").asText("")));
       }
     }
     for (JsonNode v : dashboard.path("templating").path("list")) {
       if ("query".equals(v.path("type").asText())) {
         JsonNode q = v.path("query");
-        out.add(new Query(name, "variable " + v.path("name").asText(), q.isTextual() ? q.asText() : q.path("rawSql").asText()));
+        out.add(
+            new Query(
+                name,
+                "variable " + v.path("name").asText(),
+                q.isTextual() ? q.asText() : q.path("rawSql").asText()));
       }
     }
     return out;
@@ -102,8 +119,8 @@ final class Dashboards {
   }
 
   /**
-   * Default values of a dashboard's template variables: custom and textbox variables from their definitions,
-   * query variables (filled by Grafana from the database) with {@code queryValues}.
+   * Default values of a dashboard's template variables: custom and textbox variables from their
+   * definitions, query variables (filled by Grafana from the database) with {@code queryValues}.
    */
   static Map<String, List<String>> variableDefaults(JsonNode dashboard, List<String> queryValues) {
     Map<String, List<String>> out = new LinkedHashMap<>();
@@ -111,12 +128,15 @@ final class Dashboards {
       String name = v.path("name").asText();
       switch (v.path("type").asText()) {
         case "query" -> out.put(name, queryValues);
-        case "datasource" -> { } // chooses the data source, never appears in SQL
+        case "datasource" -> {} // chooses the data source, never appears in SQL
         case "custom", "textbox", "constant" -> {
           JsonNode current = v.path("current").path("value");
-          out.put(name, List.of(current.isMissingNode() ? v.path("query").asText() : current.asText()));
+          out.put(
+              name, List.of(current.isMissingNode() ? v.path("query").asText() : current.asText()));
         }
-        default -> throw new IllegalArgumentException("unsupported variable type of " + name + ": " + v.path("type"));
+        default ->
+            throw new IllegalArgumentException(
+                "unsupported variable type of " + name + ": " + v.path("type"));
       }
     }
     return out;
@@ -147,8 +167,8 @@ final class Dashboards {
   }
 
   /**
-   * Tables and views an SQL text reads (FROM / JOIN targets), as written (qualified or not). Table functions are
-   * returned with "()" appended so that they never pass for a table.
+   * Tables and views an SQL text reads (FROM / JOIN targets), as written (qualified or not). Table
+   * functions are returned with "()" appended so that they never pass for a table.
    */
   static Set<String> sources(String sql) {
     String text = STRING_LITERAL.matcher(Migrations.stripComments(sql)).replaceAll("''");
@@ -156,7 +176,7 @@ final class Dashboards {
     Matcher m = SOURCE.matcher(text);
     while (m.find()) {
       if (m.group(1) != null) {
-        continue;  // ARRAY JOIN of a column
+        continue; // ARRAY JOIN of a column
       }
       out.add(m.group(3) + (m.group(4) != null ? "()" : ""));
     }
@@ -164,8 +184,9 @@ final class Dashboards {
   }
 
   /**
-   * Problems of the sources of one SQL text: every source must be {@code infermeter.<name>} with a name that the
-   * migrations create (so the dashboards and the schema can never drift apart unnoticed).
+   * Problems of the sources of one SQL text: every source must be {@code infermeter.<name>} with a
+   * name that the migrations create (so the dashboards and the schema can never drift apart
+   * unnoticed).
    */
   static List<String> sourceProblems(String sql, Set<String> known) {
     List<String> problems = new ArrayList<>();

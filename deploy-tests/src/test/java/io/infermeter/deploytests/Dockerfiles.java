@@ -11,19 +11,21 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Static checks of the apps' multi-stage Dockerfiles against the Maven build they run, for a machine without a
- * Docker engine: each check returns the problems found (empty = fine). Parses the Dockerfile syntax the files use
- * (instructions, line continuations, comments, ARG defaults before the first FROM, stages) and .dockerignore
- * patterns (BuildKit semantics: the last matching pattern wins, '!' re-includes, '*' within one path segment).
- * Stateless, thread-safe.
+ * Static checks of the apps' multi-stage Dockerfiles against the Maven build they run, for a
+ * machine without a Docker engine: each check returns the problems found (empty = fine). Parses the
+ * Dockerfile syntax the files use (instructions, line continuations, comments, ARG defaults before
+ * the first FROM, stages) and .dockerignore patterns (BuildKit semantics: the last matching pattern
+ * wins, '!' re-includes, '*' within one path segment). Stateless, thread-safe.
  */
 final class Dockerfiles {
 
   /** One instruction: upper-case keyword and its arguments (continuations joined). */
-  record Instruction(String keyword, String args) {
-  }
+  record Instruction(String keyword, String args) {}
 
-  /** One build stage: its base image (ARG defaults substituted), its name (or null) and its instructions. */
+  /**
+   * One build stage: its base image (ARG defaults substituted), its name (or null) and its
+   * instructions.
+   */
   record Stage(String image, String name, List<Instruction> instructions) {
     List<Instruction> all(String keyword) {
       return instructions.stream().filter(i -> i.keyword().equals(keyword)).toList();
@@ -32,11 +34,11 @@ final class Dockerfiles {
 
   // name:tag with a version in the tag (a digit), never latest; or a digest
   private static final Pattern VERSIONED =
-      Pattern.compile("^[a-z0-9./_-]+(:[A-Za-z0-9_.-]*[0-9][A-Za-z0-9_.-]*)?(@sha256:[0-9a-f]{64})?$");
+      Pattern.compile(
+          "^[a-z0-9./_-]+(:[A-Za-z0-9_.-]*[0-9][A-Za-z0-9_.-]*)?(@sha256:[0-9a-f]{64})?$");
   private static final Pattern VAR = Pattern.compile("\\$\\{?([A-Za-z_][A-Za-z0-9_]*)}?");
 
-  private Dockerfiles() {
-  }
+  private Dockerfiles() {}
 
   static List<Instruction> instructions(String text) {
     List<Instruction> out = new ArrayList<>();
@@ -47,7 +49,7 @@ final class Dockerfiles {
         continue;
       }
       if (cur.length() > 0 && line.startsWith("#")) {
-        continue;  // comment lines inside a continued instruction are dropped by Docker too
+        continue; // comment lines inside a continued instruction are dropped by Docker too
       }
       if (line.endsWith("\\")) {
         cur.append(line.substring(0, line.length() - 1).strip()).append(' ');
@@ -57,8 +59,10 @@ final class Dockerfiles {
       String full = cur.toString().strip();
       cur.setLength(0);
       int sp = full.indexOf(' ');
-      out.add(new Instruction(full.substring(0, sp < 0 ? full.length() : sp).toUpperCase(Locale.ROOT),
-          sp < 0 ? "" : full.substring(sp + 1).strip()));
+      out.add(
+          new Instruction(
+              full.substring(0, sp < 0 ? full.length() : sp).toUpperCase(Locale.ROOT),
+              sp < 0 ? "" : full.substring(sp + 1).strip()));
     }
     return out;
   }
@@ -96,14 +100,18 @@ final class Dockerfiles {
     return b.toString();
   }
 
-  /** Base images pinned by a version tag (or digest), never latest or untagged; at least a build and a run stage. */
+  /**
+   * Base images pinned by a version tag (or digest), never latest or untagged; at least a build and
+   * a run stage.
+   */
   static List<String> pinnedBases(List<Stage> stages) {
     List<String> p = new ArrayList<>();
     if (stages.size() < 2) {
       p.add("expected a build stage and a runtime stage, found " + stages.size() + " stage(s)");
     }
     for (Stage s : stages) {
-      if (!VERSIONED.matcher(s.image()).matches() || !s.image().contains(":") && !s.image().contains("@")) {
+      if (!VERSIONED.matcher(s.image()).matches()
+          || !s.image().contains(":") && !s.image().contains("@")) {
         p.add("base image '" + s.image() + "' is not pinned by a version");
       }
     }
@@ -111,19 +119,31 @@ final class Dockerfiles {
   }
 
   /**
-   * The first stage runs {@code mvn ... -pl <module> -am package -DskipTests}, after COPYing the root POM, every
-   * module POM of the reactor, the sources of every module of {@code closure} and every {@code extraPaths} entry.
+   * The first stage runs {@code mvn ... -pl <module> -am package -DskipTests}, after COPYing the
+   * root POM, every module POM of the reactor, the sources of every module of {@code closure} and
+   * every {@code extraPaths} entry.
    */
-  static List<String> buildStage(List<Stage> stages, String module, List<String> reactor, Set<String> closure,
+  static List<String> buildStage(
+      List<Stage> stages,
+      String module,
+      List<String> reactor,
+      Set<String> closure,
       Set<String> extraPaths) {
     List<String> p = new ArrayList<>();
     if (stages.isEmpty()) {
       return List.of("no stage");
     }
     Stage build = stages.get(0);
-    boolean mvn = build.all("RUN").stream().map(Instruction::args).anyMatch(a -> a.matches(".*\\bmvn\\b.*")
-        && a.contains("-pl " + module + " ") && a.contains(" -am") && a.contains(" package")
-        && a.contains("-DskipTests"));
+    boolean mvn =
+        build.all("RUN").stream()
+            .map(Instruction::args)
+            .anyMatch(
+                a ->
+                    a.matches(".*\\bmvn\\b.*")
+                        && a.contains("-pl " + module + " ")
+                        && a.contains(" -am")
+                        && a.contains(" package")
+                        && a.contains("-DskipTests"));
     if (!mvn) {
       p.add("build stage does not run mvn -pl " + module + " -am package -DskipTests");
     }
@@ -138,12 +158,20 @@ final class Dockerfiles {
     }
     for (String m : reactor) {
       if (!copied.contains(m + "/pom.xml")) {
-        p.add("build stage does not COPY " + m + "/pom.xml (Maven reads every module of the reactor)");
+        p.add(
+            "build stage does not COPY "
+                + m
+                + "/pom.xml (Maven reads every module of the reactor)");
       }
     }
     for (String m : closure) {
       if (!copied.contains(m + "/src") && !copied.contains(m)) {
-        p.add("build stage does not COPY the sources of " + m + ", which the build of " + module + " needs");
+        p.add(
+            "build stage does not COPY the sources of "
+                + m
+                + ", which the build of "
+                + module
+                + " needs");
       }
     }
     for (String x : extraPaths) {
@@ -154,13 +182,20 @@ final class Dockerfiles {
     return p;
   }
 
-  /** The last stage copies the jar and lib/ from the build stage, runs as a numeric non-root user, exposes a port. */
+  /**
+   * The last stage copies the jar and lib/ from the build stage, runs as a numeric non-root user,
+   * exposes a port.
+   */
   static List<String> runtimeStage(List<Stage> stages, String module, int metricsPort) {
     List<String> p = new ArrayList<>();
     Stage run = stages.get(stages.size() - 1);
-    List<String> fromBuild = run.all("COPY").stream().map(Instruction::args)
-        .filter(a -> a.startsWith("--from=")).toList();
-    for (String artifact : List.of(module + "/target/infermeter-" + module + ".jar", module + "/target/lib/")) {
+    List<String> fromBuild =
+        run.all("COPY").stream()
+            .map(Instruction::args)
+            .filter(a -> a.startsWith("--from="))
+            .toList();
+    for (String artifact :
+        List.of(module + "/target/infermeter-" + module + ".jar", module + "/target/lib/")) {
       if (fromBuild.stream().noneMatch(a -> a.contains(artifact))) {
         p.add("runtime stage does not COPY --from the build stage " + artifact);
       }
@@ -173,13 +208,17 @@ final class Dockerfiles {
     if (run.all("EXPOSE").stream().noneMatch(e -> e.args().equals(Integer.toString(metricsPort)))) {
       p.add("runtime stage does not EXPOSE the metrics port " + metricsPort);
     }
-    if (run.all("ENTRYPOINT").stream().noneMatch(e -> e.args().contains("/app/infermeter-" + module + ".jar"))) {
+    if (run.all("ENTRYPOINT").stream()
+        .noneMatch(e -> e.args().contains("/app/infermeter-" + module + ".jar"))) {
       p.add("ENTRYPOINT does not run /app/infermeter-" + module + ".jar");
     }
     return p;
   }
 
-  /** Whether the .dockerignore patterns send {@code path} (a file or directory of the context) to the build. */
+  /**
+   * Whether the .dockerignore patterns send {@code path} (a file or directory of the context) to
+   * the build.
+   */
   static boolean included(List<String> patterns, String path) {
     boolean included = true;
     for (String raw : patterns) {

@@ -22,20 +22,30 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Unit tests of the images without a Docker engine (none on the build machines): each app's multi-stage Dockerfile
- * and .dockerignore are checked against the Maven build they run (the reactor and the {@code -am} closure read from
- * the POMs), deploy/docker/build.sh is run with --dry-run, and the kustomization's images agree with
- * deploy/images.properties. What this cannot catch (a failing download, a base image without groupadd) needs a
- * real {@code docker build}.
+ * Unit tests of the images without a Docker engine (none on the build machines): each app's
+ * multi-stage Dockerfile and .dockerignore are checked against the Maven build they run (the
+ * reactor and the {@code -am} closure read from the POMs), deploy/docker/build.sh is run with
+ * --dry-run, and the kustomization's images agree with deploy/images.properties. What this cannot
+ * catch (a failing download, a base image without groupadd) needs a real {@code docker build}.
  */
 class DockerfilesTest {
 
   private static final Pattern MODULE = Pattern.compile("<module>([^<]+)</module>");
-  private static final Pattern ARTIFACT = Pattern.compile("<artifactId>(infermeter-[a-z0-9-]+)</artifactId>");
+  private static final Pattern ARTIFACT =
+      Pattern.compile("<artifactId>(infermeter-[a-z0-9-]+)</artifactId>");
   private static final Pattern PARENT = Pattern.compile("<parent>.*?</parent>", Pattern.DOTALL);
-  private static final Pattern OUTSIDE = Pattern.compile("\\$\\{project\\.basedir}/\\.\\./([A-Za-z0-9_./-]+)");
-  private static final Map<String, String> VALUES_KEY = Map.of("collector", "collector", "streams-app", "streamsApp",
-      "sink", "sink", "alert-forwarder", "alertForwarder");
+  private static final Pattern OUTSIDE =
+      Pattern.compile("\\$\\{project\\.basedir}/\\.\\./([A-Za-z0-9_./-]+)");
+  private static final Map<String, String> VALUES_KEY =
+      Map.of(
+          "collector",
+          "collector",
+          "streams-app",
+          "streamsApp",
+          "sink",
+          "sink",
+          "alert-forwarder",
+          "alertForwarder");
 
   static List<String> modules() {
     return List.copyOf(Images.byModule().keySet());
@@ -55,7 +65,10 @@ class DockerfilesTest {
     return RepoFiles.read(RepoFiles.root().resolve(module).resolve("pom.xml"));
   }
 
-  /** The modules {@code mvn -pl module -am} builds: the module and its reactor dependencies of any scope. */
+  /**
+   * The modules {@code mvn -pl module -am} builds: the module and its reactor dependencies of any
+   * scope.
+   */
   static Set<String> closure(String module) {
     Map<String, String> dirOfArtifact = new LinkedHashMap<>();
     for (String m : reactor()) {
@@ -95,22 +108,28 @@ class DockerfilesTest {
   }
 
   private static List<Stage> stages(String module) {
-    return Dockerfiles.stages(RepoFiles.read(RepoFiles.dockerDir().resolve("Dockerfile." + module)));
+    return Dockerfiles.stages(
+        RepoFiles.read(RepoFiles.dockerDir().resolve("Dockerfile." + module)));
   }
 
   private static List<String> ignore(String module) {
-    return List.of(RepoFiles.read(RepoFiles.dockerDir().resolve("Dockerfile." + module + ".dockerignore")).split("\n"));
+    return List.of(
+        RepoFiles.read(RepoFiles.dockerDir().resolve("Dockerfile." + module + ".dockerignore"))
+            .split("\n"));
   }
 
   private static int metricsPort(String module) {
-    JsonNode values = Manifests.parse("values.yaml", RepoFiles.read(RepoFiles.helmChart().resolve("values.yaml")))
-        .get(0).node();
+    JsonNode values =
+        Manifests.parse("values.yaml", RepoFiles.read(RepoFiles.helmChart().resolve("values.yaml")))
+            .get(0)
+            .node();
     return values.path(VALUES_KEY.get(module)).path("metricsPort").asInt();
   }
 
   @Test
   void everyImageHasAnAppModuleWithADockerfile() {
-    assertThat(modules()).containsExactlyInAnyOrder("collector", "streams-app", "sink", "alert-forwarder");
+    assertThat(modules())
+        .containsExactlyInAnyOrder("collector", "streams-app", "sink", "alert-forwarder");
     assertThat(reactor()).containsAll(modules());
     assertThat(closure("sink")).containsExactlyInAnyOrder("sink", "schemas", "test-support");
     assertThat(outsidePaths(closure("sink"))).containsExactly("deploy/clickhouse/migrations");
@@ -129,7 +148,10 @@ class DockerfilesTest {
   @MethodSource("modules")
   void buildStageCopiesWhatTheModuleBuildNeeds(String module) {
     Set<String> closure = closure(module);
-    assertThat(Dockerfiles.buildStage(stages(module), module, reactor(), closure, outsidePaths(closure))).isEmpty();
+    assertThat(
+            Dockerfiles.buildStage(
+                stages(module), module, reactor(), closure, outsidePaths(closure)))
+        .isEmpty();
   }
 
   @ParameterizedTest
@@ -138,7 +160,9 @@ class DockerfilesTest {
     List<String> ignore = ignore(module);
     assertThat(Dockerfiles.ignoredCopies(stages(module), ignore)).isEmpty();
     for (String m : reactor()) {
-      assertThat(Dockerfiles.included(ignore, m + "/target/infermeter-" + m + ".jar")).as(m + "/target").isFalse();
+      assertThat(Dockerfiles.included(ignore, m + "/target/infermeter-" + m + ".jar"))
+          .as(m + "/target")
+          .isFalse();
     }
     assertThat(Dockerfiles.included(ignore, ".git/config")).isFalse();
     assertThat(Dockerfiles.included(ignore, ".local-stack/stack.env")).isFalse();
@@ -150,25 +174,45 @@ class DockerfilesTest {
     assertThat(Dockerfiles.runtimeStage(stages(module), module, metricsPort(module))).isEmpty();
   }
 
-  /** build.sh builds every image of images.properties under its name and tag (dry run: docker is not needed). */
+  /**
+   * build.sh builds every image of images.properties under its name and tag (dry run: docker is not
+   * needed).
+   */
   @Test
   void buildScriptTagsFromImagesProperties() throws IOException, InterruptedException {
-    Process p = new ProcessBuilder("bash", RepoFiles.dockerDir().resolve("build.sh").toString(), "--dry-run",
-        "--registry", "registry.example.com/team/").redirectErrorStream(false).start();
+    Process p =
+        new ProcessBuilder(
+                "bash",
+                RepoFiles.dockerDir().resolve("build.sh").toString(),
+                "--dry-run",
+                "--registry",
+                "registry.example.com/team/")
+            .redirectErrorStream(false)
+            .start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
     assertThat(p.exitValue()).isZero();
     List<String> expected = new ArrayList<>();
-    Images.byModule().forEach((m, image) -> expected.add("docker build -f deploy/docker/Dockerfile." + m
-        + " -t registry.example.com/team/" + image + ":" + Images.tag() + " ."));
+    Images.byModule()
+        .forEach(
+            (m, image) ->
+                expected.add(
+                    "docker build -f deploy/docker/Dockerfile."
+                        + m
+                        + " -t registry.example.com/team/"
+                        + image
+                        + ":"
+                        + Images.tag()
+                        + " ."));
     assertThat(out.lines().toList()).containsExactlyInAnyOrderElementsOf(expected);
   }
 
   @Test
   void kustomizationImagesFollowImagesProperties() {
     Map<String, String> byName = new LinkedHashMap<>();
-    Manifests.kustomization().path("images").forEach(i -> byName.put(i.path("name").asText(),
-        i.path("newTag").asText()));
+    Manifests.kustomization()
+        .path("images")
+        .forEach(i -> byName.put(i.path("name").asText(), i.path("newTag").asText()));
     assertThat(byName).isNotEmpty();
     assertThat(Images.byModule().values()).containsAll(byName.keySet());
     assertThat(byName.values()).containsOnly(Images.tag());
@@ -176,7 +220,8 @@ class DockerfilesTest {
 
   // ---- negative tests: each check reports what it must ----
 
-  private static final String BROKEN = """
+  private static final String BROKEN =
+      """
       # syntax=docker/dockerfile:1
       ARG BASE=maven:latest
       FROM ${BASE} AS build
@@ -194,18 +239,25 @@ class DockerfilesTest {
 
   @Test
   void unpinnedBasesAreReported() {
-    assertThat(Dockerfiles.pinnedBases(Dockerfiles.stages(BROKEN))).containsExactly(
-        "base image 'maven:latest' is not pinned by a version",
-        "base image 'eclipse-temurin' is not pinned by a version");
+    assertThat(Dockerfiles.pinnedBases(Dockerfiles.stages(BROKEN)))
+        .containsExactly(
+            "base image 'maven:latest' is not pinned by a version",
+            "base image 'eclipse-temurin' is not pinned by a version");
     assertThat(Dockerfiles.pinnedBases(Dockerfiles.stages("FROM eclipse-temurin:17-jre\n")))
         .containsExactly("expected a build stage and a runtime stage, found 1 stage(s)");
   }
 
   @Test
   void aBuildStageMissingModulesIsReported() {
-    assertThat(Dockerfiles.buildStage(Dockerfiles.stages(BROKEN), "app", List.of("lib", "app"),
-        Set.of("lib", "app"), Set.of("deploy/sql")))
-        .containsExactlyInAnyOrder("build stage does not run mvn -pl app -am package -DskipTests",
+    assertThat(
+            Dockerfiles.buildStage(
+                Dockerfiles.stages(BROKEN),
+                "app",
+                List.of("lib", "app"),
+                Set.of("lib", "app"),
+                Set.of("deploy/sql")))
+        .containsExactlyInAnyOrder(
+            "build stage does not run mvn -pl app -am package -DskipTests",
             "build stage does not COPY lib/pom.xml (Maven reads every module of the reactor)",
             "build stage does not COPY the sources of lib, which the build of app needs",
             "build stage does not COPY deploy/sql, which a POM of the build reads");
@@ -214,7 +266,8 @@ class DockerfilesTest {
   @Test
   void aRootRuntimeStageIsReported() {
     assertThat(Dockerfiles.runtimeStage(Dockerfiles.stages(BROKEN), "app", 9))
-        .containsExactlyInAnyOrder("runtime stage does not COPY --from the build stage app/target/lib/",
+        .containsExactlyInAnyOrder(
+            "runtime stage does not COPY --from the build stage app/target/lib/",
             "runtime stage USER 'root' is not a numeric non-root user",
             "runtime stage does not EXPOSE the metrics port 9",
             "ENTRYPOINT does not run /app/infermeter-app.jar");
@@ -222,7 +275,8 @@ class DockerfilesTest {
 
   @Test
   void dockerignoreFollowsLastMatchWins() {
-    List<String> ignore = List.of("*", "!pom.xml", "!*/pom.xml", "!app/src", "app/src/secret.txt", "# !other");
+    List<String> ignore =
+        List.of("*", "!pom.xml", "!*/pom.xml", "!app/src", "app/src/secret.txt", "# !other");
     assertThat(Dockerfiles.included(ignore, "pom.xml")).isTrue();
     assertThat(Dockerfiles.included(ignore, "lib/pom.xml")).isTrue();
     assertThat(Dockerfiles.included(ignore, "deploy/local/pom.xml")).isFalse();
@@ -230,7 +284,9 @@ class DockerfilesTest {
     assertThat(Dockerfiles.included(ignore, "app/src/secret.txt")).isFalse();
     assertThat(Dockerfiles.included(ignore, "app/target/app.jar")).isFalse();
     assertThat(Dockerfiles.included(ignore, "other")).isFalse();
-    assertThat(Dockerfiles.ignoredCopies(Dockerfiles.stages(BROKEN), List.of("*", "!pom.xml", "!*/pom.xml")))
+    assertThat(
+            Dockerfiles.ignoredCopies(
+                Dockerfiles.stages(BROKEN), List.of("*", "!pom.xml", "!*/pom.xml")))
         .containsExactly("COPY app/src is excluded by the .dockerignore");
   }
 
@@ -238,8 +294,8 @@ class DockerfilesTest {
   void continuationsAndCommentsParse() {
     assertThat(Dockerfiles.instructions("RUN a \\\n  # note\n  b\n# c\nUSER 1\n"))
         .extracting(Dockerfiles.Instruction::keyword, Dockerfiles.Instruction::args)
-        .containsExactly(org.assertj.core.groups.Tuple.tuple("RUN", "a b"),
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple("RUN", "a b"),
             org.assertj.core.groups.Tuple.tuple("USER", "1"));
   }
-
 }

@@ -9,20 +9,21 @@ import java.util.Properties;
 import java.util.TreeMap;
 
 /**
- * deploy/images.properties: the release tag and the image name of every app module, the one place the Helm chart,
- * the kustomization and deploy/docker/build.sh are checked against. Stateless, thread-safe.
+ * deploy/images.properties: the release tag and the image name of every app module, the one place
+ * the Helm chart, the kustomization and deploy/docker/build.sh are checked against. Stateless,
+ * thread-safe.
  */
 final class Images {
 
   static final String TAG = "tag";
 
-  private Images() {
-  }
+  private Images() {}
 
   static Properties load() {
     Properties p = new Properties();
     try {
-      p.load(new StringReader(RepoFiles.read(RepoFiles.root().resolve("deploy/images.properties"))));
+      p.load(
+          new StringReader(RepoFiles.read(RepoFiles.root().resolve("deploy/images.properties"))));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -36,11 +37,13 @@ final class Images {
   /** Module directory to image name (without tag), sorted by module. */
   static Map<String, String> byModule() {
     Map<String, String> m = new TreeMap<>();
-    load().forEach((k, v) -> {
-      if (!TAG.equals(k)) {
-        m.put((String) k, (String) v);
-      }
-    });
+    load()
+        .forEach(
+            (k, v) -> {
+              if (!TAG.equals(k)) {
+                m.put((String) k, (String) v);
+              }
+            });
     return new LinkedHashMap<>(m);
   }
 }

@@ -13,22 +13,33 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Static checks of Kubernetes manifests; each returns the problems found (empty = fine), naming the document, so
- * that negative tests can feed broken manifests. Stateless, thread-safe.
+ * Static checks of Kubernetes manifests; each returns the problems found (empty = fine), naming the
+ * document, so that negative tests can feed broken manifests. Stateless, thread-safe.
  */
 final class K8sChecks {
 
   /** Kinds whose spec.template is a pod template. */
-  static final Set<String> WORKLOADS = Set.of("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job");
-  /** Kinds that live outside a namespace. */
-  static final Set<String> CLUSTER_SCOPED = Set.of("Namespace", "ClusterRole", "ClusterRoleBinding",
-      "CustomResourceDefinition", "PriorityClass", "StorageClass", "RuntimeClass", "PersistentVolume");
-  // name[:tag][@digest]; the name may carry a registry host with a port (host:5000/name)
-  private static final Pattern IMAGE = Pattern.compile(
-      "^(?<name>(?:[a-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9._/-]+)(?::(?<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?<digest>sha256:[0-9a-f]{64}))?$");
+  static final Set<String> WORKLOADS =
+      Set.of("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job");
 
-  private K8sChecks() {
-  }
+  /** Kinds that live outside a namespace. */
+  static final Set<String> CLUSTER_SCOPED =
+      Set.of(
+          "Namespace",
+          "ClusterRole",
+          "ClusterRoleBinding",
+          "CustomResourceDefinition",
+          "PriorityClass",
+          "StorageClass",
+          "RuntimeClass",
+          "PersistentVolume");
+
+  // name[:tag][@digest]; the name may carry a registry host with a port (host:5000/name)
+  private static final Pattern IMAGE =
+      Pattern.compile(
+          "^(?<name>(?:[a-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9._/-]+)(?::(?<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?<digest>sha256:[0-9a-f]{64}))?$");
+
+  private K8sChecks() {}
 
   static List<String> identity(List<Doc> docs) {
     List<String> p = new ArrayList<>();
@@ -108,7 +119,8 @@ final class K8sChecks {
   }
 
   /**
-   * One Namespace document, every namespaced document in it, the kustomization's namespace the same.
+   * One Namespace document, every namespaced document in it, the kustomization's namespace the
+   * same.
    */
   static List<String> namespace(List<Doc> docs, JsonNode kustomization) {
     List<String> p = new ArrayList<>();
@@ -119,12 +131,22 @@ final class K8sChecks {
     }
     String ns = namespaces.get(0).name();
     for (Doc d : docs) {
-      if (!CLUSTER_SCOPED.contains(d.kind()) && !ns.equals(d.node().path("metadata").path("namespace").asText())) {
-        p.add(d + ": metadata.namespace '" + d.node().path("metadata").path("namespace").asText() + "' is not " + ns);
+      if (!CLUSTER_SCOPED.contains(d.kind())
+          && !ns.equals(d.node().path("metadata").path("namespace").asText())) {
+        p.add(
+            d
+                + ": metadata.namespace '"
+                + d.node().path("metadata").path("namespace").asText()
+                + "' is not "
+                + ns);
       }
     }
     if (kustomization != null && !ns.equals(kustomization.path("namespace").asText())) {
-      p.add("kustomization namespace '" + kustomization.path("namespace").asText() + "' is not " + ns);
+      p.add(
+          "kustomization namespace '"
+              + kustomization.path("namespace").asText()
+              + "' is not "
+              + ns);
     }
     return p;
   }
@@ -134,9 +156,16 @@ final class K8sChecks {
     Map<Doc, Map<String, String>> out = new LinkedHashMap<>();
     for (Doc d : docs) {
       if (podSpec(d) != null) {
-        JsonNode labels = d.kind().equals("CronJob")
-            ? d.node().path("spec").path("jobTemplate").path("spec").path("template").path("metadata").path("labels")
-            : d.node().path("spec").path("template").path("metadata").path("labels");
+        JsonNode labels =
+            d.kind().equals("CronJob")
+                ? d.node()
+                    .path("spec")
+                    .path("jobTemplate")
+                    .path("spec")
+                    .path("template")
+                    .path("metadata")
+                    .path("labels")
+                : d.node().path("spec").path("template").path("metadata").path("labels");
         out.put(d, stringMap(labels));
       }
     }
@@ -144,8 +173,9 @@ final class K8sChecks {
   }
 
   /**
-   * Every Service and PodDisruptionBudget selector, and every workload's own selector, selects the pods of some
-   * workload; every named targetPort of a Service is a container port of the pods it selects.
+   * Every Service and PodDisruptionBudget selector, and every workload's own selector, selects the
+   * pods of some workload; every named targetPort of a Service is a container port of the pods it
+   * selects.
    */
   static List<String> selectors(List<Doc> docs) {
     List<String> p = new ArrayList<>();
@@ -154,15 +184,22 @@ final class K8sChecks {
       Map<String, String> selector;
       switch (d.kind()) {
         case "Service" -> selector = stringMap(d.node().path("spec").path("selector"));
-        case "PodDisruptionBudget" -> selector = stringMap(d.node().path("spec").path("selector").path("matchLabels"));
+        case "PodDisruptionBudget" ->
+            selector = stringMap(d.node().path("spec").path("selector").path("matchLabels"));
         default -> {
           if (podSpec(d) == null) {
             continue;
           }
           selector = stringMap(d.node().path("spec").path("selector").path("matchLabels"));
-          if (!d.kind().equals("Job") && !d.kind().equals("CronJob")
+          if (!d.kind().equals("Job")
+              && !d.kind().equals("CronJob")
               && !pods.get(d).entrySet().containsAll(selector.entrySet())) {
-            p.add(d + ": spec.selector " + selector + " does not match its own pod labels " + pods.get(d));
+            p.add(
+                d
+                    + ": spec.selector "
+                    + selector
+                    + " does not match its own pod labels "
+                    + pods.get(d));
           }
           continue;
         }
@@ -171,11 +208,12 @@ final class K8sChecks {
         p.add(d + ": empty selector");
         continue;
       }
-      List<Doc> matched = pods.entrySet().stream()
-          .filter(e -> namespaceOf(e.getKey()).equals(namespaceOf(d)))
-          .filter(e -> e.getValue().entrySet().containsAll(selector.entrySet()))
-          .map(Map.Entry::getKey)
-          .toList();
+      List<Doc> matched =
+          pods.entrySet().stream()
+              .filter(e -> namespaceOf(e.getKey()).equals(namespaceOf(d)))
+              .filter(e -> e.getValue().entrySet().containsAll(selector.entrySet()))
+              .map(Map.Entry::getKey)
+              .toList();
       if (matched.isEmpty()) {
         p.add(d + ": selector " + selector + " matches no workload's pods");
         continue;
@@ -184,13 +222,23 @@ final class K8sChecks {
         Set<String> portNames = new LinkedHashSet<>();
         for (Doc w : matched) {
           for (String list : List.of("initContainers", "containers")) {
-            podSpec(w).path(list).forEach(c -> c.path("ports").forEach(cp -> portNames.add(cp.path("name").asText())));
+            podSpec(w)
+                .path(list)
+                .forEach(
+                    c -> c.path("ports").forEach(cp -> portNames.add(cp.path("name").asText())));
           }
         }
         for (JsonNode port : d.node().path("spec").path("ports")) {
           JsonNode target = port.path("targetPort");
           if (target.isTextual() && !portNames.contains(target.asText())) {
-            p.add(d + ": targetPort '" + target.asText() + "' is no container port of " + matched + " " + portNames);
+            p.add(
+                d
+                    + ": targetPort '"
+                    + target.asText()
+                    + "' is no container port of "
+                    + matched
+                    + " "
+                    + portNames);
           }
         }
       }
@@ -198,9 +246,7 @@ final class K8sChecks {
     return p;
   }
 
-  /**
-   * Kustomization resources list every manifest file exactly once and nothing else.
-   */
+  /** Kustomization resources list every manifest file exactly once and nothing else. */
   static List<String> kustomizationResources(JsonNode kustomization, List<String> manifestFiles) {
     List<String> p = new ArrayList<>();
     List<String> resources = new ArrayList<>();
@@ -223,8 +269,8 @@ final class K8sChecks {
   }
 
   /**
-   * References between documents resolve: configMapRef / secretKeyRef / serviceAccountName / a StatefulSet's
-   * serviceName (which must be a headless Service).
+   * References between documents resolve: configMapRef / secretKeyRef / serviceAccountName / a
+   * StatefulSet's serviceName (which must be a headless Service).
    */
   static List<String> references(List<Doc> docs) {
     List<String> p = new ArrayList<>();
@@ -237,7 +283,12 @@ final class K8sChecks {
         require(p, names, where, "Secret", from.path("secretRef").path("name"));
       }
       for (JsonNode env : e.getValue().path("env")) {
-        require(p, names, where, "ConfigMap", env.path("valueFrom").path("configMapKeyRef").path("name"));
+        require(
+            p,
+            names,
+            where,
+            "ConfigMap",
+            env.path("valueFrom").path("configMapKeyRef").path("name"));
         require(p, names, where, "Secret", env.path("valueFrom").path("secretKeyRef").path("name"));
       }
     }
@@ -248,8 +299,13 @@ final class K8sChecks {
       }
       if (d.kind().equals("StatefulSet")) {
         String svc = d.node().path("spec").path("serviceName").asText("");
-        boolean headless = docs.stream().anyMatch(s -> s.kind().equals("Service") && s.name().equals(svc)
-            && "None".equals(s.node().path("spec").path("clusterIP").asText()));
+        boolean headless =
+            docs.stream()
+                .anyMatch(
+                    s ->
+                        s.kind().equals("Service")
+                            && s.name().equals(svc)
+                            && "None".equals(s.node().path("spec").path("clusterIP").asText()));
         if (!headless) {
           p.add(d + ": serviceName '" + svc + "' is no headless Service");
         }
@@ -258,14 +314,13 @@ final class K8sChecks {
     return p;
   }
 
-  /**
-   * Scrape annotations (prometheus.io/scrape) name a port the Service exposes and a path.
-   */
+  /** Scrape annotations (prometheus.io/scrape) name a port the Service exposes and a path. */
   static List<String> scrapeAnnotations(List<Doc> docs) {
     List<String> p = new ArrayList<>();
     for (Doc d : docs) {
       JsonNode ann = d.node().path("metadata").path("annotations");
-      if (!d.kind().equals("Service") || !"true".equals(ann.path("prometheus.io/scrape").asText())) {
+      if (!d.kind().equals("Service")
+          || !"true".equals(ann.path("prometheus.io/scrape").asText())) {
         continue;
       }
       String port = ann.path("prometheus.io/port").asText("");
@@ -284,8 +339,9 @@ final class K8sChecks {
   }
 
   /**
-   * Every long-running container runs as non-root (pod or container securityContext), without privilege
-   * escalation; init containers may run as root only with every capability dropped but named ones.
+   * Every long-running container runs as non-root (pod or container securityContext), without
+   * privilege escalation; init containers may run as root only with every capability dropped but
+   * named ones.
    */
   static List<String> nonRoot(List<Doc> docs) {
     List<String> p = new ArrayList<>();
@@ -301,8 +357,10 @@ final class K8sChecks {
         if (!nonRoot || sc.path("runAsUser").asInt(1) == 0) {
           p.add(d + " container " + c.path("name").asText() + ": may run as root");
         }
-        if (sc.path("allowPrivilegeEscalation").asBoolean(true) || sc.path("privileged").asBoolean(false)) {
-          p.add(d + " container " + c.path("name").asText() + ": privilege escalation not disabled");
+        if (sc.path("allowPrivilegeEscalation").asBoolean(true)
+            || sc.path("privileged").asBoolean(false)) {
+          p.add(
+              d + " container " + c.path("name").asText() + ": privilege escalation not disabled");
         }
       }
       for (JsonNode c : pod.path("initContainers")) {
@@ -312,7 +370,11 @@ final class K8sChecks {
           dropsAll |= x.asText().equals("ALL");
         }
         if (!dropsAll) {
-          p.add(d + " init container " + c.path("name").asText() + ": does not drop ALL capabilities");
+          p.add(
+              d
+                  + " init container "
+                  + c.path("name").asText()
+                  + ": does not drop ALL capabilities");
         }
       }
     }
@@ -320,10 +382,11 @@ final class K8sChecks {
   }
 
   /**
-   * Every app container (one with a port named {@code metrics}) has a liveness probe on {@code /-/healthy} and a
-   * readiness probe on {@code /-/ready}, each an httpGet on a port the container declares (by name or number); a
-   * startup probe, where present, also on {@code /-/healthy}. Liveness on {@code /metrics} would keep a wedged app
-   * alive, readiness on it would route to an app that is not processing.
+   * Every app container (one with a port named {@code metrics}) has a liveness probe on {@code
+   * /-/healthy} and a readiness probe on {@code /-/ready}, each an httpGet on a port the container
+   * declares (by name or number); a startup probe, where present, also on {@code /-/healthy}.
+   * Liveness on {@code /metrics} would keep a wedged app alive, readiness on it would route to an
+   * app that is not processing.
    */
   static List<String> probes(List<Doc> docs) {
     List<String> p = new ArrayList<>();
@@ -334,10 +397,12 @@ final class K8sChecks {
       }
       for (JsonNode c : pod.path("containers")) {
         Set<String> ports = new LinkedHashSet<>();
-        c.path("ports").forEach(cp -> {
-          ports.add(cp.path("name").asText());
-          ports.add(cp.path("containerPort").asText());
-        });
+        c.path("ports")
+            .forEach(
+                cp -> {
+                  ports.add(cp.path("name").asText());
+                  ports.add(cp.path("containerPort").asText());
+                });
         if (!ports.contains("metrics")) {
           continue;
         }
@@ -348,25 +413,41 @@ final class K8sChecks {
         if (c.has("startupProbe")) {
           expected.put("startupProbe", "/-/healthy");
         }
-        expected.forEach((probe, path) -> {
-          JsonNode get = c.path(probe).path("httpGet");
-          if (get.isMissingNode()) {
-            p.add(where + ": no " + probe + " httpGet");
-            return;
-          }
-          if (!path.equals(get.path("path").asText())) {
-            p.add(where + ": " + probe + " on '" + get.path("path").asText() + "', expected " + path);
-          }
-          if (!ports.contains(get.path("port").asText())) {
-            p.add(where + ": " + probe + " port '" + get.path("port").asText() + "' is no container port " + ports);
-          }
-        });
+        expected.forEach(
+            (probe, path) -> {
+              JsonNode get = c.path(probe).path("httpGet");
+              if (get.isMissingNode()) {
+                p.add(where + ": no " + probe + " httpGet");
+                return;
+              }
+              if (!path.equals(get.path("path").asText())) {
+                p.add(
+                    where
+                        + ": "
+                        + probe
+                        + " on '"
+                        + get.path("path").asText()
+                        + "', expected "
+                        + path);
+              }
+              if (!ports.contains(get.path("port").asText())) {
+                p.add(
+                    where
+                        + ": "
+                        + probe
+                        + " port '"
+                        + get.path("port").asText()
+                        + "' is no container port "
+                        + ports);
+              }
+            });
       }
     }
     return p;
   }
 
-  private static void require(List<String> p, Set<String> names, String where, String kind, JsonNode name) {
+  private static void require(
+      List<String> p, Set<String> names, String where, String kind, JsonNode name) {
     if (!name.isMissingNode() && !names.contains(kind + "/" + name.asText())) {
       p.add(where + ": " + kind + " '" + name.asText() + "' is not defined in the manifests");
     }

@@ -15,9 +15,9 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * Unit test with the real kustomize: {@code kubectl kustomize deploy/k8s} (kustomize built into kubectl, offline)
- * must build the manifests, keep every object and put each namespaced one into the namespace. Skipped where no
- * kubectl is installed.
+ * Unit test with the real kustomize: {@code kubectl kustomize deploy/k8s} (kustomize built into
+ * kubectl, offline) must build the manifests, keep every object and put each namespaced one into
+ * the namespace. Skipped where no kubectl is installed.
  */
 class KustomizeBuildTest {
 
@@ -37,25 +37,32 @@ class KustomizeBuildTest {
     Path out = Files.createTempFile("kustomize", ".yaml");
     Path err = Files.createTempFile("kustomize", ".err");
     try {
-      Process p = new ProcessBuilder(kubectl.toString(), "kustomize", RepoFiles.k8sDir().toString())
-          .redirectOutput(out.toFile())
-          .redirectError(err.toFile())
-          .start();
+      Process p =
+          new ProcessBuilder(kubectl.toString(), "kustomize", RepoFiles.k8sDir().toString())
+              .redirectOutput(out.toFile())
+              .redirectError(err.toFile())
+              .start();
       boolean done = p.waitFor(60, TimeUnit.SECONDS);
       if (!done) {
         p.destroyForcibly();
       }
       assertThat(done).as("kubectl kustomize finished within 60 s").isTrue();
-      assertThat(p.exitValue()).as("kubectl kustomize: %s", Files.readString(err, StandardCharsets.UTF_8)).isZero();
+      assertThat(p.exitValue())
+          .as("kubectl kustomize: %s", Files.readString(err, StandardCharsets.UTF_8))
+          .isZero();
 
-      List<Doc> built = Manifests.parse("kustomize-build", Files.readString(out, StandardCharsets.UTF_8));
+      List<Doc> built =
+          Manifests.parse("kustomize-build", Files.readString(out, StandardCharsets.UTF_8));
       List<Doc> sources = Manifests.all();
-      assertThat(built).extracting(d -> d.kind() + "/" + d.name())
-          .containsExactlyInAnyOrderElementsOf(sources.stream().map(d -> d.kind() + "/" + d.name()).toList());
+      assertThat(built)
+          .extracting(d -> d.kind() + "/" + d.name())
+          .containsExactlyInAnyOrderElementsOf(
+              sources.stream().map(d -> d.kind() + "/" + d.name()).toList());
       String ns = Manifests.kustomization().path("namespace").asText();
       assertThat(K8sChecks.namespace(built, null)).isEmpty();
       assertThat(built.stream().filter(d -> !K8sChecks.CLUSTER_SCOPED.contains(d.kind())))
-          .allSatisfy(d -> assertThat(d.node().path("metadata").path("namespace").asText()).isEqualTo(ns));
+          .allSatisfy(
+              d -> assertThat(d.node().path("metadata").path("namespace").asText()).isEqualTo(ns));
       assertThat(K8sChecks.pinnedImages(built)).isEmpty();
     } finally {
       Files.deleteIfExists(out);

@@ -11,7 +11,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Kubernetes manifests parsed from YAML (several documents per file allowed). Stateless, thread-safe.
+ * Kubernetes manifests parsed from YAML (several documents per file allowed). Stateless,
+ * thread-safe.
  */
 final class Manifests {
 
@@ -34,8 +35,7 @@ final class Manifests {
   static final String KUSTOMIZATION = "kustomization.yaml";
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
-  private Manifests() {
-  }
+  private Manifests() {}
 
   /** The YAML documents of {@code text}; empty documents (a trailing ---) are skipped. */
   static List<Doc> parse(String file, String text) {
@@ -72,9 +72,11 @@ final class Manifests {
   }
 
   static JsonNode kustomization() {
-    List<Doc> docs = parse(KUSTOMIZATION, RepoFiles.read(RepoFiles.k8sDir().resolve(KUSTOMIZATION)));
+    List<Doc> docs =
+        parse(KUSTOMIZATION, RepoFiles.read(RepoFiles.k8sDir().resolve(KUSTOMIZATION)));
     if (docs.size() != 1) {
-      throw new IllegalStateException(KUSTOMIZATION + " must hold one document, has " + docs.size());
+      throw new IllegalStateException(
+          KUSTOMIZATION + " must hold one document, has " + docs.size());
     }
     return docs.get(0).node();
   }

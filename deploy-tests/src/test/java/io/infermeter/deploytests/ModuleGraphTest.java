@@ -19,15 +19,17 @@ import org.w3c.dom.Node;
 import org.xml.sax.SAXException;
 
 /**
- * The module graph of the real POMs: schemas and test-support below everything, and each app (collector, streams
- * app, sink, alert forwarder, report) on schemas and libraries only, never on another app; test-support only in test
- * scope (schemas' tests use it too). The harness modules (demo, deploy-tests, benchmarks) run the apps together and may use any. The apps'
- * {@code *ArchitectureTest} checks the same on their classes.
+ * The module graph of the real POMs: schemas and test-support below everything, and each app
+ * (collector, streams app, sink, alert forwarder, report) on schemas and libraries only, never on
+ * another app; test-support only in test scope (schemas' tests use it too). The harness modules
+ * (demo, deploy-tests, benchmarks) run the apps together and may use any. The apps' {@code
+ * *ArchitectureTest} checks the same on their classes.
  */
 class ModuleGraphTest {
 
   static final String GROUP = "io.infermeter";
-  static final Set<String> APPS = Set.of("collector", "streams-app", "sink", "alert-forwarder", "report");
+  static final Set<String> APPS =
+      Set.of("collector", "streams-app", "sink", "alert-forwarder", "report");
   static final Set<String> HARNESSES = Set.of("demo", "deploy-tests", "benchmarks");
   static final Set<String> BASE = Set.of("schemas", "test-support");
 
@@ -39,7 +41,9 @@ class ModuleGraphTest {
     assertThat(modules).as("modules of the root pom").containsAll(APPS).containsAll(BASE);
     for (String m : modules) {
       assertThat(APPS.contains(m) || HARNESSES.contains(m) || BASE.contains(m))
-          .as("module %s is new: give it its place in ModuleGraphTest (an app, a harness or the base)", m)
+          .as(
+              "module %s is new: give it its place in ModuleGraphTest (an app, a harness or the base)",
+              m)
           .isTrue();
     }
   }
@@ -49,7 +53,8 @@ class ModuleGraphTest {
     List<String> violations = new ArrayList<>();
     for (String m : modules(RepoFiles.root().resolve("pom.xml"))) {
       if (!HARNESSES.contains(m)) {
-        try (InputStream in = Files.newInputStream(RepoFiles.root().resolve(m).resolve("pom.xml"))) {
+        try (InputStream in =
+            Files.newInputStream(RepoFiles.root().resolve(m).resolve("pom.xml"))) {
           violations.addAll(violations(m, dependencies(in)));
         }
       }
@@ -59,7 +64,8 @@ class ModuleGraphTest {
 
   @Test
   void anAppOnAnotherAppOrOnTestSupportOutsideTestsIsReported() throws Exception {
-    String pom = """
+    String pom =
+        """
         <project><dependencies>
           <dependency><groupId>io.infermeter</groupId><artifactId>infermeter-schemas</artifactId></dependency>
           <dependency><groupId>io.infermeter</groupId><artifactId>infermeter-sink</artifactId></dependency>
@@ -68,11 +74,13 @@ class ModuleGraphTest {
         </dependencies></project>""";
     List<Dep> deps = dependencies(new ByteArrayInputStream(pom.getBytes(StandardCharsets.UTF_8)));
 
-    assertThat(violations("collector", deps)).containsExactly(
-        "collector -> infermeter-sink (compile): an app depends on schemas and libraries only",
-        "collector -> infermeter-test-support (compile): test-support is for tests only");
+    assertThat(violations("collector", deps))
+        .containsExactly(
+            "collector -> infermeter-sink (compile): an app depends on schemas and libraries only",
+            "collector -> infermeter-test-support (compile): test-support is for tests only");
     assertThat(violations("schemas", deps)).hasSize(3);
-    assertThat(violations("schemas", List.of(new Dep("infermeter-test-support", "test")))).isEmpty();
+    assertThat(violations("schemas", List.of(new Dep("infermeter-test-support", "test"))))
+        .isEmpty();
   }
 
   /** What is wrong with {@code module}'s infermeter dependencies; empty when nothing. */
@@ -93,7 +101,8 @@ class ModuleGraphTest {
     return out;
   }
 
-  static List<Dep> dependencies(InputStream pom) throws ParserConfigurationException, IOException, SAXException {
+  static List<Dep> dependencies(InputStream pom)
+      throws ParserConfigurationException, IOException, SAXException {
     Element project = parse(pom);
     List<Dep> out = new ArrayList<>();
     for (Element deps : children(project, "dependencies")) {
@@ -107,7 +116,8 @@ class ModuleGraphTest {
     return out;
   }
 
-  static List<String> modules(Path rootPom) throws ParserConfigurationException, IOException, SAXException {
+  static List<String> modules(Path rootPom)
+      throws ParserConfigurationException, IOException, SAXException {
     try (InputStream in = Files.newInputStream(rootPom)) {
       List<String> out = new ArrayList<>();
       for (Element modules : children(parse(in), "modules")) {
@@ -119,7 +129,8 @@ class ModuleGraphTest {
     }
   }
 
-  private static Element parse(InputStream in) throws ParserConfigurationException, IOException, SAXException {
+  private static Element parse(InputStream in)
+      throws ParserConfigurationException, IOException, SAXException {
     DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
     f.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
     return f.newDocumentBuilder().parse(in).getDocumentElement();

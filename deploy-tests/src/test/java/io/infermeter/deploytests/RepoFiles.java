@@ -8,15 +8,17 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * Locates the repository's deploy files from the test's working directory (the module directory under Maven, the
- * repository root in an IDE). Stateless, thread-safe.
+ * Locates the repository's deploy files from the test's working directory (the module directory
+ * under Maven, the repository root in an IDE). Stateless, thread-safe.
  */
 final class RepoFiles {
 
-  private RepoFiles() {
-  }
+  private RepoFiles() {}
 
-  /** The repository root: the nearest directory, from the working directory upwards, that holds deploy/k8s. */
+  /**
+   * The repository root: the nearest directory, from the working directory upwards, that holds
+   * deploy/k8s.
+   */
   static Path root() {
     Path dir = Path.of("").toAbsolutePath();
     for (Path p = dir; p != null; p = p.getParent()) {
@@ -47,7 +49,10 @@ final class RepoFiles {
     return root().resolve("deploy/clickhouse/migrations");
   }
 
-  /** Regular files directly in {@code dir} whose name ends with one of {@code suffixes}, sorted by name. */
+  /**
+   * Regular files directly in {@code dir} whose name ends with one of {@code suffixes}, sorted by
+   * name.
+   */
   static List<Path> list(Path dir, String... suffixes) {
     try (Stream<Path> s = Files.list(dir)) {
       return s.filter(Files::isRegularFile)

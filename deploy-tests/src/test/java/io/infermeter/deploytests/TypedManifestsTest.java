@@ -28,34 +28,40 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
- * Unit tests: every manifest document binds to the typed Kubernetes model (fabric8 kubernetes-model, generated from
- * the Kubernetes OpenAPI schema) with no field left over: a misspelled or misplaced field (readinesProbe,
- * livenessProbe on the pod instead of the container) would land in the model's additionalProperties, and a value of
- * the wrong type fails to bind. This is the closest to schema validation available without a cluster.
+ * Unit tests: every manifest document binds to the typed Kubernetes model (fabric8
+ * kubernetes-model, generated from the Kubernetes OpenAPI schema) with no field left over: a
+ * misspelled or misplaced field (readinesProbe, livenessProbe on the pod instead of the container)
+ * would land in the model's additionalProperties, and a value of the wrong type fails to bind. This
+ * is the closest to schema validation available without a cluster.
  */
 class TypedManifestsTest {
 
-  private static final ObjectMapper MAPPER = new ObjectMapper()
-      .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true);
-  private static final Map<String, Class<?>> TYPES = Map.ofEntries(
-      Map.entry("v1/Namespace", Namespace.class),
-      Map.entry("v1/ConfigMap", ConfigMap.class),
-      Map.entry("v1/Secret", Secret.class),
-      Map.entry("v1/ServiceAccount", ServiceAccount.class),
-      Map.entry("v1/Service", Service.class),
-      Map.entry("apps/v1/DaemonSet", DaemonSet.class),
-      Map.entry("apps/v1/StatefulSet", StatefulSet.class),
-      Map.entry("apps/v1/Deployment", Deployment.class),
-      Map.entry("policy/v1/PodDisruptionBudget", PodDisruptionBudget.class),
-      // Prometheus Operator CRDs of the Helm chart (fabric8 openshift-model-monitoring)
-      Map.entry("monitoring.coreos.com/v1/ServiceMonitor", ServiceMonitor.class),
-      Map.entry("monitoring.coreos.com/v1/PrometheusRule", PrometheusRule.class));
+  private static final ObjectMapper MAPPER =
+      new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true);
+  private static final Map<String, Class<?>> TYPES =
+      Map.ofEntries(
+          Map.entry("v1/Namespace", Namespace.class),
+          Map.entry("v1/ConfigMap", ConfigMap.class),
+          Map.entry("v1/Secret", Secret.class),
+          Map.entry("v1/ServiceAccount", ServiceAccount.class),
+          Map.entry("v1/Service", Service.class),
+          Map.entry("apps/v1/DaemonSet", DaemonSet.class),
+          Map.entry("apps/v1/StatefulSet", StatefulSet.class),
+          Map.entry("apps/v1/Deployment", Deployment.class),
+          Map.entry("policy/v1/PodDisruptionBudget", PodDisruptionBudget.class),
+          // Prometheus Operator CRDs of the Helm chart (fabric8 openshift-model-monitoring)
+          Map.entry("monitoring.coreos.com/v1/ServiceMonitor", ServiceMonitor.class),
+          Map.entry("monitoring.coreos.com/v1/PrometheusRule", PrometheusRule.class));
 
-  /** Problems of one document: an unknown apiVersion/kind, a binding error, or fields the model does not know. */
+  /**
+   * Problems of one document: an unknown apiVersion/kind, a binding error, or fields the model does
+   * not know.
+   */
   static List<String> problems(Doc d) {
     Class<?> type = TYPES.get(d.node().path("apiVersion").asText() + "/" + d.kind());
     if (type == null) {
-      return List.of(d + ": no typed model for " + d.node().path("apiVersion").asText() + "/" + d.kind());
+      return List.of(
+          d + ": no typed model for " + d.node().path("apiVersion").asText() + "/" + d.kind());
     }
     Object typed;
     try {
@@ -68,8 +74,12 @@ class TypedManifestsTest {
     return out.stream().map(s -> d + ": unknown field " + s).toList();
   }
 
-  /** Walks the typed object graph and reports every non-empty additionalProperties map with its path. */
-  private static void leftovers(Object o, String path, List<String> out, Map<Object, Boolean> seen) {
+  /**
+   * Walks the typed object graph and reports every non-empty additionalProperties map with its
+   * path.
+   */
+  private static void leftovers(
+      Object o, String path, List<String> out, Map<Object, Boolean> seen) {
     if (o == null || seen.put(o, Boolean.TRUE) != null) {
       return;
     }
@@ -86,10 +96,12 @@ class TypedManifestsTest {
     }
     if (!o.getClass().getName().startsWith("io.fabric8.kubernetes.api.model")
         && !o.getClass().getName().startsWith("io.fabric8.openshift.api.model.monitoring")) {
-      return;  // strings, numbers, Quantity/IntOrString internals
+      return; // strings, numbers, Quantity/IntOrString internals
     }
     for (Method g : o.getClass().getMethods()) {
-      if (g.getParameterCount() != 0 || Modifier.isStatic(g.getModifiers()) || !g.getName().startsWith("get")
+      if (g.getParameterCount() != 0
+          || Modifier.isStatic(g.getModifiers())
+          || !g.getName().startsWith("get")
           || g.getName().equals("getClass")) {
         continue;
       }
@@ -120,7 +132,10 @@ class TypedManifestsTest {
 
   @Test
   void misspelledAndMisplacedFieldsAreReported() {
-    List<Doc> docs = Manifests.parse("test.yaml", """
+    List<Doc> docs =
+        Manifests.parse(
+            "test.yaml",
+            """
         apiVersion: apps/v1
         kind: Deployment
         metadata: {name: d}
@@ -135,18 +150,30 @@ class TypedManifestsTest {
                   image: x:1
                   readinesProbe: {httpGet: {path: /metrics, port: 1}}
         """);
-    assertThat(problems(docs.get(0))).hasSize(2)
+    assertThat(problems(docs.get(0)))
+        .hasSize(2)
         .anyMatch(s -> s.contains("readinesProbe"))
         .anyMatch(s -> s.contains("Spec.Template.Spec.livenessProbe"));
   }
 
   @Test
   void unknownKindsAndWrongTypesAreReported() {
-    assertThat(problems(Manifests.parse("t.yaml", "apiVersion: v9\nkind: Gadget\nmetadata: {name: g}\n").get(0)))
-        .singleElement().asString().contains("no typed model for v9/Gadget");
-    assertThat(problems(Manifests.parse("t.yaml",
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: [1, 2]}\n").get(0)))
-        .singleElement().asString().contains("does not bind to Deployment");
+    assertThat(
+            problems(
+                Manifests.parse("t.yaml", "apiVersion: v9\nkind: Gadget\nmetadata: {name: g}\n")
+                    .get(0)))
+        .singleElement()
+        .asString()
+        .contains("no typed model for v9/Gadget");
+    assertThat(
+            problems(
+                Manifests.parse(
+                        "t.yaml",
+                        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: [1, 2]}\n")
+                    .get(0)))
+        .singleElement()
+        .asString()
+        .contains("does not bind to Deployment");
   }
 
   @Test

@@ -9,14 +9,13 @@ import java.time.Instant;
 import java.util.Optional;
 
 /**
- * The report as a library call: reads the shipped views from ClickHouse and renders one self-contained HTML page
- * (inline SVG charts, no script, no external resource). Stateless; uses the caller's connection, so not safe to
- * call concurrently on one connection.
+ * The report as a library call: reads the shipped views from ClickHouse and renders one
+ * self-contained HTML page (inline SVG charts, no script, no external resource). Stateless; uses
+ * the caller's connection, so not safe to call concurrently on one connection.
  */
 public final class Report {
 
-  private Report() {
-  }
+  private Report() {}
 
   /** Reads the data of {@code request} from {@code connection} and renders the page. */
   public static String generate(Connection connection, ReportRequest request) throws SQLException {
@@ -25,8 +24,8 @@ public final class Report {
   }
 
   /**
-   * The span of the data of one window size in a database, as [first, last + 1 us) over latency, energy,
-   * bottleneck windows and alert emissions; empty when the database has no rows.
+   * The span of the data of one window size in a database, as [first, last + 1 us) over latency,
+   * energy, bottleneck windows and alert emissions; empty when the database has no rows.
    */
   public static Optional<Instant[]> dataRange(Connection connection, String database, long windowMs)
       throws SQLException {

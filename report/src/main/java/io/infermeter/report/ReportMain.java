@@ -28,12 +28,15 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code infermeter report}: writes one self-contained HTML page with the fleet views of a time range, read from
- * ClickHouse. A one-shot command (no /metrics endpoint: it runs for seconds). Exit codes: 0 written, 1 ClickHouse
- * or file error, 2 invalid arguments. The password is read from the environment or a file, never from the command
- * line (visible in ps) and never logged.
+ * {@code infermeter report}: writes one self-contained HTML page with the fleet views of a time
+ * range, read from ClickHouse. A one-shot command (no /metrics endpoint: it runs for seconds). Exit
+ * codes: 0 written, 1 ClickHouse or file error, 2 invalid arguments. The password is read from the
+ * environment or a file, never from the command line (visible in ps) and never logged.
  */
-@Command(name = "report", mixinStandardHelpOptions = true, version = "infermeter report 0.1.0",
+@Command(
+    name = "report",
+    mixinStandardHelpOptions = true,
+    version = "infermeter report 0.1.0",
     sortOptions = false,
     description = {
       "Render the infermeter ClickHouse views (fleet latency percentiles over time, TTFT/TPOT SLO attainment, cost "
@@ -48,63 +51,110 @@ public final class ReportMain implements Callable<Integer> {
   static final String DEFAULT_URL = "jdbc:clickhouse://127.0.0.1:8123/default";
   private static final Logger LOG = LoggerFactory.getLogger(ReportMain.class);
 
-  @Spec
-  CommandLine.Model.CommandSpec spec;
+  @Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--clickhouse-url", paramLabel = "JDBC_URL",
-      description = "ClickHouse JDBC URL. Default: env INFERMETER_CLICKHOUSE_URL, else .local-stack/stack.env "
-          + "(looked up from the working directory upwards), else " + DEFAULT_URL + ".")
+  @Option(
+      names = "--clickhouse-url",
+      paramLabel = "JDBC_URL",
+      description =
+          "ClickHouse JDBC URL. Default: env INFERMETER_CLICKHOUSE_URL, else .local-stack/stack.env "
+              + "(looked up from the working directory upwards), else "
+              + DEFAULT_URL
+              + ".")
   String clickhouseUrl;
 
-  @Option(names = "--database", paramLabel = "NAME",
-      description = "Database holding the infermeter tables. Default: env INFERMETER_CLICKHOUSE_DATABASE, else infermeter.")
+  @Option(
+      names = "--database",
+      paramLabel = "NAME",
+      description =
+          "Database holding the infermeter tables. Default: env INFERMETER_CLICKHOUSE_DATABASE, else infermeter.")
   String database;
 
-  @Option(names = "--user", paramLabel = "USER",
+  @Option(
+      names = "--user",
+      paramLabel = "USER",
       description = "ClickHouse user. Default: env INFERMETER_CLICKHOUSE_USER, else default.")
   String user;
 
-  @Option(names = "--password-file", paramLabel = "FILE",
-      description = "File holding the ClickHouse password (first line). Default: env INFERMETER_CLICKHOUSE_PASSWORD, else none.")
+  @Option(
+      names = "--password-file",
+      paramLabel = "FILE",
+      description =
+          "File holding the ClickHouse password (first line). Default: env INFERMETER_CLICKHOUSE_PASSWORD, else none.")
   Path passwordFile;
 
-  @Option(names = "--from", paramLabel = "INSTANT",
-      description = "Start of the range, inclusive, ISO-8601 instant (e.g. 2026-11-23T14:00:00Z). Default: --to minus --last.")
+  @Option(
+      names = "--from",
+      paramLabel = "INSTANT",
+      description =
+          "Start of the range, inclusive, ISO-8601 instant (e.g. 2026-11-23T14:00:00Z). Default: --to minus --last.")
   String from;
 
-  @Option(names = "--to", paramLabel = "INSTANT",
+  @Option(
+      names = "--to",
+      paramLabel = "INSTANT",
       description = "End of the range, exclusive, ISO-8601 instant. Default: now.")
   String to;
 
-  @Option(names = "--last", paramLabel = "DURATION", defaultValue = "1h",
-      description = "Length of the default range ending at --to (units ms, s, m, h, d). Default: ${DEFAULT-VALUE}.")
+  @Option(
+      names = "--last",
+      paramLabel = "DURATION",
+      defaultValue = "1h",
+      description =
+          "Length of the default range ending at --to (units ms, s, m, h, d). Default: ${DEFAULT-VALUE}.")
   String last;
 
-  @Option(names = "--all", description = "Cover the full range of the data in the database (ignores --from/--to/--last).")
+  @Option(
+      names = "--all",
+      description =
+          "Cover the full range of the data in the database (ignores --from/--to/--last).")
   boolean all;
 
-  @Option(names = "--window", paramLabel = "DURATION", defaultValue = "10s",
-      description = "Window size whose rows are read (the streams app writes 10s and 1m windows; they describe the "
-          + "same requests, so one is read). Default: ${DEFAULT-VALUE}.")
+  @Option(
+      names = "--window",
+      paramLabel = "DURATION",
+      defaultValue = "10s",
+      description =
+          "Window size whose rows are read (the streams app writes 10s and 1m windows; they describe the "
+              + "same requests, so one is read). Default: ${DEFAULT-VALUE}.")
   String window;
 
-  @Option(names = "--ttft-slo", paramLabel = "DURATION", defaultValue = "500ms",
-      description = "TTFT SLO threshold. Default: ${DEFAULT-VALUE} (the streams app's default class).")
+  @Option(
+      names = "--ttft-slo",
+      paramLabel = "DURATION",
+      defaultValue = "500ms",
+      description =
+          "TTFT SLO threshold. Default: ${DEFAULT-VALUE} (the streams app's default class).")
   String ttftSlo;
 
-  @Option(names = "--tpot-slo", paramLabel = "DURATION", defaultValue = "50ms",
+  @Option(
+      names = "--tpot-slo",
+      paramLabel = "DURATION",
+      defaultValue = "50ms",
       description = "TPOT SLO threshold. Default: ${DEFAULT-VALUE}.")
   String tpotSlo;
 
-  @Option(names = "--metrics", paramLabel = "LIST", split = ",", defaultValue = "e2e,ttft",
-      description = "Latency metrics drawn per model over time (e2e, ttft, tpot, queue, prefill, decode). Default: ${DEFAULT-VALUE}.")
+  @Option(
+      names = "--metrics",
+      paramLabel = "LIST",
+      split = ",",
+      defaultValue = "e2e,ttft",
+      description =
+          "Latency metrics drawn per model over time (e2e, ttft, tpot, queue, prefill, decode). Default: ${DEFAULT-VALUE}.")
   List<String> metrics;
 
-  @Option(names = "--max-points", paramLabel = "N", defaultValue = "360",
-      description = "Most points per time series; windows are merged exactly into longer steps beyond that. Default: ${DEFAULT-VALUE}.")
+  @Option(
+      names = "--max-points",
+      paramLabel = "N",
+      defaultValue = "360",
+      description =
+          "Most points per time series; windows are merged exactly into longer steps beyond that. Default: ${DEFAULT-VALUE}.")
   int maxPoints;
 
-  @Option(names = {"-o", "--out"}, paramLabel = "FILE", defaultValue = "report.html",
+  @Option(
+      names = {"-o", "--out"},
+      paramLabel = "FILE",
+      defaultValue = "report.html",
       description = "Output HTML file. Default: ${DEFAULT-VALUE}.")
   Path out;
 
@@ -127,16 +177,19 @@ public final class ReportMain implements Callable<Integer> {
   }
 
   static CommandLine commandLine(ReportMain main) {
-    return new CommandLine(main).setExecutionExceptionHandler((e, cmd, parsed) -> {
-      if (e instanceof SQLException || e instanceof IOException) {
-        // an expected operational failure (server down, database missing): one clear line, the trace at debug
-        LOG.error("report failed: {}", e.getMessage());
-        LOG.debug("report failure", e);
-      } else {
-        LOG.error("report failed: {}", e.getMessage(), e);
-      }
-      return 1;
-    });
+    return new CommandLine(main)
+        .setExecutionExceptionHandler(
+            (e, cmd, parsed) -> {
+              if (e instanceof SQLException || e instanceof IOException) {
+                // an expected operational failure (server down, database missing): one clear line,
+                // the trace at debug
+                LOG.error("report failed: {}", e.getMessage());
+                LOG.debug("report failure", e);
+              } else {
+                LOG.error("report failed: {}", e.getMessage(), e);
+              }
+              return 1;
+            });
   }
 
   @Override
@@ -149,19 +202,28 @@ public final class ReportMain implements Callable<Integer> {
     long ttftUs = duration("--ttft-slo", ttftSlo).toNanos() / 1000;
     long tpotUs = duration("--tpot-slo", tpotSlo).toNanos() / 1000;
     Instant now = clock.instant();
-    // parse every argument before connecting: a typo fails in milliseconds, not after a connection timeout
+    // parse every argument before connecting: a typo fails in milliseconds, not after a connection
+    // timeout
     Instant t = all || to == null ? now : instant("--to", to);
     Instant f = all || from == null ? t.minus(duration("--last", last)) : instant("--from", from);
     request(db, f, t, windowMs, ttftUs, tpotUs, now);
     Properties props = new Properties();
     props.setProperty("user", usr);
     password.ifPresent(p -> props.setProperty("password", p));
-    LOG.info("connecting to {} as {} (password {}), database {}", redact(url), usr, password.isPresent() ? "set" : "not set", db);
+    LOG.info(
+        "connecting to {} as {} (password {}), database {}",
+        redact(url),
+        usr,
+        password.isPresent() ? "set" : "not set",
+        db);
     try (Connection c = DriverManager.getConnection(url, props)) {
       if (all) {
         Optional<Instant[]> range = Report.dataRange(c, db, windowMs);
         if (range.isEmpty()) {
-          LOG.warn("database {} has no rows for window size {} ms: the report will say 'no data'", db, windowMs);
+          LOG.warn(
+              "database {} has no rows for window size {} ms: the report will say 'no data'",
+              db,
+              windowMs);
           f = now.minus(Duration.ofHours(1));
           t = now;
         } else {
@@ -182,7 +244,8 @@ public final class ReportMain implements Callable<Integer> {
     return 0;
   }
 
-  private ReportRequest request(String db, Instant f, Instant t, long windowMs, long ttftUs, long tpotUs, Instant now) {
+  private ReportRequest request(
+      String db, Instant f, Instant t, long windowMs, long ttftUs, long tpotUs, Instant now) {
     try {
       return new ReportRequest(db, f, t, windowMs, ttftUs, tpotUs, metrics, maxPoints, now);
     } catch (IllegalArgumentException e) {
@@ -214,8 +277,13 @@ public final class ReportMain implements Callable<Integer> {
 
   private String checkUrl(String url, String origin) {
     if (!url.startsWith("jdbc:clickhouse:") && !url.startsWith("jdbc:ch:")) {
-      throw new ParameterException(spec.commandLine(), "invalid value '" + url + "' for " + origin
-          + ": expected a jdbc:clickhouse://host:port URL");
+      throw new ParameterException(
+          spec.commandLine(),
+          "invalid value '"
+              + url
+              + "' for "
+              + origin
+              + ": expected a jdbc:clickhouse://host:port URL");
     }
     return url;
   }
@@ -223,7 +291,8 @@ public final class ReportMain implements Callable<Integer> {
   private Optional<String> resolvePassword() throws IOException {
     if (passwordFile != null) {
       if (!Files.isReadable(passwordFile)) {
-        throw new ParameterException(spec.commandLine(), "--password-file " + passwordFile + " is not readable");
+        throw new ParameterException(
+            spec.commandLine(), "--password-file " + passwordFile + " is not readable");
       }
       List<String> lines = Files.readAllLines(passwordFile, StandardCharsets.UTF_8);
       return Optional.of(lines.isEmpty() ? "" : lines.get(0));
@@ -232,13 +301,20 @@ public final class ReportMain implements Callable<Integer> {
   }
 
   Duration duration(String option, String text) {
-    Duration d = text == null ? null : Settings.parseDuration(text); // the project's one duration syntax
+    Duration d =
+        text == null ? null : Settings.parseDuration(text); // the project's one duration syntax
     if (d == null) {
-      throw new ParameterException(spec.commandLine(), "invalid value '" + text + "' for " + option
-          + ": expected a positive duration like 500ms, 10s, 1m, 1h, 7d");
+      throw new ParameterException(
+          spec.commandLine(),
+          "invalid value '"
+              + text
+              + "' for "
+              + option
+              + ": expected a positive duration like 500ms, 10s, 1m, 1h, 7d");
     }
     if (d.isZero()) {
-      throw new ParameterException(spec.commandLine(), "invalid value '" + text + "' for " + option + ": must be > 0");
+      throw new ParameterException(
+          spec.commandLine(), "invalid value '" + text + "' for " + option + ": must be > 0");
     }
     return d;
   }
@@ -247,12 +323,20 @@ public final class ReportMain implements Callable<Integer> {
     try {
       return Instant.parse(text);
     } catch (DateTimeParseException e) {
-      throw new ParameterException(spec.commandLine(), "invalid value '" + text + "' for " + option
-          + ": expected an ISO-8601 instant like 2026-11-23T14:00:00Z", e);
+      throw new ParameterException(
+          spec.commandLine(),
+          "invalid value '"
+              + text
+              + "' for "
+              + option
+              + ": expected an ISO-8601 instant like 2026-11-23T14:00:00Z",
+          e);
     }
   }
 
-  /** The URL for logs: a password in the query string or in user:password@host is replaced by ***. */
+  /**
+   * The URL for logs: a password in the query string or in user:password@host is replaced by ***.
+   */
   static String redact(String url) {
     return url.replaceAll("(?i)(password=)[^&;]*", "$1***").replaceAll("//[^/@?]*@", "//***@");
   }

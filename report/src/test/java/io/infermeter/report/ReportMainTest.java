@@ -18,10 +18,10 @@ import picocli.CommandLine;
 
 class ReportMainTest {
 
-  private static final Clock CLOCK = Clock.fixed(Instant.parse("2026-11-23T13:00:00Z"), ZoneOffset.UTC);
+  private static final Clock CLOCK =
+      Clock.fixed(Instant.parse("2026-11-23T13:00:00Z"), ZoneOffset.UTC);
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private CommandLine cli(Map<String, String> env, Path cwd, StringWriter err) {
     CommandLine cl = ReportMain.commandLine(new ReportMain(CLOCK, env, cwd));
@@ -41,46 +41,58 @@ class ReportMainTest {
     Path nested = Files.createDirectories(dir.resolve("a/b"));
     assertThat(resolveUrl(Map.of(), nested)).isEqualTo(ReportMain.DEFAULT_URL);
     Files.createDirectories(dir.resolve(".local-stack"));
-    Files.writeString(dir.resolve(".local-stack/stack.env"),
+    Files.writeString(
+        dir.resolve(".local-stack/stack.env"),
         "INFERMETER_KAFKA_BOOTSTRAP=127.0.0.1:9092\nINFERMETER_CLICKHOUSE_URL=jdbc:clickhouse://127.0.0.1:18123/default\n");
     assertThat(resolveUrl(Map.of(), nested)).isEqualTo("jdbc:clickhouse://127.0.0.1:18123/default");
-    assertThat(resolveUrl(Map.of("INFERMETER_CLICKHOUSE_URL", "jdbc:clickhouse://env:8123"), nested))
+    assertThat(
+            resolveUrl(Map.of("INFERMETER_CLICKHOUSE_URL", "jdbc:clickhouse://env:8123"), nested))
         .isEqualTo("jdbc:clickhouse://env:8123");
-    assertThat(resolveUrl(Map.of("INFERMETER_CLICKHOUSE_URL", "jdbc:clickhouse://env:8123"), nested,
-        "--clickhouse-url", "jdbc:clickhouse://opt:8123")).isEqualTo("jdbc:clickhouse://opt:8123");
+    assertThat(
+            resolveUrl(
+                Map.of("INFERMETER_CLICKHOUSE_URL", "jdbc:clickhouse://env:8123"),
+                nested,
+                "--clickhouse-url",
+                "jdbc:clickhouse://opt:8123"))
+        .isEqualTo("jdbc:clickhouse://opt:8123");
   }
 
   @ParameterizedTest
-  @CsvSource(delimiter = '|', value = {
-      "--clickhouse-url=http://127.0.0.1:8123   | invalid value 'http://127.0.0.1:8123' for --clickhouse-url",
-      "--window=10 seconds                       | invalid value '10 seconds' for --window",
-      "--window=0s                               | must be > 0",
-      "--ttft-slo=fast                           | invalid value 'fast' for --ttft-slo",
-      "--from=yesterday                          | invalid value 'yesterday' for --from",
-      "--to=2026-11-23                           | invalid value '2026-11-23' for --to",
-      "--from=2026-11-23T14:00:00Z               | from < to",
-      "--database=bad-name                       | database must be an identifier",
-      "--metrics=p99                             | unknown latency metric 'p99'",
-      "--password-file=/nonexistent/pw           | is not readable",
-      "--max-points=abc                          | Invalid value for option '--max-points'",
-  })
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "--clickhouse-url=http://127.0.0.1:8123   | invalid value 'http://127.0.0.1:8123' for --clickhouse-url",
+        "--window=10 seconds                       | invalid value '10 seconds' for --window",
+        "--window=0s                               | must be > 0",
+        "--ttft-slo=fast                           | invalid value 'fast' for --ttft-slo",
+        "--from=yesterday                          | invalid value 'yesterday' for --from",
+        "--to=2026-11-23                           | invalid value '2026-11-23' for --to",
+        "--from=2026-11-23T14:00:00Z               | from < to",
+        "--database=bad-name                       | database must be an identifier",
+        "--metrics=p99                             | unknown latency metric 'p99'",
+        "--password-file=/nonexistent/pw           | is not readable",
+        "--max-points=abc                          | Invalid value for option '--max-points'",
+      })
   void invalidArgumentsFailWithExitCodeTwoNamingTheValue(String arg, String message) {
     StringWriter err = new StringWriter();
     // an unreachable URL: validation must fail before any connection is attempted
-    int rc = cli(Map.of("INFERMETER_CLICKHOUSE_URL", "jdbc:clickhouse://127.0.0.1:1"), dir, err)
-        .execute(arg, "--out", dir.resolve("r.html").toString());
+    int rc =
+        cli(Map.of("INFERMETER_CLICKHOUSE_URL", "jdbc:clickhouse://127.0.0.1:1"), dir, err)
+            .execute(arg, "--out", dir.resolve("r.html").toString());
     assertThat(rc).isEqualTo(2);
     assertThat(err.toString()).contains(message);
     assertThat(dir.resolve("r.html")).doesNotExist();
   }
 
   @ParameterizedTest
-  @CsvSource(delimiter = '|', value = {
-      "jdbc:clickhouse://127.0.0.1:8123/default                        | jdbc:clickhouse://127.0.0.1:8123/default",
-      "jdbc:clickhouse://h:8123/db?user=u&password=s3cret&ssl=true     | jdbc:clickhouse://h:8123/db?user=u&password=***&ssl=true",
-      "jdbc:clickhouse://u:s3cret@h:8123/db                            | jdbc:clickhouse://***@h:8123/db",
-      "jdbc:ch://h:8123?PASSWORD=s3cret                                | jdbc:ch://h:8123?PASSWORD=***",
-  })
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "jdbc:clickhouse://127.0.0.1:8123/default                        | jdbc:clickhouse://127.0.0.1:8123/default",
+        "jdbc:clickhouse://h:8123/db?user=u&password=s3cret&ssl=true     | jdbc:clickhouse://h:8123/db?user=u&password=***&ssl=true",
+        "jdbc:clickhouse://u:s3cret@h:8123/db                            | jdbc:clickhouse://***@h:8123/db",
+        "jdbc:ch://h:8123?PASSWORD=s3cret                                | jdbc:ch://h:8123?PASSWORD=***",
+      })
   void urlsAreRedactedForLogs(String url, String expected) {
     assertThat(ReportMain.redact(url)).isEqualTo(expected).doesNotContain("s3cret");
   }
@@ -91,7 +103,20 @@ class ReportMainTest {
     CommandLine cl = ReportMain.commandLine(new ReportMain(CLOCK, Map.of(), dir));
     cl.setOut(new PrintWriter(out, true));
     assertThat(cl.execute("--help")).isZero();
-    assertThat(out.toString()).contains("--clickhouse-url", "--database", "--user", "--password-file", "--from", "--to",
-        "--all", "--window", "--ttft-slo", "--tpot-slo", "--metrics", "--out", "INFERMETER_CLICKHOUSE_PASSWORD");
+    assertThat(out.toString())
+        .contains(
+            "--clickhouse-url",
+            "--database",
+            "--user",
+            "--password-file",
+            "--from",
+            "--to",
+            "--all",
+            "--window",
+            "--ttft-slo",
+            "--tpot-slo",
+            "--metrics",
+            "--out",
+            "INFERMETER_CLICKHOUSE_PASSWORD");
   }
 }

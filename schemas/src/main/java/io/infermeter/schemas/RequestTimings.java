@@ -4,17 +4,19 @@ import io.infermeter.avro.RequestEvent;
 import java.util.OptionalLong;
 
 /**
- * The derived durations of a {@link RequestEvent}, as METRICS.md pins them. All values are microseconds; a duration
- * whose inputs are absent (or would be negative) is empty. Stateless and thread-safe.
+ * The derived durations of a {@link RequestEvent}, as METRICS.md pins them. All values are
+ * microseconds; a duration whose inputs are absent (or would be negative) is empty. Stateless and
+ * thread-safe.
  *
  * <ul>
- *   <li>queue = scheduled - arrival</li>
- *   <li>TTFT = first_token - arrival (includes queue and prefill; vLLM's Prometheus histogram convention)</li>
- *   <li>prefill = first_token - scheduled</li>
- *   <li>decode = completed - first_token</li>
- *   <li>e2e = completed - arrival</li>
- *   <li>TPOT = decode / (output_tokens - 1), only when output_tokens &gt; 1</li>
- *   <li>busy = prefill + decode (the device time a request occupied; basis of energy attribution)</li>
+ *   <li>queue = scheduled - arrival
+ *   <li>TTFT = first_token - arrival (includes queue and prefill; vLLM's Prometheus histogram
+ *       convention)
+ *   <li>prefill = first_token - scheduled
+ *   <li>decode = completed - first_token
+ *   <li>e2e = completed - arrival
+ *   <li>TPOT = decode / (output_tokens - 1), only when output_tokens &gt; 1
+ *   <li>busy = prefill + decode (the device time a request occupied; basis of energy attribution)
  * </ul>
  */
 public final class RequestTimings {
@@ -41,7 +43,9 @@ public final class RequestTimings {
     return diff(e.getCompletedUs(), e.getArrivalUs());
   }
 
-  /** Mean inter-token latency of the request; empty unless more than one output token was produced. */
+  /**
+   * Mean inter-token latency of the request; empty unless more than one output token was produced.
+   */
   public static OptionalLong tpotUs(RequestEvent e) {
     Integer out = e.getOutputTokens();
     OptionalLong decode = decodeUs(e);
@@ -52,8 +56,9 @@ public final class RequestTimings {
   }
 
   /**
-   * Device-busy time of the request: prefill + decode when both are known; otherwise completed - scheduled; otherwise
-   * e2e minus nothing (the whole request, when only arrival and completion are known).
+   * Device-busy time of the request: prefill + decode when both are known; otherwise completed -
+   * scheduled; otherwise e2e minus nothing (the whole request, when only arrival and completion are
+   * known).
    */
   public static long busyUs(RequestEvent e) {
     OptionalLong prefill = prefillUs(e);

@@ -27,25 +27,30 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Creates every topic of {@link Topics#ALL} that does not exist yet, with the deployment's prefix, partition count
- * and replication factor, and checks the partition count of those that do. Every app calls it at start
- * ({@link #atStart}), so the apps can start in any order on a broker that does not auto-create topics; production
- * pre-creates the topics and sets {@value #CREATE_MISSING}{@code =false}.
+ * Creates every topic of {@link Topics#ALL} that does not exist yet, with the deployment's prefix,
+ * partition count and replication factor, and checks the partition count of those that do. Every
+ * app calls it at start ({@link #atStart}), so the apps can start in any order on a broker that
+ * does not auto-create topics; production pre-creates the topics and sets {@value
+ * #CREATE_MISSING}{@code =false}.
  *
- * <p>Idempotent and safe to run from several processes at once: a topic another process created between the listing
- * and the creation ({@link TopicExistsException}) counts as existing. The request and hardware topics must have the
- * same partition count (the streams app joins a host's requests and samples by partition number): when only one of
- * them exists, the other is created with its count instead of the configured one.
+ * <p>Idempotent and safe to run from several processes at once: a topic another process created
+ * between the listing and the creation ({@link TopicExistsException}) counts as existing. The
+ * request and hardware topics must have the same partition count (the streams app joins a host's
+ * requests and samples by partition number): when only one of them exists, the other is created
+ * with its count instead of the configured one.
  *
- * <p>Settings (every app, defaults in {@link #DEFAULTS}): {@value #CREATE_MISSING}, {@value #PARTITIONS},
- * {@value #REPLICATION_FACTOR}, and the shared {@code topic.prefix}. Stateless and thread-safe.
+ * <p>Settings (every app, defaults in {@link #DEFAULTS}): {@value #CREATE_MISSING}, {@value
+ * #PARTITIONS}, {@value #REPLICATION_FACTOR}, and the shared {@code topic.prefix}. Stateless and
+ * thread-safe.
  */
 public final class TopicCreator {
 
   /** Whether an app creates missing topics at start. */
   public static final String CREATE_MISSING = "topics.create.missing";
+
   /** Partition count of every topic an app creates. */
   public static final String PARTITIONS = "topics.partitions";
+
   /** Replication factor of every topic an app creates. */
   public static final String REPLICATION_FACTOR = "topics.replication.factor";
 
@@ -66,29 +71,41 @@ public final class TopicCreator {
   private TopicCreator() {}
 
   /**
-   * What to create: the topics with {@code prefix}, each with {@code partitions} and {@code replicationFactor}.
+   * What to create: the topics with {@code prefix}, each with {@code partitions} and {@code
+   * replicationFactor}.
    *
    * @param createMissing false: only check, never create
    */
-  public record Plan(String prefix, int partitions, short replicationFactor, boolean createMissing) {
+  public record Plan(
+      String prefix, int partitions, short replicationFactor, boolean createMissing) {
 
     public Plan {
       prefix = prefix == null ? "" : prefix;
       if (partitions <= 0) {
-        throw new ConfigException("invalid value '" + partitions + "' for setting '" + PARTITIONS
-            + "': expected a positive integer");
+        throw new ConfigException(
+            "invalid value '"
+                + partitions
+                + "' for setting '"
+                + PARTITIONS
+                + "': expected a positive integer");
       }
       if (replicationFactor <= 0) {
-        throw new ConfigException("invalid value '" + replicationFactor + "' for setting '" + REPLICATION_FACTOR
-            + "': expected a positive integer");
+        throw new ConfigException(
+            "invalid value '"
+                + replicationFactor
+                + "' for setting '"
+                + REPLICATION_FACTOR
+                + "': expected a positive integer");
       }
     }
 
     /**
-     * The plan of an app's settings: {@code topic.prefix} and the keys of {@link TopicCreator#DEFAULTS}, each falling
-     * back to its default when the app's own defaults do not declare it.
+     * The plan of an app's settings: {@code topic.prefix} and the keys of {@link
+     * TopicCreator#DEFAULTS}, each falling back to its default when the app's own defaults do not
+     * declare it.
      *
-     * @throws ConfigException for a value that is not a boolean or a positive integer (at most 32767 replicas)
+     * @throws ConfigException for a value that is not a boolean or a positive integer (at most
+     *     32767 replicas)
      */
     public static Plan from(Settings s) {
       String prefix = s.string("topic.prefix", "");
@@ -113,7 +130,14 @@ public final class TopicCreator {
 
     /** One line naming the topic and both counts. */
     public String describe() {
-      return "topic " + topic + " has " + actual + " partitions, " + PARTITIONS + " is " + configured;
+      return "topic "
+          + topic
+          + " has "
+          + actual
+          + " partitions, "
+          + PARTITIONS
+          + " is "
+          + configured;
     }
   }
 
@@ -123,9 +147,13 @@ public final class TopicCreator {
    * @param created topics this run created
    * @param partitions partition count of every topic of the plan, by name (after creation)
    * @param mismatches existing topics whose partition count differs from the configured one
-   * @param inputMismatch null, or why the request and hardware topics cannot be joined (different counts)
+   * @param inputMismatch null, or why the request and hardware topics cannot be joined (different
+   *     counts)
    */
-  public record Outcome(List<String> created, Map<String, Integer> partitions, List<Mismatch> mismatches,
+  public record Outcome(
+      List<String> created,
+      Map<String, Integer> partitions,
+      List<Mismatch> mismatches,
       String inputMismatch) {
 
     public Outcome {
@@ -138,28 +166,38 @@ public final class TopicCreator {
   /**
    * Lists the topics, creates the missing ones (when the plan says so) and describes them all.
    *
-   * @throws ExecutionException when the broker refuses a request (authorization, invalid replication factor) or a
-   *     topic of the plan still does not exist afterwards
+   * @throws ExecutionException when the broker refuses a request (authorization, invalid
+   *     replication factor) or a topic of the plan still does not exist afterwards
    * @throws TimeoutException when the broker does not answer within {@code timeout}
    */
   public static Outcome ensure(Admin admin, Plan plan, Duration timeout)
       throws ExecutionException, InterruptedException, TimeoutException {
     long deadline = System.nanoTime() + timeout.toNanos();
-    Set<String> existing = admin.listTopics(new ListTopicsOptions().timeoutMs(remainingMs(deadline))).names()
-        .get(remainingMs(deadline), TimeUnit.MILLISECONDS);
+    Set<String> existing =
+        admin
+            .listTopics(new ListTopicsOptions().timeoutMs(remainingMs(deadline)))
+            .names()
+            .get(remainingMs(deadline), TimeUnit.MILLISECONDS);
     List<String> created = new ArrayList<>();
     if (plan.createMissing()) {
       Map<String, NewTopic> missing = new LinkedHashMap<>();
       for (TopicSpec<?> topic : Topics.ALL) {
         String name = plan.name(topic);
         if (!existing.contains(name)) {
-          missing.put(name, new NewTopic(name, partitionsFor(topic, plan, admin, existing, deadline),
-              plan.replicationFactor()));
+          missing.put(
+              name,
+              new NewTopic(
+                  name,
+                  partitionsFor(topic, plan, admin, existing, deadline),
+                  plan.replicationFactor()));
         }
       }
       if (!missing.isEmpty()) {
-        Map<String, KafkaFuture<Void>> results = admin.createTopics(missing.values(),
-            new CreateTopicsOptions().timeoutMs(remainingMs(deadline))).values();
+        Map<String, KafkaFuture<Void>> results =
+            admin
+                .createTopics(
+                    missing.values(), new CreateTopicsOptions().timeoutMs(remainingMs(deadline)))
+                .values();
         for (Map.Entry<String, KafkaFuture<Void>> r : results.entrySet()) {
           try {
             r.getValue().get(remainingMs(deadline), TimeUnit.MILLISECONDS);
@@ -185,8 +223,8 @@ public final class TopicCreator {
   }
 
   /**
-   * Null when the request, hardware and engine-state topics have the same partition count (a missing one is not
-   * compared), else why the streams app cannot start on them.
+   * Null when the request, hardware and engine-state topics have the same partition count (a
+   * missing one is not compared), else why the streams app cannot start on them.
    */
   public static String inputMismatch(Plan plan, Map<String, Integer> partitions) {
     Integer requests = partitions.get(plan.name(Topics.REQUESTS));
@@ -196,8 +234,15 @@ public final class TopicCreator {
     for (TopicSpec<?> other : CO_PARTITIONED.subList(1, CO_PARTITIONED.size())) {
       Integer n = partitions.get(plan.name(other));
       if (n != null && !n.equals(requests)) {
-        return "topic " + plan.name(Topics.REQUESTS) + " has " + requests + " partitions and "
-            + plan.name(other) + " has " + n + ": the streams app joins a host's requests, hardware samples and "
+        return "topic "
+            + plan.name(Topics.REQUESTS)
+            + " has "
+            + requests
+            + " partitions and "
+            + plan.name(other)
+            + " has "
+            + n
+            + ": the streams app joins a host's requests, hardware samples and "
             + "engine samples by partition, so all three need the same count "
             + "(add partitions to the smaller one before the first run; see docs/DEPLOY.md)";
       }
@@ -206,9 +251,10 @@ public final class TopicCreator {
   }
 
   /**
-   * The start-up step of every app: with {@value #CREATE_MISSING} (the default) creates the missing topics and logs
-   * what it created and every partition-count mismatch; without it does nothing. Never throws for a broker problem:
-   * it logs a WARN saying what to do and returns null (an app must still start, e.g. the collector spools).
+   * The start-up step of every app: with {@value #CREATE_MISSING} (the default) creates the missing
+   * topics and logs what it created and every partition-count mismatch; without it does nothing.
+   * Never throws for a broker problem: it logs a WARN saying what to do and returns null (an app
+   * must still start, e.g. the collector spools).
    *
    * @param app the app's name, for the log
    * @param adminConfig the app's admin client settings, {@code bootstrap.servers} included
@@ -221,7 +267,8 @@ public final class TopicCreator {
   }
 
   /** {@link #atStart(String, Map, Settings)} giving up on the broker after {@code timeout}. */
-  public static Outcome atStart(String app, Map<String, ?> adminConfig, Settings settings, Duration timeout)
+  public static Outcome atStart(
+      String app, Map<String, ?> adminConfig, Settings settings, Duration timeout)
       throws InterruptedException {
     Plan plan = Plan.from(settings);
     if (!plan.createMissing()) {
@@ -229,35 +276,44 @@ public final class TopicCreator {
       return null;
     }
     Map<String, Object> cfg = new TreeMap<>(adminConfig);
-    cfg.putIfAbsent("client.id", "infermeter-" + app.toLowerCase(Locale.ROOT).replace(' ', '-') + "-topics");
+    cfg.putIfAbsent(
+        "client.id", "infermeter-" + app.toLowerCase(Locale.ROOT).replace(' ', '-') + "-topics");
     try (Admin admin = Admin.create(cfg)) {
       Outcome outcome = ensure(admin, plan, timeout);
       log(app, plan, outcome);
       return outcome;
     } catch (ExecutionException | TimeoutException | org.apache.kafka.common.KafkaException e) {
-      LOG.warn("{}: could not create the missing topics of {}: create them yourself (./infermeter topics create "
-          + "locally; partitions and keys in docs/DEPLOY.md) or check kafka.bootstrap.servers and the admin's ACLs",
-          app, plan.names(), e instanceof ExecutionException ? e.getCause() : e);
+      LOG.warn(
+          "{}: could not create the missing topics of {}: create them yourself (./infermeter topics create "
+              + "locally; partitions and keys in docs/DEPLOY.md) or check kafka.bootstrap.servers and the admin's ACLs",
+          app,
+          plan.names(),
+          e instanceof ExecutionException ? e.getCause() : e);
       return null;
     }
   }
 
   /**
-   * {@link #atStart} on a daemon thread that retries every {@code retry} until it succeeds or the thread is
-   * interrupted: for an app that must start while Kafka is down (the collector) and whose topics must exist once
-   * Kafka is back.
+   * {@link #atStart} on a daemon thread that retries every {@code retry} until it succeeds or the
+   * thread is interrupted: for an app that must start while Kafka is down (the collector) and whose
+   * topics must exist once Kafka is back.
    */
-  public static Thread inBackground(String app, Map<String, ?> adminConfig, Settings settings, Duration retry) {
+  public static Thread inBackground(
+      String app, Map<String, ?> adminConfig, Settings settings, Duration retry) {
     Plan.from(settings); // an invalid setting fails the start, not the thread
-    Thread t = new Thread(() -> {
-      try {
-        while (atStart(app, adminConfig, settings) == null && Plan.from(settings).createMissing()) {
-          Thread.sleep(retry.toMillis());
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }, "infermeter-topic-creator");
+    Thread t =
+        new Thread(
+            () -> {
+              try {
+                while (atStart(app, adminConfig, settings) == null
+                    && Plan.from(settings).createMissing()) {
+                  Thread.sleep(retry.toMillis());
+                }
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            },
+            "infermeter-topic-creator");
     t.setDaemon(true);
     t.start();
     return t;
@@ -265,12 +321,21 @@ public final class TopicCreator {
 
   private static void log(String app, Plan plan, Outcome outcome) {
     if (!outcome.created().isEmpty()) {
-      LOG.info("{}: created topics {} ({} partitions unless noted in docs/DEPLOY.md, replication factor {})", app,
-          outcome.created(), plan.partitions(), plan.replicationFactor());
+      LOG.info(
+          "{}: created topics {} ({} partitions unless noted in docs/DEPLOY.md, replication factor {})",
+          app,
+          outcome.created(),
+          plan.partitions(),
+          plan.replicationFactor());
     }
     for (Mismatch m : outcome.mismatches()) {
-      LOG.warn("{}: {} (existing topics are left as they are; set {} to the count you created them with, "
-          + "or pre-create them and set {}=false)", app, m.describe(), PARTITIONS, CREATE_MISSING);
+      LOG.warn(
+          "{}: {} (existing topics are left as they are; set {} to the count you created them with, "
+              + "or pre-create them and set {}=false)",
+          app,
+          m.describe(),
+          PARTITIONS,
+          CREATE_MISSING);
     }
     if (outcome.inputMismatch() != null) {
       LOG.warn("{}: {}", app, outcome.inputMismatch());
@@ -278,10 +343,11 @@ public final class TopicCreator {
   }
 
   /**
-   * The configured count, except for a missing co-partitioned topic (requests, hardware, engine state) of which
-   * another member exists: then that member's count, so the group stays equal.
+   * The configured count, except for a missing co-partitioned topic (requests, hardware, engine
+   * state) of which another member exists: then that member's count, so the group stays equal.
    */
-  private static int partitionsFor(TopicSpec<?> topic, Plan plan, Admin admin, Set<String> existing, long deadline)
+  private static int partitionsFor(
+      TopicSpec<?> topic, Plan plan, Admin admin, Set<String> existing, long deadline)
       throws ExecutionException, InterruptedException, TimeoutException {
     if (!CO_PARTITIONED.contains(topic)) {
       return plan.partitions();
@@ -291,14 +357,21 @@ public final class TopicCreator {
       if (partner == topic) {
         continue;
       }
-      // described even when the listing missed it: a topic created a moment ago may not be listed yet
+      // described even when the listing missed it: a topic created a moment ago may not be listed
+      // yet
       Integer count = describe(admin, List.of(name), deadline, existing.contains(name)).get(name);
       if (count == null) {
         continue;
       }
       if (count != plan.partitions()) {
-        LOG.info("creating {} with {} partitions, the count of {} ({} is {}): the streams app joins them by "
-            + "partition", plan.name(topic), count, name, PARTITIONS, plan.partitions());
+        LOG.info(
+            "creating {} with {} partitions, the count of {} ({} is {}): the streams app joins them by "
+                + "partition",
+            plan.name(topic),
+            count,
+            name,
+            PARTITIONS,
+            plan.partitions());
       }
       return count;
     }
@@ -306,20 +379,26 @@ public final class TopicCreator {
   }
 
   /**
-   * Partition counts of the existing topics among {@code names}. Topics created a moment ago may not be in every
-   * broker's metadata yet: with {@code mustExist} a missing one is retried until the deadline, else left out.
+   * Partition counts of the existing topics among {@code names}. Topics created a moment ago may
+   * not be in every broker's metadata yet: with {@code mustExist} a missing one is retried until
+   * the deadline, else left out.
    */
-  private static Map<String, Integer> describe(Admin admin, Collection<String> names, long deadline, boolean mustExist)
+  private static Map<String, Integer> describe(
+      Admin admin, Collection<String> names, long deadline, boolean mustExist)
       throws ExecutionException, InterruptedException, TimeoutException {
     Map<String, Integer> out = new LinkedHashMap<>();
     List<String> pending = new ArrayList<>(names);
     while (true) {
-      Map<String, KafkaFuture<TopicDescription>> d = admin.describeTopics(pending,
-          new DescribeTopicsOptions().timeoutMs(remainingMs(deadline))).topicNameValues();
+      Map<String, KafkaFuture<TopicDescription>> d =
+          admin
+              .describeTopics(pending, new DescribeTopicsOptions().timeoutMs(remainingMs(deadline)))
+              .topicNameValues();
       List<String> unknown = new ArrayList<>();
       for (String name : pending) {
         try {
-          out.put(name, d.get(name).get(remainingMs(deadline), TimeUnit.MILLISECONDS).partitions().size());
+          out.put(
+              name,
+              d.get(name).get(remainingMs(deadline), TimeUnit.MILLISECONDS).partitions().size());
         } catch (ExecutionException e) {
           if (!(e.getCause() instanceof UnknownTopicOrPartitionException)) {
             throw e;
@@ -352,11 +431,17 @@ public final class TopicCreator {
     try {
       n = Integer.parseInt(v);
     } catch (NumberFormatException e) {
-      throw new ConfigException("invalid value '" + v + "' for setting '" + key + "': expected a positive integer");
+      throw new ConfigException(
+          "invalid value '" + v + "' for setting '" + key + "': expected a positive integer");
     }
     if (n <= 0 || n > max) {
-      throw new ConfigException("invalid value '" + v + "' for setting '" + key + "': expected a positive integer"
-          + (max < Integer.MAX_VALUE ? " up to " + max : ""));
+      throw new ConfigException(
+          "invalid value '"
+              + v
+              + "' for setting '"
+              + key
+              + "': expected a positive integer"
+              + (max < Integer.MAX_VALUE ? " up to " + max : ""));
     }
     return n;
   }

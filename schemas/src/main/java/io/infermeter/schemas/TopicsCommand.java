@@ -15,13 +15,13 @@ import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 
 /**
- * {@code ./infermeter topics create|list}: {@link TopicCreator} from the command line, configured like the apps
- * ({@code INFERMETER_*} environment variables, {@code -D} properties): {@code kafka.bootstrap.servers},
- * {@code topic.prefix}, {@code topics.partitions}, {@code topics.replication.factor} and the {@code kafka.*} client
- * settings (TLS, SASL).
+ * {@code ./infermeter topics create|list}: {@link TopicCreator} from the command line, configured
+ * like the apps ({@code INFERMETER_*} environment variables, {@code -D} properties): {@code
+ * kafka.bootstrap.servers}, {@code topic.prefix}, {@code topics.partitions}, {@code
+ * topics.replication.factor} and the {@code kafka.*} client settings (TLS, SASL).
  *
- * <p>Exit codes: 0 done; 1 the broker could not be reached or refused, or the request and hardware topics differ in
- * partition count; 2 usage or an invalid setting.
+ * <p>Exit codes: 0 done; 1 the broker could not be reached or refused, or the request and hardware
+ * topics differ in partition count; 2 usage or an invalid setting.
  */
 public final class TopicsCommand {
 
@@ -34,19 +34,22 @@ public final class TopicsCommand {
   }
 
   /** The command, with its environment passed in (tests). */
-  static int run(String[] args, Map<String, String> env, Properties sysProps, PrintStream out, PrintStream err)
+  static int run(
+      String[] args, Map<String, String> env, Properties sysProps, PrintStream out, PrintStream err)
       throws InterruptedException {
     if (args.length != 1 || !(args[0].equals("create") || args[0].equals("list"))) {
-      err.println("usage: topics create|list   (settings: INFERMETER_KAFKA_BOOTSTRAP_SERVERS, INFERMETER_TOPIC_PREFIX, "
-          + "INFERMETER_TOPICS_PARTITIONS, INFERMETER_TOPICS_REPLICATION_FACTOR; see docs/DEPLOY.md)");
+      err.println(
+          "usage: topics create|list   (settings: INFERMETER_KAFKA_BOOTSTRAP_SERVERS, INFERMETER_TOPIC_PREFIX, "
+              + "INFERMETER_TOPICS_PARTITIONS, INFERMETER_TOPICS_REPLICATION_FACTOR; see docs/DEPLOY.md)");
       return 2;
     }
     boolean create = args[0].equals("create");
     Settings settings;
     TopicCreator.Plan plan;
     try {
-      settings = Settings.load(DEFAULTS, Optional.empty(), "INFERMETER_", env, sysProps)
-          .with(Map.of(TopicCreator.CREATE_MISSING, String.valueOf(create)));
+      settings =
+          Settings.load(DEFAULTS, Optional.empty(), "INFERMETER_", env, sysProps)
+              .with(Map.of(TopicCreator.CREATE_MISSING, String.valueOf(create)));
       plan = TopicCreator.Plan.from(settings);
     } catch (ConfigException e) {
       err.println("invalid configuration: " + e.getMessage());
@@ -58,7 +61,10 @@ public final class TopicsCommand {
       TopicCreator.Outcome outcome = TopicCreator.ensure(admin, plan, Duration.ofSeconds(30));
       for (String name : plan.names()) {
         Integer partitions = outcome.partitions().get(name);
-        out.printf("%-48s %s%s%n", name, partitions == null ? "missing" : partitions + " partitions",
+        out.printf(
+            "%-48s %s%s%n",
+            name,
+            partitions == null ? "missing" : partitions + " partitions",
             outcome.created().contains(name) ? " (created)" : "");
       }
       outcome.mismatches().forEach(m -> err.println("note: " + m.describe()));
@@ -68,12 +74,24 @@ public final class TopicsCommand {
       }
       return 0;
     } catch (ExecutionException e) {
-      err.println("topics " + args[0] + " failed: " + e.getCause() + " (is Kafka up at "
-          + settings.string("kafka.bootstrap.servers") + "? locally: ./infermeter stack start)");
+      err.println(
+          "topics "
+              + args[0]
+              + " failed: "
+              + e.getCause()
+              + " (is Kafka up at "
+              + settings.string("kafka.bootstrap.servers")
+              + "? locally: ./infermeter stack start)");
       return 1;
     } catch (TimeoutException | org.apache.kafka.common.KafkaException e) {
-      err.println("topics " + args[0] + " failed: " + e + " (is Kafka up at "
-          + settings.string("kafka.bootstrap.servers") + "? locally: ./infermeter stack start)");
+      err.println(
+          "topics "
+              + args[0]
+              + " failed: "
+              + e
+              + " (is Kafka up at "
+              + settings.string("kafka.bootstrap.servers")
+              + "? locally: ./infermeter stack start)");
       return 1;
     }
   }

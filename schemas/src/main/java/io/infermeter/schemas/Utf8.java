@@ -4,9 +4,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
- * UTF-8 sizes and truncation of client strings and byte arrays, without encoding short strings; sizes are those of
- * the UTF-8 Avro writes (an unpaired surrogate becomes one byte, '?'). The collector's limits at the door and the
- * streams app's own limits measure with it, so both agree on what is too long. Stateless.
+ * UTF-8 sizes and truncation of client strings and byte arrays, without encoding short strings;
+ * sizes are those of the UTF-8 Avro writes (an unpaired surrogate becomes one byte, '?'). The
+ * collector's limits at the door and the streams app's own limits measure with it, so both agree on
+ * what is too long. Stateless.
  */
 public final class Utf8 {
 
@@ -20,7 +21,9 @@ public final class Utf8 {
     return s.length() > maxBytes || length(s) > maxBytes;
   }
 
-  /** The UTF-8 size of {@code s} (unpaired surrogates count as the 1 byte '?' they are encoded as). */
+  /**
+   * The UTF-8 size of {@code s} (unpaired surrogates count as the 1 byte '?' they are encoded as).
+   */
   public static int length(String s) {
     int n = 0;
     for (int i = 0; i < s.length(); i++) {
@@ -29,7 +32,9 @@ public final class Utf8 {
         n++;
       } else if (c < 0x800) {
         n += 2;
-      } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+      } else if (Character.isHighSurrogate(c)
+          && i + 1 < s.length()
+          && Character.isLowSurrogate(s.charAt(i + 1))) {
         n += 4;
         i++;
       } else if (Character.isSurrogate(c)) {
@@ -41,7 +46,10 @@ public final class Utf8 {
     return n;
   }
 
-  /** {@code s} cut to at most {@code maxBytes} UTF-8 bytes on a character boundary (null stays null). */
+  /**
+   * {@code s} cut to at most {@code maxBytes} UTF-8 bytes on a character boundary (null stays
+   * null).
+   */
   public static String truncate(String s, int maxBytes) {
     if (!longerThan(s, maxBytes)) {
       return s;
@@ -56,7 +64,9 @@ public final class Utf8 {
         w = 1;
       } else if (c < 0x800) {
         w = 2;
-      } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+      } else if (Character.isHighSurrogate(c)
+          && i + 1 < s.length()
+          && Character.isLowSurrogate(s.charAt(i + 1))) {
         w = 4;
         chars = 2;
       } else if (Character.isSurrogate(c)) {
@@ -73,7 +83,9 @@ public final class Utf8 {
     return s.substring(0, i);
   }
 
-  /** The first {@code maxBytes} of {@code b} (null stays null; a shorter array is returned as is). */
+  /**
+   * The first {@code maxBytes} of {@code b} (null stays null; a shorter array is returned as is).
+   */
   public static byte[] truncate(byte[] b, int maxBytes) {
     return b == null || b.length <= maxBytes ? b : Arrays.copyOf(b, maxBytes);
   }

@@ -14,8 +14,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The derived durations of METRICS.md. Expected values are written as the timestamp differences the definitions name,
- * never as figures copied from the implementation.
+ * The derived durations of METRICS.md. Expected values are written as the timestamp differences the
+ * definitions name, never as figures copied from the implementation.
  */
 class RequestTimingsTest {
 
@@ -24,11 +24,20 @@ class RequestTimingsTest {
   private static final long FIRST = ARRIVAL + 41_250;
   private static final long COMPLETED = ARRIVAL + 1_041_250;
 
-  private static RequestEvent event(Long scheduled, Long first, long completed, Integer outputTokens) {
+  private static RequestEvent event(
+      Long scheduled, Long first, long completed, Integer outputTokens) {
     return RequestEvent.newBuilder()
-        .setEventId("e").setSource("java-api").setCluster("c").setRegion("r").setHost("h").setModel("m")
+        .setEventId("e")
+        .setSource("java-api")
+        .setCluster("c")
+        .setRegion("r")
+        .setHost("h")
+        .setModel("m")
         .setStatus(RequestStatus.OK)
-        .setArrivalUs(ARRIVAL).setScheduledUs(scheduled).setFirstTokenUs(first).setCompletedUs(completed)
+        .setArrivalUs(ARRIVAL)
+        .setScheduledUs(scheduled)
+        .setFirstTokenUs(first)
+        .setCompletedUs(completed)
         .setOutputTokens(outputTokens)
         .build();
   }
@@ -92,25 +101,35 @@ class RequestTimingsTest {
 
   static Stream<Arguments> negativeSpans() {
     return Stream.of(
-        Arguments.of("scheduled before arrival", event(ARRIVAL - 1, FIRST, COMPLETED, 2),
+        Arguments.of(
+            "scheduled before arrival",
+            event(ARRIVAL - 1, FIRST, COMPLETED, 2),
             (ToLongFunction<RequestEvent>) e -> RequestTimings.queueUs(e).orElse(-1)),
-        Arguments.of("first token before scheduling", event(FIRST + 1, FIRST, COMPLETED, 2),
+        Arguments.of(
+            "first token before scheduling",
+            event(FIRST + 1, FIRST, COMPLETED, 2),
             (ToLongFunction<RequestEvent>) e -> RequestTimings.prefillUs(e).orElse(-1)),
-        Arguments.of("completed before first token", event(SCHEDULED, COMPLETED + 1, COMPLETED, 2),
+        Arguments.of(
+            "completed before first token",
+            event(SCHEDULED, COMPLETED + 1, COMPLETED, 2),
             (ToLongFunction<RequestEvent>) e -> RequestTimings.decodeUs(e).orElse(-1)),
-        Arguments.of("completed before arrival", event(null, null, ARRIVAL - 1, 2),
+        Arguments.of(
+            "completed before arrival",
+            event(null, null, ARRIVAL - 1, 2),
             (ToLongFunction<RequestEvent>) e -> RequestTimings.e2eUs(e).orElse(-1)));
   }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("negativeSpans")
-  void aNegativeSpanIsAbsentNotNegative(String name, RequestEvent e, ToLongFunction<RequestEvent> duration) {
+  void aNegativeSpanIsAbsentNotNegative(
+      String name, RequestEvent e, ToLongFunction<RequestEvent> duration) {
     assertThat(duration.applyAsLong(e)).isEqualTo(-1);
   }
 
   @Test
   void busyFallsBackWhenPrefillOrDecodeIsNegative() {
-    // first token after completion: decode is absent, the scheduled-to-completed span is still known
+    // first token after completion: decode is absent, the scheduled-to-completed span is still
+    // known
     RequestEvent e = event(SCHEDULED, COMPLETED + 5, COMPLETED, 2);
     assertThat(RequestTimings.busyUs(e)).isEqualTo(COMPLETED - SCHEDULED);
     // completion before arrival and nothing else: no busy time at all
@@ -118,16 +137,18 @@ class RequestTimingsTest {
   }
 
   @ParameterizedTest(name = "{0} tokens, decode {1} us")
-  @CsvSource(nullValues = "null", value = {
-    "null, 1000",
-    "0,    1000",
-    "1,    1000",
-    "2,    1000",
-    "11,   1000",
-    "4,    10",
-    "3,    11",
-    "101,  0",
-  })
+  @CsvSource(
+      nullValues = "null",
+      value = {
+        "null, 1000",
+        "0,    1000",
+        "1,    1000",
+        "2,    1000",
+        "11,   1000",
+        "4,    10",
+        "3,    11",
+        "101,  0",
+      })
   void tpotDividesDecodeByTokensAfterTheFirst(Integer tokens, long decodeUs) {
     RequestEvent e = event(SCHEDULED, FIRST, FIRST + decodeUs, tokens);
 

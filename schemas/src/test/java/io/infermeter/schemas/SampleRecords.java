@@ -31,11 +31,13 @@ import java.util.TreeMap;
 import org.apache.avro.specific.SpecificRecord;
 
 /**
- * One representative, fully deterministic instance of every top-level record type (every optional field set, every
- * nested record and collection non-empty, maps sorted), for serde round trips and the golden fixtures. Each field gets
- * a distinct value so that a swapped or dropped field cannot go unnoticed.
+ * One representative, fully deterministic instance of every top-level record type (every optional
+ * field set, every nested record and collection non-empty, maps sorted), for serde round trips and
+ * the golden fixtures. Each field gets a distinct value so that a swapped or dropped field cannot
+ * go unnoticed.
  *
- * <p>Changing a value here does not change an existing golden fixture: {@code GoldenFixtures} writes new versions only.
+ * <p>Changing a value here does not change an existing golden fixture: {@code GoldenFixtures}
+ * writes new versions only.
  */
 public final class SampleRecords {
 
@@ -44,11 +46,23 @@ public final class SampleRecords {
 
   private SampleRecords() {}
 
-  /** Every top-level record type of {@code src/main/avro}, keyed by record name, in a stable order. */
+  /**
+   * Every top-level record type of {@code src/main/avro}, keyed by record name, in a stable order.
+   */
   public static Map<String, SpecificRecord> all() {
     Map<String, SpecificRecord> all = new LinkedHashMap<>();
-    for (SpecificRecord r : List.of(requestEvent(), hardwareSample(), windowAggregate(), deviceWindowEnergy(),
-        bottleneck(), alert(), deadLetter(), priceUpdate(), carbonIntensityUpdate(), engineSample())) {
+    for (SpecificRecord r :
+        List.of(
+            requestEvent(),
+            hardwareSample(),
+            windowAggregate(),
+            deviceWindowEnergy(),
+            bottleneck(),
+            alert(),
+            deadLetter(),
+            priceUpdate(),
+            carbonIntensityUpdate(),
+            engineSample())) {
       all.put(r.getSchema().getName(), r);
     }
     return all;
@@ -110,9 +124,18 @@ public final class SampleRecords {
         .setPcieRxBytesPerSec(1_234_567L)
         .setPcieTxBytesPerSec(7_654_321L)
         .setXidErrors(2L)
-        .setProcesses(List.of(
-            ProcessMemory.newBuilder().setPid(4242).setName("python3").setUsedBytes(60_129_542_144L).build(),
-            ProcessMemory.newBuilder().setPid(4343).setName(null).setUsedBytes(1_073_741_824L).build()))
+        .setProcesses(
+            List.of(
+                ProcessMemory.newBuilder()
+                    .setPid(4242)
+                    .setName("python3")
+                    .setUsedBytes(60_129_542_144L)
+                    .build(),
+                ProcessMemory.newBuilder()
+                    .setPid(4343)
+                    .setName(null)
+                    .setUsedBytes(1_073_741_824L)
+                    .build()))
         .setPod("vllm-llama-0")
         .build();
   }
@@ -136,22 +159,42 @@ public final class SampleRecords {
   }
 
   public static WindowAggregate windowAggregate() {
-    LatencyStats e2eWarm = LatencyStats.newBuilder()
-        .setMetric("e2e").setCohort("warm").setCount(3).setMinUs(900_000).setMaxUs(1_200_000)
-        .setMeanUs(1_033_333.5).setStddevUs(124_721.9).setP50Us(1_000_000).setP90Us(1_200_000)
-        .setP95Us(1_200_000).setP99Us(1_200_000).setP999Us(1_200_000)
-        .setBucketValuesUs(List.of(900_095L, 1_000_447L, 1_200_127L))
-        .setBucketCounts(List.of(1L, 1L, 1L))
-        .setHdrHistogram(bytes("HISTFAKE"))
-        .build();
-    LatencyStats ttftCold = LatencyStats.newBuilder()
-        .setMetric("ttft").setCohort("cold").setCount(1).setMinUs(5_000_000).setMaxUs(5_000_000)
-        .setMeanUs(5_000_000.0).setStddevUs(0.0).setP50Us(5_000_000).setP90Us(5_000_000)
-        .setP95Us(5_000_000).setP99Us(5_000_000).setP999Us(5_000_000)
-        .setBucketValuesUs(List.of(5_001_215L))
-        .setBucketCounts(List.of(1L))
-        .setHdrHistogram(null)
-        .build();
+    LatencyStats e2eWarm =
+        LatencyStats.newBuilder()
+            .setMetric("e2e")
+            .setCohort("warm")
+            .setCount(3)
+            .setMinUs(900_000)
+            .setMaxUs(1_200_000)
+            .setMeanUs(1_033_333.5)
+            .setStddevUs(124_721.9)
+            .setP50Us(1_000_000)
+            .setP90Us(1_200_000)
+            .setP95Us(1_200_000)
+            .setP99Us(1_200_000)
+            .setP999Us(1_200_000)
+            .setBucketValuesUs(List.of(900_095L, 1_000_447L, 1_200_127L))
+            .setBucketCounts(List.of(1L, 1L, 1L))
+            .setHdrHistogram(bytes("HISTFAKE"))
+            .build();
+    LatencyStats ttftCold =
+        LatencyStats.newBuilder()
+            .setMetric("ttft")
+            .setCohort("cold")
+            .setCount(1)
+            .setMinUs(5_000_000)
+            .setMaxUs(5_000_000)
+            .setMeanUs(5_000_000.0)
+            .setStddevUs(0.0)
+            .setP50Us(5_000_000)
+            .setP90Us(5_000_000)
+            .setP95Us(5_000_000)
+            .setP99Us(5_000_000)
+            .setP999Us(5_000_000)
+            .setBucketValuesUs(List.of(5_001_215L))
+            .setBucketCounts(List.of(1L))
+            .setHdrHistogram(null)
+            .build();
     return WindowAggregate.newBuilder()
         .setWindowStartUs(T0_US - T0_US % 10_000_000)
         .setWindowEndUs(T0_US - T0_US % 10_000_000 + 10_000_000)
@@ -177,14 +220,37 @@ public final class SampleRecords {
         .setBusyTimeUs(4_160_000)
         .setOutputTokensPerBusySec(97.115)
         .setLatencies(List.of(e2eWarm, ttftCold))
-        .setJitter(List.of(JitterStats.newBuilder().setMetric("e2e").setStddevUs(124_721.9)
-            .setCoefficientOfVariation(0.1207).setP99OverP50(1.2).setIqrUs(150_000)
-            .setMeanAbsConsecutiveDiffUs(200_000.25).build()))
-        .setSlo(List.of(SloAttainment.newBuilder().setSloClass("interactive").setRequests(4).setGood(2)
-            .setGoodputRps(0.2).setAttainmentPct(50.0).build()))
-        .setBatching(BatchingStats.newBuilder().setRequestsWithBatchSize(4).setMeanBatchSize(9.5)
-            .setMaxBatchSize(64).setEfficiency(0.1484375).setBatchSizeOneShare(0.25).setP50BatchSize(12)
-            .setP90BatchSize(13).setP99BatchSize(13).setTokensPerBatch(959.5).build())
+        .setJitter(
+            List.of(
+                JitterStats.newBuilder()
+                    .setMetric("e2e")
+                    .setStddevUs(124_721.9)
+                    .setCoefficientOfVariation(0.1207)
+                    .setP99OverP50(1.2)
+                    .setIqrUs(150_000)
+                    .setMeanAbsConsecutiveDiffUs(200_000.25)
+                    .build()))
+        .setSlo(
+            List.of(
+                SloAttainment.newBuilder()
+                    .setSloClass("interactive")
+                    .setRequests(4)
+                    .setGood(2)
+                    .setGoodputRps(0.2)
+                    .setAttainmentPct(50.0)
+                    .build()))
+        .setBatching(
+            BatchingStats.newBuilder()
+                .setRequestsWithBatchSize(4)
+                .setMeanBatchSize(9.5)
+                .setMaxBatchSize(64)
+                .setEfficiency(0.1484375)
+                .setBatchSizeOneShare(0.25)
+                .setP50BatchSize(12)
+                .setP90BatchSize(13)
+                .setP99BatchSize(13)
+                .setTokensPerBatch(959.5)
+                .build())
         .build();
   }
 
@@ -215,11 +281,24 @@ public final class SampleRecords {
         .setPricePerHour(3.6)
         .setCost(0.06)
         .setIdleCost(0.015)
-        .setAttributions(List.of(ModelAttribution.newBuilder()
-            .setModel("llama-3.1-8b-instruct").setModelVersion("2024-07-23").setRequests(90).setOutputTokens(9_000)
-            .setBusyTimeUs(45_000_000).setShare(0.75).setEnergyJ(27_000.0).setCarbonG(4.275).setCost(0.045)
-            .setEnergyPerRequestJ(300.0).setEnergyPer1kOutputTokensJ(3_000.0).setCostPer1MOutputTokens(5.0)
-            .setCostPerRequest(0.0005).setInferencesPerJoule(0.0033333).build()))
+        .setAttributions(
+            List.of(
+                ModelAttribution.newBuilder()
+                    .setModel("llama-3.1-8b-instruct")
+                    .setModelVersion("2024-07-23")
+                    .setRequests(90)
+                    .setOutputTokens(9_000)
+                    .setBusyTimeUs(45_000_000)
+                    .setShare(0.75)
+                    .setEnergyJ(27_000.0)
+                    .setCarbonG(4.275)
+                    .setCost(0.045)
+                    .setEnergyPerRequestJ(300.0)
+                    .setEnergyPer1kOutputTokensJ(3_000.0)
+                    .setCostPer1MOutputTokens(5.0)
+                    .setCostPerRequest(0.0005)
+                    .setInferencesPerJoule(0.0033333)
+                    .build()))
         .build();
   }
 
@@ -266,7 +345,8 @@ public final class SampleRecords {
     return DeadLetter.newBuilder()
         .setStage("streams")
         .setReason("deserialization")
-        .setMessage("not Confluent Avro wire format on topic infermeter-requests: magic byte 123, expected 0")
+        .setMessage(
+            "not Confluent Avro wire format on topic infermeter-requests: magic byte 123, expected 0")
         .setErrorClass("org.apache.kafka.common.errors.SerializationException")
         .setSourceTopic("infermeter-requests")
         .setSourcePartition(3)
@@ -300,7 +380,10 @@ public final class SampleRecords {
     return ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
   }
 
-  /** A sorted copy: Avro writes map entries in iteration order, and the fixtures must be byte-for-byte stable. */
+  /**
+   * A sorted copy: Avro writes map entries in iteration order, and the fixtures must be
+   * byte-for-byte stable.
+   */
   private static <V> Map<String, V> sorted(Map<String, V> map) {
     return new TreeMap<>(map);
   }

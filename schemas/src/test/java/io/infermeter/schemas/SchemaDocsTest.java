@@ -15,15 +15,18 @@ import org.apache.avro.Schema;
 import org.junit.jupiter.api.Test;
 
 /**
- * The field index of docs/SCHEMAS.md against the {@code .avsc} files: one row per record (nested records included)
- * listing exactly its fields, in schema order. A field added to a schema without deciding where it is stored and
- * described fails here (recipe "add a metric" of docs/ARCHITECTURE.md).
+ * The field index of docs/SCHEMAS.md against the {@code .avsc} files: one row per record (nested
+ * records included) listing exactly its fields, in schema order. A field added to a schema without
+ * deciding where it is stored and described fails here (recipe "add a metric" of
+ * docs/ARCHITECTURE.md).
  */
 class SchemaDocsTest {
 
   /** Surefire runs in the module directory. */
   private static final Path SCHEMAS_MD = Path.of("../docs/SCHEMAS.md");
-  private static final Pattern ROW = Pattern.compile("^\\| `([A-Za-z0-9]+)`[^|]*\\|[^|]*\\|(.*)\\|\\s*$");
+
+  private static final Pattern ROW =
+      Pattern.compile("^\\| `([A-Za-z0-9]+)`[^|]*\\|[^|]*\\|(.*)\\|\\s*$");
   private static final Pattern NAME = Pattern.compile("`([A-Za-z0-9_]+)`");
 
   /** Record name to its fields as the index lists them. */
@@ -61,22 +64,34 @@ class SchemaDocsTest {
   }
 
   /** What differs between the schemas and the index; empty when they agree. */
-  static List<String> differences(Map<String, List<String>> schemas, Map<String, List<String>> index) {
+  static List<String> differences(
+      Map<String, List<String>> schemas, Map<String, List<String>> index) {
     List<String> out = new ArrayList<>();
-    schemas.forEach((record, fields) -> {
-      List<String> listed = index.get(record);
-      if (listed == null) {
-        out.add("record " + record + " has no row in the field index of docs/SCHEMAS.md");
-      } else if (!listed.equals(fields)) {
-        List<String> missing = new ArrayList<>(fields);
-        missing.removeAll(listed);
-        List<String> stale = new ArrayList<>(listed);
-        stale.removeAll(fields);
-        out.add(record + ": the schema has " + fields + ", the index lists " + listed + " (missing " + missing
-            + ", not in the schema " + stale + ")");
-      }
-    });
-    index.keySet().stream().filter(r -> !schemas.containsKey(r))
+    schemas.forEach(
+        (record, fields) -> {
+          List<String> listed = index.get(record);
+          if (listed == null) {
+            out.add("record " + record + " has no row in the field index of docs/SCHEMAS.md");
+          } else if (!listed.equals(fields)) {
+            List<String> missing = new ArrayList<>(fields);
+            missing.removeAll(listed);
+            List<String> stale = new ArrayList<>(listed);
+            stale.removeAll(fields);
+            out.add(
+                record
+                    + ": the schema has "
+                    + fields
+                    + ", the index lists "
+                    + listed
+                    + " (missing "
+                    + missing
+                    + ", not in the schema "
+                    + stale
+                    + ")");
+          }
+        });
+    index.keySet().stream()
+        .filter(r -> !schemas.containsKey(r))
         .forEach(r -> out.add("the field index lists " + r + ", which no .avsc defines"));
     return out;
   }
@@ -93,6 +108,8 @@ class SchemaDocsTest {
     withNew.add("prefixCacheHits");
     schemas.put("WindowAggregate", withNew);
     assertThat(differences(schemas, index(Files.readString(SCHEMAS_MD))))
-        .singleElement().asString().contains("WindowAggregate", "missing [prefixCacheHits]");
+        .singleElement()
+        .asString()
+        .contains("WindowAggregate", "missing [prefixCacheHits]");
   }
 }

@@ -17,9 +17,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The house rules of docs/SCHEMAS.md that can be read off the .avsc files themselves: every record and field
- * documented, optional fields as {@code ["null", T]} with default null, enums with a default symbol, one top-level
- * record per file named like the file.
+ * The house rules of docs/SCHEMAS.md that can be read off the .avsc files themselves: every record
+ * and field documented, optional fields as {@code ["null", T]} with default null, enums with a
+ * default symbol, one top-level record per file named like the file.
  */
 class SchemaRulesTest {
 
@@ -75,12 +75,21 @@ class SchemaRulesTest {
         if (f.schema().getType() == Schema.Type.UNION && f.schema().isNullable()) {
           boolean nullFirst = f.schema().getTypes().get(0).getType() == Schema.Type.NULL;
           if (!nullFirst || !f.hasDefaultValue() || f.defaultVal() != JsonProperties.NULL_VALUE) {
-            wrong.add(record.getName() + "." + f.name() + " " + f.schema() + " default " + f.defaultVal());
+            wrong.add(
+                record.getName()
+                    + "."
+                    + f.name()
+                    + " "
+                    + f.schema()
+                    + " default "
+                    + f.defaultVal());
           }
         }
       }
     }
-    assertThat(wrong).as("nullable fields not [\"null\", T] with default null in %s", file).isEmpty();
+    assertThat(wrong)
+        .as("nullable fields not [\"null\", T] with default null in %s", file)
+        .isEmpty();
   }
 
   @ParameterizedTest(name = "{0}")
@@ -97,10 +106,13 @@ class SchemaRulesTest {
 
   @Test
   void everyTopLevelSchemaHasASampleAndATopic() throws IOException {
-    List<String> names = avscFiles().map(p -> p.getFileName().toString().replace(".avsc", "")).toList();
+    List<String> names =
+        avscFiles().map(p -> p.getFileName().toString().replace(".avsc", "")).toList();
 
     assertThat(SampleRecords.all().keySet()).containsExactlyInAnyOrderElementsOf(names);
-    assertThat(Topics.ALL).extracting(t -> t.valueType().getSimpleName()).containsExactlyInAnyOrderElementsOf(names);
+    assertThat(Topics.ALL)
+        .extracting(t -> t.valueType().getSimpleName())
+        .containsExactlyInAnyOrderElementsOf(names);
   }
 
   /** Every record schema reachable from {@code root}, root first. */
@@ -114,7 +126,8 @@ class SchemaRulesTest {
     return out;
   }
 
-  private static void walk(Schema s, Schema.Type type, List<Schema> out, Map<Schema, Boolean> seen) {
+  private static void walk(
+      Schema s, Schema.Type type, List<Schema> out, Map<Schema, Boolean> seen) {
     if (seen.put(s, Boolean.TRUE) != null) {
       return;
     }
@@ -126,7 +139,7 @@ class SchemaRulesTest {
       case UNION -> s.getTypes().forEach(t -> walk(t, type, out, seen));
       case ARRAY -> walk(s.getElementType(), type, out, seen);
       case MAP -> walk(s.getValueType(), type, out, seen);
-      default -> { }
+      default -> {}
     }
   }
 }

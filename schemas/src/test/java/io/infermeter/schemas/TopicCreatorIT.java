@@ -24,7 +24,10 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** {@link TopicCreator} and {@code topics create|list} on the real local broker, each test on its own prefix. */
+/**
+ * {@link TopicCreator} and {@code topics create|list} on the real local broker, each test on its
+ * own prefix.
+ */
 class TopicCreatorIT {
 
   private static final Duration TIMEOUT = Duration.ofSeconds(30);
@@ -40,21 +43,28 @@ class TopicCreatorIT {
     return new TopicCreator.Plan(prefix, partitions, (short) 1, createMissing);
   }
 
-  /** Until the broker lists the topics a test created itself, as it would for topics left by an earlier run. */
+  /**
+   * Until the broker lists the topics a test created itself, as it would for topics left by an
+   * earlier run.
+   */
   private static void awaitListed(Admin admin, String... names) {
-    Infra.await(Duration.ofSeconds(10), "topics listed", () -> {
-      try {
-        return admin.listTopics().names().get().containsAll(List.of(names));
-      } catch (Exception e) {
-        return false;
-      }
-    });
+    Infra.await(
+        Duration.ofSeconds(10),
+        "topics listed",
+        () -> {
+          try {
+            return admin.listTopics().names().get().containsAll(List.of(names));
+          } catch (Exception e) {
+            return false;
+          }
+        });
   }
 
   @AfterEach
   void deleteTopics() throws Exception {
     try (Admin admin = admin()) {
-      List<String> ours = admin.listTopics().names().get().stream().filter(n -> n.startsWith(prefix)).toList();
+      List<String> ours =
+          admin.listTopics().names().get().stream().filter(n -> n.startsWith(prefix)).toList();
       if (!ours.isEmpty()) {
         admin.deleteTopics(ours).all().get(30, TimeUnit.SECONDS);
       }
@@ -70,13 +80,14 @@ class TopicCreatorIT {
     List<Future<TopicCreator.Outcome>> runs = new ArrayList<>();
     try {
       for (int i = 0; i < apps; i++) {
-        Callable<TopicCreator.Outcome> app = () -> {
-          try (Admin admin = admin()) {
-            admin.describeCluster().clusterId().get(); // connected before the race starts
-            go.await();
-            return TopicCreator.ensure(admin, plan(partitions, true), TIMEOUT);
-          }
-        };
+        Callable<TopicCreator.Outcome> app =
+            () -> {
+              try (Admin admin = admin()) {
+                admin.describeCluster().clusterId().get(); // connected before the race starts
+                go.await();
+                return TopicCreator.ensure(admin, plan(partitions, true), TIMEOUT);
+              }
+            };
         runs.add(pool.submit(app));
       }
       go.countDown();
@@ -86,10 +97,12 @@ class TopicCreatorIT {
         createdByAll.addAll(outcome.created());
         assertThat(outcome.mismatches()).isEmpty();
         assertThat(outcome.inputMismatch()).isNull();
-        assertThat(outcome.partitions()).containsOnlyKeys(plan(partitions, true).names())
+        assertThat(outcome.partitions())
+            .containsOnlyKeys(plan(partitions, true).names())
             .allSatisfy((name, count) -> assertThat(count).as(name).isEqualTo(partitions));
       }
-      assertThat(createdByAll).as("each topic created by exactly one app")
+      assertThat(createdByAll)
+          .as("each topic created by exactly one app")
           .containsExactlyInAnyOrderElementsOf(plan(partitions, true).names());
     } finally {
       pool.shutdownNow();
@@ -113,16 +126,23 @@ class TopicCreatorIT {
     String alerts = prefix + Topics.ALERTS.name();
     try (Admin admin = admin()) {
       // what the broker's auto-creation (num.partitions=3) left behind when the sink started first
-      admin.createTopics(List.of(new NewTopic(hardware, 3, (short) 1), new NewTopic(alerts, 2, (short) 1)))
-          .all().get(30, TimeUnit.SECONDS);
+      admin
+          .createTopics(
+              List.of(new NewTopic(hardware, 3, (short) 1), new NewTopic(alerts, 2, (short) 1)))
+          .all()
+          .get(30, TimeUnit.SECONDS);
       awaitListed(admin, hardware, alerts);
       TopicCreator.Outcome outcome = TopicCreator.ensure(admin, plan(4, true), TIMEOUT);
-      assertThat(outcome.mismatches()).containsExactlyInAnyOrder(new TopicCreator.Mismatch(hardware, 3, 4),
-          new TopicCreator.Mismatch(alerts, 2, 4));
+      assertThat(outcome.mismatches())
+          .containsExactlyInAnyOrder(
+              new TopicCreator.Mismatch(hardware, 3, 4), new TopicCreator.Mismatch(alerts, 2, 4));
       assertThat(outcome.partitions().get(prefix + Topics.REQUESTS.name()))
-          .as("the request topic takes the hardware topic's count so the streams app can join them").isEqualTo(3);
+          .as("the request topic takes the hardware topic's count so the streams app can join them")
+          .isEqualTo(3);
       assertThat(outcome.inputMismatch()).isNull();
-      assertThat(outcome.created()).doesNotContain(hardware, alerts).contains(prefix + Topics.REQUESTS.name());
+      assertThat(outcome.created())
+          .doesNotContain(hardware, alerts)
+          .contains(prefix + Topics.REQUESTS.name());
     }
   }
 
@@ -131,11 +151,15 @@ class TopicCreatorIT {
     String requests = prefix + Topics.REQUESTS.name();
     String hardware = prefix + Topics.HARDWARE.name();
     try (Admin admin = admin()) {
-      admin.createTopics(List.of(new NewTopic(requests, 4, (short) 1), new NewTopic(hardware, 3, (short) 1)))
-          .all().get(30, TimeUnit.SECONDS);
+      admin
+          .createTopics(
+              List.of(new NewTopic(requests, 4, (short) 1), new NewTopic(hardware, 3, (short) 1)))
+          .all()
+          .get(30, TimeUnit.SECONDS);
       awaitListed(admin, requests, hardware);
       TopicCreator.Outcome outcome = TopicCreator.ensure(admin, plan(4, true), TIMEOUT);
-      assertThat(outcome.inputMismatch()).contains(requests + " has 4 partitions", hardware + " has 3");
+      assertThat(outcome.inputMismatch())
+          .contains(requests + " has 4 partitions", hardware + " has 3");
     }
   }
 
@@ -151,39 +175,63 @@ class TopicCreatorIT {
 
   @Test
   void atStartUsesTheAppsSettingsAndNeverThrowsForAnUnreachableBroker() throws Exception {
-    Settings settings = Settings.fromMap(Map.of("topic.prefix", prefix, TopicCreator.PARTITIONS, "2"));
+    Settings settings =
+        Settings.fromMap(Map.of("topic.prefix", prefix, TopicCreator.PARTITIONS, "2"));
     TopicCreator.Outcome outcome =
         TopicCreator.atStart("test", Map.of("bootstrap.servers", infra.kafkaBootstrap()), settings);
     assertThat(outcome).isNotNull();
     assertThat(outcome.partitions().values()).hasSize(Topics.ALL.size()).containsOnly(2);
 
-    // nothing listens on port 9 (discard) of the loopback interface here: the broker cannot be reached
+    // nothing listens on port 9 (discard) of the loopback interface here: the broker cannot be
+    // reached
     long start = System.nanoTime();
     Duration giveUp = Duration.ofSeconds(2);
-    TopicCreator.Outcome unreachable = TopicCreator.atStart("test", Map.of("bootstrap.servers", "127.0.0.1:9"),
-        settings.with(Map.of("topic.prefix", prefix + "x-")), giveUp);
+    TopicCreator.Outcome unreachable =
+        TopicCreator.atStart(
+            "test",
+            Map.of("bootstrap.servers", "127.0.0.1:9"),
+            settings.with(Map.of("topic.prefix", prefix + "x-")),
+            giveUp);
     assertThat(unreachable).isNull();
     assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(giveUp.multipliedBy(3));
   }
 
   @Test
   void theCommandCreatesThenLists() throws Exception {
-    Map<String, String> env = Map.of("INFERMETER_KAFKA_BOOTSTRAP_SERVERS", infra.kafkaBootstrap(),
-        "INFERMETER_TOPIC_PREFIX", prefix);
+    Map<String, String> env =
+        Map.of(
+            "INFERMETER_KAFKA_BOOTSTRAP_SERVERS",
+            infra.kafkaBootstrap(),
+            "INFERMETER_TOPIC_PREFIX",
+            prefix);
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    int rc = TopicsCommand.run(new String[] {"create"}, env, new Properties(),
-        new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(new ByteArrayOutputStream()));
+    int rc =
+        TopicsCommand.run(
+            new String[] {"create"},
+            env,
+            new Properties(),
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(new ByteArrayOutputStream()));
     assertThat(rc).isZero();
     List<String> lines = out.toString(StandardCharsets.UTF_8).lines().toList();
-    assertThat(lines).hasSize(Topics.ALL.size()).allMatch(l -> l.startsWith(prefix) && l.endsWith("(created)"));
+    assertThat(lines)
+        .hasSize(Topics.ALL.size())
+        .allMatch(l -> l.startsWith(prefix) && l.endsWith("(created)"));
 
     out.reset();
-    rc = TopicsCommand.run(new String[] {"list"}, env, new Properties(),
-        new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(new ByteArrayOutputStream()));
+    rc =
+        TopicsCommand.run(
+            new String[] {"list"},
+            env,
+            new Properties(),
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(new ByteArrayOutputStream()));
     assertThat(rc).isZero();
     lines = out.toString(StandardCharsets.UTF_8).lines().toList();
     assertThat(new HashSet<>(lines.stream().map(l -> l.split("\\s+")[0]).toList()))
         .containsExactlyInAnyOrderElementsOf(plan(4, true).names());
-    assertThat(lines).allMatch(l -> l.endsWith(TopicCreator.DEFAULTS.get(TopicCreator.PARTITIONS) + " partitions"));
+    assertThat(lines)
+        .allMatch(
+            l -> l.endsWith(TopicCreator.DEFAULTS.get(TopicCreator.PARTITIONS) + " partitions"));
   }
 }

@@ -22,7 +22,17 @@ class TopicSpecTest {
   }
 
   @ParameterizedTest(name = "''{0}''")
-  @ValueSource(strings = {"", "Infermeter-Requests", "-requests", ".hidden", "_internal", "has space", "a/b", "été"})
+  @ValueSource(
+      strings = {
+        "",
+        "Infermeter-Requests",
+        "-requests",
+        ".hidden",
+        "_internal",
+        "has space",
+        "a/b",
+        "été"
+      })
   void rejectsOtherNamesQuotingThem(String name) {
     assertThatThrownBy(() -> new TopicSpec<>(name, RequestEvent.class, "host"))
         .isInstanceOf(IllegalArgumentException.class)
@@ -32,20 +42,25 @@ class TopicSpecTest {
   @Test
   void rejectsNulls() {
     assertThatThrownBy(() -> new TopicSpec<>(null, RequestEvent.class, "host"))
-        .isInstanceOf(NullPointerException.class).hasMessage("name");
+        .isInstanceOf(NullPointerException.class)
+        .hasMessage("name");
     assertThatThrownBy(() -> new TopicSpec<RequestEvent>("t", null, "host"))
-        .isInstanceOf(NullPointerException.class).hasMessage("valueType");
+        .isInstanceOf(NullPointerException.class)
+        .hasMessage("valueType");
   }
 
   @Test
   void prefixesNamesKeepingTypeAndKey() {
     TopicSpec<PriceUpdate> staged = Topics.PRICE_UPDATES.withPrefix("staging-");
 
-    assertThat(staged).isEqualTo(new TopicSpec<>("staging-infermeter-price-updates", PriceUpdate.class, "gpuType"));
+    assertThat(staged)
+        .isEqualTo(
+            new TopicSpec<>("staging-infermeter-price-updates", PriceUpdate.class, "gpuType"));
     assertThat(Topics.PRICE_UPDATES.withPrefix("")).isSameAs(Topics.PRICE_UPDATES);
     assertThat(Topics.PRICE_UPDATES.withPrefix(null)).isSameAs(Topics.PRICE_UPDATES);
     assertThatThrownBy(() -> Topics.PRICE_UPDATES.withPrefix("Staging-"))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Staging-infermeter-price-updates");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("Staging-infermeter-price-updates");
   }
 
   @Test
@@ -59,7 +74,8 @@ class TopicSpecTest {
       assertThat(t.keyDescription()).isNotBlank();
     }
     // every top-level schema of src/main/avro has its topic
-    assertThat(types).containsExactlyInAnyOrderElementsOf(
-        SampleRecords.all().values().stream().map(r -> r.getClass()).toList());
+    assertThat(types)
+        .containsExactlyInAnyOrderElementsOf(
+            SampleRecords.all().values().stream().map(r -> r.getClass()).toList());
   }
 }

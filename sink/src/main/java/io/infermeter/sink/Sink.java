@@ -14,12 +14,12 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The Kafka-to-ClickHouse sink as a component: {@link #start()} runs the consume-insert-commit loop on its own
- * thread, {@link #close()} flushes the last batch and stops. See docs/SINK.md for the guarantees (exactly once in
- * effect through ReplacingMergeTree on natural keys, offsets committed after ClickHouse acknowledged). With
- * {@code rollup.interval} above zero a second thread brings the hourly rollups behind the range views up to date
- * ({@link RollupTask}, docs/SINK.md "Hourly rollups").
- * Thread-safe: start and close may be called from any thread.
+ * The Kafka-to-ClickHouse sink as a component: {@link #start()} runs the consume-insert-commit loop
+ * on its own thread, {@link #close()} flushes the last batch and stops. See docs/SINK.md for the
+ * guarantees (exactly once in effect through ReplacingMergeTree on natural keys, offsets committed
+ * after ClickHouse acknowledged). With {@code rollup.interval} above zero a second thread brings
+ * the hourly rollups behind the range views up to date ({@link RollupTask}, docs/SINK.md "Hourly
+ * rollups"). Thread-safe: start and close may be called from any thread.
  */
 public final class Sink implements AutoCloseable {
 
@@ -34,14 +34,21 @@ public final class Sink implements AutoCloseable {
     this.metrics = new SinkMetrics(registry);
     this.loop = SinkFactory.loop(config, metrics, Clock.systemUTC());
     this.thread = new Thread(loop, "infermeter-sink");
-    this.rollups = config.rollupInterval().isZero() ? null : Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "infermeter-sink-rollups");
-      t.setDaemon(true);
-      return t;
-    });
+    this.rollups =
+        config.rollupInterval().isZero()
+            ? null
+            : Executors.newSingleThreadScheduledExecutor(
+                r -> {
+                  Thread t = new Thread(r, "infermeter-sink-rollups");
+                  t.setDaemon(true);
+                  return t;
+                });
   }
 
-  /** Applies pending migrations when {@code clickhouse.migrate.on.start} is set, then builds the sink. */
+  /**
+   * Applies pending migrations when {@code clickhouse.migrate.on.start} is set, then builds the
+   * sink.
+   */
   public static Sink create(SinkConfig config, PrometheusRegistry registry) throws SQLException {
     if (config.migrateOnStart()) {
       SinkFactory.migrate(config);
@@ -58,7 +65,8 @@ public final class Sink implements AutoCloseable {
     thread.start();
     if (rollups != null) {
       long every = config.rollupInterval().toMillis();
-      rollups.scheduleWithFixedDelay(new RollupTask(config, Clock.systemUTC()), every, every, TimeUnit.MILLISECONDS);
+      rollups.scheduleWithFixedDelay(
+          new RollupTask(config, Clock.systemUTC()), every, every, TimeUnit.MILLISECONDS);
     }
     return this;
   }

@@ -17,22 +17,38 @@ import java.util.Properties;
 import java.util.Set;
 
 /**
- * The sink's immutable configuration, built on {@link Settings} (defaults &lt; config file &lt; environment variables
- * with prefix {@code INFERMETER_} &lt; system properties). Every key, its unit and its default is listed in
- * docs/SINK.md. An invalid value fails at start-up with a {@link ConfigException} naming the key and the value.
- * The ClickHouse password comes from {@code clickhouse.password} (env {@code INFERMETER_CLICKHOUSE_PASSWORD}) or
- * the file named by {@code clickhouse.password.file}; it is never logged ({@link #describe()} masks it).
- * Thread-safe (immutable).
+ * The sink's immutable configuration, built on {@link Settings} (defaults &lt; config file &lt;
+ * environment variables with prefix {@code INFERMETER_} &lt; system properties). Every key, its
+ * unit and its default is listed in docs/SINK.md. An invalid value fails at start-up with a {@link
+ * ConfigException} naming the key and the value. The ClickHouse password comes from {@code
+ * clickhouse.password} (env {@code INFERMETER_CLICKHOUSE_PASSWORD}) or the file named by {@code
+ * clickhouse.password.file}; it is never logged ({@link #describe()} masks it). Thread-safe
+ * (immutable).
  */
 public final class SinkConfig {
 
   /** Tables with their own retention key {@code clickhouse.ttl.days.<table>}. */
   public static final List<String> TTL_TABLES =
-      List.of("window_aggregates", "energy", "bottlenecks", "alerts", "dead_letters", "hardware", "requests",
+      List.of(
+          "window_aggregates",
+          "energy",
+          "bottlenecks",
+          "alerts",
+          "dead_letters",
+          "hardware",
+          "requests",
           "engine");
+
   /** Short names of the topics the sink can consume ({@code sink.topics}). */
   public static final List<String> TOPIC_NAMES =
-      List.of("window-aggregates", "energy", "bottlenecks", "alerts", "dead-letters", "hardware", "engine-state");
+      List.of(
+          "window-aggregates",
+          "energy",
+          "bottlenecks",
+          "alerts",
+          "dead-letters",
+          "hardware",
+          "engine-state");
 
   static final Map<String, String> DEFAULTS = defaults();
 
@@ -74,7 +90,8 @@ public final class SinkConfig {
     this.topics = s.list("sink.topics");
     for (String t : topics) {
       if (!TOPIC_NAMES.contains(t)) {
-        throw new ConfigException("invalid value '" + t + "' in setting 'sink.topics': expected some of " + TOPIC_NAMES);
+        throw new ConfigException(
+            "invalid value '" + t + "' in setting 'sink.topics': expected some of " + TOPIC_NAMES);
       }
     }
     if (topics.isEmpty()) {
@@ -82,13 +99,19 @@ public final class SinkConfig {
     }
     this.clickhouseUrl = s.string("clickhouse.url");
     if (!clickhouseUrl.startsWith("jdbc:clickhouse:") && !clickhouseUrl.startsWith("jdbc:ch:")) {
-      throw new ConfigException("invalid value '" + clickhouseUrl + "' for setting 'clickhouse.url': expected a "
-          + "jdbc:clickhouse://host:port URL");
+      throw new ConfigException(
+          "invalid value '"
+              + clickhouseUrl
+              + "' for setting 'clickhouse.url': expected a "
+              + "jdbc:clickhouse://host:port URL");
     }
     this.database = s.string("clickhouse.database");
     if (!database.matches("[A-Za-z_][A-Za-z0-9_]*")) {
-      throw new ConfigException("invalid value '" + database + "' for setting 'clickhouse.database': expected an "
-          + "identifier (letters, digits, underscore)");
+      throw new ConfigException(
+          "invalid value '"
+              + database
+              + "' for setting 'clickhouse.database': expected an "
+              + "identifier (letters, digits, underscore)");
     }
     this.user = s.string("clickhouse.user");
     this.password = readPassword(s);
@@ -106,8 +129,13 @@ public final class SinkConfig {
     this.retryInitialBackoff = positive(s, "retry.initial.backoff");
     this.retryMaxBackoff = positive(s, "retry.max.backoff");
     if (retryMaxBackoff.compareTo(retryInitialBackoff) < 0) {
-      throw new ConfigException("invalid value '" + s.string("retry.max.backoff") + "' for setting 'retry.max.backoff': "
-          + "must not be below retry.initial.backoff (" + s.string("retry.initial.backoff") + ")");
+      throw new ConfigException(
+          "invalid value '"
+              + s.string("retry.max.backoff")
+              + "' for setting 'retry.max.backoff': "
+              + "must not be below retry.initial.backoff ("
+              + s.string("retry.initial.backoff")
+              + ")");
     }
     this.shutdownTimeout = positive(s, "shutdown.timeout");
     this.retryUnknownMaxAttempts = s.positiveInt("retry.unknown.max.attempts");
@@ -115,38 +143,54 @@ public final class SinkConfig {
     this.metricsHost = s.string("metrics.host");
     int port = s.integer("metrics.port");
     if (port < 0 || port > 65535) {
-      throw new ConfigException("invalid value '" + port + "' for setting 'metrics.port': expected 0-65535 (0: off)");
+      throw new ConfigException(
+          "invalid value '" + port + "' for setting 'metrics.port': expected 0-65535 (0: off)");
     }
     this.metricsPort = port;
     this.rawRequestsEnabled = s.bool("raw.requests.enabled");
     this.rawRequestsSampleRatio = s.decimal("raw.requests.sample.ratio");
     if (!(rawRequestsSampleRatio > 0 && rawRequestsSampleRatio <= 1)) {
-      throw new ConfigException("invalid value '" + s.string("raw.requests.sample.ratio") + "' for setting "
-          + "'raw.requests.sample.ratio': expected a share in (0, 1]");
+      throw new ConfigException(
+          "invalid value '"
+              + s.string("raw.requests.sample.ratio")
+              + "' for setting "
+              + "'raw.requests.sample.ratio': expected a share in (0, 1]");
     }
     List<Duration> sizes = new java.util.ArrayList<>();
     for (String size : s.list("raw.requests.window.sizes")) {
       Duration d = Settings.parseDuration(size);
       if (d == null) {
-        throw new ConfigException("invalid value '" + size + "' in setting 'raw.requests.window.sizes': expected "
-            + "durations such as 10s,1m");
+        throw new ConfigException(
+            "invalid value '"
+                + size
+                + "' in setting 'raw.requests.window.sizes': expected "
+                + "durations such as 10s,1m");
       }
       if (d.toMillis() <= 0 || d.toMillis() > Integer.MAX_VALUE) {
-        throw new ConfigException("invalid value '" + size + "' in setting 'raw.requests.window.sizes': expected "
-            + "positive durations of at most 24 days");
+        throw new ConfigException(
+            "invalid value '"
+                + size
+                + "' in setting 'raw.requests.window.sizes': expected "
+                + "positive durations of at most 24 days");
       }
       sizes.add(d);
     }
     this.rawRequestsWindowSizes = List.copyOf(sizes);
     this.rollupInterval = s.duration("rollup.interval");
     if (rollupInterval.isNegative()) {
-      throw new ConfigException("invalid value '" + s.string("rollup.interval") + "' for setting 'rollup.interval': "
-          + "expected a duration (0: no rollups)");
+      throw new ConfigException(
+          "invalid value '"
+              + s.string("rollup.interval")
+              + "' for setting 'rollup.interval': "
+              + "expected a duration (0: no rollups)");
     }
     this.rollupSettle = s.duration("rollup.settle");
     if (rollupSettle.isNegative()) {
-      throw new ConfigException("invalid value '" + s.string("rollup.settle") + "' for setting 'rollup.settle': "
-          + "expected a duration of at least 0");
+      throw new ConfigException(
+          "invalid value '"
+              + s.string("rollup.settle")
+              + "' for setting 'rollup.settle': "
+              + "expected a duration of at least 0");
     }
     this.rollupLookback = positive(s, "rollup.lookback");
     cluster(); // an invalid clickhouse.cluster fails at start-up
@@ -179,8 +223,10 @@ public final class SinkConfig {
     d.put("raw.requests.enabled", "true");
     d.put("raw.requests.sample.ratio", "1.0");
     d.put("raw.requests.window.sizes", "10s,1m");
-    // hourly rollups behind the range views (V006): an hour is rolled once it is older than the settle time, which
-    // must exceed window + grace + allowed lateness; a later correction re-rolls it (looked for back to lookback)
+    // hourly rollups behind the range views (V006): an hour is rolled once it is older than the
+    // settle time, which
+    // must exceed window + grace + allowed lateness; a later correction re-rolls it (looked for
+    // back to lookback)
     d.put("rollup.interval", "1m");
     d.put("rollup.settle", "15m");
     d.put("rollup.lookback", "6h");
@@ -194,12 +240,18 @@ public final class SinkConfig {
     return KnownKeys.forApp(keys, List.of("clickhouse.jdbc.", "clickhouse.ttl.days."), Set.of());
   }
 
-  /** Reports keys the sink does not read: a WARN each, or with {@code strict} a {@link ConfigException}. */
+  /**
+   * Reports keys the sink does not read: a WARN each, or with {@code strict} a {@link
+   * ConfigException}.
+   */
   public void reportUnknownKeys(boolean strict) {
     knownKeys().report(settings, strict);
   }
 
-  /** Loads defaults, the optional file, {@code INFERMETER_*} environment variables and system properties. */
+  /**
+   * Loads defaults, the optional file, {@code INFERMETER_*} environment variables and system
+   * properties.
+   */
   public static SinkConfig load(Optional<Path> file, Map<String, String> env, Properties sysProps) {
     return new SinkConfig(Settings.load(DEFAULTS, file, "INFERMETER_", env, sysProps));
   }
@@ -223,8 +275,12 @@ public final class SinkConfig {
       try {
         return Optional.of(Files.readString(file, StandardCharsets.UTF_8).strip());
       } catch (IOException e) {
-        throw new ConfigException("cannot read the file named by 'clickhouse.password.file' (" + file + "): "
-            + e.getClass().getSimpleName(), e);
+        throw new ConfigException(
+            "cannot read the file named by 'clickhouse.password.file' ("
+                + file
+                + "): "
+                + e.getClass().getSimpleName(),
+            e);
       }
     }
     return Optional.empty();
@@ -233,7 +289,12 @@ public final class SinkConfig {
   private static Duration positive(Settings s, String key) {
     Duration d = s.duration(key);
     if (d.isZero() || d.isNegative()) {
-      throw new ConfigException("invalid value '" + s.string(key) + "' for setting '" + key + "': expected a positive duration");
+      throw new ConfigException(
+          "invalid value '"
+              + s.string(key)
+              + "' for setting '"
+              + key
+              + "': expected a positive duration");
     }
     return d;
   }
@@ -307,7 +368,10 @@ public final class SinkConfig {
     return retryInitialBackoff;
   }
 
-  /** Attempts of a batch failing without a ClickHouse error code before its failing rows are dead-lettered. */
+  /**
+   * Attempts of a batch failing without a ClickHouse error code before its failing rows are
+   * dead-lettered.
+   */
   public int retryUnknownMaxAttempts() {
     return retryUnknownMaxAttempts;
   }
@@ -335,65 +399,100 @@ public final class SinkConfig {
     return metricsPort;
   }
 
-  /** {@code raw.requests.enabled}: whether the sink consumes the request topic into the {@code requests} table. */
+  /**
+   * {@code raw.requests.enabled}: whether the sink consumes the request topic into the {@code
+   * requests} table.
+   */
   public boolean rawRequestsEnabled() {
     return rawRequestsEnabled;
   }
 
-  /** {@code raw.requests.sample.ratio}: share of request events stored, deterministic by event id, in (0, 1]. */
+  /**
+   * {@code raw.requests.sample.ratio}: share of request events stored, deterministic by event id,
+   * in (0, 1].
+   */
   public double rawRequestsSampleRatio() {
     return rawRequestsSampleRatio;
   }
 
-  /** {@code raw.requests.window.sizes}: window sizes whose starts each raw request row carries (join keys). */
+  /**
+   * {@code raw.requests.window.sizes}: window sizes whose starts each raw request row carries (join
+   * keys).
+   */
   public List<Duration> rawRequestsWindowSizes() {
     return rawRequestsWindowSizes;
   }
 
-  /** {@code rollup.interval}: how often the hourly rollups are brought up to date; zero turns them off. */
+  /**
+   * {@code rollup.interval}: how often the hourly rollups are brought up to date; zero turns them
+   * off.
+   */
   public Duration rollupInterval() {
     return rollupInterval;
   }
 
-  /** {@code rollup.settle}: how long after its end an hour is left to the source tables before it is rolled. */
+  /**
+   * {@code rollup.settle}: how long after its end an hour is left to the source tables before it is
+   * rolled.
+   */
   public Duration rollupSettle() {
     return rollupSettle;
   }
 
-  /** {@code rollup.lookback}: how far before the newest rolled hour rows arriving late are looked for. */
+  /**
+   * {@code rollup.lookback}: how far before the newest rolled hour rows arriving late are looked
+   * for.
+   */
   public Duration rollupLookback() {
     return rollupLookback;
   }
 
-  /** The settings this config was built from (topic creation at start reads its {@code topics.*} keys there). */
+  /**
+   * The settings this config was built from (topic creation at start reads its {@code topics.*}
+   * keys there).
+   */
   public Settings settings() {
     return settings;
   }
 
-  /** Admin client settings: {@code kafka.*} (except {@code kafka.group.id}) with {@code kafka.admin.*} on top. */
+  /**
+   * Admin client settings: {@code kafka.*} (except {@code kafka.group.id}) with {@code
+   * kafka.admin.*} on top.
+   */
   public Map<String, String> adminOverrides() {
     return KafkaClientConfig.of(settings, Set.of("kafka.group.id")).admin();
   }
 
-  /** Kafka consumer settings: {@code kafka.*} (except {@code kafka.group.id}) with {@code kafka.consumer.*} on top. */
+  /**
+   * Kafka consumer settings: {@code kafka.*} (except {@code kafka.group.id}) with {@code
+   * kafka.consumer.*} on top.
+   */
   public Map<String, String> consumerOverrides() {
     return KafkaClientConfig.of(settings, Set.of("kafka.group.id")).consumer();
   }
 
-  /** Settings of the dead-letter producer: {@code kafka.*} (except {@code kafka.group.id}), {@code kafka.producer.*}. */
+  /**
+   * Settings of the dead-letter producer: {@code kafka.*} (except {@code kafka.group.id}), {@code
+   * kafka.producer.*}.
+   */
   public Map<String, String> producerOverrides() {
     return KafkaClientConfig.of(settings, Set.of("kafka.group.id")).producer();
   }
 
   /**
-   * {@code clickhouse.cluster}: the ClickHouse cluster (a {@code remote_servers} entry) whose servers get every table
-   * as {@code Replicated*MergeTree} plus a {@code <table>_all} Distributed table; empty for a single server.
+   * {@code clickhouse.cluster}: the ClickHouse cluster (a {@code remote_servers} entry) whose
+   * servers get every table as {@code Replicated*MergeTree} plus a {@code <table>_all} Distributed
+   * table; empty for a single server.
    */
   public Optional<String> cluster() {
-    Optional<String> c = settings.optional("clickhouse.cluster").map(String::trim).filter(v -> !v.isEmpty());
+    Optional<String> c =
+        settings.optional("clickhouse.cluster").map(String::trim).filter(v -> !v.isEmpty());
     if (c.isPresent() && !c.get().matches("[A-Za-z0-9_.-]+")) {
-      throw new ConfigException("invalid value '" + c.get() + "' for setting 'clickhouse.cluster': expected a cluster "
-          + "name of letters, digits, '_', '.' or '-'");
+      throw new ConfigException(
+          "invalid value '"
+              + c.get()
+              + "' for setting 'clickhouse.cluster': expected a cluster "
+              + "name of letters, digits, '_', '.' or '-'");
     }
     return c;
   }
@@ -403,15 +502,23 @@ public final class SinkConfig {
     return settings.withPrefix("clickhouse.jdbc.");
   }
 
-  /** Serde settings ({@code schema.registry.url} plus {@code schema.registry.*} / {@code basic.auth.*}). */
+  /**
+   * Serde settings ({@code schema.registry.url} plus {@code schema.registry.*} / {@code
+   * basic.auth.*}).
+   */
   public Map<String, Object> serdeConfig() {
     Map<String, Object> m = new LinkedHashMap<>();
-    settings.asMap().forEach((k, v) -> {
-      if (k.startsWith("schema.registry.") || k.startsWith("basic.auth.") || k.startsWith("bearer.auth.")
-          || k.equals("auto.register.schemas")) {
-        m.put(k, v);
-      }
-    });
+    settings
+        .asMap()
+        .forEach(
+            (k, v) -> {
+              if (k.startsWith("schema.registry.")
+                  || k.startsWith("basic.auth.")
+                  || k.startsWith("bearer.auth.")
+                  || k.equals("auto.register.schemas")) {
+                m.put(k, v);
+              }
+            });
     return m;
   }
 }

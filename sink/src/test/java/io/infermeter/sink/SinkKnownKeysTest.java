@@ -14,7 +14,9 @@ class SinkKnownKeysTest {
 
   @Test
   void everyDocumentedKeyIsKnown() {
-    SinkConfig.DEFAULTS.keySet().forEach(k -> assertThat(SinkConfig.knownKeys().isKnown(k)).as(k).isTrue());
+    SinkConfig.DEFAULTS
+        .keySet()
+        .forEach(k -> assertThat(SinkConfig.knownKeys().isKnown(k)).as(k).isTrue());
     assertThat(SinkConfig.knownKeys().isKnown("clickhouse.ttl.days.alerts")).isTrue();
     assertThat(SinkConfig.knownKeys().isKnown("clickhouse.password.file")).isTrue();
     assertThat(SinkConfig.knownKeys().isKnown("kafka.consumer.isolation.level")).isTrue();
@@ -22,20 +24,33 @@ class SinkKnownKeysTest {
 
   @Test
   void aTypoInASecuritySettingIsAnErrorUnderStrict() {
-    SinkConfig cfg = SinkConfig.load(Optional.empty(), Map.of("INFERMETER_KAFKA_SASL_MECHANISIM", "PLAIN"),
-        new Properties());
+    SinkConfig cfg =
+        SinkConfig.load(
+            Optional.empty(),
+            Map.of("INFERMETER_KAFKA_SASL_MECHANISIM", "PLAIN"),
+            new Properties());
     cfg.reportUnknownKeys(false);
-    assertThatThrownBy(() -> cfg.reportUnknownKeys(true)).isInstanceOf(ConfigException.class)
-        .hasMessageContaining("kafka.sasl.mechanisim").hasMessageContaining("did you mean 'kafka.sasl.mechanism'");
+    assertThatThrownBy(() -> cfg.reportUnknownKeys(true))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("kafka.sasl.mechanisim")
+        .hasMessageContaining("did you mean 'kafka.sasl.mechanism'");
   }
 
   @Test
   void strictFlagExitsWithTwo() {
     java.io.StringWriter err = new java.io.StringWriter();
-    int code = SinkMain.commandLine().setErr(new java.io.PrintWriter(err))
-        .execute("--strict", "migrate", "--config", writeConfig("clickhouse.urll=jdbc:clickhouse://127.0.0.1:1\n"));
+    int code =
+        SinkMain.commandLine()
+            .setErr(new java.io.PrintWriter(err))
+            .execute(
+                "--strict",
+                "migrate",
+                "--config",
+                writeConfig("clickhouse.urll=jdbc:clickhouse://127.0.0.1:1\n"));
     assertThat(code).isEqualTo(2);
-    assertThat(err.toString()).contains("clickhouse.urll").contains("did you mean 'clickhouse.url'");
+    assertThat(err.toString())
+        .contains("clickhouse.urll")
+        .contains("did you mean 'clickhouse.url'");
   }
 
   private static String writeConfig(String text) {

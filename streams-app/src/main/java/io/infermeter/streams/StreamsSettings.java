@@ -15,9 +15,10 @@ import java.util.Properties;
 import java.util.Set;
 
 /**
- * Immutable configuration of the streams app, built once from {@link Settings} (defaults &lt; file &lt; INFERMETER_
- * env vars &lt; system properties). Every invalid value fails here, naming the key and the value. Thread-safe.
- * Every key, unit and default is listed in docs/STREAMS.md and in {@link #DEFAULTS}.
+ * Immutable configuration of the streams app, built once from {@link Settings} (defaults &lt; file
+ * &lt; INFERMETER_ env vars &lt; system properties). Every invalid value fails here, naming the key
+ * and the value. Thread-safe. Every key, unit and default is listed in docs/STREAMS.md and in
+ * {@link #DEFAULTS}.
  */
 public final class StreamsSettings {
 
@@ -66,7 +67,8 @@ public final class StreamsSettings {
     for (String w : s.list("windows.sizes")) {
       Duration d = Settings.parseDuration(w);
       if (d == null || d.toMillis() <= 0) {
-        throw new ConfigException("invalid value '" + w + "' in setting 'windows.sizes': expected durations like 10s,1m");
+        throw new ConfigException(
+            "invalid value '" + w + "' in setting 'windows.sizes': expected durations like 10s,1m");
       }
       sizes.add(d);
     }
@@ -80,20 +82,27 @@ public final class StreamsSettings {
     this.fleetIdle = s.duration("windows.fleet.idle");
     this.fleetUpstreamTasks = s.integer("windows.fleet.upstream.tasks");
     if (fleetUpstreamTasks < 0) {
-      throw new ConfigException("invalid value '" + fleetUpstreamTasks
-          + "' for setting 'windows.fleet.upstream.tasks': expected >= 0 (0: unknown)");
+      throw new ConfigException(
+          "invalid value '"
+              + fleetUpstreamTasks
+              + "' for setting 'windows.fleet.upstream.tasks': expected >= 0 (0: unknown)");
     }
     this.energyDelay = s.duration("energy.join.delay");
     this.dedupRetention = s.duration("dedup.retention");
     if (dedupRetention.toMillis() <= 0) {
-      throw new ConfigException("invalid value '" + s.string("dedup.retention") + "' for setting 'dedup.retention': expected > 0");
+      throw new ConfigException(
+          "invalid value '"
+              + s.string("dedup.retention")
+              + "' for setting 'dedup.retention': expected > 0");
     }
     this.allowedLateness = s.duration("windows.allowed.lateness");
     this.idleTimeout = s.duration("windows.idle.timeout");
     this.correctionInterval = s.duration("windows.corrections.interval");
     if (correctionInterval.toMillis() <= 0) {
-      throw new ConfigException("invalid value '" + s.string("windows.corrections.interval")
-          + "' for setting 'windows.corrections.interval': expected > 0");
+      throw new ConfigException(
+          "invalid value '"
+              + s.string("windows.corrections.interval")
+              + "' for setting 'windows.corrections.interval': expected > 0");
     }
     this.maxFuture = s.duration("windows.max.future");
     this.maxKeysPerWindow = s.positiveInt("keys.max.per.window");
@@ -101,14 +110,20 @@ public final class StreamsSettings {
     Map<String, SloClass> classes = new LinkedHashMap<>();
     for (String name : s.list("slo.classes")) {
       String p = "slo.class." + name + ".";
-      classes.put(name, new SloClass(name,
-          s.duration(p + "ttft.max").toNanos() / 1000,
-          s.duration(p + "tpot.max").toNanos() / 1000,
-          s.duration(p + "e2e.max").toNanos() / 1000));
+      classes.put(
+          name,
+          new SloClass(
+              name,
+              s.duration(p + "ttft.max").toNanos() / 1000,
+              s.duration(p + "tpot.max").toNanos() / 1000,
+              s.duration(p + "e2e.max").toNanos() / 1000));
     }
     if (!classes.containsKey(defaultSloClass)) {
-      throw new ConfigException("invalid value '" + defaultSloClass + "' for setting 'slo.default.class': not in slo.classes "
-          + classes.keySet());
+      throw new ConfigException(
+          "invalid value '"
+              + defaultSloClass
+              + "' for setting 'slo.default.class': not in slo.classes "
+              + classes.keySet());
     }
     this.sloClasses = Map.copyOf(classes);
     this.pricePerHour = doubleTable(s, "cost.price.per.hour.");
@@ -118,7 +133,8 @@ public final class StreamsSettings {
     this.defaultCarbonIntensity = nonNegative(s, "carbon.default.intensity");
     this.pue = s.decimal("energy.pue");
     if (pue < 1.0) {
-      throw new ConfigException("invalid value '" + pue + "' for setting 'energy.pue': expected >= 1.0");
+      throw new ConfigException(
+          "invalid value '" + pue + "' for setting 'energy.pue': expected >= 1.0");
     }
     this.priceUpdatesEnabled = s.bool("topics.price.updates.enabled");
     this.carbonUpdatesEnabled = s.bool("topics.carbon.intensity.enabled");
@@ -126,13 +142,17 @@ public final class StreamsSettings {
     this.replicationFactor = s.positiveInt("internal.replication.factor");
     this.stateStoreType = s.string("state.store.type").toLowerCase(Locale.ROOT);
     if (!stateStoreType.equals("rocksdb") && !stateStoreType.equals("memory")) {
-      throw new ConfigException("invalid value '" + stateStoreType + "' for setting 'state.store.type': expected rocksdb or memory");
+      throw new ConfigException(
+          "invalid value '"
+              + stateStoreType
+              + "' for setting 'state.store.type': expected rocksdb or memory");
     }
     this.alerts = new AlertSettings(s);
     this.metricsHost = s.string("metrics.host");
     this.metricsPort = s.integer("metrics.port");
     if (metricsPort < 0 || metricsPort > 65535) {
-      throw new ConfigException("invalid value '" + metricsPort + "' for setting 'metrics.port': expected 0-65535");
+      throw new ConfigException(
+          "invalid value '" + metricsPort + "' for setting 'metrics.port': expected 0-65535");
     }
   }
 
@@ -175,7 +195,8 @@ public final class StreamsSettings {
     d.put("slo.class.batch.ttft.max", "10s");
     d.put("slo.class.batch.tpot.max", "200ms");
     d.put("slo.class.batch.e2e.max", "120s");
-    // Illustrative list prices per device-hour (USD), NOT quotes: override with your contract prices.
+    // Illustrative list prices per device-hour (USD), NOT quotes: override with your contract
+    // prices.
     d.put("cost.currency", "USD");
     d.put("cost.default.price.per.hour", "1.00");
     d.put("cost.price.per.hour.H100", "2.50");
@@ -183,7 +204,8 @@ public final class StreamsSettings {
     d.put("cost.price.per.hour.A100", "1.50");
     d.put("cost.price.per.hour.L4", "0.70");
     d.put("cost.price.per.hour.T4", "0.35");
-    // Grid intensity gCO2e/kWh, illustrative annual averages; the fallback is CodeCarbon's world average 475.
+    // Grid intensity gCO2e/kWh, illustrative annual averages; the fallback is CodeCarbon's world
+    // average 475.
     d.put("carbon.default.intensity", "475");
     d.put("carbon.intensity.us-east-1", "380");
     d.put("carbon.intensity.us-west-2", "120");
@@ -218,15 +240,16 @@ public final class StreamsSettings {
   private static double nonNegative(Settings s, String key) {
     double v = s.decimal(key);
     if (v < 0) {
-      throw new ConfigException("invalid value '" + v + "' for setting '" + key + "': expected >= 0");
+      throw new ConfigException(
+          "invalid value '" + v + "' for setting '" + key + "': expected >= 0");
     }
     return v;
   }
 
   /**
-   * Kafka Streams properties: required ones, then {@code kafka.*} (every internal client), {@code kafka.streams.*}
-   * and the {@code kafka.producer.*}/{@code kafka.consumer.*}/{@code kafka.admin.*} overrides (see
-   * {@link KafkaClientConfig#streams()}).
+   * Kafka Streams properties: required ones, then {@code kafka.*} (every internal client), {@code
+   * kafka.streams.*} and the {@code kafka.producer.*}/{@code kafka.consumer.*}/{@code
+   * kafka.admin.*} overrides (see {@link KafkaClientConfig#streams()}).
    */
   public Properties streamsProperties() {
     Properties p = new Properties();
@@ -247,7 +270,8 @@ public final class StreamsSettings {
     m.forEach((k, v) -> out.put("schema.registry." + k, v));
     out.put("schema.registry.url", raw.string("schema.registry.url"));
     raw.optional("auto.register.schemas").ifPresent(v -> out.put("auto.register.schemas", v));
-    raw.optional("basic.auth.credentials.source").ifPresent(v -> out.put("basic.auth.credentials.source", v));
+    raw.optional("basic.auth.credentials.source")
+        .ifPresent(v -> out.put("basic.auth.credentials.source", v));
     raw.optional("basic.auth.user.info").ifPresent(v -> out.put("basic.auth.user.info", v));
     raw.withPrefix("bearer.auth.").forEach((k, v) -> out.put("bearer.auth." + k, v));
     return out;
@@ -255,11 +279,16 @@ public final class StreamsSettings {
 
   /** The keys the streams app reads, for reporting unknown ones at start (docs/STREAMS.md). */
   public static KnownKeys knownKeys() {
-    return KnownKeys.forApp(DEFAULTS.keySet(), List.of("cost.price.per.hour.", "carbon.intensity.", "slo.class."),
+    return KnownKeys.forApp(
+        DEFAULTS.keySet(),
+        List.of("cost.price.per.hour.", "carbon.intensity.", "slo.class."),
         org.apache.kafka.streams.StreamsConfig.configDef().names());
   }
 
-  /** The Kafka client settings ({@code kafka.*} and the per-client overrides) of every client of the app. */
+  /**
+   * The Kafka client settings ({@code kafka.*} and the per-client overrides) of every client of the
+   * app.
+   */
   public KafkaClientConfig kafkaClients() {
     return KafkaClientConfig.of(raw, Set.of());
   }
@@ -299,14 +328,16 @@ public final class StreamsSettings {
   }
 
   /**
-   * How many request tasks feed the fleet rollups (the request topic's partition count; the app sets it at start);
-   * 0: unknown.
+   * How many request tasks feed the fleet rollups (the request topic's partition count; the app
+   * sets it at start); 0: unknown.
    */
   public int fleetUpstreamTasks() {
     return fleetUpstreamTasks;
   }
 
-  /** Wall-clock time after which a silent upstream request task no longer holds fleet windows open. */
+  /**
+   * Wall-clock time after which a silent upstream request task no longer holds fleet windows open.
+   */
   public Duration fleetIdle() {
     return fleetIdle;
   }
@@ -316,34 +347,44 @@ public final class StreamsSettings {
   }
 
   /**
-   * How long de-duplication remembers an event id, behind the stream time: {@code dedup.retention}, raised when
-   * needed to grace + allowed lateness + the largest window, so a retried copy of any record that can still count
-   * is recognized.
+   * How long de-duplication remembers an event id, behind the stream time: {@code dedup.retention},
+   * raised when needed to grace + allowed lateness + the largest window, so a retried copy of any
+   * record that can still count is recognized.
    */
   public Duration dedupRetention() {
     Duration needed = grace.plus(allowedLateness).plus(windowSizes.get(windowSizes.size() - 1));
     return dedupRetention.compareTo(needed) >= 0 ? dedupRetention : needed;
   }
 
-  /** How long after it closed a window still takes late records, re-emitted as corrections. 0: late is dead-lettered. */
+  /**
+   * How long after it closed a window still takes late records, re-emitted as corrections. 0: late
+   * is dead-lettered.
+   */
   public Duration allowedLateness() {
     return allowedLateness;
   }
 
-  /** Wall-clock period at which corrected windows are re-emitted (each window once per period at most). */
+  /**
+   * Wall-clock period at which corrected windows are re-emitted (each window once per period at
+   * most).
+   */
   public Duration correctionInterval() {
     return correctionInterval;
   }
 
   /**
-   * Wall-clock time without any record moving a request task's stream time after which the task moves it on by the
-   * wall-clock time that passed, so the last windows before a pause close (0: never).
+   * Wall-clock time without any record moving a request task's stream time after which the task
+   * moves it on by the wall-clock time that passed, so the last windows before a pause close (0:
+   * never).
    */
   public Duration idleTimeout() {
     return idleTimeout;
   }
 
-  /** How far past the app's wall clock a record's event time may move a task's stream time (clock skew bound). */
+  /**
+   * How far past the app's wall clock a record's event time may move a task's stream time (clock
+   * skew bound).
+   */
   public Duration maxFuture() {
     return maxFuture;
   }
@@ -360,7 +401,10 @@ public final class StreamsSettings {
     return defaultSloClass;
   }
 
-  /** Price per device-hour of a gpu type: exact table key, else the longest table key contained in it, else default. */
+  /**
+   * Price per device-hour of a gpu type: exact table key, else the longest table key contained in
+   * it, else default.
+   */
   public double pricePerHour(String gpuType) {
     return lookup(pricePerHour, gpuType).orElse(defaultPricePerHour);
   }
@@ -391,9 +435,9 @@ public final class StreamsSettings {
   }
 
   /**
-   * Whether each LatencyStats also carries the histogram in HdrHistogram's compressed encoding. Off by default: the
-   * bucket arrays already hold the same histogram losslessly, and deflating 12 histograms per window was the largest
-   * cost of emitting a window.
+   * Whether each LatencyStats also carries the histogram in HdrHistogram's compressed encoding. Off
+   * by default: the bucket arrays already hold the same histogram losslessly, and deflating 12
+   * histograms per window was the largest cost of emitting a window.
    */
   public boolean outputHdrHistogram() {
     return outputHdrHistogram;
@@ -426,7 +470,8 @@ public final class StreamsSettings {
     String upper = key.toUpperCase(Locale.ROOT);
     String best = null;
     for (String k : table.keySet()) {
-      if (upper.contains(k.toUpperCase(Locale.ROOT)) && (best == null || k.length() > best.length())) {
+      if (upper.contains(k.toUpperCase(Locale.ROOT))
+          && (best == null || k.length() > best.length())) {
         best = k;
       }
     }
@@ -434,8 +479,9 @@ public final class StreamsSettings {
   }
 
   /**
-   * Thresholds of one SLO class, microseconds. A request is good when it succeeded and every threshold that applies
-   * holds (TPOT applies only when the request has a TPOT, TTFT only when it has a first token).
+   * Thresholds of one SLO class, microseconds. A request is good when it succeeded and every
+   * threshold that applies holds (TPOT applies only when the request has a TPOT, TTFT only when it
+   * has a first token).
    */
   public record SloClass(String name, long ttftMaxUs, long tpotMaxUs, long e2eMaxUs) {}
 
@@ -456,10 +502,16 @@ public final class StreamsSettings {
     public final long errorSpikeMinRequests;
     public final long coldStartStormCount;
     public final double queueSharePct;
-    /** KV-cache usage (percent) from which gpu_memory_high fires on a GPU whose engine reports KV usage. */
+
+    /**
+     * KV-cache usage (percent) from which gpu_memory_high fires on a GPU whose engine reports KV
+     * usage.
+     */
     public final double kvCacheHighPct;
+
     /** How long an engine instance's last sample stands for it in windows where it sent none. */
     public final Duration engineStateMaxAge;
+
     public final Duration hostSilent;
     public final Duration hostSilentCheck;
 
@@ -470,11 +522,17 @@ public final class StreamsSettings {
       latencyRegressionWarmupWindows = s.positiveInt("alerts.latency.regression.warmup.windows");
       ewmaAlpha = s.decimal("alerts.latency.ewma.alpha");
       if (ewmaAlpha <= 0 || ewmaAlpha > 1) {
-        throw new ConfigException("invalid value '" + ewmaAlpha + "' for setting 'alerts.latency.ewma.alpha': expected (0, 1]");
+        throw new ConfigException(
+            "invalid value '"
+                + ewmaAlpha
+                + "' for setting 'alerts.latency.ewma.alpha': expected (0, 1]");
       }
       sloTargetPct = s.decimal("alerts.slo.target.pct");
       if (sloTargetPct <= 0 || sloTargetPct >= 100) {
-        throw new ConfigException("invalid value '" + sloTargetPct + "' for setting 'alerts.slo.target.pct': expected (0, 100)");
+        throw new ConfigException(
+            "invalid value '"
+                + sloTargetPct
+                + "' for setting 'alerts.slo.target.pct': expected (0, 100)");
       }
       sloBurnRate = s.decimal("alerts.slo.burn.rate");
       sloLongWindows = s.positiveInt("alerts.slo.long.windows");
@@ -490,8 +548,10 @@ public final class StreamsSettings {
       hostSilent = s.duration("alerts.host.silent.after");
       hostSilentCheck = s.duration("alerts.host.silent.check.interval");
       if (hostSilentCheck.toMillis() <= 0) {
-        throw new ConfigException("invalid value '" + s.string("alerts.host.silent.check.interval")
-            + "' for setting 'alerts.host.silent.check.interval': expected > 0");
+        throw new ConfigException(
+            "invalid value '"
+                + s.string("alerts.host.silent.check.interval")
+                + "' for setting 'alerts.host.silent.check.interval': expected > 0");
       }
     }
 

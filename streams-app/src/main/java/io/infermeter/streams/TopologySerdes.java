@@ -17,12 +17,20 @@ import io.infermeter.schemas.serde.SchemaRegistryClient;
 import org.apache.kafka.common.serialization.Serde;
 
 /**
- * The Avro value serdes of every external topic, sharing one registry client. Built once; thread-safe as the serdes.
+ * The Avro value serdes of every external topic, sharing one registry client. Built once;
+ * thread-safe as the serdes.
  */
-public record TopologySerdes(Serde<RequestEvent> requests, Serde<HardwareSample> hardware,
-    Serde<WindowAggregate> aggregates, Serde<DeviceWindowEnergy> energy, Serde<Bottleneck> bottlenecks,
-    Serde<Alert> alerts, Serde<DeadLetter> deadLetters, Serde<PriceUpdate> prices,
-    Serde<CarbonIntensityUpdate> intensities, Serde<EngineSample> engine) {
+public record TopologySerdes(
+    Serde<RequestEvent> requests,
+    Serde<HardwareSample> hardware,
+    Serde<WindowAggregate> aggregates,
+    Serde<DeviceWindowEnergy> energy,
+    Serde<Bottleneck> bottlenecks,
+    Serde<Alert> alerts,
+    Serde<DeadLetter> deadLetters,
+    Serde<PriceUpdate> prices,
+    Serde<CarbonIntensityUpdate> intensities,
+    Serde<EngineSample> engine) {
 
   public static TopologySerdes of(SchemaRegistryClient registry, AvroSerdeConfig config) {
     return new TopologySerdes(

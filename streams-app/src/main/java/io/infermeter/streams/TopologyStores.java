@@ -17,15 +17,22 @@ final class TopologyStores {
 
   private TopologyStores() {}
 
-  /** Window accumulators with the plain (uncompressed) histogram encoding: cheap on every commit. */
-  static StoreBuilder<ObjectStore<RequestAccumulator>> accumulators(String name, boolean persistent) {
+  /**
+   * Window accumulators with the plain (uncompressed) histogram encoding: cheap on every commit.
+   */
+  static StoreBuilder<ObjectStore<RequestAccumulator>> accumulators(
+      String name, boolean persistent) {
     return accumulators(name, persistent, null);
   }
 
   /** As {@link #accumulators(String, boolean)}, counting encode failures in {@code counters}. */
-  static StoreBuilder<ObjectStore<RequestAccumulator>> accumulators(String name, boolean persistent,
-      StreamsCounters counters) {
-    return ObjectStore.builder(name, persistent, a -> a.toBytes(false), b -> RequestAccumulator.fromBytes(b, false),
+  static StoreBuilder<ObjectStore<RequestAccumulator>> accumulators(
+      String name, boolean persistent, StreamsCounters counters) {
+    return ObjectStore.builder(
+        name,
+        persistent,
+        a -> a.toBytes(false),
+        b -> RequestAccumulator.fromBytes(b, false),
         counters);
   }
 
@@ -34,26 +41,30 @@ final class TopologyStores {
     return ruleStates(name, persistent, null);
   }
 
-  static StoreBuilder<ObjectStore<RuleState>> ruleStates(String name, boolean persistent,
-      StreamsCounters counters) {
-    return ObjectStore.builder(name, persistent, RuleState::toBytes, RuleState::fromBytes, counters);
+  static StoreBuilder<ObjectStore<RuleState>> ruleStates(
+      String name, boolean persistent, StreamsCounters counters) {
+    return ObjectStore.builder(
+        name, persistent, RuleState::toBytes, RuleState::fromBytes, counters);
   }
 
   static StoreBuilder<ObjectStore<HostWindow>> hostWindows(String name, boolean persistent) {
     return hostWindows(name, persistent, null);
   }
 
-  static StoreBuilder<ObjectStore<HostWindow>> hostWindows(String name, boolean persistent,
-      StreamsCounters counters) {
-    return ObjectStore.builder(name, persistent, HostWindow::toBytes, HostWindow::fromBytes, counters);
+  static StoreBuilder<ObjectStore<HostWindow>> hostWindows(
+      String name, boolean persistent, StreamsCounters counters) {
+    return ObjectStore.builder(
+        name, persistent, HostWindow::toBytes, HostWindow::fromBytes, counters);
   }
 
   static StoreBuilder<KeyValueStore<String, Long>> longs(String name, boolean persistent) {
-    return Stores.keyValueStoreBuilder(kv(name, persistent), Serdes.String(), Serdes.Long()).withCachingDisabled();
+    return Stores.keyValueStoreBuilder(kv(name, persistent), Serdes.String(), Serdes.Long())
+        .withCachingDisabled();
   }
 
   static StoreBuilder<KeyValueStore<String, byte[]>> bytes(String name, boolean persistent) {
-    return Stores.keyValueStoreBuilder(kv(name, persistent), Serdes.String(), Serdes.ByteArray()).withCachingDisabled();
+    return Stores.keyValueStoreBuilder(kv(name, persistent), Serdes.String(), Serdes.ByteArray())
+        .withCachingDisabled();
   }
 
   /** Seen event ids within the retention (see {@link DedupStore}). */
@@ -61,7 +72,8 @@ final class TopologyStores {
     return DedupStore.builder(name, persistent, retention.toMillis());
   }
 
-  private static org.apache.kafka.streams.state.KeyValueBytesStoreSupplier kv(String name, boolean persistent) {
+  private static org.apache.kafka.streams.state.KeyValueBytesStoreSupplier kv(
+      String name, boolean persistent) {
     return persistent ? Stores.persistentKeyValueStore(name) : Stores.inMemoryKeyValueStore(name);
   }
 }

@@ -28,21 +28,34 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.junit.jupiter.api.Test;
 
 /**
- * The exception handlers under hostile records: dead letters cut to the limits, never a dead letter of a dead letter,
- * and a failure repeating on the same source record given up after limits.failure.max.attempts.
+ * The exception handlers under hostile records: dead letters cut to the limits, never a dead letter
+ * of a dead letter, and a failure repeating on the same source record given up after
+ * limits.failure.max.attempts.
  */
 class DeadLetterLimitsTest {
 
   private static final String DLQ = "infermeter-dead-letters";
-  private final TopologySerdes serdes = TopologySerdes.of(new InMemorySchemaRegistryClient(),
-      AvroSerdeConfig.from(Map.of("schema.registry.url", "http://unit-test-registry.invalid:8081")));
+  private final TopologySerdes serdes =
+      TopologySerdes.of(
+          new InMemorySchemaRegistryClient(),
+          AvroSerdeConfig.from(
+              Map.of("schema.registry.url", "http://unit-test-registry.invalid:8081")));
   private final StreamsCounters counters = new StreamsCounters();
-  private final StreamsLimits limits = StreamsLimits.from(io.infermeter.schemas.config.Settings.fromMap(
-      Map.of("limits.failure.max.attempts", "3")));
+  private final StreamsLimits limits =
+      StreamsLimits.from(
+          io.infermeter.schemas.config.Settings.fromMap(
+              Map.of("limits.failure.max.attempts", "3")));
 
   private Map<String, Object> configs(Serializer<DeadLetter> serializer) {
-    return Map.of(DeadLetterHandlers.CONTEXT_KEY, new DeadLetterHandlers.Context(DLQ, serializer, counters,
-        Clock.fixed(Instant.ofEpochMilli(5000), ZoneOffset.UTC), limits, new DeadLetterHandlers.FailureTracker()));
+    return Map.of(
+        DeadLetterHandlers.CONTEXT_KEY,
+        new DeadLetterHandlers.Context(
+            DLQ,
+            serializer,
+            counters,
+            Clock.fixed(Instant.ofEpochMilli(5000), ZoneOffset.UTC),
+            limits,
+            new DeadLetterHandlers.FailureTracker()));
   }
 
   private Map<String, Object> configs() {
@@ -99,8 +112,12 @@ class DeadLetterLimitsTest {
     h.configure(configs());
     byte[] value = new byte[2 << 20];
     byte[] key = new byte[200_000];
-    var response = h.handleError(ctx(7, null, null), new ProducerRecord<>("infermeter-window-aggregates", key, value),
-        new RecordTooLargeException("The message is 2097250 bytes when serialized which is larger than 1048576"));
+    var response =
+        h.handleError(
+            ctx(7, null, null),
+            new ProducerRecord<>("infermeter-window-aggregates", key, value),
+            new RecordTooLargeException(
+                "The message is 2097250 bytes when serialized which is larger than 1048576"));
     assertThat(response.result()).isEqualTo(ProductionExceptionHandler.Result.RESUME);
     ProducerRecord<byte[], byte[]> r = response.deadLetterQueueRecords().get(0);
     assertThat(r.topic()).isEqualTo(DLQ);
@@ -108,7 +125,8 @@ class DeadLetterLimitsTest {
     assertThat(r.value().length).isLessThan(3 * limits.deadLetterPayloadMaxBytes());
     DeadLetter dl = decode(r);
     assertThat(dl.getPayload().remaining()).isEqualTo(limits.deadLetterPayloadMaxBytes());
-    assertThat(dl.getMessage()).contains("[payload truncated from 2097152 to 65536 bytes]")
+    assertThat(dl.getMessage())
+        .contains("[payload truncated from 2097152 to 65536 bytes]")
         .contains("[key truncated from 200000 to 65536 bytes]");
     assertThat(counters.deadLettersTruncated.sum()).isEqualTo(1);
   }
@@ -117,8 +135,11 @@ class DeadLetterLimitsTest {
   void aHugeExceptionMessageIsCutToTheMessageLimit() {
     DeadLetterHandlers.Processing h = new DeadLetterHandlers.Processing();
     h.configure(configs());
-    var response = h.handleError(ctx(8, null, new byte[] {1}), new Record<>("k", "v", 1L),
-        new IllegalStateException("model " + "m".repeat(1 << 20) + " is not allowed"));
+    var response =
+        h.handleError(
+            ctx(8, null, new byte[] {1}),
+            new Record<>("k", "v", 1L),
+            new IllegalStateException("model " + "m".repeat(1 << 20) + " is not allowed"));
     DeadLetter dl = decode(response.deadLetterQueueRecords().get(0));
     assertThat(dl.getMessage().length()).isLessThanOrEqualTo(limits.deadLetterMessageMaxBytes());
     assertThat(response.result()).isEqualTo(ProcessingExceptionHandler.Result.RESUME);
@@ -128,12 +149,19 @@ class DeadLetterLimitsTest {
   void aDeadLetterThatCannotBeSentIsCountedAndDroppedNeverDeadLetteredAgain() {
     DeadLetterHandlers.Production h = new DeadLetterHandlers.Production();
     h.configure(configs());
-    var tooLarge = h.handleError(ctx(9, null, null), new ProducerRecord<>(DLQ, null, new byte[2 << 20]),
-        new RecordTooLargeException("too large"));
+    var tooLarge =
+        h.handleError(
+            ctx(9, null, null),
+            new ProducerRecord<>(DLQ, null, new byte[2 << 20]),
+            new RecordTooLargeException("too large"));
     assertThat(tooLarge.result()).isEqualTo(ProductionExceptionHandler.Result.RESUME);
     assertThat(tooLarge.deadLetterQueueRecords()).isEmpty();
-    var unserializable = h.handleSerializationError(ctx(9, null, null), new ProducerRecord<>(DLQ, "k", "v"),
-        new SerializationException("cannot encode"), ProductionExceptionHandler.SerializationExceptionOrigin.VALUE);
+    var unserializable =
+        h.handleSerializationError(
+            ctx(9, null, null),
+            new ProducerRecord<>(DLQ, "k", "v"),
+            new SerializationException("cannot encode"),
+            ProductionExceptionHandler.SerializationExceptionOrigin.VALUE);
     assertThat(unserializable.result()).isEqualTo(ProductionExceptionHandler.Result.RESUME);
     assertThat(unserializable.deadLetterQueueRecords()).isEmpty();
     assertThat(counters.deadLetterSendFailures.sum()).isEqualTo(2);
@@ -143,12 +171,17 @@ class DeadLetterLimitsTest {
   @Test
   void aDeadLetterThatCannotBeBuiltIsCountedAndTheRecordSkipped() {
     DeadLetterHandlers.Deserialization h = new DeadLetterHandlers.Deserialization();
-    h.configure(configs((topic, dl) -> {
-      throw new SerializationException("dead-letter serializer broken");
-    }));
+    h.configure(
+        configs(
+            (topic, dl) -> {
+              throw new SerializationException("dead-letter serializer broken");
+            }));
     byte[] raw = {0, 0, 0, 0, 1};
-    var response = h.handleError(ctx(10, null, raw), new ConsumerRecord<>("infermeter-requests", 1, 10, null, raw),
-        new SerializationException("bad"));
+    var response =
+        h.handleError(
+            ctx(10, null, raw),
+            new ConsumerRecord<>("infermeter-requests", 1, 10, null, raw),
+            new SerializationException("bad"));
     assertThat(response.result()).isEqualTo(DeserializationExceptionHandler.Result.RESUME);
     assertThat(response.deadLetterQueueRecords()).isEmpty();
     assertThat(counters.deadLetterSendFailures.sum()).isEqualTo(1);
@@ -158,17 +191,22 @@ class DeadLetterLimitsTest {
   void aFailureRepeatingOnTheSameRecordIsGivenUpAfterMaxAttempts() {
     DeadLetterHandlers.Production h = new DeadLetterHandlers.Production();
     h.configure(configs());
-    ProducerRecord<byte[], byte[]> out = new ProducerRecord<>("infermeter-window-aggregates", null, new byte[] {1});
+    ProducerRecord<byte[], byte[]> out =
+        new ProducerRecord<>("infermeter-window-aggregates", null, new byte[] {1});
     KafkaException e = new KafkaException("broker says no, again");
     List<ProductionExceptionHandler.Result> results = new java.util.ArrayList<>();
     for (int i = 0; i < 3; i++) {
       results.add(h.handleError(ctx(11, null, null), out, e).result());
     }
-    assertThat(results).containsExactly(ProductionExceptionHandler.Result.FAIL, ProductionExceptionHandler.Result.FAIL,
-        ProductionExceptionHandler.Result.RESUME);
+    assertThat(results)
+        .containsExactly(
+            ProductionExceptionHandler.Result.FAIL,
+            ProductionExceptionHandler.Result.FAIL,
+            ProductionExceptionHandler.Result.RESUME);
     assertThat(counters.recordsSkippedAfterRetries.sum()).isEqualTo(1);
     assertThat(counters.deadLetters().get("production-retries-exhausted").sum()).isEqualTo(1);
     // another record starts with its own count
-    assertThat(h.handleError(ctx(12, null, null), out, e).result()).isEqualTo(ProductionExceptionHandler.Result.FAIL);
+    assertThat(h.handleError(ctx(12, null, null), out, e).result())
+        .isEqualTo(ProductionExceptionHandler.Result.FAIL);
   }
 }

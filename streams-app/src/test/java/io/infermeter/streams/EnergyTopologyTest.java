@@ -20,35 +20,62 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
-/** Energy, cost, carbon, attribution, bottlenecks and hardware alerts through the production topology. */
+/**
+ * Energy, cost, carbon, attribution, bottlenecks and hardware alerts through the production
+ * topology.
+ */
 class EnergyTopologyTest {
 
   private static final long MJ_PER_S = 300_000; // g1 draws 300 W
   private static final double G2_POWER_W = 100;
 
-  /** Samples each second from T0 to T0+seconds; g1 has a counter (and optional reset at resetAt), g2 only power. */
-  private static void samples(TopologyFixture f, int fromS, int toS, int resetAtS, double memPct, long throttleUntilS) {
+  /**
+   * Samples each second from T0 to T0+seconds; g1 has a counter (and optional reset at resetAt), g2
+   * only power.
+   */
+  private static void samples(
+      TopologyFixture f, int fromS, int toS, int resetAtS, double memPct, long throttleUntilS) {
     for (int i = fromS; i <= toS; i++) {
       long counter = i >= resetAtS ? (i - resetAtS) * MJ_PER_S : 1_000_000_000L + i * MJ_PER_S;
-      f.send(sample("h1", "g1", T0_MS + i * 1000L).setEnergyMj(counter).setPowerW(300.0).setUtilizationPct(95.0)
-          .setMemoryUsedBytes((long) (memPct * 800)).setMemoryTotalBytes(80_000L).setThrottleReasons(0L).build());
-      f.send(sample("h1", "g2", T0_MS + i * 1000L).setPowerW(G2_POWER_W).setUtilizationPct(95.0)
-          .setThrottleReasons(i < throttleUntilS ? 0x4L : 0L).build());
+      f.send(
+          sample("h1", "g1", T0_MS + i * 1000L)
+              .setEnergyMj(counter)
+              .setPowerW(300.0)
+              .setUtilizationPct(95.0)
+              .setMemoryUsedBytes((long) (memPct * 800))
+              .setMemoryTotalBytes(80_000L)
+              .setThrottleReasons(0L)
+              .build());
+      f.send(
+          sample("h1", "g2", T0_MS + i * 1000L)
+              .setPowerW(G2_POWER_W)
+              .setUtilizationPct(95.0)
+              .setThrottleReasons(i < throttleUntilS ? 0x4L : 0L)
+              .build());
     }
   }
 
-  /** Requests of window 0: on g1 three m1 (1 s busy each) and one m2 (1 s); one m1 without device (2 s busy). */
+  /**
+   * Requests of window 0: on g1 three m1 (1 s busy each) and one m2 (1 s); one m1 without device (2
+   * s busy).
+   */
   private static void requests(TopologyFixture f) {
     for (int i = 0; i < 3; i++) {
-      f.send(request("m1-" + i, "h1", "m1", T0_MS + 2000 + i, 50_000, 100_000, 900_000, 101).setDeviceId("g1").build());
+      f.send(
+          request("m1-" + i, "h1", "m1", T0_MS + 2000 + i, 50_000, 100_000, 900_000, 101)
+              .setDeviceId("g1")
+              .build());
     }
-    f.send(request("m2", "h1", "m2", T0_MS + 3000, 0, 200_000, 800_000, 51).setDeviceId("g1").build());
+    f.send(
+        request("m2", "h1", "m2", T0_MS + 3000, 0, 200_000, 800_000, 51).setDeviceId("g1").build());
     f.send(request("m1-host", "h1", "m1", T0_MS + 4000, 0, 500_000, 1_500_000, 41).build());
-    f.send(request("close", "h1", "m1", T0_MS + 11_500, 0, 1000, 1000, 2).setDeviceId("g1").build());
+    f.send(
+        request("close", "h1", "m1", T0_MS + 11_500, 0, 1000, 1000, 2).setDeviceId("g1").build());
   }
 
   private static Map<String, DeviceWindowEnergy> window0(TopologyFixture f) {
-    return f.energy.readValuesToList().stream().filter(e -> e.getWindowStartUs() == T0_MS * 1000)
+    return f.energy.readValuesToList().stream()
+        .filter(e -> e.getWindowStartUs() == T0_MS * 1000)
         .collect(Collectors.toMap(DeviceWindowEnergy::getDeviceId, Function.identity()));
   }
 
@@ -68,13 +95,17 @@ class EnergyTopologyTest {
       double m1Busy = 4.0;
       double m2Busy = 1.0;
       double fraction = Math.min(1, (m1Busy + m2Busy) / 10.0);
-      Map<String, ModelAttribution> by = g1.getAttributions().stream()
-          .collect(Collectors.toMap(ModelAttribution::getModel, Function.identity()));
+      Map<String, ModelAttribution> by =
+          g1.getAttributions().stream()
+              .collect(Collectors.toMap(ModelAttribution::getModel, Function.identity()));
       assertThat(by.get("m1").getBusyTimeUs()).isEqualTo(4_000_000L);
-      assertThat(by.get("m1").getEnergyJ()).isCloseTo(measured * fraction * m1Busy / (m1Busy + m2Busy), within(1e-9));
-      assertThat(by.get("m2").getEnergyJ()).isCloseTo(measured * fraction * m2Busy / (m1Busy + m2Busy), within(1e-9));
+      assertThat(by.get("m1").getEnergyJ())
+          .isCloseTo(measured * fraction * m1Busy / (m1Busy + m2Busy), within(1e-9));
+      assertThat(by.get("m2").getEnergyJ())
+          .isCloseTo(measured * fraction * m2Busy / (m1Busy + m2Busy), within(1e-9));
       assertConserved(g1);
-      // cost: H100 2.50 per device-hour x 10 s; carbon: J x PUE 1.2 / 3.6e6 x 290 g/kWh (eu-west-1 table)
+      // cost: H100 2.50 per device-hour x 10 s; carbon: J x PUE 1.2 / 3.6e6 x 290 g/kWh (eu-west-1
+      // table)
       assertThat(g1.getPricePerHour()).isEqualTo(2.50);
       assertThat(g1.getCost()).isCloseTo(2.50 * 10 / 3600, within(1e-12));
       assertThat(by.get("m1").getCost()).isCloseTo(g1.getCost() * 0.4, within(1e-12));
@@ -82,21 +113,30 @@ class EnergyTopologyTest {
       assertThat(g1.getCarbonIntensitySource()).isEqualTo("table");
       assertThat(g1.getCarbonG()).isCloseTo(measured * 1.2 / 3.6e6 * 290, within(1e-12));
       assertThat(g1.getFacilityEnergyKwh()).isCloseTo(measured * 1.2 / 3.6e6, within(1e-15));
-      // per request / per 1k tokens: m1 had 3 device requests + 1 of the 2 host-level halves' counts (even split)
+      // per request / per 1k tokens: m1 had 3 device requests + 1 of the 2 host-level halves'
+      // counts (even split)
       ModelAttribution m1 = by.get("m1");
-      assertThat(m1.getEnergyPerRequestJ()).isCloseTo(m1.getEnergyJ() / m1.getRequests(), within(1e-12));
-      assertThat(m1.getEnergyPer1kOutputTokensJ()).isCloseTo(m1.getEnergyJ() / m1.getOutputTokens() * 1000, within(1e-9));
-      assertThat(m1.getCostPer1MOutputTokens()).isCloseTo(m1.getCost() / m1.getOutputTokens() * 1e6, within(1e-9));
+      assertThat(m1.getEnergyPerRequestJ())
+          .isCloseTo(m1.getEnergyJ() / m1.getRequests(), within(1e-12));
+      assertThat(m1.getEnergyPer1kOutputTokensJ())
+          .isCloseTo(m1.getEnergyJ() / m1.getOutputTokens() * 1000, within(1e-9));
+      assertThat(m1.getCostPer1MOutputTokens())
+          .isCloseTo(m1.getCost() / m1.getOutputTokens() * 1e6, within(1e-9));
 
       DeviceWindowEnergy g2 = w.get("g2");
       assertThat(g2.getMethod()).isEqualTo(EnergyMethod.POWER_INTEGRATION);
       assertThat(g2.getMeasuredEnergyJ()).isCloseTo(9 * G2_POWER_W, within(1e-9));
       assertThat(g2.getAttributions()).hasSize(1);
-      assertThat(g2.getAttributions().get(0).getEnergyJ()).isCloseTo(9 * G2_POWER_W * 0.1, within(1e-9));
+      assertThat(g2.getAttributions().get(0).getEnergyJ())
+          .isCloseTo(9 * G2_POWER_W * 0.1, within(1e-9));
       assertConserved(g2);
       // host-level request counts split over the two GPUs add back up to the host total
-      long m1Requests = w.values().stream().flatMap(e -> e.getAttributions().stream())
-          .filter(a -> a.getModel().equals("m1")).mapToLong(ModelAttribution::getRequests).sum();
+      long m1Requests =
+          w.values().stream()
+              .flatMap(e -> e.getAttributions().stream())
+              .filter(a -> a.getModel().equals("m1"))
+              .mapToLong(ModelAttribution::getRequests)
+              .sum();
       assertThat(m1Requests).isEqualTo(4);
     }
   }
@@ -108,20 +148,29 @@ class EnergyTopologyTest {
       samples(f, 0, 40, Integer.MAX_VALUE, 10, 0);
       DeviceWindowEnergy before = window0(f).get("g1");
       assertThat(before).isNotNull();
-      long m2Before = before.getAttributions().stream().filter(a -> a.getModel().equals("m2"))
-          .mapToLong(ModelAttribution::getRequests).sum();
+      long m2Before =
+          before.getAttributions().stream()
+              .filter(a -> a.getModel().equals("m2"))
+              .mapToLong(ModelAttribution::getRequests)
+              .sum();
       // a second m2 request on g1 in window 0, from a host 30 s behind: the window closed long ago
-      f.send(request("m2-late", "h1", "m2", T0_MS + 5000, 0, 200_000, 800_000, 51).setDeviceId("g1").build());
+      f.send(
+          request("m2-late", "h1", "m2", T0_MS + 5000, 0, 200_000, 800_000, 51)
+              .setDeviceId("g1")
+              .build());
       // windows.corrections.interval: the request side re-emits, then the energy side
       f.driver.advanceWallClockTime(Duration.ofSeconds(2));
       f.driver.advanceWallClockTime(Duration.ofSeconds(2));
-      List<DeviceWindowEnergy> again = f.energy.readValuesToList().stream()
-          .filter(e -> e.getWindowStartUs() == T0_MS * 1000 && e.getDeviceId().equals("g1")).toList();
+      List<DeviceWindowEnergy> again =
+          f.energy.readValuesToList().stream()
+              .filter(e -> e.getWindowStartUs() == T0_MS * 1000 && e.getDeviceId().equals("g1"))
+              .toList();
       assertThat(again).isNotEmpty();
       DeviceWindowEnergy after = again.get(again.size() - 1);
       assertThat(after.getMeasuredEnergyJ()).isEqualTo(before.getMeasuredEnergyJ());
-      Map<String, ModelAttribution> by = after.getAttributions().stream()
-          .collect(Collectors.toMap(ModelAttribution::getModel, Function.identity()));
+      Map<String, ModelAttribution> by =
+          after.getAttributions().stream()
+              .collect(Collectors.toMap(ModelAttribution::getModel, Function.identity()));
       assertThat(by.get("m2").getRequests()).isEqualTo(m2Before + 1);
       assertThat(by.get("m2").getBusyTimeUs()).isEqualTo(2_000_000L);
       assertThat(after.getIdleEnergyJ()).isLessThan(before.getIdleEnergyJ());
@@ -147,29 +196,60 @@ class EnergyTopologyTest {
 
   @Test
   void priceAndCarbonIntensityTopicsOverrideTheTablesOnceEffective() {
-    try (TopologyFixture f = new TopologyFixture(Map.of("topics.price.updates.enabled", "true",
-        "topics.carbon.intensity.enabled", "true"))) {
-      var prices = f.driver.createInputTopic(io.infermeter.schemas.Topics.PRICE_UPDATES.name(),
-          org.apache.kafka.common.serialization.Serdes.String().serializer(), f.serdes.prices().serializer());
-      var carbon = f.driver.createInputTopic(io.infermeter.schemas.Topics.CARBON_INTENSITY.name(),
-          org.apache.kafka.common.serialization.Serdes.String().serializer(), f.serdes.intensities().serializer());
-      prices.pipeInput("H100", io.infermeter.avro.PriceUpdate.newBuilder().setGpuType("H100").setPricePerHour(4.0)
-          .setCurrency("USD").setEffectiveFromUs(T0_MS * 1000).build(), T0_MS);
-      carbon.pipeInput("eu-west-1", io.infermeter.avro.CarbonIntensityUpdate.newBuilder().setRegion("eu-west-1")
-          .setGramsPerKwh(100.0).setEffectiveFromUs(T0_MS * 1000 + 5_000_000).setSource("manual").build(), T0_MS);
+    try (TopologyFixture f =
+        new TopologyFixture(
+            Map.of(
+                "topics.price.updates.enabled",
+                "true",
+                "topics.carbon.intensity.enabled",
+                "true"))) {
+      var prices =
+          f.driver.createInputTopic(
+              io.infermeter.schemas.Topics.PRICE_UPDATES.name(),
+              org.apache.kafka.common.serialization.Serdes.String().serializer(),
+              f.serdes.prices().serializer());
+      var carbon =
+          f.driver.createInputTopic(
+              io.infermeter.schemas.Topics.CARBON_INTENSITY.name(),
+              org.apache.kafka.common.serialization.Serdes.String().serializer(),
+              f.serdes.intensities().serializer());
+      prices.pipeInput(
+          "H100",
+          io.infermeter.avro.PriceUpdate.newBuilder()
+              .setGpuType("H100")
+              .setPricePerHour(4.0)
+              .setCurrency("USD")
+              .setEffectiveFromUs(T0_MS * 1000)
+              .build(),
+          T0_MS);
+      carbon.pipeInput(
+          "eu-west-1",
+          io.infermeter.avro.CarbonIntensityUpdate.newBuilder()
+              .setRegion("eu-west-1")
+              .setGramsPerKwh(100.0)
+              .setEffectiveFromUs(T0_MS * 1000 + 5_000_000)
+              .setSource("manual")
+              .build(),
+          T0_MS);
       samples(f, 0, 35, Integer.MAX_VALUE, 10, 0);
-      List<DeviceWindowEnergy> g1 = f.energy.readValuesToList().stream()
-          .filter(e -> e.getDeviceId().equals("g1")).toList();
-      DeviceWindowEnergy w0 = g1.stream().filter(e -> e.getWindowStartUs() == T0_MS * 1000).findFirst().orElseThrow();
-      DeviceWindowEnergy w1 = g1.stream().filter(e -> e.getWindowStartUs() == (T0_MS + 10_000) * 1000).findFirst()
-          .orElseThrow();
+      List<DeviceWindowEnergy> g1 =
+          f.energy.readValuesToList().stream().filter(e -> e.getDeviceId().equals("g1")).toList();
+      DeviceWindowEnergy w0 =
+          g1.stream().filter(e -> e.getWindowStartUs() == T0_MS * 1000).findFirst().orElseThrow();
+      DeviceWindowEnergy w1 =
+          g1.stream()
+              .filter(e -> e.getWindowStartUs() == (T0_MS + 10_000) * 1000)
+              .findFirst()
+              .orElseThrow();
       assertThat(w0.getPricePerHour()).isEqualTo(4.0);
       assertThat(w0.getCost()).isCloseTo(4.0 * 10 / 3600, within(1e-12));
-      // the intensity update takes effect at T0 + 5 s: not for window 0 (starts at T0), yes for window 1
+      // the intensity update takes effect at T0 + 5 s: not for window 0 (starts at T0), yes for
+      // window 1
       assertThat(w0.getCarbonIntensitySource()).isEqualTo("table");
       assertThat(w1.getCarbonIntensitySource()).isEqualTo("topic");
       assertThat(w1.getCarbonIntensityGPerKwh()).isEqualTo(100.0);
-      assertThat(w1.getCarbonG()).isCloseTo(w1.getMeasuredEnergyJ() * 1.2 / 3.6e6 * 100, within(1e-12));
+      assertThat(w1.getCarbonG())
+          .isCloseTo(w1.getMeasuredEnergyJ() * 1.2 / 3.6e6 * 100, within(1e-12));
     }
   }
 
@@ -179,8 +259,11 @@ class EnergyTopologyTest {
       for (int i = 0; i <= 25; i++) {
         f.send(sample("h9", "g1", T0_MS + i * 1000L).setRegion("mars-1").setPowerW(200.0).build());
       }
-      DeviceWindowEnergy e = f.energy.readValuesToList().stream().filter(x -> x.getWindowStartUs() == T0_MS * 1000)
-          .findFirst().orElseThrow();
+      DeviceWindowEnergy e =
+          f.energy.readValuesToList().stream()
+              .filter(x -> x.getWindowStartUs() == T0_MS * 1000)
+              .findFirst()
+              .orElseThrow();
       assertThat(e.getCarbonIntensitySource()).isEqualTo("default");
       assertThat(e.getCarbonIntensityGPerKwh()).isEqualTo(475.0);
       assertThat(e.getMeasuredEnergyJ()).isCloseTo(9 * 200.0, within(1e-9));
@@ -193,16 +276,23 @@ class EnergyTopologyTest {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
       // 15 requests of 1 s busy each, batched concurrently: 15 s busy in a 10 s window
       for (int i = 0; i < 10; i++) {
-        f.send(request("a" + i, "h1", "m1", T0_MS + 2000 + i, 0, 100_000, 900_000, 10).setDeviceId("g1").build());
+        f.send(
+            request("a" + i, "h1", "m1", T0_MS + 2000 + i, 0, 100_000, 900_000, 10)
+                .setDeviceId("g1")
+                .build());
       }
       for (int i = 0; i < 5; i++) {
-        f.send(request("b" + i, "h1", "m2", T0_MS + 3000 + i, 0, 100_000, 900_000, 10).setDeviceId("g1").build());
+        f.send(
+            request("b" + i, "h1", "m2", T0_MS + 3000 + i, 0, 100_000, 900_000, 10)
+                .setDeviceId("g1")
+                .build());
       }
       f.send(request("close", "h1", "m1", T0_MS + 11_500, 0, 1, 1, 2).setDeviceId("g9").build());
       samples(f, 0, 25, Integer.MAX_VALUE, 10, 0);
       DeviceWindowEnergy g1 = window0(f).get("g1");
-      Map<String, Double> shares = g1.getAttributions().stream()
-          .collect(Collectors.toMap(ModelAttribution::getModel, ModelAttribution::getShare));
+      Map<String, Double> shares =
+          g1.getAttributions().stream()
+              .collect(Collectors.toMap(ModelAttribution::getModel, ModelAttribution::getShare));
       assertThat(shares.get("m1")).isCloseTo(10.0 / 15, within(1e-12));
       assertThat(shares.get("m2")).isCloseTo(5.0 / 15, within(1e-12));
       assertThat(g1.getIdleEnergyJ()).isCloseTo(0, within(1e-9));
@@ -228,8 +318,11 @@ class EnergyTopologyTest {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
       requests(f);
       samples(f, 0, 25, Integer.MAX_VALUE, 10, 0);
-      Bottleneck b = f.bottlenecks.readValuesToList().stream()
-          .filter(x -> x.getWindowStartUs() == T0_MS * 1000).findFirst().orElseThrow();
+      Bottleneck b =
+          f.bottlenecks.readValuesToList().stream()
+              .filter(x -> x.getWindowStartUs() == T0_MS * 1000)
+              .findFirst()
+              .orElseThrow();
       assertThat(b.getLabel()).isEqualTo(BottleneckLabel.COMPUTE_BOUND);
       assertThat(b.getInputs()).containsEntry("gpuUtilPct", 95.0).containsKey("queueShareOfE2ePct");
       assertThat(b.getReason()).contains("GPU utilization");
@@ -239,18 +332,22 @@ class EnergyTopologyTest {
   @Test
   void gpuMemoryAndThrottlingAlertsFireOnceAndResolveOnce() {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
-      samples(f, 0, 9, Integer.MAX_VALUE, 90, 8);   // window 0: memory 90 %, g2 throttled 0..7 s
+      samples(f, 0, 9, Integer.MAX_VALUE, 90, 8); // window 0: memory 90 %, g2 throttled 0..7 s
       samples(f, 10, 19, Integer.MAX_VALUE, 90, 0); // window 1: still high, throttling over
       samples(f, 20, 45, Integer.MAX_VALUE, 50, 0); // later windows: memory fine
       List<Alert> alerts = f.alerts.readValuesToList();
       List<Alert> mem = alerts.stream().filter(a -> a.getRule().equals("gpu_memory_high")).toList();
-      assertThat(mem).extracting(Alert::getState).containsExactly(AlertState.FIRING, AlertState.RESOLVED);
+      assertThat(mem)
+          .extracting(Alert::getState)
+          .containsExactly(AlertState.FIRING, AlertState.RESOLVED);
       assertThat(mem.get(0).getDedupKey()).isEqualTo(mem.get(1).getDedupKey());
       assertThat(mem.get(0).getDeviceId()).isEqualTo("g1");
       assertThat(mem.get(0).getObserved()).isCloseTo(90.0, within(1e-9));
       assertThat(mem.get(0).getEvidence()).containsKey("memoryUsedBytes");
       List<Alert> thr = alerts.stream().filter(a -> a.getRule().equals("throttling")).toList();
-      assertThat(thr).extracting(Alert::getState).containsExactly(AlertState.FIRING, AlertState.RESOLVED);
+      assertThat(thr)
+          .extracting(Alert::getState)
+          .containsExactly(AlertState.FIRING, AlertState.RESOLVED);
       assertThat(thr.get(0).getDeviceId()).isEqualTo("g2");
       assertThat(thr.get(0).getObserved()).isCloseTo(7.0, within(1e-9));
     }
@@ -265,8 +362,13 @@ class EnergyTopologyTest {
       f.driver.advanceWallClockTime(Duration.ofSeconds(40));
       f.driver.advanceWallClockTime(Duration.ofSeconds(20));
       samples(f, 3, 3, Integer.MAX_VALUE, 10, 0);
-      List<Alert> silent = f.alerts.readValuesToList().stream().filter(a -> a.getRule().equals("host_silent")).toList();
-      assertThat(silent).extracting(Alert::getState).containsExactly(AlertState.FIRING, AlertState.RESOLVED);
+      List<Alert> silent =
+          f.alerts.readValuesToList().stream()
+              .filter(a -> a.getRule().equals("host_silent"))
+              .toList();
+      assertThat(silent)
+          .extracting(Alert::getState)
+          .containsExactly(AlertState.FIRING, AlertState.RESOLVED);
       assertThat(silent.get(0).getHost()).isEqualTo("h1");
       assertThat(silent.get(0).getDedupKey()).isEqualTo(silent.get(1).getDedupKey());
     }
@@ -277,7 +379,9 @@ class EnergyTopologyTest {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
       for (int w = 0; w < 4; w++) {
         for (int i = 0; i < 30; i++) {
-          var r = request("w" + w + "-" + i, "h1", "m1", T0_MS + w * 10_000L + i * 10, 0, 1000, 2000, 5);
+          var r =
+              request(
+                  "w" + w + "-" + i, "h1", "m1", T0_MS + w * 10_000L + i * 10, 0, 1000, 2000, 5);
           if (w < 2 && i % 2 == 0) {
             r.setStatus(io.infermeter.avro.RequestStatus.ERROR);
           }
@@ -285,9 +389,13 @@ class EnergyTopologyTest {
         }
       }
       f.send(request("close", "h1", "m1", T0_MS + 41_500, 0, 1000, 1000, 2).build());
-      List<Alert> spikes = f.alerts.readValuesToList().stream()
-          .filter(a -> a.getRule().equals("error_spike") && a.getHost().equals("h1")).toList();
-      assertThat(spikes).extracting(Alert::getState).containsExactly(AlertState.FIRING, AlertState.RESOLVED);
+      List<Alert> spikes =
+          f.alerts.readValuesToList().stream()
+              .filter(a -> a.getRule().equals("error_spike") && a.getHost().equals("h1"))
+              .toList();
+      assertThat(spikes)
+          .extracting(Alert::getState)
+          .containsExactly(AlertState.FIRING, AlertState.RESOLVED);
       assertThat(spikes.get(0).getWindowStartUs()).isEqualTo(T0_MS * 1000);
       assertThat(spikes.get(1).getWindowStartUs()).isEqualTo((T0_MS + 20_000) * 1000);
       assertThat(spikes.get(0).getObserved()).isCloseTo(50.0, within(1e-9));

@@ -39,10 +39,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Engine state and per-pod attribution on the REAL local broker and registry, exactly-once, outputs read
- * read_committed: a node with two models in two pods on two GPUs (dcgm-exporter pod labels on the samples, the pod on
- * the requests, no GPU id) gets each model's energy on its own GPU only; its vLLM engines at 90 % device memory and
- * 20-30 % KV usage raise no memory alert, and the llama engine's KV saturation fires it on llama's GPU only.
+ * Engine state and per-pod attribution on the REAL local broker and registry, exactly-once, outputs
+ * read read_committed: a node with two models in two pods on two GPUs (dcgm-exporter pod labels on
+ * the samples, the pod on the requests, no GPU id) gets each model's energy on its own GPU only;
+ * its vLLM engines at 90 % device memory and 20-30 % KV usage raise no memory alert, and the llama
+ * engine's KV saturation fires it on llama's GPU only.
  */
 class EngineStateIT {
 
@@ -62,8 +63,13 @@ class EngineStateIT {
     for (var t : List.of(Topics.REQUESTS, Topics.HARDWARE, Topics.ENGINE_STATE)) {
       topics.put(t.withPrefix(prefix).name(), 2);
     }
-    for (var t : List.of(Topics.WINDOW_AGGREGATES, Topics.ENERGY, Topics.BOTTLENECKS, Topics.ALERTS,
-        Topics.DEAD_LETTERS)) {
+    for (var t :
+        List.of(
+            Topics.WINDOW_AGGREGATES,
+            Topics.ENERGY,
+            Topics.BOTTLENECKS,
+            Topics.ALERTS,
+            Topics.DEAD_LETTERS)) {
       topics.put(t.withPrefix(prefix).name(), 1);
     }
     KafkaTopics.create(infra.kafkaBootstrap(), topics, KafkaTopics.KEEP_FOREVER);
@@ -74,59 +80,100 @@ class EngineStateIT {
     m.put("schema.registry.url", infra.schemaRegistryUrl());
     m.put("windows.sizes", "10s");
     m.put("windows.grace", "1s");
-    m.put("windows.max.future", "3650d"); // event times of 2023 against today's clock: no clamp needed either way
+    m.put(
+        "windows.max.future",
+        "3650d"); // event times of 2023 against today's clock: no clamp needed either way
     m.put("kafka.streams.commit.interval.ms", "200");
     StreamsSettings s = StreamsSettings.fromMap(m);
     assertThat(TopicBootstrap.inputPartitionMismatch(s)).isNull();
     AvroSerdeConfig cfg = AvroSerdeConfig.from(s.serdeConfig());
     TopologySerdes serdes = TopologySerdes.of(new HttpSchemaRegistryClient(cfg), cfg);
-    Properties props = InfermeterTopology.streamsProperties(s, serdes, new StreamsCounters(), Clock.systemUTC());
+    Properties props =
+        InfermeterTopology.streamsProperties(s, serdes, new StreamsCounters(), Clock.systemUTC());
     props.put("state.dir", Files.createTempDirectory("engine-it").toString());
-    KafkaStreams streams = new KafkaStreams(InfermeterTopology.build(s, serdes, new StreamsCounters(),
-        Clock.systemUTC()), props);
+    KafkaStreams streams =
+        new KafkaStreams(
+            InfermeterTopology.build(s, serdes, new StreamsCounters(), Clock.systemUTC()), props);
     running.add(streams);
     streams.start();
 
-    Map<String, Object> p = Map.of("bootstrap.servers", infra.kafkaBootstrap(), "enable.idempotence", "true",
-        "acks", "all");
-    try (KafkaProducer<String, RequestEvent> req = new KafkaProducer<>(p, new StringSerializer(),
-        serdes.requests().serializer());
-        KafkaProducer<String, HardwareSample> hw = new KafkaProducer<>(p, new StringSerializer(),
-            serdes.hardware().serializer());
-        KafkaProducer<String, EngineSample> eng = new KafkaProducer<>(p, new StringSerializer(),
-            serdes.engine().serializer())) {
+    Map<String, Object> p =
+        Map.of(
+            "bootstrap.servers",
+            infra.kafkaBootstrap(),
+            "enable.idempotence",
+            "true",
+            "acks",
+            "all");
+    try (KafkaProducer<String, RequestEvent> req =
+            new KafkaProducer<>(p, new StringSerializer(), serdes.requests().serializer());
+        KafkaProducer<String, HardwareSample> hw =
+            new KafkaProducer<>(p, new StringSerializer(), serdes.hardware().serializer());
+        KafkaProducer<String, EngineSample> eng =
+            new KafkaProducer<>(p, new StringSerializer(), serdes.engine().serializer())) {
       // window 0: llama busy 3 s in pod vllm-llama-0, mistral 1 s in pod vllm-mistral-0; no GPU ids
       List<RequestEvent> events = new ArrayList<>();
       for (int i = 0; i < 3; i++) {
-        events.add(request("l" + i, "node-1", "llama", T0_MS + 2000 + i, 0, 100_000, 900_000, 100)
-            .setPod("vllm-llama-0").build());
+        events.add(
+            request("l" + i, "node-1", "llama", T0_MS + 2000 + i, 0, 100_000, 900_000, 100)
+                .setPod("vllm-llama-0")
+                .build());
       }
-      events.add(request("m0", "node-1", "mistral", T0_MS + 3000, 0, 200_000, 800_000, 50)
-          .setPod("vllm-mistral-0").build());
-      events.add(request("close", "node-1", "llama", T0_MS + 75_000, 0, 1000, 1000, 2).setPod("vllm-llama-0")
-          .build());
+      events.add(
+          request("m0", "node-1", "mistral", T0_MS + 3000, 0, 200_000, 800_000, 50)
+              .setPod("vllm-mistral-0")
+              .build());
+      events.add(
+          request("close", "node-1", "llama", T0_MS + 75_000, 0, 1000, 1000, 2)
+              .setPod("vllm-llama-0")
+              .build());
       for (RequestEvent e : events) {
-        req.send(new ProducerRecord<>(Topics.REQUESTS.withPrefix(prefix).name(), null, e.getCompletedUs() / 1000,
-            e.getHost(), e));
+        req.send(
+            new ProducerRecord<>(
+                Topics.REQUESTS.withPrefix(prefix).name(),
+                null,
+                e.getCompletedUs() / 1000,
+                e.getHost(),
+                e));
       }
       req.flush();
       for (int sec = 0; sec <= 80; sec++) {
         long t = T0_MS + sec * 1000L;
         for (String[] gpu : new String[][] {{"g1", "vllm-llama-0"}, {"g2", "vllm-mistral-0"}}) {
-          HardwareSample h = sample("node-1", gpu[0], t).setPowerW(300.0).setEnergyMj(1_000_000_000L + sec * 300_000L)
-              .setUtilizationPct(70.0).setMemoryUsedBytes(72_000L).setMemoryTotalBytes(80_000L)
-              .setThrottleReasons(0L).setPod(gpu[1]).build();
-          hw.send(new ProducerRecord<>(Topics.HARDWARE.withPrefix(prefix).name(), null, t, "node-1/" + gpu[0], h));
+          HardwareSample h =
+              sample("node-1", gpu[0], t)
+                  .setPowerW(300.0)
+                  .setEnergyMj(1_000_000_000L + sec * 300_000L)
+                  .setUtilizationPct(70.0)
+                  .setMemoryUsedBytes(72_000L)
+                  .setMemoryTotalBytes(80_000L)
+                  .setThrottleReasons(0L)
+                  .setPod(gpu[1])
+                  .build();
+          hw.send(
+              new ProducerRecord<>(
+                  Topics.HARDWARE.withPrefix(prefix).name(), null, t, "node-1/" + gpu[0], h));
         }
         if (sec % 10 == 5) {
           boolean saturated = sec >= 30 && sec < 50; // windows 3 and 4
-          for (String[] e : new String[][] {{"10.0.0.1:8000", "vllm-llama-0", "llama"},
-              {"10.0.0.1:8001", "vllm-mistral-0", "mistral"}}) {
+          for (String[] e :
+              new String[][] {
+                {"10.0.0.1:8000", "vllm-llama-0", "llama"},
+                {"10.0.0.1:8001", "vllm-mistral-0", "mistral"}
+              }) {
             boolean full = saturated && e[2].equals("llama");
-            EngineSample es = engineSample("node-1", e[0], t).setPod(e[1]).setModel(e[2])
-                .setKvCacheUsage(full ? 0.99 : 0.25).setRequestsRunning(10L).setRequestsWaiting(full ? 20L : 0L)
-                .setPreemptionsTotal(full ? sec : 0L).build();
-            eng.send(new ProducerRecord<>(Topics.ENGINE_STATE.withPrefix(prefix).name(), null, t, "node-1", es));
+            EngineSample es =
+                engineSample("node-1", e[0], t)
+                    .setPod(e[1])
+                    .setModel(e[2])
+                    .setKvCacheUsage(full ? 0.99 : 0.25)
+                    .setRequestsRunning(10L)
+                    .setRequestsWaiting(full ? 20L : 0L)
+                    .setPreemptionsTotal(full ? sec : 0L)
+                    .build();
+            eng.send(
+                new ProducerRecord<>(
+                    Topics.ENGINE_STATE.withPrefix(prefix).name(), null, t, "node-1", es));
           }
         }
       }
@@ -137,11 +184,13 @@ class EngineStateIT {
     Map<String, DeviceWindowEnergy> window0 = new HashMap<>();
     List<Alert> alerts = new ArrayList<>();
     long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-    try (KafkaConsumer<String, DeviceWindowEnergy> energy = consumer(serdes.energy().deserializer());
+    try (KafkaConsumer<String, DeviceWindowEnergy> energy =
+            consumer(serdes.energy().deserializer());
         KafkaConsumer<String, Alert> alertConsumer = consumer(serdes.alerts().deserializer())) {
       energy.subscribe(List.of(Topics.ENERGY.withPrefix(prefix).name()));
       alertConsumer.subscribe(List.of(Topics.ALERTS.withPrefix(prefix).name()));
-      // a device window may close before the request side's usage arrives: the correction re-emits it (newest wins)
+      // a device window may close before the request side's usage arrives: the correction re-emits
+      // it (newest wins)
       while ((!attributed(window0, "g1") || !attributed(window0, "g2") || alerts.size() < 2)
           && System.nanoTime() < deadline) {
         for (ConsumerRecord<String, DeviceWindowEnergy> r : energy.poll(Duration.ofMillis(300))) {
@@ -155,12 +204,19 @@ class EngineStateIT {
       }
     }
     assertThat(window0).containsOnlyKeys("g1", "g2");
-    assertThat(window0.get("g1").getAttributions()).extracting(ModelAttribution::getModel).containsExactly("llama");
+    assertThat(window0.get("g1").getAttributions())
+        .extracting(ModelAttribution::getModel)
+        .containsExactly("llama");
     assertThat(window0.get("g1").getAttributions().get(0).getBusyTimeUs()).isEqualTo(3_000_000L);
-    assertThat(window0.get("g2").getAttributions()).extracting(ModelAttribution::getModel).containsExactly("mistral");
+    assertThat(window0.get("g2").getAttributions())
+        .extracting(ModelAttribution::getModel)
+        .containsExactly("mistral");
     assertThat(window0.get("g2").getAttributions().get(0).getBusyTimeUs()).isEqualTo(1_000_000L);
-    List<Alert> memory = alerts.stream().filter(a -> a.getRule().equals("gpu_memory_high")).toList();
-    assertThat(memory).extracting(Alert::getState).containsExactly(AlertState.FIRING, AlertState.RESOLVED);
+    List<Alert> memory =
+        alerts.stream().filter(a -> a.getRule().equals("gpu_memory_high")).toList();
+    assertThat(memory)
+        .extracting(Alert::getState)
+        .containsExactly(AlertState.FIRING, AlertState.RESOLVED);
     assertThat(memory).extracting(Alert::getDeviceId).containsOnly("g1");
     assertThat(memory.get(0).getEvidence()).containsEntry("basis", "kv_cache");
   }
@@ -170,8 +226,16 @@ class EngineStateIT {
   }
 
   private static <V> KafkaConsumer<String, V> consumer(Deserializer<V> values) {
-    Map<String, Object> c = Map.of("bootstrap.servers", Infra.get().kafkaBootstrap(), "group.id",
-        Infra.uniqueName("it-reader"), "auto.offset.reset", "earliest", "isolation.level", "read_committed");
+    Map<String, Object> c =
+        Map.of(
+            "bootstrap.servers",
+            Infra.get().kafkaBootstrap(),
+            "group.id",
+            Infra.uniqueName("it-reader"),
+            "auto.offset.reset",
+            "earliest",
+            "isolation.level",
+            "read_committed");
     return new KafkaConsumer<>(c, new StringDeserializer(), values);
   }
 }

@@ -9,7 +9,6 @@ import io.infermeter.avro.LatencyStats;
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.avro.RequestStatus;
 import io.infermeter.avro.WindowAggregate;
-import io.infermeter.streams.windows.FleetRollupProcessor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -18,27 +17,34 @@ import java.util.Random;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
-/** The production topology under TopologyTestDriver: aggregates, percentiles, dedup, late and bad records, key cap. */
+/**
+ * The production topology under TopologyTestDriver: aggregates, percentiles, dedup, late and bad
+ * records, key cap.
+ */
 class InfermeterTopologyTest {
 
   private static final double[] PERCENTILES = {50, 90, 95, 99, 99.9};
 
   /** Nearest-rank percentile of sorted values. */
   static long exact(long[] sorted, double p) {
-    // rank = ceil(p/100 * n) in integer arithmetic (p in tenths), so floating point cannot move it by one
+    // rank = ceil(p/100 * n) in integer arithmetic (p in tenths), so floating point cannot move it
+    // by one
     long tenths = Math.round(p * 10);
     int rank = (int) ((tenths * sorted.length + 999) / 1000);
     return sorted[Math.max(0, rank - 1)];
   }
 
   static long percentile(LatencyStats s, double p) {
-    return p == 50 ? s.getP50Us() : p == 90 ? s.getP90Us() : p == 95 ? s.getP95Us() : p == 99 ? s.getP99Us()
-        : s.getP999Us();
+    return p == 50
+        ? s.getP50Us()
+        : p == 90 ? s.getP90Us() : p == 95 ? s.getP95Us() : p == 99 ? s.getP99Us() : s.getP999Us();
   }
 
   static LatencyStats stats(WindowAggregate a, String metric, String cohort) {
-    return a.getLatencies().stream().filter(l -> l.getMetric().equals(metric) && l.getCohort().equals(cohort))
-        .findFirst().orElseThrow();
+    return a.getLatencies().stream()
+        .filter(l -> l.getMetric().equals(metric) && l.getCohort().equals(cohort))
+        .findFirst()
+        .orElseThrow();
   }
 
   @Test
@@ -53,10 +59,13 @@ class InfermeterTopologyTest {
         long prefill = 10_000 + (long) (Math.exp(rnd.nextGaussian()) * 30_000);
         decode[i] = 100_000 + (long) (Math.exp(rnd.nextGaussian() * 1.2) * 400_000);
         e2e[i] = queue + prefill + decode[i];
-        f.send(request("e" + i, "h1", "m1", T0_MS + (i % 9000), queue, prefill, decode[i], 50).build());
+        f.send(
+            request("e" + i, "h1", "m1", T0_MS + (i % 9000), queue, prefill, decode[i], 50)
+                .build());
       }
       f.send(request("close", "h1", "m1", T0_MS + 11_500, 0, 1000, 1000, 2).build());
-      List<WindowAggregate> out = f.aggregates().stream().filter(a -> a.getScope().equals("host")).toList();
+      List<WindowAggregate> out =
+          f.aggregates().stream().filter(a -> a.getScope().equals("host")).toList();
       assertThat(out).hasSize(1);
       WindowAggregate a = out.get(0);
       assertThat(a.getRequests()).isEqualTo(n);
@@ -68,10 +77,16 @@ class InfermeterTopologyTest {
       assertThat(s.getCount()).isEqualTo(n);
       assertThat(s.getMinUs()).isEqualTo(e2e[0]);
       assertThat(s.getMaxUs()).isEqualTo(e2e[n - 1]);
-      assertThat(s.getMeanUs()).isCloseTo(Arrays.stream(e2e).average().orElseThrow(), org.assertj.core.data.Offset.offset(1e-6));
+      assertThat(s.getMeanUs())
+          .isCloseTo(
+              Arrays.stream(e2e).average().orElseThrow(),
+              org.assertj.core.data.Offset.offset(1e-6));
       for (double p : PERCENTILES) {
-        assertThat(relErr(percentile(s, p), exact(e2e, p))).as("e2e p%s", p).isLessThanOrEqualTo(0.001);
-        assertThat(relErr(percentile(stats(a, "decode", "warm"), p), exact(decode, p))).as("decode p%s", p)
+        assertThat(relErr(percentile(s, p), exact(e2e, p)))
+            .as("e2e p%s", p)
+            .isLessThanOrEqualTo(0.001);
+        assertThat(relErr(percentile(stats(a, "decode", "warm"), p), exact(decode, p)))
+            .as("decode p%s", p)
             .isLessThanOrEqualTo(0.001);
       }
       long bucketTotal = s.getBucketCounts().stream().mapToLong(Long::longValue).sum();
@@ -85,15 +100,25 @@ class InfermeterTopologyTest {
     try (TopologyFixture f = new TopologyFixture(Map.of("output.hdr.histogram", "true"))) {
       Random rnd = new Random(17);
       for (int i = 0; i < 2000; i++) {
-        f.send(request("e" + i, "h1", "m1", T0_MS + i, 0, 1000, 1000 + (long) (rnd.nextDouble() * 900_000), 10)
-            .build());
+        f.send(
+            request(
+                    "e" + i,
+                    "h1",
+                    "m1",
+                    T0_MS + i,
+                    0,
+                    1000,
+                    1000 + (long) (rnd.nextDouble() * 900_000),
+                    10)
+                .build());
       }
       f.send(request("close", "h1", "m1", T0_MS + 11_500, 0, 1000, 1000, 2).build());
-      List<WindowAggregate> out = f.aggregates().stream().filter(a -> a.getScope().equals("host")).toList();
+      List<WindowAggregate> out =
+          f.aggregates().stream().filter(a -> a.getScope().equals("host")).toList();
       assertThat(out).hasSize(1);
       LatencyStats s = stats(out.get(0), "e2e", "warm");
-      org.HdrHistogram.Histogram h = org.HdrHistogram.Histogram.decodeFromCompressedByteBuffer(
-          s.getHdrHistogram(), 0);
+      org.HdrHistogram.Histogram h =
+          org.HdrHistogram.Histogram.decodeFromCompressedByteBuffer(s.getHdrHistogram(), 0);
       assertThat(h.getTotalCount()).isEqualTo(2000);
       List<Long> values = new ArrayList<>();
       List<Long> counts = new ArrayList<>();
@@ -123,21 +148,27 @@ class InfermeterTopologyTest {
           f.send(request(host + i, host, "m1", T0_MS + i, 0, 2000, decode, 10).build());
         }
       }
-      // Close the hosts' first window, then their second one so the fleet (delay 10 s) passes the first.
+      // Close the hosts' first window, then their second one so the fleet (delay 10 s) passes the
+      // first.
       for (String host : List.of("h1", "h2", "h3")) {
         f.send(request(host + "-w1", host, "m1", T0_MS + 12_000, 0, 1000, 1000, 2).build());
       }
       for (String host : List.of("h1", "h2", "h3")) {
         f.send(request(host + "-w2", host, "m1", T0_MS + 22_000, 0, 1000, 1000, 2).build());
       }
-      WindowAggregate fleet = f.aggregates().stream()
-          .filter(a -> a.getScope().equals("fleet") && a.getWindowStartUs() == T0_MS * 1000).findFirst().orElseThrow();
+      WindowAggregate fleet =
+          f.aggregates().stream()
+              .filter(a -> a.getScope().equals("fleet") && a.getWindowStartUs() == T0_MS * 1000)
+              .findFirst()
+              .orElseThrow();
       assertThat(fleet.getHost()).isEqualTo("*");
       assertThat(fleet.getRequests()).isEqualTo(3000);
       long[] sorted = all.stream().mapToLong(Long::longValue).sorted().toArray();
       LatencyStats s = stats(fleet, "e2e", "warm");
       for (double p : PERCENTILES) {
-        assertThat(relErr(percentile(s, p), exact(sorted, p))).as("fleet e2e p%s", p).isLessThanOrEqualTo(0.001);
+        assertThat(relErr(percentile(s, p), exact(sorted, p)))
+            .as("fleet e2e p%s", p)
+            .isLessThanOrEqualTo(0.001);
       }
     }
   }
@@ -149,7 +180,8 @@ class InfermeterTopologyTest {
       f.send(request("close", "h1", "m1", T0_MS + 11_500, 0, 1000, 1000, 2).build());
       org.apache.kafka.streams.state.KeyValueStore<String, Long> meta =
           f.driver.getKeyValueStore(io.infermeter.streams.windows.FleetRollupProcessor.META_STORE);
-      assertThat(meta.get("upstream|0_0")).as("the request task's stream time, from the partial's headers")
+      assertThat(meta.get("upstream|0_0"))
+          .as("the request task's stream time, from the partial's headers")
           .isEqualTo(T0_MS + 11_500);
       assertThat(meta.get("upstream|unknown")).isNull();
     }
@@ -160,8 +192,11 @@ class InfermeterTopologyTest {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
       f.send(request("a", "h1", "m1", T0_MS + 100, 0, 1000, 9000, 10).setColdStart(true).build());
       f.send(request("b", "h1", "m1", T0_MS + 200, 500, 1000, 2000, 10).build());
-      f.send(request("c", "h1", "m1", T0_MS + 300, 500, 1000, 2000, 1).setStatus(RequestStatus.ERROR)
-          .setErrorType("oom").build());
+      f.send(
+          request("c", "h1", "m1", T0_MS + 300, 500, 1000, 2000, 1)
+              .setStatus(RequestStatus.ERROR)
+              .setErrorType("oom")
+              .build());
       f.send(request("close", "h1", "m1", T0_MS + 11_500, 0, 1000, 1000, 2).build());
       WindowAggregate a = f.aggregates().get(0);
       assertThat(a.getRequests()).isEqualTo(3);
@@ -179,11 +214,21 @@ class InfermeterTopologyTest {
   void goodputCountsOnlySuccessfulRequestsMeetingEveryThreshold() {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
       // default class: TTFT <= 500 ms, TPOT <= 50 ms, e2e <= 10 s
-      f.send(request("good", "h1", "m1", T0_MS + 100, 100_000, 100_000, 1_000_000, 41).build()); // tpot 25 ms
+      f.send(
+          request("good", "h1", "m1", T0_MS + 100, 100_000, 100_000, 1_000_000, 41)
+              .build()); // tpot 25 ms
       f.send(request("slowTtft", "h1", "m1", T0_MS + 200, 400_000, 200_000, 100_000, 3).build());
-      f.send(request("slowTpot", "h1", "m1", T0_MS + 300, 0, 10_000, 1_000_000, 11).build()); // tpot 100 ms
-      f.send(request("failed", "h1", "m1", T0_MS + 400, 0, 10_000, 10_000, 2).setStatus(RequestStatus.TIMEOUT).build());
-      f.send(request("interactive", "h1", "m1", T0_MS + 500, 0, 250_000, 10_000, 2).setSloClass("interactive").build());
+      f.send(
+          request("slowTpot", "h1", "m1", T0_MS + 300, 0, 10_000, 1_000_000, 11)
+              .build()); // tpot 100 ms
+      f.send(
+          request("failed", "h1", "m1", T0_MS + 400, 0, 10_000, 10_000, 2)
+              .setStatus(RequestStatus.TIMEOUT)
+              .build());
+      f.send(
+          request("interactive", "h1", "m1", T0_MS + 500, 0, 250_000, 10_000, 2)
+              .setSloClass("interactive")
+              .build());
       f.send(request("close", "h1", "m1", T0_MS + 11_500, 0, 1000, 1000, 2).build());
       WindowAggregate a = f.aggregates().get(0);
       var byClass = a.getSlo().stream().collect(Collectors.toMap(s -> s.getSloClass(), s -> s));
@@ -200,8 +245,11 @@ class InfermeterTopologyTest {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
       int[] sizes = {1, 1, 4, 8, 8, 8, 16, 2, 4, 8};
       for (int i = 0; i < sizes.length; i++) {
-        f.send(request("b" + i, "h1", "m1", T0_MS + i, 0, 1000, 5000, 20).setBatchSize(sizes[i]).setMaxBatchSize(16)
-            .build());
+        f.send(
+            request("b" + i, "h1", "m1", T0_MS + i, 0, 1000, 5000, 20)
+                .setBatchSize(sizes[i])
+                .setMaxBatchSize(16)
+                .build());
       }
       f.send(request("close", "h1", "m1", T0_MS + 11_500, 0, 1000, 1000, 2).build());
       var b = f.aggregates().get(0).getBatching();
@@ -246,20 +294,26 @@ class InfermeterTopologyTest {
 
   @Test
   void theDedupHorizonCoversEveryWindowARecordCanStillCountIn() {
-    // dedup.retention is raised to grace + allowed lateness + the largest window (1 s + 0 + 10 s here): an id is
+    // dedup.retention is raised to grace + allowed lateness + the largest window (1 s + 0 + 10 s
+    // here): an id is
     // forgotten only when a re-sent copy could no longer count anyway.
     try (TopologyFixture f = new TopologyFixture(Map.of("dedup.retention", "2s"))) {
       assertThat(f.settings.dedupRetention()).isEqualTo(java.time.Duration.ofSeconds(11));
       f.send(request("x", "h1", "m1", T0_MS + 100, 0, 1000, 2000, 5).build());
       f.send(request("later", "h1", "m1", T0_MS + 5_000, 0, 1000, 2000, 5).build());
-      f.send(request("x", "h1", "m1", T0_MS + 100, 0, 1000, 2000, 5).build()); // past the 2 s asked for: still a duplicate
+      f.send(
+          request("x", "h1", "m1", T0_MS + 100, 0, 1000, 2000, 5)
+              .build()); // past the 2 s asked for: still a duplicate
       f.send(request("close", "h1", "m1", T0_MS + 11_500, 0, 1000, 1000, 2).build());
       assertThat(f.aggregates().get(0).getRequests()).isEqualTo(2);
       assertThat(f.counters.duplicates.sum()).isEqualTo(1);
       f.send(request("far", "h1", "m1", T0_MS + 60_000, 0, 1000, 1000, 2).build());
-      f.send(request("x", "h1", "m1", T0_MS + 100, 0, 1000, 2000, 5).build()); // forgotten, and too late to count
+      f.send(
+          request("x", "h1", "m1", T0_MS + 100, 0, 1000, 2000, 5)
+              .build()); // forgotten, and too late to count
       assertThat(f.counters.duplicates.sum() + f.counters.lateRecords.sum()).isEqualTo(2);
-      assertThat(f.aggregates()).filteredOn(a -> a.getScope().equals("host"))
+      assertThat(f.aggregates())
+          .filteredOn(a -> a.getScope().equals("host"))
           .allSatisfy(a -> assertThat(a.getWindowStartUs()).isNotEqualTo(T0_MS * 1000));
     }
   }
@@ -287,13 +341,17 @@ class InfermeterTopologyTest {
   void malformedAndInvalidRecordsGoToDeadLetters() {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
       f.rawRequests.pipeInput("h1", new byte[] {0, 0, 0, 0, 99, 1, 2}, T0_MS);
-      f.rawRequests.pipeInput("h1", "not avro".getBytes(java.nio.charset.StandardCharsets.UTF_8), T0_MS);
+      f.rawRequests.pipeInput(
+          "h1", "not avro".getBytes(java.nio.charset.StandardCharsets.UTF_8), T0_MS);
       RequestEvent bad = request("bad", "h1", "m1", T0_MS + 100, 0, 1000, 2000, 5).build();
       bad.setArrivalUs(bad.getCompletedUs() + 5);
       f.send(bad);
-      // The deserialization handler returns its DeadLetter records to Kafka Streams (Response.resume(records));
-      // TopologyTestDriver does not capture handler-produced records, so here we check the handler ran for both and the
-      // stream went on; DeadLetterHandlersTest checks the records it returns, StreamsAppIT the real topic.
+      // The deserialization handler returns its DeadLetter records to Kafka Streams
+      // (Response.resume(records));
+      // TopologyTestDriver does not capture handler-produced records, so here we check the handler
+      // ran for both and the
+      // stream went on; DeadLetterHandlersTest checks the records it returns, StreamsAppIT the real
+      // topic.
       assertThat(f.counters.deadLetters().get("deserialization").sum()).isEqualTo(2);
       List<DeadLetter> dl = f.deadLetters.readValuesToList();
       assertThat(dl).extracting(DeadLetter::getReason).containsExactly("validation");
@@ -311,10 +369,18 @@ class InfermeterTopologyTest {
       f.send(request("3", "h1", "m3", T0_MS + 3, 0, 1000, 2000, 5).build());
       f.send(request("4", "h1", "m4", T0_MS + 4, 0, 1000, 2000, 5).build());
       f.send(request("close", "h1", "m1", T0_MS + 11_500, 0, 1000, 1000, 2).build());
-      List<WindowAggregate> host = f.aggregates().stream().filter(a -> a.getScope().equals("host")).toList();
-      assertThat(host).extracting(WindowAggregate::getModel).containsExactlyInAnyOrder("m1", "m2", "other");
+      List<WindowAggregate> host =
+          f.aggregates().stream().filter(a -> a.getScope().equals("host")).toList();
+      assertThat(host)
+          .extracting(WindowAggregate::getModel)
+          .containsExactlyInAnyOrder("m1", "m2", "other");
       assertThat(host.stream().mapToLong(WindowAggregate::getRequests).sum()).isEqualTo(4);
-      assertThat(host.stream().filter(a -> a.getModel().equals("other")).findFirst().orElseThrow().getHost())
+      assertThat(
+              host.stream()
+                  .filter(a -> a.getModel().equals("other"))
+                  .findFirst()
+                  .orElseThrow()
+                  .getHost())
           .isEqualTo("other");
       assertThat(f.counters.keyCapFolded.sum()).isEqualTo(2);
     }
@@ -329,18 +395,29 @@ class InfermeterTopologyTest {
       for (int i = 0; i < n; i++) {
         long decode = 20_000 + (long) (Math.exp(rnd.nextGaussian()) * 300_000);
         e2e[i] = 1000 + decode;
-        f.send(request("m" + i, "h1", "m1", T0_MS + i * 100L, 0, 1000, decode, 10).setBatchSize(1 + i % 7).build());
+        f.send(
+            request("m" + i, "h1", "m1", T0_MS + i * 100L, 0, 1000, decode, 10)
+                .setBatchSize(1 + i % 7)
+                .build());
       }
       f.send(request("close", "h1", "m1", T0_MS + 61_500, 0, 1000, 1000, 2).build());
-      WindowAggregate minute = f.aggregates().stream()
-          .filter(a -> a.getScope().equals("host") && a.getWindowSizeMs() == 60_000).findFirst().orElseThrow();
+      WindowAggregate minute =
+          f.aggregates().stream()
+              .filter(a -> a.getScope().equals("host") && a.getWindowSizeMs() == 60_000)
+              .findFirst()
+              .orElseThrow();
       assertThat(minute.getRequests()).isEqualTo(n);
       double absDiffSum = 0;
       for (int i = 1; i < n; i++) {
         absDiffSum += Math.abs(e2e[i] - e2e[i - 1]);
       }
-      var jitter = minute.getJitter().stream().filter(j -> j.getMetric().equals("e2e")).findFirst().orElseThrow();
-      assertThat(jitter.getMeanAbsConsecutiveDiffUs()).as("consecutive pairs across the 10 s boundaries too")
+      var jitter =
+          minute.getJitter().stream()
+              .filter(j -> j.getMetric().equals("e2e"))
+              .findFirst()
+              .orElseThrow();
+      assertThat(jitter.getMeanAbsConsecutiveDiffUs())
+          .as("consecutive pairs across the 10 s boundaries too")
           .isCloseTo(absDiffSum / (n - 1), org.assertj.core.data.Offset.offset(1e-6));
       long[] sorted = e2e.clone();
       Arrays.sort(sorted);
@@ -348,11 +425,14 @@ class InfermeterTopologyTest {
       assertThat(s.getMinUs()).isEqualTo(sorted[0]);
       assertThat(s.getMaxUs()).isEqualTo(sorted[n - 1]);
       for (double p : PERCENTILES) {
-        assertThat(relErr(percentile(s, p), exact(sorted, p))).as("p%s", p).isLessThanOrEqualTo(0.001);
+        assertThat(relErr(percentile(s, p), exact(sorted, p)))
+            .as("p%s", p)
+            .isLessThanOrEqualTo(0.001);
       }
-      assertThat(minute.getBatching().getMeanBatchSize()).isCloseTo(
-          java.util.stream.IntStream.range(0, n).map(i -> 1 + i % 7).average().orElseThrow(),
-          org.assertj.core.data.Offset.offset(1e-9));
+      assertThat(minute.getBatching().getMeanBatchSize())
+          .isCloseTo(
+              java.util.stream.IntStream.range(0, n).map(i -> 1 + i % 7).average().orElseThrow(),
+              org.assertj.core.data.Offset.offset(1e-9));
     }
   }
 
@@ -362,33 +442,55 @@ class InfermeterTopologyTest {
       for (int i = 0; i < 200; i++) {
         f.send(request("m" + i, "h1", "m1", T0_MS + i * 100L, 0, 1000, 5000 + i, 10).build());
       }
-      f.send(request("late", "h1", "m1", T0_MS + 5_000, 0, 1000, 777_000, 10).build()); // [0, 10 s) closed at 11 s
-      f.send(request("m0", "h1", "m1", T0_MS, 0, 1000, 5000, 10).build()); // re-sent: a duplicate, not late
+      f.send(
+          request("late", "h1", "m1", T0_MS + 5_000, 0, 1000, 777_000, 10)
+              .build()); // [0, 10 s) closed at 11 s
+      f.send(
+          request("m0", "h1", "m1", T0_MS, 0, 1000, 5000, 10)
+              .build()); // re-sent: a duplicate, not late
       f.send(request("close", "h1", "m1", T0_MS + 61_500, 0, 1000, 1000, 2).build());
-      List<WindowAggregate> host = f.aggregates().stream().filter(a -> a.getScope().equals("host")).toList();
-      assertThat(host.stream().filter(a -> a.getWindowSizeMs() == 10_000).mapToLong(WindowAggregate::getRequests)
-          .sum()).isEqualTo(200);
-      WindowAggregate minute = host.stream().filter(a -> a.getWindowSizeMs() == 60_000).findFirst().orElseThrow();
+      List<WindowAggregate> host =
+          f.aggregates().stream().filter(a -> a.getScope().equals("host")).toList();
+      assertThat(
+              host.stream()
+                  .filter(a -> a.getWindowSizeMs() == 10_000)
+                  .mapToLong(WindowAggregate::getRequests)
+                  .sum())
+          .isEqualTo(200);
+      WindowAggregate minute =
+          host.stream().filter(a -> a.getWindowSizeMs() == 60_000).findFirst().orElseThrow();
       assertThat(minute.getRequests()).isEqualTo(201);
       assertThat(stats(minute, "e2e", "warm").getMaxUs()).isEqualTo(778_000);
       List<DeadLetter> dl = f.deadLetters.readValuesToList();
       assertThat(dl).extracting(DeadLetter::getReason).containsExactly("late");
-      assertThat(dl.get(0).getMessage()).contains("10000 ms window").doesNotContain("60000 ms window");
+      assertThat(dl.get(0).getMessage())
+          .contains("10000 ms window")
+          .doesNotContain("60000 ms window");
       assertThat(f.counters.duplicates.sum()).isEqualTo(1);
     }
   }
 
   @Test
   void rocksDbStoresGiveTheSameAggregates() {
-    try (TopologyFixture f = new TopologyFixture(Map.of("state.store.type", "rocksdb", "windows.sizes", "10s,1m"))) {
+    try (TopologyFixture f =
+        new TopologyFixture(Map.of("state.store.type", "rocksdb", "windows.sizes", "10s,1m"))) {
       for (int i = 0; i < 100; i++) {
         f.send(request("r" + i, "h1", "m1", T0_MS + i * 100, 0, 1000, 1000 + i, 5).build());
       }
       f.send(request("close", "h1", "m1", T0_MS + 61_500, 0, 1000, 1000, 2).build());
-      List<WindowAggregate> host = f.aggregates().stream().filter(a -> a.getScope().equals("host")).toList();
-      assertThat(host.stream().filter(a -> a.getWindowSizeMs() == 60_000).mapToLong(WindowAggregate::getRequests).sum())
+      List<WindowAggregate> host =
+          f.aggregates().stream().filter(a -> a.getScope().equals("host")).toList();
+      assertThat(
+              host.stream()
+                  .filter(a -> a.getWindowSizeMs() == 60_000)
+                  .mapToLong(WindowAggregate::getRequests)
+                  .sum())
           .isEqualTo(100);
-      assertThat(host.stream().filter(a -> a.getWindowSizeMs() == 10_000).mapToLong(WindowAggregate::getRequests).sum())
+      assertThat(
+              host.stream()
+                  .filter(a -> a.getWindowSizeMs() == 10_000)
+                  .mapToLong(WindowAggregate::getRequests)
+                  .sum())
           .isEqualTo(100);
     }
   }

@@ -33,8 +33,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The app on the REAL local broker and registry: exactly-once across a restart in the middle of a run, and two
- * instances sharing the partitions. Outputs are read with isolation.level=read_committed.
+ * The app on the REAL local broker and registry: exactly-once across a restart in the middle of a
+ * run, and two instances sharing the partitions. Outputs are read with
+ * isolation.level=read_committed.
  */
 class StreamsAppIT {
 
@@ -56,8 +57,13 @@ class StreamsAppIT {
     topics.put(Topics.REQUESTS.withPrefix(prefix).name(), 4);
     topics.put(Topics.HARDWARE.withPrefix(prefix).name(), 4);
     topics.put(Topics.ENGINE_STATE.withPrefix(prefix).name(), 4);
-    for (var t : List.of(Topics.WINDOW_AGGREGATES, Topics.ENERGY, Topics.BOTTLENECKS, Topics.ALERTS,
-        Topics.DEAD_LETTERS)) {
+    for (var t :
+        List.of(
+            Topics.WINDOW_AGGREGATES,
+            Topics.ENERGY,
+            Topics.BOTTLENECKS,
+            Topics.ALERTS,
+            Topics.DEAD_LETTERS)) {
       topics.put(t.withPrefix(prefix).name(), 2);
     }
     KafkaTopics.create(infra.kafkaBootstrap(), topics, KafkaTopics.KEEP_FOREVER);
@@ -76,40 +82,60 @@ class StreamsAppIT {
 
   private KafkaStreams start(Run run) throws Exception {
     StreamsSettings s = run.settings();
-    Properties props = InfermeterTopology.streamsProperties(s, run.serdes(), new StreamsCounters(), Clock.systemUTC());
+    Properties props =
+        InfermeterTopology.streamsProperties(
+            s, run.serdes(), new StreamsCounters(), Clock.systemUTC());
     props.put("state.dir", Files.createTempDirectory("streams-it").toString());
-    KafkaStreams streams = new KafkaStreams(InfermeterTopology.build(s, run.serdes(), new StreamsCounters(),
-        Clock.systemUTC()), props);
+    KafkaStreams streams =
+        new KafkaStreams(
+            InfermeterTopology.build(s, run.serdes(), new StreamsCounters(), Clock.systemUTC()),
+            props);
     running.add(streams);
     streams.start();
     return streams;
   }
 
-  /** Events i in [from, to): host i % HOSTS, 15 ms apart; every event lands in a window the closers close. */
+  /**
+   * Events i in [from, to): host i % HOSTS, 15 ms apart; every event lands in a window the closers
+   * close.
+   */
   private static List<RequestEvent> events(int from, int to) {
     List<RequestEvent> out = new ArrayList<>();
     for (int i = from; i < to; i++) {
       long t = T0_MS + i * 15L; // event time rises with i: the second half of a run is never late
-      out.add(TopologyFixture.request("e" + i, "h" + (i % HOSTS), "m" + (i % 3), t, 1000, 2000, 10_000 + i % 997, 5)
-          .build());
+      out.add(
+          TopologyFixture.request(
+                  "e" + i, "h" + (i % HOSTS), "m" + (i % 3), t, 1000, 2000, 10_000 + i % 997, 5)
+              .build());
     }
     return out;
   }
 
-  /** One event per host far in the future: closes every earlier window (it stays in an open one itself). */
+  /**
+   * One event per host far in the future: closes every earlier window (it stays in an open one
+   * itself).
+   */
   private static List<RequestEvent> closers() {
     List<RequestEvent> out = new ArrayList<>();
     for (int h = 0; h < HOSTS; h++) {
-      out.add(TopologyFixture.request("close-" + h, "h" + h, "m0", T0_MS + 120_000, 0, 1000, 1000, 2).build());
+      out.add(
+          TopologyFixture.request("close-" + h, "h" + h, "m0", T0_MS + 120_000, 0, 1000, 1000, 2)
+              .build());
     }
     return out;
   }
 
   private static void produce(Run run, List<RequestEvent> events) {
-    Map<String, Object> p = Map.of("bootstrap.servers", Infra.get().kafkaBootstrap(), "enable.idempotence", "true",
-        "acks", "all");
-    try (KafkaProducer<String, RequestEvent> producer = new KafkaProducer<>(p, new StringSerializer(),
-        run.serdes().requests().serializer())) {
+    Map<String, Object> p =
+        Map.of(
+            "bootstrap.servers",
+            Infra.get().kafkaBootstrap(),
+            "enable.idempotence",
+            "true",
+            "acks",
+            "all");
+    try (KafkaProducer<String, RequestEvent> producer =
+        new KafkaProducer<>(p, new StringSerializer(), run.serdes().requests().serializer())) {
       String topic = Topics.REQUESTS.withPrefix(run.prefix()).name();
       for (RequestEvent e : events) {
         producer.send(new ProducerRecord<>(topic, null, e.getCompletedUs() / 1000, e.getHost(), e));
@@ -118,14 +144,26 @@ class StreamsAppIT {
     }
   }
 
-  /** Reads committed host-scope aggregates until {@code expected} requests are seen; returns requests per key. */
+  /**
+   * Reads committed host-scope aggregates until {@code expected} requests are seen; returns
+   * requests per key.
+   */
   private static Map<String, Long> readHostCounts(Run run, long expected) {
-    Map<String, Object> c = Map.of("bootstrap.servers", Infra.get().kafkaBootstrap(), "group.id",
-        Infra.uniqueName("it-reader"), "auto.offset.reset", "earliest", "isolation.level", "read_committed");
+    Map<String, Object> c =
+        Map.of(
+            "bootstrap.servers",
+            Infra.get().kafkaBootstrap(),
+            "group.id",
+            Infra.uniqueName("it-reader"),
+            "auto.offset.reset",
+            "earliest",
+            "isolation.level",
+            "read_committed");
     Map<String, Long> counts = new ConcurrentHashMap<>();
     Map<String, Integer> emissions = new HashMap<>();
-    try (KafkaConsumer<String, WindowAggregate> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
-        run.serdes().aggregates().deserializer())) {
+    try (KafkaConsumer<String, WindowAggregate> consumer =
+        new KafkaConsumer<>(
+            c, new StringDeserializer(), run.serdes().aggregates().deserializer())) {
       consumer.subscribe(List.of(Topics.WINDOW_AGGREGATES.withPrefix(run.prefix()).name()));
       long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
       while (counts.values().stream().mapToLong(Long::longValue).sum() < expected) {
@@ -158,7 +196,8 @@ class StreamsAppIT {
     for (RequestEvent e : events) {
       long t = e.getCompletedUs() / 1000;
       long start = Math.floorDiv(t, 10_000L) * 10_000L;
-      String key = "host|c1|eu-west-1|" + e.getHost() + "|" + e.getModel() + "|v1|H100|10000|" + start;
+      String key =
+          "host|c1|eu-west-1|" + e.getHost() + "|" + e.getModel() + "|v1|H100|10000|" + start;
       m.merge(key, 1L, Long::sum);
     }
     return m;
@@ -170,10 +209,15 @@ class StreamsAppIT {
     int n = 4000;
     KafkaStreams first = start(run);
     produce(run, events(0, n / 2));
-    Infra.await(Duration.ofSeconds(60), "first instance running", () -> first.state() == KafkaStreams.State.RUNNING);
+    Infra.await(
+        Duration.ofSeconds(60),
+        "first instance running",
+        () -> first.state() == KafkaStreams.State.RUNNING);
     Infra.await(Duration.ofSeconds(60), "first half consumed", () -> committedInput(run) >= n / 2);
-    first.close(org.apache.kafka.streams.CloseOptions.timeout(Duration.ofSeconds(30)).withGroupMembershipOperation(
-        org.apache.kafka.streams.CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
+    first.close(
+        org.apache.kafka.streams.CloseOptions.timeout(Duration.ofSeconds(30))
+            .withGroupMembershipOperation(
+                org.apache.kafka.streams.CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
     running.remove(first);
     produce(run, events(n / 2, n));
     produce(run, events(0, 200)); // re-sent events after the restart: de-duplicated by event id
@@ -191,23 +235,44 @@ class StreamsAppIT {
     assertThat(TopicBootstrap.inputPartitionMismatch(same.settings())).isNull();
     String prefix = Infra.uniqueName("streams-mismatch") + "-";
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", Infra.get().kafkaBootstrap()))) {
-      admin.createTopics(List.of(new NewTopic(Topics.REQUESTS.withPrefix(prefix).name(), 4, (short) 1),
-          new NewTopic(Topics.HARDWARE.withPrefix(prefix).name(), 2, (short) 1))).all().get();
+      admin
+          .createTopics(
+              List.of(
+                  new NewTopic(Topics.REQUESTS.withPrefix(prefix).name(), 4, (short) 1),
+                  new NewTopic(Topics.HARDWARE.withPrefix(prefix).name(), 2, (short) 1)))
+          .all()
+          .get();
     }
-    StreamsSettings s = StreamsSettings.fromMap(Map.of("topic.prefix", prefix, "kafka.bootstrap.servers",
-        Infra.get().kafkaBootstrap()));
-    assertThat(TopicBootstrap.inputPartitionMismatch(s)).contains("has 4 partitions").contains("has 2")
+    StreamsSettings s =
+        StreamsSettings.fromMap(
+            Map.of(
+                "topic.prefix", prefix, "kafka.bootstrap.servers", Infra.get().kafkaBootstrap()));
+    assertThat(TopicBootstrap.inputPartitionMismatch(s))
+        .contains("has 4 partitions")
+        .contains("has 2")
         .contains(Topics.HARDWARE.withPrefix(prefix).name());
     // the engine-state topic joins the energy task by partition too
     String enginePrefix = Infra.uniqueName("streams-engine-mismatch") + "-";
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", Infra.get().kafkaBootstrap()))) {
-      admin.createTopics(List.of(new NewTopic(Topics.REQUESTS.withPrefix(enginePrefix).name(), 4, (short) 1),
-          new NewTopic(Topics.HARDWARE.withPrefix(enginePrefix).name(), 4, (short) 1),
-          new NewTopic(Topics.ENGINE_STATE.withPrefix(enginePrefix).name(), 1, (short) 1))).all().get();
+      admin
+          .createTopics(
+              List.of(
+                  new NewTopic(Topics.REQUESTS.withPrefix(enginePrefix).name(), 4, (short) 1),
+                  new NewTopic(Topics.HARDWARE.withPrefix(enginePrefix).name(), 4, (short) 1),
+                  new NewTopic(Topics.ENGINE_STATE.withPrefix(enginePrefix).name(), 1, (short) 1)))
+          .all()
+          .get();
     }
-    StreamsSettings e = StreamsSettings.fromMap(Map.of("topic.prefix", enginePrefix, "kafka.bootstrap.servers",
-        Infra.get().kafkaBootstrap()));
-    assertThat(TopicBootstrap.inputPartitionMismatch(e)).contains("has 4 partitions").contains("has 1")
+    StreamsSettings e =
+        StreamsSettings.fromMap(
+            Map.of(
+                "topic.prefix",
+                enginePrefix,
+                "kafka.bootstrap.servers",
+                Infra.get().kafkaBootstrap()));
+    assertThat(TopicBootstrap.inputPartitionMismatch(e))
+        .contains("has 4 partitions")
+        .contains("has 1")
         .contains(Topics.ENGINE_STATE.withPrefix(enginePrefix).name());
   }
 
@@ -217,10 +282,14 @@ class StreamsAppIT {
     int n = 3000;
     KafkaStreams a = start(run);
     KafkaStreams b = start(run);
-    Infra.await(Duration.ofSeconds(90), "both instances running with tasks", () ->
-        a.state() == KafkaStreams.State.RUNNING && b.state() == KafkaStreams.State.RUNNING
-            && !a.metadataForLocalThreads().iterator().next().activeTasks().isEmpty()
-            && !b.metadataForLocalThreads().iterator().next().activeTasks().isEmpty());
+    Infra.await(
+        Duration.ofSeconds(90),
+        "both instances running with tasks",
+        () ->
+            a.state() == KafkaStreams.State.RUNNING
+                && b.state() == KafkaStreams.State.RUNNING
+                && !a.metadataForLocalThreads().iterator().next().activeTasks().isEmpty()
+                && !b.metadataForLocalThreads().iterator().next().activeTasks().isEmpty());
     produce(run, events(0, n));
     produce(run, closers());
     Map<String, Long> counts = readHostCounts(run, n);
@@ -233,33 +302,58 @@ class StreamsAppIT {
     start(run);
     Map<String, Object> p = Map.of("bootstrap.servers", Infra.get().kafkaBootstrap());
     byte[] garbage = "definitely not avro".getBytes(java.nio.charset.StandardCharsets.UTF_8);
-    try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(),
-        new org.apache.kafka.common.serialization.ByteArraySerializer())) {
-      producer.send(new ProducerRecord<>(Topics.REQUESTS.withPrefix(run.prefix()).name(), "h1", garbage)).get();
+    try (KafkaProducer<String, byte[]> producer =
+        new KafkaProducer<>(
+            p,
+            new StringSerializer(),
+            new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+      producer
+          .send(
+              new ProducerRecord<>(Topics.REQUESTS.withPrefix(run.prefix()).name(), "h1", garbage))
+          .get();
     }
     produce(run, events(0, 10));
-    Map<String, Object> c = Map.of("bootstrap.servers", Infra.get().kafkaBootstrap(), "group.id",
-        Infra.uniqueName("it-dlq"), "auto.offset.reset", "earliest", "isolation.level", "read_committed");
+    Map<String, Object> c =
+        Map.of(
+            "bootstrap.servers",
+            Infra.get().kafkaBootstrap(),
+            "group.id",
+            Infra.uniqueName("it-dlq"),
+            "auto.offset.reset",
+            "earliest",
+            "isolation.level",
+            "read_committed");
     List<io.infermeter.avro.DeadLetter> seen = new ArrayList<>();
-    try (KafkaConsumer<String, io.infermeter.avro.DeadLetter> consumer = new KafkaConsumer<>(c,
-        new StringDeserializer(), run.serdes().deadLetters().deserializer())) {
+    try (KafkaConsumer<String, io.infermeter.avro.DeadLetter> consumer =
+        new KafkaConsumer<>(
+            c, new StringDeserializer(), run.serdes().deadLetters().deserializer())) {
       consumer.subscribe(List.of(Topics.DEAD_LETTERS.withPrefix(run.prefix()).name()));
-      Infra.await(Duration.ofSeconds(90), "a dead letter for the undecodable record", () -> {
-        consumer.poll(Duration.ofMillis(500)).forEach(r -> seen.add(r.value()));
-        return !seen.isEmpty();
-      });
+      Infra.await(
+          Duration.ofSeconds(90),
+          "a dead letter for the undecodable record",
+          () -> {
+            consumer.poll(Duration.ofMillis(500)).forEach(r -> seen.add(r.value()));
+            return !seen.isEmpty();
+          });
     }
     assertThat(seen.get(0).getReason()).isEqualTo("deserialization");
     assertThat(seen.get(0).getPayload().array()).isEqualTo(garbage);
-    assertThat(seen.get(0).getSourceTopic()).isEqualTo(Topics.REQUESTS.withPrefix(run.prefix()).name());
+    assertThat(seen.get(0).getSourceTopic())
+        .isEqualTo(Topics.REQUESTS.withPrefix(run.prefix()).name());
   }
 
   /** Sum of the app's committed offsets on the request topic. */
   private static long committedInput(Run run) {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", Infra.get().kafkaBootstrap()))) {
-      return admin.listConsumerGroupOffsets(run.settings().applicationId()).partitionsToOffsetAndMetadata().get()
-          .entrySet().stream().filter(e -> e.getKey().topic().equals(Topics.REQUESTS.withPrefix(run.prefix()).name()))
-          .mapToLong(e -> e.getValue().offset()).sum();
+      return admin
+          .listConsumerGroupOffsets(run.settings().applicationId())
+          .partitionsToOffsetAndMetadata()
+          .get()
+          .entrySet()
+          .stream()
+          .filter(e -> e.getKey().topic().equals(Topics.REQUESTS.withPrefix(run.prefix()).name()))
+          .mapToLong(e -> e.getValue().offset())
+          .sum();
     } catch (Exception e) {
       return -1;
     }

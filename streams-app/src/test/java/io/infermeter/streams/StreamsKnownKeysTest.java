@@ -17,6 +17,7 @@ class StreamsKnownKeysTest {
     assertThat(known.isKnown("kafka.streams.state.dir")).isTrue();
     assertThat(known.isKnown("kafka.streams.main.consumer.max.poll.records")).isTrue();
     assertThat(known.isKnown("kafka.streams.num.standby.replica")).isFalse();
-    assertThat(known.closest("kafka.streams.num.standby.replica")).contains("kafka.streams.num.standby.replicas");
+    assertThat(known.closest("kafka.streams.num.standby.replica"))
+        .contains("kafka.streams.num.standby.replicas");
   }
 }

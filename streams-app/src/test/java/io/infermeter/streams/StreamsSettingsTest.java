@@ -37,8 +37,14 @@ class StreamsSettingsTest {
 
   @Test
   void kafkaStreamsOverridesPassThrough() {
-    Properties p = StreamsSettings.fromMap(Map.of("kafka.streams.num.stream.threads", "2",
-        "kafka.streams.commit.interval.ms", "250")).streamsProperties();
+    Properties p =
+        StreamsSettings.fromMap(
+                Map.of(
+                    "kafka.streams.num.stream.threads",
+                    "2",
+                    "kafka.streams.commit.interval.ms",
+                    "250"))
+            .streamsProperties();
     assertThat(p.getProperty("num.stream.threads")).isEqualTo("2");
     assertThat(p.getProperty("commit.interval.ms")).isEqualTo("250");
   }
@@ -47,36 +53,47 @@ class StreamsSettingsTest {
   void fileAndEnvironmentLayers(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
     Path file = dir.resolve("streams.properties");
     Files.writeString(file, "windows.sizes=5s\napplication.id=from-file\n");
-    StreamsSettings s = StreamsSettings.from(Settings.load(StreamsSettings.DEFAULTS, Optional.of(file), "INFERMETER_",
-        Map.of("INFERMETER_APPLICATION_ID", "from-env"), new Properties()));
+    StreamsSettings s =
+        StreamsSettings.from(
+            Settings.load(
+                StreamsSettings.DEFAULTS,
+                Optional.of(file),
+                "INFERMETER_",
+                Map.of("INFERMETER_APPLICATION_ID", "from-env"),
+                new Properties()));
     assertThat(s.windowSizes()).containsExactly(Duration.ofSeconds(5));
     assertThat(s.applicationId()).isEqualTo("from-env");
   }
 
   @ParameterizedTest
-  @CsvSource(delimiter = ';', value = {
-      "windows.sizes;10x;windows.sizes",
-      "windows.sizes;'';windows.sizes",
-      "windows.grace;soon;windows.grace",
-      "keys.max.per.window;0;keys.max.per.window",
-      "energy.pue;0.9;energy.pue",
-      "slo.default.class;gold;slo.default.class",
-      "cost.price.per.hour.H100;-1;cost.price.per.hour.H100",
-      "state.store.type;disk;state.store.type",
-      "metrics.port;70000;metrics.port",
-      "alerts.latency.ewma.alpha;1.5;alerts.latency.ewma.alpha",
-      "alerts.slo.target.pct;100;alerts.slo.target.pct",
-      "dedup.retention;0s;dedup.retention",
-      "topics.price.updates.enabled;maybe;topics.price.updates.enabled"})
+  @CsvSource(
+      delimiter = ';',
+      value = {
+        "windows.sizes;10x;windows.sizes",
+        "windows.sizes;'';windows.sizes",
+        "windows.grace;soon;windows.grace",
+        "keys.max.per.window;0;keys.max.per.window",
+        "energy.pue;0.9;energy.pue",
+        "slo.default.class;gold;slo.default.class",
+        "cost.price.per.hour.H100;-1;cost.price.per.hour.H100",
+        "state.store.type;disk;state.store.type",
+        "metrics.port;70000;metrics.port",
+        "alerts.latency.ewma.alpha;1.5;alerts.latency.ewma.alpha",
+        "alerts.slo.target.pct;100;alerts.slo.target.pct",
+        "dedup.retention;0s;dedup.retention",
+        "topics.price.updates.enabled;maybe;topics.price.updates.enabled"
+      })
   void invalidValuesFailNamingTheKey(String key, String value, String named) {
     assertThatThrownBy(() -> StreamsSettings.fromMap(Map.of(key, value)))
-        .isInstanceOf(ConfigException.class).hasMessageContaining(named);
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining(named);
   }
 
   @Test
   void aMissingSloClassThresholdFails() {
     assertThatThrownBy(() -> StreamsSettings.fromMap(Map.of("slo.classes", "default,gold")))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("slo.class.gold.ttft.max");
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("slo.class.gold.ttft.max");
   }
 
   @Test

@@ -48,12 +48,25 @@ final class TopologyFixture implements AutoCloseable {
 
   TopologyFixture(Map<String, ?> overrides) {
     try {
-      Map<String, Object> o = new java.util.HashMap<>(Map.of("windows.sizes", "10s", "windows.grace", "1s",
-          "windows.fleet.delay", "10s", "windows.fleet.idle", "0s",
-          "state.store.type", "memory", "kafka.streams.state.dir",
-          Files.createTempDirectory("streams-test").toString()));
-      // The driver's wall clock stands still at T0 while the tests' event times run ahead of it: no future clamp
-      // unless a test asks for one; no allowed lateness unless a test asks (late records are dead-lettered at once); no idle
+      Map<String, Object> o =
+          new java.util.HashMap<>(
+              Map.of(
+                  "windows.sizes",
+                  "10s",
+                  "windows.grace",
+                  "1s",
+                  "windows.fleet.delay",
+                  "10s",
+                  "windows.fleet.idle",
+                  "0s",
+                  "state.store.type",
+                  "memory",
+                  "kafka.streams.state.dir",
+                  Files.createTempDirectory("streams-test").toString()));
+      // The driver's wall clock stands still at T0 while the tests' event times run ahead of it: no
+      // future clamp
+      // unless a test asks for one; no allowed lateness unless a test asks (late records are
+      // dead-lettered at once); no idle
       // advance unless a test asks (tests move wall-clock time for other punctuators).
       o.put("windows.max.future", "3650d");
       o.put("windows.allowed.lateness", "0s");
@@ -64,27 +77,48 @@ final class TopologyFixture implements AutoCloseable {
       throw new java.io.UncheckedIOException(e);
     }
     InMemorySchemaRegistryClient registry = new InMemorySchemaRegistryClient();
-    serdes = TopologySerdes.of(registry, AvroSerdeConfig.from(Map.of("schema.registry.url", "http://unit-test-registry.invalid:8081")));
+    serdes =
+        TopologySerdes.of(
+            registry,
+            AvroSerdeConfig.from(
+                Map.of("schema.registry.url", "http://unit-test-registry.invalid:8081")));
     Clock clock = Clock.fixed(Instant.ofEpochMilli(T0_MS), ZoneOffset.UTC);
     Properties props = InfermeterTopology.streamsProperties(settings, serdes, counters, clock);
-    driver = new TopologyTestDriver(InfermeterTopology.build(settings, serdes, counters, clock), props,
-        Instant.ofEpochMilli(T0_MS));
+    driver =
+        new TopologyTestDriver(
+            InfermeterTopology.build(settings, serdes, counters, clock),
+            props,
+            Instant.ofEpochMilli(T0_MS));
     var ser = Serdes.String().serializer();
     var de = Serdes.String().deserializer();
     requests = driver.createInputTopic(Topics.REQUESTS.name(), ser, serdes.requests().serializer());
-    rawRequests = driver.createInputTopic(Topics.REQUESTS.name(), ser, Serdes.ByteArray().serializer());
+    rawRequests =
+        driver.createInputTopic(Topics.REQUESTS.name(), ser, Serdes.ByteArray().serializer());
     hardware = driver.createInputTopic(Topics.HARDWARE.name(), ser, serdes.hardware().serializer());
     engine = driver.createInputTopic(Topics.ENGINE_STATE.name(), ser, serdes.engine().serializer());
-    aggregates = driver.createOutputTopic(Topics.WINDOW_AGGREGATES.name(), de, serdes.aggregates().deserializer());
+    aggregates =
+        driver.createOutputTopic(
+            Topics.WINDOW_AGGREGATES.name(), de, serdes.aggregates().deserializer());
     energy = driver.createOutputTopic(Topics.ENERGY.name(), de, serdes.energy().deserializer());
-    bottlenecks = driver.createOutputTopic(Topics.BOTTLENECKS.name(), de, serdes.bottlenecks().deserializer());
+    bottlenecks =
+        driver.createOutputTopic(
+            Topics.BOTTLENECKS.name(), de, serdes.bottlenecks().deserializer());
     alerts = driver.createOutputTopic(Topics.ALERTS.name(), de, serdes.alerts().deserializer());
-    deadLetters = driver.createOutputTopic(Topics.DEAD_LETTERS.name(), de, serdes.deadLetters().deserializer());
+    deadLetters =
+        driver.createOutputTopic(
+            Topics.DEAD_LETTERS.name(), de, serdes.deadLetters().deserializer());
   }
 
   /** A request completing at {@code completedMs} with the given phases (microseconds). */
-  static RequestEvent.Builder request(String id, String host, String model, long completedMs, long queueUs,
-      long prefillUs, long decodeUs, int outputTokens) {
+  static RequestEvent.Builder request(
+      String id,
+      String host,
+      String model,
+      long completedMs,
+      long queueUs,
+      long prefillUs,
+      long decodeUs,
+      int outputTokens) {
     long completed = completedMs * 1000;
     long firstToken = completed - decodeUs;
     long scheduled = firstToken - prefillUs;
@@ -119,7 +153,9 @@ final class TopologyFixture implements AutoCloseable {
         .setTimestampUs(tsMs * 1000);
   }
 
-  /** A vLLM instance's state at {@code tsMs}, as the collector's scrape of {@code instance} maps it. */
+  /**
+   * A vLLM instance's state at {@code tsMs}, as the collector's scrape of {@code instance} maps it.
+   */
   static EngineSample.Builder engineSample(String host, String instance, long tsMs) {
     return EngineSample.newBuilder()
         .setCluster("c1")

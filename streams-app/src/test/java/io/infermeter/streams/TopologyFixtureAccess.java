@@ -8,9 +8,17 @@ public final class TopologyFixtureAccess {
 
   private TopologyFixtureAccess() {}
 
-  public static RequestEvent.Builder request(String id, String host, String model, long completedMs, long queueUs,
-      long prefillUs, long decodeUs, int outputTokens) {
-    return TopologyFixture.request(id, host, model, completedMs, queueUs, prefillUs, decodeUs, outputTokens);
+  public static RequestEvent.Builder request(
+      String id,
+      String host,
+      String model,
+      long completedMs,
+      long queueUs,
+      long prefillUs,
+      long decodeUs,
+      int outputTokens) {
+    return TopologyFixture.request(
+        id, host, model, completedMs, queueUs, prefillUs, decodeUs, outputTokens);
   }
 
   public static HardwareSample.Builder sample(String host, String device, long tsMs) {

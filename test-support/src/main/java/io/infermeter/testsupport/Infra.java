@@ -22,15 +22,18 @@ import org.testcontainers.containers.wait.strategy.Wait;
 import org.testcontainers.kafka.KafkaContainer;
 
 /**
- * Where the real servers of the integration tests are. One decision for the whole test JVM, in this order:
+ * Where the real servers of the integration tests are. One decision for the whole test JVM, in this
+ * order:
  *
  * <ol>
- *   <li>environment variables or system properties {@code INFERMETER_KAFKA_BOOTSTRAP},
- *       {@code INFERMETER_SCHEMA_REGISTRY_URL}, {@code INFERMETER_CLICKHOUSE_URL}, {@code INFERMETER_CLICKHOUSE_HTTP};</li>
- *   <li>the {@code .local-stack/stack.env} file that {@code deploy/local/stack.sh start} writes, looked up from the
- *       working directory upwards;</li>
- *   <li>Testcontainers, when a Docker engine answers;</li>
- *   <li>otherwise the first test that asks fails with a message saying how to start the local stack.</li>
+ *   <li>environment variables or system properties {@code INFERMETER_KAFKA_BOOTSTRAP}, {@code
+ *       INFERMETER_SCHEMA_REGISTRY_URL}, {@code INFERMETER_CLICKHOUSE_URL}, {@code
+ *       INFERMETER_CLICKHOUSE_HTTP};
+ *   <li>the {@code .local-stack/stack.env} file that {@code deploy/local/stack.sh start} writes,
+ *       looked up from the working directory upwards;
+ *   <li>Testcontainers, when a Docker engine answers;
+ *   <li>otherwise the first test that asks fails with a message saying how to start the local
+ *       stack.
  * </ol>
  *
  * <p>Thread-safe; the servers are shared by all tests of the JVM, so tests isolate themselves with
@@ -40,7 +43,10 @@ public final class Infra {
 
   private static final Logger LOG = LoggerFactory.getLogger(Infra.class);
   private static final String[] KEYS = {
-    "INFERMETER_KAFKA_BOOTSTRAP", "INFERMETER_SCHEMA_REGISTRY_URL", "INFERMETER_CLICKHOUSE_URL", "INFERMETER_CLICKHOUSE_HTTP"
+    "INFERMETER_KAFKA_BOOTSTRAP",
+    "INFERMETER_SCHEMA_REGISTRY_URL",
+    "INFERMETER_CLICKHOUSE_URL",
+    "INFERMETER_CLICKHOUSE_HTTP"
   };
   private static volatile Infra instance;
 
@@ -66,8 +72,12 @@ public final class Infra {
         local = instance;
         if (local == null) {
           local = resolve();
-          LOG.info("integration infrastructure from {}: kafka={} registry={} clickhouse={}",
-              local.origin, local.kafkaBootstrap, local.schemaRegistryUrl, local.clickhouseHttpUrl);
+          LOG.info(
+              "integration infrastructure from {}: kafka={} registry={} clickhouse={}",
+              local.origin,
+              local.kafkaBootstrap,
+              local.schemaRegistryUrl,
+              local.clickhouseHttpUrl);
           instance = local;
         }
       }
@@ -79,7 +89,10 @@ public final class Infra {
     return kafkaBootstrap;
   }
 
-  /** Base URL of the Confluent-compatible schema registry API (e.g. {@code http://127.0.0.1:8081/apis/ccompat/v7}). */
+  /**
+   * Base URL of the Confluent-compatible schema registry API (e.g. {@code
+   * http://127.0.0.1:8081/apis/ccompat/v7}).
+   */
   public String schemaRegistryUrl() {
     return schemaRegistryUrl;
   }
@@ -105,7 +118,8 @@ public final class Infra {
   }
 
   /**
-   * Polls {@code condition} until it holds or {@code timeout} passes; never sleeps a fixed time for a result.
+   * Polls {@code condition} until it holds or {@code timeout} passes; never sleeps a fixed time for
+   * a result.
    *
    * @throws AssertionError with {@code what} when the condition never held
    */
@@ -151,7 +165,8 @@ public final class Infra {
     throw new IllegalStateException(
         "No Kafka / schema registry / ClickHouse for integration tests. Start the local stack with "
             + "'./infermeter stack start' (or run './infermeter test', which does it), or set "
-            + String.join(", ", KEYS) + ".");
+            + String.join(", ", KEYS)
+            + ".");
   }
 
   private static Optional<Path> findStackEnv() {
@@ -195,8 +210,8 @@ public final class Infra {
   }
 
   /**
-   * The Testcontainers images, from {@code images.properties} (filtered by the build: Kafka is the root pom's
-   * {@code kafka.version}), keyed {@code kafka}, {@code clickhouse}, {@code registry}.
+   * The Testcontainers images, from {@code images.properties} (filtered by the build: Kafka is the
+   * root pom's {@code kafka.version}), keyed {@code kafka}, {@code clickhouse}, {@code registry}.
    */
   public static Map<String, String> images() {
     Properties p = new Properties();
@@ -212,7 +227,8 @@ public final class Infra {
     for (String key : List.of("kafka", "clickhouse", "registry")) {
       String image = p.getProperty(key, "");
       if (image.isBlank() || image.contains("${")) {
-        throw new IllegalStateException("images.properties: '" + key + "' is not a resolved image: '" + image + "'");
+        throw new IllegalStateException(
+            "images.properties: '" + key + "' is not a resolved image: '" + image + "'");
       }
       out.put(key, image.trim());
     }
@@ -224,18 +240,29 @@ public final class Infra {
     Map<String, String> images = images();
     KafkaContainer kafka = new KafkaContainer(images.get("kafka"));
     kafka.start();
-    GenericContainer<?> registry = new GenericContainer<>(images.get("registry"))
-        .withExposedPorts(8080)
-        .waitingFor(Wait.forHttp("/apis/ccompat/v7/subjects").forStatusCode(200));
+    GenericContainer<?> registry =
+        new GenericContainer<>(images.get("registry"))
+            .withExposedPorts(8080)
+            .waitingFor(Wait.forHttp("/apis/ccompat/v7/subjects").forStatusCode(200));
     registry.start();
     ClickHouseContainer clickhouse = new ClickHouseContainer(images.get("clickhouse"));
     clickhouse.start();
     String chHttp = "http://" + clickhouse.getHost() + ":" + clickhouse.getMappedPort(8123);
     Map<String, String> values = new LinkedHashMap<>();
     values.put(KEYS[0], kafka.getBootstrapServers());
-    values.put(KEYS[1], "http://" + registry.getHost() + ":" + registry.getMappedPort(8080) + "/apis/ccompat/v7");
-    values.put(KEYS[2], "jdbc:clickhouse://" + clickhouse.getHost() + ":" + clickhouse.getMappedPort(8123)
-        + "/default?user=" + clickhouse.getUsername() + "&password=" + clickhouse.getPassword());
+    values.put(
+        KEYS[1],
+        "http://" + registry.getHost() + ":" + registry.getMappedPort(8080) + "/apis/ccompat/v7");
+    values.put(
+        KEYS[2],
+        "jdbc:clickhouse://"
+            + clickhouse.getHost()
+            + ":"
+            + clickhouse.getMappedPort(8123)
+            + "/default?user="
+            + clickhouse.getUsername()
+            + "&password="
+            + clickhouse.getPassword());
     values.put(KEYS[3], chHttp);
     return new Infra(values, "testcontainers");
   }

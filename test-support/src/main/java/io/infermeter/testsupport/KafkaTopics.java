@@ -12,32 +12,41 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 
 /**
- * Topic creation for integration tests on the shared broker: topics with a unique prefix
- * ({@link Infra#uniqueName(String)}), replication factor 1, created and acknowledged before the test goes on.
- * Stateless, thread-safe.
+ * Topic creation for integration tests on the shared broker: topics with a unique prefix ({@link
+ * Infra#uniqueName(String)}), replication factor 1, created and acknowledged before the test goes
+ * on. Stateless, thread-safe.
  */
 public final class KafkaTopics {
 
   /**
-   * Keeps records whatever their timestamps: fixtures with event times in the past would otherwise be deleted by the
-   * broker's 7-day retention check (every 5 minutes) in the middle of a test.
+   * Keeps records whatever their timestamps: fixtures with event times in the past would otherwise
+   * be deleted by the broker's 7-day retention check (every 5 minutes) in the middle of a test.
    */
   public static final Map<String, String> KEEP_FOREVER = Map.of("retention.ms", "-1");
 
   private KafkaTopics() {}
 
-  /** Creates every topic of {@code partitions} (name to partition count) with the same {@code configs}. */
-  public static void create(String bootstrap, Map<String, Integer> partitions, Map<String, String> configs)
+  /**
+   * Creates every topic of {@code partitions} (name to partition count) with the same {@code
+   * configs}.
+   */
+  public static void create(
+      String bootstrap, Map<String, Integer> partitions, Map<String, String> configs)
       throws InterruptedException, ExecutionException, TimeoutException {
     List<NewTopic> topics = new ArrayList<>();
-    partitions.forEach((name, count) -> topics.add(new NewTopic(name, count, (short) 1).configs(configs)));
-    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+    partitions.forEach(
+        (name, count) -> topics.add(new NewTopic(name, count, (short) 1).configs(configs)));
+    try (Admin admin =
+        Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
       admin.createTopics(topics).all().get(60, TimeUnit.SECONDS);
     }
   }
 
-  /** Creates each of {@code names} with {@code partitions} partitions and the same {@code configs}. */
-  public static void create(String bootstrap, int partitions, Map<String, String> configs, List<String> names)
+  /**
+   * Creates each of {@code names} with {@code partitions} partitions and the same {@code configs}.
+   */
+  public static void create(
+      String bootstrap, int partitions, Map<String, String> configs, List<String> names)
       throws InterruptedException, ExecutionException, TimeoutException {
     Map<String, Integer> all = new LinkedHashMap<>();
     names.forEach(n -> all.put(n, partitions));

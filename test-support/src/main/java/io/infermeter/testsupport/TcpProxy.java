@@ -16,14 +16,14 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A TCP forwarder on 127.0.0.1 in front of a real server, for outage and slow-server tests: clients connect to
- * {@link #port()}, bytes go to and from the target. {@link #down()} closes the listening socket and every open
- * connection (the server becomes unreachable: new connections are refused); {@link #up()} listens again on the same
- * port. With a response delay every chunk the target sends reaches the client that much later (a slow server:
- * requests arrive at once, answers late).
+ * A TCP forwarder on 127.0.0.1 in front of a real server, for outage and slow-server tests: clients
+ * connect to {@link #port()}, bytes go to and from the target. {@link #down()} closes the listening
+ * socket and every open connection (the server becomes unreachable: new connections are refused);
+ * {@link #up()} listens again on the same port. With a response delay every chunk the target sends
+ * reaches the client that much later (a slow server: requests arrive at once, answers late).
  *
- * <p>Thread-safe: {@link #down()} and {@link #up()} may be called from any thread; each connection is pumped by
- * daemon threads of its own.
+ * <p>Thread-safe: {@link #down()} and {@link #up()} may be called from any thread; each connection
+ * is pumped by daemon threads of its own.
  */
 public final class TcpProxy implements AutoCloseable {
 
@@ -34,7 +34,8 @@ public final class TcpProxy implements AutoCloseable {
   private volatile ServerSocket server;
   private volatile int port;
 
-  private TcpProxy(int port, String targetHost, int targetPort, Duration responseDelay) throws IOException {
+  private TcpProxy(int port, String targetHost, int targetPort, Duration responseDelay)
+      throws IOException {
     this.port = port;
     this.targetHost = targetHost;
     this.targetPort = targetPort;
@@ -42,15 +43,17 @@ public final class TcpProxy implements AutoCloseable {
     up();
   }
 
-  /** A proxy on a free port in front of {@code targetHost:targetPort}; {@link #port()} says which. */
+  /**
+   * A proxy on a free port in front of {@code targetHost:targetPort}; {@link #port()} says which.
+   */
   public static TcpProxy to(String targetHost, int targetPort) throws IOException {
     return new TcpProxy(0, targetHost, targetPort, Duration.ZERO);
   }
 
   /**
    * A proxy on a given port (a broker that must advertise it before the proxy starts) in front of
-   * {@code 127.0.0.1:targetPort}, holding back every chunk of the target's answers for {@code responseDelay}
-   * ({@link Duration#ZERO} for none).
+   * {@code 127.0.0.1:targetPort}, holding back every chunk of the target's answers for {@code
+   * responseDelay} ({@link Duration#ZERO} for none).
    */
   public static TcpProxy on(int port, int targetPort, Duration responseDelay) throws IOException {
     return new TcpProxy(port, "127.0.0.1", targetPort, responseDelay);
@@ -110,21 +113,25 @@ public final class TcpProxy implements AutoCloseable {
   }
 
   private void pipe(Socket from, Socket to) {
-    Thread t = new Thread(() -> {
-      byte[] buffer = new byte[64 * 1024];
-      try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
-        int n;
-        while ((n = in.read(buffer)) >= 0) {
-          out.write(buffer, 0, n);
-          out.flush();
-        }
-      } catch (IOException e) {
-        // connection closed by either side or by down()
-      } finally {
-        closeQuietly(from);
-        closeQuietly(to);
-      }
-    }, "tcp-proxy-pipe");
+    Thread t =
+        new Thread(
+            () -> {
+              byte[] buffer = new byte[64 * 1024];
+              try (InputStream in = from.getInputStream();
+                  OutputStream out = to.getOutputStream()) {
+                int n;
+                while ((n = in.read(buffer)) >= 0) {
+                  out.write(buffer, 0, n);
+                  out.flush();
+                }
+              } catch (IOException e) {
+                // connection closed by either side or by down()
+              } finally {
+                closeQuietly(from);
+                closeQuietly(to);
+              }
+            },
+            "tcp-proxy-pipe");
     t.setDaemon(true);
     t.start();
   }
@@ -132,42 +139,51 @@ public final class TcpProxy implements AutoCloseable {
   /** A chunk of the target's answer and when it may be passed on. */
   private record Held(long dueNanos, byte[] bytes) {}
 
-  /** As {@link #pipe}, passing each chunk on {@link #responseDelayNanos} after it arrived, in order. */
+  /**
+   * As {@link #pipe}, passing each chunk on {@link #responseDelayNanos} after it arrived, in order.
+   */
   private void delayedPipe(Socket from, Socket to) {
     BlockingQueue<Held> held = new LinkedBlockingQueue<>();
     Held end = new Held(0, null);
-    Thread reader = new Thread(() -> {
-      byte[] buffer = new byte[64 * 1024];
-      try (InputStream in = from.getInputStream()) {
-        int n;
-        while ((n = in.read(buffer)) >= 0) {
-          held.add(new Held(System.nanoTime() + responseDelayNanos, Arrays.copyOf(buffer, n)));
-        }
-      } catch (IOException e) {
-        // connection closed by either side or by down()
-      } finally {
-        held.add(end);
-      }
-    }, "tcp-proxy-delay-read");
-    Thread writer = new Thread(() -> {
-      try (OutputStream out = to.getOutputStream()) {
-        for (Held h = held.take(); h != end; h = held.take()) {
-          long wait = h.dueNanos() - System.nanoTime();
-          if (wait > 0) {
-            TimeUnit.NANOSECONDS.sleep(wait);
-          }
-          out.write(h.bytes());
-          out.flush();
-        }
-      } catch (IOException e) {
-        // closed
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      } finally {
-        closeQuietly(from);
-        closeQuietly(to);
-      }
-    }, "tcp-proxy-delay-write");
+    Thread reader =
+        new Thread(
+            () -> {
+              byte[] buffer = new byte[64 * 1024];
+              try (InputStream in = from.getInputStream()) {
+                int n;
+                while ((n = in.read(buffer)) >= 0) {
+                  held.add(
+                      new Held(System.nanoTime() + responseDelayNanos, Arrays.copyOf(buffer, n)));
+                }
+              } catch (IOException e) {
+                // connection closed by either side or by down()
+              } finally {
+                held.add(end);
+              }
+            },
+            "tcp-proxy-delay-read");
+    Thread writer =
+        new Thread(
+            () -> {
+              try (OutputStream out = to.getOutputStream()) {
+                for (Held h = held.take(); h != end; h = held.take()) {
+                  long wait = h.dueNanos() - System.nanoTime();
+                  if (wait > 0) {
+                    TimeUnit.NANOSECONDS.sleep(wait);
+                  }
+                  out.write(h.bytes());
+                  out.flush();
+                }
+              } catch (IOException e) {
+                // closed
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              } finally {
+                closeQuietly(from);
+                closeQuietly(to);
+              }
+            },
+            "tcp-proxy-delay-write");
     reader.setDaemon(true);
     writer.setDaemon(true);
     reader.start();

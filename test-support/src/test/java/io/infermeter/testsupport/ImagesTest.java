@@ -11,9 +11,9 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
- * Infra's Testcontainers images are the versions the build and the local stack run: Kafka the root pom's
- * {@code kafka.version} (filtered in), ClickHouse the release of the local stack's chDB, the registry the local
- * stack's Apicurio.
+ * Infra's Testcontainers images are the versions the build and the local stack run: Kafka the root
+ * pom's {@code kafka.version} (filtered in), ClickHouse the release of the local stack's chDB, the
+ * registry the local stack's Apicurio.
  */
 class ImagesTest {
 
@@ -44,8 +44,11 @@ class ImagesTest {
 
   @Test
   void registryIsTheLocalStacksApicurio() throws IOException {
-    assertThat(tag(Infra.images().get("registry"))).isEqualTo(first(Path.of("deploy/local/registry/pom.xml"),
-        "<apicurio-registry\\.version>([^<]+)</apicurio-registry\\.version>"));
+    assertThat(tag(Infra.images().get("registry")))
+        .isEqualTo(
+            first(
+                Path.of("deploy/local/registry/pom.xml"),
+                "<apicurio-registry\\.version>([^<]+)</apicurio-registry\\.version>"));
   }
 
   @Test

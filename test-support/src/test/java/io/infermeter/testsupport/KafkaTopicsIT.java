@@ -12,7 +12,10 @@ import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.config.ConfigResource;
 import org.junit.jupiter.api.Test;
 
-/** Topics come out of {@link KafkaTopics} with their partition counts and configs, on the real broker. */
+/**
+ * Topics come out of {@link KafkaTopics} with their partition counts and configs, on the real
+ * broker.
+ */
 class KafkaTopicsIT {
 
   @Test
@@ -25,8 +28,10 @@ class KafkaTopicsIT {
     partitions.put(b, 1);
     KafkaTopics.create(bootstrap, partitions, KafkaTopics.KEEP_FOREVER);
 
-    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
-      Map<String, TopicDescription> described = admin.describeTopics(List.of(a, b)).allTopicNames().get();
+    try (Admin admin =
+        Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+      Map<String, TopicDescription> described =
+          admin.describeTopics(List.of(a, b)).allTopicNames().get();
       assertThat(described.get(a).partitions()).hasSize(3);
       assertThat(described.get(b).partitions()).hasSize(1);
       ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, a);

@@ -17,31 +17,53 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Main code, scripts and deployment files describe the present: no comment (or message) refers to working sessions,
- * issue numbers or what the code did before. History belongs to CHANGELOG.md and commit messages.
+ * Main code, scripts and deployment files describe the present: no comment (or message) refers to
+ * working sessions, issue numbers or what the code did before. History belongs to CHANGELOG.md and
+ * commit messages.
  */
 class NoHistoryInMainCodeTest {
 
   /** Surefire runs in the module directory. */
   private static final Path ROOT = Path.of("..");
 
-  /** Wording that dates a text: each matches a phrase about the past of the code, not about the present. */
-  static final List<Pattern> HISTORY = Stream.of(
-      "\\bsession\\s*\\d+\\b",
-      "\\b(previous|earlier|last|this|next|later) session\\b",
-      "\\bbefore this (change|version|commit|fix|session|refactoring)\\b",
-      "\\bold code\\b",
-      "\\bissue\\s*#\\s*\\d+",
-      "\\bissue \\d+\\b",
-      "\\bpreviously\\b",
-      "\\bformerly\\b",
-      "(?<!\\b(is|are|be|been|being|was|were|gets?) )\\bused to (be|do|have|read|write|run|send|keep|return|throw)\\b",
-      "\\bwas (changed|renamed|rewritten|refactored|moved) (to|from|in)\\b")
-      .map(p -> Pattern.compile(p, Pattern.CASE_INSENSITIVE)).toList();
+  /**
+   * Wording that dates a text: each matches a phrase about the past of the code, not about the
+   * present.
+   */
+  static final List<Pattern> HISTORY =
+      Stream.of(
+              "\\bsession\\s*\\d+\\b",
+              "\\b(previous|earlier|last|this|next|later) session\\b",
+              "\\bbefore this (change|version|commit|fix|session|refactoring)\\b",
+              "\\bold code\\b",
+              "\\bissue\\s*#\\s*\\d+",
+              "\\bissue \\d+\\b",
+              "\\bpreviously\\b",
+              "\\bformerly\\b",
+              "(?<!\\b(is|are|be|been|being|was|were|gets?) )\\bused to (be|do|have|read|write|run|send|keep|return|throw)\\b",
+              "\\bwas (changed|renamed|rewritten|refactored|moved) (to|from|in)\\b")
+          .map(p -> Pattern.compile(p, Pattern.CASE_INSENSITIVE))
+          .toList();
 
   private static final Set<String> EXTENSIONS =
-      Set.of("java", "sh", "sql", "xml", "properties", "yaml", "yml", "tpl", "c", "h", "py", "js", "conf", "toml", "txt");
-  private static final Set<String> SKIPPED_DIRS = Set.of("target", "node_modules", ".git", ".local-stack", "build");
+      Set.of(
+          "java",
+          "sh",
+          "sql",
+          "xml",
+          "properties",
+          "yaml",
+          "yml",
+          "tpl",
+          "c",
+          "h",
+          "py",
+          "js",
+          "conf",
+          "toml",
+          "txt");
+  private static final Set<String> SKIPPED_DIRS =
+      Set.of("target", "node_modules", ".git", ".local-stack", "build");
 
   /** The {@code file:line: text} of every line of {@code text} that matches a history pattern. */
   static List<String> violations(String file, String text) {
@@ -71,8 +93,11 @@ class NoHistoryInMainCodeTest {
     for (Path root : roots) {
       try (Stream<Path> walk = Files.walk(root)) {
         walk.filter(Files::isRegularFile)
-            .filter(p -> ROOT.relativize(p).toString().split("/").length > 0
-                && Stream.of(ROOT.relativize(p).toString().split("/")).noneMatch(SKIPPED_DIRS::contains))
+            .filter(
+                p ->
+                    ROOT.relativize(p).toString().split("/").length > 0
+                        && Stream.of(ROOT.relativize(p).toString().split("/"))
+                            .noneMatch(SKIPPED_DIRS::contains))
             .filter(NoHistoryInMainCodeTest::scanned)
             .forEach(files::add);
       }
@@ -109,19 +134,28 @@ class NoHistoryInMainCodeTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {
-      "// session 3: the spool was rewritten", "  * Fixed in Session 2.", "# before this change the key was host",
-      "/* see issue #17 */", "-- previously the sink used JDBC", "// the old code sent one batch",
-      "// this used to throw", "// the field was renamed to pod in V005"})
+  @ValueSource(
+      strings = {
+        "// session 3: the spool was rewritten", "  * Fixed in Session 2.",
+            "# before this change the key was host",
+        "/* see issue #17 */", "-- previously the sink used JDBC", "// the old code sent one batch",
+        "// this used to throw", "// the field was renamed to pod in V005"
+      })
   void historyWordingIsFound(String line) {
     assertThat(violations("f", line)).hasSize(1);
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {
-      "// the previous sample of each device", "/** A session of the TLS handshake. */",
-      "// the codec is used to read legacy records", "kafka.session.timeout.ms=45000",
-      "// partitions no longer assigned to this instance", "# an earlier run's data would mix in", "// a later record replaces an earlier one"})
+  @ValueSource(
+      strings = {
+        "// the previous sample of each device",
+        "/** A session of the TLS handshake. */",
+        "// the codec is used to read legacy records",
+        "kafka.session.timeout.ms=45000",
+        "// partitions no longer assigned to this instance",
+        "# an earlier run's data would mix in",
+        "// a later record replaces an earlier one"
+      })
   void presentTenseWordingIsNotFound(String line) {
     assertThat(violations("f", line)).isEmpty();
   }

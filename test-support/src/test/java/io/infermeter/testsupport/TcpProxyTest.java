@@ -16,7 +16,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The proxy forwards both ways, refuses while down, listens on the same port when up again, delays answers. */
+/**
+ * The proxy forwards both ways, refuses while down, listens on the same port when up again, delays
+ * answers.
+ */
 class TcpProxyTest {
 
   private ServerSocket echo;
@@ -24,24 +27,30 @@ class TcpProxyTest {
   @BeforeEach
   void startEchoServer() throws IOException {
     echo = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-    Thread t = new Thread(() -> {
-      while (!echo.isClosed()) {
-        try {
-          Socket s = echo.accept();
-          Thread c = new Thread(() -> {
-            try (s; InputStream in = s.getInputStream(); OutputStream out = s.getOutputStream()) {
-              in.transferTo(out);
-            } catch (IOException e) {
-              // client gone
-            }
-          });
-          c.setDaemon(true);
-          c.start();
-        } catch (IOException e) {
-          // closed
-        }
-      }
-    });
+    Thread t =
+        new Thread(
+            () -> {
+              while (!echo.isClosed()) {
+                try {
+                  Socket s = echo.accept();
+                  Thread c =
+                      new Thread(
+                          () -> {
+                            try (s;
+                                InputStream in = s.getInputStream();
+                                OutputStream out = s.getOutputStream()) {
+                              in.transferTo(out);
+                            } catch (IOException e) {
+                              // client gone
+                            }
+                          });
+                  c.setDaemon(true);
+                  c.start();
+                } catch (IOException e) {
+                  // closed
+                }
+              }
+            });
     t.setDaemon(true);
     t.start();
   }
@@ -86,7 +95,8 @@ class TcpProxyTest {
     try (TcpProxy proxy = TcpProxy.on(port, echo.getLocalPort(), Duration.ofMillis(300))) {
       long start = System.nanoTime();
       assertThat(roundTrip(proxy.port(), "slow")).isEqualTo("slow");
-      assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(300));
+      assertThat(Duration.ofNanos(System.nanoTime() - start))
+          .isGreaterThanOrEqualTo(Duration.ofMillis(300));
     }
   }
 }

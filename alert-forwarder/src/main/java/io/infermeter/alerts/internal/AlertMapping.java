@@ -14,16 +14,19 @@ import java.util.TreeMap;
 /**
  * Maps an {@link Alert} record to the Alertmanager API v2 form. Stateless, thread-safe.
  *
- * <p>Labels (the identity Alertmanager groups, silences and de-duplicates by): {@code alertname} = the rule,
- * {@code severity} (lower case), {@code cluster}, {@code region}, {@code host} (left out when {@code *}, i.e.
- * fleet-wide), {@code model}, {@code device} (left out when empty), then every other dimension of the alert's key,
- * then the configured external labels where the alert has no label of that name. Names are made valid Alertmanager
- * label names ({@code [a-zA-Z_][a-zA-Z0-9_]*}, other characters become {@code _}). The labels never contain the first-seen
- * time, so a condition that resolves and fires again is the same Alertmanager alert, as with Prometheus rules.
+ * <p>Labels (the identity Alertmanager groups, silences and de-duplicates by): {@code alertname} =
+ * the rule, {@code severity} (lower case), {@code cluster}, {@code region}, {@code host} (left out
+ * when {@code *}, i.e. fleet-wide), {@code model}, {@code device} (left out when empty), then every
+ * other dimension of the alert's key, then the configured external labels where the alert has no
+ * label of that name. Names are made valid Alertmanager label names ({@code
+ * [a-zA-Z_][a-zA-Z0-9_]*}, other characters become {@code _}). The labels never contain the
+ * first-seen time, so a condition that resolves and fires again is the same Alertmanager alert, as
+ * with Prometheus rules.
  *
- * <p>Times: {@code startsAt} = the incident's first-seen time (stable across re-sends and restarts), never after
- * {@code now}; FIRING: {@code endsAt} = now + the resend timeout; RESOLVED: {@code endsAt} = the emitted (stream) time
- * of the RESOLVED record, clamped into [startsAt, now] so a fast producer clock cannot keep it open.
+ * <p>Times: {@code startsAt} = the incident's first-seen time (stable across re-sends and
+ * restarts), never after {@code now}; FIRING: {@code endsAt} = now + the resend timeout; RESOLVED:
+ * {@code endsAt} = the emitted (stream) time of the RESOLVED record, clamped into [startsAt, now]
+ * so a fast producer clock cannot keep it open.
  */
 public final class AlertMapping {
 
@@ -31,7 +34,8 @@ public final class AlertMapping {
   private final Map<String, String> externalLabels;
   private final Optional<String> generatorUrl;
 
-  public AlertMapping(Duration resendTimeout, Map<String, String> externalLabels, Optional<String> generatorUrl) {
+  public AlertMapping(
+      Duration resendTimeout, Map<String, String> externalLabels, Optional<String> generatorUrl) {
     this.resendTimeout = resendTimeout;
     this.externalLabels = Map.copyOf(externalLabels);
     this.generatorUrl = generatorUrl;
@@ -40,13 +44,19 @@ public final class AlertMapping {
   /** A firing alert sent at {@code now}: ends at now + resend timeout unless sent again. */
   public AlertmanagerAlert firing(Alert alert, Instant now) {
     Instant starts = startsAt(alert, now);
-    return new AlertmanagerAlert(labels(alert), annotations(alert), format(starts), format(now.plus(resendTimeout)),
-        generatorUrl.orElse(null), false);
+    return new AlertmanagerAlert(
+        labels(alert),
+        annotations(alert),
+        format(starts),
+        format(now.plus(resendTimeout)),
+        generatorUrl.orElse(null),
+        false);
   }
 
   /**
-   * The resolution of an alert. {@code fired} is the FIRING record this RESOLVED ends when still known: its labels
-   * are used, so the resolution reaches exactly the alert that was sent even if a dimension changed in between.
+   * The resolution of an alert. {@code fired} is the FIRING record this RESOLVED ends when still
+   * known: its labels are used, so the resolution reaches exactly the alert that was sent even if a
+   * dimension changed in between.
    */
   public AlertmanagerAlert resolved(Alert resolved, Alert fired, Instant now) {
     Alert identity = fired != null ? fired : resolved;
@@ -58,8 +68,13 @@ public final class AlertMapping {
     if (ends.isBefore(starts)) {
       ends = starts;
     }
-    return new AlertmanagerAlert(labels(identity), annotations(resolved), format(starts), format(ends),
-        generatorUrl.orElse(null), true);
+    return new AlertmanagerAlert(
+        labels(identity),
+        annotations(resolved),
+        format(starts),
+        format(ends),
+        generatorUrl.orElse(null),
+        true);
   }
 
   /** The Alertmanager form of {@code alert} for its state; null for {@link AlertState#UNKNOWN}. */
@@ -74,19 +89,24 @@ public final class AlertMapping {
   Map<String, String> labels(Alert a) {
     Map<String, String> labels = new TreeMap<>();
     put(labels, "alertname", a.getRule());
-    put(labels, "severity", a.getSeverity() == null ? "" : a.getSeverity().name().toLowerCase(Locale.ROOT));
+    put(
+        labels,
+        "severity",
+        a.getSeverity() == null ? "" : a.getSeverity().name().toLowerCase(Locale.ROOT));
     putDimension(labels, "cluster", a.getCluster());
     putDimension(labels, "region", a.getRegion());
     putDimension(labels, "host", a.getHost());
     putDimension(labels, "model", a.getModel());
     putDimension(labels, "device", a.getDeviceId());
     if (a.getKey() != null) {
-      new TreeMap<>(a.getKey()).forEach((k, v) -> {
-        String name = k.equals("deviceId") ? "device" : labelName(k);
-        if (!labels.containsKey(name)) {
-          putDimension(labels, name, v);
-        }
-      });
+      new TreeMap<>(a.getKey())
+          .forEach(
+              (k, v) -> {
+                String name = k.equals("deviceId") ? "device" : labelName(k);
+                if (!labels.containsKey(name)) {
+                  putDimension(labels, name, v);
+                }
+              });
     }
     externalLabels.forEach(labels::putIfAbsent);
     return labels;
@@ -127,7 +147,10 @@ public final class AlertMapping {
     return t.truncatedTo(ChronoUnit.MILLIS).toString();
   }
 
-  /** A valid Alertmanager label name: characters outside [a-zA-Z0-9_] become '_', a leading digit gets a '_'. */
+  /**
+   * A valid Alertmanager label name: characters outside [a-zA-Z0-9_] become '_', a leading digit
+   * gets a '_'.
+   */
   static String labelName(String name) {
     if (name == null || name.isEmpty()) {
       return "_";
@@ -138,7 +161,10 @@ public final class AlertMapping {
     }
     for (int i = 0; i < name.length(); i++) {
       char c = name.charAt(i);
-      sb.append((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ? c : '_');
+      sb.append(
+          (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'
+              ? c
+              : '_');
     }
     return sb.toString();
   }

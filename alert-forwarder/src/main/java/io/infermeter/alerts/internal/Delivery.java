@@ -16,13 +16,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Sends alerts to every configured Alertmanager, as Prometheus does (the Alertmanagers of a cluster de-duplicate among
- * themselves), in requests of at most {@link #MAX_BATCH} alerts. Per Alertmanager and request: 2xx is delivered;
- * 5xx, 429 and no answer (refused, reset, timeout) are retried with exponential backoff (initial backoff doubling up
- * to the maximum) until the give-up time has passed, then given up (counted); any other status (4xx: a request
- * Alertmanager will never accept) is logged and counted at once, not retried. Alertmanagers are served in parallel,
- * so one that is down delays the others by nothing. Thread-safe; {@link #deliver} blocks until every Alertmanager
- * has an outcome.
+ * Sends alerts to every configured Alertmanager, as Prometheus does (the Alertmanagers of a cluster
+ * de-duplicate among themselves), in requests of at most {@link #MAX_BATCH} alerts. Per
+ * Alertmanager and request: 2xx is delivered; 5xx, 429 and no answer (refused, reset, timeout) are
+ * retried with exponential backoff (initial backoff doubling up to the maximum) until the give-up
+ * time has passed, then given up (counted); any other status (4xx: a request Alertmanager will
+ * never accept) is logged and counted at once, not retried. Alertmanagers are served in parallel,
+ * so one that is down delays the others by nothing. Thread-safe; {@link #deliver} blocks until
+ * every Alertmanager has an outcome.
  */
 public final class Delivery {
 
@@ -33,9 +34,17 @@ public final class Delivery {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** What became of one delivery to one Alertmanager. */
-  public enum Outcome { DELIVERED, REJECTED, GAVE_UP, ABORTED }
+  public enum Outcome {
+    DELIVERED,
+    REJECTED,
+    GAVE_UP,
+    ABORTED
+  }
 
-  /** Waits between attempts; returns false when the wait was cut short because the forwarder is stopping. */
+  /**
+   * Waits between attempts; returns false when the wait was cut short because the forwarder is
+   * stopping.
+   */
   @FunctionalInterface
   public interface Sleeper {
     boolean sleep(Duration d) throws InterruptedException;
@@ -51,8 +60,16 @@ public final class Delivery {
   private final ForwarderMetrics metrics;
   private final ExecutorService executor;
 
-  public Delivery(List<URI> alertmanagers, Transport transport, Clock clock, Sleeper sleeper, Duration initialBackoff,
-      Duration maxBackoff, Duration giveUpAfter, ForwarderMetrics metrics, ExecutorService executor) {
+  public Delivery(
+      List<URI> alertmanagers,
+      Transport transport,
+      Clock clock,
+      Sleeper sleeper,
+      Duration initialBackoff,
+      Duration maxBackoff,
+      Duration giveUpAfter,
+      ForwarderMetrics metrics,
+      ExecutorService executor) {
     this.alertmanagers = List.copyOf(alertmanagers);
     this.transport = transport;
     this.clock = clock;
@@ -65,8 +82,9 @@ public final class Delivery {
   }
 
   /**
-   * Sends {@code alerts} to every Alertmanager. Returns true when every Alertmanager has a final outcome (delivered,
-   * rejected or given up: the caller may commit), false when the forwarder is stopping and a delivery was aborted.
+   * Sends {@code alerts} to every Alertmanager. Returns true when every Alertmanager has a final
+   * outcome (delivered, rejected or given up: the caller may commit), false when the forwarder is
+   * stopping and a delivery was aborted.
    */
   public boolean deliver(List<AlertmanagerAlert> alerts) throws InterruptedException {
     if (alerts.isEmpty()) {
@@ -80,7 +98,8 @@ public final class Delivery {
       try {
         bodies.add(JSON.writeValueAsBytes(chunk));
       } catch (JsonProcessingException e) {
-        throw new IllegalStateException("cannot write alerts as JSON", e); // plain strings and maps: cannot happen
+        throw new IllegalStateException(
+            "cannot write alerts as JSON", e); // plain strings and maps: cannot happen
       }
     }
     if (alertmanagers.size() == 1) {
@@ -126,8 +145,12 @@ public final class Delivery {
           return Outcome.DELIVERED;
         }
         if (r.status() != 429 && r.status() < 500) {
-          LOG.warn("Alertmanager {} rejected {} alert(s) with HTTP {}: {} (not retried)", target, alerts.size(),
-              r.status(), r.body());
+          LOG.warn(
+              "Alertmanager {} rejected {} alert(s) with HTTP {}: {} (not retried)",
+              target,
+              alerts.size(),
+              r.status(),
+              r.body());
           metrics.failed(target, "rejected", alerts.size());
           return Outcome.REJECTED;
         }
@@ -137,7 +160,11 @@ public final class Delivery {
       }
       Instant now = clock.instant();
       if (!now.plus(backoff).isBefore(giveUpAt)) {
-        LOG.error("giving up on {} alert(s) for Alertmanager {} after {}: {}", alerts.size(), target, giveUpAfter,
+        LOG.error(
+            "giving up on {} alert(s) for Alertmanager {} after {}: {}",
+            alerts.size(),
+            target,
+            giveUpAfter,
             problem);
         metrics.failed(target, "gave_up", alerts.size());
         return Outcome.GAVE_UP;
@@ -147,7 +174,8 @@ public final class Delivery {
       if (!sleeper.sleep(backoff)) {
         return Outcome.ABORTED;
       }
-      backoff = backoff.multipliedBy(2).compareTo(maxBackoff) > 0 ? maxBackoff : backoff.multipliedBy(2);
+      backoff =
+          backoff.multipliedBy(2).compareTo(maxBackoff) > 0 ? maxBackoff : backoff.multipliedBy(2);
     }
   }
 }

@@ -12,10 +12,10 @@ import java.util.Map;
 import org.apache.kafka.common.TopicPartition;
 
 /**
- * The alerts this instance currently knows as firing, per assigned partition (FIRING and RESOLVED of one incident share
- * the record key, the dedupKey, and so the partition: a partition handed to another instance takes its firing alerts
- * with it), and when they are due to be sent again. At most {@code max} alerts are kept. Not thread-safe: owned by the
- * forwarder's poll thread.
+ * The alerts this instance currently knows as firing, per assigned partition (FIRING and RESOLVED
+ * of one incident share the record key, the dedupKey, and so the partition: a partition handed to
+ * another instance takes its firing alerts with it), and when they are due to be sent again. At
+ * most {@code max} alerts are kept. Not thread-safe: owned by the forwarder's poll thread.
  */
 public final class FiringAlerts {
 
@@ -33,8 +33,8 @@ public final class FiringAlerts {
   /**
    * Applies one record: FIRING adds (or refreshes) its dedupKey, RESOLVED removes it.
    *
-   * @return for RESOLVED, the FIRING it ends (null when unknown); for FIRING, the alert itself, or null when it was
-   *     not kept because {@code max} alerts are firing already
+   * @return for RESOLVED, the FIRING it ends (null when unknown); for FIRING, the alert itself, or
+   *     null when it was not kept because {@code max} alerts are firing already
    */
   public Alert apply(TopicPartition tp, Alert alert) {
     String key = alert.getDedupKey();
@@ -121,7 +121,10 @@ public final class FiringAlerts {
     return !now.isBefore(nextResend);
   }
 
-  /** Records a send of every firing alert at {@code now}: the next one is due a resend interval later. */
+  /**
+   * Records a send of every firing alert at {@code now}: the next one is due a resend interval
+   * later.
+   */
   public void resent(Instant now) {
     nextResend = now.plus(resendInterval);
   }

@@ -32,20 +32,22 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The forwarder's poll loop: reads the alerts topic, forwards each poll's state changes to Alertmanager and commits the
- * poll's offsets only once every Alertmanager has an outcome (delivered, rejected or given up), and sends every firing
- * alert again each resend interval.
+ * The forwarder's poll loop: reads the alerts topic, forwards each poll's state changes to
+ * Alertmanager and commits the poll's offsets only once every Alertmanager has an outcome
+ * (delivered, rejected or given up), and sends every firing alert again each resend interval.
  *
- * <p>Exactly once in effect across restarts: when partitions are assigned, the firing alerts of each are rebuilt by
- * re-reading it from the lookback (by record timestamp) up to the committed offset, with a separate group-less
- * consumer, applying FIRING and RESOLVED without sending anything; then the rebuilt firing alerts are sent once (a
- * repeat of a FIRING is harmless: Alertmanager merges alerts with equal labels). Resolved history is never sent again
- * and nothing past the committed offset is skipped. A partition without a committed offset (a new group) is rebuilt up
- * to its end and consumption starts there, so a first start sends what is firing, not the topic's history.
+ * <p>Exactly once in effect across restarts: when partitions are assigned, the firing alerts of
+ * each are rebuilt by re-reading it from the lookback (by record timestamp) up to the committed
+ * offset, with a separate group-less consumer, applying FIRING and RESOLVED without sending
+ * anything; then the rebuilt firing alerts are sent once (a repeat of a FIRING is harmless:
+ * Alertmanager merges alerts with equal labels). Resolved history is never sent again and nothing
+ * past the committed offset is skipped. A partition without a committed offset (a new group) is
+ * rebuilt up to its end and consumption starts there, so a first start sends what is firing, not
+ * the topic's history.
  *
  * <p>{@code stopping} is the latch {@link #stop} counts down; pass the same to the delivery's
- * {@link #sleeper(CountDownLatch)} so a retry wait ends at once on shutdown. Not thread-safe: {@link #run()} runs on
- * one thread; {@link #stop} may be called from any thread.
+ * {@link #sleeper(CountDownLatch)} so a retry wait ends at once on shutdown. Not thread-safe:
+ * {@link #run()} runs on one thread; {@link #stop} may be called from any thread.
  */
 public final class ForwarderLoop implements Runnable {
 
@@ -54,6 +56,7 @@ public final class ForwarderLoop implements Runnable {
   private static final Duration REBUILD_STALL = Duration.ofSeconds(30);
   static final Duration REGISTRY_BACKOFF_INITIAL = Duration.ofMillis(500);
   static final Duration REGISTRY_BACKOFF_MAX = Duration.ofSeconds(30);
+
   /** Returned by {@link #decode} when the loop stopped during a registry outage. */
   private static final Alert STOPPED = new Alert();
 
@@ -74,9 +77,19 @@ public final class ForwarderLoop implements Runnable {
   private boolean assigned;
   private volatile RuntimeException failure;
 
-  public ForwarderLoop(Consumer<byte[], byte[]> consumer, Supplier<Consumer<byte[], byte[]>> rebuildConsumers,
-      Deserializer<Alert> deserializer, String topic, AlertMapping mapping, Delivery delivery, FiringAlerts firing,
-      ForwarderMetrics metrics, Clock clock, Duration pollTimeout, Duration lookback, CountDownLatch stopping) {
+  public ForwarderLoop(
+      Consumer<byte[], byte[]> consumer,
+      Supplier<Consumer<byte[], byte[]>> rebuildConsumers,
+      Deserializer<Alert> deserializer,
+      String topic,
+      AlertMapping mapping,
+      Delivery delivery,
+      FiringAlerts firing,
+      ForwarderMetrics metrics,
+      Clock clock,
+      Duration pollTimeout,
+      Duration lookback,
+      CountDownLatch stopping) {
     this.consumer = consumer;
     this.stopping = stopping;
     this.rebuildConsumers = rebuildConsumers;
@@ -91,12 +104,18 @@ public final class ForwarderLoop implements Runnable {
     this.lookback = lookback;
   }
 
-  /** A {@link Delivery.Sleeper} that wakes up early (returning false) once {@code stopping} is counted down. */
+  /**
+   * A {@link Delivery.Sleeper} that wakes up early (returning false) once {@code stopping} is
+   * counted down.
+   */
   public static Delivery.Sleeper sleeper(CountDownLatch stopping) {
     return d -> !stopping.await(d.toNanos(), TimeUnit.NANOSECONDS);
   }
 
-  /** True once the group assigned this instance its partitions and they were rebuilt, until the loop ends. */
+  /**
+   * True once the group assigned this instance its partitions and they were rebuilt, until the loop
+   * ends.
+   */
   public boolean isReady() {
     return ready;
   }
@@ -104,7 +123,9 @@ public final class ForwarderLoop implements Runnable {
   @Override
   public void run() {
     try {
-      firing.resent(clock.instant()); // the rebuilt alerts are sent on assignment; the next round is an interval away
+      firing.resent(
+          clock.instant()); // the rebuilt alerts are sent on assignment; the next round is an
+      // interval away
       consumer.subscribe(List.of(topic), new Rebalance());
       while (stopping.getCount() > 0) {
         ConsumerRecords<byte[], byte[]> records;
@@ -156,14 +177,20 @@ public final class ForwarderLoop implements Runnable {
     stopped.await();
   }
 
-  /** Stops the loop (an in-flight delivery is abandoned uncommitted) and waits up to {@code timeout} for it. */
+  /**
+   * Stops the loop (an in-flight delivery is abandoned uncommitted) and waits up to {@code timeout}
+   * for it.
+   */
   public boolean stop(Duration timeout) throws InterruptedException {
     stopping.countDown();
     consumer.wakeup();
     return stopped.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
   }
 
-  /** Forwards one poll and commits it; false when the delivery was abandoned because the loop is stopping. */
+  /**
+   * Forwards one poll and commits it; false when the delivery was abandoned because the loop is
+   * stopping.
+   */
   boolean process(ConsumerRecords<byte[], byte[]> records) throws InterruptedException {
     if (records.isEmpty()) {
       return true;
@@ -185,8 +212,10 @@ public final class ForwarderLoop implements Runnable {
         if (alert.getState() == AlertState.FIRING) {
           if (firing.apply(tp, alert) == null) {
             metrics.firingDropped();
-            LOG.warn("{} alerts are firing (alertmanager.firing.max): {} is forwarded but not re-sent",
-                firing.size(), alert.getDedupKey());
+            LOG.warn(
+                "{} alerts are firing (alertmanager.firing.max): {} is forwarded but not re-sent",
+                firing.size(),
+                alert.getDedupKey());
           }
           out.add(mapping.firing(alert, now));
         } else {
@@ -203,10 +232,11 @@ public final class ForwarderLoop implements Runnable {
   }
 
   /**
-   * The record's alert; null when it is skipped (tombstone, undecodable, unknown state: counted); {@link #STOPPED}
-   * when the loop stopped while the schema registry was unreachable. A registry outage is waited out (the record is
-   * not at fault, and skipping it would lose the alert): the same record is decoded again with a backoff of
-   * {@link #REGISTRY_BACKOFF_INITIAL} doubling to {@link #REGISTRY_BACKOFF_MAX}, for as long as it lasts.
+   * The record's alert; null when it is skipped (tombstone, undecodable, unknown state: counted);
+   * {@link #STOPPED} when the loop stopped while the schema registry was unreachable. A registry
+   * outage is waited out (the record is not at fault, and skipping it would lose the alert): the
+   * same record is decoded again with a backoff of {@link #REGISTRY_BACKOFF_INITIAL} doubling to
+   * {@link #REGISTRY_BACKOFF_MAX}, for as long as it lasts.
    */
   private Alert decode(ConsumerRecord<byte[], byte[]> r) throws InterruptedException {
     if (r.value() == null) {
@@ -221,23 +251,39 @@ public final class ForwarderLoop implements Runnable {
       } catch (SerializationException e) {
         if (!SchemaRegistryException.isRetryableCause(e)) {
           metrics.invalid("undecodable");
-          LOG.warn("skipping the undecodable record {}-{}@{}: {}", r.topic(), r.partition(), r.offset(),
+          LOG.warn(
+              "skipping the undecodable record {}-{}@{}: {}",
+              r.topic(),
+              r.partition(),
+              r.offset(),
               e.getMessage());
           return null;
         }
         metrics.registryRetry();
-        LOG.warn("the schema registry is unavailable ({}); decoding {}-{}@{} again in {} (is schema.registry.url up "
-            + "and reachable?)", e.getMessage(), r.topic(), r.partition(), r.offset(), backoff);
+        LOG.warn(
+            "the schema registry is unavailable ({}); decoding {}-{}@{} again in {} (is schema.registry.url up "
+                + "and reachable?)",
+            e.getMessage(),
+            r.topic(),
+            r.partition(),
+            r.offset(),
+            backoff);
         if (!sleeper(stopping).sleep(backoff)) {
           return STOPPED;
         }
-        backoff = backoff.multipliedBy(2).compareTo(REGISTRY_BACKOFF_MAX) > 0 ? REGISTRY_BACKOFF_MAX
-            : backoff.multipliedBy(2);
+        backoff =
+            backoff.multipliedBy(2).compareTo(REGISTRY_BACKOFF_MAX) > 0
+                ? REGISTRY_BACKOFF_MAX
+                : backoff.multipliedBy(2);
       }
     }
     if (alert.getState() != AlertState.FIRING && alert.getState() != AlertState.RESOLVED) {
       metrics.invalid("unknown_state");
-      LOG.warn("skipping {}-{}@{}: alert state {} is not known to this version", r.topic(), r.partition(), r.offset(),
+      LOG.warn(
+          "skipping {}-{}@{}: alert state {} is not known to this version",
+          r.topic(),
+          r.partition(),
+          r.offset(),
           alert.getState());
       return null;
     }
@@ -249,11 +295,15 @@ public final class ForwarderLoop implements Runnable {
       try {
         consumer.commitSync(offsets);
       } catch (WakeupException e) {
-        consumer.commitSync(offsets); // stop() woke the consumer; a wakeup fires once, so the second try runs
+        consumer.commitSync(
+            offsets); // stop() woke the consumer; a wakeup fires once, so the second try runs
       }
-    } catch (CommitFailedException | org.apache.kafka.common.errors.RebalanceInProgressException e) {
+    } catch (CommitFailedException
+        | org.apache.kafka.common.errors.RebalanceInProgressException e) {
       metrics.commitFailure();
-      LOG.warn("committing offsets failed after delivery; the alerts will be delivered again (harmless)", e);
+      LOG.warn(
+          "committing offsets failed after delivery; the alerts will be delivered again (harmless)",
+          e);
     }
   }
 
@@ -264,11 +314,11 @@ public final class ForwarderLoop implements Runnable {
   }
 
   /**
-   * Rebuilds the firing alerts of each partition of {@code ends} from {@code lookback} (by record timestamp) up to its
-   * end offset (exclusive), reading all of them with one group-less consumer.
+   * Rebuilds the firing alerts of each partition of {@code ends} from {@code lookback} (by record
+   * timestamp) up to its end offset (exclusive), reading all of them with one group-less consumer.
    */
-  Map<TopicPartition, Map<String, Alert>> rebuild(Consumer<byte[], byte[]> rc, Map<TopicPartition, Long> ends)
-      throws InterruptedException {
+  Map<TopicPartition, Map<String, Alert>> rebuild(
+      Consumer<byte[], byte[]> rc, Map<TopicPartition, Long> ends) throws InterruptedException {
     Map<TopicPartition, Map<String, Alert>> state = new HashMap<>();
     Map<TopicPartition, Long> starts = new HashMap<>();
     rc.assign(ends.keySet());
@@ -296,7 +346,10 @@ public final class ForwarderLoop implements Runnable {
     while (!pending.isEmpty() && stopping.getCount() > 0) {
       ConsumerRecords<byte[], byte[]> records = rc.poll(REBUILD_POLL);
       if (records.isEmpty() && System.nanoTime() - lastProgress > REBUILD_STALL.toNanos()) {
-        LOG.warn("rebuilding {}: no progress for {}; continuing with what was read", pending, REBUILD_STALL);
+        LOG.warn(
+            "rebuilding {}: no progress for {}; continuing with what was read",
+            pending,
+            REBUILD_STALL);
         break;
       }
       if (!records.isEmpty()) {
@@ -333,8 +386,14 @@ public final class ForwarderLoop implements Runnable {
       }
     }
     int firingNow = state.values().stream().mapToInt(Map::size).sum();
-    LOG.info("rebuilt {} partition(s) of {}: {} record(s) from {} up to {}, {} alert(s) firing", ends.size(), topic,
-        read, starts, ends, firingNow);
+    LOG.info(
+        "rebuilt {} partition(s) of {}: {} record(s) from {} up to {}, {} alert(s) firing",
+        ends.size(),
+        topic,
+        read,
+        starts,
+        ends,
+        firingNow);
     return state;
   }
 
@@ -342,10 +401,11 @@ public final class ForwarderLoop implements Runnable {
   private record Parked(Map<String, Alert> alerts, long position) {}
 
   /**
-   * Rebuilds newly assigned partitions and sends their firing alerts; forgets revoked ones. A partition revoked and
-   * handed back in the same rebalance, with its committed offset where this instance left it, keeps its alerts without
-   * a rebuild or a re-send: an eager rebalance revokes and re-assigns every partition, and would otherwise re-send
-   * every firing alert on each rebalance.
+   * Rebuilds newly assigned partitions and sends their firing alerts; forgets revoked ones. A
+   * partition revoked and handed back in the same rebalance, with its committed offset where this
+   * instance left it, keeps its alerts without a rebuild or a re-send: an eager rebalance revokes
+   * and re-assigns every partition, and would otherwise re-send every firing alert on each
+   * rebalance.
    */
   private final class Rebalance implements ConsumerRebalanceListener {
 
@@ -358,7 +418,8 @@ public final class ForwarderLoop implements Runnable {
       } finally {
         parked.clear();
         metrics.firing(firing.size());
-        assigned = true; // a group member without partitions (more instances than partitions) is ready too
+        assigned =
+            true; // a group member without partitions (more instances than partitions) is ready too
       }
     }
 
@@ -366,7 +427,8 @@ public final class ForwarderLoop implements Runnable {
       if (partitions.isEmpty()) {
         return;
       }
-      Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(new HashSet<>(partitions));
+      Map<TopicPartition, OffsetAndMetadata> committed =
+          consumer.committed(new HashSet<>(partitions));
       List<TopicPartition> rebuilt = new ArrayList<>();
       Map<TopicPartition, OffsetAndMetadata> started = new HashMap<>();
       Map<TopicPartition, Long> toRebuild = new HashMap<>();
@@ -391,7 +453,9 @@ public final class ForwarderLoop implements Runnable {
           for (TopicPartition tp : fresh) {
             long end = ends.get(tp);
             toRebuild.put(tp, end);
-            consumer.seek(tp, end); // a new group starts at the end: what was firing is known, history is not sent
+            consumer.seek(
+                tp, end); // a new group starts at the end: what was firing is known, history is not
+            // sent
             started.put(tp, new OffsetAndMetadata(end));
           }
         }
@@ -407,10 +471,12 @@ public final class ForwarderLoop implements Runnable {
         throw new KafkaException("rebuilding the firing alerts of " + partitions + " failed", e);
       }
       if (stopping.getCount() == 0) {
-        throw new WakeupException(); // the rebuild was cut short: neither commit nor send what it read
+        throw new WakeupException(); // the rebuild was cut short: neither commit nor send what it
+        // read
       }
       if (!started.isEmpty()) {
-        consumer.commitSync(started); // the rebuilt history counts as handled, also for the next rebalance
+        consumer.commitSync(
+            started); // the rebuilt history counts as handled, also for the next rebalance
       }
       metrics.firing(firing.size());
       List<Alert> again = firing.of(rebuilt);

@@ -10,8 +10,9 @@ import java.time.Duration;
 import java.util.Optional;
 
 /**
- * {@link Transport} over the JDK's HTTP client (HTTP/1.1, redirects not followed), with an optional Authorization header.
- * https uses the JVM's trust store ({@code -Djavax.net.ssl.trustStore=...} for a private CA). Thread-safe.
+ * {@link Transport} over the JDK's HTTP client (HTTP/1.1, redirects not followed), with an optional
+ * Authorization header. https uses the JVM's trust store ({@code -Djavax.net.ssl.trustStore=...}
+ * for a private CA). Thread-safe.
  */
 public final class HttpTransport implements Transport {
 
@@ -28,20 +29,28 @@ public final class HttpTransport implements Transport {
   public HttpTransport(Duration timeout, Optional<String> authorization) {
     this.timeout = timeout;
     this.authorization = authorization;
-    this.client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(timeout)
-        .followRedirects(HttpClient.Redirect.NEVER).build();
+    this.client =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(timeout)
+            .followRedirects(HttpClient.Redirect.NEVER)
+            .build();
   }
 
   @Override
   public Response post(URI url, byte[] json) throws IOException, InterruptedException {
-    HttpRequest.Builder request = HttpRequest.newBuilder(url).timeout(timeout)
-        .header("Content-Type", "application/json")
-        .header("User-Agent", "infermeter-alert-forwarder")
-        .POST(HttpRequest.BodyPublishers.ofByteArray(json));
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(url)
+            .timeout(timeout)
+            .header("Content-Type", "application/json")
+            .header("User-Agent", "infermeter-alert-forwarder")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(json));
     authorization.ifPresent(a -> request.header("Authorization", a));
-    HttpResponse<String> response = client.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+    HttpResponse<String> response =
+        client.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
     String body = response.body() == null ? "" : response.body().strip();
-    return new Response(response.statusCode(),
+    return new Response(
+        response.statusCode(),
         body.length() > MAX_BODY_CHARS ? body.substring(0, MAX_BODY_CHARS) + "..." : body);
   }
 }

@@ -23,7 +23,10 @@ import java.util.concurrent.Executors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** Retry, backoff, give-up and rejection rules of {@link Delivery}, with a manual clock and scripted answers. */
+/**
+ * Retry, backoff, give-up and rejection rules of {@link Delivery}, with a manual clock and scripted
+ * answers.
+ */
 class DeliveryTest {
 
   private static final URI AM1 = URI.create("http://am1:9093/api/v2/alerts");
@@ -36,27 +39,42 @@ class DeliveryTest {
   private final Map<URI, Deque<Object>> script = new ConcurrentHashMap<>();
   private final Map<URI, List<String>> bodies = new ConcurrentHashMap<>();
   private final ExecutorService executor = Executors.newFixedThreadPool(2);
-  private final AlertMapping mapping = new AlertMapping(Duration.ofMinutes(4), Map.of(), Optional.empty());
+  private final AlertMapping mapping =
+      new AlertMapping(Duration.ofMinutes(4), Map.of(), Optional.empty());
 
   @AfterEach
   void shutdown() {
     executor.shutdownNow();
   }
 
-  /** Answers from the script of the URL (an Integer status or an IOException); 200 when the script is used up. */
-  private final Transport transport = (url, json) -> {
-    bodies.computeIfAbsent(url, u -> Collections.synchronizedList(new ArrayList<>()))
-        .add(new String(json, java.nio.charset.StandardCharsets.UTF_8));
-    Object next = script.getOrDefault(url, new ConcurrentLinkedDeque<>()).poll();
-    if (next instanceof IOException e) {
-      throw e;
-    }
-    return new Transport.Response(next == null ? 200 : (Integer) next, next == null ? "" : "scripted");
-  };
+  /**
+   * Answers from the script of the URL (an Integer status or an IOException); 200 when the script
+   * is used up.
+   */
+  private final Transport transport =
+      (url, json) -> {
+        bodies
+            .computeIfAbsent(url, u -> Collections.synchronizedList(new ArrayList<>()))
+            .add(new String(json, java.nio.charset.StandardCharsets.UTF_8));
+        Object next = script.getOrDefault(url, new ConcurrentLinkedDeque<>()).poll();
+        if (next instanceof IOException e) {
+          throw e;
+        }
+        return new Transport.Response(
+            next == null ? 200 : (Integer) next, next == null ? "" : "scripted");
+      };
 
   private Delivery delivery(List<URI> ams, Delivery.Sleeper sleeper) {
-    return new Delivery(ams, transport, clock, sleeper, Duration.ofMillis(500), Duration.ofSeconds(4),
-        Duration.ofSeconds(20), metrics, executor);
+    return new Delivery(
+        ams,
+        transport,
+        clock,
+        sleeper,
+        Duration.ofMillis(500),
+        Duration.ofSeconds(4),
+        Duration.ofSeconds(20),
+        metrics,
+        executor);
   }
 
   private Delivery.Sleeper advancing() {
@@ -85,8 +103,12 @@ class DeliveryTest {
 
     assertThat(delivery(List.of(AM1), advancing()).deliver(alerts(2))).isTrue();
 
-    assertThat(sleeps).containsExactly(Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(2),
-        Duration.ofSeconds(4));
+    assertThat(sleeps)
+        .containsExactly(
+            Duration.ofMillis(500),
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(2),
+            Duration.ofSeconds(4));
     assertThat(bodies.get(AM1)).hasSize(5).allMatch(b -> b.equals(bodies.get(AM1).get(0)));
     assertThat(metrics.retries(AM1.toString())).isEqualTo(4);
     assertThat(metrics.forwarded(AM1.toString(), "firing")).isEqualTo(2);
@@ -99,11 +121,20 @@ class DeliveryTest {
     java.util.Arrays.fill(down, new ConnectException("refused"));
     script(AM1, down);
 
-    assertThat(delivery(List.of(AM1), advancing()).deliver(alerts(3))).isTrue(); // given up: the caller may commit
+    assertThat(delivery(List.of(AM1), advancing()).deliver(alerts(3)))
+        .isTrue(); // given up: the caller may commit
 
-    // waits 0.5 + 1 + 2 + 4 + 4 + 4 + 4 = 19.5 s; the next (4 s) would end past the 20 s give-up time
-    assertThat(sleeps).containsExactly(Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(2),
-        Duration.ofSeconds(4), Duration.ofSeconds(4), Duration.ofSeconds(4), Duration.ofSeconds(4));
+    // waits 0.5 + 1 + 2 + 4 + 4 + 4 + 4 = 19.5 s; the next (4 s) would end past the 20 s give-up
+    // time
+    assertThat(sleeps)
+        .containsExactly(
+            Duration.ofMillis(500),
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(2),
+            Duration.ofSeconds(4),
+            Duration.ofSeconds(4),
+            Duration.ofSeconds(4),
+            Duration.ofSeconds(4));
     assertThat(bodies.get(AM1)).hasSize(8);
     assertThat(metrics.failed(AM1.toString(), "gave_up")).isEqualTo(3);
     assertThat(metrics.forwarded(AM1.toString(), "firing")).isZero();
@@ -153,7 +184,8 @@ class DeliveryTest {
   @Test
   void resolvedAlertsAreCountedApart() throws Exception {
     List<AlertmanagerAlert> batch = new ArrayList<>(alerts(1));
-    batch.add(mapping.resolved(alert("gpu_memory_high", "h9", AlertState.RESOLVED, T0, T0), null, T0));
+    batch.add(
+        mapping.resolved(alert("gpu_memory_high", "h9", AlertState.RESOLVED, T0, T0), null, T0));
     assertThat(delivery(List.of(AM1), advancing()).deliver(batch)).isTrue();
     assertThat(metrics.forwarded(AM1.toString(), "firing")).isEqualTo(1);
     assertThat(metrics.forwarded(AM1.toString(), "resolved")).isEqualTo(1);
@@ -163,7 +195,8 @@ class DeliveryTest {
   void aStopDuringABackoffAbortsTheDeliveryWithoutAnOutcome() throws Exception {
     script(AM1, 503, 503);
 
-    assertThat(delivery(List.of(AM1), d -> false).deliver(alerts(1))).isFalse(); // the caller must not commit
+    assertThat(delivery(List.of(AM1), d -> false).deliver(alerts(1)))
+        .isFalse(); // the caller must not commit
 
     assertThat(bodies.get(AM1)).hasSize(1);
     assertThat(metrics.failed(AM1.toString(), "gave_up")).isZero();

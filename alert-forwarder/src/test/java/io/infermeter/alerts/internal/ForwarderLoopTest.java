@@ -32,9 +32,9 @@ import org.apache.kafka.common.serialization.Deserializer;
 import org.junit.jupiter.api.Test;
 
 /**
- * One poll's forwarding and its commit: offsets are committed only after every Alertmanager has an outcome, never
- * for a delivery abandoned on shutdown. Kafka's own MockConsumer stands in for the consumer (the rebuild and the
- * rebalances run against the real Kafka in AlertmanagerForwardIT).
+ * One poll's forwarding and its commit: offsets are committed only after every Alertmanager has an
+ * outcome, never for a delivery abandoned on shutdown. Kafka's own MockConsumer stands in for the
+ * consumer (the rebuild and the rebalances run against the real Kafka in AlertmanagerForwardIT).
  */
 class ForwarderLoopTest {
 
@@ -50,14 +50,17 @@ class ForwarderLoopTest {
   private final AtomicInteger status = new AtomicInteger(200);
   private final FiringAlerts firing = new FiringAlerts(Duration.ofSeconds(60), 100);
 
-  /** Avro binary of the record itself (the registry framing is the schemas module's, tested there). */
-  private static final Deserializer<Alert> DECODE = (topic, data) -> {
-    try {
-      return Alert.getDecoder().decode(ByteBuffer.wrap(data));
-    } catch (IOException | RuntimeException e) {
-      throw new SerializationException("not an Alert: " + e.getMessage(), e);
-    }
-  };
+  /**
+   * Avro binary of the record itself (the registry framing is the schemas module's, tested there).
+   */
+  private static final Deserializer<Alert> DECODE =
+      (topic, data) -> {
+        try {
+          return Alert.getDecoder().decode(ByteBuffer.wrap(data));
+        } catch (IOException | RuntimeException e) {
+          throw new SerializationException("not an Alert: " + e.getMessage(), e);
+        }
+      };
 
   private static byte[] encode(Alert a) {
     try {
@@ -74,17 +77,39 @@ class ForwarderLoopTest {
     return loop(sleeper, DECODE, new CountDownLatch(1));
   }
 
-  private ForwarderLoop loop(Delivery.Sleeper sleeper, Deserializer<Alert> decode, CountDownLatch stopping) {
-    Transport transport = (url, json) -> {
-      bodies.add(new String(json, java.nio.charset.StandardCharsets.UTF_8));
-      return new Transport.Response(status.get(), "");
-    };
-    Delivery delivery = new Delivery(List.of(AM), transport, clock, sleeper, Duration.ofMillis(100),
-        Duration.ofSeconds(1), Duration.ofSeconds(10), metrics, null);
-    return new ForwarderLoop(consumer, () -> {
-      throw new AssertionError("no rebuild in this test");
-    }, decode, TOPIC, new AlertMapping(Duration.ofMinutes(4), Map.of(), Optional.empty()), delivery, firing,
-        metrics, clock, Duration.ofMillis(10), Duration.ofDays(7), stopping);
+  private ForwarderLoop loop(
+      Delivery.Sleeper sleeper, Deserializer<Alert> decode, CountDownLatch stopping) {
+    Transport transport =
+        (url, json) -> {
+          bodies.add(new String(json, java.nio.charset.StandardCharsets.UTF_8));
+          return new Transport.Response(status.get(), "");
+        };
+    Delivery delivery =
+        new Delivery(
+            List.of(AM),
+            transport,
+            clock,
+            sleeper,
+            Duration.ofMillis(100),
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(10),
+            metrics,
+            null);
+    return new ForwarderLoop(
+        consumer,
+        () -> {
+          throw new AssertionError("no rebuild in this test");
+        },
+        decode,
+        TOPIC,
+        new AlertMapping(Duration.ofMinutes(4), Map.of(), Optional.empty()),
+        delivery,
+        firing,
+        metrics,
+        clock,
+        Duration.ofMillis(10),
+        Duration.ofDays(7),
+        stopping);
   }
 
   private static ConsumerRecords<byte[], byte[]> records(byte[]... values) {
@@ -100,10 +125,12 @@ class ForwarderLoopTest {
     consumer.assign(List.of(P0));
     ForwarderLoop loop = loop((d) -> true);
 
-    boolean done = loop.process(records(
-        encode(alert("throttling", "h1", AlertState.FIRING, T0, T0)),
-        encode(alert("throttling", "h2", AlertState.FIRING, T0, T0)),
-        encode(alert("throttling", "h1", AlertState.RESOLVED, T0, T0.plusSeconds(30)))));
+    boolean done =
+        loop.process(
+            records(
+                encode(alert("throttling", "h1", AlertState.FIRING, T0, T0)),
+                encode(alert("throttling", "h2", AlertState.FIRING, T0, T0)),
+                encode(alert("throttling", "h1", AlertState.RESOLVED, T0, T0.plusSeconds(30)))));
 
     assertThat(done).isTrue();
     assertThat(bodies).hasSize(1);
@@ -121,7 +148,8 @@ class ForwarderLoopTest {
     status.set(503);
     ForwarderLoop loop = loop(d -> false); // the stop latch fired during the first backoff
 
-    assertThat(loop.process(records(encode(alert("throttling", "h1", AlertState.FIRING, T0, T0))))).isFalse();
+    assertThat(loop.process(records(encode(alert("throttling", "h1", AlertState.FIRING, T0, T0)))))
+        .isFalse();
 
     assertThat(consumer.committed(Set.of(P0))).doesNotContainKey(P0);
   }
@@ -131,7 +159,9 @@ class ForwarderLoopTest {
     consumer.assign(List.of(P0));
     status.set(400);
 
-    assertThat(loop(d -> true).process(records(encode(alert("throttling", "h1", AlertState.FIRING, T0, T0)))))
+    assertThat(
+            loop(d -> true)
+                .process(records(encode(alert("throttling", "h1", AlertState.FIRING, T0, T0)))))
         .isTrue();
 
     assertThat(consumer.committed(Set.of(P0)).get(P0).offset()).isEqualTo(11);
@@ -141,10 +171,13 @@ class ForwarderLoopTest {
   @Test
   void undecodableTombstoneAndUnknownStateRecordsAreSkippedCountedAndCommitted() throws Exception {
     consumer.assign(List.of(P0));
-    Alert unknown = Alert.newBuilder(alert("throttling", "h9", AlertState.FIRING, T0, T0))
-        .setState(AlertState.UNKNOWN).build();
+    Alert unknown =
+        Alert.newBuilder(alert("throttling", "h9", AlertState.FIRING, T0, T0))
+            .setState(AlertState.UNKNOWN)
+            .build();
 
-    assertThat(loop(d -> true).process(records(new byte[] {1, 2, 3}, null, encode(unknown)))).isTrue();
+    assertThat(loop(d -> true).process(records(new byte[] {1, 2, 3}, null, encode(unknown))))
+        .isTrue();
 
     assertThat(bodies).isEmpty(); // nothing to send: no request
     assertThat(consumer.committed(Set.of(P0)).get(P0).offset()).isEqualTo(13);
@@ -158,8 +191,10 @@ class ForwarderLoopTest {
     consumer.assign(List.of(P0));
     ForwarderLoop loop = loop(d -> true);
     loop.process(records(encode(alert("throttling", "h1", AlertState.FIRING, T0, T0))));
-    Alert resolved = Alert.newBuilder(alert("throttling", "h1", AlertState.RESOLVED, T0, T0.plusSeconds(5)))
-        .setSeverity(io.infermeter.avro.Severity.INFO).build();
+    Alert resolved =
+        Alert.newBuilder(alert("throttling", "h1", AlertState.RESOLVED, T0, T0.plusSeconds(5)))
+            .setSeverity(io.infermeter.avro.Severity.INFO)
+            .build();
 
     loop.process(records(encode(resolved)));
 
@@ -168,12 +203,19 @@ class ForwarderLoopTest {
         .isEqualTo(json.readTree(bodies.get(0)).get(0).get("labels"));
   }
 
-  /** Fails like the registry client when the registry does not answer: retryable, the record is not at fault. */
+  /**
+   * Fails like the registry client when the registry does not answer: retryable, the record is not
+   * at fault.
+   */
   private static Deserializer<Alert> registryDownFor(int failures) {
     AtomicInteger calls = new AtomicInteger();
     return (topic, data) -> {
       if (calls.incrementAndGet() <= failures) {
-        throw new SchemaRegistryException("GET /schemas/ids/1 failed: connection refused", 0, 0, true,
+        throw new SchemaRegistryException(
+            "GET /schemas/ids/1 failed: connection refused",
+            0,
+            0,
+            true,
             new java.net.ConnectException("refused"));
       }
       return DECODE.deserialize(topic, data);
@@ -185,7 +227,8 @@ class ForwarderLoopTest {
     consumer.assign(List.of(P0));
     ForwarderLoop loop = loop(d -> true, registryDownFor(2), new CountDownLatch(1));
 
-    assertThat(loop.process(records(encode(alert("throttling", "h1", AlertState.FIRING, T0, T0))))).isTrue();
+    assertThat(loop.process(records(encode(alert("throttling", "h1", AlertState.FIRING, T0, T0)))))
+        .isTrue();
 
     assertThat(metrics.registryRetries()).isEqualTo(2);
     assertThat(metrics.invalidRecords("undecodable")).isZero();
@@ -200,7 +243,8 @@ class ForwarderLoopTest {
     stopping.countDown();
     ForwarderLoop loop = loop(d -> true, registryDownFor(Integer.MAX_VALUE), stopping);
 
-    assertThat(loop.process(records(encode(alert("throttling", "h1", AlertState.FIRING, T0, T0))))).isFalse();
+    assertThat(loop.process(records(encode(alert("throttling", "h1", AlertState.FIRING, T0, T0)))))
+        .isFalse();
 
     assertThat(bodies).isEmpty();
     assertThat(consumer.committed(Set.of(P0))).doesNotContainKey(P0);
@@ -209,12 +253,14 @@ class ForwarderLoopTest {
   @Test
   void aRegistryAnswerThatWillNotChangeSkipsTheRecord() throws Exception {
     consumer.assign(List.of(P0));
-    Deserializer<Alert> unknownId = (topic, data) -> {
-      throw new SchemaRegistryException("schema id 99 not found", 404, 40403, false, null);
-    };
+    Deserializer<Alert> unknownId =
+        (topic, data) -> {
+          throw new SchemaRegistryException("schema id 99 not found", 404, 40403, false, null);
+        };
     ForwarderLoop loop = loop(d -> true, unknownId, new CountDownLatch(1));
 
-    assertThat(loop.process(records(encode(alert("throttling", "h1", AlertState.FIRING, T0, T0))))).isTrue();
+    assertThat(loop.process(records(encode(alert("throttling", "h1", AlertState.FIRING, T0, T0)))))
+        .isTrue();
 
     assertThat(metrics.invalidRecords("undecodable")).isEqualTo(1);
     assertThat(metrics.registryRetries()).isZero();

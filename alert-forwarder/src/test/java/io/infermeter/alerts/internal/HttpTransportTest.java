@@ -18,7 +18,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The JDK HTTP client transport against a local JDK HTTP server: headers, body, status, no redirects, timeouts. */
+/**
+ * The JDK HTTP client transport against a local JDK HTTP server: headers, body, status, no
+ * redirects, timeouts.
+ */
 class HttpTransportTest {
 
   private HttpServer server;
@@ -27,29 +30,40 @@ class HttpTransportTest {
   @BeforeEach
   void serve() throws IOException {
     server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    server.createContext("/api/v2/alerts", ex -> {
-      seen.add(ex.getRequestMethod() + " " + ex.getRequestHeaders().getFirst("Content-Type") + " "
-          + ex.getRequestHeaders().getFirst("Authorization") + " "
-          + new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
-      byte[] body = "x".repeat(2000).getBytes(StandardCharsets.UTF_8);
-      ex.sendResponseHeaders(400, body.length);
-      ex.getResponseBody().write(body);
-      ex.close();
-    });
-    server.createContext("/moved/api/v2/alerts", ex -> {
-      ex.getResponseHeaders().set("Location", "/api/v2/alerts");
-      ex.sendResponseHeaders(307, -1);
-      ex.close();
-    });
-    server.createContext("/slow/api/v2/alerts", ex -> {
-      try {
-        Thread.sleep(3000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      ex.sendResponseHeaders(200, -1);
-      ex.close();
-    });
+    server.createContext(
+        "/api/v2/alerts",
+        ex -> {
+          seen.add(
+              ex.getRequestMethod()
+                  + " "
+                  + ex.getRequestHeaders().getFirst("Content-Type")
+                  + " "
+                  + ex.getRequestHeaders().getFirst("Authorization")
+                  + " "
+                  + new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+          byte[] body = "x".repeat(2000).getBytes(StandardCharsets.UTF_8);
+          ex.sendResponseHeaders(400, body.length);
+          ex.getResponseBody().write(body);
+          ex.close();
+        });
+    server.createContext(
+        "/moved/api/v2/alerts",
+        ex -> {
+          ex.getResponseHeaders().set("Location", "/api/v2/alerts");
+          ex.sendResponseHeaders(307, -1);
+          ex.close();
+        });
+    server.createContext(
+        "/slow/api/v2/alerts",
+        ex -> {
+          try {
+            Thread.sleep(3000);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          ex.sendResponseHeaders(200, -1);
+          ex.close();
+        });
     server.start();
   }
 
@@ -73,14 +87,16 @@ class HttpTransportTest {
 
   @Test
   void withoutCredentialsNoAuthorizationHeaderIsSent() throws Exception {
-    new HttpTransport(Duration.ofSeconds(5), Optional.empty()).post(uri("/api/v2/alerts"), new byte[] {'[', ']'});
+    new HttpTransport(Duration.ofSeconds(5), Optional.empty())
+        .post(uri("/api/v2/alerts"), new byte[] {'[', ']'});
     assertThat(seen).containsExactly("POST application/json null []");
   }
 
   @Test
   void redirectsAreNotFollowed() throws Exception {
-    Transport.Response r = new HttpTransport(Duration.ofSeconds(5), Optional.of("Bearer abc"))
-        .post(uri("/moved/api/v2/alerts"), new byte[] {'[', ']'});
+    Transport.Response r =
+        new HttpTransport(Duration.ofSeconds(5), Optional.of("Bearer abc"))
+            .post(uri("/moved/api/v2/alerts"), new byte[] {'[', ']'});
     assertThat(r.status()).isEqualTo(307);
     assertThat(seen).isEmpty(); // the credentials never went to the redirect target
   }
@@ -94,7 +110,8 @@ class HttpTransportTest {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       closed = s.getLocalPort();
     }
-    assertThatThrownBy(() -> t.post(URI.create("http://127.0.0.1:" + closed + "/api/v2/alerts"), new byte[0]))
+    assertThatThrownBy(
+            () -> t.post(URI.create("http://127.0.0.1:" + closed + "/api/v2/alerts"), new byte[0]))
         .isInstanceOf(IOException.class);
   }
 }

@@ -8,7 +8,10 @@ import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** Alert records shaped as the streams app writes them (dedupKey rule|key|firstSeenUs, key dims as in Alerts.Subject). */
+/**
+ * Alert records shaped as the streams app writes them (dedupKey rule|key|firstSeenUs, key dims as
+ * in Alerts.Subject).
+ */
 public final class TestAlerts {
 
   private TestAlerts() {}
@@ -17,8 +20,12 @@ public final class TestAlerts {
     return ChronoUnit.MICROS.between(Instant.EPOCH, t);
   }
 
-  /** A host-scoped alert of {@code rule} on {@code host} (cluster c1, region r1), first seen at {@code firstSeen}. */
-  public static Alert alert(String rule, String host, AlertState state, Instant firstSeen, Instant emitted) {
+  /**
+   * A host-scoped alert of {@code rule} on {@code host} (cluster c1, region r1), first seen at
+   * {@code firstSeen}.
+   */
+  public static Alert alert(
+      String rule, String host, AlertState state, Instant firstSeen, Instant emitted) {
     Map<String, String> key = new LinkedHashMap<>();
     key.put("cluster", "c1");
     key.put("region", "r1");

@@ -1,8 +1,8 @@
 package io.infermeter.bench.collector;
 
 import io.infermeter.avro.RequestEvent;
-import io.infermeter.bench.ConstantIdRegistry;
 import io.infermeter.avro.RequestStatus;
+import io.infermeter.bench.ConstantIdRegistry;
 import io.infermeter.collector.ingest.EventDefaults;
 import io.infermeter.schemas.serde.AvroSerdeConfig;
 import io.infermeter.schemas.serde.AvroSerializer;
@@ -21,9 +21,10 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Avro serialization of one request event in the Confluent wire format (what the publisher does per event), with
- * the registry id already cached (a constant-id client: the registry round trip happens once per schema in
- * production). Also the creation of a fresh event with its eventId (UUID) as ingest does.
+ * Avro serialization of one request event in the Confluent wire format (what the publisher does per
+ * event), with the registry id already cached (a constant-id client: the registry round trip
+ * happens once per schema in production). Also the creation of a fresh event with its eventId
+ * (UUID) as ingest does.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -40,8 +41,11 @@ public class AvroSerializeBenchmark {
   @Setup
   public void setup() {
     SchemaRegistryClient constant = new ConstantIdRegistry(RequestEvent.getClassSchema());
-    serializer = new AvroSerializer<>(constant,
-        AvroSerdeConfig.from(Map.of("schema.registry.url", "http://unused.invalid")), false);
+    serializer =
+        new AvroSerializer<>(
+            constant,
+            AvroSerdeConfig.from(Map.of("schema.registry.url", "http://unused.invalid")),
+            false);
     defaults = new EventDefaults("cluster-a", "eu-west-1", "gpu-node-7", "H100", "vllm");
     event = defaults.newEvent("otlp");
     long a = 1_763_900_000_000_000L;

@@ -26,24 +26,27 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 
 /**
- * End-to-end collector benchmark against the real local stack: starts the collector in this JVM (real Kafka producer,
- * real schema registry, default 1 s hardware sampling), drives JSON-lines batches over loopback HTTP with plain
- * blocking {@link HttpURLConnection}s on the driver's own threads, and prints:
+ * End-to-end collector benchmark against the real local stack: starts the collector in this JVM
+ * (real Kafka producer, real schema registry, default 1 s hardware sampling), drives JSON-lines
+ * batches over loopback HTTP with plain blocking {@link HttpURLConnection}s on the driver's own
+ * threads, and prints:
  *
  * <ol>
  *   <li>max throughput: events/s accepted over HTTP and events/s acknowledged by Kafka (batches of
- *       {@code batch} lines, {@code clients} concurrent clients, {@code seconds} seconds);</li>
- *   <li>CPU share at a fixed 10k events/s (100-line batches every 10 ms): the collector's CPU time = process CPU time
- *       minus the CPU time of the driver's own threads (JIT and GC are charged to the collector), and the CPU time of the
- *       collector's own Java threads (ThreadMXBean), as % of one core, measured after a warm-up at the same rate.</li>
+ *       {@code batch} lines, {@code clients} concurrent clients, {@code seconds} seconds);
+ *   <li>CPU share at a fixed 10k events/s (100-line batches every 10 ms): the collector's CPU time
+ *       = process CPU time minus the CPU time of the driver's own threads (JIT and GC are charged
+ *       to the collector), and the CPU time of the collector's own Java threads (ThreadMXBean), as
+ *       % of one core, measured after a warm-up at the same rate.
  * </ol>
  *
- * <p>Usage: {@code CollectorLoadDriver [bootstrap] [registryUrl] [seconds=20] [clients=2] [batch=1000]}
- * ({@code -DwarmupSeconds=45}: unmeasured time at 10k events/s before the measured window; {@code -DfixedOnly=true}:
- * stop after the fixed-rate phase; {@code -Dgenerator=process}: the fixed-rate load comes from a child JVM
- * ({@link FixedRateGenerator}) and the run stops after that phase); without
- * arguments the addresses come from INFERMETER_KAFKA_BOOTSTRAP / INFERMETER_SCHEMA_REGISTRY_URL or
- * .local-stack/stack.env. Topics are fresh (unique prefix). Bounded: about warmupSeconds + 2 x seconds + 15 s.
+ * <p>Usage: {@code CollectorLoadDriver [bootstrap] [registryUrl] [seconds=20] [clients=2]
+ * [batch=1000]} ({@code -DwarmupSeconds=45}: unmeasured time at 10k events/s before the measured
+ * window; {@code -DfixedOnly=true}: stop after the fixed-rate phase; {@code -Dgenerator=process}:
+ * the fixed-rate load comes from a child JVM ({@link FixedRateGenerator}) and the run stops after
+ * that phase); without arguments the addresses come from INFERMETER_KAFKA_BOOTSTRAP /
+ * INFERMETER_SCHEMA_REGISTRY_URL or .local-stack/stack.env. Topics are fresh (unique prefix).
+ * Bounded: about warmupSeconds + 2 x seconds + 15 s.
  */
 public final class CollectorLoadDriver {
 
@@ -51,9 +54,15 @@ public final class CollectorLoadDriver {
 
   public static void main(String[] args) throws Exception {
     Map<String, String> env = LocalStackEnv.resolve(System.getenv(), Path.of(""));
-    String bootstrap = args.length > 0 ? args[0] : env.getOrDefault("INFERMETER_KAFKA_BOOTSTRAP", "127.0.0.1:9092");
-    String registry = args.length > 1 ? args[1]
-        : env.getOrDefault("INFERMETER_SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081/apis/ccompat/v7");
+    String bootstrap =
+        args.length > 0
+            ? args[0]
+            : env.getOrDefault("INFERMETER_KAFKA_BOOTSTRAP", "127.0.0.1:9092");
+    String registry =
+        args.length > 1
+            ? args[1]
+            : env.getOrDefault(
+                "INFERMETER_SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081/apis/ccompat/v7");
     int seconds = args.length > 2 ? Integer.parseInt(args[2]) : 20;
     int clients = args.length > 3 ? Integer.parseInt(args[3]) : 2;
     int batch = args.length > 4 ? Integer.parseInt(args[4]) : 1000;
@@ -61,8 +70,13 @@ public final class CollectorLoadDriver {
     String prefix = "bench" + UUID.randomUUID().toString().substring(0, 8) + "-";
     String topic = Topics.REQUESTS.withPrefix(prefix).name();
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
-      admin.createTopics(List.of(new NewTopic(topic, 3, (short) 1),
-          new NewTopic(Topics.HARDWARE.withPrefix(prefix).name(), 3, (short) 1))).all().get();
+      admin
+          .createTopics(
+              List.of(
+                  new NewTopic(topic, 3, (short) 1),
+                  new NewTopic(Topics.HARDWARE.withPrefix(prefix).name(), 3, (short) 1)))
+          .all()
+          .get();
     }
     Path spool = Files.createTempDirectory("bench-spool");
     Map<String, Object> cfg = new HashMap<>();
@@ -73,11 +87,18 @@ public final class CollectorLoadDriver {
     cfg.put("metrics.port", 0);
     cfg.put("spool.dir", spool.toString());
     cfg.put("host", "bench-host");
-    // any collector setting can be added as -Dcollector.<key>=<value> (e.g. -Dcollector.kafka.producer.linger.ms=50)
-    System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("collector."))
+    // any collector setting can be added as -Dcollector.<key>=<value> (e.g.
+    // -Dcollector.kafka.producer.linger.ms=50)
+    System.getProperties().stringPropertyNames().stream()
+        .filter(k -> k.startsWith("collector."))
         .forEach(k -> cfg.put(k.substring("collector.".length()), System.getProperty(k)));
-    System.out.printf("collector load benchmark: %d s per phase, %d clients, %d lines per batch, %d cores, JVM %s %s%n",
-        seconds, clients, batch, Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"),
+    System.out.printf(
+        "collector load benchmark: %d s per phase, %d clients, %d lines per batch, %d cores, JVM %s %s%n",
+        seconds,
+        clients,
+        batch,
+        Runtime.getRuntime().availableProcessors(),
+        System.getProperty("java.version"),
         ManagementFactory.getRuntimeMXBean().getInputArguments());
     try (Collector collector = Collector.start(CollectorConfig.from(Settings.fromMap(cfg)))) {
       String url = "http://127.0.0.1:" + collector.httpPort() + "/v1/requests";
@@ -92,16 +113,23 @@ public final class CollectorLoadDriver {
       long idleWall0 = System.nanoTime();
       Thread.sleep(5_000);
       long idleWall = System.nanoTime() - idleWall0;
-      System.out.printf("idle: collector CPU %.2f %% of one core%n",
+      System.out.printf(
+          "idle: collector CPU %.2f %% of one core%n",
           (processCpuNanos() - idleCpu0) / (double) idleWall * 100.0);
       printThreads(idle0, idleWall);
 
-      // fixed rate: 10k events/s = 100-line batches every 10 ms from one client thread. First `warmupSeconds`
-      // unmeasured at that same rate (JIT compilation of the steady-state path, producer batching settled), then a
-      // measured window of `seconds`. Two figures: (1) the collector's own Java threads (ThreadMXBean CPU time of every
-      // live thread except the driver's and main: HTTP dispatcher and handlers, publisher, producer I/O, sampler,
-      // recorder, metrics), the steady-state cost attributable to the collector; (2) process CPU minus the driver
-      // thread, which adds the JVM's shared JIT and GC threads (the driver's HTTP client also causes some of those).
+      // fixed rate: 10k events/s = 100-line batches every 10 ms from one client thread. First
+      // `warmupSeconds`
+      // unmeasured at that same rate (JIT compilation of the steady-state path, producer batching
+      // settled), then a
+      // measured window of `seconds`. Two figures: (1) the collector's own Java threads
+      // (ThreadMXBean CPU time of every
+      // live thread except the driver's and main: HTTP dispatcher and handlers, publisher, producer
+      // I/O, sampler,
+      // recorder, metrics), the steady-state cost attributable to the collector; (2) process CPU
+      // minus the driver
+      // thread, which adds the JVM's shared JIT and GC threads (the driver's HTTP client also
+      // causes some of those).
       int warmupSeconds = Integer.getInteger("warmupSeconds", 45);
       if ("process".equals(System.getProperty("generator"))) {
         fixedRateFromAnotherProcess(url, warmupSeconds, seconds);
@@ -122,10 +150,16 @@ public final class CollectorLoadDriver {
         collectorThreads += e.getValue() - java0.getOrDefault(e.getKey(), 0L);
       }
       double collectorCpu = (cpu - driverCpu.get()) / (double) wall * 100.0;
-      System.out.printf("fixed rate (after %d s warm-up at the same rate): %,.0f events/s for %.1f s; "
-          + "collector's own Java threads %.2f %% of one core; process minus driver %.2f %% "
-          + "(process %.2f %%, driver thread %.2f %%)%n", warmupSeconds, acceptedFixed / (wall / 1e9), wall / 1e9,
-          collectorThreads / (double) wall * 100.0, collectorCpu, cpu / (double) wall * 100.0,
+      System.out.printf(
+          "fixed rate (after %d s warm-up at the same rate): %,.0f events/s for %.1f s; "
+              + "collector's own Java threads %.2f %% of one core; process minus driver %.2f %% "
+              + "(process %.2f %%, driver thread %.2f %%)%n",
+          warmupSeconds,
+          acceptedFixed / (wall / 1e9),
+          wall / 1e9,
+          collectorThreads / (double) wall * 100.0,
+          collectorCpu,
+          cpu / (double) wall * 100.0,
           driverCpu.get() / (double) wall * 100.0);
       printThreads(threads0, wall);
       if (Boolean.getBoolean("fixedOnly")) {
@@ -140,32 +174,51 @@ public final class CollectorLoadDriver {
       waitForAcks(collector, topic, sent0 + accepted);
       double ackSeconds = (System.nanoTime() - t0) / 1e9;
       double sent = collector.metrics().sentCount(topic) - sent0;
-      System.out.printf("max throughput: accepted %,d events in %.1f s = %,.0f events/s over HTTP; "
-          + "%,.0f acknowledged by Kafka in %.1f s = %,.0f events/s end to end%n",
+      System.out.printf(
+          "max throughput: accepted %,d events in %.1f s = %,.0f events/s over HTTP; "
+              + "%,.0f acknowledged by Kafka in %.1f s = %,.0f events/s end to end%n",
           accepted, acceptSeconds, accepted / acceptSeconds, sent, ackSeconds, sent / ackSeconds);
-      System.out.printf("  rejected: %.0f, spooled: %.0f, dropped: %.0f%n",
-          collector.metrics().rejectedCount("jsonl",
-              io.infermeter.collector.support.CollectorMetrics.RejectReason.MALFORMED),
-          collector.metrics().spooledCount(), collector.metrics().droppedCount("spool_full"));
+      System.out.printf(
+          "  rejected: %.0f, spooled: %.0f, dropped: %.0f%n",
+          collector
+              .metrics()
+              .rejectedCount(
+                  "jsonl", io.infermeter.collector.support.CollectorMetrics.RejectReason.MALFORMED),
+          collector.metrics().spooledCount(),
+          collector.metrics().droppedCount("spool_full"));
       for (String sampler : collector.samplerLoop().samplerNames()) {
-        System.out.printf("sampler %s: mean %.3f ms per run (every %s)%n", sampler,
-            collector.metrics().meanSampleSeconds(sampler) * 1000, collector.config().samplingPeriod());
+        System.out.printf(
+            "sampler %s: mean %.3f ms per run (every %s)%n",
+            sampler,
+            collector.metrics().meanSampleSeconds(sampler) * 1000,
+            collector.config().samplingPeriod());
       }
     }
   }
 
   /**
-   * The fixed-rate phase with the load generator in a child JVM ({@link FixedRateGenerator}, same classpath): this
-   * process then holds nothing but the collector, so its whole CPU time (JIT compiler and GC threads included) is the
-   * collector's, an honest upper figure next to the collector's own Java threads.
+   * The fixed-rate phase with the load generator in a child JVM ({@link FixedRateGenerator}, same
+   * classpath): this process then holds nothing but the collector, so its whole CPU time (JIT
+   * compiler and GC threads included) is the collector's, an honest upper figure next to the
+   * collector's own Java threads.
    */
-  private static void fixedRateFromAnotherProcess(String url, int warmupSeconds, int seconds) throws Exception {
+  private static void fixedRateFromAnotherProcess(String url, int warmupSeconds, int seconds)
+      throws Exception {
     String java = ProcessHandle.current().info().command().orElse("java");
-    Process child = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-        FixedRateGenerator.class.getName(), url, String.valueOf(warmupSeconds), String.valueOf(seconds))
-        .redirectErrorStream(true).start();
-    try (java.io.BufferedReader out = new java.io.BufferedReader(
-        new java.io.InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+    Process child =
+        new ProcessBuilder(
+                java,
+                "-cp",
+                System.getProperty("java.class.path"),
+                FixedRateGenerator.class.getName(),
+                url,
+                String.valueOf(warmupSeconds),
+                String.valueOf(seconds))
+            .redirectErrorStream(true)
+            .start();
+    try (java.io.BufferedReader out =
+        new java.io.BufferedReader(
+            new java.io.InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
       Map<String, Long> threads0 = null;
       Map<Long, Long> java0 = null;
       long cpu0 = 0;
@@ -185,10 +238,15 @@ public final class CollectorLoadDriver {
             collectorThreads += e.getValue() - java0.getOrDefault(e.getKey(), 0L);
           }
           long accepted = Long.parseLong(line.substring(line.indexOf('=') + 1).trim());
-          System.out.printf("fixed rate, load generator in a separate process (after %d s warm-up at the same rate): "
-              + "%,.0f events/s for %.1f s; collector's own Java threads %.2f %% of one core; whole collector "
-              + "process %.2f %% (JIT compiler and GC included)%n", warmupSeconds, accepted / (wall / 1e9),
-              wall / 1e9, collectorThreads / (double) wall * 100.0, cpu / (double) wall * 100.0);
+          System.out.printf(
+              "fixed rate, load generator in a separate process (after %d s warm-up at the same rate): "
+                  + "%,.0f events/s for %.1f s; collector's own Java threads %.2f %% of one core; whole collector "
+                  + "process %.2f %% (JIT compiler and GC included)%n",
+              warmupSeconds,
+              accepted / (wall / 1e9),
+              wall / 1e9,
+              collectorThreads / (double) wall * 100.0,
+              cpu / (double) wall * 100.0);
           printThreads(threads0, wall);
         } else {
           System.out.println("  generator: " + line);
@@ -203,17 +261,28 @@ public final class CollectorLoadDriver {
   private static void printThreads(Map<String, Long> before, long wallNanos) {
     Map<String, Long> after = threadCpu();
     Map<String, Long> delta = new HashMap<>();
-    after.forEach((name, v) -> delta.merge(name.replaceAll("#\\d+$", "").replaceAll("-?\\d+$", ""),
-        v - before.getOrDefault(name, 0L), Long::sum));
-    System.out.println("  CPU by thread (OS threads: JIT compiler and GC included; 10 ms tick resolution), % of one core:");
-    delta.entrySet().stream().filter(e -> e.getValue() > 0)
-        .sorted((x, y) -> Long.compare(y.getValue(), x.getValue())).limit(8)
-        .forEach(e -> System.out.printf("    %-60s %6.2f %%%n", e.getKey(), e.getValue() / (double) wallNanos * 100.0));
+    after.forEach(
+        (name, v) ->
+            delta.merge(
+                name.replaceAll("#\\d+$", "").replaceAll("-?\\d+$", ""),
+                v - before.getOrDefault(name, 0L),
+                Long::sum));
+    System.out.println(
+        "  CPU by thread (OS threads: JIT compiler and GC included; 10 ms tick resolution), % of one core:");
+    delta.entrySet().stream()
+        .filter(e -> e.getValue() > 0)
+        .sorted((x, y) -> Long.compare(y.getValue(), x.getValue()))
+        .limit(8)
+        .forEach(
+            e ->
+                System.out.printf(
+                    "    %-60s %6.2f %%%n", e.getKey(), e.getValue() / (double) wallNanos * 100.0));
   }
 
   /**
-   * CPU time (ns) of every OS thread of this process, JIT and GC threads included, from /proc/self/task/N/stat
-   * (name truncated to 15 characters by the kernel; utime + stime in clock ticks of 10 ms).
+   * CPU time (ns) of every OS thread of this process, JIT and GC threads included, from
+   * /proc/self/task/N/stat (name truncated to 15 characters by the kernel; utime + stime in clock
+   * ticks of 10 ms).
    */
   private static Map<String, Long> threadCpu() {
     Map<String, Long> out = new HashMap<>();
@@ -238,14 +307,18 @@ public final class CollectorLoadDriver {
   }
 
   /**
-   * CPU time (ns, ThreadMXBean) of every live Java thread of the collector: all but the driver's threads
-   * ({@code driver-*}) and {@code main}. Threads started during the window count from 0 (none are at steady state).
+   * CPU time (ns, ThreadMXBean) of every live Java thread of the collector: all but the driver's
+   * threads ({@code driver-*}) and {@code main}. Threads started during the window count from 0
+   * (none are at steady state).
    */
   private static Map<Long, Long> javaThreadCpu() {
     Map<Long, Long> out = new HashMap<>();
     for (java.lang.management.ThreadInfo info : THREADS.getThreadInfo(THREADS.getAllThreadIds())) {
-      if (info == null || info.getThreadName().startsWith("driver") || info.getThreadName().equals("main")
-          || info.getThreadName().equals("Keep-Alive-Timer") /* the driver's HttpURLConnection pool */) {
+      if (info == null
+          || info.getThreadName().startsWith("driver")
+          || info.getThreadName().equals("main")
+          || info.getThreadName()
+              .equals("Keep-Alive-Timer") /* the driver's HttpURLConnection pool */) {
         continue;
       }
       long t = THREADS.getThreadCpuTime(info.getThreadId());
@@ -256,7 +329,8 @@ public final class CollectorLoadDriver {
     return out;
   }
 
-  private static void waitForAcks(Collector c, String topic, double target) throws InterruptedException {
+  private static void waitForAcks(Collector c, String topic, double target)
+      throws InterruptedException {
     long deadline = System.nanoTime() + 60_000_000_000L;
     while (c.metrics().sentCount(topic) < target && System.nanoTime() < deadline) {
       Thread.sleep(20);
@@ -273,28 +347,42 @@ public final class CollectorLoadDriver {
     StringBuilder sb = new StringBuilder(lines * 200);
     for (int i = 0; i < lines; i++) {
       long a = now - 5_000 + (i % 1000);
-      sb.append("{\"requestId\":\"r-").append(seq).append('-').append(i)
-          .append("\",\"model\":\"llama-3-8b\",\"arrivalUs\":").append(a).append(",\"scheduledUs\":").append(a + 10)
-          .append(",\"firstTokenUs\":").append(a + 200).append(",\"completedUs\":").append(a + 4000)
+      sb.append("{\"requestId\":\"r-")
+          .append(seq)
+          .append('-')
+          .append(i)
+          .append("\",\"model\":\"llama-3-8b\",\"arrivalUs\":")
+          .append(a)
+          .append(",\"scheduledUs\":")
+          .append(a + 10)
+          .append(",\"firstTokenUs\":")
+          .append(a + 200)
+          .append(",\"completedUs\":")
+          .append(a + 4000)
           .append(",\"inputTokens\":128,\"outputTokens\":64}\n");
     }
     return sb.toString().getBytes(StandardCharsets.UTF_8);
   }
 
   /** Closed-loop (periodNanos 0) load from {@code clients} threads; returns accepted events. */
-  private static long runLoad(String url, int clients, int batch, int seconds, long periodNanos) throws Exception {
+  private static long runLoad(String url, int clients, int batch, int seconds, long periodNanos)
+      throws Exception {
     AtomicLong accepted = new AtomicLong();
     List<Thread> threads = new ArrayList<>();
     long end = System.nanoTime() + seconds * 1_000_000_000L;
     for (int c = 0; c < clients; c++) {
       int id = c;
-      Thread t = new Thread(() -> {
-        long seq = id * 1_000_000_000L;
-        byte[] body = body(batch, seq); // same content, fresh eventIds are assigned by the collector
-        while (System.nanoTime() < end) {
-          accepted.addAndGet(post(url, body));
-        }
-      }, "driver-" + c);
+      Thread t =
+          new Thread(
+              () -> {
+                long seq = id * 1_000_000_000L;
+                byte[] body =
+                    body(batch, seq); // same content, fresh eventIds are assigned by the collector
+                while (System.nanoTime() < end) {
+                  accepted.addAndGet(post(url, body));
+                }
+              },
+              "driver-" + c);
       threads.add(t);
       t.start();
     }
@@ -304,25 +392,30 @@ public final class CollectorLoadDriver {
     return accepted.get();
   }
 
-  /** Open-loop fixed-rate load from one thread; adds that thread's CPU time to {@code driverCpu}. */
-  private static long runLoadMeasured(String url, int batch, int seconds, long periodNanos, AtomicLong driverCpu)
-      throws Exception {
+  /**
+   * Open-loop fixed-rate load from one thread; adds that thread's CPU time to {@code driverCpu}.
+   */
+  private static long runLoadMeasured(
+      String url, int batch, int seconds, long periodNanos, AtomicLong driverCpu) throws Exception {
     AtomicLong accepted = new AtomicLong();
-    Thread t = new Thread(() -> {
-      long cpu0 = THREADS.getCurrentThreadCpuTime();
-      byte[] body = body(batch, 7);
-      long next = System.nanoTime();
-      long end = next + seconds * 1_000_000_000L;
-      while (next < end) {
-        accepted.addAndGet(post(url, body));
-        next += periodNanos;
-        long wait = next - System.nanoTime();
-        if (wait > 0) {
-          LockSupport.parkNanos(wait);
-        }
-      }
-      driverCpu.addAndGet(THREADS.getCurrentThreadCpuTime() - cpu0);
-    }, "driver-fixed");
+    Thread t =
+        new Thread(
+            () -> {
+              long cpu0 = THREADS.getCurrentThreadCpuTime();
+              byte[] body = body(batch, 7);
+              long next = System.nanoTime();
+              long end = next + seconds * 1_000_000_000L;
+              while (next < end) {
+                accepted.addAndGet(post(url, body));
+                next += periodNanos;
+                long wait = next - System.nanoTime();
+                if (wait > 0) {
+                  LockSupport.parkNanos(wait);
+                }
+              }
+              driverCpu.addAndGet(THREADS.getCurrentThreadCpuTime() - cpu0);
+            },
+            "driver-fixed");
     t.start();
     t.join();
     return accepted.get();

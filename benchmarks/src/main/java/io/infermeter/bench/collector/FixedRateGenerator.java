@@ -3,9 +3,10 @@ package io.infermeter.bench.collector;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The fixed-rate load of {@link CollectorLoadDriver} as a process of its own ({@code -Dgenerator=process}): posts a
- * 100-line JSON-lines batch every 10 ms (open loop, 10,000 events/s) to {@code url} for {@code warmupSeconds}, prints
- * {@code MEASURE}, keeps the same rate for {@code seconds}, and prints {@code DONE accepted=<events>}.
+ * The fixed-rate load of {@link CollectorLoadDriver} as a process of its own ({@code
+ * -Dgenerator=process}): posts a 100-line JSON-lines batch every 10 ms (open loop, 10,000 events/s)
+ * to {@code url} for {@code warmupSeconds}, prints {@code MEASURE}, keeps the same rate for {@code
+ * seconds}, and prints {@code DONE accepted=<events>}.
  *
  * <p>Usage: {@code FixedRateGenerator url warmupSeconds seconds}.
  */

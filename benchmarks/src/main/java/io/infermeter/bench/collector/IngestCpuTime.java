@@ -1,9 +1,9 @@
 package io.infermeter.bench.collector;
 
-import io.infermeter.collector.support.CollectorMetrics;
 import io.infermeter.collector.ingest.EventDefaults;
 import io.infermeter.collector.ingest.IngestServer;
 import io.infermeter.collector.ingest.RequestValidator;
+import io.infermeter.collector.support.CollectorMetrics;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
@@ -14,13 +14,16 @@ import java.util.Arrays;
 import java.util.Optional;
 
 /**
- * The JSON-lines fast path (body bytes to Kafka value bytes, as {@code JsonLinesIngestBenchmark.wirePath}) timed in
- * the measuring thread's own CPU time ({@link ThreadMXBean#getCurrentThreadCpuTime}) rather than wall time, so that
- * other processes on a loaded machine inflate the figure far less than they do JMH's: for before/after comparisons of
- * the per-line cost on a shared VM. Lines with a {@code requestId} (the load driver's) and the same lines without one.
- * Prints the median and the minimum of {@code rounds} rounds, ns of CPU per line.
+ * The JSON-lines fast path (body bytes to Kafka value bytes, as {@code
+ * JsonLinesIngestBenchmark.wirePath}) timed in the measuring thread's own CPU time ({@link
+ * ThreadMXBean#getCurrentThreadCpuTime}) rather than wall time, so that other processes on a loaded
+ * machine inflate the figure far less than they do JMH's: for before/after comparisons of the
+ * per-line cost on a shared VM. Lines with a {@code requestId} (the load driver's) and the same
+ * lines without one. Prints the median and the minimum of {@code rounds} rounds, ns of CPU per
+ * line.
  *
- * <p>Usage: {@code java -cp <jars> io.infermeter.bench.collector.IngestCpuTime [rounds]} (default 15).
+ * <p>Usage: {@code java -cp <jars> io.infermeter.bench.collector.IngestCpuTime [rounds]} (default
+ * 15).
  */
 public final class IngestCpuTime {
 
@@ -36,8 +39,14 @@ public final class IngestCpuTime {
       if (withRequestId) {
         sb.append("\"requestId\":\"r-7-").append(i).append("\",");
       }
-      sb.append("\"model\":\"llama-3-8b\",\"arrivalUs\":").append(a).append(",\"scheduledUs\":").append(a + 10)
-          .append(",\"firstTokenUs\":").append(a + 200).append(",\"completedUs\":").append(a + 4000)
+      sb.append("\"model\":\"llama-3-8b\",\"arrivalUs\":")
+          .append(a)
+          .append(",\"scheduledUs\":")
+          .append(a + 10)
+          .append(",\"firstTokenUs\":")
+          .append(a + 200)
+          .append(",\"completedUs\":")
+          .append(a + 4000)
           .append(",\"inputTokens\":128,\"outputTokens\":64}\n");
     }
     return sb.toString().getBytes(StandardCharsets.UTF_8);
@@ -46,22 +55,38 @@ public final class IngestCpuTime {
   public static void main(String[] args) throws IOException {
     int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 15;
     EventDefaults defaults = new EventDefaults("default", "unknown", "bench-host", null, null);
-    RequestValidator validator = new RequestValidator(Clock.systemUTC(), Duration.ofHours(1), Duration.ofMinutes(5),
-        Duration.ofDays(7), 10_000_000);
+    RequestValidator validator =
+        new RequestValidator(
+            Clock.systemUTC(),
+            Duration.ofHours(1),
+            Duration.ofMinutes(5),
+            Duration.ofDays(7),
+            10_000_000);
     byte[] header = {0, 0, 0, 0, 1};
     long[] sink = new long[1];
-    try (IngestServer server = new IngestServer("127.0.0.1", 0, 1, 1 << 20, Optional.empty(), defaults, validator,
-        e -> sink[0] += e.getEventId().length(), new IngestServer.EncodedSink() {
-          @Override
-          public byte[] requestHeader() {
-            return header;
-          }
+    try (IngestServer server =
+        new IngestServer(
+            "127.0.0.1",
+            0,
+            1,
+            1 << 20,
+            Optional.empty(),
+            defaults,
+            validator,
+            e -> sink[0] += e.getEventId().length(),
+            new IngestServer.EncodedSink() {
+              @Override
+              public byte[] requestHeader() {
+                return header;
+              }
 
-          @Override
-          public void acceptEncoded(String key, byte[] wire) {
-            sink[0] += wire.length + wire[wire.length - 40];
-          }
-        }, d -> { }, new CollectorMetrics())) {
+              @Override
+              public void acceptEncoded(String key, byte[] wire) {
+                sink[0] += wire.length + wire[wire.length - 40];
+              }
+            },
+            d -> {},
+            new CollectorMetrics())) {
       ThreadMXBean mx = ManagementFactory.getThreadMXBean();
       for (boolean withId : new boolean[] {true, false}) {
         byte[] body = body(withId);
@@ -82,7 +107,8 @@ public final class IngestCpuTime {
           perLine[r] = (mx.getCurrentThreadCpuTime() - t0) / (double) batches / LINES;
         }
         Arrays.sort(perLine);
-        System.out.printf("wire path, lines %s requestId: median %.0f ns, min %.0f ns CPU per line (%d rounds)%n",
+        System.out.printf(
+            "wire path, lines %s requestId: median %.0f ns, min %.0f ns CPU per line (%d rounds)%n",
             withId ? "with" : "without", perLine[rounds / 2], perLine[0], rounds);
       }
     }

@@ -2,10 +2,10 @@ package io.infermeter.bench.collector;
 
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.bench.ConstantIdRegistry;
-import io.infermeter.collector.support.CollectorMetrics;
 import io.infermeter.collector.ingest.EventDefaults;
 import io.infermeter.collector.ingest.IngestServer;
 import io.infermeter.collector.ingest.RequestValidator;
+import io.infermeter.collector.support.CollectorMetrics;
 import io.infermeter.schemas.serde.AvroSerdeConfig;
 import io.infermeter.schemas.serde.AvroSerializer;
 import io.infermeter.schemas.serde.SchemaRegistryClient;
@@ -31,11 +31,11 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
 /**
- * Ingest of a JSON-lines batch (100 lines as the load driver writes them) from body bytes to the Kafka value bytes,
- * per line: {@code eventPath} scans each line into a RequestEvent, validates it and serializes it with the schemas
- * module's AvroSerializer (the path of any line the scanner leaves to Jackson);
- * {@code wirePath} validates the scanned values and writes the Confluent wire bytes directly (RequestAvroEncoder, the
- * collector's path now). HTTP and Kafka are not included.
+ * Ingest of a JSON-lines batch (100 lines as the load driver writes them) from body bytes to the
+ * Kafka value bytes, per line: {@code eventPath} scans each line into a RequestEvent, validates it
+ * and serializes it with the schemas module's AvroSerializer (the path of any line the scanner
+ * leaves to Jackson); {@code wirePath} validates the scanned values and writes the Confluent wire
+ * bytes directly (RequestAvroEncoder, the collector's path now). HTTP and Kafka are not included.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -55,34 +55,72 @@ public class JsonLinesIngestBenchmark {
   public void setup(Blackhole blackhole) throws IOException {
     this.bh = blackhole;
     SchemaRegistryClient constant = new ConstantIdRegistry(RequestEvent.getClassSchema());
-    AvroSerializer<RequestEvent> serializer = new AvroSerializer<>(constant,
-        AvroSerdeConfig.from(Map.of("schema.registry.url", "http://unused.invalid")), false);
+    AvroSerializer<RequestEvent> serializer =
+        new AvroSerializer<>(
+            constant,
+            AvroSerdeConfig.from(Map.of("schema.registry.url", "http://unused.invalid")),
+            false);
     EventDefaults defaults = new EventDefaults("default", "unknown", "bench-host", null, null);
-    RequestValidator validator = new RequestValidator(Clock.systemUTC(), Duration.ofHours(1), Duration.ofMinutes(5),
-        Duration.ofDays(7), 10_000_000);
+    RequestValidator validator =
+        new RequestValidator(
+            Clock.systemUTC(),
+            Duration.ofHours(1),
+            Duration.ofMinutes(5),
+            Duration.ofDays(7),
+            10_000_000);
     byte[] header = {0, 0, 0, 0, 1};
-    eventServer = new IngestServer("127.0.0.1", 0, 1, 1 << 20, Optional.empty(), defaults, validator,
-        e -> bh.consume(serializer.serialize("infermeter-requests", e)), d -> { }, new CollectorMetrics());
-    wireServer = new IngestServer("127.0.0.1", 0, 1, 1 << 20, Optional.empty(), defaults, validator,
-        e -> bh.consume(serializer.serialize("infermeter-requests", e)), new IngestServer.EncodedSink() {
-          @Override
-          public byte[] requestHeader() {
-            return header;
-          }
+    eventServer =
+        new IngestServer(
+            "127.0.0.1",
+            0,
+            1,
+            1 << 20,
+            Optional.empty(),
+            defaults,
+            validator,
+            e -> bh.consume(serializer.serialize("infermeter-requests", e)),
+            d -> {},
+            new CollectorMetrics());
+    wireServer =
+        new IngestServer(
+            "127.0.0.1",
+            0,
+            1,
+            1 << 20,
+            Optional.empty(),
+            defaults,
+            validator,
+            e -> bh.consume(serializer.serialize("infermeter-requests", e)),
+            new IngestServer.EncodedSink() {
+              @Override
+              public byte[] requestHeader() {
+                return header;
+              }
 
-          @Override
-          public void acceptEncoded(String key, byte[] wire) {
-            bh.consume(key);
-            bh.consume(wire);
-          }
-        }, d -> { }, new CollectorMetrics());
+              @Override
+              public void acceptEncoded(String key, byte[] wire) {
+                bh.consume(key);
+                bh.consume(wire);
+              }
+            },
+            d -> {},
+            new CollectorMetrics());
     // the load driver's lines (CollectorLoadDriver.batch)
     long a = System.currentTimeMillis() * 1000L - 60_000_000L;
     StringBuilder sb = new StringBuilder();
     for (int i = 0; i < LINES; i++) {
-      sb.append("{\"requestId\":\"r-").append(7).append('-').append(i)
-          .append("\",\"model\":\"llama-3-8b\",\"arrivalUs\":").append(a).append(",\"scheduledUs\":").append(a + 10)
-          .append(",\"firstTokenUs\":").append(a + 200).append(",\"completedUs\":").append(a + 4000)
+      sb.append("{\"requestId\":\"r-")
+          .append(7)
+          .append('-')
+          .append(i)
+          .append("\",\"model\":\"llama-3-8b\",\"arrivalUs\":")
+          .append(a)
+          .append(",\"scheduledUs\":")
+          .append(a + 10)
+          .append(",\"firstTokenUs\":")
+          .append(a + 200)
+          .append(",\"completedUs\":")
+          .append(a + 4000)
           .append(",\"inputTokens\":128,\"outputTokens\":64}\n");
     }
     body = sb.toString().getBytes(StandardCharsets.UTF_8);

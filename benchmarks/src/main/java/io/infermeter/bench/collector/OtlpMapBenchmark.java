@@ -29,8 +29,8 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
 /**
- * Ingest parsing cost per request event: OTLP protobuf decode + map of an export request of 100 vLLM spans (per span),
- * the same in OTLP/JSON, and one JSON line parsed into an event.
+ * Ingest parsing cost per request event: OTLP protobuf decode + map of an export request of 100
+ * vLLM spans (per span), the same in OTLP/JSON, and one JSON line parsed into an event.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -59,37 +59,75 @@ public class OtlpMapBenchmark {
     long start = System.currentTimeMillis() * 1_000_000L;
     ScopeSpans.Builder ss = ScopeSpans.newBuilder();
     for (int i = 0; i < SPANS; i++) {
-      ss.addSpans(Span.newBuilder()
-          .setTraceId(ByteString.copyFrom(new byte[16])).setSpanId(ByteString.copyFrom(new byte[8]))
-          .setName("llm_request").setStartTimeUnixNano(start + i).setEndTimeUnixNano(start + i + 1_500_000_000L)
-          .addAttributes(kv("gen_ai.request.model", AnyValue.newBuilder().setStringValue("llama")))
-          .addAttributes(kv("gen_ai.response.model", AnyValue.newBuilder().setStringValue("meta-llama/Llama-3.1-8B")))
-          .addAttributes(kv("gen_ai.request.id", AnyValue.newBuilder().setStringValue("cmpl-" + i)))
-          .addAttributes(kv("gen_ai.usage.prompt_tokens", AnyValue.newBuilder().setIntValue(128)))
-          .addAttributes(kv("gen_ai.usage.completion_tokens", AnyValue.newBuilder().setIntValue(64)))
-          .addAttributes(kv("gen_ai.latency.time_in_queue", AnyValue.newBuilder().setDoubleValue(0.01)))
-          .addAttributes(kv("gen_ai.latency.time_to_first_token", AnyValue.newBuilder().setDoubleValue(0.2)))
-          .addAttributes(kv("gen_ai.latency.e2e", AnyValue.newBuilder().setDoubleValue(1.5)))
-          .addAttributes(kv("gen_ai.latency.time_in_model_prefill", AnyValue.newBuilder().setDoubleValue(0.19)))
-          .addAttributes(kv("gen_ai.latency.time_in_model_decode", AnyValue.newBuilder().setDoubleValue(1.3))));
+      ss.addSpans(
+          Span.newBuilder()
+              .setTraceId(ByteString.copyFrom(new byte[16]))
+              .setSpanId(ByteString.copyFrom(new byte[8]))
+              .setName("llm_request")
+              .setStartTimeUnixNano(start + i)
+              .setEndTimeUnixNano(start + i + 1_500_000_000L)
+              .addAttributes(
+                  kv("gen_ai.request.model", AnyValue.newBuilder().setStringValue("llama")))
+              .addAttributes(
+                  kv(
+                      "gen_ai.response.model",
+                      AnyValue.newBuilder().setStringValue("meta-llama/Llama-3.1-8B")))
+              .addAttributes(
+                  kv("gen_ai.request.id", AnyValue.newBuilder().setStringValue("cmpl-" + i)))
+              .addAttributes(
+                  kv("gen_ai.usage.prompt_tokens", AnyValue.newBuilder().setIntValue(128)))
+              .addAttributes(
+                  kv("gen_ai.usage.completion_tokens", AnyValue.newBuilder().setIntValue(64)))
+              .addAttributes(
+                  kv("gen_ai.latency.time_in_queue", AnyValue.newBuilder().setDoubleValue(0.01)))
+              .addAttributes(
+                  kv(
+                      "gen_ai.latency.time_to_first_token",
+                      AnyValue.newBuilder().setDoubleValue(0.2)))
+              .addAttributes(kv("gen_ai.latency.e2e", AnyValue.newBuilder().setDoubleValue(1.5)))
+              .addAttributes(
+                  kv(
+                      "gen_ai.latency.time_in_model_prefill",
+                      AnyValue.newBuilder().setDoubleValue(0.19)))
+              .addAttributes(
+                  kv(
+                      "gen_ai.latency.time_in_model_decode",
+                      AnyValue.newBuilder().setDoubleValue(1.3))));
     }
-    ExportTraceServiceRequest req = ExportTraceServiceRequest.newBuilder().addResourceSpans(ResourceSpans.newBuilder()
-        .setResource(Resource.newBuilder().addAttributes(kv("host.name", AnyValue.newBuilder().setStringValue("h1"))))
-        .addScopeSpans(ss)).build();
+    ExportTraceServiceRequest req =
+        ExportTraceServiceRequest.newBuilder()
+            .addResourceSpans(
+                ResourceSpans.newBuilder()
+                    .setResource(
+                        Resource.newBuilder()
+                            .addAttributes(
+                                kv("host.name", AnyValue.newBuilder().setStringValue("h1"))))
+                    .addScopeSpans(ss))
+            .build();
     protobuf = req.toByteArray();
     try {
       // OTLP/JSON as exporters write it: hex ids (JsonFormat writes base64, so convert)
-      String j = com.google.protobuf.util.JsonFormat.printer().print(req)
-          .replace("\"AAAAAAAAAAAAAAAAAAAAAA==\"", "\"00000000000000000000000000000000\"")
-          .replace("\"AAAAAAAAAAA=\"", "\"0000000000000000\"");
+      String j =
+          com.google.protobuf.util.JsonFormat.printer()
+              .print(req)
+              .replace("\"AAAAAAAAAAAAAAAAAAAAAA==\"", "\"00000000000000000000000000000000\"")
+              .replace("\"AAAAAAAAAAA=\"", "\"0000000000000000\"");
       json = j.getBytes(StandardCharsets.UTF_8);
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
     long a = System.currentTimeMillis() * 1000L;
-    line = ("{\"requestId\":\"r-1\",\"model\":\"llama-3-8b\",\"arrivalUs\":" + a + ",\"scheduledUs\":" + (a + 10)
-        + ",\"firstTokenUs\":" + (a + 200) + ",\"completedUs\":" + (a + 5000)
-        + ",\"inputTokens\":128,\"outputTokens\":64,\"status\":\"ok\"}").getBytes(StandardCharsets.UTF_8);
+    line =
+        ("{\"requestId\":\"r-1\",\"model\":\"llama-3-8b\",\"arrivalUs\":"
+                + a
+                + ",\"scheduledUs\":"
+                + (a + 10)
+                + ",\"firstTokenUs\":"
+                + (a + 200)
+                + ",\"completedUs\":"
+                + (a + 5000)
+                + ",\"inputTokens\":128,\"outputTokens\":64,\"status\":\"ok\"}")
+            .getBytes(StandardCharsets.UTF_8);
   }
 
   @Benchmark

@@ -19,11 +19,11 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Cost of the in-process API per recorded request on the server's thread: {@code record(...)} with all four
- * timestamps, and the {@link RequestRecorder.Timer} path (four clock reads + record). A background thread drains the
- * ring continuously with a no-op visitor (so the drain side neither allocates nor lets the ring fill); the drops counter
- * is printed at teardown so a run that measured the drop path is visible. Run with {@code -prof gc}: the hot path
- * should show ~0 B/op.
+ * Cost of the in-process API per recorded request on the server's thread: {@code record(...)} with
+ * all four timestamps, and the {@link RequestRecorder.Timer} path (four clock reads + record). A
+ * background thread drains the ring continuously with a no-op visitor (so the drain side neither
+ * allocates nor lets the ring fill); the drops counter is printed at teardown so a run that
+ * measured the drop path is visible. Run with {@code -prof gc}: the hot path should show ~0 B/op.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -44,14 +44,17 @@ public class RecorderBenchmark {
     recorder = new RequestRecorder(1 << 16, Clock.systemUTC());
     timer = recorder.newTimer();
     running = true;
-    RequestRecorder.SlotVisitor discard = (m, a, sc, f, c, in, out, st, err) -> { };
-    drainer = new Thread(() -> {
-      while (running) {
-        if (recorder.drain(discard, 4096) == 0) {
-          LockSupport.parkNanos(10_000);
-        }
-      }
-    }, "bench-drainer");
+    RequestRecorder.SlotVisitor discard = (m, a, sc, f, c, in, out, st, err) -> {};
+    drainer =
+        new Thread(
+            () -> {
+              while (running) {
+                if (recorder.drain(discard, 4096) == 0) {
+                  LockSupport.parkNanos(10_000);
+                }
+              }
+            },
+            "bench-drainer");
     drainer.setDaemon(true);
     drainer.start();
     t = recorder.nowMicros();
@@ -67,15 +70,19 @@ public class RecorderBenchmark {
   @Benchmark
   public boolean record() {
     long a = t++;
-    return recorder.record("llama-3-8b", a, a + 10, a + 200, a + 5000, 128, 64, RequestStatus.OK, null);
+    return recorder.record(
+        "llama-3-8b", a, a + 10, a + 200, a + 5000, 128, 64, RequestStatus.OK, null);
   }
 
-  /** Ring drained on the recording thread every 1024 records: never full, so no drop path is measured. */
+  /**
+   * Ring drained on the recording thread every 1024 records: never full, so no drop path is
+   * measured.
+   */
   @State(Scope.Thread)
   public static class Inline {
     RequestRecorder recorder;
     RequestRecorder.Timer timer;
-    RequestRecorder.SlotVisitor discard = (m, a, sc, f, c, in, out, st, err) -> { };
+    RequestRecorder.SlotVisitor discard = (m, a, sc, f, c, in, out, st, err) -> {};
     long t;
     int n;
 
@@ -95,7 +102,9 @@ public class RecorderBenchmark {
   @Benchmark
   public boolean recordInlineDrain(Inline s) {
     long a = s.t++;
-    boolean ok = s.recorder.record("llama-3-8b", a, a + 10, a + 200, a + 5000, 128, 64, RequestStatus.OK, null);
+    boolean ok =
+        s.recorder.record(
+            "llama-3-8b", a, a + 10, a + 200, a + 5000, 128, 64, RequestStatus.OK, null);
     if ((++s.n & 1023) == 0) {
       s.recorder.drain(s.discard, 1024);
     }

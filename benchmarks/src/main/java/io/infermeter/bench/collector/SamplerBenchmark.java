@@ -20,10 +20,11 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * One run of the OSHI host sampler (host CPU + memory + estimated CPU power, and the benchmark's own process as the
- * configured inference process), as the collector does once per sampling period. Single-shot runs 50 ms apart would
- * be closer to production (OSHI memoizes some /proc reads for a short time), so this is a lower bound; the
- * collector's {@code infermeter_collector_sample_duration_seconds} histogram gives the production figure.
+ * One run of the OSHI host sampler (host CPU + memory + estimated CPU power, and the benchmark's
+ * own process as the configured inference process), as the collector does once per sampling period.
+ * Single-shot runs 50 ms apart would be closer to production (OSHI memoizes some /proc reads for a
+ * short time), so this is a lower bound; the collector's {@code
+ * infermeter_collector_sample_duration_seconds} histogram gives the production figure.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -39,9 +40,15 @@ public class SamplerBenchmark {
   @Setup
   public void setup() {
     HardwareSamples f = new HardwareSamples("c", "r", "h");
-    hostOnly = new OshiSampler(f, OptionalInt.empty(), Optional.empty(), new EstimatedPowerModel(85, 25.5));
-    withProcess = new OshiSampler(f, OptionalInt.of((int) ProcessHandle.current().pid()), Optional.empty(),
-        new EstimatedPowerModel(85, 25.5));
+    hostOnly =
+        new OshiSampler(
+            f, OptionalInt.empty(), Optional.empty(), new EstimatedPowerModel(85, 25.5));
+    withProcess =
+        new OshiSampler(
+            f,
+            OptionalInt.of((int) ProcessHandle.current().pid()),
+            Optional.empty(),
+            new EstimatedPowerModel(85, 25.5));
   }
 
   @Benchmark

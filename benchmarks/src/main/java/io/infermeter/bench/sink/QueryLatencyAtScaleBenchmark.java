@@ -29,34 +29,41 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Query latency at scale: a day of a large fleet's sink tables in the local ClickHouse, and the time of every shipped
- * query over it.
+ * Query latency at scale: a day of a large fleet's sink tables in the local ClickHouse, and the
+ * time of every shipped query over it.
  *
  * <ol>
- *   <li>creates the database {@code -Ddatabase} (default {@code infermeter_scale}) with the sink's own migrations
- *       ({@link SinkFactory#migrate}), so the schema is the one the sink writes;</li>
- *   <li>fills it with ClickHouse's own {@code INSERT ... SELECT FROM numbers()} (resources {@code scale/*.sql}):
- *       {@code -Dhours} (24) of {@code -Dhosts} (1000) hosts serving {@code -Dmodels} (20) models at
- *       {@code -Drate} (1) requests/s per host: window_latency and window_aggregates at each window size of the sink's
- *       {@code raw.requests.window.sizes} (10 s and 1 min, the streams app's defaults), device_energy,
- *       energy_attribution, bottlenecks, alerts ({@code -DalertsPerHost}, 5 incidents), and the raw requests table as
- *       sampled at {@code -DsampleRatio} (1/16);</li>
- *   <li>brings the hourly rollups up to date ({@link Rollups}, what the sink does periodically) and times it;</li>
- *   <li>runs every named query of {@code docs/queries.sql} (the database name replaced) over the whole range, at
- *       each window size where the query takes one, {@code -Druns} (5) times after one untimed run; prints the median
- *       wall time (HTTP round trip, result read) and the server's read rows and bytes ({@code X-ClickHouse-Summary});</li>
- *   <li>prints rows, bytes on disk and bytes per row of every table ({@code system.parts}, active parts);</li>
- *   <li>drops the database unless {@code -Dkeep=true}. {@code -Dreuse=true} skips the fill when the database already
- *       holds window rows (a kept database).</li>
+ *   <li>creates the database {@code -Ddatabase} (default {@code infermeter_scale}) with the sink's
+ *       own migrations ({@link SinkFactory#migrate}), so the schema is the one the sink writes;
+ *   <li>fills it with ClickHouse's own {@code INSERT ... SELECT FROM numbers()} (resources {@code
+ *       scale/*.sql}): {@code -Dhours} (24) of {@code -Dhosts} (1000) hosts serving {@code
+ *       -Dmodels} (20) models at {@code -Drate} (1) requests/s per host: window_latency and
+ *       window_aggregates at each window size of the sink's {@code raw.requests.window.sizes} (10 s
+ *       and 1 min, the streams app's defaults), device_energy, energy_attribution, bottlenecks,
+ *       alerts ({@code -DalertsPerHost}, 5 incidents), and the raw requests table as sampled at
+ *       {@code -DsampleRatio} (1/16);
+ *   <li>brings the hourly rollups up to date ({@link Rollups}, what the sink does periodically) and
+ *       times it;
+ *   <li>runs every named query of {@code docs/queries.sql} (the database name replaced) over the
+ *       whole range, at each window size where the query takes one, {@code -Druns} (5) times after
+ *       one untimed run; prints the median wall time (HTTP round trip, result read) and the
+ *       server's read rows and bytes ({@code X-ClickHouse-Summary});
+ *   <li>prints rows, bytes on disk and bytes per row of every table ({@code system.parts}, active
+ *       parts);
+ *   <li>drops the database unless {@code -Dkeep=true}. {@code -Dreuse=true} skips the fill when the
+ *       database already holds window rows (a kept database).
  * </ol>
  *
- * <p>Usage: {@code java [-Dhosts=1000 ...] -cp 'benchmarks/target/infermeter-benchmarks.jar:benchmarks/target/lib/*'
- * io.infermeter.bench.sink.QueryLatencyAtScaleBenchmark}, from the repository root (it reads docs/queries.sql). The
- * ClickHouse address comes from .local-stack/stack.env or {@code INFERMETER_CLICKHOUSE_URL}.
+ * <p>Usage: {@code java [-Dhosts=1000 ...] -cp
+ * 'benchmarks/target/infermeter-benchmarks.jar:benchmarks/target/lib/*'
+ * io.infermeter.bench.sink.QueryLatencyAtScaleBenchmark}, from the repository root (it reads
+ * docs/queries.sql). The ClickHouse address comes from .local-stack/stack.env or {@code
+ * INFERMETER_CLICKHOUSE_URL}.
  */
 public final class QueryLatencyAtScaleBenchmark {
 
-  private static final DateTimeFormatter TS = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss", Locale.ROOT);
+  private static final DateTimeFormatter TS =
+      DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss", Locale.ROOT);
   private static final Pattern SUMMARY_ROWS = Pattern.compile("\"read_rows\":\"(\\d+)\"");
   private static final Pattern SUMMARY_BYTES = Pattern.compile("\"read_bytes\":\"(\\d+)\"");
 
@@ -74,31 +81,56 @@ public final class QueryLatencyAtScaleBenchmark {
     boolean keep = Boolean.getBoolean("keep");
     boolean reuse = Boolean.getBoolean("reuse");
     if (hosts % 50 != 0 || hosts < models) {
-      throw new IllegalArgumentException("hosts must be a multiple of 50 and at least models: " + hosts);
+      throw new IllegalArgumentException(
+          "hosts must be a multiple of 50 and at least models: " + hosts);
     }
 
     Map<String, String> env = RawRequestInsertBenchmark.stackEnv();
-    String chUrl = env.getOrDefault("INFERMETER_CLICKHOUSE_URL", "jdbc:clickhouse://127.0.0.1:8123/default");
+    String chUrl =
+        env.getOrDefault("INFERMETER_CLICKHOUSE_URL", "jdbc:clickhouse://127.0.0.1:8123/default");
     String base = chUrl.replaceFirst("/[^/:]*$", "").replaceFirst("\\?.*$", "");
-    SinkConfig config = SinkConfig.fromMap(Map.of("clickhouse.url", base, "clickhouse.database", database));
-    List<Long> sizes = config.rawRequestsWindowSizes().stream().map(Duration::toMillis).sorted().toList();
+    SinkConfig config =
+        SinkConfig.fromMap(Map.of("clickhouse.url", base, "clickhouse.database", database));
+    List<Long> sizes =
+        config.rawRequestsWindowSizes().stream().map(Duration::toMillis).sorted().toList();
     ClickHouseHttp ch = new ClickHouseHttp(RawRequestInsertBenchmark.httpEndpoint(base));
 
     // the last `hours` whole hours before now: inside every table's TTL (requests: 7 days)
     Instant to = Instant.now().truncatedTo(ChronoUnit.HOURS);
     Instant from = to.minus(Duration.ofHours(hours));
-    System.out.printf(Locale.ROOT, "database=%s hosts=%d models=%d hours=%d rate=%s/s/host sampleRatio=%s sizes=%s "
-        + "range=[%s, %s)%n", database, hosts, models, hours, rate, sampleRatio, sizes, ts(from), ts(to));
+    System.out.printf(
+        Locale.ROOT,
+        "database=%s hosts=%d models=%d hours=%d rate=%s/s/host sampleRatio=%s sizes=%s "
+            + "range=[%s, %s)%n",
+        database,
+        hosts,
+        models,
+        hours,
+        rate,
+        sampleRatio,
+        sizes,
+        ts(from),
+        ts(to));
 
     List<Integer> applied = SinkFactory.migrate(config);
     System.out.println("migrations applied: " + applied);
-    boolean filled = reuse && Long.parseLong(ch.query("SELECT count() FROM " + database + ".window_latency").trim()) > 0;
+    boolean filled =
+        reuse
+            && Long.parseLong(
+                    ch.query("SELECT count() FROM " + database + ".window_latency").trim())
+                > 0;
     if (filled) {
       // a kept database: its range is its own
-      from = Instant.parse(ch.query("SELECT formatDateTime(min(window_start), '%Y-%m-%dT%H:%i:%SZ') FROM "
-          + database + ".window_latency").trim());
+      from =
+          Instant.parse(
+              ch.query(
+                      "SELECT formatDateTime(min(window_start), '%Y-%m-%dT%H:%i:%SZ') FROM "
+                          + database
+                          + ".window_latency")
+                  .trim());
       to = from.plus(Duration.ofHours(hours));
-      System.out.printf("reusing the data already in %s, range [%s, %s)%n", database, ts(from), ts(to));
+      System.out.printf(
+          "reusing the data already in %s, range [%s, %s)%n", database, ts(from), ts(to));
     } else {
       Map<String, String> p = new LinkedHashMap<>();
       p.put("database", database);
@@ -121,44 +153,70 @@ public final class QueryLatencyAtScaleBenchmark {
     }
 
     long rollupStart = System.nanoTime();
-    Rollups.Result rolled = Rollups.rollUp(sql -> ch.query(sql).lines().toList(), database,
-        to.plus(Duration.ofHours(1)), Duration.ZERO, Duration.ofHours(6));
-    System.out.printf(Locale.ROOT, "rollups: %s in %.1f s%n", rolled, (System.nanoTime() - rollupStart) / 1e9);
+    Rollups.Result rolled =
+        Rollups.rollUp(
+            sql -> ch.query(sql).lines().toList(),
+            database,
+            to.plus(Duration.ofHours(1)),
+            Duration.ZERO,
+            Duration.ofHours(6));
+    System.out.printf(
+        Locale.ROOT, "rollups: %s in %.1f s%n", rolled, (System.nanoTime() - rollupStart) / 1e9);
 
     List<String[]> results = timeQueries(ch, database, from, to, sizes, runs);
     System.out.println();
-    System.out.println("| query | parameters | median ms | min-max ms | rows read | bytes read | result rows |");
+    System.out.println(
+        "| query | parameters | median ms | min-max ms | rows read | bytes read | result rows |");
     System.out.println("| --- | --- | --- | --- | --- | --- | --- |");
     for (String[] r : results) {
       System.out.println("| " + String.join(" | ", r) + " |");
     }
     System.out.println();
-    System.out.println("| table | rows | bytes on disk | bytes per row | uncompressed bytes per row | parts |");
+    System.out.println(
+        "| table | rows | bytes on disk | bytes per row | uncompressed bytes per row | parts |");
     System.out.println("| --- | --- | --- | --- | --- | --- |");
-    System.out.print(ch.query("SELECT concat('| ', table, ' | ', formatReadableQuantity(sum(rows)), ' | ', "
-        + "formatReadableSize(sum(bytes_on_disk)), ' | ', toString(round(sum(bytes_on_disk) / sum(rows), 1)), ' | ', "
-        + "toString(round(sum(data_uncompressed_bytes) / sum(rows), 1)), ' | ', toString(count()), ' |') "
-        + "FROM system.parts WHERE active AND database = '" + database + "' AND rows > 0 "
-        + "GROUP BY table ORDER BY sum(bytes_on_disk) DESC FORMAT TSVRaw"));
+    System.out.print(
+        ch.query(
+            "SELECT concat('| ', table, ' | ', formatReadableQuantity(sum(rows)), ' | ', "
+                + "formatReadableSize(sum(bytes_on_disk)), ' | ', toString(round(sum(bytes_on_disk) / sum(rows), 1)), ' | ', "
+                + "toString(round(sum(data_uncompressed_bytes) / sum(rows), 1)), ' | ', toString(count()), ' |') "
+                + "FROM system.parts WHERE active AND database = '"
+                + database
+                + "' AND rows > 0 "
+                + "GROUP BY table ORDER BY sum(bytes_on_disk) DESC FORMAT TSVRaw"));
 
     if (keep) {
-      System.out.println("kept database " + database + " (-Dkeep=true); drop it with DROP DATABASE " + database);
+      System.out.println(
+          "kept database " + database + " (-Dkeep=true); drop it with DROP DATABASE " + database);
     } else {
       ch.execute("DROP DATABASE IF EXISTS " + database);
       System.out.println("dropped database " + database);
     }
   }
 
-  /** Every named block of docs/queries.sql, each at each window size it takes, timed {@code runs} times. */
-  private static List<String[]> timeQueries(ClickHouseHttp ch, String database, Instant from, Instant to,
-      List<Long> sizes, int runs) throws Exception {
+  /**
+   * Every named block of docs/queries.sql, each at each window size it takes, timed {@code runs}
+   * times.
+   */
+  private static List<String[]> timeQueries(
+      ClickHouseHttp ch, String database, Instant from, Instant to, List<Long> sizes, int runs)
+      throws Exception {
     Map<String, String> named = namedQueries(Files.readString(Path.of("docs/queries.sql")));
     // a busy host window of the middle of the range for the window drill-down
     Instant mid = from.plus(Duration.between(from, to).dividedBy(2));
-    String window = ch.query("SELECT concat(formatDateTime(window_start, '%Y-%m-%d %H:%i:%S'), '|', host, '|', model) "
-        + "FROM " + database + ".window_latency WHERE scope = 'host' AND metric = 'e2e' AND cohort = 'warm' "
-        + "AND window_size_ms = " + sizes.get(0) + " AND window_start = toDateTime64('" + ts(mid) + "', 6, 'UTC') "
-        + "ORDER BY count DESC LIMIT 1").trim();
+    String window =
+        ch.query(
+                "SELECT concat(formatDateTime(window_start, '%Y-%m-%d %H:%i:%S'), '|', host, '|', model) "
+                    + "FROM "
+                    + database
+                    + ".window_latency WHERE scope = 'host' AND metric = 'e2e' AND cohort = 'warm' "
+                    + "AND window_size_ms = "
+                    + sizes.get(0)
+                    + " AND window_start = toDateTime64('"
+                    + ts(mid)
+                    + "', 6, 'UTC') "
+                    + "ORDER BY count DESC LIMIT 1")
+            .trim();
     String[] w = window.split("\\|");
     String model = w.length == 3 ? w[2] : "model-00";
     List<String[]> out = new ArrayList<>();
@@ -180,7 +238,8 @@ public final class QueryLatencyAtScaleBenchmark {
         if (size > 0) {
           params.put("window_ms", Long.toString(size));
         }
-        ClickHouseHttp.Answer first = ch.timed(sql, params); // untimed: caches, JIT of the HTTP client
+        ClickHouseHttp.Answer first =
+            ch.timed(sql, params); // untimed: caches, JIT of the HTTP client
         long[] ms = new long[runs];
         ClickHouseHttp.Answer a = first;
         for (int i = 0; i < runs; i++) {
@@ -192,11 +251,23 @@ public final class QueryLatencyAtScaleBenchmark {
         shown += sql.contains("{window_start:") ? " window " + w[0] + " " + w[1] : "";
         shown += size > 0 ? " window_ms=" + size : "";
         shown += sql.contains("{from_ts:") ? " " + Duration.between(from, to).toHours() + " h" : "";
-        out.add(new String[] {q.getKey(), shown.trim(), Long.toString(ms[runs / 2]), ms[0] + "-" + ms[runs - 1],
-            String.format(Locale.ROOT, "%,d", a.readRows()), String.format(Locale.ROOT, "%,d", a.readBytes()),
-            Long.toString(a.resultRows())});
-        System.out.printf(Locale.ROOT, "%-28s %-50s median %6d ms  read %,d rows%n", q.getKey(), shown.trim(),
-            ms[runs / 2], a.readRows());
+        out.add(
+            new String[] {
+              q.getKey(),
+              shown.trim(),
+              Long.toString(ms[runs / 2]),
+              ms[0] + "-" + ms[runs - 1],
+              String.format(Locale.ROOT, "%,d", a.readRows()),
+              String.format(Locale.ROOT, "%,d", a.readBytes()),
+              Long.toString(a.resultRows())
+            });
+        System.out.printf(
+            Locale.ROOT,
+            "%-28s %-50s median %6d ms  read %,d rows%n",
+            q.getKey(),
+            shown.trim(),
+            ms[runs / 2],
+            a.readRows());
       }
     }
     return out;
@@ -222,10 +293,11 @@ public final class QueryLatencyAtScaleBenchmark {
     return out;
   }
 
-  private static void runScript(ClickHouseHttp ch, String resource, Map<String, String> placeholders)
-      throws Exception {
+  private static void runScript(
+      ClickHouseHttp ch, String resource, Map<String, String> placeholders) throws Exception {
     String text;
-    try (InputStream in = QueryLatencyAtScaleBenchmark.class.getClassLoader().getResourceAsStream(resource)) {
+    try (InputStream in =
+        QueryLatencyAtScaleBenchmark.class.getClassLoader().getResourceAsStream(resource)) {
       if (in == null) {
         throw new IOException("missing resource " + resource);
       }
@@ -253,7 +325,10 @@ public final class QueryLatencyAtScaleBenchmark {
         long start = System.nanoTime();
         ch.execute(s.substring(0, s.length() - 1));
         String head = s.lines().findFirst().orElse("");
-        System.out.printf(Locale.ROOT, "  %-60s %6.1f s%n", head.length() > 60 ? head.substring(0, 60) : head,
+        System.out.printf(
+            Locale.ROOT,
+            "  %-60s %6.1f s%n",
+            head.length() > 60 ? head.substring(0, 60) : head,
             (System.nanoTime() - start) / 1e9);
       }
     }
@@ -268,7 +343,8 @@ public final class QueryLatencyAtScaleBenchmark {
 
     record Answer(long millis, long readRows, long readBytes, long resultRows) {}
 
-    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private final HttpClient http =
+        HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private final String endpoint;
 
     ClickHouseHttp(String endpoint) {
@@ -280,30 +356,43 @@ public final class QueryLatencyAtScaleBenchmark {
     }
 
     String query(String sql) throws IOException, InterruptedException {
-      HttpResponse<String> r = http.send(request(sql, Map.of()), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r =
+          http.send(request(sql, Map.of()), HttpResponse.BodyHandlers.ofString());
       if (r.statusCode() != 200) {
-        throw new IOException("ClickHouse answered " + r.statusCode() + ": " + r.body().strip() + "\n" + sql);
+        throw new IOException(
+            "ClickHouse answered " + r.statusCode() + ": " + r.body().strip() + "\n" + sql);
       }
       return r.body();
     }
 
-    /** Runs the query with the given parameters, reads the whole result, and times the round trip. */
+    /**
+     * Runs the query with the given parameters, reads the whole result, and times the round trip.
+     */
     Answer timed(String sql, Map<String, String> params) throws IOException, InterruptedException {
       long start = System.nanoTime();
-      HttpResponse<String> r = http.send(request(sql + " FORMAT TSV", params), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r =
+          http.send(request(sql + " FORMAT TSV", params), HttpResponse.BodyHandlers.ofString());
       long millis = (System.nanoTime() - start) / 1_000_000;
       if (r.statusCode() != 200) {
-        throw new IOException("ClickHouse answered " + r.statusCode() + ": " + r.body().strip() + "\n" + sql);
+        throw new IOException(
+            "ClickHouse answered " + r.statusCode() + ": " + r.body().strip() + "\n" + sql);
       }
       String summary = r.headers().firstValue("X-ClickHouse-Summary").orElse("");
-      return new Answer(millis, field(SUMMARY_ROWS, summary), field(SUMMARY_BYTES, summary),
+      return new Answer(
+          millis,
+          field(SUMMARY_ROWS, summary),
+          field(SUMMARY_BYTES, summary),
           r.body().lines().count());
     }
 
     private HttpRequest request(String sql, Map<String, String> params) {
       StringBuilder url = new StringBuilder(endpoint).append("/?wait_end_of_query=1");
-      params.forEach((k, v) -> url.append("&param_").append(k).append('=')
-          .append(URLEncoder.encode(v, StandardCharsets.UTF_8)));
+      params.forEach(
+          (k, v) ->
+              url.append("&param_")
+                  .append(k)
+                  .append('=')
+                  .append(URLEncoder.encode(v, StandardCharsets.UTF_8)));
       return HttpRequest.newBuilder(URI.create(url.toString()))
           .timeout(Duration.ofHours(1))
           .POST(HttpRequest.BodyPublishers.ofString(sql))

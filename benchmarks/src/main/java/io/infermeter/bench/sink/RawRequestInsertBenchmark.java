@@ -29,25 +29,29 @@ import java.util.Random;
 import java.util.UUID;
 
 /**
- * The raw request table's insert rate through the sink's path against ClickHouse's own binary insert of the same
- * rows, in one run on the real local ClickHouse, and the table's bytes per row under three codec choices.
+ * The raw request table's insert rate through the sink's path against ClickHouse's own binary
+ * insert of the same rows, in one run on the real local ClickHouse, and the table's bytes per row
+ * under three codec choices.
  *
  * <ol>
- *   <li>sink: decoded {@link RequestEvent}s mapped by the sink's {@link RawRequests} and written by its
- *       {@link RawRequestWriter} (RowBinary encoding, client-v2 {@code insert}) in batches of {@code batchRows};</li>
- *   <li>server: the same rows encoded to RowBinary before the clock starts, then POSTed batch by batch as
- *       {@code INSERT INTO requests (...) FORMAT RowBinary} with the JDK HttpClient: what the server takes when the
- *       client does nothing but send bytes (the physical limit here).</li>
+ *   <li>sink: decoded {@link RequestEvent}s mapped by the sink's {@link RawRequests} and written by
+ *       its {@link RawRequestWriter} (RowBinary encoding, client-v2 {@code insert}) in batches of
+ *       {@code batchRows};
+ *   <li>server: the same rows encoded to RowBinary before the clock starts, then POSTed batch by
+ *       batch as {@code INSERT INTO requests (...) FORMAT RowBinary} with the JDK HttpClient: what
+ *       the server takes when the client does nothing but send bytes (the physical limit here).
  * </ol>
- * The two alternate for {@code rounds} rounds, each into a freshly truncated table, the sink first in odd rounds and
- * second in even ones; each round's ratio compares its own pair (this shared machine's load drifts between rounds). Then the sink's rows are copied into tables that
- * differ only in codecs, merged to one part each ({@code OPTIMIZE FINAL}) and their bytes per row read from
- * {@code system.parts_columns}.
+ *
+ * The two alternate for {@code rounds} rounds, each into a freshly truncated table, the sink first
+ * in odd rounds and second in even ones; each round's ratio compares its own pair (this shared
+ * machine's load drifts between rounds). Then the sink's rows are copied into tables that differ
+ * only in codecs, merged to one part each ({@code OPTIMIZE FINAL}) and their bytes per row read
+ * from {@code system.parts_columns}.
  *
  * <p>Usage: {@code java -cp 'benchmarks/target/infermeter-benchmarks.jar:benchmarks/target/lib/*'
- * io.infermeter.bench.sink.RawRequestInsertBenchmark [rows] [batchRows] [rounds]} (defaults 500000, 10000, 3).
- * The ClickHouse address comes from .local-stack/stack.env or {@code INFERMETER_CLICKHOUSE_URL}; the benchmark's
- * database is dropped at the end.
+ * io.infermeter.bench.sink.RawRequestInsertBenchmark [rows] [batchRows] [rounds]} (defaults 500000,
+ * 10000, 3). The ClickHouse address comes from .local-stack/stack.env or {@code
+ * INFERMETER_CLICKHOUSE_URL}; the benchmark's database is dropped at the end.
  */
 public final class RawRequestInsertBenchmark {
 
@@ -57,16 +61,21 @@ public final class RawRequestInsertBenchmark {
     int rows = args.length > 0 ? Integer.parseInt(args[0]) : 500_000;
     int batchRows = args.length > 1 ? Integer.parseInt(args[1]) : 10_000;
     int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 3;
-    String chUrl = stackEnv().getOrDefault("INFERMETER_CLICKHOUSE_URL", "jdbc:clickhouse://127.0.0.1:8123/default");
+    String chUrl =
+        stackEnv()
+            .getOrDefault("INFERMETER_CLICKHOUSE_URL", "jdbc:clickhouse://127.0.0.1:8123/default");
     String base = chUrl.replaceFirst("/[^/:]*$", "").replaceFirst("\\?.*$", "");
     String database = "bench_raw_" + UUID.randomUUID().toString().substring(0, 8);
-    SinkConfig config = SinkConfig.fromMap(Map.of("clickhouse.url", base, "clickhouse.database", database));
+    SinkConfig config =
+        SinkConfig.fromMap(Map.of("clickhouse.url", base, "clickhouse.database", database));
     List<RequestEvent> events = generate(rows, new Random(42));
     RawRequests mapper = new RawRequests(1.0, config.rawRequestsWindowSizes());
-    System.out.printf("rows=%d batchRows=%d rounds=%d database=%s%n", rows, batchRows, rounds, database);
+    System.out.printf(
+        "rows=%d batchRows=%d rounds=%d database=%s%n", rows, batchRows, rounds, database);
     SinkFactory.migrate(config);
     String endpoint = httpEndpoint(base);
-    // HTTP/1.1 as ClickHouse speaks it (the JDK's default would first try an h2c upgrade on every connection)
+    // HTTP/1.1 as ClickHouse speaks it (the JDK's default would first try an h2c upgrade on every
+    // connection)
     HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     List<Double> ratios = new ArrayList<>();
     try (ClickHouseWriter jdbc = SinkFactory.writer(config)) {
@@ -75,7 +84,8 @@ public final class RawRequestInsertBenchmark {
       List<byte[]> warm = encode(mapper, events.subList(0, Math.min(rows, 50_000)), batchRows);
       serverPath(http, endpoint, database, warm, 0);
       for (int r = 1; r <= rounds; r++) {
-        // odd rounds run the sink first, even rounds the server: neither always follows the other's merges
+        // odd rounds run the sink first, even rounds the server: neither always follows the other's
+        // merges
         List<byte[]> batches = encode(mapper, events, batchRows);
         double sink = 0;
         double server = 0;
@@ -90,25 +100,32 @@ public final class RawRequestInsertBenchmark {
         }
         double ratio = sink / server;
         ratios.add(ratio);
-        System.out.printf("round %d: sink %,.0f rows/s, server RowBinary over HTTP %,.0f rows/s, ratio %.1f %%%n", r,
-            sink, server, 100 * ratio);
+        System.out.printf(
+            "round %d: sink %,.0f rows/s, server RowBinary over HTTP %,.0f rows/s, ratio %.1f %%%n",
+            r, sink, server, 100 * ratio);
       }
       double[] sorted = ratios.stream().mapToDouble(Double::doubleValue).sorted().toArray();
       System.out.printf("median ratio %.1f %%%n", 100 * sorted[sorted.length / 2]);
       codecs(jdbc, database);
     } finally {
-      try (ClickHouseWriter jdbc = SinkFactory.writer(config); Statement st = jdbc.connection().createStatement()) {
+      try (ClickHouseWriter jdbc = SinkFactory.writer(config);
+          Statement st = jdbc.connection().createStatement()) {
         st.execute("DROP DATABASE IF EXISTS " + database);
       }
     }
   }
 
-  /** The sink's path: map each decoded event, insert each batch with the sink's writer. Returns rows/s. */
-  private static double sinkPath(SinkConfig config, RawRequests mapper, List<RequestEvent> events, int batchRows)
+  /**
+   * The sink's path: map each decoded event, insert each batch with the sink's writer. Returns
+   * rows/s.
+   */
+  private static double sinkPath(
+      SinkConfig config, RawRequests mapper, List<RequestEvent> events, int batchRows)
       throws Exception {
     long start = System.nanoTime();
-    try (RawRequestWriter writer = new RawRequestWriter(SinkFactory.writer(config), RawRequestWriter.client(config),
-        Duration.ofMinutes(2))) {
+    try (RawRequestWriter writer =
+        new RawRequestWriter(
+            SinkFactory.writer(config), RawRequestWriter.client(config), Duration.ofMinutes(2))) {
       List<Object[]> batch = new ArrayList<>(batchRows);
       long offset = 0;
       for (RequestEvent e : events) {
@@ -143,18 +160,31 @@ public final class RawRequestInsertBenchmark {
     return out;
   }
 
-  /** POSTs each pre-encoded batch ({@code rows} in all) as {@code INSERT ... FORMAT RowBinary}. Returns rows/s. */
-  private static double serverPath(HttpClient http, String endpoint, String database, List<byte[]> batches, long rows)
+  /**
+   * POSTs each pre-encoded batch ({@code rows} in all) as {@code INSERT ... FORMAT RowBinary}.
+   * Returns rows/s.
+   */
+  private static double serverPath(
+      HttpClient http, String endpoint, String database, List<byte[]> batches, long rows)
       throws Exception {
-    String sql = "INSERT INTO " + database + ".requests (" + String.join(", ", Table.REQUESTS.columns())
-        + ") FORMAT RowBinary";
+    String sql =
+        "INSERT INTO "
+            + database
+            + ".requests ("
+            + String.join(", ", Table.REQUESTS.columns())
+            + ") FORMAT RowBinary";
     URI uri = URI.create(endpoint + "/?query=" + URLEncoder.encode(sql, StandardCharsets.UTF_8));
     long start = System.nanoTime();
     for (byte[] body : batches) {
-      HttpResponse<String> resp = http.send(HttpRequest.newBuilder(uri)
-          .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> resp =
+          http.send(
+              HttpRequest.newBuilder(uri)
+                  .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
       if (resp.statusCode() != 200) {
-        throw new IllegalStateException("insert failed: HTTP " + resp.statusCode() + ": " + resp.body());
+        throw new IllegalStateException(
+            "insert failed: HTTP " + resp.statusCode() + ": " + resp.body());
       }
     }
     return rows / ((System.nanoTime() - start) / 1e9);
@@ -176,7 +206,10 @@ public final class RawRequestInsertBenchmark {
     }
   }
 
-  /** Bytes per row of the sink's rows under three codec choices, from system.parts_columns after OPTIMIZE FINAL. */
+  /**
+   * Bytes per row of the sink's rows under three codec choices, from system.parts_columns after
+   * OPTIMIZE FINAL.
+   */
   private static void codecs(ClickHouseWriter jdbc, String database) throws Exception {
     Map<String, String> variants = new LinkedHashMap<>();
     variants.put("lz4_default", "CREATE TABLE %s.requests_lz4_default AS %s.requests");
@@ -201,20 +234,32 @@ public final class RawRequestInsertBenchmark {
         if (!key.equals("chosen_v004")) {
           st.execute("OPTIMIZE TABLE " + database + "." + table + " FINAL");
         }
-        try (ResultSet rs = st.executeQuery("SELECT sum(rows), sum(data_compressed_bytes), "
-            + "sum(data_uncompressed_bytes) FROM system.parts WHERE active AND database = '" + database
-            + "' AND table = '" + table + "'")) {
+        try (ResultSet rs =
+            st.executeQuery(
+                "SELECT sum(rows), sum(data_compressed_bytes), "
+                    + "sum(data_uncompressed_bytes) FROM system.parts WHERE active AND database = '"
+                    + database
+                    + "' AND table = '"
+                    + table
+                    + "'")) {
           rs.next();
           long n = rs.getLong(1);
-          System.out.printf("codecs %-12s rows %,d compressed %,d B (%.1f B/row) uncompressed %.1f B/row%n", key,
-              n, rs.getLong(2), rs.getLong(2) / (double) n, rs.getLong(3) / (double) n);
+          System.out.printf(
+              "codecs %-12s rows %,d compressed %,d B (%.1f B/row) uncompressed %.1f B/row%n",
+              key, n, rs.getLong(2), rs.getLong(2) / (double) n, rs.getLong(3) / (double) n);
         }
-        try (ResultSet rs = st.executeQuery("SELECT column, sum(column_data_compressed_bytes) AS c, sum(rows) "
-            + "FROM system.parts_columns WHERE active AND database = '" + database + "' AND table = '" + table
-            + "' GROUP BY column ORDER BY c DESC")) {
+        try (ResultSet rs =
+            st.executeQuery(
+                "SELECT column, sum(column_data_compressed_bytes) AS c, sum(rows) "
+                    + "FROM system.parts_columns WHERE active AND database = '"
+                    + database
+                    + "' AND table = '"
+                    + table
+                    + "' GROUP BY column ORDER BY c DESC")) {
           StringBuilder sb = new StringBuilder("  per column:");
           while (rs.next()) {
-            sb.append(String.format(" %s %.2f", rs.getString(1), rs.getLong(2) / (double) rs.getLong(3)));
+            sb.append(
+                String.format(" %s %.2f", rs.getString(1), rs.getLong(2) / (double) rs.getLong(3)));
           }
           System.out.println(sb + " (B/row)");
         }
@@ -223,17 +268,26 @@ public final class RawRequestInsertBenchmark {
   }
 
   /**
-   * Requests of a fleet over the last 10 minutes: 50 hosts, 8 models, random v4 event ids (what collectors send),
-   * request ids on most, ~2 % errors, prompt lengths 1-8k tokens skewed short, output 1-1k, TTFT and decode from the
-   * lengths, a third of the requests with a batch size, two small attributes.
+   * Requests of a fleet over the last 10 minutes: 50 hosts, 8 models, random v4 event ids (what
+   * collectors send), request ids on most, ~2 % errors, prompt lengths 1-8k tokens skewed short,
+   * output 1-1k, TTFT and decode from the lengths, a third of the requests with a batch size, two
+   * small attributes.
    */
   static List<RequestEvent> generate(int count, Random random) {
     List<RequestEvent> out = new ArrayList<>(count);
     long now = System.currentTimeMillis() * 1000L;
     long start = now - 600_000_000L;
     long step = 600_000_000L / Math.max(1, count);
-    String[] models = {"llama-3.1-8b-instruct", "llama-3.1-70b-instruct", "mistral-7b-instruct-v0.3", "qwen2.5-7b",
-        "qwen2.5-72b", "gemma-2-9b-it", "phi-3-mini", "mixtral-8x7b"};
+    String[] models = {
+      "llama-3.1-8b-instruct",
+      "llama-3.1-70b-instruct",
+      "mistral-7b-instruct-v0.3",
+      "qwen2.5-7b",
+      "qwen2.5-72b",
+      "gemma-2-9b-it",
+      "phi-3-mini",
+      "mixtral-8x7b"
+    };
     for (int i = 0; i < count; i++) {
       long completed = start + i * step + random.nextInt((int) Math.max(1, step));
       int host = random.nextInt(50);
@@ -244,28 +298,54 @@ public final class RawRequestInsertBenchmark {
       long decode = output * (8_000L + random.nextInt(4_000));
       long arrival = completed - queue - prefill - decode;
       boolean error = random.nextInt(50) == 0;
-      out.add(RequestEvent.newBuilder().setEventId(new UUID(random.nextLong() & ~0xF000L | 0x4000L,
-              random.nextLong() & 0x3FFFFFFFFFFFFFFFL | 0x8000000000000000L).toString())
-          .setRequestId(random.nextInt(10) == 0 ? null : "cmpl-" + Long.toHexString(random.nextLong()))
-          .setSource("otlp").setCluster("prod-eu").setRegion("eu-west-1").setHost("gpu-host-" + host)
-          .setDeviceId("GPU-" + host + "-" + random.nextInt(8)).setGpuType(host < 25 ? "H100-SXM" : "A100-80GB")
-          .setModel(models[random.nextInt(models.length)]).setModelVersion("2024-07-23").setEngine("vllm")
-          .setOperation("chat").setStatus(error ? RequestStatus.ERROR : RequestStatus.OK)
-          .setErrorType(error ? "ContextLengthExceeded" : null).setArrivalUs(arrival).setScheduledUs(arrival + queue)
-          .setFirstTokenUs(arrival + queue + prefill).setCompletedUs(completed).setInputTokens(input)
-          .setOutputTokens(output).setCachedTokens(random.nextInt(4) == 0 ? input / 2 : 0)
-          .setBatchSize(random.nextInt(3) == 0 ? 1 + random.nextInt(64) : null)
-          .setMaxBatchSize(256).setColdStart(false).setSloClass(random.nextInt(5) == 0 ? "batch" : "interactive")
-          .setMaxInterTokenGapUs(20_000L + random.nextInt(80_000))
-          .setAttributes(Map.of("tenant", "t" + random.nextInt(20), "priority", random.nextBoolean() ? "high" : "low"))
-          .build());
+      out.add(
+          RequestEvent.newBuilder()
+              .setEventId(
+                  new UUID(
+                          random.nextLong() & ~0xF000L | 0x4000L,
+                          random.nextLong() & 0x3FFFFFFFFFFFFFFFL | 0x8000000000000000L)
+                      .toString())
+              .setRequestId(
+                  random.nextInt(10) == 0 ? null : "cmpl-" + Long.toHexString(random.nextLong()))
+              .setSource("otlp")
+              .setCluster("prod-eu")
+              .setRegion("eu-west-1")
+              .setHost("gpu-host-" + host)
+              .setDeviceId("GPU-" + host + "-" + random.nextInt(8))
+              .setGpuType(host < 25 ? "H100-SXM" : "A100-80GB")
+              .setModel(models[random.nextInt(models.length)])
+              .setModelVersion("2024-07-23")
+              .setEngine("vllm")
+              .setOperation("chat")
+              .setStatus(error ? RequestStatus.ERROR : RequestStatus.OK)
+              .setErrorType(error ? "ContextLengthExceeded" : null)
+              .setArrivalUs(arrival)
+              .setScheduledUs(arrival + queue)
+              .setFirstTokenUs(arrival + queue + prefill)
+              .setCompletedUs(completed)
+              .setInputTokens(input)
+              .setOutputTokens(output)
+              .setCachedTokens(random.nextInt(4) == 0 ? input / 2 : 0)
+              .setBatchSize(random.nextInt(3) == 0 ? 1 + random.nextInt(64) : null)
+              .setMaxBatchSize(256)
+              .setColdStart(false)
+              .setSloClass(random.nextInt(5) == 0 ? "batch" : "interactive")
+              .setMaxInterTokenGapUs(20_000L + random.nextInt(80_000))
+              .setAttributes(
+                  Map.of(
+                      "tenant",
+                      "t" + random.nextInt(20),
+                      "priority",
+                      random.nextBoolean() ? "high" : "low"))
+              .build());
     }
     return out;
   }
 
   /** http://host:port of a jdbc:clickhouse://host:port URL. */
   static String httpEndpoint(String jdbcBase) {
-    String hostPort = jdbcBase.replaceFirst("^jdbc:(clickhouse|ch):(//)?", "").replaceFirst("^https?://", "");
+    String hostPort =
+        jdbcBase.replaceFirst("^jdbc:(clickhouse|ch):(//)?", "").replaceFirst("^https?://", "");
     return "http://" + hostPort;
   }
 
@@ -283,11 +363,13 @@ public final class RawRequestInsertBenchmark {
         break;
       }
     }
-    System.getenv().forEach((k, v) -> {
-      if (k.startsWith("INFERMETER_")) {
-        env.put(k, v);
-      }
-    });
+    System.getenv()
+        .forEach(
+            (k, v) -> {
+              if (k.startsWith("INFERMETER_")) {
+                env.put(k, v);
+              }
+            });
     return env;
   }
 }

@@ -1,8 +1,8 @@
 package io.infermeter.bench.streams;
 
 import io.infermeter.avro.RequestEvent;
-import io.infermeter.bench.ConstantIdRegistry;
 import io.infermeter.avro.RequestStatus;
+import io.infermeter.bench.ConstantIdRegistry;
 import io.infermeter.schemas.serde.AvroDeserializer;
 import io.infermeter.schemas.serde.AvroSerdeConfig;
 import io.infermeter.schemas.serde.AvroSerializer;
@@ -25,10 +25,11 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Decoding one request event (the shape the Streams benchmark pre-loads) from its Confluent wire bytes, the first
- * thing the Streams app does per record: Avro's default reader ("fast reader"), which {@link AvroDeserializer} uses,
- * against the generated decoder ({@code customDecode}, through a ResolvingDecoder: measured slower here, so not used),
- * and the deserializer itself (registry id cached: a constant-id client).
+ * Decoding one request event (the shape the Streams benchmark pre-loads) from its Confluent wire
+ * bytes, the first thing the Streams app does per record: Avro's default reader ("fast reader"),
+ * which {@link AvroDeserializer} uses, against the generated decoder ({@code customDecode}, through
+ * a ResolvingDecoder: measured slower here, so not used), and the deserializer itself (registry id
+ * cached: a constant-id client).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -47,23 +48,42 @@ public class AvroDecodeBenchmark {
   @Setup
   public void setup() {
     SchemaRegistryClient constant = new ConstantIdRegistry(RequestEvent.getClassSchema());
-    AvroSerdeConfig cfg = AvroSerdeConfig.from(Map.of("schema.registry.url", "http://unused.invalid"));
+    AvroSerdeConfig cfg =
+        AvroSerdeConfig.from(Map.of("schema.registry.url", "http://unused.invalid"));
     long completed = 1_700_000_040_000_000L;
-    RequestEvent e = RequestEvent.newBuilder()
-        .setEventId("e-1234567").setSource("simulated").setCluster("c1").setRegion("eu-west-1").setHost("host-17")
-        .setDeviceId("host-17-gpu3").setGpuType("H100").setModel("model-2").setModelVersion("v1")
-        .setStatus(RequestStatus.OK).setArrivalUs(completed - 1_300_000).setScheduledUs(completed - 1_250_000)
-        .setFirstTokenUs(completed - 1_100_000).setCompletedUs(completed).setInputTokens(812).setOutputTokens(233)
-        .setBatchSize(17).setMaxBatchSize(32).build();
+    RequestEvent e =
+        RequestEvent.newBuilder()
+            .setEventId("e-1234567")
+            .setSource("simulated")
+            .setCluster("c1")
+            .setRegion("eu-west-1")
+            .setHost("host-17")
+            .setDeviceId("host-17-gpu3")
+            .setGpuType("H100")
+            .setModel("model-2")
+            .setModelVersion("v1")
+            .setStatus(RequestStatus.OK)
+            .setArrivalUs(completed - 1_300_000)
+            .setScheduledUs(completed - 1_250_000)
+            .setFirstTokenUs(completed - 1_100_000)
+            .setCompletedUs(completed)
+            .setInputTokens(812)
+            .setOutputTokens(233)
+            .setBatchSize(17)
+            .setMaxBatchSize(32)
+            .build();
     wire = new AvroSerializer<RequestEvent>(constant, cfg, false).serialize("t", e);
     deserializer = new AvroDeserializer<>(RequestEvent.class, constant);
     SpecificData fast = new SpecificData();
-    fastReader = new SpecificDatumReader<>(RequestEvent.getClassSchema(), RequestEvent.getClassSchema(), fast);
+    fastReader =
+        new SpecificDatumReader<>(
+            RequestEvent.getClassSchema(), RequestEvent.getClassSchema(), fast);
     SpecificData generated = new SpecificData();
     generated.setCustomCoders(true);
     generated.setFastReaderEnabled(false);
-    generatedReader = new SpecificDatumReader<>(RequestEvent.getClassSchema(), RequestEvent.getClassSchema(),
-        generated);
+    generatedReader =
+        new SpecificDatumReader<>(
+            RequestEvent.getClassSchema(), RequestEvent.getClassSchema(), generated);
   }
 
   @Benchmark

@@ -22,16 +22,18 @@ import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 
 /**
- * Memory of the de-duplication state per id held: the production {@link DedupStore} (one hash set per event-time
- * bucket plus the chunks it writes behind) fed N event ids at a fixed event rate, under the dedup horizon a
- * configuration resolves to. Reports the heap the store holds (used heap after GC, before and after), the bytes it
- * writes to its inner store (the newest value of every chunk: what RocksDB and the changelog topic hold) per id, and
- * the time per {@code firstSighting}. The inner store is a stub that keeps only the size of each key's newest value;
- * in the app it is RocksDB, off the Java heap, so the heap figure is the store's own.
+ * Memory of the de-duplication state per id held: the production {@link DedupStore} (one hash set
+ * per event-time bucket plus the chunks it writes behind) fed N event ids at a fixed event rate,
+ * under the dedup horizon a configuration resolves to. Reports the heap the store holds (used heap
+ * after GC, before and after), the bytes it writes to its inner store (the newest value of every
+ * chunk: what RocksDB and the changelog topic hold) per id, and the time per {@code firstSighting}.
+ * The inner store is a stub that keeps only the size of each key's newest value; in the app it is
+ * RocksDB, off the Java heap, so the heap figure is the store's own.
  *
  * <p>Usage: {@code DedupFootprintBenchmark [ids=1000000] [eventsPerSecond=10000]}; the horizon from
- * {@code -Dwindows.allowed.lateness}, {@code -Ddedup.retention}, {@code -Dwindows.grace}, {@code -Dwindows.sizes}, as
- * the app resolves it ({@link StreamsSettings#dedupRetention()}). Run with e.g. {@code -Xmx2g}.
+ * {@code -Dwindows.allowed.lateness}, {@code -Ddedup.retention}, {@code -Dwindows.grace}, {@code
+ * -Dwindows.sizes}, as the app resolves it ({@link StreamsSettings#dedupRetention()}). Run with
+ * e.g. {@code -Xmx2g}.
  */
 public final class DedupFootprintBenchmark {
 
@@ -48,7 +50,8 @@ public final class DedupFootprintBenchmark {
     }
     long retentionMs = StreamsSettings.fromMap(m).dedupRetention().toMillis();
 
-    // ids as the collector writes them (36-character UUID text) and their event times, built before measuring
+    // ids as the collector writes them (36-character UUID text) and their event times, built before
+    // measuring
     Random rnd = new Random(7);
     String[] ids = new String[n];
     long[] times = new long[n];
@@ -73,22 +76,42 @@ public final class DedupFootprintBenchmark {
     long after = usedAfterGc();
     int held = store.size();
 
-    System.out.printf(Locale.ROOT, "settings %s: dedup horizon %.1f s of event time; %d ids at %d/s (%.0f s of event "
-        + "time), first sightings %d, held %d%n", m, retentionMs / 1000.0, n, perSecond, (double) n / perSecond,
-        fresh, held);
-    System.out.printf(Locale.ROOT, "heap held by the store: %.1f MiB = %.1f B per id held (%.1f MiB per 1M ids)%n",
-        (after - before) / 1048576.0, (double) (after - before) / held, (after - before) / 1048576.0 / held * 1e6);
-    System.out.printf(Locale.ROOT, "written behind (RocksDB and changelog, newest value per key): %d chunks, "
-        + "%.1f MiB = %.2f B per id%n", inner.sizes.size(), inner.bytes() / 1048576.0, (double) inner.bytes() / held);
-    System.out.printf(Locale.ROOT, "firstSighting: %.0f ns per id (one pass, JIT warm-up included)%n", nsPerId);
+    System.out.printf(
+        Locale.ROOT,
+        "settings %s: dedup horizon %.1f s of event time; %d ids at %d/s (%.0f s of event "
+            + "time), first sightings %d, held %d%n",
+        m,
+        retentionMs / 1000.0,
+        n,
+        perSecond,
+        (double) n / perSecond,
+        fresh,
+        held);
+    System.out.printf(
+        Locale.ROOT,
+        "heap held by the store: %.1f MiB = %.1f B per id held (%.1f MiB per 1M ids)%n",
+        (after - before) / 1048576.0,
+        (double) (after - before) / held,
+        (after - before) / 1048576.0 / held * 1e6);
+    System.out.printf(
+        Locale.ROOT,
+        "written behind (RocksDB and changelog, newest value per key): %d chunks, "
+            + "%.1f MiB = %.2f B per id%n",
+        inner.sizes.size(),
+        inner.bytes() / 1048576.0,
+        (double) inner.bytes() / held);
+    System.out.printf(
+        Locale.ROOT, "firstSighting: %.0f ns per id (one pass, JIT warm-up included)%n", nsPerId);
     if (store.size() < 0) {
       System.out.println(ids.length); // keeps the ids reachable until after the measurement
     }
   }
 
   /** The production store through its private constructor (its builder needs a running task). */
-  private static DedupStore newStore(KeyValueStore<Bytes, byte[]> inner, long retentionMs) throws Exception {
-    Constructor<DedupStore> c = DedupStore.class.getDeclaredConstructor(String.class, KeyValueStore.class, long.class);
+  private static DedupStore newStore(KeyValueStore<Bytes, byte[]> inner, long retentionMs)
+      throws Exception {
+    Constructor<DedupStore> c =
+        DedupStore.class.getDeclaredConstructor(String.class, KeyValueStore.class, long.class);
     c.setAccessible(true);
     return c.newInstance("request-dedup-store", inner, retentionMs);
   }

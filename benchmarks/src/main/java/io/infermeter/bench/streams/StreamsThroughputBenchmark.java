@@ -33,26 +33,32 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KafkaStreams;
 
 /**
- * End-to-end throughput of the streams topology against its ceiling, in one run on the local broker:
+ * End-to-end throughput of the streams topology against its ceiling, in one run on the local
+ * broker:
+ *
  * <ol>
- *   <li>pre-loads N request events (Avro, real registry) into a fresh topic;</li>
- *   <li>ceiling: a plain consumer (assigned partitions, no group) reads and Avro-decodes all N;</li>
- *   <li>topology: the production topology (exactly_once_v2, RocksDB, default windows 10 s and 1 min) runs until the
- *       app's committed offsets cover all N input events.</li>
+ *   <li>pre-loads N request events (Avro, real registry) into a fresh topic;
+ *   <li>ceiling: a plain consumer (assigned partitions, no group) reads and Avro-decodes all N;
+ *   <li>topology: the production topology (exactly_once_v2, RocksDB, default windows 10 s and 1
+ *       min) runs until the app's committed offsets cover all N input events.
  * </ol>
+ *
  * Usage: {@code StreamsThroughputBenchmark [events=400000] [partitions=2] [hosts=100] [models=4]}
  * ({@code -Dwarmup=<events>}: an unreported first pass, default half the events); bootstrap and
- * registry from INFERMETER_KAFKA_BOOTSTRAP / INFERMETER_SCHEMA_REGISTRY_URL, else the local stack's stack.env. The whole run
- * is bounded: each phase gives up after 150 s.
+ * registry from INFERMETER_KAFKA_BOOTSTRAP / INFERMETER_SCHEMA_REGISTRY_URL, else the local stack's
+ * stack.env. The whole run is bounded: each phase gives up after 150 s.
  */
 public final class StreamsThroughputBenchmark {
 
   private static final long T0_MS = 1_700_000_040_000L;
+
   /**
-   * The events' timestamps are far in the past (T0_MS): without this the broker's 7-day retention check, every 5
-   * minutes, can delete a pass's input under it, and the pass stalls with nothing left to read.
+   * The events' timestamps are far in the past (T0_MS): without this the broker's 7-day retention
+   * check, every 5 minutes, can delete a pass's input under it, and the pass stalls with nothing
+   * left to read.
    */
   private static final Map<String, String> KEEP = Map.of("retention.ms", "-1");
+
   /** The plain consumer's rate over the last two thirds of its run (events/s). */
   private static final double[] CEILING_STEADY = {0};
 
@@ -60,8 +66,10 @@ public final class StreamsThroughputBenchmark {
 
   public static void main(String[] args) throws Exception {
     int n = args.length > 0 ? Integer.parseInt(args[0]) : 400_000;
-    // A first, unreported pass on its own topics lets the JIT compile the consumer, Avro and topology code: without
-    // it, C2 compilations (seconds of CPU on this 2-core machine) run during the whole measured pass.
+    // A first, unreported pass on its own topics lets the JIT compile the consumer, Avro and
+    // topology code: without
+    // it, C2 compilations (seconds of CPU on this 2-core machine) run during the whole measured
+    // pass.
     int warmup = Integer.getInteger("warmup", n / 2);
     if (warmup > 0) {
       System.out.println("=== warm-up pass (" + warmup + " events, not the measurement) ===");
@@ -77,7 +85,9 @@ public final class StreamsThroughputBenchmark {
     int models = args.length > 3 ? Integer.parseInt(args[3]) : 4;
     Map<String, String> stack = LocalStackEnv.resolve(System.getenv(), Path.of(""));
     String bootstrap = stack.getOrDefault("INFERMETER_KAFKA_BOOTSTRAP", "127.0.0.1:9092");
-    String registryUrl = stack.getOrDefault("INFERMETER_SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081/apis/ccompat/v7");
+    String registryUrl =
+        stack.getOrDefault(
+            "INFERMETER_SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081/apis/ccompat/v7");
     String prefix = "bench-streams-" + System.currentTimeMillis() + "-";
     String topic = Topics.REQUESTS.withPrefix(prefix).name();
 
@@ -87,10 +97,15 @@ public final class StreamsThroughputBenchmark {
     m.put("kafka.bootstrap.servers", bootstrap);
     m.put("schema.registry.url", registryUrl);
     m.put("kafka.streams.state.dir", Files.createTempDirectory("bench-streams").toString());
-    m.put("windows.fleet.upstream.tasks", partitions); // as StreamsMain sets it from the request topic
-    // -Dkafka.streams.<name>=<value> passes Kafka Streams overrides (e.g. num.stream.threads, commit.interval.ms)
+    m.put(
+        "windows.fleet.upstream.tasks",
+        partitions); // as StreamsMain sets it from the request topic
+    // -Dkafka.streams.<name>=<value> passes Kafka Streams overrides (e.g. num.stream.threads,
+    // commit.interval.ms)
     for (String k : System.getProperties().stringPropertyNames()) {
-      if (k.startsWith("kafka.streams.") || k.startsWith("windows.") || k.startsWith("state.")
+      if (k.startsWith("kafka.streams.")
+          || k.startsWith("windows.")
+          || k.startsWith("state.")
           || k.startsWith("dedup.")) {
         m.put(k, System.getProperty(k));
       }
@@ -103,10 +118,19 @@ public final class StreamsThroughputBenchmark {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
       List<NewTopic> topics = new ArrayList<>();
       topics.add(new NewTopic(topic, partitions, (short) 1).configs(KEEP));
-      topics.add(new NewTopic(Topics.HARDWARE.withPrefix(prefix).name(), partitions, (short) 1).configs(KEEP));
-      topics.add(new NewTopic(Topics.ENGINE_STATE.withPrefix(prefix).name(), partitions, (short) 1).configs(KEEP));
-      for (var t : List.of(Topics.WINDOW_AGGREGATES, Topics.ENERGY, Topics.BOTTLENECKS, Topics.ALERTS,
-          Topics.DEAD_LETTERS)) {
+      topics.add(
+          new NewTopic(Topics.HARDWARE.withPrefix(prefix).name(), partitions, (short) 1)
+              .configs(KEEP));
+      topics.add(
+          new NewTopic(Topics.ENGINE_STATE.withPrefix(prefix).name(), partitions, (short) 1)
+              .configs(KEEP));
+      for (var t :
+          List.of(
+              Topics.WINDOW_AGGREGATES,
+              Topics.ENERGY,
+              Topics.BOTTLENECKS,
+              Topics.ALERTS,
+              Topics.DEAD_LETTERS)) {
         topics.add(new NewTopic(t.withPrefix(prefix).name(), partitions, (short) 1).configs(KEEP));
       }
       admin.createTopics(topics).all().get();
@@ -118,19 +142,27 @@ public final class StreamsThroughputBenchmark {
     System.out.printf(Locale.ROOT, "preloaded %d events in %.1f s%n", n, preloadS);
 
     com.sun.management.OperatingSystemMXBean os =
-        (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        (com.sun.management.OperatingSystemMXBean)
+            java.lang.management.ManagementFactory.getOperatingSystemMXBean();
     long cpu0 = os.getProcessCpuTime();
     double ceiling = plainConsumer(bootstrap, topic, serdes, n, partitions);
     double ceilingCpuUsPerEvent = (os.getProcessCpuTime() - cpu0) / 1e3 / n;
-    System.out.printf(Locale.ROOT, "ceiling (plain consumer + Avro decode): %.0f events/s%n", ceiling);
+    System.out.printf(
+        Locale.ROOT, "ceiling (plain consumer + Avro decode): %.0f events/s%n", ceiling);
 
     StreamsCounters counters = new StreamsCounters();
-    Properties props = InfermeterTopology.streamsProperties(settings, serdes, counters, Clock.systemUTC());
+    Properties props =
+        InfermeterTopology.streamsProperties(settings, serdes, counters, Clock.systemUTC());
     boolean floor = Boolean.getBoolean("floor");
-    KafkaStreams streams = new KafkaStreams(floor ? floorTopology(topic, serdes)
-        : InfermeterTopology.build(settings, serdes, counters, Clock.systemUTC()), props);
+    KafkaStreams streams =
+        new KafkaStreams(
+            floor
+                ? floorTopology(topic, serdes)
+                : InfermeterTopology.build(settings, serdes, counters, Clock.systemUTC()),
+            props);
     if (floor) {
-      System.out.println("FLOOR mode: Kafka Streams with a processor that only reads each value (same settings)");
+      System.out.println(
+          "FLOOR mode: Kafka Streams with a processor that only reads each value (same settings)");
     }
     long start = System.nanoTime();
     long cpuStart = os.getProcessCpuTime();
@@ -138,17 +170,20 @@ public final class StreamsThroughputBenchmark {
     Map<String, Long> osTicksDrained = new java.util.HashMap<>();
     long[] cpuDrained = {0};
     long[] runningAt = {0};
-    streams.setStateListener((now, before) -> {
-      if (now == KafkaStreams.State.RUNNING && runningAt[0] == 0) {
-        runningAt[0] = System.nanoTime();
-      }
-    });
-    // as in StreamsMain: a failed stream thread is replaced (exactly-once re-processes its uncommitted work)
-    streams.setUncaughtExceptionHandler(e -> {
-      System.out.println("stream thread failed, replacing it: " + e);
-      return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse
-          .REPLACE_THREAD;
-    });
+    streams.setStateListener(
+        (now, before) -> {
+          if (now == KafkaStreams.State.RUNNING && runningAt[0] == 0) {
+            runningAt[0] = System.nanoTime();
+          }
+        });
+    // as in StreamsMain: a failed stream thread is replaced (exactly-once re-processes its
+    // uncommitted work)
+    streams.setUncaughtExceptionHandler(
+        e -> {
+          System.out.println("stream thread failed, replacing it: " + e);
+          return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler
+              .StreamThreadExceptionResponse.REPLACE_THREAD;
+        });
     streams.start();
     long committed = 0;
     long steadyFromCount = 0;
@@ -159,37 +194,57 @@ public final class StreamsThroughputBenchmark {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
       while (committed < n && System.nanoTime() < deadline) {
         Thread.sleep(200);
-        committed = admin.listConsumerGroupOffsets(settings.applicationId()).partitionsToOffsetAndMetadata().get()
-            .entrySet().stream().filter(e -> e.getKey().topic().equals(topic)).mapToLong(e -> e.getValue().offset())
-            .sum();
+        committed =
+            admin
+                .listConsumerGroupOffsets(settings.applicationId())
+                .partitionsToOffsetAndMetadata()
+                .get()
+                .entrySet()
+                .stream()
+                .filter(e -> e.getKey().topic().equals(topic))
+                .mapToLong(e -> e.getValue().offset())
+                .sum();
         if (steadyFromCount == 0 && committed >= n / 3) {
           steadyFromCount = committed;
           steadyFromNanos = System.nanoTime();
         }
       }
       end = System.nanoTime();
-      // then until every sub-topology has caught up: the app's committed offsets on its internal repartition topics
+      // then until every sub-topology has caught up: the app's committed offsets on its internal
+      // repartition topics
       // reach their ends (a transaction marker may follow the last record, hence "within 1")
       while (drainedAt == 0 && System.nanoTime() < deadline) {
         Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> offsets =
-            admin.listConsumerGroupOffsets(settings.applicationId()).partitionsToOffsetAndMetadata().get();
+            admin
+                .listConsumerGroupOffsets(settings.applicationId())
+                .partitionsToOffsetAndMetadata()
+                .get();
         Map<TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest = new HashMap<>();
-        offsets.keySet().forEach(tp -> latest.put(tp, org.apache.kafka.clients.admin.OffsetSpec.latest()));
+        offsets
+            .keySet()
+            .forEach(tp -> latest.put(tp, org.apache.kafka.clients.admin.OffsetSpec.latest()));
         var ends = admin.listOffsets(latest).all().get();
-        boolean drained = offsets.entrySet().stream()
-            .allMatch(e -> ends.get(e.getKey()).offset() - e.getValue().offset() <= 1);
+        boolean drained =
+            offsets.entrySet().stream()
+                .allMatch(e -> ends.get(e.getKey()).offset() - e.getValue().offset() <= 1);
         if (drained) {
           drainedAt = System.nanoTime();
           cpuDrained[0] = os.getProcessCpuTime();
           osTicksDrained.putAll(osThreadTicks());
         } else if (System.nanoTime() + 300_000_000L >= deadline) {
-          offsets.forEach((tp, o) -> {
-            long lag = ends.get(tp).offset() - o.offset();
-            if (lag > 1) {
-              System.out.println("still lagging at the time limit: " + tp + " committed " + o.offset() + " end "
-                  + ends.get(tp).offset());
-            }
-          });
+          offsets.forEach(
+              (tp, o) -> {
+                long lag = ends.get(tp).offset() - o.offset();
+                if (lag > 1) {
+                  System.out.println(
+                      "still lagging at the time limit: "
+                          + tp
+                          + " committed "
+                          + o.offset()
+                          + " end "
+                          + ends.get(tp).offset());
+                }
+              });
           Thread.sleep(200);
         } else {
           Thread.sleep(200);
@@ -202,39 +257,69 @@ public final class StreamsThroughputBenchmark {
     streams.close(Duration.ofSeconds(30));
     double total = (end - start) / 1e9;
     double processing = (end - (runningAt[0] == 0 ? start : runningAt[0])) / 1e9;
-    System.out.printf(Locale.ROOT, "topology: %d of %d events committed in %.1f s from start (%.1f s from RUNNING)%n",
-        committed, n, total, processing);
-    System.out.printf(Locale.ROOT, "topology throughput: %.0f events/s from start, %.0f events/s from RUNNING%n",
-        committed / total, committed / processing);
-    System.out.printf(Locale.ROOT, "ratio to ceiling: %.1f %% (from start), %.1f %% (from RUNNING)%n",
-        100 * committed / total / ceiling, 100 * committed / processing / ceiling);
+    System.out.printf(
+        Locale.ROOT,
+        "topology: %d of %d events committed in %.1f s from start (%.1f s from RUNNING)%n",
+        committed,
+        n,
+        total,
+        processing);
+    System.out.printf(
+        Locale.ROOT,
+        "topology throughput: %.0f events/s from start, %.0f events/s from RUNNING%n",
+        committed / total,
+        committed / processing);
+    System.out.printf(
+        Locale.ROOT,
+        "ratio to ceiling: %.1f %% (from start), %.1f %% (from RUNNING)%n",
+        100 * committed / total / ceiling,
+        100 * committed / processing / ceiling);
     if (drainedAt > 0) {
       double drainedS = (drainedAt - (runningAt[0] == 0 ? start : runningAt[0])) / 1e9;
-      System.out.printf(Locale.ROOT, "whole topology drained (fleet and energy sub-topologies caught up) %.1f s from "
-          + "RUNNING: %.0f events/s, %.1f %% of the ceiling%n", drainedS, committed / drainedS,
+      System.out.printf(
+          Locale.ROOT,
+          "whole topology drained (fleet and energy sub-topologies caught up) %.1f s from "
+              + "RUNNING: %.0f events/s, %.1f %% of the ceiling%n",
+          drainedS,
+          committed / drainedS,
           100 * committed / drainedS / ceiling);
       double steady = (committed - steadyFromCount) / ((drainedAt - steadyFromNanos) / 1e9);
-      System.out.printf(Locale.ROOT, "STEADY STATE (from the commit covering the first third of the input until "
-          + "drained; the JIT compiler may still be at work, see the OS thread lines): topology %.0f events/s vs ceiling %.0f events/s (its last two thirds) = %.1f %%%n", steady,
-          CEILING_STEADY[0], 100 * steady / CEILING_STEADY[0]);
+      System.out.printf(
+          Locale.ROOT,
+          "STEADY STATE (from the commit covering the first third of the input until "
+              + "drained; the JIT compiler may still be at work, see the OS thread lines): topology %.0f events/s vs ceiling %.0f events/s (its last two thirds) = %.1f %%%n",
+          steady,
+          CEILING_STEADY[0],
+          100 * steady / CEILING_STEADY[0]);
       double topoCpuUsPerEvent = (cpuDrained[0] - cpuStart) / 1e3 / n;
-      // CPU per event is far less sensitive than events/s to other load on the machine (the broker and other
-      // processes share the cores); both phases are this JVM's CPU (all threads, GC and JIT included)
-      System.out.printf(Locale.ROOT, "CPU per event (this JVM): ceiling %.2f us, topology %.2f us (from start to "
-          + "drained, start-up included): the ceiling's CPU is %.1f %% of the topology's%n", ceilingCpuUsPerEvent,
-          topoCpuUsPerEvent, 100 * ceilingCpuUsPerEvent / topoCpuUsPerEvent);
+      // CPU per event is far less sensitive than events/s to other load on the machine (the broker
+      // and other
+      // processes share the cores); both phases are this JVM's CPU (all threads, GC and JIT
+      // included)
+      System.out.printf(
+          Locale.ROOT,
+          "CPU per event (this JVM): ceiling %.2f us, topology %.2f us (from start to "
+              + "drained, start-up included): the ceiling's CPU is %.1f %% of the topology's%n",
+          ceilingCpuUsPerEvent,
+          topoCpuUsPerEvent,
+          100 * ceilingCpuUsPerEvent / topoCpuUsPerEvent);
     } else {
       System.out.println("whole topology NOT drained within the time limit");
     }
-    System.out.printf(Locale.ROOT, "windows emitted %d, late %d, duplicates %d, dead letters %d %s%n",
-        counters.windowsEmitted.sum(), counters.lateRecords.sum(), counters.duplicates.sum(),
-        counters.deadLetterTotal(), counters.deadLetters());
+    System.out.printf(
+        Locale.ROOT,
+        "windows emitted %d, late %d, duplicates %d, dead letters %d %s%n",
+        counters.windowsEmitted.sum(),
+        counters.lateRecords.sum(),
+        counters.duplicates.sum(),
+        counters.deadLetterTotal(),
+        counters.deadLetters());
     return committed >= n;
   }
 
   /**
-   * CPU ticks (1/100 s) of every OS thread of this JVM from /proc/self/task, summed by thread name with digits
-   * stripped: unlike ThreadMXBean this includes the GC and JIT compiler threads.
+   * CPU ticks (1/100 s) of every OS thread of this JVM from /proc/self/task, summed by thread name
+   * with digits stripped: unlike ThreadMXBean this includes the GC and JIT compiler threads.
    */
   private static Map<String, Long> osThreadTicks() {
     Map<String, Long> ticks = new java.util.HashMap<>();
@@ -245,9 +330,11 @@ public final class StreamsThroughputBenchmark {
     for (java.io.File t : tasks) {
       try {
         String stat = java.nio.file.Files.readString(t.toPath().resolve("stat"));
-        String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replaceAll("\\d+", "N");
+        String name =
+            stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replaceAll("\\d+", "N");
         String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        ticks.merge(name, Long.parseLong(f[11]) + Long.parseLong(f[12]), Long::sum); // utime + stime
+        ticks.merge(
+            name, Long.parseLong(f[11]) + Long.parseLong(f[12]), Long::sum); // utime + stime
       } catch (java.io.IOException | RuntimeException e) {
         // the thread ended meanwhile
       }
@@ -255,20 +342,33 @@ public final class StreamsThroughputBenchmark {
     return ticks;
   }
 
-  /** The measured phase's CPU by OS thread name (start to drained), as microseconds per input event. */
+  /**
+   * The measured phase's CPU by OS thread name (start to drained), as microseconds per input event.
+   */
   private static void printOsThreadCpu(Map<String, Long> start, Map<String, Long> end, int n) {
     if (end.isEmpty()) {
       return;
     }
     Map<String, Long> d = new java.util.HashMap<>();
     end.forEach((k, v) -> d.put(k, v - start.getOrDefault(k, 0L)));
-    d.entrySet().stream().filter(e -> e.getValue() > 0)
-        .sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(10)
-        .forEach(e -> System.out.printf(Locale.ROOT, "  OS thread %-16s %6.2f s  %5.2f us/event%n", e.getKey(),
-            e.getValue() / 100.0, e.getValue() * 1e4 / n));
+    d.entrySet().stream()
+        .filter(e -> e.getValue() > 0)
+        .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+        .limit(10)
+        .forEach(
+            e ->
+                System.out.printf(
+                    Locale.ROOT,
+                    "  OS thread %-16s %6.2f s  %5.2f us/event%n",
+                    e.getKey(),
+                    e.getValue() / 100.0,
+                    e.getValue() * 1e4 / n));
   }
 
-  /** CPU seconds of this JVM's threads so far, grouped by name (digits and ids stripped), largest first. */
+  /**
+   * CPU seconds of this JVM's threads so far, grouped by name (digits and ids stripped), largest
+   * first.
+   */
   private static void printThreadCpu() {
     java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
     Map<String, Double> byGroup = new java.util.TreeMap<>();
@@ -276,69 +376,104 @@ public final class StreamsThroughputBenchmark {
       java.lang.management.ThreadInfo info = mx.getThreadInfo(id);
       long cpu = mx.getThreadCpuTime(id);
       if (info != null && cpu > 0) {
-        String group = info.getThreadName().replaceAll("bench-streams-\\d+-app-[0-9a-f-]+-", "app-")
-            .replaceAll("\\d+", "N");
+        String group =
+            info.getThreadName()
+                .replaceAll("bench-streams-\\d+-app-[0-9a-f-]+-", "app-")
+                .replaceAll("\\d+", "N");
         byGroup.merge(group, cpu / 1e9, Double::sum);
       }
     }
-    byGroup.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue().reversed()).limit(8)
-        .forEach(e -> System.out.printf(Locale.ROOT, "  thread CPU %6.2f s  %s%n", e.getValue(), e.getKey()));
+    byGroup.entrySet().stream()
+        .sorted(Map.Entry.<String, Double>comparingByValue().reversed())
+        .limit(8)
+        .forEach(
+            e ->
+                System.out.printf(
+                    Locale.ROOT, "  thread CPU %6.2f s  %s%n", e.getValue(), e.getKey()));
   }
 
-  /** Kafka Streams' own cost: the same source and settings, a processor that only reads each value. */
-  private static org.apache.kafka.streams.Topology floorTopology(String topic, TopologySerdes serdes) {
+  /**
+   * Kafka Streams' own cost: the same source and settings, a processor that only reads each value.
+   */
+  private static org.apache.kafka.streams.Topology floorTopology(
+      String topic, TopologySerdes serdes) {
     org.apache.kafka.streams.StreamsBuilder b = new org.apache.kafka.streams.StreamsBuilder();
     long[] checksum = {0};
-    b.stream(topic, org.apache.kafka.streams.kstream.Consumed.with(
-            org.apache.kafka.common.serialization.Serdes.String(), serdes.requests()))
+    b.stream(
+            topic,
+            org.apache.kafka.streams.kstream.Consumed.with(
+                org.apache.kafka.common.serialization.Serdes.String(), serdes.requests()))
         .foreach((k, v) -> checksum[0] += v.getCompletedUs());
     return b.build();
   }
 
-  /** Event time advances 10 events per ms (10k events/s), so windows keep closing during the run. */
-  private static void preload(String bootstrap, String topic, TopologySerdes serdes, int n, int hosts, int models) {
-    Map<String, Object> p = Map.of("bootstrap.servers", bootstrap, "linger.ms", "20", "batch.size", "262144",
-        "acks", "1", "enable.idempotence", "false");
+  /**
+   * Event time advances 10 events per ms (10k events/s), so windows keep closing during the run.
+   */
+  private static void preload(
+      String bootstrap, String topic, TopologySerdes serdes, int n, int hosts, int models) {
+    Map<String, Object> p =
+        Map.of(
+            "bootstrap.servers",
+            bootstrap,
+            "linger.ms",
+            "20",
+            "batch.size",
+            "262144",
+            "acks",
+            "1",
+            "enable.idempotence",
+            "false");
     Random rnd = new Random(1);
-    try (KafkaProducer<String, RequestEvent> producer = new KafkaProducer<>(p, new StringSerializer(),
-        serdes.requests().serializer())) {
+    try (KafkaProducer<String, RequestEvent> producer =
+        new KafkaProducer<>(p, new StringSerializer(), serdes.requests().serializer())) {
       for (int i = 0; i < n; i++) {
         long completed = (T0_MS + i / 10) * 1000;
         long decode = 50_000 + (long) (rnd.nextDouble() * 2_000_000);
         long prefill = 5_000 + (long) (rnd.nextDouble() * 200_000);
         long queue = (long) (rnd.nextDouble() * 100_000);
         String host = "host-" + (i % hosts);
-        RequestEvent e = RequestEvent.newBuilder()
-            .setEventId("e-" + i)
-            .setSource("simulated")
-            .setCluster("c1")
-            .setRegion("eu-west-1")
-            .setHost(host)
-            .setDeviceId(host + "-gpu" + (i % 8))
-            .setGpuType("H100")
-            .setModel("model-" + ((i / hosts) % models)) // every host serves every model
-            .setModelVersion("v1")
-            .setStatus(i % 100 == 0 ? RequestStatus.ERROR : RequestStatus.OK)
-            .setArrivalUs(completed - decode - prefill - queue)
-            .setScheduledUs(completed - decode - prefill)
-            .setFirstTokenUs(completed - decode)
-            .setCompletedUs(completed)
-            .setInputTokens(200 + rnd.nextInt(2000))
-            .setOutputTokens(10 + rnd.nextInt(500))
-            .setBatchSize(1 + rnd.nextInt(32))
-            .setMaxBatchSize(32)
-            .build();
+        RequestEvent e =
+            RequestEvent.newBuilder()
+                .setEventId("e-" + i)
+                .setSource("simulated")
+                .setCluster("c1")
+                .setRegion("eu-west-1")
+                .setHost(host)
+                .setDeviceId(host + "-gpu" + (i % 8))
+                .setGpuType("H100")
+                .setModel("model-" + ((i / hosts) % models)) // every host serves every model
+                .setModelVersion("v1")
+                .setStatus(i % 100 == 0 ? RequestStatus.ERROR : RequestStatus.OK)
+                .setArrivalUs(completed - decode - prefill - queue)
+                .setScheduledUs(completed - decode - prefill)
+                .setFirstTokenUs(completed - decode)
+                .setCompletedUs(completed)
+                .setInputTokens(200 + rnd.nextInt(2000))
+                .setOutputTokens(10 + rnd.nextInt(500))
+                .setBatchSize(1 + rnd.nextInt(32))
+                .setMaxBatchSize(32)
+                .build();
         producer.send(new ProducerRecord<>(topic, null, completed / 1000, host, e));
       }
       producer.flush();
     }
   }
 
-  private static double plainConsumer(String bootstrap, String topic, TopologySerdes serdes, int n, int partitions) {
-    Map<String, Object> c = Map.of("bootstrap.servers", bootstrap, "enable.auto.commit", "false",
-        "max.poll.records", "2000", "fetch.min.bytes", "1");
-    try (KafkaConsumer<String, RequestEvent> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
-        serdes.requests().deserializer())) {
+  private static double plainConsumer(
+      String bootstrap, String topic, TopologySerdes serdes, int n, int partitions) {
+    Map<String, Object> c =
+        Map.of(
+            "bootstrap.servers",
+            bootstrap,
+            "enable.auto.commit",
+            "false",
+            "max.poll.records",
+            "2000",
+            "fetch.min.bytes",
+            "1");
+    try (KafkaConsumer<String, RequestEvent> consumer =
+        new KafkaConsumer<>(c, new StringDeserializer(), serdes.requests().deserializer())) {
       List<TopicPartition> parts = new ArrayList<>();
       for (int p = 0; p < partitions; p++) {
         parts.add(new TopicPartition(topic, p));
@@ -354,7 +489,8 @@ public final class StreamsThroughputBenchmark {
       while (count < n && System.nanoTime() < deadline) {
         ConsumerRecords<String, RequestEvent> records = consumer.poll(Duration.ofMillis(200));
         for (var r : records) {
-          checksum += r.value().getCompletedUs(); // use the decoded value so the decode cannot be skipped
+          checksum +=
+              r.value().getCompletedUs(); // use the decoded value so the decode cannot be skipped
           count++;
         }
         if (steadyNanos == 0 && count >= n / 3) {

@@ -15,9 +15,10 @@ import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.avro.specific.SpecificRecord;
 
 /**
- * Plain Avro binary (no registry header) of the four record types the collector publishes, for the disk spool: the spool must not depend on
- * the registry being reachable. Spooled bytes are decoded with the same (compiled-in) schema they were written with.
- * Thread-safe (datum readers/writers are thread-safe; encoders are per call).
+ * Plain Avro binary (no registry header) of the four record types the collector publishes, for the
+ * disk spool: the spool must not depend on the registry being reachable. Spooled bytes are decoded
+ * with the same (compiled-in) schema they were written with. Thread-safe (datum readers/writers are
+ * thread-safe; encoders are per call).
  */
 public final class AvroBinary {
 
@@ -34,16 +35,21 @@ public final class AvroBinary {
       new SpecificDatumReader<>(RequestEvent.class);
   private static final SpecificDatumReader<HardwareSample> HARDWARE_READER =
       new SpecificDatumReader<>(HardwareSample.class);
-  private static final SpecificDatumWriter<DeadLetter> DEAD_LETTER_WRITER = new SpecificDatumWriter<>(DeadLetter.class);
-  private static final SpecificDatumReader<DeadLetter> DEAD_LETTER_READER = new SpecificDatumReader<>(DeadLetter.class);
-  private static final SpecificDatumWriter<EngineSample> ENGINE_WRITER = new SpecificDatumWriter<>(EngineSample.class);
-  private static final SpecificDatumReader<EngineSample> ENGINE_READER = new SpecificDatumReader<>(EngineSample.class);
+  private static final SpecificDatumWriter<DeadLetter> DEAD_LETTER_WRITER =
+      new SpecificDatumWriter<>(DeadLetter.class);
+  private static final SpecificDatumReader<DeadLetter> DEAD_LETTER_READER =
+      new SpecificDatumReader<>(DeadLetter.class);
+  private static final SpecificDatumWriter<EngineSample> ENGINE_WRITER =
+      new SpecificDatumWriter<>(EngineSample.class);
+  private static final SpecificDatumReader<EngineSample> ENGINE_READER =
+      new SpecificDatumReader<>(EngineSample.class);
 
   private AvroBinary() {}
 
   public static byte kindOf(SpecificRecord r) {
-    return r instanceof RequestEvent ? REQUEST : r instanceof HardwareSample ? HARDWARE
-        : r instanceof EngineSample ? ENGINE : DEAD_LETTER;
+    return r instanceof RequestEvent
+        ? REQUEST
+        : r instanceof HardwareSample ? HARDWARE : r instanceof EngineSample ? ENGINE : DEAD_LETTER;
   }
 
   public static byte[] encode(SpecificRecord record) throws IOException {

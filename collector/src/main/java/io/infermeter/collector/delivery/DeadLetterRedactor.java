@@ -17,27 +17,39 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Removes what may be prompt or completion text from a collector dead letter before it is stored (docs/SECURITY.md,
- * "Collector input validation and strings"). A rejected item's payload keeps every attribute or field except those
- * whose name {@link #isSensitive matches} the content patterns of the GenAI semantic conventions and of
- * OpenInference: {@code gen_ai.prompt*}, {@code gen_ai.completion*}, {@code gen_ai.input.messages},
- * {@code gen_ai.output.messages}, {@code gen_ai.system_instructions}, {@code gen_ai.tool.call.arguments} and
- * {@code .result}, {@code llm.prompts*}, {@code llm.input_messages*}, {@code llm.output_messages*},
- * {@code input.value}, {@code output.value}, any name ending in {@code .content}, and the bare names prompt(s),
- * completion(s), messages, content. By payload: an OTLP span (protobuf) loses such span and span-event attributes; a
- * JSON line loses such fields at any depth; a Java-API event (Avro) loses such attributes. A payload that cannot be
- * parsed (a malformed body) is kept only when none of the patterns' words occurs in it, and is withheld otherwise.
- * The message says what was removed. A payload still longer than {@value #MAX_PAYLOAD} bytes is then cut to that
- * (a dead letter must stay far below Kafka's record size limit). Stateless and thread-safe.
+ * Removes what may be prompt or completion text from a collector dead letter before it is stored
+ * (docs/SECURITY.md, "Collector input validation and strings"). A rejected item's payload keeps
+ * every attribute or field except those whose name {@link #isSensitive matches} the content
+ * patterns of the GenAI semantic conventions and of OpenInference: {@code gen_ai.prompt*}, {@code
+ * gen_ai.completion*}, {@code gen_ai.input.messages}, {@code gen_ai.output.messages}, {@code
+ * gen_ai.system_instructions}, {@code gen_ai.tool.call.arguments} and {@code .result}, {@code
+ * llm.prompts*}, {@code llm.input_messages*}, {@code llm.output_messages*}, {@code input.value},
+ * {@code output.value}, any name ending in {@code .content}, and the bare names prompt(s),
+ * completion(s), messages, content. By payload: an OTLP span (protobuf) loses such span and
+ * span-event attributes; a JSON line loses such fields at any depth; a Java-API event (Avro) loses
+ * such attributes. A payload that cannot be parsed (a malformed body) is kept only when none of the
+ * patterns' words occurs in it, and is withheld otherwise. The message says what was removed. A
+ * payload still longer than {@value #MAX_PAYLOAD} bytes is then cut to that (a dead letter must
+ * stay far below Kafka's record size limit). Stateless and thread-safe.
  */
 public final class DeadLetterRedactor {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** Words whose presence in an unparsable payload withholds it. */
-  private static final List<byte[]> MARKERS = List.of("prompt", "completion", "messages", "content", "input.value",
-      "output.value", "system_instructions", "tool.call").stream()
-      .map(s -> s.getBytes(StandardCharsets.US_ASCII)).toList();
+  private static final List<byte[]> MARKERS =
+      List.of(
+              "prompt",
+              "completion",
+              "messages",
+              "content",
+              "input.value",
+              "output.value",
+              "system_instructions",
+              "tool.call")
+          .stream()
+          .map(s -> s.getBytes(StandardCharsets.US_ASCII))
+          .toList();
 
   /** Longest payload a collector dead letter keeps, bytes. */
   static final int MAX_PAYLOAD = 64 * 1024;
@@ -57,8 +69,13 @@ public final class DeadLetterRedactor {
       byte[] cut = new byte[MAX_PAYLOAD];
       payload.duplicate().get(cut);
       d.setPayload(ByteBuffer.wrap(cut));
-      d.setMessage(d.getMessage() + " (payload cut to the first " + MAX_PAYLOAD + " of " + payload.remaining()
-          + " bytes)");
+      d.setMessage(
+          d.getMessage()
+              + " (payload cut to the first "
+              + MAX_PAYLOAD
+              + " of "
+              + payload.remaining()
+              + " bytes)");
     }
     return d;
   }
@@ -112,8 +129,12 @@ public final class DeadLetterRedactor {
     }
     if (removed > 0) {
       d.setPayload(ByteBuffer.wrap(clean));
-      d.setMessage(message + " (" + removed + " attribute(s) that may hold prompt or completion text removed from "
-          + "the payload)");
+      d.setMessage(
+          message
+              + " ("
+              + removed
+              + " attribute(s) that may hold prompt or completion text removed from "
+              + "the payload)");
     }
   }
 

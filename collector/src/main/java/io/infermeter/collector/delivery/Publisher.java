@@ -1,11 +1,10 @@
 package io.infermeter.collector.delivery;
 
-import io.infermeter.collector.support.Bytes;
-import io.infermeter.collector.support.CollectorMetrics;
 import io.infermeter.avro.DeadLetter;
 import io.infermeter.avro.EngineSample;
 import io.infermeter.avro.HardwareSample;
 import io.infermeter.avro.RequestEvent;
+import io.infermeter.collector.support.CollectorMetrics;
 import io.infermeter.schemas.serde.AvroSerializer;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import java.io.IOException;
@@ -20,6 +19,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
@@ -27,45 +27,51 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.serialization.Serializer;
-import org.apache.avro.specific.SpecificRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Delivers events (request events, hardware samples, dead letters) to Kafka without losing anything silently, and
- * without ever blocking ingest on an unreachable Kafka.
+ * Delivers events (request events, hardware samples, dead letters) to Kafka without losing anything
+ * silently, and without ever blocking ingest on an unreachable Kafka.
  *
- * <p>The registry is never asked on the caller's thread, nor on the sender's or the drainer's: a resolver thread
- * registers each topic's schema at start (and for a new topic on its first event), retrying with backoff until the
- * registry answers ({@link #resolveAsync}). Until a topic's schema id is known its events are not serialized: they go
- * to the queue as records, the sender appends them to the spool as Avro binary (no registry needed), and the drainer
- * sends them, with the wire header, once the id is known; so a slow or unreachable registry costs ingest nothing but
- * a detour through the spool ({@code infermeter_collector_schema_pending_topics}, {@code _spooled_total}).
+ * <p>The registry is never asked on the caller's thread, nor on the sender's or the drainer's: a
+ * resolver thread registers each topic's schema at start (and for a new topic on its first event),
+ * retrying with backoff until the registry answers ({@link #resolveAsync}). Until a topic's schema
+ * id is known its events are not serialized: they go to the queue as records, the sender appends
+ * them to the spool as Avro binary (no registry needed), and the drainer sends them, with the wire
+ * header, once the id is known; so a slow or unreachable registry costs ingest nothing but a detour
+ * through the spool ({@code infermeter_collector_schema_pending_topics}, {@code _spooled_total}).
  *
- * <p>Path of an event: {@link #publish} serializes it on the caller's thread once the topic's schema id is known.
- * While Kafka is healthy, the spool and the in-memory queue are empty (and the sender holds nothing), fewer than {@value #DIRECT_MAX_IN_FLIGHT} events await an
- * acknowledgement and the topic has had one already (its metadata is known, so the send cannot block on it), the
- * caller hands it to the producer itself: the direct path, with no thread hop and no wake-up of the sender. Otherwise
- * it goes into a bounded in-memory queue; when the queue is full the caller waits while Kafka is healthy and the
- * topic's schema id is known (back-pressure), at most {@value #BACKPRESSURE_MS} ms in all per episode of a queue more
- * than half full, so no ingest request waits longer than that on the publisher; otherwise (or past that bound) the
- * event goes straight to the disk {@link Spool}. The sender thread hands queued events to the idempotent producer,
- * unless the spool holds undelivered events, in which case they are appended behind them so a key's events stay in order. Order per publishing thread is
- * kept on both paths: an event takes the direct path only when none is queued or in the sender's hands, so it never
- * overtakes an earlier one (events of different threads have no order to keep). A send that fails
- * with a retriable error (broker unreachable past {@code delivery.timeout.ms}, registry unreachable) appends the event
- * to the spool. The drainer thread re-sends spooled events in order and commits them only once Kafka acknowledged the
- * whole batch; a failed batch stays and is retried every {@code retryPeriod}, except its events Kafka acknowledged,
- * which are settled in the spool (counted as sent once, not sent again). While the spool is full ingest refuses
- * clients ({@link #spoolFull}: 503 / UNAVAILABLE, so they keep their data); losses are only: spool full (oldest dropped
- * first, for what is published anyway), a record Kafka refuses for good (too large, invalid; or failing {@value #MAX_ATTEMPTS} times in a row with
- * another non-retriable error), which is kept as a dead letter with the start of its bytes (unless it is one), an
- * event that cannot be Avro-encoded; each is counted in
- * {@code infermeter_collector_dropped_total{reason}}. Every accepted event is counted exactly once, as sent or as
- * dropped, also when drop-oldest deletes the segment under the batch the drainer is sending (see {@link Spool}).
+ * <p>Path of an event: {@link #publish} serializes it on the caller's thread once the topic's
+ * schema id is known. While Kafka is healthy, the spool and the in-memory queue are empty (and the
+ * sender holds nothing), fewer than {@value #DIRECT_MAX_IN_FLIGHT} events await an acknowledgement
+ * and the topic has had one already (its metadata is known, so the send cannot block on it), the
+ * caller hands it to the producer itself: the direct path, with no thread hop and no wake-up of the
+ * sender. Otherwise it goes into a bounded in-memory queue; when the queue is full the caller waits
+ * while Kafka is healthy and the topic's schema id is known (back-pressure), at most {@value
+ * #BACKPRESSURE_MS} ms in all per episode of a queue more than half full, so no ingest request
+ * waits longer than that on the publisher; otherwise (or past that bound) the event goes straight
+ * to the disk {@link Spool}. The sender thread hands queued events to the idempotent producer,
+ * unless the spool holds undelivered events, in which case they are appended behind them so a key's
+ * events stay in order. Order per publishing thread is kept on both paths: an event takes the
+ * direct path only when none is queued or in the sender's hands, so it never overtakes an earlier
+ * one (events of different threads have no order to keep). A send that fails with a retriable error
+ * (broker unreachable past {@code delivery.timeout.ms}, registry unreachable) appends the event to
+ * the spool. The drainer thread re-sends spooled events in order and commits them only once Kafka
+ * acknowledged the whole batch; a failed batch stays and is retried every {@code retryPeriod},
+ * except its events Kafka acknowledged, which are settled in the spool (counted as sent once, not
+ * sent again). While the spool is full ingest refuses clients ({@link #spoolFull}: 503 /
+ * UNAVAILABLE, so they keep their data); losses are only: spool full (oldest dropped first, for
+ * what is published anyway), a record Kafka refuses for good (too large, invalid; or failing
+ * {@value #MAX_ATTEMPTS} times in a row with another non-retriable error), which is kept as a dead
+ * letter with the start of its bytes (unless it is one), an event that cannot be Avro-encoded; each
+ * is counted in {@code infermeter_collector_dropped_total{reason}}. Every accepted event is counted
+ * exactly once, as sent or as dropped, also when drop-oldest deletes the segment under the batch
+ * the drainer is sending (see {@link Spool}).
  *
- * <p>Keys: request events by host, hardware samples by host/deviceId, engine samples by host, dead letters by the
- * collector's host (Topics.REQUESTS / HARDWARE / ENGINE_STATE / DEAD_LETTERS). Thread-safe: {@link #publish} may be called from any thread.
+ * <p>Keys: request events by host, hardware samples by host/deviceId, engine samples by host, dead
+ * letters by the collector's host (Topics.REQUESTS / HARDWARE / ENGINE_STATE / DEAD_LETTERS).
+ * Thread-safe: {@link #publish} may be called from any thread.
  */
 public final class Publisher implements AutoCloseable {
 
@@ -73,12 +79,16 @@ public final class Publisher implements AutoCloseable {
   private static final int DRAIN_BATCH = 1000;
 
   /**
-   * An event on its way: bytes are the Confluent-wire value when serialization on the caller's thread worked; value is
-   * null for a request event that ingest encoded itself ({@link #publishRequest(String, byte[])}).
+   * An event on its way: bytes are the Confluent-wire value when serialization on the caller's
+   * thread worked; value is null for a request event that ingest encoded itself ({@link
+   * #publishRequest(String, byte[])}).
    */
   private record Outbound(SpecificRecord value, String key, String topic, byte[] bytes) {}
 
-  /** Bytes of the Confluent wire format before the Avro binary: magic byte 0 and the 4-byte schema id. */
+  /**
+   * Bytes of the Confluent wire format before the Avro binary: magic byte 0 and the 4-byte schema
+   * id.
+   */
   static final int WIRE_HEADER_BYTES = 5;
 
   private final Producer<String, byte[]> producer;
@@ -92,14 +102,24 @@ public final class Publisher implements AutoCloseable {
   private final Duration retryPeriod;
   private final BlockingQueue<Outbound> queue;
   private final int queueCapacity;
-  /** Per topic: its sent counter, and whether an event was acknowledged (the producer then knows its metadata). */
+
+  /**
+   * Per topic: its sent counter, and whether an event was acknowledged (the producer then knows its
+   * metadata).
+   */
   private static final class TopicSlot {
     final CounterDataPoint sent;
     volatile boolean acked;
-    /** Whether the serializer knows the topic's schema id (with an AvroSerializer; see {@link #resolved}). */
+
+    /**
+     * Whether the serializer knows the topic's schema id (with an AvroSerializer; see {@link
+     * #resolved}).
+     */
     volatile boolean resolved;
+
     /** Whether a resolver thread is resolving the topic's schema id now. */
-    final java.util.concurrent.atomic.AtomicBoolean resolving = new java.util.concurrent.atomic.AtomicBoolean();
+    final java.util.concurrent.atomic.AtomicBoolean resolving =
+        new java.util.concurrent.atomic.AtomicBoolean();
 
     TopicSlot(CounterDataPoint sent) {
       this.sent = sent;
@@ -111,11 +131,17 @@ public final class Publisher implements AutoCloseable {
   private final TopicSlot deadLettersSlot;
   private final TopicSlot engineSlot;
   private final AtomicLong inFlight = new AtomicLong();
+
   /** Events in the queue or taken by the sender and not yet handed to the producer (or spooled). */
   private final java.util.concurrent.atomic.AtomicInteger queuedOrRouting =
       new java.util.concurrent.atomic.AtomicInteger();
-  /** The wire header of request events (magic byte, schema id) once the serializer wrote one; null before. */
+
+  /**
+   * The wire header of request events (magic byte, schema id) once the serializer wrote one; null
+   * before.
+   */
   private volatile byte[] requestHeader;
+
   private final Thread sender;
   private final Thread drainer;
   private volatile boolean running = true;
@@ -125,19 +151,43 @@ public final class Publisher implements AutoCloseable {
   /**
    * @param serializer Avro (Confluent wire format) serializer of any of the three record types
    */
-  public Publisher(Producer<String, byte[]> producer, Serializer<SpecificRecord> serializer, String requestsTopic,
-      String hardwareTopic, String deadLettersTopic, Spool spool, CollectorMetrics metrics, int bufferCapacity,
+  public Publisher(
+      Producer<String, byte[]> producer,
+      Serializer<SpecificRecord> serializer,
+      String requestsTopic,
+      String hardwareTopic,
+      String deadLettersTopic,
+      Spool spool,
+      CollectorMetrics metrics,
+      int bufferCapacity,
       Duration retryPeriod) {
-    this(producer, serializer, requestsTopic, hardwareTopic, deadLettersTopic,
-        io.infermeter.schemas.Topics.ENGINE_STATE.name(), spool, metrics, bufferCapacity, retryPeriod);
+    this(
+        producer,
+        serializer,
+        requestsTopic,
+        hardwareTopic,
+        deadLettersTopic,
+        io.infermeter.schemas.Topics.ENGINE_STATE.name(),
+        spool,
+        metrics,
+        bufferCapacity,
+        retryPeriod);
   }
 
   /**
    * @param engineTopic topic of engine samples ({@link #publish(EngineSample)})
    */
-  public Publisher(Producer<String, byte[]> producer, Serializer<SpecificRecord> serializer, String requestsTopic,
-      String hardwareTopic, String deadLettersTopic, String engineTopic, Spool spool, CollectorMetrics metrics,
-      int bufferCapacity, Duration retryPeriod) {
+  public Publisher(
+      Producer<String, byte[]> producer,
+      Serializer<SpecificRecord> serializer,
+      String requestsTopic,
+      String hardwareTopic,
+      String deadLettersTopic,
+      String engineTopic,
+      Spool spool,
+      CollectorMetrics metrics,
+      int bufferCapacity,
+      Duration retryPeriod) {
     this.engineTopic = engineTopic;
     this.producer = producer;
     this.serializer = serializer;
@@ -153,13 +203,23 @@ public final class Publisher implements AutoCloseable {
     this.hardwareSlot = new TopicSlot(metrics.sent(hardwareTopic));
     this.deadLettersSlot = new TopicSlot(metrics.sent(deadLettersTopic));
     this.engineSlot = new TopicSlot(metrics.sent(engineTopic));
-    metrics.gauge("infermeter_collector_buffer_events", "Events in the in-memory buffer waiting for the sender",
+    metrics.gauge(
+        "infermeter_collector_buffer_events",
+        "Events in the in-memory buffer waiting for the sender",
         queue::size);
-    metrics.gauge("infermeter_collector_in_flight_events", "Events handed to the Kafka producer, not yet acknowledged",
+    metrics.gauge(
+        "infermeter_collector_in_flight_events",
+        "Events handed to the Kafka producer, not yet acknowledged",
         inFlight::get);
-    metrics.gauge("infermeter_collector_spool_events", "Undelivered events in the disk spool", spool::pending);
-    metrics.gauge("infermeter_collector_spool_bytes", "Disk used by the spool, bytes", spool::bytes);
-    metrics.gauge("infermeter_collector_kafka_up", "1 while Kafka accepts events, 0 while the collector spools",
+    metrics.gauge(
+        "infermeter_collector_spool_events",
+        "Undelivered events in the disk spool",
+        spool::pending);
+    metrics.gauge(
+        "infermeter_collector_spool_bytes", "Disk used by the spool, bytes", spool::bytes);
+    metrics.gauge(
+        "infermeter_collector_kafka_up",
+        "1 while Kafka accepts events, 0 while the collector spools",
         () -> kafkaHealthy ? 1 : 0);
     this.sender = new Thread(this::sendLoop, "infermeter-publisher");
     this.drainer = new Thread(this::drainLoop, "infermeter-spool-drainer");
@@ -167,7 +227,8 @@ public final class Publisher implements AutoCloseable {
     drainer.setDaemon(true);
     sender.start();
     drainer.start();
-    metrics.gauge("infermeter_collector_schema_pending_topics",
+    metrics.gauge(
+        "infermeter_collector_schema_pending_topics",
         "Topics whose schema id the registry has not given yet (their events wait in the spool)",
         unresolvedTopics::get);
     // the schema ids the collector needs are registered at once, off the ingest path, with retries
@@ -177,11 +238,12 @@ public final class Publisher implements AutoCloseable {
   }
 
   /**
-   * Publishes a request event (key: host). Serializes it on the caller's thread (spreading that work over the ingest
-   * threads), then hands it to the producer on this thread (direct path) or queues it (see the class comment). When
-   * the buffer is full: while Kafka is healthy the caller waits up to {@code BACKPRESSURE_MS} for room (back-pressure
-   * on the HTTP client instead of a disk detour when Kafka is merely slower than ingest); otherwise, or after that
-   * wait, the event goes to the spool.
+   * Publishes a request event (key: host). Serializes it on the caller's thread (spreading that
+   * work over the ingest threads), then hands it to the producer on this thread (direct path) or
+   * queues it (see the class comment). When the buffer is full: while Kafka is healthy the caller
+   * waits up to {@code BACKPRESSURE_MS} for room (back-pressure on the HTTP client instead of a
+   * disk detour when Kafka is merely slower than ingest); otherwise, or after that wait, the event
+   * goes to the spool.
    */
   public void publish(RequestEvent event) {
     offer(new Outbound(event, event.getHost(), requestsTopic, trySerialize(requestsTopic, event)));
@@ -189,28 +251,36 @@ public final class Publisher implements AutoCloseable {
 
   /**
    * Publishes a request event that the caller already wrote in the Confluent wire format behind
-   * {@link #requestHeader()} (key: its host); same path and rules as {@link #publish(RequestEvent)}. In the spool it
-   * is kept as its Avro binary (the bytes after the header), as every other event.
+   * {@link #requestHeader()} (key: its host); same path and rules as {@link
+   * #publish(RequestEvent)}. In the spool it is kept as its Avro binary (the bytes after the
+   * header), as every other event.
    */
   public void publishRequest(String key, byte[] wire) {
     offer(new Outbound(null, key, requestsTopic, wire));
   }
 
   /**
-   * The first {@value #WIRE_HEADER_BYTES} bytes (magic byte, schema id) the schemas module's {@code AvroSerializer}
-   * writes for request events on the requests topic, once it has written one (the registry id is resolved then); null
-   * before that, and always with another serializer. The id is the one of the compiled-in RequestEvent schema, which
-   * the serializer registers and keeps for the topic. A copy.
+   * The first {@value #WIRE_HEADER_BYTES} bytes (magic byte, schema id) the schemas module's {@code
+   * AvroSerializer} writes for request events on the requests topic, once it has written one (the
+   * registry id is resolved then); null before that, and always with another serializer. The id is
+   * the one of the compiled-in RequestEvent schema, which the serializer registers and keeps for
+   * the topic. A copy.
    */
   public byte[] requestHeader() {
     byte[] h = requestHeader;
     return h == null ? null : h.clone();
   }
 
-  /** Queues a hardware sample (key: host/deviceId); same rules as {@link #publish(RequestEvent)}. */
+  /**
+   * Queues a hardware sample (key: host/deviceId); same rules as {@link #publish(RequestEvent)}.
+   */
   public void publish(HardwareSample sample) {
-    offer(new Outbound(sample, sample.getHost() + "/" + sample.getDeviceId(), hardwareTopic,
-        trySerialize(hardwareTopic, sample)));
+    offer(
+        new Outbound(
+            sample,
+            sample.getHost() + "/" + sample.getDeviceId(),
+            hardwareTopic,
+            trySerialize(hardwareTopic, sample)));
   }
 
   /** Queues a serving-engine sample (key: host); same rules as {@link #publish(RequestEvent)}. */
@@ -219,28 +289,40 @@ public final class Publisher implements AutoCloseable {
   }
 
   /**
-   * Queues a dead letter (a rejected input item with its reason; key: the host that received it). Attributes and
-   * fields that may hold prompt or completion text are removed from its payload first ({@link DeadLetterRedactor}).
+   * Queues a dead letter (a rejected input item with its reason; key: the host that received it).
+   * Attributes and fields that may hold prompt or completion text are removed from its payload
+   * first ({@link DeadLetterRedactor}).
    */
   public void publish(DeadLetter deadLetter, String host) {
     DeadLetter d = DeadLetterRedactor.redact(deadLetter);
     offer(new Outbound(d, host, deadLettersTopic, trySerialize(deadLettersTopic, d)));
   }
 
-  /** Largest payload a dead letter of a refused record keeps, bytes (the start of the record's Avro binary). */
+  /**
+   * Largest payload a dead letter of a refused record keeps, bytes (the start of the record's Avro
+   * binary).
+   */
   static final int MAX_REFUSED_PAYLOAD = 64 * 1024;
 
-  /** Attempts on one spooled record failing with the same non-retriable error before it is treated as refused. */
+  /**
+   * Attempts on one spooled record failing with the same non-retriable error before it is treated
+   * as refused.
+   */
   static final int MAX_ATTEMPTS = 5;
 
   /**
-   * Whether Kafka refuses this record for good (retrying the same bytes can never succeed): too large, or invalid.
-   * Errors of the whole client (authentication, authorization, an unknown topic) are not: they are retried, as an
-   * outage is.
+   * Whether Kafka refuses this record for good (retrying the same bytes can never succeed): too
+   * large, or invalid. Errors of the whole client (authentication, authorization, an unknown topic)
+   * are not: they are retried, as an outage is.
    */
   static boolean refusedForGood(Throwable t) {
-    Throwable c = t instanceof java.util.concurrent.ExecutionException && t.getCause() != null ? t.getCause() : t;
-    if (c instanceof KafkaException && !(c instanceof RetriableException) && c.getCause() != null
+    Throwable c =
+        t instanceof java.util.concurrent.ExecutionException && t.getCause() != null
+            ? t.getCause()
+            : t;
+    if (c instanceof KafkaException
+        && !(c instanceof RetriableException)
+        && c.getCause() != null
         && c.getCause() instanceof KafkaException) {
       c = c.getCause();
     }
@@ -249,24 +331,37 @@ public final class Publisher implements AutoCloseable {
         || c instanceof org.apache.kafka.common.InvalidRecordException;
   }
 
-  /** Whether retrying may help: retriable, or a whole-client error an operator fixes (credentials, ACLs). */
+  /**
+   * Whether retrying may help: retriable, or a whole-client error an operator fixes (credentials,
+   * ACLs).
+   */
   private static boolean worthRetrying(Throwable t) {
-    Throwable c = t instanceof java.util.concurrent.ExecutionException && t.getCause() != null ? t.getCause() : t;
-    return !(c instanceof KafkaException) || c instanceof RetriableException
+    Throwable c =
+        t instanceof java.util.concurrent.ExecutionException && t.getCause() != null
+            ? t.getCause()
+            : t;
+    return !(c instanceof KafkaException)
+        || c instanceof RetriableException
         || c instanceof org.apache.kafka.common.errors.AuthenticationException
         || c instanceof org.apache.kafka.common.errors.AuthorizationException
         || c instanceof org.apache.kafka.common.errors.InterruptException;
   }
 
   /**
-   * A record Kafka refused for good: counted as dropped ({@code kafka_rejected}) and, unless it is itself a dead
-   * letter (never a dead letter of a dead letter), kept as a dead letter with the start of its Avro binary, so the
-   * drainer moves on instead of retrying it forever.
+   * A record Kafka refused for good: counted as dropped ({@code kafka_rejected}) and, unless it is
+   * itself a dead letter (never a dead letter of a dead letter), kept as a dead letter with the
+   * start of its Avro binary, so the drainer moves on instead of retrying it forever.
    */
   private void refused(String topic, String key, byte[] avro, Throwable e) {
-    Throwable c = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
-    LOG.warn("Kafka refused a record for good on {}; dropped (counted){}: {}", topic,
-        topic.equals(deadLettersTopic) ? "" : ", kept as a dead letter", c.toString());
+    Throwable c =
+        e instanceof java.util.concurrent.ExecutionException && e.getCause() != null
+            ? e.getCause()
+            : e;
+    LOG.warn(
+        "Kafka refused a record for good on {}; dropped (counted){}: {}",
+        topic,
+        topic.equals(deadLettersTopic) ? "" : ", kept as a dead letter",
+        c.toString());
     metrics.dropped("kafka_rejected", 1);
     if (topic.equals(deadLettersTopic) || avro == null) {
       return;
@@ -280,11 +375,19 @@ public final class Publisher implements AutoCloseable {
     int keep = Math.min(avro.length, MAX_REFUSED_PAYLOAD);
     d.setPayload(ByteBuffer.wrap(java.util.Arrays.copyOf(avro, keep)));
     String msg = c.getMessage() == null ? "" : c.getMessage();
-    d.setMessage("Kafka refused the record for good: " + c.getClass().getSimpleName() + ": "
-        + (msg.length() > 500 ? msg.substring(0, 500) + "..." : msg) + "; the payload is the start of its Avro binary ("
-        + keep + " of " + avro.length + " bytes)");
+    d.setMessage(
+        "Kafka refused the record for good: "
+            + c.getClass().getSimpleName()
+            + ": "
+            + (msg.length() > 500 ? msg.substring(0, 500) + "..." : msg)
+            + "; the payload is the start of its Avro binary ("
+            + keep
+            + " of "
+            + avro.length
+            + " bytes)");
     d.setDetectedUs(System.currentTimeMillis() * 1000L);
-    // serialized by the sender: this may run on the producer's I/O thread, which must not wait on the registry
+    // serialized by the sender: this may run on the producer's I/O thread, which must not wait on
+    // the registry
     offer(new Outbound(d, key, deadLettersTopic, null));
   }
 
@@ -294,12 +397,16 @@ public final class Publisher implements AutoCloseable {
   private final java.util.concurrent.atomic.AtomicInteger unresolvedTopics =
       new java.util.concurrent.atomic.AtomicInteger();
 
-  /** End of the back-pressure wait of the current episode of a full queue (System.nanoTime), 0 when none. */
+  /**
+   * End of the back-pressure wait of the current episode of a full queue (System.nanoTime), 0 when
+   * none.
+   */
   private volatile long pressureDeadline;
 
   /**
-   * Whether the serializer knows {@code topic}'s schema id, so that serializing makes no registry call. Always with a
-   * serializer other than the schemas module's AvroSerializer (it is not asked).
+   * Whether the serializer knows {@code topic}'s schema id, so that serializing makes no registry
+   * call. Always with a serializer other than the schemas module's AvroSerializer (it is not
+   * asked).
    */
   private boolean resolved(String topic) {
     return !(serializer instanceof AvroSerializer) || slot(topic).resolved;
@@ -309,59 +416,76 @@ public final class Publisher implements AutoCloseable {
   static final long RESOLVE_BACKOFF_MAX_MS = 10_000;
 
   /**
-   * Registers (or looks up) {@code schema} for {@code topic} on a resolver thread, retrying with backoff (200 ms
-   * doubling up to {@value #RESOLVE_BACKOFF_MAX_MS} ms) until the registry answers: ingest, the sender and the drainer
-   * never wait on the registry. Once known, the topic's events are serialized where they are published, and the
-   * drainer is woken to send what waited in the spool. No-op when resolved or already being resolved.
+   * Registers (or looks up) {@code schema} for {@code topic} on a resolver thread, retrying with
+   * backoff (200 ms doubling up to {@value #RESOLVE_BACKOFF_MAX_MS} ms) until the registry answers:
+   * ingest, the sender and the drainer never wait on the registry. Once known, the topic's events
+   * are serialized where they are published, and the drainer is woken to send what waited in the
+   * spool. No-op when resolved or already being resolved.
    */
   private void resolveAsync(String topic, org.apache.avro.Schema schema) {
     TopicSlot slot = slot(topic);
-    if (!(serializer instanceof AvroSerializer<?> avro) || slot.resolved
+    if (!(serializer instanceof AvroSerializer<?> avro)
+        || slot.resolved
         || !slot.resolving.compareAndSet(false, true)) {
       return;
     }
     unresolvedTopics.incrementAndGet();
-    Thread t = new Thread(() -> {
-      long backoff = 200;
-      int failures = 0;
-      while (running) {
-        try {
-          int id = avro.prepare(topic, schema);
-          if (topic == requestsTopic && requestHeader == null) {
-            requestHeader = new byte[] {0, (byte) (id >>> 24), (byte) (id >>> 16), (byte) (id >>> 8), (byte) id};
-          }
-          slot.resolved = true;
-          unresolvedTopics.decrementAndGet();
-          if (failures > 0) {
-            LOG.info("schema id of {} resolved after {} failed attempts; spooled events are sent now", topic, failures);
-          }
-          synchronized (drainSignal) {
-            drainSignal.notifyAll();
-          }
-          return;
-        } catch (RuntimeException e) {
-          failures++;
-          if (failures == 1) {
-            LOG.warn("cannot resolve the schema id of {} yet ({}); its events are spooled and retried", topic,
-                e.toString());
-          }
-          try {
-            Thread.sleep(backoff);
-          } catch (InterruptedException ie) {
-            Thread.currentThread().interrupt();
-            break;
-          }
-          backoff = Math.min(backoff * 2, RESOLVE_BACKOFF_MAX_MS);
-        }
-      }
-      slot.resolving.set(false);
-    }, "infermeter-schema-resolver");
+    Thread t =
+        new Thread(
+            () -> {
+              long backoff = 200;
+              int failures = 0;
+              while (running) {
+                try {
+                  int id = avro.prepare(topic, schema);
+                  if (topic == requestsTopic && requestHeader == null) {
+                    requestHeader =
+                        new byte[] {
+                          0, (byte) (id >>> 24), (byte) (id >>> 16), (byte) (id >>> 8), (byte) id
+                        };
+                  }
+                  slot.resolved = true;
+                  unresolvedTopics.decrementAndGet();
+                  if (failures > 0) {
+                    LOG.info(
+                        "schema id of {} resolved after {} failed attempts; spooled events are sent now",
+                        topic,
+                        failures);
+                  }
+                  synchronized (drainSignal) {
+                    drainSignal.notifyAll();
+                  }
+                  return;
+                } catch (RuntimeException e) {
+                  failures++;
+                  if (failures == 1) {
+                    LOG.warn(
+                        "cannot resolve the schema id of {} yet ({}); its events are spooled and retried",
+                        topic,
+                        e.toString());
+                  }
+                  try {
+                    Thread.sleep(backoff);
+                  } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    break;
+                  }
+                  backoff = Math.min(backoff * 2, RESOLVE_BACKOFF_MAX_MS);
+                }
+              }
+              slot.resolving.set(false);
+            },
+            "infermeter-schema-resolver");
     t.setDaemon(true);
     t.start();
   }
 
-  /** Pause of the sender after its first event when fewer than {@link #GATHER_BELOW} are queued (2 ms). */
+  /**
+   * Pause of the sender after its first event when fewer than {@link #GATHER_BELOW} are queued (2
+   * ms).
+   */
   static final long GATHER_NANOS = 2_000_000L;
+
   static final int GATHER_BELOW = 256;
 
   private byte[] trySerialize(String topic, SpecificRecord r) {
@@ -377,15 +501,20 @@ public final class Publisher implements AutoCloseable {
   }
 
   /**
-   * Most events awaiting an acknowledgement for the direct path; above it (Kafka slow or unreachable and not failed
-   * yet) events queue for the sender as before, so the producer's buffer never fills from an ingest thread (where
-   * {@code send} would block up to {@code max.block.ms}).
+   * Most events awaiting an acknowledgement for the direct path; above it (Kafka slow or
+   * unreachable and not failed yet) events queue for the sender as before, so the producer's buffer
+   * never fills from an ingest thread (where {@code send} would block up to {@code max.block.ms}).
    */
   static final int DIRECT_MAX_IN_FLIGHT = 16_384;
 
   private void offer(Outbound o) {
-    if (o.bytes() != null && running && kafkaHealthy && queuedOrRouting.get() == 0 && spool.isEmpty()
-        && inFlight.get() < DIRECT_MAX_IN_FLIGHT && acknowledgedBefore(o.topic())) {
+    if (o.bytes() != null
+        && running
+        && kafkaHealthy
+        && queuedOrRouting.get() == 0
+        && spool.isEmpty()
+        && inFlight.get() < DIRECT_MAX_IN_FLIGHT
+        && acknowledgedBefore(o.topic())) {
       route(o); // the direct path: what the sender would do, on this thread
       return;
     }
@@ -393,8 +522,10 @@ public final class Publisher implements AutoCloseable {
     if (queue.offer(o)) {
       return;
     }
-    // Back-pressure only while Kafka is healthy and the sender is not waiting on the registry, and at most
-    // BACKPRESSURE_MS in all per episode of a queue more than half full (pressureDeadline): a request is answered
+    // Back-pressure only while Kafka is healthy and the sender is not waiting on the registry, and
+    // at most
+    // BACKPRESSURE_MS in all per episode of a queue more than half full (pressureDeadline): a
+    // request is answered
     // within that bound whatever Kafka does; past it the rest goes to the spool.
     long now = System.nanoTime();
     long deadline = pressureDeadline;
@@ -419,14 +550,18 @@ public final class Publisher implements AutoCloseable {
   }
 
   private TopicSlot slot(String topic) {
-    return topic == requestsTopic ? requestsSlot : topic == hardwareTopic ? hardwareSlot
-        : topic == engineTopic ? engineSlot : deadLettersSlot;
+    return topic == requestsTopic
+        ? requestsSlot
+        : topic == hardwareTopic
+            ? hardwareSlot
+            : topic == engineTopic ? engineSlot : deadLettersSlot;
   }
 
   /**
-   * Whether ingest should turn clients away for now (HTTP 503 with {@code Retry-After}, gRPC UNAVAILABLE with
-   * RetryInfo): the spool holds undelivered events and is full, so accepting more would drop older ones. Clients keep
-   * their data and retry; sources that cannot retry (samplers, the Java API) still go to the spool, dropping oldest.
+   * Whether ingest should turn clients away for now (HTTP 503 with {@code Retry-After}, gRPC
+   * UNAVAILABLE with RetryInfo): the spool holds undelivered events and is full, so accepting more
+   * would drop older ones. Clients keep their data and retry; sources that cannot retry (samplers,
+   * the Java API) still go to the spool, dropping oldest.
    */
   public boolean spoolFull() {
     return !spool.isEmpty() && spool.full();
@@ -454,14 +589,17 @@ public final class Publisher implements AutoCloseable {
         }
         batch.add(first);
         if (queue.size() < GATHER_BELOW) {
-          // Let the rest of the ingest batch arrive before draining: without this pause the sender empties the queue
-          // faster than an ingest thread fills it, blocks again and is woken (a futex call on both threads) for
+          // Let the rest of the ingest batch arrive before draining: without this pause the sender
+          // empties the queue
+          // faster than an ingest thread fills it, blocks again and is woken (a futex call on both
+          // threads) for
           // nearly every event. The producer lingers far longer (linger.ms) anyway.
           LockSupport.parkNanos(GATHER_NANOS);
         }
         queue.drainTo(batch, 1023);
         if (pressureDeadline != 0 && queue.size() <= queueCapacity / 2) {
-          pressureDeadline = 0; // the episode of a full queue is over: the next one gets its own bound
+          pressureDeadline =
+              0; // the episode of a full queue is over: the next one gets its own bound
         }
         for (int i = 0; i < batch.size(); i++) {
           route(batch.get(i));
@@ -497,7 +635,8 @@ public final class Publisher implements AutoCloseable {
     String topic = o.topic();
     if (value == null && !resolved(topic)) {
       resolveAsync(topic, o.value().getSchema());
-      toSpool(o); // the drainer sends it once the schema id is known; the sender never waits on the registry
+      toSpool(o); // the drainer sends it once the schema id is known; the sender never waits on the
+      // registry
       return;
     }
     if (value == null) {
@@ -512,14 +651,18 @@ public final class Publisher implements AutoCloseable {
     long start = latencySampleStart();
     inFlight.incrementAndGet();
     try {
-      producer.send(new ProducerRecord<>(topic, o.key(), value), (md, ex) -> {
-        inFlight.decrementAndGet();
-        if (ex == null) {
-          acked(slot, start); // the event itself is not touched on success: it is long out of the caches
-        } else {
-          onFailure(o, ex);
-        }
-      });
+      producer.send(
+          new ProducerRecord<>(topic, o.key(), value),
+          (md, ex) -> {
+            inFlight.decrementAndGet();
+            if (ex == null) {
+              acked(
+                  slot, start); // the event itself is not touched on success: it is long out of the
+              // caches
+            } else {
+              onFailure(o, ex);
+            }
+          });
     } catch (KafkaException e) {
       inFlight.decrementAndGet();
       onFailure(o, e);
@@ -527,18 +670,24 @@ public final class Publisher implements AutoCloseable {
   }
 
   /**
-   * One event in {@value #LATENCY_SAMPLE_EVERY} (drawn at random) has its send latency observed: the start time, or 0
-   * for an event that is not in the sample. The acknowledgement callback runs per event on the producer's single I/O
-   * thread, so it is kept cheap (docs/BENCHMARKS.md, Collector); the histogram's quantiles come out the same from a
-   * random sample, and its {@code _count} is the sample's size (about sent / {@value #LATENCY_SAMPLE_EVERY}).
+   * One event in {@value #LATENCY_SAMPLE_EVERY} (drawn at random) has its send latency observed:
+   * the start time, or 0 for an event that is not in the sample. The acknowledgement callback runs
+   * per event on the producer's single I/O thread, so it is kept cheap (docs/BENCHMARKS.md,
+   * Collector); the histogram's quantiles come out the same from a random sample, and its {@code
+   * _count} is the sample's size (about sent / {@value #LATENCY_SAMPLE_EVERY}).
    */
   static long latencySampleStart() {
-    return ThreadLocalRandom.current().nextInt(LATENCY_SAMPLE_EVERY) == 0 ? System.nanoTime() | 1L : 0L;
+    return ThreadLocalRandom.current().nextInt(LATENCY_SAMPLE_EVERY) == 0
+        ? System.nanoTime() | 1L
+        : 0L;
   }
 
   static final int LATENCY_SAMPLE_EVERY = 16;
 
-  /** Counts one acknowledged event; observes its send latency when it is in the sample (startNanos != 0). */
+  /**
+   * Counts one acknowledged event; observes its send latency when it is in the sample (startNanos
+   * != 0).
+   */
   private void acked(TopicSlot slot, long startNanos) {
     if (startNanos != 0) {
       metrics.sendLatency().observe((System.nanoTime() - startNanos) / 1e9);
@@ -551,8 +700,10 @@ public final class Publisher implements AutoCloseable {
 
   private void onFailure(Outbound o, Exception e) {
     if (refusedForGood(e)) {
-      byte[] avro = o.bytes() != null && o.bytes().length > WIRE_HEADER_BYTES
-          ? java.util.Arrays.copyOfRange(o.bytes(), WIRE_HEADER_BYTES, o.bytes().length) : null;
+      byte[] avro =
+          o.bytes() != null && o.bytes().length > WIRE_HEADER_BYTES
+              ? java.util.Arrays.copyOfRange(o.bytes(), WIRE_HEADER_BYTES, o.bytes().length)
+              : null;
       refused(o.topic(), o.key(), avro, e);
       return;
     }
@@ -571,11 +722,14 @@ public final class Publisher implements AutoCloseable {
     byte kind;
     try {
       kind = o.value() == null ? AvroBinary.REQUEST : AvroBinary.kindOf(o.value());
-      // Wire bytes of ingest's encoder or of the schemas module's serializer are the header plus the Avro binary of
-      // the compiled-in schema, which is what the spool keeps: no second encoding. Anything else is encoded here.
-      avro = o.bytes() != null && (o.value() == null || serializer instanceof AvroSerializer)
-          ? java.util.Arrays.copyOfRange(o.bytes(), WIRE_HEADER_BYTES, o.bytes().length)
-          : AvroBinary.encode(o.value());
+      // Wire bytes of ingest's encoder or of the schemas module's serializer are the header plus
+      // the Avro binary of
+      // the compiled-in schema, which is what the spool keeps: no second encoding. Anything else is
+      // encoded here.
+      avro =
+          o.bytes() != null && (o.value() == null || serializer instanceof AvroSerializer)
+              ? java.util.Arrays.copyOfRange(o.bytes(), WIRE_HEADER_BYTES, o.bytes().length)
+              : AvroBinary.encode(o.value());
     } catch (IOException | RuntimeException e) {
       LOG.error("event cannot be Avro-encoded; dropped (counted)", e);
       metrics.dropped("serialization", 1);
@@ -591,14 +745,22 @@ public final class Publisher implements AutoCloseable {
   }
 
   private String topicOf(SpecificRecord r) {
-    return r instanceof RequestEvent ? requestsTopic : r instanceof HardwareSample ? hardwareTopic
-        : r instanceof EngineSample ? engineTopic : deadLettersTopic;
+    return r instanceof RequestEvent
+        ? requestsTopic
+        : r instanceof HardwareSample
+            ? hardwareTopic
+            : r instanceof EngineSample ? engineTopic : deadLettersTopic;
   }
 
   private byte[] serialize(String topic, SpecificRecord r) {
     byte[] bytes = serializer.serialize(topic, r);
-    if (requestHeader == null && topic == requestsTopic && r instanceof RequestEvent && bytes != null
-        && bytes.length > WIRE_HEADER_BYTES && bytes[0] == 0 && serializer instanceof AvroSerializer) {
+    if (requestHeader == null
+        && topic == requestsTopic
+        && r instanceof RequestEvent
+        && bytes != null
+        && bytes.length > WIRE_HEADER_BYTES
+        && bytes[0] == 0
+        && serializer instanceof AvroSerializer) {
       requestHeader = java.util.Arrays.copyOf(bytes, WIRE_HEADER_BYTES);
     }
     return bytes;
@@ -636,9 +798,10 @@ public final class Publisher implements AutoCloseable {
   }
 
   /**
-   * Sends one batch from the spool; true when Kafka acknowledged all of it (and it was committed). Every entry is
-   * settled in the spool as soon as its acknowledgement is seen (and counted as sent then, once): a batch that fails in
-   * part re-sends only the rest, and drop-oldest never counts an acknowledged entry as dropped.
+   * Sends one batch from the spool; true when Kafka acknowledged all of it (and it was committed).
+   * Every entry is settled in the spool as soon as its acknowledgement is seen (and counted as sent
+   * then, once): a batch that fails in part re-sends only the rest, and drop-oldest never counts an
+   * acknowledged entry as dropped.
    */
   boolean drainOnce() throws InterruptedException {
     Spool.Batch batch = spool.read(DRAIN_BATCH);
@@ -667,12 +830,16 @@ public final class Publisher implements AutoCloseable {
         String topic = topicOf(value);
         if (!resolved(topic)) {
           resolveAsync(topic, value.getSchema());
-          unresolved = true; // this entry and the rest wait for the schema id (the resolver wakes the drainer)
+          unresolved =
+              true; // this entry and the rest wait for the schema id (the resolver wakes the
+          // drainer)
           break;
         }
         sent = producer.send(new ProducerRecord<>(topic, entry.key(), serialize(topic, value)));
       } catch (RuntimeException e) {
-        failure = e; // Kafka or the registry (a serializer failure) unreachable: the rest waits for the next attempt
+        failure =
+            e; // Kafka or the registry (a serializer failure) unreachable: the rest waits for the
+        // next attempt
         break;
       }
       starts[futures.size()] = sampleStart;
@@ -691,7 +858,8 @@ public final class Publisher implements AutoCloseable {
           futures.get(i).get();
         } catch (java.util.concurrent.ExecutionException | RuntimeException e) {
           Spool.Entry entry = handed.get(i);
-          if (refusedForGood(e) || !worthRetrying(e) && attemptsOn(entry.position()) >= MAX_ATTEMPTS) {
+          if (refusedForGood(e)
+              || !worthRetrying(e) && attemptsOn(entry.position()) >= MAX_ATTEMPTS) {
             refused(topicOf(values.get(i)), entry.key(), entry.avro(), e);
             spool.settle(entry.position());
             continue;
@@ -707,7 +875,8 @@ public final class Publisher implements AutoCloseable {
       throw e;
     }
     if (failure == null && unresolved) {
-      spool.release(batch); // waiting for the registry, not a Kafka failure: Kafka's health is unchanged
+      spool.release(
+          batch); // waiting for the registry, not a Kafka failure: Kafka's health is unchanged
       return false;
     }
     if (failure == null && done < entries.size()) {
@@ -716,7 +885,10 @@ public final class Publisher implements AutoCloseable {
     if (failure != null) {
       spool.release(batch);
       if (kafkaHealthy) {
-        LOG.warn("Kafka still unreachable ({}); {} events stay spooled", failure.toString(), spool.pending());
+        LOG.warn(
+            "Kafka still unreachable ({}); {} events stay spooled",
+            failure.toString(),
+            spool.pending());
       }
       kafkaHealthy = false;
       return false;
@@ -738,11 +910,18 @@ public final class Publisher implements AutoCloseable {
     }
   }
 
-  /** The spooled record that failed last with a non-retriable error, and how many times in a row it did. */
+  /**
+   * The spooled record that failed last with a non-retriable error, and how many times in a row it
+   * did.
+   */
   private long failingPosition = -1;
+
   private int failingAttempts;
 
-  /** Counts one more failed attempt on {@code position} (drainer thread only); returns the attempts so far. */
+  /**
+   * Counts one more failed attempt on {@code position} (drainer thread only); returns the attempts
+   * so far.
+   */
   private int attemptsOn(long position) {
     if (position != failingPosition) {
       failingPosition = position;
@@ -752,8 +931,8 @@ public final class Publisher implements AutoCloseable {
   }
 
   /**
-   * Stops accepting, sends what is buffered, waits up to {@code timeout} for acknowledgements; whatever is not
-   * acknowledged by then is in the spool (callbacks spool it) for the next start.
+   * Stops accepting, sends what is buffered, waits up to {@code timeout} for acknowledgements;
+   * whatever is not acknowledged by then is in the spool (callbacks spool it) for the next start.
    */
   public void close(Duration timeout) {
     running = false;

@@ -1,6 +1,5 @@
 package io.infermeter.collector.delivery;
 
-import io.infermeter.collector.support.Bytes;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -8,7 +7,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -35,54 +33,62 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A bounded, FIFO on-disk spool of events that could not be delivered yet (format and guarantees: docs/COLLECTOR.md,
- * "Delivery, buffer and spool"; threats: docs/SECURITY.md, "Collector spool").
+ * A bounded, FIFO on-disk spool of events that could not be delivered yet (format and guarantees:
+ * docs/COLLECTOR.md, "Delivery, buffer and spool"; threats: docs/SECURITY.md, "Collector spool").
  *
- * <p>Files. Records are appended to segment files ({@code seg-<n>.spool}) in a directory of the collector's own
- * (created owner-only, 0700; one that others may write is tightened when it is ours and refused otherwise). Every file
- * is opened without following symbolic links, so a link planted in the directory is never written through. A segment
- * starts with an 8-byte header, {@code "IMSP"}, the format version ({@value #VERSION}) and three zero bytes, followed by
- * frames {@code [int magic "IMR2"][int length][int crc32c][payload]} (big-endian; the CRC32C covers the length and the
- * payload), payload {@code [byte kind][short keyLength][key UTF-8][Avro binary]}. A frame that is torn (crash or disk
- * full mid-write) or damaged is detected by its CRC and skipped, and reading resynchronizes on the next valid frame,
- * so the records after it are kept; each damaged region is reported once (at start-up) to the drop listener as
- * {@value #CORRUPT}. Segments of the previous format (no header, {@code [int length][int crc32][payload]}) are still
- * read, up to their first damaged record.
+ * <p>Files. Records are appended to segment files ({@code seg-<n>.spool}) in a directory of the
+ * collector's own (created owner-only, 0700; one that others may write is tightened when it is ours
+ * and refused otherwise). Every file is opened without following symbolic links, so a link planted
+ * in the directory is never written through. A segment starts with an 8-byte header, {@code
+ * "IMSP"}, the format version ({@value #VERSION}) and three zero bytes, followed by frames {@code
+ * [int magic "IMR2"][int length][int crc32c][payload]} (big-endian; the CRC32C covers the length
+ * and the payload), payload {@code [byte kind][short keyLength][key UTF-8][Avro binary]}. A frame
+ * that is torn (crash or disk full mid-write) or damaged is detected by its CRC and skipped, and
+ * reading resynchronizes on the next valid frame, so the records after it are kept; each damaged
+ * region is reported once (at start-up) to the drop listener as {@value #CORRUPT}. Segments of the
+ * previous format (no header, {@code [int length][int crc32][payload]}) are still read, up to their
+ * first damaged record.
  *
- * <p>Bounds. When appending would make the spool exceed {@code maxBytes}, whole segments are deleted oldest first and
- * every unread record in them is reported as {@value #FULL}; when the disk refuses a write (disk full, quota), the
- * partial write is cut off and the oldest segments are deleted ({@value #DISK_FULL}) until the write fits, or the
- * append fails (the caller counts the event). Reading is a two-step {@link #read(int)} / {@link #commit(Batch)} so a
- * batch that failed to send stays in the spool (it is re-read, and re-sent events keep their eventId for downstream
- * de-duplication). The committed read position is persisted in {@code cursor} so a restart resumes; a cursor that
- * cannot be read or does not match the segments is ignored with a warning and reading starts at the oldest record
- * (events may be sent twice then, never lost). Durability follows {@link Fsync}.
+ * <p>Bounds. When appending would make the spool exceed {@code maxBytes}, whole segments are
+ * deleted oldest first and every unread record in them is reported as {@value #FULL}; when the disk
+ * refuses a write (disk full, quota), the partial write is cut off and the oldest segments are
+ * deleted ({@value #DISK_FULL}) until the write fits, or the append fails (the caller counts the
+ * event). Reading is a two-step {@link #read(int)} / {@link #commit(Batch)} so a batch that failed
+ * to send stays in the spool (it is re-read, and re-sent events keep their eventId for downstream
+ * de-duplication). The committed read position is persisted in {@code cursor} so a restart resumes;
+ * a cursor that cannot be read or does not match the segments is ignored with a warning and reading
+ * starts at the oldest record (events may be sent twice then, never lost). Durability follows
+ * {@link Fsync}.
  *
- * <p>Exact accounting with one reader: the records of the batch last returned by {@link #read(int)} are <em>in
- * flight</em> until the reader calls {@link #commit(Batch)} (all delivered) or {@link #release(Batch)} (not all). Drop-
- * oldest deletes their segment like any other but leaves their counting to the reader: a record the reader
- * {@link #settle(long) settles} (delivered, or counted by the reader itself) is never reported as dropped; one deleted
- * while in flight and not settled is reported when the batch is released. So every appended record ends up exactly
- * once as delivered (committed or settled) or dropped (reported to the listener). Settled records are skipped by later
- * reads, so a batch that failed in part is not sent (and counted) twice.
+ * <p>Exact accounting with one reader: the records of the batch last returned by {@link #read(int)}
+ * are <em>in flight</em> until the reader calls {@link #commit(Batch)} (all delivered) or {@link
+ * #release(Batch)} (not all). Drop- oldest deletes their segment like any other but leaves their
+ * counting to the reader: a record the reader {@link #settle(long) settles} (delivered, or counted
+ * by the reader itself) is never reported as dropped; one deleted while in flight and not settled
+ * is reported when the batch is released. So every appended record ends up exactly once as
+ * delivered (committed or settled) or dropped (reported to the listener). Settled records are
+ * skipped by later reads, so a batch that failed in part is not sent (and counted) twice.
  *
- * <p>Thread-safe: all methods synchronize on the spool (appends come from ingest, sender and producer callback threads,
- * reads from the drainer). One reader at a time.
+ * <p>Thread-safe: all methods synchronize on the spool (appends come from ingest, sender and
+ * producer callback threads, reads from the drainer). One reader at a time.
  */
 public final class Spool implements Closeable {
 
   private static final Logger LOG = LoggerFactory.getLogger(Spool.class);
 
   /**
-   * One spooled event: kind (1 request, 2 hardware sample, 3 dead letter), Kafka key, Avro binary value (no registry
-   * header), and its position in the spool (for {@link #settle(long)}).
+   * One spooled event: kind (1 request, 2 hardware sample, 3 dead letter), Kafka key, Avro binary
+   * value (no registry header), and its position in the spool (for {@link #settle(long)}).
    */
   public record Entry(byte kind, String key, byte[] avro, long position) {}
 
   /** Records read but not yet committed, and where reading stopped. */
   public record Batch(List<Entry> entries, long segmentId, long position, int indexInSegment) {}
 
-  /** Where dropped records are reported: a reason ({@link #FULL}, {@link #DISK_FULL}, {@link #CORRUPT}) and a count. */
+  /**
+   * Where dropped records are reported: a reason ({@link #FULL}, {@link #DISK_FULL}, {@link
+   * #CORRUPT}) and a count.
+   */
   @FunctionalInterface
   public interface DropListener {
     void dropped(String reason, long records);
@@ -90,27 +96,39 @@ public final class Spool implements Closeable {
 
   /** Unread records deleted to stay under spool.max.bytes. */
   public static final String FULL = "spool_full";
+
   /** Unread records deleted because the disk refused a write. */
   public static final String DISK_FULL = "spool_disk_full";
+
   /** Damaged regions skipped (each held at least one record). */
   public static final String CORRUPT = "spool_corrupt";
 
   /**
-   * When appended records are forced to the device ({@code spool.fsync}): {@code never} (the OS writes them back; a
-   * host crash may lose the last seconds), {@code segment} (when a segment is closed and on shutdown; a host crash may
-   * lose the open segment's unsynced tail), {@code always} (every append: one device flush per spooled event, which
-   * caps spooling at the device's flush rate), or a duration such as {@code 1s} (at most that much is unsynced; checked
-   * on append and by the drainer). A process crash loses nothing in any mode: written bytes are in the page cache.
+   * When appended records are forced to the device ({@code spool.fsync}): {@code never} (the OS
+   * writes them back; a host crash may lose the last seconds), {@code segment} (when a segment is
+   * closed and on shutdown; a host crash may lose the open segment's unsynced tail), {@code always}
+   * (every append: one device flush per spooled event, which caps spooling at the device's flush
+   * rate), or a duration such as {@code 1s} (at most that much is unsynced; checked on append and
+   * by the drainer). A process crash loses nothing in any mode: written bytes are in the page
+   * cache.
    *
    * @param mode the policy
    * @param interval for {@link Mode#INTERVAL}, the longest time between flushes; otherwise zero
    */
   public record Fsync(Mode mode, Duration interval) {
-    public enum Mode { NEVER, SEGMENT, ALWAYS, INTERVAL }
+    public enum Mode {
+      NEVER,
+      SEGMENT,
+      ALWAYS,
+      INTERVAL
+    }
 
     public static final Fsync SEGMENT = new Fsync(Mode.SEGMENT, Duration.ZERO);
 
-    /** Parses {@code never}, {@code segment}, {@code always} or a positive duration ({@code 500ms}, {@code 1s}). */
+    /**
+     * Parses {@code never}, {@code segment}, {@code always} or a positive duration ({@code 500ms},
+     * {@code 1s}).
+     */
     public static Fsync parse(String s) {
       String v = s.trim().toLowerCase(Locale.ROOT);
       switch (v) {
@@ -123,7 +141,8 @@ public final class Spool implements Closeable {
         default:
           Duration d = io.infermeter.schemas.config.Settings.parseDuration(v);
           if (d.isNegative() || d.isZero()) {
-            throw new IllegalArgumentException("expected never, segment, always or a positive duration");
+            throw new IllegalArgumentException(
+                "expected never, segment, always or a positive duration");
           }
           return new Fsync(Mode.INTERVAL, d);
       }
@@ -133,20 +152,26 @@ public final class Spool implements Closeable {
   static final byte[] SEGMENT_MAGIC = {'I', 'M', 'S', 'P'};
   private static final int SEGMENT_MAGIC_INT = 0x494D5350;
   static final byte VERSION = 2;
+
   /** Segment header: magic, version, three reserved zero bytes. */
   static final int SEGMENT_HEADER = 8;
+
   /** Frame magic "IMR2". */
   static final int FRAME_MAGIC = 0x494D5232;
+
   /** Frame header: magic, length, crc32c. */
   static final int FRAME_HEADER = 12;
+
   /** Record header of the first format: length, crc32. */
   private static final int V1_HEADER = 8;
 
   private static final class Segment {
     final long id;
     final Path path;
+
     /** 1 (headerless) or {@link #VERSION}. */
     final int version;
+
     long bytes;
     int records;
 
@@ -183,26 +208,39 @@ public final class Spool implements Closeable {
   private long readSegment;
   private long readPosition;
   private int readIndex;
-  // the reader's batch in flight: positions [inFlightFrom, inFlightTo), none when inFlightTo == NONE
+  // the reader's batch in flight: positions [inFlightFrom, inFlightTo), none when inFlightTo ==
+  // NONE
   private static final long NONE = -1;
   private long inFlightFrom = NONE;
   private long inFlightTo = NONE;
-  /** Settled (delivered or counted by the reader) but not yet committed positions; all at or after the cursor. */
+
+  /**
+   * Settled (delivered or counted by the reader) but not yet committed positions; all at or after
+   * the cursor.
+   */
   private final Set<Long> settled = new HashSet<>();
-  /** In flight when drop-oldest deleted them and not settled yet: reported unless settled before release. */
+
+  /**
+   * In flight when drop-oldest deleted them and not settled yet: reported unless settled before
+   * release.
+   */
   private final Set<Long> droppedInFlight = new HashSet<>();
 
-  /** As {@link #Spool(Path, long, long, Fsync, DropListener)} with {@link Fsync#SEGMENT}, every drop to onDrop. */
+  /**
+   * As {@link #Spool(Path, long, long, Fsync, DropListener)} with {@link Fsync#SEGMENT}, every drop
+   * to onDrop.
+   */
   public Spool(Path dir, long maxBytes, long segmentBytes, LongConsumer onDrop) throws IOException {
     this(dir, maxBytes, segmentBytes, Fsync.SEGMENT, (reason, n) -> onDrop.accept(n));
   }
 
   /**
-   * Opens (or creates) the spool in {@code dir}, recovering existing segments and the committed cursor. Fails only
-   * when the directory cannot be used (not creatable, or writable by others and not this user's to tighten); damaged
-   * segments or cursor never fail it.
+   * Opens (or creates) the spool in {@code dir}, recovering existing segments and the committed
+   * cursor. Fails only when the directory cannot be used (not creatable, or writable by others and
+   * not this user's to tighten); damaged segments or cursor never fail it.
    */
-  public Spool(Path dir, long maxBytes, long segmentBytes, Fsync fsync, DropListener listener) throws IOException {
+  public Spool(Path dir, long maxBytes, long segmentBytes, Fsync fsync, DropListener listener)
+      throws IOException {
     this.dir = dir;
     this.maxBytes = maxBytes;
     this.segmentBytes = Math.min(segmentBytes, maxBytes);
@@ -212,11 +250,13 @@ public final class Spool implements Closeable {
     recover();
   }
 
-  private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rwx------");
+  private static final Set<PosixFilePermission> OWNER_ONLY =
+      PosixFilePermissions.fromString("rwx------");
 
   /**
-   * Creates {@code dir} owner-only, or checks an existing one: a directory others may write (as {@code /tmp} is) would
-   * let them plant or replace segments, so it is tightened to 0700 when this user owns it and refused otherwise.
+   * Creates {@code dir} owner-only, or checks an existing one: a directory others may write (as
+   * {@code /tmp} is) would let them plant or replace segments, so it is tightened to 0700 when this
+   * user owns it and refused otherwise.
    */
   static void prepareDirectory(Path dir) throws IOException {
     boolean posix = dir.getFileSystem().supportedFileAttributeViews().contains("posix");
@@ -235,32 +275,48 @@ public final class Spool implements Closeable {
     }
     PosixFileAttributeView view = Files.getFileAttributeView(dir, PosixFileAttributeView.class);
     Set<PosixFilePermission> perms = view.readAttributes().permissions();
-    if (perms.contains(PosixFilePermission.OTHERS_WRITE) || perms.contains(PosixFilePermission.GROUP_WRITE)) {
+    if (perms.contains(PosixFilePermission.OTHERS_WRITE)
+        || perms.contains(PosixFilePermission.GROUP_WRITE)) {
       Set<PosixFilePermission> tightened = EnumSet.copyOf(perms);
-      tightened.removeAll(EnumSet.of(PosixFilePermission.GROUP_WRITE, PosixFilePermission.OTHERS_WRITE,
-          PosixFilePermission.GROUP_READ, PosixFilePermission.OTHERS_READ, PosixFilePermission.GROUP_EXECUTE,
-          PosixFilePermission.OTHERS_EXECUTE));
+      tightened.removeAll(
+          EnumSet.of(
+              PosixFilePermission.GROUP_WRITE,
+              PosixFilePermission.OTHERS_WRITE,
+              PosixFilePermission.GROUP_READ,
+              PosixFilePermission.OTHERS_READ,
+              PosixFilePermission.GROUP_EXECUTE,
+              PosixFilePermission.OTHERS_EXECUTE));
       try {
         view.setPermissions(tightened);
       } catch (IOException | SecurityException e) {
-        throw new IOException("spool.dir " + dir + " is writable by other users (" + PosixFilePermissions.toString(
-            perms) + ") and not this user's to tighten: use a directory of the collector's own (e.g. the default "
-            + "under ~/.local/state/infermeter), not a shared one such as /tmp", e);
+        throw new IOException(
+            "spool.dir "
+                + dir
+                + " is writable by other users ("
+                + PosixFilePermissions.toString(perms)
+                + ") and not this user's to tighten: use a directory of the collector's own (e.g. the default "
+                + "under ~/.local/state/infermeter), not a shared one such as /tmp",
+            e);
       }
-      LOG.warn("spool.dir {} was writable by other users ({}); tightened to {}", dir,
-          PosixFilePermissions.toString(perms), PosixFilePermissions.toString(tightened));
+      LOG.warn(
+          "spool.dir {} was writable by other users ({}); tightened to {}",
+          dir,
+          PosixFilePermissions.toString(perms),
+          PosixFilePermissions.toString(tightened));
     }
   }
 
   private void recover() throws IOException {
     List<Path> files;
     try (Stream<Path> s = Files.list(dir)) {
-      files = s.filter(p -> p.getFileName().toString().matches("seg-\\d+\\.spool")).sorted().toList();
+      files =
+          s.filter(p -> p.getFileName().toString().matches("seg-\\d+\\.spool")).sorted().toList();
     }
     long corrupt = 0;
     for (Path p : files) {
       if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-        LOG.warn("ignoring {} in the spool: not a regular file (a symbolic link is never followed)", p);
+        LOG.warn(
+            "ignoring {} in the spool: not a regular file (a symbolic link is never followed)", p);
         continue;
       }
       String n = p.getFileName().toString();
@@ -293,8 +349,10 @@ public final class Spool implements Closeable {
     pending -= readIndex;
     updateEmpty();
     if (corrupt > 0) {
-      LOG.warn("spool {}: skipped {} damaged region(s) (torn or corrupt records); the records after them are kept",
-          dir, corrupt);
+      LOG.warn(
+          "spool {}: skipped {} damaged region(s) (torn or corrupt records); the records after them are kept",
+          dir,
+          corrupt);
       listener.dropped(CORRUPT, corrupt);
     }
     // always append to a fresh segment: a previous run's last segment may end in a torn frame
@@ -302,7 +360,10 @@ public final class Spool implements Closeable {
     openNewSegment(next);
   }
 
-  /** The cursor file, when it is usable; otherwise reading starts at the oldest record (with a warning). */
+  /**
+   * The cursor file, when it is usable; otherwise reading starts at the oldest record (with a
+   * warning).
+   */
   private void readCursor() {
     Path cursor = dir.resolve("cursor");
     if (!Files.exists(cursor, LinkOption.NOFOLLOW_LINKS)) {
@@ -313,7 +374,8 @@ public final class Spool implements Closeable {
         throw new IOException("not a regular file");
       }
       String text;
-      try (FileChannel ch = FileChannel.open(cursor, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+      try (FileChannel ch =
+          FileChannel.open(cursor, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
         if (ch.size() > 256) {
           throw new IOException("too large");
         }
@@ -344,25 +406,33 @@ public final class Spool implements Closeable {
         return;
       }
       if (idx < 0 || idx > s.records) {
-        throw new IOException("record index " + idx + " outside segment " + seg + " (" + s.records + " records)");
+        throw new IOException(
+            "record index " + idx + " outside segment " + seg + " (" + s.records + " records)");
       }
       // the byte position is recomputed from the index (the file's frames), never trusted
       readSegment = seg;
       readIndex = idx;
       readPosition = positionOfIndex(s, idx);
     } catch (IOException | RuntimeException e) {
-      LOG.warn("spool cursor {} is damaged ({}); resuming at the oldest spooled record (some events may be sent "
-          + "twice; downstream de-duplicates them by eventId)", cursor, e.toString());
+      LOG.warn(
+          "spool cursor {} is damaged ({}); resuming at the oldest spooled record (some events may be sent "
+              + "twice; downstream de-duplicates them by eventId)",
+          cursor,
+          e.toString());
     }
   }
 
   /** Damaged regions found by the last {@link #scan}. */
   private long lastScanCorrupt;
 
-  /** Reads a segment's header and counts its valid records (and damaged regions, in {@link #lastScanCorrupt}). */
+  /**
+   * Reads a segment's header and counts its valid records (and damaged regions, in {@link
+   * #lastScanCorrupt}).
+   */
   private Segment scan(long id, Path path) throws IOException {
     lastScanCorrupt = 0;
-    try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+    try (FileChannel ch =
+        FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
       long size = ch.size();
       if (size == 0) {
         return new Segment(id, path, VERSION);
@@ -410,7 +480,9 @@ public final class Spool implements Closeable {
     }
   }
 
-  /** Start of the first valid frame at or after {@code pos} (resynchronizing over damage), or -1. */
+  /**
+   * Start of the first valid frame at or after {@code pos} (resynchronizing over damage), or -1.
+   */
   static long nextFrame(Window map, long pos, long size) throws IOException {
     for (long p = pos; p + FRAME_HEADER <= size; p++) {
       if (map.getInt(p) != FRAME_MAGIC) {
@@ -439,9 +511,10 @@ public final class Spool implements Closeable {
   }
 
   /**
-   * A segment file read through a heap buffer, a window of at least {@value #CHUNK} bytes moved as reading goes.
-   * Not a memory mapping: a mapping would hold a deleted segment's disk space until the garbage collector unmaps it,
-   * and deleting the oldest segment must free space at once when the disk is full. Not thread-safe (one per call).
+   * A segment file read through a heap buffer, a window of at least {@value #CHUNK} bytes moved as
+   * reading goes. Not a memory mapping: a mapping would hold a deleted segment's disk space until
+   * the garbage collector unmaps it, and deleting the oldest segment must free space at once when
+   * the disk is full. Not thread-safe (one per call).
    */
   static final class Window {
     static final int CHUNK = 1 << 20;
@@ -456,13 +529,16 @@ public final class Spool implements Closeable {
       this.size = size;
     }
 
-    /** Makes bytes [p, p + n) of the file available in {@link #buf}; returns the offset of p there. */
+    /**
+     * Makes bytes [p, p + n) of the file available in {@link #buf}; returns the offset of p there.
+     */
     int at(long p, int n) throws IOException {
       if (p >= start && p + n <= start + len) {
         return (int) (p - start);
       }
       if (p < 0 || n < 0 || p + n > size) {
-        throw new IOException("read of " + n + " bytes at " + p + " beyond the segment's " + size + " bytes");
+        throw new IOException(
+            "read of " + n + " bytes at " + p + " beyond the segment's " + size + " bytes");
       }
       int want = (int) Math.min(size - p, Math.max(CHUNK, n));
       if (buf.length < want) {
@@ -475,7 +551,8 @@ public final class Spool implements Closeable {
         }
       }
       if (b.position() < n) {
-        throw new IOException("segment ended after " + (p + b.position()) + " of " + size + " bytes");
+        throw new IOException(
+            "segment ended after " + (p + b.position()) + " of " + size + " bytes");
       }
       start = p;
       len = b.position();
@@ -493,16 +570,23 @@ public final class Spool implements Closeable {
     }
 
     static int intAt(byte[] b, int o) {
-      return (b[o] & 0xff) << 24 | (b[o + 1] & 0xff) << 16 | (b[o + 2] & 0xff) << 8 | (b[o + 3] & 0xff);
+      return (b[o] & 0xff) << 24
+          | (b[o + 1] & 0xff) << 16
+          | (b[o + 2] & 0xff) << 8
+          | (b[o + 3] & 0xff);
     }
   }
 
-  /** Byte position of record {@code idx} of a segment (the end of the segment's data for idx == records). */
+  /**
+   * Byte position of record {@code idx} of a segment (the end of the segment's data for idx ==
+   * records).
+   */
   private long positionOfIndex(Segment s, int idx) throws IOException {
     if (s.bytes == 0) {
       return s.dataStart();
     }
-    try (FileChannel ch = FileChannel.open(s.path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+    try (FileChannel ch =
+        FileChannel.open(s.path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
       Window map = new Window(ch, s.bytes);
       long pos = s.dataStart();
       for (int i = 0; i < idx; i++) {
@@ -524,7 +608,9 @@ public final class Spool implements Closeable {
     return start + FRAME_HEADER + map.getInt(start + 4);
   }
 
-  /** Total order of records: segment id in the high 32 bits, index within the segment in the low 32. */
+  /**
+   * Total order of records: segment id in the high 32 bits, index within the segment in the low 32.
+   */
   static long position(long segmentId, int index) {
     return segmentId << 32 | index;
   }
@@ -547,8 +633,12 @@ public final class Spool implements Closeable {
     Segment seg = new Segment(id, dir.resolve(String.format("seg-%020d.spool", id)), VERSION);
     // CREATE_NEW: never reuse (or write through) a file someone else put there
     Files.deleteIfExists(seg.path);
-    writer = FileChannel.open(seg.path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-        LinkOption.NOFOLLOW_LINKS);
+    writer =
+        FileChannel.open(
+            seg.path,
+            StandardOpenOption.CREATE_NEW,
+            StandardOpenOption.WRITE,
+            LinkOption.NOFOLLOW_LINKS);
     segments.addLast(seg);
     if (segments.size() == 1) {
       readSegment = id;
@@ -580,11 +670,18 @@ public final class Spool implements Closeable {
     }
     int payloadLen = 1 + 2 + k.length + avro.length;
     int head = withSegmentHeader ? SEGMENT_HEADER : 0;
-    ByteBuffer buf = ByteBuffer.allocate(head + FRAME_HEADER + payloadLen).order(ByteOrder.BIG_ENDIAN);
+    ByteBuffer buf =
+        ByteBuffer.allocate(head + FRAME_HEADER + payloadLen).order(ByteOrder.BIG_ENDIAN);
     if (withSegmentHeader) {
       buf.put(SEGMENT_MAGIC).put(VERSION).put((byte) 0).put((byte) 0).put((byte) 0);
     }
-    buf.putInt(FRAME_MAGIC).putInt(payloadLen).putInt(0).put(kind).putShort((short) k.length).put(k).put(avro);
+    buf.putInt(FRAME_MAGIC)
+        .putInt(payloadLen)
+        .putInt(0)
+        .put(kind)
+        .putShort((short) k.length)
+        .put(k)
+        .put(avro);
     byte[] arr = buf.array();
     CRC32C crc = new CRC32C();
     crc.update(arr, head + 4, 4);
@@ -594,15 +691,17 @@ public final class Spool implements Closeable {
   }
 
   /**
-   * Appends one record; may delete the oldest segments (reported as {@link #FULL}) to stay within the size bound, or
-   * (reported as {@link #DISK_FULL}) when the disk refuses the write.
+   * Appends one record; may delete the oldest segments (reported as {@link #FULL}) to stay within
+   * the size bound, or (reported as {@link #DISK_FULL}) when the disk refuses the write.
    *
-   * @throws UncheckedIOException when the record cannot be written even with only the newest segment left
+   * @throws UncheckedIOException when the record cannot be written even with only the newest
+   *     segment left
    */
   public synchronized void append(byte kind, String key, byte[] avro) {
     try {
       Segment last = segments.peekLast();
-      int frameLen = FRAME_HEADER + 3 + key.length() + avro.length; // close enough for the rollover decision
+      int frameLen =
+          FRAME_HEADER + 3 + key.length() + avro.length; // close enough for the rollover decision
       if (last.bytes > 0 && last.bytes + frameLen > segmentBytes) {
         openNewSegment(last.id + 1);
       }
@@ -625,7 +724,10 @@ public final class Spool implements Closeable {
         if (segments.size() <= 1) {
           throw failure;
         }
-        LOG.warn("cannot write the spool {} ({}); dropping its oldest segment to make room", dir, failure.toString());
+        LOG.warn(
+            "cannot write the spool {} ({}); dropping its oldest segment to make room",
+            dir,
+            failure.toString());
         dropOldest(DISK_FULL);
       }
     } catch (IOException e) {
@@ -634,8 +736,9 @@ public final class Spool implements Closeable {
   }
 
   /**
-   * Writes a frame at the end of the writer's segment {@code last}; on failure cuts the partial write off (or, when
-   * that fails too, starts a new segment, the reader resynchronizing over the partial frame) and returns the failure.
+   * Writes a frame at the end of the writer's segment {@code last}; on failure cuts the partial
+   * write off (or, when that fails too, starts a new segment, the reader resynchronizing over the
+   * partial frame) and returns the failure.
    */
   private IOException write(Segment last, byte[] arr) throws IOException {
     ByteBuffer buf = ByteBuffer.wrap(arr);
@@ -653,7 +756,8 @@ public final class Spool implements Closeable {
       try {
         writer.truncate(last.bytes);
       } catch (IOException truncateFailed) {
-        LOG.warn("cannot cut a partial write off {}; starting a new segment", last.path, truncateFailed);
+        LOG.warn(
+            "cannot cut a partial write off {}; starting a new segment", last.path, truncateFailed);
         openNewSegment(last.id + 1);
       }
       return e;
@@ -668,7 +772,7 @@ public final class Spool implements Closeable {
           force();
         }
       }
-      default -> { }
+      default -> {}
     }
   }
 
@@ -680,9 +784,13 @@ public final class Spool implements Closeable {
     lastForceNanos = System.nanoTime();
   }
 
-  /** With an interval policy: forces appended bytes to the device when the interval has passed (drainer loop). */
+  /**
+   * With an interval policy: forces appended bytes to the device when the interval has passed
+   * (drainer loop).
+   */
   public synchronized void syncIfDue() {
-    if (fsync.mode() == Fsync.Mode.INTERVAL && unforced
+    if (fsync.mode() == Fsync.Mode.INTERVAL
+        && unforced
         && System.nanoTime() - lastForceNanos >= fsync.interval().toNanos()) {
       try {
         force();
@@ -706,7 +814,8 @@ public final class Spool implements Closeable {
       readPosition = next.dataStart();
       readIndex = 0;
     }
-    // Not lost: records already settled by the reader (delivered), and records in flight (their fate is the reader's:
+    // Not lost: records already settled by the reader (delivered), and records in flight (their
+    // fate is the reader's:
     // settled before the batch is released means delivered, otherwise release reports them).
     Set<Long> settledHere = new HashSet<>();
     for (Iterator<Long> it = settled.iterator(); it.hasNext(); ) {
@@ -734,9 +843,10 @@ public final class Spool implements Closeable {
   }
 
   /**
-   * Up to {@code max} unread, unsettled records from the cursor, without moving it (see {@link #commit(Batch)}); the
-   * returned batch is in flight until {@link #commit(Batch)} or {@link #release(Batch)}. A previous batch still in
-   * flight is released first. Damaged frames are skipped (they were counted when the spool was opened).
+   * Up to {@code max} unread, unsettled records from the cursor, without moving it (see {@link
+   * #commit(Batch)}); the returned batch is in flight until {@link #commit(Batch)} or {@link
+   * #release(Batch)}. A previous batch still in flight is released first. Damaged frames are
+   * skipped (they were counted when the spool was opened).
    */
   public synchronized Batch read(int max) {
     resolveInFlight();
@@ -758,12 +868,15 @@ public final class Spool implements Closeable {
           idx = 0;
           continue;
         }
-        try (FileChannel ch = FileChannel.open(s.path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+        try (FileChannel ch =
+            FileChannel.open(s.path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
           Window map = new Window(ch, s.bytes);
           while (idx < s.records && out.size() < max) {
             long start = s.version == 1 ? pos : nextFrame(map, pos, s.bytes);
             if (start < 0) {
-              idx = s.records; // cannot happen unless the file changed under us: nothing more to read here
+              idx =
+                  s.records; // cannot happen unless the file changed under us: nothing more to read
+              // here
               break;
             }
             int header = s.version == 1 ? V1_HEADER : FRAME_HEADER;
@@ -772,7 +885,8 @@ public final class Spool implements Closeable {
             pos = start + header + len;
             idx++;
             if (settled.contains(at)) {
-              continue; // delivered by an earlier attempt of this batch: not sent (nor counted) again
+              continue; // delivered by an earlier attempt of this batch: not sent (nor counted)
+              // again
             }
             int p = map.at(start + header, len);
             byte[] b = map.buf;
@@ -797,9 +911,9 @@ public final class Spool implements Closeable {
   }
 
   /**
-   * Marks one record of the batch in flight as done by the reader: delivered (Kafka acknowledged it), or counted by
-   * the reader itself (e.g. undecodable, or refused by Kafka). It is never reported as dropped and not returned by
-   * later reads.
+   * Marks one record of the batch in flight as done by the reader: delivered (Kafka acknowledged
+   * it), or counted by the reader itself (e.g. undecodable, or refused by Kafka). It is never
+   * reported as dropped and not returned by later reads.
    */
   public synchronized void settle(long position) {
     if (!droppedInFlight.remove(position) && position >= cursor()) {
@@ -808,8 +922,9 @@ public final class Spool implements Closeable {
   }
 
   /**
-   * Ends the batch in flight without moving the cursor (not all of it was delivered): its unsettled records stay in
-   * the spool and are read again, except those drop-oldest deleted meanwhile, which are reported now.
+   * Ends the batch in flight without moving the cursor (not all of it was delivered): its unsettled
+   * records stay in the spool and are read again, except those drop-oldest deleted meanwhile, which
+   * are reported now.
    */
   public synchronized void release(Batch batch) {
     resolveInFlight();
@@ -835,9 +950,10 @@ public final class Spool implements Closeable {
   }
 
   /**
-   * Marks a batch as delivered, all of it: moves the cursor past it and deletes fully consumed segments. A batch whose
-   * segments were meanwhile dropped for space only moves the cursor forward, never back; its records that drop-oldest
-   * deleted while in flight count as delivered (they were), not as dropped.
+   * Marks a batch as delivered, all of it: moves the cursor past it and deletes fully consumed
+   * segments. A batch whose segments were meanwhile dropped for space only moves the cursor
+   * forward, never back; its records that drop-oldest deleted while in flight count as delivered
+   * (they were), not as dropped.
    */
   public synchronized void commit(Batch batch) {
     droppedInFlight.clear();
@@ -866,7 +982,10 @@ public final class Spool implements Closeable {
         Files.deleteIfExists(s.path);
       }
       Segment head = segments.peekFirst();
-      if (segments.size() == 1 && head.id == readSegment && readIndex == head.records && head.records > 0) {
+      if (segments.size() == 1
+          && head.id == readSegment
+          && readIndex == head.records
+          && head.records > 0) {
         // everything delivered: start a fresh segment so the spool's disk use goes back to zero
         openNewSegment(head.id + 1);
         segments.pollFirst();
@@ -884,13 +1003,22 @@ public final class Spool implements Closeable {
     }
   }
 
-  /** Replaces the cursor file atomically; never writes through a link (the temporary file is created anew). */
+  /**
+   * Replaces the cursor file atomically; never writes through a link (the temporary file is created
+   * anew).
+   */
   private void writeCursor() throws IOException {
     Path tmp = dir.resolve("cursor.tmp");
     Files.deleteIfExists(tmp); // deletes a link itself, not its target
-    byte[] text = (readSegment + " " + readPosition + " " + readIndex + "\n").getBytes(StandardCharsets.US_ASCII);
-    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-        LinkOption.NOFOLLOW_LINKS)) {
+    byte[] text =
+        (readSegment + " " + readPosition + " " + readIndex + "\n")
+            .getBytes(StandardCharsets.US_ASCII);
+    try (FileChannel ch =
+        FileChannel.open(
+            tmp,
+            StandardOpenOption.CREATE_NEW,
+            StandardOpenOption.WRITE,
+            LinkOption.NOFOLLOW_LINKS)) {
       ByteBuffer b = ByteBuffer.wrap(text);
       while (b.hasRemaining()) {
         ch.write(b);
@@ -899,7 +1027,11 @@ public final class Spool implements Closeable {
         ch.force(false);
       }
     }
-    Files.move(tmp, dir.resolve("cursor"), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    Files.move(
+        tmp,
+        dir.resolve("cursor"),
+        StandardCopyOption.REPLACE_EXISTING,
+        StandardCopyOption.ATOMIC_MOVE);
   }
 
   /** Unread records. */
@@ -918,8 +1050,8 @@ public final class Spool implements Closeable {
 
   /** Bytes on disk (segments not yet deleted). */
   /**
-   * Whether the spool is full: appending another segment's worth of events would drop the oldest undelivered ones
-   * ({@code spool.max.bytes} minus one {@code spool.segment.bytes} in use).
+   * Whether the spool is full: appending another segment's worth of events would drop the oldest
+   * undelivered ones ({@code spool.max.bytes} minus one {@code spool.segment.bytes} in use).
    */
   public synchronized boolean full() {
     return totalBytes + segmentBytes > maxBytes;

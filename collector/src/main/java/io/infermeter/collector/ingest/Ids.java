@@ -8,42 +8,47 @@ import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Event ids. The id of an event is derived from what its client sent, so that a client's retry of the same request
- * (an OTLP exporter resends the same spans after a timeout or a 429/502/503/504; a JSON-lines client resends the same
- * lines) carries the same id and the streams app's de-duplication drops the copy:
+ * Event ids. The id of an event is derived from what its client sent, so that a client's retry of
+ * the same request (an OTLP exporter resends the same spans after a timeout or a 429/502/503/504; a
+ * JSON-lines client resends the same lines) carries the same id and the streams app's
+ * de-duplication drops the copy:
  *
  * <ul>
  *   <li>an OTLP span: {@link #ofSpan} over its trace id and span id (the bytes as sent, 16 and 8);
- *   <li>a JSON line or a Java API record with a {@code requestId}: {@link #ofRequest} over (requestId, host, model);
+ *   <li>a JSON line or a Java API record with a {@code requestId}: {@link #ofRequest} over
+ *       (requestId, host, model);
  *   <li>anything else (no ids sent): a random id, {@link #newEventId}.
  * </ul>
  *
- * <p>A derived id is a name-based UUID, version 8 with SHA-256 as RFC 9562 (section 5.8, appendix B.2) describes it:
- * the first 16 bytes of {@code SHA-256(name)}, with the version nibble set to 8 and the variant bits to {@code 10}.
- * The name is the ASCII tag of the rule ({@code infermeter.span.v1} or {@code infermeter.request.v1}), then each part
- * as a 4-byte big-endian length and its bytes (strings UTF-8), so that no two different part lists give the same
- * name. The text is the usual 36 characters (8-4-4-4-12 hex digits). Random ids are version 4, drawn from
- * {@link ThreadLocalRandom} instead of {@link UUID#randomUUID()}, whose shared SecureRandom serializes the ingest
- * threads at 100k events/s: they only need to be unique (122 random bits), not unpredictable. Thread-safe (one
- * digest per thread).
+ * <p>A derived id is a name-based UUID, version 8 with SHA-256 as RFC 9562 (section 5.8, appendix
+ * B.2) describes it: the first 16 bytes of {@code SHA-256(name)}, with the version nibble set to 8
+ * and the variant bits to {@code 10}. The name is the ASCII tag of the rule ({@code
+ * infermeter.span.v1} or {@code infermeter.request.v1}), then each part as a 4-byte big-endian
+ * length and its bytes (strings UTF-8), so that no two different part lists give the same name. The
+ * text is the usual 36 characters (8-4-4-4-12 hex digits). Random ids are version 4, drawn from
+ * {@link ThreadLocalRandom} instead of {@link UUID#randomUUID()}, whose shared SecureRandom
+ * serializes the ingest threads at 100k events/s: they only need to be unique (122 random bits),
+ * not unpredictable. Thread-safe (one digest per thread).
  */
 public final class Ids {
 
   /** Length of an id's text (8-4-4-4-12 hex digits with dashes). */
   static final int TEXT_LENGTH = 36;
 
-  private static final byte[] HEX = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+  private static final byte[] HEX =
+      "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
   private Ids() {}
 
   /** Tag of the name of a span's id: trace id and span id. */
   static final byte[] SPAN_TAG = "infermeter.span.v1".getBytes(StandardCharsets.US_ASCII);
+
   /** Tag of the name of a request's id: requestId, host, model. */
   static final byte[] REQUEST_TAG = "infermeter.request.v1".getBytes(StandardCharsets.US_ASCII);
 
   /**
-   * A thread's SHA-256 digest, the name being built (in one reused buffer, hashed with one call: fewer calls into the
-   * digest than one per part) and the resulting UUID bits.
+   * A thread's SHA-256 digest, the name being built (in one reused buffer, hashed with one call:
+   * fewer calls into the digest than one per part) and the resulting UUID bits.
    */
   static final class Hasher {
     private final MessageDigest sha;
@@ -78,7 +83,10 @@ public final class Ids {
       }
     }
 
-    /** Appends the part's 4-byte big-endian length; the caller then writes {@code n} bytes at {@link #pos}. */
+    /**
+     * Appends the part's 4-byte big-endian length; the caller then writes {@code n} bytes at {@link
+     * #pos}.
+     */
     private void length(int n) {
       room(4 + n);
       name[pos] = (byte) (n >>> 24);
@@ -151,7 +159,8 @@ public final class Ids {
   }
 
   /** As {@link #ofSpan(byte[], byte[])} for the ids as protobuf holds them. */
-  public static String ofSpan(com.google.protobuf.ByteString traceId, com.google.protobuf.ByteString spanId) {
+  public static String ofSpan(
+      com.google.protobuf.ByteString traceId, com.google.protobuf.ByteString spanId) {
     Hasher h = hasher().begin(SPAN_TAG).part(traceId).part(spanId);
     h.finish();
     return h.text();
@@ -159,21 +168,27 @@ public final class Ids {
 
   /** The id of an OTLP span: derived from its trace id and span id (the bytes as sent). */
   public static String ofSpan(byte[] traceId, byte[] spanId) {
-    Hasher h = hasher().begin(SPAN_TAG).part(traceId, 0, traceId.length).part(spanId, 0, spanId.length);
+    Hasher h =
+        hasher().begin(SPAN_TAG).part(traceId, 0, traceId.length).part(spanId, 0, spanId.length);
     h.finish();
     return h.text();
   }
 
   /**
-   * The id of a request that names itself: derived from (requestId, host, model); null when {@code requestId} is
-   * null or empty (the request then gets a random id). A null host or model counts as empty.
+   * The id of a request that names itself: derived from (requestId, host, model); null when {@code
+   * requestId} is null or empty (the request then gets a random id). A null host or model counts as
+   * empty.
    */
   public static String ofRequest(String requestId, String host, String model) {
     if (requestId == null || requestId.isEmpty()) {
       return null;
     }
-    Hasher h = hasher().begin(REQUEST_TAG).part(requestId).part(host == null ? "" : host)
-        .part(model == null ? "" : model);
+    Hasher h =
+        hasher()
+            .begin(REQUEST_TAG)
+            .part(requestId)
+            .part(host == null ? "" : host)
+            .part(model == null ? "" : model);
     h.finish();
     return h.text();
   }
@@ -195,8 +210,9 @@ public final class Ids {
   }
 
   /**
-   * Writes the text of the UUID {@code (msb, lsb)} as ASCII at {@code pos} of {@code out} ({@value #TEXT_LENGTH}
-   * bytes, exactly {@link UUID#toString()}'s characters), without building the UUID or its string.
+   * Writes the text of the UUID {@code (msb, lsb)} as ASCII at {@code pos} of {@code out} ({@value
+   * #TEXT_LENGTH} bytes, exactly {@link UUID#toString()}'s characters), without building the UUID
+   * or its string.
    */
   static void writeText(long msb, long lsb, byte[] out, int pos) {
     hex(msb >>> 32, 8, out, pos);

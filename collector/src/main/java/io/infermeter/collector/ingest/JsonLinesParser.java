@@ -1,31 +1,34 @@
 package io.infermeter.collector.ingest;
 
-import io.infermeter.collector.support.Bytes;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.avro.RequestStatus;
+import io.infermeter.collector.support.Bytes;
 import io.infermeter.collector.support.CollectorMetrics.RejectReason;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
 /**
- * Parses one JSON object per line into a {@link RequestEvent} (field reference: docs/COLLECTOR.md, "JSON lines").
- * Timestamps are epoch microseconds; instead of scheduledUs / firstTokenUs / completedUs a line may give durations from
- * arrival (queueUs, ttftUs, e2eUs); a timestamp wins over a duration. Unknown fields are ignored (forward
- * compatibility). Each line is parsed alone, so that a malformed line is rejected alone and the rest of the batch kept.
+ * Parses one JSON object per line into a {@link RequestEvent} (field reference: docs/COLLECTOR.md,
+ * "JSON lines"). Timestamps are epoch microseconds; instead of scheduledUs / firstTokenUs /
+ * completedUs a line may give durations from arrival (queueUs, ttftUs, e2eUs); a timestamp wins
+ * over a duration. Unknown fields are ignored (forward compatibility). Each line is parsed alone,
+ * so that a malformed line is rejected alone and the rest of the batch kept.
  *
- * <p>Two paths with one result. The reference is Jackson's streaming {@link JsonParser}, one per line. In front of it
- * a scanner over the bytes handles the common shape of a line (an object of ASCII strings without escapes and integers)
- * about four times cheaper, mostly by not setting up a Jackson parser per line (JMH {@code
- * OtlpMapBenchmark.jsonLineParse}); it gives up on anything else (another value type, an escape, a non-ASCII byte, a
- * value the rules reject, malformed input) and the line goes to Jackson, so rejects and their messages come from
- * Jackson alone. {@code JsonLinesParserTest} checks that both paths agree on valid, invalid and randomly mutated lines.
- * The scanner's result ({@link Scan}: values and byte ranges of the line) can also be validated and written straight
- * into Avro without an event object ({@link RequestAvroEncoder}; ingest's fast path).
- * Thread-safe (the factory is shared, parsers are per call, a {@link Scan} belongs to its caller's thread).
+ * <p>Two paths with one result. The reference is Jackson's streaming {@link JsonParser}, one per
+ * line. In front of it a scanner over the bytes handles the common shape of a line (an object of
+ * ASCII strings without escapes and integers) about four times cheaper, mostly by not setting up a
+ * Jackson parser per line (JMH {@code OtlpMapBenchmark.jsonLineParse}); it gives up on anything
+ * else (another value type, an escape, a non-ASCII byte, a value the rules reject, malformed input)
+ * and the line goes to Jackson, so rejects and their messages come from Jackson alone. {@code
+ * JsonLinesParserTest} checks that both paths agree on valid, invalid and randomly mutated lines.
+ * The scanner's result ({@link Scan}: values and byte ranges of the line) can also be validated and
+ * written straight into Avro without an event object ({@link RequestAvroEncoder}; ingest's fast
+ * path). Thread-safe (the factory is shared, parsers are per call, a {@link Scan} belongs to its
+ * caller's thread).
  */
 public final class JsonLinesParser {
 
@@ -47,9 +50,11 @@ public final class JsonLinesParser {
   RequestEvent parseWithJackson(byte[] buf, int off, int len) throws InvalidEventException {
     int bad = invalidUtf8(buf, off, off + len);
     if (bad >= 0) {
-      // Jackson decodes overlong forms and encoded surrogates without complaint: checked here, strictly
-      throw new InvalidEventException(RejectReason.MALFORMED, "the line is not valid UTF-8 (byte " + (bad - off + 1)
-          + " of the line)");
+      // Jackson decodes overlong forms and encoded surrogates without complaint: checked here,
+      // strictly
+      throw new InvalidEventException(
+          RejectReason.MALFORMED,
+          "the line is not valid UTF-8 (byte " + (bad - off + 1) + " of the line)");
     }
     RequestEvent e = defaults.newEvent("jsonl");
     long queueUs = -1;
@@ -112,7 +117,8 @@ public final class JsonLinesParser {
           case "maxBatchSize" -> e.setMaxBatchSize(integer(p, name));
           case "coldStart" -> {
             if (!v.isBoolean()) {
-              throw new InvalidEventException(RejectReason.INVALID_VALUE, "coldStart must be true or false");
+              throw new InvalidEventException(
+                  RejectReason.INVALID_VALUE, "coldStart must be true or false");
             }
             e.setColdStart(p.getBooleanValue());
           }
@@ -121,17 +127,29 @@ public final class JsonLinesParser {
         }
       }
       if (t != JsonToken.END_OBJECT || p.nextToken() != null) {
-        throw new InvalidEventException(RejectReason.MALFORMED, "expected exactly one JSON object on the line");
+        throw new InvalidEventException(
+            RejectReason.MALFORMED, "expected exactly one JSON object on the line");
       }
     } catch (IOException ex) {
-      throw new InvalidEventException(RejectReason.MALFORMED, "malformed JSON: " + firstLine(ex.getMessage()));
+      throw new InvalidEventException(
+          RejectReason.MALFORMED, "malformed JSON: " + firstLine(ex.getMessage()));
     }
     return finish(e, hasQueue, queueUs, hasTtft, ttftUs, hasE2e, e2eUs, hasStatus);
   }
 
-  /** What both paths do after the fields: durations into timestamps (a timestamp wins), the default status. */
-  private static RequestEvent finish(RequestEvent e, boolean hasQueue, long queueUs, boolean hasTtft, long ttftUs,
-      boolean hasE2e, long e2eUs, boolean hasStatus) {
+  /**
+   * What both paths do after the fields: durations into timestamps (a timestamp wins), the default
+   * status.
+   */
+  private static RequestEvent finish(
+      RequestEvent e,
+      boolean hasQueue,
+      long queueUs,
+      boolean hasTtft,
+      long ttftUs,
+      boolean hasE2e,
+      long e2eUs,
+      boolean hasStatus) {
     long arrival = e.getArrivalUs();
     if (arrival > 0) {
       if (e.getScheduledUs() == null && hasQueue) {
@@ -151,7 +169,9 @@ public final class JsonLinesParser {
     return e;
   }
 
-  /** Gives an event with a requestId its derived id (Ids.ofRequest); others keep their random one. */
+  /**
+   * Gives an event with a requestId its derived id (Ids.ofRequest); others keep their random one.
+   */
   static void identify(RequestEvent e) {
     String id = Ids.ofRequest(e.getRequestId(), e.getHost(), e.getModel());
     if (id != null) {
@@ -160,10 +180,35 @@ public final class JsonLinesParser {
   }
 
   // Field ids of the scanner (NAMES order).
-  private static final String[] NAMES = {"requestId", "source", "model", "modelVersion", "engine", "operation",
-      "status", "errorType", "host", "cluster", "region", "deviceId", "gpuType", "sloClass", "arrivalUs",
-      "scheduledUs", "firstTokenUs", "completedUs", "queueUs", "ttftUs", "e2eUs", "maxInterTokenGapUs", "inputTokens",
-      "outputTokens", "cachedTokens", "batchSize", "maxBatchSize"};
+  private static final String[] NAMES = {
+    "requestId",
+    "source",
+    "model",
+    "modelVersion",
+    "engine",
+    "operation",
+    "status",
+    "errorType",
+    "host",
+    "cluster",
+    "region",
+    "deviceId",
+    "gpuType",
+    "sloClass",
+    "arrivalUs",
+    "scheduledUs",
+    "firstTokenUs",
+    "completedUs",
+    "queueUs",
+    "ttftUs",
+    "e2eUs",
+    "maxInterTokenGapUs",
+    "inputTokens",
+    "outputTokens",
+    "cachedTokens",
+    "batchSize",
+    "maxBatchSize"
+  };
   static final int REQUEST_ID = 0;
   static final int SOURCE = 1;
   static final int MODEL = 2;
@@ -191,15 +236,24 @@ public final class JsonLinesParser {
   private static final int CACHED_TOKENS = 24;
   private static final int BATCH_SIZE = 25;
   private static final int MAX_BATCH_SIZE = 26;
+
   /** The last string-valued id; the ids after it take integers. */
   private static final int LAST_STRING = SLO_CLASS;
-  /** Fields the scanner leaves to Jackson whatever their value (other types than string / integer). */
+
+  /**
+   * Fields the scanner leaves to Jackson whatever their value (other types than string / integer).
+   */
   private static final int JACKSON_ONLY = -2;
+
   private static final int UNKNOWN = -1;
 
   private static final byte[][] NAME_BYTES = new byte[NAMES.length + 2][];
   private static final int[] NAME_IDS = new int[NAMES.length + 2];
-  /** Open-addressing table: slot (hash & mask) holds 1 + index into NAME_BYTES / NAME_IDS, 0 when free. */
+
+  /**
+   * Open-addressing table: slot (hash & mask) holds 1 + index into NAME_BYTES / NAME_IDS, 0 when
+   * free.
+   */
   private static final int[] TABLE = new int[128];
 
   static {
@@ -218,8 +272,9 @@ public final class JsonLinesParser {
   }
 
   /**
-   * A cheap hash of a field name (length, first and last-but-one byte; names shorter than 2 bytes are never known):
-   * the known names spread over the table with a single collision, and looking one up costs no loop over its bytes.
+   * A cheap hash of a field name (length, first and last-but-one byte; names shorter than 2 bytes
+   * are never known): the known names spread over the table with a single collision, and looking
+   * one up costs no loop over its bytes.
    */
   private static int nameHash(byte[] b, int from, int to) {
     return (to - from) << 4 ^ b[from] * 7 ^ b[to - 2];
@@ -255,30 +310,44 @@ public final class JsonLinesParser {
     return i;
   }
 
-  /** End of a string's content starting at {@code i} (at its closing quote), or -1 for what the scanner leaves. */
+  /**
+   * End of a string's content starting at {@code i} (at its closing quote), or -1 for what the
+   * scanner leaves.
+   */
   private static int stringEnd(byte[] b, int i, int end) {
     int j = Bytes.indexOfStringSpecial(b, i, end);
-    return j < end && b[j] == '"' ? j : -1; // else an escape, a control character or a non-ASCII byte: Jackson's
+    return j < end && b[j] == '"'
+        ? j
+        : -1; // else an escape, a control character or a non-ASCII byte: Jackson's
   }
 
   /**
-   * The scanner's result for one line: the fields as values and as byte ranges of the line (strings are ASCII without
-   * escapes, so a range is the value's exact UTF-8 bytes), with the durations already turned into timestamps and the
-   * default status applied. One instance is reused line after line by one thread ({@link #scan} resets it); not
-   * thread-safe.
+   * The scanner's result for one line: the fields as values and as byte ranges of the line (strings
+   * are ASCII without escapes, so a range is the value's exact UTF-8 bytes), with the durations
+   * already turned into timestamps and the default status applied. One instance is reused line
+   * after line by one thread ({@link #scan} resets it); not thread-safe.
    */
   static final class Scan {
     /** The buffer the ranges point into (the batch being ingested). */
     byte[] line;
-    /** Per string field id (0..LAST_STRING): start and end of its value in {@link #line}, when its bit is set. */
+
+    /**
+     * Per string field id (0..LAST_STRING): start and end of its value in {@link #line}, when its
+     * bit is set.
+     */
     final int[] from = new int[LAST_STRING + 1];
+
     final int[] to = new int[LAST_STRING + 1];
+
     /** Bit (1 << field id) per string field present. */
     int strings;
+
     /** Total length of the string values read (an upper bound of their bytes in the record). */
     int textBytes;
+
     /** Index into {@link #SOURCES}. */
     int source;
+
     RequestStatus status;
     long arrival;
     long completed;
@@ -290,10 +359,12 @@ public final class JsonLinesParser {
     int cachedTokens;
     int batchSize;
     int maxBatchSize;
+
     /** Optional numeric fields present, as {@link RequestValidator}'s bits. */
     int present;
 
     private String lastHost;
+
     /** The encoder's output buffer for this thread's lines ({@link RequestAvroEncoder}). */
     byte[] scratch;
 
@@ -317,7 +388,10 @@ public final class JsonLinesParser {
       return new String(line, from[field], to[field] - from[field], StandardCharsets.ISO_8859_1);
     }
 
-    /** Whether the line has a model that is not blank (ASCII without control characters: blank is spaces only). */
+    /**
+     * Whether the line has a model that is not blank (ASCII without control characters: blank is
+     * spaces only).
+     */
     boolean hasModel() {
       if (!has(MODEL)) {
         return false;
@@ -330,7 +404,9 @@ public final class JsonLinesParser {
       return false;
     }
 
-    /** The event's host as a string (the key of its record): the line's, else the configured one. */
+    /**
+     * The event's host as a string (the key of its record): the line's, else the configured one.
+     */
     String host(EventDefaults defaults) {
       if (!has(HOST)) {
         return defaults.host();
@@ -338,7 +414,8 @@ public final class JsonLinesParser {
       String last = lastHost;
       int len = to[HOST] - from[HOST];
       if (last != null && last.length() == len) {
-        // lines of one batch nearly always name the same host: reuse its string instead of a new one per line
+        // lines of one batch nearly always name the same host: reuse its string instead of a new
+        // one per line
         int k = 0;
         while (k < len && last.charAt(k) == (line[from[HOST] + k] & 0xff)) {
           k++;
@@ -351,9 +428,9 @@ public final class JsonLinesParser {
     }
 
     /**
-     * Checks the validation rules on the line's values; throws the same reject the event of the line would get, and
-     * cuts the error type to the free-text limit as the event path does (the scanner's strings are ASCII, so a byte
-     * count is a character boundary).
+     * Checks the validation rules on the line's values; throws the same reject the event of the
+     * line would get, and cuts the error type to the free-text limit as the event path does (the
+     * scanner's strings are ASCII, so a byte count is a character boundary).
      */
     void validate(RequestValidator validator, long nowUs) throws InvalidEventException {
       for (int field = 0; field <= LAST_STRING; field++) {
@@ -361,8 +438,20 @@ public final class JsonLinesParser {
           validator.dimension(NAMES[field], to[field] - from[field]);
         }
       }
-      validator.validate(hasModel(), arrival, completed, present, scheduled, firstToken, gap, inputTokens,
-          outputTokens, cachedTokens, batchSize, maxBatchSize, nowUs);
+      validator.validate(
+          hasModel(),
+          arrival,
+          completed,
+          present,
+          scheduled,
+          firstToken,
+          gap,
+          inputTokens,
+          outputTokens,
+          cachedTokens,
+          batchSize,
+          maxBatchSize,
+          nowUs);
       if (has(ERROR_TYPE) && to[ERROR_TYPE] - from[ERROR_TYPE] > validator.maxMessageBytes()) {
         to[ERROR_TYPE] = from[ERROR_TYPE] + validator.maxMessageBytes();
         validator.truncated("errorType");
@@ -374,9 +463,9 @@ public final class JsonLinesParser {
   static final String[] SOURCES = {"jsonl", "replay", "simulated"};
 
   /**
-   * The scanner: the event when the line is an object whose values are ASCII strings without escapes or integers and
-   * which the rules accept; null for anything else (Jackson then parses the line and gives the same result or the
-   * reject).
+   * The scanner: the event when the line is an object whose values are ASCII strings without
+   * escapes or integers and which the rules accept; null for anything else (Jackson then parses the
+   * line and gives the same result or the reject).
    */
   RequestEvent parseCommon(byte[] b, int off, int len) {
     Scan s = SCANS.get();
@@ -447,9 +536,9 @@ public final class JsonLinesParser {
   }
 
   /**
-   * The scanner proper: reads the line into {@code s} (reset first) and returns true when the line has the common shape
-   * (see {@link #parseCommon}); false for anything it leaves to Jackson, {@code s} then being garbage. Only the
-   * validation rules are left to the caller.
+   * The scanner proper: reads the line into {@code s} (reset first) and returns true when the line
+   * has the common shape (see {@link #parseCommon}); false for anything it leaves to Jackson,
+   * {@code s} then being garbage. Only the validation rules are left to the caller.
    */
   static boolean scan(byte[] b, int off, int len, Scan s) {
     s.reset(b);
@@ -505,7 +594,8 @@ public final class JsonLinesParser {
             s.source = k;
           } else if (field == STATUS) {
             try {
-              s.status = status(new String(b, i + 1, valueEnd - i - 1, StandardCharsets.ISO_8859_1));
+              s.status =
+                  status(new String(b, i + 1, valueEnd - i - 1, StandardCharsets.ISO_8859_1));
             } catch (InvalidEventException ex) {
               return false;
             }
@@ -528,7 +618,8 @@ public final class JsonLinesParser {
           if (digits == 0 || digits > 18 || digits > 1 && b[d] == '0') {
             return false;
           }
-          if (digitsEnd < end && (b[digitsEnd] == '.' || b[digitsEnd] == 'e' || b[digitsEnd] == 'E')) {
+          if (digitsEnd < end
+              && (b[digitsEnd] == '.' || b[digitsEnd] == 'e' || b[digitsEnd] == 'E')) {
             return false; // a float
           }
           long v = 0;
@@ -542,7 +633,7 @@ public final class JsonLinesParser {
             return false; // a string field with a number: rejected by Jackson's path
           }
           switch (field) {
-            case UNKNOWN -> { }
+            case UNKNOWN -> {}
             case ARRIVAL -> s.arrival = v;
             case SCHEDULED -> {
               s.scheduled = v;
@@ -629,7 +720,8 @@ public final class JsonLinesParser {
     if (skipWhitespace(b, i, end) != end) {
       return false;
     }
-    // as finish() does for an event: durations into timestamps (a timestamp wins), the default status
+    // as finish() does for an event: durations into timestamps (a timestamp wins), the default
+    // status
     long arrival = s.arrival;
     if (arrival > 0) {
       if ((s.present & RequestValidator.SCHEDULED) == 0 && hasQueue) {
@@ -650,7 +742,10 @@ public final class JsonLinesParser {
     return true;
   }
 
-  /** Index into {@link #SOURCES} of the ASCII value in [from, to), or -1 for another value (Jackson's reject). */
+  /**
+   * Index into {@link #SOURCES} of the ASCII value in [from, to), or -1 for another value
+   * (Jackson's reject).
+   */
   private static int source(byte[] b, int from, int to) {
     for (int k = 0; k < SOURCES.length; k++) {
       String name = SOURCES[k];
@@ -668,8 +763,8 @@ public final class JsonLinesParser {
   }
 
   /**
-   * Index of the first byte of [from, to) that starts an invalid UTF-8 sequence (RFC 3629: no overlong forms, no
-   * surrogates, nothing above U+10FFFF), or -1 when all of it is valid.
+   * Index of the first byte of [from, to) that starts an invalid UTF-8 sequence (RFC 3629: no
+   * overlong forms, no surrogates, nothing above U+10FFFF), or -1 when all of it is valid.
    */
   public static int invalidUtf8(byte[] b, int from, int to) {
     int i = from;
@@ -742,14 +837,17 @@ public final class JsonLinesParser {
     if (t == JsonToken.VALUE_NUMBER_FLOAT) {
       double d = p.getDoubleValue();
       if (!Double.isFinite(d) || Math.abs(d) > 9.0e18) {
-        throw new InvalidEventException(RejectReason.INVALID_VALUE, name + " is not a finite number: " + d);
+        throw new InvalidEventException(
+            RejectReason.INVALID_VALUE, name + " is not a finite number: " + d);
       }
       return Math.round(d);
     }
-    throw new InvalidEventException(RejectReason.INVALID_VALUE, name + " must be a number (microseconds)");
+    throw new InvalidEventException(
+        RejectReason.INVALID_VALUE, name + " must be a number (microseconds)");
   }
 
-  private static long duration(JsonParser p, String name) throws IOException, InvalidEventException {
+  private static long duration(JsonParser p, String name)
+      throws IOException, InvalidEventException {
     long d = number(p, name);
     if (d < 0) {
       throw new InvalidEventException(RejectReason.NEGATIVE_DURATION, name + " is negative: " + d);
@@ -768,15 +866,18 @@ public final class JsonLinesParser {
     return (int) v;
   }
 
-  private static void attributes(JsonParser p, RequestEvent e) throws IOException, InvalidEventException {
+  private static void attributes(JsonParser p, RequestEvent e)
+      throws IOException, InvalidEventException {
     if (p.currentToken() != JsonToken.START_OBJECT) {
-      throw new InvalidEventException(RejectReason.INVALID_VALUE, "attributes must be an object of strings");
+      throw new InvalidEventException(
+          RejectReason.INVALID_VALUE, "attributes must be an object of strings");
     }
     while (p.nextToken() == JsonToken.FIELD_NAME) {
       String key = p.currentName();
       JsonToken v = p.nextToken();
       if (!v.isScalarValue()) {
-        throw new InvalidEventException(RejectReason.INVALID_VALUE, "attribute '" + key + "' must be a scalar");
+        throw new InvalidEventException(
+            RejectReason.INVALID_VALUE, "attribute '" + key + "' must be a scalar");
       }
       if (v != JsonToken.VALUE_NULL) {
         e.getAttributes().put(key, p.getText());
@@ -784,12 +885,16 @@ public final class JsonLinesParser {
     }
   }
 
-  /** A line may label itself as replayed or simulated data (which must stay labelled so downstream). */
+  /**
+   * A line may label itself as replayed or simulated data (which must stay labelled so downstream).
+   */
   static String source(String s) throws InvalidEventException {
     return switch (s) {
       case "jsonl", "replay", "simulated" -> s;
-      default -> throw new InvalidEventException(RejectReason.INVALID_VALUE,
-          "source must be jsonl, replay or simulated; got '" + s + "'");
+      default ->
+          throw new InvalidEventException(
+              RejectReason.INVALID_VALUE,
+              "source must be jsonl, replay or simulated; got '" + s + "'");
     };
   }
 
@@ -800,8 +905,10 @@ public final class JsonLinesParser {
       case "timeout" -> RequestStatus.TIMEOUT;
       case "cancelled", "canceled" -> RequestStatus.CANCELLED;
       case "unknown" -> RequestStatus.UNKNOWN;
-      default -> throw new InvalidEventException(RejectReason.INVALID_VALUE,
-          "status must be one of ok, error, timeout, cancelled, unknown; got '" + s + "'");
+      default ->
+          throw new InvalidEventException(
+              RejectReason.INVALID_VALUE,
+              "status must be one of ok, error, timeout, cancelled, unknown; got '" + s + "'");
     };
   }
 }

@@ -8,37 +8,72 @@ import java.util.concurrent.ThreadLocalRandom;
 import org.apache.avro.Schema;
 
 /**
- * Writes a scanned JSON line ({@link JsonLinesParser.Scan}) straight into the Confluent wire format of a
- * {@link RequestEvent} (magic byte, 4-byte schema id, Avro binary), without building the event object and without the
- * generic Avro writer: the JSON-lines fast path of ingest. The bytes are exactly those {@code AvroSerializer} writes
- * for the event the same line gives ({@code RequestAvroEncoderTest} compares them line by line), since the collector is
- * the writer and registers the compiled-in schema itself: the Avro binary of a record is its fields in schema order,
- * strings as a zig-zag varint length and UTF-8 bytes, longs and ints as zig-zag varints, a nullable field as its union
- * branch (0 null, 1 value) and the value, the enum as its index, the empty map as a zero count. The field order is
- * checked against the compiled-in schema when the class loads: if the schema ever differs, {@link #SCHEMA_MATCHES} is
- * false and ingest keeps to the event path. Thread-safe (immutable; the caller owns the scratch buffer).
+ * Writes a scanned JSON line ({@link JsonLinesParser.Scan}) straight into the Confluent wire format
+ * of a {@link RequestEvent} (magic byte, 4-byte schema id, Avro binary), without building the event
+ * object and without the generic Avro writer: the JSON-lines fast path of ingest. The bytes are
+ * exactly those {@code AvroSerializer} writes for the event the same line gives ({@code
+ * RequestAvroEncoderTest} compares them line by line), since the collector is the writer and
+ * registers the compiled-in schema itself: the Avro binary of a record is its fields in schema
+ * order, strings as a zig-zag varint length and UTF-8 bytes, longs and ints as zig-zag varints, a
+ * nullable field as its union branch (0 null, 1 value) and the value, the enum as its index, the
+ * empty map as a zero count. The field order is checked against the compiled-in schema when the
+ * class loads: if the schema ever differs, {@link #SCHEMA_MATCHES} is false and ingest keeps to the
+ * event path. Thread-safe (immutable; the caller owns the scratch buffer).
  */
 final class RequestAvroEncoder {
 
   /** Fields of RequestEvent in schema order with their Avro types, as this encoder writes them. */
-  private static final List<String> LAYOUT = List.of("eventId:STRING", "requestId:UNION", "source:STRING",
-      "cluster:STRING", "region:STRING", "host:STRING", "deviceId:UNION", "gpuType:UNION", "model:STRING",
-      "modelVersion:UNION", "engine:UNION", "operation:UNION", "status:ENUM", "errorType:UNION", "arrivalUs:LONG",
-      "scheduledUs:UNION", "firstTokenUs:UNION", "completedUs:LONG", "inputTokens:UNION", "outputTokens:UNION",
-      "cachedTokens:UNION", "batchSize:UNION", "maxBatchSize:UNION", "coldStart:BOOLEAN", "sloClass:UNION",
-      "maxInterTokenGapUs:UNION", "attributes:MAP", "pod:UNION");
+  private static final List<String> LAYOUT =
+      List.of(
+          "eventId:STRING",
+          "requestId:UNION",
+          "source:STRING",
+          "cluster:STRING",
+          "region:STRING",
+          "host:STRING",
+          "deviceId:UNION",
+          "gpuType:UNION",
+          "model:STRING",
+          "modelVersion:UNION",
+          "engine:UNION",
+          "operation:UNION",
+          "status:ENUM",
+          "errorType:UNION",
+          "arrivalUs:LONG",
+          "scheduledUs:UNION",
+          "firstTokenUs:UNION",
+          "completedUs:LONG",
+          "inputTokens:UNION",
+          "outputTokens:UNION",
+          "cachedTokens:UNION",
+          "batchSize:UNION",
+          "maxBatchSize:UNION",
+          "coldStart:BOOLEAN",
+          "sloClass:UNION",
+          "maxInterTokenGapUs:UNION",
+          "attributes:MAP",
+          "pod:UNION");
 
-  /** Whether the compiled-in RequestEvent schema is the one this encoder writes (else ingest does not use it). */
-  static final boolean SCHEMA_MATCHES = layoutOf(RequestEvent.getClassSchema()).equals(LAYOUT)
-      && RequestEvent.getClassSchema().getField("status").schema().getEnumSymbols()
-          .equals(List.of("OK", "ERROR", "TIMEOUT", "CANCELLED", "UNKNOWN"));
+  /**
+   * Whether the compiled-in RequestEvent schema is the one this encoder writes (else ingest does
+   * not use it).
+   */
+  static final boolean SCHEMA_MATCHES =
+      layoutOf(RequestEvent.getClassSchema()).equals(LAYOUT)
+          && RequestEvent.getClassSchema()
+              .getField("status")
+              .schema()
+              .getEnumSymbols()
+              .equals(List.of("OK", "ERROR", "TIMEOUT", "CANCELLED", "UNKNOWN"));
 
   static List<String> layoutOf(Schema schema) {
     return schema.getFields().stream().map(f -> f.name() + ":" + f.schema().getType()).toList();
   }
 
-  private static final byte[][] SOURCES = Arrays.stream(JsonLinesParser.SOURCES)
-      .map(x -> x.getBytes(StandardCharsets.US_ASCII)).toArray(byte[][]::new);
+  private static final byte[][] SOURCES =
+      Arrays.stream(JsonLinesParser.SOURCES)
+          .map(x -> x.getBytes(StandardCharsets.US_ASCII))
+          .toArray(byte[][]::new);
 
   private final byte[] cluster;
   private final byte[] region;
@@ -65,13 +100,15 @@ final class RequestAvroEncoder {
   }
 
   /**
-   * Encodes the line behind {@code header} (magic byte and schema id); returns a new array of exactly the record's
-   * bytes (written first into the scan's scratch buffer). The event id is the one the event path gives the line
-   * ({@link Ids}): derived from (requestId, host, model) when the line has a non-empty requestId, hashed straight from
-   * the line's bytes (the scanner's strings are ASCII, so they are their own UTF-8); else random.
+   * Encodes the line behind {@code header} (magic byte and schema id); returns a new array of
+   * exactly the record's bytes (written first into the scan's scratch buffer). The event id is the
+   * one the event path gives the line ({@link Ids}): derived from (requestId, host, model) when the
+   * line has a non-empty requestId, hashed straight from the line's bytes (the scanner's strings
+   * are ASCII, so they are their own UTF-8); else random.
    */
   byte[] encode(JsonLinesParser.Scan s, byte[] header) {
-    if (s.has(JsonLinesParser.REQUEST_ID) && s.to[JsonLinesParser.REQUEST_ID] > s.from[JsonLinesParser.REQUEST_ID]) {
+    if (s.has(JsonLinesParser.REQUEST_ID)
+        && s.to[JsonLinesParser.REQUEST_ID] > s.from[JsonLinesParser.REQUEST_ID]) {
       Ids.Hasher h = Ids.hasher().begin(Ids.REQUEST_TAG);
       part(h, s, JsonLinesParser.REQUEST_ID, null);
       part(h, s, JsonLinesParser.HOST, host);
@@ -94,10 +131,13 @@ final class RequestAvroEncoder {
     }
   }
 
-  /** As {@link #encode(JsonLinesParser.Scan, byte[])} with the event id's UUID bits given (tests). */
+  /**
+   * As {@link #encode(JsonLinesParser.Scan, byte[])} with the event id's UUID bits given (tests).
+   */
   byte[] encode(JsonLinesParser.Scan s, byte[] header, long idMsb, long idLsb) {
     byte[] line = s.line;
-    // bound: header, id, the line's string values, the defaults, at most 10 bytes for each varint and union branch
+    // bound: header, id, the line's string values, the defaults, at most 10 bytes for each varint
+    // and union branch
     int bound = header.length + 1 + Ids.TEXT_LENGTH + s.textBytes + defaultsLength + 40 * 10;
     byte[] out = s.scratch;
     if (out == null || out.length < bound) {
@@ -144,12 +184,16 @@ final class RequestAvroEncoder {
   }
 
   /** A string field: the line's value, else the default. */
-  private static int required(JsonLinesParser.Scan s, int field, byte[] fallback, byte[] out, int p) {
-    return s.has(field) ? range(s.line, s.from[field], s.to[field], out, p) : bytes(fallback, out, p);
+  private static int required(
+      JsonLinesParser.Scan s, int field, byte[] fallback, byte[] out, int p) {
+    return s.has(field)
+        ? range(s.line, s.from[field], s.to[field], out, p)
+        : bytes(fallback, out, p);
   }
 
   /** A nullable string field: the line's value, else the default, else null (union branch 0). */
-  private static int optional(JsonLinesParser.Scan s, int field, byte[] fallback, byte[] out, int p) {
+  private static int optional(
+      JsonLinesParser.Scan s, int field, byte[] fallback, byte[] out, int p) {
     if (s.has(field)) {
       out[p++] = 2; // branch 1 (zig-zag)
       return range(s.line, s.from[field], s.to[field], out, p);

@@ -1,10 +1,11 @@
 package io.infermeter.collector.sampling;
 
 /**
- * The CPU power model used when the host has no RAPL counters: P = idle + (TDP - idle) x utilization, with the
- * configured TDP ({@code power.cpu.tdp.watts}, default 85 W, CodeCarbon's fallback for an unknown CPU) and idle power
- * ({@code power.cpu.idle.watts}, default 30 % of TDP). Samples built from it carry source {@code estimated}, never
- * {@code rapl}: it is a model, not a measurement. Thread-safe (immutable).
+ * The CPU power model used when the host has no RAPL counters: P = idle + (TDP - idle) x
+ * utilization, with the configured TDP ({@code power.cpu.tdp.watts}, default 85 W, CodeCarbon's
+ * fallback for an unknown CPU) and idle power ({@code power.cpu.idle.watts}, default 30 % of TDP).
+ * Samples built from it carry source {@code estimated}, never {@code rapl}: it is a model, not a
+ * measurement. Thread-safe (immutable).
  *
  * @param tdpWatts power at 100 % utilization, watts
  * @param idleWatts power at 0 % utilization, watts

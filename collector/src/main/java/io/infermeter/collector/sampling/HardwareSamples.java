@@ -4,10 +4,14 @@ import io.infermeter.avro.DeviceKind;
 import io.infermeter.avro.HardwareSample;
 import java.util.ArrayList;
 
-/** Factory of blank samples carrying the collector's identity; every measurement field starts null (absent). */
+/**
+ * Factory of blank samples carrying the collector's identity; every measurement field starts null
+ * (absent).
+ */
 public record HardwareSamples(String cluster, String region, String host) {
 
-  public HardwareSample newSample(String deviceId, DeviceKind kind, String source, long timestampUs) {
+  public HardwareSample newSample(
+      String deviceId, DeviceKind kind, String source, long timestampUs) {
     HardwareSample s = new HardwareSample();
     s.setCluster(cluster);
     s.setRegion(region);

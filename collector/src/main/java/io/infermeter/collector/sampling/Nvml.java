@@ -7,11 +7,12 @@ import com.sun.jna.ptr.LongByReference;
 import com.sun.jna.ptr.PointerByReference;
 
 /**
- * JNA binding of the NVML functions the GPU sampler uses, with the C signatures of {@code nvml.h}: every function
- * returns an {@code nvmlReturn_t} (0 = success), {@code nvmlDevice_t} and {@code nvmlEventSet_t} are opaque pointers,
- * {@code unsigned int} maps to int, {@code unsigned long long} to long. Structs are passed as raw memory
- * ({@link com.sun.jna.Memory}) and read at their C offsets. Functions an older driver lacks throw
- * {@link UnsatisfiedLinkError} when called; the sampler then treats the metric as not supported.
+ * JNA binding of the NVML functions the GPU sampler uses, with the C signatures of {@code nvml.h}:
+ * every function returns an {@code nvmlReturn_t} (0 = success), {@code nvmlDevice_t} and {@code
+ * nvmlEventSet_t} are opaque pointers, {@code unsigned int} maps to int, {@code unsigned long long}
+ * to long. Structs are passed as raw memory ({@link com.sun.jna.Memory}) and read at their C
+ * offsets. Functions an older driver lacks throw {@link UnsatisfiedLinkError} when called; the
+ * sampler then treats the metric as not supported.
  */
 public interface Nvml extends Library {
 
@@ -45,7 +46,10 @@ public interface Nvml extends Library {
   /** nvmlUtilization_t: {unsigned int gpu; unsigned int memory;} percent. */
   int nvmlDeviceGetUtilizationRates(Pointer device, Pointer utilization);
 
-  /** nvmlMemory_t: {unsigned long long total; unsigned long long free; unsigned long long used;} bytes. */
+  /**
+   * nvmlMemory_t: {unsigned long long total; unsigned long long free; unsigned long long used;}
+   * bytes.
+   */
   int nvmlDeviceGetMemoryInfo(Pointer device, Pointer memory);
 
   /** Milliwatts. */
@@ -70,10 +74,11 @@ public interface Nvml extends Library {
   int nvmlDeviceGetPcieThroughput(Pointer device, int counter, IntByReference value);
 
   /**
-   * nvmlProcessInfo_t (v2/v3 layout, 24 bytes): {unsigned int pid; unsigned long long usedGpuMemory; unsigned int
-   * gpuInstanceId; unsigned int computeInstanceId;}.
+   * nvmlProcessInfo_t (v2/v3 layout, 24 bytes): {unsigned int pid; unsigned long long
+   * usedGpuMemory; unsigned int gpuInstanceId; unsigned int computeInstanceId;}.
    */
-  int nvmlDeviceGetComputeRunningProcesses_v3(Pointer device, IntByReference infoCount, Pointer infos);
+  int nvmlDeviceGetComputeRunningProcesses_v3(
+      Pointer device, IntByReference infoCount, Pointer infos);
 
   int nvmlDeviceGetMigMode(Pointer device, IntByReference currentMode, IntByReference pendingMode);
 
@@ -86,8 +91,8 @@ public interface Nvml extends Library {
   int nvmlDeviceRegisterEvents(Pointer device, long eventTypes, Pointer set);
 
   /**
-   * nvmlEventData_t (32 bytes): {nvmlDevice_t device; unsigned long long eventType; unsigned long long eventData;
-   * unsigned int gpuInstanceId; unsigned int computeInstanceId;}.
+   * nvmlEventData_t (32 bytes): {nvmlDevice_t device; unsigned long long eventType; unsigned long
+   * long eventData; unsigned int gpuInstanceId; unsigned int computeInstanceId;}.
    */
   int nvmlEventSetWait_v2(Pointer set, Pointer data, int timeoutMs);
 

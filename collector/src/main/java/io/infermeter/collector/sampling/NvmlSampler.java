@@ -21,13 +21,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * GPU sampler over NVML (through JNA, loaded lazily from {@code nvml.library}). Each full GPU is a device (id: its
- * UUID); when a GPU runs in MIG mode every MIG instance NVML exposes is sampled as its own device (kind MIG, id: the MIG
- * UUID) as well. Per device: utilization (GPU and memory), memory used/total, power, total energy counter, temperature,
- * SM and memory clocks, clocks-event (throttle) reasons, PCIe rx/tx, XID critical errors since start (from an NVML
- * event set), per-process memory. A value NVML does not support for a device stays null; a function the driver lacks
- * is remembered and not called again. No driver: {@link #open} logs one line and returns empty. Not thread-safe (the
- * sampler loop's thread only).
+ * GPU sampler over NVML (through JNA, loaded lazily from {@code nvml.library}). Each full GPU is a
+ * device (id: its UUID); when a GPU runs in MIG mode every MIG instance NVML exposes is sampled as
+ * its own device (kind MIG, id: the MIG UUID) as well. Per device: utilization (GPU and memory),
+ * memory used/total, power, total energy counter, temperature, SM and memory clocks, clocks-event
+ * (throttle) reasons, PCIe rx/tx, XID critical errors since start (from an NVML event set),
+ * per-process memory. A value NVML does not support for a device stays null; a function the driver
+ * lacks is remembered and not called again. No driver: {@link #open} logs one line and returns
+ * empty. Not thread-safe (the sampler loop's thread only).
  */
 public final class NvmlSampler implements Sampler {
 
@@ -60,15 +61,19 @@ public final class NvmlSampler implements Sampler {
   }
 
   /**
-   * Loads NVML from {@code library} (a name such as {@code nvidia-ml} or a path) and initializes it; empty, with one
-   * log line, when there is no driver.
+   * Loads NVML from {@code library} (a name such as {@code nvidia-ml} or a path) and initializes
+   * it; empty, with one log line, when there is no driver.
    */
-  public static Optional<NvmlSampler> open(String library, HardwareSamples factory, String gpuTypeOverride) {
+  public static Optional<NvmlSampler> open(
+      String library, HardwareSamples factory, String gpuTypeOverride) {
     Nvml nvml;
     try {
       nvml = Native.load(library, Nvml.class);
     } catch (UnsatisfiedLinkError | RuntimeException e) {
-      LOG.info("GPU sampler disabled: NVML library '{}' not loadable ({})", library, firstLine(e.getMessage()));
+      LOG.info(
+          "GPU sampler disabled: NVML library '{}' not loadable ({})",
+          library,
+          firstLine(e.getMessage()));
       return Optional.empty();
     }
     int rc;
@@ -83,7 +88,9 @@ public final class NvmlSampler implements Sampler {
       return Optional.empty();
     }
     NvmlSampler s = new NvmlSampler(nvml, factory, gpuTypeOverride);
-    LOG.info("GPU sampler enabled: {} devices ({})", s.devices.size(),
+    LOG.info(
+        "GPU sampler enabled: {} devices ({})",
+        s.devices.size(),
         s.devices.stream().map(d -> d.kind() + " " + d.uuid()).toList());
     return Optional.of(s);
   }
@@ -141,7 +148,8 @@ public final class NvmlSampler implements Sampler {
     try {
       IntByReference current = new IntByReference();
       IntByReference pending = new IntByReference();
-      if (nvml.nvmlDeviceGetMigMode(gpu, current, pending) != Nvml.SUCCESS || current.getValue() != 1) {
+      if (nvml.nvmlDeviceGetMigMode(gpu, current, pending) != Nvml.SUCCESS
+          || current.getValue() != 1) {
         return out;
       }
       IntByReference max = new IntByReference();
@@ -188,7 +196,8 @@ public final class NvmlSampler implements Sampler {
       Pointer set = ref.getValue();
       for (Device d : devices) {
         if (d.kind() == DeviceKind.GPU) {
-          int rc = nvml.nvmlDeviceRegisterEvents(d.handle(), Nvml.EVENT_TYPE_XID_CRITICAL_ERROR, set);
+          int rc =
+              nvml.nvmlDeviceRegisterEvents(d.handle(), Nvml.EVENT_TYPE_XID_CRITICAL_ERROR, set);
           if (rc == Nvml.SUCCESS) {
             xidCounts.put(d.handle(), 0L);
           }
@@ -286,14 +295,18 @@ public final class NvmlSampler implements Sampler {
   private Long throttleReasons(Pointer h) {
     if (hasEventReasons) {
       try {
-        return nvml.nvmlDeviceGetCurrentClocksEventReasons(h, longRef) == Nvml.SUCCESS ? longRef.getValue() : null;
+        return nvml.nvmlDeviceGetCurrentClocksEventReasons(h, longRef) == Nvml.SUCCESS
+            ? longRef.getValue()
+            : null;
       } catch (UnsatisfiedLinkError e) {
         hasEventReasons = false; // driver older than 535: fall back to the deprecated name
       }
     }
     if (hasThrottleReasons) {
       try {
-        return nvml.nvmlDeviceGetCurrentClocksThrottleReasons(h, longRef) == Nvml.SUCCESS ? longRef.getValue() : null;
+        return nvml.nvmlDeviceGetCurrentClocksThrottleReasons(h, longRef) == Nvml.SUCCESS
+            ? longRef.getValue()
+            : null;
       } catch (UnsatisfiedLinkError e) {
         hasThrottleReasons = false;
       }
@@ -321,7 +334,8 @@ public final class NvmlSampler implements Sampler {
       int pid = infos.getInt(24L * i);
       long used = infos.getLong(24L * i + 8);
       if (used == -1L) {
-        continue; // NVML_VALUE_NOT_AVAILABLE (e.g. inside containers): absent, never reported as zero
+        continue; // NVML_VALUE_NOT_AVAILABLE (e.g. inside containers): absent, never reported as
+        // zero
       }
       ProcessMemory pm = new ProcessMemory();
       pm.setPid(pid);

@@ -13,11 +13,12 @@ import oshi.software.os.OSProcess;
 import oshi.software.os.OperatingSystem;
 
 /**
- * Host CPU and memory through OSHI (device {@code host}, kind HOST, source oshi), and the inference server process
- * when its pid or name is configured (device {@code process-<pid>}, kind PROCESS: CPU share of the whole host over the
- * period and resident memory). Without RAPL it also emits the estimated CPU package power (device
- * {@code cpu-package-0}, kind CPU_PACKAGE, source estimated, from {@link EstimatedPowerModel}). CPU utilization is
- * measured between consecutive samples, so the first sample has none. Not thread-safe (sampler thread only).
+ * Host CPU and memory through OSHI (device {@code host}, kind HOST, source oshi), and the inference
+ * server process when its pid or name is configured (device {@code process-<pid>}, kind PROCESS:
+ * CPU share of the whole host over the period and resident memory). Without RAPL it also emits the
+ * estimated CPU package power (device {@code cpu-package-0}, kind CPU_PACKAGE, source estimated,
+ * from {@link EstimatedPowerModel}). CPU utilization is measured between consecutive samples, so
+ * the first sample has none. Not thread-safe (sampler thread only).
  */
 public final class OshiSampler implements Sampler {
 
@@ -32,7 +33,10 @@ public final class OshiSampler implements Sampler {
   private OSProcess prevProcess;
   private int resolvedPid = -1;
 
-  public OshiSampler(HardwareSamples factory, OptionalInt pid, Optional<String> processName,
+  public OshiSampler(
+      HardwareSamples factory,
+      OptionalInt pid,
+      Optional<String> processName,
       EstimatedPowerModel powerModel) {
     SystemInfo si = new SystemInfo();
     this.factory = factory;
@@ -65,17 +69,20 @@ public final class OshiSampler implements Sampler {
     host.setMemoryUsedBytes(total - memory.getAvailable());
     out.add(host);
     if (powerModel != null && load >= 0) {
-      HardwareSample est = factory.newSample("cpu-package-0", DeviceKind.CPU_PACKAGE, "estimated", timestampUs);
+      HardwareSample est =
+          factory.newSample("cpu-package-0", DeviceKind.CPU_PACKAGE, "estimated", timestampUs);
       est.setUtilizationPct(load * 100.0);
       est.setPowerW(powerModel.watts(load));
       out.add(est);
     }
     OSProcess p = findProcess();
     if (p != null) {
-      HardwareSample ps = factory.newSample("process-" + p.getProcessID(), DeviceKind.PROCESS, "oshi", timestampUs);
+      HardwareSample ps =
+          factory.newSample("process-" + p.getProcessID(), DeviceKind.PROCESS, "oshi", timestampUs);
       if (prevProcess != null && prevProcess.getProcessID() == p.getProcessID()) {
         // share of the whole host (all logical CPUs), comparable with the host utilization
-        ps.setUtilizationPct(100.0 * p.getProcessCpuLoadBetweenTicks(prevProcess) / cpu.getLogicalProcessorCount());
+        ps.setUtilizationPct(
+            100.0 * p.getProcessCpuLoadBetweenTicks(prevProcess) / cpu.getLogicalProcessorCount());
       }
       ps.setMemoryUsedBytes(p.getResidentSetSize());
       ps.setMemoryTotalBytes(total);
@@ -90,7 +97,8 @@ public final class OshiSampler implements Sampler {
       return os.getProcess(pid.getAsInt());
     }
     if (processName.isPresent()) {
-      // listing every process each period is the expensive part: look the name up again only when the pid is gone
+      // listing every process each period is the expensive part: look the name up again only when
+      // the pid is gone
       if (resolvedPid > 0) {
         OSProcess p = os.getProcess(resolvedPid);
         if (p != null && p.getName().equals(processName.get())) {
@@ -98,7 +106,8 @@ public final class OshiSampler implements Sampler {
         }
       }
       String name = processName.get();
-      OSProcess p = os.getProcesses(x -> x.getName().equals(name), null, 1).stream().findFirst().orElse(null);
+      OSProcess p =
+          os.getProcesses(x -> x.getName().equals(name), null, 1).stream().findFirst().orElse(null);
       resolvedPid = p == null ? -1 : p.getProcessID();
       return p;
     }

@@ -11,11 +11,12 @@ import java.util.stream.Stream;
 
 /**
  * CPU package and DRAM energy from the Linux powercap RAPL files under {@code root} (normally
- * {@code /sys/class/powercap}): zones {@code intel-rapl:N} (package N) and their sub-zones {@code intel-rapl:N:M} whose
- * {@code name} is {@code dram}. {@code energy_uj} is a counter that wraps at {@code max_energy_range_uj}; the reader
- * unwraps it into a monotonic total since the collector started (energyMj = unwrapped µJ / 1000) and derives the mean
- * power over the last period (ΔE / Δt). A delta larger than half the range is taken as one wrap (a period is far
- * shorter than a wrap interval, minutes to hours). Not thread-safe (sampler thread only).
+ * {@code /sys/class/powercap}): zones {@code intel-rapl:N} (package N) and their sub-zones {@code
+ * intel-rapl:N:M} whose {@code name} is {@code dram}. {@code energy_uj} is a counter that wraps at
+ * {@code max_energy_range_uj}; the reader unwraps it into a monotonic total since the collector
+ * started (energyMj = unwrapped µJ / 1000) and derives the mean power over the last period (ΔE /
+ * Δt). A delta larger than half the range is taken as one wrap (a period is far shorter than a wrap
+ * interval, minutes to hours). Not thread-safe (sampler thread only).
  */
 public final class RaplReader implements Sampler {
 
@@ -37,7 +38,8 @@ public final class RaplReader implements Sampler {
     }
 
     /**
-     * Folds a new raw reading into the total; returns the energy since the previous reading in µJ (-1 for the first).
+     * Folds a new raw reading into the total; returns the energy since the previous reading in µJ
+     * (-1 for the first).
      */
     long update(long rawUj) {
       if (lastRawUj < 0) {
@@ -62,7 +64,10 @@ public final class RaplReader implements Sampler {
     this.factory = factory;
   }
 
-  /** Discovers readable zones under {@code root}; empty when there is no RAPL (no powercap tree or no permission). */
+  /**
+   * Discovers readable zones under {@code root}; empty when there is no RAPL (no powercap tree or
+   * no permission).
+   */
   public static java.util.Optional<RaplReader> open(Path root, HardwareSamples factory) {
     List<Zone> zones = new ArrayList<>();
     if (!Files.isDirectory(root)) {
@@ -89,7 +94,9 @@ public final class RaplReader implements Sampler {
     } catch (IOException e) {
       return java.util.Optional.empty();
     }
-    return zones.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(new RaplReader(zones, factory));
+    return zones.isEmpty()
+        ? java.util.Optional.empty()
+        : java.util.Optional.of(new RaplReader(zones, factory));
   }
 
   private static java.util.Optional<String> readString(Path p) {

@@ -1,7 +1,7 @@
 package io.infermeter.collector.sampling;
 
-import io.infermeter.collector.support.CollectorMetrics;
 import io.infermeter.avro.HardwareSample;
+import io.infermeter.collector.support.CollectorMetrics;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import java.time.Clock;
@@ -18,10 +18,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs every hardware {@link Sampler} once per period on one daemon thread and hands the samples on. A failing
- * sampler is logged (first failure and then every 60th) and counted in {@code sampler_errors_total{sampler}}; the loop
- * keeps going. The wall time of each sampler run is observed in {@code sample_duration_seconds{sampler}} (the
- * sampler's own cost). Thread-safe: {@link #runOnce()} is also called by tests.
+ * Runs every hardware {@link Sampler} once per period on one daemon thread and hands the samples
+ * on. A failing sampler is logged (first failure and then every 60th) and counted in {@code
+ * sampler_errors_total{sampler}}; the loop keeps going. The wall time of each sampler run is
+ * observed in {@code sample_duration_seconds{sampler}} (the sampler's own cost). Thread-safe:
+ * {@link #runOnce()} is also called by tests.
  */
 public final class SamplerLoop implements AutoCloseable {
 
@@ -36,7 +37,11 @@ public final class SamplerLoop implements AutoCloseable {
   private final Map<String, Long> failures = new HashMap<>();
   private final ScheduledExecutorService executor;
 
-  public SamplerLoop(List<Sampler> samplers, Consumer<HardwareSample> sink, CollectorMetrics metrics, Clock clock) {
+  public SamplerLoop(
+      List<Sampler> samplers,
+      Consumer<HardwareSample> sink,
+      CollectorMetrics metrics,
+      Clock clock) {
     this.samplers = samplers;
     this.sink = sink;
     this.metrics = metrics;
@@ -45,11 +50,13 @@ public final class SamplerLoop implements AutoCloseable {
     for (Sampler s : samplers) {
       durations.put(s.name(), metrics.sampleDuration(s.name()));
     }
-    this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "infermeter-sampler");
-      t.setDaemon(true);
-      return t;
-    });
+    this.executor =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "infermeter-sampler");
+              t.setDaemon(true);
+              return t;
+            });
   }
 
   public void start(Duration period) {

@@ -5,14 +5,16 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 
 /**
- * Byte searches over request bodies, eight bytes per step (SWAR: a long read from the array and the "has a zero byte"
- * bit trick), for the ingest hot path where a byte-by-byte loop over each 200-byte JSON line was a visible share of the
- * collector's CPU. The lowest flagged byte of a word is exact (false positives only occur above a true match), so each
- * search returns the first match. Stateless, thread-safe.
+ * Byte searches over request bodies, eight bytes per step (SWAR: a long read from the array and the
+ * "has a zero byte" bit trick), for the ingest hot path where a byte-by-byte loop over each
+ * 200-byte JSON line was a visible share of the collector's CPU. The lowest flagged byte of a word
+ * is exact (false positives only occur above a true match), so each search returns the first match.
+ * Stateless, thread-safe.
  */
 public final class Bytes {
 
-  private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final VarHandle LONGS =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
   private static final long ONES = 0x0101010101010101L;
   private static final long HIGHS = 0x8080808080808080L;
   private static final long NEWLINES = 0x0a0a0a0a0a0a0a0aL;
@@ -22,7 +24,10 @@ public final class Bytes {
 
   private Bytes() {}
 
-  /** Index of the first {@code '\n'} in {@code [from, to)} of {@code b}, or {@code to} when there is none. */
+  /**
+   * Index of the first {@code '\n'} in {@code [from, to)} of {@code b}, or {@code to} when there is
+   * none.
+   */
   public static int indexOfNewline(byte[] b, int from, int to) {
     int i = from;
     for (; i + 8 <= to; i += 8) {
@@ -41,8 +46,9 @@ public final class Bytes {
   }
 
   /**
-   * Index of the first byte in {@code [from, to)} that ends or complicates a JSON string: a quote, a backslash, a
-   * control character (below 0x20) or a non-ASCII byte (0x80 and above); {@code to} when there is none.
+   * Index of the first byte in {@code [from, to)} that ends or complicates a JSON string: a quote,
+   * a backslash, a control character (below 0x20) or a non-ASCII byte (0x80 and above); {@code to}
+   * when there is none.
    */
   public static int indexOfStringSpecial(byte[] b, int from, int to) {
     int i = from;

@@ -1,30 +1,28 @@
 package io.infermeter.collector.delivery;
 
 import static org.assertj.core.api.Assertions.assertThat;
-
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Duration;
-import java.util.HexFormat;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class SpoolTest {
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
   private final AtomicLong dropped = new AtomicLong();
 
   private static byte[] value(int i) {
@@ -33,16 +31,22 @@ class SpoolTest {
 
   // frame header 12 + kind 1 + key length 2 + key "k" 1 + value 11 = 27 bytes per record
   static final int RECORD = 27;
+
   /** A segment of four records (the segment header comes with its first record). */
   static final int SEG4 = Spool.SEGMENT_HEADER + RECORD * 4;
 
   private final Map<String, Long> drops = new ConcurrentHashMap<>();
 
   private Spool open(long max, long segment) throws Exception {
-    return new Spool(dir, max, segment, Spool.Fsync.SEGMENT, (reason, n) -> {
-      dropped.addAndGet(n);
-      drops.merge(reason, n, Long::sum);
-    });
+    return new Spool(
+        dir,
+        max,
+        segment,
+        Spool.Fsync.SEGMENT,
+        (reason, n) -> {
+          dropped.addAndGet(n);
+          drops.merge(reason, n, Long::sum);
+        });
   }
 
   private long drops(String reason) {
@@ -71,8 +75,14 @@ class SpoolTest {
       assertThat(s.pending()).isEqualTo(10);
       assertThat(s.segmentCount()).isEqualTo(3); // 4 + 4 + 2
       Spool.Batch b1 = s.read(6);
-      assertThat(values(b1)).containsExactly("value-00000", "value-00001", "value-00002", "value-00003",
-          "value-00004", "value-00005");
+      assertThat(values(b1))
+          .containsExactly(
+              "value-00000",
+              "value-00001",
+              "value-00002",
+              "value-00003",
+              "value-00004",
+              "value-00005");
       assertThat(b1.entries().get(0).kind()).isEqualTo((byte) 1);
       assertThat(b1.entries().get(0).key()).isEqualTo("k");
       // not committed: read again gives the same records
@@ -81,7 +91,8 @@ class SpoolTest {
       assertThat(s.pending()).isEqualTo(4);
       assertThat(s.segmentCount()).isEqualTo(2);
       Spool.Batch b2 = s.read(100);
-      assertThat(values(b2)).containsExactly("value-00006", "value-00007", "value-00008", "value-00009");
+      assertThat(values(b2))
+          .containsExactly("value-00006", "value-00007", "value-00008", "value-00009");
       s.commit(b2);
       assertThat(s.pending()).isZero();
       assertThat(s.bytes()).isZero();
@@ -106,7 +117,9 @@ class SpoolTest {
       assertThat(s.pending()).isEqualTo(9);
       Spool.Batch notSent = s.read(100);
       assertThat(values(notSent)).first().isEqualTo("value-00004");
-      s.release(notSent); // the reader gave up on it: records deleted from now on count as dropped at once
+      s.release(
+          notSent); // the reader gave up on it: records deleted from now on count as dropped at
+      // once
       for (int i = 13; i < 30; i++) {
         s.append((byte) 1, "k", value(i));
       }
@@ -127,7 +140,9 @@ class SpoolTest {
       }
       Spool.Batch inFlight = s.read(2);
       for (int i = 8; i < 12; i++) {
-        s.append((byte) 1, "k", value(i)); // drops the first segment: 4 unread records, 2 of them in flight
+        s.append(
+            (byte) 1, "k",
+            value(i)); // drops the first segment: 4 unread records, 2 of them in flight
       }
       assertThat(dropped.get()).isEqualTo(2); // the two not handed to the reader
       s.commit(inFlight); // the two in flight were delivered after all: not dropped
@@ -146,15 +161,27 @@ class SpoolTest {
       Spool.Batch inFlight = s.read(6); // records 0-5: segment 1 whole, 2 of segment 2
       s.settle(inFlight.entries().get(0).position()); // acknowledged before the drop
       for (int i = 8; i < 12; i++) {
-        s.append((byte) 1, "k", value(i)); // drops segment 1: 1 settled, 3 in flight and unsettled, none else unread
+        s.append(
+            (byte) 1, "k",
+            value(i)); // drops segment 1: 1 settled, 3 in flight and unsettled, none else unread
       }
       assertThat(dropped.get()).isZero();
       s.settle(inFlight.entries().get(1).position()); // acknowledged after the drop
-      s.release(inFlight); // the other two of segment 1 were neither delivered nor are they on disk any more
+      s.release(
+          inFlight); // the other two of segment 1 were neither delivered nor are they on disk any
+      // more
       assertThat(dropped.get()).isEqualTo(2);
       // records 4 and 5 were in flight but are still on disk: read again, nothing counted for them
-      assertThat(values(s.read(100))).containsExactly("value-00004", "value-00005", "value-00006", "value-00007",
-          "value-00008", "value-00009", "value-00010", "value-00011");
+      assertThat(values(s.read(100)))
+          .containsExactly(
+              "value-00004",
+              "value-00005",
+              "value-00006",
+              "value-00007",
+              "value-00008",
+              "value-00009",
+              "value-00010",
+              "value-00011");
     }
   }
 
@@ -178,8 +205,10 @@ class SpoolTest {
   }
 
   @Test
-  void everyAppendedRecordIsDeliveredOrDroppedExactlyOnceWhileAppendsRaceTheReader() throws Exception {
-    // a reader that settles every other record, releases, and commits, against appends that keep dropping segments
+  void everyAppendedRecordIsDeliveredOrDroppedExactlyOnceWhileAppendsRaceTheReader()
+      throws Exception {
+    // a reader that settles every other record, releases, and commits, against appends that keep
+    // dropping segments
     try (Spool s = open(3 * SEG4, SEG4)) {
       java.util.Set<String> delivered = new java.util.HashSet<>();
       int appended = 0;
@@ -194,16 +223,24 @@ class SpoolTest {
         if (round % 3 == 0) {
           for (int i = 0; i < b.entries().size(); i += 2) {
             s.settle(b.entries().get(i).position());
-            assertThat(delivered.add(new String(b.entries().get(i).avro(), StandardCharsets.UTF_8))).isTrue();
+            assertThat(delivered.add(new String(b.entries().get(i).avro(), StandardCharsets.UTF_8)))
+                .isTrue();
           }
           s.release(b);
         } else {
-          b.entries().forEach(e -> assertThat(delivered.add(new String(e.avro(), StandardCharsets.UTF_8))).isTrue());
+          b.entries()
+              .forEach(
+                  e ->
+                      assertThat(delivered.add(new String(e.avro(), StandardCharsets.UTF_8)))
+                          .isTrue());
           s.commit(b);
         }
       }
       Spool.Batch rest = s.read(1000);
-      rest.entries().forEach(e -> assertThat(delivered.add(new String(e.avro(), StandardCharsets.UTF_8))).isTrue());
+      rest.entries()
+          .forEach(
+              e ->
+                  assertThat(delivered.add(new String(e.avro(), StandardCharsets.UTF_8))).isTrue());
       s.commit(rest);
       assertThat(dropped.get()).isPositive();
       assertThat(delivered.size() + dropped.get()).isEqualTo(appended);
@@ -237,7 +274,8 @@ class SpoolTest {
     try (var files = Files.list(dir)) {
       seg = files.filter(p -> p.toString().endsWith(".spool")).findFirst().orElseThrow();
     }
-    Files.write(seg, new byte[] {0, 0, 0, 50, 1, 2}, StandardOpenOption.APPEND); // half-written record
+    Files.write(
+        seg, new byte[] {0, 0, 0, 50, 1, 2}, StandardOpenOption.APPEND); // half-written record
     try (Spool s = open(1_000_000, 1_000_000)) {
       assertThat(s.pending()).isEqualTo(2);
       assertThat(values(s.read(10))).containsExactly("value-00000", "value-00001");
@@ -261,7 +299,8 @@ class SpoolTest {
       assertThat(drops(Spool.CORRUPT)).isEqualTo(1);
       assertThat(s.pending()).isEqualTo(4);
       Spool.Batch b = s.read(10);
-      assertThat(values(b)).containsExactly("value-00000", "value-00001", "value-00003", "value-00004");
+      assertThat(values(b))
+          .containsExactly("value-00000", "value-00001", "value-00003", "value-00004");
       s.commit(b);
       assertThat(s.pending()).isZero();
     }
@@ -274,7 +313,8 @@ class SpoolTest {
       s.append((byte) 1, "k", value(1));
     }
     Path seg = onlySegment();
-    // what a disk-full partial write used to leave: half a frame, then complete frames appended after it
+    // what a disk-full partial write used to leave: half a frame, then complete frames appended
+    // after it
     byte[] torn = Spool.frame((byte) 1, "k", value(99), false);
     Files.write(seg, java.util.Arrays.copyOf(torn, torn.length / 2), StandardOpenOption.APPEND);
     Files.write(seg, Spool.frame((byte) 1, "k", value(2), false), StandardOpenOption.APPEND);
@@ -282,8 +322,9 @@ class SpoolTest {
     try (Spool s = open(1_000_000, 1_000_000)) {
       assertThat(drops(Spool.CORRUPT)).isEqualTo(1);
       s.append((byte) 1, "k", value(4)); // after the restart, into a new segment
-      assertThat(values(s.read(10))).containsExactly("value-00000", "value-00001", "value-00002", "value-00003",
-          "value-00004");
+      assertThat(values(s.read(10)))
+          .containsExactly(
+              "value-00000", "value-00001", "value-00002", "value-00003", "value-00004");
     }
   }
 
@@ -296,7 +337,8 @@ class SpoolTest {
     }
     Path seg = onlySegment();
     try (var ch = java.nio.channels.FileChannel.open(seg, StandardOpenOption.WRITE)) {
-      ch.truncate(Spool.SEGMENT_HEADER + 2 * RECORD + RECORD / 2); // crash in the middle of record 2
+      ch.truncate(
+          Spool.SEGMENT_HEADER + 2 * RECORD + RECORD / 2); // crash in the middle of record 2
     }
     try (Spool s = open(1_000_000, 1_000_000)) {
       assertThat(drops(Spool.CORRUPT)).isEqualTo(1);
@@ -312,8 +354,16 @@ class SpoolTest {
   }
 
   static java.util.stream.Stream<String> damagedCursors() {
-    return java.util.stream.Stream.of("", "garbage", "1 2", "x y z", "1 0 999999", "999 0 0", "-5 0 -1",
-        "1 0 0 0 0", "\u0000\u0000\u0000");
+    return java.util.stream.Stream.of(
+        "",
+        "garbage",
+        "1 2",
+        "x y z",
+        "1 0 999999",
+        "999 0 0",
+        "-5 0 -1",
+        "1 0 0 0 0",
+        "\u0000\u0000\u0000");
   }
 
   @org.junit.jupiter.params.ParameterizedTest
@@ -328,8 +378,14 @@ class SpoolTest {
     Files.writeString(dir.resolve("cursor"), cursor);
     try (Spool s = open(1_000_000, SEG4)) {
       // the committed record may come again (downstream de-duplicates by eventId); nothing is lost
-      assertThat(values(s.read(10))).containsExactly("value-00000", "value-00001", "value-00002", "value-00003",
-          "value-00004", "value-00005");
+      assertThat(values(s.read(10)))
+          .containsExactly(
+              "value-00000",
+              "value-00001",
+              "value-00002",
+              "value-00003",
+              "value-00004",
+              "value-00005");
     }
   }
 
@@ -381,12 +437,14 @@ class SpoolTest {
   void theDirectoryIsCreatedOwnerOnlyAndAWorldWritableOneOfOursIsTightened() throws Exception {
     Path fresh = dir.resolve("a/b/spool");
     new Spool(fresh, 1_000_000, SEG4, dropped::addAndGet).close();
-    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(fresh))).isEqualTo("rwx------");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(fresh)))
+        .isEqualTo("rwx------");
     Path open = dir.resolve("shared");
     Files.createDirectory(open);
     Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
     new Spool(open, 1_000_000, SEG4, dropped::addAndGet).close();
-    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(open))).isEqualTo("rwx------");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(open)))
+        .isEqualTo("rwx------");
   }
 
   @Test
@@ -396,27 +454,32 @@ class SpoolTest {
         s.append((byte) 1, "k", value(i)); // two full segments
       }
       int[] failures = {1};
-      s.writeHook = () -> {
-        if (failures[0]-- > 0) {
-          throw new IOException("No space left on device");
-        }
-      };
+      s.writeHook =
+          () -> {
+            if (failures[0]-- > 0) {
+              throw new IOException("No space left on device");
+            }
+          };
       s.append((byte) 1, "k", value(8));
       assertThat(drops(Spool.DISK_FULL)).isEqualTo(4);
       assertThat(s.pending()).isEqualTo(5);
-      assertThat(values(s.read(10))).containsExactly("value-00004", "value-00005", "value-00006", "value-00007",
-          "value-00008");
+      assertThat(values(s.read(10)))
+          .containsExactly(
+              "value-00004", "value-00005", "value-00006", "value-00007", "value-00008");
     }
   }
 
   @Test
-  void aWriteRefusedWithNothingLeftToDropFailsThatAppendOnlyAndTheSpoolStaysReadable() throws Exception {
+  void aWriteRefusedWithNothingLeftToDropFailsThatAppendOnlyAndTheSpoolStaysReadable()
+      throws Exception {
     try (Spool s = open(1_000_000, 1_000_000)) {
       s.append((byte) 1, "k", value(0));
-      s.writeHook = () -> {
-        throw new IOException("No space left on device");
-      };
-      assertThatThrownBy(() -> s.append((byte) 1, "k", value(1))).isInstanceOf(UncheckedIOException.class);
+      s.writeHook =
+          () -> {
+            throw new IOException("No space left on device");
+          };
+      assertThatThrownBy(() -> s.append((byte) 1, "k", value(1)))
+          .isInstanceOf(UncheckedIOException.class);
       s.writeHook = null;
       s.append((byte) 1, "k", value(2));
       assertThat(s.pending()).isEqualTo(2);
@@ -428,7 +491,10 @@ class SpoolTest {
     }
   }
 
-  /** Records larger than the read window, and a damaged one among them, across the window's boundaries. */
+  /**
+   * Records larger than the read window, and a damaged one among them, across the window's
+   * boundaries.
+   */
   @Test
   void recordsLargerThanTheReadWindowAndDamageAcrossItsBoundaries() throws Exception {
     int[] sizes = {600_000, 700_000, 2_500_000, 10, 900_000};
@@ -450,14 +516,22 @@ class SpoolTest {
     try (Spool s = open(100_000_000, 100_000_000)) {
       assertThat(drops(Spool.CORRUPT)).isEqualTo(1);
       Spool.Batch b = s.read(10);
-      assertThat(b.entries()).extracting(Spool.Entry::avro)
+      assertThat(b.entries())
+          .extracting(Spool.Entry::avro)
           .containsExactly(values.get(0), values.get(2), values.get(3), values.get(4));
     }
   }
 
-  /** The bytes of a segment of format 2 holding one record (kind 1, key "k", value "v1"); CRC32C computed apart. */
+  /**
+   * The bytes of a segment of format 2 holding one record (kind 1, key "k", value "v1"); CRC32C
+   * computed apart.
+   */
   static final String GOLDEN_SEGMENT_V2 = "494d535002000000494d523200000006440e67f70100016b7631";
-  /** A record of the first, headerless format (kind 1, key "k", value "old"), as spools of earlier releases hold. */
+
+  /**
+   * A record of the first, headerless format (kind 1, key "k", value "old"), as spools of earlier
+   * releases hold.
+   */
   static final String GOLDEN_RECORD_V1 = "000000072a40808f0100016b6f6c64";
 
   @Test
@@ -465,12 +539,15 @@ class SpoolTest {
     try (Spool s = open(1_000_000, 1_000_000)) {
       s.append((byte) 1, "k", "v1".getBytes(StandardCharsets.UTF_8));
     }
-    assertThat(HexFormat.of().formatHex(Files.readAllBytes(onlySegment()))).isEqualTo(GOLDEN_SEGMENT_V2);
+    assertThat(HexFormat.of().formatHex(Files.readAllBytes(onlySegment())))
+        .isEqualTo(GOLDEN_SEGMENT_V2);
   }
 
   @Test
   void segmentsOfTheFirstFormatAreStillRead() throws Exception {
-    Files.write(dir.resolve(String.format("seg-%020d.spool", 1)), HexFormat.of().parseHex(GOLDEN_RECORD_V1));
+    Files.write(
+        dir.resolve(String.format("seg-%020d.spool", 1)),
+        HexFormat.of().parseHex(GOLDEN_RECORD_V1));
     try (Spool s = open(1_000_000, 1_000_000)) {
       s.append((byte) 2, "k", value(1));
       Spool.Batch b = s.read(10);
@@ -486,8 +563,8 @@ class SpoolTest {
     assertThat(Spool.Fsync.parse("never").mode()).isEqualTo(Spool.Fsync.Mode.NEVER);
     assertThat(Spool.Fsync.parse("Segment")).isEqualTo(Spool.Fsync.SEGMENT);
     assertThat(Spool.Fsync.parse("always").mode()).isEqualTo(Spool.Fsync.Mode.ALWAYS);
-    assertThat(Spool.Fsync.parse("250ms")).isEqualTo(new Spool.Fsync(Spool.Fsync.Mode.INTERVAL,
-        Duration.ofMillis(250)));
+    assertThat(Spool.Fsync.parse("250ms"))
+        .isEqualTo(new Spool.Fsync(Spool.Fsync.Mode.INTERVAL, Duration.ofMillis(250)));
     assertThatThrownBy(() -> Spool.Fsync.parse("sometimes")).isInstanceOf(RuntimeException.class);
     assertThatThrownBy(() -> Spool.Fsync.parse("0s")).isInstanceOf(IllegalArgumentException.class);
   }
@@ -496,13 +573,17 @@ class SpoolTest {
   void everyFsyncPolicyKeepsTheRecords() throws Exception {
     for (String policy : List.of("never", "segment", "always", "1ms")) {
       Path d = dir.resolve(policy);
-      try (Spool s = new Spool(d, 1_000_000, SEG4, Spool.Fsync.parse(policy), (r, n) -> dropped.addAndGet(n))) {
+      try (Spool s =
+          new Spool(
+              d, 1_000_000, SEG4, Spool.Fsync.parse(policy), (r, n) -> dropped.addAndGet(n))) {
         for (int i = 0; i < 6; i++) {
           s.append((byte) 1, "k", value(i));
         }
         s.syncIfDue();
       }
-      try (Spool s = new Spool(d, 1_000_000, SEG4, Spool.Fsync.parse(policy), (r, n) -> dropped.addAndGet(n))) {
+      try (Spool s =
+          new Spool(
+              d, 1_000_000, SEG4, Spool.Fsync.parse(policy), (r, n) -> dropped.addAndGet(n))) {
         assertThat(s.pending()).as(policy).isEqualTo(6);
       }
     }

@@ -9,14 +9,19 @@ import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
 /**
- * The event id rules of {@link Ids}. The expected ids were computed outside Java from the documented derivation
- * (docs/COLLECTOR.md, "Event identity"), with Python's hashlib:
- * {@code SHA-256(tag + for each part: 4-byte big-endian length + bytes)[:16]}, version nibble 8, variant 10.
+ * The event id rules of {@link Ids}. The expected ids were computed outside Java from the
+ * documented derivation (docs/COLLECTOR.md, "Event identity"), with Python's hashlib: {@code
+ * SHA-256(tag + for each part: 4-byte big-endian length + bytes)[:16]}, version nibble 8, variant
+ * 10.
  */
 class IdsTest {
 
-  /** The trace and span ids of the OTLP example request (opentelemetry-proto, {@code examples/trace.json}). */
+  /**
+   * The trace and span ids of the OTLP example request (opentelemetry-proto, {@code
+   * examples/trace.json}).
+   */
   static final byte[] TRACE = HexFormat.of().parseHex("5b8efff798038103d269b633813fc60c");
+
   static final byte[] SPAN = HexFormat.of().parseHex("eee19b7ec3c1b174");
 
   @Test
@@ -30,16 +35,21 @@ class IdsTest {
 
   @Test
   void requestIdsMatchTheDocumentedDerivation() {
-    assertThat(Ids.ofRequest("r1", "h9", "llama-3-8b")).isEqualTo("105d336d-3ff3-87fe-a74f-46e3b9fd43f0");
+    assertThat(Ids.ofRequest("r1", "h9", "llama-3-8b"))
+        .isEqualTo("105d336d-3ff3-87fe-a74f-46e3b9fd43f0");
   }
 
   @Test
   void nonAsciiAndLongPartsAreHashedAsTheirUtf8() {
     assertThat(Ids.ofRequest("r\u00e9-1", "h\u00f4st", "\u6a21\u578b"))
         .isEqualTo("a91d3a63-545f-8f65-8617-347a78582152");
-    assertThat(Ids.ofRequest("x".repeat(5000), "h", "m")).isEqualTo("35d6d4af-3962-8312-85f3-a14e442edab3");
-    assertThat(Ids.ofSpan(com.google.protobuf.ByteString.copyFrom(TRACE),
-        com.google.protobuf.ByteString.copyFrom(SPAN))).isEqualTo(Ids.ofSpan(TRACE, SPAN));
+    assertThat(Ids.ofRequest("x".repeat(5000), "h", "m"))
+        .isEqualTo("35d6d4af-3962-8312-85f3-a14e442edab3");
+    assertThat(
+            Ids.ofSpan(
+                com.google.protobuf.ByteString.copyFrom(TRACE),
+                com.google.protobuf.ByteString.copyFrom(SPAN)))
+        .isEqualTo(Ids.ofSpan(TRACE, SPAN));
   }
 
   @Test
@@ -54,8 +64,14 @@ class IdsTest {
     }
     assertThat(ids).hasSize(20_000);
     // each part counts: host, model, and where one part ends and the next begins
-    assertThat(Set.of(Ids.ofRequest("r1", "h9", "m"), Ids.ofRequest("r1", "h8", "m"), Ids.ofRequest("r1", "h9", "n"),
-        Ids.ofRequest("r1h", "9", "m"), Ids.ofRequest("r", "1h9", "m"))).hasSize(5);
+    assertThat(
+            Set.of(
+                Ids.ofRequest("r1", "h9", "m"),
+                Ids.ofRequest("r1", "h8", "m"),
+                Ids.ofRequest("r1", "h9", "n"),
+                Ids.ofRequest("r1h", "9", "m"),
+                Ids.ofRequest("r", "1h9", "m")))
+        .hasSize(5);
   }
 
   @Test

@@ -6,9 +6,9 @@ import io.infermeter.avro.DeviceKind;
 import io.infermeter.avro.HardwareSample;
 import java.util.Optional;
 import java.util.OptionalInt;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.Test;
 
 class EstimatedPowerModelTest {
 
@@ -21,22 +21,37 @@ class EstimatedPowerModelTest {
 
   @Test
   void oshiSamplerFlagsTheEstimateAsEstimated() {
-    OshiSampler s = new OshiSampler(new HardwareSamples("c", "r", "h"), OptionalInt.of((int) ProcessHandle.current()
-        .pid()), Optional.empty(), new EstimatedPowerModel(100, 20));
+    OshiSampler s =
+        new OshiSampler(
+            new HardwareSamples("c", "r", "h"),
+            OptionalInt.of((int) ProcessHandle.current().pid()),
+            Optional.empty(),
+            new EstimatedPowerModel(100, 20));
     s.sample(1);
     var samples = s.sample(2);
-    HardwareSample host = samples.stream().filter(x -> x.getDeviceKind() == DeviceKind.HOST).findFirst().orElseThrow();
+    HardwareSample host =
+        samples.stream()
+            .filter(x -> x.getDeviceKind() == DeviceKind.HOST)
+            .findFirst()
+            .orElseThrow();
     assertThat(host.getSource()).isEqualTo("oshi");
     assertThat(host.getPowerW()).isNull(); // OSHI measures no power: absent, not zero
     assertThat(host.getMemoryTotalBytes()).isPositive();
-    HardwareSample est = samples.stream().filter(x -> x.getDeviceKind() == DeviceKind.CPU_PACKAGE).findFirst()
-        .orElseThrow();
+    HardwareSample est =
+        samples.stream()
+            .filter(x -> x.getDeviceKind() == DeviceKind.CPU_PACKAGE)
+            .findFirst()
+            .orElseThrow();
     assertThat(est.getSource()).isEqualTo("estimated");
     assertThat(est.getEnergyMj()).isNull();
-    assertThat(est.getPowerW()).isCloseTo(20 + 80 * est.getUtilizationPct() / 100.0,
-        org.assertj.core.data.Offset.offset(1e-9));
-    HardwareSample proc = samples.stream().filter(x -> x.getDeviceKind() == DeviceKind.PROCESS).findFirst()
-        .orElseThrow();
+    assertThat(est.getPowerW())
+        .isCloseTo(
+            20 + 80 * est.getUtilizationPct() / 100.0, org.assertj.core.data.Offset.offset(1e-9));
+    HardwareSample proc =
+        samples.stream()
+            .filter(x -> x.getDeviceKind() == DeviceKind.PROCESS)
+            .findFirst()
+            .orElseThrow();
     assertThat(proc.getDeviceId()).isEqualTo("process-" + ProcessHandle.current().pid());
     assertThat(proc.getMemoryUsedBytes()).isPositive();
   }

@@ -21,10 +21,14 @@ class NvmlSamplerTest {
 
   @Test
   void readsEveryMetricOfGpusAndMigInstances() {
-    try (NvmlSampler s = NvmlSampler.open(stubLibrary(), new HardwareSamples("c", "r", "h"), null).orElseThrow()) {
-      assertThat(s.deviceIds()).containsExactly("GPU-00000000-0000-0000-0000-000000000000",
-          "GPU-00000000-0000-0000-0000-000000000001", "MIG-00000000-0000-0000-0000-000000000100",
-          "MIG-00000000-0000-0000-0000-000000000102");
+    try (NvmlSampler s =
+        NvmlSampler.open(stubLibrary(), new HardwareSamples("c", "r", "h"), null).orElseThrow()) {
+      assertThat(s.deviceIds())
+          .containsExactly(
+              "GPU-00000000-0000-0000-0000-000000000000",
+              "GPU-00000000-0000-0000-0000-000000000001",
+              "MIG-00000000-0000-0000-0000-000000000100",
+              "MIG-00000000-0000-0000-0000-000000000102");
       List<HardwareSample> samples = s.sample(42);
       assertThat(samples).hasSize(4);
       for (int i = 0; i < 2; i++) {
@@ -32,7 +36,8 @@ class NvmlSamplerTest {
         assertThat(g.getDeviceKind()).isEqualTo(DeviceKind.GPU);
         assertThat(g.getSource()).isEqualTo("nvml");
         assertThat(g.getTimestampUs()).isEqualTo(42);
-        assertThat(g.getGpuType()).isEqualTo(i == 0 ? "NVIDIA H100 80GB HBM3" : "NVIDIA A100-SXM4-40GB");
+        assertThat(g.getGpuType())
+            .isEqualTo(i == 0 ? "NVIDIA H100 80GB HBM3" : "NVIDIA A100-SXM4-40GB");
         assertThat(g.getUtilizationPct()).isEqualTo(40.0 + i);
         assertThat(g.getMemoryUtilizationPct()).isEqualTo(10.0 + i);
         assertThat(g.getMemoryTotalBytes()).isEqualTo((80 - 40L * i) * GIB);
@@ -47,8 +52,10 @@ class NvmlSamplerTest {
         assertThat(g.getPcieRxBytesPerSec()).isEqualTo((2000L + i) * 1024);
         assertThat(g.getXidErrors()).isEqualTo(i == 0 ? 1L : 0L);
       }
-      assertThat(samples.get(0).getProcesses()).extracting(ProcessMemory::getPid, ProcessMemory::getUsedBytes)
-          .containsExactly(org.assertj.core.groups.Tuple.tuple(4242, 3 * GIB),
+      assertThat(samples.get(0).getProcesses())
+          .extracting(ProcessMemory::getPid, ProcessMemory::getUsedBytes)
+          .containsExactly(
+              org.assertj.core.groups.Tuple.tuple(4242, 3 * GIB),
               org.assertj.core.groups.Tuple.tuple(4343, GIB));
       assertThat(samples.get(1).getProcesses()).isEmpty();
       HardwareSample mig = samples.get(3);
@@ -69,14 +76,18 @@ class NvmlSamplerTest {
 
   @Test
   void gpuTypeOverride() {
-    try (NvmlSampler s = NvmlSampler.open(stubLibrary(), new HardwareSamples("c", "r", "h"), "H100-SXM")
-        .orElseThrow()) {
+    try (NvmlSampler s =
+        NvmlSampler.open(stubLibrary(), new HardwareSamples("c", "r", "h"), "H100-SXM")
+            .orElseThrow()) {
       assertThat(s.sample(1)).extracting(HardwareSample::getGpuType).containsOnly("H100-SXM");
     }
   }
 
   @Test
   void missingDriverDisablesTheSampler() {
-    assertThat(NvmlSampler.open("/nonexistent/libnvidia-ml.so", new HardwareSamples("c", "r", "h"), null)).isEmpty();
+    assertThat(
+            NvmlSampler.open(
+                "/nonexistent/libnvidia-ml.so", new HardwareSamples("c", "r", "h"), null))
+        .isEmpty();
   }
 }

@@ -15,8 +15,7 @@ class RaplReaderTest {
   static final HardwareSamples FACTORY = new HardwareSamples("c", "r", "h");
   static final long MAX = 262_143_328_850L; // a real max_energy_range_uj
 
-  @TempDir
-  Path root;
+  @TempDir Path root;
 
   private void zone(String dir, String name, long energy) throws Exception {
     Path d = root.resolve(dir);
@@ -63,7 +62,8 @@ class RaplReaderTest {
 
   @Test
   void zoneUnwrapArithmetic() {
-    RaplReader.Zone z = new RaplReader.Zone(Path.of("x"), "cpu-package-0", DeviceKind.CPU_PACKAGE, 1000);
+    RaplReader.Zone z =
+        new RaplReader.Zone(Path.of("x"), "cpu-package-0", DeviceKind.CPU_PACKAGE, 1000);
     assertThat(z.update(900)).isEqualTo(-1);
     assertThat(z.update(950)).isEqualTo(50);
     assertThat(z.update(10)).isEqualTo(1000 - 950 + 10);

@@ -17,17 +17,18 @@ import java.util.SplittableRandom;
 import java.util.UUID;
 
 /**
- * A deterministic (seeded) simulator of an inference fleet in event time. Requests arrive as a Poisson process per
- * host; queue time is exponential with a heavy (Pareto) tail, prefill scales with prompt length, decode with output
- * tokens and batch size, each with lognormal noise; about 1 % of requests fail, 0.3 % time out, and the first request
- * of a model on a host is a cold start. GPUs report power, a monotonic energy counter, utilization, memory and
- * temperature that follow the load. Each GPU runs one vLLM instance in its own pod (dcgm-exporter's pod label on the
- * GPU's samples, the same pod on the engine's samples), whose state follows the load too: KV-cache usage, requests
- * running and waiting, preemptions. Scripted {@link Incident}s distort this on purpose. Every event carries
- * {@code source=simulated}.
+ * A deterministic (seeded) simulator of an inference fleet in event time. Requests arrive as a
+ * Poisson process per host; queue time is exponential with a heavy (Pareto) tail, prefill scales
+ * with prompt length, decode with output tokens and batch size, each with lognormal noise; about 1
+ * % of requests fail, 0.3 % time out, and the first request of a model on a host is a cold start.
+ * GPUs report power, a monotonic energy counter, utilization, memory and temperature that follow
+ * the load. Each GPU runs one vLLM instance in its own pod (dcgm-exporter's pod label on the GPU's
+ * samples, the same pod on the engine's samples), whose state follows the load too: KV-cache usage,
+ * requests running and waiting, preemptions. Scripted {@link Incident}s distort this on purpose.
+ * Every event carries {@code source=simulated}.
  *
- * <p>Requests are returned when they complete (that is when a real collector publishes them), ordered by completion
- * time. Not thread-safe: drive it from one thread.
+ * <p>Requests are returned when they complete (that is when a real collector publishes them),
+ * ordered by completion time. Not thread-safe: drive it from one thread.
  */
 public final class FleetSimulator {
 
@@ -51,8 +52,10 @@ public final class FleetSimulator {
     double energyMj;
     long busyUsInPeriod;
     long leakedBytes;
+
     /** GPU utilization (0-1) of the last hardware sample, which the engine state follows. */
     double util;
+
     long waiting;
     long preemptions;
   }
@@ -65,7 +68,8 @@ public final class FleetSimulator {
       nextArrivalUs.put(host.name(), startUs + exponentialUs(host.qps()));
       for (int i = 0; i < host.gpus(); i++) {
         DeviceState state = new DeviceState();
-        state.energyMj = 1_000_000_000d * (1 + random.nextDouble()); // counters start at an arbitrary value
+        state.energyMj =
+            1_000_000_000d * (1 + random.nextDouble()); // counters start at an arbitrary value
         devices.put(deviceId(host, i), state);
       }
     }
@@ -78,7 +82,9 @@ public final class FleetSimulator {
 
   /** The GPU id of GPU {@code index} of {@code host} (UUID-shaped, stable). */
   public static String deviceId(FleetSpec.Host host, int index) {
-    return "GPU-" + UUID.nameUUIDFromBytes((host.name() + "/" + index).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    return "GPU-"
+        + UUID.nameUUIDFromBytes(
+            (host.name() + "/" + index).getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }
 
   /** The pod of GPU {@code index} of {@code host}: one vLLM pod per GPU. */
@@ -92,10 +98,11 @@ public final class FleetSimulator {
   }
 
   /**
-   * One vLLM engine sample per GPU of every (non-silent) host at {@code tUs}, as the collector's scrape of each
-   * instance maps it: KV-cache usage follows the GPU's load (15-70 %), a few requests wait, no preemptions; during a
-   * {@link Incident.Kind#KV_SATURATION} the cache runs full (97-99.5 %), the engine preempts and the queue grows by
-   * the incident's magnitude per second, then drains. Call after {@link #samplesAt} of the same time.
+   * One vLLM engine sample per GPU of every (non-silent) host at {@code tUs}, as the collector's
+   * scrape of each instance maps it: KV-cache usage follows the GPU's load (15-70 %), a few
+   * requests wait, no preemptions; during a {@link Incident.Kind#KV_SATURATION} the cache runs full
+   * (97-99.5 %), the engine preempts and the queue grows by the incident's magnitude per second,
+   * then drains. Call after {@link #samplesAt} of the same time.
    */
   public List<EngineSample> engineSamplesAt(long tUs, long periodUs) {
     List<EngineSample> out = new ArrayList<>();
@@ -118,21 +125,31 @@ public final class FleetSimulator {
           continue;
         }
         String modelName = host.models().get(i % host.models().size());
-        out.add(EngineSample.newBuilder()
-            .setCluster(host.cluster()).setRegion(host.region()).setHost(host.name())
-            .setInstance(instance(host, i)).setPod(pod(host, i)).setEngine("vllm").setModel(modelName)
-            .setSource(SOURCE).setTimestampUs(tUs)
-            .setKvCacheUsage(Math.round(kv * 1000) / 1000.0)
-            .setRequestsRunning(Math.round(state.util * CONCURRENCY_AT_FULL_UTIL))
-            .setRequestsWaiting(state.waiting)
-            .setPreemptionsTotal(state.preemptions)
-            .build());
+        out.add(
+            EngineSample.newBuilder()
+                .setCluster(host.cluster())
+                .setRegion(host.region())
+                .setHost(host.name())
+                .setInstance(instance(host, i))
+                .setPod(pod(host, i))
+                .setEngine("vllm")
+                .setModel(modelName)
+                .setSource(SOURCE)
+                .setTimestampUs(tUs)
+                .setKvCacheUsage(Math.round(kv * 1000) / 1000.0)
+                .setRequestsRunning(Math.round(state.util * CONCURRENCY_AT_FULL_UTIL))
+                .setRequestsWaiting(state.waiting)
+                .setPreemptionsTotal(state.preemptions)
+                .build());
       }
     }
     return out;
   }
 
-  /** Requests that arrive before {@code untilUs} are generated; those completed before it are returned, in order. */
+  /**
+   * Requests that arrive before {@code untilUs} are generated; those completed before it are
+   * returned, in order.
+   */
   public List<RequestEvent> requestsCompletedBefore(long untilUs) {
     for (FleetSpec.Host host : spec.hosts()) {
       long t = nextArrivalUs.get(host.name());
@@ -147,25 +164,34 @@ public final class FleetSimulator {
     List<RequestEvent> done = new ArrayList<>();
     while (!inFlight.isEmpty() && inFlight.peek().getCompletedUs() < untilUs) {
       RequestEvent e = inFlight.poll();
-      if (!silent(e.getHost(), e.getCompletedUs())) { // a host that went dark reports nothing, finished or not
+      if (!silent(
+          e.getHost(),
+          e.getCompletedUs())) { // a host that went dark reports nothing, finished or not
         done.add(e);
       }
     }
     return done;
   }
 
-  /** One hardware sample per GPU of every (non-silent) host at {@code tUs}, covering the last {@code periodUs}. */
+  /**
+   * One hardware sample per GPU of every (non-silent) host at {@code tUs}, covering the last {@code
+   * periodUs}.
+   */
   public List<HardwareSample> samplesAt(long tUs, long periodUs) {
     List<HardwareSample> out = new ArrayList<>();
     for (FleetSpec.Host host : spec.hosts()) {
       for (int i = 0; i < host.gpus(); i++) {
         String id = deviceId(host, i);
         DeviceState state = devices.get(id);
-        double util = Math.min(1.0, state.busyUsInPeriod / (double) periodUs / CONCURRENCY_AT_FULL_UTIL);
+        double util =
+            Math.min(1.0, state.busyUsInPeriod / (double) periodUs / CONCURRENCY_AT_FULL_UTIL);
         state.busyUsInPeriod = 0;
         state.util = util;
         double idleW = host.tdpWatts() * 0.12;
-        double powerW = idleW + (host.tdpWatts() * 0.85 - idleW) * util + random.nextGaussian() * host.tdpWatts() * 0.01;
+        double powerW =
+            idleW
+                + (host.tdpWatts() * 0.85 - idleW) * util
+                + random.nextGaussian() * host.tdpWatts() * 0.01;
         boolean throttled = active(Incident.Kind.THERMAL_THROTTLE, id, tUs) != null;
         if (throttled) {
           powerW = Math.min(powerW, host.tdpWatts() * 0.6);
@@ -179,27 +205,38 @@ public final class FleetSimulator {
         }
         String modelName = host.models().get(i % host.models().size());
         long weights = spec.model(modelName).weightsBytes();
-        long kvCache = (long) ((host.memoryBytes() - weights) * (0.45 + 0.05 * util)); // the KV pool barely moves
+        long kvCache =
+            (long)
+                ((host.memoryBytes() - weights) * (0.45 + 0.05 * util)); // the KV pool barely moves
         long used = Math.min(host.memoryBytes(), weights + kvCache + state.leakedBytes);
         if (silent(host.name(), tUs)) {
           continue;
         }
-        out.add(HardwareSample.newBuilder()
-            .setCluster(host.cluster()).setRegion(host.region()).setHost(host.name())
-            .setDeviceId(id).setDeviceKind(DeviceKind.GPU).setGpuType(host.gpuType()).setSource(SOURCE)
-            .setTimestampUs(tUs)
-            .setUtilizationPct(round1(util * 100))
-            .setMemoryUtilizationPct(round1(util * 55))
-            .setMemoryUsedBytes(used).setMemoryTotalBytes(host.memoryBytes())
-            .setPowerW(round1(Math.max(0, powerW)))
-            .setEnergyMj((long) state.energyMj)
-            .setTemperatureC(round1(throttled ? 91 + random.nextDouble() * 2 : 38 + 35 * util))
-            .setSmClockMhz(throttled ? 1095 : 1755).setMemClockMhz(2619)
-            .setThrottleReasons(throttled ? 0x20L | 0x40L : 0L)
-            .setPcieRxBytesPerSec((long) (util * 2.0e9)).setPcieTxBytesPerSec((long) (util * 0.5e9))
-            .setXidErrors(0L)
-            .setPod(pod(host, i))
-            .build());
+        out.add(
+            HardwareSample.newBuilder()
+                .setCluster(host.cluster())
+                .setRegion(host.region())
+                .setHost(host.name())
+                .setDeviceId(id)
+                .setDeviceKind(DeviceKind.GPU)
+                .setGpuType(host.gpuType())
+                .setSource(SOURCE)
+                .setTimestampUs(tUs)
+                .setUtilizationPct(round1(util * 100))
+                .setMemoryUtilizationPct(round1(util * 55))
+                .setMemoryUsedBytes(used)
+                .setMemoryTotalBytes(host.memoryBytes())
+                .setPowerW(round1(Math.max(0, powerW)))
+                .setEnergyMj((long) state.energyMj)
+                .setTemperatureC(round1(throttled ? 91 + random.nextDouble() * 2 : 38 + 35 * util))
+                .setSmClockMhz(throttled ? 1095 : 1755)
+                .setMemClockMhz(2619)
+                .setThrottleReasons(throttled ? 0x20L | 0x40L : 0L)
+                .setPcieRxBytesPerSec((long) (util * 2.0e9))
+                .setPcieTxBytesPerSec((long) (util * 0.5e9))
+                .setXidErrors(0L)
+                .setPod(pod(host, i))
+                .build());
       }
     }
     return out;
@@ -213,11 +250,17 @@ public final class FleetSimulator {
 
     int inputTokens = Math.max(1, (int) lognormal(model.medianInputTokens(), 0.5));
     int outputTokens = Math.max(1, (int) lognormal(model.medianOutputTokens(), 0.45));
-    int batch = 1 + (int) Math.min(model.maxBatchSize() - 1, Math.abs(random.nextGaussian()) * model.maxBatchSize() / 3);
+    int batch =
+        1
+            + (int)
+                Math.min(
+                    model.maxBatchSize() - 1,
+                    Math.abs(random.nextGaussian()) * model.maxBatchSize() / 3);
 
     long queueUs = exponentialUs(1.0 / 0.015); // mean 15 ms
     if (random.nextDouble() < 0.02) {
-      queueUs += (long) (200_000 * Math.pow(random.nextDouble(), -1.0 / 1.5)); // Pareto tail, alpha 1.5
+      queueUs +=
+          (long) (200_000 * Math.pow(random.nextDouble(), -1.0 / 1.5)); // Pareto tail, alpha 1.5
     }
     if (cold) {
       queueUs += 2_000_000 + random.nextInt(6_000_000); // model load
@@ -253,16 +296,26 @@ public final class FleetSimulator {
         .setEventId(new UUID(random.nextLong(), random.nextLong()).toString())
         .setRequestId("cmpl-" + Long.toHexString(random.nextLong()))
         .setSource(SOURCE)
-        .setCluster(host.cluster()).setRegion(host.region()).setHost(host.name())
-        .setDeviceId(deviceId(host, gpu)).setGpuType(host.gpuType())
-        .setModel(modelName).setModelVersion(model.version()).setEngine("vllm").setOperation("chat")
-        .setStatus(status).setErrorType(errorType)
-        .setArrivalUs(arrivalUs).setScheduledUs(scheduled)
+        .setCluster(host.cluster())
+        .setRegion(host.region())
+        .setHost(host.name())
+        .setDeviceId(deviceId(host, gpu))
+        .setGpuType(host.gpuType())
+        .setModel(modelName)
+        .setModelVersion(model.version())
+        .setEngine("vllm")
+        .setOperation("chat")
+        .setStatus(status)
+        .setErrorType(errorType)
+        .setArrivalUs(arrivalUs)
+        .setScheduledUs(scheduled)
         .setFirstTokenUs(status == RequestStatus.ERROR ? null : firstToken)
         .setCompletedUs(completed)
-        .setInputTokens(inputTokens).setOutputTokens(outputTokens)
+        .setInputTokens(inputTokens)
+        .setOutputTokens(outputTokens)
         .setCachedTokens(random.nextDouble() < 0.3 ? inputTokens / 2 : 0)
-        .setBatchSize(batch).setMaxBatchSize(model.maxBatchSize())
+        .setBatchSize(batch)
+        .setMaxBatchSize(model.maxBatchSize())
         .setColdStart(cold)
         .setSloClass(modelName.contains("70b") ? "default" : "interactive")
         .build();

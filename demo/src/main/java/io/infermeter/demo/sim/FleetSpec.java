@@ -3,8 +3,8 @@ package io.infermeter.demo.sim;
 import java.util.List;
 
 /**
- * The shape of a simulated fleet: hosts, the models they serve and their GPUs. Everything the simulator emits is
- * labelled {@code source=simulated}.
+ * The shape of a simulated fleet: hosts, the models they serve and their GPUs. Everything the
+ * simulator emits is labelled {@code source=simulated}.
  *
  * @param hosts the inference hosts
  * @param models the served models
@@ -24,8 +24,16 @@ public record FleetSpec(List<Host> hosts, List<Model> models) {
    * @param models names of the models served on this host (one per GPU, round-robin)
    * @param qps mean request rate of the whole host, requests per second
    */
-  public record Host(String cluster, String region, String name, String gpuType, int gpus, double tdpWatts,
-      long memoryBytes, List<String> models, double qps) {}
+  public record Host(
+      String cluster,
+      String region,
+      String name,
+      String gpuType,
+      int gpus,
+      double tdpWatts,
+      long memoryBytes,
+      List<String> models,
+      double qps) {}
 
   /**
    * One served model and its latency profile (lognormal around the given medians).
@@ -39,38 +47,97 @@ public record FleetSpec(List<Host> hosts, List<Model> models) {
    * @param maxBatchSize configured maximum batch size
    * @param weightsBytes GPU memory held by the weights, bytes
    */
-  public record Model(String name, String version, double prefillUsPerInputToken, double tpotUs,
-      int medianInputTokens, int medianOutputTokens, int maxBatchSize, long weightsBytes) {}
+  public record Model(
+      String name,
+      String version,
+      double prefillUsPerInputToken,
+      double tpotUs,
+      int medianInputTokens,
+      int medianOutputTokens,
+      int maxBatchSize,
+      long weightsBytes) {}
 
   private static final long GIB = 1L << 30;
 
   /**
-   * A small default fleet: 3 models, 6 hosts, 2 clusters in 3 regions, 3 GPU types. Weights are sized as served
-   * quantized (70B in 4 bit, 8B and 7B in 8 bit) so that each fits one GPU.
+   * A small default fleet: 3 models, 6 hosts, 2 clusters in 3 regions, 3 GPU types. Weights are
+   * sized as served quantized (70B in 4 bit, 8B and 7B in 8 bit) so that each fits one GPU.
    */
   public static FleetSpec defaultFleet() {
-    List<Model> models = List.of(
-        new Model("llama-3.1-8b-instruct", "2024-07", 45, 9_000, 600, 150, 64, 9 * GIB),
-        new Model("llama-3.1-70b-instruct", "2024-07", 150, 26_000, 900, 120, 32, 40 * GIB),
-        new Model("mistral-7b-instruct", "v0.3", 40, 8_000, 400, 120, 64, 8 * GIB));
-    List<Host> hosts = List.of(
-        new Host("prod-a", "us-east-1", "gpu-a-01", "H100", 2, 700, 80 * GIB,
-            List.of("llama-3.1-70b-instruct", "llama-3.1-8b-instruct"), 40),
-        new Host("prod-a", "us-east-1", "gpu-a-02", "H100", 2, 700, 80 * GIB,
-            List.of("llama-3.1-70b-instruct", "mistral-7b-instruct"), 35),
-        new Host("prod-a", "eu-west-1", "gpu-a-03", "A100", 2, 400, 80 * GIB,
-            List.of("llama-3.1-8b-instruct", "mistral-7b-instruct"), 30),
-        new Host("prod-b", "eu-west-1", "gpu-b-01", "A100", 2, 400, 80 * GIB,
-            List.of("llama-3.1-70b-instruct", "llama-3.1-8b-instruct"), 25),
-        new Host("prod-b", "ap-south-1", "gpu-b-02", "L4", 2, 72, 24 * GIB,
-            List.of("mistral-7b-instruct", "mistral-7b-instruct"), 20),
-        new Host("prod-b", "ap-south-1", "gpu-b-03", "L4", 2, 72, 24 * GIB,
-            List.of("llama-3.1-8b-instruct", "mistral-7b-instruct"), 20));
+    List<Model> models =
+        List.of(
+            new Model("llama-3.1-8b-instruct", "2024-07", 45, 9_000, 600, 150, 64, 9 * GIB),
+            new Model("llama-3.1-70b-instruct", "2024-07", 150, 26_000, 900, 120, 32, 40 * GIB),
+            new Model("mistral-7b-instruct", "v0.3", 40, 8_000, 400, 120, 64, 8 * GIB));
+    List<Host> hosts =
+        List.of(
+            new Host(
+                "prod-a",
+                "us-east-1",
+                "gpu-a-01",
+                "H100",
+                2,
+                700,
+                80 * GIB,
+                List.of("llama-3.1-70b-instruct", "llama-3.1-8b-instruct"),
+                40),
+            new Host(
+                "prod-a",
+                "us-east-1",
+                "gpu-a-02",
+                "H100",
+                2,
+                700,
+                80 * GIB,
+                List.of("llama-3.1-70b-instruct", "mistral-7b-instruct"),
+                35),
+            new Host(
+                "prod-a",
+                "eu-west-1",
+                "gpu-a-03",
+                "A100",
+                2,
+                400,
+                80 * GIB,
+                List.of("llama-3.1-8b-instruct", "mistral-7b-instruct"),
+                30),
+            new Host(
+                "prod-b",
+                "eu-west-1",
+                "gpu-b-01",
+                "A100",
+                2,
+                400,
+                80 * GIB,
+                List.of("llama-3.1-70b-instruct", "llama-3.1-8b-instruct"),
+                25),
+            new Host(
+                "prod-b",
+                "ap-south-1",
+                "gpu-b-02",
+                "L4",
+                2,
+                72,
+                24 * GIB,
+                List.of("mistral-7b-instruct", "mistral-7b-instruct"),
+                20),
+            new Host(
+                "prod-b",
+                "ap-south-1",
+                "gpu-b-03",
+                "L4",
+                2,
+                72,
+                24 * GIB,
+                List.of("llama-3.1-8b-instruct", "mistral-7b-instruct"),
+                20));
     return new FleetSpec(hosts, models);
   }
 
   Model model(String name) {
-    return models.stream().filter(m -> m.name().equals(name)).findFirst()
+    return models.stream()
+        .filter(m -> m.name().equals(name))
+        .findFirst()
         .orElseThrow(() -> new IllegalArgumentException("unknown model " + name));
   }
 }

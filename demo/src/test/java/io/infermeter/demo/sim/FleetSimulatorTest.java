@@ -10,13 +10,17 @@ import java.util.List;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
-/** Unit tests of the simulator: determinism, ordering, labelling, and that incidents really distort the data. */
+/**
+ * Unit tests of the simulator: determinism, ordering, labelling, and that incidents really distort
+ * the data.
+ */
 class FleetSimulatorTest {
 
   private static final long START = 1_700_000_000_000_000L;
   private static final long SECOND = 1_000_000L;
 
-  private static List<RequestEvent> run(List<Incident> incidents, long seconds, List<HardwareSample> samplesOut) {
+  private static List<RequestEvent> run(
+      List<Incident> incidents, long seconds, List<HardwareSample> samplesOut) {
     FleetSimulator sim = new FleetSimulator(FleetSpec.defaultFleet(), incidents, 7, START);
     List<RequestEvent> out = new ArrayList<>();
     for (long t = START + SECOND; t <= START + seconds * SECOND; t += SECOND) {
@@ -36,33 +40,45 @@ class FleetSimulatorTest {
   @Test
   void requestsAreLabelledOrderedByCompletionAndConsistent() {
     List<RequestEvent> events = run(List.of(), 60, new ArrayList<>());
-    assertThat(events).allSatisfy(e -> {
-      assertThat(e.getSource()).isEqualTo(FleetSimulator.SOURCE);
-      assertThat(e.getCompletedUs()).isGreaterThanOrEqualTo(e.getArrivalUs());
-      assertThat(RequestTimings.e2eUs(e)).isPresent();
-    });
+    assertThat(events)
+        .allSatisfy(
+            e -> {
+              assertThat(e.getSource()).isEqualTo(FleetSimulator.SOURCE);
+              assertThat(e.getCompletedUs()).isGreaterThanOrEqualTo(e.getArrivalUs());
+              assertThat(RequestTimings.e2eUs(e)).isPresent();
+            });
     for (int i = 1; i < events.size(); i++) {
-      assertThat(events.get(i).getCompletedUs()).isGreaterThanOrEqualTo(events.get(i - 1).getCompletedUs());
+      assertThat(events.get(i).getCompletedUs())
+          .isGreaterThanOrEqualTo(events.get(i - 1).getCompletedUs());
     }
     assertThat(events.stream().filter(RequestEvent::getColdStart).count()).isPositive();
-    assertThat(events.stream().map(RequestEvent::getEventId).distinct().count()).isEqualTo(events.size());
+    assertThat(events.stream().map(RequestEvent::getEventId).distinct().count())
+        .isEqualTo(events.size());
   }
 
   @Test
   void gpuEnergyCountersAreMonotonic() {
     List<HardwareSample> samples = new ArrayList<>();
     run(List.of(), 30, samples);
-    samples.stream().collect(Collectors.groupingBy(HardwareSample::getDeviceId)).values().forEach(series -> {
-      for (int i = 1; i < series.size(); i++) {
-        assertThat(series.get(i).getEnergyMj()).isGreaterThan(series.get(i - 1).getEnergyMj());
-      }
-    });
+    samples.stream()
+        .collect(Collectors.groupingBy(HardwareSample::getDeviceId))
+        .values()
+        .forEach(
+            series -> {
+              for (int i = 1; i < series.size(); i++) {
+                assertThat(series.get(i).getEnergyMj())
+                    .isGreaterThan(series.get(i - 1).getEnergyMj());
+              }
+            });
   }
 
   @Test
   void latencyRegressionSlowsTheTargetModel() {
     String model = "llama-3.1-8b-instruct";
-    List<Incident> incident = List.of(new Incident(Incident.Kind.LATENCY_REGRESSION, model, START, START + 120 * SECOND, 2.0));
+    List<Incident> incident =
+        List.of(
+            new Incident(
+                Incident.Kind.LATENCY_REGRESSION, model, START, START + 120 * SECOND, 2.0));
     double normal = meanTpot(run(List.of(), 60, new ArrayList<>()), model);
     double slowed = meanTpot(run(incident, 60, new ArrayList<>()), model);
     assertThat(slowed / normal).isBetween(1.6, 2.4);
@@ -73,8 +89,11 @@ class FleetSimulatorTest {
     FleetSpec fleet = FleetSpec.defaultFleet();
     String host = fleet.hosts().get(0).name();
     List<HardwareSample> samples = new ArrayList<>();
-    List<RequestEvent> events = run(List.of(new Incident(Incident.Kind.SILENT_HOST, host, START, START + 600 * SECOND, 0)),
-        30, samples);
+    List<RequestEvent> events =
+        run(
+            List.of(new Incident(Incident.Kind.SILENT_HOST, host, START, START + 600 * SECOND, 0)),
+            30,
+            samples);
     assertThat(events).noneMatch(e -> e.getHost().equals(host));
     assertThat(samples).noneMatch(s -> s.getHost().equals(host));
   }
@@ -85,9 +104,13 @@ class FleetSimulatorTest {
     String host = fleet.hosts().get(0).name();
     long from = START + 20 * SECOND;
     long to = START + 40 * SECOND;
-    List<RequestEvent> events = run(List.of(new Incident(Incident.Kind.SILENT_HOST, host, from, to, 0)), 60,
-        new ArrayList<>());
-    assertThat(events).filteredOn(e -> e.getHost().equals(host))
+    List<RequestEvent> events =
+        run(
+            List.of(new Incident(Incident.Kind.SILENT_HOST, host, from, to, 0)),
+            60,
+            new ArrayList<>());
+    assertThat(events)
+        .filteredOn(e -> e.getHost().equals(host))
         .isNotEmpty()
         .noneMatch(e -> e.getCompletedUs() >= from && e.getCompletedUs() < to);
   }
@@ -97,16 +120,27 @@ class FleetSimulatorTest {
     FleetSpec fleet = FleetSpec.defaultFleet();
     String device = FleetSimulator.deviceId(fleet.hosts().get(1), 0);
     List<HardwareSample> samples = new ArrayList<>();
-    run(List.of(new Incident(Incident.Kind.THERMAL_THROTTLE, device, START, START + 600 * SECOND, 0)), 10, samples);
-    assertThat(samples).filteredOn(s -> s.getDeviceId().equals(device))
-        .isNotEmpty().allSatisfy(s -> assertThat(s.getThrottleReasons()).isNotZero());
-    assertThat(samples).filteredOn(s -> !s.getDeviceId().equals(device))
+    run(
+        List.of(
+            new Incident(Incident.Kind.THERMAL_THROTTLE, device, START, START + 600 * SECOND, 0)),
+        10,
+        samples);
+    assertThat(samples)
+        .filteredOn(s -> s.getDeviceId().equals(device))
+        .isNotEmpty()
+        .allSatisfy(s -> assertThat(s.getThrottleReasons()).isNotZero());
+    assertThat(samples)
+        .filteredOn(s -> !s.getDeviceId().equals(device))
         .allSatisfy(s -> assertThat(s.getThrottleReasons()).isZero());
   }
 
   private static double meanTpot(List<RequestEvent> events, String model) {
-    return events.stream().filter(e -> e.getModel().equals(model) && !e.getColdStart())
-        .map(RequestTimings::tpotUs).filter(java.util.OptionalLong::isPresent)
-        .mapToLong(java.util.OptionalLong::getAsLong).average().orElseThrow();
+    return events.stream()
+        .filter(e -> e.getModel().equals(model) && !e.getColdStart())
+        .map(RequestTimings::tpotUs)
+        .filter(java.util.OptionalLong::isPresent)
+        .mapToLong(java.util.OptionalLong::getAsLong)
+        .average()
+        .orElseThrow();
   }
 }

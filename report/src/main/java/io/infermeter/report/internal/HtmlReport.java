@@ -26,14 +26,15 @@ import java.util.Set;
 import java.util.function.Function;
 
 /**
- * Renders {@link ReportData} as one self-contained HTML page: inline CSS, inline SVG charts, no script, no
- * external resource of any kind (the page must open offline). Every database string is escaped. Numeric table
- * cells carry the exact value in {@code data-value} (latencies in microseconds) next to the rounded display.
- * Stateless and thread-safe.
+ * Renders {@link ReportData} as one self-contained HTML page: inline CSS, inline SVG charts, no
+ * script, no external resource of any kind (the page must open offline). Every database string is
+ * escaped. Numeric table cells carry the exact value in {@code data-value} (latencies in
+ * microseconds) next to the rounded display. Stateless and thread-safe.
  */
 public final class HtmlReport {
 
-  private static final String CSS = """
+  private static final String CSS =
+      """
       body{font-family:sans-serif;margin:24px;color:#222;max-width:1000px}
       h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ccc}
       table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}
@@ -43,8 +44,7 @@ public final class HtmlReport {
       .meta{color:#555;font-size:13px}
       """;
 
-  private HtmlReport() {
-  }
+  private HtmlReport() {}
 
   /** One table cell: display text and, for numbers, the exact value. */
   record Cell(String text, String value, boolean numeric, String href) {
@@ -79,15 +79,29 @@ public final class HtmlReport {
     StringBuilder sb = new StringBuilder(64 * 1024);
     sb.append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
         .append("<meta name=\"generator\" content=\"infermeter report\">\n")
-        .append("<title>infermeter report ").append(Html.escape(Html.utc(r.from()))).append(" to ")
-        .append(Html.escape(Html.utc(r.to()))).append("</title>\n<style>").append(CSS).append("</style>\n</head>\n<body>\n");
-    sb.append("<h1>infermeter fleet report</h1>\n<p class=\"meta\" id=\"report-meta\">Database <code>")
-        .append(Html.escape(r.database())).append("</code>; windows starting in [")
-        .append(Html.escape(Html.utc(r.from()))).append(", ").append(Html.escape(Html.utc(r.to())))
-        .append("); window size ").append(Html.number(r.windowMs() / 1000.0, 9)).append(" s; time-series step ")
-        .append(Html.number(r.stepMicros() / 1e6, 6)).append(" s; generated ")
-        .append(Html.escape(Html.utc(r.generatedAt()))).append(". Percentiles are merged exactly from the per-host "
-            + "HdrHistogram buckets (3 significant digits), never averaged.</p>\n");
+        .append("<title>infermeter report ")
+        .append(Html.escape(Html.utc(r.from())))
+        .append(" to ")
+        .append(Html.escape(Html.utc(r.to())))
+        .append("</title>\n<style>")
+        .append(CSS)
+        .append("</style>\n</head>\n<body>\n");
+    sb.append(
+            "<h1>infermeter fleet report</h1>\n<p class=\"meta\" id=\"report-meta\">Database <code>")
+        .append(Html.escape(r.database()))
+        .append("</code>; windows starting in [")
+        .append(Html.escape(Html.utc(r.from())))
+        .append(", ")
+        .append(Html.escape(Html.utc(r.to())))
+        .append("); window size ")
+        .append(Html.number(r.windowMs() / 1000.0, 9))
+        .append(" s; time-series step ")
+        .append(Html.number(r.stepMicros() / 1e6, 6))
+        .append(" s; generated ")
+        .append(Html.escape(Html.utc(r.generatedAt())))
+        .append(
+            ". Percentiles are merged exactly from the per-host "
+                + "HdrHistogram buckets (3 significant digits), never averaged.</p>\n");
     appendProvenance(sb, d);
     appendLatency(sb, d, r);
     appendSlo(sb, d, r);
@@ -103,10 +117,14 @@ public final class HtmlReport {
   private static void appendProvenance(StringBuilder sb, ReportData d) {
     for (EnergyMethodRow m : d.energyMethods()) {
       if ("ESTIMATED".equals(m.method()) && m.deviceWindows() > 0) {
-        sb.append("<p class=\"banner\" id=\"estimated-energy\">Estimated data: ").append(m.deviceWindows())
-            .append(" device windows (").append(Html.number(m.measuredEnergyJ())).append(" J) come from an estimated "
-                + "or simulated power source, not from a measurement; energy, carbon and cost that depend on them are "
-                + "estimates.</p>\n");
+        sb.append("<p class=\"banner\" id=\"estimated-energy\">Estimated data: ")
+            .append(m.deviceWindows())
+            .append(" device windows (")
+            .append(Html.number(m.measuredEnergyJ()))
+            .append(
+                " J) come from an estimated "
+                    + "or simulated power source, not from a measurement; energy, carbon and cost that depend on them are "
+                    + "estimates.</p>\n");
       }
     }
   }
@@ -122,40 +140,70 @@ public final class HtmlReport {
       }
       String title = metric.toUpperCase(java.util.Locale.ROOT) + " p50 / p99 / p99.9 over time";
       if (byModel.isEmpty()) {
-        sb.append(Svg.noData("chart-latency-" + metric, title, "no " + metric + " histograms in the selected range"));
+        sb.append(
+            Svg.noData(
+                "chart-latency-" + metric,
+                title,
+                "no " + metric + " histograms in the selected range"));
         continue;
       }
       int i = 0;
       for (Map.Entry<String, List<LatencyPoint>> e : byModel.entrySet()) {
         List<LatencyPoint> pts = e.getValue();
-        List<Series> series = List.of(
-            new Series("p50", map(pts, p -> p.p50Us())),
-            new Series("p99", map(pts, p -> p.p99Us())),
-            new Series("p99.9", map(pts, p -> p.p999Us())));
-        sb.append(LineChart.render("chart-latency-" + metric + "-" + (++i),
-            "Model " + e.getKey() + ": " + title, metric + " latency (ms)", series));
+        List<Series> series =
+            List.of(
+                new Series("p50", map(pts, p -> p.p50Us())),
+                new Series("p99", map(pts, p -> p.p99Us())),
+                new Series("p99.9", map(pts, p -> p.p999Us())));
+        sb.append(
+            LineChart.render(
+                "chart-latency-" + metric + "-" + (++i),
+                "Model " + e.getKey() + ": " + title,
+                metric + " latency (ms)",
+                series));
       }
     }
     // whole range
-    List<Percentiles> e2e = d.percentiles().stream()
-        .filter(p -> p.metric().equals("e2e") && p.cohort().equals("warm")).toList();
+    List<Percentiles> e2e =
+        d.percentiles().stream()
+            .filter(p -> p.metric().equals("e2e") && p.cohort().equals("warm"))
+            .toList();
     List<String> models = e2e.stream().map(Percentiles::model).toList();
-    sb.append(BarChart.render("chart-e2e-percentiles", "E2E latency percentiles over the whole range (warm)",
-        "e2e latency (ms)", models, List.of(
-            new Bars("p50", e2e.stream().map(p -> p.p50Us() / 1000.0).toList()),
-            new Bars("p99", e2e.stream().map(p -> p.p99Us() / 1000.0).toList()),
-            new Bars("p99.9", e2e.stream().map(p -> p.p999Us() / 1000.0).toList()))));
+    sb.append(
+        BarChart.render(
+            "chart-e2e-percentiles",
+            "E2E latency percentiles over the whole range (warm)",
+            "e2e latency (ms)",
+            models,
+            List.of(
+                new Bars("p50", e2e.stream().map(p -> p.p50Us() / 1000.0).toList()),
+                new Bars("p99", e2e.stream().map(p -> p.p99Us() / 1000.0).toList()),
+                new Bars("p99.9", e2e.stream().map(p -> p.p999Us() / 1000.0).toList()))));
     List<List<Cell>> rows = new ArrayList<>();
     for (Percentiles p : d.percentiles()) {
-      rows.add(List.of(Cell.text(p.model()), Cell.text(p.metric()), Cell.text(p.cohort()), Cell.count(p.samples()),
-          Cell.micros(p.p50Us()), Cell.micros(p.p99Us()), Cell.micros(p.p999Us())));
+      rows.add(
+          List.of(
+              Cell.text(p.model()),
+              Cell.text(p.metric()),
+              Cell.text(p.cohort()),
+              Cell.count(p.samples()),
+              Cell.micros(p.p50Us()),
+              Cell.micros(p.p99Us()),
+              Cell.micros(p.p999Us())));
     }
-    table(sb, "table-percentiles", "Fleet percentiles over the whole range, every metric and cohort",
-        List.of("model", "metric", "cohort", "requests (count)", "p50 (ms)", "p99 (ms)", "p99.9 (ms)"), rows);
+    table(
+        sb,
+        "table-percentiles",
+        "Fleet percentiles over the whole range, every metric and cohort",
+        List.of(
+            "model", "metric", "cohort", "requests (count)", "p50 (ms)", "p99 (ms)", "p99.9 (ms)"),
+        rows);
   }
 
   private static List<Point> map(List<LatencyPoint> pts, Function<LatencyPoint, Long> f) {
-    return pts.stream().map(p -> new Point(Math.floorDiv(p.stepStartMicros(), 1000L), f.apply(p) / 1000.0)).toList();
+    return pts.stream()
+        .map(p -> new Point(Math.floorDiv(p.stepStartMicros(), 1000L), f.apply(p) / 1000.0))
+        .toList();
   }
 
   private static void appendSlo(StringBuilder sb, ReportData d, ReportRequest r) {
@@ -165,30 +213,66 @@ public final class HtmlReport {
     List<String> cats = List.copyOf(models);
     String ttftName = "TTFT <= " + Html.microsAsMillis(r.ttftThresholdUs()) + " ms";
     String tpotName = "TPOT <= " + Html.microsAsMillis(r.tpotThresholdUs()) + " ms";
-    sb.append(BarChart.render("chart-slo", "TTFT / TPOT SLO attainment by model", "requests within threshold (%)",
-        cats, List.of(new Bars(ttftName, sloValues(d, cats, "ttft")), new Bars(tpotName, sloValues(d, cats, "tpot"))),
-        NiceScale.fixed(0, 100, 20)));
+    sb.append(
+        BarChart.render(
+            "chart-slo",
+            "TTFT / TPOT SLO attainment by model",
+            "requests within threshold (%)",
+            cats,
+            List.of(
+                new Bars(ttftName, sloValues(d, cats, "ttft")),
+                new Bars(tpotName, sloValues(d, cats, "tpot"))),
+            NiceScale.fixed(0, 100, 20)));
     List<List<Cell>> rows = new ArrayList<>();
     for (SloRow s : d.slo()) {
-      rows.add(List.of(Cell.text(s.model()), Cell.text(s.metric()), Cell.micros(s.thresholdUs()), Cell.count(s.requests()),
-          Cell.count(s.withinThreshold()), Cell.num(s.attainmentPct())));
+      rows.add(
+          List.of(
+              Cell.text(s.model()),
+              Cell.text(s.metric()),
+              Cell.micros(s.thresholdUs()),
+              Cell.count(s.requests()),
+              Cell.count(s.withinThreshold()),
+              Cell.num(s.attainmentPct())));
     }
-    table(sb, "table-slo", "TTFT / TPOT attainment",
-        List.of("model", "metric", "threshold (ms)", "requests (count)", "within threshold (count)", "attainment (%)"), rows);
+    table(
+        sb,
+        "table-slo",
+        "TTFT / TPOT attainment",
+        List.of(
+            "model",
+            "metric",
+            "threshold (ms)",
+            "requests (count)",
+            "within threshold (count)",
+            "attainment (%)"),
+        rows);
     rows = new ArrayList<>();
     for (SloClassRow s : d.sloClasses()) {
-      rows.add(List.of(Cell.text(s.model()), Cell.text(s.sloClass()), Cell.count(s.requests()), Cell.count(s.good()),
-          Cell.num(s.attainmentPct())));
+      rows.add(
+          List.of(
+              Cell.text(s.model()),
+              Cell.text(s.sloClass()),
+              Cell.count(s.requests()),
+              Cell.count(s.good()),
+              Cell.num(s.attainmentPct())));
     }
-    table(sb, "table-slo-class", "Goodput attainment per SLO class (every threshold of the class met)",
-        List.of("model", "SLO class", "requests (count)", "good (count)", "attainment (%)"), rows);
+    table(
+        sb,
+        "table-slo-class",
+        "Goodput attainment per SLO class (every threshold of the class met)",
+        List.of("model", "SLO class", "requests (count)", "good (count)", "attainment (%)"),
+        rows);
   }
 
   private static List<Double> sloValues(ReportData d, List<String> models, String metric) {
     List<Double> out = new ArrayList<>();
     for (String m : models) {
-      out.add(d.slo().stream().filter(s -> s.model().equals(m) && s.metric().equals(metric))
-          .mapToDouble(SloRow::attainmentPct).findFirst().orElse(Double.NaN));
+      out.add(
+          d.slo().stream()
+              .filter(s -> s.model().equals(m) && s.metric().equals(metric))
+              .mapToDouble(SloRow::attainmentPct)
+              .findFirst()
+              .orElse(Double.NaN));
     }
     return out;
   }
@@ -204,165 +288,355 @@ public final class HtmlReport {
     for (String cur : currencies) {
       List<Double> vals = new ArrayList<>();
       for (String cat : cats) {
-        vals.add(d.cost().stream().filter(c -> c.currency().equals(cur) && (c.model() + " / " + c.gpuType()).equals(cat))
-            .mapToDouble(CostRow::costPer1mOutputTokens).findFirst().orElse(Double.NaN));
+        vals.add(
+            d.cost().stream()
+                .filter(
+                    c -> c.currency().equals(cur) && (c.model() + " / " + c.gpuType()).equals(cat))
+                .mapToDouble(CostRow::costPer1mOutputTokens)
+                .findFirst()
+                .orElse(Double.NaN));
       }
       bars.add(new Bars(cur, vals));
     }
     String unit = currencies.size() == 1 ? currencies.iterator().next() : "currency per series";
-    sb.append(BarChart.render("chart-cost", "Attributed cost per 1M output tokens by model / GPU type",
-        "cost per 1M output tokens (" + unit + ")", cats, bars));
+    sb.append(
+        BarChart.render(
+            "chart-cost",
+            "Attributed cost per 1M output tokens by model / GPU type",
+            "cost per 1M output tokens (" + unit + ")",
+            cats,
+            bars));
     List<List<Cell>> rows = new ArrayList<>();
     for (CostRow c : d.cost()) {
-      rows.add(List.of(Cell.text(c.model()), Cell.text(c.gpuType()), Cell.text(c.currency()), Cell.num(c.attributedCost()),
-          Cell.count(c.outputTokens()), Cell.num(c.costPer1mOutputTokens())));
+      rows.add(
+          List.of(
+              Cell.text(c.model()),
+              Cell.text(c.gpuType()),
+              Cell.text(c.currency()),
+              Cell.num(c.attributedCost()),
+              Cell.count(c.outputTokens()),
+              Cell.num(c.costPer1mOutputTokens())));
     }
-    table(sb, "table-cost", "Cost (idle cost is in the energy table's regions, not attributed to models)",
-        List.of("model", "GPU type", "currency", "attributed cost (currency)", "output tokens (count)",
-            "cost per 1M output tokens (currency)"), rows);
+    table(
+        sb,
+        "table-cost",
+        "Cost (idle cost is in the energy table's regions, not attributed to models)",
+        List.of(
+            "model",
+            "GPU type",
+            "currency",
+            "attributed cost (currency)",
+            "output tokens (count)",
+            "cost per 1M output tokens (currency)"),
+        rows);
   }
 
   private static void appendEnergy(StringBuilder sb, ReportData d) {
     sb.append("<h2 id=\"energy\">Energy and carbon by region</h2>\n");
     List<String> regions = d.energy().stream().map(EnergyRow::region).toList();
-    sb.append(BarChart.render("chart-energy", "Attributed IT energy per 1k output tokens by region",
-        "energy per 1k output tokens (J)", regions,
-        List.of(new Bars("J / 1k output tokens", d.energy().stream().map(EnergyRow::energyPer1kOutputTokensJ).toList()))));
-    sb.append(BarChart.render("chart-carbon", "Carbon by region (facility energy x grid intensity)",
-        "carbon (gCO2e)", regions, List.of(
-            new Bars("total gCO2e", d.energy().stream().map(EnergyRow::totalCarbonG).toList()),
-            new Bars("idle gCO2e", d.energy().stream().map(EnergyRow::idleCarbonG).toList()))));
+    sb.append(
+        BarChart.render(
+            "chart-energy",
+            "Attributed IT energy per 1k output tokens by region",
+            "energy per 1k output tokens (J)",
+            regions,
+            List.of(
+                new Bars(
+                    "J / 1k output tokens",
+                    d.energy().stream().map(EnergyRow::energyPer1kOutputTokensJ).toList()))));
+    sb.append(
+        BarChart.render(
+            "chart-carbon",
+            "Carbon by region (facility energy x grid intensity)",
+            "carbon (gCO2e)",
+            regions,
+            List.of(
+                new Bars("total gCO2e", d.energy().stream().map(EnergyRow::totalCarbonG).toList()),
+                new Bars("idle gCO2e", d.energy().stream().map(EnergyRow::idleCarbonG).toList()))));
     List<List<Cell>> rows = new ArrayList<>();
     for (EnergyRow e : d.energy()) {
-      rows.add(List.of(Cell.text(e.region()), Cell.num(e.measuredEnergyJ()), Cell.num(e.attributedEnergyJ()),
-          Cell.num(e.idleEnergyJ()), Cell.count(e.outputTokens()), Cell.num(e.energyPer1kOutputTokensJ()),
-          Cell.num(e.totalCarbonG()), Cell.num(e.idleCarbonG()), Cell.num(e.carbonPer1kOutputTokensG())));
+      rows.add(
+          List.of(
+              Cell.text(e.region()),
+              Cell.num(e.measuredEnergyJ()),
+              Cell.num(e.attributedEnergyJ()),
+              Cell.num(e.idleEnergyJ()),
+              Cell.count(e.outputTokens()),
+              Cell.num(e.energyPer1kOutputTokensJ()),
+              Cell.num(e.totalCarbonG()),
+              Cell.num(e.idleCarbonG()),
+              Cell.num(e.carbonPer1kOutputTokensG())));
     }
-    table(sb, "table-energy", "Energy and carbon",
-        List.of("region", "measured energy (J)", "attributed energy (J)", "idle energy (J)", "output tokens (count)",
-            "energy per 1k output tokens (J)", "total carbon (gCO2e)", "idle carbon (gCO2e)",
-            "carbon per 1k output tokens (gCO2e)"), rows);
+    table(
+        sb,
+        "table-energy",
+        "Energy and carbon",
+        List.of(
+            "region",
+            "measured energy (J)",
+            "attributed energy (J)",
+            "idle energy (J)",
+            "output tokens (count)",
+            "energy per 1k output tokens (J)",
+            "total carbon (gCO2e)",
+            "idle carbon (gCO2e)",
+            "carbon per 1k output tokens (gCO2e)"),
+        rows);
     rows = new ArrayList<>();
     for (EnergyMethodRow m : d.energyMethods()) {
-      rows.add(List.of(Cell.text(m.method()), Cell.count(m.deviceWindows()), Cell.num(m.measuredEnergyJ())));
+      rows.add(
+          List.of(
+              Cell.text(m.method()), Cell.count(m.deviceWindows()), Cell.num(m.measuredEnergyJ())));
     }
-    table(sb, "table-energy-method", "How device energy was obtained (COUNTER, POWER_INTEGRATION: measured; "
-        + "ESTIMATED: modelled)", List.of("method", "device windows (count)", "energy (J)"), rows);
+    table(
+        sb,
+        "table-energy-method",
+        "How device energy was obtained (COUNTER, POWER_INTEGRATION: measured; "
+            + "ESTIMATED: modelled)",
+        List.of("method", "device windows (count)", "energy (J)"),
+        rows);
   }
 
   private static void appendAlerts(StringBuilder sb, ReportData d) {
-    sb.append("<h2 id=\"alerts\">Alerts</h2>\n<p id=\"alert-counts\" data-firing=\"").append(d.alertsFiring())
-        .append("\" data-resolved=\"").append(d.alertsResolved()).append("\">").append(d.alertsFiring())
-        .append(" FIRING and ").append(d.alertsResolved()).append(" RESOLVED alert records in the range.</p>\n");
+    sb.append("<h2 id=\"alerts\">Alerts</h2>\n<p id=\"alert-counts\" data-firing=\"")
+        .append(d.alertsFiring())
+        .append("\" data-resolved=\"")
+        .append(d.alertsResolved())
+        .append("\">")
+        .append(d.alertsFiring())
+        .append(" FIRING and ")
+        .append(d.alertsResolved())
+        .append(" RESOLVED alert records in the range.</p>\n");
     List<List<Cell>> rows = new ArrayList<>();
     for (TopAlertRow a : d.topAlerts()) {
-      rows.add(List.of(Cell.text(a.rule()), Cell.text(a.host()), Cell.text(a.model()), Cell.text(a.deviceId()),
-          Cell.count(a.incidents()), Cell.count(a.firings()), Cell.text(a.worstSeverity()), Cell.text(a.lastState())));
+      rows.add(
+          List.of(
+              Cell.text(a.rule()),
+              Cell.text(a.host()),
+              Cell.text(a.model()),
+              Cell.text(a.deviceId()),
+              Cell.count(a.incidents()),
+              Cell.count(a.firings()),
+              Cell.text(a.worstSeverity()),
+              Cell.text(a.lastState())));
     }
-    table(sb, "table-top-alerts", "Top alerts (incidents = distinct de-duplication keys)",
-        List.of("rule", "host", "model", "device", "incidents (count)", "firings (count)", "worst severity", "last state"),
+    table(
+        sb,
+        "table-top-alerts",
+        "Top alerts (incidents = distinct de-duplication keys)",
+        List.of(
+            "rule",
+            "host",
+            "model",
+            "device",
+            "incidents (count)",
+            "firings (count)",
+            "worst severity",
+            "last state"),
         rows);
     rows = new ArrayList<>();
     List<Integer> withRequests = new ArrayList<>();
     for (int i = 0; i < d.alerts().size(); i++) {
       AlertRow a = d.alerts().get(i);
-      Cell requests = a.requests().isEmpty() ? Cell.text("")
-          : Cell.link(a.requests().size() + " slowest", "#alert-requests-" + i);
+      Cell requests =
+          a.requests().isEmpty()
+              ? Cell.text("")
+              : Cell.link(a.requests().size() + " slowest", "#alert-requests-" + i);
       if (!a.requests().isEmpty()) {
         withRequests.add(i);
       }
-      rows.add(List.of(Cell.text(Html.utc(micros(a.emittedMicros()))), Cell.text(a.rule()), Cell.text(a.severity()),
-          Cell.text(a.state()), Cell.text(a.host()), Cell.text(a.model()), Cell.text(a.deviceId()),
-          Cell.num(a.observed()), Cell.num(a.threshold()), Cell.text(a.unit()), Cell.text(a.summary()), requests));
+      rows.add(
+          List.of(
+              Cell.text(Html.utc(micros(a.emittedMicros()))),
+              Cell.text(a.rule()),
+              Cell.text(a.severity()),
+              Cell.text(a.state()),
+              Cell.text(a.host()),
+              Cell.text(a.model()),
+              Cell.text(a.deviceId()),
+              Cell.num(a.observed()),
+              Cell.num(a.threshold()),
+              Cell.text(a.unit()),
+              Cell.text(a.summary()),
+              requests));
     }
-    table(sb, "table-alerts", "Alerts fired and resolved, newest first (at most 500)",
-        List.of("emitted (UTC)", "rule", "severity", "state", "host", "model", "device", "observed (unit)",
-            "threshold (unit)", "unit", "summary", "requests behind it"), rows);
+    table(
+        sb,
+        "table-alerts",
+        "Alerts fired and resolved, newest first (at most 500)",
+        List.of(
+            "emitted (UTC)",
+            "rule",
+            "severity",
+            "state",
+            "host",
+            "model",
+            "device",
+            "observed (unit)",
+            "threshold (unit)",
+            "unit",
+            "summary",
+            "requests behind it"),
+        rows);
     appendAlertRequests(sb, d, withRequests);
   }
 
   /**
    * Under each of the newest FIRING alerts, the slowest requests of its subject in its window (view
-   * requests_behind_alert), so that an alert leads to request and event ids without leaving the page.
+   * requests_behind_alert), so that an alert leads to request and event ids without leaving the
+   * page.
    */
-  private static void appendAlertRequests(StringBuilder sb, ReportData d, List<Integer> withRequests) {
-    sb.append("<h3 id=\"alert-requests\">Requests behind the alerts</h3>\n<p>The slowest stored requests (at most ")
-        .append(ClickHouseSource.REQUESTS_PER_ALERT).append(") of each of the newest ")
-        .append(ClickHouseSource.ALERTS_WITH_REQUESTS).append(" FIRING alerts: the alert's host, and its model when it"
-            + " names one, completed in the alert's window (docs/queries.sql, requests_behind_alert).</p>\n");
+  private static void appendAlertRequests(
+      StringBuilder sb, ReportData d, List<Integer> withRequests) {
+    sb.append(
+            "<h3 id=\"alert-requests\">Requests behind the alerts</h3>\n<p>The slowest stored requests (at most ")
+        .append(ClickHouseSource.REQUESTS_PER_ALERT)
+        .append(") of each of the newest ")
+        .append(ClickHouseSource.ALERTS_WITH_REQUESTS)
+        .append(
+            " FIRING alerts: the alert's host, and its model when it"
+                + " names one, completed in the alert's window (docs/queries.sql, requests_behind_alert).</p>\n");
     if (withRequests.isEmpty()) {
-      sb.append("<p class=\"no-data-message\" data-table-empty=\"alert-requests\">No stored requests behind the"
-          + " alerts in the selected time range (the raw requests table is empty, sampled, or expired).</p>\n");
+      sb.append(
+          "<p class=\"no-data-message\" data-table-empty=\"alert-requests\">No stored requests behind the"
+              + " alerts in the selected time range (the raw requests table is empty, sampled, or expired).</p>\n");
       return;
     }
     for (int i : withRequests) {
       AlertRow a = d.alerts().get(i);
       List<List<Cell>> rows = new ArrayList<>();
       for (AlertRequest r : a.requests()) {
-        rows.add(List.of(Cell.text(Html.utc(micros(r.completedMicros()))), Cell.text(r.host()), Cell.text(r.model()),
-            Cell.text(r.eventId()), Cell.text(r.requestId()), Cell.text(r.status()), Cell.micros(r.e2eUs()),
-            r.ttftUs() < 0 ? Cell.text("-") : Cell.micros(r.ttftUs())));
+        rows.add(
+            List.of(
+                Cell.text(Html.utc(micros(r.completedMicros()))),
+                Cell.text(r.host()),
+                Cell.text(r.model()),
+                Cell.text(r.eventId()),
+                Cell.text(r.requestId()),
+                Cell.text(r.status()),
+                Cell.micros(r.e2eUs()),
+                r.ttftUs() < 0 ? Cell.text("-") : Cell.micros(r.ttftUs())));
       }
-      table(sb, "alert-requests-" + i, a.rule() + " " + a.state() + " at " + Html.utc(micros(a.emittedMicros()))
-              + " on " + (a.host().isEmpty() ? "the fleet" : a.host()) + (a.model().isEmpty() ? "" : " / " + a.model())
-              + " (alert " + a.alertId() + ")",
-          List.of("completed (UTC)", "host", "model", "event id", "request id", "status", "e2e (ms)", "TTFT (ms)"),
+      table(
+          sb,
+          "alert-requests-" + i,
+          a.rule()
+              + " "
+              + a.state()
+              + " at "
+              + Html.utc(micros(a.emittedMicros()))
+              + " on "
+              + (a.host().isEmpty() ? "the fleet" : a.host())
+              + (a.model().isEmpty() ? "" : " / " + a.model())
+              + " (alert "
+              + a.alertId()
+              + ")",
+          List.of(
+              "completed (UTC)",
+              "host",
+              "model",
+              "event id",
+              "request id",
+              "status",
+              "e2e (ms)",
+              "TTFT (ms)"),
           rows);
     }
   }
 
   private static Instant micros(long us) {
-    return Instant.ofEpochSecond(Math.floorDiv(us, 1_000_000L), Math.floorMod(us, 1_000_000L) * 1000L);
+    return Instant.ofEpochSecond(
+        Math.floorDiv(us, 1_000_000L), Math.floorMod(us, 1_000_000L) * 1000L);
   }
 
   private static void appendBottlenecks(StringBuilder sb, ReportData d) {
     sb.append("<h2 id=\"bottlenecks\">Bottleneck share per host</h2>\n");
     Set<String> hosts = new LinkedHashSet<>();
     Set<String> labels = new LinkedHashSet<>();
-    d.bottlenecks().forEach(b -> {
-      hosts.add(b.host());
-      labels.add(b.label());
-    });
+    d.bottlenecks()
+        .forEach(
+            b -> {
+              hosts.add(b.host());
+              labels.add(b.label());
+            });
     List<String> hostList = List.copyOf(hosts);
     List<Bars> bars = new ArrayList<>();
     for (String label : labels) {
       List<Double> vals = new ArrayList<>();
       for (String h : hostList) {
-        vals.add(d.bottlenecks().stream().filter(b -> b.host().equals(h) && b.label().equals(label))
-            .mapToDouble(BottleneckRow::sharePct).findFirst().orElse(0.0)); // classified, never with this label
+        vals.add(
+            d.bottlenecks().stream()
+                .filter(b -> b.host().equals(h) && b.label().equals(label))
+                .mapToDouble(BottleneckRow::sharePct)
+                .findFirst()
+                .orElse(0.0)); // classified, never with this label
       }
       bars.add(new Bars(label, vals));
     }
-    sb.append(BarChart.render("chart-bottlenecks", "Share of classified windows per bottleneck label",
-        "share of host's windows (%)", hostList, bars, NiceScale.fixed(0, 100, 20)));
+    sb.append(
+        BarChart.render(
+            "chart-bottlenecks",
+            "Share of classified windows per bottleneck label",
+            "share of host's windows (%)",
+            hostList,
+            bars,
+            NiceScale.fixed(0, 100, 20)));
     List<List<Cell>> rows = new ArrayList<>();
     for (BottleneckRow b : d.bottlenecks()) {
-      rows.add(List.of(Cell.text(b.host()), Cell.text(b.label()), Cell.count(b.windows()), Cell.num(b.sharePct())));
+      rows.add(
+          List.of(
+              Cell.text(b.host()),
+              Cell.text(b.label()),
+              Cell.count(b.windows()),
+              Cell.num(b.sharePct())));
     }
-    table(sb, "table-bottlenecks", "Bottleneck share",
-        List.of("host", "label", "windows (count)", "share (%)"), rows);
+    table(
+        sb,
+        "table-bottlenecks",
+        "Bottleneck share",
+        List.of("host", "label", "windows (count)", "share (%)"),
+        rows);
   }
 
   private static void appendDeadLetters(StringBuilder sb, ReportData d) {
     sb.append("<h2 id=\"dead-letters\">Dead letters</h2>\n");
     List<List<Cell>> rows = new ArrayList<>();
     for (DeadLetterRow r : d.deadLetters()) {
-      rows.add(List.of(Cell.text(r.stage()), Cell.text(r.reason()), Cell.count(r.count()), Cell.text(Html.utc(
-          Instant.ofEpochSecond(Math.floorDiv(r.lastDetectedMicros(), 1_000_000L),
-              Math.floorMod(r.lastDetectedMicros(), 1_000_000L) * 1000L)))));
+      rows.add(
+          List.of(
+              Cell.text(r.stage()),
+              Cell.text(r.reason()),
+              Cell.count(r.count()),
+              Cell.text(
+                  Html.utc(
+                      Instant.ofEpochSecond(
+                          Math.floorDiv(r.lastDetectedMicros(), 1_000_000L),
+                          Math.floorMod(r.lastDetectedMicros(), 1_000_000L) * 1000L)))));
     }
-    table(sb, "table-dead-letters", "Records a stage could not process, kept in the dead-letter topic (by stage and reason)",
-        List.of("stage", "reason", "records (count)", "last detected (UTC)"), rows);
+    table(
+        sb,
+        "table-dead-letters",
+        "Records a stage could not process, kept in the dead-letter topic (by stage and reason)",
+        List.of("stage", "reason", "records (count)", "last detected (UTC)"),
+        rows);
   }
 
-  static void table(StringBuilder sb, String id, String caption, List<String> headers, List<List<Cell>> rows) {
+  static void table(
+      StringBuilder sb, String id, String caption, List<String> headers, List<List<Cell>> rows) {
     if (rows.isEmpty()) {
-      sb.append("<p class=\"no-data-message\" id=\"").append(Html.escape(id)).append("\" data-table-empty=\"")
-          .append(Html.escape(id)).append("\">").append(Html.escape(caption))
+      sb.append("<p class=\"no-data-message\" id=\"")
+          .append(Html.escape(id))
+          .append("\" data-table-empty=\"")
+          .append(Html.escape(id))
+          .append("\">")
+          .append(Html.escape(caption))
           .append(": no data in the selected time range.</p>\n");
       return;
     }
-    sb.append("<table id=\"").append(Html.escape(id)).append("\">\n<caption>").append(Html.escape(caption))
+    sb.append("<table id=\"")
+        .append(Html.escape(id))
+        .append("\">\n<caption>")
+        .append(Html.escape(caption))
         .append("</caption>\n<thead><tr>");
     for (String h : headers) {
       sb.append("<th>").append(Html.escape(h)).append("</th>");
@@ -372,10 +646,16 @@ public final class HtmlReport {
       sb.append("<tr>");
       for (Cell c : row) {
         if (c.numeric()) {
-          sb.append("<td class=\"num\" data-value=\"").append(Html.escape(c.value())).append("\">")
-              .append(Html.escape(c.text())).append("</td>");
+          sb.append("<td class=\"num\" data-value=\"")
+              .append(Html.escape(c.value()))
+              .append("\">")
+              .append(Html.escape(c.text()))
+              .append("</td>");
         } else if (c.href() != null) {
-          sb.append("<td><a href=\"").append(Html.escape(c.href())).append("\">").append(Html.escape(c.text()))
+          sb.append("<td><a href=\"")
+              .append(Html.escape(c.href()))
+              .append("\">")
+              .append(Html.escape(c.text()))
               .append("</a></td>");
         } else {
           sb.append("<td>").append(Html.escape(c.text())).append("</td>");

@@ -4,8 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A linear axis with "nice" bounds and tick steps (1, 2, 5 x 10^n, Heckbert's "Nice numbers for graph labels"),
- * covering the data and zero. Immutable.
+ * A linear axis with "nice" bounds and tick steps (1, 2, 5 x 10^n, Heckbert's "Nice numbers for
+ * graph labels"), covering the data and zero. Immutable.
  *
  * @param lo lower bound of the axis (a multiple of step, at most min(0, data minimum))
  * @param hi upper bound of the axis (a multiple of step, at least the data maximum; hi > lo)
@@ -14,8 +14,8 @@ import java.util.List;
 public record NiceScale(double lo, double hi, double step) {
 
   /**
-   * A scale covering [min(dataMin, 0), max(dataMax, 0)] with about {@code targetTicks} ticks. Non-finite inputs
-   * are ignored; an empty or zero-width range becomes [0, 1].
+   * A scale covering [min(dataMin, 0), max(dataMax, 0)] with about {@code targetTicks} ticks.
+   * Non-finite inputs are ignored; an empty or zero-width range becomes [0, 1].
    */
   public static NiceScale of(double dataMin, double dataMax, int targetTicks) {
     if (targetTicks < 2) {
@@ -36,7 +36,8 @@ public record NiceScale(double lo, double hi, double step) {
   /** A fixed scale, e.g. 0-100 % for attainment. */
   public static NiceScale fixed(double lo, double hi, double step) {
     if (!(hi > lo) || !(step > 0)) {
-      throw new IllegalArgumentException("need lo < hi and step > 0, got " + lo + ", " + hi + ", " + step);
+      throw new IllegalArgumentException(
+          "need lo < hi and step > 0, got " + lo + ", " + hi + ", " + step);
     }
     return new NiceScale(lo, hi, step);
   }

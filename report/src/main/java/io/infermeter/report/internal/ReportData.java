@@ -3,9 +3,9 @@ package io.infermeter.report.internal;
 import java.util.List;
 
 /**
- * Everything one report shows, as read from ClickHouse. Latencies in microseconds, energy in joules, carbon in
- * grams CO2e, money in the row's currency, shares and attainment in percent; NaN where the source has no value.
- * Immutable.
+ * Everything one report shows, as read from ClickHouse. Latencies in microseconds, energy in
+ * joules, carbon in grams CO2e, money in the row's currency, shares and attainment in percent; NaN
+ * where the source has no value. Immutable.
  */
 public record ReportData(
     List<LatencyPoint> latencyOverTime,
@@ -38,55 +38,103 @@ public record ReportData(
 
   /** An empty report (no rows anywhere). */
   public static ReportData empty() {
-    return new ReportData(List.of(), List.of(), List.of(), List.of(), List.of(), List.of(), List.of(), List.of(),
+    return new ReportData(
+        List.of(), List.of(), List.of(), List.of(), List.of(), List.of(), List.of(), List.of(),
         List.of(), 0, 0, List.of(), List.of());
   }
 
-  /** Fleet percentiles of one model and metric (warm cohort) in one time step, merged from the host histograms. */
-  public record LatencyPoint(String metric, String model, long stepStartMicros, long samples, long p50Us, long p99Us,
-      long p999Us) {
-  }
+  /**
+   * Fleet percentiles of one model and metric (warm cohort) in one time step, merged from the host
+   * histograms.
+   */
+  public record LatencyPoint(
+      String metric,
+      String model,
+      long stepStartMicros,
+      long samples,
+      long p50Us,
+      long p99Us,
+      long p999Us) {}
 
   /** Fleet percentiles over the whole range (view fleet_latency_percentiles). */
-  public record Percentiles(String model, String metric, String cohort, long samples, long p50Us, long p99Us,
-      long p999Us) {
-  }
+  public record Percentiles(
+      String model,
+      String metric,
+      String cohort,
+      long samples,
+      long p50Us,
+      long p99Us,
+      long p999Us) {}
 
   /** View latency_slo_attainment. */
-  public record SloRow(String model, String metric, long thresholdUs, long requests, long withinThreshold,
-      double attainmentPct) {
-  }
+  public record SloRow(
+      String model,
+      String metric,
+      long thresholdUs,
+      long requests,
+      long withinThreshold,
+      double attainmentPct) {}
 
   /** View slo_class_attainment. */
-  public record SloClassRow(String model, String sloClass, long requests, long good, double attainmentPct) {
-  }
+  public record SloClassRow(
+      String model, String sloClass, long requests, long good, double attainmentPct) {}
 
   /** View cost_per_million_tokens. */
-  public record CostRow(String model, String gpuType, String currency, double attributedCost, long outputTokens,
-      double costPer1mOutputTokens) {
-  }
+  public record CostRow(
+      String model,
+      String gpuType,
+      String currency,
+      double attributedCost,
+      long outputTokens,
+      double costPer1mOutputTokens) {}
 
   /** View energy_carbon_by_region. */
-  public record EnergyRow(String region, double measuredEnergyJ, double attributedEnergyJ, double idleEnergyJ,
-      long outputTokens, double energyPer1kOutputTokensJ, double totalCarbonG, double idleCarbonG,
-      double carbonPer1kOutputTokensG) {
-  }
+  public record EnergyRow(
+      String region,
+      double measuredEnergyJ,
+      double attributedEnergyJ,
+      double idleEnergyJ,
+      long outputTokens,
+      double energyPer1kOutputTokensJ,
+      double totalCarbonG,
+      double idleCarbonG,
+      double carbonPer1kOutputTokensG) {}
 
-  /** How device energy was obtained (device_energy.method): COUNTER, POWER_INTEGRATION, ESTIMATED, NONE. */
-  public record EnergyMethodRow(String method, long deviceWindows, double measuredEnergyJ) {
-  }
+  /**
+   * How device energy was obtained (device_energy.method): COUNTER, POWER_INTEGRATION, ESTIMATED,
+   * NONE.
+   */
+  public record EnergyMethodRow(String method, long deviceWindows, double measuredEnergyJ) {}
 
   /** View top_alerts. */
-  public record TopAlertRow(String rule, String host, String model, String deviceId, long incidents, long firings,
-      String worstSeverity, String lastState) {
-  }
+  public record TopAlertRow(
+      String rule,
+      String host,
+      String model,
+      String deviceId,
+      long incidents,
+      long firings,
+      String worstSeverity,
+      String lastState) {}
 
   /**
    * One alert record (FIRING or RESOLVED), newest first, with the slowest requests behind it (view
-   * requests_behind_alert; empty when none were stored or the alert is not among those the report looks up).
+   * requests_behind_alert; empty when none were stored or the alert is not among those the report
+   * looks up).
    */
-  public record AlertRow(long emittedMicros, String rule, String severity, String state, String host, String model,
-      String deviceId, double observed, double threshold, String unit, String summary, String alertId,
+  public record AlertRow(
+      long emittedMicros,
+      String rule,
+      String severity,
+      String state,
+      String host,
+      String model,
+      String deviceId,
+      double observed,
+      double threshold,
+      String unit,
+      String summary,
+      String alertId,
       List<AlertRequest> requests) {
 
     public AlertRow {
@@ -94,28 +142,71 @@ public record ReportData(
     }
 
     /** An alert without its id and requests. */
-    public AlertRow(long emittedMicros, String rule, String severity, String state, String host, String model,
-        String deviceId, double observed, double threshold, String unit, String summary) {
-      this(emittedMicros, rule, severity, state, host, model, deviceId, observed, threshold, unit, summary, "",
+    public AlertRow(
+        long emittedMicros,
+        String rule,
+        String severity,
+        String state,
+        String host,
+        String model,
+        String deviceId,
+        double observed,
+        double threshold,
+        String unit,
+        String summary) {
+      this(
+          emittedMicros,
+          rule,
+          severity,
+          state,
+          host,
+          model,
+          deviceId,
+          observed,
+          threshold,
+          unit,
+          summary,
+          "",
           List.of());
     }
 
     public AlertRow withRequests(List<AlertRequest> behind) {
-      return new AlertRow(emittedMicros, rule, severity, state, host, model, deviceId, observed, threshold, unit,
-          summary, alertId, behind);
+      return new AlertRow(
+          emittedMicros,
+          rule,
+          severity,
+          state,
+          host,
+          model,
+          deviceId,
+          observed,
+          threshold,
+          unit,
+          summary,
+          alertId,
+          behind);
     }
   }
 
-  /** One request behind an alert (raw requests table); TTFT -1 when the request had no first token. */
-  public record AlertRequest(long completedMicros, String host, String model, String eventId, String requestId,
-      String status, long e2eUs, long ttftUs) {
-  }
+  /**
+   * One request behind an alert (raw requests table); TTFT -1 when the request had no first token.
+   */
+  public record AlertRequest(
+      long completedMicros,
+      String host,
+      String model,
+      String eventId,
+      String requestId,
+      String status,
+      long e2eUs,
+      long ttftUs) {}
 
-  /** Dead letters (records no stage could process) per stage and reason, with the latest detection time. */
-  public record DeadLetterRow(String stage, String reason, long count, long lastDetectedMicros) {
-  }
+  /**
+   * Dead letters (records no stage could process) per stage and reason, with the latest detection
+   * time.
+   */
+  public record DeadLetterRow(String stage, String reason, long count, long lastDetectedMicros) {}
 
   /** View bottleneck_share. */
-  public record BottleneckRow(String host, String label, long windows, double sharePct) {
-  }
+  public record BottleneckRow(String host, String label, long windows, double sharePct) {}
 }

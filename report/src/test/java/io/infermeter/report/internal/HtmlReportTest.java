@@ -14,53 +14,139 @@ import org.junit.jupiter.api.Test;
 class HtmlReportTest {
 
   private static final Instant FROM = Instant.parse("2026-11-23T13:00:00Z");
-  private static final ReportRequest REQUEST = new ReportRequest("infermeter", FROM, FROM.plusSeconds(3600), 10_000,
-      500_000, 50_000, List.of("e2e", "ttft"), 360, FROM.plusSeconds(3700));
+  private static final ReportRequest REQUEST =
+      new ReportRequest(
+          "infermeter",
+          FROM,
+          FROM.plusSeconds(3600),
+          10_000,
+          500_000,
+          50_000,
+          List.of("e2e", "ttft"),
+          360,
+          FROM.plusSeconds(3700));
 
   @Test
   void emptyDataGivesANoDataMessageForEveryChartAndTable() {
     String html = HtmlReport.render(ReportData.empty(), REQUEST);
     assertThat(html).doesNotContain("<svg", "<table");
-    assertThat(html).contains("data-chart-empty=\"chart-latency-e2e\"", "data-chart-empty=\"chart-latency-ttft\"",
-        "data-chart-empty=\"chart-e2e-percentiles\"", "data-chart-empty=\"chart-slo\"", "data-chart-empty=\"chart-cost\"",
-        "data-chart-empty=\"chart-energy\"", "data-chart-empty=\"chart-carbon\"", "data-chart-empty=\"chart-bottlenecks\"",
-        "data-table-empty=\"table-alerts\"", "data-table-empty=\"table-dead-letters\"", "data-firing=\"0\" data-resolved=\"0\"");
+    assertThat(html)
+        .contains(
+            "data-chart-empty=\"chart-latency-e2e\"",
+            "data-chart-empty=\"chart-latency-ttft\"",
+            "data-chart-empty=\"chart-e2e-percentiles\"",
+            "data-chart-empty=\"chart-slo\"",
+            "data-chart-empty=\"chart-cost\"",
+            "data-chart-empty=\"chart-energy\"",
+            "data-chart-empty=\"chart-carbon\"",
+            "data-chart-empty=\"chart-bottlenecks\"",
+            "data-table-empty=\"table-alerts\"",
+            "data-table-empty=\"table-dead-letters\"",
+            "data-firing=\"0\" data-resolved=\"0\"");
   }
 
   @Test
   void pageIsSelfContainedAndEscapesDatabaseStrings() {
     String evil = "m<script>alert('x')</script>";
-    ReportData data = new ReportData(
-        List.of(new LatencyPoint("e2e", evil, 1_795_000_000_000_000L, 10, 1000, 2000, 3000)),
-        List.of(new Percentiles(evil, "e2e", "warm", 10, 1000, 2000, 3000)),
-        List.of(), List.of(), List.of(), List.of(), List.of(), List.of(),
-        List.of(new AlertRow(1_795_000_000_000_000L, "rule\"><img src=x>", "WARNING", "FIRING", "h", evil, "", 1.5, 1.0,
-            "ratio", "<b>bold</b>")),
-        1, 0, List.of(), List.of());
+    ReportData data =
+        new ReportData(
+            List.of(new LatencyPoint("e2e", evil, 1_795_000_000_000_000L, 10, 1000, 2000, 3000)),
+            List.of(new Percentiles(evil, "e2e", "warm", 10, 1000, 2000, 3000)),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(
+                new AlertRow(
+                    1_795_000_000_000_000L,
+                    "rule\"><img src=x>",
+                    "WARNING",
+                    "FIRING",
+                    "h",
+                    evil,
+                    "",
+                    1.5,
+                    1.0,
+                    "ratio",
+                    "<b>bold</b>")),
+            1,
+            0,
+            List.of(),
+            List.of());
     String html = HtmlReport.render(data, REQUEST);
-    assertThat(html).doesNotContain("<script", "<img", "<b>bold", "url(", "@import", "<link")
+    assertThat(html)
+        .doesNotContain("<script", "<img", "<b>bold", "url(", "@import", "<link")
         .doesNotContainPattern("<[^>]*\\s(src|href|xlink:href)\\s*=");
-    assertThat(html).contains("m&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;", "rule&quot;&gt;&lt;img src=x&gt;");
-    assertThat(html).startsWith("<!DOCTYPE html>").contains("<meta charset=\"utf-8\">", "<title>infermeter report");
+    assertThat(html)
+        .contains(
+            "m&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;", "rule&quot;&gt;&lt;img src=x&gt;");
+    assertThat(html)
+        .startsWith("<!DOCTYPE html>")
+        .contains("<meta charset=\"utf-8\">", "<title>infermeter report");
   }
 
   @Test
   void latencyCellsShowMillisecondsAndCarryExactMicroseconds() {
-    ReportData data = new ReportData(List.of(), List.of(new Percentiles("m", "e2e", "warm", 3, 1_234_567, 2_000_001, 9)),
-        List.of(), List.of(), List.of(), List.of(), List.of(), List.of(), List.of(), 0, 0, List.of(), List.of());
+    ReportData data =
+        new ReportData(
+            List.of(),
+            List.of(new Percentiles("m", "e2e", "warm", 3, 1_234_567, 2_000_001, 9)),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            0,
+            0,
+            List.of(),
+            List.of());
     String html = HtmlReport.render(data, REQUEST);
-    assertThat(html).contains("<td class=\"num\" data-value=\"1234567\">1234.567</td>",
-        "<td class=\"num\" data-value=\"2000001\">2000.001</td>", "<th>p99 (ms)</th>");
+    assertThat(html)
+        .contains(
+            "<td class=\"num\" data-value=\"1234567\">1234.567</td>",
+            "<td class=\"num\" data-value=\"2000001\">2000.001</td>",
+            "<th>p99 (ms)</th>");
   }
 
   @Test
   void estimatedEnergyIsLabelled() {
-    ReportData data = new ReportData(List.of(), List.of(), List.of(), List.of(), List.of(), List.of(),
-        List.of(new EnergyMethodRow("COUNTER", 4, 100), new EnergyMethodRow("ESTIMATED", 2, 50)), List.of(), List.of(),
-        0, 0, List.of(), List.of());
-    assertThat(HtmlReport.render(data, REQUEST)).contains("id=\"estimated-energy\"", "Estimated data: 2 device windows");
-    ReportData measured = new ReportData(List.of(), List.of(), List.of(), List.of(), List.of(), List.of(),
-        List.of(new EnergyMethodRow("COUNTER", 4, 100)), List.of(), List.of(), 0, 0, List.of(), List.of());
+    ReportData data =
+        new ReportData(
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(
+                new EnergyMethodRow("COUNTER", 4, 100), new EnergyMethodRow("ESTIMATED", 2, 50)),
+            List.of(),
+            List.of(),
+            0,
+            0,
+            List.of(),
+            List.of());
+    assertThat(HtmlReport.render(data, REQUEST))
+        .contains("id=\"estimated-energy\"", "Estimated data: 2 device windows");
+    ReportData measured =
+        new ReportData(
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(new EnergyMethodRow("COUNTER", 4, 100)),
+            List.of(),
+            List.of(),
+            0,
+            0,
+            List.of(),
+            List.of());
     assertThat(HtmlReport.render(measured, REQUEST)).doesNotContain("estimated-energy");
   }
 }

@@ -1,6 +1,9 @@
 package io.infermeter.schemas.config;
 
-/** An invalid or missing setting; the message names the key, the value and what was expected. Not retryable. */
+/**
+ * An invalid or missing setting; the message names the key, the value and what was expected. Not
+ * retryable.
+ */
 public final class ConfigException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 

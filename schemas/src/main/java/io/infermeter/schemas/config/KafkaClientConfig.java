@@ -8,15 +8,19 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * The Kafka client settings of an app, assembled in one place for every client it opens. Keys under {@code kafka.*}
- * apply to every client (producer, consumer, admin and Kafka Streams' internal clients), so TLS and SASL settings
- * such as {@code kafka.security.protocol}, {@code kafka.sasl.mechanism} or {@code kafka.ssl.truststore.location} are
- * written once. Keys under {@code kafka.producer.*}, {@code kafka.consumer.*}, {@code kafka.admin.*} and
- * {@code kafka.streams.*} apply to that client only and win over the common {@code kafka.*} value of the same key.
+ * The Kafka client settings of an app, assembled in one place for every client it opens. Keys under
+ * {@code kafka.*} apply to every client (producer, consumer, admin and Kafka Streams' internal
+ * clients), so TLS and SASL settings such as {@code kafka.security.protocol}, {@code
+ * kafka.sasl.mechanism} or {@code kafka.ssl.truststore.location} are written once. Keys under
+ * {@code kafka.producer.*}, {@code kafka.consumer.*}, {@code kafka.admin.*} and {@code
+ * kafka.streams.*} apply to that client only and win over the common {@code kafka.*} value of the
+ * same key.
  *
- * <p>Keys under {@code kafka.*} that the app reads itself (for example the sink's {@code kafka.group.id}) are given as
- * {@code appKeys} and are not passed through, nor are the local stack scripts' {@link KnownKeys#LAUNCHER_KEYS}. An app's built-in client settings go underneath these maps and its
- * non-negotiable ones (acks, idempotence, auto-commit) on top: that order is the caller's.
+ * <p>Keys under {@code kafka.*} that the app reads itself (for example the sink's {@code
+ * kafka.group.id}) are given as {@code appKeys} and are not passed through, nor are the local stack
+ * scripts' {@link KnownKeys#LAUNCHER_KEYS}. An app's built-in client settings go underneath these
+ * maps and its non-negotiable ones (acks, idempotence, auto-commit) on top: that order is the
+ * caller's.
  *
  * <p>Immutable and thread-safe.
  */
@@ -24,6 +28,7 @@ public final class KafkaClientConfig {
 
   /** The prefix shared by every Kafka client of an app. */
   public static final String PREFIX = "kafka.";
+
   public static final String PRODUCER_PREFIX = "kafka.producer.";
   public static final String CONSUMER_PREFIX = "kafka.consumer.";
   public static final String ADMIN_PREFIX = "kafka.admin.";
@@ -41,13 +46,19 @@ public final class KafkaClientConfig {
 
   private KafkaClientConfig(Settings settings, Set<String> appKeys) {
     Map<String, String> c = new TreeMap<>();
-    settings.asMap().forEach((key, value) -> {
-      if (key.startsWith(PREFIX) && key.length() > PREFIX.length() && !appKeys.contains(key)
-          && !KnownKeys.LAUNCHER_KEYS.contains(key)
-          && CLIENT_PREFIXES.stream().noneMatch(key::startsWith) && !value.isEmpty()) {
-        c.put(key.substring(PREFIX.length()), value);
-      }
-    });
+    settings
+        .asMap()
+        .forEach(
+            (key, value) -> {
+              if (key.startsWith(PREFIX)
+                  && key.length() > PREFIX.length()
+                  && !appKeys.contains(key)
+                  && !KnownKeys.LAUNCHER_KEYS.contains(key)
+                  && CLIENT_PREFIXES.stream().noneMatch(key::startsWith)
+                  && !value.isEmpty()) {
+                c.put(key.substring(PREFIX.length()), value);
+              }
+            });
     this.common = Collections.unmodifiableMap(c);
     this.producer = merged(c, settings.withPrefix(PRODUCER_PREFIX));
     this.consumer = merged(c, settings.withPrefix(CONSUMER_PREFIX));
@@ -58,7 +69,8 @@ public final class KafkaClientConfig {
   /**
    * The client settings of {@code settings}.
    *
-   * @param appKeys keys under {@code kafka.*} that the app reads itself and must not pass to the clients
+   * @param appKeys keys under {@code kafka.*} that the app reads itself and must not pass to the
+   *     clients
    */
   public static KafkaClientConfig of(Settings settings, Set<String> appKeys) {
     return new KafkaClientConfig(settings, Set.copyOf(appKeys));
@@ -69,26 +81,36 @@ public final class KafkaClientConfig {
     return common;
   }
 
-  /** {@code kafka.*} with {@code kafka.producer.*} on top, prefixes removed: for a {@code KafkaProducer}. */
+  /**
+   * {@code kafka.*} with {@code kafka.producer.*} on top, prefixes removed: for a {@code
+   * KafkaProducer}.
+   */
   public Map<String, String> producer() {
     return producer;
   }
 
-  /** {@code kafka.*} with {@code kafka.consumer.*} on top, prefixes removed: for a {@code KafkaConsumer}. */
+  /**
+   * {@code kafka.*} with {@code kafka.consumer.*} on top, prefixes removed: for a {@code
+   * KafkaConsumer}.
+   */
   public Map<String, String> consumer() {
     return consumer;
   }
 
-  /** {@code kafka.*} with {@code kafka.admin.*} on top, prefixes removed: for an {@code Admin} client. */
+  /**
+   * {@code kafka.*} with {@code kafka.admin.*} on top, prefixes removed: for an {@code Admin}
+   * client.
+   */
   public Map<String, String> admin() {
     return admin;
   }
 
   /**
-   * The properties for {@code KafkaStreams}: the common settings unprefixed (Kafka Streams hands unprefixed client
-   * settings to all its internal clients), {@code kafka.streams.*} unprefixed on top, and the per-client overrides
-   * under Kafka Streams' own {@code producer.}, {@code consumer.} and {@code admin.} prefixes, which Kafka Streams
-   * ranks above the unprefixed value for that client.
+   * The properties for {@code KafkaStreams}: the common settings unprefixed (Kafka Streams hands
+   * unprefixed client settings to all its internal clients), {@code kafka.streams.*} unprefixed on
+   * top, and the per-client overrides under Kafka Streams' own {@code producer.}, {@code consumer.}
+   * and {@code admin.} prefixes, which Kafka Streams ranks above the unprefixed value for that
+   * client.
    */
   public Map<String, String> streams() {
     Map<String, String> out = new LinkedHashMap<>(common);
@@ -99,14 +121,17 @@ public final class KafkaClientConfig {
     return Collections.unmodifiableMap(out);
   }
 
-  /** The entries of a merged client map that differ from the common map (the per-client overrides). */
+  /**
+   * The entries of a merged client map that differ from the common map (the per-client overrides).
+   */
   private Map<String, String> overrides(Map<String, String> client) {
     Map<String, String> out = new TreeMap<>();
-    client.forEach((k, v) -> {
-      if (!v.equals(common.get(k))) {
-        out.put(k, v);
-      }
-    });
+    client.forEach(
+        (k, v) -> {
+          if (!v.equals(common.get(k))) {
+            out.put(k, v);
+          }
+        });
     return out;
   }
 
@@ -119,7 +144,16 @@ public final class KafkaClientConfig {
   /** Key names only: values may be credentials ({@code sasl.jaas.config}). */
   @Override
   public String toString() {
-    return "KafkaClientConfig[common=" + common.keySet() + ", producer=" + producer.keySet() + ", consumer="
-        + consumer.keySet() + ", admin=" + admin.keySet() + ", streams=" + streamsOnly.keySet() + "]";
+    return "KafkaClientConfig[common="
+        + common.keySet()
+        + ", producer="
+        + producer.keySet()
+        + ", consumer="
+        + consumer.keySet()
+        + ", admin="
+        + admin.keySet()
+        + ", streams="
+        + streamsOnly.keySet()
+        + "]";
   }
 }

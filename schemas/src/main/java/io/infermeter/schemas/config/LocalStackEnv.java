@@ -10,10 +10,11 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Where the local stack's servers are: the {@code stack.env} file that {@code deploy/local/stack.sh start} writes
- * ({@code INFERMETER_KAFKA_BOOTSTRAP=...} lines), found in {@code $INFERMETER_STACK_DIR}, else in {@code .local-stack}
- * of the working directory or one of its parents. Used by the tools that run next to a checkout (demo, report);
- * the apps themselves take their addresses from their own settings. Stateless and thread-safe.
+ * Where the local stack's servers are: the {@code stack.env} file that {@code deploy/local/stack.sh
+ * start} writes ({@code INFERMETER_KAFKA_BOOTSTRAP=...} lines), found in {@code
+ * $INFERMETER_STACK_DIR}, else in {@code .local-stack} of the working directory or one of its
+ * parents. Used by the tools that run next to a checkout (demo, report); the apps themselves take
+ * their addresses from their own settings. Stateless and thread-safe.
  */
 public final class LocalStackEnv {
 
@@ -52,15 +53,19 @@ public final class LocalStackEnv {
     return values;
   }
 
-  /** The stack.env values (if the file exists) overlaid by the non-blank {@code INFERMETER_*} entries of {@code env}. */
+  /**
+   * The stack.env values (if the file exists) overlaid by the non-blank {@code INFERMETER_*}
+   * entries of {@code env}.
+   */
   public static Map<String, String> resolve(Map<String, String> env, Path workingDir) {
     Map<String, String> values = new LinkedHashMap<>();
     find(env, workingDir).ifPresent(f -> values.putAll(read(f)));
-    env.forEach((k, v) -> {
-      if (k.startsWith("INFERMETER_") && v != null && !v.isBlank()) {
-        values.put(k, v);
-      }
-    });
+    env.forEach(
+        (k, v) -> {
+          if (k.startsWith("INFERMETER_") && v != null && !v.isBlank()) {
+            values.put(k, v);
+          }
+        });
     return values;
   }
 }

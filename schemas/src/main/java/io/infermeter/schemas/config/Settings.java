@@ -18,14 +18,16 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Immutable, layered configuration shared by the apps' config types. Layers, lowest precedence first: defaults, a
- * properties file, environment variables, system properties. Keys are dotted lower-case ({@code kafka.bootstrap.servers});
- * the environment variable of a key is its upper-case form with dots and dashes as underscores under the app's prefix
- * ({@code INFERMETER_KAFKA_BOOTSTRAP_SERVERS}); a system property uses the key itself.
+ * Immutable, layered configuration shared by the apps' config types. Layers, lowest precedence
+ * first: defaults, a properties file, environment variables, system properties. Keys are dotted
+ * lower-case ({@code kafka.bootstrap.servers}); the environment variable of a key is its upper-case
+ * form with dots and dashes as underscores under the app's prefix ({@code
+ * INFERMETER_KAFKA_BOOTSTRAP_SERVERS}); a system property uses the key itself.
  *
- * <p>Typed getters fail with {@link ConfigException} naming the key, the value and what was expected, so an invalid
- * value stops an app at start-up. Durations accept {@code 250ms}, {@code 10s}, {@code 5m}, {@code 1h}, {@code 2d}
- * or a bare number of milliseconds. Thread-safe (immutable).
+ * <p>Typed getters fail with {@link ConfigException} naming the key, the value and what was
+ * expected, so an invalid value stops an app at start-up. Durations accept {@code 250ms}, {@code
+ * 10s}, {@code 5m}, {@code 1h}, {@code 2d} or a bare number of milliseconds. Thread-safe
+ * (immutable).
  */
 public final class Settings {
 
@@ -43,19 +45,21 @@ public final class Settings {
   public static Settings fromMap(Map<String, ?> map) {
     Map<String, String> values = new LinkedHashMap<>();
     Map<String, String> origins = new LinkedHashMap<>();
-    map.forEach((k, v) -> {
-      if (v != null) {
-        values.put(k, String.valueOf(v));
-        origins.put(k, "map");
-      }
-    });
+    map.forEach(
+        (k, v) -> {
+          if (v != null) {
+            values.put(k, String.valueOf(v));
+            origins.put(k, "map");
+          }
+        });
     return new Settings(values, origins);
   }
 
   /**
-   * Loads the layers. {@code knownKeys} are the keys looked up in the environment (with {@code envPrefix}); every
-   * environment variable starting with {@code envPrefix} is also mapped back to a dotted key, so pass-through keys such
-   * as {@code kafka.producer.linger.ms} can be set as {@code INFERMETER_KAFKA_PRODUCER_LINGER_MS}.
+   * Loads the layers. {@code knownKeys} are the keys looked up in the environment (with {@code
+   * envPrefix}); every environment variable starting with {@code envPrefix} is also mapped back to
+   * a dotted key, so pass-through keys such as {@code kafka.producer.linger.ms} can be set as
+   * {@code INFERMETER_KAFKA_PRODUCER_LINGER_MS}.
    *
    * @param defaults lowest layer
    * @param file optional properties file (absent: skipped; unreadable: {@link ConfigException})
@@ -63,16 +67,23 @@ public final class Settings {
    * @param env the environment (System.getenv() in production)
    * @param sysProps system properties (System.getProperties() in production)
    */
-  public static Settings load(Map<String, String> defaults, Optional<Path> file, String envPrefix,
-      Map<String, String> env, Properties sysProps) {
+  public static Settings load(
+      Map<String, String> defaults,
+      Optional<Path> file,
+      String envPrefix,
+      Map<String, String> env,
+      Properties sysProps) {
     Map<String, String> values = new LinkedHashMap<>(defaults);
     Map<String, String> origins = new LinkedHashMap<>();
     defaults.keySet().forEach(k -> origins.put(k, "default"));
     if (file.isPresent()) {
       Path path = file.get();
       if (!Files.isReadable(path)) {
-        throw new ConfigException("config file " + path + " does not exist or is not readable (omit --config to run "
-            + "on the defaults, INFERMETER_* environment variables and -D properties)");
+        throw new ConfigException(
+            "config file "
+                + path
+                + " does not exist or is not readable (omit --config to run "
+                + "on the defaults, INFERMETER_* environment variables and -D properties)");
       }
       Properties props = new Properties();
       try (Reader reader = Files.newBufferedReader(path)) {
@@ -87,7 +98,8 @@ public final class Settings {
     }
     for (Map.Entry<String, String> e : env.entrySet()) {
       if (e.getKey().startsWith(envPrefix) && e.getKey().length() > envPrefix.length()) {
-        String key = e.getKey().substring(envPrefix.length()).toLowerCase(Locale.ROOT).replace('_', '.');
+        String key =
+            e.getKey().substring(envPrefix.length()).toLowerCase(Locale.ROOT).replace('_', '.');
         String known = matchKnownKey(key, values.keySet());
         values.put(known, e.getValue().trim());
         origins.put(known, "env " + e.getKey());
@@ -102,7 +114,10 @@ public final class Settings {
     return new Settings(values, origins);
   }
 
-  /** Env names lose the difference between '.', '-' and '_': map back to a known key with dashes/underscores. */
+  /**
+   * Env names lose the difference between '.', '-' and '_': map back to a known key with
+   * dashes/underscores.
+   */
   private static String matchKnownKey(String dotted, Iterable<String> known) {
     for (String k : known) {
       if (k.replace('-', '.').replace('_', '.').equals(dotted)) {
@@ -116,12 +131,13 @@ public final class Settings {
   public Settings with(Map<String, ?> overrides) {
     Map<String, String> v = new LinkedHashMap<>(values);
     Map<String, String> o = new LinkedHashMap<>(origins);
-    overrides.forEach((k, val) -> {
-      if (val != null) {
-        v.put(k, String.valueOf(val));
-        o.put(k, "override");
-      }
-    });
+    overrides.forEach(
+        (k, val) -> {
+          if (val != null) {
+            v.put(k, String.valueOf(val));
+            o.put(k, "override");
+          }
+        });
     return new Settings(v, o);
   }
 
@@ -135,7 +151,8 @@ public final class Settings {
   }
 
   public String string(String key) {
-    return optional(key).orElseThrow(() -> new ConfigException("missing required setting '" + key + "'"));
+    return optional(key)
+        .orElseThrow(() -> new ConfigException("missing required setting '" + key + "'"));
   }
 
   public String string(String key, String fallback) {
@@ -197,13 +214,15 @@ public final class Settings {
   /** A comma-separated list; empty entries are dropped. */
   public List<String> list(String key) {
     List<String> out = new ArrayList<>();
-    optional(key).ifPresent(v -> {
-      for (String part : v.split(",")) {
-        if (!part.isBlank()) {
-          out.add(part.trim());
-        }
-      }
-    });
+    optional(key)
+        .ifPresent(
+            v -> {
+              for (String part : v.split(",")) {
+                if (!part.isBlank()) {
+                  out.add(part.trim());
+                }
+              }
+            });
     return List.copyOf(out);
   }
 
@@ -217,16 +236,17 @@ public final class Settings {
   }
 
   /**
-   * All settings under {@code prefix} with the prefix removed, e.g. {@code withPrefix("kafka.producer.")} gives the
-   * producer overrides passed through to the Kafka client.
+   * All settings under {@code prefix} with the prefix removed, e.g. {@code
+   * withPrefix("kafka.producer.")} gives the producer overrides passed through to the Kafka client.
    */
   public Map<String, String> withPrefix(String prefix) {
     Map<String, String> out = new TreeMap<>();
-    values.forEach((k, v) -> {
-      if (k.startsWith(prefix) && k.length() > prefix.length()) {
-        out.put(k.substring(prefix.length()), v);
-      }
-    });
+    values.forEach(
+        (k, v) -> {
+          if (k.startsWith(prefix) && k.length() > prefix.length()) {
+            out.put(k.substring(prefix.length()), v);
+          }
+        });
     return Collections.unmodifiableMap(out);
   }
 
@@ -234,21 +254,29 @@ public final class Settings {
     return values;
   }
 
-  /** Where a key's value came from (default, a file path, env NAME, system property, map, override). */
+  /**
+   * Where a key's value came from (default, a file path, env NAME, system property, map, override).
+   */
   public String origin(String key) {
     return origins.getOrDefault(key, "unset");
   }
 
   /**
-   * The effective configuration for start-up logs and {@code --print-config}, through the one rule of
-   * {@link Redaction}: values of keys that look secret are masked whole; in other values PEM private keys, URL
-   * user-info, secret query parameters and secret name=value pairs are masked.
+   * The effective configuration for start-up logs and {@code --print-config}, through the one rule
+   * of {@link Redaction}: values of keys that look secret are masked whole; in other values PEM
+   * private keys, URL user-info, secret query parameters and secret name=value pairs are masked.
    */
   public String describe() {
     StringBuilder sb = new StringBuilder();
-    values.forEach((k, v) -> sb.append("  ").append(k).append(" = ")
-        .append(Redaction.redactValue(k, v))
-        .append("  (").append(origin(k)).append(")\n"));
+    values.forEach(
+        (k, v) ->
+            sb.append("  ")
+                .append(k)
+                .append(" = ")
+                .append(Redaction.redactValue(k, v))
+                .append("  (")
+                .append(origin(k))
+                .append(")\n"));
     return sb.toString();
   }
 
@@ -256,7 +284,10 @@ public final class Settings {
     return Redaction.isSecretKey(key);
   }
 
-  /** Parses {@code 250ms}, {@code 10s}, {@code 5m}, {@code 1h}, {@code 2d} or bare milliseconds; null if invalid. */
+  /**
+   * Parses {@code 250ms}, {@code 10s}, {@code 5m}, {@code 1h}, {@code 2d} or bare milliseconds;
+   * null if invalid.
+   */
   public static Duration parseDuration(String text) {
     Matcher m = DURATION.matcher(text.trim().toLowerCase(Locale.ROOT));
     if (!m.matches()) {
@@ -274,14 +305,20 @@ public final class Settings {
         default -> null;
       };
     } catch (NumberFormatException | ArithmeticException e) {
-      // more digits than a long holds, or more seconds than a Duration holds: invalid, reported with key and value
+      // more digits than a long holds, or more seconds than a Duration holds: invalid, reported
+      // with key and value
       return null;
     }
   }
 
   private static ConfigException invalid(String key, String value, String expected) {
     // the message is logged and printed: a secret key's value never appears in it (Redaction)
-    return new ConfigException("invalid value '" + Redaction.redactValue(key, value) + "' for setting '" + key
-        + "': expected " + expected);
+    return new ConfigException(
+        "invalid value '"
+            + Redaction.redactValue(key, value)
+            + "' for setting '"
+            + key
+            + "': expected "
+            + expected);
   }
 }

@@ -9,14 +9,16 @@ import java.util.Objects;
 import java.util.function.Supplier;
 
 /**
- * Health endpoints of an app's metrics port, for Kubernetes probes and load balancers: {@code GET /-/healthy} answers
- * 200 while the process serves HTTP (liveness), {@code GET /-/ready} answers 200 when {@code readiness} reports no
- * problem and 503 with the reason otherwise (readiness). Any other path is 404; a method other than GET or HEAD is
- * 405. Plain text bodies, {@code Cache-Control: no-store}.
+ * Health endpoints of an app's metrics port, for Kubernetes probes and load balancers: {@code GET
+ * /-/healthy} answers 200 while the process serves HTTP (liveness), {@code GET /-/ready} answers
+ * 200 when {@code readiness} reports no problem and 503 with the reason otherwise (readiness). Any
+ * other path is 404; a method other than GET or HEAD is 405. Plain text bodies, {@code
+ * Cache-Control: no-store}.
  *
- * <p>Installed as the default ("/") handler of Prometheus' {@code HTTPServer}, which serves {@code /metrics} itself
- * and, since 1.0, also its own {@code /-/healthy} context; the {@code /-/healthy} case here answers the same where a
- * server routes it here. Thread-safe when {@code readiness} is (it is called on the server's request threads).
+ * <p>Installed as the default ("/") handler of Prometheus' {@code HTTPServer}, which serves {@code
+ * /metrics} itself and, since 1.0, also its own {@code /-/healthy} context; the {@code /-/healthy}
+ * case here answers the same where a server routes it here. Thread-safe when {@code readiness} is
+ * (it is called on the server's request threads).
  */
 public final class HealthHandler implements HttpHandler {
 
@@ -26,8 +28,8 @@ public final class HealthHandler implements HttpHandler {
   private final Supplier<String> readiness;
 
   /**
-   * @param readiness returns null when the app is ready, or a short reason (one line) why it is not; must be cheap
-   *     (no I/O) and never throw
+   * @param readiness returns null when the app is ready, or a short reason (one line) why it is
+   *     not; must be cheap (no I/O) and never throw
    */
   public HealthHandler(Supplier<String> readiness) {
     this.readiness = Objects.requireNonNull(readiness, "readiness");

@@ -14,13 +14,14 @@ import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Serializer;
 
 /**
- * Writes Avro records in the Confluent wire format: magic byte 0, the writer schema's registry id as a 4-byte
- * big-endian int, then the Avro binary encoding. The schema is registered (or looked up, when auto-registration is
- * off) under the configured subject strategy once per (topic, schema) and then read from a per-topic slot, so the
- * per-record path builds no subject string and makes no registry-cache lookup keyed by schema. Records are written by
- * Avro's generated per-class encoders (same bytes, about half the time of the reflective path), into an output buffer
- * reused per thread. A registry failure propagates and nothing is cached, so the next record retries. Thread-safe once
- * configured.
+ * Writes Avro records in the Confluent wire format: magic byte 0, the writer schema's registry id
+ * as a 4-byte big-endian int, then the Avro binary encoding. The schema is registered (or looked
+ * up, when auto-registration is off) under the configured subject strategy once per (topic, schema)
+ * and then read from a per-topic slot, so the per-record path builds no subject string and makes no
+ * registry-cache lookup keyed by schema. Records are written by Avro's generated per-class encoders
+ * (same bytes, about half the time of the reflective path), into an output buffer reused per
+ * thread. A registry failure propagates and nothing is cached, so the next record retries.
+ * Thread-safe once configured.
  *
  * @param <T> generated Avro record type
  */
@@ -28,7 +29,10 @@ public final class AvroSerializer<T extends SpecificRecord> implements Serialize
 
   static final byte MAGIC_BYTE = 0;
 
-  /** Avro's generated encoders ({@code customEncode}) are off by default unless a system property is set. */
+  /**
+   * Avro's generated encoders ({@code customEncode}) are off by default unless a system property is
+   * set.
+   */
   private static final SpecificData DATA = new SpecificData();
 
   static {
@@ -96,16 +100,23 @@ public final class AvroSerializer<T extends SpecificRecord> implements Serialize
       r.writer().write(record, out.encoder);
       out.encoder.flush();
     } catch (IOException | RuntimeException e) {
-      throw new SerializationException("cannot Avro-encode a " + schema.getFullName() + " for topic " + topic + ": "
-          + e.getMessage(), e);
+      throw new SerializationException(
+          "cannot Avro-encode a "
+              + schema.getFullName()
+              + " for topic "
+              + topic
+              + ": "
+              + e.getMessage(),
+          e);
     }
     return out.toByteArray();
   }
 
   /**
-   * Registers (or looks up, when auto-registration is off) {@code schema} for {@code topic} now and keeps its id, as
-   * the first {@link #serialize} of such a record would; returns the id. Lets a caller resolve the id off its hot
-   * path, so that {@code serialize} then makes no registry call. A registry failure propagates.
+   * Registers (or looks up, when auto-registration is off) {@code schema} for {@code topic} now and
+   * keeps its id, as the first {@link #serialize} of such a record would; returns the id. Lets a
+   * caller resolve the id off its hot path, so that {@code serialize} then makes no registry call.
+   * A registry failure propagates.
    */
   public int prepare(String topic, Schema schema) {
     if (registry == null) {
@@ -118,7 +129,10 @@ public final class AvroSerializer<T extends SpecificRecord> implements Serialize
   private Resolved resolve(String topic, Schema schema) {
     SubjectNameStrategy strategy = isKey ? config.keyStrategy() : config.valueStrategy();
     String subject = strategy.subject(topic, isKey, schema);
-    int id = config.autoRegister() ? registry.register(subject, schema) : registry.lookup(subject, schema);
+    int id =
+        config.autoRegister()
+            ? registry.register(subject, schema)
+            : registry.lookup(subject, schema);
     Resolved r = new Resolved(schema, id, new SpecificDatumWriter<>(schema, DATA));
     byTopic.put(topic, r);
     return r;

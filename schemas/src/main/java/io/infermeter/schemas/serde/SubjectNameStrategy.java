@@ -21,8 +21,8 @@ public enum SubjectNameStrategy {
   }
 
   /**
-   * Parses the enum name or Confluent's class names ({@code io.confluent...TopicNameStrategy}, {@code RecordNameStrategy},
-   * {@code TopicRecordNameStrategy}).
+   * Parses the enum name or Confluent's class names ({@code io.confluent...TopicNameStrategy},
+   * {@code RecordNameStrategy}, {@code TopicRecordNameStrategy}).
    */
   public static SubjectNameStrategy parse(String value) {
     String v = value.trim();
@@ -32,8 +32,11 @@ public enum SubjectNameStrategy {
       case "topicname", "topicnamestrategy" -> TOPIC_NAME;
       case "recordname", "recordnamestrategy" -> RECORD_NAME;
       case "topicrecordname", "topicrecordnamestrategy" -> TOPIC_RECORD_NAME;
-      default -> throw new IllegalArgumentException("unknown subject name strategy '" + value
-          + "': expected TopicNameStrategy, RecordNameStrategy or TopicRecordNameStrategy");
+      default ->
+          throw new IllegalArgumentException(
+              "unknown subject name strategy '"
+                  + value
+                  + "': expected TopicNameStrategy, RecordNameStrategy or TopicRecordNameStrategy");
     };
   }
 }

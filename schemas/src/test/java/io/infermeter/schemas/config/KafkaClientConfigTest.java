@@ -5,31 +5,34 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.api.Test;
 
 class KafkaClientConfigTest {
 
-  private static final String JAAS = "org.apache.kafka.common.security.scram.ScramLoginModule required "
-      + "username=\"u\" password=\"p\";";
+  private static final String JAAS =
+      "org.apache.kafka.common.security.scram.ScramLoginModule required "
+          + "username=\"u\" password=\"p\";";
 
   /** settings, client, key, expected value (null: absent). */
   static Stream<Arguments> cases() {
-    Map<String, String> sasl = Map.of(
-        "kafka.bootstrap.servers", "b:9093",
-        "kafka.security.protocol", "SASL_SSL",
-        "kafka.sasl.mechanism", "SCRAM-SHA-512",
-        "kafka.sasl.jaas.config", JAAS,
-        "kafka.group.id", "g");
-    Map<String, String> overridden = Map.of(
-        "kafka.security.protocol", "SASL_SSL",
-        "kafka.producer.security.protocol", "SSL",
-        "kafka.consumer.security.protocol", "PLAINTEXT",
-        "kafka.admin.request.timeout.ms", "5000",
-        "kafka.request.timeout.ms", "30000",
-        "kafka.streams.num.stream.threads", "3");
+    Map<String, String> sasl =
+        Map.of(
+            "kafka.bootstrap.servers", "b:9093",
+            "kafka.security.protocol", "SASL_SSL",
+            "kafka.sasl.mechanism", "SCRAM-SHA-512",
+            "kafka.sasl.jaas.config", JAAS,
+            "kafka.group.id", "g");
+    Map<String, String> overridden =
+        Map.of(
+            "kafka.security.protocol", "SASL_SSL",
+            "kafka.producer.security.protocol", "SSL",
+            "kafka.consumer.security.protocol", "PLAINTEXT",
+            "kafka.admin.request.timeout.ms", "5000",
+            "kafka.request.timeout.ms", "30000",
+            "kafka.streams.num.stream.threads", "3");
     return Stream.of(
         Arguments.of(sasl, "producer", "security.protocol", "SASL_SSL"),
         Arguments.of(sasl, "consumer", "security.protocol", "SASL_SSL"),
@@ -65,15 +68,18 @@ class KafkaClientConfigTest {
 
   @ParameterizedTest(name = "{1}: {2} = {3}")
   @MethodSource("cases")
-  void assemblesEachClient(Map<String, String> settings, String client, String key, String expected) {
-    KafkaClientConfig config = KafkaClientConfig.of(Settings.fromMap(settings), Set.of("kafka.group.id"));
-    Map<String, String> props = switch (client) {
-      case "producer" -> config.producer();
-      case "consumer" -> config.consumer();
-      case "admin" -> config.admin();
-      case "streams" -> config.streams();
-      default -> throw new IllegalArgumentException(client);
-    };
+  void assemblesEachClient(
+      Map<String, String> settings, String client, String key, String expected) {
+    KafkaClientConfig config =
+        KafkaClientConfig.of(Settings.fromMap(settings), Set.of("kafka.group.id"));
+    Map<String, String> props =
+        switch (client) {
+          case "producer" -> config.producer();
+          case "consumer" -> config.consumer();
+          case "admin" -> config.admin();
+          case "streams" -> config.streams();
+          default -> throw new IllegalArgumentException(client);
+        };
     if (expected == null) {
       assertThat(props).doesNotContainKey(key);
     } else {
@@ -83,8 +89,19 @@ class KafkaClientConfigTest {
 
   @Test
   void ignoresBlankValuesAndBarePrefixes() {
-    KafkaClientConfig config = KafkaClientConfig.of(Settings.fromMap(Map.of(
-        "kafka.", "x", "kafka.sasl.mechanism", "", "kafka.producer.", "y", "kafkaish.key", "z")), Set.of());
+    KafkaClientConfig config =
+        KafkaClientConfig.of(
+            Settings.fromMap(
+                Map.of(
+                    "kafka.",
+                    "x",
+                    "kafka.sasl.mechanism",
+                    "",
+                    "kafka.producer.",
+                    "y",
+                    "kafkaish.key",
+                    "z")),
+            Set.of());
     assertThat(config.common()).isEmpty();
     assertThat(config.producer()).isEmpty();
     assertThat(config.streams()).isEmpty();
@@ -92,8 +109,8 @@ class KafkaClientConfigTest {
 
   @Test
   void toStringNamesKeysButNeverValues() {
-    KafkaClientConfig config = KafkaClientConfig.of(Settings.fromMap(Map.of("kafka.sasl.jaas.config", JAAS)),
-        Set.of());
+    KafkaClientConfig config =
+        KafkaClientConfig.of(Settings.fromMap(Map.of("kafka.sasl.jaas.config", JAAS)), Set.of());
     assertThat(config.toString()).contains("sasl.jaas.config").doesNotContain("password");
   }
 }

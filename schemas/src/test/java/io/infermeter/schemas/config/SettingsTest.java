@@ -18,13 +18,15 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** The layered settings loader: precedence, env-name mapping, typed getters and their error messages, masking. */
+/**
+ * The layered settings loader: precedence, env-name mapping, typed getters and their error
+ * messages, masking.
+ */
 class SettingsTest {
 
   private static final String PREFIX = "INFERMETER_";
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private Path file(String content) throws IOException {
     Path f = dir.resolve("app.properties");
@@ -46,7 +48,8 @@ class SettingsTest {
 
   @Test
   void layersApplyDefaultsThenFileThenEnvThenSystemProperties() throws IOException {
-    Map<String, String> defaults = Map.of("a.key", "default", "b.key", "default", "c.key", "default", "d.key", "default");
+    Map<String, String> defaults =
+        Map.of("a.key", "default", "b.key", "default", "c.key", "default", "d.key", "default");
     Path f = file("a.key = file\nb.key=file\nc.key=file\n");
     Map<String, String> env = Map.of("INFERMETER_A_KEY", "env", "INFERMETER_B_KEY", "env");
     Properties sys = props("a.key", "sysprop");
@@ -66,15 +69,17 @@ class SettingsTest {
 
   @Test
   void envNamesMapBackToDottedAndDashedKeys() {
-    Map<String, String> defaults = Map.of("kafka.bootstrap.servers", "x", "http.max-connections", "4",
-        "sink.batch_rows", "100");
-    Map<String, String> env = Map.of(
-        "INFERMETER_KAFKA_BOOTSTRAP_SERVERS", " broker:9092 ",
-        "INFERMETER_HTTP_MAX_CONNECTIONS", "8",
-        "INFERMETER_SINK_BATCH_ROWS", "500",
-        "INFERMETER_KAFKA_PRODUCER_LINGER_MS", "20",
-        "OTHER_KAFKA_BOOTSTRAP_SERVERS", "ignored",
-        "INFERMETER_", "ignored too");
+    Map<String, String> defaults =
+        Map.of(
+            "kafka.bootstrap.servers", "x", "http.max-connections", "4", "sink.batch_rows", "100");
+    Map<String, String> env =
+        Map.of(
+            "INFERMETER_KAFKA_BOOTSTRAP_SERVERS", " broker:9092 ",
+            "INFERMETER_HTTP_MAX_CONNECTIONS", "8",
+            "INFERMETER_SINK_BATCH_ROWS", "500",
+            "INFERMETER_KAFKA_PRODUCER_LINGER_MS", "20",
+            "OTHER_KAFKA_BOOTSTRAP_SERVERS", "ignored",
+            "INFERMETER_", "ignored too");
 
     Settings s = Settings.load(defaults, Optional.empty(), PREFIX, env, new Properties());
 
@@ -82,14 +87,19 @@ class SettingsTest {
     assertThat(s.integer("http.max-connections")).isEqualTo(8);
     assertThat(s.integer("sink.batch_rows")).isEqualTo(500);
     assertThat(s.withPrefix("kafka.producer.")).containsExactly(Map.entry("linger.ms", "20"));
-    assertThat(s.asMap()).containsOnlyKeys("kafka.bootstrap.servers", "http.max-connections", "sink.batch_rows",
-        "kafka.producer.linger.ms");
+    assertThat(s.asMap())
+        .containsOnlyKeys(
+            "kafka.bootstrap.servers",
+            "http.max-connections",
+            "sink.batch_rows",
+            "kafka.producer.linger.ms");
   }
 
   @Test
   void systemPropertiesOverrideOnlyKeysTheAppKnows() throws IOException {
     Path f = file("from.file=1\n");
-    Properties sys = props("known", "sys", "from.file", "2", "java.version", "17", "unrelated.key", "x");
+    Properties sys =
+        props("known", "sys", "from.file", "2", "java.version", "17", "unrelated.key", "x");
 
     Settings s = Settings.load(Map.of("known", "default"), Optional.of(f), PREFIX, Map.of(), sys);
 
@@ -100,7 +110,8 @@ class SettingsTest {
   void missingConfigFileFailsNamingThePath() {
     Path missing = dir.resolve("nope.properties");
 
-    assertThatThrownBy(() -> Settings.load(Map.of(), Optional.of(missing), PREFIX, Map.of(), new Properties()))
+    assertThatThrownBy(
+            () -> Settings.load(Map.of(), Optional.of(missing), PREFIX, Map.of(), new Properties()))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining(missing.toString())
         .hasMessageContaining("does not exist or is not readable");
@@ -108,7 +119,8 @@ class SettingsTest {
 
   @Test
   void directoryAsConfigFileFailsNamingThePath() {
-    assertThatThrownBy(() -> Settings.load(Map.of(), Optional.of(dir), PREFIX, Map.of(), new Properties()))
+    assertThatThrownBy(
+            () -> Settings.load(Map.of(), Optional.of(dir), PREFIX, Map.of(), new Properties()))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("cannot read config file " + dir);
   }
@@ -127,12 +139,23 @@ class SettingsTest {
     "3MS,    3",
   })
   void parsesDurations(String text, long millis) {
-    assertThat(of("poll.interval", text).duration("poll.interval")).isEqualTo(Duration.ofMillis(millis));
+    assertThat(of("poll.interval", text).duration("poll.interval"))
+        .isEqualTo(Duration.ofMillis(millis));
     assertThat(Settings.parseDuration(text)).isEqualTo(Duration.ofMillis(millis));
   }
 
   @ParameterizedTest(name = "''{0}''")
-  @ValueSource(strings = {"ten", "-5s", "1.5s", "10w", "s", "10 seconds", "99999999999999999999s", "999999999999999999d"})
+  @ValueSource(
+      strings = {
+        "ten",
+        "-5s",
+        "1.5s",
+        "10w",
+        "s",
+        "10 seconds",
+        "99999999999999999999s",
+        "999999999999999999d"
+      })
   void rejectsBadDurationsNamingKeyAndValue(String text) {
     assertThatThrownBy(() -> of("poll.interval", text).duration("poll.interval"))
         .isInstanceOf(ConfigException.class)
@@ -145,9 +168,11 @@ class SettingsTest {
   void missingRequiredValueNamesTheKey() {
     Settings s = Settings.fromMap(Map.of("empty", ""));
 
-    assertThatThrownBy(() -> s.string("absent")).isInstanceOf(ConfigException.class)
+    assertThatThrownBy(() -> s.string("absent"))
+        .isInstanceOf(ConfigException.class)
         .hasMessage("missing required setting 'absent'");
-    assertThatThrownBy(() -> s.duration("empty")).isInstanceOf(ConfigException.class)
+    assertThatThrownBy(() -> s.duration("empty"))
+        .isInstanceOf(ConfigException.class)
         .hasMessage("missing required setting 'empty'");
     assertThat(s.has("empty")).isFalse();
     assertThat(s.optional("empty")).isEmpty();
@@ -155,12 +180,14 @@ class SettingsTest {
   }
 
   @ParameterizedTest(name = "''{0}''")
-  @CsvSource(delimiter = '|', value = {
-    "a,b,c        | a;b;c",
-    "' a , b ,, c ,' | a;b;c",
-    "single       | single",
-    "','          | ''",
-  })
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "a,b,c        | a;b;c",
+        "' a , b ,, c ,' | a;b;c",
+        "single       | single",
+        "','          | ''",
+      })
   void splitsListsDroppingEmptyEntries(String text, String expected) {
     List<String> want = expected.isEmpty() ? List.of() : List.of(expected.split(";"));
     assertThat(of("hosts", text).list("hosts")).isEqualTo(want);
@@ -172,7 +199,16 @@ class SettingsTest {
   }
 
   @ParameterizedTest(name = "''{0}'' -> {1}")
-  @CsvSource({"true, true", "YES, true", "on, true", "1, true", "false, false", "No, false", "OFF, false", "0, false"})
+  @CsvSource({
+    "true, true",
+    "YES, true",
+    "on, true",
+    "1, true",
+    "false, false",
+    "No, false",
+    "OFF, false",
+    "0, false"
+  })
   void parsesBooleans(String text, boolean expected) {
     assertThat(of("flag", text).bool("flag")).isEqualTo(expected);
   }
@@ -192,14 +228,15 @@ class SettingsTest {
   })
   void rejectsInvalidTypedValuesNamingKeyAndValue(String getter, String text, String expected) {
     Settings s = of("some.key", text);
-    Runnable call = switch (getter) {
-      case "bool" -> () -> s.bool("some.key");
-      case "integer" -> () -> s.integer("some.key");
-      case "longValue" -> () -> s.longValue("some.key");
-      case "decimal" -> () -> s.decimal("some.key");
-      case "positiveInt" -> () -> s.positiveInt("some.key");
-      default -> throw new IllegalArgumentException(getter);
-    };
+    Runnable call =
+        switch (getter) {
+          case "bool" -> () -> s.bool("some.key");
+          case "integer" -> () -> s.integer("some.key");
+          case "longValue" -> () -> s.longValue("some.key");
+          case "decimal" -> () -> s.decimal("some.key");
+          case "positiveInt" -> () -> s.positiveInt("some.key");
+          default -> throw new IllegalArgumentException(getter);
+        };
 
     assertThatThrownBy(call::run)
         .isInstanceOf(ConfigException.class)
@@ -217,38 +254,61 @@ class SettingsTest {
   }
 
   @ParameterizedTest(name = "{0}")
-  @ValueSource(strings = {"clickhouse.password", "api.secret", "auth.token", "basic.auth.credentials",
-      "schema.registry.basic.auth.user.info", "kafka.producer.sasl.jaas.config", "ssl.key.PASSWORD"})
+  @ValueSource(
+      strings = {
+        "clickhouse.password",
+        "api.secret",
+        "auth.token",
+        "basic.auth.credentials",
+        "schema.registry.basic.auth.user.info",
+        "kafka.producer.sasl.jaas.config",
+        "ssl.key.PASSWORD"
+      })
   void describeHidesSecrets(String key) {
     Settings s = Settings.fromMap(Map.of(key, "hunter2", "kafka.bootstrap.servers", "broker:9092"));
 
     String text = s.describe();
 
-    assertThat(text).doesNotContain("hunter2").contains(key + " = [hidden]  (map)")
+    assertThat(text)
+        .doesNotContain("hunter2")
+        .contains(key + " = [hidden]  (map)")
         .contains("kafka.bootstrap.servers = broker:9092  (map)");
   }
 
   @ParameterizedTest(name = "{0}")
-  @CsvSource(delimiter = '|', value = {
-    "jdbc:clickhouse://h:8123/db?user=u&password=hunter2      | jdbc:clickhouse://h:8123/db?user=u&password=[hidden]",
-    "jdbc:clickhouse://h:8123/db?PASSWORD=hunter2&ssl=true     | jdbc:clickhouse://h:8123/db?PASSWORD=[hidden]&ssl=true",
-    "https://api/x?token=hunter2;secret=hunter2                | https://api/x?token=[hidden];secret=[hidden]",
-    "http://h:8123/db?user=u                                   | http://h:8123/db?user=u",
-  })
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "jdbc:clickhouse://h:8123/db?user=u&password=hunter2      | jdbc:clickhouse://h:8123/db?user=u&password=[hidden]",
+        "jdbc:clickhouse://h:8123/db?PASSWORD=hunter2&ssl=true     | jdbc:clickhouse://h:8123/db?PASSWORD=[hidden]&ssl=true",
+        "https://api/x?token=hunter2;secret=hunter2                | https://api/x?token=[hidden];secret=[hidden]",
+        "http://h:8123/db?user=u                                   | http://h:8123/db?user=u",
+      })
   void describeHidesCredentialsInsideUrls(String url, String shown) {
-    assertThat(of("clickhouse.url", url).describe()).isEqualTo("  clickhouse.url = " + shown + "  (map)\n");
+    assertThat(of("clickhouse.url", url).describe())
+        .isEqualTo("  clickhouse.url = " + shown + "  (map)\n");
   }
 
   @Test
   void withPrefixStripsThePrefixAndIgnoresTheBarePrefix() {
-    Settings s = Settings.fromMap(Map.of("kafka.producer.linger.ms", "5", "kafka.producer.acks", "all",
-        "kafka.producer.", "bare", "kafka.consumer.max.poll.records", "10"));
+    Settings s =
+        Settings.fromMap(
+            Map.of(
+                "kafka.producer.linger.ms",
+                "5",
+                "kafka.producer.acks",
+                "all",
+                "kafka.producer.",
+                "bare",
+                "kafka.consumer.max.poll.records",
+                "10"));
 
     Map<String, String> producer = s.withPrefix("kafka.producer.");
 
     assertThat(producer).containsOnly(Map.entry("linger.ms", "5"), Map.entry("acks", "all"));
     assertThat(s.withPrefix("nothing.")).isEmpty();
-    assertThatThrownBy(() -> producer.put("x", "y")).isInstanceOf(UnsupportedOperationException.class);
+    assertThatThrownBy(() -> producer.put("x", "y"))
+        .isInstanceOf(UnsupportedOperationException.class);
   }
 
   @Test
@@ -273,6 +333,7 @@ class SettingsTest {
     m.put("a", 2);
 
     assertThat(s.asMap()).containsExactly(Map.entry("a", "1"));
-    assertThatThrownBy(() -> s.asMap().put("c", "3")).isInstanceOf(UnsupportedOperationException.class);
+    assertThatThrownBy(() -> s.asMap().put("c", "3"))
+        .isInstanceOf(UnsupportedOperationException.class);
   }
 }

@@ -15,10 +15,10 @@ import org.apache.avro.generic.GenericFixed;
 import org.apache.avro.generic.IndexedRecord;
 
 /**
- * Compares a record decoded with a newer reader schema to the same data as its writer wrote it, field by field by
- * name, without going through Avro's schema resolution (the code under test): reader fields the writer did not have
- * must hold their default, every other field must hold the written value (string/Utf8, enum symbol, int/long promotion
- * tolerated).
+ * Compares a record decoded with a newer reader schema to the same data as its writer wrote it,
+ * field by field by name, without going through Avro's schema resolution (the code under test):
+ * reader fields the writer did not have must hold their default, every other field must hold the
+ * written value (string/Utf8, enum symbol, int/long promotion tolerated).
  */
 public final class AvroAssertions {
 

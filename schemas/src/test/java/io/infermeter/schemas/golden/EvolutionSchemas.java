@@ -10,9 +10,10 @@ import org.apache.avro.generic.GenericRecord;
 import org.apache.avro.generic.GenericRecordBuilder;
 
 /**
- * Test-only successors of today's RequestEvent ({@code src/test/resources/evolution}): {@code v2} adds {@code priority}
- * (["null","int"], default null) and {@code tenant} (string, default "") and appends the enum symbol
- * {@code REJECTED} to RequestStatus; {@code v2-incompatible} adds {@code tenant} without a default.
+ * Test-only successors of today's RequestEvent ({@code src/test/resources/evolution}): {@code v2}
+ * adds {@code priority} (["null","int"], default null) and {@code tenant} (string, default "") and
+ * appends the enum symbol {@code REJECTED} to RequestStatus; {@code v2-incompatible} adds {@code
+ * tenant} without a default.
  */
 public final class EvolutionSchemas {
 
@@ -38,7 +39,8 @@ public final class EvolutionSchemas {
   }
 
   /** {@code event} as a v2 generic record with the new fields set and {@code status} as given. */
-  public static GenericRecord asV2(RequestEvent event, Integer priority, String tenant, String status) {
+  public static GenericRecord asV2(
+      RequestEvent event, Integer priority, String tenant, String status) {
     Schema v2 = v2();
     GenericRecordBuilder b = new GenericRecordBuilder(v2);
     for (Schema.Field f : RequestEvent.getClassSchema().getFields()) {

@@ -26,12 +26,14 @@ import org.apache.avro.specific.SpecificRecord;
 /**
  * Writes the golden fixture of a NEW schema version; never touches an existing one.
  *
- * <p>Layout: {@code <dir>/<RecordName>/v<N>.avsc} (the writer schema of version N), {@code v<N>.bin} (the Avro binary
- * of {@link SampleRecords}' instance written with it, no wire-format header) and {@code v<N>.json} (the same record in
- * Avro's JSON encoding, the human-readable expectation the tests decode independently). For each record type, when
- * today's schema differs from the latest fixture version (Avro schema equality: names, types, defaults, order;
- * documentation-only edits do not count), version N+1 is written from today's generated class and sample; otherwise
- * nothing is written. Files are created with {@code CREATE_NEW}, so an existing version can never be overwritten.
+ * <p>Layout: {@code <dir>/<RecordName>/v<N>.avsc} (the writer schema of version N), {@code
+ * v<N>.bin} (the Avro binary of {@link SampleRecords}' instance written with it, no wire-format
+ * header) and {@code v<N>.json} (the same record in Avro's JSON encoding, the human-readable
+ * expectation the tests decode independently). For each record type, when today's schema differs
+ * from the latest fixture version (Avro schema equality: names, types, defaults, order;
+ * documentation-only edits do not count), version N+1 is written from today's generated class and
+ * sample; otherwise nothing is written. Files are created with {@code CREATE_NEW}, so an existing
+ * version can never be overwritten.
  *
  * <p>Run after changing a schema (from the repository root):
  *
@@ -53,7 +55,8 @@ public final class GoldenFixtures {
     Path dir = Path.of(args.length > 0 ? args[0] : "src/test/resources/golden");
     List<Path> written = writeNewVersions(dir, SampleRecords.all());
     if (written.isEmpty()) {
-      System.out.println("golden fixtures under " + dir.toAbsolutePath() + " are up to date; nothing written");
+      System.out.println(
+          "golden fixtures under " + dir.toAbsolutePath() + " are up to date; nothing written");
     } else {
       written.forEach(p -> System.out.println("wrote " + p));
     }
@@ -64,30 +67,38 @@ public final class GoldenFixtures {
    *
    * @return the files written, in order
    */
-  public static List<Path> writeNewVersions(Path dir, Map<String, ? extends SpecificRecord> samples) {
+  public static List<Path> writeNewVersions(
+      Path dir, Map<String, ? extends SpecificRecord> samples) {
     List<Path> written = new ArrayList<>();
-    samples.forEach((name, record) -> {
-      Schema today = record.getSchema();
-      Path recordDir = dir.resolve(name);
-      int latest = latestVersion(recordDir).orElse(0);
-      if (latest > 0 && readSchema(recordDir.resolve("v" + latest + ".avsc")).equals(today)) {
-        return;
-      }
-      int next = latest + 1;
-      try {
-        Files.createDirectories(recordDir);
-        written.add(createNew(recordDir.resolve("v" + next + ".avsc"),
-            (SchemaFormatter.format("json/pretty", today) + "\n").getBytes(StandardCharsets.UTF_8)));
-        written.add(createNew(recordDir.resolve("v" + next + ".bin"), binary(record)));
-        written.add(createNew(recordDir.resolve("v" + next + ".json"), json(record)));
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot write golden fixture v" + next + " of " + name + " under " + dir, e);
-      }
-    });
+    samples.forEach(
+        (name, record) -> {
+          Schema today = record.getSchema();
+          Path recordDir = dir.resolve(name);
+          int latest = latestVersion(recordDir).orElse(0);
+          if (latest > 0 && readSchema(recordDir.resolve("v" + latest + ".avsc")).equals(today)) {
+            return;
+          }
+          int next = latest + 1;
+          try {
+            Files.createDirectories(recordDir);
+            written.add(
+                createNew(
+                    recordDir.resolve("v" + next + ".avsc"),
+                    (SchemaFormatter.format("json/pretty", today) + "\n")
+                        .getBytes(StandardCharsets.UTF_8)));
+            written.add(createNew(recordDir.resolve("v" + next + ".bin"), binary(record)));
+            written.add(createNew(recordDir.resolve("v" + next + ".json"), json(record)));
+          } catch (IOException e) {
+            throw new UncheckedIOException(
+                "cannot write golden fixture v" + next + " of " + name + " under " + dir, e);
+          }
+        });
     return written;
   }
 
-  /** The highest N of the {@code v<N>.avsc} files in {@code recordDir}; empty when there are none. */
+  /**
+   * The highest N of the {@code v<N>.avsc} files in {@code recordDir}; empty when there are none.
+   */
   public static Optional<Integer> latestVersion(Path recordDir) {
     return versions(recordDir).stream().max(Integer::compare);
   }
@@ -98,7 +109,8 @@ public final class GoldenFixtures {
       return List.of();
     }
     try (Stream<Path> files = Files.list(recordDir)) {
-      return files.map(p -> VERSION.matcher(p.getFileName().toString()))
+      return files
+          .map(p -> VERSION.matcher(p.getFileName().toString()))
           .filter(Matcher::matches)
           .map(m -> Integer.parseInt(m.group(1)))
           .sorted()

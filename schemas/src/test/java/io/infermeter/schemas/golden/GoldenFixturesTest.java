@@ -33,17 +33,16 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Golden Avro binaries of every released schema version ({@code src/test/resources/golden}), decoded with TODAY's
- * generated classes: a schema change that breaks reading data already on a topic fails here, before a registry or a
- * consumer sees it.
+ * Golden Avro binaries of every released schema version ({@code src/test/resources/golden}),
+ * decoded with TODAY's generated classes: a schema change that breaks reading data already on a
+ * topic fails here, before a registry or a consumer sees it.
  */
 class GoldenFixturesTest {
 
   /** Surefire runs in the module directory. */
   static final Path GOLDEN = Path.of("src/test/resources/golden");
 
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   record Fixture(String record, int version) {
     Path dir() {
@@ -90,10 +89,17 @@ class GoldenFixturesTest {
   void everyRecordTypeHasAFixtureOfItsCurrentSchema() {
     for (Map.Entry<String, SpecificRecord> e : SampleRecords.all().entrySet()) {
       Path dir = GOLDEN.resolve(e.getKey());
-      int latest = GoldenFixtures.latestVersion(dir).orElseThrow(() -> new AssertionError(
-          "no golden fixture for " + e.getKey() + ": run GoldenFixtures (see its Javadoc)"));
+      int latest =
+          GoldenFixtures.latestVersion(dir)
+              .orElseThrow(
+                  () ->
+                      new AssertionError(
+                          "no golden fixture for "
+                              + e.getKey()
+                              + ": run GoldenFixtures (see its Javadoc)"));
       assertThat(GoldenFixtures.readSchema(dir.resolve("v" + latest + ".avsc")))
-          .as("%s changed since golden v%d: run GoldenFixtures to add v%d (never edit v%d)",
+          .as(
+              "%s changed since golden v%d: run GoldenFixtures to add v%d (never edit v%d)",
               e.getKey(), latest, latest + 1, latest)
           .isEqualTo(e.getValue().getSchema());
     }
@@ -118,7 +124,8 @@ class GoldenFixturesTest {
     SchemaCompatibility.SchemaPairCompatibility result =
         SchemaCompatibility.checkReaderWriterCompatibility(today(f.record()), f.writer());
 
-    assertThat(result.getType()).as("%s: %s", f, result.getResult().getIncompatibilities())
+    assertThat(result.getType())
+        .as("%s: %s", f, result.getResult().getIncompatibilities())
         .isEqualTo(SchemaCompatibilityType.COMPATIBLE);
   }
 
@@ -139,7 +146,8 @@ class GoldenFixturesTest {
     byte[] bin = f.bin();
     BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(bin, null);
 
-    SpecificRecord decoded = new SpecificDatumReader<SpecificRecord>(writer, reader).read(null, decoder);
+    SpecificRecord decoded =
+        new SpecificDatumReader<SpecificRecord>(writer, reader).read(null, decoder);
 
     assertThat(decoder.isEnd()).as("every byte of %s consumed", f).isTrue();
     assertThat(decoded).isInstanceOf(SpecificData.get().getClass(reader));
@@ -148,16 +156,23 @@ class GoldenFixturesTest {
 
   @Test
   void theSampleOfAVersionIsWhatItsFixtureHolds() throws IOException {
-    // The latest fixture of each type was written from SampleRecords; decoding it gives the sample back exactly.
+    // The latest fixture of each type was written from SampleRecords; decoding it gives the sample
+    // back exactly.
     for (Map.Entry<String, SpecificRecord> e : SampleRecords.all().entrySet()) {
       Path dir = GOLDEN.resolve(e.getKey());
       int latest = GoldenFixtures.latestVersion(dir).orElseThrow();
       Schema schema = e.getValue().getSchema();
-      SpecificRecord decoded = new SpecificDatumReader<SpecificRecord>(schema)
-          .read(null, DecoderFactory.get().binaryDecoder(read(dir.resolve("v" + latest + ".bin")), null));
+      SpecificRecord decoded =
+          new SpecificDatumReader<SpecificRecord>(schema)
+              .read(
+                  null,
+                  DecoderFactory.get()
+                      .binaryDecoder(read(dir.resolve("v" + latest + ".bin")), null));
       assertThat(decoded)
-          .as("SampleRecords' %s no longer matches golden v%d: fixtures are frozen, change a sample only together"
-              + " with a new schema version", e.getKey(), latest)
+          .as(
+              "SampleRecords' %s no longer matches golden v%d: fixtures are frozen, change a sample only together"
+                  + " with a new schema version",
+              e.getKey(), latest)
           .isEqualTo(e.getValue());
     }
   }
@@ -177,7 +192,8 @@ class GoldenFixturesTest {
 
     assertThat(first).hasSize(3 * SampleRecords.all().size());
     for (int i = 0; i < first.size(); i++) {
-      assertThat(Files.readAllBytes(second.get(i))).as(second.get(i).toString())
+      assertThat(Files.readAllBytes(second.get(i)))
+          .as(second.get(i).toString())
           .isEqualTo(Files.readAllBytes(first.get(i)));
     }
   }
@@ -186,7 +202,8 @@ class GoldenFixturesTest {
   void generatorAddsTheNextVersionAndLeavesOlderOnesAlone() throws IOException {
     Path dir = tmp.resolve("golden").resolve("PriceUpdate");
     Files.createDirectories(dir);
-    String olderSchema = """
+    String olderSchema =
+        """
         {"type":"record","name":"PriceUpdate","namespace":"io.infermeter.avro","fields":[
           {"name":"gpuType","type":"string"},{"name":"pricePerHour","type":"double"}]}""";
     Files.writeString(dir.resolve("v1.avsc"), olderSchema);
@@ -195,10 +212,13 @@ class GoldenFixturesTest {
 
     List<Path> written = GoldenFixtures.writeNewVersions(tmp.resolve("golden"), samples);
 
-    assertThat(written).extracting(p -> p.getFileName().toString()).containsExactly("v2.avsc", "v2.bin", "v2.json");
+    assertThat(written)
+        .extracting(p -> p.getFileName().toString())
+        .containsExactly("v2.avsc", "v2.bin", "v2.json");
     assertThat(Files.readString(dir.resolve("v1.avsc"))).isEqualTo(olderSchema);
     assertThat(Files.readAllBytes(dir.resolve("v1.bin"))).containsExactly(1, 2, 3);
-    assertThat(GoldenFixtures.readSchema(dir.resolve("v2.avsc"))).isEqualTo(PriceUpdate.getClassSchema());
+    assertThat(GoldenFixtures.readSchema(dir.resolve("v2.avsc")))
+        .isEqualTo(PriceUpdate.getClassSchema());
     // run again: v2 is now current
     assertThat(GoldenFixtures.writeNewVersions(tmp.resolve("golden"), samples)).isEmpty();
   }
@@ -207,10 +227,13 @@ class GoldenFixturesTest {
   void generatorRefusesToOverwriteAStrayFile() throws IOException {
     Path dir = tmp.resolve("golden").resolve("PriceUpdate");
     Files.createDirectories(dir);
-    Files.write(dir.resolve("v1.bin"), new byte[] {9}); // a .bin without its .avsc: version 1 looks absent
+    Files.write(
+        dir.resolve("v1.bin"), new byte[] {9}); // a .bin without its .avsc: version 1 looks absent
 
-    assertThatThrownBy(() -> GoldenFixtures.writeNewVersions(tmp.resolve("golden"),
-        Map.of("PriceUpdate", SampleRecords.priceUpdate())))
+    assertThatThrownBy(
+            () ->
+                GoldenFixtures.writeNewVersions(
+                    tmp.resolve("golden"), Map.of("PriceUpdate", SampleRecords.priceUpdate())))
         .isInstanceOf(UncheckedIOException.class)
         .hasCauseInstanceOf(FileAlreadyExistsException.class);
     assertThat(Files.readAllBytes(dir.resolve("v1.bin"))).containsExactly(9);
@@ -225,7 +248,8 @@ class GoldenFixturesTest {
 
   static GenericRecord fromJson(Path json, Schema writer) throws IOException {
     try (InputStream in = Files.newInputStream(json)) {
-      return new GenericDatumReader<GenericRecord>(writer).read(null, DecoderFactory.get().jsonDecoder(writer, in));
+      return new GenericDatumReader<GenericRecord>(writer)
+          .read(null, DecoderFactory.get().jsonDecoder(writer, in));
     }
   }
 

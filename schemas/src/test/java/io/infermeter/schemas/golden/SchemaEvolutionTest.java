@@ -33,9 +33,10 @@ import org.apache.avro.specific.SpecificDatumReader;
 import org.junit.jupiter.api.Test;
 
 /**
- * The evolution rules of docs/SCHEMAS.md on a test-only v2 of RequestEvent: old readers read v2 data (new fields
- * skipped, a new enum symbol falls back to the enum default), new readers read v1 data (new fields take their
- * defaults), through plain Avro and through the serde with a registry that enforces BACKWARD compatibility.
+ * The evolution rules of docs/SCHEMAS.md on a test-only v2 of RequestEvent: old readers read v2
+ * data (new fields skipped, a new enum symbol falls back to the enum default), new readers read v1
+ * data (new fields take their defaults), through plain Avro and through the serde with a registry
+ * that enforces BACKWARD compatibility.
  */
 class SchemaEvolutionTest {
 
@@ -44,10 +45,14 @@ class SchemaEvolutionTest {
 
   @Test
   void v2IsBackwardAndForwardCompatibleWithToday() {
-    assertThat(SchemaCompatibility.checkReaderWriterCompatibility(EvolutionSchemas.v2(), V1).getType())
-        .as("new reader, old data").isEqualTo(SchemaCompatibilityType.COMPATIBLE);
-    assertThat(SchemaCompatibility.checkReaderWriterCompatibility(V1, EvolutionSchemas.v2()).getType())
-        .as("old reader, new data").isEqualTo(SchemaCompatibilityType.COMPATIBLE);
+    assertThat(
+            SchemaCompatibility.checkReaderWriterCompatibility(EvolutionSchemas.v2(), V1).getType())
+        .as("new reader, old data")
+        .isEqualTo(SchemaCompatibilityType.COMPATIBLE);
+    assertThat(
+            SchemaCompatibility.checkReaderWriterCompatibility(V1, EvolutionSchemas.v2()).getType())
+        .as("old reader, new data")
+        .isEqualTo(SchemaCompatibilityType.COMPATIBLE);
   }
 
   @Test
@@ -65,8 +70,9 @@ class SchemaEvolutionTest {
     RequestEvent v1 = SampleRecords.requestEvent();
     byte[] bytes = GoldenFixtures.binary(v1);
 
-    GenericRecord read = new GenericDatumReader<GenericRecord>(V1, EvolutionSchemas.v2())
-        .read(null, DecoderFactory.get().binaryDecoder(bytes, null));
+    GenericRecord read =
+        new GenericDatumReader<GenericRecord>(V1, EvolutionSchemas.v2())
+            .read(null, DecoderFactory.get().binaryDecoder(bytes, null));
 
     assertThat(read.get("priority")).isNull();
     assertThat(read.get("tenant").toString()).isEmpty();
@@ -79,20 +85,29 @@ class SchemaEvolutionTest {
     RequestEvent original = SampleRecords.requestEvent();
     GenericRecord v2 = EvolutionSchemas.asV2(original, 3, "acme", "REJECTED");
 
-    RequestEvent read = new SpecificDatumReader<RequestEvent>(EvolutionSchemas.v2(), V1)
-        .read(null, DecoderFactory.get().binaryDecoder(genericBinary(v2), null));
+    RequestEvent read =
+        new SpecificDatumReader<RequestEvent>(EvolutionSchemas.v2(), V1)
+            .read(null, DecoderFactory.get().binaryDecoder(genericBinary(v2), null));
 
-    RequestEvent expected = RequestEvent.newBuilder(original).setStatus(RequestStatus.UNKNOWN).build();
+    RequestEvent expected =
+        RequestEvent.newBuilder(original).setStatus(RequestStatus.UNKNOWN).build();
     assertThat(read).isEqualTo(expected);
   }
 
   @Test
   void throughTheSerdeOldAndNewWritersMeetOldAndNewReaders() throws IOException {
     InMemorySchemaRegistryClient registry = new InMemorySchemaRegistryClient();
-    AvroSerdeConfig config = new AvroSerdeConfig("http://registry.invalid", true, Optional.empty(),
-        SubjectNameStrategy.TOPIC_NAME, SubjectNameStrategy.TOPIC_NAME, Duration.ofSeconds(1));
+    AvroSerdeConfig config =
+        new AvroSerdeConfig(
+            "http://registry.invalid",
+            true,
+            Optional.empty(),
+            SubjectNameStrategy.TOPIC_NAME,
+            SubjectNameStrategy.TOPIC_NAME,
+            Duration.ofSeconds(1));
     RequestEvent event = SampleRecords.requestEvent();
-    byte[] v1Wire = new AvroSerializer<RequestEvent>(registry, config, false).serialize(TOPIC, event);
+    byte[] v1Wire =
+        new AvroSerializer<RequestEvent>(registry, config, false).serialize(TOPIC, event);
     // a v2 producer registers its schema under the same subject: BACKWARD compatible, so accepted
     int v2Id = registry.register(TOPIC + "-value", EvolutionSchemas.v2());
     byte[] v2Wire = wire(v2Id, genericBinary(EvolutionSchemas.asV2(event, 1, "acme", "OK")));
@@ -104,8 +119,12 @@ class SchemaEvolutionTest {
     assertThat(oldReader.deserialize(TOPIC, v1Wire)).isEqualTo(event);
     // a v2 consumer resolves the v1 writer schema it finds by id against its own
     int v1Id = ByteBuffer.wrap(v1Wire, 1, 4).getInt();
-    GenericRecord newRead = new GenericDatumReader<GenericRecord>(registry.byId(v1Id), EvolutionSchemas.v2())
-        .read(null, DecoderFactory.get().binaryDecoder(Arrays.copyOfRange(v1Wire, 5, v1Wire.length), null));
+    GenericRecord newRead =
+        new GenericDatumReader<GenericRecord>(registry.byId(v1Id), EvolutionSchemas.v2())
+            .read(
+                null,
+                DecoderFactory.get()
+                    .binaryDecoder(Arrays.copyOfRange(v1Wire, 5, v1Wire.length), null));
     assertThat(newRead.get("tenant").toString()).isEmpty();
     assertSameData("v2 consumer", newRead, event);
   }
@@ -117,11 +136,12 @@ class SchemaEvolutionTest {
 
     assertThatThrownBy(() -> registry.register(TOPIC + "-value", EvolutionSchemas.v2Incompatible()))
         .asInstanceOf(type(SchemaRegistryException.class))
-        .satisfies(e -> {
-          assertThat(e.isRetryable()).isFalse();
-          assertThat(e.httpStatus()).isEqualTo(409);
-          assertThat(e.getMessage()).contains("incompatible");
-        });
+        .satisfies(
+            e -> {
+              assertThat(e.isRetryable()).isFalse();
+              assertThat(e.httpStatus()).isEqualTo(409);
+              assertThat(e.getMessage()).contains("incompatible");
+            });
   }
 
   static byte[] genericBinary(GenericRecord record) throws IOException {

@@ -37,7 +37,8 @@ class HealthHandlerTest {
 
   private HttpResponse<String> send(String method, String path) throws Exception {
     URI uri = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + path);
-    return client.send(HttpRequest.newBuilder(uri).method(method, HttpRequest.BodyPublishers.noBody()).build(),
+    return client.send(
+        HttpRequest.newBuilder(uri).method(method, HttpRequest.BodyPublishers.noBody()).build(),
         HttpResponse.BodyHandlers.ofString());
   }
 
@@ -62,12 +63,17 @@ class HealthHandlerTest {
   @Test
   void aThrowingOrMultiLineReadinessIsNotReadyOnOneLine() throws Exception {
     server.removeContext("/");
-    server.createContext("/", new HealthHandler(() -> {
-      throw new IllegalStateException("broken\nsecond line");
-    }));
+    server.createContext(
+        "/",
+        new HealthHandler(
+            () -> {
+              throw new IllegalStateException("broken\nsecond line");
+            }));
     HttpResponse<String> r = send("GET", "/-/ready");
     assertThat(r.statusCode()).isEqualTo(503);
-    assertThat(r.body()).startsWith("not ready: readiness check failed").endsWith("second line\n")
+    assertThat(r.body())
+        .startsWith("not ready: readiness check failed")
+        .endsWith("second line\n")
         .containsOnlyOnce("\n");
   }
 

@@ -37,7 +37,9 @@ class AvroSerdeConfigTest {
     m.put(AvroSerdeConfig.AUTO_REGISTER_SCHEMAS, Boolean.FALSE);
     m.put(AvroSerdeConfig.BASIC_AUTH_CREDENTIALS_SOURCE, "user_info");
     m.put(AvroSerdeConfig.BASIC_AUTH_USER_INFO, "svc:s3cr:et");
-    m.put(AvroSerdeConfig.KEY_SUBJECT_NAME_STRATEGY, "io.confluent.kafka.serializers.subject.RecordNameStrategy");
+    m.put(
+        AvroSerdeConfig.KEY_SUBJECT_NAME_STRATEGY,
+        "io.confluent.kafka.serializers.subject.RecordNameStrategy");
     m.put(AvroSerdeConfig.VALUE_SUBJECT_NAME_STRATEGY, "TOPIC_RECORD_NAME");
     m.put(AvroSerdeConfig.REQUEST_TIMEOUT_MS, 2500);
 
@@ -53,16 +55,30 @@ class AvroSerdeConfigTest {
 
   @Test
   void toStringHidesThePassword() {
-    AvroSerdeConfig c = AvroSerdeConfig.from(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, URL,
-        AvroSerdeConfig.BASIC_AUTH_CREDENTIALS_SOURCE, "USER_INFO", AvroSerdeConfig.BASIC_AUTH_USER_INFO, "svc:hunter2"));
+    AvroSerdeConfig c =
+        AvroSerdeConfig.from(
+            Map.of(
+                AvroSerdeConfig.SCHEMA_REGISTRY_URL,
+                URL,
+                AvroSerdeConfig.BASIC_AUTH_CREDENTIALS_SOURCE,
+                "USER_INFO",
+                AvroSerdeConfig.BASIC_AUTH_USER_INFO,
+                "svc:hunter2"));
 
     assertThat(c.toString()).contains("svc:[hidden]").doesNotContain("hunter2");
   }
 
   @Test
   void noneCredentialsSourceIgnoresUserInfo() {
-    AvroSerdeConfig c = AvroSerdeConfig.from(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, URL,
-        AvroSerdeConfig.BASIC_AUTH_CREDENTIALS_SOURCE, "NONE", AvroSerdeConfig.BASIC_AUTH_USER_INFO, "svc:pw"));
+    AvroSerdeConfig c =
+        AvroSerdeConfig.from(
+            Map.of(
+                AvroSerdeConfig.SCHEMA_REGISTRY_URL,
+                URL,
+                AvroSerdeConfig.BASIC_AUTH_CREDENTIALS_SOURCE,
+                "NONE",
+                AvroSerdeConfig.BASIC_AUTH_USER_INFO,
+                "svc:pw"));
 
     assertThat(c.userInfo()).isEmpty();
   }
@@ -79,7 +95,15 @@ class AvroSerdeConfigTest {
   }
 
   @ParameterizedTest(name = "url=''{0}''")
-  @ValueSource(strings = {"127.0.0.1:8081", "ftp://registry:21", "http://", ",", "http://a:8081, not a url", "mailto:x@y"})
+  @ValueSource(
+      strings = {
+        "127.0.0.1:8081",
+        "ftp://registry:21",
+        "http://",
+        ",",
+        "http://a:8081, not a url",
+        "mailto:x@y"
+      })
   void malformedUrlIsRejectedNamingKeyAndValue(String url) {
     assertThatThrownBy(() -> AvroSerdeConfig.from(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, url)))
         .isInstanceOf(ConfigException.class)
@@ -89,26 +113,47 @@ class AvroSerdeConfigTest {
 
   @Test
   void unknownCredentialsSourceIsRejected() {
-    assertThatThrownBy(() -> AvroSerdeConfig.from(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, URL,
-        AvroSerdeConfig.BASIC_AUTH_CREDENTIALS_SOURCE, "sasl_inherit")))
+    assertThatThrownBy(
+            () ->
+                AvroSerdeConfig.from(
+                    Map.of(
+                        AvroSerdeConfig.SCHEMA_REGISTRY_URL,
+                        URL,
+                        AvroSerdeConfig.BASIC_AUTH_CREDENTIALS_SOURCE,
+                        "sasl_inherit")))
         .isInstanceOf(ConfigException.class)
-        .hasMessageContaining("invalid value 'SASL_INHERIT' for setting 'basic.auth.credentials.source'")
+        .hasMessageContaining(
+            "invalid value 'SASL_INHERIT' for setting 'basic.auth.credentials.source'")
         .hasMessageContaining("expected USER_INFO or NONE");
   }
 
   @ParameterizedTest(name = "user info ''{0}''")
   @ValueSource(strings = {"", "useronly"})
   void userInfoSourceNeedsUserColonPassword(String info) {
-    assertThatThrownBy(() -> AvroSerdeConfig.from(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, URL,
-        AvroSerdeConfig.BASIC_AUTH_CREDENTIALS_SOURCE, "USER_INFO", AvroSerdeConfig.BASIC_AUTH_USER_INFO, info)))
+    assertThatThrownBy(
+            () ->
+                AvroSerdeConfig.from(
+                    Map.of(
+                        AvroSerdeConfig.SCHEMA_REGISTRY_URL,
+                        URL,
+                        AvroSerdeConfig.BASIC_AUTH_CREDENTIALS_SOURCE,
+                        "USER_INFO",
+                        AvroSerdeConfig.BASIC_AUTH_USER_INFO,
+                        info)))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("'basic.auth.user.info' is not set as user:password");
   }
 
   @Test
   void userInfoSourceWithoutAnyUserInfoIsRejected() {
-    assertThatThrownBy(() -> AvroSerdeConfig.from(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, URL,
-        AvroSerdeConfig.BASIC_AUTH_CREDENTIALS_SOURCE, "USER_INFO")))
+    assertThatThrownBy(
+            () ->
+                AvroSerdeConfig.from(
+                    Map.of(
+                        AvroSerdeConfig.SCHEMA_REGISTRY_URL,
+                        URL,
+                        AvroSerdeConfig.BASIC_AUTH_CREDENTIALS_SOURCE,
+                        "USER_INFO")))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("USER_INFO but 'basic.auth.user.info'");
   }
@@ -119,7 +164,9 @@ class AvroSerdeConfigTest {
     "value.subject.name.strategy, io.confluent.kafka.serializers.subject.Nope",
   })
   void unknownStrategyIsRejectedNamingTheKey(String key, String value) {
-    assertThatThrownBy(() -> AvroSerdeConfig.from(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, URL, key, value)))
+    assertThatThrownBy(
+            () ->
+                AvroSerdeConfig.from(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, URL, key, value)))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("setting '" + key + "'")
         .hasMessageContaining(value);
@@ -128,31 +175,57 @@ class AvroSerdeConfigTest {
   @ParameterizedTest(name = "timeout ''{0}''")
   @ValueSource(strings = {"abc", "10s", "0", "-5", "1.5", ""})
   void badTimeoutIsRejectedNamingKeyAndValue(String timeout) {
-    assertThatThrownBy(() -> AvroSerdeConfig.from(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, URL,
-        AvroSerdeConfig.REQUEST_TIMEOUT_MS, timeout)))
+    assertThatThrownBy(
+            () ->
+                AvroSerdeConfig.from(
+                    Map.of(
+                        AvroSerdeConfig.SCHEMA_REGISTRY_URL,
+                        URL,
+                        AvroSerdeConfig.REQUEST_TIMEOUT_MS,
+                        timeout)))
         .isInstanceOf(ConfigException.class)
-        .hasMessageContaining("invalid value '" + timeout + "' for setting 'schema.registry.request.timeout.ms'");
+        .hasMessageContaining(
+            "invalid value '" + timeout + "' for setting 'schema.registry.request.timeout.ms'");
   }
 
   @ParameterizedTest(name = "auto.register ''{0}''")
   @ValueSource(strings = {"yes", "1", "maybe"})
   void autoRegisterAcceptsOnlyTrueOrFalse(String value) {
-    assertThatThrownBy(() -> AvroSerdeConfig.from(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, URL,
-        AvroSerdeConfig.AUTO_REGISTER_SCHEMAS, value)))
+    assertThatThrownBy(
+            () ->
+                AvroSerdeConfig.from(
+                    Map.of(
+                        AvroSerdeConfig.SCHEMA_REGISTRY_URL,
+                        URL,
+                        AvroSerdeConfig.AUTO_REGISTER_SCHEMAS,
+                        value)))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("invalid value '" + value + "' for setting 'auto.register.schemas'");
   }
 
   @Test
   void autoRegisterIsCaseInsensitive() {
-    assertThat(AvroSerdeConfig.from(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, URL,
-        AvroSerdeConfig.AUTO_REGISTER_SCHEMAS, " FALSE ")).autoRegister()).isFalse();
+    assertThat(
+            AvroSerdeConfig.from(
+                    Map.of(
+                        AvroSerdeConfig.SCHEMA_REGISTRY_URL,
+                        URL,
+                        AvroSerdeConfig.AUTO_REGISTER_SCHEMAS,
+                        " FALSE "))
+                .autoRegister())
+        .isFalse();
   }
 
   @Test
   void recordKeepsWhatItIsGiven() {
-    AvroSerdeConfig c = new AvroSerdeConfig(URL, true, Optional.of("u:p"), SubjectNameStrategy.TOPIC_NAME,
-        SubjectNameStrategy.RECORD_NAME, Duration.ofSeconds(3));
+    AvroSerdeConfig c =
+        new AvroSerdeConfig(
+            URL,
+            true,
+            Optional.of("u:p"),
+            SubjectNameStrategy.TOPIC_NAME,
+            SubjectNameStrategy.RECORD_NAME,
+            Duration.ofSeconds(3));
     assertThat(c.valueStrategy()).isEqualTo(SubjectNameStrategy.RECORD_NAME);
     assertThat(c.toString()).doesNotContain("u:p");
   }

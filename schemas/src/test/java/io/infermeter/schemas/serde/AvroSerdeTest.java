@@ -28,7 +28,10 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** Unit tests of the Confluent-wire-format serde against the in-memory registry: round trips and every bad input. */
+/**
+ * Unit tests of the Confluent-wire-format serde against the in-memory registry: round trips and
+ * every bad input.
+ */
 class AvroSerdeTest {
 
   private static final String TOPIC = "infermeter-test";
@@ -37,7 +40,8 @@ class AvroSerdeTest {
   private final AvroSerdeConfig config = config(true, SubjectNameStrategy.TOPIC_NAME);
 
   static Stream<Arguments> everyRecordType() {
-    return SampleRecords.all().entrySet().stream().map(e -> Arguments.of(Named.of(e.getKey(), e.getValue())));
+    return SampleRecords.all().entrySet().stream()
+        .map(e -> Arguments.of(Named.of(e.getKey(), e.getValue())));
   }
 
   @ParameterizedTest
@@ -69,7 +73,8 @@ class AvroSerdeTest {
   @Test
   void writesTheIdBigEndian() {
     int id = 0x01020304;
-    AvroSerializer<RequestEvent> serializer = new AvroSerializer<>(new FixedIdRegistry(id), config, false);
+    AvroSerializer<RequestEvent> serializer =
+        new AvroSerializer<>(new FixedIdRegistry(id), config, false);
 
     byte[] bytes = serializer.serialize(TOPIC, SampleRecords.requestEvent());
 
@@ -82,14 +87,17 @@ class AvroSerdeTest {
     RequestEvent event = SampleRecords.requestEvent();
     byte[] bytes = new AvroSerializer<RequestEvent>(fixed, config, false).serialize(TOPIC, event);
 
-    assertThat(new AvroDeserializer<>(RequestEvent.class, fixed).deserialize(TOPIC, bytes)).isEqualTo(event);
+    assertThat(new AvroDeserializer<>(RequestEvent.class, fixed).deserialize(TOPIC, bytes))
+        .isEqualTo(event);
   }
 
   @Test
   void registersUnderTopicValueAndTopicKeySubjects() {
     RequestEvent event = SampleRecords.requestEvent();
-    new AvroSerializer<RequestEvent>(registry, config, false).serialize(Topics.REQUESTS.name(), event);
-    new AvroSerializer<RequestEvent>(registry, config, true).serialize(Topics.REQUESTS.name(), event);
+    new AvroSerializer<RequestEvent>(registry, config, false)
+        .serialize(Topics.REQUESTS.name(), event);
+    new AvroSerializer<RequestEvent>(registry, config, true)
+        .serialize(Topics.REQUESTS.name(), event);
 
     assertThat(registry.lookup("infermeter-requests-value", event.getSchema())).isPositive();
     assertThat(registry.lookup("infermeter-requests-key", event.getSchema())).isPositive();
@@ -102,7 +110,8 @@ class AvroSerdeTest {
 
     new AvroSerializer<RequestEvent>(registry, byRecord, false).serialize(TOPIC, event);
 
-    assertThat(registry.lookup(TOPIC + "-io.infermeter.avro.RequestEvent", event.getSchema())).isPositive();
+    assertThat(registry.lookup(TOPIC + "-io.infermeter.avro.RequestEvent", event.getSchema()))
+        .isPositive();
     assertThatThrownBy(() -> registry.lookup(TOPIC + "-value", event.getSchema()))
         .isInstanceOf(SchemaRegistryException.class);
   }
@@ -134,7 +143,8 @@ class AvroSerdeTest {
   @ParameterizedTest(name = "{0} bytes")
   @ValueSource(ints = {0, 1, 2, 3, 4})
   void rejectsInputShorterThanTheHeader(int length) {
-    AvroDeserializer<RequestEvent> deserializer = new AvroDeserializer<>(RequestEvent.class, registry);
+    AvroDeserializer<RequestEvent> deserializer =
+        new AvroDeserializer<>(RequestEvent.class, registry);
 
     assertThatThrownBy(() -> deserializer.deserialize(TOPIC, new byte[length]))
         .isExactlyInstanceOf(SerializationException.class)
@@ -172,7 +182,8 @@ class AvroSerdeTest {
 
     assertThatThrownBy(() -> deserializer().deserialize(TOPIC, truncated))
         .isExactlyInstanceOf(SerializationException.class)
-        .hasMessageContaining("cannot decode a io.infermeter.avro.RequestEvent written with schema id");
+        .hasMessageContaining(
+            "cannot decode a io.infermeter.avro.RequestEvent written with schema id");
   }
 
   @Test
@@ -213,12 +224,14 @@ class AvroSerdeTest {
 
     assertThatThrownBy(() -> serializer.serialize(TOPIC, incomplete))
         .isExactlyInstanceOf(SerializationException.class)
-        .hasMessageContaining("cannot Avro-encode a io.infermeter.avro.RequestEvent for topic " + TOPIC);
+        .hasMessageContaining(
+            "cannot Avro-encode a io.infermeter.avro.RequestEvent for topic " + TOPIC);
   }
 
   @Test
   void unconfiguredSerdeFailsClearly() {
-    assertThatThrownBy(() -> new AvroSerializer<RequestEvent>().serialize(TOPIC, SampleRecords.requestEvent()))
+    assertThatThrownBy(
+            () -> new AvroSerializer<RequestEvent>().serialize(TOPIC, SampleRecords.requestEvent()))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("before configure()");
     assertThatThrownBy(() -> new AvroDeserializer<RequestEvent>().deserialize(TOPIC, new byte[8]))
@@ -233,8 +246,12 @@ class AvroSerdeTest {
     assertThatThrownBy(() -> new AvroDeserializer<RequestEvent>().configure(base, false))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining(AvroDeserializer.SPECIFIC_TYPE_CONFIG);
-    Map<String, Object> unknown = Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, "http://127.0.0.1:1",
-        AvroDeserializer.SPECIFIC_TYPE_CONFIG, "io.infermeter.avro.NoSuchRecord");
+    Map<String, Object> unknown =
+        Map.of(
+            AvroSerdeConfig.SCHEMA_REGISTRY_URL,
+            "http://127.0.0.1:1",
+            AvroDeserializer.SPECIFIC_TYPE_CONFIG,
+            "io.infermeter.avro.NoSuchRecord");
     assertThatThrownBy(() -> new AvroDeserializer<RequestEvent>().configure(unknown, false))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("unknown class: io.infermeter.avro.NoSuchRecord");
@@ -249,11 +266,18 @@ class AvroSerdeTest {
   }
 
   static AvroSerdeConfig config(boolean autoRegister, SubjectNameStrategy valueStrategy) {
-    return new AvroSerdeConfig("http://registry.invalid", autoRegister, Optional.empty(), SubjectNameStrategy.TOPIC_NAME,
-        valueStrategy, Duration.ofSeconds(1));
+    return new AvroSerdeConfig(
+        "http://registry.invalid",
+        autoRegister,
+        Optional.empty(),
+        SubjectNameStrategy.TOPIC_NAME,
+        valueStrategy,
+        Duration.ofSeconds(1));
   }
 
-  /** The Avro binary encoding of {@code record}, written independently of the serializer under test. */
+  /**
+   * The Avro binary encoding of {@code record}, written independently of the serializer under test.
+   */
   static byte[] plainAvro(SpecificRecord record) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     BinaryEncoder encoder = EncoderFactory.get().directBinaryEncoder(out, null);

@@ -43,7 +43,8 @@ class AvroSerializerCachingTest {
   }
 
   private final CountingRegistry registry = new CountingRegistry();
-  private final AvroSerdeConfig config = AvroSerdeConfig.from(Map.of("schema.registry.url", "http://in-memory.invalid"));
+  private final AvroSerdeConfig config =
+      AvroSerdeConfig.from(Map.of("schema.registry.url", "http://in-memory.invalid"));
 
   @Test
   void asksTheRegistryOncePerTopicAndSchema() {
@@ -58,7 +59,8 @@ class AvroSerializerCachingTest {
   @Test
   void aReusedBufferNeverLeaksBytesOfALongerRecordIntoTheNextOne() {
     AvroSerializer<RequestEvent> serializer = new AvroSerializer<>(registry, config, false);
-    AvroDeserializer<RequestEvent> deserializer = new AvroDeserializer<>(RequestEvent.class, registry);
+    AvroDeserializer<RequestEvent> deserializer =
+        new AvroDeserializer<>(RequestEvent.class, registry);
     RequestEvent big = SampleRecords.requestEvent();
     for (int i = 0; i < 50; i++) {
       big.getAttributes().put("key-" + i, "value-" + "x".repeat(i));
@@ -76,7 +78,8 @@ class AvroSerializerCachingTest {
     AvroSerializer<RequestEvent> serializer = new AvroSerializer<>(registry, config, false);
     registry.down.set(true);
     assertThatThrownBy(() -> serializer.serialize("t", SampleRecords.requestEvent()))
-        .isInstanceOfSatisfying(SchemaRegistryException.class, e -> assertThat(e.isRetryable()).isTrue());
+        .isInstanceOfSatisfying(
+            SchemaRegistryException.class, e -> assertThat(e.isRetryable()).isTrue());
     registry.down.set(false);
     assertThat(serializer.serialize("t", SampleRecords.requestEvent())).isNotEmpty();
   }

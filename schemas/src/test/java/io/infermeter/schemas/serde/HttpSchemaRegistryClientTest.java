@@ -32,8 +32,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The HTTP registry client against a tiny in-test HTTP server on 127.0.0.1 that answers like Confluent Schema
- * Registry: success paths, caching, and the retryable / not-retryable classification of every error.
+ * The HTTP registry client against a tiny in-test HTTP server on 127.0.0.1 that answers like
+ * Confluent Schema Registry: success paths, caching, and the retryable / not-retryable
+ * classification of every error.
  */
 class HttpSchemaRegistryClientTest {
 
@@ -41,7 +42,8 @@ class HttpSchemaRegistryClientTest {
   private static final Schema SCHEMA = RequestEvent.getClassSchema();
 
   private HttpServer server;
-  private final java.util.concurrent.ExecutorService executor = java.util.concurrent.Executors.newCachedThreadPool();
+  private final java.util.concurrent.ExecutorService executor =
+      java.util.concurrent.Executors.newCachedThreadPool();
   private String url;
   private final List<String> calls = new CopyOnWriteArrayList<>();
   private final Map<String, String> authHeaders = new ConcurrentHashMap<>();
@@ -78,8 +80,10 @@ class HttpSchemaRegistryClientTest {
     String path = exchange.getRequestURI().getRawPath();
     String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
     calls.add(method + " " + path);
-    Optional.ofNullable(exchange.getRequestHeaders().getFirst("Authorization")).ifPresent(a -> authHeaders.put(path, a));
-    Optional.ofNullable(exchange.getRequestHeaders().getFirst("Content-Type")).ifPresent(c -> contentTypes.put(path, c));
+    Optional.ofNullable(exchange.getRequestHeaders().getFirst("Authorization"))
+        .ifPresent(a -> authHeaders.put(path, a));
+    Optional.ofNullable(exchange.getRequestHeaders().getFirst("Content-Type"))
+        .ifPresent(c -> contentTypes.put(path, c));
     bodies.put(path, body);
     Answer answer = canned.answer(method, path, body);
     byte[] bytes = answer.body().getBytes(StandardCharsets.UTF_8);
@@ -94,7 +98,8 @@ class HttpSchemaRegistryClientTest {
     return client(url, 5_000, Map.of());
   }
 
-  private static HttpSchemaRegistryClient client(String url, int timeoutMs, Map<String, String> extra) {
+  private static HttpSchemaRegistryClient client(
+      String url, int timeoutMs, Map<String, String> extra) {
     Map<String, Object> m = new java.util.HashMap<>(extra);
     m.put(AvroSerdeConfig.SCHEMA_REGISTRY_URL, url);
     m.put(AvroSerdeConfig.REQUEST_TIMEOUT_MS, String.valueOf(timeoutMs));
@@ -115,7 +120,8 @@ class HttpSchemaRegistryClientTest {
 
     assertThat(calls).containsExactly("POST /subjects/infermeter-requests-value/versions");
     String sent = bodies.get("/subjects/infermeter-requests-value/versions");
-    assertThat(new Schema.Parser().parse(JSON.readTree(sent).path("schema").asText())).isEqualTo(SCHEMA);
+    assertThat(new Schema.Parser().parse(JSON.readTree(sent).path("schema").asText()))
+        .isEqualTo(SCHEMA);
     assertThat(contentTypes.get("/subjects/infermeter-requests-value/versions"))
         .isEqualTo("application/vnd.schemaregistry.v1+json");
     // the id of a schema this client registered is known without asking
@@ -133,7 +139,8 @@ class HttpSchemaRegistryClientTest {
     client.register("b-value", SCHEMA);
     client.register("a-value", SCHEMA);
 
-    assertThat(calls).containsExactly("POST /subjects/a-value/versions", "POST /subjects/b-value/versions");
+    assertThat(calls)
+        .containsExactly("POST /subjects/a-value/versions", "POST /subjects/b-value/versions");
   }
 
   @Test
@@ -147,8 +154,13 @@ class HttpSchemaRegistryClientTest {
 
   @Test
   void looksUpWithoutRegistering() {
-    canned = (m, p, b) -> new Answer(200,
-        "{\"subject\":\"s\",\"id\":5,\"version\":2,\"schema\":" + JSON.valueToTree(SCHEMA.toString()) + "}");
+    canned =
+        (m, p, b) ->
+            new Answer(
+                200,
+                "{\"subject\":\"s\",\"id\":5,\"version\":2,\"schema\":"
+                    + JSON.valueToTree(SCHEMA.toString())
+                    + "}");
     HttpSchemaRegistryClient client = client();
 
     assertThat(client.lookup("s", SCHEMA)).isEqualTo(5);
@@ -158,7 +170,11 @@ class HttpSchemaRegistryClientTest {
 
   @Test
   void fetchesSchemasByIdOnce() {
-    canned = (m, p, b) -> new Answer(200, "{\"schema\":" + JSON.valueToTree(PriceUpdate.getClassSchema().toString()) + "}");
+    canned =
+        (m, p, b) ->
+            new Answer(
+                200,
+                "{\"schema\":" + JSON.valueToTree(PriceUpdate.getClassSchema().toString()) + "}");
     HttpSchemaRegistryClient client = client();
 
     assertThat(client.byId(42)).isEqualTo(PriceUpdate.getClassSchema());
@@ -185,34 +201,44 @@ class HttpSchemaRegistryClientTest {
 
     assertThatThrownBy(() -> client().register("orders-value", SCHEMA))
         .asInstanceOf(type(SchemaRegistryException.class))
-        .satisfies(e -> {
-          assertThat(e.httpStatus()).isEqualTo(status);
-          assertThat(e.errorCode()).isEqualTo(errorCode);
-          assertThat(e.isRetryable()).isEqualTo(retryable);
-          assertThat(e.getMessage())
-              .contains("could not register schema io.infermeter.avro.RequestEvent under subject 'orders-value'")
-              .contains(reason)
-              .contains("registry says no")
-              .contains("HTTP " + status);
-        });
+        .satisfies(
+            e -> {
+              assertThat(e.httpStatus()).isEqualTo(status);
+              assertThat(e.errorCode()).isEqualTo(errorCode);
+              assertThat(e.isRetryable()).isEqualTo(retryable);
+              assertThat(e.getMessage())
+                  .contains(
+                      "could not register schema io.infermeter.avro.RequestEvent under subject 'orders-value'")
+                  .contains(reason)
+                  .contains("registry says no")
+                  .contains("HTTP " + status);
+            });
   }
 
   @Test
   void incompatibleSchemaIsNotRetryableAndSaysSo() {
-    canned = (m, p, b) -> new Answer(409, error(409,
-        "Schema being registered is incompatible with an earlier schema for subject \"orders-value\""));
+    canned =
+        (m, p, b) ->
+            new Answer(
+                409,
+                error(
+                    409,
+                    "Schema being registered is incompatible with an earlier schema for subject \"orders-value\""));
 
     assertThatThrownBy(() -> client().register("orders-value", SCHEMA))
         .asInstanceOf(type(SchemaRegistryException.class))
         .satisfies(e -> assertThat(e.isRetryable()).isFalse())
-        .extracting(Throwable::getMessage).asString()
+        .extracting(Throwable::getMessage)
+        .asString()
         .contains("incompatible with the subject's existing versions");
   }
 
   @Test
   void failedRegistrationIsNotCached() {
     AtomicInteger call = new AtomicInteger();
-    canned = (m, p, b) -> call.getAndIncrement() == 0 ? new Answer(503, "") : new Answer(200, "{\"id\":9}");
+    canned =
+        (m, p, b) ->
+            call.getAndIncrement() == 0 ? new Answer(503, "") : new Answer(200, "{\"id\":9}");
     HttpSchemaRegistryClient client = client();
 
     assertThatThrownBy(() -> client.register("s", SCHEMA))
@@ -229,8 +255,10 @@ class HttpSchemaRegistryClientTest {
     assertThatThrownBy(() -> client().byId(1))
         .asInstanceOf(type(SchemaRegistryException.class))
         .satisfies(e -> assertThat(e.isRetryable()).isTrue())
-        .extracting(Throwable::getMessage).asString()
-        .contains("could not fetch schema id 1").contains("<html>Bad Gateway</html>");
+        .extracting(Throwable::getMessage)
+        .asString()
+        .contains("could not fetch schema id 1")
+        .contains("<html>Bad Gateway</html>");
   }
 
   @Test
@@ -239,11 +267,14 @@ class HttpSchemaRegistryClientTest {
 
     assertThatThrownBy(() -> client().byId(77))
         .asInstanceOf(type(SchemaRegistryException.class))
-        .satisfies(e -> {
-          assertThat(e.isRetryable()).isFalse();
-          assertThat(e.errorCode()).isEqualTo(40403);
-          assertThat(e.getMessage()).contains("fetch schema id 77").contains("Schema 77 not found");
-        });
+        .satisfies(
+            e -> {
+              assertThat(e.isRetryable()).isFalse();
+              assertThat(e.errorCode()).isEqualTo(40403);
+              assertThat(e.getMessage())
+                  .contains("fetch schema id 77")
+                  .contains("Schema 77 not found");
+            });
   }
 
   @Test
@@ -253,7 +284,8 @@ class HttpSchemaRegistryClientTest {
     assertThatThrownBy(() -> client().lookup("s", SCHEMA))
         .asInstanceOf(type(SchemaRegistryException.class))
         .satisfies(e -> assertThat(e.isRetryable()).isFalse())
-        .extracting(Throwable::getMessage).asString()
+        .extracting(Throwable::getMessage)
+        .asString()
         .contains("auto.register.schemas=false: register it first");
   }
 
@@ -264,11 +296,15 @@ class HttpSchemaRegistryClientTest {
     assertThatThrownBy(() -> client().register("s", SCHEMA))
         .asInstanceOf(type(SchemaRegistryException.class))
         .satisfies(e -> assertThat(e.isRetryable()).isFalse())
-        .extracting(Throwable::getMessage).asString().contains("without an id");
+        .extracting(Throwable::getMessage)
+        .asString()
+        .contains("without an id");
     assertThatThrownBy(() -> client().lookup("s", SCHEMA))
         .asInstanceOf(type(SchemaRegistryException.class))
         .satisfies(e -> assertThat(e.isRetryable()).isFalse())
-        .extracting(Throwable::getMessage).asString().contains("without an id");
+        .extracting(Throwable::getMessage)
+        .asString()
+        .contains("without an id");
   }
 
   @Test
@@ -277,20 +313,32 @@ class HttpSchemaRegistryClientTest {
     HttpSchemaRegistryClient client = client();
 
     assertThatThrownBy(() -> client.byId(1))
-        .isInstanceOf(SchemaRegistryException.class).hasMessageContaining("has no schema");
+        .isInstanceOf(SchemaRegistryException.class)
+        .hasMessageContaining("has no schema");
     assertThatThrownBy(() -> client.byId(2))
-        .isInstanceOf(SchemaRegistryException.class).hasMessageContaining("is not a valid Avro schema");
+        .isInstanceOf(SchemaRegistryException.class)
+        .hasMessageContaining("is not a valid Avro schema");
   }
 
   @Test
   void sendsBasicAuthWhenConfigured() {
     canned = (m, p, b) -> new Answer(200, "{\"id\":1}");
-    HttpSchemaRegistryClient client = client(url, 5_000, Map.of(
-        AvroSerdeConfig.BASIC_AUTH_CREDENTIALS_SOURCE, "USER_INFO", AvroSerdeConfig.BASIC_AUTH_USER_INFO, "svc:pw"));
+    HttpSchemaRegistryClient client =
+        client(
+            url,
+            5_000,
+            Map.of(
+                AvroSerdeConfig.BASIC_AUTH_CREDENTIALS_SOURCE,
+                "USER_INFO",
+                AvroSerdeConfig.BASIC_AUTH_USER_INFO,
+                "svc:pw"));
 
     client.register("s", SCHEMA);
 
-    String expected = "Basic " + java.util.Base64.getEncoder().encodeToString("svc:pw".getBytes(StandardCharsets.UTF_8));
+    String expected =
+        "Basic "
+            + java.util.Base64.getEncoder()
+                .encodeToString("svc:pw".getBytes(StandardCharsets.UTF_8));
     assertThat(authHeaders).containsEntry("/subjects/s/versions", expected);
   }
 
@@ -309,31 +357,36 @@ class HttpSchemaRegistryClientTest {
 
     assertThatThrownBy(() -> client(dead, 2_000, Map.of()).register("s", SCHEMA))
         .asInstanceOf(type(SchemaRegistryException.class))
-        .satisfies(e -> {
-          assertThat(e.isRetryable()).isTrue();
-          assertThat(e.httpStatus()).isZero();
-          assertThat(e.getMessage()).contains("schema registry at " + dead + " is unreachable")
-              .contains("register schema io.infermeter.avro.RequestEvent under subject 's'");
-        });
+        .satisfies(
+            e -> {
+              assertThat(e.isRetryable()).isTrue();
+              assertThat(e.httpStatus()).isZero();
+              assertThat(e.getMessage())
+                  .contains("schema registry at " + dead + " is unreachable")
+                  .contains("register schema io.infermeter.avro.RequestEvent under subject 's'");
+            });
   }
 
   @Test
   void slowRegistryTimesOutRetryably() {
-    canned = (m, p, b) -> {
-      try {
-        release.await(30, TimeUnit.SECONDS); // held until the test ends; the client gives up long before
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      return new Answer(200, "{\"id\":1}");
-    };
+    canned =
+        (m, p, b) -> {
+          try {
+            release.await(
+                30, TimeUnit.SECONDS); // held until the test ends; the client gives up long before
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          return new Answer(200, "{\"id\":1}");
+        };
 
     assertThatThrownBy(() -> client(url, 300, Map.of()).register("s", SCHEMA))
         .asInstanceOf(type(SchemaRegistryException.class))
-        .satisfies(e -> {
-          assertThat(e.isRetryable()).isTrue();
-          assertThat(e.getCause()).isInstanceOf(java.net.http.HttpTimeoutException.class);
-        });
+        .satisfies(
+            e -> {
+              assertThat(e.isRetryable()).isTrue();
+              assertThat(e.getCause()).isInstanceOf(java.net.http.HttpTimeoutException.class);
+            });
   }
 
   @Test
@@ -357,23 +410,26 @@ class HttpSchemaRegistryClientTest {
   @Test
   void serdeFromConfigMapRoundTripsThroughTheRegistry() {
     Map<Integer, String> stored = new ConcurrentHashMap<>();
-    canned = (m, p, b) -> {
-      if (m.equals("POST")) {
-        try {
-          stored.put(21, JSON.readTree(b).path("schema").asText());
-        } catch (IOException e) {
-          return new Answer(422, error(42201, "bad json"));
-        }
-        return new Answer(200, "{\"id\":21}");
-      }
-      return new Answer(200, "{\"schema\":" + JSON.valueToTree(stored.get(21)) + "}");
-    };
+    canned =
+        (m, p, b) -> {
+          if (m.equals("POST")) {
+            try {
+              stored.put(21, JSON.readTree(b).path("schema").asText());
+            } catch (IOException e) {
+              return new Answer(422, error(42201, "bad json"));
+            }
+            return new Answer(200, "{\"id\":21}");
+          }
+          return new Answer(200, "{\"schema\":" + JSON.valueToTree(stored.get(21)) + "}");
+        };
     Map<String, Object> props = Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, url);
     RequestEvent event = SampleRecords.requestEvent();
 
-    byte[] bytes = AvroSerde.forValues(RequestEvent.class, props).serializer().serialize("t", event);
+    byte[] bytes =
+        AvroSerde.forValues(RequestEvent.class, props).serializer().serialize("t", event);
     // a separate serde (fresh client, empty caches) must fetch the writer schema by id
-    RequestEvent back = AvroSerde.forValues(RequestEvent.class, props).deserializer().deserialize("t", bytes);
+    RequestEvent back =
+        AvroSerde.forValues(RequestEvent.class, props).deserializer().deserialize("t", bytes);
 
     assertThat(back).isEqualTo(event);
     assertThat(calls).containsExactly("POST /subjects/t-value/versions", "GET /schemas/ids/21");
@@ -381,10 +437,21 @@ class HttpSchemaRegistryClientTest {
 
   @Test
   void kafkaStyleReflectiveConfigurationWorks() {
-    canned = (m, p, b) -> new Answer(200, m.equals("POST") ? "{\"id\":4}"
-        : "{\"schema\":" + JSON.valueToTree(RequestEvent.getClassSchema().toString()) + "}");
-    Map<String, Object> props = Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, url,
-        AvroDeserializer.SPECIFIC_TYPE_CONFIG, RequestEvent.class.getName());
+    canned =
+        (m, p, b) ->
+            new Answer(
+                200,
+                m.equals("POST")
+                    ? "{\"id\":4}"
+                    : "{\"schema\":"
+                        + JSON.valueToTree(RequestEvent.getClassSchema().toString())
+                        + "}");
+    Map<String, Object> props =
+        Map.of(
+            AvroSerdeConfig.SCHEMA_REGISTRY_URL,
+            url,
+            AvroDeserializer.SPECIFIC_TYPE_CONFIG,
+            RequestEvent.class.getName());
     AvroSerializer<RequestEvent> serializer = new AvroSerializer<>();
     serializer.configure(props, false);
     AvroDeserializer<RequestEvent> deserializer = new AvroDeserializer<>();

@@ -7,9 +7,10 @@ import org.apache.avro.SchemaValidationException;
 import org.apache.avro.SchemaValidatorBuilder;
 
 /**
- * An in-memory fake of the registry for unit tests (TopologyTestDriver, serde round trips). Enforces BACKWARD
- * compatibility per subject like the registries' default, so incompatibility paths can be unit tested too.
- * Thread-safe (synchronized). Not for integration tests: those use a real registry.
+ * An in-memory fake of the registry for unit tests (TopologyTestDriver, serde round trips).
+ * Enforces BACKWARD compatibility per subject like the registries' default, so incompatibility
+ * paths can be unit tested too. Thread-safe (synchronized). Not for integration tests: those use a
+ * real registry.
  */
 public final class InMemorySchemaRegistryClient implements SchemaRegistryClient {
 
@@ -26,10 +27,17 @@ public final class InMemorySchemaRegistryClient implements SchemaRegistryClient 
       return existing;
     }
     try {
-      new SchemaValidatorBuilder().canReadStrategy().validateLatest().validate(schema, versions.keySet());
+      new SchemaValidatorBuilder()
+          .canReadStrategy()
+          .validateLatest()
+          .validate(schema, versions.keySet());
     } catch (SchemaValidationException e) {
-      throw new SchemaRegistryException("incompatible schema for subject '" + subject + "': " + e.getMessage(),
-          409, 409, false, e);
+      throw new SchemaRegistryException(
+          "incompatible schema for subject '" + subject + "': " + e.getMessage(),
+          409,
+          409,
+          false,
+          e);
     }
     int id = globalIds.computeIfAbsent(schema, s -> nextId++);
     byId.put(id, schema);
@@ -41,7 +49,8 @@ public final class InMemorySchemaRegistryClient implements SchemaRegistryClient 
   public synchronized int lookup(String subject, Schema schema) {
     Integer id = subjects.getOrDefault(subject, Map.of()).get(schema);
     if (id == null) {
-      throw new SchemaRegistryException("schema not registered under '" + subject + "'", 404, 40403, false, null);
+      throw new SchemaRegistryException(
+          "schema not registered under '" + subject + "'", 404, 40403, false, null);
     }
     return id;
   }

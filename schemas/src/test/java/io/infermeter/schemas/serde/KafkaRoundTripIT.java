@@ -46,9 +46,9 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 
 /**
- * Events cross the REAL local broker with the serde configured the Kafka way (class names + config map), and a v1 and
- * a v2 writer share one topic and one subject: the old reader (generated class) and a new reader (v2 schema, generic)
- * both read both. Topics and groups are unique per test.
+ * Events cross the REAL local broker with the serde configured the Kafka way (class names + config
+ * map), and a v1 and a v2 writer share one topic and one subject: the old reader (generated class)
+ * and a new reader (v2 schema, generic) both read both. Topics and groups are unique per test.
  */
 class KafkaRoundTripIT {
 
@@ -60,11 +60,15 @@ class KafkaRoundTripIT {
   void eventCrossesTheBrokerAndDecodesEqual() throws Exception {
     String topic = createTopic("it-kafka");
     RequestEvent event = SampleRecords.requestEvent();
-    RequestEvent second = RequestEvent.newBuilder(event).setEventId("evt-0002").setOutputTokens(null).build();
+    RequestEvent second =
+        RequestEvent.newBuilder(event).setEventId("evt-0002").setOutputTokens(null).build();
 
-    try (KafkaProducer<String, RequestEvent> producer = new KafkaProducer<>(producerProps(AvroSerializer.class))) {
+    try (KafkaProducer<String, RequestEvent> producer =
+        new KafkaProducer<>(producerProps(AvroSerializer.class))) {
       producer.send(new ProducerRecord<>(topic, event.getHost(), event)).get(30, TimeUnit.SECONDS);
-      producer.send(new ProducerRecord<>(topic, second.getHost(), second)).get(30, TimeUnit.SECONDS);
+      producer
+          .send(new ProducerRecord<>(topic, second.getHost(), second))
+          .get(30, TimeUnit.SECONDS);
     }
 
     Map<String, Object> consumerProps = consumerProps(AvroDeserializer.class);
@@ -79,18 +83,22 @@ class KafkaRoundTripIT {
     String topic = createTopic("it-evolve");
     String subject = topic + "-value";
     RequestEvent v1Event = SampleRecords.requestEvent();
-    try (KafkaProducer<String, RequestEvent> producer = new KafkaProducer<>(producerProps(AvroSerializer.class))) {
+    try (KafkaProducer<String, RequestEvent> producer =
+        new KafkaProducer<>(producerProps(AvroSerializer.class))) {
       producer.send(new ProducerRecord<>(topic, "v1", v1Event)).get(30, TimeUnit.SECONDS);
     }
     RegistryIT.setCompatibility(subject, "BACKWARD");
-    // the v2 producer: registers its writer schema under the same subject, writes the wire format itself
+    // the v2 producer: registers its writer schema under the same subject, writes the wire format
+    // itself
     HttpSchemaRegistryClient registry =
-        new HttpSchemaRegistryClient(AvroSerdeConfig.from(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL,
-            infra.schemaRegistryUrl())));
+        new HttpSchemaRegistryClient(
+            AvroSerdeConfig.from(
+                Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, infra.schemaRegistryUrl())));
     int v2Id = registry.register(subject, EvolutionSchemas.v2());
     RequestEvent v2Base = RequestEvent.newBuilder(v1Event).setEventId("evt-v2").build();
     GenericRecord v2Event = EvolutionSchemas.asV2(v2Base, 2, "acme", "REJECTED");
-    try (KafkaProducer<String, byte[]> raw = new KafkaProducer<>(producerProps(ByteArraySerializer.class))) {
+    try (KafkaProducer<String, byte[]> raw =
+        new KafkaProducer<>(producerProps(ByteArraySerializer.class))) {
       raw.send(new ProducerRecord<>(topic, "v2", wire(v2Id, v2Event))).get(30, TimeUnit.SECONDS);
     }
 
@@ -101,12 +109,16 @@ class KafkaRoundTripIT {
     assertThat(old).extracting(ConsumerRecord::key).containsExactly("v1", "v2");
     assertThat(old.get(0).value()).isEqualTo(v1Event);
     // the v2-only fields are skipped and the unknown enum symbol falls back to the enum default
-    assertThat(old.get(1).value()).isEqualTo(RequestEvent.newBuilder(v2Base).setStatus(RequestStatus.UNKNOWN).build());
+    assertThat(old.get(1).value())
+        .isEqualTo(RequestEvent.newBuilder(v2Base).setStatus(RequestStatus.UNKNOWN).build());
 
     // new reader: the v2 schema, writer schemas fetched by id from the registry
-    List<ConsumerRecord<String, byte[]>> raw = consume(topic, consumerProps(ByteArrayDeserializer.class), 2);
-    HttpSchemaRegistryClient fresh = new HttpSchemaRegistryClient(AvroSerdeConfig.from(Map.of(
-        AvroSerdeConfig.SCHEMA_REGISTRY_URL, infra.schemaRegistryUrl())));
+    List<ConsumerRecord<String, byte[]>> raw =
+        consume(topic, consumerProps(ByteArrayDeserializer.class), 2);
+    HttpSchemaRegistryClient fresh =
+        new HttpSchemaRegistryClient(
+            AvroSerdeConfig.from(
+                Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, infra.schemaRegistryUrl())));
     GenericRecord newReadOfV1 = readAs(raw.get(0).value(), EvolutionSchemas.v2(), fresh);
     GenericRecord newReadOfV2 = readAs(raw.get(1).value(), EvolutionSchemas.v2(), fresh);
     assertThat(newReadOfV1.get("priority")).isNull();
@@ -127,20 +139,26 @@ class KafkaRoundTripIT {
     props.put(AvroSerdeConfig.REQUEST_TIMEOUT_MS, "2000");
 
     try (KafkaProducer<String, RequestEvent> producer = new KafkaProducer<>(props)) {
-      assertThatThrownBy(() -> producer.send(new ProducerRecord<>(topic, "k", SampleRecords.requestEvent())))
+      assertThatThrownBy(
+              () -> producer.send(new ProducerRecord<>(topic, "k", SampleRecords.requestEvent())))
           .isInstanceOf(SerializationException.class)
           .asInstanceOf(type(SchemaRegistryException.class))
-          .satisfies(e -> {
-            assertThat(e.isRetryable()).isTrue();
-            assertThat(e.getMessage()).contains("is unreachable");
-          });
+          .satisfies(
+              e -> {
+                assertThat(e.isRetryable()).isTrue();
+                assertThat(e.getMessage()).contains("is unreachable");
+              });
     }
   }
 
   private String createTopic(String prefix) throws Exception {
     String topic = Infra.uniqueName(prefix).replace('_', '-');
-    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, infra.kafkaBootstrap()))) {
-      admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+    try (Admin admin =
+        Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, infra.kafkaBootstrap()))) {
+      admin
+          .createTopics(List.of(new NewTopic(topic, 1, (short) 1)))
+          .all()
+          .get(30, TimeUnit.SECONDS);
     }
     return topic;
   }
@@ -168,14 +186,18 @@ class KafkaRoundTripIT {
     return p;
   }
 
-  private static <V> List<ConsumerRecord<String, V>> consume(String topic, Map<String, Object> props, int expected) {
+  private static <V> List<ConsumerRecord<String, V>> consume(
+      String topic, Map<String, Object> props, int expected) {
     List<ConsumerRecord<String, V>> got = new ArrayList<>();
     try (KafkaConsumer<String, V> consumer = new KafkaConsumer<>(props)) {
       consumer.subscribe(Set.of(topic));
-      Infra.await(TIMEOUT, expected + " records on " + topic, () -> {
-        consumer.poll(Duration.ofMillis(200)).forEach(got::add);
-        return got.size() >= expected;
-      });
+      Infra.await(
+          TIMEOUT,
+          expected + " records on " + topic,
+          () -> {
+            consumer.poll(Duration.ofMillis(200)).forEach(got::add);
+            return got.size() >= expected;
+          });
     }
     assertThat(got).hasSize(expected);
     return got;
@@ -191,8 +213,12 @@ class KafkaRoundTripIT {
     return out.toByteArray();
   }
 
-  /** A v2 consumer: reads the wire header itself and resolves the writer schema found by id against {@code reader}. */
-  private static GenericRecord readAs(byte[] wire, Schema reader, SchemaRegistryClient registry) throws IOException {
+  /**
+   * A v2 consumer: reads the wire header itself and resolves the writer schema found by id against
+   * {@code reader}.
+   */
+  private static GenericRecord readAs(byte[] wire, Schema reader, SchemaRegistryClient registry)
+      throws IOException {
     ByteBuffer buffer = ByteBuffer.wrap(wire);
     assertThat(buffer.get()).isZero();
     Schema writer = registry.byId(buffer.getInt());

@@ -23,14 +23,16 @@ import org.apache.avro.Schema;
 import org.junit.jupiter.api.Test;
 
 /**
- * The serde and the HTTP registry client against the REAL local schema registry (Apicurio's Confluent-compatible API,
- * or whatever {@code INFERMETER_SCHEMA_REGISTRY_URL} names). Every test uses its own subject.
+ * The serde and the HTTP registry client against the REAL local schema registry (Apicurio's
+ * Confluent-compatible API, or whatever {@code INFERMETER_SCHEMA_REGISTRY_URL} names). Every test
+ * uses its own subject.
  */
 class RegistryIT {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
-  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
   private final String registryUrl = Infra.get().schemaRegistryUrl();
 
@@ -47,18 +49,23 @@ class RegistryIT {
     String topic = Infra.uniqueName("it-registry");
     RequestEvent event = SampleRecords.requestEvent();
 
-    byte[] bytes = AvroSerde.forValues(RequestEvent.class, serdeProps()).serializer().serialize(topic, event);
+    byte[] bytes =
+        AvroSerde.forValues(RequestEvent.class, serdeProps()).serializer().serialize(topic, event);
 
     assertThat(bytes[0]).isZero();
     int id = ByteBuffer.wrap(bytes, 1, 4).getInt();
     // fetched back by id with a plain HTTP call, not through the client under test
     JsonNode byId = get("/schemas/ids/" + id);
-    assertThat(new Schema.Parser().parse(byId.path("schema").asText())).isEqualTo(RequestEvent.getClassSchema());
+    assertThat(new Schema.Parser().parse(byId.path("schema").asText()))
+        .isEqualTo(RequestEvent.getClassSchema());
     JsonNode latest = get("/subjects/" + topic + "-value/versions/latest");
     assertThat(latest.path("id").asInt()).isEqualTo(id);
     assertThat(latest.path("subject").asText()).isEqualTo(topic + "-value");
     // a fresh deserializer (empty caches) finds the writer schema by id
-    RequestEvent back = AvroSerde.forValues(RequestEvent.class, serdeProps()).deserializer().deserialize(topic, bytes);
+    RequestEvent back =
+        AvroSerde.forValues(RequestEvent.class, serdeProps())
+            .deserializer()
+            .deserialize(topic, bytes);
     assertThat(back).isEqualTo(event);
   }
 
@@ -77,22 +84,26 @@ class RegistryIT {
 
   @Test
   void clientsRegisteringANewSubjectAtTheSameMomentAllGetTheSameId() throws Exception {
-    // Two Streams instances emitting their first window at once did this; Apicurio answered the loser
+    // Two Streams instances emitting their first window at once did this; Apicurio answered the
+    // loser
     // 409 "already exists", which must not read as an incompatible schema.
     for (int round = 0; round < 5; round++) {
       String subject = Infra.uniqueName("it-race") + "-value";
       Schema schema = RequestEvent.getClassSchema();
       int threads = 8;
       java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(threads);
-      java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+      java.util.concurrent.ExecutorService pool =
+          java.util.concurrent.Executors.newFixedThreadPool(threads);
       try {
         java.util.List<java.util.concurrent.Future<Integer>> ids = new java.util.ArrayList<>();
         for (int t = 0; t < threads; t++) {
           SchemaRegistryClient c = client();
-          ids.add(pool.submit(() -> {
-            start.await();
-            return c.register(subject, schema);
-          }));
+          ids.add(
+              pool.submit(
+                  () -> {
+                    start.await();
+                    return c.register(subject, schema);
+                  }));
         }
         java.util.Set<Integer> distinct = new java.util.HashSet<>();
         for (var f : ids) {
@@ -111,22 +122,26 @@ class RegistryIT {
 
     assertThatThrownBy(() -> client().lookup(subject, RequestEvent.getClassSchema()))
         .asInstanceOf(type(SchemaRegistryException.class))
-        .satisfies(e -> {
-          assertThat(e.isRetryable()).isFalse();
-          assertThat(e.httpStatus()).isEqualTo(404);
-          assertThat(e.getMessage()).contains(subject).contains("register it first");
-        });
+        .satisfies(
+            e -> {
+              assertThat(e.isRetryable()).isFalse();
+              assertThat(e.httpStatus()).isEqualTo(404);
+              assertThat(e.getMessage()).contains(subject).contains("register it first");
+            });
   }
 
   @Test
   void underBackwardIncompatibleSchemasAreRejectedAndACompatibleV2IsAccepted() throws Exception {
     String topic = Infra.uniqueName("it-compat");
     String subject = topic + "-value";
-    AvroSerde.forValues(RequestEvent.class, serdeProps()).serializer().serialize(topic, SampleRecords.requestEvent());
+    AvroSerde.forValues(RequestEvent.class, serdeProps())
+        .serializer()
+        .serialize(topic, SampleRecords.requestEvent());
     setCompatibility(subject, "BACKWARD");
     HttpSchemaRegistryClient client = client();
 
-    for (Schema incompatible : new Schema[] {EvolutionSchemas.v2Incompatible(), arrivalAsString()}) {
+    for (Schema incompatible :
+        new Schema[] {EvolutionSchemas.v2Incompatible(), arrivalAsString()}) {
       assertRejectedAsIncompatible(client, subject, incompatible);
     }
     int v2 = client.register(subject, EvolutionSchemas.v2());
@@ -135,9 +150,10 @@ class RegistryIT {
   }
 
   /**
-   * Why docs/SCHEMAS.md asks for BACKWARD_TRANSITIVE in production: plain BACKWARD compares with the latest version
-   * only, so after v2 (which added {@code tenant} with a default) it accepts a v3 that drops the default again, and a
-   * v3 consumer could not read the v1 records still on the topic. The transitive level checks every version.
+   * Why docs/SCHEMAS.md asks for BACKWARD_TRANSITIVE in production: plain BACKWARD compares with
+   * the latest version only, so after v2 (which added {@code tenant} with a default) it accepts a
+   * v3 that drops the default again, and a v3 consumer could not read the v1 records still on the
+   * topic. The transitive level checks every version.
    */
   @Test
   void onlyTransitiveCompatibilityProtectsOlderVersions() throws Exception {
@@ -157,22 +173,33 @@ class RegistryIT {
   }
 
   private static Schema arrivalAsString() {
-    Schema typeChanged = new Schema.Parser().parse(RequestEvent.getClassSchema().toString()
-        .replace("{\"name\":\"arrivalUs\",\"type\":\"long\"", "{\"name\":\"arrivalUs\",\"type\":\"string\""));
+    Schema typeChanged =
+        new Schema.Parser()
+            .parse(
+                RequestEvent.getClassSchema()
+                    .toString()
+                    .replace(
+                        "{\"name\":\"arrivalUs\",\"type\":\"long\"",
+                        "{\"name\":\"arrivalUs\",\"type\":\"string\""));
     assertThat(typeChanged.getField("arrivalUs").schema().getType()).isEqualTo(Schema.Type.STRING);
     return typeChanged;
   }
 
-  private static void assertRejectedAsIncompatible(SchemaRegistryClient client, String subject, Schema schema) {
+  private static void assertRejectedAsIncompatible(
+      SchemaRegistryClient client, String subject, Schema schema) {
     assertThatThrownBy(() -> client.register(subject, schema))
         .asInstanceOf(type(SchemaRegistryException.class))
-        .satisfies(e -> {
-          assertThat(e.isRetryable()).isFalse();
-          assertThat(e.httpStatus()).isEqualTo(409);
-          assertThat(e.getMessage())
-              .contains("could not register schema io.infermeter.avro.RequestEvent under subject '" + subject + "'")
-              .contains("incompatible");
-        });
+        .satisfies(
+            e -> {
+              assertThat(e.isRetryable()).isFalse();
+              assertThat(e.httpStatus()).isEqualTo(409);
+              assertThat(e.getMessage())
+                  .contains(
+                      "could not register schema io.infermeter.avro.RequestEvent under subject '"
+                          + subject
+                          + "'")
+                  .contains("incompatible");
+            });
   }
 
   @Test
@@ -182,33 +209,55 @@ class RegistryIT {
       port = s.getLocalPort();
     }
     String dead = "http://127.0.0.1:" + port + "/apis/ccompat/v7";
-    AvroSerde<RequestEvent> serde = AvroSerde.forValues(RequestEvent.class,
-        Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, dead, AvroSerdeConfig.REQUEST_TIMEOUT_MS, "2000"));
+    AvroSerde<RequestEvent> serde =
+        AvroSerde.forValues(
+            RequestEvent.class,
+            Map.of(
+                AvroSerdeConfig.SCHEMA_REGISTRY_URL,
+                dead,
+                AvroSerdeConfig.REQUEST_TIMEOUT_MS,
+                "2000"));
 
     assertThatThrownBy(() -> serde.serializer().serialize("t", SampleRecords.requestEvent()))
         .asInstanceOf(type(SchemaRegistryException.class))
-        .satisfies(e -> {
-          assertThat(e.isRetryable()).isTrue();
-          assertThat(e.getMessage()).contains("schema registry at " + dead + " is unreachable");
-        });
+        .satisfies(
+            e -> {
+              assertThat(e.isRetryable()).isTrue();
+              assertThat(e.getMessage()).contains("schema registry at " + dead + " is unreachable");
+            });
   }
 
   private JsonNode get(String path) throws IOException, InterruptedException {
-    HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(registryUrl + path))
-        .header("Accept", CONTENT_TYPE).GET().build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create(registryUrl + path))
+                .header("Accept", CONTENT_TYPE)
+                .GET()
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).as("GET %s: %s", path, r.body()).isEqualTo(200);
     return JSON.readTree(r.body());
   }
 
-  /** Subjects default to the registry's global level (NONE on the local Apicurio); the rules need BACKWARD. */
-  static void setCompatibility(String subject, String level) throws IOException, InterruptedException {
+  /**
+   * Subjects default to the registry's global level (NONE on the local Apicurio); the rules need
+   * BACKWARD.
+   */
+  static void setCompatibility(String subject, String level)
+      throws IOException, InterruptedException {
     String url = Infra.get().schemaRegistryUrl() + "/config/" + subject;
-    HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(url)).header("Content-Type", CONTENT_TYPE)
-        .PUT(HttpRequest.BodyPublishers.ofString("{\"compatibility\":\"" + level + "\"}")).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create(url))
+                .header("Content-Type", CONTENT_TYPE)
+                .PUT(HttpRequest.BodyPublishers.ofString("{\"compatibility\":\"" + level + "\"}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).as("PUT %s: %s", url, r.body()).isEqualTo(200);
-    HttpResponse<String> check = HTTP.send(HttpRequest.newBuilder(URI.create(url)).GET().build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> check =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create(url)).GET().build(),
+            HttpResponse.BodyHandlers.ofString());
     assertThat(JSON.readTree(check.body()).path("compatibilityLevel").asText()).isEqualTo(level);
   }
 }

@@ -9,7 +9,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** Subject names as Confluent's serializers derive them, and the names the strategy setting accepts. */
+/**
+ * Subject names as Confluent's serializers derive them, and the names the strategy setting accepts.
+ */
 class SubjectNameStrategyTest {
 
   private static final Schema SCHEMA = RequestEvent.getClassSchema();
@@ -45,7 +47,13 @@ class SubjectNameStrategyTest {
   }
 
   @ParameterizedTest(name = "''{0}''")
-  @ValueSource(strings = {"", "Topic", "io.confluent.kafka.serializers.subject.strategy.SubjectNameStrategy", "RECORD"})
+  @ValueSource(
+      strings = {
+        "",
+        "Topic",
+        "io.confluent.kafka.serializers.subject.strategy.SubjectNameStrategy",
+        "RECORD"
+      })
   void rejectsUnknownNamesListingTheValidOnes(String text) {
     assertThatThrownBy(() -> SubjectNameStrategy.parse(text))
         .isInstanceOf(IllegalArgumentException.class)

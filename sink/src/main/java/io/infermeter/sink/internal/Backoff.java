@@ -4,16 +4,17 @@ import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * The retry schedule of one kind of failure (ClickHouse or dead-letter topic; schema registry): after the n-th
- * consecutive failure the next attempt waits {@code initial * 2^(n-1)} capped at {@code max}, jittered between 50 %
- * and 100 % of that, at least 1 ms. Times are epoch milliseconds of the caller's clock. Not thread-safe (the loop
- * thread only).
+ * The retry schedule of one kind of failure (ClickHouse or dead-letter topic; schema registry):
+ * after the n-th consecutive failure the next attempt waits {@code initial * 2^(n-1)} capped at
+ * {@code max}, jittered between 50 % and 100 % of that, at least 1 ms. Times are epoch milliseconds
+ * of the caller's clock. Not thread-safe (the loop thread only).
  */
 final class Backoff {
 
   private final Duration initial;
   private final Duration max;
   private int failures;
+
   /** When the next attempt may run, epoch ms; 0 when no failure is pending. */
   private long retryAt;
 

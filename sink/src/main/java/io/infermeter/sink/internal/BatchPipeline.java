@@ -18,17 +18,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The batches the loop holds and their way to a commit. The open batch is filled by the loop; a full batch
- * ({@code maxRows} rows) or an old one ({@code maxWait} since its first record) becomes the batch in flight, written
- * by {@link BatchWriter} on a single inserter thread; when that succeeds its offsets are committed
- * ({@code commitSync}) on the loop thread. At most one batch is in flight. A failed write ({@link RetryLater}) marks
- * an outage and is retried with the same batch after a {@link Backoff}; a bounded failure is retried at most
- * {@code maxUnknownAttempts} times, then the batch gives up and the last attempt dead-letters the rows that still
- * fail. A failed commit after a successful write is logged and counted: the re-delivered records replace their own
+ * The batches the loop holds and their way to a commit. The open batch is filled by the loop; a
+ * full batch ({@code maxRows} rows) or an old one ({@code maxWait} since its first record) becomes
+ * the batch in flight, written by {@link BatchWriter} on a single inserter thread; when that
+ * succeeds its offsets are committed ({@code commitSync}) on the loop thread. At most one batch is
+ * in flight. A failed write ({@link RetryLater}) marks an outage and is retried with the same batch
+ * after a {@link Backoff}; a bounded failure is retried at most {@code maxUnknownAttempts} times,
+ * then the batch gives up and the last attempt dead-letters the rows that still fail. A failed
+ * commit after a successful write is logged and counted: the re-delivered records replace their own
  * rows (ReplacingMergeTree on each record's natural key).
  *
- * <p>Loop thread only, except the batch in flight, which the inserter owns until its result is collected (the Future
- * hands it over safely).
+ * <p>Loop thread only, except the batch in flight, which the inserter owns until its result is
+ * collected (the Future hands it over safely).
  */
 final class BatchPipeline implements AutoCloseable {
 
@@ -44,29 +45,52 @@ final class BatchPipeline implements AutoCloseable {
   private final Duration maxWait;
   private final Duration shutdownTimeout;
   private final int maxUnknownAttempts;
+
   /** Runs after every table of a batch is inserted and before the commit. */
   private final Runnable afterInsert;
-  private final ExecutorService inserter = Executors.newSingleThreadExecutor(r -> {
-    Thread t = new Thread(r, "infermeter-sink-inserter");
-    t.setDaemon(true);
-    return t;
-  });
+
+  private final ExecutorService inserter =
+      Executors.newSingleThreadExecutor(
+          r -> {
+            Thread t = new Thread(r, "infermeter-sink-inserter");
+            t.setDaemon(true);
+            return t;
+          });
 
   /** The batch being filled by the loop thread. */
   private Batch open = new Batch();
-  /** The batch handed to the inserter (running, or failed and waiting for its retry); null when none. */
+
+  /**
+   * The batch handed to the inserter (running, or failed and waiting for its retry); null when
+   * none.
+   */
   private Batch inFlight;
-  /** The inserter's result for {@link #inFlight}; null while the batch waits for a retry or when none. */
+
+  /**
+   * The inserter's result for {@link #inFlight}; null while the batch waits for a retry or when
+   * none.
+   */
   private Future<?> inFlightResult;
+
   private boolean outage;
 
   /**
    * @param consumer used for {@code commitSync} only
-   * @param maxUnknownAttempts bounded failures of a batch before its failing rows are dead-lettered; at least 1
-   * @param afterInsert runs after a batch is written and before its commit, on the thread that wrote it
+   * @param maxUnknownAttempts bounded failures of a batch before its failing rows are
+   *     dead-lettered; at least 1
+   * @param afterInsert runs after a batch is written and before its commit, on the thread that
+   *     wrote it
    */
-  BatchPipeline(Consumer<byte[], byte[]> consumer, BatchWriter batchWriter, SinkMetrics metrics, Clock clock,
-      Backoff backoff, int maxRows, Duration maxWait, Duration shutdownTimeout, int maxUnknownAttempts,
+  BatchPipeline(
+      Consumer<byte[], byte[]> consumer,
+      BatchWriter batchWriter,
+      SinkMetrics metrics,
+      Clock clock,
+      Backoff backoff,
+      int maxRows,
+      Duration maxWait,
+      Duration shutdownTimeout,
+      int maxUnknownAttempts,
       Runnable afterInsert) {
     this.consumer = consumer;
     this.batchWriter = batchWriter;
@@ -95,7 +119,10 @@ final class BatchPipeline implements AutoCloseable {
     return outage;
   }
 
-  /** True when the open batch is full while another batch is in flight: nothing more can be taken now. */
+  /**
+   * True when the open batch is full while another batch is in flight: nothing more can be taken
+   * now.
+   */
   boolean backedUp() {
     return inFlight != null && open.rows >= maxRows;
   }
@@ -108,7 +135,8 @@ final class BatchPipeline implements AutoCloseable {
   /**
    * Collects a finished insert, starts a due retry, or hands the open batch over.
    *
-   * @throws InterruptedException if interrupted while reading the inserter's result (the flag is cleared)
+   * @throws InterruptedException if interrupted while reading the inserter's result (the flag is
+   *     cleared)
    */
   void advance(long now) throws InterruptedException {
     if (inFlightResult != null && inFlightResult.isDone()) {
@@ -117,7 +145,8 @@ final class BatchPipeline implements AutoCloseable {
     if (inFlight != null && inFlightResult == null && !backoff.waiting(now)) {
       submit();
     }
-    if (inFlight == null && !open.isEmpty()
+    if (inFlight == null
+        && !open.isEmpty()
         && (open.rows >= maxRows || now - open.firstAddedMillis >= maxWait.toMillis())) {
       inFlight = open;
       open = new Batch();
@@ -127,10 +156,12 @@ final class BatchPipeline implements AutoCloseable {
 
   private void submit() {
     Batch batch = inFlight;
-    inFlightResult = inserter.submit(() -> {
-      write(batch);
-      return null;
-    });
+    inFlightResult =
+        inserter.submit(
+            () -> {
+              write(batch);
+              return null;
+            });
   }
 
   private void write(Batch batch) throws RetryLater {
@@ -164,24 +195,37 @@ final class BatchPipeline implements AutoCloseable {
       if (bounded && ++inFlight.boundedFailures >= maxUnknownAttempts && !inFlight.giveUp) {
         inFlight.giveUp = true;
         backoff.retryAt(now); // the last attempt isolates and dead-letters the failing rows at once
-        LOG.error("batch of {} rows failed {} times with an error that is neither an outage nor a rejection; the "
-            + "rows that still fail are dead-lettered (retry.unknown.max.attempts={})", inFlight.rows,
-            inFlight.boundedFailures, maxUnknownAttempts, cause.getCause() != null ? cause.getCause() : cause);
+        LOG.error(
+            "batch of {} rows failed {} times with an error that is neither an outage nor a rejection; the "
+                + "rows that still fail are dead-lettered (retry.unknown.max.attempts={})",
+            inFlight.rows,
+            inFlight.boundedFailures,
+            maxUnknownAttempts,
+            cause.getCause() != null ? cause.getCause() : cause);
       } else if (backoff.failures() == 1 || backoff.failures() % 20 == 0) {
-        LOG.warn("batch of {} rows not written (attempt {}), retrying in {} ms with consumption paused",
-            inFlight.rows, backoff.failures(), delay, cause.getCause() != null ? cause.getCause() : cause);
+        LOG.warn(
+            "batch of {} rows not written (attempt {}), retrying in {} ms with consumption paused",
+            inFlight.rows,
+            backoff.failures(),
+            delay,
+            cause.getCause() != null ? cause.getCause() : cause);
       }
     }
   }
 
-  /** On stop: finish the batch in flight, then write the open one, retrying until {@code shutdownTimeout}. */
+  /**
+   * On stop: finish the batch in flight, then write the open one, retrying until {@code
+   * shutdownTimeout}.
+   */
   void finalFlush() {
     long deadline = clock.millis() + shutdownTimeout.toMillis();
     while (inFlight != null || !open.isEmpty()) {
       long now = clock.millis();
       if (now > deadline) {
-        LOG.error("shutdown: could not write the last {} rows within {}; their records were not committed and "
-            + "will be re-delivered on the next start", open.rows + (inFlight == null ? 0 : inFlight.rows),
+        LOG.error(
+            "shutdown: could not write the last {} rows within {}; their records were not committed and "
+                + "will be re-delivered on the next start",
+            open.rows + (inFlight == null ? 0 : inFlight.rows),
             shutdownTimeout);
         return;
       }
@@ -217,9 +261,9 @@ final class BatchPipeline implements AutoCloseable {
   }
 
   /**
-   * Writes and commits every batch held, synchronously: waits up to {@code shutdownTimeout} for the one the inserter
-   * is writing, then writes the rest on this thread. A batch written and committed here is not counted in
-   * {@code infermeter_sink_batches_total}.
+   * Writes and commits every batch held, synchronously: waits up to {@code shutdownTimeout} for the
+   * one the inserter is writing, then writes the rest on this thread. A batch written and committed
+   * here is not counted in {@code infermeter_sink_batches_total}.
    */
   void writeHeld() throws InterruptedException, ExecutionException, TimeoutException, RetryLater {
     if (inFlightResult != null) {
@@ -241,8 +285,8 @@ final class BatchPipeline implements AutoCloseable {
   }
 
   /**
-   * Drops every batch held, uncommitted, and returns, per partition, the first offset they held: where to seek so
-   * their records are read again.
+   * Drops every batch held, uncommitted, and returns, per partition, the first offset they held:
+   * where to seek so their records are read again.
    */
   Map<TopicPartition, Long> dropHeld() {
     Map<TopicPartition, Long> rewind = new HashMap<>(open.firstOffsets);
@@ -272,16 +316,22 @@ final class BatchPipeline implements AutoCloseable {
       try {
         consumer.commitSync(offsets);
       } catch (WakeupException e) {
-        consumer.commitSync(offsets); // stop() woke the consumer; a wakeup fires once, so the second try runs
+        consumer.commitSync(
+            offsets); // stop() woke the consumer; a wakeup fires once, so the second try runs
       }
     } catch (RuntimeException e) {
-      // The rows are in ClickHouse; uncommitted records come back and replace themselves (same natural key).
+      // The rows are in ClickHouse; uncommitted records come back and replace themselves (same
+      // natural key).
       metrics.commitFailures.inc();
-      LOG.warn("offset commit failed after a successful insert; the batch will be re-delivered (harmless)", e);
+      LOG.warn(
+          "offset commit failed after a successful insert; the batch will be re-delivered (harmless)",
+          e);
     }
   }
 
-  /** Stops the inserter thread (interrupting a write in progress); what it held stays uncommitted. */
+  /**
+   * Stops the inserter thread (interrupting a write in progress); what it held stays uncommitted.
+   */
   @Override
   public void close() {
     inserter.shutdownNow();

@@ -12,10 +12,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Batched inserts through clickhouse-jdbc: one {@code INSERT ... VALUES} prepared statement per table, every row
- * added with {@code addBatch}, sent with one {@code executeBatch}. The connection is opened lazily and dropped after
- * any failure, so the next attempt reconnects (ClickHouse's HTTP interface makes that cheap). Not thread-safe: one
- * writer per sink loop.
+ * Batched inserts through clickhouse-jdbc: one {@code INSERT ... VALUES} prepared statement per
+ * table, every row added with {@code addBatch}, sent with one {@code executeBatch}. The connection
+ * is opened lazily and dropped after any failure, so the next attempt reconnects (ClickHouse's HTTP
+ * interface makes that cheap). Not thread-safe: one writer per sink loop.
  */
 public final class ClickHouseWriter implements RowWriter {
 
@@ -33,7 +33,11 @@ public final class ClickHouseWriter implements RowWriter {
    * @param database target database
    * @param overrides extra clickhouse-jdbc connection properties
    */
-  public ClickHouseWriter(String url, String user, Optional<String> password, String database,
+  public ClickHouseWriter(
+      String url,
+      String user,
+      Optional<String> password,
+      String database,
       Map<String, String> overrides) {
     this.url = url;
     this.database = database;
@@ -51,7 +55,10 @@ public final class ClickHouseWriter implements RowWriter {
     return connection;
   }
 
-  /** Inserts {@code rows} (column order of {@code table}) in one batch; on failure the connection is dropped. */
+  /**
+   * Inserts {@code rows} (column order of {@code table}) in one batch; on failure the connection is
+   * dropped.
+   */
   @Override
   public void insert(Table table, List<Object[]> rows) throws SQLException {
     if (rows.isEmpty()) {
@@ -61,7 +68,8 @@ public final class ClickHouseWriter implements RowWriter {
       int width = table.columns().size();
       for (Object[] row : rows) {
         if (row.length != width) {
-          throw new IllegalArgumentException(table + " row has " + row.length + " values for " + width + " columns");
+          throw new IllegalArgumentException(
+              table + " row has " + row.length + " values for " + width + " columns");
         }
         for (int i = 0; i < width; i++) {
           ps.setObject(i + 1, row[i]);

@@ -12,19 +12,22 @@ import java.util.Iterator;
 import java.util.Map;
 
 /**
- * What the sink stores of a dead letter's payload in {@code dead_letters} (defence in depth: the collector already
- * removes prompt and completion text from its own dead letters before they reach Kafka).
+ * What the sink stores of a dead letter's payload in {@code dead_letters} (defence in depth: the
+ * collector already removes prompt and completion text from its own dead letters before they reach
+ * Kafka).
  *
  * <ul>
- *   <li>A payload that is JSON (a JSON line, an OTLP/JSON body) loses, at any depth, every object field whose name may
- *       hold prompt or completion text ({@link #isSensitive}: {@code gen_ai.prompt*}, {@code gen_ai.completion*},
- *       {@code gen_ai.input.messages}, {@code gen_ai.output.messages}, {@code gen_ai.system_instructions},
- *       {@code gen_ai.tool.call.arguments} / {@code .result}, {@code llm.prompts*}, {@code llm.input_messages*},
- *       {@code llm.output_messages*}, {@code input.value}, {@code output.value}, names ending in {@code .content}, and
- *       the bare names prompt(s), completion(s), messages, content), and every OTLP attribute
- *       ({@code {"key": ..., "value": ...}}) whose key matches.</li>
- *   <li>Then the payload is cut to {@code maxPayloadBytes} ({@code dead.letter.max.payload.bytes}, 64 KiB by default);
- *       the message says what was removed or cut.</li>
+ *   <li>A payload that is JSON (a JSON line, an OTLP/JSON body) loses, at any depth, every object
+ *       field whose name may hold prompt or completion text ({@link #isSensitive}: {@code
+ *       gen_ai.prompt*}, {@code gen_ai.completion*}, {@code gen_ai.input.messages}, {@code
+ *       gen_ai.output.messages}, {@code gen_ai.system_instructions}, {@code
+ *       gen_ai.tool.call.arguments} / {@code .result}, {@code llm.prompts*}, {@code
+ *       llm.input_messages*}, {@code llm.output_messages*}, {@code input.value}, {@code
+ *       output.value}, names ending in {@code .content}, and the bare names prompt(s),
+ *       completion(s), messages, content), and every OTLP attribute ({@code {"key": ..., "value":
+ *       ...}}) whose key matches.
+ *   <li>Then the payload is cut to {@code maxPayloadBytes} ({@code dead.letter.max.payload.bytes},
+ *       64 KiB by default); the message says what was removed or cut.
  * </ul>
  *
  * <p>Stateless apart from its limit; thread-safe.
@@ -47,7 +50,10 @@ final class DeadLetterPayloads {
     return PromptFields.isSensitive(name);
   }
 
-  /** {@code letter} as it may be stored: sensitive JSON fields removed, payload cut. Changes it in place. */
+  /**
+   * {@code letter} as it may be stored: sensitive JSON fields removed, payload cut. Changes it in
+   * place.
+   */
   DeadLetter scrub(DeadLetter letter) {
     ByteBuffer payload = letter.getPayload();
     if (payload == null) {
@@ -62,7 +68,10 @@ final class DeadLetterPayloads {
         int removed = root == null ? 0 : strip(root);
         if (removed > 0) {
           raw = JSON.writeValueAsBytes(root);
-          note += " (" + removed + " field(s) that may hold prompt or completion text removed by the sink)";
+          note +=
+              " ("
+                  + removed
+                  + " field(s) that may hold prompt or completion text removed by the sink)";
         }
       } catch (IOException e) {
         // not JSON after all, or cut by an earlier stage: stored as it is, within the size limit
@@ -106,7 +115,9 @@ final class DeadLetterPayloads {
     } else if (node instanceof ArrayNode arr) {
       for (int i = arr.size() - 1; i >= 0; i--) {
         JsonNode item = arr.get(i);
-        if (item.isObject() && item.path("key").isTextual() && item.has("value")
+        if (item.isObject()
+            && item.path("key").isTextual()
+            && item.has("value")
             && isSensitive(item.path("key").asText())) {
           arr.remove(i); // an OTLP KeyValue attribute
           removed++;

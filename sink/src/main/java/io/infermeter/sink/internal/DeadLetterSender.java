@@ -19,14 +19,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Sends a batch's dead letters to the dead-letter topic and waits until Kafka acknowledged them, at least once: a
- * send whose acknowledgement was lost is repeated when the batch is retried. A dead letter the topic refuses for good
- * (too large, not serializable) is sent once more cut to a few hundred bytes; if that is refused too it is logged,
- * counted ({@code infermeter_sink_dead_letters_total{reason="unsendable-dead-letter"}}) and skipped. A dead letter is
- * never dead-lettered itself.
+ * Sends a batch's dead letters to the dead-letter topic and waits until Kafka acknowledged them, at
+ * least once: a send whose acknowledgement was lost is repeated when the batch is retried. A dead
+ * letter the topic refuses for good (too large, not serializable) is sent once more cut to a few
+ * hundred bytes; if that is refused too it is logged, counted ({@code
+ * infermeter_sink_dead_letters_total{reason="unsendable-dead-letter"}}) and skipped. A dead letter
+ * is never dead-lettered itself.
  *
- * <p>Called by one thread at a time (the inserter, or the loop thread during a rebalance); the producer is
- * thread-safe.
+ * <p>Called by one thread at a time (the inserter, or the loop thread during a rebalance); the
+ * producer is thread-safe.
  */
 final class DeadLetterSender {
 
@@ -42,11 +43,11 @@ final class DeadLetterSender {
   }
 
   /**
-   * Sends {@code pending} and removes every record that was acknowledged or given up for good, so a retry never
-   * sends it again.
+   * Sends {@code pending} and removes every record that was acknowledged or given up for good, so a
+   * retry never sends it again.
    *
-   * @throws RetryLater (not bounded) when a send failed in a way that may succeed later (the topic unreachable, the
-   *     registry down); the records not yet acknowledged stay in {@code pending}
+   * @throws RetryLater (not bounded) when a send failed in a way that may succeed later (the topic
+   *     unreachable, the registry down); the records not yet acknowledged stay in {@code pending}
    */
   void send(List<ProducerRecord<byte[], DeadLetter>> pending) throws RetryLater {
     if (pending.isEmpty()) {
@@ -79,7 +80,10 @@ final class DeadLetterSender {
     }
   }
 
-  /** {@code send}, with a synchronous failure (serialization, size check) turned into a failed future. */
+  /**
+   * {@code send}, with a synchronous failure (serialization, size check) turned into a failed
+   * future.
+   */
   private Future<?> sendOrFailedFuture(ProducerRecord<byte[], DeadLetter> r) {
     try {
       return producer.send(r);
@@ -91,18 +95,28 @@ final class DeadLetterSender {
   }
 
   /**
-   * The topic refused {@code r} for good: sends it once more cut to a few hundred bytes; if that is refused for good
-   * too, logs and counts it and gives up (never a dead letter of a dead letter). A retryable failure of the small
-   * copy propagates, so the batch is retried.
+   * The topic refused {@code r} for good: sends it once more cut to a few hundred bytes; if that is
+   * refused for good too, logs and counts it and gives up (never a dead letter of a dead letter). A
+   * retryable failure of the small copy propagates, so the batch is retried.
    */
-  private void sendLastResort(ProducerRecord<byte[], DeadLetter> r, Throwable refusal) throws Exception {
+  private void sendLastResort(ProducerRecord<byte[], DeadLetter> r, Throwable refusal)
+      throws Exception {
     DeadLetter letter = r.value();
-    LOG.warn("the dead-letter topic refused the dead letter of {}-{}@{} ({}); sending it truncated",
-        letter.getSourceTopic(), letter.getSourcePartition(), letter.getSourceOffset(), refusal.toString());
-    ProducerRecord<byte[], DeadLetter> small = new ProducerRecord<>(r.topic(), r.partition(), r.timestamp(),
-        r.key() == null || r.key().length <= DeadLetters.LAST_RESORT_KEY_BYTES ? r.key()
-            : Arrays.copyOf(r.key(), DeadLetters.LAST_RESORT_KEY_BYTES),
-        DeadLetters.lastResort(letter));
+    LOG.warn(
+        "the dead-letter topic refused the dead letter of {}-{}@{} ({}); sending it truncated",
+        letter.getSourceTopic(),
+        letter.getSourcePartition(),
+        letter.getSourceOffset(),
+        refusal.toString());
+    ProducerRecord<byte[], DeadLetter> small =
+        new ProducerRecord<>(
+            r.topic(),
+            r.partition(),
+            r.timestamp(),
+            r.key() == null || r.key().length <= DeadLetters.LAST_RESORT_KEY_BYTES
+                ? r.key()
+                : Arrays.copyOf(r.key(), DeadLetters.LAST_RESORT_KEY_BYTES),
+            DeadLetters.lastResort(letter));
     try {
       Future<?> f = sendOrFailedFuture(small);
       producer.flush();
@@ -112,15 +126,21 @@ final class DeadLetterSender {
         throw e;
       }
       metrics.deadLetters.labelValues(DeadLetters.UNSENDABLE).inc();
-      LOG.error("dead letter of {}-{}@{} (reason {}) cannot be sent even truncated; skipped: {}",
-          letter.getSourceTopic(), letter.getSourcePartition(), letter.getSourceOffset(), letter.getReason(),
-          letter.getMessage(), e.getCause());
+      LOG.error(
+          "dead letter of {}-{}@{} (reason {}) cannot be sent even truncated; skipped: {}",
+          letter.getSourceTopic(),
+          letter.getSourcePartition(),
+          letter.getSourceOffset(),
+          letter.getReason(),
+          letter.getMessage(),
+          e.getCause());
     }
   }
 
   /**
-   * True when sending the same dead letter again cannot succeed: the record is too large for the broker or the
-   * producer, or cannot be serialized for a reason other than an unreachable registry.
+   * True when sending the same dead letter again cannot succeed: the record is too large for the
+   * broker or the producer, or cannot be serialized for a reason other than an unreachable
+   * registry.
    */
   static boolean permanentSendFailure(Throwable error) {
     if (SchemaRegistryException.isRetryableCause(error)) {

@@ -11,9 +11,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * One versioned migration file {@code V<nnn>__<description>.sql}: its version, description, raw text and checksum
- * (SHA-256 of the raw text, before placeholder substitution, so changing a TTL setting does not change the checksum).
- * Immutable.
+ * One versioned migration file {@code V<nnn>__<description>.sql}: its version, description, raw
+ * text and checksum (SHA-256 of the raw text, before placeholder substitution, so changing a TTL
+ * setting does not change the checksum). Immutable.
  */
 record Migration(int version, String description, String script, String checksum) {
 
@@ -24,14 +24,16 @@ record Migration(int version, String description, String script, String checksum
   static Migration of(String fileName, String script) {
     Matcher m = NAME.matcher(fileName);
     if (!m.matches()) {
-      throw new IllegalArgumentException("migration file name '" + fileName + "' does not match V<number>__<description>.sql");
+      throw new IllegalArgumentException(
+          "migration file name '" + fileName + "' does not match V<number>__<description>.sql");
     }
-    return new Migration(Integer.parseInt(m.group(1)), m.group(2).replace('_', ' '), script, sha256(script));
+    return new Migration(
+        Integer.parseInt(m.group(1)), m.group(2).replace('_', ' '), script, sha256(script));
   }
 
   /**
-   * The statements of the script with placeholders substituted. Statements end with ';' at the end of a line;
-   * comment lines ({@code --}) are dropped.
+   * The statements of the script with placeholders substituted. Statements end with ';' at the end
+   * of a line; comment lines ({@code --}) are dropped.
    *
    * @throws IllegalArgumentException naming a placeholder with no value
    */
@@ -51,7 +53,8 @@ record Migration(int version, String description, String script, String checksum
       }
     }
     if (!current.toString().isBlank()) {
-      throw new IllegalArgumentException("migration V" + version + " ends with a statement without ';'");
+      throw new IllegalArgumentException(
+          "migration V" + version + " ends with a statement without ';'");
     }
     return out;
   }
@@ -62,8 +65,13 @@ record Migration(int version, String description, String script, String checksum
     while (m.find()) {
       String value = placeholders.get(m.group(1));
       if (value == null) {
-        throw new IllegalArgumentException("migration V" + version + " uses placeholder ${" + m.group(1)
-            + "} which has no value; known: " + placeholders.keySet());
+        throw new IllegalArgumentException(
+            "migration V"
+                + version
+                + " uses placeholder ${"
+                + m.group(1)
+                + "} which has no value; known: "
+                + placeholders.keySet());
       }
       m.appendReplacement(sb, Matcher.quoteReplacement(value));
     }
@@ -73,7 +81,9 @@ record Migration(int version, String description, String script, String checksum
 
   static String sha256(String text) {
     try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+      return HexFormat.of()
+          .formatHex(
+              MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is missing from this JVM", e);
     }

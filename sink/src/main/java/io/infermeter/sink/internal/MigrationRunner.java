@@ -28,29 +28,41 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Applies the versioned migrations ({@code V001__*.sql}, ...) in version order to one database, recording each
- * applied version with its checksum in {@code <database>.schema_migrations}. Idempotent: applied versions are
- * skipped, so running it twice is a no-op. A migration whose checksum differs from the recorded one fails the run
- * (an applied migration must never be edited; add a new version instead).
+ * Applies the versioned migrations ({@code V001__*.sql}, ...) in version order to one database,
+ * recording each applied version with its checksum in {@code <database>.schema_migrations}.
+ * Idempotent: applied versions are skipped, so running it twice is a no-op. A migration whose
+ * checksum differs from the recorded one fails the run (an applied migration must never be edited;
+ * add a new version instead).
  *
- * <p>Concurrent runners (several sink replicas starting together) apply each migration once: a run holds a lock,
- * the table {@code <database>.schema_migrations_lock}, for the whole read-apply-record sequence. ClickHouse creates a
- * table name at most once, so {@code CREATE TABLE} (without {@code IF NOT EXISTS}) is the acquire, and
- * {@code DROP TABLE} the release; with {@code clickhouse.cluster} both run {@code ON CLUSTER}, through ClickHouse's
- * Keeper-backed distributed DDL queue, which orders them across servers. A waiter polls; a lock older than the lock
- * timeout (by the server's clock) is taken as left behind by a crashed runner and broken.
+ * <p>Concurrent runners (several sink replicas starting together) apply each migration once: a run
+ * holds a lock, the table {@code <database>.schema_migrations_lock}, for the whole
+ * read-apply-record sequence. ClickHouse creates a table name at most once, so {@code CREATE TABLE}
+ * (without {@code IF NOT EXISTS}) is the acquire, and {@code DROP TABLE} the release; with {@code
+ * clickhouse.cluster} both run {@code ON CLUSTER}, through ClickHouse's Keeper-backed distributed
+ * DDL queue, which orders them across servers. A waiter polls; a lock older than the lock timeout
+ * (by the server's clock) is taken as left behind by a crashed runner and broken.
  *
- * <p>With a cluster, statements are rewritten by {@link ClusterDdl} (Replicated engines, ON CLUSTER, Distributed
- * tables) and {@code schema_migrations} is itself replicated. Not thread-safe; one runner per thread.
+ * <p>With a cluster, statements are rewritten by {@link ClusterDdl} (Replicated engines, ON
+ * CLUSTER, Distributed tables) and {@code schema_migrations} is itself replicated. Not thread-safe;
+ * one runner per thread.
  */
 public final class MigrationRunner {
 
-  /** Where the migrations live on the class path (the sink jar carries a copy of deploy/clickhouse/migrations). */
+  /**
+   * Where the migrations live on the class path (the sink jar carries a copy of
+   * deploy/clickhouse/migrations).
+   */
   public static final String RESOURCE_DIR = "clickhouse/migrations";
+
   /** Name of the lock table inside the migrated database. */
   public static final String LOCK_TABLE = "schema_migrations_lock";
-  /** Default lock timeout: the age (server clock, whole seconds) at which a held lock counts as abandoned. */
+
+  /**
+   * Default lock timeout: the age (server clock, whole seconds) at which a held lock counts as
+   * abandoned.
+   */
   public static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofMinutes(10);
+
   private static final Duration POLL = Duration.ofMillis(250);
   private static final Logger LOG = LoggerFactory.getLogger(MigrationRunner.class);
 
@@ -62,12 +74,14 @@ public final class MigrationRunner {
     this(migrations, Optional.empty(), DEFAULT_LOCK_TIMEOUT);
   }
 
-  private MigrationRunner(List<Migration> migrations, Optional<String> cluster, Duration lockTimeout) {
+  private MigrationRunner(
+      List<Migration> migrations, Optional<String> cluster, Duration lockTimeout) {
     List<Migration> sorted = new ArrayList<>(migrations);
     sorted.sort(Comparator.comparingInt(Migration::version));
     for (int i = 1; i < sorted.size(); i++) {
       if (sorted.get(i).version() == sorted.get(i - 1).version()) {
-        throw new IllegalArgumentException("two migrations have version " + sorted.get(i).version());
+        throw new IllegalArgumentException(
+            "two migrations have version " + sorted.get(i).version());
       }
     }
     this.migrations = List.copyOf(sorted);
@@ -76,7 +90,9 @@ public final class MigrationRunner {
     this.lockTimeout = lockTimeout;
   }
 
-  /** This runner for a ClickHouse cluster ({@code clickhouse.cluster}); empty for a single server. */
+  /**
+   * This runner for a ClickHouse cluster ({@code clickhouse.cluster}); empty for a single server.
+   */
   public MigrationRunner withCluster(Optional<String> cluster) {
     return new MigrationRunner(migrations, cluster.filter(c -> !c.isBlank()), lockTimeout);
   }
@@ -115,8 +131,10 @@ public final class MigrationRunner {
   public static MigrationRunner fromDirectory(Path dir) {
     List<Migration> out = new ArrayList<>();
     try (Stream<Path> files = Files.list(dir)) {
-      for (Path p : files.filter(p -> p.getFileName().toString().matches("V\\d+__.*\\.sql")).toList()) {
-        out.add(Migration.of(p.getFileName().toString(), Files.readString(p, StandardCharsets.UTF_8)));
+      for (Path p :
+          files.filter(p -> p.getFileName().toString().matches("V\\d+__.*\\.sql")).toList()) {
+        out.add(
+            Migration.of(p.getFileName().toString(), Files.readString(p, StandardCharsets.UTF_8)));
       }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read migrations from " + dir, e);
@@ -136,7 +154,8 @@ public final class MigrationRunner {
    * @throws SQLException when ClickHouse rejects a statement (the failed version is not recorded)
    * @throws IllegalStateException when an applied migration's checksum changed
    */
-  public List<Integer> migrate(Connection connection, Map<String, String> placeholders) throws SQLException {
+  public List<Integer> migrate(Connection connection, Map<String, String> placeholders)
+      throws SQLException {
     String db = placeholders.get("database");
     if (db == null || !db.matches("[A-Za-z_][A-Za-z0-9_]*")) {
       throw new IllegalArgumentException("placeholder 'database' must be an identifier, got " + db);
@@ -154,18 +173,30 @@ public final class MigrationRunner {
     }
   }
 
-  private List<Integer> migrateLocked(Connection connection, Map<String, String> placeholders, String db, String on)
+  private List<Integer> migrateLocked(
+      Connection connection, Map<String, String> placeholders, String db, String on)
       throws SQLException {
     try (Statement st = connection.createStatement()) {
-      String engine = cluster.isEmpty() ? "MergeTree"
-          : "ReplicatedMergeTree('/clickhouse/tables/{shard}/" + db + "/schema_migrations', '{replica}')";
-      st.execute("CREATE TABLE IF NOT EXISTS " + db + ".schema_migrations" + on + " (version UInt32, description "
-          + "String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = " + engine
-          + " ORDER BY version");
+      String engine =
+          cluster.isEmpty()
+              ? "MergeTree"
+              : "ReplicatedMergeTree('/clickhouse/tables/{shard}/"
+                  + db
+                  + "/schema_migrations', '{replica}')";
+      st.execute(
+          "CREATE TABLE IF NOT EXISTS "
+              + db
+              + ".schema_migrations"
+              + on
+              + " (version UInt32, description "
+              + "String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = "
+              + engine
+              + " ORDER BY version");
     }
     Map<Integer, String> applied = new HashMap<>();
     try (Statement st = connection.createStatement();
-        ResultSet rs = st.executeQuery("SELECT version, checksum FROM " + db + ".schema_migrations")) {
+        ResultSet rs =
+            st.executeQuery("SELECT version, checksum FROM " + db + ".schema_migrations")) {
       while (rs.next()) {
         applied.put(rs.getInt(1), rs.getString(2));
       }
@@ -175,9 +206,19 @@ public final class MigrationRunner {
       String recorded = applied.get(m.version());
       if (recorded != null) {
         if (!recorded.equals(m.checksum())) {
-          throw new IllegalStateException("migration V" + m.version() + " (" + m.description() + ") was changed after "
-              + "it was applied to " + db + ": recorded checksum " + recorded + ", file " + m.checksum()
-              + ". Never edit an applied migration; add a new version.");
+          throw new IllegalStateException(
+              "migration V"
+                  + m.version()
+                  + " ("
+                  + m.description()
+                  + ") was changed after "
+                  + "it was applied to "
+                  + db
+                  + ": recorded checksum "
+                  + recorded
+                  + ", file "
+                  + m.checksum()
+                  + ". Never edit an applied migration; add a new version.");
         }
         continue;
       }
@@ -187,8 +228,11 @@ public final class MigrationRunner {
           st.execute(sql);
         }
       }
-      try (PreparedStatement ps = connection.prepareStatement(
-          "INSERT INTO " + db + ".schema_migrations (version, description, checksum) VALUES (?, ?, ?)")) {
+      try (PreparedStatement ps =
+          connection.prepareStatement(
+              "INSERT INTO "
+                  + db
+                  + ".schema_migrations (version, description, checksum) VALUES (?, ?, ?)")) {
         ps.setInt(1, m.version());
         ps.setString(2, m.description());
         ps.setString(3, m.checksum());
@@ -200,28 +244,44 @@ public final class MigrationRunner {
   }
 
   /**
-   * Creates the lock table, waiting while another runner holds it; breaks a lock older than the lock timeout.
+   * Creates the lock table, waiting while another runner holds it; breaks a lock older than the
+   * lock timeout.
    */
-  private void acquireLock(Connection connection, String db, String on, String owner) throws SQLException {
+  private void acquireLock(Connection connection, String db, String on, String owner)
+      throws SQLException {
     String lock = db + "." + LOCK_TABLE;
-    // a held lock counts as abandoned at lockTimeout; past twice that, others keep taking it before us: give up
+    // a held lock counts as abandoned at lockTimeout; past twice that, others keep taking it before
+    // us: give up
     long deadline = System.nanoTime() + 2 * lockTimeout.toNanos() + Duration.ofSeconds(1).toNanos();
     boolean logged = false;
     while (true) {
       try (Statement st = connection.createStatement()) {
-        st.execute("CREATE TABLE " + lock + on + " (owner String) ENGINE = Memory COMMENT '" + owner + "'");
+        st.execute(
+            "CREATE TABLE "
+                + lock
+                + on
+                + " (owner String) ENGINE = Memory COMMENT '"
+                + owner
+                + "'");
         return;
       } catch (SQLException e) {
         if (!isAlreadyExists(e)) {
           throw e;
         }
       }
-      // empty: released between our CREATE and the look-up (or, on a cluster, not on this server yet): poll again
-      Optional<LockHolder> holder = Optional.of(holder(connection, db)
-          .orElse(new LockHolder("unknown (not visible on this server)", 0)));
+      // empty: released between our CREATE and the look-up (or, on a cluster, not on this server
+      // yet): poll again
+      Optional<LockHolder> holder =
+          Optional.of(
+              holder(connection, db)
+                  .orElse(new LockHolder("unknown (not visible on this server)", 0)));
       if (holder.get().ageSeconds() >= Math.max(1, lockTimeout.toSeconds())) {
-        LOG.warn("breaking the ClickHouse migration lock {} of '{}': held for {} s, longer than the lock timeout {} "
-            + "(a runner that crashed while migrating?)", lock, holder.get().owner(), holder.get().ageSeconds(),
+        LOG.warn(
+            "breaking the ClickHouse migration lock {} of '{}': held for {} s, longer than the lock timeout {} "
+                + "(a runner that crashed while migrating?)",
+            lock,
+            holder.get().owner(),
+            holder.get().ageSeconds(),
             lockTimeout);
         try (Statement st = connection.createStatement()) {
           st.execute("DROP TABLE IF EXISTS " + lock + on + " SYNC");
@@ -229,13 +289,23 @@ public final class MigrationRunner {
         continue;
       }
       if (!logged) {
-        LOG.info("waiting for the ClickHouse migration lock {} held by '{}' (another sink migrating {})", lock,
-            holder.get().owner(), db);
+        LOG.info(
+            "waiting for the ClickHouse migration lock {} held by '{}' (another sink migrating {})",
+            lock,
+            holder.get().owner(),
+            db);
         logged = true;
       }
       if (System.nanoTime() > deadline) {
-        throw new SQLException("timed out after " + lockTimeout + " waiting for the migration lock " + lock
-            + " held by '" + holder.get().owner() + "'; if no sink is migrating, DROP TABLE " + lock);
+        throw new SQLException(
+            "timed out after "
+                + lockTimeout
+                + " waiting for the migration lock "
+                + lock
+                + " held by '"
+                + holder.get().owner()
+                + "'; if no sink is migrating, DROP TABLE "
+                + lock);
       }
       try {
         Thread.sleep(POLL.toMillis());
@@ -250,36 +320,51 @@ public final class MigrationRunner {
     try (Statement st = connection.createStatement()) {
       Optional<LockHolder> holder = holder(connection, db);
       if (holder.isPresent() && !holder.get().owner().equals(owner)) {
-        LOG.warn("the migration lock {}.{} is now held by '{}' (ours was broken as stale); leaving it", db, LOCK_TABLE,
+        LOG.warn(
+            "the migration lock {}.{} is now held by '{}' (ours was broken as stale); leaving it",
+            db,
+            LOCK_TABLE,
             holder.get().owner());
         return;
       }
       st.execute("DROP TABLE IF EXISTS " + db + "." + LOCK_TABLE + on + " SYNC");
     } catch (SQLException e) {
-      LOG.warn("could not release the migration lock {}.{}; the next runner breaks it after {}", db, LOCK_TABLE,
-          DEFAULT_LOCK_TIMEOUT, e);
+      LOG.warn(
+          "could not release the migration lock {}.{}; the next runner breaks it after {}",
+          db,
+          LOCK_TABLE,
+          DEFAULT_LOCK_TIMEOUT,
+          e);
     }
   }
 
   private record LockHolder(String owner, long ageSeconds) {}
 
   private static Optional<LockHolder> holder(Connection connection, String db) throws SQLException {
-    try (PreparedStatement ps = connection.prepareStatement("SELECT comment, "
-        + "toInt64(dateDiff('second', metadata_modification_time, now())) FROM system.tables "
-        + "WHERE database = ? AND name = ?")) {
+    try (PreparedStatement ps =
+        connection.prepareStatement(
+            "SELECT comment, "
+                + "toInt64(dateDiff('second', metadata_modification_time, now())) FROM system.tables "
+                + "WHERE database = ? AND name = ?")) {
       ps.setString(1, db);
       ps.setString(2, LOCK_TABLE);
       try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? Optional.of(new LockHolder(rs.getString(1), rs.getLong(2))) : Optional.empty();
+        return rs.next()
+            ? Optional.of(new LockHolder(rs.getString(1), rs.getLong(2)))
+            : Optional.empty();
       }
     }
   }
 
-  /** ClickHouse error 57, TABLE_ALREADY_EXISTS (also through ON CLUSTER, where it arrives in the message). */
+  /**
+   * ClickHouse error 57, TABLE_ALREADY_EXISTS (also through ON CLUSTER, where it arrives in the
+   * message).
+   */
   static boolean isAlreadyExists(SQLException e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       String msg = String.valueOf(t.getMessage());
-      if (t instanceof SQLException s && s.getErrorCode() == 57 || msg.contains("TABLE_ALREADY_EXISTS")
+      if (t instanceof SQLException s && s.getErrorCode() == 57
+          || msg.contains("TABLE_ALREADY_EXISTS")
           || msg.contains("Code: 57.")) {
         return true;
       }
@@ -302,7 +387,8 @@ public final class MigrationRunner {
     ClassLoader cl = MigrationRunner.class.getClassLoader();
     URL dir = cl.getResource(RESOURCE_DIR);
     if (dir == null) {
-      throw new IllegalStateException("no " + RESOURCE_DIR + " on the class path: the sink jar is incomplete");
+      throw new IllegalStateException(
+          "no " + RESOURCE_DIR + " on the class path: the sink jar is incomplete");
     }
     List<String> names = new ArrayList<>();
     try {
@@ -313,7 +399,8 @@ public final class MigrationRunner {
       } else if ("jar".equals(dir.getProtocol())) {
         String path = dir.getPath();
         String jarPath = path.substring("file:".length(), path.indexOf('!'));
-        try (JarFile jar = new JarFile(java.net.URLDecoder.decode(jarPath, StandardCharsets.UTF_8))) {
+        try (JarFile jar =
+            new JarFile(java.net.URLDecoder.decode(jarPath, StandardCharsets.UTF_8))) {
           Enumeration<JarEntry> entries = jar.entries();
           while (entries.hasMoreElements()) {
             String name = entries.nextElement().getName();

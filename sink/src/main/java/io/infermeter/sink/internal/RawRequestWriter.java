@@ -14,12 +14,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Writes {@link Table#REQUESTS} with clickhouse-java client-v2's binary insert ({@code INSERT ... FORMAT RowBinary}
- * over HTTP, rows encoded by {@link RowBinaryRequests}) and hands every other table to the JDBC writer. The text
- * {@code VALUES} path of clickhouse-jdbc builds a statement per batch and is bounded at tens of thousands of rows per
- * second (docs/BENCHMARKS.md); raw requests come at the fleet's request rate, so they take the binary path. Failures
- * surface as the client's exceptions ({@code ServerException} with the ClickHouse error code, or an IO cause), which
- * {@link ErrorClassifier} reads like the JDBC ones. Not thread-safe: one writer per sink loop.
+ * Writes {@link Table#REQUESTS} with clickhouse-java client-v2's binary insert ({@code INSERT ...
+ * FORMAT RowBinary} over HTTP, rows encoded by {@link RowBinaryRequests}) and hands every other
+ * table to the JDBC writer. The text {@code VALUES} path of clickhouse-jdbc builds a statement per
+ * batch and is bounded at tens of thousands of rows per second (docs/BENCHMARKS.md); raw requests
+ * come at the fleet's request rate, so they take the binary path. Failures surface as the client's
+ * exceptions ({@code ServerException} with the ClickHouse error code, or an IO cause), which {@link
+ * ErrorClassifier} reads like the JDBC ones. Not thread-safe: one writer per sink loop.
  */
 public final class RawRequestWriter implements RowWriter {
 
@@ -31,7 +32,8 @@ public final class RawRequestWriter implements RowWriter {
 
   /**
    * @param others writer of every other table (closed with this one)
-   * @param client client-v2 client whose default database holds {@code requests} (closed with this writer)
+   * @param client client-v2 client whose default database holds {@code requests} (closed with this
+   *     writer)
    * @param timeout longest wait for one insert's answer
    */
   public RawRequestWriter(RowWriter others, Client client, Duration timeout) {
@@ -40,18 +42,23 @@ public final class RawRequestWriter implements RowWriter {
     this.timeout = timeout;
   }
 
-  /** A client-v2 client for the ClickHouse server, user and database of {@code config}'s JDBC URL. */
+  /**
+   * A client-v2 client for the ClickHouse server, user and database of {@code config}'s JDBC URL.
+   */
   public static Client client(SinkConfig config) {
-    Client.Builder b = new Client.Builder().addEndpoint(httpEndpoint(config.clickhouseUrl()))
-        .setUsername(config.user()).setPassword(config.password().orElse(""))
-        .setDefaultDatabase(config.database());
+    Client.Builder b =
+        new Client.Builder()
+            .addEndpoint(httpEndpoint(config.clickhouseUrl()))
+            .setUsername(config.user())
+            .setPassword(config.password().orElse(""))
+            .setDefaultDatabase(config.database());
     return b.build();
   }
 
   /**
    * The HTTP endpoint of a clickhouse-jdbc URL: {@code jdbc:clickhouse://h:8123/db?ssl=true} and
-   * {@code jdbc:clickhouse:https://h:8443} name {@code https://h:8443}-style endpoints; the path and the other
-   * parameters are not the endpoint's.
+   * {@code jdbc:clickhouse:https://h:8443} name {@code https://h:8443}-style endpoints; the path
+   * and the other parameters are not the endpoint's.
    */
   static String httpEndpoint(String jdbcUrl) {
     String rest = jdbcUrl.replaceFirst("^jdbc:(clickhouse|ch):", "");
@@ -84,8 +91,15 @@ public final class RawRequestWriter implements RowWriter {
     }
     byte[] bytes = encoder.buffer();
     int size = encoder.size();
-    try (InsertResponse ignored = client.insert(table.tableName(), table.columns(), out -> out.write(bytes, 0, size),
-        ClickHouseFormat.RowBinary, settings).get(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+    try (InsertResponse ignored =
+        client
+            .insert(
+                table.tableName(),
+                table.columns(),
+                out -> out.write(bytes, 0, size),
+                ClickHouseFormat.RowBinary,
+                settings)
+            .get(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
       // the server answered: every row is written (an insert is atomic per block)
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();
@@ -94,8 +108,9 @@ public final class RawRequestWriter implements RowWriter {
       }
       throw new IllegalStateException("insert into " + table.tableName() + " failed", cause);
     } catch (TimeoutException e) {
-      throw new java.io.UncheckedIOException(new java.io.IOException("no answer to the insert into "
-          + table.tableName() + " within " + timeout, e));
+      throw new java.io.UncheckedIOException(
+          new java.io.IOException(
+              "no answer to the insert into " + table.tableName() + " within " + timeout, e));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new java.io.UncheckedIOException(new java.io.InterruptedIOException("interrupted"));

@@ -13,27 +13,34 @@ import java.util.Map;
 import java.util.OptionalLong;
 
 /**
- * Rows of the {@code requests} table ({@link Table#REQUESTS}): one per request event, or per sampled event when
- * {@code raw.requests.sample.ratio} is below 1. Immutable and thread-safe.
+ * Rows of the {@code requests} table ({@link Table#REQUESTS}): one per request event, or per
+ * sampled event when {@code raw.requests.sample.ratio} is below 1. Immutable and thread-safe.
  *
- * <p><b>Sampling</b> is deterministic by event id, so every stage that samples (this sink, a collector, a query) keeps
- * the same requests: an event is kept when the first 8 bytes of SHA-256 over its UTF-8 event id, read as an unsigned
- * big-endian integer, are below {@code ratio * 2^64}. In SQL:
- * {@code reinterpretAsUInt64(reverse(substring(SHA256(event_id), 1, 8))) < ratio * pow(2, 64)}.
+ * <p><b>Sampling</b> is deterministic by event id, so every stage that samples (this sink, a
+ * collector, a query) keeps the same requests: an event is kept when the first 8 bytes of SHA-256
+ * over its UTF-8 event id, read as an unsigned big-endian integer, are below {@code ratio * 2^64}.
+ * In SQL: {@code reinterpretAsUInt64(reverse(substring(SHA256(event_id), 1, 8))) < ratio * pow(2,
+ * 64)}.
  *
- * <p><b>Window keys</b>: for each configured window size the start of the tumbling, epoch-aligned window that holds
- * the request's event time (its completion, in whole milliseconds, as the streams app assigns it).
+ * <p><b>Window keys</b>: for each configured window size the start of the tumbling, epoch-aligned
+ * window that holds the request's event time (its completion, in whole milliseconds, as the streams
+ * app assigns it).
  *
- * <p><b>Absurd values</b> raise {@link IllegalArgumentException} (the sink dead-letters the record with reason
- * {@code mapping}): an empty or overlong event id, a non-positive arrival, a completion before the arrival or outside
- * what DateTime64(6) holds, a negative token count, batch size or inter-token gap. Attributes whose names may hold
- * prompt or completion text ({@link PromptFields}) are never stored.
+ * <p><b>Absurd values</b> raise {@link IllegalArgumentException} (the sink dead-letters the record
+ * with reason {@code mapping}): an empty or overlong event id, a non-positive arrival, a completion
+ * before the arrival or outside what DateTime64(6) holds, a negative token count, batch size or
+ * inter-token gap. Attributes whose names may hold prompt or completion text ({@link PromptFields})
+ * are never stored.
  */
 public final class RawRequests {
 
   /** Longest event id stored; collectors write 36-character UUIDs. */
   public static final int MAX_EVENT_ID_CHARS = 256;
-  /** DateTime64(6)'s upper bound, 2262-04-11 (ClickHouse's Int64 nanosecond limit keeps us safely inside). */
+
+  /**
+   * DateTime64(6)'s upper bound, 2262-04-11 (ClickHouse's Int64 nanosecond limit keeps us safely
+   * inside).
+   */
   static final long MAX_EPOCH_US = 9_223_372_036_854_775L;
 
   private final double ratio;
@@ -42,7 +49,8 @@ public final class RawRequests {
 
   /**
    * @param sampleRatio share of events kept, in (0, 1]
-   * @param windowSizes window sizes whose starts each row carries (the streams app's {@code windows.sizes})
+   * @param windowSizes window sizes whose starts each row carries (the streams app's {@code
+   *     windows.sizes})
    */
   public RawRequests(double sampleRatio, List<Duration> windowSizes) {
     if (!(sampleRatio > 0 && sampleRatio <= 1)) {
@@ -54,7 +62,8 @@ public final class RawRequests {
     for (int i = 0; i < sizesMs.length; i++) {
       long ms = windowSizes.get(i).toMillis();
       if (ms <= 0 || ms > Integer.MAX_VALUE) {
-        throw new IllegalArgumentException("window size must be 1 ms to 24 days: " + windowSizes.get(i));
+        throw new IllegalArgumentException(
+            "window size must be 1 ms to 24 days: " + windowSizes.get(i));
       }
       sizesMs[i] = (int) ms;
     }
@@ -62,8 +71,9 @@ public final class RawRequests {
 
   /** {@code fraction * 2^64} as an unsigned long, for fraction in (0, 1). */
   private static long unsignedFraction(double fraction) {
-    java.math.BigDecimal scaled = new java.math.BigDecimal(fraction).multiply(new java.math.BigDecimal(
-        java.math.BigInteger.ONE.shiftLeft(64)));
+    java.math.BigDecimal scaled =
+        new java.math.BigDecimal(fraction)
+            .multiply(new java.math.BigDecimal(java.math.BigInteger.ONE.shiftLeft(64)));
     return scaled.toBigInteger().longValue(); // the low 64 bits: the unsigned value
   }
 
@@ -100,12 +110,18 @@ public final class RawRequests {
     return sizesMs.clone();
   }
 
-  /** The row of {@code e} (column order of {@link Table#REQUESTS}), or nothing when sampling drops it. */
+  /**
+   * The row of {@code e} (column order of {@link Table#REQUESTS}), or nothing when sampling drops
+   * it.
+   */
   public void map(RequestEvent e, int partition, long offset, RowMappers.RowConsumer out) {
     String eventId = e.getEventId();
     if (eventId == null || eventId.isEmpty() || eventId.length() > MAX_EVENT_ID_CHARS) {
-      throw new IllegalArgumentException("eventId must be 1 to " + MAX_EVENT_ID_CHARS + " characters, got "
-          + (eventId == null ? "none" : eventId.length()));
+      throw new IllegalArgumentException(
+          "eventId must be 1 to "
+              + MAX_EVENT_ID_CHARS
+              + " characters, got "
+              + (eventId == null ? "none" : eventId.length()));
     }
     if (!keeps(eventId)) {
       return;
@@ -116,27 +132,55 @@ public final class RawRequests {
       throw new IllegalArgumentException("arrivalUs must be a positive epoch time, got " + arrival);
     }
     if (completed < arrival) {
-      throw new IllegalArgumentException("completedUs " + completed + " is before arrivalUs " + arrival);
+      throw new IllegalArgumentException(
+          "completedUs " + completed + " is before arrivalUs " + arrival);
     }
     if (completed > MAX_EPOCH_US) {
-      throw new IllegalArgumentException("completedUs " + completed + " is beyond what DateTime64(6) holds");
+      throw new IllegalArgumentException(
+          "completedUs " + completed + " is beyond what DateTime64(6) holds");
     }
     long eventMs = completed / 1000;
     long[] starts = new long[sizesMs.length];
     for (int i = 0; i < sizesMs.length; i++) {
       starts[i] = Math.floorDiv(eventMs, sizesMs[i]) * sizesMs[i] * 1000L;
     }
-    out.accept(Table.REQUESTS, new Object[] {
-        completed, eventId, orEmpty(e.getRequestId()), e.getSource(), e.getCluster(), e.getRegion(), e.getHost(),
-        orEmpty(e.getDeviceId()), orEmpty(e.getGpuType()), e.getModel(), orEmpty(e.getModelVersion()),
-        orEmpty(e.getEngine()), orEmpty(e.getOperation()), e.getStatus().name(), orEmpty(e.getErrorType()),
-        orEmpty(e.getSloClass()), e.getColdStart(),
-        completed - arrival, boxed(RequestTimings.queueUs(e)), boxed(RequestTimings.ttftUs(e)),
-        boxed(RequestTimings.prefillUs(e)), boxed(RequestTimings.decodeUs(e)), boxed(RequestTimings.tpotUs(e)),
-        count("inputTokens", e.getInputTokens()), count("outputTokens", e.getOutputTokens()),
-        count("cachedTokens", e.getCachedTokens()), count("batchSize", e.getBatchSize()),
-        count("maxBatchSize", e.getMaxBatchSize()), gap(e.getMaxInterTokenGapUs()),
-        new WindowStarts(sizesMs, starts), attributes(e.getAttributes()), partition, offset});
+    out.accept(
+        Table.REQUESTS,
+        new Object[] {
+          completed,
+          eventId,
+          orEmpty(e.getRequestId()),
+          e.getSource(),
+          e.getCluster(),
+          e.getRegion(),
+          e.getHost(),
+          orEmpty(e.getDeviceId()),
+          orEmpty(e.getGpuType()),
+          e.getModel(),
+          orEmpty(e.getModelVersion()),
+          orEmpty(e.getEngine()),
+          orEmpty(e.getOperation()),
+          e.getStatus().name(),
+          orEmpty(e.getErrorType()),
+          orEmpty(e.getSloClass()),
+          e.getColdStart(),
+          completed - arrival,
+          boxed(RequestTimings.queueUs(e)),
+          boxed(RequestTimings.ttftUs(e)),
+          boxed(RequestTimings.prefillUs(e)),
+          boxed(RequestTimings.decodeUs(e)),
+          boxed(RequestTimings.tpotUs(e)),
+          count("inputTokens", e.getInputTokens()),
+          count("outputTokens", e.getOutputTokens()),
+          count("cachedTokens", e.getCachedTokens()),
+          count("batchSize", e.getBatchSize()),
+          count("maxBatchSize", e.getMaxBatchSize()),
+          gap(e.getMaxInterTokenGapUs()),
+          new WindowStarts(sizesMs, starts),
+          attributes(e.getAttributes()),
+          partition,
+          offset
+        });
   }
 
   private static String orEmpty(String s) {
@@ -156,7 +200,8 @@ public final class RawRequests {
 
   private static Long gap(Long v) {
     if (v != null && v < 0) {
-      throw new IllegalArgumentException("maxInterTokenGapUs is negative (" + v + ") but is stored unsigned");
+      throw new IllegalArgumentException(
+          "maxInterTokenGapUs is negative (" + v + ") but is stored unsigned");
     }
     return v;
   }
@@ -166,19 +211,21 @@ public final class RawRequests {
       return Map.of();
     }
     Map<String, String> out = new LinkedHashMap<>();
-    in.forEach((k, v) -> {
-      if (k != null && !PromptFields.isSensitive(k)) {
-        out.put(k, v == null ? "" : v);
-      }
-    });
+    in.forEach(
+        (k, v) -> {
+          if (k != null && !PromptFields.isSensitive(k)) {
+            out.put(k, v == null ? "" : v);
+          }
+        });
     return out;
   }
 
   /**
-   * The {@code window_starts} value: the start (epoch µs) of the request's window of each size (ms).
+   * The {@code window_starts} value: the start (epoch µs) of the request's window of each size
+   * (ms).
    *
    * @param sizesMs window sizes, shared between rows (never modified)
    * @param startsUs window starts, one per size
    */
-  record WindowStarts(int[] sizesMs, long[] startsUs) { }
+  record WindowStarts(int[] sizesMs, long[] startsUs) {}
 }

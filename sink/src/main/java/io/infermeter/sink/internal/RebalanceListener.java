@@ -14,11 +14,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Before partitions move, the batches held are written and committed once, synchronously; if that fails they are
- * dropped uncommitted and the partitions this consumer keeps are rewound, so their records are read again. Either
- * way nothing is held afterwards, so an outage ends here: consumption resumes and the next batch finds out whether
- * ClickHouse is back (without a batch in flight nothing else would end it, and the sink would stay paused for good).
- * Partitions assigned while consumption is paused are paused too.
+ * Before partitions move, the batches held are written and committed once, synchronously; if that
+ * fails they are dropped uncommitted and the partitions this consumer keeps are rewound, so their
+ * records are read again. Either way nothing is held afterwards, so an outage ends here:
+ * consumption resumes and the next batch finds out whether ClickHouse is back (without a batch in
+ * flight nothing else would end it, and the sink would stay paused for good). Partitions assigned
+ * while consumption is paused are paused too.
  *
  * <p>Called by the consumer on the loop thread (inside {@code poll} and {@code close}).
  */
@@ -34,10 +35,14 @@ final class RebalanceListener implements ConsumerRebalanceListener {
   private boolean closing;
 
   /**
-   * @param updatePause re-applies the loop's pause decision after the held batches were written or dropped
+   * @param updatePause re-applies the loop's pause decision after the held batches were written or
+   *     dropped
    * @param paused whether the loop has paused consumption
    */
-  RebalanceListener(Consumer<byte[], byte[]> consumer, BatchPipeline pipeline, Runnable updatePause,
+  RebalanceListener(
+      Consumer<byte[], byte[]> consumer,
+      BatchPipeline pipeline,
+      Runnable updatePause,
       BooleanSupplier paused) {
     this.consumer = consumer;
     this.pipeline = pipeline;
@@ -46,8 +51,9 @@ final class RebalanceListener implements ConsumerRebalanceListener {
   }
 
   /**
-   * The loop is ending: whatever is still held stays uncommitted (re-delivered on the next start). The revocation
-   * that {@code consumer.close()} triggers must not write or commit it after a failure that ended the loop.
+   * The loop is ending: whatever is still held stays uncommitted (re-delivered on the next start).
+   * The revocation that {@code consumer.close()} triggers must not write or commit it after a
+   * failure that ended the loop.
    */
   void closing() {
     closing = true;
@@ -80,8 +86,9 @@ final class RebalanceListener implements ConsumerRebalanceListener {
           consumer.seek(tp, first);
         }
       }
-      LOG.warn("rebalance while ClickHouse is unavailable: the unwritten batches were dropped uncommitted and "
-          + "will be re-read");
+      LOG.warn(
+          "rebalance while ClickHouse is unavailable: the unwritten batches were dropped uncommitted and "
+              + "will be re-read");
     }
     pipeline.endOutage();
     updatePause.run();

@@ -11,9 +11,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One periodic run of {@link Rollups} for the sink: opens a connection, rolls what is due, closes it. A failure (the
- * server down, a timeout) is logged with its exception and left to the next run, which finds the same hours still
- * due: the rollups never stop the sink. Runs on the sink's rollup thread only.
+ * One periodic run of {@link Rollups} for the sink: opens a connection, rolls what is due, closes
+ * it. A failure (the server down, a timeout) is logged with its exception and left to the next run,
+ * which finds the same hours still due: the rollups never stop the sink. Runs on the sink's rollup
+ * thread only.
  */
 public final class RollupTask implements Runnable {
 
@@ -31,15 +32,24 @@ public final class RollupTask implements Runnable {
   public void run() {
     try (ClickHouseWriter writer = SinkFactory.writer(config)) {
       Connection c = writer.connection();
-      Rollups.Result r = Rollups.rollUp(sql -> query(c, sql), config.database(), clock.instant(),
-          config.rollupSettle(), config.rollupLookback());
+      Rollups.Result r =
+          Rollups.rollUp(
+              sql -> query(c, sql),
+              config.database(),
+              clock.instant(),
+              config.rollupSettle(),
+              config.rollupLookback());
       if (r.total() > 0) {
         LOG.info("hourly rollups of {}: rolled {}", config.database(), r);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (Exception e) {
-      LOG.warn("hourly rollups of {} failed; retried in {}", config.database(), config.rollupInterval(), e);
+      LOG.warn(
+          "hourly rollups of {} failed; retried in {}",
+          config.database(),
+          config.rollupInterval(),
+          e);
     }
   }
 

@@ -6,16 +6,26 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Encodes rows of {@link Table#REQUESTS} in ClickHouse's RowBinary format, column after column in the table's
- * order: String and LowCardinality(String) as a LEB128 length and the UTF-8 bytes, integers and DateTime64(6) little
- * endian, Bool as one byte, Nullable(T) as a 0/1 null flag then T when present, Map as a LEB128 entry count then the
- * key-value pairs. Reuses one growing buffer; not thread-safe (one encoder per writer).
+ * Encodes rows of {@link Table#REQUESTS} in ClickHouse's RowBinary format, column after column in
+ * the table's order: String and LowCardinality(String) as a LEB128 length and the UTF-8 bytes,
+ * integers and DateTime64(6) little endian, Bool as one byte, Nullable(T) as a 0/1 null flag then T
+ * when present, Map as a LEB128 entry count then the key-value pairs. Reuses one growing buffer;
+ * not thread-safe (one encoder per writer).
  */
 public final class RowBinaryRequests {
 
   /** Columns of {@link Table#REQUESTS} by wire type, in table order. */
-  private enum Kind { DATETIME64, STRING, BOOL, UINT64, NULLABLE_UINT64, NULLABLE_UINT32, WINDOW_STARTS, ATTRIBUTES,
-    UINT32 }
+  private enum Kind {
+    DATETIME64,
+    STRING,
+    BOOL,
+    UINT64,
+    NULLABLE_UINT64,
+    NULLABLE_UINT32,
+    WINDOW_STARTS,
+    ATTRIBUTES,
+    UINT32
+  }
 
   private static final Kind[] KINDS = kinds();
 
@@ -26,18 +36,25 @@ public final class RowBinaryRequests {
     List<String> columns = Table.REQUESTS.columns();
     Kind[] k = new Kind[columns.size()];
     for (int i = 0; i < k.length; i++) {
-      k[i] = switch (columns.get(i)) {
-        case "completed_at" -> Kind.DATETIME64;
-        case "cold_start" -> Kind.BOOL;
-        case "e2e_us", "kafka_offset" -> Kind.UINT64;
-        case "queue_us", "ttft_us", "prefill_us", "decode_us", "tpot_us", "max_inter_token_gap_us" ->
-            Kind.NULLABLE_UINT64;
-        case "input_tokens", "output_tokens", "cached_tokens", "batch_size", "max_batch_size" -> Kind.NULLABLE_UINT32;
-        case "window_starts" -> Kind.WINDOW_STARTS;
-        case "attributes" -> Kind.ATTRIBUTES;
-        case "kafka_partition" -> Kind.UINT32;
-        default -> Kind.STRING;
-      };
+      k[i] =
+          switch (columns.get(i)) {
+            case "completed_at" -> Kind.DATETIME64;
+            case "cold_start" -> Kind.BOOL;
+            case "e2e_us", "kafka_offset" -> Kind.UINT64;
+            case "queue_us",
+                "ttft_us",
+                "prefill_us",
+                "decode_us",
+                "tpot_us",
+                "max_inter_token_gap_us" ->
+                Kind.NULLABLE_UINT64;
+            case "input_tokens", "output_tokens", "cached_tokens", "batch_size", "max_batch_size" ->
+                Kind.NULLABLE_UINT32;
+            case "window_starts" -> Kind.WINDOW_STARTS;
+            case "attributes" -> Kind.ATTRIBUTES;
+            case "kafka_partition" -> Kind.UINT32;
+            default -> Kind.STRING;
+          };
     }
     return k;
   }
@@ -56,11 +73,14 @@ public final class RowBinaryRequests {
     return pos;
   }
 
-  /** Appends one row; on a wrong value (a type the column cannot take) the buffer is left at the row's start. */
+  /**
+   * Appends one row; on a wrong value (a type the column cannot take) the buffer is left at the
+   * row's start.
+   */
   public void add(Object[] row) {
     if (row.length != KINDS.length) {
-      throw new IllegalArgumentException("requests row has " + row.length + " values for " + KINDS.length
-          + " columns");
+      throw new IllegalArgumentException(
+          "requests row has " + row.length + " values for " + KINDS.length + " columns");
     }
     int start = pos;
     try {

@@ -41,49 +41,64 @@ public final class SinkFactory {
     return p;
   }
 
-  /** Applies the bundled migrations to the configured database; returns the versions applied now. */
+  /**
+   * Applies the bundled migrations to the configured database; returns the versions applied now.
+   */
   public static List<Integer> migrate(SinkConfig config) throws SQLException {
     try (ClickHouseWriter writer = writer(config)) {
-      return MigrationRunner.fromClasspath().withCluster(config.cluster())
+      return MigrationRunner.fromClasspath()
+          .withCluster(config.cluster())
           .migrate(writer.connection(), placeholders(config));
     }
   }
 
   public static ClickHouseWriter writer(SinkConfig config) {
-    return new ClickHouseWriter(config.clickhouseUrl(), config.user(), config.password(), config.database(),
+    return new ClickHouseWriter(
+        config.clickhouseUrl(),
+        config.user(),
+        config.password(),
+        config.database(),
         config.jdbcOverrides());
   }
 
   /** Rows of dead_letters: the payload scrubbed of prompt/completion fields and cut first. */
   static RowMappers.RowMapper<DeadLetter> storedDeadLetter(DeadLetterPayloads payloads) {
-    return (d, partition, offset, out) -> RowMappers.deadLetter(payloads.scrub(d), partition, offset, out);
+    return (d, partition, offset, out) ->
+        RowMappers.deadLetter(payloads.scrub(d), partition, offset, out);
   }
 
   /** The loop with real Kafka clients and a registry client from the config. */
   public static SinkLoop loop(SinkConfig config, SinkMetrics metrics, Clock clock) {
-    SchemaRegistryClient registry = new HttpSchemaRegistryClient(AvroSerdeConfig.from(config.serdeConfig()));
+    SchemaRegistryClient registry =
+        new HttpSchemaRegistryClient(AvroSerdeConfig.from(config.serdeConfig()));
     return loop(config, metrics, clock, registry);
   }
 
-  public static SinkLoop loop(SinkConfig config, SinkMetrics metrics, Clock clock, SchemaRegistryClient registry) {
+  public static SinkLoop loop(
+      SinkConfig config, SinkMetrics metrics, Clock clock, SchemaRegistryClient registry) {
     KafkaConsumer<byte[], byte[]> consumer =
-        new KafkaConsumer<>(consumerProperties(config), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        new KafkaConsumer<>(
+            consumerProperties(config), new ByteArrayDeserializer(), new ByteArrayDeserializer());
     AvroSerdeConfig serdeConfig = AvroSerdeConfig.from(config.serdeConfig());
-    KafkaProducer<byte[], DeadLetter> producer = new KafkaProducer<>(producerProperties(config),
-        new ByteArraySerializer(), new AvroSerializer<>(registry, serdeConfig, false));
+    KafkaProducer<byte[], DeadLetter> producer =
+        new KafkaProducer<>(
+            producerProperties(config),
+            new ByteArraySerializer(),
+            new AvroSerializer<>(registry, serdeConfig, false));
     return loop(config, metrics, clock, registry, consumer, producer);
   }
 
   /**
-   * The consumer's settings: the sink's defaults ({@code isolation.level=read_committed} among them), then
-   * {@code kafka.*} and {@code kafka.consumer.*}; auto-commit is forced off.
+   * The consumer's settings: the sink's defaults ({@code isolation.level=read_committed} among
+   * them), then {@code kafka.*} and {@code kafka.consumer.*}; auto-commit is forced off.
    */
   public static Map<String, Object> consumerProperties(SinkConfig config) {
     Map<String, Object> consumerProps = new HashMap<>();
     consumerProps.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap());
     consumerProps.put(ConsumerConfig.GROUP_ID_CONFIG, config.groupId());
     consumerProps.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-    consumerProps.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Math.min(config.batchMaxRows(), 5000));
+    consumerProps.put(
+        ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Math.min(config.batchMaxRows(), 5000));
     consumerProps.put(ConsumerConfig.CLIENT_ID_CONFIG, "infermeter-sink");
     // Larger fetches keep the next batch arriving while the current one is being inserted.
     consumerProps.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 8 * 1024 * 1024);
@@ -91,12 +106,16 @@ public final class SinkFactory {
     // The streams app writes with exactly_once_v2: never store what an aborted transaction wrote.
     consumerProps.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     consumerProps.putAll(config.consumerOverrides());
-    // Offsets are committed only after ClickHouse acknowledged the batch: never auto-commit, whatever the overrides say.
+    // Offsets are committed only after ClickHouse acknowledged the batch: never auto-commit,
+    // whatever the overrides say.
     consumerProps.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     return consumerProps;
   }
 
-  /** The dead-letter producer's settings: {@code kafka.*} and {@code kafka.producer.*} over the sink's defaults. */
+  /**
+   * The dead-letter producer's settings: {@code kafka.*} and {@code kafka.producer.*} over the
+   * sink's defaults.
+   */
   public static Map<String, Object> producerProperties(SinkConfig config) {
     Map<String, Object> producerProps = new HashMap<>();
     producerProps.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap());
@@ -107,40 +126,92 @@ public final class SinkFactory {
     return producerProps;
   }
 
-  private static SinkLoop loop(SinkConfig config, SinkMetrics metrics, Clock clock, SchemaRegistryClient registry,
-      KafkaConsumer<byte[], byte[]> consumer, KafkaProducer<byte[], DeadLetter> producer) {
+  private static SinkLoop loop(
+      SinkConfig config,
+      SinkMetrics metrics,
+      Clock clock,
+      SchemaRegistryClient registry,
+      KafkaConsumer<byte[], byte[]> consumer,
+      KafkaProducer<byte[], DeadLetter> producer) {
     String prefix = config.topicPrefix();
     Map<String, TopicHandler<?>> handlers = new LinkedHashMap<>();
     for (String name : config.topics()) {
       switch (name) {
-        case "window-aggregates" -> handlers.put(Topics.WINDOW_AGGREGATES.withPrefix(prefix).name(),
-            new TopicHandler<>(new AvroDeserializer<>(WindowAggregate.class, registry), RowMappers::windowAggregate, false));
-        case "energy" -> handlers.put(Topics.ENERGY.withPrefix(prefix).name(),
-            new TopicHandler<>(new AvroDeserializer<>(DeviceWindowEnergy.class, registry), RowMappers::energy, false));
-        case "bottlenecks" -> handlers.put(Topics.BOTTLENECKS.withPrefix(prefix).name(),
-            new TopicHandler<>(new AvroDeserializer<>(Bottleneck.class, registry), RowMappers::bottleneck, false));
-        case "alerts" -> handlers.put(Topics.ALERTS.withPrefix(prefix).name(),
-            new TopicHandler<>(new AvroDeserializer<>(Alert.class, registry), RowMappers::alert, false));
-        case "dead-letters" -> handlers.put(Topics.DEAD_LETTERS.withPrefix(prefix).name(),
-            new TopicHandler<>(new AvroDeserializer<>(DeadLetter.class, registry),
-                storedDeadLetter(new DeadLetterPayloads(config.deadLetterMaxPayloadBytes())), true));
-        case "hardware" -> handlers.put(Topics.HARDWARE.withPrefix(prefix).name(),
-            new TopicHandler<>(new AvroDeserializer<>(HardwareSample.class, registry), RowMappers::hardware, false));
-        case "engine-state" -> handlers.put(Topics.ENGINE_STATE.withPrefix(prefix).name(),
-            new TopicHandler<>(new AvroDeserializer<>(EngineSample.class, registry), RowMappers::engine, false));
+        case "window-aggregates" ->
+            handlers.put(
+                Topics.WINDOW_AGGREGATES.withPrefix(prefix).name(),
+                new TopicHandler<>(
+                    new AvroDeserializer<>(WindowAggregate.class, registry),
+                    RowMappers::windowAggregate,
+                    false));
+        case "energy" ->
+            handlers.put(
+                Topics.ENERGY.withPrefix(prefix).name(),
+                new TopicHandler<>(
+                    new AvroDeserializer<>(DeviceWindowEnergy.class, registry),
+                    RowMappers::energy,
+                    false));
+        case "bottlenecks" ->
+            handlers.put(
+                Topics.BOTTLENECKS.withPrefix(prefix).name(),
+                new TopicHandler<>(
+                    new AvroDeserializer<>(Bottleneck.class, registry),
+                    RowMappers::bottleneck,
+                    false));
+        case "alerts" ->
+            handlers.put(
+                Topics.ALERTS.withPrefix(prefix).name(),
+                new TopicHandler<>(
+                    new AvroDeserializer<>(Alert.class, registry), RowMappers::alert, false));
+        case "dead-letters" ->
+            handlers.put(
+                Topics.DEAD_LETTERS.withPrefix(prefix).name(),
+                new TopicHandler<>(
+                    new AvroDeserializer<>(DeadLetter.class, registry),
+                    storedDeadLetter(new DeadLetterPayloads(config.deadLetterMaxPayloadBytes())),
+                    true));
+        case "hardware" ->
+            handlers.put(
+                Topics.HARDWARE.withPrefix(prefix).name(),
+                new TopicHandler<>(
+                    new AvroDeserializer<>(HardwareSample.class, registry),
+                    RowMappers::hardware,
+                    false));
+        case "engine-state" ->
+            handlers.put(
+                Topics.ENGINE_STATE.withPrefix(prefix).name(),
+                new TopicHandler<>(
+                    new AvroDeserializer<>(EngineSample.class, registry),
+                    RowMappers::engine,
+                    false));
         default -> throw new IllegalArgumentException("unknown topic " + name);
       }
     }
     RowWriter writer = writer(config);
     if (config.rawRequestsEnabled()) {
-      RawRequests raw = new RawRequests(config.rawRequestsSampleRatio(), config.rawRequestsWindowSizes());
-      handlers.put(Topics.REQUESTS.withPrefix(prefix).name(),
-          new TopicHandler<>(new AvroDeserializer<>(RequestEvent.class, registry), raw::map, false));
-      writer = new RawRequestWriter(writer, RawRequestWriter.client(config), config.shutdownTimeout());
+      RawRequests raw =
+          new RawRequests(config.rawRequestsSampleRatio(), config.rawRequestsWindowSizes());
+      handlers.put(
+          Topics.REQUESTS.withPrefix(prefix).name(),
+          new TopicHandler<>(
+              new AvroDeserializer<>(RequestEvent.class, registry), raw::map, false));
+      writer =
+          new RawRequestWriter(writer, RawRequestWriter.client(config), config.shutdownTimeout());
     }
-    return new SinkLoop(consumer, producer, Topics.DEAD_LETTERS.withPrefix(prefix).name(), writer, handlers,
-        metrics, clock, config.batchMaxRows(), config.batchMaxWait(), config.pollTimeout(),
-        config.retryInitialBackoff(), config.retryMaxBackoff(), config.shutdownTimeout())
+    return new SinkLoop(
+            consumer,
+            producer,
+            Topics.DEAD_LETTERS.withPrefix(prefix).name(),
+            writer,
+            handlers,
+            metrics,
+            clock,
+            config.batchMaxRows(),
+            config.batchMaxWait(),
+            config.pollTimeout(),
+            config.retryInitialBackoff(),
+            config.retryMaxBackoff(),
+            config.shutdownTimeout())
         .limits(config.retryUnknownMaxAttempts(), config.deadLetterMaxPayloadBytes());
   }
 }

@@ -20,42 +20,49 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The consume-insert-commit loop. Records are decoded and mapped into an open batch bounded by {@code maxRows} rows
- * and {@code maxWait} age. A full or old batch is handed to a single inserter thread, which inserts it table by
- * table and sends its dead letters (acknowledged by Kafka); only then does the loop thread commit the batch's
- * offsets ({@code commitSync}). While one batch is being inserted the loop keeps polling and fills the next one
- * (at most one batch in flight; when the next one is full too, consumption is paused until the insert ends), so
- * decoding overlaps the insert. A crash anywhere before the commit re-delivers the batch; the ReplacingMergeTree
- * tables keyed on each record's natural key make the second copy harmless (queries read FINAL).
+ * The consume-insert-commit loop. Records are decoded and mapped into an open batch bounded by
+ * {@code maxRows} rows and {@code maxWait} age. A full or old batch is handed to a single inserter
+ * thread, which inserts it table by table and sends its dead letters (acknowledged by Kafka); only
+ * then does the loop thread commit the batch's offsets ({@code commitSync}). While one batch is
+ * being inserted the loop keeps polling and fills the next one (at most one batch in flight; when
+ * the next one is full too, consumption is paused until the insert ends), so decoding overlaps the
+ * insert. A crash anywhere before the commit re-delivers the batch; the ReplacingMergeTree tables
+ * keyed on each record's natural key make the second copy harmless (queries read FINAL).
  *
- * <p>The parts: {@link BatchPipeline} (open batch, batch in flight, retries, commit), {@link BatchWriter} (inserts,
- * isolation of refused rows), {@link DeadLetterSender} (dead letters, last-resort copy), {@link RebalanceListener}
- * (write or drop what is held before partitions move). This class polls, decodes, pauses and reports lag.
+ * <p>The parts: {@link BatchPipeline} (open batch, batch in flight, retries, commit), {@link
+ * BatchWriter} (inserts, isolation of refused rows), {@link DeadLetterSender} (dead letters,
+ * last-resort copy), {@link RebalanceListener} (write or drop what is held before partitions move).
+ * This class polls, decodes, pauses and reports lag.
  *
- * <p>Failures ({@link ErrorClassifier}): a retryable one pauses every assigned partition and retries the same batch
- * with exponential backoff and full jitter while {@code poll} keeps the group membership alive; a rejection bisects
- * the batch down to the rows ClickHouse refuses and dead-letters their records. MEMORY_LIMIT_EXCEEDED splits the
- * rows in halves until each part fits. An exception without a ClickHouse error code, or a single row that still
- * exceeds the memory limit, is retried with the same backoff at most {@code maxUnknownAttempts} times; then the
- * batch is bisected and the rows that still fail are dead-lettered (reasons {@code unclassified-error},
- * {@code too-large}), so no batch stalls the sink for good. Rows already inserted or dead-lettered are not sent
- * again when a batch is retried. A record that cannot be decoded or mapped is dead-lettered with the reason. A
- * record whose writer schema cannot be fetched because the registry is unreachable or failing (a retryable
- * {@link SchemaRegistryException}: the reader cache is cold after a start) is not bad input: its partition is sought
- * back to it, the rest of that partition's poll is skipped (it is fetched again), and consumption pauses with the
- * same backoff until the registry answers. Nothing is dropped without a dead letter or an error log and counter.
- * Dead letters are at least once: a send whose acknowledgement was lost is repeated on the retry. A dead letter the
- * topic refuses permanently (too large, not serializable) is sent once more cut to a few hundred bytes; if that is
- * refused too it is logged, counted ({@code infermeter_sink_dead_letters_total{reason="unsendable-dead-letter"}})
- * and skipped. A dead letter is never dead-lettered itself.
+ * <p>Failures ({@link ErrorClassifier}): a retryable one pauses every assigned partition and
+ * retries the same batch with exponential backoff and full jitter while {@code poll} keeps the
+ * group membership alive; a rejection bisects the batch down to the rows ClickHouse refuses and
+ * dead-letters their records. MEMORY_LIMIT_EXCEEDED splits the rows in halves until each part fits.
+ * An exception without a ClickHouse error code, or a single row that still exceeds the memory
+ * limit, is retried with the same backoff at most {@code maxUnknownAttempts} times; then the batch
+ * is bisected and the rows that still fail are dead-lettered (reasons {@code unclassified-error},
+ * {@code too-large}), so no batch stalls the sink for good. Rows already inserted or dead-lettered
+ * are not sent again when a batch is retried. A record that cannot be decoded or mapped is
+ * dead-lettered with the reason. A record whose writer schema cannot be fetched because the
+ * registry is unreachable or failing (a retryable {@link SchemaRegistryException}: the reader cache
+ * is cold after a start) is not bad input: its partition is sought back to it, the rest of that
+ * partition's poll is skipped (it is fetched again), and consumption pauses with the same backoff
+ * until the registry answers. Nothing is dropped without a dead letter or an error log and counter.
+ * Dead letters are at least once: a send whose acknowledgement was lost is repeated on the retry. A
+ * dead letter the topic refuses permanently (too large, not serializable) is sent once more cut to
+ * a few hundred bytes; if that is refused too it is logged, counted ({@code
+ * infermeter_sink_dead_letters_total{reason="unsendable-dead-letter"}}) and skipped. A dead letter
+ * is never dead-lettered itself.
  *
- * <p>{@link #run()} runs on one thread (the consumer is used only there); {@link #stop()} may be called from any
- * thread and makes the loop flush what it holds (retrying up to {@code shutdownTimeout}) and exit.
+ * <p>{@link #run()} runs on one thread (the consumer is used only there); {@link #stop()} may be
+ * called from any thread and makes the loop flush what it holds (retrying up to {@code
+ * shutdownTimeout}) and exit.
  */
 public final class SinkLoop implements Runnable {
 
   private static final Logger LOG = LoggerFactory.getLogger(SinkLoop.class);
   private static final Duration IN_FLIGHT_POLL = Duration.ofMillis(1);
+
   /** Default {@code retry.unknown.max.attempts}. */
   public static final int DEFAULT_MAX_UNKNOWN_ATTEMPTS = 10;
 
@@ -78,17 +85,36 @@ public final class SinkLoop implements Runnable {
 
   /** Registry unreachable: no consumption while it waits; reset by a record decoded. */
   private final Backoff registryBackoff;
-  /** Partitions sought back in the current poll's records: their remaining records are fetched again. */
+
+  /**
+   * Partitions sought back in the current poll's records: their remaining records are fetched
+   * again.
+   */
   private final Set<TopicPartition> rewound = new HashSet<>();
+
   private boolean paused;
   private long lastLagUpdate;
-  /** Called after every table of a batch is inserted and before the commit; tests simulate a crash there. */
-  private volatile Runnable afterInsertHook = () -> { };
+
+  /**
+   * Called after every table of a batch is inserted and before the commit; tests simulate a crash
+   * there.
+   */
+  private volatile Runnable afterInsertHook = () -> {};
 
   /** Every argument is required. */
-  public SinkLoop(Consumer<byte[], byte[]> consumer, Producer<byte[], DeadLetter> deadLetterProducer,
-      String deadLetterTopic, RowWriter writer, Map<String, TopicHandler<?>> handlers, SinkMetrics metrics,
-      Clock clock, int maxRows, Duration maxWait, Duration pollTimeout, Duration initialBackoff, Duration maxBackoff,
+  public SinkLoop(
+      Consumer<byte[], byte[]> consumer,
+      Producer<byte[], DeadLetter> deadLetterProducer,
+      String deadLetterTopic,
+      RowWriter writer,
+      Map<String, TopicHandler<?>> handlers,
+      SinkMetrics metrics,
+      Clock clock,
+      int maxRows,
+      Duration maxWait,
+      Duration pollTimeout,
+      Duration initialBackoff,
+      Duration maxBackoff,
       Duration shutdownTimeout) {
     this.consumer = consumer;
     this.deadLetterProducer = deadLetterProducer;
@@ -110,8 +136,8 @@ public final class SinkLoop implements Runnable {
   /**
    * Sets the bounds of the failure handling; call before {@link #run()}.
    *
-   * @param maxUnknownAttempts attempts of a batch failing without a ClickHouse error code (or with a single row over
-   *     the memory limit) before its failing rows are dead-lettered; at least 1
+   * @param maxUnknownAttempts attempts of a batch failing without a ClickHouse error code (or with
+   *     a single row over the memory limit) before its failing rows are dead-lettered; at least 1
    * @param maxDeadLetterPayloadBytes bytes of a source record kept in its dead letter; at least 0
    * @return this
    */
@@ -126,10 +152,26 @@ public final class SinkLoop implements Runnable {
   /** Builds the parts that depend on the limits; nothing runs until {@link #run()}. */
   private void wire(DeadLetters letters, int maxUnknownAttempts) {
     this.deadLetters = letters;
-    BatchWriter batchWriter = new BatchWriter(writer, handlers, metrics, letters, deadLetterTopic,
-        new DeadLetterSender(deadLetterProducer, metrics));
-    this.pipeline = new BatchPipeline(consumer, batchWriter, metrics, clock, new Backoff(initialBackoff, maxBackoff),
-        maxRows, maxWait, shutdownTimeout, maxUnknownAttempts, () -> afterInsertHook.run());
+    BatchWriter batchWriter =
+        new BatchWriter(
+            writer,
+            handlers,
+            metrics,
+            letters,
+            deadLetterTopic,
+            new DeadLetterSender(deadLetterProducer, metrics));
+    this.pipeline =
+        new BatchPipeline(
+            consumer,
+            batchWriter,
+            metrics,
+            clock,
+            new Backoff(initialBackoff, maxBackoff),
+            maxRows,
+            maxWait,
+            shutdownTimeout,
+            maxUnknownAttempts,
+            () -> afterInsertHook.run());
   }
 
   void afterInsertHook(Runnable hook) {
@@ -144,14 +186,17 @@ public final class SinkLoop implements Runnable {
 
   @Override
   public void run() {
-    RebalanceListener rebalance = new RebalanceListener(consumer, pipeline, this::updatePause, () -> paused);
+    RebalanceListener rebalance =
+        new RebalanceListener(consumer, pipeline, this::updatePause, () -> paused);
     consumer.subscribe(handlers.keySet(), rebalance);
     try {
       while (!stopping.get()) {
         ConsumerRecords<byte[], byte[]> records;
         try {
-          // While a batch is being inserted, poll briefly so its end is noticed at once and the next batch
-          // follows without an idle gap on the inserter (a paused consumer would otherwise wait pollTimeout).
+          // While a batch is being inserted, poll briefly so its end is noticed at once and the
+          // next batch
+          // follows without an idle gap on the inserter (a paused consumer would otherwise wait
+          // pollTimeout).
           records = consumer.poll(pipeline.inserting() ? IN_FLIGHT_POLL : pollTimeout);
         } catch (WakeupException e) {
           continue; // stop() was called; the loop condition decides
@@ -184,7 +229,9 @@ public final class SinkLoop implements Runnable {
     }
   }
 
-  /** Pauses consumption during an outage, or while the open batch is full behind a batch in flight. */
+  /**
+   * Pauses consumption during an outage, or while the open batch is full behind a batch in flight.
+   */
   private void updatePause() {
     boolean registryDown = registryBackoff.waiting(clock.millis());
     boolean want = pipeline.outage() || registryDown || pipeline.backedUp();
@@ -202,18 +249,28 @@ public final class SinkLoop implements Runnable {
   private void add(ConsumerRecord<byte[], byte[]> record) {
     TopicPartition tp = new TopicPartition(record.topic(), record.partition());
     if (rewound.contains(tp)) {
-      return; // sought back to an earlier record of this poll: fetched again after the registry answers
+      return; // sought back to an earlier record of this poll: fetched again after the registry
+      // answers
     }
     TopicHandler<?> handler = handlers.get(record.topic());
     long now = clock.millis();
     Batch batch = pipeline.open();
     if (record.value() == null) {
       batch.noteOffset(record, now);
-      deadLetter(record, DeadLetters.TOMBSTONE, "null value (tombstone) on a topic of Avro records", null, handler);
+      deadLetter(
+          record,
+          DeadLetters.TOMBSTONE,
+          "null value (tombstone) on a topic of Avro records",
+          null,
+          handler);
       return;
     }
     try {
-      handler.mapBytes(record.topic(), record.value(), record.partition(), record.offset(),
+      handler.mapBytes(
+          record.topic(),
+          record.value(),
+          record.partition(),
+          record.offset(),
           (t, row) -> batch.pendingRow(t, new Batch.Pending(row, record)));
     } catch (SerializationException e) {
       batch.dropPending();
@@ -236,35 +293,56 @@ public final class SinkLoop implements Runnable {
   }
 
   /**
-   * The registry could not be asked for {@code record}'s writer schema: not the record's fault. Seeks its partition
-   * back to it (its offset was not noted, so no commit passes it) and pauses consumption for a backoff.
+   * The registry could not be asked for {@code record}'s writer schema: not the record's fault.
+   * Seeks its partition back to it (its offset was not noted, so no commit passes it) and pauses
+   * consumption for a backoff.
    */
-  private void rewind(TopicPartition tp, ConsumerRecord<byte[], byte[]> record, RuntimeException e, long now) {
+  private void rewind(
+      TopicPartition tp, ConsumerRecord<byte[], byte[]> record, RuntimeException e, long now) {
     consumer.seek(tp, record.offset());
     rewound.add(tp);
     metrics.retries.inc();
     long delay = registryBackoff.failed(now);
     int failures = registryBackoff.failures();
     if (failures == 1 || failures % 20 == 0) {
-      LOG.warn("schema registry unavailable while decoding {}-{} offset {} (attempt {}): consumption paused, "
-          + "retrying in {} ms; the record is read again, not dead-lettered. Check that the registry at "
-          + "schema.registry.url is up and reachable from this host", record.topic(), record.partition(),
-          record.offset(), failures, delay, e);
+      LOG.warn(
+          "schema registry unavailable while decoding {}-{} offset {} (attempt {}): consumption paused, "
+              + "retrying in {} ms; the record is read again, not dead-lettered. Check that the registry at "
+              + "schema.registry.url is up and reachable from this host",
+          record.topic(),
+          record.partition(),
+          record.offset(),
+          failures,
+          delay,
+          e);
     }
   }
 
   /**
-   * Dead-letters {@code record}. Records of the dead-letter topic itself are stored straight into dead_letters
-   * (publishing them again would loop).
+   * Dead-letters {@code record}. Records of the dead-letter topic itself are stored straight into
+   * dead_letters (publishing them again would loop).
    */
-  private void deadLetter(ConsumerRecord<byte[], byte[]> record, String reason, String message, Throwable error,
+  private void deadLetter(
+      ConsumerRecord<byte[], byte[]> record,
+      String reason,
+      String message,
+      Throwable error,
       TopicHandler<?> handler) {
     DeadLetter letter = deadLetters.of(record, reason, message, error);
     metrics.deadLetters.labelValues(reason).inc();
-    LOG.warn("dead-lettering {}-{}@{}: {}: {}", record.topic(), record.partition(), record.offset(), reason, message);
+    LOG.warn(
+        "dead-lettering {}-{}@{}: {}: {}",
+        record.topic(),
+        record.partition(),
+        record.offset(),
+        reason,
+        message);
     Batch open = pipeline.open();
     if (handler != null && handler.deadLetterTopic()) {
-      RowMappers.deadLetter(letter, record.partition(), record.offset(),
+      RowMappers.deadLetter(
+          letter,
+          record.partition(),
+          record.offset(),
           (t, row) -> open.pendingRow(t, new Batch.Pending(row, record)));
       open.keepPending();
     } else {
@@ -279,8 +357,14 @@ public final class SinkLoop implements Runnable {
     lastLagUpdate = now;
     try {
       for (TopicPartition tp : consumer.assignment()) {
-        consumer.currentLag(tp).ifPresent(lag ->
-            metrics.consumerLag.labelValues(tp.topic(), Integer.toString(tp.partition())).set(lag));
+        consumer
+            .currentLag(tp)
+            .ifPresent(
+                lag ->
+                    metrics
+                        .consumerLag
+                        .labelValues(tp.topic(), Integer.toString(tp.partition()))
+                        .set(lag));
       }
     } catch (RuntimeException e) {
       LOG.debug("consumer lag not available", e); // a metric only: never stop the loop for it

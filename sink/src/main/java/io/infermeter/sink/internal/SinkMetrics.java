@@ -6,7 +6,8 @@ import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
 /**
- * The sink's own Prometheus metrics. Thread-safe (the Prometheus client is). Names carry their units.
+ * The sink's own Prometheus metrics. Thread-safe (the Prometheus client is). Names carry their
+ * units.
  */
 public final class SinkMetrics {
 
@@ -22,29 +23,64 @@ public final class SinkMetrics {
   final Histogram insertLatency;
 
   public SinkMetrics(PrometheusRegistry registry) {
-    rowsWritten = Counter.builder().name("infermeter_sink_rows_written_total")
-        .help("Rows acknowledged by ClickHouse, per table").labelNames("table").register(registry);
-    recordsConsumed = Counter.builder().name("infermeter_sink_records_consumed_total")
-        .help("Kafka records read, per topic").labelNames("topic").register(registry);
-    batches = Counter.builder().name("infermeter_sink_batches_total")
-        .help("Batches written and committed").register(registry);
-    retries = Counter.builder().name("infermeter_sink_retries_total")
-        .help("Failed batch attempts that will be retried (ClickHouse or dead-letter topic unavailable)")
-        .register(registry);
-    deadLetters = Counter.builder().name("infermeter_sink_dead_letters_total")
-        .help("Records sent to the dead-letter topic, per reason").labelNames("reason").register(registry);
-    commitFailures = Counter.builder().name("infermeter_sink_commit_failures_total")
-        .help("Offset commits that failed after a successful insert (records re-delivered, harmless)")
-        .register(registry);
-    splits = Counter.builder().name("infermeter_sink_batch_splits_total")
-        .help("Inserts split in halves because ClickHouse answered MEMORY_LIMIT_EXCEEDED").register(registry);
-    consumerLag = Gauge.builder().name("infermeter_sink_consumer_lag_records")
-        .help("Records behind the end of each assigned partition").labelNames("topic", "partition").register(registry);
-    paused = Gauge.builder().name("infermeter_sink_paused")
-        .help("1 while consumption is paused because ClickHouse is unavailable").register(registry);
-    insertLatency = Histogram.builder().name("infermeter_sink_insert_latency_seconds")
-        .help("Duration of one batch insert into one table, seconds").labelNames("table")
-        .classicUpperBounds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30).register(registry);
+    rowsWritten =
+        Counter.builder()
+            .name("infermeter_sink_rows_written_total")
+            .help("Rows acknowledged by ClickHouse, per table")
+            .labelNames("table")
+            .register(registry);
+    recordsConsumed =
+        Counter.builder()
+            .name("infermeter_sink_records_consumed_total")
+            .help("Kafka records read, per topic")
+            .labelNames("topic")
+            .register(registry);
+    batches =
+        Counter.builder()
+            .name("infermeter_sink_batches_total")
+            .help("Batches written and committed")
+            .register(registry);
+    retries =
+        Counter.builder()
+            .name("infermeter_sink_retries_total")
+            .help(
+                "Failed batch attempts that will be retried (ClickHouse or dead-letter topic unavailable)")
+            .register(registry);
+    deadLetters =
+        Counter.builder()
+            .name("infermeter_sink_dead_letters_total")
+            .help("Records sent to the dead-letter topic, per reason")
+            .labelNames("reason")
+            .register(registry);
+    commitFailures =
+        Counter.builder()
+            .name("infermeter_sink_commit_failures_total")
+            .help(
+                "Offset commits that failed after a successful insert (records re-delivered, harmless)")
+            .register(registry);
+    splits =
+        Counter.builder()
+            .name("infermeter_sink_batch_splits_total")
+            .help("Inserts split in halves because ClickHouse answered MEMORY_LIMIT_EXCEEDED")
+            .register(registry);
+    consumerLag =
+        Gauge.builder()
+            .name("infermeter_sink_consumer_lag_records")
+            .help("Records behind the end of each assigned partition")
+            .labelNames("topic", "partition")
+            .register(registry);
+    paused =
+        Gauge.builder()
+            .name("infermeter_sink_paused")
+            .help("1 while consumption is paused because ClickHouse is unavailable")
+            .register(registry);
+    insertLatency =
+        Histogram.builder()
+            .name("infermeter_sink_insert_latency_seconds")
+            .help("Duration of one batch insert into one table, seconds")
+            .labelNames("table")
+            .classicUpperBounds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+            .register(registry);
   }
 
   public double rowsWritten(String table) {

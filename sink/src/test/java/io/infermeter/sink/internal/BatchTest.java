@@ -19,8 +19,10 @@ class BatchTest {
     batch.noteOffset(record(0, 7), 100);
     batch.noteOffset(record(0, 5), 200);
     batch.noteOffset(record(1, 3), 300);
-    assertThat(batch.firstOffsets).isEqualTo(Map.of(new TopicPartition("t", 0), 5L, new TopicPartition("t", 1), 3L));
-    assertThat(batch.nextOffsets).isEqualTo(Map.of(new TopicPartition("t", 0), 8L, new TopicPartition("t", 1), 4L));
+    assertThat(batch.firstOffsets)
+        .isEqualTo(Map.of(new TopicPartition("t", 0), 5L, new TopicPartition("t", 1), 3L));
+    assertThat(batch.nextOffsets)
+        .isEqualTo(Map.of(new TopicPartition("t", 0), 8L, new TopicPartition("t", 1), 4L));
     assertThat(batch.firstAddedMillis).isEqualTo(100);
   }
 
@@ -48,7 +50,8 @@ class BatchTest {
   void aBatchHoldingOnlyOffsetsIsNotEmpty() {
     Batch batch = new Batch();
     assertThat(batch.isEmpty()).isTrue();
-    batch.noteOffset(record(0, 0), 0); // a dead letter stored as a row, or a skipped record: still to commit
+    batch.noteOffset(
+        record(0, 0), 0); // a dead letter stored as a row, or a skipped record: still to commit
     assertThat(batch.isEmpty()).isFalse();
   }
 }

@@ -45,7 +45,8 @@ final class ClickHouseTestDb implements AutoCloseable {
 
   List<List<Object>> rows(String sql) throws SQLException {
     List<List<Object>> out = new ArrayList<>();
-    try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery(sql.replace("${db}", database))) {
+    try (Statement st = connection.createStatement();
+        ResultSet rs = st.executeQuery(sql.replace("${db}", database))) {
       int n = rs.getMetaData().getColumnCount();
       while (rs.next()) {
         List<Object> row = new ArrayList<>(n);
@@ -59,14 +60,16 @@ final class ClickHouseTestDb implements AutoCloseable {
   }
 
   long longValue(String sql) throws SQLException {
-    try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery(sql.replace("${db}", database))) {
+    try (Statement st = connection.createStatement();
+        ResultSet rs = st.executeQuery(sql.replace("${db}", database))) {
       rs.next();
       return rs.getLong(1);
     }
   }
 
   double doubleValue(String sql) throws SQLException {
-    try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery(sql.replace("${db}", database))) {
+    try (Statement st = connection.createStatement();
+        ResultSet rs = st.executeQuery(sql.replace("${db}", database))) {
       rs.next();
       return rs.getDouble(1);
     }

@@ -7,20 +7,26 @@ import io.infermeter.avro.DeadLetter;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /**
- * What the sink stores of a dead letter's payload. The OTLP/JSON fixture is open-telemetry/opentelemetry-proto's
- * examples/trace.json with GenAI attributes of the OpenTelemetry semantic conventions (gen_ai.input.messages,
- * gen_ai.output.messages, and the older gen_ai.prompt / gen_ai.completion names) added to its span.
+ * What the sink stores of a dead letter's payload. The OTLP/JSON fixture is
+ * open-telemetry/opentelemetry-proto's examples/trace.json with GenAI attributes of the
+ * OpenTelemetry semantic conventions (gen_ai.input.messages, gen_ai.output.messages, and the older
+ * gen_ai.prompt / gen_ai.completion names) added to its span.
  */
 class DeadLetterPayloadsTest {
 
   private static DeadLetter letter(byte[] payload) {
-    return DeadLetter.newBuilder().setStage("collector").setReason("invalid").setMessage("/v1/traces rejected")
-        .setPayload(payload == null ? null : ByteBuffer.wrap(payload)).setDetectedUs(1L).build();
+    return DeadLetter.newBuilder()
+        .setStage("collector")
+        .setReason("invalid")
+        .setMessage("/v1/traces rejected")
+        .setPayload(payload == null ? null : ByteBuffer.wrap(payload))
+        .setDetectedUs(1L)
+        .build();
   }
 
   private static String payload(DeadLetter d) {
@@ -31,7 +37,8 @@ class DeadLetterPayloadsTest {
   }
 
   private static byte[] otlpJson() throws Exception {
-    try (InputStream in = DeadLetterPayloadsTest.class.getResourceAsStream("/otlp/trace-with-genai-content.json")) {
+    try (InputStream in =
+        DeadLetterPayloadsTest.class.getResourceAsStream("/otlp/trace-with-genai-content.json")) {
       return in.readAllBytes();
     }
   }
@@ -40,19 +47,29 @@ class DeadLetterPayloadsTest {
   void anOtlpJsonBodyLosesPromptAndCompletionAttributesAndKeepsTheRest() throws Exception {
     DeadLetter d = new DeadLetterPayloads(1 << 20).scrub(letter(otlpJson()));
 
-    assertThat(payload(d)).doesNotContain("SECRET-PROMPT").doesNotContain("SECRET-COMPLETION")
-        .contains("gen_ai.request.model").contains("llama-3-70b").contains("service.name")
+    assertThat(payload(d))
+        .doesNotContain("SECRET-PROMPT")
+        .doesNotContain("SECRET-COMPLETION")
+        .contains("gen_ai.request.model")
+        .contains("llama-3-70b")
+        .contains("service.name")
         .contains("gen_ai.content.prompt"); // an event's name is not content; its attributes are
-    assertThat(d.getMessage()).contains("5 field(s) that may hold prompt or completion text removed");
+    assertThat(d.getMessage())
+        .contains("5 field(s) that may hold prompt or completion text removed");
   }
 
   @Test
   void aJsonLineLosesSensitiveFieldsAtAnyDepth() {
-    String line = "{\"model\":\"m\",\"prompt\":\"SECRET\",\"attributes\":{\"gen_ai.completion\":\"SECRET\","
-        + "\"ok\":1,\"nested\":{\"messages\":[\"SECRET\"]}}}";
-    DeadLetter d = new DeadLetterPayloads(1 << 20).scrub(letter(line.getBytes(StandardCharsets.UTF_8)));
+    String line =
+        "{\"model\":\"m\",\"prompt\":\"SECRET\",\"attributes\":{\"gen_ai.completion\":\"SECRET\","
+            + "\"ok\":1,\"nested\":{\"messages\":[\"SECRET\"]}}}";
+    DeadLetter d =
+        new DeadLetterPayloads(1 << 20).scrub(letter(line.getBytes(StandardCharsets.UTF_8)));
 
-    assertThat(payload(d)).doesNotContain("SECRET").contains("\"model\":\"m\"").contains("\"ok\":1");
+    assertThat(payload(d))
+        .doesNotContain("SECRET")
+        .contains("\"model\":\"m\"")
+        .contains("\"ok\":1");
   }
 
   @Test
@@ -81,22 +98,40 @@ class DeadLetterPayloadsTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"gen_ai.prompt", "gen_ai.prompt.0.content", "GEN_AI.COMPLETION.1.role",
-      "gen_ai.input.messages", "gen_ai.output.messages", "llm.input_messages.0.message.content", "input.value",
-      "message.content", "prompt", "Messages"})
+  @ValueSource(
+      strings = {
+        "gen_ai.prompt",
+        "gen_ai.prompt.0.content",
+        "GEN_AI.COMPLETION.1.role",
+        "gen_ai.input.messages",
+        "gen_ai.output.messages",
+        "llm.input_messages.0.message.content",
+        "input.value",
+        "message.content",
+        "prompt",
+        "Messages"
+      })
   void sensitiveNames(String name) {
     assertThat(DeadLetterPayloads.isSensitive(name)).isTrue();
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"gen_ai.request.model", "gen_ai.usage.output_tokens", "model", "content_type",
-      "service.name", "gen_ai.operation.name"})
+  @ValueSource(
+      strings = {
+        "gen_ai.request.model",
+        "gen_ai.usage.output_tokens",
+        "model",
+        "content_type",
+        "service.name",
+        "gen_ai.operation.name"
+      })
   void ordinaryNames(String name) {
     assertThat(DeadLetterPayloads.isSensitive(name)).isFalse();
   }
 
   @Test
   void negativeLimitIsRefused() {
-    assertThatThrownBy(() -> new DeadLetterPayloads(-1)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new DeadLetterPayloads(-1))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 }

@@ -36,8 +36,15 @@ final class KafkaTestTopics implements AutoCloseable {
     String bootstrap = Infra.get().kafkaBootstrap();
     admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
     List<String> names = new ArrayList<>();
-    for (TopicSpec<?> t : List.of(Topics.WINDOW_AGGREGATES, Topics.ENERGY, Topics.BOTTLENECKS, Topics.ALERTS,
-        Topics.DEAD_LETTERS, Topics.HARDWARE, Topics.REQUESTS)) {
+    for (TopicSpec<?> t :
+        List.of(
+            Topics.WINDOW_AGGREGATES,
+            Topics.ENERGY,
+            Topics.BOTTLENECKS,
+            Topics.ALERTS,
+            Topics.DEAD_LETTERS,
+            Topics.HARDWARE,
+            Topics.REQUESTS)) {
       names.add(t.withPrefix(prefix).name());
     }
     KafkaTopics.create(bootstrap, partitions, KafkaTopics.KEEP_FOREVER, names);
@@ -45,8 +52,14 @@ final class KafkaTestTopics implements AutoCloseable {
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
-    AvroSerdeConfig serde = AvroSerdeConfig.from(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, Infra.get().schemaRegistryUrl()));
-    avro = new KafkaProducer<>(p, new StringSerializer(), new AvroSerializer<>(new HttpSchemaRegistryClient(serde), serde, false));
+    AvroSerdeConfig serde =
+        AvroSerdeConfig.from(
+            Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, Infra.get().schemaRegistryUrl()));
+    avro =
+        new KafkaProducer<>(
+            p,
+            new StringSerializer(),
+            new AvroSerializer<>(new HttpSchemaRegistryClient(serde), serde, false));
     raw = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
   }
 
@@ -72,7 +85,12 @@ final class KafkaTestTopics implements AutoCloseable {
     Map<TopicPartition, OffsetAndMetadata> committed =
         admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
     Set<TopicPartition> parts = new java.util.HashSet<>();
-    admin.describeTopics(List.of(name(spec))).allTopicNames().get().get(name(spec)).partitions()
+    admin
+        .describeTopics(List.of(name(spec)))
+        .allTopicNames()
+        .get()
+        .get(name(spec))
+        .partitions()
         .forEach(pi -> parts.add(new TopicPartition(name(spec), pi.partition())));
     Map<TopicPartition, OffsetSpec> latest = new java.util.HashMap<>();
     parts.forEach(tp -> latest.put(tp, OffsetSpec.latest()));
@@ -92,8 +110,18 @@ final class KafkaTestTopics implements AutoCloseable {
     avro.close();
     raw.close();
     try {
-      admin.deleteTopics(List.of(name(Topics.WINDOW_AGGREGATES), name(Topics.ENERGY), name(Topics.BOTTLENECKS),
-          name(Topics.ALERTS), name(Topics.DEAD_LETTERS), name(Topics.HARDWARE), name(Topics.REQUESTS))).all().get();
+      admin
+          .deleteTopics(
+              List.of(
+                  name(Topics.WINDOW_AGGREGATES),
+                  name(Topics.ENERGY),
+                  name(Topics.BOTTLENECKS),
+                  name(Topics.ALERTS),
+                  name(Topics.DEAD_LETTERS),
+                  name(Topics.HARDWARE),
+                  name(Topics.REQUESTS)))
+          .all()
+          .get();
     } catch (Exception e) {
       // best effort; unique names never collide
     }

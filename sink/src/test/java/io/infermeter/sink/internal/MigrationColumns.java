@@ -9,33 +9,46 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The columns of every table the migrations create, as the migrations declare them: {@code CREATE TABLE} column
- * lists, then {@code ALTER TABLE ... ADD / DROP / RENAME / MODIFY COLUMN} in version order. A test-side reading of the
- * SQL (not ClickHouse's), good for the statements our migrations use; a statement it cannot read fails the test that
- * asks rather than being skipped.
+ * The columns of every table the migrations create, as the migrations declare them: {@code CREATE
+ * TABLE} column lists, then {@code ALTER TABLE ... ADD / DROP / RENAME / MODIFY COLUMN} in version
+ * order. A test-side reading of the SQL (not ClickHouse's), good for the statements our migrations
+ * use; a statement it cannot read fails the test that asks rather than being skipped.
  */
 final class MigrationColumns {
 
   private static final Pattern CREATE_TABLE =
-      Pattern.compile("CREATE TABLE (?:IF NOT EXISTS )?\\$\\{database}\\.([a-z_0-9]+)\\s*\\(", Pattern.CASE_INSENSITIVE);
+      Pattern.compile(
+          "CREATE TABLE (?:IF NOT EXISTS )?\\$\\{database}\\.([a-z_0-9]+)\\s*\\(",
+          Pattern.CASE_INSENSITIVE);
   private static final Pattern ALTER_TABLE =
-      Pattern.compile("ALTER TABLE \\$\\{database}\\.([a-z_0-9]+)\\s+(.*)", Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
-  private static final Pattern ADD = Pattern.compile(
-      "ADD COLUMN (?:IF NOT EXISTS )?([a-z_0-9]+)\\s+(.*)", Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
+      Pattern.compile(
+          "ALTER TABLE \\$\\{database}\\.([a-z_0-9]+)\\s+(.*)",
+          Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
+  private static final Pattern ADD =
+      Pattern.compile(
+          "ADD COLUMN (?:IF NOT EXISTS )?([a-z_0-9]+)\\s+(.*)",
+          Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
   private static final Pattern DROP =
       Pattern.compile("DROP COLUMN (?:IF EXISTS )?([a-z_0-9]+)", Pattern.CASE_INSENSITIVE);
-  private static final Pattern RENAME = Pattern.compile(
-      "RENAME COLUMN (?:IF EXISTS )?([a-z_0-9]+) TO ([a-z_0-9]+)", Pattern.CASE_INSENSITIVE);
-  private static final Pattern MODIFY = Pattern.compile(
-      "MODIFY COLUMN (?:IF EXISTS )?([a-z_0-9]+)\\s+(.*)", Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
+  private static final Pattern RENAME =
+      Pattern.compile(
+          "RENAME COLUMN (?:IF EXISTS )?([a-z_0-9]+) TO ([a-z_0-9]+)", Pattern.CASE_INSENSITIVE);
+  private static final Pattern MODIFY =
+      Pattern.compile(
+          "MODIFY COLUMN (?:IF EXISTS )?([a-z_0-9]+)\\s+(.*)",
+          Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
+
   /** Where a column's type ends in its definition. */
-  private static final Pattern TYPE_END = Pattern.compile(
-      "\\s+(?:CODEC|DEFAULT|MATERIALIZED|ALIAS|EPHEMERAL|TTL|COMMENT|AFTER|FIRST|SETTINGS)\\b.*",
-      Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
+  private static final Pattern TYPE_END =
+      Pattern.compile(
+          "\\s+(?:CODEC|DEFAULT|MATERIALIZED|ALIAS|EPHEMERAL|TTL|COMMENT|AFTER|FIRST|SETTINGS)\\b.*",
+          Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
 
   private MigrationColumns() {}
 
-  /** Table name to (column name to ClickHouse type), in declaration order, after every migration. */
+  /**
+   * Table name to (column name to ClickHouse type), in declaration order, after every migration.
+   */
   static Map<String, Map<String, String>> of(List<Migration> migrations) {
     Map<String, Map<String, String>> tables = new LinkedHashMap<>();
     for (Migration m : migrations) {
@@ -49,8 +62,12 @@ final class MigrationColumns {
         if (alter.lookingAt()) {
           Map<String, String> columns = tables.get(alter.group(1));
           if (columns == null) {
-            throw new IllegalArgumentException("V" + m.version() + " alters " + alter.group(1)
-                + ", which no earlier migration creates");
+            throw new IllegalArgumentException(
+                "V"
+                    + m.version()
+                    + " alters "
+                    + alter.group(1)
+                    + ", which no earlier migration creates");
           }
           for (String action : splitTopLevel(alter.group(2))) {
             apply(columns, action.strip(), m);
@@ -74,8 +91,10 @@ final class MigrationColumns {
       columns.put(rename.group(2), columns.remove(rename.group(1)));
     } else if (modify.matches()) {
       columns.put(modify.group(1), type(modify.group(2)));
-    } else if (!action.matches("(?is)(ADD|DROP|MATERIALIZE|CLEAR) (INDEX|PROJECTION|CONSTRAINT)\\b.*|MODIFY TTL\\b.*")) {
-      throw new IllegalArgumentException("V" + m.version() + ": cannot read ALTER action '" + action + "'");
+    } else if (!action.matches(
+        "(?is)(ADD|DROP|MATERIALIZE|CLEAR) (INDEX|PROJECTION|CONSTRAINT)\\b.*|MODIFY TTL\\b.*")) {
+      throw new IllegalArgumentException(
+          "V" + m.version() + ": cannot read ALTER action '" + action + "'");
     }
   }
 
@@ -92,7 +111,8 @@ final class MigrationColumns {
       }
     }
     if (end < 0) {
-      throw new IllegalArgumentException("V" + m.version() + ": unbalanced parentheses in a CREATE TABLE");
+      throw new IllegalArgumentException(
+          "V" + m.version() + ": unbalanced parentheses in a CREATE TABLE");
     }
     Map<String, String> out = new LinkedHashMap<>();
     for (String element : splitTopLevel(fromParen.substring(1, end))) {
@@ -133,13 +153,19 @@ final class MigrationColumns {
     return out;
   }
 
-  /** The statements of a script with {@code --} comments removed (to the end of the line), split on ';'. */
+  /**
+   * The statements of a script with {@code --} comments removed (to the end of the line), split on
+   * ';'.
+   */
   private static List<String> statements(String script) {
     StringBuilder sb = new StringBuilder();
     for (String line : script.split("\n", -1)) {
       int comment = line.indexOf("--");
       sb.append(comment >= 0 ? line.substring(0, comment) : line).append('\n');
     }
-    return Arrays.stream(sb.toString().split(";")).map(String::strip).filter(s -> !s.isEmpty()).toList();
+    return Arrays.stream(sb.toString().split(";"))
+        .map(String::strip)
+        .filter(s -> !s.isEmpty())
+        .toList();
   }
 }

@@ -29,21 +29,30 @@ class RowMappersTest {
   }
 
   @ParameterizedTest
-  @CsvSource({"0, 1970-01-01T00:00:00Z", "1, 1970-01-01T00:00:00.000001Z", "-1, 1969-12-31T23:59:59.999999Z",
-      "1790000000123456, 2026-09-21T14:13:20.123456Z"})
+  @CsvSource({
+    "0, 1970-01-01T00:00:00Z",
+    "1, 1970-01-01T00:00:00.000001Z",
+    "-1, 1969-12-31T23:59:59.999999Z",
+    "1790000000123456, 2026-09-21T14:13:20.123456Z"
+  })
   void microsecondsBecomeInstants(long micros, String expected) {
     assertThat(RowMappers.micros(micros)).isEqualTo(Instant.parse(expected));
   }
 
   @Test
   void everyRowMatchesItsTableWidth() {
-    WindowAggregate w = Fixtures.window(0, "h", "m", 3).setSlo(List.of(Fixtures.slo("a", 3, 2)))
-        .setLatencies(List.of(Fixtures.latency("e2e", "warm", Fixtures.histogram(new long[] {5, 6})),
-            Fixtures.latency("ttft", "cold", Fixtures.histogram(new long[] {7}))))
-        .build();
+    WindowAggregate w =
+        Fixtures.window(0, "h", "m", 3)
+            .setSlo(List.of(Fixtures.slo("a", 3, 2)))
+            .setLatencies(
+                List.of(
+                    Fixtures.latency("e2e", "warm", Fixtures.histogram(new long[] {5, 6})),
+                    Fixtures.latency("ttft", "cold", Fixtures.histogram(new long[] {7}))))
+            .build();
     List<Row> rows = map(w);
-    assertThat(rows).extracting(Row::table).containsExactly(Table.WINDOW_AGGREGATES, Table.WINDOW_LATENCY,
-        Table.WINDOW_LATENCY);
+    assertThat(rows)
+        .extracting(Row::table)
+        .containsExactly(Table.WINDOW_AGGREGATES, Table.WINDOW_LATENCY, Table.WINDOW_LATENCY);
     assertThat(rows).allSatisfy(r -> assertThat(r.values()).hasSize(r.table().columns().size()));
     assertThat(rows.get(0).get("kafka_offset")).isEqualTo(9L);
     assertThat(rows.get(0).get("slo_good")).isEqualTo(List.of(2L));
@@ -52,41 +61,64 @@ class RowMappersTest {
 
   @Test
   void energyGetsOneRowPerModelPlusAnIdleRowThatConservesEnergy() {
-    DeviceWindowEnergy e = Fixtures.energy(0, "h", "eu", "H100", 40, 4, 0.4, List.of(
-        Fixtures.attribution("a", 1, 10, 0.5, 50, 5, 0.5), Fixtures.attribution("b", 1, 10, 0.1, 10, 1, 0.1)));
+    DeviceWindowEnergy e =
+        Fixtures.energy(
+            0,
+            "h",
+            "eu",
+            "H100",
+            40,
+            4,
+            0.4,
+            List.of(
+                Fixtures.attribution("a", 1, 10, 0.5, 50, 5, 0.5),
+                Fixtures.attribution("b", 1, 10, 0.1, 10, 1, 0.1)));
     List<Row> rows = new ArrayList<>();
     RowMappers.energy(e, 0, 1, (t, v) -> rows.add(new Row(t, v)));
-    assertThat(rows).extracting(Row::table).containsExactly(Table.DEVICE_ENERGY, Table.ENERGY_ATTRIBUTION,
-        Table.ENERGY_ATTRIBUTION, Table.ENERGY_ATTRIBUTION);
+    assertThat(rows)
+        .extracting(Row::table)
+        .containsExactly(
+            Table.DEVICE_ENERGY,
+            Table.ENERGY_ATTRIBUTION,
+            Table.ENERGY_ATTRIBUTION,
+            Table.ENERGY_ATTRIBUTION);
     List<Row> attribution = rows.subList(1, 4);
     assertThat(attribution.get(2).get("is_idle")).isEqualTo(1);
     assertThat(attribution.get(2).get("model")).isEqualTo(RowMappers.IDLE_MODEL);
     assertThat(attribution.stream().mapToDouble(r -> (Double) r.get("energy_j")).sum())
         .isCloseTo(e.getMeasuredEnergyJ(), within(1e-9));
-    assertThat(attribution.stream().mapToDouble(r -> (Double) r.get("share")).sum()).isCloseTo(1.0, within(1e-9));
+    assertThat(attribution.stream().mapToDouble(r -> (Double) r.get("share")).sum())
+        .isCloseTo(1.0, within(1e-9));
     assertThat(rows).allSatisfy(r -> assertThat(r.values()).hasSize(r.table().columns().size()));
   }
 
   @Test
   void negativeCountsAndMisalignedBucketsAreRefused() {
     assertThatThrownBy(() -> map(Fixtures.window(0, "h", "m", 1).setOutputTokens(-1).build()))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("outputTokens");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("outputTokens");
     LatencyStats bad = Fixtures.latency("e2e", "warm", Fixtures.histogram(new long[] {1, 2000}));
     bad.setBucketCounts(List.of(1L));
-    assertThatThrownBy(() -> map(Fixtures.window(0, "h", "m", 1).setLatencies(List.of(bad)).build()))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("bucket");
+    assertThatThrownBy(
+            () -> map(Fixtures.window(0, "h", "m", 1).setLatencies(List.of(bad)).build()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("bucket");
   }
 
   @Test
   void hardwareSampleKeepsMissingFieldsNull() {
     List<Row> rows = new ArrayList<>();
-    RowMappers.hardware(Fixtures.gpuSample("h", 0, null, 300.0, 0), 1, 2, (t, v) -> rows.add(new Row(t, v)));
-    assertThat(rows).singleElement().satisfies(r -> {
-      assertThat(r.values()).hasSize(r.table().columns().size());
-      assertThat(r.get("utilization_pct")).isNull();
-      assertThat(r.get("pcie_rx_bytes_per_sec")).isNull();
-      assertThat(r.get("power_w")).isEqualTo(300.0);
-      assertThat(r.get("process_pid")).isEqualTo(List.of(42));
-    });
+    RowMappers.hardware(
+        Fixtures.gpuSample("h", 0, null, 300.0, 0), 1, 2, (t, v) -> rows.add(new Row(t, v)));
+    assertThat(rows)
+        .singleElement()
+        .satisfies(
+            r -> {
+              assertThat(r.values()).hasSize(r.table().columns().size());
+              assertThat(r.get("utilization_pct")).isNull();
+              assertThat(r.get("pcie_rx_bytes_per_sec")).isNull();
+              assertThat(r.get("power_w")).isEqualTo(300.0);
+              assertThat(r.get("process_pid")).isEqualTo(List.of(42));
+            });
   }
 }

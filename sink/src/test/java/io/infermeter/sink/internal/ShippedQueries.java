@@ -8,7 +8,10 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** The named queries of docs/queries.sql, with their {@code {name:Type}} parameters bound to literals. */
+/**
+ * The named queries of docs/queries.sql, with their {@code {name:Type}} parameters bound to
+ * literals.
+ */
 final class ShippedQueries {
 
   private static final Pattern PARAM = Pattern.compile("\\{([a-z_]+):[A-Za-z0-9(), ']+}");
@@ -46,11 +49,15 @@ final class ShippedQueries {
     return queries;
   }
 
-  /** The query {@code name} for {@code database}, every parameter replaced by the quoted literal in {@code params}. */
+  /**
+   * The query {@code name} for {@code database}, every parameter replaced by the quoted literal in
+   * {@code params}.
+   */
   String bind(String name, String database, Map<String, ?> params) {
     String sql = queries.get(name);
     if (sql == null) {
-      throw new IllegalArgumentException("no query named " + name + " in docs/queries.sql; have " + queries.keySet());
+      throw new IllegalArgumentException(
+          "no query named " + name + " in docs/queries.sql; have " + queries.keySet());
     }
     sql = sql.replace("infermeter.", database + ".");
     Matcher m = PARAM.matcher(sql);
@@ -60,7 +67,8 @@ final class ShippedQueries {
       if (v == null) {
         throw new IllegalArgumentException("query " + name + " needs parameter " + m.group(1));
       }
-      m.appendReplacement(sb, Matcher.quoteReplacement(v instanceof Number ? v.toString() : "'" + v + "'"));
+      m.appendReplacement(
+          sb, Matcher.quoteReplacement(v instanceof Number ? v.toString() : "'" + v + "'"));
     }
     m.appendTail(sb);
     return sb.toString();

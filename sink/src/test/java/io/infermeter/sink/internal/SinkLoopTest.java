@@ -35,9 +35,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The consume-insert-commit loop with Kafka's MockConsumer/MockProducer and a scripted writer (unit test, no
- * servers): commit only after insert, pause/retry/resume on retryable failures, bisection of rejected rows,
- * dead letters for undecodable records.
+ * The consume-insert-commit loop with Kafka's MockConsumer/MockProducer and a scripted writer (unit
+ * test, no servers): commit only after insert, pause/retry/resume on retryable failures, bisection
+ * of rejected rows, dead letters for undecodable records.
  */
 class SinkLoopTest {
 
@@ -46,54 +46,84 @@ class SinkLoopTest {
   private static final TopicPartition TP = new TopicPartition(TOPIC, 0);
 
   private final InMemorySchemaRegistryClient registry = new InMemorySchemaRegistryClient();
-  /** Schema look-ups by id that fail as an unreachable registry does (retryable) before they succeed. */
+
+  /**
+   * Schema look-ups by id that fail as an unreachable registry does (retryable) before they
+   * succeed.
+   */
   private final AtomicInteger registryDownFor = new AtomicInteger();
-  private final SchemaRegistryClient flakyRegistry = new SchemaRegistryClient() {
-    @Override
-    public int register(String subject, org.apache.avro.Schema schema) {
-      return registry.register(subject, schema);
-    }
 
-    @Override
-    public int lookup(String subject, org.apache.avro.Schema schema) {
-      return registry.lookup(subject, schema);
-    }
+  private final SchemaRegistryClient flakyRegistry =
+      new SchemaRegistryClient() {
+        @Override
+        public int register(String subject, org.apache.avro.Schema schema) {
+          return registry.register(subject, schema);
+        }
 
-    @Override
-    public org.apache.avro.Schema byId(int id) {
-      if (registryDownFor.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
-        throw new SchemaRegistryException("GET /schemas/ids/" + id + ": Connection refused", -1, -1, true,
-            new ConnectException("Connection refused"));
-      }
-      return registry.byId(id);
-    }
-  };
-  private final AvroSerdeConfig serdeConfig = AvroSerdeConfig.from(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, "http://unused.invalid"));
-  private final AvroSerializer<WindowAggregate> serializer = new AvroSerializer<>(registry, serdeConfig, false);
+        @Override
+        public int lookup(String subject, org.apache.avro.Schema schema) {
+          return registry.lookup(subject, schema);
+        }
+
+        @Override
+        public org.apache.avro.Schema byId(int id) {
+          if (registryDownFor.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+            throw new SchemaRegistryException(
+                "GET /schemas/ids/" + id + ": Connection refused",
+                -1,
+                -1,
+                true,
+                new ConnectException("Connection refused"));
+          }
+          return registry.byId(id);
+        }
+      };
+  private final AvroSerdeConfig serdeConfig =
+      AvroSerdeConfig.from(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, "http://unused.invalid"));
+  private final AvroSerializer<WindowAggregate> serializer =
+      new AvroSerializer<>(registry, serdeConfig, false);
+
   /** The sink's rebalance listener (MockConsumer.rebalance does not call it). */
   private volatile org.apache.kafka.clients.consumer.ConsumerRebalanceListener listener;
-  private final MockConsumer<byte[], byte[]> consumer = new MockConsumer<>("earliest") {
-    @Override
-    public synchronized void subscribe(java.util.Collection<String> topics,
-        org.apache.kafka.clients.consumer.ConsumerRebalanceListener l) {
-      listener = l;
-      super.subscribe(topics, l);
-    }
-  };
-  /** Dead letters whose payload is larger than this fail as the broker fails a record over its size limit. */
-  private volatile int producerMaxPayload = Integer.MAX_VALUE;
-  private final MockProducer<byte[], DeadLetter> producer =
-      new MockProducer<>(true, null, new ByteArraySerializer(), new AvroSerializer<>(registry, serdeConfig, false)) {
+
+  private final MockConsumer<byte[], byte[]> consumer =
+      new MockConsumer<>("earliest") {
         @Override
-        public synchronized java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> send(
-            org.apache.kafka.clients.producer.ProducerRecord<byte[], DeadLetter> record,
-            org.apache.kafka.clients.producer.Callback callback) {
+        public synchronized void subscribe(
+            java.util.Collection<String> topics,
+            org.apache.kafka.clients.consumer.ConsumerRebalanceListener l) {
+          listener = l;
+          super.subscribe(topics, l);
+        }
+      };
+
+  /**
+   * Dead letters whose payload is larger than this fail as the broker fails a record over its size
+   * limit.
+   */
+  private volatile int producerMaxPayload = Integer.MAX_VALUE;
+
+  private final MockProducer<byte[], DeadLetter> producer =
+      new MockProducer<>(
+          true,
+          null,
+          new ByteArraySerializer(),
+          new AvroSerializer<>(registry, serdeConfig, false)) {
+        @Override
+        public synchronized java.util.concurrent.Future<
+                org.apache.kafka.clients.producer.RecordMetadata>
+            send(
+                org.apache.kafka.clients.producer.ProducerRecord<byte[], DeadLetter> record,
+                org.apache.kafka.clients.producer.Callback callback) {
           java.nio.ByteBuffer payload = record.value().getPayload();
           if (payload != null && payload.remaining() > producerMaxPayload) {
-            java.util.concurrent.CompletableFuture<org.apache.kafka.clients.producer.RecordMetadata> failed =
-                new java.util.concurrent.CompletableFuture<>();
-            failed.completeExceptionally(new org.apache.kafka.common.errors.RecordTooLargeException(
-                "The message is " + payload.remaining() + " bytes when serialized which is larger than 1048576"));
+            java.util.concurrent.CompletableFuture<org.apache.kafka.clients.producer.RecordMetadata>
+                failed = new java.util.concurrent.CompletableFuture<>();
+            failed.completeExceptionally(
+                new org.apache.kafka.common.errors.RecordTooLargeException(
+                    "The message is "
+                        + payload.remaining()
+                        + " bytes when serialized which is larger than 1048576"));
             return failed;
           }
           return super.send(record, callback);
@@ -110,17 +140,24 @@ class SinkLoopTest {
     final AtomicInteger attempts = new AtomicInteger();
     volatile int failNext;
     volatile String rejectHost;
+
     /** More rows than this in one insert fail with MEMORY_LIMIT_EXCEEDED. */
     volatile int maxRowsThatFit = Integer.MAX_VALUE;
+
     /** A row of this host alone exceeds the memory limit. */
     volatile String hugeHost;
+
     /** A row of this host makes the driver throw an exception without a server code. */
     volatile String oddHost;
+
     volatile int oddNext;
     final List<Integer> insertSizes = Collections.synchronizedList(new ArrayList<>());
 
     private static SQLException memoryLimit() {
-      return new SQLException("Code: 241. DB::Exception: Memory limit (for query) exceeded", "HY000", 241,
+      return new SQLException(
+          "Code: 241. DB::Exception: Memory limit (for query) exceeded",
+          "HY000",
+          241,
           new ServerException(241, "MEMORY_LIMIT_EXCEEDED", 500, "q"));
     }
 
@@ -130,7 +167,8 @@ class SinkLoopTest {
       insertSizes.add(rows.size());
       if (failNext > 0) {
         failNext--;
-        throw new SQLException("Failed to get response", new ConnectException("Connection refused"));
+        throw new SQLException(
+            "Failed to get response", new ConnectException("Connection refused"));
       }
       if (oddNext > 0) {
         oddNext--;
@@ -147,7 +185,10 @@ class SinkLoopTest {
         throw new SQLException("something odd"); // no server code, no known cause
       }
       if (rejectHost != null && rows.stream().anyMatch(r -> rejectHost.equals(r[hostColumn]))) {
-        throw new SQLException("Code: 469. VIOLATED_CONSTRAINT", "HY000", 469,
+        throw new SQLException(
+            "Code: 469. VIOLATED_CONSTRAINT",
+            "HY000",
+            469,
             new ServerException(469, "VIOLATED_CONSTRAINT", 500, "q"));
       }
       if (table == Table.WINDOW_AGGREGATES) {
@@ -161,15 +202,31 @@ class SinkLoopTest {
 
   @BeforeEach
   void setUp() {
-    loop = new SinkLoop(consumer, producer, DLQ, writer,
-        Map.of(TOPIC, new TopicHandler<>(new AvroDeserializer<>(WindowAggregate.class, flakyRegistry),
-            RowMappers::windowAggregate, false)),
-        metrics, Clock.systemUTC(), 4, Duration.ofMillis(20), Duration.ofMillis(5), Duration.ofMillis(1),
-        Duration.ofMillis(5), Duration.ofSeconds(5));
-    consumer.schedulePollTask(() -> {
-      consumer.rebalance(List.of(TP));
-      consumer.updateBeginningOffsets(Map.of(TP, 0L));
-    });
+    loop =
+        new SinkLoop(
+            consumer,
+            producer,
+            DLQ,
+            writer,
+            Map.of(
+                TOPIC,
+                new TopicHandler<>(
+                    new AvroDeserializer<>(WindowAggregate.class, flakyRegistry),
+                    RowMappers::windowAggregate,
+                    false)),
+            metrics,
+            Clock.systemUTC(),
+            4,
+            Duration.ofMillis(20),
+            Duration.ofMillis(5),
+            Duration.ofMillis(1),
+            Duration.ofMillis(5),
+            Duration.ofSeconds(5));
+    consumer.schedulePollTask(
+        () -> {
+          consumer.rebalance(List.of(TP));
+          consumer.updateBeginningOffsets(Map.of(TP, 0L));
+        });
   }
 
   @AfterEach
@@ -183,11 +240,13 @@ class SinkLoopTest {
   private void start() {
     thread = new Thread(loop, "loop-under-test");
     thread.start();
-    Infra.await(Duration.ofSeconds(10), "partition assigned", () -> !consumer.assignment().isEmpty());
+    Infra.await(
+        Duration.ofSeconds(10), "partition assigned", () -> !consumer.assignment().isEmpty());
   }
 
   private void add(long offset, String host) {
-    byte[] value = serializer.serialize(TOPIC, Fixtures.window(offset, host, "m", offset + 1).build());
+    byte[] value =
+        serializer.serialize(TOPIC, Fixtures.window(offset, host, "m", offset + 1).build());
     consumer.addRecord(new ConsumerRecord<>(TOPIC, 0, offset, null, value));
   }
 
@@ -217,7 +276,10 @@ class SinkLoopTest {
     Infra.await(Duration.ofSeconds(10), "committed after the outage", () -> committed() == 2);
     assertThat(metrics.retries()).isEqualTo(3);
     assertThat(writer.aggregates).hasSize(2); // written once, after the failures
-    Infra.await(Duration.ofSeconds(10), "resumed", () -> consumer.paused().isEmpty() && !metrics.isPaused());
+    Infra.await(
+        Duration.ofSeconds(10),
+        "resumed",
+        () -> consumer.paused().isEmpty() && !metrics.isPaused());
     assertThat(producer.history()).isEmpty();
   }
 
@@ -226,10 +288,14 @@ class SinkLoopTest {
     writer.failNext = Integer.MAX_VALUE;
     start();
     add(0, "h");
-    Infra.await(Duration.ofSeconds(10), "paused", () -> consumer.paused().contains(TP) && metrics.retries() >= 2);
+    Infra.await(
+        Duration.ofSeconds(10),
+        "paused",
+        () -> consumer.paused().contains(TP) && metrics.retries() >= 2);
     assertThat(committed()).isEqualTo(-1);
     writer.failNext = 0;
-    Infra.await(Duration.ofSeconds(10), "caught up", () -> committed() == 1 && consumer.paused().isEmpty());
+    Infra.await(
+        Duration.ofSeconds(10), "caught up", () -> committed() == 1 && consumer.paused().isEmpty());
   }
 
   @Test
@@ -237,20 +303,30 @@ class SinkLoopTest {
     writer.failNext = Integer.MAX_VALUE;
     start();
     add(0, "h");
-    Infra.await(Duration.ofSeconds(10), "paused", () -> consumer.paused().contains(TP) && metrics.retries() >= 1);
-    // the batch held cannot be written during the rebalance: it is dropped uncommitted, to be re-read
+    Infra.await(
+        Duration.ofSeconds(10),
+        "paused",
+        () -> consumer.paused().contains(TP) && metrics.retries() >= 1);
+    // the batch held cannot be written during the rebalance: it is dropped uncommitted, to be
+    // re-read
     java.util.concurrent.CountDownLatch rebalanced = new java.util.concurrent.CountDownLatch(1);
-    consumer.schedulePollTask(() -> {
-      listener.onPartitionsRevoked(List.of(TP));
-      consumer.rebalance(List.of(TP));
-      consumer.seek(TP, 0L); // a real consumer starts a re-assigned partition at its committed offset (none: 0)
-      listener.onPartitionsAssigned(List.of(TP));
-      rebalanced.countDown();
-    });
+    consumer.schedulePollTask(
+        () -> {
+          listener.onPartitionsRevoked(List.of(TP));
+          consumer.rebalance(List.of(TP));
+          consumer.seek(
+              TP,
+              0L); // a real consumer starts a re-assigned partition at its committed offset (none:
+          // 0)
+          listener.onPartitionsAssigned(List.of(TP));
+          rebalanced.countDown();
+        });
     Infra.await(Duration.ofSeconds(10), "rebalanced", () -> rebalanced.getCount() == 0);
     writer.failNext = 0;
     consumer.schedulePollTask(() -> add(0, "h")); // re-delivered from the uncommitted offset
-    Infra.await(Duration.ofSeconds(10), "caught up after ClickHouse returned",
+    Infra.await(
+        Duration.ofSeconds(10),
+        "caught up after ClickHouse returned",
         () -> committed() == 1 && consumer.paused().isEmpty());
     assertThat(writer.aggregates).hasSize(1);
   }
@@ -265,47 +341,62 @@ class SinkLoopTest {
     add(3, "h");
     Infra.await(Duration.ofSeconds(10), "committed", () -> committed() == 4);
     assertThat(writer.aggregates).hasSize(3);
-    assertThat(producer.history()).singleElement().satisfies(r -> {
-      assertThat(r.topic()).isEqualTo(DLQ);
-      assertThat(r.value().getReason()).isEqualTo(DeadLetters.REJECTED);
-      assertThat(r.value().getSourceOffset()).isEqualTo(1L);
-      assertThat(r.value().getMessage()).contains("VIOLATED_CONSTRAINT");
-    });
+    assertThat(producer.history())
+        .singleElement()
+        .satisfies(
+            r -> {
+              assertThat(r.topic()).isEqualTo(DLQ);
+              assertThat(r.value().getReason()).isEqualTo(DeadLetters.REJECTED);
+              assertThat(r.value().getSourceOffset()).isEqualTo(1L);
+              assertThat(r.value().getMessage()).contains("VIOLATED_CONSTRAINT");
+            });
   }
 
   @Test
   void anUnreachableRegistryRewindsAndPausesInsteadOfDeadLetteringGoodRecords() {
     registryDownFor.set(1);
     start();
-    consumer.schedulePollTask(() -> { // both in one poll, as a fetch returns them
-      add(0, "h");
-      add(1, "h");
-    });
-    // Record 0 fails: its partition is sought back to 0 and record 1 is skipped. MockConsumer forgets polled records,
+    consumer.schedulePollTask(
+        () -> { // both in one poll, as a fetch returns them
+          add(0, "h");
+          add(1, "h");
+        });
+    // Record 0 fails: its partition is sought back to 0 and record 1 is skipped. MockConsumer
+    // forgets polled records,
     // so hand both to it again (in one poll), as the broker sends them again after the seek.
     Infra.await(Duration.ofSeconds(10), "a registry failure", () -> metrics.retries() >= 1);
     assertThat(consumer.position(TP)).isZero();
     assertThat(committed()).isEqualTo(-1);
-    consumer.schedulePollTask(() -> {
-      add(0, "h");
-      add(1, "h");
-    });
+    consumer.schedulePollTask(
+        () -> {
+          add(0, "h");
+          add(1, "h");
+        });
     Infra.await(Duration.ofSeconds(10), "written and committed", () -> committed() == 2);
     assertThat(producer.history()).isEmpty(); // nothing dead-lettered
     assertThat(writer.aggregates).hasSize(2);
     assertThat(metrics.retries()).isEqualTo(1);
-    Infra.await(Duration.ofSeconds(10), "resumed", () -> consumer.paused().isEmpty() && !metrics.isPaused());
+    Infra.await(
+        Duration.ofSeconds(10),
+        "resumed",
+        () -> consumer.paused().isEmpty() && !metrics.isPaused());
   }
 
   @Test
   void undecodableAndNullRecordsAreDeadLetteredAndCommitted() {
     start();
-    consumer.addRecord(new ConsumerRecord<>(TOPIC, 0, 0L, "k".getBytes(StandardCharsets.UTF_8),
-        "garbage".getBytes(StandardCharsets.UTF_8)));
+    consumer.addRecord(
+        new ConsumerRecord<>(
+            TOPIC,
+            0,
+            0L,
+            "k".getBytes(StandardCharsets.UTF_8),
+            "garbage".getBytes(StandardCharsets.UTF_8)));
     consumer.addRecord(new ConsumerRecord<>(TOPIC, 0, 1L, null, null));
     add(2, "h");
     Infra.await(Duration.ofSeconds(10), "committed", () -> committed() == 3);
-    assertThat(producer.history()).extracting(r -> r.value().getReason().toString())
+    assertThat(producer.history())
+        .extracting(r -> r.value().getReason().toString())
         .containsExactly(DeadLetters.DESERIALIZATION, DeadLetters.TOMBSTONE);
     assertThat(producer.history().get(0).key()).isEqualTo("k".getBytes(StandardCharsets.UTF_8));
     assertThat(writer.aggregates).hasSize(1);
@@ -315,13 +406,18 @@ class SinkLoopTest {
   void deadLetterTopicFailureIsRetriedAndNothingCommittedUntilItWorks() {
     producer.flushException = new org.apache.kafka.common.errors.TimeoutException("broker down");
     start();
-    consumer.addRecord(new ConsumerRecord<>(TOPIC, 0, 0L, null, "garbage".getBytes(StandardCharsets.UTF_8)));
-    Infra.await(Duration.ofSeconds(10), "retrying", () -> metrics.retries() >= 2 && consumer.paused().contains(TP));
+    consumer.addRecord(
+        new ConsumerRecord<>(TOPIC, 0, 0L, null, "garbage".getBytes(StandardCharsets.UTF_8)));
+    Infra.await(
+        Duration.ofSeconds(10),
+        "retrying",
+        () -> metrics.retries() >= 2 && consumer.paused().contains(TP));
     assertThat(committed()).isEqualTo(-1);
     producer.flushException = null;
     Infra.await(Duration.ofSeconds(10), "committed", () -> committed() == 1);
     // At least once on the dead-letter topic: an unacknowledged send is repeated, never dropped.
-    assertThat(producer.history()).isNotEmpty()
+    assertThat(producer.history())
+        .isNotEmpty()
         .allSatisfy(r -> assertThat(r.value().getSourceOffset()).isEqualTo(0L));
   }
 
@@ -351,16 +447,24 @@ class SinkLoopTest {
     add(2, "h");
     add(3, "h");
     Infra.await(Duration.ofSeconds(10), "committed", () -> committed() == 4);
-    assertThat(writer.aggregates).extracting(r -> r[Table.WINDOW_AGGREGATES.columns().indexOf("host")])
-        .containsOnly("h").hasSize(3); // the good rows once each, although the batch was attempted 3 times
-    assertThat(producer.history()).singleElement().satisfies(r -> {
-      assertThat(r.value().getReason()).isEqualTo(DeadLetters.TOO_LARGE);
-      assertThat(r.value().getSourceOffset()).isEqualTo(1L);
-      assertThat(r.value().getMessage()).contains("MEMORY_LIMIT_EXCEEDED");
-    });
+    assertThat(writer.aggregates)
+        .extracting(r -> r[Table.WINDOW_AGGREGATES.columns().indexOf("host")])
+        .containsOnly("h")
+        .hasSize(3); // the good rows once each, although the batch was attempted 3 times
+    assertThat(producer.history())
+        .singleElement()
+        .satisfies(
+            r -> {
+              assertThat(r.value().getReason()).isEqualTo(DeadLetters.TOO_LARGE);
+              assertThat(r.value().getSourceOffset()).isEqualTo(1L);
+              assertThat(r.value().getMessage()).contains("MEMORY_LIMIT_EXCEEDED");
+            });
     assertThat(metrics.deadLetters(DeadLetters.TOO_LARGE)).isEqualTo(1);
     assertThat(metrics.retries()).isEqualTo(3);
-    Infra.await(Duration.ofSeconds(10), "resumed", () -> consumer.paused().isEmpty() && !metrics.isPaused());
+    Infra.await(
+        Duration.ofSeconds(10),
+        "resumed",
+        () -> consumer.paused().isEmpty() && !metrics.isPaused());
   }
 
   @Test
@@ -373,11 +477,14 @@ class SinkLoopTest {
     add(2, "h");
     Infra.await(Duration.ofSeconds(10), "committed", () -> committed() == 3);
     assertThat(writer.aggregates).hasSize(2);
-    assertThat(producer.history()).singleElement().satisfies(r -> {
-      assertThat(r.value().getReason()).isEqualTo(DeadLetters.UNCLASSIFIED);
-      assertThat(r.value().getSourceOffset()).isEqualTo(1L);
-      assertThat(r.value().getMessage()).contains("something odd");
-    });
+    assertThat(producer.history())
+        .singleElement()
+        .satisfies(
+            r -> {
+              assertThat(r.value().getReason()).isEqualTo(DeadLetters.UNCLASSIFIED);
+              assertThat(r.value().getSourceOffset()).isEqualTo(1L);
+              assertThat(r.value().getMessage()).contains("something odd");
+            });
     assertThat(metrics.deadLetters(DeadLetters.UNCLASSIFIED)).isEqualTo(1);
     assertThat(metrics.retries()).isEqualTo(3);
   }
@@ -409,18 +516,23 @@ class SinkLoopTest {
   @Test
   void aDeadLetterTheTopicRefusesAsTooLargeIsSentOnceTruncated() {
     loop.limits(3, 4096);
-    producerMaxPayload = 2048; // the loop keeps 4096 bytes, the "broker" takes 2048: the first send fails for good
+    producerMaxPayload =
+        2048; // the loop keeps 4096 bytes, the "broker" takes 2048: the first send fails for good
     start();
     byte[] garbage = new byte[100_000];
     java.util.Arrays.fill(garbage, (byte) 'x');
     consumer.addRecord(new ConsumerRecord<>(TOPIC, 0, 0L, null, garbage));
     add(1, "h");
     Infra.await(Duration.ofSeconds(10), "committed", () -> committed() == 2);
-    assertThat(producer.history()).singleElement().satisfies(r -> {
-      assertThat(r.value().getReason()).isEqualTo(DeadLetters.DESERIALIZATION);
-      assertThat(r.value().getPayload().remaining()).isEqualTo(DeadLetters.LAST_RESORT_PAYLOAD_BYTES);
-      assertThat(r.value().getMessage()).contains("truncated");
-    });
+    assertThat(producer.history())
+        .singleElement()
+        .satisfies(
+            r -> {
+              assertThat(r.value().getReason()).isEqualTo(DeadLetters.DESERIALIZATION);
+              assertThat(r.value().getPayload().remaining())
+                  .isEqualTo(DeadLetters.LAST_RESORT_PAYLOAD_BYTES);
+              assertThat(r.value().getMessage()).contains("truncated");
+            });
     assertThat(writer.aggregates).hasSize(1);
     assertThat(metrics.deadLetters(DeadLetters.UNSENDABLE)).isZero();
   }
@@ -429,7 +541,9 @@ class SinkLoopTest {
   void aDeadLetterRefusedEvenTruncatedIsCountedAndSkippedNotRetriedForever() {
     producerMaxPayload = 10; // refuses the truncated copy too
     start();
-    consumer.addRecord(new ConsumerRecord<>(TOPIC, 0, 0L, null, "garbage-garbage-garbage".getBytes(StandardCharsets.UTF_8)));
+    consumer.addRecord(
+        new ConsumerRecord<>(
+            TOPIC, 0, 0L, null, "garbage-garbage-garbage".getBytes(StandardCharsets.UTF_8)));
     add(1, "h");
     Infra.await(Duration.ofSeconds(10), "committed", () -> committed() == 2);
     assertThat(producer.history()).isEmpty();
@@ -444,9 +558,13 @@ class SinkLoopTest {
     start();
     consumer.addRecord(new ConsumerRecord<>(TOPIC, 0, 0L, null, new byte[50_000]));
     Infra.await(Duration.ofSeconds(10), "committed", () -> committed() == 1);
-    assertThat(producer.history()).singleElement().satisfies(r -> {
-      assertThat(r.value().getPayload().remaining()).isEqualTo(1000);
-      assertThat(r.value().getMessage()).contains("payload truncated to 1000 of 50000 bytes");
-    });
+    assertThat(producer.history())
+        .singleElement()
+        .satisfies(
+            r -> {
+              assertThat(r.value().getPayload().remaining()).isEqualTo(1000);
+              assertThat(r.value().getMessage())
+                  .contains("payload truncated to 1000 of 50000 bytes");
+            });
   }
 }

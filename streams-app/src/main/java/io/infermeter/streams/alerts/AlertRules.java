@@ -7,10 +7,11 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The alert rule engine: plain functions from (rule state, one window's figures) to a {@link Decision}. No Kafka
- * here, so every rule is unit-testable alone; the processors keep {@link RuleState} in a named store and turn state
- * changes into Alert records ({@link Alerts}). Hysteresis: {@link #transition} fires once when the condition starts
- * holding and resolves once when it stops. Stateless (state is passed in); thread-safe.
+ * The alert rule engine: plain functions from (rule state, one window's figures) to a {@link
+ * Decision}. No Kafka here, so every rule is unit-testable alone; the processors keep {@link
+ * RuleState} in a named store and turn state changes into Alert records ({@link Alerts}).
+ * Hysteresis: {@link #transition} fires once when the condition starts holding and resolves once
+ * when it stops. Stateless (state is passed in); thread-safe.
  */
 public final class AlertRules {
 
@@ -31,11 +32,23 @@ public final class AlertRules {
    *
    * @param condition whether the alert condition holds now
    */
-  public record Decision(String rule, Severity severity, boolean condition, double observed, double threshold,
-      Double baseline, String unit, String summary, Map<String, String> evidence) {}
+  public record Decision(
+      String rule,
+      Severity severity,
+      boolean condition,
+      double observed,
+      double threshold,
+      Double baseline,
+      String unit,
+      String summary,
+      Map<String, String> evidence) {}
 
-  /** The state change implied by {@code condition}: FIRING, RESOLVED or none (null). Updates {@code state}. */
-  public static io.infermeter.avro.AlertState transition(RuleState state, boolean condition, long nowUs) {
+  /**
+   * The state change implied by {@code condition}: FIRING, RESOLVED or none (null). Updates {@code
+   * state}.
+   */
+  public static io.infermeter.avro.AlertState transition(
+      RuleState state, boolean condition, long nowUs) {
     if (condition && !state.firing) {
       state.firing = true;
       state.firstSeenUs = nowUs;
@@ -49,34 +62,66 @@ public final class AlertRules {
   }
 
   /**
-   * p99 (warm e2e) above the EWMA baseline by more than pct for N consecutive windows. The baseline learns only from
-   * windows that are not over the threshold, so a sustained regression does not become the new normal. A window with
-   * fewer than {@code alerts.latency.regression.min.requests} values is skipped (state unchanged): the p99 of a few
-   * dozen requests is just the slowest one or two, and would make the rule fire on noise. The baseline starts as the
-   * median p99 of a key's first {@code alerts.latency.regression.warmup.windows} judged windows (no alert before): a
-   * key's first windows after a start hold mostly the short requests (the long ones have not completed yet), and a
-   * baseline taken from the first window alone was so low that normal windows stayed "over" it, and since the
-   * baseline does not learn while over, the alert could fire and never resolve.
+   * p99 (warm e2e) above the EWMA baseline by more than pct for N consecutive windows. The baseline
+   * learns only from windows that are not over the threshold, so a sustained regression does not
+   * become the new normal. A window with fewer than {@code alerts.latency.regression.min.requests}
+   * values is skipped (state unchanged): the p99 of a few dozen requests is just the slowest one or
+   * two, and would make the rule fire on noise. The baseline starts as the median p99 of a key's
+   * first {@code alerts.latency.regression.warmup.windows} judged windows (no alert before): a
+   * key's first windows after a start hold mostly the short requests (the long ones have not
+   * completed yet), and a baseline taken from the first window alone was so low that normal windows
+   * stayed "over" it, and since the baseline does not learn while over, the alert could fire and
+   * never resolve.
    */
-  public static Decision latencyRegression(RuleState s, double p99Us, long count, AlertSettings cfg) {
+  public static Decision latencyRegression(
+      RuleState s, double p99Us, long count, AlertSettings cfg) {
     if (count < cfg.latencyRegressionMinRequests) {
-      return new Decision(LATENCY_REGRESSION, Severity.WARNING, s.firing, p99Us, Double.NaN, s.baseline, "us",
-          "too few requests to judge p99 (" + count + " < " + cfg.latencyRegressionMinRequests + ")",
+      return new Decision(
+          LATENCY_REGRESSION,
+          Severity.WARNING,
+          s.firing,
+          p99Us,
+          Double.NaN,
+          s.baseline,
+          "us",
+          "too few requests to judge p99 ("
+              + count
+              + " < "
+              + cfg.latencyRegressionMinRequests
+              + ")",
           Map.of("requests", String.valueOf(count)));
     }
     if (Double.isNaN(s.baseline)) {
       int warmup = cfg.latencyRegressionWarmupWindows;
-      s.push(p99Us, count, warmup); // the history holds the warm-up windows' p99 until the baseline exists
+      s.push(
+          p99Us, count,
+          warmup); // the history holds the warm-up windows' p99 until the baseline exists
       if (s.history.size() < warmup) {
-        return new Decision(LATENCY_REGRESSION, Severity.WARNING, false, p99Us, Double.NaN, Double.NaN, "us",
-            "baseline warming up (" + s.history.size() + " of " + warmup + " windows)", Map.of());
+        return new Decision(
+            LATENCY_REGRESSION,
+            Severity.WARNING,
+            false,
+            p99Us,
+            Double.NaN,
+            Double.NaN,
+            "us",
+            "baseline warming up (" + s.history.size() + " of " + warmup + " windows)",
+            Map.of());
       }
       double[] seen = s.history.stream().mapToDouble(h -> h[0]).sorted().toArray();
       s.history.clear();
       int n = seen.length;
       s.baseline = n % 2 == 1 ? seen[n / 2] : (seen[n / 2 - 1] + seen[n / 2]) / 2;
-      return new Decision(LATENCY_REGRESSION, Severity.WARNING, false, p99Us, s.baseline, s.baseline, "us",
-          "baseline initialised: median p99 of the first " + n + " windows", Map.of());
+      return new Decision(
+          LATENCY_REGRESSION,
+          Severity.WARNING,
+          false,
+          p99Us,
+          s.baseline,
+          s.baseline,
+          "us",
+          "baseline initialised: median p99 of the first " + n + " windows",
+          Map.of());
     }
     double threshold = s.baseline * (1 + cfg.latencyRegressionPct / 100.0);
     boolean over = p99Us > threshold;
@@ -93,18 +138,33 @@ public final class AlertRules {
     ev.put("ewmaBaselineUs", fmt(baselineUsed));
     ev.put("consecutiveWindowsOver", String.valueOf(s.streak));
     ev.put("requiredWindows", String.valueOf(cfg.latencyRegressionWindows));
-    return new Decision(LATENCY_REGRESSION, Severity.WARNING, condition, p99Us, threshold, baselineUsed, "us",
-        String.format(Locale.ROOT, "p99 e2e %.0f us is more than %.0f %% above its EWMA baseline %.0f us for %d windows",
-            p99Us, cfg.latencyRegressionPct, baselineUsed, s.streak), ev);
+    return new Decision(
+        LATENCY_REGRESSION,
+        Severity.WARNING,
+        condition,
+        p99Us,
+        threshold,
+        baselineUsed,
+        "us",
+        String.format(
+            Locale.ROOT,
+            "p99 e2e %.0f us is more than %.0f %% above its EWMA baseline %.0f us for %d windows",
+            p99Us,
+            cfg.latencyRegressionPct,
+            baselineUsed,
+            s.streak),
+        ev);
   }
 
   /**
-   * SLO burn: burn rate = (1 - attainment) / (1 - target) over the current window (short) and over the last L windows
-   * (long); fires when both reach the configured burn rate (multi-window burn-rate alerting).
+   * SLO burn: burn rate = (1 - attainment) / (1 - target) over the current window (short) and over
+   * the last L windows (long); fires when both reach the configured burn rate (multi-window
+   * burn-rate alerting).
    */
   public static Decision sloBurn(RuleState s, long good, long total, AlertSettings cfg) {
     s.push(good, total, cfg.sloLongWindows);
-    // burn = bad share / error budget, written as bad x 100 / (total x (100 - target)) to avoid rounding at the threshold
+    // burn = bad share / error budget, written as bad x 100 / (total x (100 - target)) to avoid
+    // rounding at the threshold
     double budgetPct = 100.0 - cfg.sloTargetPct;
     double shortBurn = total == 0 ? 0 : (total - good) * 100.0 / (total * budgetPct);
     double g = 0;
@@ -121,30 +181,62 @@ public final class AlertRules {
     ev.put("longWindows", String.valueOf(s.history.size()));
     ev.put("attainmentPct", fmt(total == 0 ? 100 : 100.0 * good / total));
     ev.put("targetPct", fmt(cfg.sloTargetPct));
-    return new Decision(SLO_BURN, Severity.CRITICAL, condition, shortBurn, cfg.sloBurnRate, longBurn, "ratio",
-        String.format(Locale.ROOT, "SLO error budget burning at %.1fx (short) and %.1fx (long window)", shortBurn, longBurn),
+    return new Decision(
+        SLO_BURN,
+        Severity.CRITICAL,
+        condition,
+        shortBurn,
+        cfg.sloBurnRate,
+        longBurn,
+        "ratio",
+        String.format(
+            Locale.ROOT,
+            "SLO error budget burning at %.1fx (short) and %.1fx (long window)",
+            shortBurn,
+            longBurn),
         ev);
   }
 
   public static Decision errorSpike(long errors, long requests, AlertSettings cfg) {
     double pct = requests == 0 ? 0 : 100.0 * errors / requests;
     boolean condition = requests >= cfg.errorSpikeMinRequests && pct >= cfg.errorSpikePct;
-    return new Decision(ERROR_SPIKE, Severity.CRITICAL, condition, pct, cfg.errorSpikePct, null, "pct",
+    return new Decision(
+        ERROR_SPIKE,
+        Severity.CRITICAL,
+        condition,
+        pct,
+        cfg.errorSpikePct,
+        null,
+        "pct",
         String.format(Locale.ROOT, "%.1f %% of %d requests failed", pct, requests),
         Map.of("failedRequests", String.valueOf(errors), "requests", String.valueOf(requests)));
   }
 
   public static Decision coldStartStorm(long coldStarts, long requests, AlertSettings cfg) {
     boolean condition = coldStarts >= cfg.coldStartStormCount;
-    return new Decision(COLD_START_STORM, Severity.WARNING, condition, coldStarts, cfg.coldStartStormCount, null, "count",
+    return new Decision(
+        COLD_START_STORM,
+        Severity.WARNING,
+        condition,
+        coldStarts,
+        cfg.coldStartStormCount,
+        null,
+        "count",
         coldStarts + " cold starts in one window",
         Map.of("coldStarts", String.valueOf(coldStarts), "requests", String.valueOf(requests)));
   }
 
-  public static Decision queueBuildup(double queueSharePct, long queueSumUs, long e2eSumUs, AlertSettings cfg) {
+  public static Decision queueBuildup(
+      double queueSharePct, long queueSumUs, long e2eSumUs, AlertSettings cfg) {
     boolean condition = !Double.isNaN(queueSharePct) && queueSharePct >= cfg.queueSharePct;
-    return new Decision(QUEUE_BUILDUP, Severity.WARNING, condition, Double.isNaN(queueSharePct) ? 0 : queueSharePct,
-        cfg.queueSharePct, null, "pct",
+    return new Decision(
+        QUEUE_BUILDUP,
+        Severity.WARNING,
+        condition,
+        Double.isNaN(queueSharePct) ? 0 : queueSharePct,
+        cfg.queueSharePct,
+        null,
+        "pct",
         String.format(Locale.ROOT, "queue time is %.1f %% of e2e latency", queueSharePct),
         Map.of("queueTimeSumUs", String.valueOf(queueSumUs), "e2eSumUs", String.valueOf(e2eSumUs)));
   }
@@ -152,19 +244,37 @@ public final class AlertRules {
   public static Decision gpuMemoryHigh(long usedBytes, long totalBytes, AlertSettings cfg) {
     double pct = totalBytes <= 0 ? 0 : 100.0 * usedBytes / totalBytes;
     boolean condition = totalBytes > 0 && pct >= cfg.gpuMemoryHighPct;
-    return new Decision(GPU_MEMORY_HIGH, Severity.WARNING, condition, pct, cfg.gpuMemoryHighPct, null, "pct",
+    return new Decision(
+        GPU_MEMORY_HIGH,
+        Severity.WARNING,
+        condition,
+        pct,
+        cfg.gpuMemoryHighPct,
+        null,
+        "pct",
         String.format(Locale.ROOT, "device memory %.1f %% used", pct),
-        Map.of("memoryUsedBytes", String.valueOf(usedBytes), "memoryTotalBytes", String.valueOf(totalBytes)));
+        Map.of(
+            "memoryUsedBytes",
+            String.valueOf(usedBytes),
+            "memoryTotalBytes",
+            String.valueOf(totalBytes)));
   }
 
   /**
-   * Memory pressure of a GPU whose serving engine reports KV-cache usage: the engine pre-allocates most of the device
-   * memory at start (vLLM {@code --gpu-memory-utilization}, default 0.9), so device memory says nothing there and the KV
-   * cache's usage is what runs out. Same rule name and key as {@link #gpuMemoryHigh}, so it is the same alert whichever
-   * input judged it; {@code evidence.basis} says which.
+   * Memory pressure of a GPU whose serving engine reports KV-cache usage: the engine pre-allocates
+   * most of the device memory at start (vLLM {@code --gpu-memory-utilization}, default 0.9), so
+   * device memory says nothing there and the KV cache's usage is what runs out. Same rule name and
+   * key as {@link #gpuMemoryHigh}, so it is the same alert whichever input judged it; {@code
+   * evidence.basis} says which.
    */
-  public static Decision kvCacheHigh(double kvUsagePct, long preemptions, String engine, String instance,
-      long usedBytes, long totalBytes, AlertSettings cfg) {
+  public static Decision kvCacheHigh(
+      double kvUsagePct,
+      long preemptions,
+      String engine,
+      String instance,
+      long usedBytes,
+      long totalBytes,
+      AlertSettings cfg) {
     boolean condition = kvUsagePct >= cfg.kvCacheHighPct;
     double vramPct = totalBytes <= 0 || usedBytes < 0 ? Double.NaN : 100.0 * usedBytes / totalBytes;
     Map<String, String> ev = new LinkedHashMap<>();
@@ -177,10 +287,26 @@ public final class AlertRules {
       ev.put("memoryUsedBytes", String.valueOf(usedBytes));
       ev.put("memoryTotalBytes", String.valueOf(totalBytes));
     }
-    return new Decision(GPU_MEMORY_HIGH, Severity.WARNING, condition, kvUsagePct, cfg.kvCacheHighPct, null, "pct",
-        String.format(Locale.ROOT, "KV cache %.1f %% used (%s %s, %d preemptions)%s", kvUsagePct, engine, instance,
-            preemptions, Double.isNaN(vramPct) ? ""
-                : String.format(Locale.ROOT, "; device memory %.1f %% used, mostly the engine's pre-allocation",
+    return new Decision(
+        GPU_MEMORY_HIGH,
+        Severity.WARNING,
+        condition,
+        kvUsagePct,
+        cfg.kvCacheHighPct,
+        null,
+        "pct",
+        String.format(
+            Locale.ROOT,
+            "KV cache %.1f %% used (%s %s, %d preemptions)%s",
+            kvUsagePct,
+            engine,
+            instance,
+            preemptions,
+            Double.isNaN(vramPct)
+                ? ""
+                : String.format(
+                    Locale.ROOT,
+                    "; device memory %.1f %% used, mostly the engine's pre-allocation",
                     vramPct)),
         ev);
   }
@@ -188,16 +314,32 @@ public final class AlertRules {
   public static Decision throttling(double throttledRunSeconds, long reasons, AlertSettings cfg) {
     double min = cfg.throttleMin.toMillis() / 1000.0;
     boolean condition = throttledRunSeconds >= min;
-    return new Decision(THROTTLING, Severity.WARNING, condition, throttledRunSeconds, min, null, "s",
-        String.format(Locale.ROOT, "clocks throttled for %.1f s (reasons 0x%x)", throttledRunSeconds, reasons),
-        Map.of("throttledSeconds", fmt(throttledRunSeconds), "throttleReasonsMask", "0x" + Long.toHexString(reasons)));
+    return new Decision(
+        THROTTLING,
+        Severity.WARNING,
+        condition,
+        throttledRunSeconds,
+        min,
+        null,
+        "s",
+        String.format(
+            Locale.ROOT,
+            "clocks throttled for %.1f s (reasons 0x%x)",
+            throttledRunSeconds,
+            reasons),
+        Map.of(
+            "throttledSeconds",
+            fmt(throttledRunSeconds),
+            "throttleReasonsMask",
+            "0x" + Long.toHexString(reasons)));
   }
 
   /**
-   * Memory leak: device memory at the end of each of the last K windows strictly rising while load (mean GPU
-   * utilization, percent) does not rise by more than 5 %.
+   * Memory leak: device memory at the end of each of the last K windows strictly rising while load
+   * (mean GPU utilization, percent) does not rise by more than 5 %.
    */
-  public static Decision memoryLeak(RuleState s, long memoryUsedBytes, double load, AlertSettings cfg) {
+  public static Decision memoryLeak(
+      RuleState s, long memoryUsedBytes, double load, AlertSettings cfg) {
     s.push(memoryUsedBytes, load, cfg.memoryLeakWindows);
     boolean rising = s.history.size() >= cfg.memoryLeakWindows && cfg.memoryLeakWindows >= 2;
     double prev = Double.NaN;
@@ -212,15 +354,39 @@ public final class AlertRules {
     boolean loadFlat = lastLoad <= firstLoad * 1.05 + 1e-9;
     boolean condition = rising && loadFlat;
     double firstMem = s.history.isEmpty() ? 0 : s.history.peekFirst()[0];
-    return new Decision(MEMORY_LEAK, Severity.WARNING, condition, memoryUsedBytes - firstMem, 0, firstMem, "bytes",
-        String.format(Locale.ROOT, "device memory rose in each of %d windows while load stayed flat", s.history.size()),
-        Map.of("memoryUsedFirstBytes", fmt(firstMem), "memoryUsedLastBytes", String.valueOf(memoryUsedBytes),
-            "loadFirstPct", fmt(firstLoad), "loadLastPct", fmt(lastLoad)));
+    return new Decision(
+        MEMORY_LEAK,
+        Severity.WARNING,
+        condition,
+        memoryUsedBytes - firstMem,
+        0,
+        firstMem,
+        "bytes",
+        String.format(
+            Locale.ROOT,
+            "device memory rose in each of %d windows while load stayed flat",
+            s.history.size()),
+        Map.of(
+            "memoryUsedFirstBytes",
+            fmt(firstMem),
+            "memoryUsedLastBytes",
+            String.valueOf(memoryUsedBytes),
+            "loadFirstPct",
+            fmt(firstLoad),
+            "loadLastPct",
+            fmt(lastLoad)));
   }
 
   public static Decision hostSilent(double silentSeconds, AlertSettings cfg) {
     double limit = cfg.hostSilent.toMillis() / 1000.0;
-    return new Decision(HOST_SILENT, Severity.CRITICAL, silentSeconds > limit, silentSeconds, limit, null, "s",
+    return new Decision(
+        HOST_SILENT,
+        Severity.CRITICAL,
+        silentSeconds > limit,
+        silentSeconds,
+        limit,
+        null,
+        "s",
         String.format(Locale.ROOT, "no samples or requests for %.0f s", silentSeconds),
         Map.of("silentSeconds", fmt(silentSeconds)));
   }

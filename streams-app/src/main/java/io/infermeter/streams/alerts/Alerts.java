@@ -8,15 +8,17 @@ import java.util.Map;
 import java.util.UUID;
 
 /**
- * Builds Alert records from rule decisions. The alert id is derived from (dedupKey, state, window) so a replay under
- * exactly-once produces the same id. The dedupKey is rule|key|firstSeenUs: stable from FIRING to RESOLVED. Stateless.
+ * Builds Alert records from rule decisions. The alert id is derived from (dedupKey, state, window)
+ * so a replay under exactly-once produces the same id. The dedupKey is rule|key|firstSeenUs: stable
+ * from FIRING to RESOLVED. Stateless.
  */
 public final class Alerts {
 
   private Alerts() {}
 
   /** Identity of what an alert concerns. */
-  public record Subject(String key, String cluster, String region, String host, String model, String deviceId) {
+  public record Subject(
+      String key, String cluster, String region, String host, String model, String deviceId) {
     Map<String, String> dims() {
       Map<String, String> m = new LinkedHashMap<>();
       m.put("cluster", cluster);
@@ -32,11 +34,19 @@ public final class Alerts {
     }
   }
 
-  public static Alert build(AlertRules.Decision d, AlertState state, RuleState s, Subject subject, long windowStartUs,
-      long windowEndUs, long emittedUs) {
+  public static Alert build(
+      AlertRules.Decision d,
+      AlertState state,
+      RuleState s,
+      Subject subject,
+      long windowStartUs,
+      long windowEndUs,
+      long emittedUs) {
     String dedupKey = d.rule() + '|' + subject.key() + '|' + s.firstSeenUs;
-    String id = UUID.nameUUIDFromBytes((dedupKey + '|' + state + '|' + windowStartUs).getBytes(StandardCharsets.UTF_8))
-        .toString();
+    String id =
+        UUID.nameUUIDFromBytes(
+                (dedupKey + '|' + state + '|' + windowStartUs).getBytes(StandardCharsets.UTF_8))
+            .toString();
     return Alert.newBuilder()
         .setAlertId(id)
         .setDedupKey(dedupKey)

@@ -18,15 +18,17 @@ import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KeyValue;
 
 /**
- * The alert rules' state per (rule, subject key), kept in an {@link ObjectStore} (in memory, written behind to its
- * changelog at commit) under the UTF-8 key "rule|key", and the one place a rule's decision becomes a state change:
- * FIRING once, RESOLVED once. Used by the request, fleet and energy processors.
+ * The alert rules' state per (rule, subject key), kept in an {@link ObjectStore} (in memory,
+ * written behind to its changelog at commit) under the UTF-8 key "rule|key", and the one place a
+ * rule's decision becomes a state change: FIRING once, RESOLVED once. Used by the request, fleet
+ * and energy processors.
  *
- * <p>Bounded: a state not evaluated for {@code state.inactive.expiry} (wall clock) is forgotten by {@link #evict}
- * (a firing one first resolves as stale: a RESOLVED alert with evidence {@code resolution=stale}, when its subject is
- * known, i.e. it was evaluated since the task started); a new key past {@code state.max.keys.per.task} is refused
- * (the rule is not evaluated for it, counted). An access-ordered index of the keys (rebuilt from the store once per
- * task start) makes both O(1) per key: eviction pops the least recently evaluated keys and stops at the first live
+ * <p>Bounded: a state not evaluated for {@code state.inactive.expiry} (wall clock) is forgotten by
+ * {@link #evict} (a firing one first resolves as stale: a RESOLVED alert with evidence {@code
+ * resolution=stale}, when its subject is known, i.e. it was evaluated since the task started); a
+ * new key past {@code state.max.keys.per.task} is refused (the rule is not evaluated for it,
+ * counted). An access-ordered index of the keys (rebuilt from the store once per task start) makes
+ * both O(1) per key: eviction pops the least recently evaluated keys and stops at the first live
  * one. Not thread-safe (one task).
  */
 public final class RuleStates {
@@ -75,12 +77,19 @@ public final class RuleStates {
   }
 
   /**
-   * Evaluates {@code rule} for {@code key} with its state ({@code decide} may update it), adds the Alert of a state
-   * change to {@code out}, and keeps the state; {@code nowMs} is the wall clock. A new key past the per-task cap is
-   * refused (counted) and nothing is evaluated.
+   * Evaluates {@code rule} for {@code key} with its state ({@code decide} may update it), adds the
+   * Alert of a state change to {@code out}, and keeps the state; {@code nowMs} is the wall clock. A
+   * new key past the per-task cap is refused (counted) and nothing is evaluated.
    */
-  public void evaluate(List<Alert> out, String rule, String key, Function<RuleState, AlertRules.Decision> decide,
-      Alerts.Subject subject, long startUs, long endUs, long nowMs) {
+  public void evaluate(
+      List<Alert> out,
+      String rule,
+      String key,
+      Function<RuleState, AlertRules.Decision> decide,
+      Alerts.Subject subject,
+      long startUs,
+      long endUs,
+      long nowMs) {
     load(nowMs);
     Bytes k = Bytes.wrap((rule + '|' + key).getBytes(StandardCharsets.UTF_8));
     Tracked tracked = index.get(k);
@@ -109,8 +118,8 @@ public final class RuleStates {
   }
 
   /**
-   * Forgets every state not evaluated since {@code nowMs - state.inactive.expiry}; a firing one first adds its stale
-   * RESOLVED alert to {@code out}. Returns how many were forgotten.
+   * Forgets every state not evaluated since {@code nowMs - state.inactive.expiry}; a firing one
+   * first adds its stale RESOLVED alert to {@code out}. Returns how many were forgotten.
    */
   public int evict(List<Alert> out, long nowMs) {
     load(nowMs);
@@ -136,17 +145,37 @@ public final class RuleStates {
   }
 
   /**
-   * The RESOLVED alert of a firing {@code rule} whose subject went quiet: observed is the inactivity in seconds,
-   * threshold the expiry, evidence {@code resolution=stale}. Updates {@code s} (not firing).
+   * The RESOLVED alert of a firing {@code rule} whose subject went quiet: observed is the
+   * inactivity in seconds, threshold the expiry, evidence {@code resolution=stale}. Updates {@code
+   * s} (not firing).
    */
-  public static Alert stale(String rule, RuleState s, Alerts.Subject subject, long lastMs, long nowMs, StreamsLimits limits) {
+  public static Alert stale(
+      String rule,
+      RuleState s,
+      Alerts.Subject subject,
+      long lastMs,
+      long nowMs,
+      StreamsLimits limits) {
     double inactiveS = (nowMs - lastMs) / 1000.0;
     double expiryS = limits.inactiveExpiry().toMillis() / 1000.0;
-    AlertRules.Decision d = new AlertRules.Decision(rule, Severity.INFO, false, inactiveS, expiryS, null, "s",
-        String.format(Locale.ROOT, "resolved as stale: no data for %.0f s (state.inactive.expiry %.0f s); "
-            + "state forgotten", inactiveS, expiryS),
-        Map.of("resolution", "stale", "inactiveSeconds", AlertRules.fmt(inactiveS)));
+    AlertRules.Decision d =
+        new AlertRules.Decision(
+            rule,
+            Severity.INFO,
+            false,
+            inactiveS,
+            expiryS,
+            null,
+            "s",
+            String.format(
+                Locale.ROOT,
+                "resolved as stale: no data for %.0f s (state.inactive.expiry %.0f s); "
+                    + "state forgotten",
+                inactiveS,
+                expiryS),
+            Map.of("resolution", "stale", "inactiveSeconds", AlertRules.fmt(inactiveS)));
     s.firing = false;
-    return Alerts.build(d, AlertState.RESOLVED, s, subject, lastMs * 1000, nowMs * 1000, nowMs * 1000);
+    return Alerts.build(
+        d, AlertState.RESOLVED, s, subject, lastMs * 1000, nowMs * 1000, nowMs * 1000);
   }
 }

@@ -14,17 +14,20 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Alerts concern for request windows: evaluates the request rules (latency regression, SLO burn, error spike,
- * cold-start storm, queue build-up) on a closed window and keeps each rule's state in a named store (in memory, written
- * behind to its changelog at commit).
- * Not thread-safe (one task).
+ * Alerts concern for request windows: evaluates the request rules (latency regression, SLO burn,
+ * error spike, cold-start storm, queue build-up) on a closed window and keeps each rule's state in
+ * a named store (in memory, written behind to its changelog at commit). Not thread-safe (one task).
  */
 public final class WindowAlerts {
 
   private final RuleStates states;
   private final AlertSettings cfg;
 
-  public WindowAlerts(ObjectStore<RuleState> states, AlertSettings cfg, StreamsLimits limits, StreamsCounters counters) {
+  public WindowAlerts(
+      ObjectStore<RuleState> states,
+      AlertSettings cfg,
+      StreamsLimits limits,
+      StreamsCounters counters) {
     this.states = new RuleStates(states, limits, counters);
     this.cfg = cfg;
   }
@@ -41,14 +44,22 @@ public final class WindowAlerts {
     List<Alert> out = new ArrayList<>(0);
     AggKey k = a.key;
     String key = k.asString();
-    Alerts.Subject subject = new Alerts.Subject(key, k.cluster(), k.region(), k.host(), k.model(), "");
+    Alerts.Subject subject =
+        new Alerts.Subject(key, k.cluster(), k.region(), k.host(), k.model(), "");
     long startUs = a.windowStartMs * 1000;
     long endUs = (a.windowStartMs + a.windowSizeMs) * 1000;
     LatencyAccumulator e2e = a.latency(LatencyMetric.E2E, false);
     if (e2e != null && e2e.count > 0) {
       long p99 = LatencyPercentiles.percentile(e2e, 99);
-      states.evaluate(out, AlertRules.LATENCY_REGRESSION, key,
-          s -> AlertRules.latencyRegression(s, p99, e2e.count, cfg), subject, startUs, endUs, nowMs);
+      states.evaluate(
+          out,
+          AlertRules.LATENCY_REGRESSION,
+          key,
+          s -> AlertRules.latencyRegression(s, p99, e2e.count, cfg),
+          subject,
+          startUs,
+          endUs,
+          nowMs);
     }
     long good = 0;
     long total = 0;
@@ -58,13 +69,42 @@ public final class WindowAlerts {
     }
     long g = good;
     long t = total;
-    states.evaluate(out, AlertRules.SLO_BURN, key, s -> AlertRules.sloBurn(s, g, t, cfg), subject, startUs, endUs, nowMs);
-    states.evaluate(out, AlertRules.ERROR_SPIKE, key, s -> AlertRules.errorSpike(a.errors + a.timeouts, a.requests,
-        cfg), subject, startUs, endUs, nowMs);
-    states.evaluate(out, AlertRules.COLD_START_STORM, key, s -> AlertRules.coldStartStorm(a.coldStarts, a.requests,
-        cfg), subject, startUs, endUs, nowMs);
-    states.evaluate(out, AlertRules.QUEUE_BUILDUP, key, s -> AlertRules.queueBuildup(a.queueShareOfE2ePct(),
-        a.queueSumUs, a.e2eSumUs, cfg), subject, startUs, endUs, nowMs);
+    states.evaluate(
+        out,
+        AlertRules.SLO_BURN,
+        key,
+        s -> AlertRules.sloBurn(s, g, t, cfg),
+        subject,
+        startUs,
+        endUs,
+        nowMs);
+    states.evaluate(
+        out,
+        AlertRules.ERROR_SPIKE,
+        key,
+        s -> AlertRules.errorSpike(a.errors + a.timeouts, a.requests, cfg),
+        subject,
+        startUs,
+        endUs,
+        nowMs);
+    states.evaluate(
+        out,
+        AlertRules.COLD_START_STORM,
+        key,
+        s -> AlertRules.coldStartStorm(a.coldStarts, a.requests, cfg),
+        subject,
+        startUs,
+        endUs,
+        nowMs);
+    states.evaluate(
+        out,
+        AlertRules.QUEUE_BUILDUP,
+        key,
+        s -> AlertRules.queueBuildup(a.queueShareOfE2ePct(), a.queueSumUs, a.e2eSumUs, cfg),
+        subject,
+        startUs,
+        endUs,
+        nowMs);
     return out;
   }
 }

@@ -6,10 +6,11 @@ import io.infermeter.streams.StreamsSettings;
 import java.util.Optional;
 
 /**
- * Cost and carbon concern. Cost of a device window = price per device-hour (price-update topic when enabled and
- * effective, else the configured table, else the default) x window hours. Carbon = IT energy x PUE (facility energy,
- * kWh) x grid intensity of the host's region (intensity topic when enabled and effective, else the table, else the
- * default, CodeCarbon's world average 475 g/kWh). Stateless.
+ * Cost and carbon concern. Cost of a device window = price per device-hour (price-update topic when
+ * enabled and effective, else the configured table, else the default) x window hours. Carbon = IT
+ * energy x PUE (facility energy, kWh) x grid intensity of the host's region (intensity topic when
+ * enabled and effective, else the table, else the default, CodeCarbon's world average 475 g/kWh).
+ * Stateless.
  */
 public final class CostCarbon {
 
@@ -20,7 +21,8 @@ public final class CostCarbon {
   /** Intensity used and where it came from (topic, table or default). */
   public record Intensity(double gramsPerKwh, String source) {}
 
-  public static double pricePerHour(StreamsSettings s, String gpuType, Optional<PriceUpdate> update, long windowStartUs) {
+  public static double pricePerHour(
+      StreamsSettings s, String gpuType, Optional<PriceUpdate> update, long windowStartUs) {
     if (update.isPresent() && update.get().getEffectiveFromUs() <= windowStartUs) {
       return update.get().getPricePerHour();
     }
@@ -31,13 +33,17 @@ public final class CostCarbon {
     return pricePerHour * windowSizeMs / 3_600_000.0;
   }
 
-  public static Intensity intensity(StreamsSettings s, String region, Optional<CarbonIntensityUpdate> update,
+  public static Intensity intensity(
+      StreamsSettings s,
+      String region,
+      Optional<CarbonIntensityUpdate> update,
       long windowStartUs) {
     if (update.isPresent() && update.get().getEffectiveFromUs() <= windowStartUs) {
       return new Intensity(update.get().getGramsPerKwh(), "topic");
     }
     Optional<Double> t = s.carbonIntensity(region);
-    return t.map(v -> new Intensity(v, "table")).orElseGet(() -> new Intensity(s.defaultCarbonIntensity(), "default"));
+    return t.map(v -> new Intensity(v, "table"))
+        .orElseGet(() -> new Intensity(s.defaultCarbonIntensity(), "default"));
   }
 
   /** Facility energy in kWh from IT energy in joules. */

@@ -4,17 +4,22 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Energy attribution concern. A device's measured window energy E is split by busy time: the device busy fraction is
- * f = min(1, sum of request busy time / window length) (with batching the busy times of concurrent requests overlap
- * and can sum past the window length, hence the cap); the busy energy f x E is split among models by their shares of
- * the summed busy time; the rest is idle. Parts are rounded to multiples of ulp(E) (exact, 1e-16 relative) and idle is E minus their sum, so
- * attributed + idle = measured holds bit for bit in floating point, in any summation order. The same split applies to cost and carbon. Stateless.
+ * Energy attribution concern. A device's measured window energy E is split by busy time: the device
+ * busy fraction is f = min(1, sum of request busy time / window length) (with batching the busy
+ * times of concurrent requests overlap and can sum past the window length, hence the cap); the busy
+ * energy f x E is split among models by their shares of the summed busy time; the rest is idle.
+ * Parts are rounded to multiples of ulp(E) (exact, 1e-16 relative) and idle is E minus their sum,
+ * so attributed + idle = measured holds bit for bit in floating point, in any summation order. The
+ * same split applies to cost and carbon. Stateless.
  */
 public final class EnergyAttribution {
 
   private EnergyAttribution() {}
 
-  /** The result: each model's share (0..1) of the device window, and the amounts split by those shares. */
+  /**
+   * The result: each model's share (0..1) of the device window, and the amounts split by those
+   * shares.
+   */
   public record Split(Map<String, Double> shares, Map<String, Double> amounts, double idle) {}
 
   /** Device busy fraction min(1, busy / window). */
@@ -41,8 +46,10 @@ public final class EnergyAttribution {
 
   /** Splits {@code total} by {@code shares}; idle = total - sum(parts) exactly. */
   public static Split split(double total, Map<String, Double> shares) {
-    // Every part is rounded to a multiple of q = ulp(total) (a power of two, so this is exact and moves a part by at
-    // most q/2, i.e. 1e-16 relative). Sums of multiples of q that stay <= total are exact in floating point, in any
+    // Every part is rounded to a multiple of q = ulp(total) (a power of two, so this is exact and
+    // moves a part by at
+    // most q/2, i.e. 1e-16 relative). Sums of multiples of q that stay <= total are exact in
+    // floating point, in any
     // order, so sum(parts) + idle == total holds bit for bit for every consumer.
     double q = Math.ulp(total);
     Map<String, Double> amounts = new LinkedHashMap<>();

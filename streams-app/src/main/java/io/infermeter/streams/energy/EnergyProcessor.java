@@ -48,12 +48,13 @@ import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.ValueAndTimestamp;
 
 /**
- * Per-host energy, cost, carbon, bottleneck and hardware alerts. Consumes hardware samples and request-side
- * {@link HostUsage} of the same host (one repartition topic keyed by host). Per device and window: energy from energy
- * counter deltas (a negative delta is a reset: dropped, counted) or else trapezoidal integration of power; the delta
- * or trapezoid between two consecutive samples belongs to the window of the later sample (the previous sample of each
- * device is kept across windows). A window closes when stream time passes its end + grace + the energy join delay.
- * Host silence is checked by a wall-clock punctuator. Not thread-safe (one per task).
+ * Per-host energy, cost, carbon, bottleneck and hardware alerts. Consumes hardware samples and
+ * request-side {@link HostUsage} of the same host (one repartition topic keyed by host). Per device
+ * and window: energy from energy counter deltas (a negative delta is a reset: dropped, counted) or
+ * else trapezoidal integration of power; the delta or trapezoid between two consecutive samples
+ * belongs to the window of the later sample (the previous sample of each device is kept across
+ * windows). A window closes when stream time passes its end + grace + the energy join delay. Host
+ * silence is checked by a wall-clock punctuator. Not thread-safe (one per task).
  */
 public final class EnergyProcessor implements Processor<String, EnergyInput, String, Object> {
 
@@ -62,8 +63,13 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   public static final String DEVICE_LAST_STORE = "device-last-sample";
   public static final String HOST_SEEN_STORE = "host-last-seen";
   public static final String ALERT_STORE = "hardware-alert-state";
-  /** Last sample of each serving-engine instance, key {@code host NUL instance} ({@link EngineLast}). */
+
+  /**
+   * Last sample of each serving-engine instance, key {@code host NUL instance} ({@link
+   * EngineLast}).
+   */
   public static final String ENGINE_LAST_STORE = "engine-last-sample";
+
   public static final String PRICE_TABLE = "price-updates-table";
   public static final String CARBON_TABLE = "carbon-intensity-table";
 
@@ -82,8 +88,10 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   private final Map<String, HostSeen> hostSeen = new HashMap<>();
   private boolean hostSeenLoaded;
   private KeyValueStore<String, byte[]> engineLastStore;
+
   /** host -> engine instance -> last sample; loaded from the store once per task start. */
   private final Map<String, Map<String, EngineLast>> engineLast = new HashMap<>();
+
   private int engineLastCount;
   private boolean engineLastLoaded;
 
@@ -99,9 +107,15 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   public void init(ProcessorContext<String, Object> context) {
     this.context = context;
     List<Long> sizes = settings.windowSizesMs();
-    table = new WindowTable<>(context.getStateStore(WINDOW_STORE), context.getStateStore(META_STORE),
-        settings.grace().toMillis() + settings.energyDelay().toMillis(), settings.allowedLateness().toMillis(), sizes,
-        Integer.MAX_VALUE, counters);
+    table =
+        new WindowTable<>(
+            context.getStateStore(WINDOW_STORE),
+            context.getStateStore(META_STORE),
+            settings.grace().toMillis() + settings.energyDelay().toMillis(),
+            settings.allowedLateness().toMillis(),
+            sizes,
+            Integer.MAX_VALUE,
+            counters);
     deviceLast = context.getStateStore(DEVICE_LAST_STORE);
     hostSeenStore = context.getStateStore(HOST_SEEN_STORE);
     engineLastStore = context.getStateStore(ENGINE_LAST_STORE);
@@ -120,14 +134,19 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     deviceIndex.clear();
     deviceIndexLoaded = false;
     startedMs = context.currentSystemTimeMs();
-    context.schedule(settings.alerts().hostSilentCheck, PunctuationType.WALL_CLOCK_TIME, this::checkSilentHosts);
+    context.schedule(
+        settings.alerts().hostSilentCheck, PunctuationType.WALL_CLOCK_TIME, this::checkSilentHosts);
     context.schedule(limits.evictionInterval(), PunctuationType.WALL_CLOCK_TIME, this::evict);
     if (table.allowedLatenessMs() > 0) {
-      context.schedule(settings.correctionInterval(), PunctuationType.WALL_CLOCK_TIME, now -> emitCorrections());
+      context.schedule(
+          settings.correctionInterval(), PunctuationType.WALL_CLOCK_TIME, now -> emitCorrections());
     }
   }
 
-  /** Forgets device last samples and hardware rule states idle for state.inactive.expiry (wall clock). */
+  /**
+   * Forgets device last samples and hardware rule states idle for state.inactive.expiry (wall
+   * clock).
+   */
   private void evict(long nowMs) {
     long t0 = System.nanoTime();
     try {
@@ -154,8 +173,12 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     }
   }
 
-  /** device key -> last sample (wall clock, ms), least recently seen first; rebuilt from the store per task start. */
+  /**
+   * device key -> last sample (wall clock, ms), least recently seen first; rebuilt from the store
+   * per task start.
+   */
   private final LinkedHashMap<String, Long> deviceIndex = new LinkedHashMap<>(16, 0.75f, true);
+
   private boolean deviceIndexLoaded;
 
   private void loadDeviceIndex(long nowMs) {
@@ -200,7 +223,8 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
       while (it.hasNext()) {
         KeyValue<String, byte[]> kv = it.next();
         int sep = kv.key.indexOf('\u0000');
-        engineLast.computeIfAbsent(kv.key.substring(0, sep), h -> new HashMap<>())
+        engineLast
+            .computeIfAbsent(kv.key.substring(0, sep), h -> new HashMap<>())
             .put(kv.key.substring(sep + 1), EngineLast.read(kv.value));
         engineLastCount++;
       }
@@ -217,10 +241,12 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   /** Forgets engine instances not heard from since {@code cutoffMs} (wall clock). */
   private void evictEngines(long cutoffMs) {
     loadEngineLast();
-    for (java.util.Iterator<Map.Entry<String, Map<String, EngineLast>>> h = engineLast.entrySet().iterator();
+    for (java.util.Iterator<Map.Entry<String, Map<String, EngineLast>>> h =
+            engineLast.entrySet().iterator();
         h.hasNext(); ) {
       Map.Entry<String, Map<String, EngineLast>> host = h.next();
-      for (java.util.Iterator<Map.Entry<String, EngineLast>> it = host.getValue().entrySet().iterator();
+      for (java.util.Iterator<Map.Entry<String, EngineLast>> it =
+              host.getValue().entrySet().iterator();
           it.hasNext(); ) {
         Map.Entry<String, EngineLast> e = it.next();
         if (e.getValue().touchedMs() <= cutoffMs) {
@@ -237,9 +263,10 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   }
 
   /**
-   * An engine sample goes into every window size it falls in (per instance: KV-cache usage, the waiting queue's start
-   * and end, preemptions from the counter's delta to the instance's previous sample), like a hardware sample: late
-   * within the allowed lateness corrects a closed window, later is dead-lettered.
+   * An engine sample goes into every window size it falls in (per instance: KV-cache usage, the
+   * waiting queue's start and end, preemptions from the counter's delta to the instance's previous
+   * sample), like a hardware sample: late within the allowed lateness corrects a closed window,
+   * later is dead-lettered.
    */
   private void processEngine(Record<String, EnergyInput> record, EngineSample s) {
     seen(s.getHost(), s.getCluster(), s.getRegion(), record);
@@ -253,21 +280,30 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     for (long size : table.sizes()) {
       long start = Math.floorDiv(tMs, size) * size;
       if (table.isTooLate(start + size)) {
-        late = (late == null ? new StringBuilder() : late.append(", ")).append(size).append(" ms window");
+        late =
+            (late == null ? new StringBuilder() : late.append(", "))
+                .append(size)
+                .append(" ms window");
         continue;
       }
       HostWindow w;
       if (table.isLate(start + size)) {
-        w = table.correct(hostKey(s.getHost()), start, size, EnergyProcessor::newWindow, false).full();
+        w =
+            table
+                .correct(hostKey(s.getHost()), start, size, EnergyProcessor::newWindow, false)
+                .full();
         corrected = true;
       } else {
-        w = table.getOrCreate(hostKey(s.getHost()), k -> null, start, size, EnergyProcessor::newWindow);
+        w =
+            table.getOrCreate(
+                hostKey(s.getHost()), k -> null, start, size, EnergyProcessor::newWindow);
       }
       w.cluster = s.getCluster();
       w.region = s.getRegion();
       EngineAcc a = w.engine(s.getInstance(), limits.devicesPerWindow());
       if (a == null) {
-        counters.mapEntriesFolded.increment(); // past the per-window cap: this instance is left out of the window
+        counters.mapEntriesFolded
+            .increment(); // past the per-window cap: this instance is left out of the window
         continue;
       }
       a.add(s, ordered ? prev : null, start * 1000, size * 1000);
@@ -289,15 +325,29 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     }
     if (late != null) {
       counters.lateRecords.increment();
-      deadLetter(record, "late", "engine sample at " + tMs + " ms is past window end + grace + energy delay + "
-          + "allowed lateness at stream time " + table.streamTime() + " ms for " + late);
+      deadLetter(
+          record,
+          "late",
+          "engine sample at "
+              + tMs
+              + " ms is past window end + grace + energy delay + "
+              + "allowed lateness at stream time "
+              + table.streamTime()
+              + " ms for "
+              + late);
     }
     advance(tMs);
   }
 
-  /** The engine instances of a window: its own samples, and recent last samples of instances silent in it. */
+  /**
+   * The engine instances of a window: its own samples, and recent last samples of instances silent
+   * in it.
+   */
   private List<EngineSignals.View> engineViews(HostWindow w) {
-    return EngineSignals.views(w.engines, engineLasts(w.host), (w.startMs + w.sizeMs) * 1000,
+    return EngineSignals.views(
+        w.engines,
+        engineLasts(w.host),
+        (w.startMs + w.sizeMs) * 1000,
         settings.alerts().engineStateMaxAge.toMillis() * 1000);
   }
 
@@ -307,7 +357,8 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
 
   private void processUsage(Record<String, EnergyInput> record, HostUsage u) {
     if (u.windowSizeMs() == alertSizeMs) {
-      // Only the smallest window's usage says the host was heard from recently: a 1 min window closes up to a minute
+      // Only the smallest window's usage says the host was heard from recently: a 1 min window
+      // closes up to a minute
       // after its requests and would keep a host that went dark looking alive.
       seen(u.host(), u.cluster(), u.region(), record);
     }
@@ -317,19 +368,42 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     }
     if (table.isTooLate(end)) {
       counters.lateRecords.increment();
-      deadLetter(record, "late-usage", "request usage of host " + u.host() + " window [" + u.windowStartMs() + ", "
-          + end + ") ms arrived after the energy window closed and its allowed lateness ("
-          + table.allowedLatenessMs() + " ms) passed (stream time " + table.streamTime() + " ms)");
+      deadLetter(
+          record,
+          "late-usage",
+          "request usage of host "
+              + u.host()
+              + " window ["
+              + u.windowStartMs()
+              + ", "
+              + end
+              + ") ms arrived after the energy window closed and its allowed lateness ("
+              + table.allowedLatenessMs()
+              + " ms) passed (stream time "
+              + table.streamTime()
+              + " ms)");
       return;
     }
     if (table.isLate(end)) {
-      table.correct(hostKey(u.host()), u.windowStartMs(), u.windowSizeMs(), EnergyProcessor::newWindow, false)
-          .full().addUsage(u);
+      table
+          .correct(
+              hostKey(u.host()),
+              u.windowStartMs(),
+              u.windowSizeMs(),
+              EnergyProcessor::newWindow,
+              false)
+          .full()
+          .addUsage(u);
       counters.lateCorrected.increment();
       return;
     }
-    HostWindow w = table.getOrCreate(hostKey(u.host()), k -> null, u.windowStartMs(), u.windowSizeMs(),
-        EnergyProcessor::newWindow);
+    HostWindow w =
+        table.getOrCreate(
+            hostKey(u.host()),
+            k -> null,
+            u.windowStartMs(),
+            u.windowSizeMs(),
+            EnergyProcessor::newWindow);
     w.addUsage(u);
     advance(end);
   }
@@ -339,8 +413,10 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   }
 
   private void advance(long eventTimeMs) {
-    List<HostWindow> closed = table.advance(FutureClamp.clockTime(eventTimeMs, clock.millis(),
-        settings.maxFuture().toMillis(), counters));
+    List<HostWindow> closed =
+        table.advance(
+            FutureClamp.clockTime(
+                eventTimeMs, clock.millis(), settings.maxFuture().toMillis(), counters));
     if (!closed.isEmpty()) {
       emitCorrections();
       emit(closed);
@@ -348,8 +424,8 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   }
 
   /**
-   * Re-emits the energy, attribution and bottleneck of the windows late usage or samples changed (same record keys:
-   * the sink keeps the newest); hardware alerts are not evaluated again.
+   * Re-emits the energy, attribution and bottleneck of the windows late usage or samples changed
+   * (same record keys: the sink keeps the newest); hardware alerts are not evaluated again.
    */
   private void emitCorrections() {
     if (table.pendingCorrections() == 0) {
@@ -370,7 +446,8 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     loadDeviceIndex(nowMs);
     boolean tracked = deviceIndex.get(devKey) != null;
     if (!tracked && deviceIndex.size() >= limits.maxKeysPerTask()) {
-      counters.stateKeysRefused.increment(); // sampled without the previous sample: no delta, no trapezoid
+      counters.stateKeysRefused
+          .increment(); // sampled without the previous sample: no delta, no trapezoid
     }
     DeviceLast last = tracked ? DeviceLast.read(deviceLast.get(devKey)) : null;
     boolean ordered = last == null || t > last.tsUs;
@@ -403,15 +480,23 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     for (long size : table.sizes()) {
       long start = Math.floorDiv(tMs, size) * size;
       if (table.isTooLate(start + size)) {
-        late = (late == null ? new StringBuilder() : late.append(", ")).append(size).append(" ms window");
+        late =
+            (late == null ? new StringBuilder() : late.append(", "))
+                .append(size)
+                .append(" ms window");
         continue;
       }
       HostWindow w;
       if (table.isLate(start + size)) {
-        w = table.correct(hostKey(s.getHost()), start, size, EnergyProcessor::newWindow, false).full();
+        w =
+            table
+                .correct(hostKey(s.getHost()), start, size, EnergyProcessor::newWindow, false)
+                .full();
         corrected = true;
       } else {
-        w = table.getOrCreate(hostKey(s.getHost()), k -> null, start, size, EnergyProcessor::newWindow);
+        w =
+            table.getOrCreate(
+                hostKey(s.getHost()), k -> null, start, size, EnergyProcessor::newWindow);
       }
       w.cluster = s.getCluster();
       w.region = s.getRegion();
@@ -464,14 +549,20 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
         d.throttleReasons = reasons;
       }
       if (s.getPcieRxBytesPerSec() != null || s.getPcieTxBytesPerSec() != null) {
-        d.pcieSum += (s.getPcieRxBytesPerSec() == null ? 0 : s.getPcieRxBytesPerSec())
-            + (s.getPcieTxBytesPerSec() == null ? 0 : s.getPcieTxBytesPerSec());
+        d.pcieSum +=
+            (s.getPcieRxBytesPerSec() == null ? 0 : s.getPcieRxBytesPerSec())
+                + (s.getPcieTxBytesPerSec() == null ? 0 : s.getPcieTxBytesPerSec());
         d.pcieN++;
       }
     }
     if (ordered && (tracked || deviceIndex.size() < limits.maxKeysPerTask())) {
-      DeviceLast next = new DeviceLast(t, s.getEnergyMj() != null ? s.getEnergyMj() : Long.MIN_VALUE,
-          s.getPowerW() != null ? s.getPowerW() : Double.NaN, throttleSince, nowMs);
+      DeviceLast next =
+          new DeviceLast(
+              t,
+              s.getEnergyMj() != null ? s.getEnergyMj() : Long.MIN_VALUE,
+              s.getPowerW() != null ? s.getPowerW() : Double.NaN,
+              throttleSince,
+              nowMs);
       deviceLast.put(devKey, next.toBytes());
       deviceIndex.put(devKey, nowMs);
     } else if (tracked) {
@@ -482,8 +573,16 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     }
     if (late != null) {
       counters.lateRecords.increment();
-      deadLetter(record, "late", "hardware sample at " + tMs + " ms is past window end + grace + energy delay + "
-          + "allowed lateness at stream time " + table.streamTime() + " ms for " + late);
+      deadLetter(
+          record,
+          "late",
+          "hardware sample at "
+              + tMs
+              + " ms is past window end + grace + energy delay + "
+              + "allowed lateness at stream time "
+              + table.streamTime()
+              + " ms for "
+              + late);
     }
     advance(tMs);
   }
@@ -492,7 +591,9 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   private void emitWindow(HostWindow w) {
     long endMs = w.startMs + w.sizeMs;
     for (DeviceWindowEnergy e : energy(w)) {
-      context.forward(new Record<>(w.host + '/' + e.getDeviceId() + '/' + w.sizeMs + '/' + w.startMs, e, endMs));
+      context.forward(
+          new Record<>(
+              w.host + '/' + e.getDeviceId() + '/' + w.sizeMs + '/' + w.startMs, e, endMs));
     }
     context.forward(new Record<>(w.host + '/' + w.sizeMs + '/' + w.startMs, bottleneck(w), endMs));
   }
@@ -510,17 +611,19 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   }
 
   /**
-   * Busy time etc. of each (model key) on each GPU device. Requests without a device id but with a pod
-   * ({@link RequestAccumulator#POD_DEVICE_PREFIX}) are split evenly over the GPUs that pod holds (dcgm-exporter's pod
-   * label); host-level requests, and those of a pod no GPU names, are split evenly over all the host's GPUs.
+   * Busy time etc. of each (model key) on each GPU device. Requests without a device id but with a
+   * pod ({@link RequestAccumulator#POD_DEVICE_PREFIX}) are split evenly over the GPUs that pod
+   * holds (dcgm-exporter's pod label); host-level requests, and those of a pod no GPU names, are
+   * split evenly over all the host's GPUs.
    */
   static Map<String, Map<String, long[]>> busyByDevice(HostWindow w) {
     List<String> gpus = new ArrayList<>();
-    w.devices.forEach((id, d) -> {
-      if (d.isGpu()) {
-        gpus.add(id);
-      }
-    });
+    w.devices.forEach(
+        (id, d) -> {
+          if (d.isGpu()) {
+            gpus.add(id);
+          }
+        });
     Map<String, Map<String, long[]>> out = new TreeMap<>();
     for (String g : gpus) {
       out.put(g, new TreeMap<>());
@@ -528,31 +631,38 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     if (gpus.isEmpty()) {
       return out;
     }
-    w.usage.forEach((model, byDevice) -> byDevice.forEach((dev, v) -> {
-      if (out.containsKey(dev)) {
-        add(out.get(dev).computeIfAbsent(model, k -> new long[3]), v[0], v[1], v[2]);
-      } else {
-        List<String> targets = gpus;
-        if (dev.startsWith(RequestAccumulator.POD_DEVICE_PREFIX)) {
-          String pod = dev.substring(RequestAccumulator.POD_DEVICE_PREFIX.length());
-          List<String> held = new ArrayList<>();
-          for (String g : gpus) {
-            if (pod.equals(w.devices.get(g).pod)) {
-              held.add(g);
-            }
-          }
-          if (!held.isEmpty()) {
-            targets = held;
-          }
-        }
-        int n = targets.size();
-        for (int i = 0; i < n; i++) {
-          // Even split; integer remainders go to the first devices so per-device sums equal the host totals.
-          add(out.get(targets.get(i)).computeIfAbsent(model, k -> new long[3]),
-              share(v[0], n, i), share(v[1], n, i), share(v[2], n, i));
-        }
-      }
-    }));
+    w.usage.forEach(
+        (model, byDevice) ->
+            byDevice.forEach(
+                (dev, v) -> {
+                  if (out.containsKey(dev)) {
+                    add(out.get(dev).computeIfAbsent(model, k -> new long[3]), v[0], v[1], v[2]);
+                  } else {
+                    List<String> targets = gpus;
+                    if (dev.startsWith(RequestAccumulator.POD_DEVICE_PREFIX)) {
+                      String pod = dev.substring(RequestAccumulator.POD_DEVICE_PREFIX.length());
+                      List<String> held = new ArrayList<>();
+                      for (String g : gpus) {
+                        if (pod.equals(w.devices.get(g).pod)) {
+                          held.add(g);
+                        }
+                      }
+                      if (!held.isEmpty()) {
+                        targets = held;
+                      }
+                    }
+                    int n = targets.size();
+                    for (int i = 0; i < n; i++) {
+                      // Even split; integer remainders go to the first devices so per-device sums
+                      // equal the host totals.
+                      add(
+                          out.get(targets.get(i)).computeIfAbsent(model, k -> new long[3]),
+                          share(v[0], n, i),
+                          share(v[1], n, i),
+                          share(v[2], n, i));
+                    }
+                  }
+                }));
     return out;
   }
 
@@ -570,7 +680,8 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     long windowUs = w.sizeMs * 1000;
     long startUs = w.startMs * 1000;
     Map<String, Map<String, long[]>> busy = busyByDevice(w);
-    CostCarbon.Intensity intensity = CostCarbon.intensity(settings, w.region, latest(intensities, w.region), startUs);
+    CostCarbon.Intensity intensity =
+        CostCarbon.intensity(settings, w.region, latest(intensities, w.region), startUs);
     List<DeviceWindowEnergy> out = new ArrayList<>();
     for (Map.Entry<String, HostWindow.DeviceAcc> de : w.devices.entrySet()) {
       HostWindow.DeviceAcc d = de.getValue();
@@ -587,8 +698,10 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
         measuredJ = 0;
         method = EnergyMethod.NONE;
       }
-      double price = d.isGpu()
-          ? CostCarbon.pricePerHour(settings, d.gpuType, latest(prices, d.gpuType), startUs) : 0.0;
+      double price =
+          d.isGpu()
+              ? CostCarbon.pricePerHour(settings, d.gpuType, latest(prices, d.gpuType), startUs)
+              : 0.0;
       double cost = CostCarbon.cost(price, w.sizeMs);
       double carbon = CostCarbon.carbonG(measuredJ, settings.pue(), intensity.gramsPerKwh());
       Map<String, long[]> models = busy.getOrDefault(de.getKey(), Map.of());
@@ -609,56 +722,59 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
         long tokens = m.getValue()[2];
         double ej = energySplit.amounts().get(m.getKey());
         double c = costSplit.amounts().get(m.getKey());
-        attributions.add(ModelAttribution.newBuilder()
-            .setModel(mv[0])
-            .setModelVersion(mv.length > 1 ? mv[1] : "")
-            .setRequests(requests)
-            .setOutputTokens(tokens)
-            .setBusyTimeUs(m.getValue()[0])
-            .setShare(shares.get(m.getKey()))
-            .setEnergyJ(ej)
-            .setCarbonG(carbonSplit.amounts().get(m.getKey()))
-            .setCost(c)
-            .setEnergyPerRequestJ(requests == 0 ? null : ej / requests)
-            .setEnergyPer1kOutputTokensJ(tokens == 0 ? null : ej / tokens * 1000)
-            .setCostPer1MOutputTokens(tokens == 0 ? null : c / tokens * 1e6)
-            .setCostPerRequest(requests == 0 ? null : c / requests)
-            .setInferencesPerJoule(ej == 0 ? null : requests / ej)
-            .build());
+        attributions.add(
+            ModelAttribution.newBuilder()
+                .setModel(mv[0])
+                .setModelVersion(mv.length > 1 ? mv[1] : "")
+                .setRequests(requests)
+                .setOutputTokens(tokens)
+                .setBusyTimeUs(m.getValue()[0])
+                .setShare(shares.get(m.getKey()))
+                .setEnergyJ(ej)
+                .setCarbonG(carbonSplit.amounts().get(m.getKey()))
+                .setCost(c)
+                .setEnergyPerRequestJ(requests == 0 ? null : ej / requests)
+                .setEnergyPer1kOutputTokensJ(tokens == 0 ? null : ej / tokens * 1000)
+                .setCostPer1MOutputTokens(tokens == 0 ? null : c / tokens * 1e6)
+                .setCostPerRequest(requests == 0 ? null : c / requests)
+                .setInferencesPerJoule(ej == 0 ? null : requests / ej)
+                .build());
       }
-      out.add(DeviceWindowEnergy.newBuilder()
-          .setWindowStartUs(startUs)
-          .setWindowEndUs(startUs + windowUs)
-          .setWindowSizeMs(w.sizeMs)
-          .setCluster(w.cluster)
-          .setRegion(w.region)
-          .setHost(w.host)
-          .setDeviceId(de.getKey())
-          .setDeviceKind(d.kind)
-          .setGpuType(d.gpuType)
-          .setMethod(method)
-          .setSamples(d.samples)
-          .setCounterResets(d.resets)
-          .setMeasuredEnergyJ(measuredJ)
-          .setBusyTimeUs(busySum)
-          .setIdleEnergyJ(energySplit.idle())
-          .setPue(settings.pue())
-          .setFacilityEnergyKwh(CostCarbon.facilityKwh(measuredJ, settings.pue()))
-          .setCarbonIntensityGPerKwh(intensity.gramsPerKwh())
-          .setCarbonIntensitySource(intensity.source())
-          .setCarbonG(carbon)
-          .setIdleCarbonG(carbonSplit.idle())
-          .setCurrency(settings.currency())
-          .setPricePerHour(price)
-          .setCost(cost)
-          .setIdleCost(costSplit.idle())
-          .setAttributions(attributions)
-          .build());
+      out.add(
+          DeviceWindowEnergy.newBuilder()
+              .setWindowStartUs(startUs)
+              .setWindowEndUs(startUs + windowUs)
+              .setWindowSizeMs(w.sizeMs)
+              .setCluster(w.cluster)
+              .setRegion(w.region)
+              .setHost(w.host)
+              .setDeviceId(de.getKey())
+              .setDeviceKind(d.kind)
+              .setGpuType(d.gpuType)
+              .setMethod(method)
+              .setSamples(d.samples)
+              .setCounterResets(d.resets)
+              .setMeasuredEnergyJ(measuredJ)
+              .setBusyTimeUs(busySum)
+              .setIdleEnergyJ(energySplit.idle())
+              .setPue(settings.pue())
+              .setFacilityEnergyKwh(CostCarbon.facilityKwh(measuredJ, settings.pue()))
+              .setCarbonIntensityGPerKwh(intensity.gramsPerKwh())
+              .setCarbonIntensitySource(intensity.source())
+              .setCarbonG(carbon)
+              .setIdleCarbonG(carbonSplit.idle())
+              .setCurrency(settings.currency())
+              .setPricePerHour(price)
+              .setCost(cost)
+              .setIdleCost(costSplit.idle())
+              .setAttributions(attributions)
+              .build());
     }
     return out;
   }
 
-  private static <V> Optional<V> latest(KeyValueStore<String, ValueAndTimestamp<V>> store, String key) {
+  private static <V> Optional<V> latest(
+      KeyValueStore<String, ValueAndTimestamp<V>> store, String key) {
     if (store == null || key == null || key.isEmpty()) {
       return Optional.empty();
     }
@@ -694,10 +810,17 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     }
     double queueShare = w.e2eSumUs == 0 ? Double.NaN : 100.0 * w.queueSumUs / w.e2eSumUs;
     EngineSignals.HostEngines eng = EngineSignals.host(engineViews(w));
-    BottleneckClassifier.Result r = BottleneckClassifier.classify(gpuN == 0 ? Double.NaN : gpu / gpuN,
-        memN == 0 ? Double.NaN : mem / memN, cpuN == 0 ? Double.NaN : cpu / cpuN, queueShare, pcie,
-        w.requests / (w.sizeMs / 1000.0), w.requests,
-        new BottleneckClassifier.Engine(eng.kvUsageMaxPct(), eng.preemptions(), eng.waitingStart(), eng.waitingEnd()));
+    BottleneckClassifier.Result r =
+        BottleneckClassifier.classify(
+            gpuN == 0 ? Double.NaN : gpu / gpuN,
+            memN == 0 ? Double.NaN : mem / memN,
+            cpuN == 0 ? Double.NaN : cpu / cpuN,
+            queueShare,
+            pcie,
+            w.requests / (w.sizeMs / 1000.0),
+            w.requests,
+            new BottleneckClassifier.Engine(
+                eng.kvUsageMaxPct(), eng.preemptions(), eng.waitingStart(), eng.waitingEnd()));
     return Bottleneck.newBuilder()
         .setWindowStartUs(w.startMs * 1000)
         .setWindowEndUs((w.startMs + w.sizeMs) * 1000)
@@ -716,11 +839,14 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     long endUs = (w.startMs + w.sizeMs) * 1000;
     List<EngineSignals.View> engines = engineViews(w);
     Set<String> pods = new TreeSet<>();
-    w.devices.values().forEach(d -> {
-      if (d.isGpu() && !d.pod.isEmpty()) {
-        pods.add(d.pod);
-      }
-    });
+    w.devices
+        .values()
+        .forEach(
+            d -> {
+              if (d.isGpu() && !d.pod.isEmpty()) {
+                pods.add(d.pod);
+              }
+            });
     for (Map.Entry<String, HostWindow.DeviceAcc> e : w.devices.entrySet()) {
       HostWindow.DeviceAcc d = e.getValue();
       if (!d.isGpu()) {
@@ -728,31 +854,72 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
       }
       String key = w.host + '/' + e.getKey();
       Alerts.Subject subject = new Alerts.Subject(key, w.cluster, w.region, w.host, "", e.getKey());
-      // Where the GPU's engine reports KV-cache usage, that is its memory pressure: the engine pre-allocates the
+      // Where the GPU's engine reports KV-cache usage, that is its memory pressure: the engine
+      // pre-allocates the
       // device memory (vLLM 90 % by default), so device memory alone would always be "high".
-      EngineSignals.View kv = engines.isEmpty() ? null : EngineSignals.coveringEngine(d.pod, pods, engines);
+      EngineSignals.View kv =
+          engines.isEmpty() ? null : EngineSignals.coveringEngine(d.pod, pods, engines);
       if (kv != null) {
-        apply(out, AlertRules.GPU_MEMORY_HIGH, key, s -> AlertRules.kvCacheHigh(kv.kvUsagePct(), kv.preemptions(),
-            kv.engine(), kv.instance(), d.memUsedMax, d.memTotal, settings.alerts()), subject, startUs, endUs);
+        apply(
+            out,
+            AlertRules.GPU_MEMORY_HIGH,
+            key,
+            s ->
+                AlertRules.kvCacheHigh(
+                    kv.kvUsagePct(),
+                    kv.preemptions(),
+                    kv.engine(),
+                    kv.instance(),
+                    d.memUsedMax,
+                    d.memTotal,
+                    settings.alerts()),
+            subject,
+            startUs,
+            endUs);
       } else if (d.memTotal > 0 && d.memUsedMax >= 0) {
-        apply(out, AlertRules.GPU_MEMORY_HIGH, key, s -> AlertRules.gpuMemoryHigh(d.memUsedMax, d.memTotal,
-            settings.alerts()), subject, startUs, endUs);
+        apply(
+            out,
+            AlertRules.GPU_MEMORY_HIGH,
+            key,
+            s -> AlertRules.gpuMemoryHigh(d.memUsedMax, d.memTotal, settings.alerts()),
+            subject,
+            startUs,
+            endUs);
       }
-      apply(out, AlertRules.THROTTLING, key, s -> AlertRules.throttling(d.throttleRunMaxUs / 1e6, d.throttleReasons,
-          settings.alerts()), subject, startUs, endUs);
+      apply(
+          out,
+          AlertRules.THROTTLING,
+          key,
+          s ->
+              AlertRules.throttling(d.throttleRunMaxUs / 1e6, d.throttleReasons, settings.alerts()),
+          subject,
+          startUs,
+          endUs);
       if (d.memUsedLast >= 0) {
         double load = d.utilN == 0 ? 0 : d.utilMean();
-        apply(out, AlertRules.MEMORY_LEAK, key, s -> AlertRules.memoryLeak(s, d.memUsedLast, load, settings.alerts()),
-            subject, startUs, endUs);
+        apply(
+            out,
+            AlertRules.MEMORY_LEAK,
+            key,
+            s -> AlertRules.memoryLeak(s, d.memUsedLast, load, settings.alerts()),
+            subject,
+            startUs,
+            endUs);
       }
     }
     return out;
   }
 
-  private void apply(List<Alert> out, String rule, String key,
-      java.util.function.Function<RuleState, AlertRules.Decision> eval, Alerts.Subject subject, long startUs,
+  private void apply(
+      List<Alert> out,
+      String rule,
+      String key,
+      java.util.function.Function<RuleState, AlertRules.Decision> eval,
+      Alerts.Subject subject,
+      long startUs,
       long endUs) {
-    alertStates.evaluate(out, rule, key, eval, subject, startUs, endUs, context.currentSystemTimeMs());
+    alertStates.evaluate(
+        out, rule, key, eval, subject, startUs, endUs, context.currentSystemTimeMs());
   }
 
   // ---- host silence ----
@@ -773,7 +940,8 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   /** Wall-clock time this task was (re)initialized, ms. */
   private long startedMs;
 
-  private void seen(String host, String cluster, String region, Record<String, EnergyInput> record) {
+  private void seen(
+      String host, String cluster, String region, Record<String, EnergyInput> record) {
     loadHostSeen();
     long now = context.currentSystemTimeMs();
     HostSeen h = hostSeen.get(host);
@@ -797,8 +965,15 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
       AlertRules.Decision d = AlertRules.hostSilent(silentS, settings.alerts());
       AlertState t = AlertRules.transition(h.rule, false, now * 1000);
       if (t != null) {
-        Alert a = Alerts.build(d, t, h.rule, new Alerts.Subject(host, h.cluster, h.region, host, "", ""), now * 1000,
-            now * 1000, now * 1000);
+        Alert a =
+            Alerts.build(
+                d,
+                t,
+                h.rule,
+                new Alerts.Subject(host, h.cluster, h.region, host, "", ""),
+                now * 1000,
+                now * 1000,
+                now * 1000);
         context.forward(new Record<>(a.getDedupKey(), a, record.timestamp()));
       }
       write = true;
@@ -810,7 +985,8 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
 
   private void checkSilentHosts(long nowMs) {
     if (nowMs - startedMs < settings.alerts().hostSilent.toMillis()) {
-      // Just (re)started: every known host looks silent for as long as this task was not running. Give each the
+      // Just (re)started: every known host looks silent for as long as this task was not running.
+      // Give each the
       // same chance to be heard as a host that just went quiet before judging it.
       return;
     }
@@ -825,8 +1001,14 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
         if (nowMs - h.lastSeenMs > expiryMs) {
           // decommissioned (or renamed): resolve its host_silent alert as stale and forget it
           if (h.rule.firing) {
-            Alert a = RuleStates.stale(AlertRules.HOST_SILENT, h.rule, new Alerts.Subject(e.getKey(), h.cluster,
-                h.region, e.getKey(), "", ""), h.lastSeenMs, nowMs, limits);
+            Alert a =
+                RuleStates.stale(
+                    AlertRules.HOST_SILENT,
+                    h.rule,
+                    new Alerts.Subject(e.getKey(), h.cluster, h.region, e.getKey(), "", ""),
+                    h.lastSeenMs,
+                    nowMs,
+                    limits);
             context.forward(new Record<>(a.getDedupKey(), a, nowMs));
           }
           hostSeenStore.delete(e.getKey());
@@ -838,8 +1020,15 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
         AlertRules.Decision d = AlertRules.hostSilent(silentS, settings.alerts());
         if (d.condition() && !h.rule.firing) {
           AlertState t = AlertRules.transition(h.rule, true, nowMs * 1000);
-          Alert a = Alerts.build(d, t, h.rule, new Alerts.Subject(e.getKey(), h.cluster, h.region, e.getKey(), "", ""),
-              h.lastSeenMs * 1000, nowMs * 1000, nowMs * 1000);
+          Alert a =
+              Alerts.build(
+                  d,
+                  t,
+                  h.rule,
+                  new Alerts.Subject(e.getKey(), h.cluster, h.region, e.getKey(), "", ""),
+                  h.lastSeenMs * 1000,
+                  nowMs * 1000,
+                  nowMs * 1000);
           context.forward(new Record<>(a.getDedupKey(), a, nowMs));
           hostSeenStore.put(e.getKey(), h.toBytes());
         }
@@ -855,18 +1044,26 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   }
 
   /**
-   * The previous sample of a device: time (us), energy counter (mJ, MIN_VALUE when absent), power (W, NaN), when its
-   * throttling run started (us, -1: none) and when this entry was written (wall clock, ms; 0: unknown). Format:
-   * {@link Codec#FORMAT_MARK}, version 2, five 8-byte fields; the 32-byte layout before it (no mark, no write time) is
-   * still read.
+   * The previous sample of a device: time (us), energy counter (mJ, MIN_VALUE when absent), power
+   * (W, NaN), when its throttling run started (us, -1: none) and when this entry was written (wall
+   * clock, ms; 0: unknown). Format: {@link Codec#FORMAT_MARK}, version 2, five 8-byte fields; the
+   * 32-byte layout before it (no mark, no write time) is still read.
    */
-  public record DeviceLast(long tsUs, long energyMj, double powerW, long throttleSinceUs, long touchedMs) {
+  public record DeviceLast(
+      long tsUs, long energyMj, double powerW, long throttleSinceUs, long touchedMs) {
     static final int VERSION = 2;
     private static final int LEGACY_SIZE = 32;
 
     public byte[] toBytes() {
-      return ByteBuffer.allocate(42).put((byte) Codec.FORMAT_MARK).put((byte) VERSION).putLong(tsUs).putLong(energyMj)
-          .putDouble(powerW).putLong(throttleSinceUs).putLong(touchedMs).array();
+      return ByteBuffer.allocate(42)
+          .put((byte) Codec.FORMAT_MARK)
+          .put((byte) VERSION)
+          .putLong(tsUs)
+          .putLong(energyMj)
+          .putDouble(powerW)
+          .putLong(throttleSinceUs)
+          .putLong(touchedMs)
+          .array();
     }
 
     public static DeviceLast read(byte[] b) {
@@ -878,10 +1075,12 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
         return new DeviceLast(buf.getLong(), buf.getLong(), buf.getDouble(), buf.getLong(), 0);
       }
       if (b.length != 42 || (b[0] & 0xFF) != Codec.FORMAT_MARK || b[1] != VERSION) {
-        throw new IllegalArgumentException("corrupt device last sample: " + b.length + " bytes, unknown format");
+        throw new IllegalArgumentException(
+            "corrupt device last sample: " + b.length + " bytes, unknown format");
       }
       buf.position(2);
-      return new DeviceLast(buf.getLong(), buf.getLong(), buf.getDouble(), buf.getLong(), buf.getLong());
+      return new DeviceLast(
+          buf.getLong(), buf.getLong(), buf.getDouble(), buf.getLong(), buf.getLong());
     }
   }
 
@@ -899,38 +1098,45 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
       this.rule = rule;
     }
 
-    /** Format version after {@link Codec#FORMAT_MARK}: 2 has varint strings; without the mark, version 1. */
+    /**
+     * Format version after {@link Codec#FORMAT_MARK}: 2 has varint strings; without the mark,
+     * version 1.
+     */
     static final int VERSION = 2;
 
     public byte[] toBytes() {
       byte[] r = rule.toBytes();
-      return Codec.encode(out -> {
-        Codec.writeHeader(out, VERSION);
-        out.writeLong(lastSeenMs);
-        Codec.writeString(out, cluster);
-        Codec.writeString(out, region);
-        out.writeInt(r.length);
-        out.write(r);
-      });
+      return Codec.encode(
+          out -> {
+            Codec.writeHeader(out, VERSION);
+            out.writeLong(lastSeenMs);
+            Codec.writeString(out, cluster);
+            Codec.writeString(out, region);
+            out.writeInt(r.length);
+            out.write(r);
+          });
     }
 
     public static HostSeen read(byte[] b) {
-      return Codec.decode(b, "host-last-seen entry", in -> {
-        int version = 1;
-        if (Codec.hasHeader(b)) {
-          in.readUnsignedByte();
-          version = in.readUnsignedByte();
-          if (version != VERSION) {
-            throw new java.io.IOException("unknown host-last-seen version " + version);
-          }
-        }
-        long t = in.readLong();
-        String c = Codec.readString(in, version, 2);
-        String r = Codec.readString(in, version, 2);
-        byte[] rb = new byte[in.readInt()];
-        in.readFully(rb);
-        return new HostSeen(t, c, r, RuleState.fromBytes(rb));
-      });
+      return Codec.decode(
+          b,
+          "host-last-seen entry",
+          in -> {
+            int version = 1;
+            if (Codec.hasHeader(b)) {
+              in.readUnsignedByte();
+              version = in.readUnsignedByte();
+              if (version != VERSION) {
+                throw new java.io.IOException("unknown host-last-seen version " + version);
+              }
+            }
+            long t = in.readLong();
+            String c = Codec.readString(in, version, 2);
+            String r = Codec.readString(in, version, 2);
+            byte[] rb = new byte[in.readInt()];
+            in.readFully(rb);
+            return new HostSeen(t, c, r, RuleState.fromBytes(rb));
+          });
     }
   }
 }

@@ -13,10 +13,12 @@ import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 
 /**
- * Validates hardware samples and re-keys them by host for the energy repartition; an invalid sample (tombstone, no
- * host or device, non-positive timestamp) goes to the dead-letter output with the reason. Stateless per record.
+ * Validates hardware samples and re-keys them by host for the energy repartition; an invalid sample
+ * (tombstone, no host or device, non-positive timestamp) goes to the dead-letter output with the
+ * reason. Stateless per record.
  */
-public final class HardwareValidateProcessor implements Processor<String, HardwareSample, String, Object> {
+public final class HardwareValidateProcessor
+    implements Processor<String, HardwareSample, String, Object> {
 
   private final StreamsCounters counters;
   private final StreamsLimits limits;
@@ -25,8 +27,12 @@ public final class HardwareValidateProcessor implements Processor<String, Hardwa
   private final Clock clock;
   private ProcessorContext<String, Object> context;
 
-  public HardwareValidateProcessor(StreamsCounters counters, StreamsLimits limits, Serializer<HardwareSample> raw,
-      String topic, Clock clock) {
+  public HardwareValidateProcessor(
+      StreamsCounters counters,
+      StreamsLimits limits,
+      Serializer<HardwareSample> raw,
+      String topic,
+      Clock clock) {
     this.counters = counters;
     this.limits = limits;
     this.raw = raw;
@@ -42,11 +48,18 @@ public final class HardwareValidateProcessor implements Processor<String, Hardwa
   @Override
   public void process(Record<String, HardwareSample> record) {
     HardwareSample s = record.value();
-    String invalid = s == null ? "null value (tombstone) on the hardware topic"
-        : s.getHost() == null || s.getHost().isEmpty() ? "host is empty"
-        : s.getDeviceId() == null || s.getDeviceId().isEmpty() ? "deviceId is empty"
-        : s.getTimestampUs() <= 0 ? "timestampUs must be positive, got " + s.getTimestampUs()
-        : s.getEnergyMj() != null && s.getEnergyMj() < 0 ? "energyMj is negative" : null;
+    String invalid =
+        s == null
+            ? "null value (tombstone) on the hardware topic"
+            : s.getHost() == null || s.getHost().isEmpty()
+                ? "host is empty"
+                : s.getDeviceId() == null || s.getDeviceId().isEmpty()
+                    ? "deviceId is empty"
+                    : s.getTimestampUs() <= 0
+                        ? "timestampUs must be positive, got " + s.getTimestampUs()
+                        : s.getEnergyMj() != null && s.getEnergyMj() < 0
+                            ? "energyMj is negative"
+                            : null;
     String reason = "validation";
     if (invalid == null) {
       invalid = tooLongDimension(s, limits.dimensionMaxBytes());
@@ -56,17 +69,38 @@ public final class HardwareValidateProcessor implements Processor<String, Hardwa
       context.forward(new Record<>(s.getHost(), new EnergyInput(s, null), record.timestamp()));
       return;
     }
-    DeadLetters.forward(context, counters, limits, clock, record, topic, reason, invalid,
+    DeadLetters.forward(
+        context,
+        counters,
+        limits,
+        clock,
+        record,
+        topic,
+        reason,
+        invalid,
         s == null ? null : raw.serialize(topic, s));
   }
 
-  /** The first dimension of {@code s} longer than {@code maxBytes} (UTF-8) as a message, or null. */
+  /**
+   * The first dimension of {@code s} longer than {@code maxBytes} (UTF-8) as a message, or null.
+   */
   static String tooLongDimension(HardwareSample s, int maxBytes) {
-    String[][] fields = {{"host", s.getHost()}, {"deviceId", s.getDeviceId()}, {"cluster", s.getCluster()},
-        {"region", s.getRegion()}, {"gpuType", s.getGpuType()}, {"source", s.getSource()}};
+    String[][] fields = {
+      {"host", s.getHost()},
+      {"deviceId", s.getDeviceId()},
+      {"cluster", s.getCluster()},
+      {"region", s.getRegion()},
+      {"gpuType", s.getGpuType()},
+      {"source", s.getSource()}
+    };
     for (String[] f : fields) {
       if (Utf8.longerThan(f[1], maxBytes)) {
-        return f[0] + " is " + Utf8.length(f[1]) + " bytes, over limits.dimension.max.bytes (" + maxBytes + ")";
+        return f[0]
+            + " is "
+            + Utf8.length(f[1])
+            + " bytes, over limits.dimension.max.bytes ("
+            + maxBytes
+            + ")";
       }
     }
     return null;

@@ -10,20 +10,40 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * The request side of one host window for one (model, version): busy time, requests and output tokens per device
- * ("" for requests without a device id), plus queue and e2e sums for the bottleneck classifier. Sent from the request
- * task to the host's energy task. Immutable after construction.
+ * The request side of one host window for one (model, version): busy time, requests and output
+ * tokens per device ("" for requests without a device id), plus queue and e2e sums for the
+ * bottleneck classifier. Sent from the request task to the host's energy task. Immutable after
+ * construction.
  */
-public record HostUsage(String cluster, String region, String host, String model, String modelVersion,
-    long windowStartMs, long windowSizeMs, long requests, long queueSumUs, long e2eSumUs,
+public record HostUsage(
+    String cluster,
+    String region,
+    String host,
+    String model,
+    String modelVersion,
+    long windowStartMs,
+    long windowSizeMs,
+    long requests,
+    long queueSumUs,
+    long e2eSumUs,
     Map<String, long[]> devices) {
 
   public static HostUsage of(RequestAccumulator a) {
     Map<String, long[]> d = new HashMap<>();
     a.devices.forEach((k, v) -> d.put(k, v.clone()));
     AggKey k = a.key;
-    return new HostUsage(k.cluster(), k.region(), k.host(), k.model(), k.modelVersion(), a.windowStartMs,
-        a.windowSizeMs, a.requests, a.queueSumUs, a.e2eSumUs, d);
+    return new HostUsage(
+        k.cluster(),
+        k.region(),
+        k.host(),
+        k.model(),
+        k.modelVersion(),
+        a.windowStartMs,
+        a.windowSizeMs,
+        a.requests,
+        a.queueSumUs,
+        a.e2eSumUs,
+        d);
   }
 
   /** Writes the varint-string format (energy input tag 3). */
@@ -47,7 +67,10 @@ public record HostUsage(String cluster, String region, String host, String model
     }
   }
 
-  /** Reads the varint-string format ({@code varint}) or the writeUTF one before it (energy input tag 2). */
+  /**
+   * Reads the varint-string format ({@code varint}) or the writeUTF one before it (energy input tag
+   * 2).
+   */
   static HostUsage read(DataInput in, boolean varint) throws IOException {
     Codec.Reader<String> str = varint ? Codec::readString : DataInput::readUTF;
     String cluster = str.read(in);
@@ -65,6 +88,7 @@ public record HostUsage(String cluster, String region, String host, String model
     for (int i = 0; i < n; i++) {
       d.put(str.read(in), new long[] {in.readLong(), in.readLong(), in.readLong()});
     }
-    return new HostUsage(cluster, region, host, model, version, start, size, requests, queue, e2e, d);
+    return new HostUsage(
+        cluster, region, host, model, version, start, size, requests, queue, e2e, d);
   }
 }

@@ -8,8 +8,9 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * One host's hardware, request-usage and engine state in one window: per-device accumulators, per-(model, version)
- * device busy times and per-engine-instance accumulators. Mutable, not thread-safe (one task).
+ * One host's hardware, request-usage and engine state in one window: per-device accumulators,
+ * per-(model, version) device busy times and per-engine-instance accumulators. Mutable, not
+ * thread-safe (one task).
  */
 public final class HostWindow implements WindowTable.Windowed {
 
@@ -19,12 +20,19 @@ public final class HostWindow implements WindowTable.Windowed {
   final long startMs;
   final long sizeMs;
   public final Map<String, DeviceAcc> devices = new TreeMap<>();
-  /** The device id samples of devices past the per-window cap are counted under (kind OTHER, no price). */
+
+  /**
+   * The device id samples of devices past the per-window cap are counted under (kind OTHER, no
+   * price).
+   */
   static final String OTHER_DEVICE = AggKey.OTHER;
+
   /** "model\u0000version" -> deviceId ("" = none) -> {busyUs, requests, outputTokens}. */
   public final Map<String, Map<String, long[]>> usage = new TreeMap<>();
+
   /** Engine instance -> its samples in the window (at most the device cap of instances). */
   public final Map<String, EngineAcc> engines = new TreeMap<>();
+
   public long requests;
   public long queueSumUs;
   public long e2eSumUs;
@@ -51,8 +59,9 @@ public final class HostWindow implements WindowTable.Windowed {
   }
 
   /**
-   * The accumulator of {@code deviceId}, created on first use; past {@code cap} distinct devices a new id gets the
-   * {@value #OTHER_DEVICE} accumulator (energy and samples conserved, kind OTHER) and {@code folded} is set.
+   * The accumulator of {@code deviceId}, created on first use; past {@code cap} distinct devices a
+   * new id gets the {@value #OTHER_DEVICE} accumulator (energy and samples conserved, kind OTHER)
+   * and {@code folded} is set.
    */
   DeviceAcc device(String deviceId, int cap, boolean[] folded) {
     DeviceAcc d = devices.get(deviceId);
@@ -72,7 +81,10 @@ public final class HostWindow implements WindowTable.Windowed {
     return d;
   }
 
-  /** The accumulator of engine {@code instance}, created on first use; null past {@code cap} instances. */
+  /**
+   * The accumulator of engine {@code instance}, created on first use; null past {@code cap}
+   * instances.
+   */
   EngineAcc engine(String instance, int cap) {
     EngineAcc a = engines.get(instance);
     if (a == null && engines.size() < cap) {
@@ -88,13 +100,16 @@ public final class HostWindow implements WindowTable.Windowed {
     requests += u.requests();
     queueSumUs += u.queueSumUs();
     e2eSumUs += u.e2eSumUs();
-    Map<String, long[]> m = usage.computeIfAbsent(u.model() + '\u0000' + u.modelVersion(), k -> new TreeMap<>());
-    u.devices().forEach((d, v) -> {
-      long[] t = m.computeIfAbsent(d, k -> new long[3]);
-      t[0] += v[0];
-      t[1] += v[1];
-      t[2] += v[2];
-    });
+    Map<String, long[]> m =
+        usage.computeIfAbsent(u.model() + '\u0000' + u.modelVersion(), k -> new TreeMap<>());
+    u.devices()
+        .forEach(
+            (d, v) -> {
+              long[] t = m.computeIfAbsent(d, k -> new long[3]);
+              t[0] += v[0];
+              t[1] += v[1];
+              t[2] += v[2];
+            });
   }
 
   /** Accumulated samples of one device in the window. Units: mJ, J, us, percent, bytes. */
@@ -102,8 +117,13 @@ public final class HostWindow implements WindowTable.Windowed {
     public String kind = "OTHER";
     public String gpuType = "";
     public String source = "";
-    /** Kubernetes pod holding the device (dcgm-exporter's pod label) as of the latest sample; "" when none. */
+
+    /**
+     * Kubernetes pod holding the device (dcgm-exporter's pod label) as of the latest sample; ""
+     * when none.
+     */
     public String pod = "";
+
     public int samples;
     public long counterDeltaMj;
     public int counterDeltas;
@@ -137,128 +157,132 @@ public final class HostWindow implements WindowTable.Windowed {
   }
 
   /**
-   * Format version after {@link Codec#FORMAT_MARK}: 3 adds each device's pod and the engine instances; 2 has varint
-   * strings; a record without the mark is version 1.
+   * Format version after {@link Codec#FORMAT_MARK}: 3 adds each device's pod and the engine
+   * instances; 2 has varint strings; a record without the mark is version 1.
    */
   static final int VERSION = 3;
 
   public byte[] toBytes() {
-    return Codec.encode(out -> {
-      Codec.writeHeader(out, VERSION);
-      Codec.writeString(out, cluster);
-      Codec.writeString(out, region);
-      Codec.writeString(out, host);
-      out.writeLong(startMs);
-      out.writeLong(sizeMs);
-      out.writeLong(requests);
-      out.writeLong(queueSumUs);
-      out.writeLong(e2eSumUs);
-      out.writeInt(devices.size());
-      for (Map.Entry<String, DeviceAcc> e : devices.entrySet()) {
-        DeviceAcc d = e.getValue();
-        Codec.writeString(out, e.getKey());
-        Codec.writeString(out, d.kind);
-        Codec.writeString(out, d.gpuType);
-        Codec.writeString(out, d.source);
-        out.writeInt(d.samples);
-        out.writeLong(d.counterDeltaMj);
-        out.writeInt(d.counterDeltas);
-        out.writeInt(d.resets);
-        out.writeDouble(d.powerIntegralJ);
-        out.writeInt(d.powerIntervals);
-        out.writeDouble(d.utilSum);
-        out.writeInt(d.utilN);
-        out.writeDouble(d.memUtilSum);
-        out.writeInt(d.memUtilN);
-        out.writeLong(d.memUsedMax);
-        out.writeLong(d.memUsedLast);
-        out.writeLong(d.memUsedLastTs);
-        out.writeLong(d.memTotal);
-        out.writeLong(d.throttleRunMaxUs);
-        out.writeLong(d.throttleReasons);
-        out.writeDouble(d.pcieSum);
-        out.writeInt(d.pcieN);
-        Codec.writeString(out, d.pod);
-      }
-      out.writeInt(usage.size());
-      for (Map.Entry<String, Map<String, long[]>> e : usage.entrySet()) {
-        Codec.writeString(out, e.getKey());
-        out.writeInt(e.getValue().size());
-        for (Map.Entry<String, long[]> d : e.getValue().entrySet()) {
-          Codec.writeString(out, d.getKey());
-          out.writeLong(d.getValue()[0]);
-          out.writeLong(d.getValue()[1]);
-          out.writeLong(d.getValue()[2]);
-        }
-      }
-      EngineAcc.writeAll(out, engines);
-    });
+    return Codec.encode(
+        out -> {
+          Codec.writeHeader(out, VERSION);
+          Codec.writeString(out, cluster);
+          Codec.writeString(out, region);
+          Codec.writeString(out, host);
+          out.writeLong(startMs);
+          out.writeLong(sizeMs);
+          out.writeLong(requests);
+          out.writeLong(queueSumUs);
+          out.writeLong(e2eSumUs);
+          out.writeInt(devices.size());
+          for (Map.Entry<String, DeviceAcc> e : devices.entrySet()) {
+            DeviceAcc d = e.getValue();
+            Codec.writeString(out, e.getKey());
+            Codec.writeString(out, d.kind);
+            Codec.writeString(out, d.gpuType);
+            Codec.writeString(out, d.source);
+            out.writeInt(d.samples);
+            out.writeLong(d.counterDeltaMj);
+            out.writeInt(d.counterDeltas);
+            out.writeInt(d.resets);
+            out.writeDouble(d.powerIntegralJ);
+            out.writeInt(d.powerIntervals);
+            out.writeDouble(d.utilSum);
+            out.writeInt(d.utilN);
+            out.writeDouble(d.memUtilSum);
+            out.writeInt(d.memUtilN);
+            out.writeLong(d.memUsedMax);
+            out.writeLong(d.memUsedLast);
+            out.writeLong(d.memUsedLastTs);
+            out.writeLong(d.memTotal);
+            out.writeLong(d.throttleRunMaxUs);
+            out.writeLong(d.throttleReasons);
+            out.writeDouble(d.pcieSum);
+            out.writeInt(d.pcieN);
+            Codec.writeString(out, d.pod);
+          }
+          out.writeInt(usage.size());
+          for (Map.Entry<String, Map<String, long[]>> e : usage.entrySet()) {
+            Codec.writeString(out, e.getKey());
+            out.writeInt(e.getValue().size());
+            for (Map.Entry<String, long[]> d : e.getValue().entrySet()) {
+              Codec.writeString(out, d.getKey());
+              out.writeLong(d.getValue()[0]);
+              out.writeLong(d.getValue()[1]);
+              out.writeLong(d.getValue()[2]);
+            }
+          }
+          EngineAcc.writeAll(out, engines);
+        });
   }
 
   public static HostWindow fromBytes(byte[] bytes) {
-    return Codec.decode(bytes, "host window", in -> {
-      int version = 1;
-      if (Codec.hasHeader(bytes)) {
-        in.readUnsignedByte();
-        version = in.readUnsignedByte();
-        if (version != VERSION && version != 2) {
-          throw new java.io.IOException("unknown host window version " + version);
-        }
-      }
-      int v = version;
-      Codec.Reader<String> str = i -> Codec.readString(i, v, 2);
-      String cluster = str.read(in);
-      String region = str.read(in);
-      HostWindow w = new HostWindow(str.read(in), in.readLong(), in.readLong());
-      w.cluster = cluster;
-      w.region = region;
-      w.requests = in.readLong();
-      w.queueSumUs = in.readLong();
-      w.e2eSumUs = in.readLong();
-      int n = in.readInt();
-      for (int i = 0; i < n; i++) {
-        String id = str.read(in);
-        DeviceAcc d = new DeviceAcc();
-        d.kind = str.read(in);
-        d.gpuType = str.read(in);
-        d.source = str.read(in);
-        d.samples = in.readInt();
-        d.counterDeltaMj = in.readLong();
-        d.counterDeltas = in.readInt();
-        d.resets = in.readInt();
-        d.powerIntegralJ = in.readDouble();
-        d.powerIntervals = in.readInt();
-        d.utilSum = in.readDouble();
-        d.utilN = in.readInt();
-        d.memUtilSum = in.readDouble();
-        d.memUtilN = in.readInt();
-        d.memUsedMax = in.readLong();
-        d.memUsedLast = in.readLong();
-        d.memUsedLastTs = in.readLong();
-        d.memTotal = in.readLong();
-        d.throttleRunMaxUs = in.readLong();
-        d.throttleReasons = in.readLong();
-        d.pcieSum = in.readDouble();
-        d.pcieN = in.readInt();
-        if (v >= 3) {
-          d.pod = str.read(in);
-        }
-        w.devices.put(id, d);
-      }
-      n = in.readInt();
-      for (int i = 0; i < n; i++) {
-        String k = str.read(in);
-        int m = in.readInt();
-        Map<String, long[]> map = new TreeMap<>();
-        for (int j = 0; j < m; j++) {
-          map.put(str.read(in), new long[] {in.readLong(), in.readLong(), in.readLong()});
-        }
-        w.usage.put(k, map);
-      }
-      if (v >= 3) {
-        EngineAcc.readAll(in, w.engines);
-      }
-      return w;
-    });
+    return Codec.decode(
+        bytes,
+        "host window",
+        in -> {
+          int version = 1;
+          if (Codec.hasHeader(bytes)) {
+            in.readUnsignedByte();
+            version = in.readUnsignedByte();
+            if (version != VERSION && version != 2) {
+              throw new java.io.IOException("unknown host window version " + version);
+            }
+          }
+          int v = version;
+          Codec.Reader<String> str = i -> Codec.readString(i, v, 2);
+          String cluster = str.read(in);
+          String region = str.read(in);
+          HostWindow w = new HostWindow(str.read(in), in.readLong(), in.readLong());
+          w.cluster = cluster;
+          w.region = region;
+          w.requests = in.readLong();
+          w.queueSumUs = in.readLong();
+          w.e2eSumUs = in.readLong();
+          int n = in.readInt();
+          for (int i = 0; i < n; i++) {
+            String id = str.read(in);
+            DeviceAcc d = new DeviceAcc();
+            d.kind = str.read(in);
+            d.gpuType = str.read(in);
+            d.source = str.read(in);
+            d.samples = in.readInt();
+            d.counterDeltaMj = in.readLong();
+            d.counterDeltas = in.readInt();
+            d.resets = in.readInt();
+            d.powerIntegralJ = in.readDouble();
+            d.powerIntervals = in.readInt();
+            d.utilSum = in.readDouble();
+            d.utilN = in.readInt();
+            d.memUtilSum = in.readDouble();
+            d.memUtilN = in.readInt();
+            d.memUsedMax = in.readLong();
+            d.memUsedLast = in.readLong();
+            d.memUsedLastTs = in.readLong();
+            d.memTotal = in.readLong();
+            d.throttleRunMaxUs = in.readLong();
+            d.throttleReasons = in.readLong();
+            d.pcieSum = in.readDouble();
+            d.pcieN = in.readInt();
+            if (v >= 3) {
+              d.pod = str.read(in);
+            }
+            w.devices.put(id, d);
+          }
+          n = in.readInt();
+          for (int i = 0; i < n; i++) {
+            String k = str.read(in);
+            int m = in.readInt();
+            Map<String, long[]> map = new TreeMap<>();
+            for (int j = 0; j < m; j++) {
+              map.put(str.read(in), new long[] {in.readLong(), in.readLong(), in.readLong()});
+            }
+            w.usage.put(k, map);
+          }
+          if (v >= 3) {
+            EngineAcc.readAll(in, w.engines);
+          }
+          return w;
+        });
   }
 }

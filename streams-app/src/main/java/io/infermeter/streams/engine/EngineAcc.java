@@ -7,13 +7,14 @@ import java.io.DataOutput;
 import java.io.IOException;
 
 /**
- * One engine instance's samples in one host window: the highest and the latest KV-cache usage, the waiting queue at
- * the window's start and end, the preemptions counted in the window. The queue's start is the instance's previous
- * sample when it lies at most one window before the window start (with the default 10 s scrape interval a 10 s window
- * holds one sample, so "rising over the window" needs the sample before it), else the window's first sample.
- * Preemptions are the sum of the counter's non-negative deltas between consecutive samples; a drop is an engine
- * restart, counted in {@code counterResets} and not a negative count. Units: us, counts, ratio 0-1; -1 and NaN mean
- * not reported. Mutable, not thread-safe (one task).
+ * One engine instance's samples in one host window: the highest and the latest KV-cache usage, the
+ * waiting queue at the window's start and end, the preemptions counted in the window. The queue's
+ * start is the instance's previous sample when it lies at most one window before the window start
+ * (with the default 10 s scrape interval a 10 s window holds one sample, so "rising over the
+ * window" needs the sample before it), else the window's first sample. Preemptions are the sum of
+ * the counter's non-negative deltas between consecutive samples; a drop is an engine restart,
+ * counted in {@code counterResets} and not a negative count. Units: us, counts, ratio 0-1; -1 and
+ * NaN mean not reported. Mutable, not thread-safe (one task).
  */
 public final class EngineAcc {
 
@@ -33,8 +34,9 @@ public final class EngineAcc {
   public int counterResets;
 
   /**
-   * Adds {@code s}; {@code prev} is the instance's previous sample when {@code s} is newer than it (null otherwise),
-   * {@code windowStartUs} and {@code windowSizeUs} bound the window {@code s} is added to.
+   * Adds {@code s}; {@code prev} is the instance's previous sample when {@code s} is newer than it
+   * (null otherwise), {@code windowStartUs} and {@code windowSizeUs} bound the window {@code s} is
+   * added to.
    */
   public void add(EngineSample s, EngineLast prev, long windowStartUs, long windowSizeUs) {
     long t = s.getTimestampUs();
@@ -60,7 +62,9 @@ public final class EngineAcc {
     }
     Long waiting = s.getRequestsWaiting();
     if (waiting != null) {
-      if (prev != null && prev.waiting() >= 0 && prev.tsUs() >= windowStartUs - windowSizeUs
+      if (prev != null
+          && prev.waiting() >= 0
+          && prev.tsUs() >= windowStartUs - windowSizeUs
           && prev.tsUs() < waitingStartTsUs) {
         waitingStart = prev.waiting();
         waitingStartTsUs = prev.tsUs();
@@ -85,7 +89,9 @@ public final class EngineAcc {
     }
   }
 
-  /** Requests waiting at the window's end minus at its start; 0 when the instance reports no queue. */
+  /**
+   * Requests waiting at the window's end minus at its start; 0 when the instance reports no queue.
+   */
   public long waitingGrowth() {
     return waitingStart < 0 || waitingEnd < 0 ? 0 : waitingEnd - waitingStart;
   }
@@ -126,8 +132,12 @@ public final class EngineAcc {
     return a;
   }
 
-  /** Writes {@code engines} (instance -> accumulator) as a count and entries, for the host window codec. */
-  public static void writeAll(DataOutput out, java.util.Map<String, EngineAcc> engines) throws IOException {
+  /**
+   * Writes {@code engines} (instance -> accumulator) as a count and entries, for the host window
+   * codec.
+   */
+  public static void writeAll(DataOutput out, java.util.Map<String, EngineAcc> engines)
+      throws IOException {
     out.writeInt(engines.size());
     for (java.util.Map.Entry<String, EngineAcc> e : engines.entrySet()) {
       Codec.writeString(out, e.getKey());
@@ -136,7 +146,8 @@ public final class EngineAcc {
   }
 
   /** Reads what {@link #writeAll} wrote into {@code engines}. */
-  public static void readAll(DataInput in, java.util.Map<String, EngineAcc> engines) throws IOException {
+  public static void readAll(DataInput in, java.util.Map<String, EngineAcc> engines)
+      throws IOException {
     int n = in.readInt();
     if (n < 0) {
       throw new IOException("negative engine count " + n);

@@ -13,12 +13,14 @@ import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 
 /**
- * Validates engine samples and keys them by host for the energy repartition; an invalid sample (tombstone, no host,
- * instance or engine, non-positive timestamp, a KV-cache usage outside 0-1 or not finite, a negative count) or one with
- * an over-long dimension goes to the dead-letter output with the reason. Any producer can write the topic, so the
- * collector's own checks are not relied on. Stateless per record.
+ * Validates engine samples and keys them by host for the energy repartition; an invalid sample
+ * (tombstone, no host, instance or engine, non-positive timestamp, a KV-cache usage outside 0-1 or
+ * not finite, a negative count) or one with an over-long dimension goes to the dead-letter output
+ * with the reason. Any producer can write the topic, so the collector's own checks are not relied
+ * on. Stateless per record.
  */
-public final class EngineValidateProcessor implements Processor<String, EngineSample, String, Object> {
+public final class EngineValidateProcessor
+    implements Processor<String, EngineSample, String, Object> {
 
   private final StreamsCounters counters;
   private final StreamsLimits limits;
@@ -27,8 +29,12 @@ public final class EngineValidateProcessor implements Processor<String, EngineSa
   private final Clock clock;
   private ProcessorContext<String, Object> context;
 
-  public EngineValidateProcessor(StreamsCounters counters, StreamsLimits limits, Serializer<EngineSample> raw,
-      String topic, Clock clock) {
+  public EngineValidateProcessor(
+      StreamsCounters counters,
+      StreamsLimits limits,
+      Serializer<EngineSample> raw,
+      String topic,
+      Clock clock) {
     this.counters = counters;
     this.limits = limits;
     this.raw = raw;
@@ -54,7 +60,15 @@ public final class EngineValidateProcessor implements Processor<String, EngineSa
       context.forward(new Record<>(s.getHost(), s, record.timestamp()));
       return;
     }
-    DeadLetters.forward(context, counters, limits, clock, record, topic, reason, invalid,
+    DeadLetters.forward(
+        context,
+        counters,
+        limits,
+        clock,
+        record,
+        topic,
+        reason,
+        invalid,
         s == null ? null : raw.serialize(topic, s));
   }
 
@@ -76,7 +90,9 @@ public final class EngineValidateProcessor implements Processor<String, EngineSa
     if (kv != null && !(kv >= 0 && kv <= 1)) {
       return "kvCacheUsage must be a ratio in [0, 1], got " + kv;
     }
-    if (negative(s.getRequestsRunning()) || negative(s.getRequestsWaiting()) || negative(s.getPreemptionsTotal())) {
+    if (negative(s.getRequestsRunning())
+        || negative(s.getRequestsWaiting())
+        || negative(s.getPreemptionsTotal())) {
       return "requestsRunning, requestsWaiting and preemptionsTotal must not be negative";
     }
     return null;
@@ -86,14 +102,28 @@ public final class EngineValidateProcessor implements Processor<String, EngineSa
     return v != null && v < 0;
   }
 
-  /** The first dimension of {@code s} longer than {@code maxBytes} (UTF-8) as a message, or null. */
+  /**
+   * The first dimension of {@code s} longer than {@code maxBytes} (UTF-8) as a message, or null.
+   */
   static String tooLongDimension(EngineSample s, int maxBytes) {
-    String[][] fields = {{"host", s.getHost()}, {"instance", s.getInstance()}, {"pod", s.getPod()},
-        {"engine", s.getEngine()}, {"model", s.getModel()}, {"cluster", s.getCluster()}, {"region", s.getRegion()},
-        {"source", s.getSource()}};
+    String[][] fields = {
+      {"host", s.getHost()},
+      {"instance", s.getInstance()},
+      {"pod", s.getPod()},
+      {"engine", s.getEngine()},
+      {"model", s.getModel()},
+      {"cluster", s.getCluster()},
+      {"region", s.getRegion()},
+      {"source", s.getSource()}
+    };
     for (String[] f : fields) {
       if (f[1] != null && Utf8.longerThan(f[1], maxBytes)) {
-        return f[0] + " is " + Utf8.length(f[1]) + " bytes, over limits.dimension.max.bytes (" + maxBytes + ")";
+        return f[0]
+            + " is "
+            + Utf8.length(f[1])
+            + " bytes, over limits.dimension.max.bytes ("
+            + maxBytes
+            + ")";
       }
     }
     return null;

@@ -5,9 +5,10 @@ import io.infermeter.streams.windows.RequestAccumulator;
 import java.util.Map;
 
 /**
- * Batching concern: mean batch size / max batch size (efficiency), share at batch size 1, batch-size percentiles
- * (nearest rank over the exact batch-size counts) and tokens per batch step (mean output tokens per request x mean
- * batch size). Null when no request reported a batch size. Stateless.
+ * Batching concern: mean batch size / max batch size (efficiency), share at batch size 1,
+ * batch-size percentiles (nearest rank over the exact batch-size counts) and tokens per batch step
+ * (mean output tokens per request x mean batch size). Null when no request reported a batch size.
+ * Stateless.
  */
 public final class Batching {
 
@@ -29,7 +30,8 @@ public final class Batching {
         .setP50BatchSize(nearestRank(sizes, a.batchRequests, 50))
         .setP90BatchSize(nearestRank(sizes, a.batchRequests, 90))
         .setP99BatchSize(nearestRank(sizes, a.batchRequests, 99))
-        .setTokensPerBatch(a.batchOutputTokens == 0 ? null : (double) a.batchOutputTokens / a.batchRequests * mean)
+        .setTokensPerBatch(
+            a.batchOutputTokens == 0 ? null : (double) a.batchOutputTokens / a.batchRequests * mean)
         .build();
   }
 

@@ -8,9 +8,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Goodput concern: a request is good when it succeeded and every threshold of its SLO class holds (a threshold whose
- * metric the request lacks, e.g. TPOT of a one-token answer, does not apply). Goodput = good / window seconds;
- * attainment = good / requests x 100. Stateless.
+ * Goodput concern: a request is good when it succeeded and every threshold of its SLO class holds
+ * (a threshold whose metric the request lacks, e.g. TPOT of a one-token answer, does not apply).
+ * Goodput = good / window seconds; attainment = good / requests x 100. Stateless.
  */
 public final class Goodput {
 
@@ -24,7 +24,8 @@ public final class Goodput {
   }
 
   /** The class of a request: its own when configured, otherwise the default class. */
-  public static SloClass classOf(String requested, Map<String, SloClass> classes, String defaultClass) {
+  public static SloClass classOf(
+      String requested, Map<String, SloClass> classes, String defaultClass) {
     SloClass c = requested == null ? null : classes.get(requested);
     return c != null ? c : classes.get(defaultClass);
   }
@@ -32,13 +33,16 @@ public final class Goodput {
   public static List<SloAttainment> stats(RequestAccumulator a) {
     double seconds = a.windowSizeMs / 1000.0;
     List<SloAttainment> out = new ArrayList<>();
-    a.slo.forEach((name, s) -> out.add(SloAttainment.newBuilder()
-        .setSloClass(name)
-        .setRequests(s[0])
-        .setGood(s[1])
-        .setGoodputRps(s[1] / seconds)
-        .setAttainmentPct(s[0] == 0 ? 100.0 : 100.0 * s[1] / s[0])
-        .build()));
+    a.slo.forEach(
+        (name, s) ->
+            out.add(
+                SloAttainment.newBuilder()
+                    .setSloClass(name)
+                    .setRequests(s[0])
+                    .setGood(s[1])
+                    .setGoodputRps(s[1] / seconds)
+                    .setAttainmentPct(s[0] == 0 ? 100.0 : 100.0 * s[1] / s[0])
+                    .build()));
     return out;
   }
 }

@@ -7,9 +7,9 @@ import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serializer;
 
 /**
- * Kafka serde of an HdrHistogram in its compressed encoding ({@code encodeIntoCompressedByteBuffer}). Null maps to
- * null; bytes that are not a compressed histogram fail with a {@link SerializationException} naming the reason.
- * Thread-safe (stateless).
+ * Kafka serde of an HdrHistogram in its compressed encoding ({@code
+ * encodeIntoCompressedByteBuffer}). Null maps to null; bytes that are not a compressed histogram
+ * fail with a {@link SerializationException} naming the reason. Thread-safe (stateless).
  */
 public final class HistogramSerde implements Serde<Histogram> {
 
@@ -27,7 +27,8 @@ public final class HistogramSerde implements Serde<Histogram> {
       try {
         return Histograms.decodeCompressed(bytes);
       } catch (IllegalArgumentException e) {
-        throw new SerializationException("cannot decode histogram from topic " + topic + ": " + e.getMessage(), e);
+        throw new SerializationException(
+            "cannot decode histogram from topic " + topic + ": " + e.getMessage(), e);
       }
     };
   }

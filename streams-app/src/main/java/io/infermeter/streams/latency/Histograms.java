@@ -7,8 +7,9 @@ import java.util.zip.Deflater;
 import org.HdrHistogram.Histogram;
 
 /**
- * HdrHistogram helpers: 3 significant digits, auto-resizing, values in microseconds, and the two encodings. The
- * aggregation state records into {@link SparseHistogram} and builds an HdrHistogram only for output. Stateless and thread-safe; histograms themselves are not.
+ * HdrHistogram helpers: 3 significant digits, auto-resizing, values in microseconds, and the two
+ * encodings. The aggregation state records into {@link SparseHistogram} and builds an HdrHistogram
+ * only for output. Stateless and thread-safe; histograms themselves are not.
  */
 public final class Histograms {
 
@@ -23,26 +24,37 @@ public final class Histograms {
     return h;
   }
 
-  /** The first int of every compressed encoding (HdrHistogram's V2 compressed cookie for 8-byte counts). */
-  private static final int COMPRESSED_COOKIE = ByteBuffer.wrap(referenceCompressed(create())).getInt();
+  /**
+   * The first int of every compressed encoding (HdrHistogram's V2 compressed cookie for 8-byte
+   * counts).
+   */
+  private static final int COMPRESSED_COOKIE =
+      ByteBuffer.wrap(referenceCompressed(create())).getInt();
+
   /** Per thread (stream threads are long-lived): a Deflater costs a native zlib state to create. */
   private static final ThreadLocal<Deflater> DEFLATER =
       ThreadLocal.withInitial(() -> new Deflater(Deflater.DEFAULT_COMPRESSION));
-  private static final ThreadLocal<ByteBuffer> PLAIN = ThreadLocal.withInitial(() -> ByteBuffer.allocate(1 << 16));
+
+  private static final ThreadLocal<ByteBuffer> PLAIN =
+      ThreadLocal.withInitial(() -> ByteBuffer.allocate(1 << 16));
 
   /**
-   * HdrHistogram's compressed (deflate) encoding, for the output topic: byte for byte what
-   * {@code encodeIntoCompressedByteBuffer} writes (cookie, compressed length, zlib deflate of the plain encoding at the
-   * default level), but with a Deflater and a plain-encoding buffer reused per thread. HdrHistogram creates a Deflater
-   * (a native zlib state) and a buffer for the whole counts array on every call, which made encoding each window's
-   * histograms the largest cost of emitting a window.
+   * HdrHistogram's compressed (deflate) encoding, for the output topic: byte for byte what {@code
+   * encodeIntoCompressedByteBuffer} writes (cookie, compressed length, zlib deflate of the plain
+   * encoding at the default level), but with a Deflater and a plain-encoding buffer reused per
+   * thread. HdrHistogram creates a Deflater (a native zlib state) and a buffer for the whole counts
+   * array on every call, which made encoding each window's histograms the largest cost of emitting
+   * a window.
    */
   public static byte[] encodeCompressed(Histogram h) {
     ByteBuffer plain = plainBuffer(h.getNeededByteBufferCapacity());
     return deflate(plain, h.encodeIntoByteBuffer(plain));
   }
 
-  /** {@link #encodeCompressed(Histogram)} of {@code h.toHistogram()}, from the sparse buckets directly. */
+  /**
+   * {@link #encodeCompressed(Histogram)} of {@code h.toHistogram()}, from the sparse buckets
+   * directly.
+   */
   public static byte[] encodeCompressed(SparseHistogram h) {
     ByteBuffer plain = plainBuffer(h.plainEncodingBound());
     return deflate(plain, h.encodePlain(plain));
@@ -75,14 +87,20 @@ public final class Histograms {
     return Arrays.copyOf(out, 8 + len);
   }
 
-  /** HdrHistogram's own compressed encoding (slower: see {@link #encodeCompressed}); the reference in tests. */
+  /**
+   * HdrHistogram's own compressed encoding (slower: see {@link #encodeCompressed}); the reference
+   * in tests.
+   */
   public static byte[] referenceCompressed(Histogram h) {
     ByteBuffer buf = ByteBuffer.allocate(h.getNeededByteBufferCapacity());
     int n = h.encodeIntoCompressedByteBuffer(buf);
     return Arrays.copyOf(buf.array(), n);
   }
 
-  /** HdrHistogram's plain (run-length, ZigZag LEB128) encoding (SparseHistogram writes the same format directly). */
+  /**
+   * HdrHistogram's plain (run-length, ZigZag LEB128) encoding (SparseHistogram writes the same
+   * format directly).
+   */
   public static byte[] encodePlain(Histogram h) {
     ByteBuffer buf = ByteBuffer.allocate(h.getNeededByteBufferCapacity());
     int n = h.encodeIntoByteBuffer(buf);

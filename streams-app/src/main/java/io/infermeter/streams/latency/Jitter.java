@@ -6,14 +6,17 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Jitter concern for warm e2e, TTFT and TPOT: stddev, coefficient of variation, p99/p50, IQR (p75 - p25) and the mean
- * absolute difference of consecutive latencies (RFC 3550 style). Consecutive means in the order the task processes
- * the events (completion order within a host's partition), not strictly arrival order: see docs/STREAMS.md. In fleet
- * rollups the pairs of each host are pooled (pairs across hosts are meaningless). Stateless.
+ * Jitter concern for warm e2e, TTFT and TPOT: stddev, coefficient of variation, p99/p50, IQR (p75 -
+ * p25) and the mean absolute difference of consecutive latencies (RFC 3550 style). Consecutive
+ * means in the order the task processes the events (completion order within a host's partition),
+ * not strictly arrival order: see docs/STREAMS.md. In fleet rollups the pairs of each host are
+ * pooled (pairs across hosts are meaningless). Stateless.
  */
 public final class Jitter {
 
-  private static final LatencyMetric[] METRICS = {LatencyMetric.E2E, LatencyMetric.TTFT, LatencyMetric.TPOT};
+  private static final LatencyMetric[] METRICS = {
+    LatencyMetric.E2E, LatencyMetric.TTFT, LatencyMetric.TPOT
+  };
 
   private Jitter() {}
 
@@ -29,14 +32,17 @@ public final class Jitter {
       double sd = acc.stddev();
       long p50 = LatencyPercentiles.percentile(acc, 50);
       long p99 = LatencyPercentiles.percentile(acc, 99);
-      out.add(JitterStats.newBuilder()
-          .setMetric(m.wireName())
-          .setStddevUs(sd)
-          .setCoefficientOfVariation(mean == 0 ? 0 : sd / mean)
-          .setP99OverP50(p50 == 0 ? 0 : (double) p99 / p50)
-          .setIqrUs(LatencyPercentiles.percentile(acc, 75) - LatencyPercentiles.percentile(acc, 25))
-          .setMeanAbsConsecutiveDiffUs(a.jitterPairs[j] == 0 ? 0 : a.jitterAbsDiffSum[j] / a.jitterPairs[j])
-          .build());
+      out.add(
+          JitterStats.newBuilder()
+              .setMetric(m.wireName())
+              .setStddevUs(sd)
+              .setCoefficientOfVariation(mean == 0 ? 0 : sd / mean)
+              .setP99OverP50(p50 == 0 ? 0 : (double) p99 / p50)
+              .setIqrUs(
+                  LatencyPercentiles.percentile(acc, 75) - LatencyPercentiles.percentile(acc, 25))
+              .setMeanAbsConsecutiveDiffUs(
+                  a.jitterPairs[j] == 0 ? 0 : a.jitterAbsDiffSum[j] / a.jitterPairs[j])
+              .build());
     }
     return out;
   }

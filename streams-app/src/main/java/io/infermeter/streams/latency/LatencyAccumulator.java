@@ -5,8 +5,9 @@ import java.io.DataOutput;
 import java.io.IOException;
 
 /**
- * One latency distribution: a sparse HdrHistogram recorder (3 significant digits, microseconds) plus the exact count,
- * sum, sum of squares, min and max so mean and stddev are exact rather than bucket-rounded. Not thread-safe (owned by one task).
+ * One latency distribution: a sparse HdrHistogram recorder (3 significant digits, microseconds)
+ * plus the exact count, sum, sum of squares, min and max so mean and stddev are exact rather than
+ * bucket-rounded. Not thread-safe (owned by one task).
  */
 public final class LatencyAccumulator {
 
@@ -69,7 +70,8 @@ public final class LatencyAccumulator {
     histogram.write(out);
   }
 
-  public static LatencyAccumulator read(DataInput in, boolean compressed, int version) throws IOException {
+  public static LatencyAccumulator read(DataInput in, boolean compressed, int version)
+      throws IOException {
     long count = in.readLong();
     double sum = in.readDouble();
     double sumSquares = in.readDouble();

@@ -4,9 +4,17 @@ import io.infermeter.avro.RequestEvent;
 import io.infermeter.schemas.RequestTimings;
 import java.util.OptionalLong;
 
-/** The six latency metrics of a window, each derived with {@link RequestTimings} (never re-derived here). */
+/**
+ * The six latency metrics of a window, each derived with {@link RequestTimings} (never re-derived
+ * here).
+ */
 public enum LatencyMetric {
-  E2E("e2e"), TTFT("ttft"), TPOT("tpot"), QUEUE("queue"), PREFILL("prefill"), DECODE("decode");
+  E2E("e2e"),
+  TTFT("ttft"),
+  TPOT("tpot"),
+  QUEUE("queue"),
+  PREFILL("prefill"),
+  DECODE("decode");
 
   private static final LatencyMetric[] VALUES = values();
   private final String wireName;

@@ -7,10 +7,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Latency percentiles concern: turns each (metric, cohort) accumulator into a {@link LatencyStats} with min, mean,
- * stddev, p50..p99.9, max, the non-empty HdrHistogram buckets (highest equivalent value, count) and the compressed
- * histogram, so percentiles can be merged later. Percentiles are HdrHistogram's (nearest rank over buckets reported as
- * the bucket's highest equivalent value, capped at the exact max); stateless.
+ * Latency percentiles concern: turns each (metric, cohort) accumulator into a {@link LatencyStats}
+ * with min, mean, stddev, p50..p99.9, max, the non-empty HdrHistogram buckets (highest equivalent
+ * value, count) and the compressed histogram, so percentiles can be merged later. Percentiles are
+ * HdrHistogram's (nearest rank over buckets reported as the bucket's highest equivalent value,
+ * capped at the exact max); stateless.
  */
 public final class LatencyPercentiles {
 
@@ -30,7 +31,8 @@ public final class LatencyPercentiles {
     return out;
   }
 
-  public static LatencyStats stats(String metric, String cohort, LatencyAccumulator acc, boolean withHdrHistogram) {
+  public static LatencyStats stats(
+      String metric, String cohort, LatencyAccumulator acc, boolean withHdrHistogram) {
     long[][] buckets = acc.histogram.sorted();
     List<Long> values = new ArrayList<>(buckets[0].length);
     List<Long> counts = new ArrayList<>(buckets[0].length);
@@ -53,11 +55,15 @@ public final class LatencyPercentiles {
         .setP999Us(percentile(acc, buckets, 99.9))
         .setBucketValuesUs(values)
         .setBucketCounts(counts)
-        .setHdrHistogram(withHdrHistogram ? ByteBuffer.wrap(Histograms.encodeCompressed(acc.histogram)) : null)
+        .setHdrHistogram(
+            withHdrHistogram ? ByteBuffer.wrap(Histograms.encodeCompressed(acc.histogram)) : null)
         .build();
   }
 
-  /** The percentile as HdrHistogram reports it, never above the exact maximum (the last bucket's top may be). */
+  /**
+   * The percentile as HdrHistogram reports it, never above the exact maximum (the last bucket's top
+   * may be).
+   */
   public static long percentile(LatencyAccumulator acc, double p) {
     return percentile(acc, acc.histogram.sorted(), p);
   }

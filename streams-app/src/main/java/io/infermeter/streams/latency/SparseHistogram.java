@@ -8,22 +8,23 @@ import java.util.Arrays;
 import org.HdrHistogram.Histogram;
 
 /**
- * The recording side of an HdrHistogram with 3 significant digits, kept sparse: the non-empty buckets (each bucket's
- * lowest equivalent value) with their counts as two sorted arrays, plus an append buffer of the buckets recorded since
- * the last compaction. Recording a value here and recording it in an HdrHistogram put it in the same bucket, so
- * {@link #toHistogram()} is exactly the HdrHistogram of the recorded values and {@link #valueAtPercentile} returns
- * what HdrHistogram's getValueAtPercentile returns.
+ * The recording side of an HdrHistogram with 3 significant digits, kept sparse: the non-empty
+ * buckets (each bucket's lowest equivalent value) with their counts as two sorted arrays, plus an
+ * append buffer of the buckets recorded since the last compaction. Recording a value here and
+ * recording it in an HdrHistogram put it in the same bucket, so {@link #toHistogram()} is exactly
+ * the HdrHistogram of the recorded values and {@link #valueAtPercentile} returns what
+ * HdrHistogram's getValueAtPercentile returns.
  *
- * <p>Why not HdrHistogram itself: a Histogram allocates its full counts array (~100 KB for microsecond latencies up to
- * seconds) per metric and key, and PackedHistogram is slow while its buckets are first filled and slow to encode;
- * window accumulators are short-lived and mostly filling. Why an append buffer rather than a hash map: a window's
- * latencies are mostly distinct buckets, so a map pays a cache miss and regular rehashing per record, while an append
- * costs a store; the buffer is sorted and merged into the base when read, encoded (every commit), or when it outgrows
- * the base (so recording stays amortized O(log n)). Memory: 16 bytes per non-empty bucket plus 8 per buffered record.
- * Not thread-safe.
+ * <p>Why not HdrHistogram itself: a Histogram allocates its full counts array (~100 KB for
+ * microsecond latencies up to seconds) per metric and key, and PackedHistogram is slow while its
+ * buckets are first filled and slow to encode; window accumulators are short-lived and mostly
+ * filling. Why an append buffer rather than a hash map: a window's latencies are mostly distinct
+ * buckets, so a map pays a cache miss and regular rehashing per record, while an append costs a
+ * store; the buffer is sorted and merged into the base when read, encoded (every commit), or when
+ * it outgrows the base (so recording stays amortized O(log n)). Memory: 16 bytes per non-empty
+ * bucket plus 8 per buffered record. Not thread-safe.
  */
 public final class SparseHistogram {
-
 
   private static final long[] NONE = new long[0];
   private static final int COUNT_BITS = 47;
@@ -31,35 +32,55 @@ public final class SparseHistogram {
 
   /** The non-empty buckets ascending and their counts (the first {@code size} entries are used). */
   private long[] buckets = NONE;
+
   private long[] counts = NONE;
   private int size;
-  /** (bucket index, count) recorded or merged since the last compaction, packed, unsorted, with repeats. */
+
+  /**
+   * (bucket index, count) recorded or merged since the last compaction, packed, unsorted, with
+   * repeats.
+   */
   private long[] pending = NONE;
+
   private int pendingSize;
   private long total;
-  /** {@link #sorted()} until the next record: percentiles, jitter and the output read it several times per window. */
+
+  /**
+   * {@link #sorted()} until the next record: percentiles, jitter and the output read it several
+   * times per window.
+   */
   private long[][] sortedCache;
 
-  public SparseHistogram() {
-  }
+  public SparseHistogram() {}
 
-  /** HdrHistogram's lowestEquivalentValue for this geometry: the value with the bucket's sub-resolution bits cleared. */
+  /**
+   * HdrHistogram's lowestEquivalentValue for this geometry: the value with the bucket's
+   * sub-resolution bits cleared.
+   */
   public static long bucketOf(long value) {
     int bucketIndex = LEADING_ZERO_COUNT_BASE - Long.numberOfLeadingZeros(value | SUB_BUCKET_MASK);
     return value >>> bucketIndex << bucketIndex;
   }
 
-  /** HdrHistogram's highestEquivalentValue for this geometry: the bucket's lowest value plus its width minus 1. */
+  /**
+   * HdrHistogram's highestEquivalentValue for this geometry: the bucket's lowest value plus its
+   * width minus 1.
+   */
   public static long highestEquivalent(long value) {
     int bucketIndex = LEADING_ZERO_COUNT_BASE - Long.numberOfLeadingZeros(value | SUB_BUCKET_MASK);
     return (value >>> bucketIndex << bucketIndex) + (1L << bucketIndex) - 1;
   }
 
   public void record(long value) {
-    append(countsIndex(Math.max(0, value)), 1); // a value and its bucket's lowest value share the index
+    append(
+        countsIndex(Math.max(0, value)),
+        1); // a value and its bucket's lowest value share the index
   }
 
-  /** Buffers (bucket index, count), packed as index << 48 | count so that sorting the buffer sorts by bucket. */
+  /**
+   * Buffers (bucket index, count), packed as index << 48 | count so that sorting the buffer sorts
+   * by bucket.
+   */
   private void append(int index, long count) {
     if (pendingSize == pending.length) {
       if (pendingSize >= 64 && pendingSize >= size) {
@@ -74,9 +95,9 @@ public final class SparseHistogram {
   }
 
   /**
-   * Sorts the append buffer and merges it into the base arrays in place (backwards, into spare capacity that grows by
-   * half when short): encoding at every commit compacts every dirty histogram, and allocating new arrays each time
-   * made these arrays most of the app's garbage.
+   * Sorts the append buffer and merges it into the base arrays in place (backwards, into spare
+   * capacity that grows by half when short): encoding at every commit compacts every dirty
+   * histogram, and allocating new arrays each time made these arrays most of the app's garbage.
    */
   private void compact() {
     if (pendingSize == 0) {
@@ -115,7 +136,8 @@ public final class SparseHistogram {
         counts[k--] = pending[j--] & COUNT_MASK;
       }
     }
-    // base entries [0, i] are in place; merged ones are at [k + 1, need); close the gap left by equal buckets
+    // base entries [0, i] are in place; merged ones are at [k + 1, need); close the gap left by
+    // equal buckets
     int merged = need - 1 - k;
     if (k > i) {
       System.arraycopy(buckets, k + 1, buckets, i + 1, merged);
@@ -127,11 +149,12 @@ public final class SparseHistogram {
   }
 
   /**
-   * Adds every bucket of {@code other} (exact: counts add bucket-wise). A tiny {@code other} (under 1/16 of this
-   * one) is buffered like recorded values; a larger one (a host partial into a fleet rollup, a 10 s window into its
-   * minute) is merged straight into the sorted base arrays, backwards and in place, in one linear pass, which costs
-   * less than sorting it in with the buffer once it exceeds about size / log2(size) buckets: buffering those made the
-   * fleet rollups sort the same buckets over and over.
+   * Adds every bucket of {@code other} (exact: counts add bucket-wise). A tiny {@code other} (under
+   * 1/16 of this one) is buffered like recorded values; a larger one (a host partial into a fleet
+   * rollup, a 10 s window into its minute) is merged straight into the sorted base arrays,
+   * backwards and in place, in one linear pass, which costs less than sorting it in with the buffer
+   * once it exceeds about size / log2(size) buckets: buffering those made the fleet rollups sort
+   * the same buckets over and over.
    */
   public void merge(SparseHistogram other) {
     other.compact();
@@ -185,7 +208,10 @@ public final class SparseHistogram {
     return total;
   }
 
-  /** Non-empty buckets ascending: [0] lowest equivalent values, [1] counts. Callers must not modify the arrays. */
+  /**
+   * Non-empty buckets ascending: [0] lowest equivalent values, [1] counts. Callers must not modify
+   * the arrays.
+   */
   public long[][] sorted() {
     if (sortedCache == null) {
       compact();
@@ -194,7 +220,10 @@ public final class SparseHistogram {
     return sortedCache;
   }
 
-  /** HdrHistogram's getValueAtPercentile, same rank rule (nearest rank, percentile nudged down by one ulp). */
+  /**
+   * HdrHistogram's getValueAtPercentile, same rank rule (nearest rank, percentile nudged down by
+   * one ulp).
+   */
   public long valueAtPercentile(double percentile) {
     return valueAtPercentile(sorted(), total, percentile);
   }
@@ -203,7 +232,8 @@ public final class SparseHistogram {
     if (total == 0) {
       return 0;
     }
-    double requested = Math.min(Math.max(Math.nextAfter(percentile, Double.NEGATIVE_INFINITY), 0.0), 100.0);
+    double requested =
+        Math.min(Math.max(Math.nextAfter(percentile, Double.NEGATIVE_INFINITY), 0.0), 100.0);
     long rank = Math.max((long) Math.ceil(requested / 100.0 * total), 1);
     long seen = 0;
     for (int i = 0; i < sorted[0].length; i++) {
@@ -215,15 +245,18 @@ public final class SparseHistogram {
     return highestEquivalent(sorted[0][sorted[0].length - 1]);
   }
 
-  // HdrHistogram's counts-array layout for lowest discernible value 1 and 3 significant digits: 2048 sub-buckets.
+  // HdrHistogram's counts-array layout for lowest discernible value 1 and 3 significant digits:
+  // 2048 sub-buckets.
   private static final int SUB_BUCKET_HALF_COUNT_MAGNITUDE = 10;
   private static final int SUB_BUCKET_HALF_COUNT = 1 << SUB_BUCKET_HALF_COUNT_MAGNITUDE;
   private static final long SUB_BUCKET_MASK = (2L << SUB_BUCKET_HALF_COUNT_MAGNITUDE) - 1;
   private static final int LEADING_ZERO_COUNT_BASE = 64 - (SUB_BUCKET_HALF_COUNT_MAGNITUDE + 1);
-  private static final int PLAIN_COOKIE = java.nio.ByteBuffer.wrap(Histograms.encodePlain(new Histogram(1, 2, 3)))
-      .getInt();
+  private static final int PLAIN_COOKIE =
+      java.nio.ByteBuffer.wrap(Histograms.encodePlain(new Histogram(1, 2, 3))).getInt();
 
-  /** The lowest value of the bucket at counts-array {@code index} (inverse of {@link #countsIndex}). */
+  /**
+   * The lowest value of the bucket at counts-array {@code index} (inverse of {@link #countsIndex}).
+   */
   public static long valueFromIndex(int index) {
     int bucketIndex = (index >> SUB_BUCKET_HALF_COUNT_MAGNITUDE) - 1;
     int subBucketIndex = (index & (SUB_BUCKET_HALF_COUNT - 1)) + SUB_BUCKET_HALF_COUNT;
@@ -234,19 +267,24 @@ public final class SparseHistogram {
     return (long) subBucketIndex << bucketIndex;
   }
 
-  /** The index of {@code value}'s bucket in the counts array of an HdrHistogram {@code Histogram(3)}. */
+  /**
+   * The index of {@code value}'s bucket in the counts array of an HdrHistogram {@code
+   * Histogram(3)}.
+   */
   public static int countsIndex(long value) {
     int bucketIndex = LEADING_ZERO_COUNT_BASE - Long.numberOfLeadingZeros(value | SUB_BUCKET_MASK);
     int subBucketIndex = (int) (value >>> bucketIndex);
-    return ((bucketIndex + 1) << SUB_BUCKET_HALF_COUNT_MAGNITUDE) + (subBucketIndex - SUB_BUCKET_HALF_COUNT);
+    return ((bucketIndex + 1) << SUB_BUCKET_HALF_COUNT_MAGNITUDE)
+        + (subBucketIndex - SUB_BUCKET_HALF_COUNT);
   }
 
   /**
-   * HdrHistogram's plain (V2) encoding of {@link #toHistogram()}, written straight from the sparse buckets into
-   * {@code buf} (cleared first; must hold {@link #plainEncodingBound()} bytes): the header, then the counts array up to
-   * the highest non-empty bucket as ZigZag LEB128 values, runs of empty buckets as their negated length. Same bytes as
-   * {@code toHistogram().encodeIntoByteBuffer(buf)} without allocating and walking a counts array (about 100 KB for
-   * latencies up to seconds) per histogram. Returns the length.
+   * HdrHistogram's plain (V2) encoding of {@link #toHistogram()}, written straight from the sparse
+   * buckets into {@code buf} (cleared first; must hold {@link #plainEncodingBound()} bytes): the
+   * header, then the counts array up to the highest non-empty bucket as ZigZag LEB128 values, runs
+   * of empty buckets as their negated length. Same bytes as {@code
+   * toHistogram().encodeIntoByteBuffer(buf)} without allocating and walking a counts array (about
+   * 100 KB for latencies up to seconds) per histogram. Returns the length.
    */
   int encodePlain(java.nio.ByteBuffer buf) {
     long[][] s = sorted();
@@ -312,8 +350,9 @@ public final class SparseHistogram {
   }
 
   /**
-   * Compact codec: entry count, then (bucket delta, count) pairs as unsigned varints, ascending buckets. The varints are
-   * built in a local array and written in one call: DataOutputStream over ByteArrayOutputStream synchronizes per byte.
+   * Compact codec: entry count, then (bucket delta, count) pairs as unsigned varints, ascending
+   * buckets. The varints are built in a local array and written in one call: DataOutputStream over
+   * ByteArrayOutputStream synchronizes per byte.
    */
   public void write(DataOutput out) throws IOException {
     compact();

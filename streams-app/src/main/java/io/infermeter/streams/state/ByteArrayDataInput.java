@@ -6,10 +6,11 @@ import java.io.EOFException;
 import java.io.IOException;
 
 /**
- * {@link DataInput} over a byte array without the per-byte synchronization of DataInputStream over a
- * ByteArrayInputStream (decoding accumulators reads histograms byte by byte as varints). Big-endian like
- * DataInputStream; modified UTF-8 strings through {@link DataInputStream#readUTF(DataInput)} (legacy formats; new
- * formats use {@link Codec#readString}). Not thread-safe.
+ * {@link DataInput} over a byte array without the per-byte synchronization of DataInputStream over
+ * a ByteArrayInputStream (decoding accumulators reads histograms byte by byte as varints).
+ * Big-endian like DataInputStream; modified UTF-8 strings through {@link
+ * DataInputStream#readUTF(DataInput)} (legacy formats; new formats use {@link Codec#readString}).
+ * Not thread-safe.
  */
 public final class ByteArrayDataInput implements DataInput {
 
@@ -93,8 +94,11 @@ public final class ByteArrayDataInput implements DataInput {
   @Override
   public int readInt() throws IOException {
     need(4);
-    int v = ((buf[pos] & 0xFF) << 24) | ((buf[pos + 1] & 0xFF) << 16) | ((buf[pos + 2] & 0xFF) << 8)
-        | (buf[pos + 3] & 0xFF);
+    int v =
+        ((buf[pos] & 0xFF) << 24)
+            | ((buf[pos + 1] & 0xFF) << 16)
+            | ((buf[pos + 2] & 0xFF) << 8)
+            | (buf[pos + 3] & 0xFF);
     pos += 4;
     return v;
   }

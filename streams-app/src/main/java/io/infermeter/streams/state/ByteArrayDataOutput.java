@@ -5,9 +5,10 @@ import java.io.UTFDataFormatException;
 import java.util.Arrays;
 
 /**
- * {@link DataOutput} into a growable byte array, reusable via {@link #reset}: encoding accumulators at every commit
- * through DataOutputStream over ByteArrayOutputStream synchronized on every write and copied the bytes twice. Big-endian
- * like DataOutputStream; {@link #writeUTF} writes the same modified UTF-8. Not thread-safe.
+ * {@link DataOutput} into a growable byte array, reusable via {@link #reset}: encoding accumulators
+ * at every commit through DataOutputStream over ByteArrayOutputStream synchronized on every write
+ * and copied the bytes twice. Big-endian like DataOutputStream; {@link #writeUTF} writes the same
+ * modified UTF-8. Not thread-safe.
  */
 public final class ByteArrayDataOutput implements DataOutput {
 

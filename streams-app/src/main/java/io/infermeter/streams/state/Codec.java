@@ -7,16 +7,18 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The binary codec plumbing of the state objects (accumulators, host windows, rule states, host-last-seen entries,
- * device last samples): big-endian {@link DataOutput}/{@link DataInput} (DataOutputStream's format) over a byte array,
- * with a per-thread encoding buffer (stream threads are long-lived; a nested encode gets a fresh buffer). Stateless
- * apart from that buffer; thread-safe.
+ * The binary codec plumbing of the state objects (accumulators, host windows, rule states,
+ * host-last-seen entries, device last samples): big-endian {@link DataOutput}/{@link DataInput}
+ * (DataOutputStream's format) over a byte array, with a per-thread encoding buffer (stream threads
+ * are long-lived; a nested encode gets a fresh buffer). Stateless apart from that buffer;
+ * thread-safe.
  *
- * <p>Strings are written by {@link #writeString} as an unsigned LEB128 varint byte length followed by standard UTF-8
- * (no 65,535-byte limit, unlike {@code writeUTF}); {@link #readString} refuses a length over {@link #MAX_STRING_BYTES}
- * or past the end of the input. Every persisted format starts with a version: either its own version byte
- * ({@link RequestAccumulator}) or {@link #FORMAT_MARK} followed by a version byte. Formats written before the
- * version existed start with a byte other than the mark and are still read ({@code readUTF} strings).
+ * <p>Strings are written by {@link #writeString} as an unsigned LEB128 varint byte length followed
+ * by standard UTF-8 (no 65,535-byte limit, unlike {@code writeUTF}); {@link #readString} refuses a
+ * length over {@link #MAX_STRING_BYTES} or past the end of the input. Every persisted format starts
+ * with a version: either its own version byte ({@link RequestAccumulator}) or {@link #FORMAT_MARK}
+ * followed by a version byte. Formats written before the version existed start with a byte other
+ * than the mark and are still read ({@code readUTF} strings).
  */
 public final class Codec {
 
@@ -38,11 +40,13 @@ public final class Codec {
   private static final ThreadLocal<Buffer> BUFFER = ThreadLocal.withInitial(Buffer::new);
 
   /**
-   * First byte of a versioned format that had no version byte before; the next byte is the version. A legacy record
-   * never starts with it: its first byte is a boolean (rule state), the high byte of an epoch time (host-last-seen,
-   * device last sample) or of a writeUTF length of at least 65,024 bytes (host window).
+   * First byte of a versioned format that had no version byte before; the next byte is the version.
+   * A legacy record never starts with it: its first byte is a boolean (rule state), the high byte
+   * of an epoch time (host-last-seen, device last sample) or of a writeUTF length of at least
+   * 65,024 bytes (host window).
    */
   public static final int FORMAT_MARK = 0xFE;
+
   /** Largest string {@link #readString} accepts: a corrupt length must not allocate gigabytes. */
   static final int MAX_STRING_BYTES = 16 << 20;
 
@@ -59,14 +63,18 @@ public final class Codec {
   public static String readString(DataInput in) throws IOException {
     int n = readVarInt(in);
     if (n > MAX_STRING_BYTES || in instanceof ByteArrayDataInput b && n > b.remaining()) {
-      throw new IOException("string length " + n + " exceeds the input or " + MAX_STRING_BYTES + " bytes");
+      throw new IOException(
+          "string length " + n + " exceeds the input or " + MAX_STRING_BYTES + " bytes");
     }
     byte[] b = new byte[n];
     in.readFully(b);
     return new String(b, StandardCharsets.UTF_8);
   }
 
-  /** Reads a string of a format at {@code version}: varint strings from {@code varintSince} on, writeUTF before. */
+  /**
+   * Reads a string of a format at {@code version}: varint strings from {@code varintSince} on,
+   * writeUTF before.
+   */
   public static String readString(DataInput in, int version, int varintSince) throws IOException {
     return version >= varintSince ? readString(in) : in.readUTF();
   }

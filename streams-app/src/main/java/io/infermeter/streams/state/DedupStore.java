@@ -12,23 +12,26 @@ import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.StoreBuilder;
 
 /**
- * The event ids seen by one task within a retention of event time, for de-duplication: per event-time bucket an
- * in-memory hash set of 64-bit id hashes, written behind into a changelogged byte store in chunks. A re-sent event
- * carries its original completion time, so it falls into the same bucket: a record costs a hash and one probe of its
- * bucket's set, and an expired bucket is dropped whole. The store and its changelog get one write per bucket chunk
- * per commit instead of one per event (a RocksDB window store with a changelog record per event was the largest
- * per-event cost of the request processor).
+ * The event ids seen by one task within a retention of event time, for de-duplication: per
+ * event-time bucket an in-memory hash set of 64-bit id hashes, written behind into a changelogged
+ * byte store in chunks. A re-sent event carries its original completion time, so it falls into the
+ * same bucket: a record costs a hash and one probe of its bucket's set, and an expired bucket is
+ * dropped whole. The store and its changelog get one write per bucket chunk per commit instead of
+ * one per event (a RocksDB window store with a changelog record per event was the largest per-event
+ * cost of the request processor).
  *
- * <p>Layout: ids are grouped into event-time buckets of {@code bucketMs}; each bucket's ids are appended to chunks of
- * up to {@value #CHUNK} hashes, stored under [bucket start ms][chunk number] as a version byte and the 8-byte hashes
- * (chunks without the version byte, written before it, are still read). Only the open (last) chunk of a bucket
- * changes, and it is written when Kafka Streams flushes caches before each commit ({@link #flushCache}), so the
- * changelog and the committed input offsets stay in one transaction, as in {@link ObjectStore}. A bucket expires (its
- * chunks deleted, its set dropped) once its end is more than the retention behind the stream time. On
- * task start the set is rebuilt from the store (restored from the changelog).
+ * <p>Layout: ids are grouped into event-time buckets of {@code bucketMs}; each bucket's ids are
+ * appended to chunks of up to {@value #CHUNK} hashes, stored under [bucket start ms][chunk number]
+ * as a version byte and the 8-byte hashes (chunks without the version byte, written before it, are
+ * still read). Only the open (last) chunk of a bucket changes, and it is written when Kafka Streams
+ * flushes caches before each commit ({@link #flushCache}), so the changelog and the committed input
+ * offsets stay in one transaction, as in {@link ObjectStore}. A bucket expires (its chunks deleted,
+ * its set dropped) once its end is more than the retention behind the stream time. On task start
+ * the set is rebuilt from the store (restored from the changelog).
  *
- * <p>Two different ids with the same 64-bit hash would make the second look like a duplicate: with n ids in retention
- * the chance that this happens at all is about n^2 / 2^65 (1e-5 for 20 million ids). Not thread-safe: one task.
+ * <p>Two different ids with the same 64-bit hash would make the second look like a duplicate: with
+ * n ids in retention the chance that this happens at all is about n^2 / 2^65 (1e-5 for 20 million
+ * ids). Not thread-safe: one task.
  */
 public final class DedupStore extends WriteBehindStore {
 
@@ -49,8 +52,10 @@ public final class DedupStore extends WriteBehindStore {
   private final long retentionMs;
   private final TreeMap<Long, Bucket> buckets = new TreeMap<>();
   private boolean loaded;
+
   /** The bucket of the previous call (consecutive events mostly share one). */
   private long lastStart = Long.MIN_VALUE;
+
   private Bucket lastBucket;
 
   private DedupStore(String name, KeyValueStore<Bytes, byte[]> inner, long retentionMs) {
@@ -60,11 +65,16 @@ public final class DedupStore extends WriteBehindStore {
   }
 
   /** A builder of the store with a changelog topic ({@code <application.id>-<name>-changelog}). */
-  public static StoreBuilder<DedupStore> builder(String name, boolean persistent, long retentionMs) {
-    return new WriteBehindStoreBuilder<>(name, persistent, inner -> new DedupStore(name, inner, retentionMs));
+  public static StoreBuilder<DedupStore> builder(
+      String name, boolean persistent, long retentionMs) {
+    return new WriteBehindStoreBuilder<>(
+        name, persistent, inner -> new DedupStore(name, inner, retentionMs));
   }
 
-  /** The 64-bit hash of an event id (FNV-1a over the UTF-16 chars, then MurmurHash3's 64-bit finalizer). */
+  /**
+   * The 64-bit hash of an event id (FNV-1a over the UTF-16 chars, then MurmurHash3's 64-bit
+   * finalizer).
+   */
   static long hash(CharSequence id) {
     long h = 0xcbf29ce484222325L;
     for (int i = 0; i < id.length(); i++) {
@@ -80,8 +90,8 @@ public final class DedupStore extends WriteBehindStore {
   }
 
   /**
-   * Records {@code id} (event time {@code timeMs}); returns false when it was already seen within the retention. Also
-   * expires buckets that fell out of the retention behind {@code streamTimeMs}.
+   * Records {@code id} (event time {@code timeMs}); returns false when it was already seen within
+   * the retention. Also expires buckets that fell out of the retention behind {@code streamTimeMs}.
    */
   public boolean firstSighting(CharSequence id, long timeMs, long streamTimeMs) {
     load();
@@ -139,7 +149,10 @@ public final class DedupStore extends WriteBehindStore {
     return Bytes.wrap(ByteBuffer.allocate(12).putLong(bucketStart).putInt(chunk).array());
   }
 
-  /** Version byte of a chunk; a chunk of a multiple of 8 bytes (no version byte) is the format before it. */
+  /**
+   * Version byte of a chunk; a chunk of a multiple of 8 bytes (no version byte) is the format
+   * before it.
+   */
   static final int CHUNK_VERSION = 2;
 
   /** A chunk: {@link #CHUNK_VERSION}, then {@code n} big-endian 8-byte hashes. */
@@ -152,11 +165,15 @@ public final class DedupStore extends WriteBehindStore {
     return buf.array();
   }
 
-  /** Reads a chunk into {@code into}; returns the number of hashes. Reads the unversioned format too. */
+  /**
+   * Reads a chunk into {@code into}; returns the number of hashes. Reads the unversioned format
+   * too.
+   */
   static int decodeChunk(byte[] bytes, long[] into) {
     int offset = bytes.length % 8;
     if (offset == 1 && bytes[0] != CHUNK_VERSION || offset > 1) {
-      throw new IllegalArgumentException("corrupt dedup chunk: " + bytes.length + " bytes, first byte " + bytes[0]);
+      throw new IllegalArgumentException(
+          "corrupt dedup chunk: " + bytes.length + " bytes, first byte " + bytes[0]);
     }
     ByteBuffer v = ByteBuffer.wrap(bytes, offset, bytes.length - offset);
     int n = (bytes.length - offset) / 8;
@@ -180,7 +197,6 @@ public final class DedupStore extends WriteBehindStore {
       }
     }
   }
-
 
   private void load() {
     if (loaded) {

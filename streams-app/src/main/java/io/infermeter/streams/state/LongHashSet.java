@@ -3,9 +3,9 @@ package io.infermeter.streams.state;
 import java.util.Arrays;
 
 /**
- * A grow-only set of longs (open addressing, linear probing, load factor at most 1/2): about 16-32 bytes per element
- * and no object per element. The value {@link Long#MIN_VALUE} marks an empty slot, so it cannot be
- * stored; callers map it to another value. Not thread-safe.
+ * A grow-only set of longs (open addressing, linear probing, load factor at most 1/2): about 16-32
+ * bytes per element and no object per element. The value {@link Long#MIN_VALUE} marks an empty
+ * slot, so it cannot be stored; callers map it to another value. Not thread-safe.
  */
 final class LongHashSet {
 

@@ -15,12 +15,13 @@ import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.StoreBuilder;
 
 /**
- * A state store of mutable objects (accumulators) over a changelogged byte store. Objects are kept deserialized in a
- * map and updated in place; dirty ones are serialized into the inner (changelogged) store only when Kafka Streams
- * flushes its caches before a commit ({@link WriteBehindStore}), not on every update. This is the same write-behind
- * idea as Kafka Streams' record cache, without re-serializing histograms per record.
- * Objects once read stay in memory until deleted (window accumulators are deleted when their window closes). An
- * object that cannot be encoded at a flush is dropped (logged at ERROR, counted) instead of failing the commit.
+ * A state store of mutable objects (accumulators) over a changelogged byte store. Objects are kept
+ * deserialized in a map and updated in place; dirty ones are serialized into the inner
+ * (changelogged) store only when Kafka Streams flushes its caches before a commit ({@link
+ * WriteBehindStore}), not on every update. This is the same write-behind idea as Kafka Streams'
+ * record cache, without re-serializing histograms per record. Objects once read stay in memory
+ * until deleted (window accumulators are deleted when their window closes). An object that cannot
+ * be encoded at a flush is dropped (logged at ERROR, counted) instead of failing the commit.
  *
  * <p>Not thread-safe: owned by one stream task.
  *
@@ -36,8 +37,12 @@ public final class ObjectStore<V> extends WriteBehindStore {
   private final Set<Bytes> dirty = new HashSet<>();
   private long flushes;
 
-  private ObjectStore(String name, KeyValueStore<Bytes, byte[]> inner, Function<V, byte[]> encoder,
-      Function<byte[], V> decoder, StreamsCounters counters) {
+  private ObjectStore(
+      String name,
+      KeyValueStore<Bytes, byte[]> inner,
+      Function<V, byte[]> encoder,
+      Function<byte[], V> decoder,
+      StreamsCounters counters) {
     super(name, inner);
     this.counters = counters;
     this.encoder = encoder;
@@ -45,19 +50,29 @@ public final class ObjectStore<V> extends WriteBehindStore {
   }
 
   /** A builder of the store with a changelog topic ({@code <application.id>-<name>-changelog}). */
-  public static <V> StoreBuilder<ObjectStore<V>> builder(String name, boolean persistent, Function<V, byte[]> encoder,
-      Function<byte[], V> decoder) {
+  public static <V> StoreBuilder<ObjectStore<V>> builder(
+      String name, boolean persistent, Function<V, byte[]> encoder, Function<byte[], V> decoder) {
     return builder(name, persistent, encoder, decoder, null);
   }
 
-  /** As {@link #builder(String, boolean, Function, Function)}, counting encode failures in {@code counters}. */
-  public static <V> StoreBuilder<ObjectStore<V>> builder(String name, boolean persistent, Function<V, byte[]> encoder,
-      Function<byte[], V> decoder, StreamsCounters counters) {
-    return new WriteBehindStoreBuilder<>(name, persistent,
-        inner -> new ObjectStore<>(name, inner, encoder, decoder, counters));
+  /**
+   * As {@link #builder(String, boolean, Function, Function)}, counting encode failures in {@code
+   * counters}.
+   */
+  public static <V> StoreBuilder<ObjectStore<V>> builder(
+      String name,
+      boolean persistent,
+      Function<V, byte[]> encoder,
+      Function<byte[], V> decoder,
+      StreamsCounters counters) {
+    return new WriteBehindStoreBuilder<>(
+        name, persistent, inner -> new ObjectStore<>(name, inner, encoder, decoder, counters));
   }
 
-  /** The object under {@code key}, or null. The returned object may be mutated; call {@link #markDirty} after. */
+  /**
+   * The object under {@code key}, or null. The returned object may be mutated; call {@link
+   * #markDirty} after.
+   */
   public V get(Bytes key) {
     V v = cache.get(key);
     if (v == null) {
@@ -86,8 +101,8 @@ public final class ObjectStore<V> extends WriteBehindStore {
   }
 
   /**
-   * Writes the object under {@code key} now if it changed, and drops it from memory; a later {@link #get} reads it
-   * back from the inner store.
+   * Writes the object under {@code key} now if it changed, and drops it from memory; a later {@link
+   * #get} reads it back from the inner store.
    */
   public void release(Bytes key) {
     V v = cache.remove(key);
@@ -99,8 +114,12 @@ public final class ObjectStore<V> extends WriteBehindStore {
         if (counters != null) {
           counters.stateEncodeFailures.increment();
         }
-        LOG.error("cannot encode the entry of store {} under a {}-byte key; it is dropped from the store and its "
-            + "changelog", name(), key.get().length, e);
+        LOG.error(
+            "cannot encode the entry of store {} under a {}-byte key; it is dropped from the store and its "
+                + "changelog",
+            name(),
+            key.get().length,
+            e);
         inner.delete(key);
         return;
       }
@@ -110,8 +129,8 @@ public final class ObjectStore<V> extends WriteBehindStore {
   }
 
   /**
-   * The keys of the inner store up to {@code toInclusive} in byte order (objects changed since the last flush but
-   * never written are not among them).
+   * The keys of the inner store up to {@code toInclusive} in byte order (objects changed since the
+   * last flush but never written are not among them).
    */
   public List<Bytes> keysUpTo(Bytes toInclusive) {
     List<Bytes> out = new ArrayList<>();
@@ -146,8 +165,9 @@ public final class ObjectStore<V> extends WriteBehindStore {
   }
 
   /**
-   * How many times dirty objects were written out (and the dirty set cleared). A caller that remembers this number at
-   * {@link #markDirty} may skip marking the same key again until it changes.
+   * How many times dirty objects were written out (and the dirty set cleared). A caller that
+   * remembers this number at {@link #markDirty} may skip marking the same key again until it
+   * changes.
    */
   public long flushCount() {
     return flushes;
@@ -168,13 +188,19 @@ public final class ObjectStore<V> extends WriteBehindStore {
         try {
           bytes = encoder.apply(v);
         } catch (RuntimeException e) {
-          // Runs in prepareCommit, outside any record: a throw here fails the thread, which re-reads the same records
-          // and fails again at the next commit. Drop the one object instead (its window loses that key), loudly.
+          // Runs in prepareCommit, outside any record: a throw here fails the thread, which
+          // re-reads the same records
+          // and fails again at the next commit. Drop the one object instead (its window loses that
+          // key), loudly.
           if (counters != null) {
             counters.stateEncodeFailures.increment();
           }
-          LOG.error("cannot encode the entry of store {} under a {}-byte key; it is dropped from the store and its "
-              + "changelog", name(), k.get().length, e);
+          LOG.error(
+              "cannot encode the entry of store {} under a {}-byte key; it is dropped from the store and its "
+                  + "changelog",
+              name(),
+              k.get().length,
+              e);
           (failed == null ? failed = new ArrayList<>() : failed).add(k);
           continue;
         }

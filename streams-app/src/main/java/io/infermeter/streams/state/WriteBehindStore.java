@@ -13,37 +13,43 @@ import org.apache.kafka.streams.state.internals.CacheFlushListener;
 import org.apache.kafka.streams.state.internals.CachedStateStore;
 
 /**
- * A store whose working state lives in memory and is written behind into a changelogged byte store ({@code inner}).
- * Subclasses say what to write ({@link #writeDirty}) and what to forget ({@link #forget}). Not thread-safe: owned by
- * one stream task.
+ * A store whose working state lives in memory and is written behind into a changelogged byte store
+ * ({@code inner}). Subclasses say what to write ({@link #writeDirty}) and what to forget ({@link
+ * #forget}). Not thread-safe: owned by one stream task.
  *
- * <p><b>The only class of the streams app that uses Kafka internals</b> (enforced by {@code StreamsArchitectureTest}).
- * It uses, from the pinned Kafka Streams 4.3.1:
+ * <p><b>The only class of the streams app that uses Kafka internals</b> (enforced by {@code
+ * StreamsArchitectureTest}). It uses, from the pinned Kafka Streams 4.3.1:
+ *
  * <ul>
- *   <li>{@code state.internals.CachedStateStore#flushCache()}: {@code StreamTask.prepareCommit} calls
- *       {@code StreamTask.flush()}, which calls {@code ProcessorStateManager.flushCache()} and then
- *       {@code RecordCollector.flush()}; {@code flushCache()} calls {@code flushCache()} on every store that is a
- *       {@code CachedStateStore} (and {@code commit(Map.of())} on a {@code TimeOrderedKeyValueBuffer}, internal
- *       too). This is the only store callback that runs BEFORE the exactly-once transaction commits
- *       ({@code TaskExecutor.commitOffsetsOrTransaction}), so what {@link #writeDirty} sends to the changelog is in
- *       the same transaction as the input offsets. {@link #clearCache} (task corrupted: uncommitted state dropped)
- *       comes with the same interface.</li>
- *   <li>{@code processor.internals.InternalProcessorContext#setRecordContext} with a
- *       {@code ProcessorRecordContext} (and {@code common.header.internals.RecordHeaders}): the changelogging layer
- *       stamps each record with the current record context, and during commit there is none.</li>
+ *   <li>{@code state.internals.CachedStateStore#flushCache()}: {@code StreamTask.prepareCommit}
+ *       calls {@code StreamTask.flush()}, which calls {@code ProcessorStateManager.flushCache()}
+ *       and then {@code RecordCollector.flush()}; {@code flushCache()} calls {@code flushCache()}
+ *       on every store that is a {@code CachedStateStore} (and {@code commit(Map.of())} on a {@code
+ *       TimeOrderedKeyValueBuffer}, internal too). This is the only store callback that runs BEFORE
+ *       the exactly-once transaction commits ({@code TaskExecutor.commitOffsetsOrTransaction}), so
+ *       what {@link #writeDirty} sends to the changelog is in the same transaction as the input
+ *       offsets. {@link #clearCache} (task corrupted: uncommitted state dropped) comes with the
+ *       same interface.
+ *   <li>{@code processor.internals.InternalProcessorContext#setRecordContext} with a {@code
+ *       ProcessorRecordContext} (and {@code common.header.internals.RecordHeaders}): the
+ *       changelogging layer stamps each record with the current record context, and during commit
+ *       there is none.
  * </ul>
- * No public API replaces the first: the public {@code StateStore.flush()} is deprecated and no longer called by
- * the task, and {@code StateStore.commit(Map)} (KIP-1035) is called by {@code ProcessorStateManager.commit()} from
- * {@code StreamTask.postCommit} → {@code maybeCheckpoint}, i.e. AFTER the transaction has committed: a write there
- * goes into the next transaction, so a crash in between loses it while the input offsets are committed.
- * Punctuators run between records, not at commit. Writing every change through to {@code inner} on each put
- * (public API only) would remove the write-behind this class exists for.
+ *
+ * No public API replaces the first: the public {@code StateStore.flush()} is deprecated and no
+ * longer called by the task, and {@code StateStore.commit(Map)} (KIP-1035) is called by {@code
+ * ProcessorStateManager.commit()} from {@code StreamTask.postCommit} → {@code maybeCheckpoint},
+ * i.e. AFTER the transaction has committed: a write there goes into the next transaction, so a
+ * crash in between loses it while the input offsets are committed. Punctuators run between records,
+ * not at commit. Writing every change through to {@code inner} on each put (public API only) would
+ * remove the write-behind this class exists for.
  *
  * <p>On a Kafka Streams upgrade, check (the build fails to compile if signatures changed): that
- * {@code ProcessorStateManager.flushCache()} still calls {@code CachedStateStore.flushCache()} before the
- * transaction commits (if it stops, dirty state is committed one transaction late: lost on a crash between, with
- * no compile error; {@code StreamsAppIT}'s exactly-once test is the check), that {@code clearCache()} is still
- * called on task corruption, and that {@code ProcessorRecordContext}'s constructor is unchanged.
+ * {@code ProcessorStateManager.flushCache()} still calls {@code CachedStateStore.flushCache()}
+ * before the transaction commits (if it stops, dirty state is committed one transaction late: lost
+ * on a crash between, with no compile error; {@code StreamsAppIT}'s exactly-once test is the
+ * check), that {@code clearCache()} is still called on task corruption, and that {@code
+ * ProcessorRecordContext}'s constructor is unchanged.
  */
 abstract class WriteBehindStore implements StateStore, CachedStateStore<Bytes, byte[]> {
 
@@ -63,8 +69,8 @@ abstract class WriteBehindStore implements StateStore, CachedStateStore<Bytes, b
   abstract void forget();
 
   /**
-   * The changelogging layer stamps records with the current record context; outside record processing (commit) there
-   * may be none, so give it one (internal API, pinned Kafka version).
+   * The changelogging layer stamps records with the current record context; outside record
+   * processing (commit) there may be none, so give it one (internal API, pinned Kafka version).
    */
   final void ensureRecordContext() {
     if (context instanceof InternalProcessorContext<?, ?> ipc && ipc.recordContext() == null) {
@@ -83,7 +89,8 @@ abstract class WriteBehindStore implements StateStore, CachedStateStore<Bytes, b
   }
 
   @Override
-  public boolean setFlushListener(CacheFlushListener<Bytes, byte[]> listener, boolean sendOldValues) {
+  public boolean setFlushListener(
+      CacheFlushListener<Bytes, byte[]> listener, boolean sendOldValues) {
     return false;
   }
 
@@ -100,7 +107,9 @@ abstract class WriteBehindStore implements StateStore, CachedStateStore<Bytes, b
   }
 
   @Override
-  @SuppressWarnings("deprecation") // still part of the 4.3 store contract; delegated so the inner store behaves as usual
+  @SuppressWarnings(
+      "deprecation") // still part of the 4.3 store contract; delegated so the inner store behaves
+  // as usual
   public void flush() {
     writeDirty();
     inner.flush();

@@ -10,9 +10,10 @@ import org.apache.kafka.streams.state.StoreBuilder;
 import org.apache.kafka.streams.state.Stores;
 
 /**
- * Builder of a store that keeps its working state in memory and writes it behind into a changelogged byte store
- * ({@link ObjectStore}, {@link DedupStore}): the inner store is RocksDB or in-memory, never cached by Kafka Streams
- * (the outer store is the cache), with a changelog topic {@code <application.id>-<name>-changelog}.
+ * Builder of a store that keeps its working state in memory and writes it behind into a
+ * changelogged byte store ({@link ObjectStore}, {@link DedupStore}): the inner store is RocksDB or
+ * in-memory, never cached by Kafka Streams (the outer store is the cache), with a changelog topic
+ * {@code <application.id>-<name>-changelog}.
  *
  * @param <T> the outer store type
  */
@@ -25,7 +26,8 @@ final class WriteBehindStoreBuilder<T extends org.apache.kafka.streams.processor
   private final Map<String, String> logConfig = new HashMap<>();
   private boolean logging = true;
 
-  WriteBehindStoreBuilder(String name, boolean persistent, Function<KeyValueStore<Bytes, byte[]>, T> outer) {
+  WriteBehindStoreBuilder(
+      String name, boolean persistent, Function<KeyValueStore<Bytes, byte[]>, T> outer) {
     this.name = name;
     this.persistent = persistent;
     this.outer = outer;
@@ -57,9 +59,14 @@ final class WriteBehindStoreBuilder<T extends org.apache.kafka.streams.processor
 
   @Override
   public T build() {
-    StoreBuilder<KeyValueStore<Bytes, byte[]>> b = Stores.keyValueStoreBuilder(
-        persistent ? Stores.persistentKeyValueStore(name) : Stores.inMemoryKeyValueStore(name),
-        Serdes.Bytes(), Serdes.ByteArray()).withCachingDisabled();
+    StoreBuilder<KeyValueStore<Bytes, byte[]>> b =
+        Stores.keyValueStoreBuilder(
+                persistent
+                    ? Stores.persistentKeyValueStore(name)
+                    : Stores.inMemoryKeyValueStore(name),
+                Serdes.Bytes(),
+                Serdes.ByteArray())
+            .withCachingDisabled();
     b = logging ? b.withLoggingEnabled(logConfig) : b.withLoggingDisabled();
     return outer.apply(b.build());
   }

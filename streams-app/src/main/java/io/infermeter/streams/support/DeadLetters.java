@@ -18,20 +18,50 @@ public final class DeadLetters {
 
   private DeadLetters() {}
 
-  public static DeadLetter of(String reason, String message, Throwable error, String topic, Integer partition,
-      Long offset, Long recordTimestampMs, byte[] key, byte[] payload, Clock clock) {
-    return of(reason, message, error, topic, partition, offset, recordTimestampMs, key, payload, clock,
-        StreamsLimits.DEFAULT, null);
+  public static DeadLetter of(
+      String reason,
+      String message,
+      Throwable error,
+      String topic,
+      Integer partition,
+      Long offset,
+      Long recordTimestampMs,
+      byte[] key,
+      byte[] payload,
+      Clock clock) {
+    return of(
+        reason,
+        message,
+        error,
+        topic,
+        partition,
+        offset,
+        recordTimestampMs,
+        key,
+        payload,
+        clock,
+        StreamsLimits.DEFAULT,
+        null);
   }
 
   /**
-   * A DeadLetter whose payload and key are cut to {@code limits.deadLetterPayloadMaxBytes()} and message to
-   * {@code limits.deadLetterMessageMaxBytes()} (so the dead letter itself stays far below max.request.size); a cut is
-   * said at the end of the message ("[payload truncated from N to M bytes]") and counted in {@code counters} (may be
-   * null).
+   * A DeadLetter whose payload and key are cut to {@code limits.deadLetterPayloadMaxBytes()} and
+   * message to {@code limits.deadLetterMessageMaxBytes()} (so the dead letter itself stays far
+   * below max.request.size); a cut is said at the end of the message ("[payload truncated from N to
+   * M bytes]") and counted in {@code counters} (may be null).
    */
-  public static DeadLetter of(String reason, String message, Throwable error, String topic, Integer partition,
-      Long offset, Long recordTimestampMs, byte[] key, byte[] payload, Clock clock, StreamsLimits limits,
+  public static DeadLetter of(
+      String reason,
+      String message,
+      Throwable error,
+      String topic,
+      Integer partition,
+      Long offset,
+      Long recordTimestampMs,
+      byte[] key,
+      byte[] payload,
+      Clock clock,
+      StreamsLimits limits,
       StreamsCounters counters) {
     String msg = message == null ? "" : Utf8.truncate(message, limits.deadLetterMessageMaxBytes());
     boolean cut = !msg.equals(message == null ? "" : message);
@@ -65,19 +95,40 @@ public final class DeadLetters {
   }
 
   /**
-   * Counts and forwards a dead letter of the record being processed, from inside a processor: the source coordinates
-   * come from the context's record metadata ({@code fallbackTopic} when there is none), {@code payload} is the
-   * record's value as bytes (null when it had none).
+   * Counts and forwards a dead letter of the record being processed, from inside a processor: the
+   * source coordinates come from the context's record metadata ({@code fallbackTopic} when there is
+   * none), {@code payload} is the record's value as bytes (null when it had none).
    */
-  public static void forward(ProcessorContext<String, Object> context, StreamsCounters counters, StreamsLimits limits,
-      Clock clock, Record<String, ?> record, String fallbackTopic, String reason, String message, byte[] payload) {
+  public static void forward(
+      ProcessorContext<String, Object> context,
+      StreamsCounters counters,
+      StreamsLimits limits,
+      Clock clock,
+      Record<String, ?> record,
+      String fallbackTopic,
+      String reason,
+      String message,
+      byte[] payload) {
     counters.deadLetter(reason);
     Optional<RecordMetadata> md = context.recordMetadata();
     String key = Utf8.truncate(record.key(), limits.deadLetterPayloadMaxBytes());
-    context.forward(new Record<>(key, of(reason, message, null,
-        md.map(RecordMetadata::topic).orElse(fallbackTopic), md.map(RecordMetadata::partition).orElse(null),
-        md.map(RecordMetadata::offset).orElse(null), record.timestamp(), utf8(record.key()), payload, clock, limits,
-        counters), record.timestamp()));
+    context.forward(
+        new Record<>(
+            key,
+            of(
+                reason,
+                message,
+                null,
+                md.map(RecordMetadata::topic).orElse(fallbackTopic),
+                md.map(RecordMetadata::partition).orElse(null),
+                md.map(RecordMetadata::offset).orElse(null),
+                record.timestamp(),
+                utf8(record.key()),
+                payload,
+                clock,
+                limits,
+                counters),
+            record.timestamp()));
   }
 
   static byte[] utf8(String s) {

@@ -4,7 +4,10 @@ import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
 
-/** Serde of {@link RequestAccumulator} partials on the fleet repartition topic (compressed histograms). */
+/**
+ * Serde of {@link RequestAccumulator} partials on the fleet repartition topic (compressed
+ * histograms).
+ */
 public final class AccumulatorSerde {
 
   private AccumulatorSerde() {}

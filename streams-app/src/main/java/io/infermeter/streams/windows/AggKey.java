@@ -7,11 +7,17 @@ import java.io.DataOutput;
 import java.io.IOException;
 
 /**
- * The dimensions of a window aggregate. Host scope: (cluster, region, host, model, version, gpu type); fleet scope:
- * one rollup per (model, version) with cluster/region/host/gpuType "*". A key folded by the key cap has host and model
- * {@value #OTHER}. Immutable.
+ * The dimensions of a window aggregate. Host scope: (cluster, region, host, model, version, gpu
+ * type); fleet scope: one rollup per (model, version) with cluster/region/host/gpuType "*". A key
+ * folded by the key cap has host and model {@value #OTHER}. Immutable.
  */
-public record AggKey(String scope, String cluster, String region, String host, String model, String modelVersion,
+public record AggKey(
+    String scope,
+    String cluster,
+    String region,
+    String host,
+    String model,
+    String modelVersion,
     String gpuType) {
 
   public static final String HOST_SCOPE = "host";
@@ -20,11 +26,20 @@ public record AggKey(String scope, String cluster, String region, String host, S
   public static final String OTHER = "other";
 
   static AggKey hostKey(RequestEvent e) {
-    return new AggKey(HOST_SCOPE, e.getCluster(), e.getRegion(), e.getHost(), e.getModel(),
-        e.getModelVersion() == null ? "" : e.getModelVersion(), e.getGpuType() == null ? "" : e.getGpuType());
+    return new AggKey(
+        HOST_SCOPE,
+        e.getCluster(),
+        e.getRegion(),
+        e.getHost(),
+        e.getModel(),
+        e.getModelVersion() == null ? "" : e.getModelVersion(),
+        e.getGpuType() == null ? "" : e.getGpuType());
   }
 
-  /** The bucket a key is folded into when the cap is reached (cluster and region are kept: they are few). */
+  /**
+   * The bucket a key is folded into when the cap is reached (cluster and region are kept: they are
+   * few).
+   */
   AggKey folded() {
     return new AggKey(scope, cluster, region, OTHER, OTHER, "", "");
   }
@@ -35,7 +50,19 @@ public record AggKey(String scope, String cluster, String region, String host, S
 
   /** Stable text form, used as record key prefix: scope|cluster|region|host|model|version|gpu. */
   public String asString() {
-    return scope + '|' + cluster + '|' + region + '|' + host + '|' + model + '|' + modelVersion + '|' + gpuType;
+    return scope
+        + '|'
+        + cluster
+        + '|'
+        + region
+        + '|'
+        + host
+        + '|'
+        + model
+        + '|'
+        + modelVersion
+        + '|'
+        + gpuType;
   }
 
   /** Writes the seven strings with varint lengths ({@link Codec#writeString}). */

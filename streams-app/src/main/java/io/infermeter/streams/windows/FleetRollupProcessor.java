@@ -14,13 +14,15 @@ import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 
 /**
- * Fleet rollup per (model, version): merges the host partials of a window (exact: histograms add bucket-wise) and
- * emits the fleet WindowAggregate when the upstream watermark ({@link UpstreamWatermark}: the slowest upstream request
- * task's stream time minus grace) passes window end + the fleet delay. A partial arriving after that (its task was
- * silent for longer than windows.fleet.idle) is counted and dead-lettered (reason late-partial), never merged into an
+ * Fleet rollup per (model, version): merges the host partials of a window (exact: histograms add
+ * bucket-wise) and emits the fleet WindowAggregate when the upstream watermark ({@link
+ * UpstreamWatermark}: the slowest upstream request task's stream time minus grace) passes window
+ * end + the fleet delay. A partial arriving after that (its task was silent for longer than
+ * windows.fleet.idle) is counted and dead-lettered (reason late-partial), never merged into an
  * already emitted window silently. Not thread-safe (one per task).
  */
-public final class FleetRollupProcessor implements Processor<String, RequestAccumulator, String, Object> {
+public final class FleetRollupProcessor
+    implements Processor<String, RequestAccumulator, String, Object> {
 
   public static final String WINDOW_STORE = "fleet-window-store";
   public static final String META_STORE = "fleet-window-meta";
@@ -48,20 +50,36 @@ public final class FleetRollupProcessor implements Processor<String, RequestAccu
   public void init(ProcessorContext<String, Object> context) {
     this.context = context;
     List<Long> sizes = settings.windowSizesMs();
-    table = new WindowTable<>(context.getStateStore(WINDOW_STORE), context.getStateStore(META_STORE),
-        settings.fleetDelay().toMillis(), settings.allowedLateness().toMillis(), sizes, settings.maxKeysPerWindow(),
-        counters);
-    alerts = new WindowAlerts(context.getStateStore(ALERT_STORE), settings.alerts(), limits, counters);
-    context.schedule(limits.evictionInterval(), PunctuationType.WALL_CLOCK_TIME, nowMs -> {
-      for (Alert alert : alerts.evict(nowMs)) {
-        context.forward(new Record<>(alert.getDedupKey(), alert, nowMs));
-      }
-    });
+    table =
+        new WindowTable<>(
+            context.getStateStore(WINDOW_STORE),
+            context.getStateStore(META_STORE),
+            settings.fleetDelay().toMillis(),
+            settings.allowedLateness().toMillis(),
+            sizes,
+            settings.maxKeysPerWindow(),
+            counters);
+    alerts =
+        new WindowAlerts(context.getStateStore(ALERT_STORE), settings.alerts(), limits, counters);
+    context.schedule(
+        limits.evictionInterval(),
+        PunctuationType.WALL_CLOCK_TIME,
+        nowMs -> {
+          for (Alert alert : alerts.evict(nowMs)) {
+            context.forward(new Record<>(alert.getDedupKey(), alert, nowMs));
+          }
+        });
     if (table.allowedLatenessMs() > 0) {
-      context.schedule(settings.correctionInterval(), PunctuationType.WALL_CLOCK_TIME, now -> emitCorrections());
+      context.schedule(
+          settings.correctionInterval(), PunctuationType.WALL_CLOCK_TIME, now -> emitCorrections());
     }
-    upstream = UpstreamWatermark.inStore(context.getStateStore(META_STORE), settings.grace().toMillis(),
-        settings.fleetIdle().toMillis(), settings.fleetUpstreamTasks(), clock.millis());
+    upstream =
+        UpstreamWatermark.inStore(
+            context.getStateStore(META_STORE),
+            settings.grace().toMillis(),
+            settings.fleetIdle().toMillis(),
+            settings.fleetUpstreamTasks(),
+            clock.millis());
   }
 
   @Override
@@ -75,20 +93,44 @@ public final class FleetRollupProcessor implements Processor<String, RequestAccu
     upstream.report(record.headers(), end, now);
     AggKey fleet = p.key.fleet();
     if (table.isLate(end) && !table.isTooLate(end)) {
-      table.correct(fleet, p.windowStartMs, p.windowSizeMs, RequestAccumulator::new, false).full().merge(p, limits);
+      table
+          .correct(fleet, p.windowStartMs, p.windowSizeMs, RequestAccumulator::new, false)
+          .full()
+          .merge(p, limits);
       counters.lateCorrected.increment();
       return;
     }
     if (table.isLate(end)) {
       counters.lateRecords.increment();
-      DeadLetters.forward(context, counters, limits, clock, record, null, "late-partial",
-          "host partial of window [" + p.windowStartMs + ", " + end + ") ms arrived after the fleet window closed "
-              + "(upstream watermark " + table.streamTime() + " ms, fleet delay " + settings.fleetDelay().toMillis()
-              + " ms, allowed lateness " + table.allowedLatenessMs() + " ms)", p.toBytes(true));
+      DeadLetters.forward(
+          context,
+          counters,
+          limits,
+          clock,
+          record,
+          null,
+          "late-partial",
+          "host partial of window ["
+              + p.windowStartMs
+              + ", "
+              + end
+              + ") ms arrived after the fleet window closed "
+              + "(upstream watermark "
+              + table.streamTime()
+              + " ms, fleet delay "
+              + settings.fleetDelay().toMillis()
+              + " ms, allowed lateness "
+              + table.allowedLatenessMs()
+              + " ms)",
+          p.toBytes(true));
       return;
     }
-    AggKey folded = new AggKey(AggKey.FLEET_SCOPE, AggKey.ALL, AggKey.ALL, AggKey.ALL, AggKey.OTHER, "", AggKey.ALL);
-    table.getOrCreate(fleet, k -> folded, p.windowStartMs, p.windowSizeMs, RequestAccumulator::new).merge(p, limits);
+    AggKey folded =
+        new AggKey(
+            AggKey.FLEET_SCOPE, AggKey.ALL, AggKey.ALL, AggKey.ALL, AggKey.OTHER, "", AggKey.ALL);
+    table
+        .getOrCreate(fleet, k -> folded, p.windowStartMs, p.windowSizeMs, RequestAccumulator::new)
+        .merge(p, limits);
     List<RequestAccumulator> closed = table.advance(upstream.watermark(now));
     if (!closed.isEmpty()) {
       emitCorrections();
@@ -96,8 +138,11 @@ public final class FleetRollupProcessor implements Processor<String, RequestAccu
     for (RequestAccumulator a : closed) {
       long endMs = a.windowStartMs + a.windowSizeMs;
       counters.windowsEmitted.increment();
-      context.forward(new Record<>(WindowAggregates.recordKey(a),
-          WindowAggregates.of(a, settings.outputHdrHistogram()), endMs));
+      context.forward(
+          new Record<>(
+              WindowAggregates.recordKey(a),
+              WindowAggregates.of(a, settings.outputHdrHistogram()),
+              endMs));
       if (a.windowSizeMs == alertSizeMs) {
         for (Alert alert : alerts.evaluate(a, context.currentSystemTimeMs())) {
           context.forward(new Record<>(alert.getDedupKey(), alert, endMs));
@@ -106,7 +151,10 @@ public final class FleetRollupProcessor implements Processor<String, RequestAccu
     }
   }
 
-  /** Re-emits the fleet windows that late host partials (or host corrections) changed; alerts are not evaluated. */
+  /**
+   * Re-emits the fleet windows that late host partials (or host corrections) changed; alerts are
+   * not evaluated.
+   */
   private void emitCorrections() {
     if (table.pendingCorrections() == 0) {
       return;
@@ -114,8 +162,11 @@ public final class FleetRollupProcessor implements Processor<String, RequestAccu
     for (WindowTable.Correction<RequestAccumulator> c : table.drainCorrections()) {
       RequestAccumulator a = c.full();
       counters.correctionsEmitted.increment();
-      context.forward(new Record<>(WindowAggregates.recordKey(a),
-          WindowAggregates.of(a, settings.outputHdrHistogram()), a.windowStartMs + a.windowSizeMs));
+      context.forward(
+          new Record<>(
+              WindowAggregates.recordKey(a),
+              WindowAggregates.of(a, settings.outputHdrHistogram()),
+              a.windowStartMs + a.windowSizeMs));
     }
   }
 }

@@ -19,18 +19,25 @@ import java.util.OptionalLong;
 import java.util.TreeMap;
 
 /**
- * Everything one (window, key) needs to produce its WindowAggregate, updated per request in O(1) (plus the
- * histogram record). Mergeable (fleet rollups merge host partials exactly: histograms add bucket-wise). Serialized with
- * a compact binary codec: HdrHistogram plain encoding in the state store (cheap on every commit), compressed encoding
- * on the partials topic. Not thread-safe (owned by one stream task).
+ * Everything one (window, key) needs to produce its WindowAggregate, updated per request in O(1)
+ * (plus the histogram record). Mergeable (fleet rollups merge host partials exactly: histograms add
+ * bucket-wise). Serialized with a compact binary codec: HdrHistogram plain encoding in the state
+ * store (cheap on every commit), compressed encoding on the partials topic. Not thread-safe (owned
+ * by one stream task).
  */
 public final class RequestAccumulator implements WindowTable.Windowed {
 
-  /** 3: varint-length strings (no 64 KiB limit); 2 added the first jitter values; 1 and 2 are still read. */
+  /**
+   * 3: varint-length strings (no 64 KiB limit); 2 added the first jitter values; 1 and 2 are still
+   * read.
+   */
   public static final int VERSION = 3;
+
   private static final int VARINT_STRINGS_SINCE = 3;
+
   /** The bucket of error types and devices beyond the per-window cap. */
   public static final String OTHER = AggKey.OTHER;
+
   private static final int COHORTS = 2; // 0 warm, 1 cold
 
   public AggKey key;
@@ -49,24 +56,42 @@ public final class RequestAccumulator implements WindowTable.Windowed {
   public long queueSumUs;
   public long e2eSumUs;
   long pairsQueueE2e;
-  public final LatencyAccumulator[][] latencies = new LatencyAccumulator[LatencyMetric.all().length][COHORTS];
-  /** Jitter of warm e2e/ttft/tpot: last value, number of consecutive pairs, sum of absolute differences. */
+  public final LatencyAccumulator[][] latencies =
+      new LatencyAccumulator[LatencyMetric.all().length][COHORTS];
+
+  /**
+   * Jitter of warm e2e/ttft/tpot: last value, number of consecutive pairs, sum of absolute
+   * differences.
+   */
   public final long[] jitterLast = {-1, -1, -1};
-  /** First warm e2e/ttft/tpot value of the window (-1: none): the pair across two consecutive parts when appending. */
+
+  /**
+   * First warm e2e/ttft/tpot value of the window (-1: none): the pair across two consecutive parts
+   * when appending.
+   */
   public final long[] jitterFirst = {-1, -1, -1};
+
   public final long[] jitterPairs = new long[3];
   public final double[] jitterAbsDiffSum = new double[3];
+
   /** SLO class -> {requests, good}. */
   public final Map<String, long[]> slo = new TreeMap<>();
+
   public long batchRequests;
   public long batchSizeSum;
   public int maxBatchSize;
   public long batchSizeOne;
   public long batchOutputTokens;
-  /** Requests per batch size: sizes up to {@value #SMALL_BATCH} in an array (allocated on first use), larger ones here. */
+
+  /**
+   * Requests per batch size: sizes up to {@value #SMALL_BATCH} in an array (allocated on first
+   * use), larger ones here.
+   */
   private final Map<Integer, Long> largeBatchSizes = new TreeMap<>();
+
   private long[] smallBatchSizes;
   private static final int SMALL_BATCH = 128;
+
   /** deviceId ("" when the request had none) -> {busyUs, requests, outputTokens}. */
   public final Map<String, long[]> devices = new HashMap<>();
 
@@ -109,16 +134,21 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     add(e, sloClass, StreamsLimits.DEFAULT);
   }
 
-  /** The key of an error type: cut to {@code maxBytes}, the status in lower case when the request had none. */
+  /**
+   * The key of an error type: cut to {@code maxBytes}, the status in lower case when the request
+   * had none.
+   */
   static String errorTypeOf(RequestEvent e, int maxBytes) {
-    return e.getErrorType() == null ? e.getStatus().name().toLowerCase(java.util.Locale.ROOT)
+    return e.getErrorType() == null
+        ? e.getStatus().name().toLowerCase(java.util.Locale.ROOT)
         : Utf8.truncate(e.getErrorType(), maxBytes);
   }
 
   /**
    * Adds one request; {@code sloClass} is the class whose thresholds apply. An error type is cut to
-   * {@code limits.errorTypeMaxBytes()}; a new error type or device past the window's cap is counted under
-   * {@value #OTHER}. Returns true when a new error type or device was counted under {@value #OTHER}.
+   * {@code limits.errorTypeMaxBytes()}; a new error type or device past the window's cap is counted
+   * under {@value #OTHER}. Returns true when a new error type or device was counted under {@value
+   * #OTHER}.
    */
   public boolean add(RequestEvent e, SloClass sloClass, StreamsLimits limits) {
     boolean folded = false;
@@ -129,12 +159,14 @@ public final class RequestAccumulator implements WindowTable.Windowed {
       case ERROR -> errors++;
       case TIMEOUT -> timeouts++;
       case CANCELLED -> cancelled++;
-      default -> { }
+      default -> {}
     }
     if (status != RequestStatus.OK) {
       String type = errorTypeOf(e, limits.errorTypeMaxBytes());
       Long n = errorsByType.get(type);
-      if (n == null && errorsByType.size() >= limits.errorTypesPerWindow() + (errorsByType.containsKey(OTHER) ? 1 : 0)) {
+      if (n == null
+          && errorsByType.size()
+              >= limits.errorTypesPerWindow() + (errorsByType.containsKey(OTHER) ? 1 : 0)) {
         folded = true;
         type = OTHER;
         n = errorsByType.get(OTHER);
@@ -177,7 +209,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
         case TPOT -> tpot = value;
         case E2E -> e2e = value;
         case QUEUE -> queue = value;
-        default -> { }
+        default -> {}
       }
       int j = jitterIndex(m);
       if (j >= 0 && !cold) {
@@ -237,22 +269,28 @@ public final class RequestAccumulator implements WindowTable.Windowed {
   }
 
   /**
-   * Prefix of the per-device usage key of requests that name no device but a pod ({@code RequestEvent.pod}, from the
-   * OTLP resource's {@code k8s.pod.name}; else the attribute {@value #POD_ATTRIBUTE}): the energy task splits their
-   * busy time over the GPUs that pod holds. NUL cannot start a GPU UUID or MIG id.
+   * Prefix of the per-device usage key of requests that name no device but a pod ({@code
+   * RequestEvent.pod}, from the OTLP resource's {@code k8s.pod.name}; else the attribute {@value
+   * #POD_ATTRIBUTE}): the energy task splits their busy time over the GPUs that pod holds. NUL
+   * cannot start a GPU UUID or MIG id.
    */
   public static final String POD_DEVICE_PREFIX = "\u0000pod:";
+
   /** Attribute of a request event that names its pod. */
   public static final String POD_ATTRIBUTE = "pod";
 
-  /** The per-device usage key of {@code e}: its device id, else its pod behind {@link #POD_DEVICE_PREFIX}, else "". */
+  /**
+   * The per-device usage key of {@code e}: its device id, else its pod behind {@link
+   * #POD_DEVICE_PREFIX}, else "".
+   */
   static String deviceKey(RequestEvent e) {
     if (e.getDeviceId() != null) {
       return e.getDeviceId();
     }
     String pod = e.getPod();
     if (pod == null && e.getAttributes() != null) {
-      pod = e.getAttributes().get(POD_ATTRIBUTE); // events written before RequestEvent v2, JSON lines
+      pod =
+          e.getAttributes().get(POD_ATTRIBUTE); // events written before RequestEvent v2, JSON lines
     }
     return pod == null || pod.isEmpty() ? "" : POD_DEVICE_PREFIX + pod;
   }
@@ -263,8 +301,9 @@ public final class RequestAccumulator implements WindowTable.Windowed {
   }
 
   /**
-   * Adds {@code other} (same window) into this; used by fleet rollups. Jitter pairs of each part are kept as is. The
-   * error types beyond the cap keep the largest counts and fold the rest into {@value #OTHER} (totals conserved).
+   * Adds {@code other} (same window) into this; used by fleet rollups. Jitter pairs of each part
+   * are kept as is. The error types beyond the cap keep the largest counts and fold the rest into
+   * {@value #OTHER} (totals conserved).
    */
   public void merge(RequestAccumulator other, StreamsLimits limits) {
     requests += other.requests;
@@ -297,11 +336,12 @@ public final class RequestAccumulator implements WindowTable.Windowed {
       jitterPairs[j] += other.jitterPairs[j];
       jitterAbsDiffSum[j] += other.jitterAbsDiffSum[j];
     }
-    other.slo.forEach((k, v) -> {
-      long[] s = slo.computeIfAbsent(k, x -> new long[2]);
-      s[0] += v[0];
-      s[1] += v[1];
-    });
+    other.slo.forEach(
+        (k, v) -> {
+          long[] s = slo.computeIfAbsent(k, x -> new long[2]);
+          s[0] += v[0];
+          s[1] += v[1];
+        });
     batchRequests += other.batchRequests;
     batchSizeSum += other.batchSizeSum;
     maxBatchSize = Math.max(maxBatchSize, other.maxBatchSize);
@@ -311,9 +351,10 @@ public final class RequestAccumulator implements WindowTable.Windowed {
   }
 
   /**
-   * Appends {@code later}, the next consecutive part of the same key's stream (e.g. a closed 10 s window into its
-   * 1 min window): a merge plus, for jitter, the consecutive pair across the boundary (this part's last value and the
-   * later part's first), so the result equals recording both parts' requests here in order.
+   * Appends {@code later}, the next consecutive part of the same key's stream (e.g. a closed 10 s
+   * window into its 1 min window): a merge plus, for jitter, the consecutive pair across the
+   * boundary (this part's last value and the later part's first), so the result equals recording
+   * both parts' requests here in order.
    */
   public void append(RequestAccumulator later) {
     append(later, StreamsLimits.DEFAULT);
@@ -341,21 +382,28 @@ public final class RequestAccumulator implements WindowTable.Windowed {
         mine[i] += d.getValue()[i];
       }
     }
-    foldSmallest(devices, limits.devicesPerWindow(), v -> v[1], (a, b) -> {
-      long[] t = a.clone();
-      for (int i = 0; i < 3; i++) {
-        t[i] += b[i];
-      }
-      return t;
-    });
+    foldSmallest(
+        devices,
+        limits.devicesPerWindow(),
+        v -> v[1],
+        (a, b) -> {
+          long[] t = a.clone();
+          for (int i = 0; i < 3; i++) {
+            t[i] += b[i];
+          }
+          return t;
+        });
   }
 
   /**
-   * Keeps the {@code cap} entries of {@code map} with the largest {@code weight} (besides {@value #OTHER}) and folds
-   * the others into {@value #OTHER} with {@code add}: the sum over the map is unchanged. O(n log n), only when over the
-   * cap (merges of closed windows, not per record).
+   * Keeps the {@code cap} entries of {@code map} with the largest {@code weight} (besides {@value
+   * #OTHER}) and folds the others into {@value #OTHER} with {@code add}: the sum over the map is
+   * unchanged. O(n log n), only when over the cap (merges of closed windows, not per record).
    */
-  static <V> void foldSmallest(Map<String, V> map, int cap, java.util.function.ToLongFunction<V> weight,
+  static <V> void foldSmallest(
+      Map<String, V> map,
+      int cap,
+      java.util.function.ToLongFunction<V> weight,
       java.util.function.BinaryOperator<V> add) {
     int named = map.size() - (map.containsKey(OTHER) ? 1 : 0);
     if (named <= cap) {
@@ -367,10 +415,11 @@ public final class RequestAccumulator implements WindowTable.Windowed {
         entries.add(e);
       }
     }
-    entries.sort((a, b) -> {
-      int c = Long.compare(weight.applyAsLong(b.getValue()), weight.applyAsLong(a.getValue()));
-      return c != 0 ? c : a.getKey().compareTo(b.getKey());
-    });
+    entries.sort(
+        (a, b) -> {
+          int c = Long.compare(weight.applyAsLong(b.getValue()), weight.applyAsLong(a.getValue()));
+          return c != 0 ? c : a.getKey().compareTo(b.getKey());
+        });
     V other = map.get(OTHER);
     for (Map.Entry<String, V> e : entries.subList(cap, entries.size())) {
       other = other == null ? e.getValue() : add.apply(other, e.getValue());
@@ -429,8 +478,24 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     key.write(out);
     out.writeLong(windowStartMs);
     out.writeLong(windowSizeMs);
-    long[] counters = {requests, ok, errors, timeouts, cancelled, coldStarts, inputTokens, outputTokens, busyUs,
-        queueSumUs, e2eSumUs, pairsQueueE2e, batchRequests, batchSizeSum, batchSizeOne, batchOutputTokens};
+    long[] counters = {
+      requests,
+      ok,
+      errors,
+      timeouts,
+      cancelled,
+      coldStarts,
+      inputTokens,
+      outputTokens,
+      busyUs,
+      queueSumUs,
+      e2eSumUs,
+      pairsQueueE2e,
+      batchRequests,
+      batchSizeSum,
+      batchSizeOne,
+      batchOutputTokens
+    };
     for (long c : counters) {
       out.writeLong(c);
     }
@@ -488,8 +553,9 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     if (version < 1 || version > VERSION) {
       throw new IOException("unknown accumulator version " + version);
     }
-    RequestAccumulator a = new RequestAccumulator(AggKey.read(in, version >= VARINT_STRINGS_SINCE), in.readLong(),
-        in.readLong());
+    RequestAccumulator a =
+        new RequestAccumulator(
+            AggKey.read(in, version >= VARINT_STRINGS_SINCE), in.readLong(), in.readLong());
     a.requests = in.readLong();
     a.ok = in.readLong();
     a.errors = in.readLong();
@@ -529,7 +595,9 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     }
     n = in.readInt();
     for (int i = 0; i < n; i++) {
-      a.slo.put(Codec.readString(in, version, VARINT_STRINGS_SINCE), new long[] {in.readLong(), in.readLong()});
+      a.slo.put(
+          Codec.readString(in, version, VARINT_STRINGS_SINCE),
+          new long[] {in.readLong(), in.readLong()});
     }
     n = in.readInt();
     for (int i = 0; i < n; i++) {
@@ -537,7 +605,9 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     }
     n = in.readInt();
     for (int i = 0; i < n; i++) {
-      a.devices.put(Codec.readString(in, version, VARINT_STRINGS_SINCE), new long[] {in.readLong(), in.readLong(), in.readLong()});
+      a.devices.put(
+          Codec.readString(in, version, VARINT_STRINGS_SINCE),
+          new long[] {in.readLong(), in.readLong(), in.readLong()});
     }
     return a;
   }

@@ -11,20 +11,23 @@ import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 
 /**
- * How far every upstream request task has got, as seen by one fleet task: each host partial carries, in two record
- * headers, the id of the task that closed it and that task's stream time at the moment. A task emits all partials of a
- * close pass before any later one, and a partition keeps their order, so once every upstream task has reported a
- * stream time past a window's end + grace, every partial of that window has arrived. The watermark is therefore the
- * minimum over upstream tasks of (reported stream time - upstream grace). Closing fleet windows by it instead of by the
- * newest partial keeps a task that runs ahead (catching up on a backlog, event time many times faster than real time)
- * from closing windows the others have not reported yet.
+ * How far every upstream request task has got, as seen by one fleet task: each host partial
+ * carries, in two record headers, the id of the task that closed it and that task's stream time at
+ * the moment. A task emits all partials of a close pass before any later one, and a partition keeps
+ * their order, so once every upstream task has reported a stream time past a window's end + grace,
+ * every partial of that window has arrived. The watermark is therefore the minimum over upstream
+ * tasks of (reported stream time - upstream grace). Closing fleet windows by it instead of by the
+ * newest partial keeps a task that runs ahead (catching up on a backlog, event time many times
+ * faster than real time) from closing windows the others have not reported yet.
  *
- * <p>A task that has not reported for {@code idleMs} of wall-clock time is left out (it stopped serving this
- * partition's models, or it is gone), so an idle upstream does not hold every window open; if all are idle the newest
- * report counts. Reports are kept in the fleet task's meta store, so a restart resumes with them. On a first start
- * (nothing restored) it cannot know a task that has not reported yet, so it closes nothing until every expected task
- * (the request topic's partition count, when known) has reported, or {@code idleMs} has passed. A partial without the
- * headers (written by an older version) reports its own window end under the task id "unknown". Not thread-safe.
+ * <p>A task that has not reported for {@code idleMs} of wall-clock time is left out (it stopped
+ * serving this partition's models, or it is gone), so an idle upstream does not hold every window
+ * open; if all are idle the newest report counts. Reports are kept in the fleet task's meta store,
+ * so a restart resumes with them. On a first start (nothing restored) it cannot know a task that
+ * has not reported yet, so it closes nothing until every expected task (the request topic's
+ * partition count, when known) has reported, or {@code idleMs} has passed. A partial without the
+ * headers (written by an older version) reports its own window end under the task id "unknown". Not
+ * thread-safe.
  */
 final class UpstreamWatermark {
 
@@ -38,8 +41,10 @@ final class UpstreamWatermark {
   private final long idleMs;
   private final int expectedTasks;
   private final long startedAtMs;
+
   /** task -> {reported stream time ms, wall-clock ms of the report}. */
   private final Map<String, long[]> tasks = new HashMap<>();
+
   private boolean loaded;
   private boolean restoredAny;
 
@@ -47,8 +52,12 @@ final class UpstreamWatermark {
    * @param restore the reports kept so far (task -> stream time), read on first use
    * @param persist keeps a task's newest report
    */
-  UpstreamWatermark(java.util.function.Supplier<Map<String, Long>> restore,
-      java.util.function.BiConsumer<String, Long> persist, long upstreamGraceMs, long idleMs, int expectedTasks,
+  UpstreamWatermark(
+      java.util.function.Supplier<Map<String, Long>> restore,
+      java.util.function.BiConsumer<String, Long> persist,
+      long upstreamGraceMs,
+      long idleMs,
+      int expectedTasks,
       long startedAtMs) {
     this.restore = restore;
     this.persist = persist;
@@ -59,27 +68,40 @@ final class UpstreamWatermark {
   }
 
   /** Reports kept in {@code meta} under keys "upstream|task". */
-  static UpstreamWatermark inStore(KeyValueStore<String, Long> meta, long upstreamGraceMs, long idleMs,
-      int expectedTasks, long startedAtMs) {
-    return new UpstreamWatermark(() -> {
-      Map<String, Long> m = new HashMap<>();
-      try (KeyValueIterator<String, Long> it = meta.prefixScan(PREFIX,
-          new org.apache.kafka.common.serialization.StringSerializer())) {
-        while (it.hasNext()) {
-          var kv = it.next();
-          m.put(kv.key.substring(PREFIX.length()), kv.value);
-        }
-      }
-      return m;
-    }, (task, t) -> meta.put(PREFIX + task, t), upstreamGraceMs, idleMs, expectedTasks, startedAtMs);
+  static UpstreamWatermark inStore(
+      KeyValueStore<String, Long> meta,
+      long upstreamGraceMs,
+      long idleMs,
+      int expectedTasks,
+      long startedAtMs) {
+    return new UpstreamWatermark(
+        () -> {
+          Map<String, Long> m = new HashMap<>();
+          try (KeyValueIterator<String, Long> it =
+              meta.prefixScan(
+                  PREFIX, new org.apache.kafka.common.serialization.StringSerializer())) {
+            while (it.hasNext()) {
+              var kv = it.next();
+              m.put(kv.key.substring(PREFIX.length()), kv.value);
+            }
+          }
+          return m;
+        },
+        (task, t) -> meta.put(PREFIX + task, t),
+        upstreamGraceMs,
+        idleMs,
+        expectedTasks,
+        startedAtMs);
   }
 
   /**
-   * Adds the headers an upstream task puts on a partial to {@code partial}'s own (mutable) headers and returns it;
-   * built on the public {@link Record} API, which owns a fresh header set per record.
+   * Adds the headers an upstream task puts on a partial to {@code partial}'s own (mutable) headers
+   * and returns it; built on the public {@link Record} API, which owns a fresh header set per
+   * record.
    */
   static <K, V> Record<K, V> stamped(Record<K, V> partial, String taskId, long streamTimeMs) {
-    partial.headers()
+    partial
+        .headers()
         .add(TASK_HEADER, taskId.getBytes(StandardCharsets.UTF_8))
         .add(TIME_HEADER, ByteBuffer.allocate(8).putLong(streamTimeMs).array());
     return partial;
@@ -105,13 +127,16 @@ final class UpstreamWatermark {
   }
 
   /**
-   * Min over upstream tasks heard from within {@code idleMs} of (reported stream time - grace); -1 before any, and -1
-   * on a first start (nothing restored) until every expected task has reported or {@code idleMs} has passed since the
-   * start (when the count is unknown, 0, until {@code idleMs} has passed).
+   * Min over upstream tasks heard from within {@code idleMs} of (reported stream time - grace); -1
+   * before any, and -1 on a first start (nothing restored) until every expected task has reported
+   * or {@code idleMs} has passed since the start (when the count is unknown, 0, until {@code
+   * idleMs} has passed).
    */
   long watermark(long nowMs) {
     load(nowMs);
-    if (!restoredAny && nowMs - startedAtMs < idleMs && (expectedTasks == 0 || known() < expectedTasks)) {
+    if (!restoredAny
+        && nowMs - startedAtMs < idleMs
+        && (expectedTasks == 0 || known() < expectedTasks)) {
       return -1;
     }
     long min = Long.MAX_VALUE;

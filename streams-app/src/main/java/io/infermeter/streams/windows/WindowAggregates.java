@@ -7,17 +7,25 @@ import io.infermeter.streams.latency.Jitter;
 import io.infermeter.streams.latency.LatencyPercentiles;
 import java.util.HashMap;
 
-/** Assembles a {@link WindowAggregate} from an accumulator, one concern class per part. Stateless. */
+/**
+ * Assembles a {@link WindowAggregate} from an accumulator, one concern class per part. Stateless.
+ */
 public final class WindowAggregates {
 
   private WindowAggregates() {}
 
-  /** The aggregate with the compressed HdrHistogram of every latency (see {@link #of(RequestAccumulator, boolean)}). */
+  /**
+   * The aggregate with the compressed HdrHistogram of every latency (see {@link
+   * #of(RequestAccumulator, boolean)}).
+   */
   public static WindowAggregate of(RequestAccumulator a) {
     return of(a, true);
   }
 
-  /** {@code withHdrHistogram}: also fill each LatencyStats' {@code hdrHistogram} (setting output.hdr.histogram). */
+  /**
+   * {@code withHdrHistogram}: also fill each LatencyStats' {@code hdrHistogram} (setting
+   * output.hdr.histogram).
+   */
   public static WindowAggregate of(RequestAccumulator a, boolean withHdrHistogram) {
     double seconds = a.windowSizeMs / 1000.0;
     AggKey k = a.key;

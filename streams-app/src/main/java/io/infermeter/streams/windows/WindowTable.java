@@ -17,21 +17,25 @@ import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.state.KeyValueStore;
 
 /**
- * Open tumbling windows of one task, with our own lateness check (Kafka Streams' windowed aggregation would drop late
- * records silently). Stream time is the largest event time seen (milliseconds); a window [start, end) closes when
- * {@code end <= streamTime - grace}; a record whose window is already closed is late. The stream time is persisted in
- * a meta store at every close pass, which is exactly when the set of closed windows changes, so lateness decisions are
- * the same after a restart. A cap on distinct keys per window folds the excess into an {@code other} key.
+ * Open tumbling windows of one task, with our own lateness check (Kafka Streams' windowed
+ * aggregation would drop late records silently). Stream time is the largest event time seen
+ * (milliseconds); a window [start, end) closes when {@code end <= streamTime - grace}; a record
+ * whose window is already closed is late. The stream time is persisted in a meta store at every
+ * close pass, which is exactly when the set of closed windows changes, so lateness decisions are
+ * the same after a restart. A cap on distinct keys per window folds the excess into an {@code
+ * other} key.
  *
- * <p>State lives in an {@link ObjectStore} under keys laid out as [window end][window size][dimension key]; this table
- * also keeps every open window in memory, indexed by window and key (rebuilt from the store when a task starts), so a
- * record finds its accumulator without building a store key and closing walks the index instead of range-scanning the
- * store. Windows close in the store-key order: by end, then size, then key.
+ * <p>State lives in an {@link ObjectStore} under keys laid out as [window end][window
+ * size][dimension key]; this table also keeps every open window in memory, indexed by window and
+ * key (rebuilt from the store when a task starts), so a record finds its accumulator without
+ * building a store key and closing walks the index instead of range-scanning the store. Windows
+ * close in the store-key order: by end, then size, then key.
  *
- * <p>Derived sizes (optional, {@link #deriveFromSmallest}): a window size that is a multiple of the smallest size can
- * be built by appending each closed smallest window into it, instead of recording every record twice. The caller then
- * records only into the smallest window (and directly into a derived window only when the record is late for the
- * smallest one but on time for the derived one). Not thread-safe (one task).
+ * <p>Derived sizes (optional, {@link #deriveFromSmallest}): a window size that is a multiple of the
+ * smallest size can be built by appending each closed smallest window into it, instead of recording
+ * every record twice. The caller then records only into the smallest window (and directly into a
+ * derived window only when the record is late for the smallest one but on time for the derived
+ * one). Not thread-safe (one task).
  */
 public final class WindowTable<V extends WindowTable.Windowed> {
 
@@ -66,7 +70,11 @@ public final class WindowTable<V extends WindowTable.Windowed> {
   private static final class Entry<V> {
     final Bytes storeKey;
     final V value;
-    /** The store's flush count when this entry was last marked dirty (skips re-marking until the next flush). */
+
+    /**
+     * The store's flush count when this entry was last marked dirty (skips re-marking until the
+     * next flush).
+     */
     long markedAt = -1;
 
     Entry(Bytes storeKey, V value) {
@@ -76,10 +84,11 @@ public final class WindowTable<V extends WindowTable.Windowed> {
   }
 
   /**
-   * A closed window taking late records: {@code full} is the whole window (as emitted before, plus the late records),
-   * {@code delta} only the late records since the last emission (null when the caller asked for none). Both are kept
-   * in the store until {@link #drainCorrections}, so a correction survives a restart between the late record and its
-   * emission, in the same exactly-once transaction as the input offsets.
+   * A closed window taking late records: {@code full} is the whole window (as emitted before, plus
+   * the late records), {@code delta} only the late records since the last emission (null when the
+   * caller asked for none). Both are kept in the store until {@link #drainCorrections}, so a
+   * correction survives a restart between the late record and its emission, in the same
+   * exactly-once transaction as the input offsets.
    */
   public record Correction<V>(V full, V delta) {}
 
@@ -90,8 +99,10 @@ public final class WindowTable<V extends WindowTable.Windowed> {
   private final List<Long> sizesMs;
   private final int maxKeys;
   private final StreamsCounters counters;
+
   /** windowId -> slot, and end -> size -> slot (closing order). */
   private final Map<Long, Slot<V>> slots = new HashMap<>();
+
   private final TreeMap<Long, TreeMap<Long, Slot<V>>> byEnd = new TreeMap<>();
   private Slot<V> lastSlot;
   private long streamTime = -1;
@@ -100,20 +111,34 @@ public final class WindowTable<V extends WindowTable.Windowed> {
   private BiConsumer<V, V> appender;
   private UnaryOperator<AggKey> folder;
   private Factory<V> derivedFactory;
-  /** Closed windows changed by late records and not yet re-emitted, by store key, in arrival order. */
+
+  /**
+   * Closed windows changed by late records and not yet re-emitted, by store key, in arrival order.
+   */
   private final Map<Bytes, Correction<V>> corrections = new LinkedHashMap<>();
 
-  public WindowTable(ObjectStore<V> store, KeyValueStore<String, Long> meta, long graceMs,
-      List<Long> sizesMs, int maxKeys, StreamsCounters counters) {
+  public WindowTable(
+      ObjectStore<V> store,
+      KeyValueStore<String, Long> meta,
+      long graceMs,
+      List<Long> sizesMs,
+      int maxKeys,
+      StreamsCounters counters) {
     this(store, meta, graceMs, 0, sizesMs, maxKeys, counters);
   }
 
   /**
-   * @param allowedLatenessMs how long after it closed a window still takes late records as corrections
-   *     ({@link #correct}); 0 deletes a window when it closes
+   * @param allowedLatenessMs how long after it closed a window still takes late records as
+   *     corrections ({@link #correct}); 0 deletes a window when it closes
    */
-  public WindowTable(ObjectStore<V> store, KeyValueStore<String, Long> meta, long graceMs, long allowedLatenessMs,
-      List<Long> sizesMs, int maxKeys, StreamsCounters counters) {
+  public WindowTable(
+      ObjectStore<V> store,
+      KeyValueStore<String, Long> meta,
+      long graceMs,
+      long allowedLatenessMs,
+      List<Long> sizesMs,
+      int maxKeys,
+      StreamsCounters counters) {
     if (allowedLatenessMs < 0) {
       throw new IllegalArgumentException("allowed lateness " + allowedLatenessMs + " ms < 0");
     }
@@ -127,10 +152,12 @@ public final class WindowTable<V extends WindowTable.Windowed> {
   }
 
   /**
-   * Builds every configured size that is a multiple of the smallest (and larger) by appending closed smallest windows:
-   * {@code appender.accept(target, closedPart)}; {@code folder} gives the key-cap bucket of a key.
+   * Builds every configured size that is a multiple of the smallest (and larger) by appending
+   * closed smallest windows: {@code appender.accept(target, closedPart)}; {@code folder} gives the
+   * key-cap bucket of a key.
    */
-  WindowTable<V> deriveFromSmallest(BiConsumer<V, V> appender, UnaryOperator<AggKey> folder, Factory<V> factory) {
+  WindowTable<V> deriveFromSmallest(
+      BiConsumer<V, V> appender, UnaryOperator<AggKey> folder, Factory<V> factory) {
     long smallest = smallest();
     List<Long> derived = new ArrayList<>();
     for (long size : sizesMs) {
@@ -145,7 +172,10 @@ public final class WindowTable<V extends WindowTable.Windowed> {
     return this;
   }
 
-  /** True when {@code sizeMs} is built from closed smallest windows rather than recorded into directly. */
+  /**
+   * True when {@code sizeMs} is built from closed smallest windows rather than recorded into
+   * directly.
+   */
   boolean isDerived(long sizeMs) {
     return derivedSizes.contains(sizeMs);
   }
@@ -160,7 +190,8 @@ public final class WindowTable<V extends WindowTable.Windowed> {
 
   static Bytes key(long endMs, long sizeMs, String dims) {
     byte[] d = dims.getBytes(StandardCharsets.UTF_8);
-    return Bytes.wrap(ByteBuffer.allocate(16 + d.length).putLong(endMs).putLong(sizeMs).put(d).array());
+    return Bytes.wrap(
+        ByteBuffer.allocate(16 + d.length).putLong(endMs).putLong(sizeMs).put(d).array());
   }
 
   /** The store key of a correction's delta: the window's key with the size negated. */
@@ -190,14 +221,18 @@ public final class WindowTable<V extends WindowTable.Windowed> {
     Long st = meta.get(STREAM_TIME);
     streamTime = st == null ? -1 : st;
     List<Bytes> deltas = new ArrayList<>();
-    // A closed window kept for corrections stays in the store only (not decoded here), read again if a late record
+    // A closed window kept for corrections stays in the store only (not decoded here), read again
+    // if a late record
     // needs it.
-    for (KeyValue<Bytes, V> kv : store.all(k -> keySize(k) < 0 || !closedAt(keyEnd(k), streamTime))) {
+    for (KeyValue<Bytes, V> kv :
+        store.all(k -> keySize(k) < 0 || !closedAt(keyEnd(k), streamTime))) {
       V a = kv.value;
       if (keySize(kv.key) < 0) {
         deltas.add(kv.key);
       } else {
-        slot(a.windowStartMs() + a.windowSizeMs(), a.windowSizeMs()).byKey.put(a.key(), new Entry<>(kv.key, a));
+        slot(a.windowStartMs() + a.windowSizeMs(), a.windowSizeMs())
+            .byKey
+            .put(a.key(), new Entry<>(kv.key, a));
       }
     }
     for (Bytes d : deltas) {
@@ -238,7 +273,10 @@ public final class WindowTable<V extends WindowTable.Windowed> {
     return sizesMs;
   }
 
-  /** True when the window ending at {@code windowEndMs} has closed (stream time passed its end + grace). */
+  /**
+   * True when the window ending at {@code windowEndMs} has closed (stream time passed its end +
+   * grace).
+   */
   public boolean isLate(long windowEndMs) {
     load();
     return closedAt(windowEndMs, streamTime);
@@ -248,7 +286,10 @@ public final class WindowTable<V extends WindowTable.Windowed> {
     return streamTimeMs >= 0 && windowEndMs <= streamTimeMs - graceMs;
   }
 
-  /** True when the window has closed more than the allowed lateness ago: a record for it can no longer count. */
+  /**
+   * True when the window has closed more than the allowed lateness ago: a record for it can no
+   * longer count.
+   */
   public boolean isTooLate(long windowEndMs) {
     return isLate(windowEndMs + allowedLatenessMs);
   }
@@ -258,12 +299,14 @@ public final class WindowTable<V extends WindowTable.Windowed> {
   }
 
   /**
-   * The correction of the closed window (key, [startMs, startMs + sizeMs)), within the allowed lateness: the window as
-   * kept since it closed (created empty if it never had a record), and a delta holding what changed since its last
-   * emission when {@code withDelta}. The caller adds the late record to both. Late windows skip the key cap: they
-   * are bounded by the allowed lateness and the dead-letter rule for older records.
+   * The correction of the closed window (key, [startMs, startMs + sizeMs)), within the allowed
+   * lateness: the window as kept since it closed (created empty if it never had a record), and a
+   * delta holding what changed since its last emission when {@code withDelta}. The caller adds the
+   * late record to both. Late windows skip the key cap: they are bounded by the allowed lateness
+   * and the dead-letter rule for older records.
    */
-  public Correction<V> correct(AggKey key, long startMs, long sizeMs, Factory<V> factory, boolean withDelta) {
+  public Correction<V> correct(
+      AggKey key, long startMs, long sizeMs, Factory<V> factory, boolean withDelta) {
     load();
     Bytes fullKey = key(startMs + sizeMs, sizeMs, key.asString());
     Correction<V> c = corrections.get(fullKey);
@@ -295,8 +338,9 @@ public final class WindowTable<V extends WindowTable.Windowed> {
   }
 
   /**
-   * The corrections since the last call, in the order their first late record arrived; each window is kept again
-   * as its full value (written to the store and dropped from memory), its delta deleted.
+   * The corrections since the last call, in the order their first late record arrived; each window
+   * is kept again as its full value (written to the store and dropped from memory), its delta
+   * deleted.
    */
   public List<Correction<V>> drainCorrections() {
     if (corrections.isEmpty()) {
@@ -316,11 +360,12 @@ public final class WindowTable<V extends WindowTable.Windowed> {
   }
 
   /**
-   * The accumulator of (key, window), created on first use. When the window already holds the maximum number of
-   * distinct keys, a new key goes to {@code folder.apply(key)} instead (counted); a folder answering null never
-   * folds.
+   * The accumulator of (key, window), created on first use. When the window already holds the
+   * maximum number of distinct keys, a new key goes to {@code folder.apply(key)} instead (counted);
+   * a folder answering null never folds.
    */
-  public V getOrCreate(AggKey key, UnaryOperator<AggKey> folder, long startMs, long sizeMs, Factory<V> factory) {
+  public V getOrCreate(
+      AggKey key, UnaryOperator<AggKey> folder, long startMs, long sizeMs, Factory<V> factory) {
     load();
     Slot<V> slot = slot(startMs + sizeMs, sizeMs);
     Entry<V> e = slot.byKey.get(key);
@@ -347,7 +392,10 @@ public final class WindowTable<V extends WindowTable.Windowed> {
     return e.value;
   }
 
-  /** Advances stream time to {@code eventTimeMs}; returns the windows that closed, oldest first, removed from state. */
+  /**
+   * Advances stream time to {@code eventTimeMs}; returns the windows that closed, oldest first,
+   * removed from state.
+   */
   public List<V> advance(long eventTimeMs) {
     load();
     if (eventTimeMs <= streamTime) {
@@ -374,15 +422,18 @@ public final class WindowTable<V extends WindowTable.Windowed> {
   }
 
   /**
-   * Deletes the closed windows kept for corrections whose end is at or before {@code cutoffEndMs} (past the allowed
-   * lateness), except those with a correction still to emit (deleted when it drains).
+   * Deletes the closed windows kept for corrections whose end is at or before {@code cutoffEndMs}
+   * (past the allowed lateness), except those with a correction still to emit (deleted when it
+   * drains).
    */
   private void expireRetained(long cutoffEndMs) {
     if (cutoffEndMs < 0) {
       return;
     }
     for (Bytes k : store.keysUpTo(key(cutoffEndMs, Long.MAX_VALUE, ""))) {
-      if (keyEnd(k) <= cutoffEndMs && !corrections.containsKey(k) && !corrections.containsKey(deltaKey(k))) {
+      if (keyEnd(k) <= cutoffEndMs
+          && !corrections.containsKey(k)
+          && !corrections.containsKey(deltaKey(k))) {
         store.delete(k);
       }
     }
@@ -396,7 +447,8 @@ public final class WindowTable<V extends WindowTable.Windowed> {
     long smallest = derivedSizes.isEmpty() ? -1 : smallest();
     while (!byEnd.isEmpty() && byEnd.firstKey() <= closeTimeMs) {
       TreeMap<Long, Slot<V>> bySize = byEnd.firstEntry().getValue();
-      Slot<V> slot = bySize.firstEntry().getValue(); // smallest size first: it may still feed a derived window
+      Slot<V> slot =
+          bySize.firstEntry().getValue(); // smallest size first: it may still feed a derived window
       List<Entry<V>> entries = new ArrayList<>(slot.byKey.values());
       entries.sort((a, b) -> a.storeKey.compareTo(b.storeKey));
       for (Entry<V> e : entries) {
@@ -408,7 +460,8 @@ public final class WindowTable<V extends WindowTable.Windowed> {
           }
         }
         if (allowedLatenessMs > 0) {
-          store.release(e.storeKey); // kept, out of memory, for corrections within the allowed lateness
+          store.release(
+              e.storeKey); // kept, out of memory, for corrections within the allowed lateness
         } else {
           store.delete(e.storeKey);
         }

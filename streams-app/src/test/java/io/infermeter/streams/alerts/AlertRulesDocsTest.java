@@ -15,18 +15,20 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
- * Every rule name of {@link AlertRules} is documented where an operator looks for it: a row of the rules table in
- * docs/STREAMS.md ("Alerts": condition, defaults, keys) and the {@code alertname} row of docs/ALERTING.md (what
- * Alertmanager receives); neither lists a rule the code does not have. Recipe "add an alert rule" in
- * docs/ARCHITECTURE.md.
+ * Every rule name of {@link AlertRules} is documented where an operator looks for it: a row of the
+ * rules table in docs/STREAMS.md ("Alerts": condition, defaults, keys) and the {@code alertname}
+ * row of docs/ALERTING.md (what Alertmanager receives); neither lists a rule the code does not
+ * have. Recipe "add an alert rule" in docs/ARCHITECTURE.md.
  */
 class AlertRulesDocsTest {
 
   /** Surefire runs in the module directory. */
   private static final Path DOCS = Path.of("../docs");
+
   private static final Pattern RULE_NAME = Pattern.compile("[a-z][a-z0-9_]*");
   private static final Pattern STREAMS_ROW = Pattern.compile("(?m)^\\| `([a-z][a-z0-9_]*)` \\|");
-  private static final Pattern ALERTNAME_ROW = Pattern.compile("(?m)^\\| `alertname` \\|([^\\n]*)$");
+  private static final Pattern ALERTNAME_ROW =
+      Pattern.compile("(?m)^\\| `alertname` \\|([^\\n]*)$");
   private static final Pattern CODE = Pattern.compile("`([a-z][a-z0-9_]*)`");
 
   /** The rule names: every public static final String constant of AlertRules. */
@@ -84,6 +86,7 @@ class AlertRulesDocsTest {
     Set<String> withNew = new LinkedHashSet<>(rules());
     withNew.add("kv_cache_pressure");
     assertThat(streamsTable(Files.readString(DOCS.resolve("STREAMS.md")))).isNotEqualTo(withNew);
-    assertThat(alertnameRow(Files.readString(DOCS.resolve("ALERTING.md")))).doesNotContain("kv_cache_pressure");
+    assertThat(alertnameRow(Files.readString(DOCS.resolve("ALERTING.md"))))
+        .doesNotContain("kv_cache_pressure");
   }
 }

@@ -3,21 +3,25 @@ package io.infermeter.streams.alerts;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.infermeter.avro.AlertState;
-import io.infermeter.streams.StreamsSettings.AlertSettings;
 import io.infermeter.streams.StreamsSettings;
+import io.infermeter.streams.StreamsSettings.AlertSettings;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BiFunction;
 import org.junit.jupiter.api.Test;
 
-/** Every rule, pure (no Kafka): fires once when its condition starts holding and resolves once when it stops. */
+/**
+ * Every rule, pure (no Kafka): fires once when its condition starts holding and resolves once when
+ * it stops.
+ */
 class AlertRulesTest {
 
   private final AlertSettings cfg = StreamsSettings.fromMap(Map.of()).alerts();
 
   /** Runs the rule over a series of windows; returns "index:STATE" of every state change. */
-  private static List<String> run(int windows, BiFunction<RuleState, Integer, AlertRules.Decision> rule) {
+  private static List<String> run(
+      int windows, BiFunction<RuleState, Integer, AlertRules.Decision> rule) {
     RuleState s = new RuleState();
     List<String> out = new ArrayList<>();
     for (int i = 0; i < windows; i++) {
@@ -43,17 +47,21 @@ class AlertRulesTest {
   @Test
   void latencyRegressionNeedsThreeConsecutiveWindowsAboveTheEwmaBaseline() {
     double[] p99 = afterWarmup(100, 100, 130, 130, 100, 130, 130, 130, 130, 100, 100);
-    // window 9 breaks the streak; windows 10,11,12 are the 3 consecutive ones -> fires at 12, resolves at 14
+    // window 9 breaks the streak; windows 10,11,12 are the 3 consecutive ones -> fires at 12,
+    // resolves at 14
     assertThat(run(p99.length, (s, i) -> AlertRules.latencyRegression(s, p99[i] * 1000, 500, cfg)))
         .containsExactly("12:FIRING", "14:RESOLVED");
   }
 
   @Test
   void latencyRegressionBaselineIsTheMedianOfTheWarmupWindowsNotTheFirstOne() {
-    // a key's first window after a start holds mostly short requests (p99 40 ms); normal is 100 ms. With the first
-    // window as the baseline every normal window was "over", the alert fired and, the baseline frozen, never resolved.
+    // a key's first window after a start holds mostly short requests (p99 40 ms); normal is 100 ms.
+    // With the first
+    // window as the baseline every normal window was "over", the alert fired and, the baseline
+    // frozen, never resolved.
     double[] p99 = {40, 95, 100, 105, 100, 100, 100, 104, 98, 100, 100, 100};
-    assertThat(run(p99.length, (s, i) -> AlertRules.latencyRegression(s, p99[i] * 1000, 500, cfg))).isEmpty();
+    assertThat(run(p99.length, (s, i) -> AlertRules.latencyRegression(s, p99[i] * 1000, 500, cfg)))
+        .isEmpty();
     RuleState s = new RuleState();
     for (double v : new double[] {40, 95, 100, 105, 100}) {
       assertThat(AlertRules.latencyRegression(s, v * 1000, 500, cfg).condition()).isFalse();
@@ -64,15 +72,25 @@ class AlertRulesTest {
 
   @Test
   void latencyRegressionWithinFifteenPercentNeverFires() {
-    assertThat(run(10, (s, i) -> AlertRules.latencyRegression(s, i % 2 == 0 ? 100_000 : 114_000, 500, cfg))).isEmpty();
+    assertThat(
+            run(
+                10,
+                (s, i) ->
+                    AlertRules.latencyRegression(s, i % 2 == 0 ? 100_000 : 114_000, 500, cfg)))
+        .isEmpty();
   }
 
   @Test
   void latencyRegressionIgnoresWindowsWithTooFewRequests() {
     double[] p99 = afterWarmup(100, 300, 300, 300, 300, 100);
     long[] count = {500, 500, 500, 500, 500, 500, 50, 50, 50, 50, 500};
-    // the sparse windows neither fire nor move the baseline: window 7 is judged against the baseline of 100
-    assertThat(run(p99.length, (s, i) -> AlertRules.latencyRegression(s, p99[i] * 1000, count[i], cfg))).isEmpty();
+    // the sparse windows neither fire nor move the baseline: window 7 is judged against the
+    // baseline of 100
+    assertThat(
+            run(
+                p99.length,
+                (s, i) -> AlertRules.latencyRegression(s, p99[i] * 1000, count[i], cfg)))
+        .isEmpty();
     RuleState s = new RuleState();
     for (int i = 0; i < 6; i++) {
       AlertRules.latencyRegression(s, 100_000, 500, cfg);
@@ -84,10 +102,12 @@ class AlertRulesTest {
 
   @Test
   void sloBurnNeedsBothTheShortAndTheLongWindow() {
-    // target 99 % -> budget 1 %; burn 10x = 10 % bad. Windows 0-2 fine, 3.. 20 % bad, 8.. fine again.
+    // target 99 % -> budget 1 %; burn 10x = 10 % bad. Windows 0-2 fine, 3.. 20 % bad, 8.. fine
+    // again.
     int[] bad = {0, 0, 0, 20, 20, 20, 20, 20, 0, 0, 0, 0, 0, 0};
     List<String> t = run(bad.length, (s, i) -> AlertRules.sloBurn(s, 100 - bad[i], 100, cfg));
-    // long window of 6: at 3 bad share = 20/400 = 5 % (5x) -> no; at 4 40/500 = 8 % -> no; at 5 60/600 = 10 % -> fires
+    // long window of 6: at 3 bad share = 20/400 = 5 % (5x) -> no; at 4 40/500 = 8 % -> no; at 5
+    // 60/600 = 10 % -> fires
     assertThat(t).containsExactly("5:FIRING", "8:RESOLVED");
   }
 
@@ -128,7 +148,8 @@ class AlertRulesTest {
 
   @Test
   void memoryLeakNeedsKRisingWindowsWithFlatLoad() {
-    // K = 5: memory rises 0..6 with load flat -> fires when the 5-window history is all rising (index 4)
+    // K = 5: memory rises 0..6 with load flat -> fires when the 5-window history is all rising
+    // (index 4)
     long[] mem = {100, 110, 120, 130, 140, 150, 150, 150};
     List<String> t = new ArrayList<>();
     RuleState s = new RuleState();

@@ -21,7 +21,9 @@ import org.HdrHistogram.Histogram;
 import org.apache.kafka.common.errors.SerializationException;
 import org.junit.jupiter.api.Test;
 
-/** Round trips of the histogram serde, the accumulator codec and the internal energy-input serde. */
+/**
+ * Round trips of the histogram serde, the accumulator codec and the internal energy-input serde.
+ */
 class CodecTest {
 
   @Test
@@ -56,11 +58,11 @@ class CodecTest {
     }
     java.io.ByteArrayOutputStream bos = new java.io.ByteArrayOutputStream();
     sparse.write(new java.io.DataOutputStream(bos));
-    SparseHistogram back = SparseHistogram.read(new java.io.DataInputStream(
-        new java.io.ByteArrayInputStream(bos.toByteArray())));
+    SparseHistogram back =
+        SparseHistogram.read(
+            new java.io.DataInputStream(new java.io.ByteArrayInputStream(bos.toByteArray())));
     assertThat(back).isEqualTo(sparse);
     assertThat(back.totalCount()).isEqualTo(50_000);
-
   }
 
   @Test
@@ -81,7 +83,8 @@ class CodecTest {
       assertThat(Histograms.encodeCompressed(h)).as("round %d", round).isEqualTo(reference);
       byte[] direct = Histograms.encodeCompressed(sparse);
       assertThat(direct).as("round %d, from sparse buckets", round).isEqualTo(reference);
-      assertThat(Histogram.decodeFromCompressedByteBuffer(java.nio.ByteBuffer.wrap(direct), 0)).isEqualTo(h);
+      assertThat(Histogram.decodeFromCompressedByteBuffer(java.nio.ByteBuffer.wrap(direct), 0))
+          .isEqualTo(h);
     }
   }
 
@@ -92,9 +95,12 @@ class CodecTest {
     for (int i = 0; i < 200_000; i++) {
       long v = i < 5000 ? i : rnd.nextLong() >>> (1 + rnd.nextInt(62));
       long bucket = geometry.lowestEquivalentValue(v);
-      assertThat(SparseHistogram.valueFromIndex(SparseHistogram.countsIndex(v))).as("value %d", v).isEqualTo(bucket);
+      assertThat(SparseHistogram.valueFromIndex(SparseHistogram.countsIndex(v)))
+          .as("value %d", v)
+          .isEqualTo(bucket);
       assertThat(SparseHistogram.bucketOf(v)).as("bottom of %d", v).isEqualTo(bucket);
-      assertThat(SparseHistogram.highestEquivalent(v)).as("top of %d", v)
+      assertThat(SparseHistogram.highestEquivalent(v))
+          .as("top of %d", v)
           .isEqualTo(geometry.highestEquivalentValue(v));
     }
   }
@@ -107,7 +113,10 @@ class CodecTest {
       Histogram hdr = Histograms.create();
       int n = rnd.nextInt(3000);
       for (int i = 0; i < n; i++) {
-        long v = rnd.nextInt(4) == 0 ? rnd.nextInt(50) : (long) (Math.exp(rnd.nextGaussian() * 2) * 20_000);
+        long v =
+            rnd.nextInt(4) == 0
+                ? rnd.nextInt(50)
+                : (long) (Math.exp(rnd.nextGaussian() * 2) * 20_000);
         sparse.record(v);
         hdr.recordValue(v);
         if (rnd.nextInt(200) == 0) {
@@ -130,7 +139,8 @@ class CodecTest {
     SparseHistogram merged = new SparseHistogram();
     for (int part = 0; part < 60; part++) {
       SparseHistogram p = new SparseHistogram();
-      // a part at least 1/16 of the merged size is merged into its arrays, a smaller one goes through the buffer
+      // a part at least 1/16 of the merged size is merged into its arrays, a smaller one goes
+      // through the buffer
       int n = part % 10 == 0 ? 5000 : part % 10 == 5 ? 300 + rnd.nextInt(3000) : rnd.nextInt(40);
       for (int i = 0; i < n; i++) {
         long v = (long) (Math.exp(rnd.nextGaussian() * 2) * 10_000);
@@ -138,7 +148,9 @@ class CodecTest {
         all.record(v);
       }
       merged.merge(p);
-      if (part % 7 == 3) { // values recorded straight into the merged one too: its buffer is non-empty at the next merge
+      if (part % 7
+          == 3) { // values recorded straight into the merged one too: its buffer is non-empty at
+        // the next merge
         long v = 1 + rnd.nextInt(5_000_000);
         merged.record(v);
         all.record(v);
@@ -151,21 +163,39 @@ class CodecTest {
 
   @Test
   void histogramSerdeRejectsGarbage() {
-    assertThatThrownBy(() -> new HistogramSerde().deserializer().deserialize("t", new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9}))
-        .isInstanceOf(SerializationException.class).hasMessageContaining("histogram");
+    assertThatThrownBy(
+            () ->
+                new HistogramSerde()
+                    .deserializer()
+                    .deserialize("t", new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9}))
+        .isInstanceOf(SerializationException.class)
+        .hasMessageContaining("histogram");
   }
 
   @Test
   void accumulatorRoundTripsInBothEncodingsAndMergesExactly() {
     StreamsSettings s = StreamsSettings.fromMap(java.util.Map.of());
     StreamsSettings.SloClass cls = s.sloClasses().get("default");
-    RequestAccumulator a = new RequestAccumulator(new AggKey("host", "c", "r", "h", "m", "v", "g"), 10_000, 10_000);
-    RequestAccumulator b = new RequestAccumulator(new AggKey("host", "c", "r", "h2", "m", "v", "g"), 10_000, 10_000);
+    RequestAccumulator a =
+        new RequestAccumulator(new AggKey("host", "c", "r", "h", "m", "v", "g"), 10_000, 10_000);
+    RequestAccumulator b =
+        new RequestAccumulator(new AggKey("host", "c", "r", "h2", "m", "v", "g"), 10_000, 10_000);
     Random rnd = new Random(3);
     for (int i = 0; i < 500; i++) {
-      var e = request("e" + i, "h", "m", 15_000, rnd.nextInt(10_000), 1000 + rnd.nextInt(50_000),
-          10_000 + rnd.nextInt(900_000), 1 + rnd.nextInt(200)).setBatchSize(1 + rnd.nextInt(8)).setColdStart(i % 50 == 0)
-          .setDeviceId("d" + (i % 3)).build();
+      var e =
+          request(
+                  "e" + i,
+                  "h",
+                  "m",
+                  15_000,
+                  rnd.nextInt(10_000),
+                  1000 + rnd.nextInt(50_000),
+                  10_000 + rnd.nextInt(900_000),
+                  1 + rnd.nextInt(200))
+              .setBatchSize(1 + rnd.nextInt(8))
+              .setColdStart(i % 50 == 0)
+              .setDeviceId("d" + (i % 3))
+              .build();
       (i % 2 == 0 ? a : b).add(e, cls);
     }
     for (boolean compressed : new boolean[] {false, true}) {
@@ -195,9 +225,20 @@ class CodecTest {
       RequestAccumulator tenSeconds = new RequestAccumulator(key, part * 10_000L, 10_000);
       int n = part == 3 ? 0 : 1 + rnd.nextInt(300); // one empty part: pairs must bridge it
       for (int i = 0; i < n; i++) {
-        var e = request("e" + id++, "h", "m", part * 10_000L + 5_000, rnd.nextInt(10_000),
-            1000 + rnd.nextInt(50_000), 10_000 + rnd.nextInt(900_000), 1 + rnd.nextInt(200))
-            .setBatchSize(1 + rnd.nextInt(200)).setColdStart(i % 40 == 0).setDeviceId("d" + (i % 3)).build();
+        var e =
+            request(
+                    "e" + id++,
+                    "h",
+                    "m",
+                    part * 10_000L + 5_000,
+                    rnd.nextInt(10_000),
+                    1000 + rnd.nextInt(50_000),
+                    10_000 + rnd.nextInt(900_000),
+                    1 + rnd.nextInt(200))
+                .setBatchSize(1 + rnd.nextInt(200))
+                .setColdStart(i % 40 == 0)
+                .setDeviceId("d" + (i % 3))
+                .build();
         whole.add(e, cls);
         tenSeconds.add(e, cls);
       }
@@ -209,8 +250,10 @@ class CodecTest {
     assertThat(derived.jitterFirst).isEqualTo(whole.jitterFirst);
     assertThat(derived.jitterLast).isEqualTo(whole.jitterLast);
     for (int j = 0; j < 3; j++) {
-      assertThat(derived.jitterAbsDiffSum[j]).isCloseTo(whole.jitterAbsDiffSum[j], org.assertj.core.data.Offset.offset(
-          1e-9 * whole.jitterAbsDiffSum[j]));
+      assertThat(derived.jitterAbsDiffSum[j])
+          .isCloseTo(
+              whole.jitterAbsDiffSum[j],
+              org.assertj.core.data.Offset.offset(1e-9 * whole.jitterAbsDiffSum[j]));
     }
     assertThat(derived.batchSizes()).isEqualTo(whole.batchSizes());
     assertThat(derived.devices.keySet()).isEqualTo(whole.devices.keySet());
@@ -226,7 +269,8 @@ class CodecTest {
       assertThat(x.getBucketCounts()).isEqualTo(y.getBucketCounts());
       assertThat(x.getP99Us()).isEqualTo(y.getP99Us());
       assertThat(x.getHdrHistogram()).isEqualTo(y.getHdrHistogram());
-      assertThat(x.getMeanUs()).isCloseTo(y.getMeanUs(), org.assertj.core.data.Offset.offset(1e-6 * y.getMeanUs()));
+      assertThat(x.getMeanUs())
+          .isCloseTo(y.getMeanUs(), org.assertj.core.data.Offset.offset(1e-6 * y.getMeanUs()));
     }
   }
 
@@ -259,43 +303,72 @@ class CodecTest {
 
   @Test
   void aNestedEncodeDoesNotClobberTheSharedBuffer() {
-    byte[] outer = Codec.encode(out -> {
-      out.writeLong(7);
-      byte[] inner = Codec.encode(in -> in.writeUTF("inner"));
-      out.writeInt(inner.length);
-      out.write(inner);
-      out.writeLong(9);
-    });
-    String back = Codec.decode(outer, "test record", in -> {
-      assertThat(in.readLong()).isEqualTo(7);
-      byte[] inner = new byte[in.readInt()];
-      in.readFully(inner);
-      assertThat(in.readLong()).isEqualTo(9);
-      return Codec.decode(inner, "inner", java.io.DataInput::readUTF);
-    });
+    byte[] outer =
+        Codec.encode(
+            out -> {
+              out.writeLong(7);
+              byte[] inner = Codec.encode(in -> in.writeUTF("inner"));
+              out.writeInt(inner.length);
+              out.write(inner);
+              out.writeLong(9);
+            });
+    String back =
+        Codec.decode(
+            outer,
+            "test record",
+            in -> {
+              assertThat(in.readLong()).isEqualTo(7);
+              byte[] inner = new byte[in.readInt()];
+              in.readFully(inner);
+              assertThat(in.readLong()).isEqualTo(9);
+              return Codec.decode(inner, "inner", java.io.DataInput::readUTF);
+            });
     assertThat(back).isEqualTo("inner");
-    assertThatThrownBy(() -> Codec.decode(new byte[] {1}, "test record", java.io.DataInput::readLong))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("corrupt test record");
+    assertThatThrownBy(
+            () -> Codec.decode(new byte[] {1}, "test record", java.io.DataInput::readLong))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("corrupt test record");
   }
 
   @Test
   void corruptAccumulatorBytesFailWithAReason() {
     assertThatThrownBy(() -> RequestAccumulator.fromBytes(new byte[] {9}, false))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("accumulator");
-    assertThatThrownBy(() -> AccumulatorSerde.compressed().deserializer().deserialize("t", new byte[] {1, 0}))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("accumulator");
+    assertThatThrownBy(
+            () -> AccumulatorSerde.compressed().deserializer().deserialize("t", new byte[] {1, 0}))
         .isInstanceOf(SerializationException.class);
   }
 
   @Test
   void energyInputSerdeRoundTripsBothKinds() {
     var serde = EnergyInput.serde();
-    var sample = io.infermeter.streams.TopologyFixtureAccess.sample("h", "g", 123).setPowerW(10.0).build();
-    assertThat(serde.deserializer().deserialize("t", serde.serializer().serialize("t", new EnergyInput(sample, null)))
-        .sample()).isEqualTo(sample);
-    HostUsage u = new HostUsage("c", "r", "h", "m", "v", 0, 10_000, 5, 10, 20,
-        java.util.Map.of("g", new long[] {1, 2, 3}));
-    HostUsage back = serde.deserializer().deserialize("t", serde.serializer().serialize("t", new EnergyInput(null, u)))
-        .usage();
+    var sample =
+        io.infermeter.streams.TopologyFixtureAccess.sample("h", "g", 123).setPowerW(10.0).build();
+    assertThat(
+            serde
+                .deserializer()
+                .deserialize("t", serde.serializer().serialize("t", new EnergyInput(sample, null)))
+                .sample())
+        .isEqualTo(sample);
+    HostUsage u =
+        new HostUsage(
+            "c",
+            "r",
+            "h",
+            "m",
+            "v",
+            0,
+            10_000,
+            5,
+            10,
+            20,
+            java.util.Map.of("g", new long[] {1, 2, 3}));
+    HostUsage back =
+        serde
+            .deserializer()
+            .deserialize("t", serde.serializer().serialize("t", new EnergyInput(null, u)))
+            .usage();
     assertThat(back.devices().get("g")).containsExactly(1, 2, 3);
     assertThat(back.requests()).isEqualTo(5);
     assertThatThrownBy(() -> serde.deserializer().deserialize("t", new byte[] {7}))
@@ -317,7 +390,8 @@ class CodecTest {
       for (double v : split.amounts().values()) {
         sum += v;
       }
-      assertThat(sum + split.idle()).as("total %s busy %s amounts %s idle %s", total, busy, split.amounts(), split.idle())
+      assertThat(sum + split.idle())
+          .as("total %s busy %s amounts %s idle %s", total, busy, split.amounts(), split.idle())
           .isEqualTo(total);
     }
   }

@@ -18,9 +18,9 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.junit.jupiter.api.Test;
 
 /**
- * An object the write-behind store cannot encode at commit (the path where a 64 KiB string used to fail, outside any
- * record, replacing the stream thread on every commit): it is dropped and counted, the commit and every other entry go
- * on.
+ * An object the write-behind store cannot encode at commit (the path where a 64 KiB string used to
+ * fail, outside any record, replacing the stream thread on every commit): it is dropped and
+ * counted, the commit and every other entry go on.
  */
 class ObjectStoreFlushFailureTest {
 
@@ -51,22 +51,30 @@ class ObjectStoreFlushFailureTest {
     Topology t = new Topology();
     t.addSource("in", Serdes.String().deserializer(), Serdes.String().deserializer(), "in");
     t.addProcessor("keep", Keep::new, "in");
-    t.addStateStore(ObjectStore.<String>builder(STORE, false, v -> {
-      if (v.startsWith("poison")) {
-        throw new IllegalStateException("cannot encode " + v.length() + " chars");
-      }
-      return v.getBytes(StandardCharsets.UTF_8);
-    }, b -> new String(b, StandardCharsets.UTF_8), counters), "keep");
+    t.addStateStore(
+        ObjectStore.<String>builder(
+            STORE,
+            false,
+            v -> {
+              if (v.startsWith("poison")) {
+                throw new IllegalStateException("cannot encode " + v.length() + " chars");
+              }
+              return v.getBytes(StandardCharsets.UTF_8);
+            },
+            b -> new String(b, StandardCharsets.UTF_8),
+            counters),
+        "keep");
     t.addSink("out", "out", Serdes.String().serializer(), Serdes.String().serializer(), "keep");
     Properties p = new Properties();
     p.put("application.id", "object-store-flush");
     p.put("bootstrap.servers", "unused:9092");
     p.put("state.dir", Files.createTempDirectory("object-store-flush").toString());
     try (TopologyTestDriver driver = new TopologyTestDriver(t, p)) {
-      TestInputTopic<String, String> in = driver.createInputTopic("in", Serdes.String().serializer(),
-          Serdes.String().serializer());
-      TestOutputTopic<String, String> out = driver.createOutputTopic("out", Serdes.String().deserializer(),
-          Serdes.String().deserializer());
+      TestInputTopic<String, String> in =
+          driver.createInputTopic("in", Serdes.String().serializer(), Serdes.String().serializer());
+      TestOutputTopic<String, String> out =
+          driver.createOutputTopic(
+              "out", Serdes.String().deserializer(), Serdes.String().deserializer());
       in.pipeInput("a", "good-1");
       in.pipeInput("b", "poison-" + "x".repeat(65_536));
       in.pipeInput("c", "good-2");

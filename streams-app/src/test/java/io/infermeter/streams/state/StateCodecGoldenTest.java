@@ -28,10 +28,10 @@ import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
 /**
- * Golden bytes of every persisted state format: the formats written before version bytes and varint strings
- * (golden/state-legacy, written by the code of that commit, see its README) still decode to the same objects, today's
- * formats are byte-for-byte stable (golden/state-current), and strings far over writeUTF's 65,535-byte limit
- * round-trip.
+ * Golden bytes of every persisted state format: the formats written before version bytes and varint
+ * strings (golden/state-legacy, written by the code of that commit, see its README) still decode to
+ * the same objects, today's formats are byte-for-byte stable (golden/state-current), and strings
+ * far over writeUTF's 65,535-byte limit round-trip.
  */
 class StateCodecGoldenTest {
 
@@ -41,8 +41,11 @@ class StateCodecGoldenTest {
   // ---- the objects the legacy fixtures hold (same values as LegacyGolden.java.txt) ----
 
   static RequestAccumulator accumulator(String model) {
-    RequestAccumulator a = new RequestAccumulator(new AggKey("host", "c1", "eu-west-1", HOST, model, "v1", "H100"),
-        1_700_000_040_000L, 10_000L);
+    RequestAccumulator a =
+        new RequestAccumulator(
+            new AggKey("host", "c1", "eu-west-1", HOST, model, "v1", "H100"),
+            1_700_000_040_000L,
+            10_000L);
     a.requests = 5;
     a.ok = 3;
     a.errors = 2;
@@ -100,21 +103,45 @@ class StateCodecGoldenTest {
     HostWindow w = hostWindow(host);
     w.devices.get("0").pod = "vllm-llama-0";
     EngineAcc a = new EngineAcc();
-    a.add(engineSample(host), new EngineLast(1_700_000_035_000_000L, 1, 4, 0.5, "vllm", "llama-3-8b", "vllm-llama-0", 0),
-        1_700_000_040_000_000L, 10_000_000L);
+    a.add(
+        engineSample(host),
+        new EngineLast(1_700_000_035_000_000L, 1, 4, 0.5, "vllm", "llama-3-8b", "vllm-llama-0", 0),
+        1_700_000_040_000_000L,
+        10_000_000L);
     w.engines.put("10.0.0.1:8000", a);
     return w;
   }
 
   static io.infermeter.avro.EngineSample engineSample(String host) {
-    return io.infermeter.avro.EngineSample.newBuilder().setCluster("c1").setRegion("eu-west-1").setHost(host)
-        .setInstance("10.0.0.1:8000").setPod("vllm-llama-0").setEngine("vllm").setModel("llama-3-8b")
-        .setSource("scrape").setTimestampUs(1_700_000_045_000_000L).setKvCacheUsage(0.75).setRequestsRunning(12L)
-        .setRequestsWaiting(3L).setPreemptionsTotal(9L).build();
+    return io.infermeter.avro.EngineSample.newBuilder()
+        .setCluster("c1")
+        .setRegion("eu-west-1")
+        .setHost(host)
+        .setInstance("10.0.0.1:8000")
+        .setPod("vllm-llama-0")
+        .setEngine("vllm")
+        .setModel("llama-3-8b")
+        .setSource("scrape")
+        .setTimestampUs(1_700_000_045_000_000L)
+        .setKvCacheUsage(0.75)
+        .setRequestsRunning(12L)
+        .setRequestsWaiting(3L)
+        .setPreemptionsTotal(9L)
+        .build();
   }
 
   static HostUsage usage(String host) {
-    return new HostUsage("c1", "eu-west-1", host, "llama-3-8b", "v1", 1_700_000_040_000L, 10_000L, 5, 100, 1000,
+    return new HostUsage(
+        "c1",
+        "eu-west-1",
+        host,
+        "llama-3-8b",
+        "v1",
+        1_700_000_040_000L,
+        10_000L,
+        5,
+        100,
+        1000,
         Map.of("0", new long[] {12_345, 5, 77}));
   }
 
@@ -134,7 +161,11 @@ class StateCodecGoldenTest {
   @Test
   void legacyRequestAccumulatorsDecodeToTheSameAccumulator() throws IOException {
     for (boolean compressed : new boolean[] {false, true}) {
-      byte[] legacy = fixture("state-legacy/request-accumulator-v2-" + (compressed ? "compressed" : "plain") + ".hex");
+      byte[] legacy =
+          fixture(
+              "state-legacy/request-accumulator-v2-"
+                  + (compressed ? "compressed" : "plain")
+                  + ".hex");
       assertThat(legacy[0]).isEqualTo((byte) 2);
       RequestAccumulator a = RequestAccumulator.fromBytes(legacy, compressed);
       assertThat(a.key.host()).isEqualTo(HOST);
@@ -159,13 +190,17 @@ class StateCodecGoldenTest {
     assertThat(w.devices.get("0").gpuType).isEqualTo("NVIDIA H100 80GB HBM3");
     assertThat(w.toBytes()).isEqualTo(hostWindow(HOST).toBytes());
 
-    EnergyProcessor.HostSeen h = EnergyProcessor.HostSeen.read(fixture("state-legacy/host-last-seen-v1.hex"));
+    EnergyProcessor.HostSeen h =
+        EnergyProcessor.HostSeen.read(fixture("state-legacy/host-last-seen-v1.hex"));
     assertThat(h.lastSeenMs).isEqualTo(1_700_000_040_000L);
     assertThat(h.region).isEqualTo("eu-west-1");
     assertThat(h.rule.firing).isTrue();
 
-    EnergyProcessor.DeviceLast d = EnergyProcessor.DeviceLast.read(fixture("state-legacy/device-last-v1.hex"));
-    assertThat(d).isEqualTo(new EnergyProcessor.DeviceLast(1_700_000_040_000_000L, 5_000_000L, 350.5, -1L, 0L));
+    EnergyProcessor.DeviceLast d =
+        EnergyProcessor.DeviceLast.read(fixture("state-legacy/device-last-v1.hex"));
+    assertThat(d)
+        .isEqualTo(
+            new EnergyProcessor.DeviceLast(1_700_000_040_000_000L, 5_000_000L, 350.5, -1L, 0L));
 
     byte[] tag2 = fixture("state-legacy/energy-input-usage-tag2.hex");
     assertThat(tag2[0]).isEqualTo((byte) 2);
@@ -192,24 +227,44 @@ class StateCodecGoldenTest {
 
   // ---- today's formats are stable ----
 
-  private static final Map<String, Supplier<byte[]>> CURRENT = Map.of(
-      "request-accumulator-v3-plain.hex", () -> accumulator("llama-3-8b").toBytes(false),
-      "request-accumulator-v3-compressed.hex", () -> accumulator("llama-3-8b").toBytes(true),
-      "rule-state-v2.hex", () -> {
-        RuleState s = rule();
-        s.lastActiveMs = 1_700_000_050_000L;
-        return s.toBytes();
-      },
-      "host-window-v3.hex", () -> hostWindowV3(HOST).toBytes(),
-      "engine-last-v1.hex", () -> new EngineLast(1_700_000_035_000_000L, 1, 4, 0.5, "vllm", "llama-3-8b",
-          "vllm-llama-0", 1_700_000_050_000L).toBytes(),
-      "host-last-seen-v2.hex", () -> new EnergyProcessor.HostSeen(1_700_000_040_000L, "c1", "eu-west-1", rule())
-          .toBytes(),
-      "device-last-v2.hex", () -> new EnergyProcessor.DeviceLast(1_700_000_040_000_000L, 5_000_000L, 350.5, -1L,
-          1_700_000_050_000L).toBytes(),
-      "energy-input-usage-tag3.hex", () -> usageBytes(usage(HOST)),
-      "energy-input-engine-tag4.hex", () -> EnergyInput.serde().serializer().serialize(null,
-          EnergyInput.ofEngine(engineSample(HOST))));
+  private static final Map<String, Supplier<byte[]>> CURRENT =
+      Map.of(
+          "request-accumulator-v3-plain.hex", () -> accumulator("llama-3-8b").toBytes(false),
+          "request-accumulator-v3-compressed.hex", () -> accumulator("llama-3-8b").toBytes(true),
+          "rule-state-v2.hex",
+              () -> {
+                RuleState s = rule();
+                s.lastActiveMs = 1_700_000_050_000L;
+                return s.toBytes();
+              },
+          "host-window-v3.hex", () -> hostWindowV3(HOST).toBytes(),
+          "engine-last-v1.hex",
+              () ->
+                  new EngineLast(
+                          1_700_000_035_000_000L,
+                          1,
+                          4,
+                          0.5,
+                          "vllm",
+                          "llama-3-8b",
+                          "vllm-llama-0",
+                          1_700_000_050_000L)
+                      .toBytes(),
+          "host-last-seen-v2.hex",
+              () ->
+                  new EnergyProcessor.HostSeen(1_700_000_040_000L, "c1", "eu-west-1", rule())
+                      .toBytes(),
+          "device-last-v2.hex",
+              () ->
+                  new EnergyProcessor.DeviceLast(
+                          1_700_000_040_000_000L, 5_000_000L, 350.5, -1L, 1_700_000_050_000L)
+                      .toBytes(),
+          "energy-input-usage-tag3.hex", () -> usageBytes(usage(HOST)),
+          "energy-input-engine-tag4.hex",
+              () ->
+                  EnergyInput.serde()
+                      .serializer()
+                      .serialize(null, EnergyInput.ofEngine(engineSample(HOST))));
 
   @Test
   void currentFormatsAreByteForByteStable() throws IOException {
@@ -220,13 +275,20 @@ class StateCodecGoldenTest {
       }
     }
     for (Map.Entry<String, Supplier<byte[]>> e : CURRENT.entrySet()) {
-      assertThat(HEX.formatHex(e.getValue().get())).as(e.getKey())
+      assertThat(HEX.formatHex(e.getValue().get()))
+          .as(e.getKey())
           .isEqualTo(HEX.formatHex(fixture("state-current/" + e.getKey())));
     }
     byte[] acc = fixture("state-current/request-accumulator-v3-plain.hex");
     assertThat(acc[0]).isEqualTo((byte) RequestAccumulator.VERSION);
-    for (String header : new String[] {"rule-state-v2.hex", "host-window-v3.hex", "host-last-seen-v2.hex",
-        "device-last-v2.hex", "engine-last-v1.hex"}) {
+    for (String header :
+        new String[] {
+          "rule-state-v2.hex",
+          "host-window-v3.hex",
+          "host-last-seen-v2.hex",
+          "device-last-v2.hex",
+          "engine-last-v1.hex"
+        }) {
       byte[] b = fixture("state-current/" + header);
       assertThat(b[0] & 0xFF).as(header).isEqualTo(Codec.FORMAT_MARK);
       assertThat(b[1]).as(header).isEqualTo((byte) (header.charAt(header.length() - 5) - '0'));
@@ -246,10 +308,12 @@ class StateCodecGoldenTest {
     assertThat(back.errorsByType).containsKey("x".repeat(1 << 20));
     assertThat(RequestAccumulator.fromBytes(a.toBytes(true), true).key.model()).isEqualTo(model);
     assertThat(HostWindow.fromBytes(hostWindow(host).toBytes()).host).isEqualTo(host);
-    HostUsage u = EnergyInput.serde().deserializer().deserialize(null, usageBytes(usage(host))).usage();
+    HostUsage u =
+        EnergyInput.serde().deserializer().deserialize(null, usageBytes(usage(host))).usage();
     assertThat(u.host()).isEqualTo(host);
-    EnergyProcessor.HostSeen h = EnergyProcessor.HostSeen.read(
-        new EnergyProcessor.HostSeen(1L, host, "r", new RuleState()).toBytes());
+    EnergyProcessor.HostSeen h =
+        EnergyProcessor.HostSeen.read(
+            new EnergyProcessor.HostSeen(1L, host, "r", new RuleState()).toBytes());
     assertThat(h.cluster).isEqualTo(host);
   }
 
@@ -260,37 +324,55 @@ class StateCodecGoldenTest {
     byte[] good = accumulator("m").toBytes(false);
     byte[] cut = java.util.Arrays.copyOf(good, 20);
     assertThatThrownBy(() -> RequestAccumulator.fromBytes(cut, false))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("request accumulator");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("request accumulator");
     byte[] future = good.clone();
     future[0] = (byte) (RequestAccumulator.VERSION + 1);
-    assertThatThrownBy(() -> RequestAccumulator.fromBytes(future, false)).hasMessageContaining("unknown accumulator");
+    assertThatThrownBy(() -> RequestAccumulator.fromBytes(future, false))
+        .hasMessageContaining("unknown accumulator");
     // a varint length of 2^31-1 right after the version byte
-    byte[] huge = {(byte) RequestAccumulator.VERSION, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 0x07};
-    assertThatThrownBy(() -> RequestAccumulator.fromBytes(huge, false)).hasMessageContaining("exceeds the input");
-    byte[] tooLongVarint = {(byte) RequestAccumulator.VERSION, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF,
-        (byte) 0xFF, 0x01};
-    assertThatThrownBy(() -> RequestAccumulator.fromBytes(tooLongVarint, false)).hasMessageContaining("varint");
+    byte[] huge = {
+      (byte) RequestAccumulator.VERSION, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 0x07
+    };
+    assertThatThrownBy(() -> RequestAccumulator.fromBytes(huge, false))
+        .hasMessageContaining("exceeds the input");
+    byte[] tooLongVarint = {
+      (byte) RequestAccumulator.VERSION,
+      (byte) 0xFF,
+      (byte) 0xFF,
+      (byte) 0xFF,
+      (byte) 0xFF,
+      (byte) 0xFF,
+      0x01
+    };
+    assertThatThrownBy(() -> RequestAccumulator.fromBytes(tooLongVarint, false))
+        .hasMessageContaining("varint");
     byte[] rule = new RuleState().toBytes();
     rule[1] = 9;
-    assertThatThrownBy(() -> RuleState.fromBytes(rule)).hasMessageContaining("unknown rule state version 9");
-    assertThatThrownBy(() -> EnergyProcessor.DeviceLast.read(new byte[33])).hasMessageContaining("unknown format");
+    assertThatThrownBy(() -> RuleState.fromBytes(rule))
+        .hasMessageContaining("unknown rule state version 9");
+    assertThatThrownBy(() -> EnergyProcessor.DeviceLast.read(new byte[33]))
+        .hasMessageContaining("unknown format");
   }
 
   @Test
   void dedupChunksCarryAVersionByteAndTheUnversionedLayoutIsStillRead() {
     long[] hashes = {1L, -1L, 0x0123_4567_89AB_CDEFL};
     byte[] chunk = DedupStore.encodeChunk(hashes, 3);
-    assertThat(HEX.formatHex(chunk)).isEqualTo("02" + "0000000000000001" + "ffffffffffffffff" + "0123456789abcdef");
+    assertThat(HEX.formatHex(chunk))
+        .isEqualTo("02" + "0000000000000001" + "ffffffffffffffff" + "0123456789abcdef");
     long[] back = new long[4];
     assertThat(DedupStore.decodeChunk(chunk, back)).isEqualTo(3);
     assertThat(java.util.Arrays.copyOf(back, 3)).containsExactly(hashes);
-    byte[] legacy = java.util.Arrays.copyOfRange(chunk, 1, chunk.length); // the layout before the version byte
+    byte[] legacy =
+        java.util.Arrays.copyOfRange(chunk, 1, chunk.length); // the layout before the version byte
     long[] fromLegacy = new long[4];
     assertThat(DedupStore.decodeChunk(legacy, fromLegacy)).isEqualTo(3);
     assertThat(java.util.Arrays.copyOf(fromLegacy, 3)).containsExactly(hashes);
     byte[] unknown = chunk.clone();
     unknown[0] = 9;
-    assertThatThrownBy(() -> DedupStore.decodeChunk(unknown, new long[4])).hasMessageContaining("corrupt dedup chunk");
+    assertThatThrownBy(() -> DedupStore.decodeChunk(unknown, new long[4]))
+        .hasMessageContaining("corrupt dedup chunk");
   }
 
   @Test
@@ -306,10 +388,22 @@ class StateCodecGoldenTest {
 
   @Test
   void perWindowMapsKeepTheirCapAndConserveCounts() {
-    StreamsLimits limits = new StreamsLimits(256, 256, 4, 3, 65_536, 4096, 3, java.time.Duration.ofHours(1),
-        java.time.Duration.ofMinutes(1), 100);
-    RequestAccumulator a = new RequestAccumulator(new AggKey("host", "c", "r", "h", "m", "", ""), 0, 10_000);
-    RequestAccumulator b = new RequestAccumulator(new AggKey("host", "c", "r", "h", "m", "", ""), 10_000, 10_000);
+    StreamsLimits limits =
+        new StreamsLimits(
+            256,
+            256,
+            4,
+            3,
+            65_536,
+            4096,
+            3,
+            java.time.Duration.ofHours(1),
+            java.time.Duration.ofMinutes(1),
+            100);
+    RequestAccumulator a =
+        new RequestAccumulator(new AggKey("host", "c", "r", "h", "m", "", ""), 0, 10_000);
+    RequestAccumulator b =
+        new RequestAccumulator(new AggKey("host", "c", "r", "h", "m", "", ""), 10_000, 10_000);
     for (int i = 0; i < 10; i++) {
       a.errorsByType.put("a" + i, (long) i + 1);
       b.errorsByType.put("b" + i, 100L);

@@ -16,7 +16,8 @@ class UpstreamWatermarkTest {
 
   /** The headers {@link UpstreamWatermark#stamped} puts on a partial. */
   private static Headers headers(String taskId, long streamTimeMs) {
-    return UpstreamWatermark.stamped(new Record<>("fleet", "partial", 0L), taskId, streamTimeMs).headers();
+    return UpstreamWatermark.stamped(new Record<>("fleet", "partial", 0L), taskId, streamTimeMs)
+        .headers();
   }
 
   @Test
@@ -36,7 +37,7 @@ class UpstreamWatermarkTest {
 
   @Test
   void aSilentTaskStopsHoldingWindowsAfterTheIdleTime() {
-    UpstreamWatermark w = new UpstreamWatermark(HashMap::new, (t, v) -> { }, GRACE, IDLE, 0, -IDLE);
+    UpstreamWatermark w = new UpstreamWatermark(HashMap::new, (t, v) -> {}, GRACE, IDLE, 0, -IDLE);
     w.report(headers("0_0", 50_000), 40_000, 0);
     w.report(headers("0_1", 300_000), 290_000, 25_000);
     assertThat(w.watermark(25_000)).isEqualTo(50_000 - GRACE);
@@ -46,15 +47,16 @@ class UpstreamWatermarkTest {
 
   @Test
   void aFirstStartWaitsForEveryExpectedTaskOrTheIdleTime() {
-    UpstreamWatermark w = new UpstreamWatermark(HashMap::new, (t, v) -> { }, GRACE, IDLE, 2, 0);
+    UpstreamWatermark w = new UpstreamWatermark(HashMap::new, (t, v) -> {}, GRACE, IDLE, 2, 0);
     w.report(headers("0_0", 200_000), 190_000, 1_000);
     assertThat(w.watermark(1_000)).as("0_1 has not reported yet").isEqualTo(-1);
     assertThat(w.watermark(IDLE)).as("after the idle time, without it").isEqualTo(200_000 - GRACE);
-    UpstreamWatermark both = new UpstreamWatermark(HashMap::new, (t, v) -> { }, GRACE, IDLE, 2, 0);
+    UpstreamWatermark both = new UpstreamWatermark(HashMap::new, (t, v) -> {}, GRACE, IDLE, 2, 0);
     both.report(headers("0_0", 200_000), 190_000, 1_000);
     both.report(headers("0_1", 90_000), 80_000, 2_000);
     assertThat(both.watermark(2_000)).isEqualTo(90_000 - GRACE);
-    UpstreamWatermark unknownCount = new UpstreamWatermark(HashMap::new, (t, v) -> { }, GRACE, IDLE, 0, 0);
+    UpstreamWatermark unknownCount =
+        new UpstreamWatermark(HashMap::new, (t, v) -> {}, GRACE, IDLE, 0, 0);
     unknownCount.report(headers("0_0", 200_000), 190_000, 1_000);
     assertThat(unknownCount.watermark(1_000)).as("count unknown: the idle time").isEqualTo(-1);
     assertThat(unknownCount.watermark(IDLE + 1)).isEqualTo(200_000 - GRACE);
@@ -66,10 +68,14 @@ class UpstreamWatermarkTest {
     UpstreamWatermark before = new UpstreamWatermark(HashMap::new, kept::put, GRACE, IDLE, 2, 0);
     before.report(headers("0_0", 80_000), 70_000, 0);
     before.report(headers("0_1", 60_000), 50_000, 0);
-    UpstreamWatermark after = new UpstreamWatermark(() -> new HashMap<>(kept), kept::put, GRACE, IDLE, 2, 1_000);
+    UpstreamWatermark after =
+        new UpstreamWatermark(() -> new HashMap<>(kept), kept::put, GRACE, IDLE, 2, 1_000);
     assertThat(after.watermark(1_000)).isEqualTo(60_000 - GRACE);
-    UpstreamWatermark legacy = new UpstreamWatermark(HashMap::new, (t, v) -> { }, GRACE, IDLE, 0, -IDLE);
+    UpstreamWatermark legacy =
+        new UpstreamWatermark(HashMap::new, (t, v) -> {}, GRACE, IDLE, 0, -IDLE);
     legacy.report(new Record<>("k", "v", 0L).headers(), 40_000, 0);
-    assertThat(legacy.watermark(0)).as("as if its task were at window end + grace").isEqualTo(40_000);
+    assertThat(legacy.watermark(0))
+        .as("as if its task were at window end + grace")
+        .isEqualTo(40_000);
   }
 }

@@ -17,11 +17,11 @@ import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.ProtoUtils;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
+import io.infermeter.collector.ingest.IngestServer;
 import io.infermeter.collector.ingest.http.BearerTokens;
 import io.infermeter.collector.ingest.http.HttpServerSettings;
-import io.infermeter.collector.ingest.otlpmetrics.OtlpMetricsIngest;
-import io.infermeter.collector.ingest.IngestServer;
 import io.infermeter.collector.ingest.otlp.OtlpResponses;
+import io.infermeter.collector.ingest.otlpmetrics.OtlpMetricsIngest;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
@@ -48,34 +48,41 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The collector's OTLP/gRPC receiver (default 127.0.0.1:4317): {@code opentelemetry.proto.collector.trace.v1.
- * TraceService/Export} goes through the same parsing, mapping, validation, identity checks, dead letters and publisher
- * as OTLP/HTTP {@code POST /v1/traces} ({@link IngestServer#exportTraces}); {@code MetricsService/Export} goes through
- * the same path as OTLP/HTTP {@code POST /v1/metrics} ({@link OtlpMetricsIngest}), or, built without one, is answered
- * with every data point rejected. gzip-compressed messages are accepted.
+ * The collector's OTLP/gRPC receiver (default 127.0.0.1:4317): {@code
+ * opentelemetry.proto.collector.trace.v1. TraceService/Export} goes through the same parsing,
+ * mapping, validation, identity checks, dead letters and publisher as OTLP/HTTP {@code POST
+ * /v1/traces} ({@link IngestServer#exportTraces}); {@code MetricsService/Export} goes through the
+ * same path as OTLP/HTTP {@code POST /v1/metrics} ({@link OtlpMetricsIngest}), or, built without
+ * one, is answered with every data point rejected. gzip-compressed messages are accepted.
  *
- * <p>Answers: OK with an empty response when every span was kept; OK with {@code partial_success} (rejected_spans,
- * error_message) when some were kept and some rejected, per the OTLP specification (the client must not retry
- * them); INVALID_ARGUMENT when the message does not parse or every span in it was rejected as invalid (nothing kept,
- * a permanent failure); PERMISSION_DENIED when every rejected span claimed a host, cluster or region the caller's
- * token is not bound to and none was kept; UNAUTHENTICATED without an accepted {@code authorization:
- * Bearer <token>} (when tokens are configured); RESOURCE_EXHAUSTED (grpc-java) for a message over
- * {@code maxMessageBytes}, compressed or not; UNAVAILABLE (retryable) when forwarding fails unexpectedly.
+ * <p>Answers: OK with an empty response when every span was kept; OK with {@code partial_success}
+ * (rejected_spans, error_message) when some were kept and some rejected, per the OTLP specification
+ * (the client must not retry them); INVALID_ARGUMENT when the message does not parse or every span
+ * in it was rejected as invalid (nothing kept, a permanent failure); PERMISSION_DENIED when every
+ * rejected span claimed a host, cluster or region the caller's token is not bound to and none was
+ * kept; UNAUTHENTICATED without an accepted {@code authorization: Bearer <token>} (when tokens are
+ * configured); RESOURCE_EXHAUSTED (grpc-java) for a message over {@code maxMessageBytes},
+ * compressed or not; UNAVAILABLE (retryable) when forwarding fails unexpectedly.
  *
- * <p>Runs on grpc-java's Netty transport (grpc-netty, sharing the collector's Netty version) with its own NIO event
- * loops: one boss thread and {@code threads} workers; calls run on a fixed pool of {@code threads} threads, since the
- * publisher may wait briefly for room (back-pressure) and must not block an event loop. Thread-safe.
+ * <p>Runs on grpc-java's Netty transport (grpc-netty, sharing the collector's Netty version) with
+ * its own NIO event loops: one boss thread and {@code threads} workers; calls run on a fixed pool
+ * of {@code threads} threads, since the publisher may wait briefly for room (back-pressure) and
+ * must not block an event loop. Thread-safe.
  */
 public final class OtlpGrpcReceiver implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(OtlpGrpcReceiver.class);
-  private static final Context.Key<BearerTokens.Binding> BINDING = Context.key("infermeter-binding");
+  private static final Context.Key<BearerTokens.Binding> BINDING =
+      Context.key("infermeter-binding");
   private static final Metadata.Key<String> AUTHORIZATION =
       Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+
   /** Largest metadata (headers) of a call. */
   static final int MAX_METADATA_BYTES = 16 * 1024;
+
   /** Calls in progress at once on one connection; more wait (HTTP/2 flow control). */
   static final int MAX_CONCURRENT_CALLS_PER_CONNECTION = 64;
+
   static final String METRICS_NOT_SUPPORTED = "metrics ingest not yet supported";
 
   private final IngestServer ingest;
@@ -96,27 +103,36 @@ public final class OtlpGrpcReceiver implements AutoCloseable {
   }
 
   /**
-   * Binds and starts the receiver, taking metrics through {@code metricsIngest} (null: answered as not supported).
+   * Binds and starts the receiver, taking metrics through {@code metricsIngest} (null: answered as
+   * not supported).
    *
    * @throws IOException when the address cannot be bound or the TLS files cannot be read
    */
-  public OtlpGrpcReceiver(GrpcReceiverSettings settings, IngestServer ingest, OtlpMetricsIngest metricsIngest)
+  public OtlpGrpcReceiver(
+      GrpcReceiverSettings settings, IngestServer ingest, OtlpMetricsIngest metricsIngest)
       throws IOException {
     this.ingest = ingest;
     this.metricsIngest = metricsIngest;
     this.boss = new NioEventLoopGroup(1, new DefaultThreadFactory("infermeter-grpc-boss", true));
-    this.workers = new NioEventLoopGroup(settings.threads(), new DefaultThreadFactory("infermeter-grpc", true));
-    this.executor = Executors.newFixedThreadPool(settings.threads(),
-        new DefaultThreadFactory("infermeter-grpc-call", true));
+    this.workers =
+        new NioEventLoopGroup(
+            settings.threads(), new DefaultThreadFactory("infermeter-grpc", true));
+    this.executor =
+        Executors.newFixedThreadPool(
+            settings.threads(), new DefaultThreadFactory("infermeter-grpc-call", true));
     Auth auth = new Auth(settings.tokens());
     try {
-      NettyServerBuilder b = NettyServerBuilder.forAddress(new InetSocketAddress(settings.host(), settings.port()))
-          .channelType(NioServerSocketChannel.class).bossEventLoopGroup(boss).workerEventLoopGroup(workers)
-          .executor(executor).maxInboundMessageSize((int) settings.maxMessageBytes())
-          .maxInboundMetadataSize(MAX_METADATA_BYTES)
-          .maxConcurrentCallsPerConnection(MAX_CONCURRENT_CALLS_PER_CONNECTION)
-          .addService(ServerInterceptors.intercept(traceService(), auth))
-          .addService(ServerInterceptors.intercept(metricsService(), auth));
+      NettyServerBuilder b =
+          NettyServerBuilder.forAddress(new InetSocketAddress(settings.host(), settings.port()))
+              .channelType(NioServerSocketChannel.class)
+              .bossEventLoopGroup(boss)
+              .workerEventLoopGroup(workers)
+              .executor(executor)
+              .maxInboundMessageSize((int) settings.maxMessageBytes())
+              .maxInboundMetadataSize(MAX_METADATA_BYTES)
+              .maxConcurrentCallsPerConnection(MAX_CONCURRENT_CALLS_PER_CONNECTION)
+              .addService(ServerInterceptors.intercept(traceService(), auth))
+              .addService(ServerInterceptors.intercept(metricsService(), auth));
       if (settings.tls().isPresent()) {
         b.sslContext(sslContext(settings.tls().get()));
       }
@@ -125,7 +141,11 @@ public final class OtlpGrpcReceiver implements AutoCloseable {
       shutdownThreads();
       throw e;
     }
-    LOG.info("OTLP/gRPC listening on {}:{}{}", settings.host(), port(), settings.tls().isPresent() ? " with TLS" : "");
+    LOG.info(
+        "OTLP/gRPC listening on {}:{}{}",
+        settings.host(),
+        port(),
+        settings.tls().isPresent() ? " with TLS" : "");
   }
 
   /** The bound port. */
@@ -133,9 +153,11 @@ public final class OtlpGrpcReceiver implements AutoCloseable {
     return server.getPort();
   }
 
-  private static io.netty.handler.ssl.SslContext sslContext(HttpServerSettings.Tls tls) throws IOException {
-    SslContextBuilder b = SslContextBuilder.forServer(tls.certChain().toFile(), tls.privateKey().toFile(),
-        tls.keyPassword().orElse(null));
+  private static io.netty.handler.ssl.SslContext sslContext(HttpServerSettings.Tls tls)
+      throws IOException {
+    SslContextBuilder b =
+        SslContextBuilder.forServer(
+            tls.certChain().toFile(), tls.privateKey().toFile(), tls.keyPassword().orElse(null));
     if (tls.clientCa().isPresent()) {
       b.trustManager(tls.clientCa().get().toFile()).clientAuth(ClientAuth.REQUIRE);
     }
@@ -143,30 +165,45 @@ public final class OtlpGrpcReceiver implements AutoCloseable {
   }
 
   private ServerServiceDefinition traceService() {
-    MethodDescriptor<Incoming, ExportTraceServiceResponse> export = TraceServiceGrpc.getExportMethod().toBuilder(
-        RawMessage.INSTANCE, ProtoUtils.marshaller(ExportTraceServiceResponse.getDefaultInstance())).build();
+    MethodDescriptor<Incoming, ExportTraceServiceResponse> export =
+        TraceServiceGrpc.getExportMethod().toBuilder(
+                RawMessage.INSTANCE,
+                ProtoUtils.marshaller(ExportTraceServiceResponse.getDefaultInstance()))
+            .build();
     return ServerServiceDefinition.builder(TraceServiceGrpc.SERVICE_NAME)
-        .addMethod(export, ServerCalls.asyncUnaryCall(this::exportTraces)).build();
+        .addMethod(export, ServerCalls.asyncUnaryCall(this::exportTraces))
+        .build();
   }
 
   private ServerServiceDefinition metricsService() {
-    MethodDescriptor<Incoming, ExportMetricsServiceResponse> export = MetricsServiceGrpc.getExportMethod().toBuilder(
-        RawMessage.INSTANCE, ProtoUtils.marshaller(ExportMetricsServiceResponse.getDefaultInstance())).build();
+    MethodDescriptor<Incoming, ExportMetricsServiceResponse> export =
+        MetricsServiceGrpc.getExportMethod().toBuilder(
+                RawMessage.INSTANCE,
+                ProtoUtils.marshaller(ExportMetricsServiceResponse.getDefaultInstance()))
+            .build();
     return ServerServiceDefinition.builder(MetricsServiceGrpc.SERVICE_NAME)
-        .addMethod(export, ServerCalls.asyncUnaryCall(this::exportMetrics)).build();
+        .addMethod(export, ServerCalls.asyncUnaryCall(this::exportMetrics))
+        .build();
   }
 
   /**
-   * The answer while the collector's spool is full: UNAVAILABLE (retryable, as OTLP/gRPC says) with a
-   * {@code google.rpc.RetryInfo} detail asking for {@link IngestServer#RETRY_AFTER_SECONDS} s of patience.
+   * The answer while the collector's spool is full: UNAVAILABLE (retryable, as OTLP/gRPC says) with
+   * a {@code google.rpc.RetryInfo} detail asking for {@link IngestServer#RETRY_AFTER_SECONDS} s of
+   * patience.
    */
   static io.grpc.StatusRuntimeException spoolFull() {
-    return io.grpc.protobuf.StatusProto.toStatusRuntimeException(com.google.rpc.Status.newBuilder()
-        .setCode(Status.Code.UNAVAILABLE.value()).setMessage(IngestServer.SPOOL_FULL_MESSAGE)
-        .addDetails(com.google.protobuf.Any.pack(com.google.rpc.RetryInfo.newBuilder()
-            .setRetryDelay(com.google.protobuf.Duration.newBuilder().setSeconds(IngestServer.RETRY_AFTER_SECONDS))
-            .build()))
-        .build());
+    return io.grpc.protobuf.StatusProto.toStatusRuntimeException(
+        com.google.rpc.Status.newBuilder()
+            .setCode(Status.Code.UNAVAILABLE.value())
+            .setMessage(IngestServer.SPOOL_FULL_MESSAGE)
+            .addDetails(
+                com.google.protobuf.Any.pack(
+                    com.google.rpc.RetryInfo.newBuilder()
+                        .setRetryDelay(
+                            com.google.protobuf.Duration.newBuilder()
+                                .setSeconds(IngestServer.RETRY_AFTER_SECONDS))
+                        .build()))
+            .build());
   }
 
   private void exportTraces(Incoming in, StreamObserver<ExportTraceServiceResponse> out) {
@@ -181,11 +218,15 @@ public final class OtlpGrpcReceiver implements AutoCloseable {
     byte[] message = in.bytes();
     IngestServer.TracesOutcome r;
     try {
-      r = ingest.exportTraces(message, message.length, false, BINDING.get(), "grpc TraceService/Export");
+      r =
+          ingest.exportTraces(
+              message, message.length, false, BINDING.get(), "grpc TraceService/Export");
     } catch (RuntimeException e) {
       LOG.warn("OTLP/gRPC export failed", e);
-      out.onError(Status.UNAVAILABLE.withDescription("the collector cannot take the spans now: " + e)
-          .asRuntimeException());
+      out.onError(
+          Status.UNAVAILABLE
+              .withDescription("the collector cannot take the spans now: " + e)
+              .asRuntimeException());
       return;
     }
     if (r.unusable() != null) {
@@ -194,8 +235,10 @@ public final class OtlpGrpcReceiver implements AutoCloseable {
     }
     IngestServer.Result res = r.result();
     if (res.rejected() > 0 && res.accepted() == 0) {
-      out.onError((res.forbidden() == res.rejected() ? Status.PERMISSION_DENIED : Status.INVALID_ARGUMENT)
-          .withDescription(OtlpResponses.summary(res)).asRuntimeException());
+      out.onError(
+          (res.forbidden() == res.rejected() ? Status.PERMISSION_DENIED : Status.INVALID_ARGUMENT)
+              .withDescription(OtlpResponses.summary(res))
+              .asRuntimeException());
       return;
     }
     out.onNext(OtlpResponses.traces(res));
@@ -215,15 +258,19 @@ public final class OtlpGrpcReceiver implements AutoCloseable {
     try {
       req = ExportMetricsServiceRequest.parseFrom(in.bytes());
     } catch (IOException e) {
-      out.onError(Status.INVALID_ARGUMENT.withDescription("malformed: not an ExportMetricsServiceRequest: "
-          + e.getMessage()).asRuntimeException());
+      out.onError(
+          Status.INVALID_ARGUMENT
+              .withDescription("malformed: not an ExportMetricsServiceRequest: " + e.getMessage())
+              .asRuntimeException());
       return;
     }
     long points = dataPoints(req);
     ExportMetricsServiceResponse.Builder resp = ExportMetricsServiceResponse.newBuilder();
     if (points > 0) {
-      resp.setPartialSuccess(ExportMetricsPartialSuccess.newBuilder().setRejectedDataPoints(points)
-          .setErrorMessage(METRICS_NOT_SUPPORTED));
+      resp.setPartialSuccess(
+          ExportMetricsPartialSuccess.newBuilder()
+              .setRejectedDataPoints(points)
+              .setErrorMessage(METRICS_NOT_SUPPORTED));
     }
     out.onNext(resp.build());
     out.onCompleted();
@@ -235,21 +282,25 @@ public final class OtlpGrpcReceiver implements AutoCloseable {
     for (ResourceMetrics rm : req.getResourceMetricsList()) {
       for (ScopeMetrics sm : rm.getScopeMetricsList()) {
         for (Metric m : sm.getMetricsList()) {
-          n += switch (m.getDataCase()) {
-            case GAUGE -> m.getGauge().getDataPointsCount();
-            case SUM -> m.getSum().getDataPointsCount();
-            case HISTOGRAM -> m.getHistogram().getDataPointsCount();
-            case EXPONENTIAL_HISTOGRAM -> m.getExponentialHistogram().getDataPointsCount();
-            case SUMMARY -> m.getSummary().getDataPointsCount();
-            case DATA_NOT_SET -> 0;
-          };
+          n +=
+              switch (m.getDataCase()) {
+                case GAUGE -> m.getGauge().getDataPointsCount();
+                case SUM -> m.getSum().getDataPointsCount();
+                case HISTOGRAM -> m.getHistogram().getDataPointsCount();
+                case EXPONENTIAL_HISTOGRAM -> m.getExponentialHistogram().getDataPointsCount();
+                case SUMMARY -> m.getSummary().getDataPointsCount();
+                case DATA_NOT_SET -> 0;
+              };
         }
       }
     }
     return n;
   }
 
-  /** Checks the bearer token and puts its identity binding (null: unrestricted) in the call's context. */
+  /**
+   * Checks the bearer token and puts its identity binding (null: unrestricted) in the call's
+   * context.
+   */
   private static final class Auth implements ServerInterceptor {
     private final BearerTokens tokens;
 
@@ -258,19 +309,22 @@ public final class OtlpGrpcReceiver implements AutoCloseable {
     }
 
     @Override
-    public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
-        ServerCallHandler<Q, R> next) {
+    public <Q, R> ServerCall.Listener<Q> interceptCall(
+        ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
       if (!tokens.required()) {
         return next.startCall(call, headers);
       }
       BearerTokens.Binding b = tokens.match(headers.get(AUTHORIZATION));
       if (b == null) {
-        call.close(Status.UNAUTHENTICATED.withDescription("missing or wrong bearer token: send the metadata "
-            + "'authorization: Bearer <token>' with one of the collector's tokens"), new Metadata());
+        call.close(
+            Status.UNAUTHENTICATED.withDescription(
+                "missing or wrong bearer token: send the metadata "
+                    + "'authorization: Bearer <token>' with one of the collector's tokens"),
+            new Metadata());
         return new ServerCall.Listener<>() {};
       }
-      return Contexts.interceptCall(Context.current().withValue(BINDING, b.unrestricted() ? null : b), call,
-          headers, next);
+      return Contexts.interceptCall(
+          Context.current().withValue(BINDING, b.unrestricted() ? null : b), call, headers, next);
     }
   }
 
@@ -278,10 +332,11 @@ public final class OtlpGrpcReceiver implements AutoCloseable {
   record Incoming(byte[] bytes, Status failure) {}
 
   /**
-   * Reads a request message as its bytes, parsed by the handler, so a message that does not parse is answered
-   * INVALID_ARGUMENT and kept as a dead letter. grpc-java checks a plain message's size before this reads and a
-   * compressed one's while this reads it: that failure (RESOURCE_EXHAUSTED) is handed to the handler, which answers
-   * with it, since a marshaller's exception would reach the client as UNKNOWN.
+   * Reads a request message as its bytes, parsed by the handler, so a message that does not parse
+   * is answered INVALID_ARGUMENT and kept as a dead letter. grpc-java checks a plain message's size
+   * before this reads and a compressed one's while this reads it: that failure (RESOURCE_EXHAUSTED)
+   * is handed to the handler, which answers with it, since a marshaller's exception would reach the
+   * client as UNKNOWN.
    */
   private enum RawMessage implements MethodDescriptor.Marshaller<Incoming> {
     INSTANCE;
@@ -298,7 +353,8 @@ public final class OtlpGrpcReceiver implements AutoCloseable {
       } catch (StatusRuntimeException e) {
         return new Incoming(null, e.getStatus());
       } catch (IOException e) {
-        return new Incoming(null, Status.INVALID_ARGUMENT.withDescription("cannot read the message: " + e));
+        return new Incoming(
+            null, Status.INVALID_ARGUMENT.withDescription("cannot read the message: " + e));
       }
     }
   }
@@ -309,7 +365,9 @@ public final class OtlpGrpcReceiver implements AutoCloseable {
     workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
   }
 
-  /** Stops accepting calls, lets calls in progress finish for up to 5 s, then releases the threads. */
+  /**
+   * Stops accepting calls, lets calls in progress finish for up to 5 s, then releases the threads.
+   */
   @Override
   public void close() {
     server.shutdown();

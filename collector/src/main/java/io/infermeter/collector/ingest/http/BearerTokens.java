@@ -11,10 +11,11 @@ import java.util.Optional;
 import java.util.TreeMap;
 
 /**
- * The bearer tokens ingest accepts: {@code auth.token} (any identity) and named tokens {@code auth.tokens.<name>.token}
- * that may each be bound to a {@code .host}, {@code .cluster} and/or {@code .region}: events sent with such a token
- * must carry exactly those values (after the collector's defaults are applied), else they are refused with 403. No
- * token configured: no authentication. Immutable, thread-safe.
+ * The bearer tokens ingest accepts: {@code auth.token} (any identity) and named tokens {@code
+ * auth.tokens.<name>.token} that may each be bound to a {@code .host}, {@code .cluster} and/or
+ * {@code .region}: events sent with such a token must carry exactly those values (after the
+ * collector's defaults are applied), else they are refused with 403. No token configured: no
+ * authentication. Immutable, thread-safe.
  */
 public final class BearerTokens {
 
@@ -28,7 +29,15 @@ public final class BearerTokens {
 
     @Override
     public String toString() { // never the token itself
-      return "Binding[" + name + ", host=" + host + ", cluster=" + cluster + ", region=" + region + "]";
+      return "Binding["
+          + name
+          + ", host="
+          + host
+          + ", cluster="
+          + cluster
+          + ", region="
+          + region
+          + "]";
     }
   }
 
@@ -49,7 +58,11 @@ public final class BearerTokens {
 
   /** The single unbound token of {@code auth.token}, when present. */
   public static BearerTokens single(Optional<String> token) {
-    return token.map(t -> new BearerTokens(List.of(header(t)), List.of(new Binding("auth.token", null, null, null))))
+    return token
+        .map(
+            t ->
+                new BearerTokens(
+                    List.of(header(t)), List.of(new Binding("auth.token", null, null, null))))
         .orElse(NONE);
   }
 
@@ -57,30 +70,44 @@ public final class BearerTokens {
   public static BearerTokens from(Settings s) {
     List<byte[]> expected = new ArrayList<>();
     List<Binding> bindings = new ArrayList<>();
-    s.optional("auth.token").ifPresent(t -> {
-      expected.add(header(t));
-      bindings.add(new Binding("auth.token", null, null, null));
-    });
+    s.optional("auth.token")
+        .ifPresent(
+            t -> {
+              expected.add(header(t));
+              bindings.add(new Binding("auth.token", null, null, null));
+            });
     Map<String, Map<String, String>> named = new TreeMap<>();
-    s.withPrefix("auth.tokens.").forEach((k, v) -> {
-      int dot = k.lastIndexOf('.');
-      String attr = dot < 0 ? "" : k.substring(dot + 1);
-      if (dot <= 0 || !List.of("token", "host", "cluster", "region").contains(attr)) {
-        throw new ConfigException("unknown setting 'auth.tokens." + k + "': expected auth.tokens.<name>.token, "
-            + ".host, .cluster or .region");
-      }
-      named.computeIfAbsent(k.substring(0, dot), n -> new TreeMap<>()).put(attr, v);
-    });
-    named.forEach((name, attrs) -> {
-      String token = attrs.get("token");
-      if (token == null || token.isBlank()) {
-        throw new ConfigException("missing required setting 'auth.tokens." + name + ".token'");
-      }
-      expected.add(header(token));
-      bindings.add(new Binding(name, blankToNull(attrs.get("host")), blankToNull(attrs.get("cluster")),
-          blankToNull(attrs.get("region"))));
-    });
-    return expected.isEmpty() ? NONE : new BearerTokens(List.copyOf(expected), List.copyOf(bindings));
+    s.withPrefix("auth.tokens.")
+        .forEach(
+            (k, v) -> {
+              int dot = k.lastIndexOf('.');
+              String attr = dot < 0 ? "" : k.substring(dot + 1);
+              if (dot <= 0 || !List.of("token", "host", "cluster", "region").contains(attr)) {
+                throw new ConfigException(
+                    "unknown setting 'auth.tokens."
+                        + k
+                        + "': expected auth.tokens.<name>.token, "
+                        + ".host, .cluster or .region");
+              }
+              named.computeIfAbsent(k.substring(0, dot), n -> new TreeMap<>()).put(attr, v);
+            });
+    named.forEach(
+        (name, attrs) -> {
+          String token = attrs.get("token");
+          if (token == null || token.isBlank()) {
+            throw new ConfigException("missing required setting 'auth.tokens." + name + ".token'");
+          }
+          expected.add(header(token));
+          bindings.add(
+              new Binding(
+                  name,
+                  blankToNull(attrs.get("host")),
+                  blankToNull(attrs.get("cluster")),
+                  blankToNull(attrs.get("region"))));
+        });
+    return expected.isEmpty()
+        ? NONE
+        : new BearerTokens(List.copyOf(expected), List.copyOf(bindings));
   }
 
   private static String blankToNull(String s) {
@@ -100,8 +127,9 @@ public final class BearerTokens {
   }
 
   /**
-   * The binding of the token in an {@code Authorization} header value, or null when it matches none. Compares with
-   * every configured token in constant time per token, so the time taken says nothing about which one nearly matched.
+   * The binding of the token in an {@code Authorization} header value, or null when it matches
+   * none. Compares with every configured token in constant time per token, so the time taken says
+   * nothing about which one nearly matched.
    */
   public Binding match(String authorization) {
     if (authorization == null) {

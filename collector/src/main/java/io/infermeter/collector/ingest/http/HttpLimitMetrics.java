@@ -10,10 +10,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.LongSupplier;
 
 /**
- * The HTTP server's limit counters and gauges in a collector's {@link PrometheusRegistry}:
- * {@code infermeter_collector_http_limited_total{reason}} (one reason per {@link Limit}),
- * {@code infermeter_collector_http_connections} and {@code infermeter_collector_http_inflight_body_bytes} (summed over
- * the servers of one registry). One instance per registry ({@link #of}). Thread-safe.
+ * The HTTP server's limit counters and gauges in a collector's {@link PrometheusRegistry}: {@code
+ * infermeter_collector_http_limited_total{reason}} (one reason per {@link Limit}), {@code
+ * infermeter_collector_http_connections} and {@code infermeter_collector_http_inflight_body_bytes}
+ * (summed over the servers of one registry). One instance per registry ({@link #of}). Thread-safe.
  */
 public final class HttpLimitMetrics {
 
@@ -45,7 +45,10 @@ public final class HttpLimitMetrics {
     BODY_TOO_LARGE,
     /** 413: body after decompression over http.max.body.bytes. */
     DECOMPRESSED_TOO_LARGE,
-    /** 400 and close: Content-Length with Transfer-Encoding, several lengths, or a coding other than chunked. */
+    /**
+     * 400 and close: Content-Length with Transfer-Encoding, several lengths, or a coding other than
+     * chunked.
+     */
     AMBIGUOUS_LENGTH,
     /** 400 and close: an invalid chunk size or chunk framing. */
     BAD_CHUNK,
@@ -70,18 +73,27 @@ public final class HttpLimitMetrics {
   private final CopyOnWriteArrayList<LongSupplier> inflight = new CopyOnWriteArrayList<>();
 
   private HttpLimitMetrics(PrometheusRegistry registry) {
-    limited = Counter.builder().name("infermeter_collector_http_limited")
-        .help("HTTP connections or requests refused or closed by a limit of the ingest server, by reason")
-        .labelNames("reason").register(registry);
+    limited =
+        Counter.builder()
+            .name("infermeter_collector_http_limited")
+            .help(
+                "HTTP connections or requests refused or closed by a limit of the ingest server, by reason")
+            .labelNames("reason")
+            .register(registry);
     for (Limit l : Limit.values()) {
       limited.labelValues(l.label()); // every reason exported from the start, at 0
     }
-    GaugeWithCallback.builder().name("infermeter_collector_http_connections")
-        .help("Open connections of the ingest server").callback(cb -> cb.call(sum(connections)))
+    GaugeWithCallback.builder()
+        .name("infermeter_collector_http_connections")
+        .help("Open connections of the ingest server")
+        .callback(cb -> cb.call(sum(connections)))
         .register(registry);
-    GaugeWithCallback.builder().name("infermeter_collector_http_inflight_body_bytes")
-        .help("Body bytes held by requests in progress (the budget http.max.inflight.body.bytes), bytes")
-        .callback(cb -> cb.call(sum(inflight))).register(registry);
+    GaugeWithCallback.builder()
+        .name("infermeter_collector_http_inflight_body_bytes")
+        .help(
+            "Body bytes held by requests in progress (the budget http.max.inflight.body.bytes), bytes")
+        .callback(cb -> cb.call(sum(inflight)))
+        .register(registry);
   }
 
   /** The instance of {@code registry}, registering the metrics on first use. */

@@ -61,35 +61,54 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The collector's HTTP/1.1 server on Netty: a few event loop threads serve every connection (non-blocking), and a
- * route's handler runs on the connection's event loop with the whole body in one array, as the ingest parsers want it.
- * Keep-alive, pipelining (answers in request order), {@code Expect: 100-continue} (the interim answer only once the
- * route accepted the head, so a refused request never sends its body), gzip request bodies (every member of a
- * multi-member stream), optional TLS (PEM, optional client certificates).
+ * The collector's HTTP/1.1 server on Netty: a few event loop threads serve every connection
+ * (non-blocking), and a route's handler runs on the connection's event loop with the whole body in
+ * one array, as the ingest parsers want it. Keep-alive, pipelining (answers in request order),
+ * {@code Expect: 100-continue} (the interim answer only once the route accepted the head, so a
+ * refused request never sends its body), gzip request bodies (every member of a multi-member
+ * stream), optional TLS (PEM, optional client certificates).
  *
- * <p>Every limit of {@link HttpServerSettings} is enforced here and counted in {@link HttpLimitMetrics}: connection
- * caps (total and per client address), head/body deadlines and a minimum body rate, idle and write timeouts, header,
- * trailer and body sizes (on the wire and decompressed), and a global budget of body bytes in flight that is charged as
- * bytes arrive (a declared {@code Content-Length} reserves nothing). Requests whose length is ambiguous (both
- * {@code Content-Length} and {@code Transfer-Encoding}, a coding other than {@code chunked}, bad chunk sizes) get 400
- * and the connection is closed. Paths are matched exactly (the query string is ignored); others get 404.
+ * <p>Every limit of {@link HttpServerSettings} is enforced here and counted in {@link
+ * HttpLimitMetrics}: connection caps (total and per client address), head/body deadlines and a
+ * minimum body rate, idle and write timeouts, header, trailer and body sizes (on the wire and
+ * decompressed), and a global budget of body bytes in flight that is charged as bytes arrive (a
+ * declared {@code Content-Length} reserves nothing). Requests whose length is ambiguous (both
+ * {@code Content-Length} and {@code Transfer-Encoding}, a coding other than {@code chunked}, bad
+ * chunk sizes) get 400 and the connection is closed. Paths are matched exactly (the query string is
+ * ignored); others get 404.
  *
- * <p>Thread-safe; {@link #close} stops accepting, closes every connection and stops the event loops.
+ * <p>Thread-safe; {@link #close} stops accepting, closes every connection and stops the event
+ * loops.
  */
 public final class NettyHttpServer implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(NettyHttpServer.class);
 
-  /** Unread body bytes of a request refused from its head that are read and dropped to keep the connection. */
+  /**
+   * Unread body bytes of a request refused from its head that are read and dropped to keep the
+   * connection.
+   */
   static final int MAX_DRAIN_BYTES = 64 * 1024;
-  /** How long a closing connection keeps reading (and dropping) what the client still sends, so it sees the answer. */
+
+  /**
+   * How long a closing connection keeps reading (and dropping) what the client still sends, so it
+   * sees the answer.
+   */
   static final int LINGER_MILLIS = 500;
+
   /** Grace before the minimum body rate applies. */
   static final long RATE_GRACE_NANOS = TimeUnit.SECONDS.toNanos(1);
-  /** Label of {@link Observer#answered} for a path with no route (never the client's string: it would be a label). */
+
+  /**
+   * Label of {@link Observer#answered} for a path with no route (never the client's string: it
+   * would be a label).
+   */
   public static final String OTHER_PATH = "other";
 
-  /** One request: its head, the client's address, and a slot for the route to pass state from head to body. */
+  /**
+   * One request: its head, the client's address, and a slot for the route to pass state from head
+   * to body.
+   */
   public static final class Request {
     private final HttpRequest head;
     private final String path;
@@ -140,9 +159,15 @@ public final class NettyHttpServer implements AutoCloseable {
     }
   }
 
-  /** A path's handler; both methods are called on the connection's event loop and must not block for long. */
+  /**
+   * A path's handler; both methods are called on the connection's event loop and must not block for
+   * long.
+   */
   public interface Route {
-    /** Checks a request from its head: null accepts it (the body is then read), else the answer (body not read). */
+    /**
+     * Checks a request from its head: null accepts it (the body is then read), else the answer
+     * (body not read).
+     */
     Response head(Request request);
 
     /** Answers an accepted request given its whole body (decompressed): {@code body[0..length)}. */
@@ -154,7 +179,10 @@ public final class NettyHttpServer implements AutoCloseable {
     }
   }
 
-  /** Sees every answer (for per-path status counters); path is a route's path or {@link #OTHER_PATH}. */
+  /**
+   * Sees every answer (for per-path status counters); path is a route's path or {@link
+   * #OTHER_PATH}.
+   */
   public interface Observer {
     void answered(String path, int status);
   }
@@ -180,49 +208,68 @@ public final class NettyHttpServer implements AutoCloseable {
    * @param routes handler per exact path
    * @throws IOException when the address cannot be bound or the TLS files cannot be read
    */
-  public NettyHttpServer(HttpServerSettings settings, Map<String, Route> routes, HttpLimitMetrics metrics,
-      Observer observer) throws IOException {
+  public NettyHttpServer(
+      HttpServerSettings settings,
+      Map<String, Route> routes,
+      HttpLimitMetrics metrics,
+      Observer observer)
+      throws IOException {
     this.settings = settings;
     this.routes = Map.copyOf(routes);
     this.metrics = metrics;
     this.observer = observer;
     this.ssl = settings.tls().isPresent() ? sslContext(settings.tls().get()) : null;
-    long shortest = Math.min(Math.min(settings.headTimeout().toNanos(), settings.bodyTimeout().toNanos()),
-        Math.min(settings.idleTimeout().toNanos(), settings.writeTimeout().toNanos()));
-    this.tickNanos = Math.max(TimeUnit.MILLISECONDS.toNanos(10), Math.min(TimeUnit.SECONDS.toNanos(1), shortest / 4));
-    // epoll where Netty's native library loads (Linux x86_64): fewer system calls per request than the JDK selector
+    long shortest =
+        Math.min(
+            Math.min(settings.headTimeout().toNanos(), settings.bodyTimeout().toNanos()),
+            Math.min(settings.idleTimeout().toNanos(), settings.writeTimeout().toNanos()));
+    this.tickNanos =
+        Math.max(
+            TimeUnit.MILLISECONDS.toNanos(10), Math.min(TimeUnit.SECONDS.toNanos(1), shortest / 4));
+    // epoll where Netty's native library loads (Linux x86_64): fewer system calls per request than
+    // the JDK selector
     boolean epoll = Epoll.isAvailable();
     DefaultThreadFactory threads = new DefaultThreadFactory("infermeter-http", true);
-    this.group = epoll ? new EpollEventLoopGroup(settings.eventLoopThreads(), threads)
-        : new NioEventLoopGroup(settings.eventLoopThreads(), threads);
-    ServerBootstrap b = new ServerBootstrap().group(group)
-        .channel(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
-        .option(ChannelOption.SO_BACKLOG, 256)
-        .option(ChannelOption.SO_REUSEADDR, true)
-        .childOption(ChannelOption.TCP_NODELAY, true) // one write per answer: nothing to coalesce
-        .childHandler(new ChannelInitializer<SocketChannel>() {
-          @Override
-          protected void initChannel(SocketChannel ch) {
-            init(ch);
-          }
-        });
+    this.group =
+        epoll
+            ? new EpollEventLoopGroup(settings.eventLoopThreads(), threads)
+            : new NioEventLoopGroup(settings.eventLoopThreads(), threads);
+    ServerBootstrap b =
+        new ServerBootstrap()
+            .group(group)
+            .channel(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
+            .option(ChannelOption.SO_BACKLOG, 256)
+            .option(ChannelOption.SO_REUSEADDR, true)
+            .childOption(
+                ChannelOption.TCP_NODELAY, true) // one write per answer: nothing to coalesce
+            .childHandler(
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel ch) {
+                    init(ch);
+                  }
+                });
     try {
-      this.serverChannel = b.bind(InetAddress.getByName(settings.host()), settings.port()).sync().channel();
+      this.serverChannel =
+          b.bind(InetAddress.getByName(settings.host()), settings.port()).sync().channel();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-      throw new IOException("interrupted while binding " + settings.host() + ":" + settings.port(), e);
+      throw new IOException(
+          "interrupted while binding " + settings.host() + ":" + settings.port(), e);
     } catch (RuntimeException e) {
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-      throw new IOException("cannot bind " + settings.host() + ":" + settings.port() + ": " + e.getMessage(), e);
+      throw new IOException(
+          "cannot bind " + settings.host() + ":" + settings.port() + ": " + e.getMessage(), e);
     }
     metrics.register(openGauge, inflightGauge);
   }
 
   private static SslContext sslContext(HttpServerSettings.Tls tls) throws IOException {
     try {
-      SslContextBuilder b = SslContextBuilder.forServer(tls.certChain().toFile(), tls.privateKey().toFile(),
-          tls.keyPassword().orElse(null));
+      SslContextBuilder b =
+          SslContextBuilder.forServer(
+              tls.certChain().toFile(), tls.privateKey().toFile(), tls.keyPassword().orElse(null));
       if (tls.clientCa().isPresent()) {
         b.trustManager(tls.clientCa().get().toFile()).clientAuth(ClientAuth.REQUIRE);
       }
@@ -251,32 +298,38 @@ public final class NettyHttpServer implements AutoCloseable {
     AtomicInteger mine = perClient.computeIfAbsent(client, k -> new AtomicInteger());
     int total = open.incrementAndGet();
     int own = mine.incrementAndGet();
-    ch.closeFuture().addListener(f -> {
-      open.decrementAndGet();
-      if (mine.decrementAndGet() == 0) {
-        perClient.remove(client, mine);
-      }
-    });
-    Limit refused = total > settings.maxConnections() ? Limit.CONNECTIONS_TOTAL
-        : own > settings.maxConnectionsPerClient() ? Limit.CONNECTIONS_PER_CLIENT : null;
+    ch.closeFuture()
+        .addListener(
+            f -> {
+              open.decrementAndGet();
+              if (mine.decrementAndGet() == 0) {
+                perClient.remove(client, mine);
+              }
+            });
+    Limit refused =
+        total > settings.maxConnections()
+            ? Limit.CONNECTIONS_TOTAL
+            : own > settings.maxConnectionsPerClient() ? Limit.CONNECTIONS_PER_CLIENT : null;
     ChannelPipeline p = ch.pipeline();
     if (refused != null) {
       metrics.count(refused);
-      p.addLast(new ChannelInboundHandlerAdapter() {
-        @Override
-        public void channelActive(ChannelHandlerContext ctx) {
-          if (ssl != null) {
-            ctx.close(); // no TLS session to answer in; the client retries
-          } else {
-            ctx.writeAndFlush(Unpooled.wrappedBuffer(refusal)).addListener(x -> lingeringClose(ctx.channel()));
-          }
-        }
+      p.addLast(
+          new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelActive(ChannelHandlerContext ctx) {
+              if (ssl != null) {
+                ctx.close(); // no TLS session to answer in; the client retries
+              } else {
+                ctx.writeAndFlush(Unpooled.wrappedBuffer(refusal))
+                    .addListener(x -> lingeringClose(ctx.channel()));
+              }
+            }
 
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-          ReferenceCountUtil.release(msg);
-        }
-      });
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+              ReferenceCountUtil.release(msg);
+            }
+          });
       return;
     }
     if (ssl != null) {
@@ -284,46 +337,68 @@ public final class NettyHttpServer implements AutoCloseable {
     }
     Connection c = new Connection();
     p.addLast("meter", c.meter);
-    p.addLast("decoder", new StrictRequestDecoder(new HttpDecoderConfig()
-        .setMaxInitialLineLength(settings.maxHeaderBytes())
-        .setMaxHeaderSize(settings.maxHeaderBytes())
-        .setMaxChunkSize(64 * 1024)
-        .setAllowDuplicateContentLengths(false)
-        .setStrictLineParsing(true)));
+    p.addLast(
+        "decoder",
+        new StrictRequestDecoder(
+            new HttpDecoderConfig()
+                .setMaxInitialLineLength(settings.maxHeaderBytes())
+                .setMaxHeaderSize(settings.maxHeaderBytes())
+                .setMaxChunkSize(64 * 1024)
+                .setAllowDuplicateContentLengths(false)
+                .setStrictLineParsing(true)));
     p.addLast("encoder", new HttpResponseEncoder());
     p.addLast("handler", c);
   }
 
   private static byte[] refusalBytes() {
     String body = "too many connections; retry later\n";
-    return ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: " + body.length()
-        + "\r\nRetry-After: 1\r\nConnection: close\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII);
+    return ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: "
+            + body.length()
+            + "\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+            + body)
+        .getBytes(StandardCharsets.US_ASCII);
   }
 
   /**
-   * Ends a connection whose client may still be sending: our side first (FIN after the answer), then what the client
-   * still sends is dropped for a moment, so that unread bytes do not reset the connection before the client has read
-   * the answer.
+   * Ends a connection whose client may still be sending: our side first (FIN after the answer),
+   * then what the client still sends is dropped for a moment, so that unread bytes do not reset the
+   * connection before the client has read the answer.
    */
   private static void lingeringClose(Channel ch) {
     if (ch instanceof SocketChannel s && ch.pipeline().get("tls") == null && s.isActive()) {
       ch.config().setAutoRead(true);
-      s.shutdownOutput().addListener(f -> ch.eventLoop().schedule(() -> {
-        ch.close();
-      }, LINGER_MILLIS, TimeUnit.MILLISECONDS));
+      s.shutdownOutput()
+          .addListener(
+              f ->
+                  ch.eventLoop()
+                      .schedule(
+                          () -> {
+                            ch.close();
+                          },
+                          LINGER_MILLIS,
+                          TimeUnit.MILLISECONDS));
     } else {
       ch.close();
     }
   }
 
   /**
-   * The answer's bytes, head and body in one array, so that it goes out in one write with no header objects (the
-   * server's own answers are few and simple; the response encoder stays in the pipeline for the interim 100).
+   * The answer's bytes, head and body in one array, so that it goes out in one write with no header
+   * objects (the server's own answers are few and simple; the response encoder stays in the
+   * pipeline for the interim 100).
    */
   static byte[] encode(Response r, String connection) {
-    StringBuilder sb = new StringBuilder(128).append("HTTP/1.1 ").append(r.status()).append(' ')
-        .append(HttpResponseStatus.valueOf(r.status()).reasonPhrase()).append("\r\nContent-Type: ")
-        .append(r.contentType()).append("\r\nContent-Length: ").append(r.body().length).append("\r\n");
+    StringBuilder sb =
+        new StringBuilder(128)
+            .append("HTTP/1.1 ")
+            .append(r.status())
+            .append(' ')
+            .append(HttpResponseStatus.valueOf(r.status()).reasonPhrase())
+            .append("\r\nContent-Type: ")
+            .append(r.contentType())
+            .append("\r\nContent-Length: ")
+            .append(r.body().length)
+            .append("\r\n");
     String[] extra = r.headers();
     for (int i = 0; i + 1 < extra.length; i += 2) {
       sb.append(extra[i]).append(": ").append(extra[i + 1]).append("\r\n");
@@ -342,7 +417,10 @@ public final class NettyHttpServer implements AutoCloseable {
     return out;
   }
 
-  /** Refuses a request with both Content-Length and Transfer-Encoding instead of dropping the Content-Length. */
+  /**
+   * Refuses a request with both Content-Length and Transfer-Encoding instead of dropping the
+   * Content-Length.
+   */
   private static final class StrictRequestDecoder extends HttpRequestDecoder {
     StrictRequestDecoder(HttpDecoderConfig config) {
       super(config);
@@ -371,24 +449,32 @@ public final class NettyHttpServer implements AutoCloseable {
     }
   }
 
-  private enum State { IDLE, HEAD, BODY, DISCARD, CLOSING }
+  private enum State {
+    IDLE,
+    HEAD,
+    BODY,
+    DISCARD,
+    CLOSING
+  }
 
   /**
-   * One connection's request cycle; all its methods run on the connection's event loop. {@link #meter} sits before
-   * the decoder and sees raw bytes (the start of a request head); the rest sits after it.
+   * One connection's request cycle; all its methods run on the connection's event loop. {@link
+   * #meter} sits before the decoder and sees raw bytes (the start of a request head); the rest sits
+   * after it.
    */
   private final class Connection extends ChannelInboundHandlerAdapter {
 
-    final ChannelInboundHandlerAdapter meter = new ChannelInboundHandlerAdapter() {
-      @Override
-      public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (state == State.IDLE) {
-          state = State.HEAD;
-          since = System.nanoTime();
-        }
-        ctx.fireChannelRead(msg);
-      }
-    };
+    final ChannelInboundHandlerAdapter meter =
+        new ChannelInboundHandlerAdapter() {
+          @Override
+          public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (state == State.IDLE) {
+              state = State.HEAD;
+              since = System.nanoTime();
+            }
+            ctx.fireChannelRead(msg);
+          }
+        };
 
     private State state = State.IDLE;
     private long since = System.nanoTime();
@@ -401,14 +487,20 @@ public final class NettyHttpServer implements AutoCloseable {
     private long bodyBytes;
     private long charged;
     private long drainLeft;
-    /** The body so far: {@code body[0..bodyBytes)}; its capacity is what the budget is charged for. */
+
+    /**
+     * The body so far: {@code body[0..bodyBytes)}; its capacity is what the budget is charged for.
+     */
     private byte[] body;
+
     private long declared;
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
       since = System.nanoTime();
-      tick = ctx.executor().scheduleAtFixedRate(() -> tick(ctx), tickNanos, tickNanos, TimeUnit.NANOSECONDS);
+      tick =
+          ctx.executor()
+              .scheduleAtFixedRate(() -> tick(ctx), tickNanos, tickNanos, TimeUnit.NANOSECONDS);
       ctx.fireChannelActive();
     }
 
@@ -445,18 +537,37 @@ public final class NettyHttpServer implements AutoCloseable {
         }
         case HEAD -> {
           if (in > settings.headTimeout().toNanos()) {
-            refuse(ctx, new Refusal(Limit.HEAD_TIMEOUT, 408, "request head not complete within "
-                + settings.headTimeout().toMillis() + " ms (http.head.timeout)"));
+            refuse(
+                ctx,
+                new Refusal(
+                    Limit.HEAD_TIMEOUT,
+                    408,
+                    "request head not complete within "
+                        + settings.headTimeout().toMillis()
+                        + " ms (http.head.timeout)"));
           }
         }
         case BODY, DISCARD -> {
           if (in > settings.bodyTimeout().toNanos()) {
-            refuse(ctx, new Refusal(Limit.BODY_TIMEOUT, 408, "body not complete within "
-                + settings.bodyTimeout().toMillis() + " ms (http.body.timeout)"));
-          } else if (settings.minBodyRate() > 0 && in > RATE_GRACE_NANOS
+            refuse(
+                ctx,
+                new Refusal(
+                    Limit.BODY_TIMEOUT,
+                    408,
+                    "body not complete within "
+                        + settings.bodyTimeout().toMillis()
+                        + " ms (http.body.timeout)"));
+          } else if (settings.minBodyRate() > 0
+              && in > RATE_GRACE_NANOS
               && bodyBytes < settings.minBodyRate() * (double) (in - RATE_GRACE_NANOS) / 1e9) {
-            refuse(ctx, new Refusal(Limit.BODY_TOO_SLOW, 408, "body slower than " + settings.minBodyRate()
-                + " bytes/s (http.min.body.rate.bytes)"));
+            refuse(
+                ctx,
+                new Refusal(
+                    Limit.BODY_TOO_SLOW,
+                    408,
+                    "body slower than "
+                        + settings.minBodyRate()
+                        + " bytes/s (http.min.body.rate.bytes)"));
           }
         }
         default -> {
@@ -467,7 +578,8 @@ public final class NettyHttpServer implements AutoCloseable {
         unwritableSince = 0;
       } else if (unwritableSince == 0) {
         unwritableSince = now;
-      } else if (now - unwritableSince > settings.writeTimeout().toNanos() && ctx.channel().isOpen()) {
+      } else if (now - unwritableSince > settings.writeTimeout().toNanos()
+          && ctx.channel().isOpen()) {
         metrics.count(Limit.WRITE_TIMEOUT);
         state = State.CLOSING;
         ctx.close();
@@ -476,7 +588,8 @@ public final class NettyHttpServer implements AutoCloseable {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-      // a client that does not read its answers is not read from either (pipelined requests stay in its socket)
+      // a client that does not read its answers is not read from either (pipelined requests stay in
+      // its socket)
       ctx.channel().config().setAutoRead(ctx.channel().isWritable());
       ctx.fireChannelWritabilityChanged();
     }
@@ -503,14 +616,21 @@ public final class NettyHttpServer implements AutoCloseable {
     private void onHead(ChannelHandlerContext ctx, HttpRequest head) throws Refusal {
       if (head.decoderResult().isFailure()) {
         Throwable cause = head.decoderResult().cause();
-        if (cause instanceof TooLongHttpHeaderException || cause instanceof TooLongHttpLineException
+        if (cause instanceof TooLongHttpHeaderException
+            || cause instanceof TooLongHttpLineException
             || cause instanceof TooLongFrameException) {
-          throw new Refusal(Limit.HEAD_TOO_LARGE, 431, "request line and headers exceed " + settings.maxHeaderBytes()
-              + " bytes (http.max.header.bytes)");
+          throw new Refusal(
+              Limit.HEAD_TOO_LARGE,
+              431,
+              "request line and headers exceed "
+                  + settings.maxHeaderBytes()
+                  + " bytes (http.max.header.bytes)");
         }
-        if (cause instanceof AmbiguousLength || String.valueOf(cause.getMessage()).contains("Content-Length")
+        if (cause instanceof AmbiguousLength
+            || String.valueOf(cause.getMessage()).contains("Content-Length")
             || String.valueOf(cause.getMessage()).contains("Transfer-Encoding")) {
-          throw new Refusal(Limit.AMBIGUOUS_LENGTH, 400, "ambiguous body length: " + cause.getMessage());
+          throw new Refusal(
+              Limit.AMBIGUOUS_LENGTH, 400, "ambiguous body length: " + cause.getMessage());
         }
         throw new Refusal(Limit.MALFORMED_HEAD, 400, "malformed request: " + cause.getMessage());
       }
@@ -519,18 +639,27 @@ public final class NettyHttpServer implements AutoCloseable {
       }
       HttpHeaders h = head.headers();
       if (h.size() > settings.maxHeaders()) {
-        throw new Refusal(Limit.TOO_MANY_HEADERS, 431, "more than " + settings.maxHeaders()
-            + " header fields (http.max.headers)");
+        throw new Refusal(
+            Limit.TOO_MANY_HEADERS,
+            431,
+            "more than " + settings.maxHeaders() + " header fields (http.max.headers)");
       }
       List<String> te = h.getAll(HttpHeaderNames.TRANSFER_ENCODING);
-      if (!te.isEmpty() && (te.size() != 1 || !te.get(0).trim().equalsIgnoreCase("chunked")
-          || h.contains(HttpHeaderNames.CONTENT_LENGTH))) {
-        throw new Refusal(Limit.AMBIGUOUS_LENGTH, 400, "ambiguous body length: Transfer-Encoding " + te
-            + " (only a single 'chunked', without Content-Length)");
+      if (!te.isEmpty()
+          && (te.size() != 1
+              || !te.get(0).trim().equalsIgnoreCase("chunked")
+              || h.contains(HttpHeaderNames.CONTENT_LENGTH))) {
+        throw new Refusal(
+            Limit.AMBIGUOUS_LENGTH,
+            400,
+            "ambiguous body length: Transfer-Encoding "
+                + te
+                + " (only a single 'chunked', without Content-Length)");
       }
       String expect = h.get(HttpHeaderNames.EXPECT);
       if (expect != null && !HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(expect.trim())) {
-        throw new Refusal(Limit.EXPECTATION, 417, "unsupported Expect '" + h.get(HttpHeaderNames.EXPECT) + "'");
+        throw new Refusal(
+            Limit.EXPECTATION, 417, "unsupported Expect '" + h.get(HttpHeaderNames.EXPECT) + "'");
       }
       state = State.BODY;
       since = System.nanoTime();
@@ -540,10 +669,20 @@ public final class NettyHttpServer implements AutoCloseable {
       int q = uri.indexOf('?');
       String path = q < 0 ? uri : uri.substring(0, q);
       route = routes.get(path);
-      request = new Request(head, route != null ? path : OTHER_PATH, (InetSocketAddress) ctx.channel().remoteAddress());
+      request =
+          new Request(
+              head,
+              route != null ? path : OTHER_PATH,
+              (InetSocketAddress) ctx.channel().remoteAddress());
       if (route == null) {
-        early(ctx, head, Response.text(404, "no such path; endpoints: " + String.join(" ", routes.keySet().stream()
-            .sorted().toList()) + "\n"));
+        early(
+            ctx,
+            head,
+            Response.text(
+                404,
+                "no such path; endpoints: "
+                    + String.join(" ", routes.keySet().stream().sorted().toList())
+                    + "\n"));
         return;
       }
       Response r = route.head(request);
@@ -554,34 +693,50 @@ public final class NettyHttpServer implements AutoCloseable {
         early(ctx, head, r);
         return;
       }
-      String encoding = h.get(HttpHeaderNames.CONTENT_ENCODING, "identity").trim().toLowerCase(Locale.ROOT);
+      String encoding =
+          h.get(HttpHeaderNames.CONTENT_ENCODING, "identity").trim().toLowerCase(Locale.ROOT);
       if (!encoding.equals("identity") && !encoding.equals("gzip")) {
-        early(ctx, head, Response.text(415, "unsupported Content-Encoding '" + encoding + "' (gzip or identity)\n"));
+        early(
+            ctx,
+            head,
+            Response.text(
+                415, "unsupported Content-Encoding '" + encoding + "' (gzip or identity)\n"));
         return;
       }
       gzip = encoding.equals("gzip");
       declared = HttpUtil.getContentLength(head, -1L);
       if (declared > settings.maxBodyBytes()) {
         metrics.count(Limit.BODY_TOO_LARGE);
-        early(ctx, head, Response.text(413, "body of " + declared + " bytes exceeds the limit of "
-            + settings.maxBodyBytes() + " bytes (http.max.body.bytes)\n"));
+        early(
+            ctx,
+            head,
+            Response.text(
+                413,
+                "body of "
+                    + declared
+                    + " bytes exceeds the limit of "
+                    + settings.maxBodyBytes()
+                    + " bytes (http.max.body.bytes)\n"));
         return;
       }
       if (HttpUtil.is100ContinueExpected(head)) {
-        ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE,
-            Unpooled.EMPTY_BUFFER));
+        ctx.writeAndFlush(
+            new DefaultFullHttpResponse(
+                HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER));
       }
     }
 
     /**
-     * Answers a request from its head. A small unsent body is read and dropped to keep the connection; a larger one,
-     * or one the client waits to be asked for (100-continue), ends the connection after the answer.
+     * Answers a request from its head. A small unsent body is read and dropped to keep the
+     * connection; a larger one, or one the client waits to be asked for (100-continue), ends the
+     * connection after the answer.
      */
     private void early(ChannelHandlerContext ctx, HttpRequest head, Response r) {
       long declared = HttpUtil.getContentLength(head, -1L);
       boolean chunked = HttpUtil.isTransferEncodingChunked(head);
       boolean pending = chunked || declared > 0;
-      if (pending && (chunked || declared > MAX_DRAIN_BYTES || HttpUtil.is100ContinueExpected(head))) {
+      if (pending
+          && (chunked || declared > MAX_DRAIN_BYTES || HttpUtil.is100ContinueExpected(head))) {
         keepAlive = false;
       }
       state = State.DISCARD;
@@ -593,8 +748,10 @@ public final class NettyHttpServer implements AutoCloseable {
       if (content.decoderResult().isFailure()) {
         Throwable cause = content.decoderResult().cause();
         if (cause instanceof TooLongFrameException) {
-          throw new Refusal(Limit.HEAD_TOO_LARGE, 431, "trailers exceed " + settings.maxHeaderBytes()
-              + " bytes (http.max.header.bytes)");
+          throw new Refusal(
+              Limit.HEAD_TOO_LARGE,
+              431,
+              "trailers exceed " + settings.maxHeaderBytes() + " bytes (http.max.header.bytes)");
         }
         throw new Refusal(Limit.BAD_CHUNK, 400, "bad chunked body: " + cause.getMessage());
       }
@@ -618,8 +775,12 @@ public final class NettyHttpServer implements AutoCloseable {
       if (n > 0) {
         bodyBytes += n;
         if (bodyBytes > settings.maxBodyBytes()) {
-          throw new Refusal(Limit.BODY_TOO_LARGE, 413, "body exceeds the limit of " + settings.maxBodyBytes()
-              + " bytes (http.max.body.bytes)");
+          throw new Refusal(
+              Limit.BODY_TOO_LARGE,
+              413,
+              "body exceeds the limit of "
+                  + settings.maxBodyBytes()
+                  + " bytes (http.max.body.bytes)");
         }
         int size = (int) (bodyBytes - n);
         if (body == null || bodyBytes > body.length) {
@@ -629,17 +790,19 @@ public final class NettyHttpServer implements AutoCloseable {
       }
       if (content instanceof LastHttpContent last) {
         if (last.trailingHeaders().size() > settings.maxTrailers()) {
-          throw new Refusal(Limit.TOO_MANY_TRAILERS, 431, "more than " + settings.maxTrailers()
-              + " trailer fields (http.max.trailers)");
+          throw new Refusal(
+              Limit.TOO_MANY_TRAILERS,
+              431,
+              "more than " + settings.maxTrailers() + " trailer fields (http.max.trailers)");
         }
         complete(ctx);
       }
     }
 
     /**
-     * Grows the body array to hold at least {@code need} bytes: to the declared length when that is all that is still
-     * expected, else at most doubling (so it never holds more than twice what arrived), charging the budget for the
-     * added capacity before allocating it.
+     * Grows the body array to hold at least {@code need} bytes: to the declared length when that is
+     * all that is still expected, else at most doubling (so it never holds more than twice what
+     * arrived), charging the budget for the added capacity before allocating it.
      */
     private void grow(int size, int need) throws Refusal {
       int cap = body == null ? 0 : body.length;
@@ -658,11 +821,15 @@ public final class NettyHttpServer implements AutoCloseable {
     /** Takes n bytes from the global budget, or refuses the request when the budget has no room. */
     private void charge(long n) throws Refusal {
       long max = settings.maxInflightBodyBytes();
-      for (;;) {
+      for (; ; ) {
         long cur = inflight.get();
         if (cur + n > max) {
-          throw new Refusal(Limit.INFLIGHT_BUDGET, 503, "the collector is busy: " + max
-              + " body bytes in flight (http.max.inflight.body.bytes); retry later");
+          throw new Refusal(
+              Limit.INFLIGHT_BUDGET,
+              503,
+              "the collector is busy: "
+                  + max
+                  + " body bytes in flight (http.max.inflight.body.bytes); retry later");
         }
         if (inflight.compareAndSet(cur, cur + n)) {
           charged += n;
@@ -695,22 +862,28 @@ public final class NettyHttpServer implements AutoCloseable {
     }
 
     /**
-     * Decompresses every member of a gzip stream (GZIPInputStream reads concatenated members; the source here is the
-     * whole body in memory, so its end is never mistaken for the end of the stream), charging the output to the
-     * budget as it grows.
+     * Decompresses every member of a gzip stream (GZIPInputStream reads concatenated members; the
+     * source here is the whole body in memory, so its end is never mistaken for the end of the
+     * stream), charging the output to the budget as it grows.
      */
     private byte[] gunzip(byte[] in, int length) throws IOException, Refusal {
       long limit = settings.maxBodyBytes();
-      ByteArrayOutputStream out = new ByteArrayOutputStream((int) Math.min(limit, Math.max(1024, 4L * length)));
+      ByteArrayOutputStream out =
+          new ByteArrayOutputStream((int) Math.min(limit, Math.max(1024, 4L * length)));
       byte[] buf = new byte[16 * 1024];
       long total = 0;
-      try (GZIPInputStream gz = new GZIPInputStream(new ByteArrayInputStream(in, 0, length), 8192)) {
+      try (GZIPInputStream gz =
+          new GZIPInputStream(new ByteArrayInputStream(in, 0, length), 8192)) {
         int n;
         while ((n = gz.read(buf)) > 0) {
           total += n;
           if (total > limit) {
-            throw new Refusal(Limit.DECOMPRESSED_TOO_LARGE, 413, "body exceeds the limit of " + limit
-                + " bytes once decompressed (http.max.body.bytes)");
+            throw new Refusal(
+                Limit.DECOMPRESSED_TOO_LARGE,
+                413,
+                "body exceeds the limit of "
+                    + limit
+                    + " bytes once decompressed (http.max.body.bytes)");
           }
           charge(n);
           out.write(buf, 0, n);
@@ -719,7 +892,9 @@ public final class NettyHttpServer implements AutoCloseable {
       return out.toByteArray();
     }
 
-    /** Answers, then closes with a lingering close after a refusal, or waits for the next request. */
+    /**
+     * Answers, then closes with a lingering close after a refusal, or waits for the next request.
+     */
     private void refuse(ChannelHandlerContext ctx, Refusal r) {
       metrics.count(r.limit);
       keepAlive = false;
@@ -728,11 +903,16 @@ public final class NettyHttpServer implements AutoCloseable {
     }
 
     private void respond(ChannelHandlerContext ctx, Response r, boolean bodyPending) {
-      String connection = !keepAlive ? "close" : request != null
-          && request.head.protocolVersion().equals(HttpVersion.HTTP_1_0) ? "keep-alive" : null;
+      String connection =
+          !keepAlive
+              ? "close"
+              : request != null && request.head.protocolVersion().equals(HttpVersion.HTTP_1_0)
+                  ? "keep-alive"
+                  : null;
       ByteBuf resp = Unpooled.wrappedBuffer(encode(r, connection));
       observer.answered(request != null ? request.path() : OTHER_PATH, r.status());
-      // written from the encoder's context: past the encoder, which takes only HTTP objects in this state
+      // written from the encoder's context: past the encoder, which takes only HTTP objects in this
+      // state
       ChannelFuture f = ctx.pipeline().context("encoder").writeAndFlush(resp);
       if (!keepAlive) {
         state = State.CLOSING;

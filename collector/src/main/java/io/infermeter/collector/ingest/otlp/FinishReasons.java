@@ -1,8 +1,8 @@
 package io.infermeter.collector.ingest.otlp;
 
-import io.infermeter.collector.ingest.InvalidEventException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.infermeter.collector.ingest.InvalidEventException;
 import io.infermeter.collector.support.CollectorMetrics.RejectReason;
 import io.opentelemetry.proto.common.v1.AnyValue;
 import io.opentelemetry.proto.common.v1.KeyValue;
@@ -12,16 +12,19 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Reads {@code gen_ai.response.finish_reasons}: a string array in the GenAI semantic conventions, a JSON string list
- * ({@code json.dumps([...])}, e.g. {@code "[\"stop\"]"}) in vLLM V1's {@code do_tracing}, or one plain string. Values are
- * lower-cased; at most {@link #MAX_REASONS} of at most {@link #MAX_CHARS} characters each. Stateless, thread-safe.
+ * Reads {@code gen_ai.response.finish_reasons}: a string array in the GenAI semantic conventions, a
+ * JSON string list ({@code json.dumps([...])}, e.g. {@code "[\"stop\"]"}) in vLLM V1's {@code
+ * do_tracing}, or one plain string. Values are lower-cased; at most {@link #MAX_REASONS} of at most
+ * {@link #MAX_CHARS} characters each. Stateless, thread-safe.
  */
 final class FinishReasons {
 
   /** vLLM's FinishReason.ABORT: the client went away or the request was aborted. */
   static final String ABORT = "abort";
+
   /** vLLM's FinishReason.ERROR (newer releases). */
   static final String ERROR = "error";
+
   /** Generation stopped at max_tokens / the context length. */
   static final String LENGTH = "length";
 
@@ -73,7 +76,8 @@ final class FinishReasons {
     return out;
   }
 
-  private static void add(KeyValue kv, List<String> out, String reason) throws InvalidEventException {
+  private static void add(KeyValue kv, List<String> out, String reason)
+      throws InvalidEventException {
     if (out.size() == MAX_REASONS) {
       throw invalid(kv, "has more than " + MAX_REASONS + " entries");
     }
@@ -85,6 +89,7 @@ final class FinishReasons {
 
   private static InvalidEventException invalid(KeyValue kv, String what) {
     String msg = kv.getKey() + " " + what;
-    return new InvalidEventException(RejectReason.INVALID_VALUE, msg.length() > 300 ? msg.substring(0, 300) : msg);
+    return new InvalidEventException(
+        RejectReason.INVALID_VALUE, msg.length() > 300 ? msg.substring(0, 300) : msg);
   }
 }

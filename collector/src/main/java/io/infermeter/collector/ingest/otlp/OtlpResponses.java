@@ -1,33 +1,41 @@
 package io.infermeter.collector.ingest.otlp;
 
-import io.infermeter.collector.ingest.IngestServer;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
 import com.google.rpc.Status;
-import io.infermeter.collector.ingest.http.NettyHttpServer.Response;
 import io.infermeter.collector.ingest.IngestServer.Result;
+import io.infermeter.collector.ingest.http.NettyHttpServer.Response;
 import io.opentelemetry.proto.collector.trace.v1.ExportTracePartialSuccess;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
 import java.nio.charset.StandardCharsets;
 
 /**
- * OTLP answers shared by OTLP/HTTP and OTLP/gRPC, as the OTLP specification ("Partial Success", "Failures") says: an
- * ExportTraceServiceResponse, with {@code partial_success} when some spans were rejected, and a {@code google.rpc.Status}
- * body for a failed request, each in the request's encoding (protobuf, or OTLP JSON with lowerCamelCase field names).
- * Stateless; thread-safe.
+ * OTLP answers shared by OTLP/HTTP and OTLP/gRPC, as the OTLP specification ("Partial Success",
+ * "Failures") says: an ExportTraceServiceResponse, with {@code partial_success} when some spans
+ * were rejected, and a {@code google.rpc.Status} body for a failed request, each in the request's
+ * encoding (protobuf, or OTLP JSON with lowerCamelCase field names). Stateless; thread-safe.
  */
 public final class OtlpResponses {
 
-  private static final JsonFormat.Printer JSON = JsonFormat.printer().omittingInsignificantWhitespace();
+  private static final JsonFormat.Printer JSON =
+      JsonFormat.printer().omittingInsignificantWhitespace();
 
   private OtlpResponses() {}
 
-  /** One line: how many spans were rejected of how many, and the first reasons (at most IngestServer's limit). */
+  /**
+   * One line: how many spans were rejected of how many, and the first reasons (at most
+   * IngestServer's limit).
+   */
   public static String summary(Result r) {
     StringBuilder sb = new StringBuilder();
-    sb.append("rejected ").append(r.rejected()).append(" of ").append(r.accepted() + r.rejected())
-        .append(" spans (the ").append(r.accepted()).append(" valid ones were accepted): ");
+    sb.append("rejected ")
+        .append(r.rejected())
+        .append(" of ")
+        .append(r.accepted() + r.rejected())
+        .append(" spans (the ")
+        .append(r.accepted())
+        .append(" valid ones were accepted): ");
     sb.append(String.join("; ", r.messages()));
     if (r.rejected() > r.messages().size()) {
       sb.append("; ... and ").append(r.rejected() - r.messages().size()).append(" more");
@@ -35,13 +43,19 @@ public final class OtlpResponses {
     return sb.toString();
   }
 
-  /** The response to an ingested batch: empty when nothing was rejected, else with partial_success. */
+  /**
+   * The response to an ingested batch: empty when nothing was rejected, else with partial_success.
+   */
   public static ExportTraceServiceResponse traces(Result r) {
     if (r.rejected() == 0) {
       return ExportTraceServiceResponse.getDefaultInstance();
     }
-    return ExportTraceServiceResponse.newBuilder().setPartialSuccess(ExportTracePartialSuccess.newBuilder()
-        .setRejectedSpans(r.rejected()).setErrorMessage(summary(r))).build();
+    return ExportTraceServiceResponse.newBuilder()
+        .setPartialSuccess(
+            ExportTracePartialSuccess.newBuilder()
+                .setRejectedSpans(r.rejected())
+                .setErrorMessage(summary(r)))
+        .build();
   }
 
   /** {@link #traces(Result)} as an OTLP/HTTP 200 response in the request's encoding. */
@@ -59,9 +73,11 @@ public final class OtlpResponses {
       return new Response(httpStatus, "application/x-protobuf", m.toByteArray());
     }
     try {
-      return new Response(httpStatus, "application/json", JSON.print(m).getBytes(StandardCharsets.UTF_8));
+      return new Response(
+          httpStatus, "application/json", JSON.print(m).getBytes(StandardCharsets.UTF_8));
     } catch (InvalidProtocolBufferException e) {
-      throw new IllegalStateException("cannot print a " + m.getDescriptorForType().getFullName(), e); // not for these
+      throw new IllegalStateException(
+          "cannot print a " + m.getDescriptorForType().getFullName(), e); // not for these
     }
   }
 }

@@ -8,10 +8,10 @@ import io.grpc.stub.StreamObserver;
 import io.infermeter.avro.EngineSample;
 import io.infermeter.avro.HardwareSample;
 import io.infermeter.collector.ingest.http.NettyHttpServer.Response;
-import io.infermeter.collector.support.CollectorMetrics;
 import io.infermeter.collector.sampling.prometheus.DcgmMapping;
 import io.infermeter.collector.sampling.prometheus.EngineMapping;
 import io.infermeter.collector.sampling.prometheus.PrometheusText;
+import io.infermeter.collector.support.CollectorMetrics;
 import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsPartialSuccess;
 import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
 import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse;
@@ -35,45 +35,57 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * OTLP metrics in, shared by OTLP/HTTP ({@code POST /v1/metrics}, protobuf or JSON, with the limits, gzip and bearer
- * tokens of {@code /v1/traces}) and OTLP/gRPC ({@code MetricsService/Export}). Per resource, the gauge and sum data
- * points are read as Prometheus series (metric name, data point attributes as labels, value):
+ * OTLP metrics in, shared by OTLP/HTTP ({@code POST /v1/metrics}, protobuf or JSON, with the
+ * limits, gzip and bearer tokens of {@code /v1/traces}) and OTLP/gRPC ({@code
+ * MetricsService/Export}). Per resource, the gauge and sum data points are read as Prometheus
+ * series (metric name, data point attributes as labels, value):
  *
  * <ul>
- *   <li>serving-engine metric names ({@link EngineMapping}: vLLM, SGLang, TGI, Triton, NIM) become engine samples,
- *   source {@code otlp}, instance the resource's {@code service.instance.id} (an OpenTelemetry Collector's Prometheus
- *   receiver sets it to the scraped host:port), else {@code k8s.pod.name}, else {@code host.name}, else
- *   {@value #UNKNOWN_INSTANCE}; pod the resource's {@code k8s.pod.name};</li>
- *   <li>dcgm-exporter names ({@code DCGM_FI_*}, as an OpenTelemetry Collector scraping dcgm-exporter forwards them,
- *   labels as attributes) become hardware samples through {@link DcgmMapping}, as a direct scrape does;</li>
- *   <li>every other metric, histograms and summaries, delta-temporality monotonic sums (not totals) and points flagged
- *   "no recorded value" are ignored and counted in
- *   {@code infermeter_collector_otlp_metric_points_dropped_total{reason}} (unknown_metric, unsupported_type,
- *   no_recorded_value).</li>
+ *   <li>serving-engine metric names ({@link EngineMapping}: vLLM, SGLang, TGI, Triton, NIM) become
+ *       engine samples, source {@code otlp}, instance the resource's {@code service.instance.id}
+ *       (an OpenTelemetry Collector's Prometheus receiver sets it to the scraped host:port), else
+ *       {@code k8s.pod.name}, else {@code host.name}, else {@value #UNKNOWN_INSTANCE}; pod the
+ *       resource's {@code k8s.pod.name};
+ *   <li>dcgm-exporter names ({@code DCGM_FI_*}, as an OpenTelemetry Collector scraping
+ *       dcgm-exporter forwards them, labels as attributes) become hardware samples through {@link
+ *       DcgmMapping}, as a direct scrape does;
+ *   <li>every other metric, histograms and summaries, delta-temporality monotonic sums (not totals)
+ *       and points flagged "no recorded value" are ignored and counted in {@code
+ *       infermeter_collector_otlp_metric_points_dropped_total{reason}} (unknown_metric,
+ *       unsupported_type, no_recorded_value).
  * </ul>
  *
- * <p>A value of an engine metric that cannot be true (not finite, negative, KV-cache usage above 1) is rejected: left
- * out, counted ({@code reason="invalid_value"}) and reported in {@code partial_success} (rejected_data_points,
- * error_message) with a 200 / OK answer, so an exporter does not retry it; when every data point of the request was
- * rejected, the answer is 400 / INVALID_ARGUMENT with a google.rpc.Status. A body that is not an
- * ExportMetricsServiceRequest is answered 400 / INVALID_ARGUMENT ({@code reason="malformed"}). The samples' time is
- * the latest data point time of the resource when it lies within {@link #MAX_POINT_AGE_US} before and
- * {@link #MAX_POINT_SKEW_US} after the collector's clock, else the time of receipt. Used points are counted in
- * {@code infermeter_collector_otlp_metric_points_used_total{kind}} (engine, hardware).
+ * <p>A value of an engine metric that cannot be true (not finite, negative, KV-cache usage above 1)
+ * is rejected: left out, counted ({@code reason="invalid_value"}) and reported in {@code
+ * partial_success} (rejected_data_points, error_message) with a 200 / OK answer, so an exporter
+ * does not retry it; when every data point of the request was rejected, the answer is 400 /
+ * INVALID_ARGUMENT with a google.rpc.Status. A body that is not an ExportMetricsServiceRequest is
+ * answered 400 / INVALID_ARGUMENT ({@code reason="malformed"}). The samples' time is the latest
+ * data point time of the resource when it lies within {@link #MAX_POINT_AGE_US} before and {@link
+ * #MAX_POINT_SKEW_US} after the collector's clock, else the time of receipt. Used points are
+ * counted in {@code infermeter_collector_otlp_metric_points_used_total{kind}} (engine, hardware).
  *
- * <p>Thread-safe: the dcgm mapping (which keeps XID state per GPU) is used under a lock; the rest is stateless.
+ * <p>Thread-safe: the dcgm mapping (which keeps XID state per GPU) is used under a lock; the rest
+ * is stateless.
  */
 public final class OtlpMetricsIngest {
 
   private static final Logger LOG = LoggerFactory.getLogger(OtlpMetricsIngest.class);
   private static final JsonFormat.Parser JSON_PARSER = JsonFormat.parser().ignoringUnknownFields();
-  private static final JsonFormat.Printer JSON = JsonFormat.printer().omittingInsignificantWhitespace();
+  private static final JsonFormat.Printer JSON =
+      JsonFormat.printer().omittingInsignificantWhitespace();
 
   static final String UNKNOWN_INSTANCE = "unknown";
-  /** Oldest data point time taken as the sample's time (1 h); older ones are stamped with the time of receipt. */
+
+  /**
+   * Oldest data point time taken as the sample's time (1 h); older ones are stamped with the time
+   * of receipt.
+   */
   static final long MAX_POINT_AGE_US = 3_600_000_000L;
+
   /** Latest data point time taken, ahead of the collector's clock (1 min). */
   static final long MAX_POINT_SKEW_US = 60_000_000L;
+
   /** Reasons quoted in an error message at most. */
   static final int MAX_MESSAGES = 20;
 
@@ -86,7 +98,8 @@ public final class OtlpMetricsIngest {
    * @param rejected data points refused (invalid values)
    * @param messages the first reasons for rejected points
    */
-  public record Outcome(long engine, long hardware, long ignored, long rejected, List<String> messages) {
+  public record Outcome(
+      long engine, long hardware, long ignored, long rejected, List<String> messages) {
 
     /** Points that were not rejected. */
     public long kept() {
@@ -95,8 +108,14 @@ public final class OtlpMetricsIngest {
 
     /** One line: what was rejected of how many, and the first reasons. */
     public String summary() {
-      StringBuilder sb = new StringBuilder().append("rejected ").append(rejected).append(" of ")
-          .append(kept() + rejected).append(" data points: ").append(String.join("; ", messages));
+      StringBuilder sb =
+          new StringBuilder()
+              .append("rejected ")
+              .append(rejected)
+              .append(" of ")
+              .append(kept() + rejected)
+              .append(" data points: ")
+              .append(String.join("; ", messages));
       if (rejected > messages.size()) {
         sb.append("; ... and ").append(rejected - messages.size()).append(" more");
       }
@@ -118,19 +137,32 @@ public final class OtlpMetricsIngest {
    * @param engineSink where engine samples go (the publisher)
    * @param hardwareSink where hardware samples go (the publisher)
    */
-  public OtlpMetricsIngest(EngineMapping engineMapping, DcgmMapping dcgmMapping, Consumer<EngineSample> engineSink,
-      Consumer<HardwareSample> hardwareSink, CollectorMetrics metrics, Clock clock) {
+  public OtlpMetricsIngest(
+      EngineMapping engineMapping,
+      DcgmMapping dcgmMapping,
+      Consumer<EngineSample> engineSink,
+      Consumer<HardwareSample> hardwareSink,
+      CollectorMetrics metrics,
+      Clock clock) {
     this.engineMapping = engineMapping;
     this.dcgmMapping = dcgmMapping;
     this.engineSink = engineSink;
     this.hardwareSink = hardwareSink;
     this.clock = clock;
-    this.used = Counter.builder().name("infermeter_collector_otlp_metric_points_used")
-        .help("OTLP metric data points turned into samples, by kind (engine, hardware)").labelNames("kind")
-        .register(metrics.registry());
-    this.dropped = Counter.builder().name("infermeter_collector_otlp_metric_points_dropped")
-        .help("OTLP metric data points not used, by reason (unknown_metric, unsupported_type, no_recorded_value, "
-            + "invalid_value, malformed)").labelNames("reason").register(metrics.registry());
+    this.used =
+        Counter.builder()
+            .name("infermeter_collector_otlp_metric_points_used")
+            .help("OTLP metric data points turned into samples, by kind (engine, hardware)")
+            .labelNames("kind")
+            .register(metrics.registry());
+    this.dropped =
+        Counter.builder()
+            .name("infermeter_collector_otlp_metric_points_dropped")
+            .help(
+                "OTLP metric data points not used, by reason (unknown_metric, unsupported_type, no_recorded_value, "
+                    + "invalid_value, malformed)")
+            .labelNames("reason")
+            .register(metrics.registry());
   }
 
   /** Decodes a request body: protobuf, or OTLP JSON when {@code json}. */
@@ -151,7 +183,10 @@ public final class OtlpMetricsIngest {
       req = parse(body, length, json);
     } catch (InvalidProtocolBufferException | RuntimeException e) {
       dropped.labelValues("malformed").inc();
-      return status(400, json, Status.Code.INVALID_ARGUMENT.value(),
+      return status(
+          400,
+          json,
+          Status.Code.INVALID_ARGUMENT.value(),
           "malformed: not an ExportMetricsServiceRequest: " + e.getMessage());
     }
     Outcome o;
@@ -159,7 +194,11 @@ public final class OtlpMetricsIngest {
       o = ingest(req);
     } catch (RuntimeException e) {
       LOG.warn("OTLP metrics export failed", e);
-      return status(503, json, Status.Code.UNAVAILABLE.value(), "the collector cannot take the metrics now: " + e);
+      return status(
+          503,
+          json,
+          Status.Code.UNAVAILABLE.value(),
+          "the collector cannot take the metrics now: " + e);
     }
     if (o.rejected() > 0 && o.kept() == 0) {
       return status(400, json, Status.Code.INVALID_ARGUMENT.value(), o.summary());
@@ -170,7 +209,8 @@ public final class OtlpMetricsIngest {
   /** OTLP/HTTP: the answer to a body that cannot be read (broken gzip). */
   public Response unreadable(boolean json, String message) {
     dropped.labelValues("malformed").inc();
-    return status(400, json, Status.Code.INVALID_ARGUMENT.value(), "cannot read the body: " + message);
+    return status(
+        400, json, Status.Code.INVALID_ARGUMENT.value(), "cannot read the body: " + message);
   }
 
   /** OTLP/gRPC: answers one {@code MetricsService/Export} call whose message is {@code message}. */
@@ -180,8 +220,10 @@ public final class OtlpMetricsIngest {
       req = parse(message, message.length, false);
     } catch (InvalidProtocolBufferException | RuntimeException e) {
       dropped.labelValues("malformed").inc();
-      out.onError(Status.INVALID_ARGUMENT.withDescription("malformed: not an ExportMetricsServiceRequest: "
-          + e.getMessage()).asRuntimeException());
+      out.onError(
+          Status.INVALID_ARGUMENT
+              .withDescription("malformed: not an ExportMetricsServiceRequest: " + e.getMessage())
+              .asRuntimeException());
       return;
     }
     Outcome o;
@@ -189,8 +231,10 @@ public final class OtlpMetricsIngest {
       o = ingest(req);
     } catch (RuntimeException e) {
       LOG.warn("OTLP/gRPC metrics export failed", e);
-      out.onError(Status.UNAVAILABLE.withDescription("the collector cannot take the metrics now: " + e)
-          .asRuntimeException());
+      out.onError(
+          Status.UNAVAILABLE
+              .withDescription("the collector cannot take the metrics now: " + e)
+              .asRuntimeException());
       return;
     }
     if (o.rejected() > 0 && o.kept() == 0) {
@@ -201,13 +245,20 @@ public final class OtlpMetricsIngest {
     out.onCompleted();
   }
 
-  /** The response to an ingested request: empty when nothing was rejected, else with partial_success. */
+  /**
+   * The response to an ingested request: empty when nothing was rejected, else with
+   * partial_success.
+   */
   static ExportMetricsServiceResponse response(Outcome o) {
     if (o.rejected() == 0) {
       return ExportMetricsServiceResponse.getDefaultInstance();
     }
-    return ExportMetricsServiceResponse.newBuilder().setPartialSuccess(ExportMetricsPartialSuccess.newBuilder()
-        .setRejectedDataPoints(o.rejected()).setErrorMessage(o.summary())).build();
+    return ExportMetricsServiceResponse.newBuilder()
+        .setPartialSuccess(
+            ExportMetricsPartialSuccess.newBuilder()
+                .setRejectedDataPoints(o.rejected())
+                .setErrorMessage(o.summary()))
+        .build();
   }
 
   /** Maps one request's data points and hands the samples to the sinks. */
@@ -230,8 +281,10 @@ public final class OtlpMetricsIngest {
             case GAUGE -> points = m.getGauge().getDataPointsList();
             case SUM -> {
               if (m.getSum().getIsMonotonic()
-                  && m.getSum().getAggregationTemporality() == AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA) {
-                ignored.merge("unsupported_type", (long) m.getSum().getDataPointsCount(), Long::sum);
+                  && m.getSum().getAggregationTemporality()
+                      == AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA) {
+                ignored.merge(
+                    "unsupported_type", (long) m.getSum().getDataPointsCount(), Long::sum);
                 continue;
               }
               points = m.getSum().getDataPointsList();
@@ -249,12 +302,17 @@ public final class OtlpMetricsIngest {
             continue;
           }
           for (NumberDataPoint p : points) {
-            if ((p.getFlags() & 1) != 0) { // DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK: a staleness marker
+            if ((p.getFlags() & 1)
+                != 0) { // DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK: a staleness marker
               ignored.merge("no_recorded_value", 1L, Long::sum);
               continue;
             }
-            double v = p.getValueCase() == NumberDataPoint.ValueCase.AS_INT ? p.getAsInt() : p.getAsDouble();
-            PrometheusText.Sample s = new PrometheusText.Sample(name, labels(p.getAttributesList()), v);
+            double v =
+                p.getValueCase() == NumberDataPoint.ValueCase.AS_INT
+                    ? p.getAsInt()
+                    : p.getAsDouble();
+            PrometheusText.Sample s =
+                new PrometheusText.Sample(name, labels(p.getAttributesList()), v);
             (dcgm ? dcgmSeries : engineSeries).add(s);
             latestNanos = Math.max(latestNanos, p.getTimeUnixNano());
           }
@@ -263,7 +321,8 @@ public final class OtlpMetricsIngest {
       long ts = timestamp(latestNanos, nowUs);
       if (!engineSeries.isEmpty()) {
         String pod = stringAttr(resource, "k8s.pod.name");
-        EngineMapping.Result r = engineMapping.map(engineSeries, instanceOf(resource), pod, "otlp", ts);
+        EngineMapping.Result r =
+            engineMapping.map(engineSeries, instanceOf(resource), pod, "otlp", ts);
         engine += r.used();
         rejected += r.invalid().size();
         for (String why : r.invalid()) {
@@ -332,7 +391,10 @@ public final class OtlpMetricsIngest {
     };
   }
 
-  /** The instance a resource names: service.instance.id, k8s.pod.name, host.name, or {@value #UNKNOWN_INSTANCE}. */
+  /**
+   * The instance a resource names: service.instance.id, k8s.pod.name, host.name, or {@value
+   * #UNKNOWN_INSTANCE}.
+   */
   static String instanceOf(List<KeyValue> resource) {
     for (String key : List.of("service.instance.id", "k8s.pod.name", "host.name")) {
       String v = stringAttr(resource, key);
@@ -353,7 +415,9 @@ public final class OtlpMetricsIngest {
     return null;
   }
 
-  /** Data point attributes as labels: scalar values as text, others (arrays, maps, bytes) left out. */
+  /**
+   * Data point attributes as labels: scalar values as text, others (arrays, maps, bytes) left out.
+   */
   private static Map<String, String> labels(List<KeyValue> attrs) {
     if (attrs.isEmpty()) {
       return Map.of();
@@ -379,7 +443,10 @@ public final class OtlpMetricsIngest {
   }
 
   private static Response status(int httpStatus, boolean json, int code, String message) {
-    return message(httpStatus, json, com.google.rpc.Status.newBuilder().setCode(code).setMessage(message).build());
+    return message(
+        httpStatus,
+        json,
+        com.google.rpc.Status.newBuilder().setCode(code).setMessage(message).build());
   }
 
   private static Response message(int httpStatus, boolean json, Message m) {
@@ -387,9 +454,11 @@ public final class OtlpMetricsIngest {
       return new Response(httpStatus, "application/x-protobuf", m.toByteArray());
     }
     try {
-      return new Response(httpStatus, "application/json", JSON.print(m).getBytes(StandardCharsets.UTF_8));
+      return new Response(
+          httpStatus, "application/json", JSON.print(m).getBytes(StandardCharsets.UTF_8));
     } catch (InvalidProtocolBufferException e) {
-      throw new IllegalStateException("cannot print a " + m.getDescriptorForType().getFullName(), e);
+      throw new IllegalStateException(
+          "cannot print a " + m.getDescriptorForType().getFullName(), e);
     }
   }
 }

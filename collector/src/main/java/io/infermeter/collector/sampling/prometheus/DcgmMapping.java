@@ -12,40 +12,51 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Maps the series of one dcgm-exporter scrape to one {@link HardwareSample} per GPU (or MIG instance), keyed by the
- * {@code UUID} label. Metric names and units are those of dcgm-exporter's {@code etc/default-counters.csv} and
- * {@code etc/dcp-metrics-included.csv}; the table is in docs/COLLECTOR.md "Prometheus scrape: dcgm-exporter".
+ * Maps the series of one dcgm-exporter scrape to one {@link HardwareSample} per GPU (or MIG
+ * instance), keyed by the {@code UUID} label. Metric names and units are those of dcgm-exporter's
+ * {@code etc/default-counters.csv} and {@code etc/dcp-metrics-included.csv}; the table is in
+ * docs/COLLECTOR.md "Prometheus scrape: dcgm-exporter".
  *
- * <p>The sample's host, cluster and region are the collector's configured identity (the node), so the samples join the
- * node's request events; dcgm-exporter's {@code Hostname} label is kept in {@link GpuState} only. A metric that is
- * absent, not finite, or one of DCGM's "blank" sentinels (values from 2<sup>47</sup> up: {@code DCGM_FP64_BLANK} and
- * the {@code DCGM_INT64_*} codes such as 9223372036854775794 = not supported) leaves its field null, never zero. A
- * series without a {@code UUID} label is skipped. When one GPU appears in several series of a metric (dcgm-exporter
- * writes one per pod when a GPU is shared), the first value is used and every (namespace, pod, container) is kept;
- * the sample's {@code pod} is the first pod listed.
+ * <p>The sample's host, cluster and region are the collector's configured identity (the node), so
+ * the samples join the node's request events; dcgm-exporter's {@code Hostname} label is kept in
+ * {@link GpuState} only. A metric that is absent, not finite, or one of DCGM's "blank" sentinels
+ * (values from 2<sup>47</sup> up: {@code DCGM_FP64_BLANK} and the {@code DCGM_INT64_*} codes such
+ * as 9223372036854775794 = not supported) leaves its field null, never zero. A series without a
+ * {@code UUID} label is skipped. When one GPU appears in several series of a metric (dcgm-exporter
+ * writes one per pod when a GPU is shared), the first value is used and every (namespace, pod,
+ * container) is kept; the sample's {@code pod} is the first pod listed.
  *
- * <p>{@code DCGM_FI_DEV_XID_ERRORS} is the code of the <em>last</em> XID, not a count: the schema's count of XIDs since
- * the collector started is derived by counting changes of that code to a non-zero value between scrapes (a repeat of
- * the same code is not visible, so the count is a lower bound). Not thread-safe: one scrape thread.
+ * <p>{@code DCGM_FI_DEV_XID_ERRORS} is the code of the <em>last</em> XID, not a count: the schema's
+ * count of XIDs since the collector started is derived by counting changes of that code to a
+ * non-zero value between scrapes (a repeat of the same code is not visible, so the count is a lower
+ * bound). Not thread-safe: one scrape thread.
  */
 public final class DcgmMapping {
 
   /** DCGM_FP64_BLANK (2^47); every DCGM blank/not-supported sentinel is at or above it. */
   static final double DCGM_BLANK = 140_737_488_355_328.0;
+
   private static final double MIB = 1024.0 * 1024.0;
 
   /** A Kubernetes workload dcgm-exporter attributes a GPU to. Empty strings become null. */
   public record PodRef(String namespace, String pod, String container) {}
 
   /**
-   * The mapped sample of one GPU plus what the schema has no field for yet: dcgm's labels (pods, Hostname) and the
-   * profiling ratios (0-1, null when absent).
+   * The mapped sample of one GPU plus what the schema has no field for yet: dcgm's labels (pods,
+   * Hostname) and the profiling ratios (0-1, null when absent).
    */
-  public record GpuState(HardwareSample sample, String gpuIndex, String dcgmHostname, Set<PodRef> pods, Double smActive,
-      Double dramActive, Double tensorActive) {}
+  public record GpuState(
+      HardwareSample sample,
+      String gpuIndex,
+      String dcgmHostname,
+      Set<PodRef> pods,
+      Double smActive,
+      Double dramActive,
+      Double tensorActive) {}
 
   private final HardwareSamples factory;
   private final String gpuTypeOverride;
+
   /** Per device id: the last XID code seen and the count of changes to a non-zero code. */
   private final Map<String, long[]> xid = new HashMap<>();
 
@@ -68,7 +79,10 @@ public final class DcgmMapping {
     }
   }
 
-  /** Maps one scrape's samples, stamped {@code timestampUs}; in order of first appearance of each device. */
+  /**
+   * Maps one scrape's samples, stamped {@code timestampUs}; in order of first appearance of each
+   * device.
+   */
   public List<GpuState> map(List<PrometheusText.Sample> samples, long timestampUs) {
     Map<String, Acc> byDevice = new LinkedHashMap<>();
     for (PrometheusText.Sample s : samples) {
@@ -81,11 +95,15 @@ public final class DcgmMapping {
       }
       String gi = blankToNull(s.labels().get("GPU_I_ID"));
       String deviceId = gi == null ? uuid : uuid + "/gi-" + gi;
-      Acc acc = byDevice.computeIfAbsent(deviceId,
-          k -> new Acc(k, gi == null ? DeviceKind.GPU : DeviceKind.MIG, s.labels()));
+      Acc acc =
+          byDevice.computeIfAbsent(
+              deviceId, k -> new Acc(k, gi == null ? DeviceKind.GPU : DeviceKind.MIG, s.labels()));
       acc.values.putIfAbsent(s.name(), s.value());
-      PodRef pod = new PodRef(blankToNull(s.labels().get("namespace")), blankToNull(s.labels().get("pod")),
-          blankToNull(s.labels().get("container")));
+      PodRef pod =
+          new PodRef(
+              blankToNull(s.labels().get("namespace")),
+              blankToNull(s.labels().get("pod")),
+              blankToNull(s.labels().get("container")));
       if (pod.pod() != null) {
         acc.pods.add(pod);
       }
@@ -100,7 +118,11 @@ public final class DcgmMapping {
   private GpuState toState(Acc a, long ts) {
     HardwareSample s = factory.newSample(a.deviceId, a.kind, "dcgm", ts);
     if (!a.pods.isEmpty()) {
-      s.setPod(a.pods.iterator().next().pod()); // the name a request event's pod attribute carries (k8s.pod.name)
+      s.setPod(
+          a.pods
+              .iterator()
+              .next()
+              .pod()); // the name a request event's pod attribute carries (k8s.pod.name)
     }
     String model = blankToNull(a.firstLabels.get("modelName"));
     s.setGpuType(gpuTypeOverride != null ? gpuTypeOverride : model);
@@ -152,16 +174,22 @@ public final class DcgmMapping {
     if ((v = get(a, "DCGM_FI_DEV_XID_ERRORS")) != null && v >= 0) {
       s.setXidErrors(xidCount(a.deviceId, (long) (double) v));
     }
-    return new GpuState(s, blankToNull(a.firstLabels.get("gpu")), blankToNull(a.firstLabels.get("Hostname")),
+    return new GpuState(
+        s,
+        blankToNull(a.firstLabels.get("gpu")),
+        blankToNull(a.firstLabels.get("Hostname")),
         java.util.Collections.unmodifiableSet(new LinkedHashSet<>(a.pods)),
-        ratio(get(a, "DCGM_FI_PROF_SM_ACTIVE")), ratio(get(a, "DCGM_FI_PROF_DRAM_ACTIVE")),
+        ratio(get(a, "DCGM_FI_PROF_SM_ACTIVE")),
+        ratio(get(a, "DCGM_FI_PROF_DRAM_ACTIVE")),
         ratio(get(a, "DCGM_FI_PROF_PIPE_TENSOR_ACTIVE")));
   }
 
   private long xidCount(String deviceId, long code) {
     long[] st = xid.get(deviceId);
     if (st == null) {
-      xid.put(deviceId, new long[] {code, 0}); // an XID from before the collector started does not count
+      xid.put(
+          deviceId,
+          new long[] {code, 0}); // an XID from before the collector started does not count
       return 0;
     }
     if (code != st[0] && code != 0) {
@@ -171,7 +199,9 @@ public final class DcgmMapping {
     return st[1];
   }
 
-  /** The value of a metric for the device; null when absent, not finite or a DCGM blank sentinel. */
+  /**
+   * The value of a metric for the device; null when absent, not finite or a DCGM blank sentinel.
+   */
   private static Double get(Acc a, String metric) {
     Double v = a.values.get(metric);
     if (v == null || !Double.isFinite(v) || Math.abs(v) >= DCGM_BLANK) {

@@ -1,9 +1,9 @@
 package io.infermeter.collector.sampling.prometheus;
 
 import io.infermeter.avro.HardwareSample;
-import io.infermeter.collector.support.CollectorMetrics;
 import io.infermeter.collector.sampling.HardwareSamples;
 import io.infermeter.collector.sampling.Sampler;
+import io.infermeter.collector.support.CollectorMetrics;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Instant;
@@ -18,15 +18,16 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Scrapes dcgm-exporter {@code /metrics} targets (Prometheus text format 0.0.4) every {@code scrape.interval} on its
- * own daemon thread and turns each scrape into hardware samples ({@link DcgmMapping}, source {@code dcgm}). As a
- * {@link Sampler} it only hands over what the scrape thread produced since the last call, so a slow or dead target
- * never delays the other samplers of the loop.
+ * Scrapes dcgm-exporter {@code /metrics} targets (Prometheus text format 0.0.4) every {@code
+ * scrape.interval} on its own daemon thread and turns each scrape into hardware samples ({@link
+ * DcgmMapping}, source {@code dcgm}). As a {@link Sampler} it only hands over what the scrape
+ * thread produced since the last call, so a slow or dead target never delays the other samplers of
+ * the loop.
  *
- * <p>Each target is fetched and parsed by a {@link ScrapeClient} (its bounds, and the failure counters shared with the
- * engine scraper); a failure is never fatal. At most {@value #BACKLOG} samples wait for the
- * sampler loop; beyond, new ones are dropped and counted in {@code infermeter_collector_dropped_total{reason=
- * "scrape_backlog"}}. Thread-safe.
+ * <p>Each target is fetched and parsed by a {@link ScrapeClient} (its bounds, and the failure
+ * counters shared with the engine scraper); a failure is never fatal. At most {@value #BACKLOG}
+ * samples wait for the sampler loop; beyond, new ones are dropped and counted in {@code
+ * infermeter_collector_dropped_total{reason= "scrape_backlog"}}. Thread-safe.
  */
 public final class DcgmScraper implements Sampler {
 
@@ -44,29 +45,39 @@ public final class DcgmScraper implements Sampler {
    * @param factory the collector's identity (the node), stamped on every sample
    * @param gpuTypeOverride the configured gpu.type, or null to use dcgm's modelName label
    */
-  public DcgmScraper(ScrapeSettings settings, HardwareSamples factory, String gpuTypeOverride,
-      CollectorMetrics metrics, Clock clock) {
+  public DcgmScraper(
+      ScrapeSettings settings,
+      HardwareSamples factory,
+      String gpuTypeOverride,
+      CollectorMetrics metrics,
+      Clock clock) {
     this(new ScrapeClient(settings, metrics), factory, gpuTypeOverride, metrics, clock);
   }
 
   /** As above, with the collector's one {@link ScrapeClient} (shared with the engine scraper). */
-  public DcgmScraper(ScrapeClient client, HardwareSamples factory, String gpuTypeOverride, CollectorMetrics metrics,
+  public DcgmScraper(
+      ScrapeClient client,
+      HardwareSamples factory,
+      String gpuTypeOverride,
+      CollectorMetrics metrics,
       Clock clock) {
     this.client = client;
     this.mapping = new DcgmMapping(factory, gpuTypeOverride);
     this.metrics = metrics;
     this.clock = clock;
-    this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "infermeter-dcgm-scrape");
-      t.setDaemon(true);
-      return t;
-    });
+    this.executor =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "infermeter-dcgm-scrape");
+              t.setDaemon(true);
+              return t;
+            });
   }
 
   /** Starts scraping every {@code scrape.interval}, the first scrape at once. */
   public void start() {
-    executor.scheduleWithFixedDelay(this::scrapeAll, 0, client.settings().interval().toNanos(),
-        TimeUnit.NANOSECONDS);
+    executor.scheduleWithFixedDelay(
+        this::scrapeAll, 0, client.settings().interval().toNanos(), TimeUnit.NANOSECONDS);
   }
 
   @Override
@@ -74,7 +85,10 @@ public final class DcgmScraper implements Sampler {
     return "dcgm";
   }
 
-  /** The samples scraped since the last call ({@code timestampUs} is unused: each sample carries its scrape time). */
+  /**
+   * The samples scraped since the last call ({@code timestampUs} is unused: each sample carries its
+   * scrape time).
+   */
   @Override
   public List<HardwareSample> sample(long timestampUs) {
     List<HardwareSample> out = new ArrayList<>(ready.size());
@@ -83,8 +97,9 @@ public final class DcgmScraper implements Sampler {
   }
 
   /**
-   * The latest state of every GPU seen, by device id: the sample plus what the schema has no field for (pods holding
-   * the GPU, dcgm's Hostname, SM/DRAM/tensor activity ratios), for attributing a pod's requests to its GPUs.
+   * The latest state of every GPU seen, by device id: the sample plus what the schema has no field
+   * for (pods holding the GPU, dcgm's Hostname, SM/DRAM/tensor activity ratios), for attributing a
+   * pod's requests to its GPUs.
    */
   public Map<String, DcgmMapping.GpuState> latest() {
     return Map.copyOf(latest);

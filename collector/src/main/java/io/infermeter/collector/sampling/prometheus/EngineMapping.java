@@ -7,9 +7,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Maps the series of one serving-engine instance (one {@code /metrics} scrape, or one OTLP resource's data points) to
- * one {@link EngineSample} per (engine, model). The metric names are the engines' own (docs/INTEGRATIONS.md "Engine
- * metrics", each with its source):
+ * Maps the series of one serving-engine instance (one {@code /metrics} scrape, or one OTLP
+ * resource's data points) to one {@link EngineSample} per (engine, model). The metric names are the
+ * engines' own (docs/INTEGRATIONS.md "Engine metrics", each with its source):
  *
  * <table>
  *   <caption>engine metric name to EngineSample field</caption>
@@ -25,25 +25,37 @@ import java.util.Map;
  *       <td></td></tr>
  * </table>
  *
- * <p>A counter is also recognised without its {@code _total} suffix (an OpenTelemetry Collector's Prometheus receiver
- * with name normalisation drops it). The model is the series' {@code model_name} label (vLLM, SGLang, NIM) or
- * {@code model} label (Triton); TGI's metrics name no model. Several series of one field and model (vLLM's per
- * data-parallel {@code engine} label, Triton's model versions) are combined: KV-cache usage is the highest (the most
- * pressed cache), counts are summed.
+ * <p>A counter is also recognised without its {@code _total} suffix (an OpenTelemetry Collector's
+ * Prometheus receiver with name normalisation drops it). The model is the series' {@code
+ * model_name} label (vLLM, SGLang, NIM) or {@code model} label (Triton); TGI's metrics name no
+ * model. Several series of one field and model (vLLM's per data-parallel {@code engine} label,
+ * Triton's model versions) are combined: KV-cache usage is the highest (the most pressed cache),
+ * counts are summed.
  *
- * <p>Values are checked, never guessed: a value that is not finite, negative, a KV-cache usage above 1, or a count
- * above {@value #MAX_COUNT} is left out of the sample and reported in {@link Result#invalid()}; a (engine, model) with
- * no usable value yields no sample. Stateless and thread-safe.
+ * <p>Values are checked, never guessed: a value that is not finite, negative, a KV-cache usage
+ * above 1, or a count above {@value #MAX_COUNT} is left out of the sample and reported in {@link
+ * Result#invalid()}; a (engine, model) with no usable value yields no sample. Stateless and
+ * thread-safe.
  */
 public final class EngineMapping {
 
-  /** Largest count (requests, preemptions) taken as real; beyond it a value is reported as invalid. */
+  /**
+   * Largest count (requests, preemptions) taken as real; beyond it a value is reported as invalid.
+   */
   static final double MAX_COUNT = 1.0e12;
-  /** Longest instance, pod or model name kept (a Kubernetes or DNS name has at most 253 characters). */
+
+  /**
+   * Longest instance, pod or model name kept (a Kubernetes or DNS name has at most 253 characters).
+   */
   static final int MAX_NAME_CHARS = 253;
 
   /** A field of {@link EngineSample} an engine metric feeds. */
-  public enum Field { KV_CACHE_USAGE, REQUESTS_RUNNING, REQUESTS_WAITING, PREEMPTIONS }
+  public enum Field {
+    KV_CACHE_USAGE,
+    REQUESTS_RUNNING,
+    REQUESTS_WAITING,
+    PREEMPTIONS
+  }
 
   /** What an engine metric name means: which engine exposes it and which field it feeds. */
   public record Known(String engine, Field field) {}
@@ -71,7 +83,9 @@ public final class EngineMapping {
     NAMES.put(name, new Known(engine, field));
   }
 
-  /** The engine metric a name is, or null: also a counter's name without its {@code _total} suffix. */
+  /**
+   * The engine metric a name is, or null: also a counter's name without its {@code _total} suffix.
+   */
   public static Known lookup(String metricName) {
     Known k = NAMES.get(metricName);
     if (k == null && !metricName.endsWith("_total")) {
@@ -94,7 +108,8 @@ public final class EngineMapping {
    * @param samples one per (engine, model) with at least one usable value
    * @param used series that fed a field
    * @param unknown series of no engine metric (left alone)
-   * @param invalid series of an engine metric whose value was refused, each with why (metric name and reason)
+   * @param invalid series of an engine metric whose value was refused, each with why (metric name
+   *     and reason)
    */
   public record Result(List<EngineSample> samples, int used, int unknown, List<String> invalid) {}
 
@@ -102,7 +117,9 @@ public final class EngineMapping {
   private final String region;
   private final String host;
 
-  /** @param cluster, region, host the collector's identity (the node), stamped on every sample */
+  /**
+   * @param cluster, region, host the collector's identity (the node), stamped on every sample
+   */
   public EngineMapping(String cluster, String region, String host) {
     this.cluster = cluster;
     this.region = region;
@@ -120,11 +137,16 @@ public final class EngineMapping {
    * Maps the series of one instance.
    *
    * @param instance the engine instance (scrape target host:port, or the OTLP resource's instance)
-   * @param pod the Kubernetes pod of the instance, or null (a series' {@code pod} label overrides it)
+   * @param pod the Kubernetes pod of the instance, or null (a series' {@code pod} label overrides
+   *     it)
    * @param source scrape or otlp
    * @param timestampUs the samples' time, epoch microseconds
    */
-  public Result map(List<PrometheusText.Sample> series, String instance, String pod, String source,
+  public Result map(
+      List<PrometheusText.Sample> series,
+      String instance,
+      String pod,
+      String source,
       long timestampUs) {
     Map<List<String>, Acc> groups = new LinkedHashMap<>();
     List<String> invalid = new ArrayList<>();
@@ -150,7 +172,8 @@ public final class EngineMapping {
         invalid.add(s.name() + ": " + why);
         continue;
       }
-      Acc a = groups.computeIfAbsent(java.util.Arrays.asList(k.engine(), model, podOf), x -> new Acc());
+      Acc a =
+          groups.computeIfAbsent(java.util.Arrays.asList(k.engine(), model, podOf), x -> new Acc());
       double v = s.value();
       switch (k.field()) {
         case KV_CACHE_USAGE -> a.kv = a.kv == null ? v : Math.max(a.kv, v);
@@ -161,24 +184,26 @@ public final class EngineMapping {
       used++;
     }
     List<EngineSample> out = new ArrayList<>(groups.size());
-    String inst = instance.length() > MAX_NAME_CHARS ? instance.substring(0, MAX_NAME_CHARS) : instance;
-    groups.forEach((key, a) -> {
-      EngineSample e = new EngineSample();
-      e.setCluster(cluster);
-      e.setRegion(region);
-      e.setHost(host);
-      e.setInstance(inst);
-      e.setEngine(key.get(0));
-      e.setModel(key.get(1));
-      e.setPod(key.get(2));
-      e.setSource(source);
-      e.setTimestampUs(timestampUs);
-      e.setKvCacheUsage(a.kv);
-      e.setRequestsRunning(a.running);
-      e.setRequestsWaiting(a.waiting);
-      e.setPreemptionsTotal(a.preemptions);
-      out.add(e);
-    });
+    String inst =
+        instance.length() > MAX_NAME_CHARS ? instance.substring(0, MAX_NAME_CHARS) : instance;
+    groups.forEach(
+        (key, a) -> {
+          EngineSample e = new EngineSample();
+          e.setCluster(cluster);
+          e.setRegion(region);
+          e.setHost(host);
+          e.setInstance(inst);
+          e.setEngine(key.get(0));
+          e.setModel(key.get(1));
+          e.setPod(key.get(2));
+          e.setSource(source);
+          e.setTimestampUs(timestampUs);
+          e.setKvCacheUsage(a.kv);
+          e.setRequestsRunning(a.running);
+          e.setRequestsWaiting(a.waiting);
+          e.setPreemptionsTotal(a.preemptions);
+          out.add(e);
+        });
     return new Result(out, used, unknown, invalid);
   }
 

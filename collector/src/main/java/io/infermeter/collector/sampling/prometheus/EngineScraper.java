@@ -15,13 +15,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Scrapes serving-engine {@code /metrics} targets ({@code scrape.engine.targets}: vLLM, SGLang, TGI, Triton, NIM) every
- * {@code scrape.interval} on its own daemon thread and hands one {@link EngineSample} per (engine, model) of each
- * target to the sink (the publisher, topic {@code infermeter-engine-state}), source {@code scrape}, instance the
- * target's host:port. Fetching, bounds and failure accounting are the {@link ScrapeClient}'s; the mapping is
- * {@link EngineMapping}'s. A value an engine reports that cannot be true (not finite, negative, KV-cache usage above 1)
- * is left out and counted in {@code infermeter_collector_engine_values_refused_total{target}}; a failed scrape is
- * never fatal. Thread-safe.
+ * Scrapes serving-engine {@code /metrics} targets ({@code scrape.engine.targets}: vLLM, SGLang,
+ * TGI, Triton, NIM) every {@code scrape.interval} on its own daemon thread and hands one {@link
+ * EngineSample} per (engine, model) of each target to the sink (the publisher, topic {@code
+ * infermeter-engine-state}), source {@code scrape}, instance the target's host:port. Fetching,
+ * bounds and failure accounting are the {@link ScrapeClient}'s; the mapping is {@link
+ * EngineMapping}'s. A value an engine reports that cannot be true (not finite, negative, KV-cache
+ * usage above 1) is left out and counted in {@code
+ * infermeter_collector_engine_values_refused_total{target}}; a failed scrape is never fatal.
+ * Thread-safe.
  */
 public final class EngineScraper implements AutoCloseable {
 
@@ -39,27 +41,37 @@ public final class EngineScraper implements AutoCloseable {
    * @param mapping stamps the collector's identity (the node) on every sample
    * @param sink where samples go (the publisher); must not block for long
    */
-  public EngineScraper(ScrapeClient client, EngineMapping mapping, Consumer<EngineSample> sink,
-      CollectorMetrics metrics, Clock clock) {
+  public EngineScraper(
+      ScrapeClient client,
+      EngineMapping mapping,
+      Consumer<EngineSample> sink,
+      CollectorMetrics metrics,
+      Clock clock) {
     this.client = client;
     this.mapping = mapping;
     this.sink = sink;
     this.clock = clock;
-    this.refused = Counter.builder().name("infermeter_collector_engine_values_refused")
-        .help("Values of serving-engine metrics left out because they cannot be true (not finite, negative, "
-            + "KV-cache usage above 1), by scrape target").labelNames("target")
-        .register(metrics.registry());
-    this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "infermeter-engine-scrape");
-      t.setDaemon(true);
-      return t;
-    });
+    this.refused =
+        Counter.builder()
+            .name("infermeter_collector_engine_values_refused")
+            .help(
+                "Values of serving-engine metrics left out because they cannot be true (not finite, negative, "
+                    + "KV-cache usage above 1), by scrape target")
+            .labelNames("target")
+            .register(metrics.registry());
+    this.executor =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "infermeter-engine-scrape");
+              t.setDaemon(true);
+              return t;
+            });
   }
 
   /** Starts scraping every {@code scrape.interval}, the first scrape at once. */
   public void start() {
-    executor.scheduleWithFixedDelay(this::scrapeAll, 0, client.settings().interval().toNanos(),
-        TimeUnit.NANOSECONDS);
+    executor.scheduleWithFixedDelay(
+        this::scrapeAll, 0, client.settings().interval().toNanos(), TimeUnit.NANOSECONDS);
   }
 
   /** One round over all targets (also called by tests). Never throws. */
@@ -89,7 +101,10 @@ public final class EngineScraper implements AutoCloseable {
     EngineMapping.Result r = mapping.map(parsed.samples(), instance, null, "scrape", ts);
     if (!r.invalid().isEmpty()) {
       refused.labelValues(ScrapeSettings.label(target)).inc(r.invalid().size());
-      LOG.debug("{}: {} engine values refused, first: {}", ScrapeSettings.label(target), r.invalid().size(),
+      LOG.debug(
+          "{}: {} engine values refused, first: {}",
+          ScrapeSettings.label(target),
+          r.invalid().size(),
           r.invalid().get(0));
     }
     List<EngineSample> samples = r.samples();

@@ -10,33 +10,40 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * A strict parser of the Prometheus text exposition format 0.0.4 (the format dcgm-exporter serves on {@code /metrics}).
- * No well-kept Java parser of the format is on Maven Central ({@code prometheus-metrics-exposition-textformats} only
- * writes it), so this one implements the grammar of the format's specification, line by line:
+ * A strict parser of the Prometheus text exposition format 0.0.4 (the format dcgm-exporter serves
+ * on {@code /metrics}). No well-kept Java parser of the format is on Maven Central ({@code
+ * prometheus-metrics-exposition-textformats} only writes it), so this one implements the grammar of
+ * the format's specification, line by line:
  *
  * <ul>
- *   <li>blank lines are skipped; {@code # HELP name text} and {@code # TYPE name type} are read (the type is kept per
- *       metric family), every other line starting with {@code #} is a comment;</li>
- *   <li>a sample is {@code name [ "{" label="value" { "," label="value" } [ "," ] "}" ] value [ timestamp ]}, with
- *       spaces or tabs between tokens; names match {@code [a-zA-Z_:][a-zA-Z0-9_:]*}, label names
- *       {@code [a-zA-Z_][a-zA-Z0-9_]*}; label values are UTF-8 with exactly three escapes ({@code \\}, {@code \"},
- *       {@code \n});</li>
- *   <li>a value is a decimal float (optional sign, fraction, exponent) or {@code NaN}, {@code +Inf}, {@code -Inf},
- *       {@code Inf}; a timestamp is an integer (milliseconds).</li>
+ *   <li>blank lines are skipped; {@code # HELP name text} and {@code # TYPE name type} are read
+ *       (the type is kept per metric family), every other line starting with {@code #} is a
+ *       comment;
+ *   <li>a sample is {@code name [ "{" label="value" { "," label="value" } [ "," ] "}" ] value [
+ *       timestamp ]}, with spaces or tabs between tokens; names match {@code
+ *       [a-zA-Z_:][a-zA-Z0-9_:]*}, label names {@code [a-zA-Z_][a-zA-Z0-9_]*}; label values are
+ *       UTF-8 with exactly three escapes ({@code \\}, {@code \"}, {@code \n});
+ *   <li>a value is a decimal float (optional sign, fraction, exponent) or {@code NaN}, {@code
+ *       +Inf}, {@code -Inf}, {@code Inf}; a timestamp is an integer (milliseconds).
  * </ul>
  *
- * <p>A line that breaks the grammar (unknown escape, repeated label name, bad value, trailing garbage, unterminated
- * quote) is skipped and counted, never guessed at; the rest of the body is still read. A series (name and label set)
- * that occurs again keeps its first value and is counted as a duplicate. Stateless and thread-safe.
+ * <p>A line that breaks the grammar (unknown escape, repeated label name, bad value, trailing
+ * garbage, unterminated quote) is skipped and counted, never guessed at; the rest of the body is
+ * still read. A series (name and label set) that occurs again keeps its first value and is counted
+ * as a duplicate. Stateless and thread-safe.
  */
 public final class PrometheusText {
 
-  private static final Pattern VALUE = Pattern.compile("[+-]?(?:Inf|NaN|(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?)");
+  private static final Pattern VALUE =
+      Pattern.compile("[+-]?(?:Inf|NaN|(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?)");
   private static final Pattern TIMESTAMP = Pattern.compile("-?\\d{1,19}");
 
   private PrometheusText() {}
 
-  /** One sample line: metric name, labels in their order on the line, value (may be NaN or infinite). */
+  /**
+   * One sample line: metric name, labels in their order on the line, value (may be NaN or
+   * infinite).
+   */
   public record Sample(String name, Map<String, String> labels, double value) {}
 
   /**
@@ -48,7 +55,11 @@ public final class PrometheusText {
    * @param duplicateSeries samples skipped because their series occurred before
    * @param firstError the first malformed line's problem and line number (null when none)
    */
-  public record Parsed(List<Sample> samples, Map<String, String> types, int malformedLines, int duplicateSeries,
+  public record Parsed(
+      List<Sample> samples,
+      Map<String, String> types,
+      int malformedLines,
+      int duplicateSeries,
       String firstError) {}
 
   /** Thrown for one malformed line; caught by {@link #parse}. */
@@ -95,14 +106,25 @@ public final class PrometheusText {
         }
       }
     }
-    return new Parsed(Collections.unmodifiableList(samples), Collections.unmodifiableMap(types), malformed,
-        duplicates, firstError);
+    return new Parsed(
+        Collections.unmodifiableList(samples),
+        Collections.unmodifiableMap(types),
+        malformed,
+        duplicates,
+        firstError);
   }
 
   private static String seriesKey(Sample s) {
     StringBuilder b = new StringBuilder(s.name()).append('{');
-    s.labels().entrySet().stream().sorted(Map.Entry.comparingByKey())
-        .forEach(e -> b.append(e.getKey()).append('=').append(e.getValue().length()).append(':').append(e.getValue()));
+    s.labels().entrySet().stream()
+        .sorted(Map.Entry.comparingByKey())
+        .forEach(
+            e ->
+                b.append(e.getKey())
+                    .append('=')
+                    .append(e.getValue().length())
+                    .append(':')
+                    .append(e.getValue()));
     return b.append('}').toString();
   }
 
@@ -143,7 +165,8 @@ public final class PrometheusText {
       int tsStart = i;
       i = token(line, i);
       if (!TIMESTAMP.matcher(line.substring(tsStart, i)).matches()) {
-        throw new LineException("invalid timestamp '" + abbreviate(line.substring(tsStart, i)) + "'");
+        throw new LineException(
+            "invalid timestamp '" + abbreviate(line.substring(tsStart, i)) + "'");
       }
       i = skipBlanks(line, i);
       if (i < line.length()) {
@@ -163,7 +186,8 @@ public final class PrometheusText {
     };
   }
 
-  private static void readComment(String line, int from, Map<String, String> types) throws LineException {
+  private static void readComment(String line, int from, Map<String, String> types)
+      throws LineException {
     int i = skipBlanks(line, from);
     int kwEnd = token(line, i);
     String keyword = line.substring(i, kwEnd);
@@ -251,13 +275,20 @@ public final class PrometheusText {
     }
   }
 
-  /** End of a metric name (colons allowed) or label name starting at {@code from}; {@code from} when none. */
+  /**
+   * End of a metric name (colons allowed) or label name starting at {@code from}; {@code from} when
+   * none.
+   */
   private static int name(String s, int from, boolean metric) {
     int i = from;
     while (i < s.length()) {
       char c = s.charAt(i);
-      boolean ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || metric && c == ':'
-          || i > from && c >= '0' && c <= '9';
+      boolean ok =
+          c >= 'a' && c <= 'z'
+              || c >= 'A' && c <= 'Z'
+              || c == '_'
+              || metric && c == ':'
+              || i > from && c >= '0' && c <= '9';
       if (!ok) {
         break;
       }

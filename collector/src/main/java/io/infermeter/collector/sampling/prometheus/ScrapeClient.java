@@ -25,14 +25,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Fetches and parses one Prometheus {@code /metrics} target for the scrapers of this package (dcgm-exporter, serving
- * engines), with the bounds and the failure accounting they share: the whole scrape (connect, headers, body) within
- * {@code scrape.timeout}; a body over {@code scrape.max.body.bytes} abandoned as it arrives; a status other than 200
- * fails. Failures are counted in {@code infermeter_collector_scrape_errors_total{target,reason}} (reason: timeout,
- * connect, status, too_large, io) and logged once per streak of failures of a target (and once when it recovers);
- * malformed lines and duplicate series in {@code infermeter_collector_scrape_malformed_lines_total{target}} and
- * {@code infermeter_collector_scrape_duplicate_series_total{target}}. One instance per collector registers the
- * counters once; thread-safe.
+ * Fetches and parses one Prometheus {@code /metrics} target for the scrapers of this package
+ * (dcgm-exporter, serving engines), with the bounds and the failure accounting they share: the
+ * whole scrape (connect, headers, body) within {@code scrape.timeout}; a body over {@code
+ * scrape.max.body.bytes} abandoned as it arrives; a status other than 200 fails. Failures are
+ * counted in {@code infermeter_collector_scrape_errors_total{target,reason}} (reason: timeout,
+ * connect, status, too_large, io) and logged once per streak of failures of a target (and once when
+ * it recovers); malformed lines and duplicate series in {@code
+ * infermeter_collector_scrape_malformed_lines_total{target}} and {@code
+ * infermeter_collector_scrape_duplicate_series_total{target}}. One instance per collector registers
+ * the counters once; thread-safe.
  */
 public final class ScrapeClient {
 
@@ -47,17 +49,30 @@ public final class ScrapeClient {
 
   public ScrapeClient(ScrapeSettings settings, CollectorMetrics metrics) {
     this.settings = settings;
-    this.client = HttpClient.newBuilder().connectTimeout(settings.timeout())
-        .followRedirects(HttpClient.Redirect.NEVER).version(HttpClient.Version.HTTP_1_1).build();
-    this.errors = Counter.builder().name("infermeter_collector_scrape_errors")
-        .help("Failed scrapes of a Prometheus target, by target and reason").labelNames("target", "reason")
-        .register(metrics.registry());
-    this.malformed = Counter.builder().name("infermeter_collector_scrape_malformed_lines")
-        .help("Lines of scraped bodies skipped because they break the text format").labelNames("target")
-        .register(metrics.registry());
-    this.duplicates = Counter.builder().name("infermeter_collector_scrape_duplicate_series")
-        .help("Samples of scraped bodies skipped because their series occurred before").labelNames("target")
-        .register(metrics.registry());
+    this.client =
+        HttpClient.newBuilder()
+            .connectTimeout(settings.timeout())
+            .followRedirects(HttpClient.Redirect.NEVER)
+            .version(HttpClient.Version.HTTP_1_1)
+            .build();
+    this.errors =
+        Counter.builder()
+            .name("infermeter_collector_scrape_errors")
+            .help("Failed scrapes of a Prometheus target, by target and reason")
+            .labelNames("target", "reason")
+            .register(metrics.registry());
+    this.malformed =
+        Counter.builder()
+            .name("infermeter_collector_scrape_malformed_lines")
+            .help("Lines of scraped bodies skipped because they break the text format")
+            .labelNames("target")
+            .register(metrics.registry());
+    this.duplicates =
+        Counter.builder()
+            .name("infermeter_collector_scrape_duplicate_series")
+            .help("Samples of scraped bodies skipped because their series occurred before")
+            .labelNames("target")
+            .register(metrics.registry());
   }
 
   public ScrapeSettings settings() {
@@ -65,8 +80,8 @@ public final class ScrapeClient {
   }
 
   /**
-   * Scrapes {@code target} once: the parsed body, or null when the scrape failed (counted and logged). Never throws;
-   * an interrupt is restored and answered with null.
+   * Scrapes {@code target} once: the parsed body, or null when the scrape failed (counted and
+   * logged). Never throws; an interrupt is restored and answered with null.
    */
   public PrometheusText.Parsed scrape(URI target) {
     String label = ScrapeSettings.label(target);
@@ -90,7 +105,11 @@ public final class ScrapeClient {
     PrometheusText.Parsed parsed = PrometheusText.parse(body);
     if (parsed.malformedLines() > 0) {
       malformed.labelValues(label).inc(parsed.malformedLines());
-      LOG.debug("{}: {} malformed lines skipped, first: {}", label, parsed.malformedLines(), parsed.firstError());
+      LOG.debug(
+          "{}: {} malformed lines skipped, first: {}",
+          label,
+          parsed.malformedLines(),
+          parsed.firstError());
     }
     if (parsed.duplicateSeries() > 0) {
       duplicates.labelValues(label).inc(parsed.duplicateSeries());
@@ -98,11 +117,18 @@ public final class ScrapeClient {
     return parsed;
   }
 
-  /** Logs the recovery of a target after a streak of failures; {@code what} says what the scrape produced. */
+  /**
+   * Logs the recovery of a target after a streak of failures; {@code what} says what the scrape
+   * produced.
+   */
   public void succeeded(URI target, String what) {
     Integer streak = streaks.remove(target);
     if (streak != null) {
-      LOG.info("scrape of {} works again after {} failures ({})", ScrapeSettings.label(target), streak, what);
+      LOG.info(
+          "scrape of {} works again after {} failures ({})",
+          ScrapeSettings.label(target),
+          streak,
+          what);
     }
   }
 
@@ -122,11 +148,20 @@ public final class ScrapeClient {
   }
 
   private String fetch(URI target) throws IOException, InterruptedException, TimeoutException {
-    HttpRequest req = HttpRequest.newBuilder(target).timeout(settings.timeout())
-        .header("Accept", "text/plain;version=0.0.4").GET().build();
+    HttpRequest req =
+        HttpRequest.newBuilder(target)
+            .timeout(settings.timeout())
+            .header("Accept", "text/plain;version=0.0.4")
+            .GET()
+            .build();
     long max = settings.maxBodyBytes();
-    CompletableFuture<HttpResponse<byte[]>> f = client.sendAsync(req, info -> info.statusCode() == 200
-        ? new CappedBody(max) : HttpResponse.BodySubscribers.replacing(new byte[0]));
+    CompletableFuture<HttpResponse<byte[]>> f =
+        client.sendAsync(
+            req,
+            info ->
+                info.statusCode() == 200
+                    ? new CappedBody(max)
+                    : HttpResponse.BodySubscribers.replacing(new byte[0]));
     HttpResponse<byte[]> resp;
     try {
       resp = f.get(settings.timeout().toNanos(), TimeUnit.NANOSECONDS);
@@ -152,8 +187,12 @@ public final class ScrapeClient {
     errors.labelValues(label, reason).inc();
     int n = streaks.merge(target, 1, Integer::sum);
     if (n == 1) {
-      LOG.warn("scrape of {} failed ({}: {}); retrying every {}, logging again when it works", label, reason,
-          e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage(), settings.interval());
+      LOG.warn(
+          "scrape of {} failed ({}: {}); retrying every {}, logging again when it works",
+          label,
+          reason,
+          e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage(),
+          settings.interval());
     }
     return null;
   }
@@ -174,7 +213,10 @@ public final class ScrapeClient {
     }
   }
 
-  /** Collects a body up to {@code max} bytes; cancels the transfer and fails as soon as it is larger. */
+  /**
+   * Collects a body up to {@code max} bytes; cancels the transfer and fails as soon as it is
+   * larger.
+   */
   static final class CappedBody implements HttpResponse.BodySubscriber<byte[]> {
     private final long max;
     private final CompletableFuture<byte[]> result = new CompletableFuture<>();

@@ -10,16 +10,22 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The {@code scrape.*} keys of the collector (docs/COLLECTOR.md "Prometheus scrape: dcgm-exporter", docs/INTEGRATIONS.md
- * "Engine metrics"). Immutable, thread-safe.
+ * The {@code scrape.*} keys of the collector (docs/COLLECTOR.md "Prometheus scrape: dcgm-exporter",
+ * docs/INTEGRATIONS.md "Engine metrics"). Immutable, thread-safe.
  *
  * @param dcgmTargets dcgm-exporter {@code /metrics} URLs (http or https); empty: scraping off
- * @param engineTargets serving-engine {@code /metrics} URLs (vLLM, SGLang, TGI, Triton, NIM); empty: off
+ * @param engineTargets serving-engine {@code /metrics} URLs (vLLM, SGLang, TGI, Triton, NIM);
+ *     empty: off
  * @param interval time between the starts of two scrapes of all targets
  * @param timeout limit of one target's whole scrape (connect, headers and body)
- * @param maxBodyBytes largest body read from a target; a larger one fails the scrape (nothing of it is used)
+ * @param maxBodyBytes largest body read from a target; a larger one fails the scrape (nothing of it
+ *     is used)
  */
-public record ScrapeSettings(List<URI> dcgmTargets, List<URI> engineTargets, Duration interval, Duration timeout,
+public record ScrapeSettings(
+    List<URI> dcgmTargets,
+    List<URI> engineTargets,
+    Duration interval,
+    Duration timeout,
     long maxBodyBytes) {
 
   public ScrapeSettings {
@@ -28,7 +34,8 @@ public record ScrapeSettings(List<URI> dcgmTargets, List<URI> engineTargets, Dur
   }
 
   /** dcgm-exporter targets only. */
-  public ScrapeSettings(List<URI> dcgmTargets, Duration interval, Duration timeout, long maxBodyBytes) {
+  public ScrapeSettings(
+      List<URI> dcgmTargets, Duration interval, Duration timeout, long maxBodyBytes) {
     this(dcgmTargets, List.of(), interval, timeout, maxBodyBytes);
   }
 
@@ -43,7 +50,9 @@ public record ScrapeSettings(List<URI> dcgmTargets, List<URI> engineTargets, Dur
     return d;
   }
 
-  /** Reads and validates the keys; a bad URL, a non-positive duration or size fails naming the key. */
+  /**
+   * Reads and validates the keys; a bad URL, a non-positive duration or size fails naming the key.
+   */
   public static ScrapeSettings from(Settings s) {
     List<URI> targets = targets(s, "scrape.dcgm.targets", 9400);
     List<URI> engines = targets(s, "scrape.engine.targets", 8000);
@@ -51,8 +60,11 @@ public record ScrapeSettings(List<URI> dcgmTargets, List<URI> engineTargets, Dur
     Duration timeout = positive(s, "scrape.timeout");
     long max = s.longValue("scrape.max.body.bytes");
     if (max <= 0) {
-      throw new ConfigException("invalid value '" + max + "' for setting 'scrape.max.body.bytes': expected a "
-          + "positive integer");
+      throw new ConfigException(
+          "invalid value '"
+              + max
+              + "' for setting 'scrape.max.body.bytes': expected a "
+              + "positive integer");
     }
     return new ScrapeSettings(targets, engines, interval, timeout, max);
   }
@@ -71,8 +83,15 @@ public record ScrapeSettings(List<URI> dcgmTargets, List<URI> engineTargets, Dur
         throw new ConfigException("invalid value '" + t + "' for setting '" + key + "': not a URL");
       }
       if (!("http".equals(u.getScheme()) || "https".equals(u.getScheme())) || u.getHost() == null) {
-        throw new ConfigException("invalid value '" + t + "' for setting '" + key + "': expected an "
-            + "http(s) URL such as http://127.0.0.1:" + examplePort + "/metrics");
+        throw new ConfigException(
+            "invalid value '"
+                + t
+                + "' for setting '"
+                + key
+                + "': expected an "
+                + "http(s) URL such as http://127.0.0.1:"
+                + examplePort
+                + "/metrics");
       }
       targets.add(u);
     }
@@ -82,15 +101,22 @@ public record ScrapeSettings(List<URI> dcgmTargets, List<URI> engineTargets, Dur
   private static Duration positive(Settings s, String key) {
     Duration d = s.duration(key);
     if (d.isZero() || d.isNegative()) {
-      throw new ConfigException("invalid value '" + s.string(key) + "' for setting '" + key
-          + "': expected a positive duration");
+      throw new ConfigException(
+          "invalid value '"
+              + s.string(key)
+              + "' for setting '"
+              + key
+              + "': expected a positive duration");
     }
     return d;
   }
 
   /** A target as a metric label: scheme, host, port and path only (never user info or query). */
   public static String label(URI u) {
-    return u.getScheme() + "://" + u.getHost() + (u.getPort() >= 0 ? ":" + u.getPort() : "")
+    return u.getScheme()
+        + "://"
+        + u.getHost()
+        + (u.getPort() >= 0 ? ":" + u.getPort() : "")
         + (u.getRawPath() == null ? "" : u.getRawPath());
   }
 }

@@ -41,9 +41,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Hostile clients against the real server on an ephemeral 127.0.0.1 port (plain sockets and java.net.http): slow
- * clients, floods, smuggling attempts, oversized heads, gzip bombs, clients that never read, and TLS. Each must end in
- * a 4xx/5xx or a closed connection, counted by reason, with the server still answering legitimate requests.
+ * Hostile clients against the real server on an ephemeral 127.0.0.1 port (plain sockets and
+ * java.net.http): slow clients, floods, smuggling attempts, oversized heads, gzip bombs, clients
+ * that never read, and TLS. Each must end in a 4xx/5xx or a closed connection, counted by reason,
+ * with the server still answering legitimate requests.
  */
 class HttpAbuseTest {
 
@@ -68,7 +69,10 @@ class HttpAbuseTest {
     return s;
   }
 
-  /** A connection from another loopback address (Linux routes all of 127/8 to lo): another client to the server. */
+  /**
+   * A connection from another loopback address (Linux routes all of 127/8 to lo): another client to
+   * the server.
+   */
   private Socket connectFrom(String source) throws IOException {
     Socket s = new Socket();
     sockets.add(s);
@@ -79,8 +83,11 @@ class HttpAbuseTest {
   }
 
   private HttpResponse<String> post(HttpClient http, String path, byte[] body) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + t.server.port() + path))
-        .timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
+    return http.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + t.server.port() + path))
+            .timeout(Duration.ofSeconds(10))
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+            .build(),
         HttpResponse.BodyHandlers.ofString());
   }
 
@@ -94,8 +101,9 @@ class HttpAbuseTest {
   }
 
   /**
-   * Slowloris: 80 connections from one address trickle a request head one byte every 2 s. The per-client cap refuses
-   * those beyond it at once, the head deadline cuts the rest, and meanwhile a legitimate client gets 200 within 1 s.
+   * Slowloris: 80 connections from one address trickle a request head one byte every 2 s. The
+   * per-client cap refuses those beyond it at once, the head deadline cuts the rest, and meanwhile
+   * a legitimate client gets 200 within 1 s.
    */
   @Test
   void slowlorisDoesNotStarveALegitimateClient() throws Exception {
@@ -105,23 +113,27 @@ class HttpAbuseTest {
     for (int i = 0; i < 80; i++) {
       trickle.add(connectFrom("127.0.0.2"));
     }
-    byte[] head = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n".getBytes(StandardCharsets.US_ASCII);
-    Thread trickler = new Thread(() -> {
-      for (int k = 0; k < head.length && !Thread.currentThread().isInterrupted(); k++) {
-        for (Socket s : trickle) {
-          try {
-            s.getOutputStream().write(head[k]);
-          } catch (IOException closed) {
-            // refused or cut: expected
-          }
-        }
-        try {
-          Thread.sleep(2000);
-        } catch (InterruptedException e) {
-          return;
-        }
-      }
-    });
+    byte[] head =
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+            .getBytes(StandardCharsets.US_ASCII);
+    Thread trickler =
+        new Thread(
+            () -> {
+              for (int k = 0; k < head.length && !Thread.currentThread().isInterrupted(); k++) {
+                for (Socket s : trickle) {
+                  try {
+                    s.getOutputStream().write(head[k]);
+                  } catch (IOException closed) {
+                    // refused or cut: expected
+                  }
+                }
+                try {
+                  Thread.sleep(2000);
+                } catch (InterruptedException e) {
+                  return;
+                }
+              }
+            });
     trickler.setDaemon(true);
     trickler.start();
     try {
@@ -136,7 +148,10 @@ class HttpAbuseTest {
       }
       assertThat(t.metrics.countOf(Limit.CONNECTIONS_PER_CLIENT)).isEqualTo(80 - 32);
       // the head deadline (3 s) cuts the 32 admitted trickles: 408 and closed
-      await(() -> t.metrics.countOf(Limit.HEAD_TIMEOUT) == 32, Duration.ofSeconds(10), "head timeouts");
+      await(
+          () -> t.metrics.countOf(Limit.HEAD_TIMEOUT) == 32,
+          Duration.ofSeconds(10),
+          "head timeouts");
       await(() -> t.server.openConnections() <= 1, Duration.ofSeconds(5), "trickles closed");
     } finally {
       trickler.interrupt();
@@ -144,16 +159,23 @@ class HttpAbuseTest {
   }
 
   /**
-   * Header-only flood: 64 connections each declare an 8 MiB body. Nothing is allocated for a declared length; as
-   * bytes arrive, the global budget (16 MiB) is charged and those beyond it get 503 with Retry-After, so the bodies
-   * held stay under the budget, not 64 x 8 MiB.
+   * Header-only flood: 64 connections each declare an 8 MiB body. Nothing is allocated for a
+   * declared length; as bytes arrive, the global budget (16 MiB) is charged and those beyond it get
+   * 503 with Retry-After, so the bodies held stay under the budget, not 64 x 8 MiB.
    */
   @Test
   void declaredLengthsReserveNothingAndTheBudgetCapsBodiesInFlight() throws Exception {
     long budget = 16L << 20;
-    t.start(settings("http.max.body.bytes", String.valueOf(8 << 20), "http.max.inflight.body.bytes",
-        String.valueOf(budget), "http.max.connections.per.client", "256",
-        "http.min.body.rate.bytes", "0")); // else the heads alone are cut after 1 s (408), before the budget acts
+    t.start(
+        settings(
+            "http.max.body.bytes",
+            String.valueOf(8 << 20),
+            "http.max.inflight.body.bytes",
+            String.valueOf(budget),
+            "http.max.connections.per.client",
+            "256",
+            "http.min.body.rate.bytes",
+            "0")); // else the heads alone are cut after 1 s (408), before the budget acts
     List<Socket> flood = new ArrayList<>();
     for (int i = 0; i < 64; i++) {
       Socket s = connect();
@@ -194,10 +216,14 @@ class HttpAbuseTest {
       s.close();
     }
     await(() -> t.server.inflightBodyBytes() == 0, Duration.ofSeconds(5), "budget given back");
-    assertThat(post(HttpClient.newHttpClient(), "/echo", new byte[100]).statusCode()).isEqualTo(200);
+    assertThat(post(HttpClient.newHttpClient(), "/echo", new byte[100]).statusCode())
+        .isEqualTo(200);
   }
 
-  /** Heads alone, with the default minimum body rate: every one is cut after about the one-second grace. */
+  /**
+   * Heads alone, with the default minimum body rate: every one is cut after about the one-second
+   * grace.
+   */
   @Test
   void headsWithoutBodiesAreCutByTheMinimumRate() throws Exception {
     t.start(settings("http.max.connections.per.client", "256"));
@@ -216,30 +242,40 @@ class HttpAbuseTest {
     assertThat(t.server.inflightBodyBytes()).isZero();
   }
 
-  /** Request smuggling: any ambiguity about where a body ends is refused with 400 and the connection closed. */
+  /**
+   * Request smuggling: any ambiguity about where a body ends is refused with 400 and the connection
+   * closed.
+   */
   @ParameterizedTest
-  @ValueSource(strings = {
-      "Content-Length: 4\r\nTransfer-Encoding: chunked",
-      "Transfer-Encoding: chunked\r\nContent-Length: 4",
-      "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity",
-      "Transfer-Encoding: gzip, chunked",
-      "Transfer-Encoding: xchunked",
-      "Transfer-Encoding: chunked, identity",
-      "Content-Length: 4\r\nContent-Length: 5",
-      "Content-Length: 4, 5",
-      "Content-Length: -1",
-      "Content-Length: 1x",
-      "Content-Length : 4"})
+  @ValueSource(
+      strings = {
+        "Content-Length: 4\r\nTransfer-Encoding: chunked",
+        "Transfer-Encoding: chunked\r\nContent-Length: 4",
+        "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity",
+        "Transfer-Encoding: gzip, chunked",
+        "Transfer-Encoding: xchunked",
+        "Transfer-Encoding: chunked, identity",
+        "Content-Length: 4\r\nContent-Length: 5",
+        "Content-Length: 4, 5",
+        "Content-Length: -1",
+        "Content-Length: 1x",
+        "Content-Length : 4"
+      })
   void ambiguousBodyLengthsAreRefusedAndTheConnectionClosed(String headers) throws Exception {
     t.start(settings());
     try (Socket s = connect()) {
-      send(s, "POST /echo HTTP/1.1\r\nHost: x\r\n" + headers + "\r\n\r\n0\r\n\r\nGET /echo HTTP/1.1\r\n\r\n");
+      send(
+          s,
+          "POST /echo HTTP/1.1\r\nHost: x\r\n"
+              + headers
+              + "\r\n\r\n0\r\n\r\nGET /echo HTTP/1.1\r\n\r\n");
       Answer a = read(s.getInputStream());
       assertThat(a.status()).isEqualTo(400);
       assertThat(a.headers()).containsEntry("connection", "close");
       assertThat(closedByServer(s)).isTrue(); // the smuggled GET is never answered
     }
-    assertThat(t.metrics.countOf(Limit.AMBIGUOUS_LENGTH) + t.metrics.countOf(Limit.MALFORMED_HEAD)).isEqualTo(1);
+    assertThat(t.metrics.countOf(Limit.AMBIGUOUS_LENGTH) + t.metrics.countOf(Limit.MALFORMED_HEAD))
+        .isEqualTo(1);
     assertThat(t.answered).doesNotContain("/echo 200");
   }
 
@@ -248,7 +284,11 @@ class HttpAbuseTest {
   void badChunkSizesAreRefusedAndTheConnectionClosed(String size) throws Exception {
     t.start(settings());
     try (Socket s = connect()) {
-      send(s, "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + size + "\r\nhello\r\n0\r\n\r\n");
+      send(
+          s,
+          "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+              + size
+              + "\r\nhello\r\n0\r\n\r\n");
       Answer a = read(s.getInputStream());
       assertThat(a.status()).isEqualTo(400);
       assertThat(closedByServer(s)).isTrue();
@@ -258,15 +298,29 @@ class HttpAbuseTest {
 
   @Test
   void oversizedHeadsTooManyHeadersAndTrailersAre431() throws Exception {
-    t.start(settings("http.max.header.bytes", "4096", "http.max.headers", "20", "http.max.trailers", "2"));
+    t.start(
+        settings(
+            "http.max.header.bytes", "4096", "http.max.headers", "20", "http.max.trailers", "2"));
     String[][] cases = {
-        {"POST /echo HTTP/1.1\r\nX-Big: " + "a".repeat(5000) + "\r\nContent-Length: 0\r\n\r\n", "head_too_large"},
-        {"POST /" + "a".repeat(5000) + " HTTP/1.1\r\nContent-Length: 0\r\n\r\n", "head_too_large"},
-        {"POST /echo HTTP/1.1\r\n" + "X-H: 1\r\n".repeat(21) + "Content-Length: 0\r\n\r\n", "too_many_headers"},
-        {"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nT1: 1\r\nT2: 2\r\nT3: 3\r\n\r\n",
-            "too_many_trailers"},
-        {"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nT: " + "t".repeat(5000)
-            + "\r\n\r\n", "head_too_large"},
+      {
+        "POST /echo HTTP/1.1\r\nX-Big: " + "a".repeat(5000) + "\r\nContent-Length: 0\r\n\r\n",
+        "head_too_large"
+      },
+      {"POST /" + "a".repeat(5000) + " HTTP/1.1\r\nContent-Length: 0\r\n\r\n", "head_too_large"},
+      {
+        "POST /echo HTTP/1.1\r\n" + "X-H: 1\r\n".repeat(21) + "Content-Length: 0\r\n\r\n",
+        "too_many_headers"
+      },
+      {
+        "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nT1: 1\r\nT2: 2\r\nT3: 3\r\n\r\n",
+        "too_many_trailers"
+      },
+      {
+        "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nT: "
+            + "t".repeat(5000)
+            + "\r\n\r\n",
+        "head_too_large"
+      },
     };
     for (String[] c : cases) {
       try (Socket s = connect()) {
@@ -285,9 +339,9 @@ class HttpAbuseTest {
   void malformedRequestLinesAreRefused() throws Exception {
     t.start(settings());
     String[][] cases = {
-        {"NONSENSE\r\n\r\n", "400"},
-        {"POST /echo HTTP/2.0\r\n\r\n", "505"},
-        {"POST /echo HTTP/1.1\r\nno colon here\r\n\r\n", "400"},
+      {"NONSENSE\r\n\r\n", "400"},
+      {"POST /echo HTTP/2.0\r\n\r\n", "505"},
+      {"POST /echo HTTP/1.1\r\nno colon here\r\n\r\n", "400"},
     };
     for (String[] c : cases) {
       try (Socket s = connect()) {
@@ -317,16 +371,23 @@ class HttpAbuseTest {
         gz.write(zeros);
       }
     }
-    HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + t.server.port() + "/echo")).header("Content-Encoding", "gzip")
-        .POST(HttpRequest.BodyPublishers.ofByteArray(out.toByteArray())).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + t.server.port() + "/echo"))
+                    .header("Content-Encoding", "gzip")
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(out.toByteArray()))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).isEqualTo(413);
     assertThat(r.body()).contains("decompressed");
     assertThat(t.metrics.countOf(Limit.DECOMPRESSED_TOO_LARGE)).isEqualTo(1);
     await(() -> t.server.inflightBodyBytes() == 0, Duration.ofSeconds(2), "budget given back");
   }
 
-  /** A two-member gzip body sent in small chunks decompresses whole, whatever the chunk boundaries. */
+  /**
+   * A two-member gzip body sent in small chunks decompresses whole, whatever the chunk boundaries.
+   */
   @Test
   void multiMemberGzipIsReadWhole() throws Exception {
     t.start(settings());
@@ -340,8 +401,9 @@ class HttpAbuseTest {
       try (Socket s = connect()) {
         StringBuilder chunked = new StringBuilder();
         OutputStream os = s.getOutputStream();
-        os.write("POST /echo HTTP/1.1\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
-            .getBytes(StandardCharsets.US_ASCII));
+        os.write(
+            "POST /echo HTTP/1.1\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
+                .getBytes(StandardCharsets.US_ASCII));
         for (int off = 0; off < body.length; off += piece) {
           int n = Math.min(piece, body.length - off);
           os.write((Integer.toHexString(n) + "\r\n").getBytes(StandardCharsets.US_ASCII));
@@ -352,13 +414,19 @@ class HttpAbuseTest {
         os.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
         Answer r = read(s.getInputStream());
         assertThat(r.status()).isEqualTo(200);
-        assertThat(r.body()).as("piece " + piece + chunked).isEqualTo(new String(a, StandardCharsets.US_ASCII)
-            + new String(b, StandardCharsets.US_ASCII));
+        assertThat(r.body())
+            .as("piece " + piece + chunked)
+            .isEqualTo(
+                new String(a, StandardCharsets.US_ASCII)
+                    + new String(b, StandardCharsets.US_ASCII));
       }
     }
   }
 
-  /** A compressed body over the limit on the wire is refused while it arrives (chunked: no length to check first). */
+  /**
+   * A compressed body over the limit on the wire is refused while it arrives (chunked: no length to
+   * check first).
+   */
   @Test
   void chunkedBodyOverTheLimitIs413() throws Exception {
     t.start(settings("http.max.body.bytes", "10000"));
@@ -376,7 +444,9 @@ class HttpAbuseTest {
     assertThat(t.metrics.countOf(Limit.BODY_TOO_LARGE)).isEqualTo(1);
   }
 
-  /** A client that pipelines requests but never reads the answers is closed after the write timeout. */
+  /**
+   * A client that pipelines requests but never reads the answers is closed after the write timeout.
+   */
   @Test
   void aClientThatNeverReadsIsClosed() throws Exception {
     t.start(settings("http.write.timeout", "500ms"));
@@ -385,18 +455,21 @@ class HttpAbuseTest {
     s.setReceiveBufferSize(4096);
     s.connect(new InetSocketAddress("127.0.0.1", t.server.port()));
     OutputStream out = s.getOutputStream();
-    Thread writer = new Thread(() -> {
-      try {
-        for (int i = 0; i < 2000; i++) {
-          out.write("GET /big HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-        }
-      } catch (IOException closed) {
-        // the server gave up on us
-      }
-    });
+    Thread writer =
+        new Thread(
+            () -> {
+              try {
+                for (int i = 0; i < 2000; i++) {
+                  out.write("GET /big HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                }
+              } catch (IOException closed) {
+                // the server gave up on us
+              }
+            });
     writer.setDaemon(true);
     writer.start();
-    await(() -> t.metrics.countOf(Limit.WRITE_TIMEOUT) == 1, Duration.ofSeconds(10), "write timeout");
+    await(
+        () -> t.metrics.countOf(Limit.WRITE_TIMEOUT) == 1, Duration.ofSeconds(10), "write timeout");
     await(() -> t.server.openConnections() == 0, Duration.ofSeconds(5), "closed");
     // and the server still answers others
     assertThat(post(HttpClient.newHttpClient(), "/echo", new byte[3]).statusCode()).isEqualTo(200);
@@ -460,15 +533,42 @@ class HttpAbuseTest {
     assertThat(read(b.getInputStream()).status()).isEqualTo(200);
   }
 
-  /** A self-signed EC certificate for 127.0.0.1 made by the JDK's keytool, as a PKCS12 store (password changeit). */
+  /**
+   * A self-signed EC certificate for 127.0.0.1 made by the JDK's keytool, as a PKCS12 store
+   * (password changeit).
+   */
   private static KeyStore selfSigned(Path dir, String name) throws Exception {
     Path ks = dir.resolve(name + ".p12");
-    Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
-        "-genkeypair", "-alias", name, "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=" + name,
-        "-ext", "SAN=ip:127.0.0.1", "-validity", "2", "-storetype", "PKCS12", "-keystore", ks.toString(),
-        "-storepass", "changeit", "-keypass", "changeit").redirectErrorStream(true).start();
+    Process p =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+                "-genkeypair",
+                "-alias",
+                name,
+                "-keyalg",
+                "EC",
+                "-groupname",
+                "secp256r1",
+                "-dname",
+                "CN=" + name,
+                "-ext",
+                "SAN=ip:127.0.0.1",
+                "-validity",
+                "2",
+                "-storetype",
+                "PKCS12",
+                "-keystore",
+                ks.toString(),
+                "-storepass",
+                "changeit",
+                "-keypass",
+                "changeit")
+            .redirectErrorStream(true)
+            .start();
     assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-    assertThat(p.exitValue()).as(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isZero();
+    assertThat(p.exitValue())
+        .as(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+        .isZero();
     KeyStore store = KeyStore.getInstance("PKCS12");
     try (var in = Files.newInputStream(ks)) {
       store.load(in, "changeit".toCharArray());
@@ -476,28 +576,42 @@ class HttpAbuseTest {
     return store;
   }
 
-  /** Writes the store's certificate and PKCS#8 key as PEM files {@code <name>.crt.pem}, {@code <name>.key.pem}. */
+  /**
+   * Writes the store's certificate and PKCS#8 key as PEM files {@code <name>.crt.pem}, {@code
+   * <name>.key.pem}.
+   */
   private static Path[] pem(Path dir, String name, KeyStore store) throws Exception {
     PrivateKey key = (PrivateKey) store.getKey(name, "changeit".toCharArray());
     Certificate cert = store.getCertificate(name);
     Base64.Encoder b64 = Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII));
-    Path certPem = Files.writeString(dir.resolve(name + ".crt.pem"), "-----BEGIN CERTIFICATE-----\n"
-        + b64.encodeToString(cert.getEncoded()) + "\n-----END CERTIFICATE-----\n");
-    Path keyPem = Files.writeString(dir.resolve(name + ".key.pem"), "-----BEGIN PRIVATE KEY-----\n"
-        + b64.encodeToString(key.getEncoded()) + "\n-----END PRIVATE KEY-----\n");
+    Path certPem =
+        Files.writeString(
+            dir.resolve(name + ".crt.pem"),
+            "-----BEGIN CERTIFICATE-----\n"
+                + b64.encodeToString(cert.getEncoded())
+                + "\n-----END CERTIFICATE-----\n");
+    Path keyPem =
+        Files.writeString(
+            dir.resolve(name + ".key.pem"),
+            "-----BEGIN PRIVATE KEY-----\n"
+                + b64.encodeToString(key.getEncoded())
+                + "\n-----END PRIVATE KEY-----\n");
     return new Path[] {certPem, keyPem};
   }
 
-  private static HttpClient https(KeyStore trusted, String alias, KeyStore clientKey) throws Exception {
+  private static HttpClient https(KeyStore trusted, String alias, KeyStore clientKey)
+      throws Exception {
     KeyStore trust = KeyStore.getInstance("PKCS12");
     trust.load(null, null);
     trust.setCertificateEntry(alias, trusted.getCertificate(alias));
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    TrustManagerFactory tmf =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     tmf.init(trust);
     javax.net.ssl.KeyManager[] keys = null;
     if (clientKey != null) {
-      javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(
-          javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+      javax.net.ssl.KeyManagerFactory kmf =
+          javax.net.ssl.KeyManagerFactory.getInstance(
+              javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
       kmf.init(clientKey, "changeit".toCharArray());
       keys = kmf.getKeyManagers();
     }
@@ -507,17 +621,28 @@ class HttpAbuseTest {
   }
 
   private HttpResponse<String> postTls(HttpClient client) throws Exception {
-    return client.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + t.server.port() + "/echo"))
-        .timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.ofString("over tls")).build(),
+    return client.send(
+        HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + t.server.port() + "/echo"))
+            .timeout(Duration.ofSeconds(10))
+            .POST(HttpRequest.BodyPublishers.ofString("over tls"))
+            .build(),
         HttpResponse.BodyHandlers.ofString());
   }
 
-  /** TLS with PEM files (a self-signed certificate made by the JDK's keytool): a request round trip over HTTPS. */
+  /**
+   * TLS with PEM files (a self-signed certificate made by the JDK's keytool): a request round trip
+   * over HTTPS.
+   */
   @Test
   void tlsRoundTrip(@TempDir Path dir) throws Exception {
     KeyStore server = selfSigned(dir, "collector");
     Path[] files = pem(dir, "collector", server);
-    t.start(settings("tls.cert.chain.file", files[0].toString(), "tls.private.key.file", files[1].toString()));
+    t.start(
+        settings(
+            "tls.cert.chain.file",
+            files[0].toString(),
+            "tls.private.key.file",
+            files[1].toString()));
     HttpResponse<String> r = postTls(https(server, "collector", null));
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(r.body()).isEqualTo("over tls");
@@ -536,12 +661,20 @@ class HttpAbuseTest {
     KeyStore stranger = selfSigned(dir, "stranger");
     Path[] files = pem(dir, "collector", server);
     Path[] clientFiles = pem(dir, "client", client); // self-signed: its own CA
-    t.start(settings("tls.cert.chain.file", files[0].toString(), "tls.private.key.file", files[1].toString(),
-        "tls.client.ca.file", clientFiles[0].toString()));
+    t.start(
+        settings(
+            "tls.cert.chain.file",
+            files[0].toString(),
+            "tls.private.key.file",
+            files[1].toString(),
+            "tls.client.ca.file",
+            clientFiles[0].toString()));
     assertThat(postTls(https(server, "collector", client)).statusCode()).isEqualTo(200);
-    org.assertj.core.api.Assertions.assertThatThrownBy(() -> postTls(https(server, "collector", null)))
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> postTls(https(server, "collector", null)))
         .isInstanceOf(IOException.class);
-    org.assertj.core.api.Assertions.assertThatThrownBy(() -> postTls(https(server, "collector", stranger)))
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> postTls(https(server, "collector", stranger)))
         .isInstanceOf(IOException.class);
   }
 }

@@ -49,21 +49,25 @@ class HttpServerSettingsTest {
   }
 
   @ParameterizedTest
-  @CsvSource(delimiter = '|', value = {
-      "http.max.inflight.body.bytes|1000|http.max.inflight.body.bytes",
-      "http.max.headers|0|http.max.headers",
-      "http.head.timeout|0s|http.head.timeout",
-      "http.min.body.rate.bytes|-1|http.min.body.rate.bytes",
-      "http.event.loop.threads|0|http.event.loop.threads",
-      "tls.cert.chain.file|/nonexistent.pem|tls",
-      "tls.client.ca.file|/nonexistent.pem|tls.client.ca.file",
-      "auth.tokens.a.host|h|auth.tokens.a.token",
-      "auth.tokens.a.colour|red|auth.tokens.a.colour",
-  })
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "http.max.inflight.body.bytes|1000|http.max.inflight.body.bytes",
+        "http.max.headers|0|http.max.headers",
+        "http.head.timeout|0s|http.head.timeout",
+        "http.min.body.rate.bytes|-1|http.min.body.rate.bytes",
+        "http.event.loop.threads|0|http.event.loop.threads",
+        "tls.cert.chain.file|/nonexistent.pem|tls",
+        "tls.client.ca.file|/nonexistent.pem|tls.client.ca.file",
+        "auth.tokens.a.host|h|auth.tokens.a.token",
+        "auth.tokens.a.colour|red|auth.tokens.a.colour",
+      })
   void invalidValuesNameTheKey(String key, String value, String named) {
     Map<String, String> m = base();
     m.put(key, value);
-    assertThatThrownBy(() -> from(m)).isInstanceOf(ConfigException.class).hasMessageContaining(named);
+    assertThatThrownBy(() -> from(m))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining(named);
   }
 
   @Test
@@ -75,11 +79,13 @@ class HttpServerSettingsTest {
     m.put("tls.private.key.file", key.toString());
     m.put("tls.private.key.password", "pw");
     HttpServerSettings s = from(m);
-    assertThat(s.tls()).hasValueSatisfying(t -> {
-      assertThat(t.certChain()).isEqualTo(cert);
-      assertThat(t.keyPassword()).contains("pw");
-      assertThat(t.toString()).doesNotContain("pw");
-    });
+    assertThat(s.tls())
+        .hasValueSatisfying(
+            t -> {
+              assertThat(t.certChain()).isEqualTo(cert);
+              assertThat(t.keyPassword()).contains("pw");
+              assertThat(t.toString()).doesNotContain("pw");
+            });
   }
 
   @Test
@@ -93,7 +99,8 @@ class HttpServerSettingsTest {
     BearerTokens tokens = from(m).tokens();
     assertThat(tokens.required()).isTrue();
     assertThat(tokens.match("Bearer any").unrestricted()).isTrue();
-    assertThat(tokens.match("Bearer t7")).isEqualTo(new BearerTokens.Binding("node7", "gpu-node-7", null, null));
+    assertThat(tokens.match("Bearer t7"))
+        .isEqualTo(new BearerTokens.Binding("node7", "gpu-node-7", null, null));
     assertThat(tokens.match("Bearer teu").region()).isEqualTo("eu-west-1");
     assertThat(tokens.match("Bearer t8")).isNull();
     assertThat(tokens.match("bearer t7")).isNull();

@@ -24,7 +24,10 @@ import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** The HTTP server on raw sockets: framing, keep-alive, pipelining, 100-continue, errors and the basic limits. */
+/**
+ * The HTTP server on raw sockets: framing, keep-alive, pipelining, 100-continue, errors and the
+ * basic limits.
+ */
 class NettyHttpServerTest {
 
   NettyHttpServer server;
@@ -60,19 +63,33 @@ class NettyHttpServerTest {
   }
 
   /**
-   * /echo answers the body it read (and the method in X-Method); /refuse answers 401 from the head; /boom throws;
-   * /big answers 256 KiB.
+   * /echo answers the body it read (and the method in X-Method); /refuse answers 401 from the head;
+   * /boom throws; /big answers 256 KiB.
    */
   NettyHttpServer start(HttpServerSettings s) throws IOException {
     metrics = HttpLimitMetrics.of(new PrometheusRegistry());
-    server = new NettyHttpServer(s, Map.of(
-        "/echo", route((r, b) -> new Response(200, "text/plain", b, "X-Method", r.method()), null),
-        "/refuse", route((r, b) -> Response.text(200, "unreachable"), Response.text(401, "no\n")),
-        "/boom", route((r, b) -> {
-          throw new IllegalStateException("handler failed (test)");
-        }, null),
-        "/big", route((r, b) -> new Response(200, "application/octet-stream", new byte[256 * 1024]), null)),
-        metrics, (path, code) -> answered.add(path + " " + code));
+    server =
+        new NettyHttpServer(
+            s,
+            Map.of(
+                "/echo",
+                    route(
+                        (r, b) -> new Response(200, "text/plain", b, "X-Method", r.method()), null),
+                "/refuse",
+                    route((r, b) -> Response.text(200, "unreachable"), Response.text(401, "no\n")),
+                "/boom",
+                    route(
+                        (r, b) -> {
+                          throw new IllegalStateException("handler failed (test)");
+                        },
+                        null),
+                "/big",
+                    route(
+                        (r, b) ->
+                            new Response(200, "application/octet-stream", new byte[256 * 1024]),
+                        null)),
+            metrics,
+            (path, code) -> answered.add(path + " " + code));
     return server;
   }
 
@@ -110,7 +127,10 @@ class NettyHttpServerTest {
     int length = Integer.parseInt(headers.getOrDefault("content-length", "0"));
     byte[] body = in.readNBytes(length);
     assertThat(body).hasSize(length);
-    return new Answer(Integer.parseInt(status.substring(9, 12)), headers, new String(body, StandardCharsets.UTF_8));
+    return new Answer(
+        Integer.parseInt(status.substring(9, 12)),
+        headers,
+        new String(body, StandardCharsets.UTF_8));
   }
 
   static String line(InputStream in) throws IOException {
@@ -142,7 +162,8 @@ class NettyHttpServerTest {
     }
   }
 
-  static void await(BooleanSupplier condition, Duration timeout, String what) throws InterruptedException {
+  static void await(BooleanSupplier condition, Duration timeout, String what)
+      throws InterruptedException {
     long end = System.nanoTime() + timeout.toNanos();
     while (!condition.getAsBoolean()) {
       assertThat(System.nanoTime()).as(what).isLessThan(end);
@@ -156,11 +177,18 @@ class NettyHttpServerTest {
     try (Socket s = connect()) {
       for (int i = 0; i < 3; i++) {
         String body = "line " + i + "\n";
-        send(s, "POST /echo?x=1 HTTP/1.1\r\nHost: h\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
+        send(
+            s,
+            "POST /echo?x=1 HTTP/1.1\r\nHost: h\r\nContent-Length: "
+                + body.length()
+                + "\r\n\r\n"
+                + body);
         Answer r = read(s.getInputStream());
         assertThat(r.status()).isEqualTo(200);
         assertThat(r.body()).isEqualTo(body);
-        assertThat(r.headers()).containsEntry("content-type", "text/plain").containsEntry("x-method", "POST")
+        assertThat(r.headers())
+            .containsEntry("content-type", "text/plain")
+            .containsEntry("x-method", "POST")
             .doesNotContainKey("connection");
       }
     }
@@ -172,8 +200,10 @@ class NettyHttpServerTest {
   void pipelinedRequestsAreAnsweredInOrder() throws Exception {
     start(settings());
     try (Socket s = connect()) {
-      send(s, "POST /echo HTTP/1.1\r\nContent-Length: 1\r\n\r\naPOST /echo HTTP/1.1\r\nContent-Length: 2\r\n\r\nbc"
-          + "GET /echo HTTP/1.1\r\n\r\n");
+      send(
+          s,
+          "POST /echo HTTP/1.1\r\nContent-Length: 1\r\n\r\naPOST /echo HTTP/1.1\r\nContent-Length: 2\r\n\r\nbc"
+              + "GET /echo HTTP/1.1\r\n\r\n");
       assertThat(read(s.getInputStream()).body()).isEqualTo("a");
       assertThat(read(s.getInputStream()).body()).isEqualTo("bc");
       Answer get = read(s.getInputStream());
@@ -186,8 +216,10 @@ class NettyHttpServerTest {
   void chunkedBodiesAreDecoded() throws Exception {
     start(settings());
     try (Socket s = connect()) {
-      send(s, "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\n"
-          + "X-Trailer: t\r\n\r\n");
+      send(
+          s,
+          "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\n"
+              + "X-Trailer: t\r\n\r\n");
       assertThat(read(s.getInputStream()).body()).isEqualTo("hello, world");
       // the connection is still usable after the chunked body
       send(s, "POST /echo HTTP/1.1\r\nContent-Length: 2\r\n\r\nok");
@@ -209,7 +241,8 @@ class NettyHttpServerTest {
       assertThat(read(s.getInputStream()).body()).isEqualTo("abc");
     }
     try (Socket s = connect()) {
-      // refused from its headers: no 100, and the connection is closed (the client never sent the body)
+      // refused from its headers: no 100, and the connection is closed (the client never sent the
+      // body)
       send(s, "POST /refuse HTTP/1.1\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
       Answer r = read(s.getInputStream());
       assertThat(r.status()).isEqualTo(401);

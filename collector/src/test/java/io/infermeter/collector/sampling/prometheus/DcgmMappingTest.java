@@ -12,10 +12,11 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
- * dcgm-exporter series to hardware samples. Metric names, units and types as in NVIDIA/dcgm-exporter
- * etc/default-counters.csv and etc/dcp-metrics-included.csv; the fixture is field/dcgm-exporter-metrics.txt (its header
- * names the sources). Expected values are read from the fixture's own series, so the test checks the mapping and the
- * unit conversions, not copied numbers.
+ * dcgm-exporter series to hardware samples. Metric names, units and types as in
+ * NVIDIA/dcgm-exporter etc/default-counters.csv and etc/dcp-metrics-included.csv; the fixture is
+ * field/dcgm-exporter-metrics.txt (its header names the sources). Expected values are read from the
+ * fixture's own series, so the test checks the mapping and the unit conversions, not copied
+ * numbers.
  */
 class DcgmMappingTest {
 
@@ -24,50 +25,77 @@ class DcgmMappingTest {
 
   /** The fixture's value of {@code metric} for the GPU with index {@code gpu}. */
   static double value(List<PrometheusText.Sample> samples, String metric, String gpu) {
-    return samples.stream().filter(s -> s.name().equals(metric) && s.labels().get("gpu").equals(gpu))
-        .findFirst().orElseThrow().value();
+    return samples.stream()
+        .filter(s -> s.name().equals(metric) && s.labels().get("gpu").equals(gpu))
+        .findFirst()
+        .orElseThrow()
+        .value();
   }
 
   @Test
   void everyDocumentedFieldOfTheFixtureMapsWithItsUnit() throws IOException {
     List<PrometheusText.Sample> in = PrometheusText.parse(PrometheusTextTest.fixture()).samples();
-    Map<String, DcgmMapping.GpuState> out = new DcgmMapping(NODE, null).map(in, TS).stream()
-        .collect(Collectors.toMap(g -> g.gpuIndex(), g -> g));
+    Map<String, DcgmMapping.GpuState> out =
+        new DcgmMapping(NODE, null)
+            .map(in, TS).stream().collect(Collectors.toMap(g -> g.gpuIndex(), g -> g));
     assertThat(out).containsOnlyKeys("0", "1");
     for (String gpu : List.of("0", "1")) {
       DcgmMapping.GpuState st = out.get(gpu);
       HardwareSample s = st.sample();
-      String uuid = in.stream().filter(x -> x.labels().get("gpu").equals(gpu)).findFirst().orElseThrow()
-          .labels().get("UUID");
+      String uuid =
+          in.stream()
+              .filter(x -> x.labels().get("gpu").equals(gpu))
+              .findFirst()
+              .orElseThrow()
+              .labels()
+              .get("UUID");
       assertThat(s.getDeviceId()).isEqualTo(uuid);
       assertThat(s.getDeviceKind()).isEqualTo(DeviceKind.GPU);
       assertThat(s.getSource()).isEqualTo("dcgm");
-      assertThat(s.getHost()).as("the node's configured identity, not dcgm's Hostname").isEqualTo("node-a");
+      assertThat(s.getHost())
+          .as("the node's configured identity, not dcgm's Hostname")
+          .isEqualTo("node-a");
       assertThat(st.dcgmHostname()).isEqualTo("gpu-node-07");
       assertThat(s.getCluster()).isEqualTo("c1");
       assertThat(s.getTimestampUs()).isEqualTo(TS);
       assertThat(s.getGpuType()).isEqualTo("NVIDIA H100 80GB HBM3");
       assertThat(s.getPowerW()).isEqualTo(value(in, "DCGM_FI_DEV_POWER_USAGE", gpu));
-      assertThat(s.getEnergyMj()).isEqualTo((long) value(in, "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", gpu));
+      assertThat(s.getEnergyMj())
+          .isEqualTo((long) value(in, "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", gpu));
       double mib = 1024.0 * 1024.0;
-      assertThat(s.getMemoryUsedBytes()).isEqualTo((long) (value(in, "DCGM_FI_DEV_FB_USED", gpu) * mib));
-      assertThat(s.getMemoryTotalBytes()).isEqualTo((long) ((value(in, "DCGM_FI_DEV_FB_USED", gpu)
-          + value(in, "DCGM_FI_DEV_FB_FREE", gpu) + value(in, "DCGM_FI_DEV_FB_RESERVED", gpu)) * mib));
+      assertThat(s.getMemoryUsedBytes())
+          .isEqualTo((long) (value(in, "DCGM_FI_DEV_FB_USED", gpu) * mib));
+      assertThat(s.getMemoryTotalBytes())
+          .isEqualTo(
+              (long)
+                  ((value(in, "DCGM_FI_DEV_FB_USED", gpu)
+                          + value(in, "DCGM_FI_DEV_FB_FREE", gpu)
+                          + value(in, "DCGM_FI_DEV_FB_RESERVED", gpu))
+                      * mib));
       assertThat(s.getUtilizationPct()).isEqualTo(value(in, "DCGM_FI_DEV_GPU_UTIL", gpu));
-      assertThat(s.getMemoryUtilizationPct()).isEqualTo(value(in, "DCGM_FI_DEV_MEM_COPY_UTIL", gpu));
+      assertThat(s.getMemoryUtilizationPct())
+          .isEqualTo(value(in, "DCGM_FI_DEV_MEM_COPY_UTIL", gpu));
       assertThat(s.getTemperatureC()).isEqualTo(value(in, "DCGM_FI_DEV_GPU_TEMP", gpu));
       assertThat(s.getSmClockMhz()).isEqualTo((int) value(in, "DCGM_FI_DEV_SM_CLOCK", gpu));
       assertThat(s.getMemClockMhz()).isEqualTo((int) value(in, "DCGM_FI_DEV_MEM_CLOCK", gpu));
-      assertThat(s.getPcieTxBytesPerSec()).isEqualTo((long) value(in, "DCGM_FI_PROF_PCIE_TX_BYTES", gpu));
-      assertThat(s.getPcieRxBytesPerSec()).isEqualTo((long) value(in, "DCGM_FI_PROF_PCIE_RX_BYTES", gpu));
+      assertThat(s.getPcieTxBytesPerSec())
+          .isEqualTo((long) value(in, "DCGM_FI_PROF_PCIE_TX_BYTES", gpu));
+      assertThat(s.getPcieRxBytesPerSec())
+          .isEqualTo((long) value(in, "DCGM_FI_PROF_PCIE_RX_BYTES", gpu));
       assertThat(s.getXidErrors()).as("first scrape is the baseline").isZero();
       assertThat(s.getThrottleReasons()).as("not in the counter set: absent, not zero").isNull();
       assertThat(st.smActive()).isEqualTo(value(in, "DCGM_FI_PROF_SM_ACTIVE", gpu));
       assertThat(st.tensorActive()).isEqualTo(value(in, "DCGM_FI_PROF_PIPE_TENSOR_ACTIVE", gpu));
-      assertThat(st.pods()).singleElement().satisfies(p -> assertThat(p.namespace()).isEqualTo("inference"));
+      assertThat(st.pods())
+          .singleElement()
+          .satisfies(p -> assertThat(p.namespace()).isEqualTo("inference"));
     }
-    assertThat(out.get("0").pods()).extracting(DcgmMapping.PodRef::container).containsExactly("vllm");
-    assertThat(out.get("1").pods()).extracting(DcgmMapping.PodRef::container).containsExactly("sglang");
+    assertThat(out.get("0").pods())
+        .extracting(DcgmMapping.PodRef::container)
+        .containsExactly("vllm");
+    assertThat(out.get("1").pods())
+        .extracting(DcgmMapping.PodRef::container)
+        .containsExactly("sglang");
     assertThat(out.get("0").dramActive()).isEqualTo(value(in, "DCGM_FI_PROF_DRAM_ACTIVE", "0"));
     assertThat(out.get("1").dramActive()).as("no series for GPU 1").isNull();
   }
@@ -75,15 +103,33 @@ class DcgmMappingTest {
   @Test
   void sentinelsNonFiniteAndOutOfRangeValuesAreAbsentNotZero() {
     String u = "UUID=\"GPU-1\"";
-    String body = "DCGM_FI_DEV_MEMORY_TEMP{" + u + "} 9223372036854775794\n" // README: not supported
-        + "DCGM_FI_DEV_GPU_TEMP{" + u + "} 140737488355328\n" // DCGM_FP64_BLANK
-        + "DCGM_FI_DEV_POWER_USAGE{" + u + "} NaN\n"
-        + "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{" + u + "} +Inf\n"
-        + "DCGM_FI_DEV_GPU_UTIL{" + u + "} 130\n"
-        + "DCGM_FI_DEV_SM_CLOCK{" + u + "} -5\n"
-        + "DCGM_FI_PROF_SM_ACTIVE{" + u + "} 1.7\n"
-        + "DCGM_FI_DEV_FB_FREE{" + u + "} 100\n";
-    DcgmMapping.GpuState st = new DcgmMapping(NODE, null).map(PrometheusText.parse(body).samples(), TS).get(0);
+    String body =
+        "DCGM_FI_DEV_MEMORY_TEMP{"
+            + u
+            + "} 9223372036854775794\n" // README: not supported
+            + "DCGM_FI_DEV_GPU_TEMP{"
+            + u
+            + "} 140737488355328\n" // DCGM_FP64_BLANK
+            + "DCGM_FI_DEV_POWER_USAGE{"
+            + u
+            + "} NaN\n"
+            + "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{"
+            + u
+            + "} +Inf\n"
+            + "DCGM_FI_DEV_GPU_UTIL{"
+            + u
+            + "} 130\n"
+            + "DCGM_FI_DEV_SM_CLOCK{"
+            + u
+            + "} -5\n"
+            + "DCGM_FI_PROF_SM_ACTIVE{"
+            + u
+            + "} 1.7\n"
+            + "DCGM_FI_DEV_FB_FREE{"
+            + u
+            + "} 100\n";
+    DcgmMapping.GpuState st =
+        new DcgmMapping(NODE, null).map(PrometheusText.parse(body).samples(), TS).get(0);
     HardwareSample s = st.sample();
     assertThat(s.getTemperatureC()).isNull();
     assertThat(s.getPowerW()).isNull();
@@ -99,16 +145,19 @@ class DcgmMappingTest {
 
   @Test
   void seriesWithoutUuidAndForeignMetricsAreIgnored() {
-    String body = "DCGM_FI_DEV_POWER_USAGE{gpu=\"0\"} 100\nDCGM_FI_DEV_POWER_USAGE{UUID=\"\"} 100\n"
-        + "go_goroutines{UUID=\"GPU-1\"} 12\n";
+    String body =
+        "DCGM_FI_DEV_POWER_USAGE{gpu=\"0\"} 100\nDCGM_FI_DEV_POWER_USAGE{UUID=\"\"} 100\n"
+            + "go_goroutines{UUID=\"GPU-1\"} 12\n";
     assertThat(new DcgmMapping(NODE, null).map(PrometheusText.parse(body).samples(), TS)).isEmpty();
   }
 
   @Test
   void aSharedGpuKeepsEveryPodAndTheFirstValue() {
-    String body = "DCGM_FI_DEV_POWER_USAGE{UUID=\"GPU-1\",namespace=\"a\",pod=\"p1\",container=\"c\"} 100\n"
-        + "DCGM_FI_DEV_POWER_USAGE{UUID=\"GPU-1\",namespace=\"b\",pod=\"p2\",container=\"c\"} 100.5\n";
-    DcgmMapping.GpuState st = new DcgmMapping(NODE, "override").map(PrometheusText.parse(body).samples(), TS).get(0);
+    String body =
+        "DCGM_FI_DEV_POWER_USAGE{UUID=\"GPU-1\",namespace=\"a\",pod=\"p1\",container=\"c\"} 100\n"
+            + "DCGM_FI_DEV_POWER_USAGE{UUID=\"GPU-1\",namespace=\"b\",pod=\"p2\",container=\"c\"} 100.5\n";
+    DcgmMapping.GpuState st =
+        new DcgmMapping(NODE, "override").map(PrometheusText.parse(body).samples(), TS).get(0);
     assertThat(st.sample().getPowerW()).isEqualTo(100.0);
     assertThat(st.sample().getGpuType()).isEqualTo("override");
     assertThat(st.pods()).extracting(DcgmMapping.PodRef::pod).containsExactly("p1", "p2");
@@ -116,11 +165,16 @@ class DcgmMappingTest {
 
   @Test
   void migInstancesAreTheirOwnDevices() {
-    String body = "DCGM_FI_DEV_FB_USED{UUID=\"GPU-1\",GPU_I_ID=\"3\",GPU_I_PROFILE=\"1g.10gb\"} 10\n"
-        + "DCGM_FI_DEV_FB_USED{UUID=\"GPU-1\",GPU_I_ID=\"5\",GPU_I_PROFILE=\"1g.10gb\"} 20\n";
-    List<DcgmMapping.GpuState> out = new DcgmMapping(NODE, null).map(PrometheusText.parse(body).samples(), TS);
-    assertThat(out).extracting(g -> g.sample().getDeviceId()).containsExactly("GPU-1/gi-3", "GPU-1/gi-5");
-    assertThat(out).allSatisfy(g -> assertThat(g.sample().getDeviceKind()).isEqualTo(DeviceKind.MIG));
+    String body =
+        "DCGM_FI_DEV_FB_USED{UUID=\"GPU-1\",GPU_I_ID=\"3\",GPU_I_PROFILE=\"1g.10gb\"} 10\n"
+            + "DCGM_FI_DEV_FB_USED{UUID=\"GPU-1\",GPU_I_ID=\"5\",GPU_I_PROFILE=\"1g.10gb\"} 20\n";
+    List<DcgmMapping.GpuState> out =
+        new DcgmMapping(NODE, null).map(PrometheusText.parse(body).samples(), TS);
+    assertThat(out)
+        .extracting(g -> g.sample().getDeviceId())
+        .containsExactly("GPU-1/gi-3", "GPU-1/gi-5");
+    assertThat(out)
+        .allSatisfy(g -> assertThat(g.sample().getDeviceKind()).isEqualTo(DeviceKind.MIG));
   }
 
   @Test
@@ -131,15 +185,18 @@ class DcgmMappingTest {
     for (int i = 0; i < codes.length; i++) {
       String body = "DCGM_FI_DEV_XID_ERRORS{UUID=\"GPU-1\"} " + codes[i] + "\n";
       assertThat(m.map(PrometheusText.parse(body).samples(), TS + i).get(0).sample().getXidErrors())
-          .as("scrape %d", i).isEqualTo(expected[i]);
+          .as("scrape %d", i)
+          .isEqualTo(expected[i]);
     }
   }
 
   @Test
   void throttleReasonsUnderBothNames() {
-    String body = "DCGM_FI_DEV_CLOCK_THROTTLE_REASONS{UUID=\"GPU-1\"} 4\n"
-        + "DCGM_FI_DEV_CLOCKS_EVENT_REASONS{UUID=\"GPU-2\"} 32\n";
-    List<DcgmMapping.GpuState> out = new DcgmMapping(NODE, null).map(PrometheusText.parse(body).samples(), TS);
+    String body =
+        "DCGM_FI_DEV_CLOCK_THROTTLE_REASONS{UUID=\"GPU-1\"} 4\n"
+            + "DCGM_FI_DEV_CLOCKS_EVENT_REASONS{UUID=\"GPU-2\"} 32\n";
+    List<DcgmMapping.GpuState> out =
+        new DcgmMapping(NODE, null).map(PrometheusText.parse(body).samples(), TS);
     assertThat(out).extracting(g -> g.sample().getThrottleReasons()).containsExactly(4L, 32L);
   }
 }

@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpServer;
 import io.infermeter.avro.HardwareSample;
-import io.infermeter.collector.support.CollectorMetrics;
 import io.infermeter.collector.sampling.HardwareSamples;
 import io.infermeter.collector.sampling.SamplerLoop;
+import io.infermeter.collector.support.CollectorMetrics;
 import io.infermeter.schemas.config.ConfigException;
 import io.infermeter.schemas.config.Settings;
 import java.io.IOException;
@@ -31,8 +31,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The scraper against a local com.sun.net.httpserver on 127.0.0.1 serving the dcgm-exporter fixture
- * (field/dcgm-exporter-metrics.txt), and against abusive targets: huge body, slow target, error status, refused
- * connection, malformed lines, duplicate series.
+ * (field/dcgm-exporter-metrics.txt), and against abusive targets: huge body, slow target, error
+ * status, refused connection, malformed lines, duplicate series.
  */
 class DcgmScraperTest {
 
@@ -48,15 +48,17 @@ class DcgmScraperTest {
   @BeforeEach
   void start() throws IOException {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    server.createContext("/metrics", ex -> {
-      try {
-        handler.get().handle(ex.getResponseBody(), ex);
-      } catch (Exception e) {
-        // the client went away (timeout, cap): nothing to answer
-      } finally {
-        ex.close();
-      }
-    });
+    server.createContext(
+        "/metrics",
+        ex -> {
+          try {
+            handler.get().handle(ex.getResponseBody(), ex);
+          } catch (Exception e) {
+            // the client went away (timeout, cap): nothing to answer
+          } finally {
+            ex.close();
+          }
+        });
     server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
     server.start();
   }
@@ -80,8 +82,12 @@ class DcgmScraperTest {
   }
 
   private DcgmScraper scraper(Duration timeout, long maxBody, URI... targets) {
-    return new DcgmScraper(new ScrapeSettings(List.of(targets), Duration.ofSeconds(10), timeout, maxBody),
-        new HardwareSamples("c1", "r1", "node-a"), null, metrics, clock);
+    return new DcgmScraper(
+        new ScrapeSettings(List.of(targets), Duration.ofSeconds(10), timeout, maxBody),
+        new HardwareSamples("c1", "r1", "node-a"),
+        null,
+        metrics,
+        clock);
   }
 
   @Test
@@ -93,16 +99,21 @@ class DcgmScraperTest {
       s.scrapeAll();
       loop.runOnce();
       assertThat(published).hasSize(2);
-      assertThat(published).allSatisfy(h -> {
-        assertThat(h.getHost()).isEqualTo("node-a");
-        assertThat(h.getSource()).isEqualTo("dcgm");
-        assertThat(h.getTimestampUs()).isEqualTo(clock.instant().toEpochMilli() * 1000);
-        assertThat(h.getPowerW()).isPositive();
-        assertThat(h.getEnergyMj()).isPositive();
-      });
+      assertThat(published)
+          .allSatisfy(
+              h -> {
+                assertThat(h.getHost()).isEqualTo("node-a");
+                assertThat(h.getSource()).isEqualTo("dcgm");
+                assertThat(h.getTimestampUs()).isEqualTo(clock.instant().toEpochMilli() * 1000);
+                assertThat(h.getPowerW()).isPositive();
+                assertThat(h.getEnergyMj()).isPositive();
+              });
       assertThat(s.latest()).hasSize(2);
-      assertThat(s.latest().values()).flatExtracting(g -> List.copyOf(g.pods()))
-          .extracting(DcgmMapping.PodRef::pod).hasSize(2).allMatch(p -> p.contains("-"));
+      assertThat(s.latest().values())
+          .flatExtracting(g -> List.copyOf(g.pods()))
+          .extracting(DcgmMapping.PodRef::pod)
+          .hasSize(2)
+          .allMatch(p -> p.contains("-"));
       loop.runOnce();
       assertThat(published).as("a sample is handed over once").hasSize(2);
       assertThat(s.errorCount(target(), "connect")).isZero();
@@ -112,13 +123,14 @@ class DcgmScraperTest {
   @Test
   void aBodyOverTheCapIsAbandonedAndCounted() {
     String line = "DCGM_FI_DEV_POWER_USAGE{UUID=\"GPU-1\"} 1\n";
-    handler.set((out, ex) -> {
-      ex.sendResponseHeaders(200, 0); // chunked, no length announced
-      byte[] b = line.getBytes(StandardCharsets.UTF_8);
-      for (int i = 0; i < 2_000_000; i++) {
-        out.write(b);
-      }
-    });
+    handler.set(
+        (out, ex) -> {
+          ex.sendResponseHeaders(200, 0); // chunked, no length announced
+          byte[] b = line.getBytes(StandardCharsets.UTF_8);
+          for (int i = 0; i < 2_000_000; i++) {
+            out.write(b);
+          }
+        });
     try (DcgmScraper s = scraper(Duration.ofSeconds(5), 64 * 1024, target())) {
       long t0 = System.nanoTime();
       s.scrapeAll();
@@ -130,12 +142,13 @@ class DcgmScraperTest {
 
   @Test
   void aSlowTargetTimesOutWithinTheTimeout() {
-    handler.set((out, ex) -> {
-      ex.sendResponseHeaders(200, 0);
-      out.write("DCGM_FI_DEV_POWER_USAGE{UUID=\"GPU-1\"} 1\n".getBytes(StandardCharsets.UTF_8));
-      out.flush();
-      Thread.sleep(10_000); // headers and a first line, then nothing (a trickling target)
-    });
+    handler.set(
+        (out, ex) -> {
+          ex.sendResponseHeaders(200, 0);
+          out.write("DCGM_FI_DEV_POWER_USAGE{UUID=\"GPU-1\"} 1\n".getBytes(StandardCharsets.UTF_8));
+          out.flush();
+          Thread.sleep(10_000); // headers and a first line, then nothing (a trickling target)
+        });
     try (DcgmScraper s = scraper(Duration.ofMillis(500), 1 << 20, target())) {
       long t0 = System.nanoTime();
       s.scrapeAll();
@@ -165,10 +178,12 @@ class DcgmScraperTest {
 
   @Test
   void malformedLinesAndDuplicateSeriesAreSkippedAndCounted() {
-    handler.set(serve("DCGM_FI_DEV_POWER_USAGE{UUID=\"GPU-1\"} 100\n"
-        + "DCGM_FI_DEV_POWER_USAGE{UUID=\"GPU-1\"} 200\n"
-        + "DCGM_FI_DEV_GPU_TEMP{UUID=\"GPU-1\" 50\n"
-        + "DCGM_FI_DEV_GPU_UTIL{UUID=\"GPU-1\",note=\"a \\\"quoted\\\" \\\\ value\"} 40\n"));
+    handler.set(
+        serve(
+            "DCGM_FI_DEV_POWER_USAGE{UUID=\"GPU-1\"} 100\n"
+                + "DCGM_FI_DEV_POWER_USAGE{UUID=\"GPU-1\"} 200\n"
+                + "DCGM_FI_DEV_GPU_TEMP{UUID=\"GPU-1\" 50\n"
+                + "DCGM_FI_DEV_GPU_UTIL{UUID=\"GPU-1\",note=\"a \\\"quoted\\\" \\\\ value\"} 40\n"));
     try (DcgmScraper s = scraper(Duration.ofSeconds(2), 1 << 20, target())) {
       s.scrapeAll();
       assertThat(s.malformedCount(target())).isEqualTo(1.0);
@@ -192,13 +207,16 @@ class DcgmScraperTest {
     assertThat(two.dcgmTargets()).hasSize(2);
     assertThat(ScrapeSettings.label(two.dcgmTargets().get(1))).isEqualTo("https://h:9400/metrics");
     m.put("scrape.dcgm.targets", "ftp://h/metrics");
-    assertThatThrownBy(() -> ScrapeSettings.from(Settings.fromMap(m))).isInstanceOf(ConfigException.class)
+    assertThatThrownBy(() -> ScrapeSettings.from(Settings.fromMap(m)))
+        .isInstanceOf(ConfigException.class)
         .hasMessageContaining("scrape.dcgm.targets");
     m.put("scrape.dcgm.targets", "");
     m.put("scrape.timeout", "0s");
-    assertThatThrownBy(() -> ScrapeSettings.from(Settings.fromMap(m))).hasMessageContaining("scrape.timeout");
+    assertThatThrownBy(() -> ScrapeSettings.from(Settings.fromMap(m)))
+        .hasMessageContaining("scrape.timeout");
     m.put("scrape.timeout", "5s");
     m.put("scrape.max.body.bytes", "0");
-    assertThatThrownBy(() -> ScrapeSettings.from(Settings.fromMap(m))).hasMessageContaining("scrape.max.body.bytes");
+    assertThatThrownBy(() -> ScrapeSettings.from(Settings.fromMap(m)))
+        .hasMessageContaining("scrape.max.body.bytes");
   }
 }

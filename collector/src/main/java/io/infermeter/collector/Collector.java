@@ -291,7 +291,9 @@ public final class Collector implements AutoCloseable {
     p.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
     p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_000);
     p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
-    p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 5_000);
+    // an ingest thread's send (the direct path) waits up to this long for topic metadata when the
+    // broker has just become unreachable; the answer bound rests on it, and the spool retries
+    p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 250);
     p.put(ProducerConfig.CLIENT_ID_CONFIG, "infermeter-collector-" + config.host());
     p.putAll(config.producerOverrides());
     // these two are what "nothing lost, nothing duplicated by the producer" rests on: not

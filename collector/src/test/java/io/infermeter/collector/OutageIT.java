@@ -96,7 +96,6 @@ class OutageIT {
       cfg.put("sampling.enabled", false);
       cfg.put("kafka.producer.delivery.timeout.ms", 4000);
       cfg.put("kafka.producer.request.timeout.ms", 1500);
-      cfg.put("kafka.producer.max.block.ms", 1000);
       cfg.put("kafka.producer.reconnect.backoff.max.ms", 300);
       cfg.put("spool.retry.period", "300ms");
       HttpClient http = HttpClient.newHttpClient();

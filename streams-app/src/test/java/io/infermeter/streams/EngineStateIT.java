@@ -27,10 +27,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -137,7 +142,20 @@ class EngineStateIT {
                 e));
       }
       req.flush();
+      // Sent window by window, each consumed by the app before the next is sent, as samples arrive
+      // live: a replay at full speed lets the hardware samples' stream time run a minute ahead of
+      // the engine samples', closing windows before their engine state is in (alerts are judged
+      // once, when a window closes).
+      String group = prefix + "app";
       for (int sec = 0; sec <= 80; sec++) {
+        if (sec > 0 && sec % 10 == 0) {
+          hw.flush();
+          eng.flush();
+          awaitConsumed(
+              group,
+              Topics.HARDWARE.withPrefix(prefix).name(),
+              Topics.ENGINE_STATE.withPrefix(prefix).name());
+        }
         long t = T0_MS + sec * 1000L;
         for (String[] gpu : new String[][] {{"g1", "vllm-llama-0"}, {"g2", "vllm-mistral-0"}}) {
           HardwareSample h =
@@ -219,6 +237,44 @@ class EngineStateIT {
         .containsExactly(AlertState.FIRING, AlertState.RESOLVED);
     assertThat(memory).extracting(Alert::getDeviceId).containsOnly("g1");
     assertThat(memory.get(0).getEvidence()).containsEntry("basis", "kv_cache");
+  }
+
+  /** Waits until the consumer group {@code group} has committed the end of every partition. */
+  private static void awaitConsumed(String group, String... topics) throws Exception {
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", Infra.get().kafkaBootstrap()))) {
+      Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+      for (String t : topics) {
+        for (int p = 0; p < 2; p++) {
+          latest.put(new TopicPartition(t, p), OffsetSpec.latest());
+        }
+      }
+      Map<TopicPartition, Long> ends = new HashMap<>();
+      admin
+          .listOffsets(latest)
+          .all()
+          .get(30, TimeUnit.SECONDS)
+          .forEach((tp, info) -> ends.put(tp, info.offset()));
+      Infra.await(
+          Duration.ofSeconds(60),
+          "the app consumed " + ends,
+          () -> {
+            try {
+              Map<TopicPartition, OffsetAndMetadata> committed =
+                  admin
+                      .listConsumerGroupOffsets(group)
+                      .partitionsToOffsetAndMetadata()
+                      .get(10, TimeUnit.SECONDS);
+              return ends.entrySet().stream()
+                  .allMatch(
+                      e -> {
+                        OffsetAndMetadata c = committed.get(e.getKey());
+                        return (c == null ? 0 : c.offset()) >= e.getValue();
+                      });
+            } catch (Exception e) {
+              return false;
+            }
+          });
+    }
   }
 
   private static boolean attributed(Map<String, DeviceWindowEnergy> w, String device) {

@@ -207,6 +207,46 @@ class EnergyDeviceTimeTest {
   }
 
   @Test
+  void fleetBusyTimeAddsItsHostsAndALateOverlappingRequestLeavesItUnchanged() {
+    try (TopologyFixture f = new TopologyFixture(Map.of("windows.allowed.lateness", "10m"))) {
+      for (String host : List.of("h1", "h2")) {
+        for (int i = 0; i < 16; i++) {
+          f.send(
+              request(host + "-" + i, host, "m1", T0_MS + 4_000, 0, 100_000, 1_900_000, 100)
+                  .setDeviceId("g1")
+                  .build());
+        }
+      }
+      for (String host : List.of("h1", "h2")) {
+        f.send(request(host + "-close", host, "m1", T0_MS + 40_000, 0, 100_000, 0, 1).build());
+      }
+      // late for its closed window, in flight [2.5 s, 3.5 s] while the device was busy anyway
+      f.send(
+          request("h1-late", "h1", "m1", T0_MS + 3_500, 0, 100_000, 900_000, 100)
+              .setDeviceId("g1")
+              .build());
+      // windows.corrections.interval: the request side re-emits, then the fleet side
+      f.driver.advanceWallClockTime(Duration.ofSeconds(2));
+      f.driver.advanceWallClockTime(Duration.ofSeconds(2));
+      Map<String, WindowAggregate> newest =
+          f.aggregates().stream()
+              .filter(a -> a.getWindowStartUs() == T0_MS * 1000)
+              .collect(
+                  Collectors.toMap(
+                      a -> a.getScope() + "/" + a.getHost(),
+                      Function.identity(),
+                      (older, newer) -> newer));
+      assertThat(newest.get("host/h1").getRequests()).isEqualTo(17);
+      assertThat(newest.get("host/h1").getBusyTimeUs()).isEqualTo(2_000_000L);
+      assertThat(newest.get("host/h2").getBusyTimeUs()).isEqualTo(2_000_000L);
+      WindowAggregate fleet = newest.get("fleet/*");
+      assertThat(fleet.getRequests()).isEqualTo(33);
+      assertThat(fleet.getBusyTimeUs()).isEqualTo(4_000_000L);
+      assertThat(fleet.getOutputTokensPerBusySec()).isCloseTo(3_300 / 4.0, within(1e-9));
+    }
+  }
+
+  @Test
   void inFlightTimeOfWindowsPastTheAllowedLatenessIsDroppedAndCounted() {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
       // no allowed lateness: energy windows [0 s, 10 s) and [10 s, 20 s) have closed, [20 s, 30 s)

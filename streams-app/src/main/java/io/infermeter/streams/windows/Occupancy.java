@@ -94,9 +94,42 @@ public final class Occupancy {
 
   /** Sets slots [from, to) of {@code bits} (clipped to its length). */
   static void set(long[] bits, long from, long to) {
-    long max = (long) bits.length * 64;
-    for (long i = Math.max(0, from); i < Math.min(to, max); i++) {
-      bits[(int) (i >>> 6)] |= 1L << (i & 63);
+    from = Math.max(0, from);
+    to = Math.min(to, (long) bits.length * 64);
+    if (from >= to) {
+      return;
+    }
+    int first = (int) (from >>> 6);
+    int last = (int) ((to - 1) >>> 6);
+    long firstMask = -1L << (from & 63);
+    long lastMask = -1L >>> (63 - ((to - 1) & 63));
+    if (first == last) {
+      bits[first] |= firstMask & lastMask;
+      return;
+    }
+    bits[first] |= firstMask;
+    for (int i = first + 1; i < last; i++) {
+      bits[i] = -1L;
+    }
+    bits[last] |= lastMask;
+  }
+
+  /** ORs {@code src} into {@code dst} shifted by {@code offset} slots (bits past dst dropped). */
+  static void orShifted(long[] dst, long[] src, long offset) {
+    for (int i = 0; i < src.length; i++) {
+      long v = src[i];
+      if (v == 0) {
+        continue;
+      }
+      long p = offset + (long) i * 64;
+      int w = (int) (p >>> 6);
+      int shift = (int) (p & 63);
+      if (w < dst.length) {
+        dst[w] |= v << shift;
+      }
+      if (shift != 0 && w + 1 < dst.length) {
+        dst[w + 1] |= v >>> (64 - shift);
+      }
     }
   }
 
@@ -145,12 +178,12 @@ public final class Occupancy {
   }
 
   /**
-   * Adds every part of {@code later} (parts of windows of {@code fromSizeMs}) into this occupancy
-   * of windows of {@code sizeMs} (a multiple of it): each part goes into the window containing it,
-   * at its offset; parts of windows ending {@code lookbackMs} or more before {@code startMs} are
-   * dropped.
+   * Adds every part of {@code later} (parts of windows of a size that divides {@code sizeMs}) into
+   * this occupancy of windows of {@code sizeMs} (a multiple of it): each part goes into the window
+   * containing it, at its offset; parts of windows ending {@code lookbackMs} or more before {@code
+   * startMs} are dropped.
    */
-  public void append(Occupancy later, long fromSizeMs, long startMs, long sizeMs, long lookbackMs) {
+  public void append(Occupancy later, long startMs, long sizeMs, long lookbackMs) {
     for (Map.Entry<Long, Part> e : later.parts.entrySet()) {
       long s = e.getKey();
       long target = Math.floorDiv(s, sizeMs) * sizeMs;
@@ -159,14 +192,7 @@ public final class Occupancy {
       }
       Part t = part(target, sizeMs);
       t.requestUs += e.getValue().requestUs;
-      long offset = (s - target) * 1000 / SLOT_US;
-      long[] src = e.getValue().bits;
-      int slots = slots(fromSizeMs);
-      for (int i = 0; i < slots; i++) {
-        if ((src[i >>> 6] & (1L << (i & 63))) != 0) {
-          set(t.bits, offset + i, offset + i + 1);
-        }
-      }
+      orShifted(t.bits, e.getValue().bits, (s - target) * 1000 / SLOT_US);
     }
   }
 

@@ -436,7 +436,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     for (Map.Entry<String, Occupancy> o : later.occupancy.entrySet()) {
       occupancy
           .computeIfAbsent(o.getKey(), k -> new Occupancy())
-          .append(o.getValue(), later.windowSizeMs, windowStartMs, windowSizeMs, lookbackMs);
+          .append(o.getValue(), windowStartMs, windowSizeMs, lookbackMs);
     }
     foldSmallest(
         devices,

@@ -54,10 +54,16 @@ class EnergyDeviceTimeTest {
             .build());
   }
 
-  /** The newest version of each g1 window, by window start (ms after T0). */
+  /** The newest version of each 10 s g1 window, by window start (ms after T0). */
   private static Map<Long, DeviceWindowEnergy> g1Windows(TopologyFixture f) {
-    return f.energy.readValuesToList().stream()
-        .filter(e -> e.getDeviceId().equals("g1") && e.getWindowSizeMs() == 10_000)
+    return g1Windows(f.energy.readValuesToList(), 10_000);
+  }
+
+  /** The newest version of each g1 window of {@code sizeMs}, by window start (ms after T0). */
+  private static Map<Long, DeviceWindowEnergy> g1Windows(
+      List<DeviceWindowEnergy> all, long sizeMs) {
+    return all.stream()
+        .filter(e -> e.getDeviceId().equals("g1") && e.getWindowSizeMs() == sizeMs)
         .collect(
             Collectors.toMap(
                 e -> e.getWindowStartUs() / 1000 - T0_MS,
@@ -182,6 +188,37 @@ class EnergyDeviceTimeTest {
       assertSpanned(g1Windows(f));
       assertThat(f.counters.inFlightDropped.sum()).isZero();
       assertThat(f.deadLetters.isEmpty()).isTrue();
+    }
+  }
+
+  @Test
+  void aRequestAcrossAMinuteBoundaryIsBusyTimeInBothMinutesBuiltFromTenSecondWindows() {
+    try (TopologyFixture f =
+        new TopologyFixture(Map.of("windows.sizes", "10s,1m", "windows.allowed.lateness", "10m"))) {
+      samples(f, -1, 49);
+      // in flight [50 s, 75 s]: recorded in 10 s window [70 s, 80 s), appended into minute
+      // [60 s, 120 s), with its first 10 s in minute [0 s, 60 s)
+      inFlight(f, "long", "m1", 50_000, 75_000);
+      inFlight(f, "close", "m1", 139_900, 140_000);
+      samples(f, 50, 200);
+      f.driver.advanceWallClockTime(Duration.ofSeconds(2));
+      List<DeviceWindowEnergy> all = f.energy.readValuesToList();
+      Map<Long, DeviceWindowEnergy> minutes = g1Windows(all, 60_000);
+      DeviceWindowEnergy m0 = minutes.get(0L);
+      DeviceWindowEnergy m1 = minutes.get(60_000L);
+      assertThat(m0.getMeasuredEnergyJ()).isEqualTo(24_000.0);
+      assertThat(m0.getBusyTimeUs()).isEqualTo(10_000_000L);
+      assertThat(byModel(m0).get("m1").getEnergyJ()).isCloseTo(4_000.0, within(1e-9));
+      assertThat(m1.getBusyTimeUs()).isEqualTo(15_000_000L);
+      assertThat(byModel(m1).get("m1").getEnergyJ()).isCloseTo(6_000.0, within(1e-9));
+      assertThat(byModel(m1).get("m1").getRequests()).isEqualTo(1);
+      assertConservedAndNonNegative(m0);
+      assertConservedAndNonNegative(m1);
+      Map<Long, DeviceWindowEnergy> tens = g1Windows(all, 10_000);
+      assertThat(tens.get(50_000L).getBusyTimeUs()).isEqualTo(10_000_000L);
+      assertThat(tens.get(60_000L).getBusyTimeUs()).isEqualTo(10_000_000L);
+      assertThat(tens.get(70_000L).getBusyTimeUs()).isEqualTo(5_000_000L);
+      assertThat(f.counters.inFlightDropped.sum()).isZero();
     }
   }
 

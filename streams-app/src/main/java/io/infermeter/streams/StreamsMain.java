@@ -179,6 +179,13 @@ public final class StreamsMain implements Callable<Integer> {
         .callback(cb -> cb.call(c.lateCorrected.sum()))
         .register(registry);
     CounterWithCallback.builder()
+        .name("infermeter_streams_in_flight_dropped_total")
+        .help(
+            "Parts of a request's in-flight time in an earlier energy window that arrived after"
+                + " its allowed lateness (not counted as busy time)")
+        .callback(cb -> cb.call(c.inFlightDropped.sum()))
+        .register(registry);
+    CounterWithCallback.builder()
         .name("infermeter_streams_windows_corrected_total")
         .help("Closed windows changed by late records (once per correction round)")
         .callback(cb -> cb.call(c.windowsCorrected.sum()))

@@ -70,6 +70,13 @@ public final class StreamsSettings {
         throw new ConfigException(
             "invalid value '" + w + "' in setting 'windows.sizes': expected durations like 10s,1m");
       }
+      if (d.toMillis() % 10 != 0) { // windows.Occupancy.SLOT_US: whole slots per window
+        throw new ConfigException(
+            "invalid value '"
+                + w
+                + "' in setting 'windows.sizes': a window size must be a multiple of 10ms, the"
+                + " resolution of device busy time");
+      }
       sizes.add(d);
     }
     if (sizes.isEmpty()) {

@@ -91,10 +91,14 @@ class EnergyTopologyTest {
       assertThat(g1.getMethod()).isEqualTo(EnergyMethod.COUNTER);
       assertThat(g1.getMeasuredEnergyJ()).isEqualTo(measured);
       assertThat(g1.getSamples()).isEqualTo(10);
-      // busy on g1: m1 = 3 x 1 s + half of the 2 s host-level request; m2 = 1 s; window 10 s
+      // request time on g1: m1 = 3 x 1 s + half of the 2 s host-level request; m2 = 1 s. Device
+      // busy time, the union of the in-flight intervals: m1's three requests [1.000 s, 2.002 s],
+      // m2's [2 s, 3 s] and the host-level request [2 s, 4 s], which occupies every GPU: 3 s of
+      // the 10 s window
       double m1Busy = 4.0;
       double m2Busy = 1.0;
-      double fraction = Math.min(1, (m1Busy + m2Busy) / 10.0);
+      double fraction = 0.3;
+      assertThat(g1.getBusyTimeUs()).isEqualTo(3_000_000L);
       Map<String, ModelAttribution> by =
           g1.getAttributions().stream()
               .collect(Collectors.toMap(ModelAttribution::getModel, Function.identity()));
@@ -108,7 +112,7 @@ class EnergyTopologyTest {
       // table)
       assertThat(g1.getPricePerHour()).isEqualTo(2.50);
       assertThat(g1.getCost()).isCloseTo(2.50 * 10 / 3600, within(1e-12));
-      assertThat(by.get("m1").getCost()).isCloseTo(g1.getCost() * 0.4, within(1e-12));
+      assertThat(by.get("m1").getCost()).isCloseTo(g1.getCost() * 0.3 * 0.8, within(1e-12));
       assertThat(g1.getCarbonIntensityGPerKwh()).isEqualTo(290.0);
       assertThat(g1.getCarbonIntensitySource()).isEqualTo("table");
       assertThat(g1.getCarbonG()).isCloseTo(measured * 1.2 / 3.6e6 * 290, within(1e-12));
@@ -127,8 +131,10 @@ class EnergyTopologyTest {
       assertThat(g2.getMethod()).isEqualTo(EnergyMethod.POWER_INTEGRATION);
       assertThat(g2.getMeasuredEnergyJ()).isCloseTo(9 * G2_POWER_W, within(1e-9));
       assertThat(g2.getAttributions()).hasSize(1);
+      // g2 runs only the host-level request, [2 s, 4 s]: busy 2 s
+      assertThat(g2.getBusyTimeUs()).isEqualTo(2_000_000L);
       assertThat(g2.getAttributions().get(0).getEnergyJ())
-          .isCloseTo(9 * G2_POWER_W * 0.1, within(1e-9));
+          .isCloseTo(9 * G2_POWER_W * 0.2, within(1e-9));
       assertConserved(g2);
       // host-level request counts split over the two GPUs add back up to the host total
       long m1Requests =
@@ -190,6 +196,8 @@ class EnergyTopologyTest {
       carbon += a.getCarbonG();
     }
     assertThat(energy + e.getIdleEnergyJ()).isEqualTo(e.getMeasuredEnergyJ());
+    assertThat(e.getIdleEnergyJ()).isGreaterThanOrEqualTo(0.0);
+    assertThat(e.getAttributions()).allMatch(a -> a.getEnergyJ() >= 0 && a.getCost() >= 0);
     assertThat(cost + e.getIdleCost()).isEqualTo(e.getCost());
     assertThat(carbon + e.getIdleCarbonG()).isEqualTo(e.getCarbonG());
   }
@@ -272,9 +280,10 @@ class EnergyTopologyTest {
   }
 
   @Test
-  void busyTimeAboveTheWindowLengthCapsTheBusyFractionAtOne() {
+  void requestTimeAboveTheWindowLengthStillLeavesTheIdleTimeIdle() {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
-      // 15 requests of 1 s busy each, batched concurrently: 15 s busy in a 10 s window
+      // 15 requests of 1 s each, batched concurrently: 15 s of request time in a 10 s window, but
+      // the device was busy only while they ran, [1.000 s, 3.005 s]
       for (int i = 0; i < 10; i++) {
         f.send(
             request("a" + i, "h1", "m1", T0_MS + 2000 + i, 0, 100_000, 900_000, 10)
@@ -293,9 +302,11 @@ class EnergyTopologyTest {
       Map<String, Double> shares =
           g1.getAttributions().stream()
               .collect(Collectors.toMap(ModelAttribution::getModel, ModelAttribution::getShare));
-      assertThat(shares.get("m1")).isCloseTo(10.0 / 15, within(1e-12));
-      assertThat(shares.get("m2")).isCloseTo(5.0 / 15, within(1e-12));
-      assertThat(g1.getIdleEnergyJ()).isCloseTo(0, within(1e-9));
+      assertThat(g1.getBusyTimeUs()).isEqualTo(2_010_000L);
+      double busy = 0.201;
+      assertThat(shares.get("m1")).isCloseTo(busy * 10.0 / 15, within(1e-12));
+      assertThat(shares.get("m2")).isCloseTo(busy * 5.0 / 15, within(1e-12));
+      assertThat(g1.getIdleEnergyJ()).isCloseTo(g1.getMeasuredEnergyJ() * (1 - busy), within(1e-9));
       assertConserved(g1);
     }
   }

@@ -308,7 +308,11 @@ class EngineStateTopologyTest {
       assertThat(g2.get("mistral").getBusyTimeUs()).isEqualTo(1_000_000L);
       double measured = 9 * 300_000 / 1000.0; // counter deltas of samples 1..9
       assertThat(w.get("g1").getMeasuredEnergyJ()).isEqualTo(measured);
-      assertThat(g1.get("llama").getEnergyJ()).isCloseTo(measured * 0.3, within(1e-9));
+      // llama's three 1 s requests ran concurrently, 1 ms apart: g1 was busy 1.002 s, i.e. 101
+      // slots of 10 ms; mistral's 1 s request is 100 slots on g2
+      assertThat(w.get("g1").getBusyTimeUs()).isEqualTo(1_010_000L);
+      assertThat(w.get("g2").getBusyTimeUs()).isEqualTo(1_000_000L);
+      assertThat(g1.get("llama").getEnergyJ()).isCloseTo(measured * 0.101, within(1e-9));
       assertThat(g2.get("mistral").getEnergyJ()).isCloseTo(measured * 0.1, within(1e-9));
       for (DeviceWindowEnergy e : w.values()) {
         double parts = e.getAttributions().stream().mapToDouble(ModelAttribution::getEnergyJ).sum();

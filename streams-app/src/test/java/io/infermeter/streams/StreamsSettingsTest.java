@@ -71,6 +71,7 @@ class StreamsSettingsTest {
       value = {
         "windows.sizes;10x;windows.sizes",
         "windows.sizes;'';windows.sizes",
+        "windows.sizes;10s,1005ms;multiple of 10ms",
         "windows.grace;soon;windows.grace",
         "keys.max.per.window;0;keys.max.per.window",
         "energy.pue;0.9;energy.pue",

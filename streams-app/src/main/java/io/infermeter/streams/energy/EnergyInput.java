@@ -43,8 +43,11 @@ public record EnergyInput(HardwareSample sample, HostUsage usage, EngineSample e
     return new EnergyInput(null, null, engine);
   }
 
-  /** Tag of a usage in the varint-string codec. */
-  private static final byte USAGE = 3;
+  /** Tag of a usage with per-device occupancy. */
+  private static final byte USAGE = 5;
+
+  /** Tag of a usage in the varint-string codec without occupancy; still read. */
+  private static final byte USAGE_VARINT = 3;
 
   /**
    * Tag of a usage in the writeUTF codec written before it; still read from the repartition topic.
@@ -56,8 +59,8 @@ public record EnergyInput(HardwareSample sample, HostUsage usage, EngineSample e
 
   /**
    * Internal serde: a tag byte (the format version), then the sample's Avro binary (tag 1; no
-   * registry: internal topic), the usage codec (tag 3; tag 2, the writeUTF codec before it, is
-   * still read) or the engine sample's Avro binary (tag 4).
+   * registry: internal topic), the usage codec (tag 5; tag 3, without occupancy, and tag 2, the
+   * writeUTF codec, are still read) or the engine sample's Avro binary (tag 4).
    */
   public static Serde<EnergyInput> serde() {
     Serializer<EnergyInput> ser =
@@ -113,9 +116,11 @@ public record EnergyInput(HardwareSample sample, HostUsage usage, EngineSample e
                 return ofEngine(ENGINE_READER.read(null, dec));
               }
             }
-            if (bytes[0] == USAGE || bytes[0] == USAGE_UTF) {
+            if (bytes[0] == USAGE || bytes[0] == USAGE_VARINT || bytes[0] == USAGE_UTF) {
               return new EnergyInput(
-                  null, HostUsage.read(new ByteArrayDataInput(bytes, 1), bytes[0] == USAGE));
+                  null,
+                  HostUsage.read(
+                      new ByteArrayDataInput(bytes, 1), bytes[0] != USAGE_UTF, bytes[0] == USAGE));
             }
             throw new SerializationException("unknown energy input tag " + bytes[0]);
           } catch (IOException | RuntimeException e) {

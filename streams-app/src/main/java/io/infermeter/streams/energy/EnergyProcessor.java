@@ -25,6 +25,7 @@ import io.infermeter.streams.support.DeadLetters;
 import io.infermeter.streams.support.StreamsCounters;
 import io.infermeter.streams.windows.AggKey;
 import io.infermeter.streams.windows.FutureClamp;
+import io.infermeter.streams.windows.Occupancy;
 import io.infermeter.streams.windows.RequestAccumulator;
 import io.infermeter.streams.windows.WindowTable;
 import java.nio.ByteBuffer;
@@ -394,6 +395,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
               false)
           .full()
           .addUsage(u);
+      addEarlierInFlight(u);
       counters.lateCorrected.increment();
       return;
     }
@@ -405,7 +407,41 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
             u.windowSizeMs(),
             EnergyProcessor::newWindow);
     w.addUsage(u);
+    addEarlierInFlight(u);
     advance(end);
+  }
+
+  /**
+   * Adds the in-flight time of {@code u}'s requests in the windows before {@code u}'s own (requests
+   * that began before it): each part into its energy window of the same size, as a correction when
+   * that window has closed; a part past the allowed lateness is dropped and counted.
+   */
+  private void addEarlierInFlight(HostUsage u) {
+    String modelKey = u.model() + '\u0000' + u.modelVersion();
+    long size = u.windowSizeMs();
+    for (Map.Entry<String, Occupancy> d : u.occupancy().entrySet()) {
+      for (Map.Entry<Long, Occupancy.Part> p :
+          d.getValue().parts.headMap(u.windowStartMs(), false).entrySet()) {
+        long start = p.getKey();
+        HostWindow w;
+        if (table.isTooLate(start + size)) {
+          counters.inFlightDropped.increment();
+          continue;
+        } else if (table.isLate(start + size)) {
+          w =
+              table
+                  .correct(hostKey(u.host()), start, size, EnergyProcessor::newWindow, false)
+                  .full();
+        } else {
+          w =
+              table.getOrCreate(
+                  hostKey(u.host()), k -> null, start, size, EnergyProcessor::newWindow);
+        }
+        w.cluster = u.cluster();
+        w.region = u.region();
+        w.addInFlight(modelKey, d.getKey(), p.getValue());
+      }
+    }
   }
 
   private static HostWindow newWindow(AggKey k, long startMs, long sizeMs) {
@@ -611,10 +647,10 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   }
 
   /**
-   * Busy time etc. of each (model key) on each GPU device. Requests without a device id but with a
-   * pod ({@link RequestAccumulator#POD_DEVICE_PREFIX}) are split evenly over the GPUs that pod
-   * holds (dcgm-exporter's pod label); host-level requests, and those of a pod no GPU names, are
-   * split evenly over all the host's GPUs.
+   * In-flight request time, requests and output tokens of each (model key) on each GPU device.
+   * Requests without a device id but with a pod ({@link RequestAccumulator#POD_DEVICE_PREFIX}) are
+   * split evenly over the GPUs that pod holds (dcgm-exporter's pod label); host-level requests, and
+   * those of a pod no GPU names, are split evenly over all the host's GPUs.
    */
   static Map<String, Map<String, long[]>> busyByDevice(HostWindow w) {
     List<String> gpus = new ArrayList<>();
@@ -638,19 +674,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
                   if (out.containsKey(dev)) {
                     add(out.get(dev).computeIfAbsent(model, k -> new long[3]), v[0], v[1], v[2]);
                   } else {
-                    List<String> targets = gpus;
-                    if (dev.startsWith(RequestAccumulator.POD_DEVICE_PREFIX)) {
-                      String pod = dev.substring(RequestAccumulator.POD_DEVICE_PREFIX.length());
-                      List<String> held = new ArrayList<>();
-                      for (String g : gpus) {
-                        if (pod.equals(w.devices.get(g).pod)) {
-                          held.add(g);
-                        }
-                      }
-                      if (!held.isEmpty()) {
-                        targets = held;
-                      }
-                    }
+                    List<String> targets = targets(w, gpus, dev);
                     int n = targets.size();
                     for (int i = 0; i < n; i++) {
                       // Even split; integer remainders go to the first devices so per-device sums
@@ -663,6 +687,54 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
                     }
                   }
                 }));
+    return out;
+  }
+
+  /**
+   * The GPUs a usage key that is not a GPU of the window stands for: a pod's GPUs (dcgm-exporter's
+   * pod label), else all of the host's GPUs.
+   */
+  private static List<String> targets(HostWindow w, List<String> gpus, String dev) {
+    if (dev.startsWith(RequestAccumulator.POD_DEVICE_PREFIX)) {
+      String pod = dev.substring(RequestAccumulator.POD_DEVICE_PREFIX.length());
+      List<String> held = new ArrayList<>();
+      for (String g : gpus) {
+        if (pod.equals(w.devices.get(g).pod)) {
+          held.add(g);
+        }
+      }
+      if (!held.isEmpty()) {
+        return held;
+      }
+    }
+    return gpus;
+  }
+
+  /**
+   * The busy slots of each GPU device: the OR of the occupancy of its own usage key and of every
+   * usage key standing for it (a request that names no GPU occupies all the GPUs it is split over:
+   * a model served across a host's or pod's GPUs, as with tensor parallelism, keeps all of them
+   * busy while it runs).
+   */
+  static Map<String, long[]> busySlotsByDevice(HostWindow w) {
+    List<String> gpus = new ArrayList<>();
+    w.devices.forEach(
+        (id, d) -> {
+          if (d.isGpu()) {
+            gpus.add(id);
+          }
+        });
+    Map<String, long[]> out = new TreeMap<>();
+    w.occupancy.forEach(
+        (dev, bits) -> {
+          List<String> targets =
+              gpus.contains(dev)
+                  ? List.of(dev)
+                  : gpus.isEmpty() ? List.of() : targets(w, gpus, dev);
+          for (String g : targets) {
+            Occupancy.or(out.computeIfAbsent(g, k -> new long[bits.length]), bits);
+          }
+        });
     return out;
   }
 
@@ -680,6 +752,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     long windowUs = w.sizeMs * 1000;
     long startUs = w.startMs * 1000;
     Map<String, Map<String, long[]>> busy = busyByDevice(w);
+    Map<String, long[]> slots = busySlotsByDevice(w);
     CostCarbon.Intensity intensity =
         CostCarbon.intensity(settings, w.region, latest(intensities, w.region), startUs);
     List<DeviceWindowEnergy> out = new ArrayList<>();
@@ -705,13 +778,14 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
       double cost = CostCarbon.cost(price, w.sizeMs);
       double carbon = CostCarbon.carbonG(measuredJ, settings.pue(), intensity.gramsPerKwh());
       Map<String, long[]> models = busy.getOrDefault(de.getKey(), Map.of());
-      Map<String, Long> busyByModel = new LinkedHashMap<>();
-      long busySum = 0;
+      Map<String, Long> requestUsByModel = new LinkedHashMap<>();
       for (Map.Entry<String, long[]> m : models.entrySet()) {
-        busyByModel.put(m.getKey(), m.getValue()[0]);
-        busySum += m.getValue()[0];
+        requestUsByModel.put(m.getKey(), m.getValue()[0]);
       }
-      Map<String, Double> shares = EnergyAttribution.shares(busyByModel, windowUs);
+      long[] deviceSlots = slots.get(de.getKey());
+      long deviceBusyUs = deviceSlots == null ? 0 : Occupancy.busyUs(deviceSlots, windowUs);
+      Map<String, Double> shares =
+          EnergyAttribution.shares(requestUsByModel, deviceBusyUs, windowUs);
       EnergyAttribution.Split energySplit = EnergyAttribution.split(measuredJ, shares);
       EnergyAttribution.Split costSplit = EnergyAttribution.split(cost, shares);
       EnergyAttribution.Split carbonSplit = EnergyAttribution.split(carbon, shares);
@@ -755,7 +829,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
               .setSamples(d.samples)
               .setCounterResets(d.resets)
               .setMeasuredEnergyJ(measuredJ)
-              .setBusyTimeUs(busySum)
+              .setBusyTimeUs(deviceBusyUs)
               .setIdleEnergyJ(energySplit.idle())
               .setPue(settings.pue())
               .setFacilityEnergyKwh(CostCarbon.facilityKwh(measuredJ, settings.pue()))

@@ -3,6 +3,7 @@ package io.infermeter.streams.energy;
 import io.infermeter.streams.engine.EngineAcc;
 import io.infermeter.streams.state.Codec;
 import io.infermeter.streams.windows.AggKey;
+import io.infermeter.streams.windows.Occupancy;
 import io.infermeter.streams.windows.WindowTable;
 import java.util.Map;
 import java.util.TreeMap;
@@ -27,8 +28,18 @@ public final class HostWindow implements WindowTable.Windowed {
    */
   static final String OTHER_DEVICE = AggKey.OTHER;
 
-  /** "model\u0000version" -> deviceId ("" = none) -> {busyUs, requests, outputTokens}. */
+  /**
+   * "model\u0000version" -> deviceId ("" = none) -> {requestUs, requests, outputTokens}: requestUs
+   * is the model's in-flight request time clipped to this window (also of requests that completed
+   * in a later window); requests and tokens count the requests that completed in this window.
+   */
   public final Map<String, Map<String, long[]>> usage = new TreeMap<>();
+
+  /**
+   * deviceId ("" = none, or a pod key) -> the {@link Occupancy} bitmap of this window: the slots in
+   * which at least one request of any model was in flight.
+   */
+  public final Map<String, long[]> occupancy = new TreeMap<>();
 
   /** Engine instance -> its samples in the window (at most the device cap of instances). */
   public final Map<String, EngineAcc> engines = new TreeMap<>();
@@ -110,6 +121,31 @@ public final class HostWindow implements WindowTable.Windowed {
               t[1] += v[1];
               t[2] += v[2];
             });
+    u.occupancy()
+        .forEach(
+            (d, o) -> {
+              Occupancy.Part p = o.parts.get(startMs);
+              if (p != null) {
+                Occupancy.or(bits(d), p.bits);
+              }
+            });
+  }
+
+  /**
+   * Adds the in-flight time {@code part} of requests of {@code modelKey} on device key {@code
+   * device} that completed in a later window: their request time and busy slots, no requests or
+   * tokens.
+   */
+  void addInFlight(String modelKey, String device, Occupancy.Part part) {
+    usage.computeIfAbsent(modelKey, k -> new TreeMap<>())
+            .computeIfAbsent(device, k -> new long[3])[0] +=
+        part.requestUs;
+    Occupancy.or(bits(device), part.bits);
+  }
+
+  /** The busy bitmap of {@code device}, created empty on first use. */
+  long[] bits(String device) {
+    return occupancy.computeIfAbsent(device, k -> Occupancy.Part.empty(sizeMs).bits);
   }
 
   /** Accumulated samples of one device in the window. Units: mJ, J, us, percent, bytes. */
@@ -157,10 +193,12 @@ public final class HostWindow implements WindowTable.Windowed {
   }
 
   /**
-   * Format version after {@link Codec#FORMAT_MARK}: 3 adds each device's pod and the engine
-   * instances; 2 has varint strings; a record without the mark is version 1.
+   * Format version after {@link Codec#FORMAT_MARK}: 4 adds the per-device occupancy bitmaps; 3 adds
+   * each device's pod and the engine instances; 2 has varint strings; a record without the mark is
+   * version 1. Before 4 the usage held summed request busy time: it becomes one busy run per device
+   * from the window start ({@link Occupancy#fromSummedBusy}).
    */
-  static final int VERSION = 3;
+  static final int VERSION = 4;
 
   public byte[] toBytes() {
     return Codec.encode(
@@ -213,6 +251,14 @@ public final class HostWindow implements WindowTable.Windowed {
             }
           }
           EngineAcc.writeAll(out, engines);
+          out.writeInt(occupancy.size());
+          for (Map.Entry<String, long[]> e : occupancy.entrySet()) {
+            Codec.writeString(out, e.getKey());
+            out.writeInt(e.getValue().length);
+            for (long b : e.getValue()) {
+              out.writeLong(b);
+            }
+          }
         });
   }
 
@@ -225,7 +271,7 @@ public final class HostWindow implements WindowTable.Windowed {
           if (Codec.hasHeader(bytes)) {
             in.readUnsignedByte();
             version = in.readUnsignedByte();
-            if (version != VERSION && version != 2) {
+            if (version < 2 || version > VERSION) {
               throw new java.io.IOException("unknown host window version " + version);
             }
           }
@@ -281,6 +327,33 @@ public final class HostWindow implements WindowTable.Windowed {
           }
           if (v >= 3) {
             EngineAcc.readAll(in, w.engines);
+          }
+          if (v >= 4) {
+            n = in.readInt();
+            int words = Occupancy.Part.empty(w.sizeMs).bits.length;
+            for (int i = 0; i < n; i++) {
+              String id = str.read(in);
+              int len = in.readInt();
+              if (len != words) {
+                throw new java.io.IOException("occupancy of " + len + " words, expected " + words);
+              }
+              long[] bits = new long[len];
+              for (int j = 0; j < len; j++) {
+                bits[j] = in.readLong();
+              }
+              w.occupancy.put(id, bits);
+            }
+          } else {
+            Map<String, Long> summed = new TreeMap<>();
+            w.usage.values().forEach(m -> m.forEach((d, u) -> summed.merge(d, u[0], Long::sum)));
+            summed.forEach(
+                (d, busyUs) -> {
+                  Occupancy.Part p =
+                      Occupancy.fromSummedBusy(busyUs, w.startMs, w.sizeMs).parts.get(w.startMs);
+                  if (p != null) {
+                    w.occupancy.put(d, p.bits);
+                  }
+                });
           }
           return w;
         });

@@ -66,6 +66,12 @@ public final class StreamsCounters {
   /** New keys refused by state.max.keys.per.task. */
   public final LongAdder stateKeysRefused = new LongAdder();
 
+  /**
+   * Parts of a request's in-flight time in windows before its completion window that arrived after
+   * that energy window's allowed lateness (dropped: that window's busy time misses them).
+   */
+  public final LongAdder inFlightDropped = new LongAdder();
+
   private final Map<String, LongAdder> deadLetters = new ConcurrentHashMap<>();
 
   public void deadLetter(String reason) {

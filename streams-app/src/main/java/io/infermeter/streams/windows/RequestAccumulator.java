@@ -28,12 +28,21 @@ import java.util.TreeMap;
 public final class RequestAccumulator implements WindowTable.Windowed {
 
   /**
-   * 3: varint-length strings (no 64 KiB limit); 2 added the first jitter values; 1 and 2 are still
-   * read.
+   * 4: per-device in-flight {@link Occupancy}; 3: varint-length strings (no 64 KiB limit); 2 added
+   * the first jitter values; 1 to 3 are still read (their per-device busy time becomes one busy run
+   * from the window start, {@link Occupancy#fromSummedBusy}).
    */
-  public static final int VERSION = 3;
+  public static final int VERSION = 4;
 
   private static final int VARINT_STRINGS_SINCE = 3;
+
+  private static final int OCCUPANCY_SINCE = 4;
+
+  /**
+   * Default of how far before its window a request's in-flight time is kept (the default allowed
+   * lateness + grace + energy join delay: older energy windows cannot take it any more).
+   */
+  public static final long DEFAULT_LOOKBACK_MS = 615_000;
 
   /** The bucket of error types and devices beyond the per-window cap. */
   public static final String OTHER = AggKey.OTHER;
@@ -52,7 +61,14 @@ public final class RequestAccumulator implements WindowTable.Windowed {
   public final Map<String, Long> errorsByType = new HashMap<>();
   long inputTokens;
   public long outputTokens;
+
+  /**
+   * Device busy time: per device key, the union of the in-flight intervals of this window's
+   * requests clipped to the window ({@link Occupancy}), summed over the device keys; microseconds.
+   * Fleet rollups add their hosts' values.
+   */
   public long busyUs;
+
   public long queueSumUs;
   public long e2eSumUs;
   long pairsQueueE2e;
@@ -92,8 +108,17 @@ public final class RequestAccumulator implements WindowTable.Windowed {
   private long[] smallBatchSizes;
   private static final int SMALL_BATCH = 128;
 
-  /** deviceId ("" when the request had none) -> {busyUs, requests, outputTokens}. */
+  /**
+   * deviceId ("" when the request had none) -> {requestUs, requests, outputTokens}: requestUs is
+   * the in-flight time of this window's requests clipped to the window.
+   */
   public final Map<String, long[]> devices = new HashMap<>();
+
+  /**
+   * deviceId (the keys of {@link #devices}) -> when this window's requests were in flight on it, in
+   * this window and the earlier windows they span.
+   */
+  public final Map<String, Occupancy> occupancy = new HashMap<>();
 
   public RequestAccumulator(AggKey key, long windowStartMs, long windowSizeMs) {
     this.key = key;
@@ -151,6 +176,14 @@ public final class RequestAccumulator implements WindowTable.Windowed {
    * #OTHER}.
    */
   public boolean add(RequestEvent e, SloClass sloClass, StreamsLimits limits) {
+    return add(e, sloClass, limits, DEFAULT_LOOKBACK_MS);
+  }
+
+  /**
+   * {@link #add(RequestEvent, SloClass, StreamsLimits)} keeping the request's in-flight time up to
+   * {@code lookbackMs} before this window.
+   */
+  public boolean add(RequestEvent e, SloClass sloClass, StreamsLimits limits, long lookbackMs) {
     boolean folded = false;
     requests++;
     RequestStatus status = e.getStatus();
@@ -187,7 +220,6 @@ public final class RequestAccumulator implements WindowTable.Windowed {
       outputTokens += out;
     }
     long busy = RequestTimings.busyUs(e);
-    busyUs += busy;
     long ttft = -1;
     long tpot = -1;
     long e2e = -1;
@@ -262,9 +294,18 @@ public final class RequestAccumulator implements WindowTable.Windowed {
         devices.put(device, d);
       }
     }
-    d[0] += busy;
+    long toUs = e.getCompletedUs();
+    long fromUs = toUs - busy;
+    long ownStartUs = windowStartMs * 1000;
+    d[0] +=
+        Math.max(
+            0, Math.min(toUs, ownStartUs + windowSizeMs * 1000) - Math.max(fromUs, ownStartUs));
     d[1]++;
     d[2] += out == null ? 0 : out;
+    busyUs +=
+        occupancy
+            .computeIfAbsent(device, k -> new Occupancy())
+            .add(fromUs, toUs, windowStartMs, windowSizeMs, lookbackMs);
     return folded;
   }
 
@@ -362,7 +403,17 @@ public final class RequestAccumulator implements WindowTable.Windowed {
 
   /** {@link #append(RequestAccumulator)} with the map caps of {@code limits}. */
   public void append(RequestAccumulator later, StreamsLimits limits) {
+    append(later, limits, DEFAULT_LOOKBACK_MS);
+  }
+
+  /**
+   * {@link #append(RequestAccumulator, StreamsLimits)} keeping in-flight time up to {@code
+   * lookbackMs} before this window. Busy time is the union of both parts' occupancy, not the sum:
+   * the later part's requests may have been in flight in this window's earlier part.
+   */
+  public void append(RequestAccumulator later, StreamsLimits limits, long lookbackMs) {
     long[] last = jitterLast.clone();
+    long busyNotOccupancy = busyUs - occupancyBusyUs() + later.busyUs - later.occupancyBusyUs();
     merge(later, limits);
     for (int j = 0; j < 3; j++) {
       if (last[j] >= 0 && later.jitterFirst[j] >= 0) {
@@ -382,6 +433,11 @@ public final class RequestAccumulator implements WindowTable.Windowed {
         mine[i] += d.getValue()[i];
       }
     }
+    for (Map.Entry<String, Occupancy> o : later.occupancy.entrySet()) {
+      occupancy
+          .computeIfAbsent(o.getKey(), k -> new Occupancy())
+          .append(o.getValue(), windowStartMs, windowSizeMs, lookbackMs);
+    }
     foldSmallest(
         devices,
         limits.devicesPerWindow(),
@@ -393,6 +449,34 @@ public final class RequestAccumulator implements WindowTable.Windowed {
           }
           return t;
         });
+    // the occupancy of devices folded into OTHER goes there too (union: a lower bound for several
+    // devices)
+    for (String k : java.util.List.copyOf(occupancy.keySet())) {
+      if (!devices.containsKey(k)) {
+        Occupancy o = occupancy.remove(k);
+        occupancy.computeIfAbsent(OTHER, x -> new Occupancy()).merge(o, windowSizeMs);
+      }
+    }
+    // request time clipped to this window: the later part's requests in flight in this window's
+    // earlier part count here too, as when recording them here directly
+    occupancy.forEach(
+        (k, o) -> {
+          long[] d = devices.get(k);
+          Occupancy.Part own = o.parts.get(windowStartMs);
+          if (d != null && own != null) {
+            d[0] = own.requestUs;
+          }
+        });
+    busyUs = occupancyBusyUs() + busyNotOccupancy;
+  }
+
+  /** Sum over the device keys of their busy time in this window, microseconds. */
+  public long occupancyBusyUs() {
+    long sum = 0;
+    for (Occupancy o : occupancy.values()) {
+      sum += o.busyUs(windowStartMs, windowSizeMs);
+    }
+    return sum;
   }
 
   /**
@@ -546,6 +630,13 @@ public final class RequestAccumulator implements WindowTable.Windowed {
       out.writeLong(e.getValue()[1]);
       out.writeLong(e.getValue()[2]);
     }
+    // sorted, so that equal accumulators encode to equal bytes
+    Map<String, Occupancy> occ = new TreeMap<>(occupancy);
+    out.writeInt(occ.size());
+    for (Map.Entry<String, Occupancy> e : occ.entrySet()) {
+      Codec.writeString(out, e.getKey());
+      e.getValue().write(out);
+    }
   }
 
   static RequestAccumulator read(DataInput in, boolean compressed) throws IOException {
@@ -608,6 +699,21 @@ public final class RequestAccumulator implements WindowTable.Windowed {
       a.devices.put(
           Codec.readString(in, version, VARINT_STRINGS_SINCE),
           new long[] {in.readLong(), in.readLong(), in.readLong()});
+    }
+    if (version >= OCCUPANCY_SINCE) {
+      n = in.readInt();
+      for (int i = 0; i < n; i++) {
+        a.occupancy.put(
+            Codec.readString(in, version, VARINT_STRINGS_SINCE),
+            Occupancy.read(in, a.windowSizeMs));
+      }
+    } else if (!a.devices.isEmpty()) {
+      // summed request busy time per device: one busy run from the window start, capped at the
+      // window (the busy fraction it was attributed by)
+      a.devices.forEach(
+          (k, v) ->
+              a.occupancy.put(k, Occupancy.fromSummedBusy(v[0], a.windowStartMs, a.windowSizeMs)));
+      a.busyUs = a.occupancyBusyUs();
     }
     return a;
   }

@@ -54,6 +54,13 @@ public final class RequestWindowProcessor
   private final Clock clock;
   private final long alertSizeMs;
   private long smallestMs;
+
+  /**
+   * How far before its completion window a request's in-flight time is kept: allowed lateness +
+   * grace + energy join delay, the oldest energy window that can still take it.
+   */
+  private final long lookbackMs;
+
   private ProcessorContext<String, Object> context;
   private WindowTable<RequestAccumulator> table;
 
@@ -77,6 +84,10 @@ public final class RequestWindowProcessor
     this.sourceTopic = sourceTopic;
     this.clock = clock;
     this.alertSizeMs = settings.windowSizes().get(0).toMillis();
+    this.lookbackMs =
+        settings.allowedLateness().toMillis()
+            + settings.grace().toMillis()
+            + settings.energyDelay().toMillis();
   }
 
   @Override
@@ -95,7 +106,7 @@ public final class RequestWindowProcessor
                 settings.maxKeysPerWindow(),
                 counters)
             .deriveFromSmallest(
-                (t, p) -> t.append(p, limits), AggKey::folded, RequestAccumulator::new);
+                (t, p) -> t.append(p, limits, lookbackMs), AggKey::folded, RequestAccumulator::new);
     smallestMs = table.smallest();
     dedup = context.getStateStore(DEDUP_STORE);
     alerts =
@@ -198,8 +209,15 @@ public final class RequestWindowProcessor
         if (!table.isTooLate(start + size)) {
           WindowTable.Correction<RequestAccumulator> c =
               table.correct(key, start, size, RequestAccumulator::new, true);
-          c.full().add(e, cls, limits);
-          c.delta().add(e, cls, limits);
+          RequestAccumulator full = c.full();
+          RequestAccumulator delta = c.delta();
+          long fullBusyUs = full.busyUs;
+          long deltaBusyUs = delta.busyUs;
+          full.add(e, cls, limits, lookbackMs);
+          delta.add(e, cls, limits, lookbackMs);
+          // busy time is a union: the delta carries what the full window's busy time grew by, so
+          // that the fleet, which adds deltas, gets the full window's value
+          delta.busyUs = deltaBusyUs + full.busyUs - fullBusyUs;
           corrected = true;
           continue;
         }
@@ -220,7 +238,7 @@ public final class RequestWindowProcessor
       }
       if (table
           .getOrCreate(key, AggKey::folded, start, size, RequestAccumulator::new)
-          .add(e, cls, limits)) {
+          .add(e, cls, limits, lookbackMs)) {
         counters.mapEntriesFolded.increment();
       }
     }

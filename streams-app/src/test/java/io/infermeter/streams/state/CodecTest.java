@@ -385,11 +385,15 @@ class CodecTest {
         busy.put("m" + m, (long) rnd.nextInt(3_000_000));
       }
       double total = rnd.nextDouble() * Math.pow(10, rnd.nextInt(8));
-      var split = EnergyAttribution.split(total, EnergyAttribution.shares(busy, 10_000_000));
+      long deviceBusyUs = rnd.nextInt(10_000_001);
+      var split =
+          EnergyAttribution.split(total, EnergyAttribution.shares(busy, deviceBusyUs, 10_000_000));
       double sum = 0;
       for (double v : split.amounts().values()) {
+        assertThat(v).isGreaterThanOrEqualTo(0.0);
         sum += v;
       }
+      assertThat(split.idle()).isGreaterThanOrEqualTo(0.0);
       assertThat(sum + split.idle())
           .as("total %s busy %s amounts %s idle %s", total, busy, split.amounts(), split.idle())
           .isEqualTo(total);

@@ -15,6 +15,7 @@ import io.infermeter.streams.engine.EngineLast;
 import io.infermeter.streams.latency.LatencyAccumulator;
 import io.infermeter.streams.latency.LatencyMetric;
 import io.infermeter.streams.windows.AggKey;
+import io.infermeter.streams.windows.Occupancy;
 import io.infermeter.streams.windows.RequestAccumulator;
 import java.io.IOException;
 import java.io.InputStream;
@@ -65,6 +66,32 @@ class StateCodecGoldenTest {
     return a;
   }
 
+  /**
+   * {@link #accumulator} as a format before occupancy reads it: each device's summed busy time
+   * becomes one busy run from the window start, and the busy time that run's length.
+   */
+  static RequestAccumulator accumulatorAsRead(String model) {
+    RequestAccumulator a = accumulator(model);
+    a.occupancy.put("gpu0", Occupancy.fromSummedBusy(12_345, a.windowStartMs, a.windowSizeMs));
+    a.busyUs = a.occupancyBusyUs();
+    return a;
+  }
+
+  /** {@link #accumulator} with occupancy: a request in flight from the previous window on. */
+  static RequestAccumulator accumulatorV4(String model) {
+    RequestAccumulator a = accumulator(model);
+    Occupancy o = new Occupancy();
+    a.busyUs =
+        o.add(
+            a.windowStartMs * 1000 - 2_000_000,
+            a.windowStartMs * 1000 + 12_345,
+            a.windowStartMs,
+            a.windowSizeMs,
+            RequestAccumulator.DEFAULT_LOOKBACK_MS);
+    a.occupancy.put("gpu0", o);
+    return a;
+  }
+
   static RuleState rule() {
     RuleState s = new RuleState();
     s.firing = true;
@@ -98,6 +125,31 @@ class StateCodecGoldenTest {
     return w;
   }
 
+  /**
+   * {@code w}, a host window of a format before occupancy, as it reads: each device's summed
+   * request time becomes one busy run from the window start.
+   */
+  static HostWindow asRead(HostWindow w) {
+    w.occupancy.put(
+        "0",
+        Occupancy.fromSummedBusy(12_345, w.windowStartMs(), w.windowSizeMs())
+            .parts
+            .get(w.windowStartMs())
+            .bits);
+    return w;
+  }
+
+  /** {@link #hostWindowV3} with what version 4 added: occupancy bitmaps. */
+  static HostWindow hostWindowV4(String host) {
+    HostWindow w = hostWindowV3(host);
+    long[] bits = Occupancy.Part.empty(w.windowSizeMs()).bits;
+    bits[0] = 0b1011L;
+    bits[bits.length - 1] = 1L << 39; // the last slot of 1,000
+    w.occupancy.put("0", bits);
+    w.occupancy.put("", Occupancy.Part.empty(w.windowSizeMs()).bits);
+    return w;
+  }
+
   /** {@link #hostWindow} with what version 3 added: a device's pod and an engine instance. */
   static HostWindow hostWindowV3(String host) {
     HostWindow w = hostWindow(host);
@@ -128,6 +180,31 @@ class StateCodecGoldenTest {
         .setRequestsWaiting(3L)
         .setPreemptionsTotal(9L)
         .build();
+  }
+
+  /** {@link #usage} with occupancy: one request in flight from the previous window on. */
+  static HostUsage usageV5(String host) {
+    HostUsage u = usage(host);
+    Occupancy o = new Occupancy();
+    o.add(
+        u.windowStartMs() * 1000 - 2_000_000,
+        u.windowStartMs() * 1000 + 12_345,
+        u.windowStartMs(),
+        u.windowSizeMs(),
+        RequestAccumulator.DEFAULT_LOOKBACK_MS);
+    return new HostUsage(
+        u.cluster(),
+        u.region(),
+        u.host(),
+        u.model(),
+        u.modelVersion(),
+        u.windowStartMs(),
+        u.windowSizeMs(),
+        u.requests(),
+        u.queueSumUs(),
+        u.e2eSumUs(),
+        u.devices(),
+        Map.of("0", o));
   }
 
   static HostUsage usage(String host) {
@@ -172,8 +249,39 @@ class StateCodecGoldenTest {
       assertThat(a.errorsByType).containsExactly(Map.entry("oom", 2L));
       assertThat(a.devices.get("gpu0")).containsExactly(12_345, 5, 77);
       assertThat(a.latency(LatencyMetric.E2E, false).count).isEqualTo(2);
-      assertThat(a.toBytes(compressed)).isEqualTo(accumulator("llama-3-8b").toBytes(compressed));
+      assertThat(a.toBytes(compressed))
+          .isEqualTo(accumulatorAsRead("llama-3-8b").toBytes(compressed));
     }
+  }
+
+  @Test
+  void version3AccumulatorHostWindowAndUsageReadTheirSummedBusyTimeAsOneBusyRun()
+      throws IOException {
+    for (boolean compressed : new boolean[] {false, true}) {
+      byte[] v3 =
+          fixture(
+              "state-previous/request-accumulator-v3-"
+                  + (compressed ? "compressed" : "plain")
+                  + ".hex");
+      assertThat(v3[0]).isEqualTo((byte) 3);
+      RequestAccumulator a = RequestAccumulator.fromBytes(v3, compressed);
+      assertThat(a.devices.get("gpu0")).containsExactly(12_345, 5, 77);
+      // 12,345 us of summed busy time: two 10 ms slots from the window start
+      assertThat(a.busyUs).isEqualTo(20_000);
+      assertThat(a.occupancy.get("gpu0").parts.get(a.windowStartMs).requestUs).isEqualTo(12_345);
+      assertThat(a.toBytes(compressed))
+          .isEqualTo(accumulatorAsRead("llama-3-8b").toBytes(compressed));
+    }
+    HostWindow w = HostWindow.fromBytes(fixture("state-previous/host-window-v3.hex"));
+    assertThat(w.devices.get("0").pod).isEqualTo("vllm-llama-0");
+    assertThat(Occupancy.busyUs(w.occupancy.get("0"), 10_000_000)).isEqualTo(20_000);
+    assertThat(w.toBytes()).isEqualTo(asRead(hostWindowV3(HOST)).toBytes());
+    byte[] tag3 = fixture("state-previous/energy-input-usage-tag3.hex");
+    assertThat(tag3[0]).isEqualTo((byte) 3);
+    HostUsage u = EnergyInput.serde().deserializer().deserialize(null, tag3).usage();
+    assertThat(u.occupancy().get("0").busyUs(u.windowStartMs(), u.windowSizeMs()))
+        .isEqualTo(20_000);
+    assertThat(usageBytes(u)).isEqualTo(usageBytes(usage(HOST)));
   }
 
   @Test
@@ -188,7 +296,7 @@ class StateCodecGoldenTest {
     HostWindow w = HostWindow.fromBytes(fixture("state-legacy/host-window-v1.hex"));
     assertThat(w.host).isEqualTo(HOST);
     assertThat(w.devices.get("0").gpuType).isEqualTo("NVIDIA H100 80GB HBM3");
-    assertThat(w.toBytes()).isEqualTo(hostWindow(HOST).toBytes());
+    assertThat(w.toBytes()).isEqualTo(asRead(hostWindow(HOST)).toBytes());
 
     EnergyProcessor.HostSeen h =
         EnergyProcessor.HostSeen.read(fixture("state-legacy/host-last-seen-v1.hex"));
@@ -214,7 +322,7 @@ class StateCodecGoldenTest {
     HostWindow w = HostWindow.fromBytes(fixture("state-previous/host-window-v2.hex"));
     assertThat(w.devices.get("0").pod).isEmpty();
     assertThat(w.engines).isEmpty();
-    assertThat(w.toBytes()).isEqualTo(hostWindow(HOST).toBytes());
+    assertThat(w.toBytes()).isEqualTo(asRead(hostWindow(HOST)).toBytes());
     HostWindow v3 = HostWindow.fromBytes(hostWindowV3(HOST).toBytes());
     assertThat(v3.devices.get("0").pod).isEqualTo("vllm-llama-0");
     EngineAcc a = v3.engines.get("10.0.0.1:8000");
@@ -223,21 +331,47 @@ class StateCodecGoldenTest {
     assertThat(a.waitingEnd).isEqualTo(3);
     assertThat(a.preemptions).isEqualTo(5);
     assertThat(v3.toBytes()).isEqualTo(hostWindowV3(HOST).toBytes());
+    HostWindow v4 = HostWindow.fromBytes(hostWindowV4(HOST).toBytes());
+    assertThat(v4.occupancy.get("0")).isEqualTo(hostWindowV4(HOST).occupancy.get("0"));
+    assertThat(v4.occupancy.get("")).containsOnly(0L);
+  }
+
+  @Test
+  void occupancyRoundTripsWithItsEarlierWindowPart() {
+    RequestAccumulator a = accumulatorV4("m");
+    RequestAccumulator back = RequestAccumulator.fromBytes(a.toBytes(true), true);
+    Occupancy o = back.occupancy.get("gpu0");
+    // in flight from 2 s before the window to 12.345 ms into it
+    assertThat(o.parts.keySet()).containsExactly(a.windowStartMs - 10_000, a.windowStartMs);
+    assertThat(o.parts.get(a.windowStartMs - 10_000).requestUs).isEqualTo(2_000_000);
+    assertThat(o.busyUs(a.windowStartMs - 10_000, 10_000)).isEqualTo(2_000_000);
+    assertThat(o.parts.get(a.windowStartMs).requestUs).isEqualTo(12_345);
+    assertThat(back.busyUs).isEqualTo(20_000);
+    HostUsage u =
+        EnergyInput.serde().deserializer().deserialize(null, usageBytes(usageV5(HOST))).usage();
+    assertThat(u.occupancy().get("0").parts).hasSize(2);
+    assertThat(usageBytes(u)).isEqualTo(usageBytes(usageV5(HOST)));
+    byte[] corrupt = a.toBytes(false);
+    // the word count of the last part: 16 words for 10 s, anything else is refused
+    int wordCount = corrupt.length - 16 * 8 - 4;
+    corrupt[wordCount + 3] = 17;
+    assertThatThrownBy(() -> RequestAccumulator.fromBytes(corrupt, false))
+        .hasMessageContaining("occupancy of 17 words");
   }
 
   // ---- today's formats are stable ----
 
   private static final Map<String, Supplier<byte[]>> CURRENT =
       Map.of(
-          "request-accumulator-v3-plain.hex", () -> accumulator("llama-3-8b").toBytes(false),
-          "request-accumulator-v3-compressed.hex", () -> accumulator("llama-3-8b").toBytes(true),
+          "request-accumulator-v4-plain.hex", () -> accumulatorV4("llama-3-8b").toBytes(false),
+          "request-accumulator-v4-compressed.hex", () -> accumulatorV4("llama-3-8b").toBytes(true),
           "rule-state-v2.hex",
               () -> {
                 RuleState s = rule();
                 s.lastActiveMs = 1_700_000_050_000L;
                 return s.toBytes();
               },
-          "host-window-v3.hex", () -> hostWindowV3(HOST).toBytes(),
+          "host-window-v4.hex", () -> hostWindowV4(HOST).toBytes(),
           "engine-last-v1.hex",
               () ->
                   new EngineLast(
@@ -259,7 +393,7 @@ class StateCodecGoldenTest {
                   new EnergyProcessor.DeviceLast(
                           1_700_000_040_000_000L, 5_000_000L, 350.5, -1L, 1_700_000_050_000L)
                       .toBytes(),
-          "energy-input-usage-tag3.hex", () -> usageBytes(usage(HOST)),
+          "energy-input-usage-tag5.hex", () -> usageBytes(usageV5(HOST)),
           "energy-input-engine-tag4.hex",
               () ->
                   EnergyInput.serde()
@@ -279,12 +413,12 @@ class StateCodecGoldenTest {
           .as(e.getKey())
           .isEqualTo(HEX.formatHex(fixture("state-current/" + e.getKey())));
     }
-    byte[] acc = fixture("state-current/request-accumulator-v3-plain.hex");
+    byte[] acc = fixture("state-current/request-accumulator-v4-plain.hex");
     assertThat(acc[0]).isEqualTo((byte) RequestAccumulator.VERSION);
     for (String header :
         new String[] {
           "rule-state-v2.hex",
-          "host-window-v3.hex",
+          "host-window-v4.hex",
           "host-last-seen-v2.hex",
           "device-last-v2.hex",
           "engine-last-v1.hex"

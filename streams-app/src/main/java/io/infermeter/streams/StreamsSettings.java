@@ -467,22 +467,46 @@ public final class StreamsSettings {
   }
 
   private static Optional<Double> lookup(Map<String, Double> table, String key) {
-    if (key == null || key.isEmpty()) {
-      return Optional.empty();
+    String k = tableKey(table.keySet(), key);
+    return k == null ? Optional.empty() : Optional.of(table.get(k));
+  }
+
+  /**
+   * The key of {@code keys} that names {@code gpuType}: the exact key, else the longest key whose
+   * words all occur as whole words of the type (words are runs of letters and digits, case
+   * ignored), so {@code NVIDIA H100 80GB HBM3} and {@code A100-SXM4-80GB} find {@code H100} and
+   * {@code A100}, while {@code NVIDIA L40S} does not find {@code L4}. Null when none does.
+   */
+  public static String tableKey(Set<String> keys, String gpuType) {
+    if (gpuType == null || gpuType.isEmpty()) {
+      return null;
     }
-    Double exact = table.get(key);
-    if (exact != null) {
-      return Optional.of(exact);
+    if (keys.contains(gpuType)) {
+      return gpuType;
     }
-    String upper = key.toUpperCase(Locale.ROOT);
+    Set<String> words = Set.of(words(gpuType));
     String best = null;
-    for (String k : table.keySet()) {
-      if (upper.contains(k.toUpperCase(Locale.ROOT))
+    for (String k : keys) {
+      String[] kw = words(k);
+      if (kw.length > 0
+          && words.containsAll(List.of(kw))
           && (best == null || k.length() > best.length())) {
         best = k;
       }
     }
-    return best == null ? Optional.empty() : Optional.of(table.get(best));
+    return best;
+  }
+
+  private static String[] words(String s) {
+    return java.util.Arrays.stream(s.toUpperCase(Locale.ROOT).split("[^A-Z0-9]+"))
+        .filter(w -> !w.isEmpty())
+        .distinct()
+        .toArray(String[]::new);
+  }
+
+  /** The {@code cost.price.per.hour.*} key that prices {@code gpuType}, or null (the default). */
+  public String priceKey(String gpuType) {
+    return tableKey(pricePerHour.keySet(), gpuType);
   }
 
   /**

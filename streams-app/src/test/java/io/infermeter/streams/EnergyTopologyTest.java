@@ -262,6 +262,49 @@ class EnergyTopologyTest {
   }
 
   @Test
+  void aPriceUpdateUnderTheTableKeyPricesNvmlNamesAndAnotherCurrencyIsIgnored() {
+    try (TopologyFixture f = new TopologyFixture(Map.of("topics.price.updates.enabled", "true"))) {
+      var prices =
+          f.driver.createInputTopic(
+              io.infermeter.schemas.Topics.PRICE_UPDATES.name(),
+              org.apache.kafka.common.serialization.Serdes.String().serializer(),
+              f.serdes.prices().serializer());
+      // keyed by the table's type name, while NVML reports the full product name
+      prices.pipeInput(
+          "H100",
+          io.infermeter.avro.PriceUpdate.newBuilder()
+              .setGpuType("H100")
+              .setPricePerHour(4.0)
+              .setCurrency("USD")
+              .setEffectiveFromUs(T0_MS * 1000)
+              .build(),
+          T0_MS);
+      prices.pipeInput(
+          "NVIDIA L40S",
+          io.infermeter.avro.PriceUpdate.newBuilder()
+              .setGpuType("NVIDIA L40S")
+              .setPricePerHour(1.9)
+              .setCurrency("EUR")
+              .setEffectiveFromUs(T0_MS * 1000)
+              .build(),
+          T0_MS);
+      for (int i = 0; i <= 25; i++) {
+        long t = T0_MS + i * 1000L;
+        f.send(sample("h1", "g1", t).setGpuType("NVIDIA H100 80GB HBM3").setPowerW(300.0).build());
+        f.send(sample("h1", "g2", t).setGpuType("NVIDIA L40S").setPowerW(300.0).build());
+      }
+      Map<String, DeviceWindowEnergy> w0 = new java.util.HashMap<>();
+      f.energy.readValuesToList().stream()
+          .filter(e -> e.getWindowStartUs() == T0_MS * 1000)
+          .forEach(e -> w0.put(e.getDeviceId(), e));
+      assertThat(w0.get("g1").getPricePerHour()).isEqualTo(4.0);
+      // EUR is not cost.currency (USD): not mixed in; no table key names an L40S (L4 is not one)
+      assertThat(w0.get("g2").getPricePerHour()).isEqualTo(1.0);
+      assertThat(w0.get("g2").getCurrency()).isEqualTo("USD");
+    }
+  }
+
+  @Test
   void anUnknownRegionFallsBackToTheWorldAverage() {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
       for (int i = 0; i <= 25; i++) {

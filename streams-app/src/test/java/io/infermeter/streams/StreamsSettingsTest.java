@@ -19,6 +19,22 @@ import org.junit.jupiter.params.provider.CsvSource;
 class StreamsSettingsTest {
 
   @Test
+  void gpuPricesMatchWholeWordsOfTheNvmlName() {
+    StreamsSettings s = StreamsSettings.fromMap(Map.of("cost.price.per.hour.H100 NVL", "3.00"));
+    assertThat(s.pricePerHour("NVIDIA H100 80GB HBM3")).isEqualTo(2.50);
+    assertThat(s.pricePerHour("NVIDIA A100-SXM4-80GB")).isEqualTo(1.50);
+    assertThat(s.pricePerHour("nvidia h200")).isEqualTo(3.50);
+    assertThat(s.pricePerHour("NVIDIA L4")).isEqualTo(0.70);
+    // a substring is not a model: the L40S is not an L4, the T40 not a T4
+    assertThat(s.pricePerHour("NVIDIA L40S")).isEqualTo(1.00);
+    assertThat(s.pricePerHour("Tesla T40")).isEqualTo(1.00);
+    // the key with more words wins over the shorter one it contains
+    assertThat(s.pricePerHour("NVIDIA H100 NVL")).isEqualTo(3.00);
+    assertThat(s.priceKey("NVIDIA H100 NVL")).isEqualTo("H100 NVL");
+    assertThat(s.priceKey("NVIDIA L40S")).isNull();
+  }
+
+  @Test
   void defaultsAreValidAndDocumented() {
     StreamsSettings s = StreamsSettings.fromMap(Map.of());
     assertThat(s.windowSizes()).containsExactly(Duration.ofSeconds(10), Duration.ofMinutes(1));

@@ -21,12 +21,25 @@ public final class CostCarbon {
   /** Intensity used and where it came from (topic, table or default). */
   public record Intensity(double gramsPerKwh, String source) {}
 
+  /**
+   * The price of one device-hour of {@code gpuType}: the update when it is effective at the window
+   * start and in the configured currency ({@code cost.currency}; an update in another currency is
+   * never mixed in), else the table.
+   */
   public static double pricePerHour(
       StreamsSettings s, String gpuType, Optional<PriceUpdate> update, long windowStartUs) {
-    if (update.isPresent() && update.get().getEffectiveFromUs() <= windowStartUs) {
+    if (usable(s, update, windowStartUs)) {
       return update.get().getPricePerHour();
     }
     return s.pricePerHour(gpuType);
+  }
+
+  /** Whether {@code update} is effective at the window start and in the configured currency. */
+  public static boolean usable(
+      StreamsSettings s, Optional<PriceUpdate> update, long windowStartUs) {
+    return update.isPresent()
+        && update.get().getEffectiveFromUs() <= windowStartUs
+        && s.currency().equalsIgnoreCase(update.get().getCurrency());
   }
 
   public static double cost(double pricePerHour, long windowSizeMs) {

@@ -32,6 +32,7 @@ import java.nio.ByteBuffer;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -47,6 +48,8 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.ValueAndTimestamp;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Per-host energy, cost, carbon, bottleneck and hardware alerts. Consumes hardware samples and
@@ -58,6 +61,8 @@ import org.apache.kafka.streams.state.ValueAndTimestamp;
  * silence is checked by a wall-clock punctuator. Not thread-safe (one per task).
  */
 public final class EnergyProcessor implements Processor<String, EnergyInput, String, Object> {
+
+  private static final Logger LOG = LoggerFactory.getLogger(EnergyProcessor.class);
 
   public static final String WINDOW_STORE = "energy-window-store";
   public static final String META_STORE = "energy-window-meta";
@@ -85,6 +90,10 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   private KeyValueStore<String, byte[]> hostSeenStore;
   private RuleStates alertStates;
   private KeyValueStore<String, ValueAndTimestamp<PriceUpdate>> prices;
+
+  /** GPU types already warned about (default price, foreign currency), so each is said once. */
+  private final Set<String> pricesWarned = new HashSet<>();
+
   private KeyValueStore<String, ValueAndTimestamp<CarbonIntensityUpdate>> intensities;
   private final Map<String, HostSeen> hostSeen = new HashMap<>();
   private boolean hostSeenLoaded;
@@ -771,10 +780,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
         measuredJ = 0;
         method = EnergyMethod.NONE;
       }
-      double price =
-          d.isGpu()
-              ? CostCarbon.pricePerHour(settings, d.gpuType, latest(prices, d.gpuType), startUs)
-              : 0.0;
+      double price = d.isGpu() ? price(d.gpuType, startUs) : 0.0;
       double cost = CostCarbon.cost(price, w.sizeMs);
       double carbon = CostCarbon.carbonG(measuredJ, settings.pue(), intensity.gramsPerKwh());
       Map<String, long[]> models = busy.getOrDefault(de.getKey(), Map.of());
@@ -845,6 +851,41 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
               .build());
     }
     return out;
+  }
+
+  /**
+   * Price per device-hour of a GPU type: the price topic's entry under the type's exact name, else
+   * under the configured table key that names it ({@link StreamsSettings#tableKey}), else the
+   * table; says once per type when the default price or another currency's update is used.
+   */
+  private double price(String gpuType, long windowStartUs) {
+    Optional<PriceUpdate> update = latest(prices, gpuType);
+    String key = settings.priceKey(gpuType);
+    if (update.isEmpty() && key != null) {
+      update = latest(prices, key);
+    }
+    if (update.isPresent()
+        && !settings.currency().equalsIgnoreCase(update.get().getCurrency())
+        && warnOnce("currency:" + gpuType)) {
+      LOG.warn(
+          "price update for {} is in {}, not cost.currency {}: ignored, the table price is used",
+          gpuType,
+          update.get().getCurrency(),
+          settings.currency());
+    }
+    if (key == null
+        && !CostCarbon.usable(settings, update, windowStartUs)
+        && warnOnce("default:" + gpuType)) {
+      LOG.warn(
+          "no cost.price.per.hour.<type> names GPU type '{}': priced at cost.default.price.per.hour",
+          gpuType);
+    }
+    return CostCarbon.pricePerHour(settings, gpuType, update, windowStartUs);
+  }
+
+  /** True the first time {@code what} is seen (at most 1,000 remembered: GPU types are few). */
+  private boolean warnOnce(String what) {
+    return pricesWarned.size() < 1_000 && pricesWarned.add(what);
   }
 
   private static <V> Optional<V> latest(

@@ -97,8 +97,8 @@ public record HttpServerSettings(
   }
 
   /**
-   * Defaults for embedding and tests: the given address and the two historic limits, the rest as
-   * documented.
+   * Settings for embedding and tests: the given address, connection limit, body limit and tokens;
+   * the rest as documented.
    */
   public static HttpServerSettings of(
       String host, int port, int maxConnections, long maxBodyBytes, BearerTokens tokens) {

@@ -186,6 +186,20 @@ public final class StreamsMain implements Callable<Integer> {
         .callback(cb -> cb.call(c.inFlightDropped.sum()))
         .register(registry);
     CounterWithCallback.builder()
+        .name("infermeter_streams_energy_gaps_spread_total")
+        .help(
+            "Intervals between two samples of a device longer than energy.gap.spread.after, whose"
+                + " energy was spread over the windows they span")
+        .callback(cb -> cb.call(c.energyGapsSpread.sum()))
+        .register(registry);
+    CounterWithCallback.builder()
+        .name("infermeter_streams_energy_gap_parts_dropped_total")
+        .help(
+            "Parts of a spread interval that fell in windows past their allowed lateness (energy"
+                + " not booked)")
+        .callback(cb -> cb.call(c.energyGapPartsDropped.sum()))
+        .register(registry);
+    CounterWithCallback.builder()
         .name("infermeter_streams_windows_corrected_total")
         .help("Closed windows changed by late records (once per correction round)")
         .callback(cb -> cb.call(c.windowsCorrected.sum()))

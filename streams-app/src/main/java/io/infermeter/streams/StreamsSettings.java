@@ -34,6 +34,7 @@ public final class StreamsSettings {
   private final Duration fleetDelay;
   private final Duration fleetIdle;
   private final int fleetUpstreamTasks;
+  private final Duration energyGapSpread;
   private final Duration energyDelay;
   private final Duration dedupRetention;
   private final Duration allowedLateness;
@@ -95,6 +96,13 @@ public final class StreamsSettings {
               + "' for setting 'windows.fleet.upstream.tasks': expected >= 0 (0: unknown)");
     }
     this.energyDelay = s.duration("energy.join.delay");
+    this.energyGapSpread = s.duration("energy.gap.spread.after");
+    if (energyGapSpread.toMillis() <= 0) {
+      throw new ConfigException(
+          "invalid value '"
+              + energyGapSpread
+              + "' for setting 'energy.gap.spread.after': expected > 0");
+    }
     this.dedupRetention = s.duration("dedup.retention");
     if (dedupRetention.toMillis() <= 0) {
       throw new ConfigException(
@@ -185,6 +193,7 @@ public final class StreamsSettings {
     d.put("windows.fleet.idle", "30s");
     d.put("windows.fleet.upstream.tasks", "0");
     d.put("energy.join.delay", "10s");
+    d.put("energy.gap.spread.after", "5s");
     d.put("dedup.retention", "2m");
     d.put("windows.allowed.lateness", "10m");
     d.put("windows.corrections.interval", "1s");
@@ -351,6 +360,14 @@ public final class StreamsSettings {
 
   public Duration energyDelay() {
     return energyDelay;
+  }
+
+  /**
+   * Sample intervals longer than this are spread over the windows they span, by time, instead of
+   * being booked in the window of the later sample.
+   */
+  public Duration energyGapSpread() {
+    return energyGapSpread;
   }
 
   /**

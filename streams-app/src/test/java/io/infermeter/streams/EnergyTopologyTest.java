@@ -355,12 +355,71 @@ class EnergyTopologyTest {
   }
 
   @Test
-  void aNegativeCounterDeltaIsAResetDroppedAndCounted() {
+  void aCounterResetCountsTheNewValueAsTheEnergySinceTheReset() {
+    try (TopologyFixture f = new TopologyFixture(Map.of())) {
+      // 300 W; the counter restarts at 4.5 s, so the 5 s sample reads 0.5 s x 300 W = 150 J
+      for (int i = 0; i <= 25; i++) {
+        long counter = i < 5 ? 1_000_000_000L + i * MJ_PER_S : (2 * i - 9) * MJ_PER_S / 2;
+        f.send(sample("h1", "g1", T0_MS + i * 1000L).setEnergyMj(counter).build());
+      }
+      DeviceWindowEnergy g1 = window0(f).get("g1");
+      assertThat(g1.getCounterResets()).isEqualTo(1);
+      // 8 whole deltas plus the 150 J since the restart: -5 % instead of the -11 % of dropping it
+      assertThat(g1.getMeasuredEnergyJ()).isEqualTo((8 * MJ_PER_S + MJ_PER_S / 2) / 1000.0);
+    }
+  }
+
+  @Test
+  void aSamplingGapIsSpreadOverItsWindowsNotBookedAsASpike() {
+    try (TopologyFixture f = new TopologyFixture(Map.of("windows.sizes", "10s,1m"))) {
+      // 700 W, 1 Hz until 10 s, then nothing until 70 s: the 60 s delta (42 kJ) spans six windows
+      long mjPerS = 700_000;
+      for (int i = 0; i <= 10; i++) {
+        f.send(sample("h1", "g1", T0_MS + i * 1000L).setEnergyMj(i * mjPerS).build());
+      }
+      for (int i = 70; i <= 120; i++) {
+        f.send(sample("h1", "g1", T0_MS + i * 1000L).setEnergyMj(i * mjPerS).build());
+      }
+      Map<Long, DeviceWindowEnergy> tenS = new java.util.TreeMap<>();
+      double minuteJ = 0;
+      for (DeviceWindowEnergy e : f.energy.readValuesToList()) {
+        if (!e.getDeviceId().equals("g1")) {
+          continue;
+        }
+        long startS = (e.getWindowStartUs() / 1000 - T0_MS) / 1000;
+        if (e.getWindowEndUs() - e.getWindowStartUs() == 10_000_000L) {
+          tenS.put(startS, e); // the newest version of each window wins
+        } else if (startS == 0) {
+          minuteJ = e.getMeasuredEnergyJ();
+        }
+      }
+      // an interval belongs to the window of its later sample (window 0 has 9 deltas, the 9-10 s
+      // one is window 10's); the gap (10 s, 70 s] gives each of its windows 10 s x 700 W, where
+      // booking it at 70 s read 42 kJ, a "mean power" of 4.2 kW, in one window
+      Map<Long, Double> expectedJ =
+          Map.of(
+              0L, 6300.0, 10L, 7700.0, 20L, 7000.0, 30L, 7000.0, 40L, 7000.0, 50L, 7000.0, 60L,
+              7000.0, 70L, 6300.0);
+      assertThat(tenS).containsKeys(expectedJ.keySet().toArray(Long[]::new));
+      expectedJ.forEach(
+          (start, joules) ->
+              assertThat(tenS.get(start).getMeasuredEnergyJ())
+                  .as("window at %d s", start)
+                  .isEqualTo(joules));
+      // the minute and its six 10 s windows agree
+      assertThat(minuteJ).isEqualTo(60 * 700.0);
+      assertThat(f.counters.energyGapsSpread.sum()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aNegativeCounterDeltaAtTheSampleIsCounted() {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
       samples(f, 0, 25, 5, 10, 0);
       DeviceWindowEnergy g1 = window0(f).get("g1");
       assertThat(g1.getCounterResets()).isEqualTo(1);
-      assertThat(g1.getMeasuredEnergyJ()).isEqualTo(8 * MJ_PER_S / 1000.0); // 9 deltas, one dropped
+      // the counter reads 0 at 5 s: it restarted at the sample, the 4-5 s interval is unknown
+      assertThat(g1.getMeasuredEnergyJ()).isEqualTo(8 * MJ_PER_S / 1000.0);
       assertThat(f.counters.counterResets.sum()).isEqualTo(1);
       assertThat(g1.getAttributions()).isEmpty();
       assertThat(g1.getIdleEnergyJ()).isEqualTo(g1.getMeasuredEnergyJ());

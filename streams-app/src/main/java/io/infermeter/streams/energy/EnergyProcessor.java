@@ -503,8 +503,11 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
       if (s.getEnergyMj() != null && last.energyMj != Long.MIN_VALUE) {
         long d = s.getEnergyMj() - last.energyMj;
         if (d < 0) {
+          // the counter restarted (driver reload; a collector restart for RAPL totals): its value
+          // is the energy since the restart, the part before it is unknown
           reset = true;
           counters.counterResets.increment();
+          deltaMj = s.getEnergyMj() >= 0 ? s.getEnergyMj() : null;
         } else {
           deltaMj = d;
         }
@@ -512,6 +515,15 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
       if (s.getPowerW() != null && !Double.isNaN(last.powerW)) {
         trapezoidJ = (s.getPowerW() + last.powerW) / 2.0 * (t - last.tsUs) / 1e6;
       }
+    }
+    // A long interval (a sampling gap) is spread over the windows it spans by time, instead of
+    // landing in the later sample's window as a spike.
+    long gapFromUs =
+        ordered && last != null && t - last.tsUs > settings.energyGapSpread().toNanos() / 1000
+            ? last.tsUs
+            : -1;
+    if (gapFromUs >= 0 && (deltaMj != null || !Double.isNaN(trapezoidJ))) {
+      counters.energyGapsSpread.increment();
     }
     Long reasons = s.getThrottleReasons();
     long throttleSince = -1;
@@ -560,16 +572,20 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
         d.pod = s.getPod();
       }
       d.samples++;
-      if (deltaMj != null) {
-        d.counterDeltaMj += deltaMj;
-        d.counterDeltas++;
+      if (gapFromUs >= 0) {
+        spreadGap(s, gapFromUs, t, deltaMj, trapezoidJ, start, size, d);
+      } else {
+        if (deltaMj != null) {
+          d.counterDeltaMj += deltaMj;
+          d.counterDeltas++;
+        }
+        if (!Double.isNaN(trapezoidJ)) {
+          d.powerIntegralJ += trapezoidJ;
+          d.powerIntervals++;
+        }
       }
       if (reset) {
         d.resets++;
-      }
-      if (!Double.isNaN(trapezoidJ)) {
-        d.powerIntegralJ += trapezoidJ;
-        d.powerIntervals++;
       }
       if (s.getUtilizationPct() != null) {
         d.utilSum += s.getUtilizationPct();
@@ -630,6 +646,77 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
               + late);
     }
     advance(tMs);
+  }
+
+  /**
+   * Books the energy of the interval (fromUs, toUs] of one device over the windows of {@code
+   * sizeMs} it overlaps, by time: {@code current} (the window of the later sample, starting at
+   * {@code currentStartMs}) takes its part, each earlier window its own (created if it has no
+   * state; corrected if closed; past the allowed lateness the part is dropped and counted). Counter
+   * millijoules are split so the parts add up to the delta exactly.
+   */
+  private void spreadGap(
+      HardwareSample s,
+      long fromUs,
+      long toUs,
+      Long deltaMj,
+      double trapezoidJ,
+      long currentStartMs,
+      long sizeMs,
+      HostWindow.DeviceAcc current) {
+    long lenUs = toUs - fromUs;
+    for (long ws = Math.floorDiv(fromUs / 1000, sizeMs) * sizeMs;
+        ws <= currentStartMs;
+        ws += sizeMs) {
+      long a = Math.max(fromUs, ws * 1000) - fromUs;
+      long b = Math.min(toUs, (ws + sizeMs) * 1000) - fromUs;
+      if (b <= a) {
+        continue;
+      }
+      HostWindow.DeviceAcc d = current;
+      if (ws != currentStartMs) {
+        if (table.isTooLate(ws + sizeMs)) {
+          counters.energyGapPartsDropped.increment();
+          continue;
+        }
+        HostWindow w =
+            table.isLate(ws + sizeMs)
+                ? table
+                    .correct(hostKey(s.getHost()), ws, sizeMs, EnergyProcessor::newWindow, false)
+                    .full()
+                : table.getOrCreate(
+                    hostKey(s.getHost()), k -> null, ws, sizeMs, EnergyProcessor::newWindow);
+        w.cluster = s.getCluster();
+        w.region = s.getRegion();
+        boolean[] folded = {false};
+        d = w.device(s.getDeviceId(), limits.devicesPerWindow(), folded);
+        if (folded[0]) {
+          counters.mapEntriesFolded.increment();
+          d.kind = "OTHER";
+          d.gpuType = "";
+        } else {
+          d.kind = s.getDeviceKind().name();
+          d.gpuType = s.getGpuType() == null ? "" : s.getGpuType();
+        }
+        d.source = s.getSource();
+        if (s.getPod() != null) {
+          d.pod = s.getPod();
+        }
+      }
+      if (deltaMj != null) {
+        d.counterDeltaMj += upTo(deltaMj, b, lenUs) - upTo(deltaMj, a, lenUs);
+        d.counterDeltas++;
+      }
+      if (!Double.isNaN(trapezoidJ)) {
+        d.powerIntegralJ += trapezoidJ * (b - a) / lenUs;
+        d.powerIntervals++;
+      }
+    }
+  }
+
+  /** floor(total x part / whole), exactly total at part == whole: parts by differences add up. */
+  static long upTo(long total, long part, long whole) {
+    return part >= whole ? total : (long) Math.floor(total * ((double) part / whole));
   }
 
   /** Energy, attribution and bottleneck of one window (also of a corrected one). */

@@ -72,6 +72,12 @@ public final class StreamsCounters {
    */
   public final LongAdder inFlightDropped = new LongAdder();
 
+  /** Sample intervals longer than {@code energy.gap.spread.after}, spread over their windows. */
+  public final LongAdder energyGapsSpread = new LongAdder();
+
+  /** Parts of a spread interval in windows past their allowed lateness (that energy is lost). */
+  public final LongAdder energyGapPartsDropped = new LongAdder();
+
   private final Map<String, LongAdder> deadLetters = new ConcurrentHashMap<>();
 
   public void deadLetter(String reason) {

@@ -495,6 +495,13 @@ public final class StreamsSettings {
     public final int sloLongWindows;
     public final double gpuMemoryHighPct;
     public final Duration throttleMin;
+
+    /**
+     * NVML throttle-reason bits that count as throttling (default 0xe8: HW slowdown, SW and HW
+     * thermal slowdown, HW power brake; see {@code ThrottleReasons}).
+     */
+    public final long throttleReasonsMask;
+
     public final long latencyRegressionMinRequests;
     public final int latencyRegressionWarmupWindows;
     public final int memoryLeakWindows;
@@ -538,6 +545,7 @@ public final class StreamsSettings {
       sloLongWindows = s.positiveInt("alerts.slo.long.windows");
       gpuMemoryHighPct = s.decimal("alerts.gpu.memory.high.pct");
       throttleMin = s.duration("alerts.throttle.min");
+      throttleReasonsMask = mask(s, "alerts.throttle.reasons.mask");
       memoryLeakWindows = s.positiveInt("alerts.memory.leak.windows");
       errorSpikePct = s.decimal("alerts.error.spike.pct");
       errorSpikeMinRequests = s.positiveInt("alerts.error.spike.min.requests");
@@ -555,6 +563,21 @@ public final class StreamsSettings {
       }
     }
 
+    /** A bit mask written in hex ({@code 0xe8}) or decimal, non-negative. */
+    private static long mask(Settings s, String key) {
+      String v = s.string(key).trim();
+      try {
+        long m = Long.decode(v);
+        if (m >= 0) {
+          return m;
+        }
+      } catch (NumberFormatException e) {
+        // reported below
+      }
+      throw new ConfigException(
+          "invalid value '" + v + "' for setting '" + key + "': expected a bit mask like 0xe8");
+    }
+
     static void defaults(Map<String, String> d) {
       d.put("alerts.latency.regression.pct", "15");
       d.put("alerts.latency.regression.windows", "3");
@@ -566,6 +589,7 @@ public final class StreamsSettings {
       d.put("alerts.slo.long.windows", "6");
       d.put("alerts.gpu.memory.high.pct", "85");
       d.put("alerts.throttle.min", "5s");
+      d.put("alerts.throttle.reasons.mask", "0xe8");
       d.put("alerts.memory.leak.windows", "5");
       d.put("alerts.error.spike.pct", "5");
       d.put("alerts.error.spike.min.requests", "20");

@@ -44,13 +44,14 @@ class EnergyTopologyTest {
               .setUtilizationPct(95.0)
               .setMemoryUsedBytes((long) (memPct * 800))
               .setMemoryTotalBytes(80_000L)
-              .setThrottleReasons(0L)
+              // idle, application clocks and SW power cap bits: none is counted as throttling
+              .setThrottleReasons(0x1L | 0x2L | 0x4L)
               .build());
       f.send(
           sample("h1", "g2", T0_MS + i * 1000L)
               .setPowerW(G2_POWER_W)
               .setUtilizationPct(95.0)
-              .setThrottleReasons(i < throttleUntilS ? 0x4L : 0L)
+              .setThrottleReasons(i < throttleUntilS ? 0x40L | 0x2L : 0x2L)
               .build());
     }
   }
@@ -350,6 +351,25 @@ class EnergyTopologyTest {
           .containsExactly(AlertState.FIRING, AlertState.RESOLVED);
       assertThat(thr.get(0).getDeviceId()).isEqualTo("g2");
       assertThat(thr.get(0).getObserved()).isCloseTo(7.0, within(1e-9));
+      assertThat(thr.get(0).getSummary()).contains("HW thermal slowdown");
+      assertThat(thr.get(0).getEvidence())
+          .containsEntry("throttleReasons", "HW thermal slowdown")
+          .containsEntry("throttleReasonsMask", "0x40");
+    }
+  }
+
+  @Test
+  void theCountedThrottleReasonsAreASetting() {
+    // counting SW power cap (0x4) too: g1, at its power limit with 0x1|0x2|0x4 set, now throttles
+    try (TopologyFixture f = new TopologyFixture(Map.of("alerts.throttle.reasons.mask", "0xec"))) {
+      samples(f, 0, 9, Integer.MAX_VALUE, 50, 0);
+      samples(f, 10, 25, Integer.MAX_VALUE, 50, 0);
+      List<Alert> thr =
+          f.alerts.readValuesToList().stream()
+              .filter(a -> a.getRule().equals("throttling"))
+              .toList();
+      assertThat(thr).extracting(Alert::getDeviceId).containsExactly("g1");
+      assertThat(thr.get(0).getEvidence()).containsEntry("throttleReasons", "SW power cap");
     }
   }
 

@@ -80,6 +80,8 @@ class StreamsSettingsTest {
         "metrics.port;70000;metrics.port",
         "alerts.latency.ewma.alpha;1.5;alerts.latency.ewma.alpha",
         "alerts.slo.target.pct;100;alerts.slo.target.pct",
+        "alerts.throttle.reasons.mask;thermal;alerts.throttle.reasons.mask",
+        "alerts.throttle.reasons.mask;-1;alerts.throttle.reasons.mask",
         "dedup.retention;0s;dedup.retention",
         "topics.price.updates.enabled;maybe;topics.price.updates.enabled"
       })

@@ -311,9 +311,22 @@ public final class AlertRules {
         ev);
   }
 
-  public static Decision throttling(double throttledRunSeconds, long reasons, AlertSettings cfg) {
+  /**
+   * Clocks held down by a counted throttle reason ({@code alerts.throttle.reasons.mask}: thermal,
+   * power brake and HW slowdown by default; idle, application-clock, sync-boost, display and SW
+   * power-cap bits never start a run) continuously for at least {@code alerts.throttle.min}. The
+   * run and {@code countedReasons} come from the filtered mask, so the reasons are named in words.
+   */
+  public static Decision throttling(
+      RuleState s, double throttledRunSeconds, long countedReasons, AlertSettings cfg) {
     double min = cfg.throttleMin.toMillis() / 1000.0;
     boolean condition = throttledRunSeconds >= min;
+    String words = ThrottleReasons.describe(countedReasons);
+    Map<String, String> ev = new LinkedHashMap<>();
+    ev.put("throttledSeconds", fmt(throttledRunSeconds));
+    ev.put("throttleReasons", words);
+    ev.put("throttleReasonsMask", "0x" + Long.toHexString(countedReasons));
+    ev.put("countedReasonsMask", "0x" + Long.toHexString(cfg.throttleReasonsMask));
     return new Decision(
         THROTTLING,
         Severity.WARNING,
@@ -322,16 +335,15 @@ public final class AlertRules {
         min,
         null,
         "s",
-        String.format(
-            Locale.ROOT,
-            "clocks throttled for %.1f s (reasons 0x%x)",
-            throttledRunSeconds,
-            reasons),
-        Map.of(
-            "throttledSeconds",
-            fmt(throttledRunSeconds),
-            "throttleReasonsMask",
-            "0x" + Long.toHexString(reasons)));
+        countedReasons == 0
+            ? String.format(Locale.ROOT, "clocks not throttled (run %.1f s)", throttledRunSeconds)
+            : String.format(
+                Locale.ROOT,
+                "clocks throttled for %.1f s: %s (0x%x)",
+                throttledRunSeconds,
+                words,
+                countedReasons),
+        ev);
   }
 
   /**

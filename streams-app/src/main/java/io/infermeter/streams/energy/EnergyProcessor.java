@@ -468,10 +468,15 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
         trapezoidJ = (s.getPowerW() + last.powerW) / 2.0 * (t - last.tsUs) / 1e6;
       }
     }
-    Long reasons = s.getThrottleReasons();
+    // only the counted reasons (thermal, power brake, HW slowdown by default) start or extend a
+    // throttle run: an idle GPU (0x1) or pinned application clocks (0x2) are not throttled
+    long reasons =
+        s.getThrottleReasons() == null
+            ? 0
+            : s.getThrottleReasons() & settings.alerts().throttleReasonsMask;
     long throttleSince = -1;
     long runUs = 0;
-    if (reasons != null && reasons != 0) {
+    if (reasons != 0) {
       throttleSince = last != null && last.throttleSinceUs >= 0 ? last.throttleSinceUs : t;
       runUs = t - throttleSince;
     }
@@ -546,8 +551,8 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
       }
       if (runUs > d.throttleRunMaxUs) {
         d.throttleRunMaxUs = runUs;
-        d.throttleReasons = reasons;
       }
+      d.throttleReasons |= reasons;
       if (s.getPcieRxBytesPerSec() != null || s.getPcieTxBytesPerSec() != null) {
         d.pcieSum +=
             (s.getPcieRxBytesPerSec() == null ? 0 : s.getPcieRxBytesPerSec())
@@ -891,7 +896,8 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
           AlertRules.THROTTLING,
           key,
           s ->
-              AlertRules.throttling(d.throttleRunMaxUs / 1e6, d.throttleReasons, settings.alerts()),
+              AlertRules.throttling(
+                  s, d.throttleRunMaxUs / 1e6, d.throttleReasons, settings.alerts()),
           subject,
           startUs,
           endUs);

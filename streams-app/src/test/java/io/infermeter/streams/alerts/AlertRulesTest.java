@@ -142,8 +142,36 @@ class AlertRulesTest {
   @Test
   void throttlingLongerThanTheMinimum() {
     double[] secs = {0, 4.9, 5, 9, 0};
-    assertThat(run(secs.length, (s, i) -> AlertRules.throttling(secs[i], 0x4, cfg)))
+    assertThat(run(secs.length, (s, i) -> AlertRules.throttling(s, secs[i], 0x40, cfg)))
         .containsExactly("2:FIRING", "4:RESOLVED");
+  }
+
+  @Test
+  void throttlingNamesTheCountedReasonsInWords() {
+    AlertRules.Decision d = AlertRules.throttling(new RuleState(), 12, 0x40 | 0x80, cfg);
+    assertThat(d.condition()).isTrue();
+    assertThat(d.summary())
+        .isEqualTo(
+            "clocks throttled for 12.0 s: HW thermal slowdown, HW power brake slowdown (0xc0)");
+    assertThat(d.evidence())
+        .containsEntry("throttleReasons", "HW thermal slowdown, HW power brake slowdown")
+        .containsEntry("countedReasonsMask", "0xe8");
+  }
+
+  @Test
+  void theDefaultThrottleMaskCountsThermalPowerBrakeAndHwSlowdownOnly() {
+    long mask = cfg.throttleReasonsMask;
+    assertThat(mask).isEqualTo(0xe8L);
+    // idle GPU, application clocks, SW power cap, sync boost, display: never counted
+    for (long bit : new long[] {0x1, 0x2, 0x4, 0x10, 0x100}) {
+      assertThat(bit & mask).as("bit 0x%x", bit).isZero();
+    }
+    for (long bit : new long[] {0x8, 0x20, 0x40, 0x80}) {
+      assertThat(bit & mask).as("bit 0x%x", bit).isEqualTo(bit);
+    }
+    assertThat(ThrottleReasons.describe(0x1 | 0x2 | 0x200))
+        .isEqualTo("applications clocks setting, GPU idle, reason 0x200");
+    assertThat(ThrottleReasons.describe(0)).isEqualTo("none");
   }
 
   @Test

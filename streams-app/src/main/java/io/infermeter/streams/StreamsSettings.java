@@ -522,6 +522,15 @@ public final class StreamsSettings {
     public final Duration hostSilent;
     public final Duration hostSilentCheck;
 
+    /**
+     * Resolve deadband, percent of a rule's threshold: a firing rule counts a window as clear only
+     * when its value is below threshold x (1 - deadband / 100).
+     */
+    public final double deadbandPct;
+
+    /** Consecutive clear windows after which a firing rule resolves. */
+    public final int resolveWindows;
+
     AlertSettings(Settings s) {
       latencyRegressionPct = s.decimal("alerts.latency.regression.pct");
       latencyRegressionWindows = s.positiveInt("alerts.latency.regression.windows");
@@ -555,6 +564,14 @@ public final class StreamsSettings {
       engineStateMaxAge = s.duration("engine.state.max.age");
       hostSilent = s.duration("alerts.host.silent.after");
       hostSilentCheck = s.duration("alerts.host.silent.check.interval");
+      deadbandPct = s.decimal("alerts.deadband.pct");
+      if (deadbandPct < 0 || deadbandPct >= 100) {
+        throw new ConfigException(
+            "invalid value '"
+                + deadbandPct
+                + "' for setting 'alerts.deadband.pct': expected [0, 100)");
+      }
+      resolveWindows = s.positiveInt("alerts.resolve.windows");
       if (hostSilentCheck.toMillis() <= 0) {
         throw new ConfigException(
             "invalid value '"
@@ -599,6 +616,8 @@ public final class StreamsSettings {
       d.put("engine.state.max.age", "60s");
       d.put("alerts.host.silent.after", "60s");
       d.put("alerts.host.silent.check.interval", "10s");
+      d.put("alerts.deadband.pct", "5");
+      d.put("alerts.resolve.windows", "3");
     }
   }
 }

@@ -124,7 +124,7 @@ class EngineStateIT {
               .setPod("vllm-mistral-0")
               .build());
       events.add(
-          request("close", "node-1", "llama", T0_MS + 75_000, 0, 1000, 1000, 2)
+          request("close", "node-1", "llama", T0_MS + 95_000, 0, 1000, 1000, 2)
               .setPod("vllm-llama-0")
               .build());
       for (RequestEvent e : events) {
@@ -137,7 +137,8 @@ class EngineStateIT {
                 e));
       }
       req.flush();
-      for (int sec = 0; sec <= 80; sec++) {
+      // 100 s: the memory alert of windows 3-4 resolves after 3 clear windows (5, 6, 7)
+      for (int sec = 0; sec <= 100; sec++) {
         long t = T0_MS + sec * 1000L;
         for (String[] gpu : new String[][] {{"g1", "vllm-llama-0"}, {"g2", "vllm-mistral-0"}}) {
           HardwareSample h =

@@ -11,7 +11,11 @@ import java.util.Map;
  * Decision}. No Kafka here, so every rule is unit-testable alone; the processors keep {@link
  * RuleState} in a named store and turn state changes into Alert records ({@link Alerts}).
  * Hysteresis: {@link #transition} fires once when the condition starts holding and resolves once
- * when it stops. Stateless (state is passed in); thread-safe.
+ * when it stops. Every threshold rule goes through {@link #hold}: it fires when its value reaches
+ * the threshold, and once firing it resolves only after {@code alerts.resolve.windows} consecutive
+ * windows below the threshold minus the deadband ({@code alerts.deadband.pct} of the threshold), so
+ * a value flapping around the threshold is one incident. Stateless (state is passed in);
+ * thread-safe.
  */
 public final class AlertRules {
 
@@ -42,6 +46,39 @@ public final class AlertRules {
       String unit,
       String summary,
       Map<String, String> evidence) {}
+
+  /**
+   * The shared hysteresis of the threshold rules: while not firing, the alert condition is {@code
+   * fire}; while firing, it stays true until {@code clear} held in {@code alerts.resolve.windows}
+   * consecutive windows (a window neither firing nor clear, inside the deadband, restarts the
+   * count). Updates {@code s.quiet}.
+   */
+  static boolean hold(RuleState s, boolean fire, boolean clear, AlertSettings cfg) {
+    if (!s.firing) {
+      s.quiet = 0;
+      return fire;
+    }
+    s.quiet = clear ? s.quiet + 1 : 0;
+    return s.quiet < cfg.resolveWindows;
+  }
+
+  /** The value below which a firing rule of {@code threshold} counts a window as clear. */
+  static double clearLevel(double threshold, AlertSettings cfg) {
+    return threshold * (1 - cfg.deadbandPct / 100.0);
+  }
+
+  /** {@link #hold} of "value >= threshold", clear below {@link #clearLevel}. */
+  static boolean above(RuleState s, double value, double threshold, AlertSettings cfg) {
+    return hold(s, value >= threshold, value < clearLevel(threshold, cfg), cfg);
+  }
+
+  /** Evidence every threshold rule carries: where it resolves and after how many windows. */
+  static Map<String, String> resolveEvidence(double threshold, AlertSettings cfg) {
+    Map<String, String> ev = new LinkedHashMap<>();
+    ev.put("resolveBelow", fmt(clearLevel(threshold, cfg)));
+    ev.put("resolveWindows", String.valueOf(cfg.resolveWindows));
+    return ev;
+  }
 
   /**
    * The state change implied by {@code condition}: FIRING, RESOLVED or none (null). Updates {@code
@@ -132,8 +169,9 @@ public final class AlertRules {
       s.streak = 0;
       s.baseline = cfg.ewmaAlpha * p99Us + (1 - cfg.ewmaAlpha) * s.baseline;
     }
-    boolean condition = s.firing ? over : s.streak >= cfg.latencyRegressionWindows;
-    Map<String, String> ev = new LinkedHashMap<>();
+    boolean condition =
+        hold(s, s.streak >= cfg.latencyRegressionWindows, p99Us < clearLevel(threshold, cfg), cfg);
+    Map<String, String> ev = resolveEvidence(threshold, cfg);
     ev.put("p99E2eUs", fmt(p99Us));
     ev.put("ewmaBaselineUs", fmt(baselineUsed));
     ev.put("consecutiveWindowsOver", String.valueOf(s.streak));
@@ -174,8 +212,13 @@ public final class AlertRules {
       t += h[1];
     }
     double longBurn = t == 0 ? 0 : (t - g) * 100.0 / (t * budgetPct);
-    boolean condition = shortBurn >= cfg.sloBurnRate && longBurn >= cfg.sloBurnRate;
-    Map<String, String> ev = new LinkedHashMap<>();
+    boolean condition =
+        hold(
+            s,
+            shortBurn >= cfg.sloBurnRate && longBurn >= cfg.sloBurnRate,
+            shortBurn < clearLevel(cfg.sloBurnRate, cfg),
+            cfg);
+    Map<String, String> ev = resolveEvidence(cfg.sloBurnRate, cfg);
     ev.put("shortBurnRate", fmt(shortBurn));
     ev.put("longBurnRate", fmt(longBurn));
     ev.put("longWindows", String.valueOf(s.history.size()));
@@ -197,9 +240,17 @@ public final class AlertRules {
         ev);
   }
 
-  public static Decision errorSpike(long errors, long requests, AlertSettings cfg) {
+  public static Decision errorSpike(RuleState s, long errors, long requests, AlertSettings cfg) {
     double pct = requests == 0 ? 0 : 100.0 * errors / requests;
-    boolean condition = requests >= cfg.errorSpikeMinRequests && pct >= cfg.errorSpikePct;
+    boolean condition =
+        hold(
+            s,
+            requests >= cfg.errorSpikeMinRequests && pct >= cfg.errorSpikePct,
+            pct < clearLevel(cfg.errorSpikePct, cfg),
+            cfg);
+    Map<String, String> ev = resolveEvidence(cfg.errorSpikePct, cfg);
+    ev.put("failedRequests", String.valueOf(errors));
+    ev.put("requests", String.valueOf(requests));
     return new Decision(
         ERROR_SPIKE,
         Severity.CRITICAL,
@@ -209,11 +260,15 @@ public final class AlertRules {
         null,
         "pct",
         String.format(Locale.ROOT, "%.1f %% of %d requests failed", pct, requests),
-        Map.of("failedRequests", String.valueOf(errors), "requests", String.valueOf(requests)));
+        ev);
   }
 
-  public static Decision coldStartStorm(long coldStarts, long requests, AlertSettings cfg) {
-    boolean condition = coldStarts >= cfg.coldStartStormCount;
+  public static Decision coldStartStorm(
+      RuleState s, long coldStarts, long requests, AlertSettings cfg) {
+    boolean condition = above(s, coldStarts, cfg.coldStartStormCount, cfg);
+    Map<String, String> ev = resolveEvidence(cfg.coldStartStormCount, cfg);
+    ev.put("coldStarts", String.valueOf(coldStarts));
+    ev.put("requests", String.valueOf(requests));
     return new Decision(
         COLD_START_STORM,
         Severity.WARNING,
@@ -223,12 +278,16 @@ public final class AlertRules {
         null,
         "count",
         coldStarts + " cold starts in one window",
-        Map.of("coldStarts", String.valueOf(coldStarts), "requests", String.valueOf(requests)));
+        ev);
   }
 
   public static Decision queueBuildup(
-      double queueSharePct, long queueSumUs, long e2eSumUs, AlertSettings cfg) {
-    boolean condition = !Double.isNaN(queueSharePct) && queueSharePct >= cfg.queueSharePct;
+      RuleState s, double queueSharePct, long queueSumUs, long e2eSumUs, AlertSettings cfg) {
+    boolean condition =
+        above(s, Double.isNaN(queueSharePct) ? 0 : queueSharePct, cfg.queueSharePct, cfg);
+    Map<String, String> ev = resolveEvidence(cfg.queueSharePct, cfg);
+    ev.put("queueTimeSumUs", String.valueOf(queueSumUs));
+    ev.put("e2eSumUs", String.valueOf(e2eSumUs));
     return new Decision(
         QUEUE_BUILDUP,
         Severity.WARNING,
@@ -238,12 +297,16 @@ public final class AlertRules {
         null,
         "pct",
         String.format(Locale.ROOT, "queue time is %.1f %% of e2e latency", queueSharePct),
-        Map.of("queueTimeSumUs", String.valueOf(queueSumUs), "e2eSumUs", String.valueOf(e2eSumUs)));
+        ev);
   }
 
-  public static Decision gpuMemoryHigh(long usedBytes, long totalBytes, AlertSettings cfg) {
+  public static Decision gpuMemoryHigh(
+      RuleState s, long usedBytes, long totalBytes, AlertSettings cfg) {
     double pct = totalBytes <= 0 ? 0 : 100.0 * usedBytes / totalBytes;
-    boolean condition = totalBytes > 0 && pct >= cfg.gpuMemoryHighPct;
+    boolean condition = above(s, pct, cfg.gpuMemoryHighPct, cfg);
+    Map<String, String> ev = resolveEvidence(cfg.gpuMemoryHighPct, cfg);
+    ev.put("memoryUsedBytes", String.valueOf(usedBytes));
+    ev.put("memoryTotalBytes", String.valueOf(totalBytes));
     return new Decision(
         GPU_MEMORY_HIGH,
         Severity.WARNING,
@@ -253,11 +316,7 @@ public final class AlertRules {
         null,
         "pct",
         String.format(Locale.ROOT, "device memory %.1f %% used", pct),
-        Map.of(
-            "memoryUsedBytes",
-            String.valueOf(usedBytes),
-            "memoryTotalBytes",
-            String.valueOf(totalBytes)));
+        ev);
   }
 
   /**
@@ -268,6 +327,7 @@ public final class AlertRules {
    * evidence.basis} says which.
    */
   public static Decision kvCacheHigh(
+      RuleState s,
       double kvUsagePct,
       long preemptions,
       String engine,
@@ -275,10 +335,11 @@ public final class AlertRules {
       long usedBytes,
       long totalBytes,
       AlertSettings cfg) {
-    boolean condition = kvUsagePct >= cfg.kvCacheHighPct;
+    boolean condition = above(s, kvUsagePct, cfg.kvCacheHighPct, cfg);
     double vramPct = totalBytes <= 0 || usedBytes < 0 ? Double.NaN : 100.0 * usedBytes / totalBytes;
     Map<String, String> ev = new LinkedHashMap<>();
     ev.put("basis", "kv_cache");
+    ev.putAll(resolveEvidence(cfg.kvCacheHighPct, cfg));
     ev.put("kvCacheUsagePct", fmt(kvUsagePct));
     ev.put("preemptions", String.valueOf(preemptions));
     ev.put("engine", engine);
@@ -320,9 +381,9 @@ public final class AlertRules {
   public static Decision throttling(
       RuleState s, double throttledRunSeconds, long countedReasons, AlertSettings cfg) {
     double min = cfg.throttleMin.toMillis() / 1000.0;
-    boolean condition = throttledRunSeconds >= min;
+    boolean condition = above(s, throttledRunSeconds, min, cfg);
     String words = ThrottleReasons.describe(countedReasons);
-    Map<String, String> ev = new LinkedHashMap<>();
+    Map<String, String> ev = resolveEvidence(min, cfg);
     ev.put("throttledSeconds", fmt(throttledRunSeconds));
     ev.put("throttleReasons", words);
     ev.put("throttleReasonsMask", "0x" + Long.toHexString(countedReasons));
@@ -364,7 +425,7 @@ public final class AlertRules {
     double firstLoad = s.history.isEmpty() ? 0 : s.history.peekFirst()[1];
     double lastLoad = s.history.isEmpty() ? 0 : s.history.peekLast()[1];
     boolean loadFlat = lastLoad <= firstLoad * 1.05 + 1e-9;
-    boolean condition = rising && loadFlat;
+    boolean condition = hold(s, rising && loadFlat, !(rising && loadFlat), cfg);
     double firstMem = s.history.isEmpty() ? 0 : s.history.peekFirst()[0];
     return new Decision(
         MEMORY_LEAK,

@@ -871,6 +871,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
             key,
             s ->
                 AlertRules.kvCacheHigh(
+                    s,
                     kv.kvUsagePct(),
                     kv.preemptions(),
                     kv.engine(),
@@ -886,7 +887,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
             out,
             AlertRules.GPU_MEMORY_HIGH,
             key,
-            s -> AlertRules.gpuMemoryHigh(d.memUsedMax, d.memTotal, settings.alerts()),
+            s -> AlertRules.gpuMemoryHigh(s, d.memUsedMax, d.memTotal, settings.alerts()),
             subject,
             startUs,
             endUs);

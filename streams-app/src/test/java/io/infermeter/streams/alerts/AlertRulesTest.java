@@ -46,11 +46,11 @@ class AlertRulesTest {
 
   @Test
   void latencyRegressionNeedsThreeConsecutiveWindowsAboveTheEwmaBaseline() {
-    double[] p99 = afterWarmup(100, 100, 130, 130, 100, 130, 130, 130, 130, 100, 100);
+    double[] p99 = afterWarmup(100, 100, 130, 130, 100, 130, 130, 130, 130, 100, 100, 100);
     // window 9 breaks the streak; windows 10,11,12 are the 3 consecutive ones -> fires at 12,
-    // resolves at 14
+    // resolves after the 3 clear windows 14, 15, 16
     assertThat(run(p99.length, (s, i) -> AlertRules.latencyRegression(s, p99[i] * 1000, 500, cfg)))
-        .containsExactly("12:FIRING", "14:RESOLVED");
+        .containsExactly("12:FIRING", "16:RESOLVED");
   }
 
   @Test
@@ -105,45 +105,47 @@ class AlertRulesTest {
     // target 99 % -> budget 1 %; burn 10x = 10 % bad. Windows 0-2 fine, 3.. 20 % bad, 8.. fine
     // again.
     int[] bad = {0, 0, 0, 20, 20, 20, 20, 20, 0, 0, 0, 0, 0, 0};
+    // resolves after 3 windows with the short burn rate below 10 x 0.95: 8, 9, 10
     List<String> t = run(bad.length, (s, i) -> AlertRules.sloBurn(s, 100 - bad[i], 100, cfg));
     // long window of 6: at 3 bad share = 20/400 = 5 % (5x) -> no; at 4 40/500 = 8 % -> no; at 5
     // 60/600 = 10 % -> fires
-    assertThat(t).containsExactly("5:FIRING", "8:RESOLVED");
+    assertThat(t).containsExactly("5:FIRING", "10:RESOLVED");
   }
 
   @Test
   void errorSpikeRequiresEnoughRequests() {
-    long[][] w = {{1, 10}, {2, 10}, {5, 100}, {10, 100}, {10, 100}, {1, 100}};
-    assertThat(run(w.length, (s, i) -> AlertRules.errorSpike(w[i][0], w[i][1], cfg)))
-        .containsExactly("2:FIRING", "5:RESOLVED");
+    long[][] w = {{1, 10}, {2, 10}, {5, 100}, {10, 100}, {10, 100}, {1, 100}, {0, 100}, {0, 90}};
+    assertThat(run(w.length, (s, i) -> AlertRules.errorSpike(s, w[i][0], w[i][1], cfg)))
+        .containsExactly("2:FIRING", "7:RESOLVED");
   }
 
   @Test
   void coldStartStorm() {
-    long[] cold = {0, 3, 12, 15, 2};
-    assertThat(run(cold.length, (s, i) -> AlertRules.coldStartStorm(cold[i], 100, cfg)))
-        .containsExactly("2:FIRING", "4:RESOLVED");
+    long[] cold = {0, 3, 12, 15, 2, 0, 1};
+    assertThat(run(cold.length, (s, i) -> AlertRules.coldStartStorm(s, cold[i], 100, cfg)))
+        .containsExactly("2:FIRING", "6:RESOLVED");
   }
 
   @Test
   void queueBuildup() {
-    double[] share = {10, Double.NaN, 55, 70, 49};
-    assertThat(run(share.length, (s, i) -> AlertRules.queueBuildup(share[i], 0, 0, cfg)))
-        .containsExactly("2:FIRING", "4:RESOLVED");
+    // 49 % is inside the deadband (clear below 47.5 %): still firing
+    double[] share = {10, Double.NaN, 55, 70, 49, 40, 40, 40};
+    assertThat(run(share.length, (s, i) -> AlertRules.queueBuildup(s, share[i], 0, 0, cfg)))
+        .containsExactly("2:FIRING", "7:RESOLVED");
   }
 
   @Test
   void gpuMemoryHigh() {
-    long[] used = {50, 84, 85, 99, 60};
-    assertThat(run(used.length, (s, i) -> AlertRules.gpuMemoryHigh(used[i], 100, cfg)))
-        .containsExactly("2:FIRING", "4:RESOLVED");
+    long[] used = {50, 84, 85, 99, 60, 60, 60};
+    assertThat(run(used.length, (s, i) -> AlertRules.gpuMemoryHigh(s, used[i], 100, cfg)))
+        .containsExactly("2:FIRING", "6:RESOLVED");
   }
 
   @Test
   void throttlingLongerThanTheMinimum() {
-    double[] secs = {0, 4.9, 5, 9, 0};
+    double[] secs = {0, 4.9, 5, 9, 0, 0, 0};
     assertThat(run(secs.length, (s, i) -> AlertRules.throttling(s, secs[i], 0x40, cfg)))
-        .containsExactly("2:FIRING", "4:RESOLVED");
+        .containsExactly("2:FIRING", "6:RESOLVED");
   }
 
   @Test
@@ -178,7 +180,7 @@ class AlertRulesTest {
   void memoryLeakNeedsKRisingWindowsWithFlatLoad() {
     // K = 5: memory rises 0..6 with load flat -> fires when the 5-window history is all rising
     // (index 4)
-    long[] mem = {100, 110, 120, 130, 140, 150, 150, 150};
+    long[] mem = {100, 110, 120, 130, 140, 150, 150, 150, 150};
     List<String> t = new ArrayList<>();
     RuleState s = new RuleState();
     for (int i = 0; i < mem.length; i++) {
@@ -188,7 +190,7 @@ class AlertRulesTest {
         t.add(i + ":" + st);
       }
     }
-    assertThat(t).containsExactly("4:FIRING", "6:RESOLVED");
+    assertThat(t).containsExactly("4:FIRING", "8:RESOLVED");
   }
 
   @Test
@@ -199,6 +201,64 @@ class AlertRulesTest {
       any |= AlertRules.memoryLeak(s, 100 + i * 10, 20 + i * 10, cfg).condition();
     }
     assertThat(any).isFalse();
+  }
+
+  /** 10 s windows flapping around the threshold for one hour, then {@code after}, 3 windows. */
+  private static double[] flapping(double low, double high, double after) {
+    double[] v = new double[363];
+    for (int i = 0; i < 360; i++) {
+      v[i] = i % 2 == 0 ? high : low;
+    }
+    java.util.Arrays.fill(v, 360, 363, after);
+    return v;
+  }
+
+  @Test
+  void vramFlappingAroundTheThresholdIsOneIncidentNotOneHundredEightyPerHour() {
+    // 84.9 <-> 85.1 % every 10 s window for an hour: fires once, stays firing inside the deadband
+    // (clear below 85 x 0.95 = 80.75 %), resolves once after 3 windows at 70 %
+    double[] pct = flapping(84.9, 85.1, 70);
+    long total = 80L << 30;
+    List<String> t =
+        run(
+            pct.length,
+            (s, i) -> AlertRules.gpuMemoryHigh(s, (long) (pct[i] / 100 * total), total, cfg));
+    assertThat(t).containsExactly("0:FIRING", "362:RESOLVED");
+    // without deadband and minimum clear duration the same series gives 180 incidents per hour
+    AlertSettings bare =
+        StreamsSettings.fromMap(Map.of("alerts.deadband.pct", "0", "alerts.resolve.windows", "1"))
+            .alerts();
+    List<String> flaps =
+        run(
+            pct.length,
+            (s, i) -> AlertRules.gpuMemoryHigh(s, (long) (pct[i] / 100 * total), total, bare));
+    assertThat(flaps.stream().filter(x -> x.endsWith("FIRING"))).hasSize(180);
+  }
+
+  @Test
+  void everyThresholdRuleFlappingAroundItsThresholdIsOneIncident() {
+    Map<String, BiFunction<RuleState, Double, AlertRules.Decision>> rules =
+        Map.of(
+            "error_spike", (s, v) -> AlertRules.errorSpike(s, Math.round(v * 10), 1000, cfg), // 5 %
+            "queue_buildup", (s, v) -> AlertRules.queueBuildup(s, v * 10, 0, 0, cfg), // 50 %
+            "cold_start_storm", (s, v) -> AlertRules.coldStartStorm(s, Math.round(v * 2), 100, cfg),
+            "throttling", (s, v) -> AlertRules.throttling(s, v, 0x40, cfg), // 5 s
+            "kv_cache", (s, v) -> AlertRules.kvCacheHigh(s, v * 19, 0, "vllm", "i", -1, -1, cfg));
+    // v = 5 is each threshold; 4.9 is below it but inside the 5 % deadband
+    double[] v = flapping(4.9, 5.0, 1);
+    rules.forEach(
+        (name, rule) ->
+            assertThat(run(v.length, (s, i) -> rule.apply(s, v[i])))
+                .as(name)
+                .containsExactly("0:FIRING", "362:RESOLVED"));
+  }
+
+  @Test
+  void aWindowInsideTheDeadbandRestartsTheClearCount() {
+    // firing at 90 %; 70, 70, 82 (inside the deadband), 70, 70, 70: resolves at the third 70 after
+    long[] used = {90, 70, 70, 82, 70, 70, 70};
+    assertThat(run(used.length, (s, i) -> AlertRules.gpuMemoryHigh(s, used[i], 100, cfg)))
+        .containsExactly("0:FIRING", "6:RESOLVED");
   }
 
   @Test
@@ -212,9 +272,9 @@ class AlertRulesTest {
   void dedupKeyIsStableFromFiringToResolved() {
     RuleState s = new RuleState();
     Alerts.Subject subj = new Alerts.Subject("k", "c", "r", "h", "m", "");
-    AlertRules.Decision fire = AlertRules.coldStartStorm(50, 100, cfg);
+    AlertRules.Decision fire = AlertRules.coldStartStorm(new RuleState(), 50, 100, cfg);
     var a1 = Alerts.build(fire, AlertRules.transition(s, true, 10), s, subj, 0, 10, 10);
-    AlertRules.Decision ok = AlertRules.coldStartStorm(0, 100, cfg);
+    AlertRules.Decision ok = AlertRules.coldStartStorm(new RuleState(), 0, 100, cfg);
     var a2 = Alerts.build(ok, AlertRules.transition(s, false, 20), s, subj, 10, 20, 20);
     assertThat(a1.getDedupKey()).isEqualTo(a2.getDedupKey());
     assertThat(a1.getAlertId()).isNotEqualTo(a2.getAlertId());

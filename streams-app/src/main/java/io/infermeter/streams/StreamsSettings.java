@@ -516,6 +516,17 @@ public final class StreamsSettings {
      */
     public final double kvCacheHighPct;
 
+    /**
+     * Device-memory percent from which gpu_memory_high fires on a GPU an engine with KV usage
+     * covered within {@link #gpuMemoryEngineHold} but not in this window.
+     */
+    public final double gpuMemoryEngineHighPct;
+
+    /**
+     * How long a GPU stays judged as holding an engine's pre-allocation after its last coverage.
+     */
+    public final Duration gpuMemoryEngineHold;
+
     /** How long an engine instance's last sample stands for it in windows where it sent none. */
     public final Duration engineStateMaxAge;
 
@@ -561,6 +572,8 @@ public final class StreamsSettings {
       coldStartStormCount = s.positiveInt("alerts.cold.start.storm.count");
       queueSharePct = s.decimal("alerts.queue.share.pct");
       kvCacheHighPct = s.decimal("alerts.kv.cache.high.pct");
+      gpuMemoryEngineHighPct = s.decimal("alerts.gpu.memory.engine.high.pct");
+      gpuMemoryEngineHold = s.duration("alerts.gpu.memory.engine.hold");
       engineStateMaxAge = s.duration("engine.state.max.age");
       hostSilent = s.duration("alerts.host.silent.after");
       hostSilentCheck = s.duration("alerts.host.silent.check.interval");
@@ -613,6 +626,8 @@ public final class StreamsSettings {
       d.put("alerts.cold.start.storm.count", "10");
       d.put("alerts.queue.share.pct", "50");
       d.put("alerts.kv.cache.high.pct", "95");
+      d.put("alerts.gpu.memory.engine.high.pct", "98");
+      d.put("alerts.gpu.memory.engine.hold", "1h");
       d.put("engine.state.max.age", "60s");
       d.put("alerts.host.silent.after", "60s");
       d.put("alerts.host.silent.check.interval", "10s");

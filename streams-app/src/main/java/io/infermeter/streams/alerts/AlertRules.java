@@ -300,11 +300,25 @@ public final class AlertRules {
         ev);
   }
 
+  /**
+   * Memory pressure of a GPU judged on device memory (no engine reporting KV-cache usage covers it
+   * in this window): max used / total against {@code alerts.gpu.memory.high.pct}, with the
+   * deadband. Engine-aware: when an engine reporting KV usage covered the device within {@code
+   * alerts.gpu.memory.engine.hold} (its samples stopped, or went older than {@code
+   * engine.state.max.age}), the device holds that engine's pre-allocation (vLLM: 90 %), so the
+   * threshold is {@code alerts.gpu.memory.engine.high.pct} (device memory actually full) instead.
+   * {@code s.epoch} is the end (ms) of the last window an engine covered the device ({@link
+   * #kvCacheHigh}).
+   */
   public static Decision gpuMemoryHigh(
-      RuleState s, long usedBytes, long totalBytes, AlertSettings cfg) {
+      RuleState s, long usedBytes, long totalBytes, long windowEndMs, AlertSettings cfg) {
     double pct = totalBytes <= 0 ? 0 : 100.0 * usedBytes / totalBytes;
-    boolean condition = above(s, pct, cfg.gpuMemoryHighPct, cfg);
-    Map<String, String> ev = resolveEvidence(cfg.gpuMemoryHighPct, cfg);
+    boolean engineAware =
+        s.epoch > 0 && windowEndMs - s.epoch <= cfg.gpuMemoryEngineHold.toMillis();
+    double threshold = engineAware ? cfg.gpuMemoryEngineHighPct : cfg.gpuMemoryHighPct;
+    boolean condition = above(s, pct, threshold, cfg);
+    Map<String, String> ev = resolveEvidence(threshold, cfg);
+    ev.put("basis", engineAware ? "device_memory_engine_preallocated" : "device_memory");
     ev.put("memoryUsedBytes", String.valueOf(usedBytes));
     ev.put("memoryTotalBytes", String.valueOf(totalBytes));
     return new Decision(
@@ -312,10 +326,16 @@ public final class AlertRules {
         Severity.WARNING,
         condition,
         pct,
-        cfg.gpuMemoryHighPct,
+        threshold,
         null,
         "pct",
-        String.format(Locale.ROOT, "device memory %.1f %% used", pct),
+        String.format(
+            Locale.ROOT,
+            "device memory %.1f %% used%s",
+            pct,
+            engineAware
+                ? " (a serving engine pre-allocated it; its KV usage is not reported)"
+                : ""),
         ev);
   }
 
@@ -324,10 +344,12 @@ public final class AlertRules {
    * most of the device memory at start (vLLM {@code --gpu-memory-utilization}, default 0.9), so
    * device memory says nothing there and the KV cache's usage is what runs out. Same rule name and
    * key as {@link #gpuMemoryHigh}, so it is the same alert whichever input judged it; {@code
-   * evidence.basis} says which.
+   * evidence.basis} says which. Records {@code windowEndMs} in {@code s.epoch}: the device holds an
+   * engine's pre-allocation ({@link #gpuMemoryHigh}).
    */
   public static Decision kvCacheHigh(
       RuleState s,
+      long windowEndMs,
       double kvUsagePct,
       long preemptions,
       String engine,
@@ -335,6 +357,7 @@ public final class AlertRules {
       long usedBytes,
       long totalBytes,
       AlertSettings cfg) {
+    s.epoch = windowEndMs;
     boolean condition = above(s, kvUsagePct, cfg.kvCacheHighPct, cfg);
     double vramPct = totalBytes <= 0 || usedBytes < 0 ? Double.NaN : 100.0 * usedBytes / totalBytes;
     Map<String, String> ev = new LinkedHashMap<>();

@@ -872,6 +872,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
             s ->
                 AlertRules.kvCacheHigh(
                     s,
+                    w.startMs + w.sizeMs,
                     kv.kvUsagePct(),
                     kv.preemptions(),
                     kv.engine(),
@@ -887,7 +888,9 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
             out,
             AlertRules.GPU_MEMORY_HIGH,
             key,
-            s -> AlertRules.gpuMemoryHigh(s, d.memUsedMax, d.memTotal, settings.alerts()),
+            s ->
+                AlertRules.gpuMemoryHigh(
+                    s, d.memUsedMax, d.memTotal, w.startMs + w.sizeMs, settings.alerts()),
             subject,
             startUs,
             endUs);

@@ -137,7 +137,8 @@ class AlertRulesTest {
   @Test
   void gpuMemoryHigh() {
     long[] used = {50, 84, 85, 99, 60, 60, 60};
-    assertThat(run(used.length, (s, i) -> AlertRules.gpuMemoryHigh(s, used[i], 100, cfg)))
+    assertThat(
+            run(used.length, (s, i) -> AlertRules.gpuMemoryHigh(s, used[i], 100, i * 10_000L, cfg)))
         .containsExactly("2:FIRING", "6:RESOLVED");
   }
 
@@ -203,6 +204,55 @@ class AlertRulesTest {
     assertThat(any).isFalse();
   }
 
+  private static final long GIB = 1L << 30;
+
+  @Test
+  void vllmPreAllocationAt90PercentVramIsNoAlertWithEngineStateOrWhenItsSamplesStop() {
+    // 80 GiB GPU, vLLM holds 90 % from start. 1 h of 10 s windows with the engine reporting KV 20
+    // %,
+    // then 30 min where its samples stopped (scrape down): VRAM still 90 %, judged engine-aware
+    long total = 80 * GIB;
+    long used = (long) (0.9 * total);
+    List<String> t =
+        run(
+            540,
+            (s, i) ->
+                i < 360
+                    ? AlertRules.kvCacheHigh(
+                        s, (i + 1) * 10_000L, 20, 0, "vllm", "10.0.0.1:8000", used, total, cfg)
+                    : AlertRules.gpuMemoryHigh(s, used, total, (i + 1) * 10_000L, cfg));
+    assertThat(t).isEmpty();
+    RuleState s = new RuleState();
+    AlertRules.kvCacheHigh(s, 10_000, 20, 0, "vllm", "i", used, total, cfg);
+    AlertRules.Decision d = AlertRules.gpuMemoryHigh(s, used, total, 20_000, cfg);
+    assertThat(d.threshold()).isEqualTo(98.0);
+    assertThat(d.evidence()).containsEntry("basis", "device_memory_engine_preallocated");
+  }
+
+  @Test
+  void vramFiresWithoutEngineStateOrWhenAnEngineGpuIsActuallyFull() {
+    long total = 80 * GIB;
+    // no engine ever covered the device: 90 % is over 85 %
+    assertThat(run(3, (s, i) -> AlertRules.gpuMemoryHigh(s, (long) (0.9 * total), total, i, cfg)))
+        .containsExactly("0:FIRING");
+    // an engine covered it a window ago; device memory now 99 % (past the pre-allocation)
+    List<String> full =
+        run(
+            3,
+            (s, i) ->
+                i == 0
+                    ? AlertRules.kvCacheHigh(s, 10_000, 20, 0, "vllm", "i", total / 2, total, cfg)
+                    : AlertRules.gpuMemoryHigh(s, (long) (0.99 * total), total, 20_000, cfg));
+    assertThat(full).containsExactly("1:FIRING");
+    // more than alerts.gpu.memory.engine.hold (1 h) after the engine's last window: plain VRAM
+    RuleState s = new RuleState();
+    AlertRules.kvCacheHigh(s, 10_000, 20, 0, "vllm", "i", total / 2, total, cfg);
+    AlertRules.Decision d =
+        AlertRules.gpuMemoryHigh(s, (long) (0.9 * total), total, 10_000 + 3_600_001, cfg);
+    assertThat(d.condition()).isTrue();
+    assertThat(d.threshold()).isEqualTo(85.0);
+  }
+
   /** 10 s windows flapping around the threshold for one hour, then {@code after}, 3 windows. */
   private static double[] flapping(double low, double high, double after) {
     double[] v = new double[363];
@@ -222,7 +272,9 @@ class AlertRulesTest {
     List<String> t =
         run(
             pct.length,
-            (s, i) -> AlertRules.gpuMemoryHigh(s, (long) (pct[i] / 100 * total), total, cfg));
+            (s, i) ->
+                AlertRules.gpuMemoryHigh(
+                    s, (long) (pct[i] / 100 * total), total, i * 10_000L, cfg));
     assertThat(t).containsExactly("0:FIRING", "362:RESOLVED");
     // without deadband and minimum clear duration the same series gives 180 incidents per hour
     AlertSettings bare =
@@ -231,7 +283,9 @@ class AlertRulesTest {
     List<String> flaps =
         run(
             pct.length,
-            (s, i) -> AlertRules.gpuMemoryHigh(s, (long) (pct[i] / 100 * total), total, bare));
+            (s, i) ->
+                AlertRules.gpuMemoryHigh(
+                    s, (long) (pct[i] / 100 * total), total, i * 10_000L, bare));
     assertThat(flaps.stream().filter(x -> x.endsWith("FIRING"))).hasSize(180);
   }
 
@@ -243,7 +297,8 @@ class AlertRulesTest {
             "queue_buildup", (s, v) -> AlertRules.queueBuildup(s, v * 10, 0, 0, cfg), // 50 %
             "cold_start_storm", (s, v) -> AlertRules.coldStartStorm(s, Math.round(v * 2), 100, cfg),
             "throttling", (s, v) -> AlertRules.throttling(s, v, 0x40, cfg), // 5 s
-            "kv_cache", (s, v) -> AlertRules.kvCacheHigh(s, v * 19, 0, "vllm", "i", -1, -1, cfg));
+            "kv_cache",
+                (s, v) -> AlertRules.kvCacheHigh(s, 0, v * 19, 0, "vllm", "i", -1, -1, cfg));
     // v = 5 is each threshold; 4.9 is below it but inside the 5 % deadband
     double[] v = flapping(4.9, 5.0, 1);
     rules.forEach(
@@ -257,7 +312,8 @@ class AlertRulesTest {
   void aWindowInsideTheDeadbandRestartsTheClearCount() {
     // firing at 90 %; 70, 70, 82 (inside the deadband), 70, 70, 70: resolves at the third 70 after
     long[] used = {90, 70, 70, 82, 70, 70, 70};
-    assertThat(run(used.length, (s, i) -> AlertRules.gpuMemoryHigh(s, used[i], 100, cfg)))
+    assertThat(
+            run(used.length, (s, i) -> AlertRules.gpuMemoryHigh(s, used[i], 100, i * 10_000L, cfg)))
         .containsExactly("0:FIRING", "6:RESOLVED");
   }
 

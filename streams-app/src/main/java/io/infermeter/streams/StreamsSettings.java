@@ -489,7 +489,12 @@ public final class StreamsSettings {
   public static final class AlertSettings {
     public final double latencyRegressionPct;
     public final int latencyRegressionWindows;
-    public final double ewmaAlpha;
+
+    /**
+     * Judged p99 values (taken while not firing) the latency-regression baseline is the median of.
+     */
+    public final int latencyRegressionBaselineWindows;
+
     public final double sloTargetPct;
     public final double sloBurnRate;
     public final int sloLongWindows;
@@ -504,7 +509,18 @@ public final class StreamsSettings {
 
     public final long latencyRegressionMinRequests;
     public final int latencyRegressionWarmupWindows;
-    public final int memoryLeakWindows;
+
+    /**
+     * Most windows pooled to reach the latency-regression minimum count; then the pool is dropped.
+     */
+    public final int latencyRegressionMaxPoolWindows;
+
+    /** Time span the memory-leak slope is taken over. */
+    public final Duration memoryLeakHorizon;
+
+    /** Device-memory slope (MiB per minute) from which memory_leak fires. */
+    public final double memoryLeakRateMibPerMin;
+
     public final double errorSpikePct;
     public final long errorSpikeMinRequests;
     public final long coldStartStormCount;
@@ -547,13 +563,9 @@ public final class StreamsSettings {
       latencyRegressionWindows = s.positiveInt("alerts.latency.regression.windows");
       latencyRegressionMinRequests = s.positiveInt("alerts.latency.regression.min.requests");
       latencyRegressionWarmupWindows = s.positiveInt("alerts.latency.regression.warmup.windows");
-      ewmaAlpha = s.decimal("alerts.latency.ewma.alpha");
-      if (ewmaAlpha <= 0 || ewmaAlpha > 1) {
-        throw new ConfigException(
-            "invalid value '"
-                + ewmaAlpha
-                + "' for setting 'alerts.latency.ewma.alpha': expected (0, 1]");
-      }
+      latencyRegressionMaxPoolWindows = s.positiveInt("alerts.latency.regression.max.pool.windows");
+      latencyRegressionBaselineWindows =
+          s.positiveInt("alerts.latency.regression.baseline.windows");
       sloTargetPct = s.decimal("alerts.slo.target.pct");
       if (sloTargetPct <= 0 || sloTargetPct >= 100) {
         throw new ConfigException(
@@ -566,7 +578,20 @@ public final class StreamsSettings {
       gpuMemoryHighPct = s.decimal("alerts.gpu.memory.high.pct");
       throttleMin = s.duration("alerts.throttle.min");
       throttleReasonsMask = mask(s, "alerts.throttle.reasons.mask");
-      memoryLeakWindows = s.positiveInt("alerts.memory.leak.windows");
+      memoryLeakHorizon = s.duration("alerts.memory.leak.horizon");
+      if (memoryLeakHorizon.toSeconds() < 3) {
+        throw new ConfigException(
+            "invalid value '"
+                + s.string("alerts.memory.leak.horizon")
+                + "' for setting 'alerts.memory.leak.horizon': expected >= 3s");
+      }
+      memoryLeakRateMibPerMin = s.decimal("alerts.memory.leak.rate");
+      if (memoryLeakRateMibPerMin <= 0) {
+        throw new ConfigException(
+            "invalid value '"
+                + memoryLeakRateMibPerMin
+                + "' for setting 'alerts.memory.leak.rate': expected > 0 (MiB/min)");
+      }
       errorSpikePct = s.decimal("alerts.error.spike.pct");
       errorSpikeMinRequests = s.positiveInt("alerts.error.spike.min.requests");
       coldStartStormCount = s.positiveInt("alerts.cold.start.storm.count");
@@ -613,14 +638,16 @@ public final class StreamsSettings {
       d.put("alerts.latency.regression.windows", "3");
       d.put("alerts.latency.regression.min.requests", "200");
       d.put("alerts.latency.regression.warmup.windows", "5");
-      d.put("alerts.latency.ewma.alpha", "0.2");
+      d.put("alerts.latency.regression.max.pool.windows", "30");
+      d.put("alerts.latency.regression.baseline.windows", "30");
       d.put("alerts.slo.target.pct", "99");
       d.put("alerts.slo.burn.rate", "10");
       d.put("alerts.slo.long.windows", "6");
       d.put("alerts.gpu.memory.high.pct", "85");
       d.put("alerts.throttle.min", "5s");
       d.put("alerts.throttle.reasons.mask", "0xe8");
-      d.put("alerts.memory.leak.windows", "5");
+      d.put("alerts.memory.leak.horizon", "30m");
+      d.put("alerts.memory.leak.rate", "10");
       d.put("alerts.error.spike.pct", "5");
       d.put("alerts.error.spike.min.requests", "20");
       d.put("alerts.cold.start.storm.count", "10");

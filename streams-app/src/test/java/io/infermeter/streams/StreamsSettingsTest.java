@@ -78,7 +78,7 @@ class StreamsSettingsTest {
         "cost.price.per.hour.H100;-1;cost.price.per.hour.H100",
         "state.store.type;disk;state.store.type",
         "metrics.port;70000;metrics.port",
-        "alerts.latency.ewma.alpha;1.5;alerts.latency.ewma.alpha",
+        "alerts.latency.regression.baseline.windows;0;alerts.latency.regression.baseline.windows",
         "alerts.slo.target.pct;100;alerts.slo.target.pct",
         "alerts.throttle.reasons.mask;thermal;alerts.throttle.reasons.mask",
         "alerts.throttle.reasons.mask;-1;alerts.throttle.reasons.mask",

@@ -2,6 +2,9 @@ package io.infermeter.streams.alerts;
 
 import io.infermeter.avro.Severity;
 import io.infermeter.streams.StreamsSettings.AlertSettings;
+import io.infermeter.streams.latency.LatencyAccumulator;
+import io.infermeter.streams.latency.LatencyPercentiles;
+import io.infermeter.streams.state.Codec;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -99,19 +102,93 @@ public final class AlertRules {
   }
 
   /**
-   * p99 (warm e2e) above the EWMA baseline by more than pct for N consecutive windows. The baseline
-   * learns only from windows that are not over the threshold, so a sustained regression does not
-   * become the new normal. A window with fewer than {@code alerts.latency.regression.min.requests}
-   * values is skipped (state unchanged): the p99 of a few dozen requests is just the slowest one or
-   * two, and would make the rule fire on noise. The baseline starts as the median p99 of a key's
-   * first {@code alerts.latency.regression.warmup.windows} judged windows (no alert before): a
-   * key's first windows after a start hold mostly the short requests (the long ones have not
-   * completed yet), and a baseline taken from the first window alone was so low that normal windows
-   * stayed "over" it, and since the baseline does not learn while over, the alert could fire and
-   * never resolve.
+   * Latency regression of one warm latency metric ({@code e2e} or {@code ttft}) of one key, on
+   * pooled windows: the window's histogram is merged into the pool kept in {@code s.pool} until it
+   * holds at least {@code alerts.latency.regression.min.requests} values, and the pool's p99 is
+   * then judged by {@link #latencyRegression(RuleState, String, double, long, int, AlertSettings)}
+   * and the pool emptied. At 5 requests/s per key (50 per 10 s window) four windows make one judged
+   * p99 of 200 values. A pool that spans {@code alerts.latency.regression.max.pool.windows} windows
+   * without reaching the count is dropped (a key that slow cannot give a p99 worth paging on).
+   * While the pool fills, nothing changes: the decision repeats the firing state.
    */
   public static Decision latencyRegression(
+      RuleState s, String metric, LatencyAccumulator window, AlertSettings cfg) {
+    LatencyAccumulator pooled = window;
+    int windows = 1;
+    if (s.pool.length > 0) {
+      pooled = readPool(s.pool);
+      pooled.merge(window);
+      windows = (s.counts.length >= 1 ? (int) s.counts[0] : 0) + 1;
+    }
+    if (pooled.count < cfg.latencyRegressionMinRequests) {
+      boolean drop = windows >= cfg.latencyRegressionMaxPoolWindows;
+      LatencyAccumulator keep = pooled;
+      s.pool = drop ? new byte[0] : Codec.encode(out -> keep.write(out, false));
+      s.counts = new long[] {drop ? 0 : windows, overBits(s)};
+      Map<String, String> ev = new LinkedHashMap<>();
+      ev.put("metric", metric);
+      ev.put("pooledRequests", String.valueOf(pooled.count));
+      ev.put("pooledWindows", String.valueOf(windows));
+      return new Decision(
+          LATENCY_REGRESSION,
+          Severity.WARNING,
+          s.firing,
+          Double.NaN,
+          Double.NaN,
+          s.baseline,
+          "us",
+          String.format(
+              Locale.ROOT,
+              "pooling: %d %s values in %d windows (< %d)%s",
+              pooled.count,
+              metric,
+              windows,
+              cfg.latencyRegressionMinRequests,
+              drop ? "; pool dropped, too few requests to judge" : ""),
+          ev);
+    }
+    s.pool = new byte[0];
+    s.counts = new long[] {0, overBits(s)};
+    return latencyRegression(
+        s, metric, LatencyPercentiles.percentile(pooled, 99), pooled.count, windows, cfg);
+  }
+
+  /**
+   * Over-the-threshold flags of the latest judgments, newest in bit 0 (latency rule: {@code
+   * s.counts[1]}; {@code s.counts[0]} is the pool's window count).
+   */
+  private static long overBits(RuleState s) {
+    return s.counts.length >= 2 ? s.counts[1] : 0;
+  }
+
+  private static LatencyAccumulator readPool(byte[] bytes) {
+    return Codec.decode(bytes, "latency pool", in -> LatencyAccumulator.read(in, false, 3));
+  }
+
+  /** {@link #latencyRegression(RuleState, String, double, long, int, AlertSettings)} of e2e. */
+  public static Decision latencyRegression(
       RuleState s, double p99Us, long count, AlertSettings cfg) {
+    return latencyRegression(s, "e2e", p99Us, count, 1, cfg);
+  }
+
+  /**
+   * One judged p99 ({@code windows} pooled windows) over the key's normal for {@code
+   * alerts.latency.regression.windows} consecutive judgments. Normal is the last {@code
+   * alerts.latency.regression.baseline.windows} judged p99 values taken while not firing (in {@code
+   * s.history}): threshold = max(median x (1 + {@code alerts.latency.regression.pct}), their 90th
+   * percentile), so the threshold never sits inside the key's own spread of p99 values. All
+   * judgments while not firing are kept, those over the threshold too: an EWMA that learns only
+   * from windows under the threshold is censored, drifts below the typical p99 and leaves noisy
+   * keys "over" half the time. The median barely moves for the few windows of a streak, and nothing
+   * is learned while firing, so a sustained regression does not become the new normal. No alert
+   * before {@code alerts.latency.regression.warmup.windows} judgments. A p99 of fewer than {@code
+   * alerts.latency.regression.min.requests} values is skipped (state unchanged). Resolves when a
+   * judgment is not over the threshold and at most one of the last {@code alerts.resolve.windows}
+   * judgments was (the margin over the median is the deadband; with the noise of a p99, 3 in a row
+   * under it can take many windows after latency is back to normal).
+   */
+  public static Decision latencyRegression(
+      RuleState s, String metric, double p99Us, long count, int windows, AlertSettings cfg) {
     if (count < cfg.latencyRegressionMinRequests) {
       return new Decision(
           LATENCY_REGRESSION,
@@ -126,71 +203,97 @@ public final class AlertRules {
               + " < "
               + cfg.latencyRegressionMinRequests
               + ")",
-          Map.of("requests", String.valueOf(count)));
+          Map.of("metric", metric, "requests", String.valueOf(count)));
     }
-    if (Double.isNaN(s.baseline)) {
-      int warmup = cfg.latencyRegressionWarmupWindows;
-      s.push(
-          p99Us, count,
-          warmup); // the history holds the warm-up windows' p99 until the baseline exists
-      if (s.history.size() < warmup) {
-        return new Decision(
-            LATENCY_REGRESSION,
-            Severity.WARNING,
-            false,
-            p99Us,
-            Double.NaN,
-            Double.NaN,
-            "us",
-            "baseline warming up (" + s.history.size() + " of " + warmup + " windows)",
-            Map.of());
-      }
-      double[] seen = s.history.stream().mapToDouble(h -> h[0]).sorted().toArray();
-      s.history.clear();
-      int n = seen.length;
-      s.baseline = n % 2 == 1 ? seen[n / 2] : (seen[n / 2 - 1] + seen[n / 2]) / 2;
+    int keep = Math.max(cfg.latencyRegressionBaselineWindows, cfg.latencyRegressionWarmupWindows);
+    int max = keep + cfg.latencyRegressionWindows; // normal values plus the pending streak
+    if (!s.firing && s.history.size() < cfg.latencyRegressionWarmupWindows) {
+      s.push(p99Us, count, max);
       return new Decision(
           LATENCY_REGRESSION,
           Severity.WARNING,
           false,
           p99Us,
-          s.baseline,
-          s.baseline,
+          Double.NaN,
+          Double.NaN,
           "us",
-          "baseline initialised: median p99 of the first " + n + " windows",
-          Map.of());
+          "baseline warming up ("
+              + s.history.size()
+              + " of "
+              + cfg.latencyRegressionWarmupWindows
+              + " judged windows)",
+          Map.of("metric", metric));
     }
-    double threshold = s.baseline * (1 + cfg.latencyRegressionPct / 100.0);
+    // history: (p99, count) of normal judgments; count < 0 marks a pending one, over the threshold
+    // in the current streak: it joins the normal ones if the streak breaks before firing, and is
+    // dropped if it fires
+    double[] seen =
+        s.history.stream().filter(h -> h[1] > 0).mapToDouble(h -> h[0]).sorted().toArray();
+    int n = seen.length;
+    double median = n == 0 ? p99Us : n % 2 == 1 ? seen[n / 2] : (seen[n / 2 - 1] + seen[n / 2]) / 2;
+    double spread = n == 0 ? 0 : seen[Math.max(0, (int) Math.ceil(0.9 * n) - 1)];
+    double threshold = Math.max(median * (1 + cfg.latencyRegressionPct / 100.0), spread);
+    s.baseline = median;
     boolean over = p99Us > threshold;
-    double baselineUsed = s.baseline;
-    if (over) {
-      s.streak++;
-    } else {
-      s.streak = 0;
-      s.baseline = cfg.ewmaAlpha * p99Us + (1 - cfg.ewmaAlpha) * s.baseline;
-    }
+    s.streak = over ? s.streak + 1 : 0;
+    int last = Math.min(62, cfg.resolveWindows);
+    long bits = ((overBits(s) << 1) | (over ? 1 : 0)) & ((1L << last) - 1);
+    s.counts = new long[] {s.counts.length >= 1 ? s.counts[0] : 0, bits};
+    // fires on N consecutive judgments over; resolves when this judgment is not over and at most
+    // one of the last alerts.resolve.windows was: a p99 of a few hundred requests is noisy, and
+    // even with latency back to normal, three in a row under the threshold can take many windows
     boolean condition =
-        hold(s, s.streak >= cfg.latencyRegressionWindows, p99Us < clearLevel(threshold, cfg), cfg);
-    Map<String, String> ev = resolveEvidence(threshold, cfg);
-    ev.put("p99E2eUs", fmt(p99Us));
-    ev.put("ewmaBaselineUs", fmt(baselineUsed));
+        s.firing ? over || Long.bitCount(bits) > 1 : s.streak >= cfg.latencyRegressionWindows;
+    if (over && condition) {
+      s.history.removeIf(h -> h[1] < 0);
+    } else if (over) {
+      s.push(p99Us, -count, max);
+    } else {
+      s.history.forEach(h -> h[1] = Math.abs(h[1]));
+      if (!condition) {
+        s.push(p99Us, count, max);
+      }
+    }
+    long normal = s.history.stream().filter(h -> h[1] > 0).count();
+    for (java.util.Iterator<double[]> it = s.history.iterator(); it.hasNext() && normal > keep; ) {
+      if (it.next()[1] > 0) {
+        it.remove();
+        normal--;
+      }
+    }
+    Map<String, String> ev = new LinkedHashMap<>();
+    ev.put("metric", metric);
+    ev.put("p99Us", fmt(p99Us));
+    ev.put("baselineMedianUs", fmt(median));
+    ev.put("baselineP90Us", fmt(spread));
+    ev.put("baselineWindows", String.valueOf(n));
+    ev.put("requests", String.valueOf(count));
+    ev.put("pooledWindows", String.valueOf(windows));
     ev.put("consecutiveWindowsOver", String.valueOf(s.streak));
     ev.put("requiredWindows", String.valueOf(cfg.latencyRegressionWindows));
+    ev.put("resolveBelow", fmt(threshold));
+    ev.put("resolveWindows", String.valueOf(cfg.resolveWindows));
     return new Decision(
         LATENCY_REGRESSION,
         Severity.WARNING,
         condition,
         p99Us,
         threshold,
-        baselineUsed,
+        median,
         "us",
         String.format(
             Locale.ROOT,
-            "p99 e2e %.0f us is more than %.0f %% above its EWMA baseline %.0f us for %d windows",
+            "p99 %s %.0f us over the threshold %.0f us (median of the last %d judged p99 %.0f us"
+                + " + %.0f %%) for %d judged windows (%d requests in %d windows)",
+            metric,
             p99Us,
+            threshold,
+            n,
+            median,
             cfg.latencyRegressionPct,
-            baselineUsed,
-            s.streak),
+            s.streak,
+            count,
+            windows),
         ev);
   }
 
@@ -431,46 +534,141 @@ public final class AlertRules {
   }
 
   /**
-   * Memory leak: device memory at the end of each of the last K windows strictly rising while load
-   * (mean GPU utilization, percent) does not rise by more than 5 %.
+   * Memory leak: the slope of device memory over the last {@code alerts.memory.leak.horizon}
+   * (default 30 min), Theil-Sen (the median of the slopes of all pairs of points, robust to
+   * outliers), at or above {@code alerts.memory.leak.rate} (MiB/min) over the whole horizon AND
+   * over its most recent third (memory keeps rising), with at least 90 % of the horizon covered and
+   * load (mean GPU utilization) in the recent third not more than 10 points above the first third's
+   * (memory that grows with traffic is a cache, not a leak). A model load, one large step then
+   * flat, cannot satisfy both: a pair slope is positive only across the step, so the median is
+   * positive over a range only when the step sits near its middle, and the step cannot be near the
+   * middle of the horizon and of its last third at once. Points (window end, memory, load) are kept
+   * one per horizon/60 in {@code s.counts} as (seconds after {@code s.epoch}, MiB, load x 10 + 1; 0
+   * = unknown).
    */
   public static Decision memoryLeak(
-      RuleState s, long memoryUsedBytes, double load, AlertSettings cfg) {
-    s.push(memoryUsedBytes, load, cfg.memoryLeakWindows);
-    boolean rising = s.history.size() >= cfg.memoryLeakWindows && cfg.memoryLeakWindows >= 2;
-    double prev = Double.NaN;
-    for (double[] h : s.history) {
-      if (!Double.isNaN(prev) && h[0] <= prev) {
-        rising = false;
+      RuleState s, long windowEndMs, long memoryUsedBytes, double loadPct, AlertSettings cfg) {
+    long horizonMs = cfg.memoryLeakHorizon.toMillis();
+    long stepMs = Math.max(1, horizonMs / 60);
+    long nowS = windowEndMs / 1000;
+    long[] c = s.counts.length % 3 == 0 ? s.counts : new long[0];
+    int n = c.length / 3;
+    long lastS = n == 0 ? Long.MIN_VALUE : s.epoch + c[3 * (n - 1)];
+    if (n == 0 || (nowS - lastS) * 1000 >= stepMs) {
+      long load = Double.isNaN(loadPct) ? 0 : Math.round(Math.max(0, loadPct) * 10) + 1;
+      long cutS = nowS - horizonMs / 1000;
+      int keepFrom = 0;
+      while (keepFrom < n && s.epoch + c[3 * keepFrom] < cutS) {
+        keepFrom++;
       }
-      prev = h[0];
+      long epoch = keepFrom < n ? s.epoch + c[3 * keepFrom] : nowS;
+      long[] next = new long[3 * (n - keepFrom + 1)];
+      for (int i = keepFrom, j = 0; i < n; i++, j++) {
+        next[3 * j] = s.epoch + c[3 * i] - epoch;
+        next[3 * j + 1] = c[3 * i + 1];
+        next[3 * j + 2] = c[3 * i + 2];
+      }
+      next[next.length - 3] = nowS - epoch;
+      next[next.length - 2] = Math.max(0, memoryUsedBytes) >> 20;
+      next[next.length - 1] = load;
+      s.epoch = epoch;
+      s.counts = next;
+      c = next;
+      n = next.length / 3;
     }
-    double firstLoad = s.history.isEmpty() ? 0 : s.history.peekFirst()[1];
-    double lastLoad = s.history.isEmpty() ? 0 : s.history.peekLast()[1];
-    boolean loadFlat = lastLoad <= firstLoad * 1.05 + 1e-9;
-    boolean condition = hold(s, rising && loadFlat, !(rising && loadFlat), cfg);
-    double firstMem = s.history.isEmpty() ? 0 : s.history.peekFirst()[0];
+    double[] tMin = new double[n];
+    double[] mib = new double[n];
+    for (int i = 0; i < n; i++) {
+      tMin[i] = c[3 * i] / 60.0;
+      mib[i] = c[3 * i + 1];
+    }
+    double spanMin = n == 0 ? 0 : tMin[n - 1] - tMin[0];
+    boolean covered = n >= 3 && spanMin * 60_000 >= 0.9 * horizonMs;
+    double slope = theilSen(tMin, mib, 0, n);
+    int recentFrom = 0;
+    double thirdMin = horizonMs / 3.0 / 60_000;
+    while (recentFrom < n && tMin[recentFrom] < tMin[n - 1] - thirdMin) {
+      recentFrom++;
+    }
+    double recentSlope = theilSen(tMin, mib, recentFrom, n);
+    double firstLoad = meanLoad(c, 0, n, tMin, tMin.length == 0 ? 0 : tMin[0] + thirdMin, true);
+    double lastLoad = meanLoad(c, recentFrom, n, tMin, 0, false);
+    boolean loadFlat =
+        Double.isNaN(firstLoad) || Double.isNaN(lastLoad) || lastLoad <= firstLoad + 10;
+    double rate = cfg.memoryLeakRateMibPerMin;
+    boolean fire = covered && slope >= rate && recentSlope >= rate && loadFlat;
+    boolean clear =
+        !covered || slope < clearLevel(rate, cfg) || recentSlope < clearLevel(rate, cfg);
+    boolean condition = hold(s, fire, clear, cfg);
+    Map<String, String> ev = resolveEvidence(rate, cfg);
+    ev.put("slopeMibPerMin", fmt(slope));
+    ev.put("recentSlopeMibPerMin", fmt(recentSlope));
+    ev.put("horizonMinutes", fmt(horizonMs / 60_000.0));
+    ev.put("coveredMinutes", fmt(spanMin));
+    ev.put("points", String.valueOf(n));
+    ev.put("memoryUsedFirstMib", n == 0 ? "" : String.valueOf(c[1]));
+    ev.put("memoryUsedLastMib", n == 0 ? "" : String.valueOf(c[3 * (n - 1) + 1]));
+    ev.put("loadFirstPct", fmt(firstLoad));
+    ev.put("loadLastPct", fmt(lastLoad));
     return new Decision(
         MEMORY_LEAK,
         Severity.WARNING,
         condition,
-        memoryUsedBytes - firstMem,
-        0,
-        firstMem,
-        "bytes",
+        slope,
+        rate,
+        null,
+        "MiB/min",
         String.format(
             Locale.ROOT,
-            "device memory rose in each of %d windows while load stayed flat",
-            s.history.size()),
-        Map.of(
-            "memoryUsedFirstBytes",
-            fmt(firstMem),
-            "memoryUsedLastBytes",
-            String.valueOf(memoryUsedBytes),
-            "loadFirstPct",
-            fmt(firstLoad),
-            "loadLastPct",
-            fmt(lastLoad)));
+            "device memory rising %.1f MiB/min over %.0f min (%.1f MiB/min in the last third)"
+                + " while load stayed flat",
+            slope,
+            spanMin,
+            recentSlope),
+        ev);
+  }
+
+  /** Theil-Sen slope of points [from, to): the median of all pair slopes; 0 with fewer than 2. */
+  static double theilSen(double[] x, double[] y, int from, int to) {
+    int n = to - from;
+    if (n < 2) {
+      return 0;
+    }
+    double[] slopes = new double[n * (n - 1) / 2];
+    int k = 0;
+    for (int i = from; i < to; i++) {
+      for (int j = i + 1; j < to; j++) {
+        double dx = x[j] - x[i];
+        if (dx > 0) {
+          slopes[k++] = (y[j] - y[i]) / dx;
+        }
+      }
+    }
+    if (k == 0) {
+      return 0;
+    }
+    java.util.Arrays.sort(slopes, 0, k);
+    return k % 2 == 1 ? slopes[k / 2] : (slopes[k / 2 - 1] + slopes[k / 2]) / 2;
+  }
+
+  /**
+   * Mean load (percent) of points [from, to), those before {@code untilMin} when {@code bounded};
+   * NaN when none is known.
+   */
+  private static double meanLoad(
+      long[] c, int from, int to, double[] tMin, double untilMin, boolean bounded) {
+    double sum = 0;
+    int m = 0;
+    for (int i = from; i < to; i++) {
+      if (bounded && tMin[i] > untilMin) {
+        break;
+      }
+      if (c[3 * i + 2] > 0) {
+        sum += (c[3 * i + 2] - 1) / 10.0;
+        m++;
+      }
+    }
+    return m == 0 ? Double.NaN : sum / m;
   }
 
   public static Decision hostSilent(double silentSeconds, AlertSettings cfg) {

@@ -5,7 +5,6 @@ import io.infermeter.streams.StreamsLimits;
 import io.infermeter.streams.StreamsSettings.AlertSettings;
 import io.infermeter.streams.latency.LatencyAccumulator;
 import io.infermeter.streams.latency.LatencyMetric;
-import io.infermeter.streams.latency.LatencyPercentiles;
 import io.infermeter.streams.state.ObjectStore;
 import io.infermeter.streams.support.StreamsCounters;
 import io.infermeter.streams.windows.AggKey;
@@ -19,6 +18,11 @@ import java.util.List;
  * a named store (in memory, written behind to its changelog at commit). Not thread-safe (one task).
  */
 public final class WindowAlerts {
+
+  /** The latency metrics judged by latency_regression, each its own alert (label metric). */
+  private static final LatencyMetric[] REGRESSION_METRICS = {LatencyMetric.E2E, LatencyMetric.TTFT};
+
+  private static final String E2E = LatencyMetric.E2E.wireName();
 
   private final RuleStates states;
   private final AlertSettings cfg;
@@ -48,18 +52,21 @@ public final class WindowAlerts {
         new Alerts.Subject(key, k.cluster(), k.region(), k.host(), k.model(), "");
     long startUs = a.windowStartMs * 1000;
     long endUs = (a.windowStartMs + a.windowSizeMs) * 1000;
-    LatencyAccumulator e2e = a.latency(LatencyMetric.E2E, false);
-    if (e2e != null && e2e.count > 0) {
-      long p99 = LatencyPercentiles.percentile(e2e, 99);
-      states.evaluate(
-          out,
-          AlertRules.LATENCY_REGRESSION,
-          key,
-          s -> AlertRules.latencyRegression(s, p99, e2e.count, cfg),
-          subject,
-          startUs,
-          endUs,
-          nowMs);
+    for (LatencyMetric m : REGRESSION_METRICS) {
+      LatencyAccumulator warm = a.latency(m, false);
+      if (warm != null && warm.count > 0) {
+        // e2e keeps the key it always had; ttft's state and dedup key get a "|ttft" suffix
+        Alerts.Subject metricSubject = subject.forMetric(m.wireName(), E2E);
+        states.evaluate(
+            out,
+            AlertRules.LATENCY_REGRESSION,
+            metricSubject.key(),
+            s -> AlertRules.latencyRegression(s, m.wireName(), warm, cfg),
+            metricSubject,
+            startUs,
+            endUs,
+            nowMs);
+      }
     }
     long good = 0;
     long total = 0;

@@ -906,12 +906,14 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
           startUs,
           endUs);
       if (d.memUsedLast >= 0) {
-        double load = d.utilN == 0 ? 0 : d.utilMean();
+        double load = d.utilMean(); // NaN: unknown
         apply(
             out,
             AlertRules.MEMORY_LEAK,
             key,
-            s -> AlertRules.memoryLeak(s, d.memUsedLast, load, settings.alerts()),
+            s ->
+                AlertRules.memoryLeak(
+                    s, w.startMs + w.sizeMs, d.memUsedLast, load, settings.alerts()),
             subject,
             startUs,
             endUs);

@@ -526,6 +526,15 @@ public final class StreamsSettings {
     public final long coldStartStormCount;
     public final double queueSharePct;
 
+    /** TPOT p99 / p50 ratio from which p99_jitter fires. */
+    public final double jitterP99Ratio;
+
+    /** Fewest warm TPOT values for p99_jitter to judge a window. */
+    public final long jitterMinRequests;
+
+    /** Consecutive judged windows at or over the ratio before p99_jitter fires. */
+    public final int jitterWindows;
+
     /**
      * KV-cache usage (percent) from which gpu_memory_high fires on a GPU whose engine reports KV
      * usage.
@@ -596,6 +605,15 @@ public final class StreamsSettings {
       errorSpikeMinRequests = s.positiveInt("alerts.error.spike.min.requests");
       coldStartStormCount = s.positiveInt("alerts.cold.start.storm.count");
       queueSharePct = s.decimal("alerts.queue.share.pct");
+      jitterP99Ratio = s.decimal("alerts.jitter.p99.ratio");
+      if (jitterP99Ratio <= 1) {
+        throw new ConfigException(
+            "invalid value '"
+                + jitterP99Ratio
+                + "' for setting 'alerts.jitter.p99.ratio': expected > 1 (p99 / p50)");
+      }
+      jitterMinRequests = s.positiveInt("alerts.jitter.min.requests");
+      jitterWindows = s.positiveInt("alerts.jitter.windows");
       kvCacheHighPct = s.decimal("alerts.kv.cache.high.pct");
       gpuMemoryEngineHighPct = s.decimal("alerts.gpu.memory.engine.high.pct");
       gpuMemoryEngineHold = s.duration("alerts.gpu.memory.engine.hold");
@@ -652,6 +670,9 @@ public final class StreamsSettings {
       d.put("alerts.error.spike.min.requests", "20");
       d.put("alerts.cold.start.storm.count", "10");
       d.put("alerts.queue.share.pct", "50");
+      d.put("alerts.jitter.p99.ratio", "3");
+      d.put("alerts.jitter.min.requests", "100");
+      d.put("alerts.jitter.windows", "3");
       d.put("alerts.kv.cache.high.pct", "95");
       d.put("alerts.gpu.memory.engine.high.pct", "98");
       d.put("alerts.gpu.memory.engine.hold", "1h");

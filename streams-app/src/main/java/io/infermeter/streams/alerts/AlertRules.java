@@ -31,6 +31,7 @@ public final class AlertRules {
   public static final String COLD_START_STORM = "cold_start_storm";
   public static final String QUEUE_BUILDUP = "queue_buildup";
   public static final String HOST_SILENT = "host_silent";
+  public static final String P99_JITTER = "p99_jitter";
 
   private AlertRules() {}
 
@@ -294,6 +295,65 @@ public final class AlertRules {
             s.streak,
             count,
             windows),
+        ev);
+  }
+
+  /**
+   * P99 jitter of token streaming: the p99 / p50 ratio of warm TPOT (each request's mean
+   * inter-token latency) in one window, at or above {@code alerts.jitter.p99.ratio} in {@code
+   * alerts.jitter.windows} consecutive judged windows. The ratio says how much slower the slowest 1
+   * % of streams emit tokens than the typical one (stalls from preemption, prefill interference,
+   * swapping) whatever the model's absolute speed, so one threshold fits every model. A window with
+   * fewer than {@code alerts.jitter.min.requests} TPOT values is not judged (state unchanged): the
+   * p99 of a few dozen is one request. Resolves after {@code alerts.resolve.windows} judged windows
+   * under the threshold minus the deadband.
+   */
+  public static Decision p99Jitter(RuleState s, LatencyAccumulator tpot, AlertSettings cfg) {
+    double threshold = cfg.jitterP99Ratio;
+    if (tpot == null || tpot.count < cfg.jitterMinRequests) {
+      long n = tpot == null ? 0 : tpot.count;
+      return new Decision(
+          P99_JITTER,
+          Severity.WARNING,
+          s.firing,
+          Double.NaN,
+          threshold,
+          null,
+          "ratio",
+          "too few requests to judge TPOT p99 (" + n + " < " + cfg.jitterMinRequests + ")",
+          Map.of("metric", "tpot", "requests", String.valueOf(n)));
+    }
+    long p50 = LatencyPercentiles.percentile(tpot, 50);
+    long p99 = LatencyPercentiles.percentile(tpot, 99);
+    double ratio = p50 <= 0 ? 0 : (double) p99 / p50;
+    boolean over = ratio >= threshold;
+    s.streak = over ? s.streak + 1 : 0;
+    boolean condition =
+        hold(s, s.streak >= cfg.jitterWindows, ratio < clearLevel(threshold, cfg), cfg);
+    Map<String, String> ev = resolveEvidence(threshold, cfg);
+    ev.put("metric", "tpot");
+    ev.put("p99OverP50", fmt(ratio));
+    ev.put("p50Us", String.valueOf(p50));
+    ev.put("p99Us", String.valueOf(p99));
+    ev.put("requests", String.valueOf(tpot.count));
+    ev.put("consecutiveWindowsOver", String.valueOf(s.streak));
+    return new Decision(
+        P99_JITTER,
+        Severity.WARNING,
+        condition,
+        ratio,
+        threshold,
+        null,
+        "ratio",
+        String.format(
+            Locale.ROOT,
+            "TPOT p99 %d us is %.1fx its p50 %d us (%d requests; %d windows in a row >= %.1fx)",
+            p99,
+            ratio,
+            p50,
+            tpot.count,
+            s.streak,
+            threshold),
         ev);
   }
 

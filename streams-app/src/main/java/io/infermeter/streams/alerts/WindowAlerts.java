@@ -13,9 +13,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Alerts concern for request windows: evaluates the request rules (latency regression, SLO burn,
- * error spike, cold-start storm, queue build-up) on a closed window and keeps each rule's state in
- * a named store (in memory, written behind to its changelog at commit). Not thread-safe (one task).
+ * Alerts concern for request windows: evaluates the request rules (latency regression, P99 jitter,
+ * SLO burn, error spike, cold-start storm, queue build-up) on a closed window and keeps each rule's
+ * state in a named store (in memory, written behind to its changelog at commit). Not thread-safe
+ * (one task).
  */
 public final class WindowAlerts {
 
@@ -67,6 +68,18 @@ public final class WindowAlerts {
             endUs,
             nowMs);
       }
+    }
+    LatencyAccumulator tpot = a.latency(LatencyMetric.TPOT, false);
+    if (tpot != null && tpot.count > 0) {
+      states.evaluate(
+          out,
+          AlertRules.P99_JITTER,
+          key,
+          s -> AlertRules.p99Jitter(s, tpot, cfg),
+          subject.forMetric(LatencyMetric.TPOT.wireName(), LatencyMetric.TPOT.wireName()),
+          startUs,
+          endUs,
+          nowMs);
     }
     long good = 0;
     long total = 0;

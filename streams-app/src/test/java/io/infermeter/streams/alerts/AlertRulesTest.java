@@ -188,6 +188,36 @@ class AlertRulesTest {
     assertThat(s.pool).isEmpty();
   }
 
+  /** A window of {@code n} TPOT values: 1 % at {@code tailUs}, the rest around 20 ms. */
+  private static LatencyAccumulator tpot(int n, long tailUs) {
+    LatencyAccumulator a = new LatencyAccumulator();
+    for (int i = 0; i < n; i++) {
+      a.record(i % 100 == 99 || i % 100 == 98 ? tailUs : 18_000 + (i * 37L) % 4_000);
+    }
+    return a;
+  }
+
+  @Test
+  void p99JitterFiresWhenTheSlowestStreamsStallForThreeWindows() {
+    // 300 streams per window; from window 5 to 9 the slowest 2 % emit a token every 100 ms (5x)
+    List<String> t =
+        run(
+            16,
+            (s, i) -> AlertRules.p99Jitter(s, tpot(300, i >= 5 && i < 10 ? 100_000 : 30_000), cfg));
+    assertThat(t).containsExactly("7:FIRING", "12:RESOLVED");
+    AlertRules.Decision d = AlertRules.p99Jitter(new RuleState(), tpot(300, 100_000), cfg);
+    assertThat(d.observed()).isCloseTo(5.0, within(0.3));
+    assertThat(d.evidence()).containsEntry("metric", "tpot");
+  }
+
+  @Test
+  void p99JitterIgnoresLowTrafficAndSteadyStreams() {
+    // steady: p99/p50 1.5 for 2 h
+    assertThat(run(720, (s, i) -> AlertRules.p99Jitter(s, tpot(300, 30_000), cfg))).isEmpty();
+    // low traffic: 20 streams per window, one stalled stream would make p99/p50 5x: not judged
+    assertThat(run(720, (s, i) -> AlertRules.p99Jitter(s, tpot(20, 100_000), cfg))).isEmpty();
+  }
+
   @Test
   void sloBurnNeedsBothTheShortAndTheLongWindow() {
     // target 99 % -> budget 1 %; burn 10x = 10 % bad. Windows 0-2 fine, 3.. 20 % bad, 8.. fine

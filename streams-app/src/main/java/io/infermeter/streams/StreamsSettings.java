@@ -496,8 +496,22 @@ public final class StreamsSettings {
     public final int latencyRegressionBaselineWindows;
 
     public final double sloTargetPct;
-    public final double sloBurnRate;
-    public final int sloLongWindows;
+
+    /** Burn rate of the fast (paging) pair of the SLO burn rule. */
+    public final double sloFastRate;
+
+    public final Duration sloFastLong;
+    public final Duration sloFastShort;
+
+    /** Burn rate of the slow (ticket) pair of the SLO burn rule. */
+    public final double sloSlowRate;
+
+    public final Duration sloSlowLong;
+    public final Duration sloSlowShort;
+
+    /** Fewest requests in a pair's long window for it to be judged. */
+    public final long sloBurnMinRequests;
+
     public final double gpuMemoryHighPct;
     public final Duration throttleMin;
 
@@ -582,8 +596,33 @@ public final class StreamsSettings {
                 + sloTargetPct
                 + "' for setting 'alerts.slo.target.pct': expected (0, 100)");
       }
-      sloBurnRate = s.decimal("alerts.slo.burn.rate");
-      sloLongWindows = s.positiveInt("alerts.slo.long.windows");
+      sloFastRate = s.decimal("alerts.slo.burn.fast.rate");
+      sloFastLong = positive(s, "alerts.slo.burn.fast.long");
+      sloFastShort = positive(s, "alerts.slo.burn.fast.short");
+      sloSlowRate = s.decimal("alerts.slo.burn.slow.rate");
+      sloSlowLong = positive(s, "alerts.slo.burn.slow.long");
+      sloSlowShort = positive(s, "alerts.slo.burn.slow.short");
+      for (String k : new String[] {"fast", "slow"}) {
+        Duration l = positive(s, "alerts.slo.burn." + k + ".long");
+        Duration sh = positive(s, "alerts.slo.burn." + k + ".short");
+        if (sh.compareTo(l) > 0) {
+          throw new ConfigException(
+              "invalid value '"
+                  + s.string("alerts.slo.burn." + k + ".short")
+                  + "' for setting 'alerts.slo.burn."
+                  + k
+                  + ".short': expected at most alerts.slo.burn."
+                  + k
+                  + ".long");
+        }
+      }
+      if (Math.max(sloFastLong.toMillis(), sloSlowLong.toMillis())
+          > Duration.ofDays(2).toMillis()) {
+        throw new ConfigException(
+            "invalid value for setting 'alerts.slo.burn.slow.long' or 'alerts.slo.burn.fast.long':"
+                + " expected at most 2d");
+      }
+      sloBurnMinRequests = s.positiveInt("alerts.slo.burn.min.requests");
       gpuMemoryHighPct = s.decimal("alerts.gpu.memory.high.pct");
       throttleMin = s.duration("alerts.throttle.min");
       throttleReasonsMask = mask(s, "alerts.throttle.reasons.mask");
@@ -636,6 +675,16 @@ public final class StreamsSettings {
       }
     }
 
+    /** A duration > 0. */
+    private static Duration positive(Settings s, String key) {
+      Duration d = s.duration(key);
+      if (d.toMillis() <= 0) {
+        throw new ConfigException(
+            "invalid value '" + s.string(key) + "' for setting '" + key + "': expected > 0");
+      }
+      return d;
+    }
+
     /** A bit mask written in hex ({@code 0xe8}) or decimal, non-negative. */
     private static long mask(Settings s, String key) {
       String v = s.string(key).trim();
@@ -659,8 +708,13 @@ public final class StreamsSettings {
       d.put("alerts.latency.regression.max.pool.windows", "30");
       d.put("alerts.latency.regression.baseline.windows", "30");
       d.put("alerts.slo.target.pct", "99");
-      d.put("alerts.slo.burn.rate", "10");
-      d.put("alerts.slo.long.windows", "6");
+      d.put("alerts.slo.burn.fast.rate", "14.4");
+      d.put("alerts.slo.burn.fast.long", "1h");
+      d.put("alerts.slo.burn.fast.short", "5m");
+      d.put("alerts.slo.burn.slow.rate", "6");
+      d.put("alerts.slo.burn.slow.long", "6h");
+      d.put("alerts.slo.burn.slow.short", "30m");
+      d.put("alerts.slo.burn.min.requests", "100");
       d.put("alerts.gpu.memory.high.pct", "85");
       d.put("alerts.throttle.min", "5s");
       d.put("alerts.throttle.reasons.mask", "0xe8");

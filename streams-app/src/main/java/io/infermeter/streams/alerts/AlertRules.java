@@ -358,49 +358,146 @@ public final class AlertRules {
   }
 
   /**
-   * SLO burn: burn rate = (1 - attainment) / (1 - target) over the current window (short) and over
-   * the last L windows (long); fires when both reach the configured burn rate (multi-window
-   * burn-rate alerting).
+   * SLO burn, multi-window multi-burn-rate as in the Google SRE workbook ("Alerting on SLOs"): burn
+   * rate = bad share / error budget (1 - target). Fires when the fast pair holds (burn over the
+   * last {@code alerts.slo.burn.fast.long} (1 h) AND over the last {@code
+   * alerts.slo.burn.fast.short} (5 min) >= {@code alerts.slo.burn.fast.rate} (14.4: 2 % of a 30-day
+   * budget in an hour), severity CRITICAL) or the slow pair holds (6 h and 30 min >= 6: 5 % of the
+   * budget in 6 h, WARNING). The long window proves the burn is significant, the short one that it
+   * is still going on, so the alert resolves soon after the burn stops. A pair needs {@code
+   * alerts.slo.burn.min.requests} (100) requests in its long window: at low traffic one failure is
+   * a huge bad share, and history covering its long window (a 6 h burn rate from 1 h of data is an
+   * hourly one; a new key failing outright is what error_spike is for). Counts are kept in a ring
+   * of buckets ({@link #sloBucketMs}) in {@code s.counts} as (good, total) pairs, {@code s.epoch}
+   * the newest bucket's index, {@code s.baseline} the start (ms) of the first window counted; a
+   * window counts in the bucket of its start, and the oldest bucket of a range counts by the share
+   * of it inside the range. Resolves after {@code alerts.resolve.windows} windows in which neither
+   * pair holds at the rates minus the deadband.
    */
-  public static Decision sloBurn(RuleState s, long good, long total, AlertSettings cfg) {
-    s.push(good, total, cfg.sloLongWindows);
-    // burn = bad share / error budget, written as bad x 100 / (total x (100 - target)) to avoid
-    // rounding at the threshold
-    double budgetPct = 100.0 - cfg.sloTargetPct;
-    double shortBurn = total == 0 ? 0 : (total - good) * 100.0 / (total * budgetPct);
-    double g = 0;
-    double t = 0;
-    for (double[] h : s.history) {
-      g += h[0];
-      t += h[1];
+  public static Decision sloBurn(
+      RuleState s, long windowStartMs, long windowEndMs, long good, long total, AlertSettings cfg) {
+    long bucketMs = sloBucketMs(cfg);
+    int buckets =
+        (int) (Math.max(cfg.sloFastLong.toMillis(), cfg.sloSlowLong.toMillis()) / bucketMs) + 2;
+    long index = Math.floorDiv(windowStartMs, bucketMs);
+    if (s.counts.length != 2 * buckets || Double.isNaN(s.baseline)) {
+      s.counts = new long[2 * buckets];
+      s.epoch = index;
+      s.baseline = windowStartMs; // the first counted window: how much history the ring covers
     }
-    double longBurn = t == 0 ? 0 : (t - g) * 100.0 / (t * budgetPct);
-    boolean condition =
-        hold(
-            s,
-            shortBurn >= cfg.sloBurnRate && longBurn >= cfg.sloBurnRate,
-            shortBurn < clearLevel(cfg.sloBurnRate, cfg),
-            cfg);
-    Map<String, String> ev = resolveEvidence(cfg.sloBurnRate, cfg);
-    ev.put("shortBurnRate", fmt(shortBurn));
-    ev.put("longBurnRate", fmt(longBurn));
-    ev.put("longWindows", String.valueOf(s.history.size()));
+    long coveredMs = windowEndMs - (long) s.baseline;
+    if (index > s.epoch) {
+      for (long b = Math.max(s.epoch + 1, index - buckets + 1); b <= index; b++) {
+        int at = (int) Math.floorMod(b, (long) buckets);
+        s.counts[2 * at] = 0;
+        s.counts[2 * at + 1] = 0;
+      }
+      s.epoch = index;
+    }
+    if (index > s.epoch - buckets) { // older than the ring: too late to count
+      int at = (int) Math.floorMod(index, (long) buckets);
+      s.counts[2 * at] += Math.max(0, good);
+      s.counts[2 * at + 1] += Math.max(0, total);
+    }
+    double budget = (100.0 - cfg.sloTargetPct) / 100.0;
+    double[] fastLong = sloRange(s, buckets, bucketMs, windowEndMs, cfg.sloFastLong.toMillis());
+    double[] fastShort = sloRange(s, buckets, bucketMs, windowEndMs, cfg.sloFastShort.toMillis());
+    double[] slowLong = sloRange(s, buckets, bucketMs, windowEndMs, cfg.sloSlowLong.toMillis());
+    double[] slowShort = sloRange(s, buckets, bucketMs, windowEndMs, cfg.sloSlowShort.toMillis());
+    double fl = burn(fastLong, budget);
+    double fs = burn(fastShort, budget);
+    double sl = burn(slowLong, budget);
+    double ss = burn(slowShort, budget);
+    boolean fastCounted =
+        fastLong[1] >= cfg.sloBurnMinRequests && coveredMs >= cfg.sloFastLong.toMillis();
+    boolean slowCounted =
+        slowLong[1] >= cfg.sloBurnMinRequests && coveredMs >= cfg.sloSlowLong.toMillis();
+    boolean fast = fastCounted && fl >= cfg.sloFastRate && fs >= cfg.sloFastRate;
+    boolean slow = slowCounted && sl >= cfg.sloSlowRate && ss >= cfg.sloSlowRate;
+    double fastClear = clearLevel(cfg.sloFastRate, cfg);
+    double slowClear = clearLevel(cfg.sloSlowRate, cfg);
+    boolean stillBurning =
+        (fastCounted && fl >= fastClear && fs >= fastClear)
+            || (slowCounted && sl >= slowClear && ss >= slowClear);
+    boolean condition = hold(s, fast || slow, !stillBurning, cfg);
+    boolean fastShown = fast || (!slow && fl / cfg.sloFastRate >= sl / cfg.sloSlowRate);
+    Map<String, String> ev = new LinkedHashMap<>();
+    ev.put("pair", fast ? "fast" : slow ? "slow" : fastShown ? "fast" : "slow");
+    ev.put("fastLongBurnRate", fmt(fl));
+    ev.put("fastShortBurnRate", fmt(fs));
+    ev.put("fastRate", fmt(cfg.sloFastRate));
+    ev.put("slowLongBurnRate", fmt(sl));
+    ev.put("slowShortBurnRate", fmt(ss));
+    ev.put("slowRate", fmt(cfg.sloSlowRate));
+    ev.put("fastLongRequests", fmt(fastLong[1]));
+    ev.put("slowLongRequests", fmt(slowLong[1]));
+    ev.put("minRequests", String.valueOf(cfg.sloBurnMinRequests));
+    ev.put("historyMinutes", fmt(coveredMs / 60_000.0));
     ev.put("attainmentPct", fmt(total == 0 ? 100 : 100.0 * good / total));
     ev.put("targetPct", fmt(cfg.sloTargetPct));
+    ev.put("resolveWindows", String.valueOf(cfg.resolveWindows));
     return new Decision(
         SLO_BURN,
-        Severity.CRITICAL,
+        fast || (!slow && fastShown) ? Severity.CRITICAL : Severity.WARNING,
         condition,
-        shortBurn,
-        cfg.sloBurnRate,
-        longBurn,
+        fastShown ? fl : sl,
+        fastShown ? cfg.sloFastRate : cfg.sloSlowRate,
+        fastShown ? fs : ss,
         "ratio",
         String.format(
             Locale.ROOT,
-            "SLO error budget burning at %.1fx (short) and %.1fx (long window)",
-            shortBurn,
-            longBurn),
+            "SLO error budget burning at %.1fx over %s and %.1fx over %s (fast pair, >= %.1fx);"
+                + " %.1fx over %s and %.1fx over %s (slow pair, >= %.1fx)",
+            fl,
+            human(cfg.sloFastLong),
+            fs,
+            human(cfg.sloFastShort),
+            cfg.sloFastRate,
+            sl,
+            human(cfg.sloSlowLong),
+            ss,
+            human(cfg.sloSlowShort),
+            cfg.sloSlowRate),
         ev);
+  }
+
+  /**
+   * Width of the SLO burn rule's count buckets: the shorter short window, at most 5 min (a 6 h
+   * window is then 72 buckets).
+   */
+  static long sloBucketMs(AlertSettings cfg) {
+    return Math.max(
+        1, Math.min(300_000L, Math.min(cfg.sloFastShort.toMillis(), cfg.sloSlowShort.toMillis())));
+  }
+
+  /** (good, total) over [endMs - lengthMs, endMs), the oldest bucket by its share inside. */
+  private static double[] sloRange(
+      RuleState s, int buckets, long bucketMs, long endMs, long lengthMs) {
+    long fromMs = endMs - lengthMs;
+    double g = 0;
+    double t = 0;
+    for (long b = s.epoch; b > s.epoch - buckets; b--) {
+      long bStart = b * bucketMs;
+      long bEnd = bStart + bucketMs;
+      if (bEnd <= fromMs) {
+        break;
+      }
+      double share =
+          bStart >= fromMs ? 1 : (double) (bEnd - fromMs) / bucketMs; // partly inside the range
+      int at = (int) Math.floorMod(b, (long) buckets);
+      g += share * s.counts[2 * at];
+      t += share * s.counts[2 * at + 1];
+    }
+    return new double[] {g, t};
+  }
+
+  private static double burn(double[] goodTotal, double budget) {
+    return goodTotal[1] <= 0 ? 0 : (goodTotal[1] - goodTotal[0]) / goodTotal[1] / budget;
+  }
+
+  private static String human(java.time.Duration d) {
+    long s = d.toSeconds();
+    return s % 3600 == 0 ? s / 3600 + " h" : s % 60 == 0 ? s / 60 + " min" : s + " s";
   }
 
   public static Decision errorSpike(RuleState s, long errors, long requests, AlertSettings cfg) {

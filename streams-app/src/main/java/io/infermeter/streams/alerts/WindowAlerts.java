@@ -93,7 +93,7 @@ public final class WindowAlerts {
         out,
         AlertRules.SLO_BURN,
         key,
-        s -> AlertRules.sloBurn(s, g, t, cfg),
+        s -> AlertRules.sloBurn(s, a.windowStartMs, a.windowStartMs + a.windowSizeMs, g, t, cfg),
         subject,
         startUs,
         endUs,

@@ -218,16 +218,64 @@ class AlertRulesTest {
     assertThat(run(720, (s, i) -> AlertRules.p99Jitter(s, tpot(20, 100_000), cfg))).isEmpty();
   }
 
+  /** slo_burn over 10 s windows of {@code total(i)} requests with {@code bad(i)} failed. */
+  private List<String> slo(int windows, IntUnaryOperator total, IntUnaryOperator bad) {
+    return run(
+        windows,
+        (s, i) -> {
+          int t = total.applyAsInt(i);
+          return AlertRules.sloBurn(
+              s, T0_MS + i * 10_000L, T0_MS + (i + 1) * 10_000L, t - bad.applyAsInt(i), t, cfg);
+        });
+  }
+
   @Test
-  void sloBurnNeedsBothTheShortAndTheLongWindow() {
-    // target 99 % -> budget 1 %; burn 10x = 10 % bad. Windows 0-2 fine, 3.. 20 % bad, 8.. fine
-    // again.
-    int[] bad = {0, 0, 0, 20, 20, 20, 20, 20, 0, 0, 0, 0, 0, 0};
-    // resolves after 3 windows with the short burn rate below 10 x 0.95: 8, 9, 10
-    List<String> t = run(bad.length, (s, i) -> AlertRules.sloBurn(s, 100 - bad[i], 100, cfg));
-    // long window of 6: at 3 bad share = 20/400 = 5 % (5x) -> no; at 4 40/500 = 8 % -> no; at 5
-    // 60/600 = 10 % -> fires
-    assertThat(t).containsExactly("5:FIRING", "10:RESOLVED");
+  void anOutageFiresTheFastPairAndResolvesMinutesAfterItEnds() {
+    // 10 req/s, target 99 % (budget 1 %); 0.2 % failing, then all failing from 6 h for 15 min.
+    // The 1 h burn reaches 14.4 after about 8.5 min of outage (window 2160 + 51); the 5 min burn
+    // drops under 14.4 x 0.95 about 4.3 min after the outage ends, then 3 clear windows
+    List<String> t =
+        slo(
+            2400,
+            i -> 100,
+            i -> i >= 2160 && i < 2250 ? 100 : (i % 5 == 0 ? 1 : 0)); // 0.2 % bad outside
+    assertThat(t).hasSize(2);
+    assertThat(index(t.get(0))).isBetween(2205, 2214);
+    // (5 min buckets: the bucket at the range's start counts by its time share, which lags a
+    // burst at its end by up to a bucket)
+    assertThat(index(t.get(1))).isBetween(2250 + 24, 2250 + 40);
+    RuleState s = new RuleState();
+    AlertRules.Decision d = null;
+    for (int i = 0; i < 420; i++) {
+      int bad = i >= 360 ? 100 : 0; // 1 h of history, then an outage
+      d =
+          AlertRules.sloBurn(
+              s, T0_MS + i * 10_000L, T0_MS + (i + 1) * 10_000L, 100 - bad, 100, cfg);
+    }
+    assertThat(d.condition()).isTrue();
+    assertThat(d.severity()).isEqualTo(io.infermeter.avro.Severity.CRITICAL);
+    assertThat(d.evidence()).containsEntry("pair", "fast");
+  }
+
+  @Test
+  void aSlowSustainedBurnFiresTheSlowPair() {
+    // 6 h fine, then 10 % failing (10x the budget): the 1 h pair never reaches 14.4, the 6 h pair
+    // reaches 6 after 3.6 h (window 2160 + 1296)
+    List<String> t = slo(3600, i -> 100, i -> i >= 2160 ? 10 : 0);
+    assertThat(t).hasSize(1);
+    assertThat(index(t.get(0))).isBetween(3450, 3462);
+    // the same burn on a key with 1 h of history: judged by the 1 h pair only, not over 14.4
+    assertThat(slo(360, i -> 100, i -> 10)).isEmpty();
+  }
+
+  @Test
+  void lowTrafficFailuresAndANormalErrorRateDoNotBurn() {
+    // one request a minute: 3 failures in a row are 100 % bad over 5 min but 60 requests an hour
+    // stay under the 100-request minimum, and the 6 h window sees 3 of 360
+    assertThat(slo(2200, i -> i % 6 == 0 ? 1 : 0, i -> i % 6 == 0 && i >= 1800 && i < 1818 ? 1 : 0))
+        .isEmpty();
+    // 100 req/window with 0.5 % failing for 6 h
+    assertThat(slo(2160, i -> 100, i -> i % 2 == 0 ? 1 : 0)).isEmpty();
   }
 
   @Test

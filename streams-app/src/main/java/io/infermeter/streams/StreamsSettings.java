@@ -602,20 +602,8 @@ public final class StreamsSettings {
       sloSlowRate = s.decimal("alerts.slo.burn.slow.rate");
       sloSlowLong = positive(s, "alerts.slo.burn.slow.long");
       sloSlowShort = positive(s, "alerts.slo.burn.slow.short");
-      for (String k : new String[] {"fast", "slow"}) {
-        Duration l = positive(s, "alerts.slo.burn." + k + ".long");
-        Duration sh = positive(s, "alerts.slo.burn." + k + ".short");
-        if (sh.compareTo(l) > 0) {
-          throw new ConfigException(
-              "invalid value '"
-                  + s.string("alerts.slo.burn." + k + ".short")
-                  + "' for setting 'alerts.slo.burn."
-                  + k
-                  + ".short': expected at most alerts.slo.burn."
-                  + k
-                  + ".long");
-        }
-      }
+      shortWithinLong(s, "fast", sloFastShort, sloFastLong);
+      shortWithinLong(s, "slow", sloSlowShort, sloSlowLong);
       if (Math.max(sloFastLong.toMillis(), sloSlowLong.toMillis())
           > Duration.ofDays(2).toMillis()) {
         throw new ConfigException(
@@ -683,6 +671,20 @@ public final class StreamsSettings {
             "invalid value '" + s.string(key) + "' for setting '" + key + "': expected > 0");
       }
       return d;
+    }
+
+    private static void shortWithinLong(Settings s, String pair, Duration shortD, Duration longD) {
+      if (shortD.compareTo(longD) > 0) {
+        String key = "alerts.slo.burn." + pair + ".short";
+        throw new ConfigException(
+            "invalid value '"
+                + s.string(key)
+                + "' for setting '"
+                + key
+                + "': expected at most alerts.slo.burn."
+                + pair
+                + ".long");
+      }
     }
 
     /** A bit mask written in hex ({@code 0xe8}) or decimal, non-negative. */

@@ -104,28 +104,42 @@ public final class AlertRules {
 
   /**
    * Latency regression of one warm latency metric ({@code e2e} or {@code ttft}) of one key, on
-   * pooled windows: the window's histogram is merged into the pool kept in {@code s.pool} until it
-   * holds at least {@code alerts.latency.regression.min.requests} values, and the pool's p99 is
-   * then judged by {@link #latencyRegression(RuleState, String, double, long, int, AlertSettings)}
-   * and the pool emptied. At 5 requests/s per key (50 per 10 s window) four windows make one judged
-   * p99 of 200 values. A pool that spans {@code alerts.latency.regression.max.pool.windows} windows
-   * without reaching the count is dropped (a key that slow cannot give a p99 worth paging on).
-   * While the pool fills, nothing changes: the decision repeats the firing state.
+   * pooled consecutive windows: the window's histogram is merged into the pool kept in {@code
+   * s.pool} (its first window's start, ms, in {@code s.epoch}) until it holds at least {@code
+   * alerts.latency.regression.min.requests} values; the pool's p99 is then judged by {@link
+   * #latencyRegression(RuleState, String, double, long, int, AlertSettings)} and the pool emptied.
+   * At 5 requests/s per key (50 per 10 s window) four windows make one judged p99 of 200 values. A
+   * pool is only extended while it spans fewer than {@code
+   * alerts.latency.regression.max.pool.windows} windows of time (windows without requests count): a
+   * later window starts a new pool, so a key too slow to reach the count in that span is never
+   * judged, and a pool never mixes requests from far apart. While the pool fills, nothing changes:
+   * the decision repeats the firing state.
    */
   public static Decision latencyRegression(
-      RuleState s, String metric, LatencyAccumulator window, AlertSettings cfg) {
+      RuleState s,
+      String metric,
+      LatencyAccumulator window,
+      long windowStartMs,
+      long windowSizeMs,
+      AlertSettings cfg) {
     LatencyAccumulator pooled = window;
-    int windows = 1;
+    long firstMs = windowStartMs;
+    boolean dropped = false;
     if (s.pool.length > 0) {
-      pooled = readPool(s.pool);
-      pooled.merge(window);
-      windows = (s.counts.length >= 1 ? (int) s.counts[0] : 0) + 1;
+      long spanMs = windowStartMs - s.epoch;
+      if (spanMs > 0 && spanMs < cfg.latencyRegressionMaxPoolWindows * windowSizeMs) {
+        pooled = readPool(s.pool);
+        pooled.merge(window);
+        firstMs = s.epoch;
+      } else {
+        dropped = true;
+      }
     }
+    int windows = (int) ((windowStartMs - firstMs) / Math.max(1, windowSizeMs)) + 1;
     if (pooled.count < cfg.latencyRegressionMinRequests) {
-      boolean drop = windows >= cfg.latencyRegressionMaxPoolWindows;
       LatencyAccumulator keep = pooled;
-      s.pool = drop ? new byte[0] : Codec.encode(out -> keep.write(out, false));
-      s.counts = new long[] {drop ? 0 : windows, overBits(s)};
+      s.pool = Codec.encode(out -> keep.write(out, false));
+      s.epoch = firstMs;
       Map<String, String> ev = new LinkedHashMap<>();
       ev.put("metric", metric);
       ev.put("pooledRequests", String.valueOf(pooled.count));
@@ -145,21 +159,21 @@ public final class AlertRules {
               metric,
               windows,
               cfg.latencyRegressionMinRequests,
-              drop ? "; pool dropped, too few requests to judge" : ""),
+              dropped ? "; the pool before was too old to extend and was dropped" : ""),
           ev);
     }
     s.pool = new byte[0];
-    s.counts = new long[] {0, overBits(s)};
+    s.epoch = 0;
     return latencyRegression(
         s, metric, LatencyPercentiles.percentile(pooled, 99), pooled.count, windows, cfg);
   }
 
   /**
    * Over-the-threshold flags of the latest judgments, newest in bit 0 (latency rule: {@code
-   * s.counts[1]}; {@code s.counts[0]} is the pool's window count).
+   * s.counts[0]}).
    */
   private static long overBits(RuleState s) {
-    return s.counts.length >= 2 ? s.counts[1] : 0;
+    return s.counts.length >= 1 ? s.counts[0] : 0;
   }
 
   private static LatencyAccumulator readPool(byte[] bytes) {
@@ -239,7 +253,7 @@ public final class AlertRules {
     s.streak = over ? s.streak + 1 : 0;
     int last = Math.min(62, cfg.resolveWindows);
     long bits = ((overBits(s) << 1) | (over ? 1 : 0)) & ((1L << last) - 1);
-    s.counts = new long[] {s.counts.length >= 1 ? s.counts[0] : 0, bits};
+    s.counts = new long[] {bits};
     // fires on N consecutive judgments over; resolves when this judgment is not over and at most
     // one of the last alerts.resolve.windows was: a p99 of a few hundred requests is noisy, and
     // even with latency back to normal, three in a row under the threshold can take many windows
@@ -420,9 +434,11 @@ public final class AlertRules {
         (fastCounted && fl >= fastClear && fs >= fastClear)
             || (slowCounted && sl >= slowClear && ss >= slowClear);
     boolean condition = hold(s, fast || slow, !stillBurning, cfg);
+    // the pair shown in observed/threshold/severity: the one that holds (fast first), else the one
+    // closer to its rate
     boolean fastShown = fast || (!slow && fl / cfg.sloFastRate >= sl / cfg.sloSlowRate);
     Map<String, String> ev = new LinkedHashMap<>();
-    ev.put("pair", fast ? "fast" : slow ? "slow" : fastShown ? "fast" : "slow");
+    ev.put("pair", fastShown ? "fast" : "slow");
     ev.put("fastLongBurnRate", fmt(fl));
     ev.put("fastShortBurnRate", fmt(fs));
     ev.put("fastRate", fmt(cfg.sloFastRate));
@@ -438,7 +454,7 @@ public final class AlertRules {
     ev.put("resolveWindows", String.valueOf(cfg.resolveWindows));
     return new Decision(
         SLO_BURN,
-        fast || (!slow && fastShown) ? Severity.CRITICAL : Severity.WARNING,
+        fastShown ? Severity.CRITICAL : Severity.WARNING,
         condition,
         fastShown ? fl : sl,
         fastShown ? cfg.sloFastRate : cfg.sloSlowRate,

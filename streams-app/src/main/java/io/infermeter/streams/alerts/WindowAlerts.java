@@ -62,7 +62,9 @@ public final class WindowAlerts {
             out,
             AlertRules.LATENCY_REGRESSION,
             metricSubject.key(),
-            s -> AlertRules.latencyRegression(s, m.wireName(), warm, cfg),
+            s ->
+                AlertRules.latencyRegression(
+                    s, m.wireName(), warm, a.windowStartMs, a.windowSizeMs, cfg),
             metricSubject,
             startUs,
             endUs,

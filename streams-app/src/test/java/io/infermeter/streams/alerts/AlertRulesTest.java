@@ -144,7 +144,12 @@ class AlertRulesTest {
         windows,
         (s, i) ->
             AlertRules.latencyRegression(
-                s, "ttft", window(r, perWindow.applyAsInt(i), medianUs.applyAsDouble(i)), cfg));
+                s,
+                "ttft",
+                window(r, perWindow.applyAsInt(i), medianUs.applyAsDouble(i)),
+                T0_MS + i * 10_000L,
+                10_000,
+                cfg));
   }
 
   @Test
@@ -160,11 +165,14 @@ class AlertRulesTest {
     assertThat(t.get(1)).isEqualTo("107:RESOLVED");
     RuleState s = new RuleState();
     java.util.Random r = new java.util.Random(1);
-    AlertRules.Decision d = AlertRules.latencyRegression(s, "ttft", window(r, 50, 200_000), cfg);
+    AlertRules.Decision d =
+        AlertRules.latencyRegression(s, "ttft", window(r, 50, 200_000), T0_MS, 10_000, cfg);
     assertThat(d.summary()).startsWith("pooling: 50 ttft values in 1 windows");
     assertThat(s.pool).isNotEmpty();
-    for (int i = 0; i < 3; i++) {
-      d = AlertRules.latencyRegression(s, "ttft", window(r, 50, 200_000), cfg);
+    for (int i = 1; i < 4; i++) {
+      d =
+          AlertRules.latencyRegression(
+              s, "ttft", window(r, 50, 200_000), T0_MS + i * 10_000L, 10_000, cfg);
     }
     assertThat(d.summary()).startsWith("baseline warming up (1 of 5");
     assertThat(s.pool).isEmpty();
@@ -182,10 +190,20 @@ class AlertRulesTest {
     java.util.Random r = new java.util.Random(3);
     AlertRules.Decision d = null;
     for (int i = 0; i < 30; i++) {
-      d = AlertRules.latencyRegression(s, "ttft", window(r, 1, 200_000), cfg);
+      d =
+          AlertRules.latencyRegression(
+              s, "ttft", window(r, 1, 200_000), T0_MS + i * 10_000L, 10_000, cfg);
     }
-    assertThat(d.summary()).contains("pool dropped");
-    assertThat(s.pool).isEmpty();
+    assertThat(d.summary()).startsWith("pooling: 30 ttft values in 30 windows");
+    // the 31st window starts a new pool; a request an hour later does not join an old one either
+    d =
+        AlertRules.latencyRegression(
+            s, "ttft", window(r, 1, 200_000), T0_MS + 30 * 10_000L, 10_000, cfg);
+    assertThat(d.summary()).startsWith("pooling: 1 ttft values in 1 windows").contains("dropped");
+    d =
+        AlertRules.latencyRegression(
+            s, "ttft", window(r, 1, 200_000), T0_MS + 3_600_000L, 10_000, cfg);
+    assertThat(d.summary()).startsWith("pooling: 1 ttft values in 1 windows");
   }
 
   /** A window of {@code n} TPOT values: 1 % at {@code tailUs}, the rest around 20 ms. */

@@ -395,6 +395,7 @@ public final class AlertRules {
         (int) (Math.max(cfg.sloFastLong.toMillis(), cfg.sloSlowLong.toMillis()) / bucketMs) + 2;
     long index = Math.floorDiv(windowStartMs, bucketMs);
     if (s.counts.length != 2 * buckets || Double.isNaN(s.baseline)) {
+      s.history.clear(); // per-window pairs of a version-2 state
       s.counts = new long[2 * buckets];
       s.epoch = index;
       s.baseline = windowStartMs; // the first counted window: how much history the ring covers
@@ -721,6 +722,7 @@ public final class AlertRules {
    */
   public static Decision memoryLeak(
       RuleState s, long windowEndMs, long memoryUsedBytes, double loadPct, AlertSettings cfg) {
+    s.history.clear(); // per-window pairs of a version-2 state
     long horizonMs = cfg.memoryLeakHorizon.toMillis();
     long stepMs = Math.max(1, horizonMs / 60);
     long nowS = windowEndMs / 1000;

@@ -706,7 +706,7 @@ public final class StreamsSettings {
       d.put("alerts.latency.regression.pct", "15");
       d.put("alerts.latency.regression.windows", "3");
       d.put("alerts.latency.regression.min.requests", "200");
-      d.put("alerts.latency.regression.warmup.windows", "5");
+      d.put("alerts.latency.regression.warmup.windows", "8");
       d.put("alerts.latency.regression.max.pool.windows", "30");
       d.put("alerts.latency.regression.baseline.windows", "30");
       d.put("alerts.slo.target.pct", "99");

@@ -40,7 +40,7 @@ class AlertRulesTopologyTest {
   @Test
   void twiceTheTtftAtFiveRequestsPerSecondFiresOnlyTheTtftAlert() {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
-      // warm-up 5 judgments of 4 windows, normal until window 32, TTFT doubled for windows 32-51
+      // warm-up 8 judgments of 4 windows (32), TTFT doubled for windows 32-51
       traffic(f, 80, 32, 52);
       List<Alert> lat =
           f.alerts.readValuesToList().stream()

@@ -41,11 +41,11 @@ class AlertRulesTest {
     return out;
   }
 
-  /** Five warm-up windows of p99 100 ms (the default warm-up), then {@code after}. */
+  /** Eight warm-up windows of p99 100 ms (the default warm-up), then {@code after}. */
   private static double[] afterWarmup(double... after) {
-    double[] p99 = new double[5 + after.length];
-    java.util.Arrays.fill(p99, 0, 5, 100);
-    System.arraycopy(after, 0, p99, 5, after.length);
+    double[] p99 = new double[8 + after.length];
+    java.util.Arrays.fill(p99, 0, 8, 100);
+    System.arraycopy(after, 0, p99, 8, after.length);
     return p99;
   }
 
@@ -53,10 +53,10 @@ class AlertRulesTest {
   void latencyRegressionNeedsThreeConsecutiveWindowsAboveTheBaseline() {
     // normal p99 95..105 ms: median 100, threshold max(115, p90 105) = 115 ms
     double[] p99 = afterWarmup(95, 105, 100, 98, 102, 130, 130, 130, 130, 100, 130, 100, 100);
-    // windows 10,11,12 are 3 consecutive over -> fires at 12; 14 is not over but 12, 13 were;
-    // 16 is not over, and of 14, 15, 16 only 15 was: resolves at 16
+    // windows 13,14,15 are 3 consecutive over -> fires at 15; 17 is not over but 15, 16 were;
+    // 19 is not over, and of 17, 18, 19 only 18 was: resolves at 19
     assertThat(run(p99.length, (s, i) -> AlertRules.latencyRegression(s, p99[i] * 1000, 500, cfg)))
-        .containsExactly("12:FIRING", "16:RESOLVED");
+        .containsExactly("15:FIRING", "19:RESOLVED");
   }
 
   @Test
@@ -67,7 +67,7 @@ class AlertRulesTest {
     assertThat(run(p99.length, (s, i) -> AlertRules.latencyRegression(s, p99[i] * 1000, 500, cfg)))
         .isEmpty();
     RuleState s = new RuleState();
-    for (double v : new double[] {40, 95, 100, 105, 100, 100}) {
+    for (double v : new double[] {40, 95, 100, 105, 100, 100, 98, 102, 100}) {
       assertThat(AlertRules.latencyRegression(s, v * 1000, 500, cfg).condition()).isFalse();
     }
     assertThat(s.baseline).isEqualTo(100_000);
@@ -107,8 +107,8 @@ class AlertRulesTest {
   @Test
   void latencyRegressionIgnoresWindowsWithTooFewRequests() {
     double[] p99 = afterWarmup(100, 300, 300, 300, 300, 100);
-    long[] count = {500, 500, 500, 500, 500, 500, 50, 50, 50, 50, 500};
-    // the sparse windows neither fire nor move the baseline: window 7 is judged against the
+    long[] count = {500, 500, 500, 500, 500, 500, 500, 500, 500, 50, 50, 50, 50, 500};
+    // the sparse windows neither fire nor move the baseline: window 13 is judged against the
     // baseline of 100
     assertThat(
             run(
@@ -116,7 +116,7 @@ class AlertRulesTest {
                 (s, i) -> AlertRules.latencyRegression(s, p99[i] * 1000, count[i], cfg)))
         .isEmpty();
     RuleState s = new RuleState();
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 9; i++) {
       AlertRules.latencyRegression(s, 100_000, 500, cfg);
     }
     AlertRules.latencyRegression(s, 300_000, 10, cfg);
@@ -154,7 +154,7 @@ class AlertRulesTest {
 
   @Test
   void twiceTheTtftAtFiveRequestsPerSecondFiresOnPooledWindows() {
-    // 5 req/s: 50 per 10 s window, 4 windows pooled per judged p99 of 200. Warm-up 20 windows,
+    // 5 req/s: 50 per 10 s window, 4 windows pooled per judged p99 of 200. Warm-up 32 windows,
     // normal until window 60, TTFT doubled for windows 60-99, normal again after
     List<String> t = pooled(160, i -> 50, i -> i >= 60 && i < 100 ? 400_000 : 200_000, 7);
     assertThat(t).hasSize(2);
@@ -174,7 +174,7 @@ class AlertRulesTest {
           AlertRules.latencyRegression(
               s, "ttft", window(r, 50, 200_000), T0_MS + i * 10_000L, 10_000, cfg);
     }
-    assertThat(d.summary()).startsWith("baseline warming up (1 of 5");
+    assertThat(d.summary()).startsWith("baseline warming up (1 of 8");
     assertThat(s.pool).isEmpty();
   }
 

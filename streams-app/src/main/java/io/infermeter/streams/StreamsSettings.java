@@ -543,7 +543,7 @@ public final class StreamsSettings {
     /** TPOT p99 / p50 ratio from which p99_jitter fires. */
     public final double jitterP99Ratio;
 
-    /** Fewest warm TPOT values for p99_jitter to judge a window. */
+    /** Fewest warm TPOT values for p99_jitter to judge (windows are pooled until then). */
     public final long jitterMinRequests;
 
     /** Consecutive judged windows at or over the ratio before p99_jitter fires. */
@@ -705,7 +705,7 @@ public final class StreamsSettings {
     static void defaults(Map<String, String> d) {
       d.put("alerts.latency.regression.pct", "15");
       d.put("alerts.latency.regression.windows", "3");
-      d.put("alerts.latency.regression.min.requests", "200");
+      d.put("alerts.latency.regression.min.requests", "400");
       d.put("alerts.latency.regression.warmup.windows", "8");
       d.put("alerts.latency.regression.max.pool.windows", "30");
       d.put("alerts.latency.regression.baseline.windows", "30");
@@ -727,7 +727,7 @@ public final class StreamsSettings {
       d.put("alerts.cold.start.storm.count", "10");
       d.put("alerts.queue.share.pct", "50");
       d.put("alerts.jitter.p99.ratio", "3");
-      d.put("alerts.jitter.min.requests", "100");
+      d.put("alerts.jitter.min.requests", "500");
       d.put("alerts.jitter.windows", "3");
       d.put("alerts.kv.cache.high.pct", "95");
       d.put("alerts.gpu.memory.engine.high.pct", "98");

@@ -40,8 +40,8 @@ class AlertRulesTopologyTest {
   @Test
   void twiceTheTtftAtFiveRequestsPerSecondFiresOnlyTheTtftAlert() {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
-      // warm-up 8 judgments of 4 windows (32), TTFT doubled for windows 32-51
-      traffic(f, 80, 32, 52);
+      // warm-up 8 judgments of 8 windows (64), TTFT doubled for windows 64-103
+      traffic(f, 140, 64, 104);
       List<Alert> lat =
           f.alerts.readValuesToList().stream()
               .filter(a -> a.getRule().equals("latency_regression") && a.getHost().equals("h1"))
@@ -53,12 +53,12 @@ class AlertRulesTopologyTest {
       assertThat(firing.getKey()).containsEntry("metric", "ttft");
       assertThat(firing.getEvidence())
           .containsEntry("metric", "ttft")
-          .containsEntry("pooledWindows", "4");
+          .containsEntry("pooledWindows", "8");
       assertThat(firing.getDedupKey()).contains("|ttft|");
       assertThat(lat.get(1).getDedupKey()).isEqualTo(firing.getDedupKey());
-      // fires in the incident (3 pools over: windows 32-43), after its start
+      // fires in the incident (3 pools over: windows 64-87), after its start
       assertThat(firing.getWindowStartUs())
-          .isBetween((T0_MS + 32 * 10_000L) * 1000, (T0_MS + 52 * 10_000L) * 1000);
+          .isBetween((T0_MS + 64 * 10_000L) * 1000, (T0_MS + 104 * 10_000L) * 1000);
     }
   }
 

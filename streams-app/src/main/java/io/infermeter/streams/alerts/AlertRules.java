@@ -108,7 +108,7 @@ public final class AlertRules {
    * s.pool} (its first window's start, ms, in {@code s.epoch}) until it holds at least {@code
    * alerts.latency.regression.min.requests} values; the pool's p99 is then judged by {@link
    * #latencyRegression(RuleState, String, double, long, int, AlertSettings)} and the pool emptied.
-   * At 5 requests/s per key (50 per 10 s window) four windows make one judged p99 of 200 values. A
+   * At 5 requests/s per key (50 per 10 s window) eight windows make one judged p99 of 400 values. A
    * pool is only extended while it spans fewer than {@code
    * alerts.latency.regression.max.pool.windows} windows of time (windows without requests count): a
    * later window starts a new pool, so a key too slow to reach the count in that span is never
@@ -122,12 +122,56 @@ public final class AlertRules {
       long windowStartMs,
       long windowSizeMs,
       AlertSettings cfg) {
+    Pool p =
+        pool(
+            s,
+            window,
+            windowStartMs,
+            windowSizeMs,
+            cfg.latencyRegressionMinRequests,
+            cfg.latencyRegressionMaxPoolWindows);
+    if (p.filling()) {
+      return pooling(LATENCY_REGRESSION, s, metric, p, cfg.latencyRegressionMinRequests, "us");
+    }
+    return latencyRegression(
+        s,
+        metric,
+        LatencyPercentiles.percentile(p.values(), 99),
+        p.values().count,
+        p.windows(),
+        cfg);
+  }
+
+  /**
+   * The window merged into the pool of {@code s} ({@code s.pool}, its first window's start in
+   * {@code s.epoch}).
+   *
+   * @param values the pooled values
+   * @param windows windows of time the pool spans
+   * @param filling whether the pool is still short of its count (kept in {@code s}); otherwise it
+   *     is complete and {@code s} no longer holds it
+   * @param dropped whether an earlier pool was too old to extend and was dropped
+   */
+  private record Pool(LatencyAccumulator values, int windows, boolean filling, boolean dropped) {}
+
+  /**
+   * Pools consecutive windows until {@code minCount} values: the pool is extended only while it
+   * spans fewer than {@code maxWindows} windows of time (windows without requests count), so it
+   * never mixes requests from far apart; a later window starts a new pool.
+   */
+  private static Pool pool(
+      RuleState s,
+      LatencyAccumulator window,
+      long windowStartMs,
+      long windowSizeMs,
+      long minCount,
+      int maxWindows) {
     LatencyAccumulator pooled = window;
     long firstMs = windowStartMs;
     boolean dropped = false;
     if (s.pool.length > 0) {
       long spanMs = windowStartMs - s.epoch;
-      if (spanMs > 0 && spanMs < cfg.latencyRegressionMaxPoolWindows * windowSizeMs) {
+      if (spanMs > 0 && spanMs < maxWindows * windowSizeMs) {
         pooled = readPool(s.pool);
         pooled.merge(window);
         firstMs = s.epoch;
@@ -136,36 +180,41 @@ public final class AlertRules {
       }
     }
     int windows = (int) ((windowStartMs - firstMs) / Math.max(1, windowSizeMs)) + 1;
-    if (pooled.count < cfg.latencyRegressionMinRequests) {
+    if (pooled.count < minCount) {
       LatencyAccumulator keep = pooled;
       s.pool = Codec.encode(out -> keep.write(out, false));
       s.epoch = firstMs;
-      Map<String, String> ev = new LinkedHashMap<>();
-      ev.put("metric", metric);
-      ev.put("pooledRequests", String.valueOf(pooled.count));
-      ev.put("pooledWindows", String.valueOf(windows));
-      return new Decision(
-          LATENCY_REGRESSION,
-          Severity.WARNING,
-          s.firing,
-          Double.NaN,
-          Double.NaN,
-          s.baseline,
-          "us",
-          String.format(
-              Locale.ROOT,
-              "pooling: %d %s values in %d windows (< %d)%s",
-              pooled.count,
-              metric,
-              windows,
-              cfg.latencyRegressionMinRequests,
-              dropped ? "; the pool before was too old to extend and was dropped" : ""),
-          ev);
+      return new Pool(pooled, windows, true, dropped);
     }
     s.pool = new byte[0];
     s.epoch = 0;
-    return latencyRegression(
-        s, metric, LatencyPercentiles.percentile(pooled, 99), pooled.count, windows, cfg);
+    return new Pool(pooled, windows, false, dropped);
+  }
+
+  /** The decision while a pool fills: nothing changes, the firing state repeats. */
+  private static Decision pooling(
+      String rule, RuleState s, String metric, Pool p, long minCount, String unit) {
+    Map<String, String> ev = new LinkedHashMap<>();
+    ev.put("metric", metric);
+    ev.put("pooledRequests", String.valueOf(p.values().count));
+    ev.put("pooledWindows", String.valueOf(p.windows()));
+    return new Decision(
+        rule,
+        Severity.WARNING,
+        s.firing,
+        Double.NaN,
+        Double.NaN,
+        null,
+        unit,
+        String.format(
+            Locale.ROOT,
+            "pooling: %d %s values in %d windows (< %d)%s",
+            p.values().count,
+            metric,
+            p.windows(),
+            minCount,
+            p.dropped() ? "; the pool before was too old to extend and was dropped" : ""),
+        ev);
   }
 
   /**
@@ -314,29 +363,36 @@ public final class AlertRules {
 
   /**
    * P99 jitter of token streaming: the p99 / p50 ratio of warm TPOT (each request's mean
-   * inter-token latency) in one window, at or above {@code alerts.jitter.p99.ratio} in {@code
-   * alerts.jitter.windows} consecutive judged windows. The ratio says how much slower the slowest 1
-   * % of streams emit tokens than the typical one (stalls from preemption, prefill interference,
-   * swapping) whatever the model's absolute speed, so one threshold fits every model. A window with
-   * fewer than {@code alerts.jitter.min.requests} TPOT values is not judged (state unchanged): the
-   * p99 of a few dozen is one request. Resolves after {@code alerts.resolve.windows} judged windows
+   * inter-token latency), judged on pooled consecutive windows of at least {@code
+   * alerts.jitter.min.requests} values (as {@link #latencyRegression(RuleState, String,
+   * LatencyAccumulator, long, long, AlertSettings)} pools, at most {@code
+   * alerts.latency.regression.max.pool.windows} windows), at or above {@code
+   * alerts.jitter.p99.ratio} in {@code alerts.jitter.windows} consecutive judgments. The ratio says
+   * how much slower the slowest 1 % of streams emit tokens than the typical one (stalls from
+   * preemption, prefill interference, swapping) whatever the model's absolute speed, so one
+   * threshold fits every model. The p99 of a few hundred values is set by a handful of requests (a
+   * few timed-out streams), hence the pool. Resolves after {@code alerts.resolve.windows} judgments
    * under the threshold minus the deadband.
    */
-  public static Decision p99Jitter(RuleState s, LatencyAccumulator tpot, AlertSettings cfg) {
+  public static Decision p99Jitter(
+      RuleState s,
+      LatencyAccumulator window,
+      long windowStartMs,
+      long windowSizeMs,
+      AlertSettings cfg) {
     double threshold = cfg.jitterP99Ratio;
-    if (tpot == null || tpot.count < cfg.jitterMinRequests) {
-      long n = tpot == null ? 0 : tpot.count;
-      return new Decision(
-          P99_JITTER,
-          Severity.WARNING,
-          s.firing,
-          Double.NaN,
-          threshold,
-          null,
-          "ratio",
-          "too few requests to judge TPOT p99 (" + n + " < " + cfg.jitterMinRequests + ")",
-          Map.of("metric", "tpot", "requests", String.valueOf(n)));
+    Pool p =
+        pool(
+            s,
+            window,
+            windowStartMs,
+            windowSizeMs,
+            cfg.jitterMinRequests,
+            cfg.latencyRegressionMaxPoolWindows);
+    if (p.filling()) {
+      return pooling(P99_JITTER, s, "tpot", p, cfg.jitterMinRequests, "ratio");
     }
+    LatencyAccumulator tpot = p.values();
     long p50 = LatencyPercentiles.percentile(tpot, 50);
     long p99 = LatencyPercentiles.percentile(tpot, 99);
     double ratio = p50 <= 0 ? 0 : (double) p99 / p50;
@@ -350,6 +406,7 @@ public final class AlertRules {
     ev.put("p50Us", String.valueOf(p50));
     ev.put("p99Us", String.valueOf(p99));
     ev.put("requests", String.valueOf(tpot.count));
+    ev.put("pooledWindows", String.valueOf(p.windows()));
     ev.put("consecutiveWindowsOver", String.valueOf(s.streak));
     return new Decision(
         P99_JITTER,
@@ -361,11 +418,13 @@ public final class AlertRules {
         "ratio",
         String.format(
             Locale.ROOT,
-            "TPOT p99 %d us is %.1fx its p50 %d us (%d requests; %d windows in a row >= %.1fx)",
+            "TPOT p99 %d us is %.1fx its p50 %d us (%d requests in %d windows; %d judgments in a"
+                + " row >= %.1fx)",
             p99,
             ratio,
             p50,
             tpot.count,
+            p.windows(),
             s.streak,
             threshold),
         ev);

@@ -77,7 +77,7 @@ public final class WindowAlerts {
           out,
           AlertRules.P99_JITTER,
           key,
-          s -> AlertRules.p99Jitter(s, tpot, cfg),
+          s -> AlertRules.p99Jitter(s, tpot, a.windowStartMs, a.windowSizeMs, cfg),
           subject.forMetric(LatencyMetric.TPOT.wireName(), LatencyMetric.TPOT.wireName()),
           startUs,
           endUs,

@@ -7,6 +7,7 @@ import io.infermeter.avro.AlertState;
 import io.infermeter.streams.StreamsSettings;
 import io.infermeter.streams.StreamsSettings.AlertSettings;
 import io.infermeter.streams.latency.LatencyAccumulator;
+import io.infermeter.streams.latency.LatencyPercentiles;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -154,22 +155,22 @@ class AlertRulesTest {
 
   @Test
   void twiceTheTtftAtFiveRequestsPerSecondFiresOnPooledWindows() {
-    // 5 req/s: 50 per 10 s window, 4 windows pooled per judged p99 of 200. Warm-up 32 windows,
-    // normal until window 60, TTFT doubled for windows 60-99, normal again after
-    List<String> t = pooled(160, i -> 50, i -> i >= 60 && i < 100 ? 400_000 : 200_000, 7);
+    // 5 req/s: 50 per 10 s window, 8 windows pooled per judged p99 of 400. Warm-up 64 windows,
+    // normal until window 80, TTFT doubled for windows 80-139, normal again after
+    List<String> t = pooled(240, i -> 50, i -> i >= 80 && i < 140 ? 400_000 : 200_000, 7);
     assertThat(t).hasSize(2);
-    // 3 consecutive judged pools over: windows 60-71, fires at the end of the third pool
-    assertThat(t.get(0)).isEqualTo("71:FIRING");
-    // the second judged pool not over after the incident (windows 100-107): of the last 3
+    // 3 consecutive judged pools over: windows 80-103, fires at the end of the third pool
+    assertThat(t.get(0)).isEqualTo("103:FIRING");
+    // the second judged pool not over after the incident (windows 144-159): of the last 3
     // judgments only one was over
-    assertThat(t.get(1)).isEqualTo("107:RESOLVED");
+    assertThat(t.get(1)).isEqualTo("159:RESOLVED");
     RuleState s = new RuleState();
     java.util.Random r = new java.util.Random(1);
     AlertRules.Decision d =
         AlertRules.latencyRegression(s, "ttft", window(r, 50, 200_000), T0_MS, 10_000, cfg);
     assertThat(d.summary()).startsWith("pooling: 50 ttft values in 1 windows");
     assertThat(s.pool).isNotEmpty();
-    for (int i = 1; i < 4; i++) {
+    for (int i = 1; i < 8; i++) {
       d =
           AlertRules.latencyRegression(
               s, "ttft", window(r, 50, 200_000), T0_MS + i * 10_000L, 10_000, cfg);
@@ -180,7 +181,7 @@ class AlertRulesTest {
 
   @Test
   void lowTrafficSteadyLatencyNeverFires() {
-    // 2 h of steady TTFT at 5 req/s, 1 req/s and 0.1 req/s (never 200 in 30 windows: never judged)
+    // 2 h of steady TTFT at 5 req/s, 1 req/s and 0.1 req/s (never 400 in 30 windows: never judged)
     for (int perWindow : new int[] {50, 10, 1}) {
       assertThat(pooled(720, i -> perWindow, i -> 200_000, perWindow))
           .as("%d requests per window", perWindow)
@@ -206,34 +207,46 @@ class AlertRulesTest {
     assertThat(d.summary()).startsWith("pooling: 1 ttft values in 1 windows");
   }
 
-  /** A window of {@code n} TPOT values: 1 % at {@code tailUs}, the rest around 20 ms. */
-  private static LatencyAccumulator tpot(int n, long tailUs) {
+  /** A window of {@code n} TPOT values: {@code tail} of them at {@code tailUs}, the rest ~20 ms. */
+  private static LatencyAccumulator tpot(int n, int tail, long tailUs) {
     LatencyAccumulator a = new LatencyAccumulator();
     for (int i = 0; i < n; i++) {
-      a.record(i % 100 == 99 || i % 100 == 98 ? tailUs : 18_000 + (i * 37L) % 4_000);
+      a.record(i < tail ? tailUs : 18_000 + (i * 37L) % 4_000);
     }
     return a;
   }
 
-  @Test
-  void p99JitterFiresWhenTheSlowestStreamsStallForThreeWindows() {
-    // 300 streams per window; from window 5 to 9 the slowest 2 % emit a token every 100 ms (5x)
-    List<String> t =
-        run(
-            16,
-            (s, i) -> AlertRules.p99Jitter(s, tpot(300, i >= 5 && i < 10 ? 100_000 : 30_000), cfg));
-    assertThat(t).containsExactly("7:FIRING", "12:RESOLVED");
-    AlertRules.Decision d = AlertRules.p99Jitter(new RuleState(), tpot(300, 100_000), cfg);
-    assertThat(d.observed()).isCloseTo(5.0, within(0.3));
-    assertThat(d.evidence()).containsEntry("metric", "tpot");
+  private AlertRules.Decision jitter(RuleState s, int window, LatencyAccumulator tpot) {
+    return AlertRules.p99Jitter(s, tpot, T0_MS + window * 10_000L, 10_000, cfg);
   }
 
   @Test
-  void p99JitterIgnoresLowTrafficAndSteadyStreams() {
+  void p99JitterFiresWhenTheSlowestStreamsStallForThreeJudgments() {
+    // 300 streams per window, pooled by 2 (500 values); in windows 10-21 the slowest 2 % emit a
+    // token every 100 ms (5x the p50): pools 10-11, 12-13, 14-15 over -> fires at 15
+    List<String> t =
+        run(40, (s, i) -> jitter(s, i, tpot(300, 6, i >= 10 && i < 22 ? 100_000 : 30_000)));
+    // pools 22-23, 24-25, 26-27 under 2.85x -> resolves at 27
+    assertThat(t).containsExactly("15:FIRING", "27:RESOLVED");
+    RuleState s = new RuleState();
+    jitter(s, 0, tpot(300, 6, 100_000));
+    AlertRules.Decision d = jitter(s, 1, tpot(300, 6, 100_000));
+    assertThat(d.observed()).isCloseTo(5.0, within(0.3));
+    assertThat(d.evidence()).containsEntry("metric", "tpot").containsEntry("pooledWindows", "2");
+  }
+
+  @Test
+  void p99JitterIgnoresSteadyStreamsAndAnOccasionalStalledOneAtLowTraffic() {
     // steady: p99/p50 1.5 for 2 h
-    assertThat(run(720, (s, i) -> AlertRules.p99Jitter(s, tpot(300, 30_000), cfg))).isEmpty();
-    // low traffic: 20 streams per window, one stalled stream would make p99/p50 5x: not judged
-    assertThat(run(720, (s, i) -> AlertRules.p99Jitter(s, tpot(20, 100_000), cfg))).isEmpty();
+    assertThat(run(720, (s, i) -> jitter(s, i, tpot(300, 6, 30_000)))).isEmpty();
+    // 2 req/s: one stream in 10 stalls (a timeout, 5x); pooled to 500 it stays under the p99
+    assertThat(run(720, (s, i) -> jitter(s, i, tpot(20, i % 10 == 0 ? 1 : 0, 100_000)))).isEmpty();
+    // the same 20 streams judged per window: one stalled stream is the p99 (what pooling avoids)
+    LatencyAccumulator one = tpot(20, 1, 100_000);
+    assertThat(
+            (double) LatencyPercentiles.percentile(one, 99)
+                / LatencyPercentiles.percentile(one, 50))
+        .isGreaterThan(3);
   }
 
   /** slo_burn over 10 s windows of {@code total(i)} requests with {@code bad(i)} failed. */

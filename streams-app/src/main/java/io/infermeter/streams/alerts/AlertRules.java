@@ -558,6 +558,9 @@ public final class AlertRules {
       if (bEnd <= fromMs) {
         break;
       }
+      if (bStart >= endMs) {
+        continue; // after the judged window (a late window judged after later ones)
+      }
       double share =
           bStart >= fromMs ? 1 : (double) (bEnd - fromMs) / bucketMs; // partly inside the range
       int at = (int) Math.floorMod(b, (long) buckets);

@@ -537,19 +537,65 @@ public final class StreamsSettings {
   public static final class AlertSettings {
     public final double latencyRegressionPct;
     public final int latencyRegressionWindows;
-    public final double ewmaAlpha;
+
+    /**
+     * Judged p99 values (taken while not firing) the latency-regression baseline is the median of.
+     */
+    public final int latencyRegressionBaselineWindows;
+
     public final double sloTargetPct;
-    public final double sloBurnRate;
-    public final int sloLongWindows;
+
+    /** Burn rate of the fast (paging) pair of the SLO burn rule. */
+    public final double sloFastRate;
+
+    public final Duration sloFastLong;
+    public final Duration sloFastShort;
+
+    /** Burn rate of the slow (ticket) pair of the SLO burn rule. */
+    public final double sloSlowRate;
+
+    public final Duration sloSlowLong;
+    public final Duration sloSlowShort;
+
+    /** Fewest requests in a pair's long window for it to be judged. */
+    public final long sloBurnMinRequests;
+
     public final double gpuMemoryHighPct;
     public final Duration throttleMin;
+
+    /**
+     * NVML throttle-reason bits that count as throttling (default 0xe8: HW slowdown, SW and HW
+     * thermal slowdown, HW power brake; see {@code ThrottleReasons}).
+     */
+    public final long throttleReasonsMask;
+
     public final long latencyRegressionMinRequests;
     public final int latencyRegressionWarmupWindows;
-    public final int memoryLeakWindows;
+
+    /**
+     * Most windows pooled to reach the latency-regression minimum count; then the pool is dropped.
+     */
+    public final int latencyRegressionMaxPoolWindows;
+
+    /** Time span the memory-leak slope is taken over. */
+    public final Duration memoryLeakHorizon;
+
+    /** Device-memory slope (MiB per minute) from which memory_leak fires. */
+    public final double memoryLeakRateMibPerMin;
+
     public final double errorSpikePct;
     public final long errorSpikeMinRequests;
     public final long coldStartStormCount;
     public final double queueSharePct;
+
+    /** TPOT p99 / p50 ratio from which p99_jitter fires. */
+    public final double jitterP99Ratio;
+
+    /** Fewest warm TPOT values for p99_jitter to judge (windows are pooled until then). */
+    public final long jitterMinRequests;
+
+    /** Consecutive judged windows at or over the ratio before p99_jitter fires. */
+    public final int jitterWindows;
 
     /**
      * KV-cache usage (percent) from which gpu_memory_high fires on a GPU whose engine reports KV
@@ -557,24 +603,40 @@ public final class StreamsSettings {
      */
     public final double kvCacheHighPct;
 
+    /**
+     * Device-memory percent from which gpu_memory_high fires on a GPU an engine with KV usage
+     * covered within {@link #gpuMemoryEngineHold} but not in this window.
+     */
+    public final double gpuMemoryEngineHighPct;
+
+    /**
+     * How long a GPU stays judged as holding an engine's pre-allocation after its last coverage.
+     */
+    public final Duration gpuMemoryEngineHold;
+
     /** How long an engine instance's last sample stands for it in windows where it sent none. */
     public final Duration engineStateMaxAge;
 
     public final Duration hostSilent;
     public final Duration hostSilentCheck;
 
+    /**
+     * Resolve deadband, percent of a rule's threshold: a firing rule counts a window as clear only
+     * when its value is below threshold x (1 - deadband / 100).
+     */
+    public final double deadbandPct;
+
+    /** Consecutive clear windows after which a firing rule resolves. */
+    public final int resolveWindows;
+
     AlertSettings(Settings s) {
       latencyRegressionPct = s.decimal("alerts.latency.regression.pct");
       latencyRegressionWindows = s.positiveInt("alerts.latency.regression.windows");
       latencyRegressionMinRequests = s.positiveInt("alerts.latency.regression.min.requests");
       latencyRegressionWarmupWindows = s.positiveInt("alerts.latency.regression.warmup.windows");
-      ewmaAlpha = s.decimal("alerts.latency.ewma.alpha");
-      if (ewmaAlpha <= 0 || ewmaAlpha > 1) {
-        throw new ConfigException(
-            "invalid value '"
-                + ewmaAlpha
-                + "' for setting 'alerts.latency.ewma.alpha': expected (0, 1]");
-      }
+      latencyRegressionMaxPoolWindows = s.positiveInt("alerts.latency.regression.max.pool.windows");
+      latencyRegressionBaselineWindows =
+          s.positiveInt("alerts.latency.regression.baseline.windows");
       sloTargetPct = s.decimal("alerts.slo.target.pct");
       if (sloTargetPct <= 0 || sloTargetPct >= 100) {
         throw new ConfigException(
@@ -582,19 +644,65 @@ public final class StreamsSettings {
                 + sloTargetPct
                 + "' for setting 'alerts.slo.target.pct': expected (0, 100)");
       }
-      sloBurnRate = s.decimal("alerts.slo.burn.rate");
-      sloLongWindows = s.positiveInt("alerts.slo.long.windows");
+      sloFastRate = s.decimal("alerts.slo.burn.fast.rate");
+      sloFastLong = positive(s, "alerts.slo.burn.fast.long");
+      sloFastShort = positive(s, "alerts.slo.burn.fast.short");
+      sloSlowRate = s.decimal("alerts.slo.burn.slow.rate");
+      sloSlowLong = positive(s, "alerts.slo.burn.slow.long");
+      sloSlowShort = positive(s, "alerts.slo.burn.slow.short");
+      shortWithinLong(s, "fast", sloFastShort, sloFastLong);
+      shortWithinLong(s, "slow", sloSlowShort, sloSlowLong);
+      if (Math.max(sloFastLong.toMillis(), sloSlowLong.toMillis())
+          > Duration.ofDays(2).toMillis()) {
+        throw new ConfigException(
+            "invalid value for setting 'alerts.slo.burn.slow.long' or 'alerts.slo.burn.fast.long':"
+                + " expected at most 2d");
+      }
+      sloBurnMinRequests = s.positiveInt("alerts.slo.burn.min.requests");
       gpuMemoryHighPct = s.decimal("alerts.gpu.memory.high.pct");
       throttleMin = s.duration("alerts.throttle.min");
-      memoryLeakWindows = s.positiveInt("alerts.memory.leak.windows");
+      throttleReasonsMask = mask(s, "alerts.throttle.reasons.mask");
+      memoryLeakHorizon = s.duration("alerts.memory.leak.horizon");
+      if (memoryLeakHorizon.toSeconds() < 3) {
+        throw new ConfigException(
+            "invalid value '"
+                + s.string("alerts.memory.leak.horizon")
+                + "' for setting 'alerts.memory.leak.horizon': expected >= 3s");
+      }
+      memoryLeakRateMibPerMin = s.decimal("alerts.memory.leak.rate");
+      if (memoryLeakRateMibPerMin <= 0) {
+        throw new ConfigException(
+            "invalid value '"
+                + memoryLeakRateMibPerMin
+                + "' for setting 'alerts.memory.leak.rate': expected > 0 (MiB/min)");
+      }
       errorSpikePct = s.decimal("alerts.error.spike.pct");
       errorSpikeMinRequests = s.positiveInt("alerts.error.spike.min.requests");
       coldStartStormCount = s.positiveInt("alerts.cold.start.storm.count");
       queueSharePct = s.decimal("alerts.queue.share.pct");
+      jitterP99Ratio = s.decimal("alerts.jitter.p99.ratio");
+      if (jitterP99Ratio <= 1) {
+        throw new ConfigException(
+            "invalid value '"
+                + jitterP99Ratio
+                + "' for setting 'alerts.jitter.p99.ratio': expected > 1 (p99 / p50)");
+      }
+      jitterMinRequests = s.positiveInt("alerts.jitter.min.requests");
+      jitterWindows = s.positiveInt("alerts.jitter.windows");
       kvCacheHighPct = s.decimal("alerts.kv.cache.high.pct");
+      gpuMemoryEngineHighPct = s.decimal("alerts.gpu.memory.engine.high.pct");
+      gpuMemoryEngineHold = s.duration("alerts.gpu.memory.engine.hold");
       engineStateMaxAge = s.duration("engine.state.max.age");
       hostSilent = s.duration("alerts.host.silent.after");
       hostSilentCheck = s.duration("alerts.host.silent.check.interval");
+      deadbandPct = s.decimal("alerts.deadband.pct");
+      if (deadbandPct < 0 || deadbandPct >= 100) {
+        throw new ConfigException(
+            "invalid value '"
+                + deadbandPct
+                + "' for setting 'alerts.deadband.pct': expected [0, 100)");
+      }
+      resolveWindows = s.positiveInt("alerts.resolve.windows");
       if (hostSilentCheck.toMillis() <= 0) {
         throw new ConfigException(
             "invalid value '"
@@ -603,26 +711,80 @@ public final class StreamsSettings {
       }
     }
 
+    /** A duration > 0. */
+    private static Duration positive(Settings s, String key) {
+      Duration d = s.duration(key);
+      if (d.toMillis() <= 0) {
+        throw new ConfigException(
+            "invalid value '" + s.string(key) + "' for setting '" + key + "': expected > 0");
+      }
+      return d;
+    }
+
+    private static void shortWithinLong(Settings s, String pair, Duration shortD, Duration longD) {
+      if (shortD.compareTo(longD) > 0) {
+        String key = "alerts.slo.burn." + pair + ".short";
+        throw new ConfigException(
+            "invalid value '"
+                + s.string(key)
+                + "' for setting '"
+                + key
+                + "': expected at most alerts.slo.burn."
+                + pair
+                + ".long");
+      }
+    }
+
+    /** A bit mask written in hex ({@code 0xe8}) or decimal, non-negative. */
+    private static long mask(Settings s, String key) {
+      String v = s.string(key).trim();
+      try {
+        long m = Long.decode(v);
+        if (m >= 0) {
+          return m;
+        }
+      } catch (NumberFormatException e) {
+        // reported below
+      }
+      throw new ConfigException(
+          "invalid value '" + v + "' for setting '" + key + "': expected a bit mask like 0xe8");
+    }
+
     static void defaults(Map<String, String> d) {
       d.put("alerts.latency.regression.pct", "15");
       d.put("alerts.latency.regression.windows", "3");
-      d.put("alerts.latency.regression.min.requests", "200");
-      d.put("alerts.latency.regression.warmup.windows", "5");
-      d.put("alerts.latency.ewma.alpha", "0.2");
+      d.put("alerts.latency.regression.min.requests", "400");
+      d.put("alerts.latency.regression.warmup.windows", "8");
+      d.put("alerts.latency.regression.max.pool.windows", "30");
+      d.put("alerts.latency.regression.baseline.windows", "30");
       d.put("alerts.slo.target.pct", "99");
-      d.put("alerts.slo.burn.rate", "10");
-      d.put("alerts.slo.long.windows", "6");
+      d.put("alerts.slo.burn.fast.rate", "14.4");
+      d.put("alerts.slo.burn.fast.long", "1h");
+      d.put("alerts.slo.burn.fast.short", "5m");
+      d.put("alerts.slo.burn.slow.rate", "6");
+      d.put("alerts.slo.burn.slow.long", "6h");
+      d.put("alerts.slo.burn.slow.short", "30m");
+      d.put("alerts.slo.burn.min.requests", "100");
       d.put("alerts.gpu.memory.high.pct", "85");
       d.put("alerts.throttle.min", "5s");
-      d.put("alerts.memory.leak.windows", "5");
+      d.put("alerts.throttle.reasons.mask", "0xe8");
+      d.put("alerts.memory.leak.horizon", "30m");
+      d.put("alerts.memory.leak.rate", "10");
       d.put("alerts.error.spike.pct", "5");
       d.put("alerts.error.spike.min.requests", "20");
       d.put("alerts.cold.start.storm.count", "10");
       d.put("alerts.queue.share.pct", "50");
+      d.put("alerts.jitter.p99.ratio", "3");
+      d.put("alerts.jitter.min.requests", "500");
+      d.put("alerts.jitter.windows", "3");
       d.put("alerts.kv.cache.high.pct", "95");
+      d.put("alerts.gpu.memory.engine.high.pct", "98");
+      d.put("alerts.gpu.memory.engine.hold", "1h");
       d.put("engine.state.max.age", "60s");
       d.put("alerts.host.silent.after", "60s");
       d.put("alerts.host.silent.check.interval", "10s");
+      d.put("alerts.deadband.pct", "5");
+      d.put("alerts.resolve.windows", "3");
     }
   }
 }

@@ -44,13 +44,14 @@ class EnergyTopologyTest {
               .setUtilizationPct(95.0)
               .setMemoryUsedBytes((long) (memPct * 800))
               .setMemoryTotalBytes(80_000L)
-              .setThrottleReasons(0L)
+              // idle, application clocks and SW power cap bits: none is counted as throttling
+              .setThrottleReasons(0x1L | 0x2L | 0x4L)
               .build());
       f.send(
           sample("h1", "g2", T0_MS + i * 1000L)
               .setPowerW(G2_POWER_W)
               .setUtilizationPct(95.0)
-              .setThrottleReasons(i < throttleUntilS ? 0x4L : 0L)
+              .setThrottleReasons(i < throttleUntilS ? 0x40L | 0x2L : 0x2L)
               .build());
     }
   }
@@ -447,7 +448,8 @@ class EnergyTopologyTest {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
       samples(f, 0, 9, Integer.MAX_VALUE, 90, 8); // window 0: memory 90 %, g2 throttled 0..7 s
       samples(f, 10, 19, Integer.MAX_VALUE, 90, 0); // window 1: still high, throttling over
-      samples(f, 20, 45, Integer.MAX_VALUE, 50, 0); // later windows: memory fine
+      // later windows: memory fine; both resolve after 3 clear windows
+      samples(f, 20, 65, Integer.MAX_VALUE, 50, 0);
       List<Alert> alerts = f.alerts.readValuesToList();
       List<Alert> mem = alerts.stream().filter(a -> a.getRule().equals("gpu_memory_high")).toList();
       assertThat(mem)
@@ -463,6 +465,25 @@ class EnergyTopologyTest {
           .containsExactly(AlertState.FIRING, AlertState.RESOLVED);
       assertThat(thr.get(0).getDeviceId()).isEqualTo("g2");
       assertThat(thr.get(0).getObserved()).isCloseTo(7.0, within(1e-9));
+      assertThat(thr.get(0).getSummary()).contains("HW thermal slowdown");
+      assertThat(thr.get(0).getEvidence())
+          .containsEntry("throttleReasons", "HW thermal slowdown")
+          .containsEntry("throttleReasonsMask", "0x40");
+    }
+  }
+
+  @Test
+  void theCountedThrottleReasonsAreASetting() {
+    // counting SW power cap (0x4) too: g1, at its power limit with 0x1|0x2|0x4 set, now throttles
+    try (TopologyFixture f = new TopologyFixture(Map.of("alerts.throttle.reasons.mask", "0xec"))) {
+      samples(f, 0, 9, Integer.MAX_VALUE, 50, 0);
+      samples(f, 10, 25, Integer.MAX_VALUE, 50, 0);
+      List<Alert> thr =
+          f.alerts.readValuesToList().stream()
+              .filter(a -> a.getRule().equals("throttling"))
+              .toList();
+      assertThat(thr).extracting(Alert::getDeviceId).containsExactly("g1");
+      assertThat(thr.get(0).getEvidence()).containsEntry("throttleReasons", "SW power cap");
     }
   }
 
@@ -490,7 +511,7 @@ class EnergyTopologyTest {
   @Test
   void requestAlertsFireOnceAndResolveOnceThroughTheTopology() {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
-      for (int w = 0; w < 4; w++) {
+      for (int w = 0; w < 6; w++) {
         for (int i = 0; i < 30; i++) {
           var r =
               request(
@@ -501,7 +522,7 @@ class EnergyTopologyTest {
           f.send(r.build());
         }
       }
-      f.send(request("close", "h1", "m1", T0_MS + 41_500, 0, 1000, 1000, 2).build());
+      f.send(request("close", "h1", "m1", T0_MS + 61_500, 0, 1000, 1000, 2).build());
       List<Alert> spikes =
           f.alerts.readValuesToList().stream()
               .filter(a -> a.getRule().equals("error_spike") && a.getHost().equals("h1"))
@@ -510,7 +531,8 @@ class EnergyTopologyTest {
           .extracting(Alert::getState)
           .containsExactly(AlertState.FIRING, AlertState.RESOLVED);
       assertThat(spikes.get(0).getWindowStartUs()).isEqualTo(T0_MS * 1000);
-      assertThat(spikes.get(1).getWindowStartUs()).isEqualTo((T0_MS + 20_000) * 1000);
+      // resolved after 3 clear windows: 2, 3, 4
+      assertThat(spikes.get(1).getWindowStartUs()).isEqualTo((T0_MS + 40_000) * 1000);
       assertThat(spikes.get(0).getObserved()).isCloseTo(50.0, within(1e-9));
     }
   }

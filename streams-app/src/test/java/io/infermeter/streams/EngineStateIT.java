@@ -129,7 +129,7 @@ class EngineStateIT {
               .setPod("vllm-mistral-0")
               .build());
       events.add(
-          request("close", "node-1", "llama", T0_MS + 75_000, 0, 1000, 1000, 2)
+          request("close", "node-1", "llama", T0_MS + 95_000, 0, 1000, 1000, 2)
               .setPod("vllm-llama-0")
               .build());
       for (RequestEvent e : events) {
@@ -147,7 +147,8 @@ class EngineStateIT {
       // the engine samples', closing windows before their engine state is in (alerts are judged
       // once, when a window closes).
       String group = prefix + "app";
-      for (int sec = 0; sec <= 80; sec++) {
+      // 100 s: the memory alert of windows 3-4 resolves after 3 clear windows (5, 6, 7)
+      for (int sec = 0; sec <= 100; sec++) {
         if (sec > 0 && sec % 10 == 0) {
           hw.flush();
           eng.flush();

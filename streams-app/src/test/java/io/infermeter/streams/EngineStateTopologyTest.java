@@ -102,11 +102,11 @@ class EngineStateTopologyTest {
   @Test
   void kvCacheSaturationFiresOnceAndResolvesOnce() {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
-      // windows 0-1: KV 30 %; windows 2-3: KV 98 % with preemptions; windows 4-6: KV 40 %; VRAM 90
-      // % throughout
-      double[] kv = {0.3, 0.3, 0.98, 0.985, 0.4, 0.4, 0.4};
-      long[] preemptions = {0, 0, 7, 19, 19, 19, 19};
-      for (int s = 0; s < 70; s++) {
+      // windows 0-1: KV 30 %; windows 2-3: KV 98 % with preemptions; windows 4-8: KV 40 %; VRAM 90
+      // % throughout. Resolves after 3 clear windows (4, 5, 6).
+      double[] kv = {0.3, 0.3, 0.98, 0.985, 0.4, 0.4, 0.4, 0.4, 0.4};
+      long[] preemptions = {0, 0, 7, 19, 19, 19, 19, 19, 19};
+      for (int s = 0; s < 90; s++) {
         gpu(f, "h1", "g1", "vllm-llama-0", s, s, 90, 95);
         if (s % 10 == 5) {
           int w = s / 10;
@@ -127,7 +127,7 @@ class EngineStateTopologyTest {
           .containsExactly(AlertState.FIRING, AlertState.RESOLVED);
       Alert firing = mem.get(0);
       assertThat(firing.getWindowStartUs()).isEqualTo((T0_MS + 20_000) * 1000);
-      assertThat(mem.get(1).getWindowStartUs()).isEqualTo((T0_MS + 40_000) * 1000);
+      assertThat(mem.get(1).getWindowStartUs()).isEqualTo((T0_MS + 60_000) * 1000);
       assertThat(firing.getDedupKey()).isEqualTo(mem.get(1).getDedupKey());
       assertThat(firing.getDeviceId()).isEqualTo("g1");
       assertThat(firing.getObserved()).isCloseTo(98.0, within(1e-9));

@@ -95,8 +95,17 @@ class StreamsSettingsTest {
         "cost.price.per.hour.H100;-1;cost.price.per.hour.H100",
         "state.store.type;disk;state.store.type",
         "metrics.port;70000;metrics.port",
-        "alerts.latency.ewma.alpha;1.5;alerts.latency.ewma.alpha",
+        "alerts.latency.regression.baseline.windows;0;alerts.latency.regression.baseline.windows",
         "alerts.slo.target.pct;100;alerts.slo.target.pct",
+        "alerts.throttle.reasons.mask;thermal;alerts.throttle.reasons.mask",
+        "alerts.slo.burn.fast.short;2h;alerts.slo.burn.fast.short",
+        "alerts.slo.burn.slow.long;0s;alerts.slo.burn.slow.long",
+        "alerts.memory.leak.horizon;1s;alerts.memory.leak.horizon",
+        "alerts.memory.leak.rate;0;alerts.memory.leak.rate",
+        "alerts.jitter.p99.ratio;1;alerts.jitter.p99.ratio",
+        "alerts.deadband.pct;100;alerts.deadband.pct",
+        "alerts.resolve.windows;0;alerts.resolve.windows",
+        "alerts.throttle.reasons.mask;-1;alerts.throttle.reasons.mask",
         "dedup.retention;0s;dedup.retention",
         "topics.price.updates.enabled;maybe;topics.price.updates.enabled"
       })

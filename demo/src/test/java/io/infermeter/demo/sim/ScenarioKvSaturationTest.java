@@ -111,6 +111,8 @@ class ScenarioKvSaturationTest {
           AlertRules.Decision d =
               engine != null
                   ? AlertRules.kvCacheHigh(
+                      state,
+                      endUs / 1000,
                       engine.kvUsagePct(),
                       engine.preemptions(),
                       engine.engine(),
@@ -118,7 +120,7 @@ class ScenarioKvSaturationTest {
                       w.memUsedMax,
                       w.memTotal,
                       cfg)
-                  : AlertRules.gpuMemoryHigh(w.memUsedMax, w.memTotal, cfg);
+                  : AlertRules.gpuMemoryHigh(state, w.memUsedMax, w.memTotal, endUs / 1000, cfg);
           AlertState change = AlertRules.transition(state, d.condition(), endUs);
           if (change != null) {
             transitions
@@ -144,7 +146,8 @@ class ScenarioKvSaturationTest {
       assertThat(t.get(0)).startsWith("FIRING@");
       assertThat(seconds(t.get(0))).isBetween(fromS, toS + 10);
       assertThat(t.get(1)).startsWith("RESOLVED@");
-      assertThat(seconds(t.get(1))).isBetween(toS, toS + 20);
+      // resolved after 3 clear windows (alerts.resolve.windows)
+      assertThat(seconds(t.get(1))).isBetween(toS, toS + 40);
     }
   }
 

@@ -16,9 +16,36 @@ public final class Alerts {
 
   private Alerts() {}
 
-  /** Identity of what an alert concerns. */
+  /**
+   * Identity of what an alert concerns; {@code metric} ("" = none) tells apart alerts of one rule
+   * on several metrics of the same key (an Alertmanager label of its own).
+   */
   public record Subject(
-      String key, String cluster, String region, String host, String model, String deviceId) {
+      String key,
+      String cluster,
+      String region,
+      String host,
+      String model,
+      String deviceId,
+      String metric) {
+
+    public Subject(
+        String key, String cluster, String region, String host, String model, String deviceId) {
+      this(key, cluster, region, host, model, deviceId, "");
+    }
+
+    /** This subject for {@code metric}, keyed apart unless {@code metric} is {@code keyedAs}. */
+    public Subject forMetric(String metric, String keyedAs) {
+      return new Subject(
+          metric.equals(keyedAs) ? key : key + '|' + metric,
+          cluster,
+          region,
+          host,
+          model,
+          deviceId,
+          metric);
+    }
+
     Map<String, String> dims() {
       Map<String, String> m = new LinkedHashMap<>();
       m.put("cluster", cluster);
@@ -29,6 +56,9 @@ public final class Alerts {
       }
       if (!deviceId.isEmpty()) {
         m.put("deviceId", deviceId);
+      }
+      if (!metric.isEmpty()) {
+        m.put("metric", metric);
       }
       return m;
     }

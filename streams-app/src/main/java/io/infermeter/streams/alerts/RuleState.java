@@ -5,9 +5,11 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 
 /**
- * Per (rule, key) alert state: whether it is firing, since when, the breach streak, an EWMA
- * baseline and a bounded history of recent values. Kept in a named key-value store between windows.
- * Mutable, not thread-safe.
+ * Per (rule, key) alert state: whether it is firing, since when, the breach streak, the number of
+ * consecutive clear windows while firing, an EWMA baseline, a bounded history of recent values, a
+ * ring of per-bucket counts (rolling request counts of the SLO burn rule) and an opaque pool
+ * (latency values pooled across low-traffic windows). Kept in a named key-value store between
+ * windows. Mutable, not thread-safe.
  */
 public final class RuleState {
 
@@ -24,11 +26,23 @@ public final class RuleState {
    */
   public long lastActiveMs;
 
+  /** Consecutive windows judged clear (below the resolve level) while firing. */
+  public int quiet;
+
+  /** Index of the bucket {@link #counts} starts with (its meaning is the rule's); 0 when none. */
+  public long epoch;
+
+  /** Rolling non-negative counts kept by the rule (a ring of buckets); empty when none. */
+  public long[] counts = new long[0];
+
+  /** Opaque bytes kept by the rule between windows (a pooled histogram); empty when none. */
+  public byte[] pool = new byte[0];
+
   /**
-   * Format version after {@link Codec#FORMAT_MARK}; a record without the mark is the version-1
-   * layout.
+   * Format version after {@link Codec#FORMAT_MARK}: 3 adds quiet, epoch, counts and pool; 2 has the
+   * wall-clock time; a record without the mark is the version-1 layout. All are still read.
    */
-  static final int VERSION = 2;
+  static final int VERSION = 3;
 
   public void push(double a, double b, int max) {
     history.addLast(new double[] {a, b});
@@ -51,6 +65,14 @@ public final class RuleState {
             out.writeDouble(h[0]);
             out.writeDouble(h[1]);
           }
+          Codec.writeVarLong(out, quiet);
+          out.writeLong(epoch);
+          Codec.writeVarLong(out, counts.length);
+          for (long c : counts) {
+            Codec.writeVarLong(out, c);
+          }
+          Codec.writeVarLong(out, pool.length);
+          out.write(pool);
         });
   }
 
@@ -60,10 +82,11 @@ public final class RuleState {
         "rule state",
         in -> {
           RuleState s = new RuleState();
+          int version = 1;
           if (Codec.hasHeader(bytes)) {
             in.readUnsignedByte();
-            int version = in.readUnsignedByte();
-            if (version != VERSION) {
+            version = in.readUnsignedByte();
+            if (version != VERSION && version != 2) {
               throw new java.io.IOException("unknown rule state version " + version);
             }
             s.lastActiveMs = in.readLong();
@@ -76,7 +99,24 @@ public final class RuleState {
           for (int i = 0; i < n; i++) {
             s.history.addLast(new double[] {in.readDouble(), in.readDouble()});
           }
+          if (version >= 3) {
+            s.quiet = (int) Math.min(Integer.MAX_VALUE, Codec.readVarLong(in));
+            s.epoch = in.readLong();
+            s.counts = new long[length(Codec.readVarLong(in))];
+            for (int i = 0; i < s.counts.length; i++) {
+              s.counts[i] = Codec.readVarLong(in);
+            }
+            s.pool = new byte[length(Codec.readVarLong(in))];
+            in.readFully(s.pool);
+          }
           return s;
         });
+  }
+
+  private static int length(long n) throws java.io.IOException {
+    if (n > 1 << 20) {
+      throw new java.io.IOException("rule state length " + n + " out of range");
+    }
+    return (int) n;
   }
 }

@@ -5,7 +5,6 @@ import io.infermeter.streams.StreamsLimits;
 import io.infermeter.streams.StreamsSettings.AlertSettings;
 import io.infermeter.streams.latency.LatencyAccumulator;
 import io.infermeter.streams.latency.LatencyMetric;
-import io.infermeter.streams.latency.LatencyPercentiles;
 import io.infermeter.streams.state.ObjectStore;
 import io.infermeter.streams.support.StreamsCounters;
 import io.infermeter.streams.windows.AggKey;
@@ -14,11 +13,17 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Alerts concern for request windows: evaluates the request rules (latency regression, SLO burn,
- * error spike, cold-start storm, queue build-up) on a closed window and keeps each rule's state in
- * a named store (in memory, written behind to its changelog at commit). Not thread-safe (one task).
+ * Alerts concern for request windows: evaluates the request rules (latency regression, P99 jitter,
+ * SLO burn, error spike, cold-start storm, queue build-up) on a closed window and keeps each rule's
+ * state in a named store (in memory, written behind to its changelog at commit). Not thread-safe
+ * (one task).
  */
 public final class WindowAlerts {
+
+  /** The latency metrics judged by latency_regression, each its own alert (label metric). */
+  private static final LatencyMetric[] REGRESSION_METRICS = {LatencyMetric.E2E, LatencyMetric.TTFT};
+
+  private static final String E2E = LatencyMetric.E2E.wireName();
 
   private final RuleStates states;
   private final AlertSettings cfg;
@@ -48,15 +53,32 @@ public final class WindowAlerts {
         new Alerts.Subject(key, k.cluster(), k.region(), k.host(), k.model(), "");
     long startUs = a.windowStartMs * 1000;
     long endUs = (a.windowStartMs + a.windowSizeMs) * 1000;
-    LatencyAccumulator e2e = a.latency(LatencyMetric.E2E, false);
-    if (e2e != null && e2e.count > 0) {
-      long p99 = LatencyPercentiles.percentile(e2e, 99);
+    for (LatencyMetric m : REGRESSION_METRICS) {
+      LatencyAccumulator warm = a.latency(m, false);
+      if (warm != null && warm.count > 0) {
+        // e2e keeps the key it always had; ttft's state and dedup key get a "|ttft" suffix
+        Alerts.Subject metricSubject = subject.forMetric(m.wireName(), E2E);
+        states.evaluate(
+            out,
+            AlertRules.LATENCY_REGRESSION,
+            metricSubject.key(),
+            s ->
+                AlertRules.latencyRegression(
+                    s, m.wireName(), warm, a.windowStartMs, a.windowSizeMs, cfg),
+            metricSubject,
+            startUs,
+            endUs,
+            nowMs);
+      }
+    }
+    LatencyAccumulator tpot = a.latency(LatencyMetric.TPOT, false);
+    if (tpot != null && tpot.count > 0) {
       states.evaluate(
           out,
-          AlertRules.LATENCY_REGRESSION,
+          AlertRules.P99_JITTER,
           key,
-          s -> AlertRules.latencyRegression(s, p99, e2e.count, cfg),
-          subject,
+          s -> AlertRules.p99Jitter(s, tpot, a.windowStartMs, a.windowSizeMs, cfg),
+          subject.forMetric(LatencyMetric.TPOT.wireName(), LatencyMetric.TPOT.wireName()),
           startUs,
           endUs,
           nowMs);
@@ -73,7 +95,7 @@ public final class WindowAlerts {
         out,
         AlertRules.SLO_BURN,
         key,
-        s -> AlertRules.sloBurn(s, g, t, cfg),
+        s -> AlertRules.sloBurn(s, a.windowStartMs, a.windowStartMs + a.windowSizeMs, g, t, cfg),
         subject,
         startUs,
         endUs,
@@ -82,7 +104,7 @@ public final class WindowAlerts {
         out,
         AlertRules.ERROR_SPIKE,
         key,
-        s -> AlertRules.errorSpike(a.errors + a.timeouts, a.requests, cfg),
+        s -> AlertRules.errorSpike(s, a.errors + a.timeouts, a.requests, cfg),
         subject,
         startUs,
         endUs,
@@ -91,7 +113,7 @@ public final class WindowAlerts {
         out,
         AlertRules.COLD_START_STORM,
         key,
-        s -> AlertRules.coldStartStorm(a.coldStarts, a.requests, cfg),
+        s -> AlertRules.coldStartStorm(s, a.coldStarts, a.requests, cfg),
         subject,
         startUs,
         endUs,
@@ -100,7 +122,7 @@ public final class WindowAlerts {
         out,
         AlertRules.QUEUE_BUILDUP,
         key,
-        s -> AlertRules.queueBuildup(a.queueShareOfE2ePct(), a.queueSumUs, a.e2eSumUs, cfg),
+        s -> AlertRules.queueBuildup(s, a.queueShareOfE2ePct(), a.queueSumUs, a.e2eSumUs, cfg),
         subject,
         startUs,
         endUs,

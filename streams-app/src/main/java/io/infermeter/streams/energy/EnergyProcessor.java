@@ -525,10 +525,15 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     if (gapFromUs >= 0 && (deltaMj != null || !Double.isNaN(trapezoidJ))) {
       counters.energyGapsSpread.increment();
     }
-    Long reasons = s.getThrottleReasons();
+    // only the counted reasons (thermal, power brake, HW slowdown by default) start or extend a
+    // throttle run: an idle GPU (0x1) or pinned application clocks (0x2) are not throttled
+    long reasons =
+        s.getThrottleReasons() == null
+            ? 0
+            : s.getThrottleReasons() & settings.alerts().throttleReasonsMask;
     long throttleSince = -1;
     long runUs = 0;
-    if (reasons != null && reasons != 0) {
+    if (reasons != 0) {
       throttleSince = last != null && last.throttleSinceUs >= 0 ? last.throttleSinceUs : t;
       runUs = t - throttleSince;
     }
@@ -607,8 +612,8 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
       }
       if (runUs > d.throttleRunMaxUs) {
         d.throttleRunMaxUs = runUs;
-        d.throttleReasons = reasons;
       }
+      d.throttleReasons |= reasons;
       if (s.getPcieRxBytesPerSec() != null || s.getPcieTxBytesPerSec() != null) {
         d.pcieSum +=
             (s.getPcieRxBytesPerSec() == null ? 0 : s.getPcieRxBytesPerSec())
@@ -1068,6 +1073,8 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
             key,
             s ->
                 AlertRules.kvCacheHigh(
+                    s,
+                    w.startMs + w.sizeMs,
                     kv.kvUsagePct(),
                     kv.preemptions(),
                     kv.engine(),
@@ -1083,7 +1090,9 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
             out,
             AlertRules.GPU_MEMORY_HIGH,
             key,
-            s -> AlertRules.gpuMemoryHigh(d.memUsedMax, d.memTotal, settings.alerts()),
+            s ->
+                AlertRules.gpuMemoryHigh(
+                    s, d.memUsedMax, d.memTotal, w.startMs + w.sizeMs, settings.alerts()),
             subject,
             startUs,
             endUs);
@@ -1093,17 +1102,20 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
           AlertRules.THROTTLING,
           key,
           s ->
-              AlertRules.throttling(d.throttleRunMaxUs / 1e6, d.throttleReasons, settings.alerts()),
+              AlertRules.throttling(
+                  s, d.throttleRunMaxUs / 1e6, d.throttleReasons, settings.alerts()),
           subject,
           startUs,
           endUs);
       if (d.memUsedLast >= 0) {
-        double load = d.utilN == 0 ? 0 : d.utilMean();
+        double load = d.utilMean(); // NaN: unknown
         apply(
             out,
             AlertRules.MEMORY_LEAK,
             key,
-            s -> AlertRules.memoryLeak(s, d.memUsedLast, load, settings.alerts()),
+            s ->
+                AlertRules.memoryLeak(
+                    s, w.startMs + w.sizeMs, d.memUsedLast, load, settings.alerts()),
             subject,
             startUs,
             endUs);

@@ -174,8 +174,13 @@ public final class HostWindow implements WindowTable.Windowed {
     long memUsedLast = -1;
     long memUsedLastTs = Long.MIN_VALUE;
     public long memTotal = -1;
+
+    /** Longest run of counted throttle reasons ending in the window (may start before it), us. */
     long throttleRunMaxUs;
+
+    /** Union of the counted throttle-reason bits ({@code alerts.throttle.reasons.mask}) seen. */
     long throttleReasons;
+
     double pcieSum;
     int pcieN;
 

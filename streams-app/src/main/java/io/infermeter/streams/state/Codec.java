@@ -106,6 +106,30 @@ public final class Codec {
     throw new IOException("varint longer than 5 bytes");
   }
 
+  /** An unsigned LEB128 varint of a non-negative long (counts: 1 byte below 128). */
+  public static void writeVarLong(DataOutput out, long v) throws IOException {
+    if (v < 0) {
+      throw new IllegalArgumentException("negative varlong " + v);
+    }
+    while ((v & ~0x7FL) != 0) {
+      out.writeByte((int) ((v & 0x7F) | 0x80));
+      v >>>= 7;
+    }
+    out.writeByte((int) v);
+  }
+
+  public static long readVarLong(DataInput in) throws IOException {
+    long v = 0;
+    for (int shift = 0; shift < 63; shift += 7) {
+      int b = in.readUnsignedByte();
+      v |= (long) (b & 0x7F) << shift;
+      if ((b & 0x80) == 0) {
+        return v;
+      }
+    }
+    throw new IOException("varlong longer than 9 bytes");
+  }
+
   /** Writes {@link #FORMAT_MARK} and {@code version}. */
   public static void writeHeader(DataOutput out, int version) throws IOException {
     out.writeByte(FORMAT_MARK);

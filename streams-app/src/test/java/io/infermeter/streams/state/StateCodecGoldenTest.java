@@ -103,6 +103,17 @@ class StateCodecGoldenTest {
     return s;
   }
 
+  /** {@link #rule} with what version 3 added: clear windows, a count ring and a pool. */
+  static RuleState ruleV3() {
+    RuleState s = rule();
+    s.lastActiveMs = 1_700_000_050_000L;
+    s.quiet = 2;
+    s.epoch = 5_666_666L;
+    s.counts = new long[] {0, 1, 127, 128, 300_000, Long.MAX_VALUE};
+    s.pool = new byte[] {1, 2, (byte) 0xFF};
+    return s;
+  }
+
   static HostWindow hostWindow(String host) {
     HostWindow w = new HostWindow(host, 1_700_000_040_000L, 10_000L);
     w.cluster = "c1";
@@ -318,6 +329,29 @@ class StateCodecGoldenTest {
   }
 
   @Test
+  void ruleStateV2DecodesWithoutTheVersion3Fields() throws IOException {
+    RuleState s = RuleState.fromBytes(fixture("state-previous/rule-state-v2.hex"));
+    assertThat(s.firing).isTrue();
+    assertThat(s.lastActiveMs).isEqualTo(1_700_000_050_000L);
+    assertThat(s.history).hasSize(2);
+    assertThat(s.quiet).isZero();
+    assertThat(s.counts).isEmpty();
+    assertThat(s.pool).isEmpty();
+    RuleState expected = rule();
+    expected.lastActiveMs = 1_700_000_050_000L;
+    assertThat(s.toBytes()).isEqualTo(expected.toBytes());
+    EnergyProcessor.HostSeen h =
+        EnergyProcessor.HostSeen.read(fixture("state-previous/host-last-seen-v2-rule-v2.hex"));
+    assertThat(h.rule.firing).isTrue();
+    assertThat(h.rule.streak).isEqualTo(2);
+    RuleState v3 = RuleState.fromBytes(ruleV3().toBytes());
+    assertThat(v3.quiet).isEqualTo(2);
+    assertThat(v3.epoch).isEqualTo(5_666_666L);
+    assertThat(v3.counts).containsExactly(0, 1, 127, 128, 300_000, Long.MAX_VALUE);
+    assertThat(v3.pool).containsExactly(1, 2, 0xFF);
+  }
+
+  @Test
   void hostWindowV2DecodesWithoutPodsOrEngines() throws IOException {
     HostWindow w = HostWindow.fromBytes(fixture("state-previous/host-window-v2.hex"));
     assertThat(w.devices.get("0").pod).isEmpty();
@@ -365,12 +399,7 @@ class StateCodecGoldenTest {
       Map.of(
           "request-accumulator-v4-plain.hex", () -> accumulatorV4("llama-3-8b").toBytes(false),
           "request-accumulator-v4-compressed.hex", () -> accumulatorV4("llama-3-8b").toBytes(true),
-          "rule-state-v2.hex",
-              () -> {
-                RuleState s = rule();
-                s.lastActiveMs = 1_700_000_050_000L;
-                return s.toBytes();
-              },
+          "rule-state-v3.hex", () -> ruleV3().toBytes(),
           "host-window-v4.hex", () -> hostWindowV4(HOST).toBytes(),
           "engine-last-v1.hex",
               () ->
@@ -417,7 +446,7 @@ class StateCodecGoldenTest {
     assertThat(acc[0]).isEqualTo((byte) RequestAccumulator.VERSION);
     for (String header :
         new String[] {
-          "rule-state-v2.hex",
+          "rule-state-v3.hex",
           "host-window-v4.hex",
           "host-last-seen-v2.hex",
           "device-last-v2.hex",

@@ -222,15 +222,7 @@ class EnergyTopologyTest {
               io.infermeter.schemas.Topics.CARBON_INTENSITY.name(),
               org.apache.kafka.common.serialization.Serdes.String().serializer(),
               f.serdes.intensities().serializer());
-      prices.pipeInput(
-          "H100",
-          io.infermeter.avro.PriceUpdate.newBuilder()
-              .setGpuType("H100")
-              .setPricePerHour(4.0)
-              .setCurrency("USD")
-              .setEffectiveFromUs(T0_MS * 1000)
-              .build(),
-          T0_MS);
+      prices.pipeInput("H100", price("H100", 4.0, "USD"), T0_MS);
       carbon.pipeInput(
           "eu-west-1",
           io.infermeter.avro.CarbonIntensityUpdate.newBuilder()
@@ -262,6 +254,16 @@ class EnergyTopologyTest {
     }
   }
 
+  private static io.infermeter.avro.PriceUpdate price(
+      String gpuType, double perHour, String currency) {
+    return io.infermeter.avro.PriceUpdate.newBuilder()
+        .setGpuType(gpuType)
+        .setPricePerHour(perHour)
+        .setCurrency(currency)
+        .setEffectiveFromUs(T0_MS * 1000)
+        .build();
+  }
+
   @Test
   void aPriceUpdateUnderTheTableKeyPricesNvmlNamesAndAnotherCurrencyIsIgnored() {
     try (TopologyFixture f = new TopologyFixture(Map.of("topics.price.updates.enabled", "true"))) {
@@ -271,24 +273,8 @@ class EnergyTopologyTest {
               org.apache.kafka.common.serialization.Serdes.String().serializer(),
               f.serdes.prices().serializer());
       // keyed by the table's type name, while NVML reports the full product name
-      prices.pipeInput(
-          "H100",
-          io.infermeter.avro.PriceUpdate.newBuilder()
-              .setGpuType("H100")
-              .setPricePerHour(4.0)
-              .setCurrency("USD")
-              .setEffectiveFromUs(T0_MS * 1000)
-              .build(),
-          T0_MS);
-      prices.pipeInput(
-          "NVIDIA L40S",
-          io.infermeter.avro.PriceUpdate.newBuilder()
-              .setGpuType("NVIDIA L40S")
-              .setPricePerHour(1.9)
-              .setCurrency("EUR")
-              .setEffectiveFromUs(T0_MS * 1000)
-              .build(),
-          T0_MS);
+      prices.pipeInput("H100", price("H100", 4.0, "USD"), T0_MS);
+      prices.pipeInput("NVIDIA L40S", price("NVIDIA L40S", 1.9, "EUR"), T0_MS);
       for (int i = 0; i <= 25; i++) {
         long t = T0_MS + i * 1000L;
         f.send(sample("h1", "g1", t).setGpuType("NVIDIA H100 80GB HBM3").setPowerW(300.0).build());

@@ -560,22 +560,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
             table.getOrCreate(
                 hostKey(s.getHost()), k -> null, start, size, EnergyProcessor::newWindow);
       }
-      w.cluster = s.getCluster();
-      w.region = s.getRegion();
-      boolean[] folded = {false};
-      HostWindow.DeviceAcc d = w.device(s.getDeviceId(), limits.devicesPerWindow(), folded);
-      if (folded[0]) {
-        counters.mapEntriesFolded.increment();
-        d.kind = "OTHER"; // several devices: no price, not a GPU
-        d.gpuType = "";
-      } else {
-        d.kind = s.getDeviceKind().name();
-        d.gpuType = s.getGpuType() == null ? "" : s.getGpuType();
-      }
-      d.source = s.getSource();
-      if (s.getPod() != null) {
-        d.pod = s.getPod();
-      }
+      HostWindow.DeviceAcc d = device(w, s);
       d.samples++;
       if (gapFromUs >= 0) {
         spreadGap(s, gapFromUs, t, deltaMj, trapezoidJ, start, size, d);
@@ -654,6 +639,30 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   }
 
   /**
+   * The sample's device in window {@code w}, described by the sample (kind, GPU type, source, pod);
+   * past the per-window device cap the shared fold entry, which is neither priced nor a GPU.
+   */
+  private HostWindow.DeviceAcc device(HostWindow w, HardwareSample s) {
+    w.cluster = s.getCluster();
+    w.region = s.getRegion();
+    boolean[] folded = {false};
+    HostWindow.DeviceAcc d = w.device(s.getDeviceId(), limits.devicesPerWindow(), folded);
+    if (folded[0]) {
+      counters.mapEntriesFolded.increment();
+      d.kind = "OTHER";
+      d.gpuType = "";
+    } else {
+      d.kind = s.getDeviceKind().name();
+      d.gpuType = s.getGpuType() == null ? "" : s.getGpuType();
+    }
+    d.source = s.getSource();
+    if (s.getPod() != null) {
+      d.pod = s.getPod();
+    }
+    return d;
+  }
+
+  /**
    * Books the energy of the interval (fromUs, toUs] of one device over the windows of {@code
    * sizeMs} it overlaps, by time: {@code current} (the window of the later sample, starting at
    * {@code currentStartMs}) takes its part, each earlier window its own (created if it has no
@@ -691,22 +700,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
                     .full()
                 : table.getOrCreate(
                     hostKey(s.getHost()), k -> null, ws, sizeMs, EnergyProcessor::newWindow);
-        w.cluster = s.getCluster();
-        w.region = s.getRegion();
-        boolean[] folded = {false};
-        d = w.device(s.getDeviceId(), limits.devicesPerWindow(), folded);
-        if (folded[0]) {
-          counters.mapEntriesFolded.increment();
-          d.kind = "OTHER";
-          d.gpuType = "";
-        } else {
-          d.kind = s.getDeviceKind().name();
-          d.gpuType = s.getGpuType() == null ? "" : s.getGpuType();
-        }
-        d.source = s.getSource();
-        if (s.getPod() != null) {
-          d.pod = s.getPod();
-        }
+        d = device(w, s);
       }
       if (deltaMj != null) {
         d.counterDeltaMj += upTo(deltaMj, b, lenUs) - upTo(deltaMj, a, lenUs);

@@ -3,6 +3,7 @@ package io.infermeter.demo;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.infermeter.avro.RequestEvent;
+import io.infermeter.avro.RequestStatus;
 import io.infermeter.demo.sim.Incident;
 import io.infermeter.schemas.RequestTimings;
 import io.infermeter.schemas.TopicSpec;
@@ -170,7 +171,7 @@ class EndToEndIT {
       assertThat(counted).isEqualTo(expected);
 
       // 2. fleet percentiles merged in SQL from per-host histograms vs exact nearest-rank of the
-      // sent requests
+      // sent successful requests (failures are counted, their latencies stay out)
       try (Statement st = ch.createStatement();
           ResultSet rs =
               st.executeQuery(
@@ -188,7 +189,11 @@ class EndToEndIT {
           String model = rs.getString(1);
           long[] e2e =
               inRange.stream()
-                  .filter(e -> e.getModel().equals(model) && !e.getColdStart())
+                  .filter(
+                      e ->
+                          e.getModel().equals(model)
+                              && !e.getColdStart()
+                              && e.getStatus() == RequestStatus.OK)
                   .mapToLong(e -> RequestTimings.e2eUs(e).orElseThrow())
                   .sorted()
                   .toArray();

@@ -205,8 +205,32 @@ class InfermeterTopologyTest {
       assertThat(a.getColdStarts()).isEqualTo(1);
       assertThat(a.getErrorsByType()).containsEntry("oom", 1L);
       assertThat(stats(a, "e2e", "cold").getCount()).isEqualTo(1);
-      assertThat(stats(a, "e2e", "warm").getCount()).isEqualTo(2);
+      // the failed request is counted, but its latency stays out of the histograms
+      assertThat(stats(a, "e2e", "warm").getCount()).isEqualTo(1);
       assertThat(stats(a, "e2e", "cold").getMaxUs()).isEqualTo(10_000);
+    }
+  }
+
+  @Test
+  void aTimedOutRequestDoesNotSetTheTailLatency() {
+    try (TopologyFixture f = new TopologyFixture(Map.of())) {
+      // 999 requests of about 1 s and one that hit the client's 60 s timeout
+      for (int i = 0; i < 999; i++) {
+        f.send(
+            request("ok" + i, "h1", "m1", T0_MS + 1000 + i, 0, 100_000, 900_000 + i, 10).build());
+      }
+      f.send(
+          request("timeout", "h1", "m1", T0_MS + 2000, 0, 100_000, 59_900_000, 10)
+              .setStatus(RequestStatus.TIMEOUT)
+              .build());
+      f.send(request("close", "h1", "m1", T0_MS + 11_500, 0, 1000, 1000, 2).build());
+      WindowAggregate a = f.aggregates().get(0);
+      assertThat(a.getRequests()).isEqualTo(1000);
+      assertThat(a.getTimeouts()).isEqualTo(1);
+      LatencyStats e2e = stats(a, "e2e", "warm");
+      assertThat(e2e.getCount()).isEqualTo(999);
+      assertThat(e2e.getMaxUs()).isLessThan(1_100_000);
+      assertThat(e2e.getP999Us()).isLessThan(1_100_000);
     }
   }
 

@@ -49,6 +49,8 @@ public final class RequestAccumulator implements WindowTable.Windowed {
 
   private static final int COHORTS = 2; // 0 warm, 1 cold
 
+  private static final LatencyMetric[] NO_METRICS = {};
+
   public AggKey key;
   public long windowStartMs;
   public long windowSizeMs;
@@ -224,7 +226,11 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     long tpot = -1;
     long e2e = -1;
     long queue = -1;
-    for (LatencyMetric m : LatencyMetric.all()) {
+    // Latency histograms and jitter hold successful requests only, as AIPerf and vLLM's benchmarks
+    // report them: a timed-out request's e2e is the client's timeout, not the engine's latency,
+    // and one such value per thousand sets p99.9. Failures are counted above (errors, timeouts,
+    // cancelled, errorsByType) and still take device time and tokens.
+    for (LatencyMetric m : status == RequestStatus.OK ? LatencyMetric.all() : NO_METRICS) {
       OptionalLong v = m.of(e);
       if (v.isEmpty()) {
         continue;

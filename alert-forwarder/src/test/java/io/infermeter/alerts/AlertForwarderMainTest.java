@@ -24,8 +24,8 @@ class AlertForwarderMainTest {
       System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
       System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
       CommandLine cmd = new CommandLine(new AlertForwarderMain());
-      cmd.setOut(new java.io.PrintWriter(System.out, true));
-      cmd.setErr(new java.io.PrintWriter(System.err, true));
+      cmd.setOut(new java.io.PrintWriter(System.out, true, StandardCharsets.UTF_8));
+      cmd.setErr(new java.io.PrintWriter(System.err, true, StandardCharsets.UTF_8));
       int code = cmd.execute(args);
       return new Run(
           code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));

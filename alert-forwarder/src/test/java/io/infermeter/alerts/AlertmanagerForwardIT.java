@@ -14,6 +14,7 @@ import io.infermeter.testsupport.Infra;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -329,8 +330,11 @@ class AlertmanagerForwardIT {
     AlertForwarder f = start(settings);
     Instant t0 = Instant.now();
 
-    raw.send(new ProducerRecord<>(topic, "junk".getBytes(), new byte[] {0, 0, 0, 0, 1, 42})).get();
-    raw.send(new ProducerRecord<>(topic, "tombstone".getBytes(), null)).get();
+    raw.send(
+            new ProducerRecord<>(
+                topic, "junk".getBytes(StandardCharsets.UTF_8), new byte[] {0, 0, 0, 0, 1, 42}))
+        .get();
+    raw.send(new ProducerRecord<>(topic, "tombstone".getBytes(StandardCharsets.UTF_8), null)).get();
     send(alert("queue_buildup", "host-q", AlertState.FIRING, t0, t0));
 
     Infra.await(
@@ -397,7 +401,9 @@ class AlertmanagerForwardIT {
   @Test
   void basicAuthIsSentAndAWrongPasswordIsRejectedNotRetried() throws Exception {
     String good =
-        "Basic " + java.util.Base64.getEncoder().encodeToString("forwarder:s3cret".getBytes());
+        "Basic "
+            + java.util.Base64.getEncoder()
+                .encodeToString("forwarder:s3cret".getBytes(StandardCharsets.UTF_8));
     AlertmanagerProcess am =
         AlertmanagerProcess.start(
             0, "basic_auth_users:\n  forwarder: " + S3CRET_BCRYPT + "\n", Optional.of(good));

@@ -70,7 +70,8 @@ final class AlertmanagerProcess implements AutoCloseable {
       candidates.add(Path.of(env));
     }
     candidates.add(Path.of("/usr/bin/prometheus-alertmanager"));
-    for (String p : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+    for (String p :
+        System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator, -1)) {
       if (!p.isEmpty()) {
         candidates.add(Path.of(p, "alertmanager"));
       }

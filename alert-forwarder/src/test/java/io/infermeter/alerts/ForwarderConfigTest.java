@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.infermeter.schemas.config.ConfigException;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -176,7 +177,9 @@ class ForwarderConfigTest {
                         "s3cret"))
                 .authorization())
         .contains(
-            "Basic " + java.util.Base64.getEncoder().encodeToString("forwarder:s3cret".getBytes()));
+            "Basic "
+                + java.util.Base64.getEncoder()
+                    .encodeToString("forwarder:s3cret".getBytes(StandardCharsets.UTF_8)));
     Path token = dir.resolve("token");
     Files.writeString(token, "abc.def\n");
     assertThat(

@@ -9,6 +9,7 @@ import io.infermeter.schemas.config.Settings;
 import io.infermeter.testsupport.Infra;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -61,7 +62,7 @@ class CollectorHttpLimitsIT {
       try {
         // slowloris: 80 connections (all admitted here) each send one byte of a head
         for (int i = 0; i < 80; i++) {
-          Socket s = new Socket("127.0.0.1", port);
+          Socket s = new Socket(InetAddress.getLoopbackAddress(), port);
           s.getOutputStream().write('P');
           sockets.add(s);
         }
@@ -92,7 +93,7 @@ class CollectorHttpLimitsIT {
         System.gc();
         long heapBefore = usedHeap();
         for (int i = 0; i < 64; i++) {
-          Socket s = new Socket("127.0.0.1", port);
+          Socket s = new Socket(InetAddress.getLoopbackAddress(), port);
           s.getOutputStream()
               .write(
                   ("POST /v1/requests HTTP/1.1\r\nHost: x\r\nContent-Length: "

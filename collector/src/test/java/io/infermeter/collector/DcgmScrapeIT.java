@@ -8,6 +8,7 @@ import io.infermeter.schemas.Topics;
 import io.infermeter.schemas.config.Settings;
 import io.infermeter.testsupport.Infra;
 import java.io.InputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -43,7 +44,8 @@ class DcgmScrapeIT {
             .filter(l -> l.startsWith("DCGM_FI_"))
             .map(l -> l.replaceAll(".*UUID=\"([^\"]+)\".*", "$1"))
             .collect(Collectors.toSet());
-    HttpServer exporter = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    HttpServer exporter =
+        HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     exporter.createContext(
         "/metrics",
         ex -> {

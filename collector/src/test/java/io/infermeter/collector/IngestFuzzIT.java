@@ -10,6 +10,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
@@ -293,7 +294,7 @@ class IngestFuzzIT {
   /** Sends raw bytes and returns everything the server answered until it closed (or 5 s passed). */
   private static String raw(int port, String request) throws IOException {
     try (Socket s = new Socket()) {
-      s.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
+      s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5_000);
       s.setSoTimeout(5_000);
       OutputStream out = s.getOutputStream();
       out.write(request.getBytes(StandardCharsets.ISO_8859_1));

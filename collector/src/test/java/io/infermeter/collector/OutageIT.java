@@ -116,7 +116,7 @@ class OutageIT {
                   post(
                       http,
                       collector.httpPort(),
-                      lines("during-" + i + "-", 100, a + 1000 + i * 100)));
+                      lines("during-" + i + "-", 100, a + 1000 + i * 100L)));
         }
         // the broker being unreachable costs the clients nothing: answered within the bound
         // (docs/COLLECTOR.md)

@@ -29,11 +29,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.StringSerializer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -256,7 +258,7 @@ final class RunCommand implements Callable<Integer> {
           }
         }
         if (t <= backfillEndUs && speed > 0) {
-          long dueMs = wallStartMs + (long) ((t - startUs) / 1000 / speed);
+          long dueMs = wallStartMs + (long) ((t - startUs) / 1000.0 / speed);
           long waitMs = dueMs - Instant.now().toEpochMilli();
           if (waitMs > 0) {
             Thread.sleep(waitMs);
@@ -281,34 +283,38 @@ final class RunCommand implements Callable<Integer> {
         }
         post(http, pending, pendingEvents);
         for (HardwareSample s : simulator.samplesAt(t, 1_000_000L)) {
-          samples.send(
-              new ProducerRecord<>(
-                  Topics.HARDWARE.withPrefix(topicPrefix).name(),
-                  null,
-                  s.getTimestampUs() / 1000,
-                  s.getHost() + "/" + s.getDeviceId(),
-                  s),
-              (md, ex) -> {
-                if (ex != null) {
-                  sendFailure.compareAndSet(null, ex);
-                }
-              });
+          // the callback sees the outcome; the future would only repeat it
+          Future<RecordMetadata> unused =
+              samples.send(
+                  new ProducerRecord<>(
+                      Topics.HARDWARE.withPrefix(topicPrefix).name(),
+                      null,
+                      s.getTimestampUs() / 1000,
+                      s.getHost() + "/" + s.getDeviceId(),
+                      s),
+                  (md, ex) -> {
+                    if (ex != null) {
+                      sendFailure.compareAndSet(null, ex);
+                    }
+                  });
           samplesSent.incrementAndGet();
         }
         if ((t - startUs) / 1_000_000L % ENGINE_EVERY_S == 0) {
           for (EngineSample s : simulator.engineSamplesAt(t, ENGINE_EVERY_S * 1_000_000L)) {
-            engines.send(
-                new ProducerRecord<>(
-                    Topics.ENGINE_STATE.withPrefix(topicPrefix).name(),
-                    null,
-                    s.getTimestampUs() / 1000,
-                    s.getHost(),
-                    s),
-                (md, ex) -> {
-                  if (ex != null) {
-                    sendFailure.compareAndSet(null, ex);
-                  }
-                });
+            // the callback sees the outcome; the future would only repeat it
+            Future<RecordMetadata> unused =
+                engines.send(
+                    new ProducerRecord<>(
+                        Topics.ENGINE_STATE.withPrefix(topicPrefix).name(),
+                        null,
+                        s.getTimestampUs() / 1000,
+                        s.getHost(),
+                        s),
+                    (md, ex) -> {
+                      if (ex != null) {
+                        sendFailure.compareAndSet(null, ex);
+                      }
+                    });
             engineSamplesSent.incrementAndGet();
           }
         }

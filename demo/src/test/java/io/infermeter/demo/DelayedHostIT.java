@@ -73,7 +73,7 @@ class DelayedHostIT {
           StringBuilder lines = new StringBuilder();
           for (int i = 0; i < PER_TICK; i++) {
             long completed = prevUs + (long) (random.nextDouble() * (tickEndUs - prevUs)) - shift;
-            long e2e = 50_000 + random.nextInt(2_000_000);
+            long e2e = 50_000L + random.nextInt(2_000_000);
             lines.append(
                 Pipeline.line(h.getKey() + "-" + seq++, h.getKey(), h.getValue(), completed, e2e));
             sent.merge(h.getKey(), 1L, Long::sum);

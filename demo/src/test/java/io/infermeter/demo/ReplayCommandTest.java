@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -31,7 +32,7 @@ class ReplayCommandTest {
 
   @BeforeEach
   void startServer() throws IOException {
-    server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     server.createContext(
         "/",
         ex -> {
@@ -43,7 +44,8 @@ class ReplayCommandTest {
                   + "\n"
                   + body);
           byte[] answer =
-              (status == 200 ? "{}" : "rejected 1 of 2 items: line 2: model is missing").getBytes();
+              (status == 200 ? "{}" : "rejected 1 of 2 items: line 2: model is missing")
+                  .getBytes(StandardCharsets.UTF_8);
           ex.sendResponseHeaders(status, answer.length);
           ex.getResponseBody().write(answer);
           ex.close();

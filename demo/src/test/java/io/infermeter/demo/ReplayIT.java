@@ -377,6 +377,7 @@ class ReplayIT {
   /** A vLLM V1 {@code llm_request} span (latencies in seconds) that names its model. */
   static void span(Tracer tracer, Sent s) {
     long arrivalNs = (s.completedUs() - s.e2eUs()) * 1000;
+    long ttftUs = s.e2eUs() / 5; // whole microseconds
     Span span =
         tracer
             .spanBuilder("llm_request")
@@ -387,7 +388,7 @@ class ReplayIT {
         Attributes.builder()
             .put("gen_ai.response.model", s.model())
             .put("gen_ai.latency.e2e", s.e2eUs() / 1e6)
-            .put("gen_ai.latency.time_to_first_token", (s.e2eUs() / 5) / 1e6)
+            .put("gen_ai.latency.time_to_first_token", ttftUs / 1e6)
             .put("gen_ai.usage.prompt_tokens", 100L)
             .put("gen_ai.usage.completion_tokens", 50L)
             .build());

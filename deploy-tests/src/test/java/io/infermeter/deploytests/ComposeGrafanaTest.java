@@ -43,7 +43,7 @@ class ComposeGrafanaTest {
   private static Map<String, Path> binds() {
     Map<String, Path> out = new LinkedHashMap<>();
     for (JsonNode v : grafana.path("volumes")) {
-      String[] parts = v.asText().split(":");
+      String[] parts = v.asText().split(":", -1);
       if (parts[0].startsWith(".")) {
         out.put(parts[1], composeDir.resolve(parts[0]).normalize());
       }
@@ -105,7 +105,7 @@ class ComposeGrafanaTest {
   }
 
   private static int[] version(String text) {
-    String[] parts = text.split("\\.");
+    String[] parts = text.split("\\.", -1);
     return new int[] {Integer.parseInt(parts[0]), Integer.parseInt(parts[1])};
   }
 

@@ -73,7 +73,7 @@ final class Dockerfiles {
     List<Instruction> current = null;
     for (Instruction i : instructions(text)) {
       if (i.keyword().equals("FROM")) {
-        String[] parts = i.args().split("\\s+");
+        String[] parts = i.args().split("\\s+", -1);
         String image = substitute(parts[0], args);
         String name = parts.length >= 3 && parts[1].equalsIgnoreCase("AS") ? parts[2] : null;
         current = new ArrayList<>();
@@ -111,7 +111,7 @@ final class Dockerfiles {
     }
     for (Stage s : stages) {
       if (!VERSIONED.matcher(s.image()).matches()
-          || !s.image().contains(":") && !s.image().contains("@")) {
+          || (!s.image().contains(":") && !s.image().contains("@"))) {
         p.add("base image '" + s.image() + "' is not pinned by a version");
       }
     }
@@ -201,7 +201,7 @@ final class Dockerfiles {
       }
     }
     List<Instruction> users = run.all("USER");
-    String user = users.isEmpty() ? "" : users.get(users.size() - 1).args().split(":")[0];
+    String user = users.isEmpty() ? "" : users.get(users.size() - 1).args().split(":", -1)[0];
     if (!user.matches("[0-9]+") || Integer.parseInt(user) == 0) {
       p.add("runtime stage USER '" + user + "' is not a numeric non-root user");
     }

@@ -514,7 +514,7 @@ class HelmChartTest {
   static Set<String> markdownAnchors(String markdown) {
     Set<String> anchors = new LinkedHashSet<>();
     boolean fenced = false;
-    for (String line : markdown.split("\n")) {
+    for (String line : markdown.lines().toList()) {
       if (line.startsWith("```")) {
         fenced = !fenced;
       } else if (!fenced && line.startsWith("#")) {

@@ -65,7 +65,7 @@ final class Migrations {
       throw new IllegalArgumentException("unknown placeholder " + left.group() + " in migration");
     }
     List<String> out = new ArrayList<>();
-    for (String part : STATEMENT_END.split(sql)) {
+    for (String part : STATEMENT_END.split(sql, -1)) {
       if (!stripComments(part).isBlank()) {
         out.add(part.strip());
       }

@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -51,6 +52,7 @@ class ReportIT {
    * Windows sit in the recent past (whole hour, 3 h ago) and TTLs are 10 years, so no TTL merge can
    * drop a row.
    */
+  @SuppressWarnings("TimeInStaticInitializer") // one anchor for the class, read right after loading
   private static final Instant T0 =
       Instant.now().minusSeconds(3 * 3600).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
 
@@ -118,7 +120,7 @@ class ReportIT {
     // stale rows ignored)
     for (String model : MODELS) {
       for (String metric : List.of("e2e", "ttft", "tpot")) {
-        TreeMap<Long, Long> merged = merge(metric, model, null);
+        NavigableMap<Long, Long> merged = merge(metric, model, null);
         List<String> values = rowValues(html, "table-percentiles", model, metric, "warm");
         assertThat(values).as("%s %s row", model, metric).hasSize(4);
         assertThat(Long.parseLong(values.get(0)))
@@ -363,7 +365,7 @@ class ReportIT {
   /**
    * The exact weighted quantile: the smallest value whose cumulative count reaches level x total.
    */
-  static long exactQuantile(TreeMap<Long, Long> hist, double level) {
+  static long exactQuantile(NavigableMap<Long, Long> hist, double level) {
     long total = hist.values().stream().mapToLong(Long::longValue).sum();
     double threshold = level * total;
     long acc = 0;
@@ -379,14 +381,14 @@ class ReportIT {
     return hist.lastKey();
   }
 
-  private static double attainment(TreeMap<Long, Long> hist, long thresholdUs) {
+  private static double attainment(NavigableMap<Long, Long> hist, long thresholdUs) {
     long total = hist.values().stream().mapToLong(Long::longValue).sum();
     long within =
         hist.headMap(thresholdUs, true).values().stream().mapToLong(Long::longValue).sum();
     return within * 100.0 / total;
   }
 
-  private TreeMap<Long, Long> merge(String metric, String model, Integer window) {
+  private NavigableMap<Long, Long> merge(String metric, String model, Integer window) {
     TreeMap<Long, Long> out = new TreeMap<>();
     buckets
         .get(metric)
@@ -458,7 +460,7 @@ class ReportIT {
     StringBuilder cur = new StringBuilder();
     for (String line : script.split("\n", -1)) {
       String t = line.strip();
-      if (t.startsWith("--") || t.isEmpty() && cur.length() == 0) {
+      if (t.startsWith("--") || (t.isEmpty() && cur.length() == 0)) {
         continue;
       }
       cur.append(line).append('\n');
@@ -518,7 +520,7 @@ class ReportIT {
             TreeMap<Long, Long> h = new TreeMap<>();
             long b = base.get(metric) * (1 + mi) + hi * 7_000L + w * 3_000L;
             for (int k = 0; k < 10; k++) {
-              long value = b + k * k * (base.get(metric) / 20) + k;
+              long value = b + (long) k * k * (base.get(metric) / 20) + k;
               long count = k == 9 ? 7 + w + hi : 100 - k * 3 + mi;
               h.put(value, count);
             }

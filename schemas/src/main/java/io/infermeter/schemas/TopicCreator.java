@@ -354,7 +354,7 @@ public final class TopicCreator {
     }
     for (TopicSpec<?> partner : CO_PARTITIONED) {
       String name = plan.name(partner);
-      if (partner == topic) {
+      if (partner.equals(topic)) {
         continue;
       }
       // described even when the listing missed it: a topic created a moment ago may not be listed

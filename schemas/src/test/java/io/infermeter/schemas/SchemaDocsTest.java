@@ -35,7 +35,7 @@ class SchemaDocsTest {
     assertThat(from).as("docs/SCHEMAS.md has a '### Field index' section").isNotNegative();
     Map<String, List<String>> out = new LinkedHashMap<>();
     boolean inTable = false;
-    for (String line : markdown.substring(from).split("\n")) {
+    for (String line : markdown.substring(from).lines().toList()) {
       Matcher row = ROW.matcher(line);
       if (row.matches()) {
         inTable = true;

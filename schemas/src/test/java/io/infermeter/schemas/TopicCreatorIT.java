@@ -228,7 +228,7 @@ class TopicCreatorIT {
             new PrintStream(new ByteArrayOutputStream()));
     assertThat(rc).isZero();
     lines = out.toString(StandardCharsets.UTF_8).lines().toList();
-    assertThat(new HashSet<>(lines.stream().map(l -> l.split("\\s+")[0]).toList()))
+    assertThat(new HashSet<>(lines.stream().map(l -> l.split("\\s+", -1)[0]).toList()))
         .containsExactlyInAnyOrderElementsOf(plan(4, true).names());
     assertThat(lines)
         .allMatch(

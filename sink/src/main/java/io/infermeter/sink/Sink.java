@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -65,8 +66,11 @@ public final class Sink implements AutoCloseable {
     thread.start();
     if (rollups != null) {
       long every = config.rollupInterval().toMillis();
-      rollups.scheduleWithFixedDelay(
-          new RollupTask(config, Clock.systemUTC()), every, every, TimeUnit.MILLISECONDS);
+      // RollupTask logs and swallows its failures, so the schedule only ends with close(): its
+      // future has nothing to report
+      ScheduledFuture<?> unused =
+          rollups.scheduleWithFixedDelay(
+              new RollupTask(config, Clock.systemUTC()), every, every, TimeUnit.MILLISECONDS);
     }
     return this;
   }

@@ -44,38 +44,47 @@ class DeadLetterHandlersTest {
 
   private static ErrorHandlerContext ctx(byte[] key, byte[] value) {
     return new ErrorHandlerContext() {
+      @Override
       public String topic() {
         return "infermeter-requests";
       }
 
+      @Override
       public int partition() {
         return 3;
       }
 
+      @Override
       public long offset() {
         return 42;
       }
 
+      @Override
       public Headers headers() {
         return new RecordHeaders();
       }
 
+      @Override
       public String processorNodeId() {
         return "request-windows";
       }
 
+      @Override
       public TaskId taskId() {
         return new TaskId(0, 3);
       }
 
+      @Override
       public long timestamp() {
         return 1234;
       }
 
+      @Override
       public byte[] sourceRawKey() {
         return key;
       }
 
+      @Override
       public byte[] sourceRawValue() {
         return value;
       }
@@ -90,7 +99,8 @@ class DeadLetterHandlersTest {
     var response =
         h.handleError(
             ctx(null, raw),
-            new ConsumerRecord<>("infermeter-requests", 3, 42, "k".getBytes(), raw),
+            new ConsumerRecord<>(
+                "infermeter-requests", 3, 42, "k".getBytes(StandardCharsets.UTF_8), raw),
             new SerializationException("bad magic"));
     assertThat(response.result()).isEqualTo(DeserializationExceptionHandler.Result.RESUME);
     List<ProducerRecord<byte[], byte[]>> recs = response.deadLetterQueueRecords();
@@ -114,7 +124,7 @@ class DeadLetterHandlersTest {
     byte[] raw = {1, 2, 3};
     var response =
         h.handleError(
-            ctx("k".getBytes(), raw),
+            ctx("k".getBytes(StandardCharsets.UTF_8), raw),
             new Record<>("k", "v", 1L),
             new IllegalStateException("boom"));
     assertThat(response.result()).isEqualTo(ProcessingExceptionHandler.Result.RESUME);

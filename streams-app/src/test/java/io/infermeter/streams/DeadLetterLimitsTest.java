@@ -64,38 +64,47 @@ class DeadLetterLimitsTest {
 
   private static ErrorHandlerContext ctx(long offset, byte[] key, byte[] value) {
     return new ErrorHandlerContext() {
+      @Override
       public String topic() {
         return "infermeter-requests";
       }
 
+      @Override
       public int partition() {
         return 1;
       }
 
+      @Override
       public long offset() {
         return offset;
       }
 
+      @Override
       public Headers headers() {
         return new RecordHeaders();
       }
 
+      @Override
       public String processorNodeId() {
         return "request-windows";
       }
 
+      @Override
       public TaskId taskId() {
         return new TaskId(0, 1);
       }
 
+      @Override
       public long timestamp() {
         return 1234;
       }
 
+      @Override
       public byte[] sourceRawKey() {
         return key;
       }
 
+      @Override
       public byte[] sourceRawValue() {
         return value;
       }

@@ -501,7 +501,7 @@ class EnergyTopologyTest {
         for (int i = 0; i < 30; i++) {
           var r =
               request(
-                  "w" + w + "-" + i, "h1", "m1", T0_MS + w * 10_000L + i * 10, 0, 1000, 2000, 5);
+                  "w" + w + "-" + i, "h1", "m1", T0_MS + w * 10_000L + i * 10L, 0, 1000, 2000, 5);
           if (w < 2 && i % 2 == 0) {
             r.setStatus(io.infermeter.avro.RequestStatus.ERROR);
           }

@@ -27,6 +27,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -35,6 +36,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -132,14 +134,16 @@ class EngineStateIT {
           request("close", "node-1", "llama", T0_MS + 95_000, 0, 1000, 1000, 2)
               .setPod("vllm-llama-0")
               .build());
+      List<Future<RecordMetadata>> sent = new ArrayList<>();
       for (RequestEvent e : events) {
-        req.send(
-            new ProducerRecord<>(
-                Topics.REQUESTS.withPrefix(prefix).name(),
-                null,
-                e.getCompletedUs() / 1000,
-                e.getHost(),
-                e));
+        sent.add(
+            req.send(
+                new ProducerRecord<>(
+                    Topics.REQUESTS.withPrefix(prefix).name(),
+                    null,
+                    e.getCompletedUs() / 1000,
+                    e.getHost(),
+                    e)));
       }
       req.flush();
       // Sent window by window, each consumed by the app before the next is sent, as samples arrive
@@ -169,9 +173,10 @@ class EngineStateIT {
                   .setThrottleReasons(0L)
                   .setPod(gpu[1])
                   .build();
-          hw.send(
-              new ProducerRecord<>(
-                  Topics.HARDWARE.withPrefix(prefix).name(), null, t, "node-1/" + gpu[0], h));
+          sent.add(
+              hw.send(
+                  new ProducerRecord<>(
+                      Topics.HARDWARE.withPrefix(prefix).name(), null, t, "node-1/" + gpu[0], h)));
         }
         if (sec % 10 == 5) {
           boolean saturated = sec >= 30 && sec < 50; // windows 3 and 4
@@ -190,14 +195,18 @@ class EngineStateIT {
                     .setRequestsWaiting(full ? 20L : 0L)
                     .setPreemptionsTotal(full ? sec : 0L)
                     .build();
-            eng.send(
-                new ProducerRecord<>(
-                    Topics.ENGINE_STATE.withPrefix(prefix).name(), null, t, "node-1", es));
+            sent.add(
+                eng.send(
+                    new ProducerRecord<>(
+                        Topics.ENGINE_STATE.withPrefix(prefix).name(), null, t, "node-1", es)));
           }
         }
       }
       hw.flush();
       eng.flush();
+      for (Future<RecordMetadata> f : sent) {
+        f.get(); // a failed send fails the test here rather than as a missing window later
+      }
     }
 
     Map<String, DeviceWindowEnergy> window0 = new HashMap<>();

@@ -22,10 +22,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.Future;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -129,7 +131,7 @@ class HostileInputIT {
                     "w" + w + "-h" + h + "-" + i,
                     "h" + h,
                     "m1",
-                    T0_MS + w * 10_000L + i * 300,
+                    T0_MS + w * 10_000L + i * 300L,
                     1000,
                     2000,
                     10_000,
@@ -154,7 +156,7 @@ class HostileInputIT {
             .build());
   }
 
-  private static void produce(Run run, List<RequestEvent> events) {
+  private static void produce(Run run, List<RequestEvent> events) throws Exception {
     Map<String, Object> p =
         Map.of(
             "bootstrap.servers",
@@ -166,10 +168,16 @@ class HostileInputIT {
     try (KafkaProducer<String, RequestEvent> producer =
         new KafkaProducer<>(p, new StringSerializer(), run.serdes().requests().serializer())) {
       String topic = Topics.REQUESTS.withPrefix(run.prefix()).name();
+      List<Future<RecordMetadata>> sent = new ArrayList<>();
       for (RequestEvent e : events) {
-        producer.send(new ProducerRecord<>(topic, null, e.getCompletedUs() / 1000, e.getHost(), e));
+        sent.add(
+            producer.send(
+                new ProducerRecord<>(topic, null, e.getCompletedUs() / 1000, e.getHost(), e)));
       }
       producer.flush();
+      for (Future<RecordMetadata> f : sent) {
+        f.get(); // a failed send fails the test here rather than as a missing window later
+      }
     }
   }
 
@@ -212,7 +220,7 @@ class HostileInputIT {
    * Sends windows 0..3 of healthy traffic with the hostile records in window 0, and a closer for
    * window 3.
    */
-  private static void sendTraffic(Run run) {
+  private static void sendTraffic(Run run) throws Exception {
     produce(run, healthy(0));
     produce(run, hostile());
     for (int w = 1; w < 4; w++) {

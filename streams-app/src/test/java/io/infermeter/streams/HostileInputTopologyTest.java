@@ -40,7 +40,7 @@ class HostileInputTopologyTest {
                   "w" + window + "-" + i,
                   "h1",
                   "m1",
-                  T0_MS + window * 10_000L + i * 10,
+                  T0_MS + window * 10_000L + i * 10L,
                   100,
                   1000,
                   2000,
@@ -147,7 +147,7 @@ class HostileInputTopologyTest {
       int n = 200;
       for (int i = 0; i < n; i++) {
         f.send(
-            request("e" + i, "h1", "m1", T0_MS + i * 10, 100, 1000, 2000, 5)
+            request("e" + i, "h1", "m1", T0_MS + i * 10L, 100, 1000, 2000, 5)
                 .setStatus(RequestStatus.ERROR)
                 .setErrorType(
                     "CUDA error at request " + i + ": " + "y".repeat(i % 2 == 0 ? 10 : 1000))
@@ -181,7 +181,14 @@ class HostileInputTopologyTest {
         for (int i = 0; i < 30; i++) {
           RequestEvent.Builder r =
               request(
-                  "w" + w + "-" + i, "quiet", "m1", T0_MS + w * 10_000L + i * 10, 0, 1000, 2000, 5);
+                  "w" + w + "-" + i,
+                  "quiet",
+                  "m1",
+                  T0_MS + w * 10_000L + i * 10L,
+                  0,
+                  1000,
+                  2000,
+                  5);
           if (i % 2 == 0) {
             r.setStatus(RequestStatus.ERROR);
           }

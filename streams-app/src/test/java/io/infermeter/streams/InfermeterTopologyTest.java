@@ -499,7 +499,7 @@ class InfermeterTopologyTest {
     try (TopologyFixture f =
         new TopologyFixture(Map.of("state.store.type", "rocksdb", "windows.sizes", "10s,1m"))) {
       for (int i = 0; i < 100; i++) {
-        f.send(request("r" + i, "h1", "m1", T0_MS + i * 100, 0, 1000, 1000 + i, 5).build());
+        f.send(request("r" + i, "h1", "m1", T0_MS + i * 100L, 0, 1000, 1000 + i, 5).build());
       }
       f.send(request("close", "h1", "m1", T0_MS + 61_500, 0, 1000, 1000, 2).build());
       List<WindowAggregate> host =

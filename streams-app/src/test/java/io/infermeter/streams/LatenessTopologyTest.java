@@ -208,7 +208,7 @@ class LatenessTopologyTest {
         new TopologyFixture(
             Map.of("windows.idle.timeout", "30s", "windows.allowed.lateness", "10m"))) {
       for (int i = 0; i < 5; i++) {
-        f.send(request("r" + i, "h1", "m1", T0_MS + 1_000 * i, 0, 1000, 2000, 5).build());
+        f.send(request("r" + i, "h1", "m1", T0_MS + 1_000L * i, 0, 1000, 2000, 5).build());
       }
       // the driver runs each wall-clock punctuator once per advance: advance in steps, as time
       // passes for real

@@ -20,12 +20,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Future;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KafkaStreams;
@@ -125,7 +127,7 @@ class StreamsAppIT {
     return out;
   }
 
-  private static void produce(Run run, List<RequestEvent> events) {
+  private static void produce(Run run, List<RequestEvent> events) throws Exception {
     Map<String, Object> p =
         Map.of(
             "bootstrap.servers",
@@ -137,10 +139,16 @@ class StreamsAppIT {
     try (KafkaProducer<String, RequestEvent> producer =
         new KafkaProducer<>(p, new StringSerializer(), run.serdes().requests().serializer())) {
       String topic = Topics.REQUESTS.withPrefix(run.prefix()).name();
+      List<Future<RecordMetadata>> sent = new ArrayList<>();
       for (RequestEvent e : events) {
-        producer.send(new ProducerRecord<>(topic, null, e.getCompletedUs() / 1000, e.getHost(), e));
+        sent.add(
+            producer.send(
+                new ProducerRecord<>(topic, null, e.getCompletedUs() / 1000, e.getHost(), e)));
       }
       producer.flush();
+      for (Future<RecordMetadata> f : sent) {
+        f.get(); // a failed send fails the test here rather than as a missing window later
+      }
     }
   }
 

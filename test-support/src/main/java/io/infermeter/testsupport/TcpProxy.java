@@ -136,8 +136,13 @@ public final class TcpProxy implements AutoCloseable {
     t.start();
   }
 
-  /** A chunk of the target's answer and when it may be passed on. */
-  private record Held(long dueNanos, byte[] bytes) {}
+  /** A chunk of the target's answer and when it may be passed on; no bytes: the end marker. */
+  private record Held(long dueNanos, byte[] bytes) {
+
+    boolean isEnd() {
+      return bytes == null;
+    }
+  }
 
   /**
    * As {@link #pipe}, passing each chunk on {@link #responseDelayNanos} after it arrived, in order.
@@ -166,7 +171,7 @@ public final class TcpProxy implements AutoCloseable {
         new Thread(
             () -> {
               try (OutputStream out = to.getOutputStream()) {
-                for (Held h = held.take(); h != end; h = held.take()) {
+                for (Held h = held.take(); !h.isEnd(); h = held.take()) {
                   long wait = h.dueNanos() - System.nanoTime();
                   if (wait > 0) {
                     TimeUnit.NANOSECONDS.sleep(wait);

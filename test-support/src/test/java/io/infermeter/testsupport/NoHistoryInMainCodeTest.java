@@ -111,7 +111,8 @@ class NoHistoryInMainCodeTest {
   private static boolean scanned(Path p) {
     String name = p.getFileName().toString();
     int dot = name.lastIndexOf('.');
-    return name.startsWith("Dockerfile") || dot > 0 && EXTENSIONS.contains(name.substring(dot + 1));
+    return name.startsWith("Dockerfile")
+        || (dot > 0 && EXTENSIONS.contains(name.substring(dot + 1)));
   }
 
   @Test

@@ -10,7 +10,7 @@ import java.util.Map;
  * One element of the body of Alertmanager's {@code POST /api/v2/alerts}: the {@code postableAlert}
  * of its OpenAPI specification (api/v2/openapi.yaml in prometheus/alertmanager): {@code labels}
  * (required) and {@code annotations} are label sets (string to string), {@code startsAt}/{@code
- * endsAt} RFC 3339 date-times, {@code generatorURL} a URI (left out when absent). Alertmanager
+ * endsAt} RFC 3339 date-times, {@code "generatorURL"} a URI (left out when absent). Alertmanager
  * identifies an alert by its labels alone. Immutable.
  *
  * @param labels identity of the alert, sorted by name

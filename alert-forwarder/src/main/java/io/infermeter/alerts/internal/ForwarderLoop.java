@@ -60,6 +60,12 @@ public final class ForwarderLoop implements Runnable {
   /** Returned by {@link #decode} when the loop stopped during a registry outage. */
   private static final Alert STOPPED = new Alert();
 
+  /** Whether {@code alert} is the {@link #STOPPED} marker itself (not an alert equal to it). */
+  @SuppressWarnings("ReferenceEquality") // a marker instance: identity is the point
+  private static boolean isStopped(Alert alert) {
+    return alert == STOPPED;
+  }
+
   private final Consumer<byte[], byte[]> consumer;
   private final Supplier<Consumer<byte[], byte[]>> rebuildConsumers;
   private final Deserializer<Alert> deserializer;
@@ -203,7 +209,7 @@ public final class ForwarderLoop implements Runnable {
       for (ConsumerRecord<byte[], byte[]> r : records.records(tp)) {
         offsets.put(tp, new OffsetAndMetadata(r.offset() + 1));
         Alert alert = decode(r);
-        if (alert == STOPPED) {
+        if (isStopped(alert)) {
           return false; // nothing of this poll is committed: it is read again after the restart
         }
         if (alert == null) {
@@ -364,7 +370,7 @@ public final class ForwarderLoop implements Runnable {
           }
           read++;
           Alert alert = decode(r);
-          if (alert == STOPPED) {
+          if (isStopped(alert)) {
             return state; // stopping: the caller's delivery is abandoned too
           }
           if (alert == null) {

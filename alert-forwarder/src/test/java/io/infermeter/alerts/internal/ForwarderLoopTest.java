@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -115,7 +116,9 @@ class ForwarderLoopTest {
   private static ConsumerRecords<byte[], byte[]> records(byte[]... values) {
     List<ConsumerRecord<byte[], byte[]>> list = new ArrayList<>();
     for (int i = 0; i < values.length; i++) {
-      list.add(new ConsumerRecord<>(TOPIC, 0, 10 + i, ("k" + i).getBytes(), values[i]));
+      list.add(
+          new ConsumerRecord<>(
+              TOPIC, 0, 10 + i, ("k" + i).getBytes(StandardCharsets.UTF_8), values[i]));
     }
     return new ConsumerRecords<>(Map.of(P0, list), Map.of());
   }

@@ -103,7 +103,7 @@ public final class CollectorLoadDriver {
     try (Collector collector = Collector.start(CollectorConfig.from(Settings.fromMap(cfg)))) {
       String url = "http://127.0.0.1:" + collector.httpPort() + "/v1/requests";
       // warm-up (JIT, registry id, producer metadata)
-      runLoad(url, 2, batch, 3, 0);
+      runLoad(url, 2, batch, 3);
       waitForAcks(collector, topic, collector.metrics().sentCount(topic) + 1);
       System.gc();
 
@@ -169,7 +169,7 @@ public final class CollectorLoadDriver {
       // max throughput, closed loop
       double sent0 = collector.metrics().sentCount(topic);
       long t0 = System.nanoTime();
-      long accepted = runLoad(url, clients, batch, seconds, 0);
+      long accepted = runLoad(url, clients, batch, seconds);
       double acceptSeconds = (System.nanoTime() - t0) / 1e9;
       waitForAcks(collector, topic, sent0 + accepted);
       double ackSeconds = (System.nanoTime() - t0) / 1e9;
@@ -267,8 +267,9 @@ public final class CollectorLoadDriver {
                 name.replaceAll("#\\d+$", "").replaceAll("-?\\d+$", ""),
                 v - before.getOrDefault(name, 0L),
                 Long::sum));
-    System.out.println(
-        "  CPU by thread (OS threads: JIT compiler and GC included; 10 ms tick resolution), % of one core:");
+    System.out.printf(
+        "  CPU by thread (OS threads: JIT compiler and GC included; 10 ms tick resolution), %% of one"
+            + " core:%n");
     delta.entrySet().stream()
         .filter(e -> e.getValue() > 0)
         .sorted((x, y) -> Long.compare(y.getValue(), x.getValue()))
@@ -293,7 +294,7 @@ public final class CollectorLoadDriver {
           int open = stat.indexOf('(');
           int close = stat.lastIndexOf(')');
           String name = stat.substring(open + 1, close);
-          String[] f = stat.substring(close + 2).split(" ");
+          String[] f = stat.substring(close + 2).split(" ", -1);
           long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
           out.merge(name + "#" + task.getFileName(), ticks * 10_000_000L, Long::sum);
         } catch (IOException | RuntimeException e) {
@@ -364,9 +365,8 @@ public final class CollectorLoadDriver {
     return sb.toString().getBytes(StandardCharsets.UTF_8);
   }
 
-  /** Closed-loop (periodNanos 0) load from {@code clients} threads; returns accepted events. */
-  private static long runLoad(String url, int clients, int batch, int seconds, long periodNanos)
-      throws Exception {
+  /** Closed-loop load from {@code clients} threads; returns accepted events. */
+  private static long runLoad(String url, int clients, int batch, int seconds) throws Exception {
     AtomicLong accepted = new AtomicLong();
     List<Thread> threads = new ArrayList<>();
     long end = System.nanoTime() + seconds * 1_000_000_000L;

@@ -217,8 +217,8 @@ public final class QueryLatencyAtScaleBenchmark {
                     + "', 6, 'UTC') "
                     + "ORDER BY count DESC LIMIT 1")
             .trim();
-    String[] w = window.split("\\|");
-    String model = w.length == 3 ? w[2] : "model-00";
+    String[] w = window.split("\\|", -1);
+    String model = w.length == 3 && !w[2].isEmpty() ? w[2] : "model-00";
     List<String[]> out = new ArrayList<>();
     for (Map.Entry<String, String> q : named.entrySet()) {
       String sql = q.getValue().replace("infermeter.", database + ".");
@@ -278,7 +278,7 @@ public final class QueryLatencyAtScaleBenchmark {
     Map<String, String> out = new LinkedHashMap<>();
     String name = null;
     StringBuilder sql = new StringBuilder();
-    for (String line : text.split("\n")) {
+    for (String line : text.lines().toList()) {
       if (line.startsWith("-- name:")) {
         name = line.substring("-- name:".length()).trim();
         sql.setLength(0);
@@ -314,7 +314,7 @@ public final class QueryLatencyAtScaleBenchmark {
     }
     m.appendTail(sb);
     StringBuilder stmt = new StringBuilder();
-    for (String line : sb.toString().split("\n")) {
+    for (String line : sb.toString().lines().toList()) {
       if (line.trim().startsWith("--")) {
         continue;
       }

@@ -302,8 +302,8 @@ public final class RawRequestInsertBenchmark {
           RequestEvent.newBuilder()
               .setEventId(
                   new UUID(
-                          random.nextLong() & ~0xF000L | 0x4000L,
-                          random.nextLong() & 0x3FFFFFFFFFFFFFFFL | 0x8000000000000000L)
+                          (random.nextLong() & ~0xF000L) | 0x4000L,
+                          (random.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L)
                       .toString())
               .setRequestId(
                   random.nextInt(10) == 0 ? null : "cmpl-" + Long.toHexString(random.nextLong()))

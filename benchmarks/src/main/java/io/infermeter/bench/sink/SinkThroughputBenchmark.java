@@ -28,12 +28,14 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
 import java.util.UUID;
+import java.util.concurrent.Future;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
@@ -253,7 +255,7 @@ public final class SinkThroughputBenchmark {
     m.put("kafka.group.id", "bench-" + database);
     m.put("batch.max.rows", batchRows);
     m.put("metrics.port", 0);
-    for (String kv : jdbcProperties.split(",")) {
+    for (String kv : jdbcProperties.split(",", -1)) {
       if (kv.contains("=")) {
         m.put(
             "clickhouse.jdbc." + kv.substring(0, kv.indexOf('=')),
@@ -281,13 +283,15 @@ public final class SinkThroughputBenchmark {
             new AvroSerializer<>(new HttpSchemaRegistryClient(serde), serde, false))) {
       int i = 0;
       for (WindowAggregate w : data) {
-        producer.send(
-            new ProducerRecord<>(topic, w.getHost() + "|" + i++, w),
-            (md, e) -> {
-              if (e != null) {
-                failure.compareAndSet(null, e);
-              }
-            });
+        // the callback sees the outcome; the future would only repeat it
+        Future<RecordMetadata> unused =
+            producer.send(
+                new ProducerRecord<>(topic, w.getHost() + "|" + i++, w),
+                (md, e) -> {
+                  if (e != null) {
+                    failure.compareAndSet(null, e);
+                  }
+                });
       }
       producer.flush();
     }
@@ -309,12 +313,12 @@ public final class SinkThroughputBenchmark {
       int buckets = 40 + random.nextInt(40);
       List<Long> values = new ArrayList<>(buckets);
       List<Long> counts = new ArrayList<>(buckets);
-      long v = 1000 + random.nextInt(1000);
+      long v = 1000L + random.nextInt(1000);
       long total = 0;
       for (int b = 0; b < buckets; b++) {
         v += 1 + random.nextInt(v > 2048 ? (int) (v / 50) : 20);
         values.add(v);
-        long c = 1 + random.nextInt(20);
+        long c = 1L + random.nextInt(20);
         counts.add(c);
         total += c;
       }

@@ -39,6 +39,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -175,44 +176,54 @@ public final class LiveBatchingBenchmark {
         Instant.ofEpochMilli(endMs));
     AtomicLong spans = new AtomicLong();
     ScheduledExecutorService load = Executors.newScheduledThreadPool(2);
+    List<ScheduledFuture<?>> hostLoads = new ArrayList<>();
     long periodUs = 1_000_000L / rate;
     for (int h = 0; h < hosts; h++) {
       Tracer tracer = tracers.get(h);
       String model = h % 2 == 0 ? "live-a" : "live-b";
-      load.scheduleAtFixedRate(
-          () -> {
-            if (System.currentTimeMillis() >= endMs) {
-              return;
-            }
-            long e2eUs =
-                Math.max(
-                    1_000,
-                    Math.round(
-                        Math.exp(
-                            Math.log(800_000) + 0.7 * ThreadLocalRandom.current().nextGaussian())));
-            long endNs = System.currentTimeMillis() * 1_000_000L;
-            Span span =
-                tracer
-                    .spanBuilder("llm_request")
-                    .setSpanKind(SpanKind.SERVER)
-                    .setStartTimestamp(endNs - e2eUs * 1000, TimeUnit.NANOSECONDS)
-                    .startSpan();
-            span.setAllAttributes(
-                Attributes.builder()
-                    .put("gen_ai.response.model", model)
-                    .put("gen_ai.latency.e2e", e2eUs / 1e6)
-                    .put("gen_ai.latency.time_to_first_token", (e2eUs / 5) / 1e6)
-                    .put("gen_ai.usage.prompt_tokens", 100L)
-                    .put("gen_ai.usage.completion_tokens", 50L)
-                    .build());
-            span.end(endNs, TimeUnit.NANOSECONDS);
-            spans.incrementAndGet();
-          },
-          (h * periodUs) / hosts,
-          periodUs,
-          TimeUnit.MICROSECONDS);
+      hostLoads.add(
+          load.scheduleAtFixedRate(
+              () -> {
+                if (System.currentTimeMillis() >= endMs) {
+                  return;
+                }
+                long e2eUs =
+                    Math.max(
+                        1_000,
+                        Math.round(
+                            Math.exp(
+                                Math.log(800_000)
+                                    + 0.7 * ThreadLocalRandom.current().nextGaussian())));
+                long ttftUs = e2eUs / 5; // whole microseconds
+                long endNs = System.currentTimeMillis() * 1_000_000L;
+                Span span =
+                    tracer
+                        .spanBuilder("llm_request")
+                        .setSpanKind(SpanKind.SERVER)
+                        .setStartTimestamp(endNs - e2eUs * 1000, TimeUnit.NANOSECONDS)
+                        .startSpan();
+                span.setAllAttributes(
+                    Attributes.builder()
+                        .put("gen_ai.response.model", model)
+                        .put("gen_ai.latency.e2e", e2eUs / 1e6)
+                        .put("gen_ai.latency.time_to_first_token", ttftUs / 1e6)
+                        .put("gen_ai.usage.prompt_tokens", 100L)
+                        .put("gen_ai.usage.completion_tokens", 50L)
+                        .build());
+                span.end(endNs, TimeUnit.NANOSECONDS);
+                spans.incrementAndGet();
+              },
+              (h * periodUs) / hosts,
+              periodUs,
+              TimeUnit.MICROSECONDS));
     }
     sleepUntil(endMs + 200);
+    // a periodic task that threw has stopped: fail rather than report a lighter load as measured
+    for (ScheduledFuture<?> f : hostLoads) {
+      if (f.isDone()) {
+        f.get();
+      }
+    }
     load.shutdown();
     load.awaitTermination(10, TimeUnit.SECONDS);
     for (SdkTracerProvider p : providers) {
@@ -321,7 +332,7 @@ public final class LiveBatchingBenchmark {
                 && total(newest, "fleet", 60_000) == sent
                 && total(newest, "host", 10_000) == sent
                 && total(newest, "fleet", 10_000) == sent;
-        if (quietMs > 5_000 && complete || quietMs > 20_000) {
+        if ((quietMs > 5_000 && complete) || quietMs > 20_000) {
           break;
         }
       }

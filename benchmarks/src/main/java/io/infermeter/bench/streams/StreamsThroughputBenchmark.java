@@ -21,12 +21,15 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -332,7 +335,7 @@ public final class StreamsThroughputBenchmark {
         String stat = java.nio.file.Files.readString(t.toPath().resolve("stat"));
         String name =
             stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replaceAll("\\d+", "N");
-        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ", -1);
         ticks.merge(
             name, Long.parseLong(f[11]) + Long.parseLong(f[12]), Long::sum); // utime + stime
       } catch (java.io.IOException | RuntimeException e) {
@@ -425,6 +428,7 @@ public final class StreamsThroughputBenchmark {
             "enable.idempotence",
             "false");
     Random rnd = new Random(1);
+    AtomicReference<Exception> failure = new AtomicReference<>();
     try (KafkaProducer<String, RequestEvent> producer =
         new KafkaProducer<>(p, new StringSerializer(), serdes.requests().serializer())) {
       for (int i = 0; i < n; i++) {
@@ -454,9 +458,22 @@ public final class StreamsThroughputBenchmark {
                 .setBatchSize(1 + rnd.nextInt(32))
                 .setMaxBatchSize(32)
                 .build();
-        producer.send(new ProducerRecord<>(topic, null, completed / 1000, host, e));
+        // the callback sees the outcome; the future would only repeat it
+        Future<RecordMetadata> unused =
+            producer.send(
+                new ProducerRecord<>(topic, null, completed / 1000, host, e),
+                (md, ex) -> {
+                  if (ex != null) {
+                    failure.compareAndSet(null, ex);
+                  }
+                });
       }
       producer.flush();
+    }
+    // a record missing from the topic would make the measurement wait forever: fail here, loudly
+    if (failure.get() != null) {
+      throw new IllegalStateException(
+          "preloading the benchmark records failed; rerun", failure.get());
     }
   }
 

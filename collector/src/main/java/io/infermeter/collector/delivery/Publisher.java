@@ -438,7 +438,7 @@ public final class Publisher implements AutoCloseable {
               while (running) {
                 try {
                   int id = avro.prepare(topic, schema);
-                  if (topic == requestsTopic && requestHeader == null) {
+                  if (topic.equals(requestsTopic) && requestHeader == null) {
                     requestHeader =
                         new byte[] {
                           0, (byte) (id >>> 24), (byte) (id >>> 16), (byte) (id >>> 8), (byte) id
@@ -550,11 +550,11 @@ public final class Publisher implements AutoCloseable {
   }
 
   private TopicSlot slot(String topic) {
-    return topic == requestsTopic
+    return topic.equals(requestsTopic)
         ? requestsSlot
-        : topic == hardwareTopic
+        : topic.equals(hardwareTopic)
             ? hardwareSlot
-            : topic == engineTopic ? engineSlot : deadLettersSlot;
+            : topic.equals(engineTopic) ? engineSlot : deadLettersSlot;
   }
 
   /**
@@ -651,18 +651,19 @@ public final class Publisher implements AutoCloseable {
     long start = latencySampleStart();
     inFlight.incrementAndGet();
     try {
-      producer.send(
-          new ProducerRecord<>(topic, o.key(), value),
-          (md, ex) -> {
-            inFlight.decrementAndGet();
-            if (ex == null) {
-              acked(
-                  slot, start); // the event itself is not touched on success: it is long out of the
-              // caches
-            } else {
-              onFailure(o, ex);
-            }
-          });
+      // the callback sees the outcome; the future would only repeat it
+      Future<RecordMetadata> unused =
+          producer.send(
+              new ProducerRecord<>(topic, o.key(), value),
+              (md, ex) -> {
+                inFlight.decrementAndGet();
+                if (ex == null) {
+                  // the event itself is not touched on success: it is long out of the caches
+                  acked(slot, start);
+                } else {
+                  onFailure(o, ex);
+                }
+              });
     } catch (KafkaException e) {
       inFlight.decrementAndGet();
       onFailure(o, e);
@@ -755,7 +756,7 @@ public final class Publisher implements AutoCloseable {
   private byte[] serialize(String topic, SpecificRecord r) {
     byte[] bytes = serializer.serialize(topic, r);
     if (requestHeader == null
-        && topic == requestsTopic
+        && topic.equals(requestsTopic)
         && r instanceof RequestEvent
         && bytes != null
         && bytes.length > WIRE_HEADER_BYTES
@@ -859,7 +860,7 @@ public final class Publisher implements AutoCloseable {
         } catch (java.util.concurrent.ExecutionException | RuntimeException e) {
           Spool.Entry entry = handed.get(i);
           if (refusedForGood(e)
-              || !worthRetrying(e) && attemptsOn(entry.position()) >= MAX_ATTEMPTS) {
+              || (!worthRetrying(e) && attemptsOn(entry.position()) >= MAX_ATTEMPTS)) {
             refused(topicOf(values.get(i)), entry.key(), entry.avro(), e);
             spool.settle(entry.position());
             continue;

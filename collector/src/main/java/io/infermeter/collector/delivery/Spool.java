@@ -385,7 +385,7 @@ public final class Spool implements Closeable {
         }
         text = new String(b.array(), 0, b.position(), StandardCharsets.US_ASCII);
       }
-      String[] parts = text.trim().split("\\s+");
+      String[] parts = text.trim().split("\\s+", -1);
       if (parts.length != 3) {
         throw new IOException("expected 3 numbers, got '" + text.trim() + "'");
       }
@@ -803,7 +803,7 @@ public final class Spool implements Closeable {
   private void dropOldest(String reason) throws IOException {
     Segment s = segments.pollFirst();
     int firstUnread = s.id == readSegment ? readIndex : 0;
-    long unread = s.records - firstUnread;
+    long unread = (long) s.records - firstUnread;
     totalBytes -= s.bytes;
     pending -= unread;
     updateEmpty();

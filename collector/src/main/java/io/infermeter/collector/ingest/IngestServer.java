@@ -337,7 +337,7 @@ public final class IngestServer implements AutoCloseable {
     public Response handle(Request request, byte[] body, int length) {
       BearerTokens.Binding binding = (BearerTokens.Binding) request.attachment();
       if (!traces) {
-        return answer(path, ingestJsonLines(body, length, binding), false);
+        return answer(ingestJsonLines(body, length, binding));
       }
       boolean json = Boolean.TRUE.equals(contentType(request));
       if (metricsExport != null) {
@@ -612,7 +612,7 @@ public final class IngestServer implements AutoCloseable {
     return OtlpResponses.traces(json, r);
   }
 
-  private static Response answer(String path, Result r, boolean otlpJson) {
+  private static Response answer(Result r) {
     if (r.rejected() == 0) {
       return new Response(
           200,

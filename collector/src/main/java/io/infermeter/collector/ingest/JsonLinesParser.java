@@ -606,7 +606,7 @@ public final class JsonLinesParser {
             s.textBytes += valueEnd - i - 1;
           }
           i = valueEnd + 1;
-        } else if (c == '-' || c >= '0' && c <= '9') {
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
           boolean negative = c == '-';
           int d = negative ? i + 1 : i;
           int digitsEnd = d;
@@ -615,7 +615,7 @@ public final class JsonLinesParser {
           }
           int digits = digitsEnd - d;
           // none, more than fit a long safely, or a leading zero (invalid JSON): Jackson's
-          if (digits == 0 || digits > 18 || digits > 1 && b[d] == '0') {
+          if (digits == 0 || digits > 18 || (digits > 1 && b[d] == '0')) {
             return false;
           }
           if (digitsEnd < end

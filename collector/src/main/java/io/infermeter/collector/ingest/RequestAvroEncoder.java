@@ -163,7 +163,11 @@ final class RequestAvroEncoder {
     p = optional(s, JsonLinesParser.MODEL_VERSION, null, out, p);
     p = optional(s, JsonLinesParser.ENGINE, engine, out, p);
     p = optional(s, JsonLinesParser.OPERATION, null, out, p);
-    p = varint(s.status.ordinal(), out, p);
+    // a generated enum declares its constants in the schema's symbol order (SCHEMA_MATCHES checks
+    // the symbols), so the ordinal is the Avro symbol index
+    @SuppressWarnings("EnumOrdinal")
+    int statusIndex = s.status.ordinal();
+    p = varint(statusIndex, out, p);
     p = optional(s, JsonLinesParser.ERROR_TYPE, null, out, p);
     p = varint(s.arrival, out, p);
     int present = s.present;

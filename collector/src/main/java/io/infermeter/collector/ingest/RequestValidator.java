@@ -7,6 +7,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.function.Consumer;
 
 /**
@@ -189,7 +190,7 @@ public final class RequestValidator {
     rules(e, nowUs);
     String errorType = e.getErrorType();
     String cut = truncateUtf8(errorType, maxMessageBytes);
-    if (cut != errorType) {
+    if (!Objects.equals(cut, errorType)) {
       e.setErrorType(cut);
       truncated("errorType");
     }
@@ -198,7 +199,7 @@ public final class RequestValidator {
       for (Map.Entry<String, String> a : attributes.entrySet()) {
         String v = a.getValue();
         String c = truncateUtf8(v, maxMessageBytes);
-        if (c != v) {
+        if (!Objects.equals(c, v)) {
           if (copy == null) {
             copy = new HashMap<>(attributes); // the caller's map may be immutable
           }

@@ -84,7 +84,7 @@ public final class RaplReader implements Sampler {
         if (max <= 0 || readLong(dir.resolve("energy_uj")).isEmpty()) {
           continue;
         }
-        String[] idx = n.substring("intel-rapl:".length()).split(":");
+        String[] idx = n.substring("intel-rapl:".length()).split(":", -1);
         if (idx.length == 1 && name.startsWith("package")) {
           zones.add(new Zone(dir, "cpu-package-" + idx[0], DeviceKind.CPU_PACKAGE, max));
         } else if (idx.length == 2 && name.equals("dram")) {

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -60,7 +61,10 @@ public final class SamplerLoop implements AutoCloseable {
   }
 
   public void start(Duration period) {
-    executor.scheduleAtFixedRate(this::runOnce, 0, period.toNanos(), TimeUnit.NANOSECONDS);
+    // runOnce never throws, so the schedule only ends with close(): its future has nothing to
+    // report
+    ScheduledFuture<?> unused =
+        executor.scheduleAtFixedRate(this::runOnce, 0, period.toNanos(), TimeUnit.NANOSECONDS);
   }
 
   public List<String> samplerNames() {

@@ -56,7 +56,7 @@ public final class Bytes {
       long w = (long) LONGS.get(b, i);
       long q = w ^ QUOTES;
       long s = w ^ BACKSLASHES;
-      long t = ((q - ONES) & ~q | (s - ONES) & ~s | (w - SPACES) & ~w | w) & HIGHS;
+      long t = (((q - ONES) & ~q) | ((s - ONES) & ~s) | ((w - SPACES) & ~w) | w) & HIGHS;
       if (t != 0) {
         return i + (Long.numberOfTrailingZeros(t) >>> 3);
       }

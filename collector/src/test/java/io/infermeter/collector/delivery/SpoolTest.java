@@ -510,8 +510,8 @@ class SpoolTest {
     }
     Path seg = onlySegment();
     byte[] bytes = Files.readAllBytes(seg);
-    long second = Spool.SEGMENT_HEADER + Spool.FRAME_HEADER + 4 + sizes[0];
-    bytes[(int) second + Spool.FRAME_HEADER + 1_000] ^= 1; // a byte inside the 700 kB record
+    int second = Spool.SEGMENT_HEADER + Spool.FRAME_HEADER + 4 + sizes[0];
+    bytes[second + Spool.FRAME_HEADER + 1_000] ^= 1; // a byte inside the 700 kB record
     Files.write(seg, bytes);
     try (Spool s = open(100_000_000, 100_000_000)) {
       assertThat(drops(Spool.CORRUPT)).isEqualTo(1);

@@ -37,12 +37,11 @@ class ScenarioKvSaturationTest {
   private static final long WINDOW_US = 10_000_000L;
   private static final long ENGINE_EVERY_US = 5_000_000L; // RunCommand's engine sample interval
 
-  /** One GPU's 10 s window: device memory and pod from its samples, the engines of its host. */
+  /** One GPU's 10 s window: device memory and pod from its samples. */
   private static final class Window {
     long memUsedMax = -1;
     long memTotal = -1;
     String pod = "";
-    final Map<String, EngineAcc> engines = new TreeMap<>();
   }
 
   @Test

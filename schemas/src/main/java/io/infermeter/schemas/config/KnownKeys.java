@@ -158,7 +158,8 @@ public final class KnownKeys {
         continue;
       }
       int d = distance(key, candidate, limit);
-      if (d < bestDistance || d == bestDistance && best != null && candidate.compareTo(best) < 0) {
+      if (d < bestDistance
+          || (d == bestDistance && best != null && candidate.compareTo(best) < 0)) {
         best = candidate;
         bestDistance = d;
       }

@@ -217,7 +217,7 @@ public final class Settings {
     optional(key)
         .ifPresent(
             v -> {
-              for (String part : v.split(",")) {
+              for (String part : v.split(",", -1)) {
                 if (!part.isBlank()) {
                   out.add(part.trim());
                 }

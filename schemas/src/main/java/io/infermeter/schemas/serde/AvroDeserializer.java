@@ -32,7 +32,9 @@ public final class AvroDeserializer<T extends SpecificRecord> implements Deseria
   private Schema readerSchema;
   private SchemaRegistryClient registry;
   private final Map<Integer, DatumReader<T>> readers = new ConcurrentHashMap<>();
-  private final ThreadLocal<BinaryDecoder> decoders = new ThreadLocal<>();
+
+  /** Per thread: a decoder serves one deserialize call at a time, of any instance. */
+  private static final ThreadLocal<BinaryDecoder> DECODERS = new ThreadLocal<>();
 
   /** For Kafka's reflective construction; {@link #configure(Map, boolean)} must follow. */
   public AvroDeserializer() {}
@@ -93,10 +95,10 @@ public final class AvroDeserializer<T extends SpecificRecord> implements Deseria
     }
     int id = buffer.getInt();
     DatumReader<T> reader = readers.computeIfAbsent(id, this::readerFor);
-    BinaryDecoder reused = decoders.get();
+    BinaryDecoder reused = DECODERS.get();
     BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(data, 5, data.length - 5, reused);
     if (decoder != reused) {
-      decoders.set(
+      DECODERS.set(
           decoder); // once per thread: the factory reconfigures and returns the decoder it is given
     }
     try {

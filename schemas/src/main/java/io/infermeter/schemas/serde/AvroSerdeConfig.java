@@ -225,7 +225,7 @@ public record AvroSerdeConfig(
    */
   private static void validateUrls(String urls) {
     boolean any = false;
-    for (String part : urls.split(",")) {
+    for (String part : urls.split(",", -1)) {
       String u = part.trim();
       if (u.isEmpty()) {
         continue;

@@ -84,7 +84,7 @@ public final class AvroSerializer<T extends SpecificRecord> implements Serialize
     }
     Schema schema = record.getSchema();
     Resolved r = byTopic.get(topic);
-    if (r == null || r.schema() != schema) {
+    if (!resolvedFor(r, schema)) {
       r = resolve(topic, schema);
     }
     Buffer out = buffers.get();
@@ -123,7 +123,17 @@ public final class AvroSerializer<T extends SpecificRecord> implements Serialize
       throw new IllegalStateException("AvroSerializer used before configure()");
     }
     Resolved r = byTopic.get(topic);
-    return (r == null || r.schema() != schema ? resolve(topic, schema) : r).id();
+    return (resolvedFor(r, schema) ? r : resolve(topic, schema)).id();
+  }
+
+  /**
+   * Whether {@code r} was resolved for this very schema instance. A generated class has one schema
+   * instance, so the identity check is the cheap hit test; another instance, even an equal one, is
+   * resolved again (a cached registry answer).
+   */
+  @SuppressWarnings("ReferenceEquality") // identity on purpose: the cheap hit test
+  private static boolean resolvedFor(Resolved r, Schema schema) {
+    return r != null && r.schema() == schema;
   }
 
   private Resolved resolve(String topic, Schema schema) {

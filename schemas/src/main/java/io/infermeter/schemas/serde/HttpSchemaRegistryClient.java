@@ -38,7 +38,7 @@ public final class HttpSchemaRegistryClient implements SchemaRegistryClient {
 
   public HttpSchemaRegistryClient(AvroSerdeConfig config) {
     List<URI> urls = new ArrayList<>();
-    for (String part : config.registryUrl().split(",")) {
+    for (String part : config.registryUrl().split(",", -1)) {
       String trimmed = part.trim();
       if (!trimmed.isEmpty()) {
         urls.add(

@@ -25,6 +25,8 @@ public final class AvroAssertions {
   private AvroAssertions() {}
 
   /**
+   * Asserts that {@code actual} holds the data of {@code written}, as described above.
+   *
    * @param actual the value decoded with the reader schema (specific or generic)
    * @param written the value as written (generic, decoded with the writer schema alone)
    */

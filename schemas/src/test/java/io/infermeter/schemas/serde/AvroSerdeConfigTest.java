@@ -34,7 +34,7 @@ class AvroSerdeConfigTest {
   void readsEveryKey() {
     Map<String, Object> m = new HashMap<>();
     m.put(AvroSerdeConfig.SCHEMA_REGISTRY_URL, "  http://a:8081, https://b:8081/apis/ccompat/v7 ");
-    m.put(AvroSerdeConfig.AUTO_REGISTER_SCHEMAS, Boolean.FALSE);
+    m.put(AvroSerdeConfig.AUTO_REGISTER_SCHEMAS, false);
     m.put(AvroSerdeConfig.BASIC_AUTH_CREDENTIALS_SOURCE, "user_info");
     m.put(AvroSerdeConfig.BASIC_AUTH_USER_INFO, "svc:s3cr:et");
     m.put(

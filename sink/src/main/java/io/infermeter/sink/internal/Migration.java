@@ -42,7 +42,7 @@ record Migration(int version, String description, String script, String checksum
     StringBuilder current = new StringBuilder();
     for (String line : script.split("\n", -1)) {
       String trimmed = line.strip();
-      if (trimmed.startsWith("--") || trimmed.isEmpty() && current.length() == 0) {
+      if (trimmed.startsWith("--") || (trimmed.isEmpty() && current.length() == 0)) {
         continue;
       }
       current.append(line).append('\n');

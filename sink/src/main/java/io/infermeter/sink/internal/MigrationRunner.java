@@ -363,7 +363,7 @@ public final class MigrationRunner {
   static boolean isAlreadyExists(SQLException e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       String msg = String.valueOf(t.getMessage());
-      if (t instanceof SQLException s && s.getErrorCode() == 57
+      if ((t instanceof SQLException s && s.getErrorCode() == 57)
           || msg.contains("TABLE_ALREADY_EXISTS")
           || msg.contains("Code: 57.")) {
         return true;

@@ -274,6 +274,8 @@ public enum Table {
       "kafka_offset");
 
   private final String tableName;
+
+  @SuppressWarnings("ImmutableEnumChecker") // List.of: unmodifiable, which the check cannot see
   private final List<String> columns;
 
   Table(String tableName, String... columns) {

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.Future;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -20,6 +21,7 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -71,9 +73,14 @@ final class KafkaTestTopics implements AutoCloseable {
     avro.send(new ProducerRecord<>(name(spec), key, value)).get();
   }
 
-  <V extends SpecificRecord> void sendAll(TopicSpec<V> spec, Map<String, V> records) {
-    records.forEach((k, v) -> avro.send(new ProducerRecord<>(name(spec), k, v)));
+  <V extends SpecificRecord> void sendAll(TopicSpec<V> spec, Map<String, V> records)
+      throws Exception {
+    List<Future<RecordMetadata>> sent = new ArrayList<>();
+    records.forEach((k, v) -> sent.add(avro.send(new ProducerRecord<>(name(spec), k, v))));
     avro.flush();
+    for (Future<RecordMetadata> f : sent) {
+      f.get(); // a failed send fails the test here rather than as a missing row later
+    }
   }
 
   void sendRaw(TopicSpec<?> spec, byte[] key, byte[] value) throws Exception {

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -86,6 +87,8 @@ class MigrationTest {
           .isNotEmpty()
           .allSatisfy(s -> assertThat(s).doesNotContain("${"));
     }
-    assertThat(Files.list(dir).count()).isEqualTo(bundled.migrations().size());
+    try (Stream<Path> files = Files.list(dir)) {
+      assertThat(files.count()).isEqualTo(bundled.migrations().size());
+    }
   }
 }

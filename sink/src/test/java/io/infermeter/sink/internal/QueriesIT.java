@@ -183,8 +183,8 @@ class QueriesIT {
       long[] ttft = new long[800];
       long[] tpot = new long[800];
       for (int i = 0; i < ttft.length; i++) {
-        ttft[i] = 50_000 + random.nextInt(300_000);
-        tpot[i] = 10_000 + random.nextInt(40_000);
+        ttft[i] = 50_000L + random.nextInt(300_000);
+        tpot[i] = 10_000L + random.nextInt(40_000);
       }
       Histogram ht = Fixtures.histogram(ttft);
       Histogram hp = Fixtures.histogram(tpot);

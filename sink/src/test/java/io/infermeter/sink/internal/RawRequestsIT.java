@@ -47,7 +47,7 @@ class RawRequestsIT {
         .setModel(i % 2 == 0 ? "m-a" : "m-b")
         .setArrivalUs(arrival)
         .setScheduledUs(arrival + 1_000)
-        .setFirstTokenUs(arrival + 20_000L + (i % 5) * 1_000)
+        .setFirstTokenUs(arrival + 20_000L + (i % 5) * 1_000L)
         .setCompletedUs(completed)
         .setInputTokens(100 + i)
         .setOutputTokens(50)

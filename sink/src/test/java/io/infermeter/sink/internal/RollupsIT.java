@@ -28,6 +28,11 @@ import org.junit.jupiter.api.Test;
  */
 class RollupsIT {
 
+  /** The labels the fixture cycles through. */
+  private static final List<BottleneckLabel> LABELS =
+      List.of(
+          BottleneckLabel.COMPUTE_BOUND, BottleneckLabel.MEMORY_BOUND, BottleneckLabel.CPU_BOUND);
+
   private static final DateTimeFormatter TS =
       DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneOffset.UTC);
 
@@ -123,7 +128,7 @@ class RollupsIT {
           for (int hour = 0; hour < 4; hour++) {
             for (long place : places) {
               for (int host = 0; host < 3; host++) {
-                BottleneckLabel label = BottleneckLabel.values()[(int) ((place + host) % 3)];
+                BottleneckLabel label = LABELS.get((int) ((place + host) % LABELS.size()));
                 RowMappers.bottleneck(
                     Fixtures.bottleneck(HOUR0 + hour * WINDOWS_PER_HOUR + place, "h" + host, label),
                     2,

@@ -39,7 +39,7 @@ class SinkExactlyOnceIT {
       String host = "host-" + (i % 7);
       long[] lat = new long[1 + random.nextInt(20)];
       for (int j = 0; j < lat.length; j++) {
-        lat[j] = 1000 + random.nextInt(500_000);
+        lat[j] = 1000L + random.nextInt(500_000);
       }
       WindowAggregate w =
           Fixtures.window(i / 7, host, "model-" + (i % 3), 1 + random.nextInt(1000))

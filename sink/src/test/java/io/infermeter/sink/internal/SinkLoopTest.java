@@ -138,7 +138,7 @@ class SinkLoopTest {
   private static final class ScriptedWriter implements RowWriter {
     final List<Object[]> aggregates = Collections.synchronizedList(new ArrayList<>());
     final AtomicInteger attempts = new AtomicInteger();
-    volatile int failNext;
+    final AtomicInteger failNext = new AtomicInteger();
     volatile String rejectHost;
 
     /** More rows than this in one insert fail with MEMORY_LIMIT_EXCEEDED. */
@@ -150,7 +150,7 @@ class SinkLoopTest {
     /** A row of this host makes the driver throw an exception without a server code. */
     volatile String oddHost;
 
-    volatile int oddNext;
+    final AtomicInteger oddNext = new AtomicInteger();
     final List<Integer> insertSizes = Collections.synchronizedList(new ArrayList<>());
 
     private static SQLException memoryLimit() {
@@ -165,13 +165,11 @@ class SinkLoopTest {
     public void insert(Table table, List<Object[]> rows) throws SQLException {
       attempts.incrementAndGet();
       insertSizes.add(rows.size());
-      if (failNext > 0) {
-        failNext--;
+      if (failNext.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
         throw new SQLException(
             "Failed to get response", new ConnectException("Connection refused"));
       }
-      if (oddNext > 0) {
-        oddNext--;
+      if (oddNext.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
         throw new IllegalStateException("driver state corrupted"); // no server code, no known cause
       }
       int hostColumn = table.columns().indexOf("host");
@@ -269,7 +267,7 @@ class SinkLoopTest {
 
   @Test
   void retryableFailuresPauseWithoutCommittingThenResume() {
-    writer.failNext = 3;
+    writer.failNext.set(3);
     start();
     add(0, "h");
     add(1, "h");
@@ -285,7 +283,7 @@ class SinkLoopTest {
 
   @Test
   void pausedWhileTheWriterFails() {
-    writer.failNext = Integer.MAX_VALUE;
+    writer.failNext.set(Integer.MAX_VALUE);
     start();
     add(0, "h");
     Infra.await(
@@ -293,14 +291,14 @@ class SinkLoopTest {
         "paused",
         () -> consumer.paused().contains(TP) && metrics.retries() >= 2);
     assertThat(committed()).isEqualTo(-1);
-    writer.failNext = 0;
+    writer.failNext.set(0);
     Infra.await(
         Duration.ofSeconds(10), "caught up", () -> committed() == 1 && consumer.paused().isEmpty());
   }
 
   @Test
   void aRebalanceDuringAnOutageDoesNotLeaveTheSinkPausedForGood() {
-    writer.failNext = Integer.MAX_VALUE;
+    writer.failNext.set(Integer.MAX_VALUE);
     start();
     add(0, "h");
     Infra.await(
@@ -322,7 +320,7 @@ class SinkLoopTest {
           rebalanced.countDown();
         });
     Infra.await(Duration.ofSeconds(10), "rebalanced", () -> rebalanced.getCount() == 0);
-    writer.failNext = 0;
+    writer.failNext.set(0);
     consumer.schedulePollTask(() -> add(0, "h")); // re-delivered from the uncommitted offset
     Infra.await(
         Duration.ofSeconds(10),
@@ -492,7 +490,7 @@ class SinkLoopTest {
   @Test
   void aPassingErrorWithoutAServerCodeLosesNothing() {
     loop.limits(3, DeadLetters.DEFAULT_MAX_PAYLOAD_BYTES);
-    writer.oddNext = 2;
+    writer.oddNext.set(2);
     start();
     add(0, "h");
     add(1, "h");
@@ -505,7 +503,7 @@ class SinkLoopTest {
   @Test
   void anOutageIsNeverCountedTowardsTheBound() {
     loop.limits(2, DeadLetters.DEFAULT_MAX_PAYLOAD_BYTES);
-    writer.failNext = 6; // connection refused: an outage, retried for as long as it lasts
+    writer.failNext.set(6); // connection refused: an outage, retried for as long as it lasts
     start();
     add(0, "h");
     Infra.await(Duration.ofSeconds(10), "committed", () -> committed() == 1);

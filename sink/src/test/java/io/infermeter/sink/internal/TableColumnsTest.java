@@ -201,12 +201,9 @@ class TableColumnsTest {
         1,
         2,
         keep);
-    RowMappers.bottleneck(Fixtures.bottleneck(0, "h", BottleneckLabel.values()[0]), 1, 2, keep);
+    RowMappers.bottleneck(Fixtures.bottleneck(0, "h", BottleneckLabel.COMPUTE_BOUND), 1, 2, keep);
     RowMappers.alert(
-        Fixtures.alert("id", "dk", "rule", Severity.values()[0], AlertState.FIRING, "h", 5),
-        1,
-        2,
-        keep);
+        Fixtures.alert("id", "dk", "rule", Severity.INFO, AlertState.FIRING, "h", 5), 1, 2, keep);
     RowMappers.hardware(Fixtures.gpuSample("h", 0, 50.0, 300.0, 0), 1, 2, keep);
     RowMappers.engine(
         EngineSample.newBuilder()

@@ -73,7 +73,7 @@ public final class Histograms {
   private static byte[] deflate(ByteBuffer plain, int n) {
     Deflater d = DEFLATER.get();
     d.reset();
-    d.setInput(plain.array(), 0, n);
+    d.setInput(plain.array(), plain.arrayOffset(), n);
     d.finish();
     byte[] out = new byte[8 + n + (n >> 3) + 64];
     int len = 0;

@@ -9,24 +9,47 @@ import java.util.OptionalLong;
  * here).
  */
 public enum LatencyMetric {
-  E2E("e2e"),
-  TTFT("ttft"),
-  TPOT("tpot"),
-  QUEUE("queue"),
-  PREFILL("prefill"),
-  DECODE("decode");
+  E2E("e2e", 0),
+  TTFT("ttft", 1),
+  TPOT("tpot", 2),
+  QUEUE("queue", 3),
+  PREFILL("prefill", 4),
+  DECODE("decode", 5);
 
-  private static final LatencyMetric[] VALUES = values();
+  private static final LatencyMetric[] VALUES = byIndex();
   private final String wireName;
+  private final int index;
 
-  LatencyMetric(String wireName) {
+  LatencyMetric(String wireName, int index) {
     this.wireName = wireName;
+    this.index = index;
   }
 
   public String wireName() {
     return wireName;
   }
 
+  /**
+   * The metric's position in {@code RequestAccumulator}'s persisted bytes (its presence bits and
+   * histogram order): part of the state format, so a new metric takes the next free index and an
+   * index is never reused or moved, whatever the constants' order in this file.
+   */
+  public int index() {
+    return index;
+  }
+
+  private static LatencyMetric[] byIndex() {
+    LatencyMetric[] out = new LatencyMetric[values().length];
+    for (LatencyMetric m : values()) {
+      if (m.index < 0 || m.index >= out.length || out[m.index] != null) {
+        throw new IllegalStateException("LatencyMetric indexes must be 0..n-1, once each: " + m);
+      }
+      out[m.index] = m;
+    }
+    return out;
+  }
+
+  /** Every metric, in {@link #index()} order. */
   public static LatencyMetric[] all() {
     return VALUES;
   }

@@ -62,7 +62,7 @@ public final class Codec {
   /** Reads a string written by {@link #writeString}. */
   public static String readString(DataInput in) throws IOException {
     int n = readVarInt(in);
-    if (n > MAX_STRING_BYTES || in instanceof ByteArrayDataInput b && n > b.remaining()) {
+    if (n > MAX_STRING_BYTES || (in instanceof ByteArrayDataInput b && n > b.remaining())) {
       throw new IOException(
           "string length " + n + " exceeds the input or " + MAX_STRING_BYTES + " bytes");
     }

@@ -171,7 +171,7 @@ public final class DedupStore extends WriteBehindStore {
    */
   static int decodeChunk(byte[] bytes, long[] into) {
     int offset = bytes.length % 8;
-    if (offset == 1 && bytes[0] != CHUNK_VERSION || offset > 1) {
+    if ((offset == 1 && bytes[0] != CHUNK_VERSION) || offset > 1) {
       throw new IllegalArgumentException(
           "corrupt dedup chunk: " + bytes.length + " bytes, first byte " + bytes[0]);
     }

@@ -236,10 +236,10 @@ public final class RequestAccumulator implements WindowTable.Windowed {
         continue;
       }
       long value = v.getAsLong();
-      LatencyAccumulator acc = latencies[m.ordinal()][cohort];
+      LatencyAccumulator acc = latencies[m.index()][cohort];
       if (acc == null) {
         acc = new LatencyAccumulator();
-        latencies[m.ordinal()][cohort] = acc;
+        latencies[m.index()][cohort] = acc;
       }
       acc.record(value);
       switch (m) {
@@ -545,7 +545,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
   }
 
   public LatencyAccumulator latency(LatencyMetric m, boolean cold) {
-    return latencies[m.ordinal()][cold ? 1 : 0];
+    return latencies[m.index()][cold ? 1 : 0];
   }
 
   /** Queue time as a share of e2e over requests that report both, percent; NaN when none. */

@@ -396,7 +396,7 @@ class AlertRulesTest {
     List<String> t =
         leak(
             360,
-            i -> 30 * GIB + (i < 240 ? i * 20 * MIB / 6 : 0),
+            i -> 30 * GIB + (i < 240 ? i * 20L * MIB / 6 : 0),
             i -> 50 + (i % 3)); // load flat with jitter
     assertThat(t).hasSize(2);
     assertThat(t.get(0)).endsWith("FIRING");
@@ -409,7 +409,7 @@ class AlertRulesTest {
     RuleState s = new RuleState();
     AlertRules.Decision d = null;
     for (int i = 0; i < 200; i++) {
-      d = AlertRules.memoryLeak(s, T0_MS + (i + 1) * 10_000L, 30 * GIB + i * 20 * MIB / 6, 50, cfg);
+      d = AlertRules.memoryLeak(s, T0_MS + (i + 1) * 10_000L, 30 * GIB + i * 20L * MIB / 6, 50, cfg);
     }
     assertThat(d.observed()).isCloseTo(20.0, within(0.5));
     assertThat(d.unit()).isEqualTo("MiB/min");
@@ -432,9 +432,9 @@ class AlertRulesTest {
   @Test
   void memoryRisingWithRisingLoadOrBelowTheRateIsNotALeak() {
     // +20 MiB/min while utilization climbs from 20 % to 80 %: a cache growing with traffic
-    assertThat(leak(360, i -> 30 * GIB + i * 20 * MIB / 6, i -> 20 + i / 6.0)).isEmpty();
+    assertThat(leak(360, i -> 30 * GIB + i * 20L * MIB / 6, i -> 20 + i / 6.0)).isEmpty();
     // +5 MiB/min, under the 10 MiB/min rate
-    assertThat(leak(360, i -> 30 * GIB + i * 5 * MIB / 6, i -> 50)).isEmpty();
+    assertThat(leak(360, i -> 30 * GIB + i * 5L * MIB / 6, i -> 50)).isEmpty();
   }
 
   @Test

@@ -151,7 +151,7 @@ class CodecTest {
       if (part % 7
           == 3) { // values recorded straight into the merged one too: its buffer is non-empty at
         // the next merge
-        long v = 1 + rnd.nextInt(5_000_000);
+        long v = 1L + rnd.nextInt(5_000_000);
         merged.record(v);
         all.record(v);
       }

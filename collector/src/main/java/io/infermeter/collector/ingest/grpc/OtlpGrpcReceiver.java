@@ -28,6 +28,7 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.Future;
 import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsPartialSuccess;
 import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
 import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse;
@@ -361,8 +362,9 @@ public final class OtlpGrpcReceiver implements AutoCloseable {
 
   private void shutdownThreads() {
     executor.shutdownNow();
-    boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-    workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    // not awaited: the event loops end on their own (daemon threads) within the 1 s timeout
+    Future<?> unusedBoss = boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    Future<?> unusedWorkers = workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
   }
 
   /**

@@ -40,6 +40,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -254,11 +255,13 @@ public final class NettyHttpServer implements AutoCloseable {
           b.bind(InetAddress.getByName(settings.host()), settings.port()).sync().channel();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      // not awaited: the bind failed, the error below is what matters
+      Future<?> unused = group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
       throw new IOException(
           "interrupted while binding " + settings.host() + ":" + settings.port(), e);
     } catch (RuntimeException e) {
-      group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      // not awaited: the bind failed, the error below is what matters
+      Future<?> unused = group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
       throw new IOException(
           "cannot bind " + settings.host() + ":" + settings.port() + ": " + e.getMessage(), e);
     }
@@ -318,7 +321,8 @@ public final class NettyHttpServer implements AutoCloseable {
             @Override
             public void channelActive(ChannelHandlerContext ctx) {
               if (ssl != null) {
-                ctx.close(); // no TLS session to answer in; the client retries
+                // no TLS session to answer in; the client retries
+                ChannelFuture unused = ctx.close();
               } else {
                 ctx.writeAndFlush(Unpooled.wrappedBuffer(refusal))
                     .addListener(x -> lingeringClose(ctx.channel()));
@@ -369,16 +373,18 @@ public final class NettyHttpServer implements AutoCloseable {
       ch.config().setAutoRead(true);
       s.shutdownOutput()
           .addListener(
-              f ->
-                  ch.eventLoop()
-                      .schedule(
-                          () -> {
-                            ch.close();
-                          },
-                          LINGER_MILLIS,
-                          TimeUnit.MILLISECONDS));
+              f -> {
+                ScheduledFuture<?> unused =
+                    ch.eventLoop()
+                        .schedule(
+                            () -> {
+                              ChannelFuture unusedClose = ch.close();
+                            },
+                            LINGER_MILLIS,
+                            TimeUnit.MILLISECONDS);
+              });
     } else {
-      ch.close();
+      ChannelFuture unused = ch.close();
     }
   }
 
@@ -532,7 +538,7 @@ public final class NettyHttpServer implements AutoCloseable {
           if (in > settings.idleTimeout().toNanos()) {
             metrics.count(Limit.IDLE_TIMEOUT);
             state = State.CLOSING;
-            ctx.close();
+            ChannelFuture unused = ctx.close();
           }
         }
         case HEAD -> {
@@ -582,7 +588,7 @@ public final class NettyHttpServer implements AutoCloseable {
           && ctx.channel().isOpen()) {
         metrics.count(Limit.WRITE_TIMEOUT);
         state = State.CLOSING;
-        ctx.close();
+        ChannelFuture unused = ctx.close();
       }
     }
 
@@ -720,9 +726,11 @@ public final class NettyHttpServer implements AutoCloseable {
         return;
       }
       if (HttpUtil.is100ContinueExpected(head)) {
-        ctx.writeAndFlush(
-            new DefaultFullHttpResponse(
-                HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER));
+        // not awaited: a failed write closes the channel (Netty's auto-close)
+        ChannelFuture unused =
+            ctx.writeAndFlush(
+                new DefaultFullHttpResponse(
+                    HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER));
       }
     }
 
@@ -765,7 +773,7 @@ public final class NettyHttpServer implements AutoCloseable {
           reset();
         } else if (drainLeft < 0) {
           state = State.CLOSING;
-          ctx.close();
+          ChannelFuture unused = ctx.close();
         }
         return;
       }
@@ -931,7 +939,7 @@ public final class NettyHttpServer implements AutoCloseable {
         LOG.debug("connection from {} failed", ctx.channel().remoteAddress(), cause);
       }
       state = State.CLOSING;
-      ctx.close();
+      ChannelFuture unused = ctx.close();
     }
   }
 

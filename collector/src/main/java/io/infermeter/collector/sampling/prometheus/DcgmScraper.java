@@ -15,6 +15,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -76,8 +77,11 @@ public final class DcgmScraper implements Sampler {
 
   /** Starts scraping every {@code scrape.interval}, the first scrape at once. */
   public void start() {
-    executor.scheduleWithFixedDelay(
-        this::scrapeAll, 0, client.settings().interval().toNanos(), TimeUnit.NANOSECONDS);
+    // scrapeAll never throws, so the schedule only ends with close(): its future has nothing to
+    // report
+    ScheduledFuture<?> unused =
+        executor.scheduleWithFixedDelay(
+            this::scrapeAll, 0, client.settings().interval().toNanos(), TimeUnit.NANOSECONDS);
   }
 
   @Override

@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -70,8 +71,11 @@ public final class EngineScraper implements AutoCloseable {
 
   /** Starts scraping every {@code scrape.interval}, the first scrape at once. */
   public void start() {
-    executor.scheduleWithFixedDelay(
-        this::scrapeAll, 0, client.settings().interval().toNanos(), TimeUnit.NANOSECONDS);
+    // scrapeAll never throws, so the schedule only ends with close(): its future has nothing to
+    // report
+    ScheduledFuture<?> unused =
+        executor.scheduleWithFixedDelay(
+            this::scrapeAll, 0, client.settings().interval().toNanos(), TimeUnit.NANOSECONDS);
   }
 
   /** One round over all targets (also called by tests). Never throws. */

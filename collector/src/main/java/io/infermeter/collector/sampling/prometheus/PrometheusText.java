@@ -284,11 +284,11 @@ public final class PrometheusText {
     while (i < s.length()) {
       char c = s.charAt(i);
       boolean ok =
-          c >= 'a' && c <= 'z'
-              || c >= 'A' && c <= 'Z'
+          (c >= 'a' && c <= 'z')
+              || (c >= 'A' && c <= 'Z')
               || c == '_'
-              || metric && c == ':'
-              || i > from && c >= '0' && c <= '9';
+              || (metric && c == ':')
+              || (i > from && c >= '0' && c <= '9');
       if (!ok) {
         break;
       }

@@ -71,7 +71,7 @@ public record ScrapeSettings(
 
   private static List<URI> targets(Settings s, String key, int examplePort) {
     List<URI> targets = new ArrayList<>();
-    for (String part : s.string(key, "").split(",")) {
+    for (String part : s.string(key, "").split(",", -1)) {
       String t = part.trim();
       if (t.isEmpty()) {
         continue;

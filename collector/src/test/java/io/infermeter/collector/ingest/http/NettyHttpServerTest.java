@@ -12,6 +12,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -103,7 +104,7 @@ class NettyHttpServerTest {
   record Answer(int status, Map<String, String> headers, String body) {}
 
   Socket connect() throws IOException {
-    Socket s = new Socket("127.0.0.1", server.port());
+    Socket s = new Socket(InetAddress.getLoopbackAddress(), server.port());
     s.setSoTimeout(10_000);
     return s;
   }

@@ -409,7 +409,9 @@ class AlertRulesTest {
     RuleState s = new RuleState();
     AlertRules.Decision d = null;
     for (int i = 0; i < 200; i++) {
-      d = AlertRules.memoryLeak(s, T0_MS + (i + 1) * 10_000L, 30 * GIB + i * 20L * MIB / 6, 50, cfg);
+      d =
+          AlertRules.memoryLeak(
+              s, T0_MS + (i + 1) * 10_000L, 30 * GIB + i * 20L * MIB / 6, 50, cfg);
     }
     assertThat(d.observed()).isCloseTo(20.0, within(0.5));
     assertThat(d.unit()).isEqualTo("MiB/min");

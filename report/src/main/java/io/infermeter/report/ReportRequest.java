@@ -36,7 +36,7 @@ public record ReportRequest(
 
   /** The latency metrics the streams app writes to window_latency. */
   public static final Set<String> METRICS =
-      Set.of("e2e", "ttft", "tpot", "queue", "prefill", "decode");
+      Set.of("e2e", "ttft", "tpot", "queue", "prefill", "decode", "max_itl");
 
   public ReportRequest {
     if (database == null || !database.matches("[A-Za-z_][A-Za-z0-9_]*")) {

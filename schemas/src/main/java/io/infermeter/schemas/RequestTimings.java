@@ -17,6 +17,8 @@ import java.util.OptionalLong;
  *   <li>e2e = completed - arrival
  *   <li>TPOT = decode / (output_tokens - 1), only when output_tokens &gt; 1
  *   <li>busy = prefill + decode (the device time a request occupied; basis of energy attribution)
+ *   <li>max inter-token gap = the source's longest gap between two output tokens (a stall), when it
+ *       reports one and it fits in the decode time
  * </ul>
  */
 public final class RequestTimings {
@@ -53,6 +55,22 @@ public final class RequestTimings {
       return OptionalLong.empty();
     }
     return OptionalLong.of(Math.round((double) decode.getAsLong() / (out - 1)));
+  }
+
+  /**
+   * The longest gap between two consecutive output tokens, as the source reported it; empty when it
+   * did not, when it is negative, or when it exceeds the decode time it must lie within.
+   */
+  public static OptionalLong maxInterTokenGapUs(RequestEvent e) {
+    Long gap = e.getMaxInterTokenGapUs();
+    if (gap == null || gap < 0) {
+      return OptionalLong.empty();
+    }
+    OptionalLong decode = decodeUs(e);
+    if (decode.isPresent() && gap > decode.getAsLong()) {
+      return OptionalLong.empty();
+    }
+    return OptionalLong.of(gap);
   }
 
   /**

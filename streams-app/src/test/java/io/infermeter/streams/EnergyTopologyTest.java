@@ -81,6 +81,47 @@ class EnergyTopologyTest {
   }
 
   @Test
+  void cpuAndDramEnergyIsAttributedToTheHostsRequestsByHostBusyTime() {
+    try (TopologyFixture f = new TopologyFixture(Map.of())) {
+      // one llama request on g1, in flight 2 s ([3 s, 5 s]) of window 0
+      f.send(
+          request("r1", "h1", "llama", T0_MS + 5000, 0, 100_000, 1_900_000, 100)
+              .setDeviceId("g1")
+              .build());
+      // closes the request window (its usage reaches the energy window)
+      f.send(
+          request("close", "h1", "llama", T0_MS + 11_500, 0, 1000, 1000, 2)
+              .setDeviceId("g1")
+              .build());
+      for (int i = 0; i <= 25; i++) {
+        long t = T0_MS + i * 1000L;
+        f.send(sample("h1", "g1", t).setPowerW(400.0).build());
+        f.send(
+            sample("h1", "cpu-package-0", t)
+                .setDeviceKind(io.infermeter.avro.DeviceKind.CPU_PACKAGE)
+                .setGpuType(null)
+                .setSource("rapl")
+                .setPowerW(100.0)
+                .build());
+      }
+      Map<String, DeviceWindowEnergy> w0 = window0(f);
+      DeviceWindowEnergy cpu = w0.get("cpu-package-0");
+      assertThat(cpu.getMeasuredEnergyJ()).isEqualTo(900.0); // 9 intervals of 1 s at 100 W
+      assertThat(cpu.getBusyTimeUs()).isEqualTo(2_000_000L);
+      assertThat(cpu.getAttributions()).hasSize(1);
+      ModelAttribution a = cpu.getAttributions().get(0);
+      assertThat(a.getModel()).isEqualTo("llama");
+      assertThat(a.getEnergyJ()).isCloseTo(180.0, within(1e-9)); // 20 % of the window busy
+      // requests and tokens are counted on the GPU only, so per-model sums count them once
+      assertThat(a.getRequests()).isZero();
+      assertThat(a.getOutputTokens()).isZero();
+      assertThat(cpu.getCost()).isZero(); // only accelerators are priced
+      assertConserved(cpu);
+      assertThat(w0.get("g1").getAttributions().get(0).getRequests()).isEqualTo(1);
+    }
+  }
+
+  @Test
   void energyIsAttributedByBusyTimeAndConservedExactly() {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
       requests(f);

@@ -212,6 +212,32 @@ class InfermeterTopologyTest {
   }
 
   @Test
+  void theMaxInterTokenGapHasItsOwnPercentiles() {
+    try (TopologyFixture f = new TopologyFixture(Map.of())) {
+      // 99 smooth streams (20 ms gaps) and one that stalled 2 s: its mean TPOT hides the stall
+      for (int i = 0; i < 100; i++) {
+        f.send(
+            request("s" + i, "h1", "m1", T0_MS + 1000 + i, 0, 100_000, 2_000_000 + i, 101)
+                .setMaxInterTokenGapUs(i == 99 ? 2_000_000L : 20_000L)
+                .build());
+      }
+      // a gap longer than the decode time it lies within is not a gap: left out
+      f.send(
+          request("bad", "h1", "m1", T0_MS + 2000, 0, 100_000, 1_000_000, 101)
+              .setMaxInterTokenGapUs(5_000_000L)
+              .build());
+      f.send(request("close", "h1", "m1", T0_MS + 11_500, 0, 1000, 1000, 2).build());
+      WindowAggregate a = f.aggregates().get(0);
+      LatencyStats gap = stats(a, "max_itl", "warm");
+      assertThat(gap.getCount()).isEqualTo(100);
+      assertThat(gap.getP50Us())
+          .isCloseTo(20_000L, org.assertj.core.data.Percentage.withPercentage(0.1));
+      assertThat(gap.getMaxUs()).isEqualTo(2_000_000L);
+      assertThat(stats(a, "tpot", "warm").getMaxUs()).isLessThan(21_000L);
+    }
+  }
+
+  @Test
   void aTimedOutRequestDoesNotSetTheTailLatency() {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
       // 999 requests of about 1 s and one that hit the client's 60 s timeout

@@ -742,10 +742,11 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   }
 
   /**
-   * In-flight request time, requests and output tokens of each (model key) on each GPU device.
-   * Requests without a device id but with a pod ({@link RequestAccumulator#POD_DEVICE_PREFIX}) are
-   * split evenly over the GPUs that pod holds (dcgm-exporter's pod label); host-level requests, and
-   * those of a pod no GPU names, are split evenly over all the host's GPUs.
+   * In-flight request time, requests and output tokens of each (model key) on each GPU device, and
+   * the in-flight request time on each CPU package and DRAM device ({@link #hostWide}). Requests
+   * without a device id but with a pod ({@link RequestAccumulator#POD_DEVICE_PREFIX}) are split
+   * evenly over the GPUs that pod holds (dcgm-exporter's pod label); host-level requests, and those
+   * of a pod no GPU names, are split evenly over all the host's GPUs.
    */
   static Map<String, Map<String, long[]>> busyByDevice(HostWindow w) {
     List<String> gpus = new ArrayList<>();
@@ -756,6 +757,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
           }
         });
     Map<String, Map<String, long[]>> out = new TreeMap<>();
+    hostWide(w, out);
     for (String g : gpus) {
       out.put(g, new TreeMap<>());
     }
@@ -786,6 +788,36 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   }
 
   /**
+   * Whether a device serves every request of its host: a CPU package or DRAM (RAPL domains), which
+   * tokenizes, schedules and holds the host side of every request whatever GPU runs it.
+   */
+  private static boolean hostWideDevice(HostWindow.DeviceAcc d) {
+    return d.kind.equals("CPU_PACKAGE") || d.kind.equals("DRAM");
+  }
+
+  /**
+   * The host-wide devices' usage: each model's in-flight request time on the host (all its usage
+   * keys), with 0 requests and 0 tokens, so a model's requests and tokens are counted once, on its
+   * GPUs, while its energy per token includes the CPU and DRAM share (CPU + RAM + GPU, as
+   * CodeCarbon counts a workload).
+   */
+  private static void hostWide(HostWindow w, Map<String, Map<String, long[]>> out) {
+    w.devices.forEach(
+        (id, d) -> {
+          if (!hostWideDevice(d)) {
+            return;
+          }
+          Map<String, long[]> models = new TreeMap<>();
+          w.usage.forEach(
+              (model, byDevice) ->
+                  byDevice.forEach(
+                      (dev, v) ->
+                          add(models.computeIfAbsent(model, k -> new long[3]), v[0], 0, 0)));
+          out.put(id, models);
+        });
+  }
+
+  /**
    * The GPUs a usage key that is not a GPU of the window stands for: a pod's GPUs (dcgm-exporter's
    * pod label), else all of the host's GPUs.
    */
@@ -807,9 +839,9 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
 
   /**
    * The busy slots of each GPU device: the OR of the occupancy of its own usage key and of every
-   * usage key standing for it (a request that names no GPU occupies all the GPUs it is split over:
-   * a model served across a host's or pod's GPUs, as with tensor parallelism, keeps all of them
-   * busy while it runs).
+   * usage key standing for it; of a CPU package or DRAM, the OR of all the host's usage keys (a
+   * request that names no GPU occupies all the GPUs it is split over: a model served across a
+   * host's or pod's GPUs, as with tensor parallelism, keeps all of them busy while it runs).
    */
   static Map<String, long[]> busySlotsByDevice(HostWindow w) {
     List<String> gpus = new ArrayList<>();
@@ -820,6 +852,15 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
           }
         });
     Map<String, long[]> out = new TreeMap<>();
+    w.devices.forEach(
+        (id, d) -> {
+          if (hostWideDevice(d)) {
+            // busy while any request of the host is in flight
+            w.occupancy.forEach(
+                (dev, bits) ->
+                    Occupancy.or(out.computeIfAbsent(id, k -> new long[bits.length]), bits));
+          }
+        });
     w.occupancy.forEach(
         (dev, bits) -> {
           List<String> targets =

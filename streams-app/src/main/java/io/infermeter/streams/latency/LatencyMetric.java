@@ -5,7 +5,7 @@ import io.infermeter.schemas.RequestTimings;
 import java.util.OptionalLong;
 
 /**
- * The six latency metrics of a window, each derived with {@link RequestTimings} (never re-derived
+ * The latency metrics of a window, each derived with {@link RequestTimings} (never re-derived
  * here).
  */
 public enum LatencyMetric {
@@ -14,7 +14,8 @@ public enum LatencyMetric {
   TPOT("tpot", 2),
   QUEUE("queue", 3),
   PREFILL("prefill", 4),
-  DECODE("decode", 5);
+  DECODE("decode", 5),
+  MAX_ITL("max_itl", 6);
 
   private static final LatencyMetric[] VALUES = byIndex();
   private final String wireName;
@@ -63,6 +64,7 @@ public enum LatencyMetric {
       case QUEUE -> RequestTimings.queueUs(e);
       case PREFILL -> RequestTimings.prefillUs(e);
       case DECODE -> RequestTimings.decodeUs(e);
+      case MAX_ITL -> RequestTimings.maxInterTokenGapUs(e);
     };
   }
 }

@@ -32,7 +32,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
    * the first jitter values; 1 to 3 are still read (their per-device busy time becomes one busy run
    * from the window start, {@link Occupancy#fromSummedBusy}).
    */
-  public static final int VERSION = 4;
+  public static final int VERSION = 5;
 
   private static final int VARINT_STRINGS_SINCE = 3;
 

@@ -58,9 +58,7 @@ class StateCodecGoldenTest {
     LatencyAccumulator l = new LatencyAccumulator();
     l.record(1_000);
     l.record(250_000);
-    @SuppressWarnings("EnumOrdinal") // the accumulator's own layout: latencies by metric ordinal
-    int e2e = LatencyMetric.E2E.ordinal();
-    a.latencies[e2e][0] = l;
+    a.latencies[LatencyMetric.E2E.index()][0] = l;
     a.jitterLast[0] = 250_000;
     a.jitterFirst[0] = 1_000;
     a.jitterPairs[0] = 1;
@@ -268,6 +266,30 @@ class StateCodecGoldenTest {
   }
 
   @Test
+  void version4AccumulatorsReadUnchangedAndTheMaxInterTokenGapRoundTrips() throws IOException {
+    for (boolean compressed : new boolean[] {false, true}) {
+      byte[] v4 =
+          fixture(
+              "state-previous/request-accumulator-v4-"
+                  + (compressed ? "compressed" : "plain")
+                  + ".hex");
+      assertThat(v4[0]).isEqualTo((byte) 4);
+      RequestAccumulator a = RequestAccumulator.fromBytes(v4, compressed);
+      assertThat(a.toBytes(compressed)).isEqualTo(accumulatorV4("llama-3-8b").toBytes(compressed));
+      assertThat(a.latency(LatencyMetric.MAX_ITL, false)).isNull();
+      // version 5 adds the max inter-token gap, at index 6
+      RequestAccumulator withGap = accumulatorV4("llama-3-8b");
+      LatencyAccumulator gap = new LatencyAccumulator();
+      gap.record(250_000);
+      withGap.latencies[LatencyMetric.MAX_ITL.index()][0] = gap;
+      RequestAccumulator back =
+          RequestAccumulator.fromBytes(withGap.toBytes(compressed), compressed);
+      assertThat(back.latency(LatencyMetric.MAX_ITL, false).count).isEqualTo(1);
+      assertThat(back.toBytes(compressed)).isEqualTo(withGap.toBytes(compressed));
+    }
+  }
+
+  @Test
   void version3AccumulatorHostWindowAndUsageReadTheirSummedBusyTimeAsOneBusyRun()
       throws IOException {
     for (boolean compressed : new boolean[] {false, true}) {
@@ -399,8 +421,8 @@ class StateCodecGoldenTest {
 
   private static final Map<String, Supplier<byte[]>> CURRENT =
       Map.of(
-          "request-accumulator-v4-plain.hex", () -> accumulatorV4("llama-3-8b").toBytes(false),
-          "request-accumulator-v4-compressed.hex", () -> accumulatorV4("llama-3-8b").toBytes(true),
+          "request-accumulator-v5-plain.hex", () -> accumulatorV4("llama-3-8b").toBytes(false),
+          "request-accumulator-v5-compressed.hex", () -> accumulatorV4("llama-3-8b").toBytes(true),
           "rule-state-v3.hex", () -> ruleV3().toBytes(),
           "host-window-v4.hex", () -> hostWindowV4(HOST).toBytes(),
           "engine-last-v1.hex",
@@ -444,7 +466,7 @@ class StateCodecGoldenTest {
           .as(e.getKey())
           .isEqualTo(HEX.formatHex(fixture("state-current/" + e.getKey())));
     }
-    byte[] acc = fixture("state-current/request-accumulator-v4-plain.hex");
+    byte[] acc = fixture("state-current/request-accumulator-v5-plain.hex");
     assertThat(acc[0]).isEqualTo((byte) RequestAccumulator.VERSION);
     for (String header :
         new String[] {

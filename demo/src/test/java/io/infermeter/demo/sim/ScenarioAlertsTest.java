@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.infermeter.avro.AlertState;
 import io.infermeter.avro.RequestEvent;
+import io.infermeter.avro.RequestStatus;
 import io.infermeter.schemas.RequestTimings;
 import io.infermeter.streams.StreamsSettings;
 import io.infermeter.streams.StreamsSettings.AlertSettings;
@@ -48,7 +49,11 @@ class ScenarioAlertsTest {
       for (long t = startUs + 1_000_000; t <= startUs + RUN_US; t += 1_000_000) {
         for (RequestEvent e : sim.requestsCompletedBefore(t)) {
           long e2e = RequestTimings.e2eUs(e).orElse(-1);
-          if (e.getModel().equals(regression.target()) && !e.getColdStart() && e2e >= 0) {
+          // as the app's histograms: warm, successful requests only
+          if (e.getModel().equals(regression.target())
+              && !e.getColdStart()
+              && e.getStatus() == RequestStatus.OK
+              && e2e >= 0) {
             windows
                 .computeIfAbsent(
                     Math.floorDiv(e.getCompletedUs(), WINDOW_US), w -> new Histogram(3))

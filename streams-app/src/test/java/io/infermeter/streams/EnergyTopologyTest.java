@@ -81,6 +81,31 @@ class EnergyTopologyTest {
   }
 
   @Test
+  void aWindowSampledOnlyInPartJudgesItsBusyShareAgainstTheSampledTime() {
+    try (TopologyFixture f = new TopologyFixture(Map.of())) {
+      // the collector starts at 5 s; a request is in flight on g1 from 5.0 s to 9.9 s
+      f.send(
+          request("r1", "h1", "llama", T0_MS + 9900, 0, 100_000, 4_800_000, 100)
+              .setDeviceId("g1")
+              .build());
+      f.send(
+          request("close", "h1", "llama", T0_MS + 11_500, 0, 1000, 1000, 2)
+              .setDeviceId("g1")
+              .build());
+      for (int i = 5; i <= 25; i++) {
+        f.send(sample("h1", "g1", T0_MS + i * 1000L).setPowerW(300.0).build());
+      }
+      DeviceWindowEnergy g1 = window0(f).get("g1");
+      // 4 intervals (5-9 s) measured, 1,200 J, all of it with the request in flight: no idle,
+      // where the busy share against the whole window (4.9 of 10 s) called 51 % of it idle
+      assertThat(g1.getMeasuredEnergyJ()).isEqualTo(1200.0);
+      assertThat(g1.getIdleEnergyJ()).isZero();
+      assertThat(g1.getAttributions().get(0).getEnergyJ()).isEqualTo(1200.0);
+      assertConserved(g1);
+    }
+  }
+
+  @Test
   void cpuAndDramEnergyIsAttributedToTheHostsRequestsByHostBusyTime() {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
       // one llama request on g1, in flight 2 s ([3 s, 5 s]) of window 0
@@ -111,7 +136,8 @@ class EnergyTopologyTest {
       assertThat(cpu.getAttributions()).hasSize(1);
       ModelAttribution a = cpu.getAttributions().get(0);
       assertThat(a.getModel()).isEqualTo("llama");
-      assertThat(a.getEnergyJ()).isCloseTo(180.0, within(1e-9)); // 20 % of the window busy
+      // busy 2 s of the 9 s its samples cover (they start at T0): 2/9 of 900 J
+      assertThat(a.getEnergyJ()).isCloseTo(200.0, within(1e-9));
       // requests and tokens are counted on the GPU only, so per-model sums count them once
       assertThat(a.getRequests()).isZero();
       assertThat(a.getOutputTokens()).isZero();
@@ -136,10 +162,11 @@ class EnergyTopologyTest {
       // request time on g1: m1 = 3 x 1 s + half of the 2 s host-level request; m2 = 1 s. Device
       // busy time, the union of the in-flight intervals: m1's three requests [1.000 s, 2.002 s],
       // m2's [2 s, 3 s] and the host-level request [2 s, 4 s], which occupies every GPU: 3 s of
-      // the 10 s window
+      // the 10 s window. The samples start at T0, so the measured energy covers 9 s of it (the
+      // intervals of samples 1..9): the busy share is 3 s of those 9 s
       double m1Busy = 4.0;
       double m2Busy = 1.0;
-      double fraction = 0.3;
+      double fraction = 3.0 / 9;
       assertThat(g1.getBusyTimeUs()).isEqualTo(3_000_000L);
       Map<String, ModelAttribution> by =
           g1.getAttributions().stream()
@@ -154,7 +181,7 @@ class EnergyTopologyTest {
       // table)
       assertThat(g1.getPricePerHour()).isEqualTo(2.50);
       assertThat(g1.getCost()).isCloseTo(2.50 * 10 / 3600, within(1e-12));
-      assertThat(by.get("m1").getCost()).isCloseTo(g1.getCost() * 0.3 * 0.8, within(1e-12));
+      assertThat(by.get("m1").getCost()).isCloseTo(g1.getCost() * fraction * 0.8, within(1e-12));
       assertThat(g1.getCarbonIntensityGPerKwh()).isEqualTo(290.0);
       assertThat(g1.getCarbonIntensitySource()).isEqualTo("table");
       assertThat(g1.getCarbonG()).isCloseTo(measured * 1.2 / 3.6e6 * 290, within(1e-12));
@@ -173,10 +200,10 @@ class EnergyTopologyTest {
       assertThat(g2.getMethod()).isEqualTo(EnergyMethod.POWER_INTEGRATION);
       assertThat(g2.getMeasuredEnergyJ()).isCloseTo(9 * G2_POWER_W, within(1e-9));
       assertThat(g2.getAttributions()).hasSize(1);
-      // g2 runs only the host-level request, [2 s, 4 s]: busy 2 s
+      // g2 runs only the host-level request, [2 s, 4 s]: busy 2 s of the 9 s sampled
       assertThat(g2.getBusyTimeUs()).isEqualTo(2_000_000L);
       assertThat(g2.getAttributions().get(0).getEnergyJ())
-          .isCloseTo(9 * G2_POWER_W * 0.2, within(1e-9));
+          .isCloseTo(9 * G2_POWER_W * 2 / 9, within(1e-9));
       assertConserved(g2);
       // host-level request counts split over the two GPUs add back up to the host total
       long m1Requests =
@@ -374,7 +401,7 @@ class EnergyTopologyTest {
           g1.getAttributions().stream()
               .collect(Collectors.toMap(ModelAttribution::getModel, ModelAttribution::getShare));
       assertThat(g1.getBusyTimeUs()).isEqualTo(2_010_000L);
-      double busy = 0.201;
+      double busy = 2.01 / 9; // 2.01 s busy of the 9 s the samples cover (they start at T0)
       assertThat(shares.get("m1")).isCloseTo(busy * 10.0 / 15, within(1e-12));
       assertThat(shares.get("m2")).isCloseTo(busy * 5.0 / 15, within(1e-12));
       assertThat(g1.getIdleEnergyJ()).isCloseTo(g1.getMeasuredEnergyJ() * (1 - busy), within(1e-9));

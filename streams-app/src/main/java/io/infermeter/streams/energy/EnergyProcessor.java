@@ -573,6 +573,9 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
           d.powerIntegralJ += trapezoidJ;
           d.powerIntervals++;
         }
+        if (deltaMj != null || !Double.isNaN(trapezoidJ)) {
+          d.coveredUs += t - last.tsUs;
+        }
       }
       if (reset) {
         d.resets++;
@@ -709,6 +712,9 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
       if (!Double.isNaN(trapezoidJ)) {
         d.powerIntegralJ += trapezoidJ * (b - a) / lenUs;
         d.powerIntervals++;
+      }
+      if (deltaMj != null || !Double.isNaN(trapezoidJ)) {
+        d.coveredUs += b - a;
       }
     }
   }
@@ -917,8 +923,13 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
       }
       long[] deviceSlots = slots.get(de.getKey());
       long deviceBusyUs = deviceSlots == null ? 0 : Occupancy.busyUs(deviceSlots, windowUs);
+      // the measured energy covers the sampled part of the window: a window sampled only in part
+      // (a collector's first or last minute) judges its busy share against that part, where the
+      // whole window length called the unsampled time idle
+      long coverageUs = d.coveredUs > 0 ? Math.min(windowUs, d.coveredUs) : windowUs;
       Map<String, Double> shares =
-          EnergyAttribution.shares(requestUsByModel, deviceBusyUs, windowUs);
+          EnergyAttribution.shares(
+              requestUsByModel, Math.min(deviceBusyUs, coverageUs), coverageUs);
       EnergyAttribution.Split energySplit = EnergyAttribution.split(measuredJ, shares);
       EnergyAttribution.Split costSplit = EnergyAttribution.split(cost, shares);
       EnergyAttribution.Split carbonSplit = EnergyAttribution.split(carbon, shares);

@@ -184,6 +184,13 @@ public final class HostWindow implements WindowTable.Windowed {
     double pcieSum;
     int pcieN;
 
+    /**
+     * Time covered by the sample intervals booked in this window (their energy is the measured
+     * energy), us; 0 when unknown (a single sample, or a window written before this was kept): the
+     * busy fraction is then taken against the whole window.
+     */
+    public long coveredUs;
+
     double utilMean() {
       return utilN == 0 ? Double.NaN : utilSum / utilN;
     }
@@ -198,12 +205,13 @@ public final class HostWindow implements WindowTable.Windowed {
   }
 
   /**
-   * Format version after {@link Codec#FORMAT_MARK}: 4 adds the per-device occupancy bitmaps; 3 adds
-   * each device's pod and the engine instances; 2 has varint strings; a record without the mark is
-   * version 1. Before 4 the usage held summed request busy time: it becomes one busy run per device
-   * from the window start ({@link Occupancy#fromSummedBusy}).
+   * Format version after {@link Codec#FORMAT_MARK}: 5 adds each device's covered time; 4 adds the
+   * per-device occupancy bitmaps; 3 adds each device's pod and the engine instances; 2 has varint
+   * strings; a record without the mark is version 1. Before 4 the usage held summed request busy
+   * time: it becomes one busy run per device from the window start ({@link
+   * Occupancy#fromSummedBusy}).
    */
-  static final int VERSION = 4;
+  static final int VERSION = 5;
 
   public byte[] toBytes() {
     return Codec.encode(
@@ -243,6 +251,7 @@ public final class HostWindow implements WindowTable.Windowed {
             out.writeDouble(d.pcieSum);
             out.writeInt(d.pcieN);
             Codec.writeString(out, d.pod);
+            out.writeLong(d.coveredUs);
           }
           out.writeInt(usage.size());
           for (Map.Entry<String, Map<String, long[]>> e : usage.entrySet()) {
@@ -317,6 +326,9 @@ public final class HostWindow implements WindowTable.Windowed {
             d.pcieN = in.readInt();
             if (v >= 3) {
               d.pod = str.read(in);
+            }
+            if (v >= 5) {
+              d.coveredUs = in.readLong();
             }
             w.devices.put(id, d);
           }

@@ -151,6 +151,13 @@ class StateCodecGoldenTest {
   }
 
   /** {@link #hostWindowV3} with what version 4 added: occupancy bitmaps. */
+  /** {@link #hostWindowV4} with what version 5 added: the time its device's samples cover. */
+  static HostWindow hostWindowV5(String host) {
+    HostWindow w = hostWindowV4(host);
+    w.devices.get("0").coveredUs = 9_000_000;
+    return w;
+  }
+
   static HostWindow hostWindowV4(String host) {
     HostWindow w = hostWindowV3(host);
     long[] bits = Occupancy.Part.empty(w.windowSizeMs()).bits;
@@ -263,6 +270,17 @@ class StateCodecGoldenTest {
       assertThat(a.toBytes(compressed))
           .isEqualTo(accumulatorAsRead("llama-3-8b").toBytes(compressed));
     }
+  }
+
+  @Test
+  void aVersion4HostWindowReadsWithItsCoveredTimeUnknown() throws IOException {
+    byte[] v4 = fixture("state-previous/host-window-v4.hex");
+    assertThat(v4[1]).isEqualTo((byte) 4);
+    HostWindow w = HostWindow.fromBytes(v4);
+    assertThat(w.devices.get("0").coveredUs).isZero(); // judged against the whole window
+    assertThat(w.toBytes()).isEqualTo(hostWindowV4(HOST).toBytes());
+    assertThat(HostWindow.fromBytes(hostWindowV5(HOST).toBytes()).devices.get("0").coveredUs)
+        .isEqualTo(9_000_000);
   }
 
   @Test
@@ -424,7 +442,7 @@ class StateCodecGoldenTest {
           "request-accumulator-v5-plain.hex", () -> accumulatorV4("llama-3-8b").toBytes(false),
           "request-accumulator-v5-compressed.hex", () -> accumulatorV4("llama-3-8b").toBytes(true),
           "rule-state-v3.hex", () -> ruleV3().toBytes(),
-          "host-window-v4.hex", () -> hostWindowV4(HOST).toBytes(),
+          "host-window-v5.hex", () -> hostWindowV5(HOST).toBytes(),
           "engine-last-v1.hex",
               () ->
                   new EngineLast(
@@ -471,7 +489,7 @@ class StateCodecGoldenTest {
     for (String header :
         new String[] {
           "rule-state-v3.hex",
-          "host-window-v4.hex",
+          "host-window-v5.hex",
           "host-last-seen-v2.hex",
           "device-last-v2.hex",
           "engine-last-v1.hex"

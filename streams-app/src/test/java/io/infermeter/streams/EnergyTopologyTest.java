@@ -80,18 +80,26 @@ class EnergyTopologyTest {
         .collect(Collectors.toMap(DeviceWindowEnergy::getDeviceId, Function.identity()));
   }
 
+  /**
+   * A llama request on g1 completing {@code completedMs} after T0 (TTFT 100 ms, then {@code
+   * decodeUs}), and one in window 1 that closes window 0 on the request side.
+   */
+  private static void oneLlamaRequestOnG1(TopologyFixture f, long completedMs, long decodeUs) {
+    f.send(
+        request("r1", "h1", "llama", T0_MS + completedMs, 0, 100_000, decodeUs, 100)
+            .setDeviceId("g1")
+            .build());
+    f.send(
+        request("close", "h1", "llama", T0_MS + 11_500, 0, 1000, 1000, 2)
+            .setDeviceId("g1")
+            .build());
+  }
+
   @Test
   void aWindowSampledOnlyInPartJudgesItsBusyShareAgainstTheSampledTime() {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
       // the collector starts at 5 s; a request is in flight on g1 from 5.0 s to 9.9 s
-      f.send(
-          request("r1", "h1", "llama", T0_MS + 9900, 0, 100_000, 4_800_000, 100)
-              .setDeviceId("g1")
-              .build());
-      f.send(
-          request("close", "h1", "llama", T0_MS + 11_500, 0, 1000, 1000, 2)
-              .setDeviceId("g1")
-              .build());
+      oneLlamaRequestOnG1(f, 9900, 4_800_000);
       for (int i = 5; i <= 25; i++) {
         f.send(sample("h1", "g1", T0_MS + i * 1000L).setPowerW(300.0).build());
       }
@@ -109,15 +117,7 @@ class EnergyTopologyTest {
   void cpuAndDramEnergyIsAttributedToTheHostsRequestsByHostBusyTime() {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
       // one llama request on g1, in flight 2 s ([3 s, 5 s]) of window 0
-      f.send(
-          request("r1", "h1", "llama", T0_MS + 5000, 0, 100_000, 1_900_000, 100)
-              .setDeviceId("g1")
-              .build());
-      // closes the request window (its usage reaches the energy window)
-      f.send(
-          request("close", "h1", "llama", T0_MS + 11_500, 0, 1000, 1000, 2)
-              .setDeviceId("g1")
-              .build());
+      oneLlamaRequestOnG1(f, 5000, 1_900_000);
       for (int i = 0; i <= 25; i++) {
         long t = T0_MS + i * 1000L;
         f.send(sample("h1", "g1", t).setPowerW(400.0).build());

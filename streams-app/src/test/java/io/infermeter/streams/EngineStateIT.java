@@ -28,16 +28,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -252,34 +248,12 @@ class EngineStateIT {
   /** Waits until the consumer group {@code group} has committed the end of every partition. */
   private static void awaitConsumed(String group, String... topics) throws Exception {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", Infra.get().kafkaBootstrap()))) {
-      Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-      for (String t : topics) {
-        for (int p = 0; p < 2; p++) {
-          latest.put(new TopicPartition(t, p), OffsetSpec.latest());
-        }
-      }
-      Map<TopicPartition, Long> ends = new HashMap<>();
-      admin
-          .listOffsets(latest)
-          .all()
-          .get(30, TimeUnit.SECONDS)
-          .forEach((tp, info) -> ends.put(tp, info.offset()));
       Infra.await(
           Duration.ofSeconds(60),
-          "the app consumed " + ends,
+          "the app consumed " + List.of(topics),
           () -> {
             try {
-              Map<TopicPartition, OffsetAndMetadata> committed =
-                  admin
-                      .listConsumerGroupOffsets(group)
-                      .partitionsToOffsetAndMetadata()
-                      .get(10, TimeUnit.SECONDS);
-              return ends.entrySet().stream()
-                  .allMatch(
-                      e -> {
-                        OffsetAndMetadata c = committed.get(e.getKey());
-                        return (c == null ? 0 : c.offset()) >= e.getValue();
-                      });
+              return KafkaTopics.committedToEnd(admin, group, List.of(topics));
             } catch (Exception e) {
               return false;
             }

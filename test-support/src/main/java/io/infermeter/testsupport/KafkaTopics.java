@@ -1,6 +1,7 @@
 package io.infermeter.testsupport;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -10,6 +11,10 @@ import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
 
 /**
  * Topic creation for integration tests on the shared broker: topics with a unique prefix ({@link
@@ -51,5 +56,34 @@ public final class KafkaTopics {
     Map<String, Integer> all = new LinkedHashMap<>();
     names.forEach(n -> all.put(n, partitions));
     create(bootstrap, all, configs);
+  }
+
+  /**
+   * True when consumer group {@code group} has committed the end of every partition of {@code
+   * topics} (an empty partition needs no commit): an app under test has consumed, and with
+   * exactly-once also produced, everything sent to them so far.
+   */
+  public static boolean committedToEnd(Admin admin, String group, List<String> topics)
+      throws InterruptedException, ExecutionException, TimeoutException {
+    Map<TopicPartition, OffsetAndMetadata> committed =
+        admin
+            .listConsumerGroupOffsets(group)
+            .partitionsToOffsetAndMetadata()
+            .get(30, TimeUnit.SECONDS);
+    Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+    for (TopicDescription d :
+        admin.describeTopics(topics).allTopicNames().get(30, TimeUnit.SECONDS).values()) {
+      d.partitions()
+          .forEach(
+              p -> latest.put(new TopicPartition(d.name(), p.partition()), OffsetSpec.latest()));
+    }
+    for (var e : admin.listOffsets(latest).all().get(30, TimeUnit.SECONDS).entrySet()) {
+      long end = e.getValue().offset();
+      OffsetAndMetadata c = committed.get(e.getKey());
+      if (end > 0 && (c == null || c.offset() < end)) {
+        return false;
+      }
+    }
+    return true;
   }
 }

@@ -11,18 +11,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.Set;
 import java.util.concurrent.Future;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
@@ -89,27 +85,7 @@ final class KafkaTestTopics implements AutoCloseable {
 
   /** True when the group's committed offsets reached the end of every partition of {@code spec}. */
   boolean committedToEnd(String group, TopicSpec<?> spec) throws Exception {
-    Map<TopicPartition, OffsetAndMetadata> committed =
-        admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
-    Set<TopicPartition> parts = new java.util.HashSet<>();
-    admin
-        .describeTopics(List.of(name(spec)))
-        .allTopicNames()
-        .get()
-        .get(name(spec))
-        .partitions()
-        .forEach(pi -> parts.add(new TopicPartition(name(spec), pi.partition())));
-    Map<TopicPartition, OffsetSpec> latest = new java.util.HashMap<>();
-    parts.forEach(tp -> latest.put(tp, OffsetSpec.latest()));
-    var ends = admin.listOffsets(latest).all().get();
-    for (TopicPartition tp : parts) {
-      long end = ends.get(tp).offset();
-      OffsetAndMetadata c = committed.get(tp);
-      if (end > 0 && (c == null || c.offset() != end)) {
-        return false;
-      }
-    }
-    return true;
+    return KafkaTopics.committedToEnd(admin, group, List.of(name(spec)));
   }
 
   @Override

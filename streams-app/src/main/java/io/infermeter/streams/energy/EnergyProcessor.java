@@ -296,18 +296,8 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
                 .append(" ms window");
         continue;
       }
-      HostWindow w;
-      if (table.isLate(start + size)) {
-        w =
-            table
-                .correct(hostKey(s.getHost()), start, size, EnergyProcessor::newWindow, false)
-                .full();
-        corrected = true;
-      } else {
-        w =
-            table.getOrCreate(
-                hostKey(s.getHost()), k -> null, start, size, EnergyProcessor::newWindow);
-      }
+      corrected |= table.isLate(start + size);
+      HostWindow w = window(s.getHost(), start, size);
       w.cluster = s.getCluster();
       w.region = s.getRegion();
       EngineAcc a = w.engine(s.getInstance(), limits.devicesPerWindow());
@@ -394,29 +384,13 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
               + " ms)");
       return;
     }
-    if (table.isLate(end)) {
-      table
-          .correct(
-              hostKey(u.host()),
-              u.windowStartMs(),
-              u.windowSizeMs(),
-              EnergyProcessor::newWindow,
-              false)
-          .full()
-          .addUsage(u);
-      addEarlierInFlight(u);
+    boolean late = table.isLate(end);
+    window(u.host(), u.windowStartMs(), u.windowSizeMs()).addUsage(u);
+    addEarlierInFlight(u);
+    if (late) {
       counters.lateCorrected.increment();
       return;
     }
-    HostWindow w =
-        table.getOrCreate(
-            hostKey(u.host()),
-            k -> null,
-            u.windowStartMs(),
-            u.windowSizeMs(),
-            EnergyProcessor::newWindow);
-    w.addUsage(u);
-    addEarlierInFlight(u);
     advance(end);
   }
 
@@ -432,25 +406,27 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
       for (Map.Entry<Long, Occupancy.Part> p :
           d.getValue().parts.headMap(u.windowStartMs(), false).entrySet()) {
         long start = p.getKey();
-        HostWindow w;
         if (table.isTooLate(start + size)) {
           counters.inFlightDropped.increment();
           continue;
-        } else if (table.isLate(start + size)) {
-          w =
-              table
-                  .correct(hostKey(u.host()), start, size, EnergyProcessor::newWindow, false)
-                  .full();
-        } else {
-          w =
-              table.getOrCreate(
-                  hostKey(u.host()), k -> null, start, size, EnergyProcessor::newWindow);
         }
+        HostWindow w = window(u.host(), start, size);
         w.cluster = u.cluster();
         w.region = u.region();
         w.addInFlight(modelKey, d.getKey(), p.getValue());
       }
     }
+  }
+
+  /**
+   * The host's window at ({@code startMs}, {@code sizeMs}): the open one (created when missing),
+   * or, when it has closed within the allowed lateness, its retained state registered for a
+   * corrected re-emit. Callers check {@link WindowTable#isTooLate} first.
+   */
+  private HostWindow window(String host, long startMs, long sizeMs) {
+    return table.isLate(startMs + sizeMs)
+        ? table.correct(hostKey(host), startMs, sizeMs, EnergyProcessor::newWindow, false).full()
+        : table.getOrCreate(hostKey(host), k -> null, startMs, sizeMs, EnergyProcessor::newWindow);
   }
 
   private static HostWindow newWindow(AggKey k, long startMs, long sizeMs) {
@@ -548,18 +524,8 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
                 .append(" ms window");
         continue;
       }
-      HostWindow w;
-      if (table.isLate(start + size)) {
-        w =
-            table
-                .correct(hostKey(s.getHost()), start, size, EnergyProcessor::newWindow, false)
-                .full();
-        corrected = true;
-      } else {
-        w =
-            table.getOrCreate(
-                hostKey(s.getHost()), k -> null, start, size, EnergyProcessor::newWindow);
-      }
+      corrected |= table.isLate(start + size);
+      HostWindow w = window(s.getHost(), start, size);
       HostWindow.DeviceAcc d = device(w, s);
       d.samples++;
       if (gapFromUs >= 0) {
@@ -696,14 +662,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
           counters.energyGapPartsDropped.increment();
           continue;
         }
-        HostWindow w =
-            table.isLate(ws + sizeMs)
-                ? table
-                    .correct(hostKey(s.getHost()), ws, sizeMs, EnergyProcessor::newWindow, false)
-                    .full()
-                : table.getOrCreate(
-                    hostKey(s.getHost()), k -> null, ws, sizeMs, EnergyProcessor::newWindow);
-        d = device(w, s);
+        d = device(window(s.getHost(), ws, sizeMs), s);
       }
       if (deltaMj != null) {
         d.counterDeltaMj += upTo(deltaMj, b, lenUs) - upTo(deltaMj, a, lenUs);
@@ -1015,7 +974,8 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
         && !CostCarbon.usable(settings, update, windowStartUs)
         && warnOnce("default:" + gpuType)) {
       LOG.warn(
-          "no cost.price.per.hour.<type> names GPU type '{}': priced at cost.default.price.per.hour",
+          "no cost.price.per.hour.<type> names GPU type '{}': priced at cost.default.price.per.hour;"
+              + " set cost.price.per.hour.<a word of the name, e.g. L40S>=<price per device-hour>",
           gpuType);
     }
     return CostCarbon.pricePerHour(settings, gpuType, update, windowStartUs);

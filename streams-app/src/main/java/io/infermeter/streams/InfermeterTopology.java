@@ -2,13 +2,13 @@ package io.infermeter.streams;
 
 import io.infermeter.avro.Alert;
 import io.infermeter.avro.Bottleneck;
-import io.infermeter.avro.CarbonIntensityUpdate;
 import io.infermeter.avro.DeadLetter;
 import io.infermeter.avro.DeviceWindowEnergy;
 import io.infermeter.avro.EngineSample;
 import io.infermeter.avro.PriceUpdate;
 import io.infermeter.avro.WindowAggregate;
 import io.infermeter.schemas.Topics;
+import io.infermeter.streams.energy.CarbonHistory;
 import io.infermeter.streams.energy.EnergyInput;
 import io.infermeter.streams.energy.EnergyProcessor;
 import io.infermeter.streams.energy.HardwareValidateProcessor;
@@ -98,13 +98,11 @@ public final class InfermeterTopology {
               .withValueSerde(serdes.prices()));
     }
     if (s.carbonUpdatesEnabled()) {
-      b.globalTable(
+      b.addGlobalStore(
+          CarbonHistory.store(),
           Topics.CARBON_INTENSITY.withPrefix(prefix).name(),
           Consumed.with(str, serdes.intensities()).withName("carbon-intensity-source"),
-          Materialized.<String, CarbonIntensityUpdate, KeyValueStore<Bytes, byte[]>>as(
-                  EnergyProcessor.CARBON_TABLE)
-              .withKeySerde(str)
-              .withValueSerde(serdes.intensities()));
+          CarbonHistory.updater(s.carbonHistoryRetention().toMillis() * 1000, counters));
     }
 
     // 1. requests

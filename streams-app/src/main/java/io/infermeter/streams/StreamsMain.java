@@ -186,6 +186,13 @@ public final class StreamsMain implements Callable<Integer> {
         .callback(cb -> cb.call(c.inFlightDropped.sum()))
         .register(registry);
     CounterWithCallback.builder()
+        .name("infermeter_streams_carbon_updates_refused_total")
+        .help(
+            "Carbon-intensity updates refused (no region, or an intensity outside 0..5000"
+                + " gCO2e/kWh, or a negative effective time)")
+        .callback(cb -> cb.call(c.carbonUpdatesRefused.sum()))
+        .register(registry);
+    CounterWithCallback.builder()
         .name("infermeter_streams_energy_gaps_spread_total")
         .help(
             "Intervals between two samples of a device longer than energy.gap.spread.after, whose"

@@ -52,6 +52,7 @@ public final class StreamsSettings {
   private final double pue;
   private final boolean priceUpdatesEnabled;
   private final boolean carbonUpdatesEnabled;
+  private final Duration carbonHistoryRetention;
   private final boolean outputHdrHistogram;
   private final int replicationFactor;
   private final String stateStoreType;
@@ -153,6 +154,7 @@ public final class StreamsSettings {
     }
     this.priceUpdatesEnabled = s.bool("topics.price.updates.enabled");
     this.carbonUpdatesEnabled = s.bool("topics.carbon.intensity.enabled");
+    this.carbonHistoryRetention = s.duration("carbon.history.retention");
     this.outputHdrHistogram = s.bool("output.hdr.histogram");
     this.replicationFactor = s.positiveInt("internal.replication.factor");
     this.stateStoreType = s.string("state.store.type").toLowerCase(Locale.ROOT);
@@ -232,6 +234,7 @@ public final class StreamsSettings {
     d.put("energy.pue", "1.2");
     d.put("topics.price.updates.enabled", "false");
     d.put("topics.carbon.intensity.enabled", "false");
+    d.put("carbon.history.retention", "30d");
     d.put("output.hdr.histogram", "false");
     d.put("internal.replication.factor", "1");
     d.put("topics.create.missing", "true");
@@ -456,6 +459,14 @@ public final class StreamsSettings {
 
   public boolean carbonUpdatesEnabled() {
     return carbonUpdatesEnabled;
+  }
+
+  /**
+   * How far behind its region's newest update a carbon-intensity point is kept ({@code
+   * carbon.history.retention}): the oldest window a late backfill can still price at its own time.
+   */
+  public Duration carbonHistoryRetention() {
+    return carbonHistoryRetention;
   }
 
   /**

@@ -312,14 +312,108 @@ class EnergyTopologyTest {
               .orElseThrow();
       assertThat(w0.getPricePerHour()).isEqualTo(4.0);
       assertThat(w0.getCost()).isCloseTo(4.0 * 10 / 3600, within(1e-12));
-      // the intensity update takes effect at T0 + 5 s: not for window 0 (starts at T0), yes for
-      // window 1
-      assertThat(w0.getCarbonIntensitySource()).isEqualTo("table");
+      // the intensity update takes effect at T0 + 5 s: window 0 has the table's 290 for its
+      // first half and the topic's 100 for its second, window 1 the topic's throughout
+      assertThat(w0.getCarbonIntensitySource()).isEqualTo("topic+table");
+      assertThat(w0.getCarbonIntensityGPerKwh())
+          .isCloseTo((290 * 5 + 100 * 5) / 10.0, within(1e-9));
       assertThat(w1.getCarbonIntensitySource()).isEqualTo("topic");
       assertThat(w1.getCarbonIntensityGPerKwh()).isEqualTo(100.0);
       assertThat(w1.getCarbonG())
           .isCloseTo(w1.getMeasuredEnergyJ() * 1.2 / 3.6e6 * 100, within(1e-12));
     }
+  }
+
+  /**
+   * A backfill: the feed's updates for the whole period arrive before the data they price. Each
+   * window takes the values in force during it, weighted by time; a re-delivered update changes
+   * nothing and an absurd one is refused and counted.
+   */
+  @Test
+  void carbonIntensityIsTheTimeWeightedSeriesInForceDuringEachWindow() {
+    try (TopologyFixture f =
+        new TopologyFixture(Map.of("topics.carbon.intensity.enabled", "true"))) {
+      var carbon =
+          f.driver.createInputTopic(
+              io.infermeter.schemas.Topics.CARBON_INTENSITY.name(),
+              org.apache.kafka.common.serialization.Serdes.String().serializer(),
+              f.serdes.intensities().serializer());
+      long t0Us = T0_MS * 1000;
+      carbon.pipeInput("eu-west-1", intensity(200, t0Us - 3_600_000_000L), T0_MS);
+      carbon.pipeInput("eu-west-1", intensity(300, t0Us + 20_000_000), T0_MS);
+      carbon.pipeInput("eu-west-1", intensity(500, t0Us + 25_000_000), T0_MS);
+      carbon.pipeInput("eu-west-1", intensity(300, t0Us + 20_000_000), T0_MS);
+      carbon.pipeInput("eu-west-1", intensity(-1, t0Us + 21_000_000), T0_MS);
+      carbon.pipeInput("eu-west-1", intensity(Double.NaN, t0Us + 22_000_000), T0_MS);
+      carbon.pipeInput("eu-west-1", intensity(1e9, t0Us + 23_000_000), T0_MS);
+      samples(f, 0, 55, Integer.MAX_VALUE, 10, 0);
+      Map<Long, DeviceWindowEnergy> g1 = new java.util.TreeMap<>();
+      for (DeviceWindowEnergy e : f.energy.readValuesToList()) {
+        if (e.getDeviceId().equals("g1") && e.getWindowSizeMs() == 10_000) {
+          g1.put((e.getWindowStartUs() - t0Us) / 1_000_000, e);
+        }
+      }
+      assertThat(g1.get(0L).getCarbonIntensityGPerKwh()).isEqualTo(200.0);
+      assertThat(g1.get(0L).getCarbonIntensitySource()).isEqualTo("topic");
+      assertThat(g1.get(10L).getCarbonIntensityGPerKwh()).isEqualTo(200.0);
+      // 20..25 s at 300, 25..30 s at 500
+      assertThat(g1.get(20L).getCarbonIntensityGPerKwh()).isCloseTo(400.0, within(1e-9));
+      assertThat(g1.get(30L).getCarbonIntensityGPerKwh()).isEqualTo(500.0);
+      assertThat(g1.get(20L).getCarbonG())
+          .isCloseTo(g1.get(20L).getMeasuredEnergyJ() * 1.2 / 3.6e6 * 400, within(1e-9));
+      assertThat(f.counters.carbonUpdatesRefused.sum()).isEqualTo(3);
+    }
+  }
+
+  /**
+   * Points older than carbon.history.retention behind the region's newest are dropped, except the
+   * last one before the cut, which is still in force there.
+   */
+  @Test
+  void carbonHistoryKeepsTheRetentionAndTheValueInForceAtItsCut() {
+    try (TopologyFixture f =
+        new TopologyFixture(
+            Map.of("topics.carbon.intensity.enabled", "true", "carbon.history.retention", "1h"))) {
+      var carbon =
+          f.driver.createInputTopic(
+              io.infermeter.schemas.Topics.CARBON_INTENSITY.name(),
+              org.apache.kafka.common.serialization.Serdes.String().serializer(),
+              f.serdes.intensities().serializer());
+      long hourUs = 3_600_000_000L;
+      long t0Us = T0_MS * 1000;
+      for (int h = 0; h <= 5; h++) {
+        carbon.pipeInput("eu-west-1", intensity(100 + h, t0Us + h * hourUs), T0_MS);
+      }
+      carbon.pipeInput("us-east-1", intensity("us-east-1", 50, t0Us), T0_MS);
+      org.apache.kafka.streams.state.KeyValueStore<String, byte[]> store =
+          f.driver.getKeyValueStore(io.infermeter.streams.energy.CarbonHistory.STORE);
+      List<Long> kept = new java.util.ArrayList<>();
+      try (var it = store.all()) {
+        it.forEachRemaining(
+            kv -> {
+              if (kv.key.startsWith("eu-west-1")) {
+                kept.add((Long.parseLong(kv.key.substring(10)) - t0Us) / hourUs);
+              }
+            });
+      }
+      // newest at 5 h, cut at 4 h: the point at 4 h is the one in force at the cut
+      assertThat(kept).containsExactly(4L, 5L);
+      assertThat(store.approximateNumEntries()).isEqualTo(3);
+    }
+  }
+
+  private static io.infermeter.avro.CarbonIntensityUpdate intensity(double g, long fromUs) {
+    return intensity("eu-west-1", g, fromUs);
+  }
+
+  private static io.infermeter.avro.CarbonIntensityUpdate intensity(
+      String region, double g, long fromUs) {
+    return io.infermeter.avro.CarbonIntensityUpdate.newBuilder()
+        .setRegion(region)
+        .setGramsPerKwh(g)
+        .setEffectiveFromUs(fromUs)
+        .setSource("electricitymaps")
+        .build();
   }
 
   private static io.infermeter.avro.PriceUpdate price(

@@ -2,6 +2,9 @@ package io.infermeter.streams;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.infermeter.avro.CarbonIntensityUpdate;
+import io.infermeter.avro.DeviceWindowEnergy;
+import io.infermeter.avro.HardwareSample;
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.avro.WindowAggregate;
 import io.infermeter.schemas.Topics;
@@ -53,6 +56,10 @@ class StreamsAppIT {
   private record Run(String prefix, StreamsSettings settings, TopologySerdes serdes) {}
 
   private static Run setUp(String name) throws Exception {
+    return setUp(name, Map.of());
+  }
+
+  private static Run setUp(String name, Map<String, String> extra) throws Exception {
     Infra infra = Infra.get();
     String prefix = Infra.uniqueName(name) + "-";
     Map<String, Integer> topics = new LinkedHashMap<>();
@@ -68,8 +75,9 @@ class StreamsAppIT {
             Topics.DEAD_LETTERS)) {
       topics.put(t.withPrefix(prefix).name(), 2);
     }
+    topics.put(Topics.CARBON_INTENSITY.withPrefix(prefix).name(), 1);
     KafkaTopics.create(infra.kafkaBootstrap(), topics, KafkaTopics.KEEP_FOREVER);
-    Map<String, Object> m = new HashMap<>();
+    Map<String, Object> m = new HashMap<>(extra);
     m.put("application.id", prefix + "app");
     m.put("topic.prefix", prefix);
     m.put("kafka.bootstrap.servers", infra.kafkaBootstrap());
@@ -235,6 +243,82 @@ class StreamsAppIT {
     Map<String, Long> expected = expectedCounts(events(0, n));
     assertThat(counts.values().stream().mapToLong(Long::longValue).sum()).isEqualTo(n);
     assertThat(counts).isEqualTo(expected);
+  }
+
+  /**
+   * The carbon-intensity series is held by a global store whose processor re-keys every update by
+   * (region, time). Updates already in the topic when the app starts reach the store through Kafka
+   * Streams' restore, which must replay them through that processor: a store restored by copying
+   * the topic's records would hold them under the bare region and every window would fall back to
+   * the table (290 g/kWh for eu-west-1).
+   */
+  @Test
+  void carbonSeriesInTheTopicBeforeStartPricesEachWindowAtItsTime() throws Exception {
+    Run run = setUp("streams-carbon", Map.of("topics.carbon.intensity.enabled", "true"));
+    long t0Us = T0_MS * 1000;
+    Map<String, Object> p =
+        Map.of("bootstrap.servers", Infra.get().kafkaBootstrap(), "acks", "all");
+    try (KafkaProducer<String, CarbonIntensityUpdate> producer =
+        new KafkaProducer<>(p, new StringSerializer(), run.serdes().intensities().serializer())) {
+      String topic = Topics.CARBON_INTENSITY.withPrefix(run.prefix()).name();
+      for (long[] point : new long[][] {{200, t0Us - 3_600_000_000L}, {400, t0Us + 20_000_000}}) {
+        CarbonIntensityUpdate u =
+            CarbonIntensityUpdate.newBuilder()
+                .setRegion("eu-west-1")
+                .setGramsPerKwh(point[0])
+                .setEffectiveFromUs(point[1])
+                .setSource("electricitymaps")
+                .build();
+        producer.send(new ProducerRecord<>(topic, "eu-west-1", u)).get();
+      }
+    }
+    start(run);
+    try (KafkaProducer<String, HardwareSample> producer =
+        new KafkaProducer<>(p, new StringSerializer(), run.serdes().hardware().serializer())) {
+      String topic = Topics.HARDWARE.withPrefix(run.prefix()).name();
+      List<Future<RecordMetadata>> sent = new ArrayList<>();
+      for (int sec = 0; sec <= 60; sec++) {
+        long t = T0_MS + sec * 1000L;
+        HardwareSample h =
+            TopologyFixture.sample("h1", "g1", t)
+                .setEnergyMj(1_000_000_000L + sec * 300_000L)
+                .setPowerW(300.0)
+                .build();
+        sent.add(producer.send(new ProducerRecord<>(topic, null, t, "h1/g1", h)));
+      }
+      for (Future<RecordMetadata> f : sent) {
+        f.get();
+      }
+    }
+    Map<Long, DeviceWindowEnergy> windows = new ConcurrentHashMap<>();
+    Map<String, Object> c =
+        Map.of(
+            "bootstrap.servers",
+            Infra.get().kafkaBootstrap(),
+            "group.id",
+            Infra.uniqueName("it-carbon"),
+            "auto.offset.reset",
+            "earliest",
+            "isolation.level",
+            "read_committed");
+    try (KafkaConsumer<String, DeviceWindowEnergy> consumer =
+        new KafkaConsumer<>(c, new StringDeserializer(), run.serdes().energy().deserializer())) {
+      consumer.subscribe(List.of(Topics.ENERGY.withPrefix(run.prefix()).name()));
+      long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+      while (windows.size() < 3 && System.nanoTime() < deadline) {
+        for (ConsumerRecord<String, DeviceWindowEnergy> r : consumer.poll(Duration.ofMillis(500))) {
+          long startS = (r.value().getWindowStartUs() - t0Us) / 1_000_000;
+          if (r.value().getWindowSizeMs() == 10_000 && startS <= 20) {
+            windows.put(startS, r.value());
+          }
+        }
+      }
+    }
+    assertThat(windows).containsOnlyKeys(0L, 10L, 20L);
+    assertThat(windows.get(0L).getCarbonIntensityGPerKwh()).isEqualTo(200.0);
+    assertThat(windows.get(10L).getCarbonIntensityGPerKwh()).isEqualTo(200.0);
+    assertThat(windows.get(20L).getCarbonIntensityGPerKwh()).isEqualTo(400.0);
+    assertThat(windows.values()).allMatch(e -> e.getCarbonIntensitySource().equals("topic"));
   }
 
   @Test

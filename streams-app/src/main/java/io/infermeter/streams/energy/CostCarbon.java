@@ -1,6 +1,5 @@
 package io.infermeter.streams.energy;
 
-import io.infermeter.avro.CarbonIntensityUpdate;
 import io.infermeter.avro.PriceUpdate;
 import io.infermeter.streams.StreamsSettings;
 import java.util.Optional;
@@ -8,9 +7,9 @@ import java.util.Optional;
 /**
  * Cost and carbon concern. Cost of a device window = price per device-hour (price-update topic when
  * enabled and effective, else the configured table, else the default) x window hours. Carbon = IT
- * energy x PUE (facility energy, kWh) x grid intensity of the host's region (intensity topic when
- * enabled and effective, else the table, else the default, CodeCarbon's world average 475 g/kWh).
- * Stateless.
+ * energy x PUE (facility energy, kWh) x grid intensity of the host's region over the window (the
+ * intensity topic's time series when enabled, see {@link CarbonHistory}, else the table, else the
+ * default, CodeCarbon's world average 475 g/kWh). Stateless.
  */
 public final class CostCarbon {
 
@@ -46,14 +45,11 @@ public final class CostCarbon {
     return pricePerHour * windowSizeMs / 3_600_000.0;
   }
 
-  public static Intensity intensity(
-      StreamsSettings s,
-      String region,
-      Optional<CarbonIntensityUpdate> update,
-      long windowStartUs) {
-    if (update.isPresent() && update.get().getEffectiveFromUs() <= windowStartUs) {
-      return new Intensity(update.get().getGramsPerKwh(), "topic");
-    }
+  /**
+   * The intensity of {@code region} when the carbon-intensity topic has no point in force: the
+   * configured table, else the default.
+   */
+  public static Intensity fallback(StreamsSettings s, String region) {
     Optional<Double> t = s.carbonIntensity(region);
     return t.map(v -> new Intensity(v, "table"))
         .orElseGet(() -> new Intensity(s.defaultCarbonIntensity(), "default"));

@@ -3,7 +3,6 @@ package io.infermeter.streams.energy;
 import io.infermeter.avro.Alert;
 import io.infermeter.avro.AlertState;
 import io.infermeter.avro.Bottleneck;
-import io.infermeter.avro.CarbonIntensityUpdate;
 import io.infermeter.avro.DeviceWindowEnergy;
 import io.infermeter.avro.EnergyMethod;
 import io.infermeter.avro.EngineSample;
@@ -77,7 +76,6 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   public static final String ENGINE_LAST_STORE = "engine-last-sample";
 
   public static final String PRICE_TABLE = "price-updates-table";
-  public static final String CARBON_TABLE = "carbon-intensity-table";
 
   private final StreamsSettings settings;
   private final StreamsLimits limits;
@@ -94,7 +92,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
   /** GPU types already warned about (default price, foreign currency), so each is said once. */
   private final Set<String> pricesWarned = new HashSet<>();
 
-  private KeyValueStore<String, ValueAndTimestamp<CarbonIntensityUpdate>> intensities;
+  private KeyValueStore<String, byte[]> intensities;
   private final Map<String, HostSeen> hostSeen = new HashMap<>();
   private boolean hostSeenLoaded;
   private KeyValueStore<String, byte[]> engineLastStore;
@@ -137,7 +135,7 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
       prices = context.getStateStore(PRICE_TABLE);
     }
     if (settings.carbonUpdatesEnabled()) {
-      intensities = context.getStateStore(CARBON_TABLE);
+      intensities = context.getStateStore(CarbonHistory.STORE);
     }
     hostSeen.clear();
     hostSeenLoaded = false;
@@ -855,7 +853,12 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     Map<String, Map<String, long[]>> busy = busyByDevice(w);
     Map<String, long[]> slots = busySlotsByDevice(w);
     CostCarbon.Intensity intensity =
-        CostCarbon.intensity(settings, w.region, latest(intensities, w.region), startUs);
+        CarbonHistory.over(
+            intensities,
+            w.region,
+            startUs,
+            startUs + windowUs,
+            CostCarbon.fallback(settings, w.region));
     List<DeviceWindowEnergy> out = new ArrayList<>();
     for (Map.Entry<String, HostWindow.DeviceAcc> de : w.devices.entrySet()) {
       HostWindow.DeviceAcc d = de.getValue();

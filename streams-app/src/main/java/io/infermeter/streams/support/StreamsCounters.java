@@ -78,6 +78,9 @@ public final class StreamsCounters {
   /** Parts of a spread interval in windows past their allowed lateness (that energy is lost). */
   public final LongAdder energyGapPartsDropped = new LongAdder();
 
+  /** Carbon-intensity updates refused (no region, intensity outside 0..5000 g/kWh, ...). */
+  public final LongAdder carbonUpdatesRefused = new LongAdder();
+
   private final Map<String, LongAdder> deadLetters = new ConcurrentHashMap<>();
 
   public void deadLetter(String reason) {

@@ -56,22 +56,14 @@ public enum LatencyMetric {
     return out;
   }
 
-  /**
-   * Whether the values are token rates in milli-tokens per second (tokens/s x 1000) rather than
-   * microseconds. Either way a value / 1000 is the display unit: milliseconds or tokens/s.
-   */
-  public boolean isTokenRate() {
-    return this == OUTPUT_TPS || this == INPUT_TPS;
-  }
-
   /** Every metric, in {@link #index()} order. */
   public static LatencyMetric[] all() {
     return VALUES;
   }
 
   /**
-   * The metric's value for {@code e}, microseconds (milli-tokens per second for a {@link
-   * #isTokenRate() token rate}); empty when its inputs are absent.
+   * The metric's value for {@code e}, microseconds (milli-tokens per second for {@link #OUTPUT_TPS}
+   * and {@link #INPUT_TPS}); empty when its inputs are absent.
    */
   public OptionalLong of(RequestEvent e) {
     return switch (this) {

@@ -10,8 +10,10 @@
 -- Each named block is run by the sink's QueriesIT against known data on the real server.
 
 -- name: fleet_latency_percentiles
--- Fleet p50 / p99 / p99.9 per model, metric (e2e, ttft, tpot, queue, prefill, decode) and cohort (warm, cold),
--- merged exactly from the per-host HdrHistogram buckets (quantilesExactWeighted over ARRAY JOIN), microseconds.
+-- Fleet p50 / p99 / p99.9 per model, metric (e2e, ttft, tpot, queue, prefill, decode, max_itl; and the per-request
+-- token rates output_tps, input_tps) and cohort (warm, cold), merged exactly from the per-host HdrHistogram buckets
+-- (quantilesExactWeighted over ARRAY JOIN), microseconds; milli-tokens per second for output_tps and input_tps, whose
+-- slow tail is at the low quantiles (docs/METRICS.md, "Throughput and batching").
 SELECT model, metric, cohort, samples, p50_us, p99_us, p999_us
 FROM infermeter.fleet_latency_percentiles(from_ts = {from_ts:String}, to_ts = {to_ts:String}, window_ms = {window_ms:UInt32})
 WHERE metric = 'e2e' AND cohort = 'warm'

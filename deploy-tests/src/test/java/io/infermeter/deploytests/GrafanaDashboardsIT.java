@@ -164,7 +164,36 @@ class GrafanaDashboardsIT {
                 100,
                 "[10000, 90000]",
                 "[80, 20]",
-                5));
+                5)
+            + ","
+            // token rates, milli-tokens per second: 20 and 50 tokens/s; 5,000 tokens/s of prefill
+            + row(
+                ws,
+                we,
+                10000,
+                "'host'",
+                "'host-1'",
+                q(MODEL),
+                "'output_tps'",
+                "'warm'",
+                100,
+                "[20015, 50015]",
+                "[10, 90]",
+                6)
+            + ","
+            + row(
+                ws,
+                we,
+                10000,
+                "'host'",
+                "'host-1'",
+                q(MODEL),
+                "'input_tps'",
+                "'warm'",
+                100,
+                "[5001215]",
+                "[100]",
+                7));
     st.execute(
         "INSERT INTO "
             + database
@@ -302,7 +331,7 @@ class GrafanaDashboardsIT {
     long offset = 100;
     for (String model : HOSTILE) {
       String m = lit(model);
-      for (String metric : List.of("e2e", "ttft", "tpot")) {
+      for (String metric : List.of("e2e", "ttft", "tpot", "output_tps", "input_tps")) {
         st.execute(
             latency
                 + row(

@@ -140,7 +140,7 @@ public final class ReportMain implements Callable<Integer> {
       split = ",",
       defaultValue = "e2e,ttft",
       description =
-          "Latency metrics drawn per model over time (e2e, ttft, tpot, queue, prefill, decode). Default: ${DEFAULT-VALUE}.")
+          "Metrics drawn per model over time: latencies (e2e, ttft, tpot, queue, prefill, decode, max_itl) and per-request token rates (output_tps, input_tps). Default: ${DEFAULT-VALUE}.")
   List<String> metrics;
 
   @Option(

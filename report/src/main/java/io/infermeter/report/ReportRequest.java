@@ -34,9 +34,33 @@ public record ReportRequest(
     int maxPoints,
     Instant generatedAt) {
 
-  /** The latency metrics the streams app writes to window_latency. */
+  /**
+   * The per-request metrics the streams app writes to window_latency: latencies in microseconds and
+   * the {@link #TOKEN_RATES} in milli-tokens per second.
+   */
   public static final Set<String> METRICS =
-      Set.of("e2e", "ttft", "tpot", "queue", "prefill", "decode", "max_itl");
+      Set.of(
+          "e2e",
+          "ttft",
+          "tpot",
+          "queue",
+          "prefill",
+          "decode",
+          "max_itl",
+          "output_tps",
+          "input_tps");
+
+  /**
+   * The metrics of window_latency whose values are token rates, milli-tokens per second (tokens/s x
+   * 1000), rather than microseconds: value / 1000 is tokens/s where it is milliseconds for the
+   * others.
+   */
+  public static final Set<String> TOKEN_RATES = Set.of("output_tps", "input_tps");
+
+  /** Whether window_latency's {@code metric} is a token rate rather than a latency. */
+  public static boolean isTokenRate(String metric) {
+    return TOKEN_RATES.contains(metric);
+  }
 
   public ReportRequest {
     if (database == null || !database.matches("[A-Za-z_][A-Za-z0-9_]*")) {

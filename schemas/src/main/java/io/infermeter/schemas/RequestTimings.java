@@ -4,9 +4,9 @@ import io.infermeter.avro.RequestEvent;
 import java.util.OptionalLong;
 
 /**
- * The derived durations of a {@link RequestEvent}, as METRICS.md pins them. All values are
- * microseconds; a duration whose inputs are absent (or would be negative) is empty. Stateless and
- * thread-safe.
+ * The derived durations and token rates of a {@link RequestEvent}, as METRICS.md pins them.
+ * Durations are microseconds, token rates milli-tokens per second (tokens/s x 1000); a value whose
+ * inputs are absent (or would be negative) is empty. Stateless and thread-safe.
  *
  * <ul>
  *   <li>queue = scheduled - arrival
@@ -19,6 +19,10 @@ import java.util.OptionalLong;
  *   <li>busy = prefill + decode (the device time a request occupied; basis of energy attribution)
  *   <li>max inter-token gap = the source's longest gap between two output tokens (a stall), when it
  *       reports one and it fits in the decode time
+ *   <li>output token rate = (output_tokens - 1) / decode, only when output_tokens &gt; 1 and decode
+ *       &gt; 0 (AIPerf's output token throughput per user: 1 / its inter-token latency)
+ *   <li>input token rate = input_tokens / prefill, only when input_tokens &gt; 0 and prefill &gt; 0
+ *       (AIPerf divides by TTFT, which also holds the queue wait; see METRICS.md)
  * </ul>
  */
 public final class RequestTimings {
@@ -71,6 +75,40 @@ public final class RequestTimings {
       return OptionalLong.empty();
     }
     return OptionalLong.of(gap);
+  }
+
+  /** Milli-tokens per second in one token per microsecond: 10^6 tokens/s x 1000. */
+  private static final double MILLI_TOKENS_PER_SEC_PER_TOKEN_PER_US = 1e9;
+
+  /**
+   * The request's output token rate after its first token, milli-tokens per second: (output tokens
+   * - 1) / decode time, the first token excluded as it is from TPOT, so the value is 1 / TPOT
+   * (computed from the unrounded inputs). Empty unless more than one output token was produced in a
+   * decode time above zero.
+   */
+  public static OptionalLong outputTokenRateMilli(RequestEvent e) {
+    Integer out = e.getOutputTokens();
+    OptionalLong decode = decodeUs(e);
+    if (out == null || out <= 1 || decode.isEmpty() || decode.getAsLong() == 0) {
+      return OptionalLong.empty();
+    }
+    return OptionalLong.of(
+        Math.round((out - 1) * MILLI_TOKENS_PER_SEC_PER_TOKEN_PER_US / decode.getAsLong()));
+  }
+
+  /**
+   * The request's prefill rate, milli-tokens per second: input tokens / prefill time (first token -
+   * scheduled, the queue wait excluded). Empty unless the request has input tokens and a prefill
+   * time above zero.
+   */
+  public static OptionalLong inputTokenRateMilli(RequestEvent e) {
+    Integer in = e.getInputTokens();
+    OptionalLong prefill = prefillUs(e);
+    if (in == null || in <= 0 || prefill.isEmpty() || prefill.getAsLong() == 0) {
+      return OptionalLong.empty();
+    }
+    return OptionalLong.of(
+        Math.round(in * MILLI_TOKENS_PER_SEC_PER_TOKEN_PER_US / prefill.getAsLong()));
   }
 
   /**

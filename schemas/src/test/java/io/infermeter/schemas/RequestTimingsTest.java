@@ -162,4 +162,79 @@ class RequestTimingsTest {
       assertThat(tpot).hasValue(expected);
     }
   }
+
+  @Test
+  void outputTokenRateIsTokensAfterTheFirstPerDecodeSecond() {
+    // 101 tokens, the last 100 in 2 s of decode: 50 tokens/s, 50,000 milli-tokens/s
+    RequestEvent e = event(SCHEDULED, FIRST, FIRST + 2_000_000, 101);
+    assertThat(RequestTimings.outputTokenRateMilli(e)).hasValue(50_000);
+    // 1 / TPOT: TPOT 20 ms
+    assertThat(RequestTimings.tpotUs(e)).hasValue(20_000);
+    // 4 tokens in 3 ms: 1,000 tokens/s
+    assertThat(RequestTimings.outputTokenRateMilli(event(SCHEDULED, FIRST, FIRST + 3_000, 4)))
+        .hasValue(1_000_000);
+    // 3 tokens in 3 s: 2/3 tokens/s, rounded to 667 milli-tokens/s
+    assertThat(RequestTimings.outputTokenRateMilli(event(SCHEDULED, FIRST, FIRST + 3_000_000, 3)))
+        .hasValue(667);
+  }
+
+  @ParameterizedTest
+  @CsvSource(
+      nullValues = "null",
+      value = {
+        "null, 1000", // no token count
+        "0,    1000",
+        "1,    1000", // one token: no time between tokens
+        "101,  0", // zero decode time
+      })
+  void outputTokenRateIsAbsentWithoutTwoTokensAndADecodeTime(Integer tokens, long decodeUs) {
+    assertThat(
+            RequestTimings.outputTokenRateMilli(event(SCHEDULED, FIRST, FIRST + decodeUs, tokens)))
+        .isEmpty();
+    // no first token: no decode time
+    assertThat(RequestTimings.outputTokenRateMilli(event(SCHEDULED, null, COMPLETED, 101)))
+        .isEmpty();
+  }
+
+  @Test
+  void inputTokenRateIsInputTokensPerPrefillSecond() {
+    // 2,000 prompt tokens prefilled in 40 ms (first token - scheduled): 50,000 tokens/s
+    RequestEvent e = withInput(event(SCHEDULED, FIRST, COMPLETED, 101), 2_000);
+    assertThat(RequestTimings.prefillUs(e)).hasValue(40_000);
+    assertThat(RequestTimings.inputTokenRateMilli(e)).hasValue(50_000_000);
+    // 7 tokens in 3 us: 2,333,333.33 tokens/s
+    assertThat(
+            RequestTimings.inputTokenRateMilli(
+                withInput(event(SCHEDULED, SCHEDULED + 3, COMPLETED, 1), 7)))
+        .hasValue(2_333_333_333L);
+  }
+
+  @Test
+  void inputTokenRateIsAbsentWithoutTokensOrAPrefillTime() {
+    // no scheduling time: the prefill time is unknown (TTFT would hold the queue wait)
+    assertThat(
+            RequestTimings.inputTokenRateMilli(withInput(event(null, FIRST, COMPLETED, 101), 500)))
+        .isEmpty();
+    // no first token
+    assertThat(
+            RequestTimings.inputTokenRateMilli(
+                withInput(event(SCHEDULED, null, COMPLETED, 101), 500)))
+        .isEmpty();
+    // zero prefill time
+    assertThat(
+            RequestTimings.inputTokenRateMilli(
+                withInput(event(SCHEDULED, SCHEDULED, COMPLETED, 101), 500)))
+        .isEmpty();
+    // no or zero input tokens
+    assertThat(RequestTimings.inputTokenRateMilli(event(SCHEDULED, FIRST, COMPLETED, 101)))
+        .isEmpty();
+    assertThat(
+            RequestTimings.inputTokenRateMilli(
+                withInput(event(SCHEDULED, FIRST, COMPLETED, 101), 0)))
+        .isEmpty();
+  }
+
+  private static RequestEvent withInput(RequestEvent e, int inputTokens) {
+    return RequestEvent.newBuilder(e).setInputTokens(inputTokens).build();
+  }
 }

@@ -238,6 +238,69 @@ class InfermeterTopologyTest {
   }
 
   @Test
+  void perRequestTokenRatesHaveTheirOwnPercentilesInMilliTokensPerSecond() {
+    try (TopologyFixture f = new TopologyFixture(Map.of())) {
+      // request i: 2(i+1) tokens after the first in 2 s of decode, (i+1) tokens/s; 100(i+1) prompt
+      // tokens in 100 ms of prefill, 1,000(i+1) tokens/s
+      for (int i = 0; i < 100; i++) {
+        f.send(
+            request("r" + i, "h1", "m1", T0_MS + 1000 + i, 5_000, 100_000, 2_000_000, 2 * i + 3)
+                .setInputTokens(100 * (i + 1))
+                .build());
+      }
+      // a cold start: 101 tokens, the last 100 in 2 s (50 tokens/s); 2,000 prompt tokens in 40 ms
+      f.send(
+          request("cold", "h1", "m1", T0_MS + 3000, 0, 40_000, 2_000_000, 101)
+              .setInputTokens(2_000)
+              .setColdStart(true)
+              .build());
+      // no rate: one output token and no scheduling time (prefill unknown) ...
+      f.send(
+          request("one", "h1", "m1", T0_MS + 4000, 0, 40_000, 0, 1).setScheduledUs(null).build());
+      // ... zero decode time and no prompt tokens ...
+      f.send(
+          request("instant", "h1", "m1", T0_MS + 4100, 0, 40_000, 0, 101)
+              .setInputTokens(0)
+              .build());
+      // ... and a failed request, whose rates stay out as its latencies do
+      f.send(
+          request("failed", "h1", "m1", T0_MS + 4200, 0, 1_000, 1_000_000, 1_001)
+              .setStatus(RequestStatus.ERROR)
+              .build());
+      f.send(request("close", "h1", "m1", T0_MS + 11_500, 0, 1000, 1000, 2).build());
+      WindowAggregate a = f.aggregates().get(0);
+      assertThat(a.getRequests()).isEqualTo(104);
+      assertThat(stats(a, "e2e", "warm").getCount()).isEqualTo(102);
+
+      LatencyStats out = stats(a, "output_tps", "warm");
+      assertThat(out.getCount()).isEqualTo(100);
+      assertThat(out.getMinUs()).isEqualTo(1_000); // 1 token/s
+      assertThat(out.getMaxUs()).isEqualTo(100_000); // 100 tokens/s
+      assertThat(out.getMeanUs()).isEqualTo(50_500.0);
+      // nearest rank: the 50th value, 50 tokens/s, reported as the highest value of its
+      // HdrHistogram bucket (49,984..50,015); the 90th, 90 tokens/s (bucket 89,984..90,047)
+      assertThat(out.getP50Us()).isEqualTo(50_015);
+      assertThat(out.getP90Us()).isEqualTo(90_047);
+
+      LatencyStats in = stats(a, "input_tps", "warm");
+      assertThat(in.getCount()).isEqualTo(100);
+      assertThat(in.getMinUs()).isEqualTo(1_000_000); // 1,000 tokens/s
+      assertThat(in.getMaxUs()).isEqualTo(100_000_000); // 100,000 tokens/s
+      assertThat(in.getMeanUs()).isEqualTo(50_500_000.0);
+      assertThat(in.getP50Us())
+          .isCloseTo(50_000_000L, org.assertj.core.data.Percentage.withPercentage(0.1));
+
+      LatencyStats coldOut = stats(a, "output_tps", "cold");
+      assertThat(coldOut.getCount()).isEqualTo(1);
+      assertThat(coldOut.getMinUs()).isEqualTo(50_000);
+      assertThat(coldOut.getMaxUs()).isEqualTo(50_000);
+      LatencyStats coldIn = stats(a, "input_tps", "cold");
+      assertThat(coldIn.getMinUs()).isEqualTo(50_000_000);
+      assertThat(coldIn.getMaxUs()).isEqualTo(50_000_000);
+    }
+  }
+
+  @Test
   void aTimedOutRequestDoesNotSetTheTailLatency() {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
       // 999 requests of about 1 s and one that hit the client's 60 s timeout

@@ -72,6 +72,11 @@ public final class HtmlReport {
     static Cell micros(long us) {
       return new Cell(Html.microsAsMillis(us), Long.toString(us), true);
     }
+
+    /** A token rate given in milli-tokens per second, shown in tokens/s. */
+    static Cell milliTokensPerSec(long v) {
+      return new Cell(Html.microsAsMillis(v), Long.toString(v), true);
+    }
   }
 
   /** The page. */
@@ -159,7 +164,9 @@ public final class HtmlReport {
             LineChart.render(
                 "chart-latency-" + metric + "-" + (++i),
                 "Model " + e.getKey() + ": " + title,
-                metric + " latency (ms)",
+                ReportRequest.isTokenRate(metric)
+                    ? metric + " (tokens/s per request)"
+                    : metric + " latency (ms)",
                 series));
       }
     }
@@ -180,7 +187,20 @@ public final class HtmlReport {
                 new Bars("p99", e2e.stream().map(p -> p.p99Us() / 1000.0).toList()),
                 new Bars("p99.9", e2e.stream().map(p -> p.p999Us() / 1000.0).toList()))));
     List<List<Cell>> rows = new ArrayList<>();
+    List<List<Cell>> rates = new ArrayList<>();
     for (Percentiles p : d.percentiles()) {
+      if (ReportRequest.isTokenRate(p.metric())) {
+        rates.add(
+            List.of(
+                Cell.text(p.model()),
+                Cell.text(p.metric()),
+                Cell.text(p.cohort()),
+                Cell.count(p.samples()),
+                Cell.milliTokensPerSec(p.p50Us()),
+                Cell.milliTokensPerSec(p.p99Us()),
+                Cell.milliTokensPerSec(p.p999Us())));
+        continue;
+      }
       rows.add(
           List.of(
               Cell.text(p.model()),
@@ -194,10 +214,25 @@ public final class HtmlReport {
     table(
         sb,
         "table-percentiles",
-        "Fleet percentiles over the whole range, every metric and cohort",
+        "Fleet percentiles over the whole range, every latency metric and cohort",
         List.of(
             "model", "metric", "cohort", "requests (count)", "p50 (ms)", "p99 (ms)", "p99.9 (ms)"),
         rows);
+    // a rate's high percentiles are its fastest requests; its slow tail is at the low ones
+    table(
+        sb,
+        "table-token-rates",
+        "Per-request token rates over the whole range (output tokens/s after the first token,"
+            + " input tokens/s of prefill); p99 is the fastest 1 %",
+        List.of(
+            "model",
+            "metric",
+            "cohort",
+            "requests (count)",
+            "p50 (tokens/s)",
+            "p99 (tokens/s)",
+            "p99.9 (tokens/s)"),
+        rates);
   }
 
   private static List<Point> map(List<LatencyPoint> pts, Function<LatencyPoint, Long> f) {

@@ -113,6 +113,52 @@ class HtmlReportTest {
   }
 
   @Test
+  void tokenRatesAreShownInTokensPerSecondApartFromTheLatencies() {
+    ReportRequest request =
+        new ReportRequest(
+            "infermeter",
+            FROM,
+            FROM.plusSeconds(3600),
+            10_000,
+            500_000,
+            50_000,
+            List.of("output_tps"),
+            360,
+            FROM.plusSeconds(3700));
+    ReportData data =
+        new ReportData(
+            List.of(
+                new LatencyPoint("output_tps", "m", 1_795_000_000_000_000L, 3, 50_015, 90_047, 1)),
+            List.of(
+                new Percentiles("m", "e2e", "warm", 3, 1_234_567, 2_000_001, 9),
+                new Percentiles("m", "output_tps", "warm", 3, 50_015, 90_047, 100_031)),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            0,
+            0,
+            List.of(),
+            List.of());
+    String html = HtmlReport.render(data, request);
+    String latencies =
+        html.substring(html.indexOf("id=\"table-percentiles\""), html.indexOf("</table>"));
+    assertThat(latencies).contains("e2e").doesNotContain("output_tps");
+    String rates = html.substring(html.indexOf("id=\"table-token-rates\""));
+    rates = rates.substring(0, rates.indexOf("</table>"));
+    // 50,015 milli-tokens per second: 50.015 tokens/s
+    assertThat(rates)
+        .contains(
+            "<th>p50 (tokens/s)</th>",
+            "<td class=\"num\" data-value=\"50015\">50.015</td>",
+            "<td class=\"num\" data-value=\"100031\">100.031</td>");
+    assertThat(html).contains("output_tps (tokens/s per request)");
+  }
+
+  @Test
   void estimatedEnergyIsLabelled() {
     ReportData data =
         new ReportData(

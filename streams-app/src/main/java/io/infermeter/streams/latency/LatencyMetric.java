@@ -5,8 +5,10 @@ import io.infermeter.schemas.RequestTimings;
 import java.util.OptionalLong;
 
 /**
- * The latency metrics of a window, each derived with {@link RequestTimings} (never re-derived
- * here).
+ * The per-request distributions of a window, each derived with {@link RequestTimings} (never
+ * re-derived here): latencies in microseconds, and the per-request token rates ({@link
+ * #OUTPUT_TPS}, {@link #INPUT_TPS}) in milli-tokens per second, which share the histograms, the
+ * {@code LatencyStats} fields and the {@code window_latency} columns with the latencies.
  */
 public enum LatencyMetric {
   E2E("e2e", 0),
@@ -15,7 +17,11 @@ public enum LatencyMetric {
   QUEUE("queue", 3),
   PREFILL("prefill", 4),
   DECODE("decode", 5),
-  MAX_ITL("max_itl", 6);
+  MAX_ITL("max_itl", 6),
+  /** Output tokens per second of one request after its first token, x 1000. */
+  OUTPUT_TPS("output_tps", 7),
+  /** Input (prompt) tokens per second of prefill of one request, x 1000. */
+  INPUT_TPS("input_tps", 8);
 
   private static final LatencyMetric[] VALUES = byIndex();
   private final String wireName;
@@ -55,7 +61,10 @@ public enum LatencyMetric {
     return VALUES;
   }
 
-  /** The metric's value for {@code e}, microseconds; empty when its inputs are absent. */
+  /**
+   * The metric's value for {@code e}, microseconds (milli-tokens per second for {@link #OUTPUT_TPS}
+   * and {@link #INPUT_TPS}); empty when its inputs are absent.
+   */
   public OptionalLong of(RequestEvent e) {
     return switch (this) {
       case E2E -> RequestTimings.e2eUs(e);
@@ -65,6 +74,8 @@ public enum LatencyMetric {
       case PREFILL -> RequestTimings.prefillUs(e);
       case DECODE -> RequestTimings.decodeUs(e);
       case MAX_ITL -> RequestTimings.maxInterTokenGapUs(e);
+      case OUTPUT_TPS -> RequestTimings.outputTokenRateMilli(e);
+      case INPUT_TPS -> RequestTimings.inputTokenRateMilli(e);
     };
   }
 }

@@ -28,11 +28,14 @@ import java.util.TreeMap;
 public final class RequestAccumulator implements WindowTable.Windowed {
 
   /**
-   * 4: per-device in-flight {@link Occupancy}; 3: varint-length strings (no 64 KiB limit); 2 added
-   * the first jitter values; 1 to 3 are still read (their per-device busy time becomes one busy run
+   * 6: the per-request token rates ({@link LatencyMetric#OUTPUT_TPS}, {@link
+   * LatencyMetric#INPUT_TPS}, indexes 7 and 8); 5: the max inter-token gap ({@link
+   * LatencyMetric#MAX_ITL}, index 6); 4: per-device in-flight {@link Occupancy}; 3: varint-length
+   * strings (no 64 KiB limit); 2 added the first jitter values. Versions 1 to 5 are still read (a
+   * metric added later is absent in them; the per-device busy time of 1 to 3 becomes one busy run
    * from the window start, {@link Occupancy#fromSummedBusy}).
    */
-  public static final int VERSION = 5;
+  public static final int VERSION = 6;
 
   private static final int VARINT_STRINGS_SINCE = 3;
 

@@ -92,6 +92,26 @@ class StateCodecGoldenTest {
     return a;
   }
 
+  /**
+   * {@link #accumulatorV4} with a histogram of every metric added since: the max inter-token gap
+   * (version 5) and the per-request output and input token rates (version 6), so the fixture pins
+   * their indexes.
+   */
+  static RequestAccumulator accumulatorV6(String model) {
+    RequestAccumulator a = accumulatorV4(model);
+    LatencyAccumulator gap = new LatencyAccumulator();
+    gap.record(20_000);
+    a.latencies[LatencyMetric.MAX_ITL.index()][0] = gap;
+    LatencyAccumulator out = new LatencyAccumulator();
+    out.record(50_000); // 50 tokens/s
+    out.record(12_345);
+    a.latencies[LatencyMetric.OUTPUT_TPS.index()][0] = out;
+    LatencyAccumulator in = new LatencyAccumulator();
+    in.record(50_000_000); // 50,000 tokens/s, a cold request
+    a.latencies[LatencyMetric.INPUT_TPS.index()][1] = in;
+    return a;
+  }
+
   static RuleState rule() {
     RuleState s = new RuleState();
     s.firing = true;
@@ -308,6 +328,32 @@ class StateCodecGoldenTest {
   }
 
   @Test
+  void version5AccumulatorsReadUnchangedAndTheTokenRatesRoundTrip() throws IOException {
+    for (boolean compressed : new boolean[] {false, true}) {
+      byte[] v5 =
+          fixture(
+              "state-previous/request-accumulator-v5-"
+                  + (compressed ? "compressed" : "plain")
+                  + ".hex");
+      assertThat(v5[0]).isEqualTo((byte) 5);
+      RequestAccumulator a = RequestAccumulator.fromBytes(v5, compressed);
+      assertThat(a.toBytes(compressed)).isEqualTo(accumulatorV4("llama-3-8b").toBytes(compressed));
+      assertThat(a.latency(LatencyMetric.OUTPUT_TPS, false)).isNull();
+      assertThat(a.latency(LatencyMetric.INPUT_TPS, true)).isNull();
+      // version 6 adds the output and input token rates, at indexes 7 and 8
+      RequestAccumulator v6 = accumulatorV6("llama-3-8b");
+      RequestAccumulator back = RequestAccumulator.fromBytes(v6.toBytes(compressed), compressed);
+      assertThat(back.latency(LatencyMetric.OUTPUT_TPS, false).count).isEqualTo(2);
+      assertThat(back.latency(LatencyMetric.OUTPUT_TPS, false).histogram.valueAtPercentile(50.0))
+          .isEqualTo(12_351); // 12,345 in HdrHistogram's bucket of 12,344..12,351
+      assertThat(back.latency(LatencyMetric.INPUT_TPS, true).count).isEqualTo(1);
+      assertThat(back.latency(LatencyMetric.INPUT_TPS, false)).isNull();
+      assertThat(back.latency(LatencyMetric.MAX_ITL, false).count).isEqualTo(1);
+      assertThat(back.toBytes(compressed)).isEqualTo(v6.toBytes(compressed));
+    }
+  }
+
+  @Test
   void version3AccumulatorHostWindowAndUsageReadTheirSummedBusyTimeAsOneBusyRun()
       throws IOException {
     for (boolean compressed : new boolean[] {false, true}) {
@@ -439,8 +485,8 @@ class StateCodecGoldenTest {
 
   private static final Map<String, Supplier<byte[]>> CURRENT =
       Map.of(
-          "request-accumulator-v5-plain.hex", () -> accumulatorV4("llama-3-8b").toBytes(false),
-          "request-accumulator-v5-compressed.hex", () -> accumulatorV4("llama-3-8b").toBytes(true),
+          "request-accumulator-v6-plain.hex", () -> accumulatorV6("llama-3-8b").toBytes(false),
+          "request-accumulator-v6-compressed.hex", () -> accumulatorV6("llama-3-8b").toBytes(true),
           "rule-state-v3.hex", () -> ruleV3().toBytes(),
           "host-window-v5.hex", () -> hostWindowV5(HOST).toBytes(),
           "engine-last-v1.hex",
@@ -484,7 +530,7 @@ class StateCodecGoldenTest {
           .as(e.getKey())
           .isEqualTo(HEX.formatHex(fixture("state-current/" + e.getKey())));
     }
-    byte[] acc = fixture("state-current/request-accumulator-v5-plain.hex");
+    byte[] acc = fixture("state-current/request-accumulator-v6-plain.hex");
     assertThat(acc[0]).isEqualTo((byte) RequestAccumulator.VERSION);
     for (String header :
         new String[] {

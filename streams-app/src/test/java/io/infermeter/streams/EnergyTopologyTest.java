@@ -95,6 +95,61 @@ class EnergyTopologyTest {
             .build());
   }
 
+  /**
+   * An H100 in MIG mode with a 3g.40gb and a 1g.10gb instance (NVML reads energy on the GPU only):
+   * the instances take 3/7 and 1/7 of its energy and price, the GPU keeps its 3 free slices' part,
+   * and the three rows together cost one H100 (2.50 per hour), where each was priced as a whole
+   * H100 and the instances got 0 J.
+   */
+  @Test
+  void migInstancesShareTheirParentsEnergyAndPriceBySlices() {
+    try (TopologyFixture f = new TopologyFixture(Map.of())) {
+      // one llama request in flight on mig-a for the whole of window 0
+      f.send(
+          request("r1", "h1", "llama", T0_MS + 9_999, 0, 100_000, 9_899_000, 100)
+              .setDeviceId("mig-a")
+              .build());
+      f.send(
+          request("close", "h1", "llama", T0_MS + 11_500, 0, 1000, 1000, 2)
+              .setDeviceId("mig-a")
+              .build());
+      for (int i = 0; i <= 35; i++) {
+        long t = T0_MS + i * 1000L;
+        f.send(sample("h1", "gpu", t).setEnergyMj(1_000_000_000L + i * 700_000L).build());
+        for (String[] mig : new String[][] {{"mig-a", "3"}, {"mig-b", "1"}}) {
+          f.send(
+              sample("h1", mig[0], t)
+                  .setDeviceKind(io.infermeter.avro.DeviceKind.MIG)
+                  .setGpuType("NVIDIA H100 80GB HBM3 MIG " + mig[1] + "g.10gb")
+                  .setParentDeviceId("gpu")
+                  .setMigSlices(Integer.parseInt(mig[1]))
+                  .setMigSlicesTotal(7)
+                  .build());
+        }
+      }
+      Map<String, DeviceWindowEnergy> w0 = window0(f);
+      double gpuJ = 6_300; // 700 W over the 9 sample intervals that end in window 0
+      assertThat(w0.get("mig-a").getMeasuredEnergyJ()).isCloseTo(gpuJ * 3 / 7, within(1e-9));
+      assertThat(w0.get("mig-b").getMeasuredEnergyJ()).isCloseTo(gpuJ / 7, within(1e-9));
+      assertThat(w0.get("gpu").getMeasuredEnergyJ()).isCloseTo(gpuJ * 3 / 7, within(1e-9));
+      assertThat(
+              w0.values().stream()
+                  .filter(e -> e.getWindowSizeMs() == 10_000)
+                  .mapToDouble(DeviceWindowEnergy::getMeasuredEnergyJ)
+                  .sum())
+          .isCloseTo(gpuJ, within(1e-9));
+      assertThat(w0.get("mig-a").getMethod()).isEqualTo(EnergyMethod.COUNTER);
+      assertThat(w0.get("mig-a").getPricePerHour()).isCloseTo(2.50 * 3 / 7, within(1e-12));
+      assertThat(w0.get("mig-b").getPricePerHour()).isCloseTo(2.50 / 7, within(1e-12));
+      assertThat(w0.get("gpu").getPricePerHour()).isCloseTo(2.50 * 3 / 7, within(1e-12));
+      // the request kept mig-a busy 9.999 s of 10: its energy is (nearly) all attributed
+      DeviceWindowEnergy a = w0.get("mig-a");
+      assertThat(a.getIdleEnergyJ()).isLessThan(a.getMeasuredEnergyJ() * 0.001);
+      assertThat(w0.get("mig-b").getIdleEnergyJ()).isEqualTo(w0.get("mig-b").getMeasuredEnergyJ());
+      assertThat(w0.get("gpu").getIdleEnergyJ()).isEqualTo(w0.get("gpu").getMeasuredEnergyJ());
+    }
+  }
+
   @Test
   void aWindowSampledOnlyInPartJudgesItsBusyShareAgainstTheSampledTime() {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {

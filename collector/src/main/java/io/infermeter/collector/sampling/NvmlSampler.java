@@ -34,7 +34,18 @@ public final class NvmlSampler implements Sampler {
 
   private static final Logger LOG = LoggerFactory.getLogger(NvmlSampler.class);
 
-  private record Device(Pointer handle, String uuid, String name, DeviceKind kind) {}
+  /**
+   * A device to sample; for a MIG instance, its parent GPU's UUID and its slices out of the
+   * parent's (null otherwise).
+   */
+  private record Device(
+      Pointer handle,
+      String uuid,
+      String name,
+      DeviceKind kind,
+      String parent,
+      Integer slices,
+      Integer slicesTotal) {}
 
   private final Nvml nvml;
   private final HardwareSamples factory;
@@ -137,13 +148,15 @@ public final class NvmlSampler implements Sampler {
         continue;
       }
       Pointer h = ref.getValue();
-      out.add(new Device(h, uuid(h, "gpu-" + i), name(h), DeviceKind.GPU));
-      out.addAll(migDevices(h, i));
+      Device gpu = new Device(h, uuid(h, "gpu-" + i), name(h), DeviceKind.GPU, null, null, null);
+      out.add(gpu);
+      out.addAll(migDevices(gpu, i));
     }
     return out;
   }
 
-  private List<Device> migDevices(Pointer gpu, int gpuIndex) {
+  private List<Device> migDevices(Device parent, int gpuIndex) {
+    Pointer gpu = parent.handle();
     List<Device> out = new ArrayList<>();
     try {
       IntByReference current = new IntByReference();
@@ -160,7 +173,16 @@ public final class NvmlSampler implements Sampler {
         PointerByReference ref = new PointerByReference();
         if (nvml.nvmlDeviceGetMigDeviceHandleByIndex(gpu, j, ref) == Nvml.SUCCESS) {
           Pointer h = ref.getValue();
-          out.add(new Device(h, uuid(h, "gpu-" + gpuIndex + "-mig-" + j), name(h), DeviceKind.MIG));
+          String name = name(h);
+          out.add(
+              new Device(
+                  h,
+                  uuid(h, "gpu-" + gpuIndex + "-mig-" + j),
+                  name,
+                  DeviceKind.MIG,
+                  parent.uuid(),
+                  HardwareSamples.migSlices(name),
+                  HardwareSamples.migSlicesTotal(parent.name())));
         }
       }
     } catch (UnsatisfiedLinkError e) {
@@ -241,6 +263,9 @@ public final class NvmlSampler implements Sampler {
   private HardwareSample sampleDevice(Device d, long ts) {
     HardwareSample s = factory.newSample(d.uuid(), d.kind(), "nvml", ts);
     s.setGpuType(gpuTypeOverride != null ? gpuTypeOverride : d.name());
+    s.setParentDeviceId(d.parent());
+    s.setMigSlices(d.slices());
+    s.setMigSlicesTotal(d.slicesTotal());
     Pointer h = d.handle();
     if (nvml.nvmlDeviceGetUtilizationRates(h, util) == Nvml.SUCCESS) {
       s.setUtilizationPct((double) util.getInt(0));

@@ -62,6 +62,12 @@ class NvmlSamplerTest {
       assertThat(mig.getDeviceKind()).isEqualTo(DeviceKind.MIG);
       assertThat(mig.getMemoryTotalBytes()).isEqualTo(20 * GIB);
       assertThat(mig.getMemoryUsedBytes()).isEqualTo(4 * GIB);
+      // carved from GPU 1 (an A100: 7 slices); the stub names it "... MIG 3g.20gb"
+      assertThat(mig.getParentDeviceId()).isEqualTo("GPU-00000000-0000-0000-0000-000000000001");
+      assertThat(mig.getMigSlices()).isEqualTo(3);
+      assertThat(mig.getMigSlicesTotal()).isEqualTo(7);
+      assertThat(samples.get(1).getParentDeviceId()).isNull();
+      assertThat(samples.get(1).getMigSlices()).isNull();
       // not supported on a MIG instance: absent, never zero
       assertThat(mig.getUtilizationPct()).isNull();
       assertThat(mig.getPowerW()).isNull();

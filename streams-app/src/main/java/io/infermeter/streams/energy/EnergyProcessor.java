@@ -3,6 +3,7 @@ package io.infermeter.streams.energy;
 import io.infermeter.avro.Alert;
 import io.infermeter.avro.AlertState;
 import io.infermeter.avro.Bottleneck;
+import io.infermeter.avro.DeviceKind;
 import io.infermeter.avro.DeviceWindowEnergy;
 import io.infermeter.avro.EnergyMethod;
 import io.infermeter.avro.EngineSample;
@@ -626,6 +627,17 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
     if (s.getPod() != null) {
       d.pod = s.getPod();
     }
+    if (!folded[0] && s.getDeviceKind() == DeviceKind.MIG) {
+      String parent = s.getParentDeviceId();
+      Integer slices = s.getMigSlices();
+      Integer total = s.getMigSlicesTotal();
+      d.parent = parent == null || parent.equals(s.getDeviceId()) ? "" : parent;
+      // a profile the collector could not read, or an absurd one, leaves the share unknown
+      boolean valid =
+          slices != null && total != null && slices >= 1 && slices <= total && total <= 8;
+      d.migSlices = valid ? slices : 0;
+      d.migSlicesTotal = valid ? total : 0;
+    }
     return d;
   }
 
@@ -859,23 +871,44 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
             startUs,
             startUs + windowUs,
             CostCarbon.fallback(settings, w.region));
+    Map<String, Double> migShares = MigShares.of(w);
     List<DeviceWindowEnergy> out = new ArrayList<>();
     for (Map.Entry<String, HostWindow.DeviceAcc> de : w.devices.entrySet()) {
       HostWindow.DeviceAcc d = de.getValue();
-      double measuredJ;
-      EnergyMethod method;
-      boolean estimated = "estimated".equals(d.source);
-      if (d.counterDeltas > 0) {
-        measuredJ = d.counterDeltaMj / 1000.0;
-        method = estimated ? EnergyMethod.ESTIMATED : EnergyMethod.COUNTER;
-      } else if (d.powerIntervals > 0) {
-        measuredJ = d.powerIntegralJ;
-        method = estimated ? EnergyMethod.ESTIMATED : EnergyMethod.POWER_INTEGRATION;
-      } else {
-        measuredJ = 0;
-        method = EnergyMethod.NONE;
-      }
+      Measured own = measured(d);
+      double measuredJ = own.joules();
+      EnergyMethod method = own.method();
       double price = d.isGpu() ? price(d.gpuType, startUs) : 0.0;
+      HostWindow.DeviceAcc energySource = d;
+      Double migShare = migShares.get(de.getKey());
+      if (d.kind.equals("MIG")) {
+        // a MIG instance has no energy reading of its own: it takes its slices' share of its
+        // parent GPU's energy and price, and none when its share is unknown
+        HostWindow.DeviceAcc parent = w.devices.get(d.parent);
+        double f = migShare == null ? 0 : migShare;
+        if (parent != null) {
+          Measured p = measured(parent);
+          measuredJ = p.joules() * f;
+          method = p.method();
+          price = price(parent.gpuType, startUs) * f;
+          energySource = parent;
+        } else {
+          measuredJ *= f;
+          price *= f;
+        }
+      } else if (MigShares.isParent(migShares, w, de.getKey())) {
+        // a GPU in MIG mode keeps what its instances do not take: its free slices' part
+        double takenJ = 0;
+        double takenShare = 0;
+        for (Map.Entry<String, Double> c : migShares.entrySet()) {
+          if (w.devices.get(c.getKey()).parent.equals(de.getKey())) {
+            takenJ += measuredJ * c.getValue();
+            takenShare += c.getValue();
+          }
+        }
+        measuredJ -= takenJ;
+        price *= Math.max(0, 1 - takenShare);
+      }
       double cost = CostCarbon.cost(price, w.sizeMs);
       double carbon = CostCarbon.carbonG(measuredJ, settings.pue(), intensity.gramsPerKwh());
       Map<String, long[]> models = busy.getOrDefault(de.getKey(), Map.of());
@@ -888,7 +921,8 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
       // the measured energy covers the sampled part of the window: a window sampled only in part
       // (a collector's first or last minute) judges its busy share against that part, where the
       // whole window length called the unsampled time idle
-      long coverageUs = d.coveredUs > 0 ? Math.min(windowUs, d.coveredUs) : windowUs;
+      long coverageUs =
+          energySource.coveredUs > 0 ? Math.min(windowUs, energySource.coveredUs) : windowUs;
       Map<String, Double> shares =
           EnergyAttribution.shares(
               requestUsByModel, Math.min(deviceBusyUs, coverageUs), coverageUs);
@@ -951,6 +985,22 @@ public final class EnergyProcessor implements Processor<String, EnergyInput, Str
               .build());
     }
     return out;
+  }
+
+  /** The energy a device's own samples measured in a window, and how. */
+  private record Measured(double joules, EnergyMethod method) {}
+
+  private static Measured measured(HostWindow.DeviceAcc d) {
+    boolean estimated = "estimated".equals(d.source);
+    if (d.counterDeltas > 0) {
+      return new Measured(
+          d.counterDeltaMj / 1000.0, estimated ? EnergyMethod.ESTIMATED : EnergyMethod.COUNTER);
+    }
+    if (d.powerIntervals > 0) {
+      return new Measured(
+          d.powerIntegralJ, estimated ? EnergyMethod.ESTIMATED : EnergyMethod.POWER_INTEGRATION);
+    }
+    return new Measured(0, EnergyMethod.NONE);
   }
 
   /**

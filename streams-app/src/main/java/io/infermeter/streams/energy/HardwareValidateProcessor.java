@@ -91,7 +91,8 @@ public final class HardwareValidateProcessor
       {"cluster", s.getCluster()},
       {"region", s.getRegion()},
       {"gpuType", s.getGpuType()},
-      {"source", s.getSource()}
+      {"source", s.getSource()},
+      {"parentDeviceId", s.getParentDeviceId()}
     };
     for (String[] f : fields) {
       if (Utf8.longerThan(f[1], maxBytes)) {

@@ -191,6 +191,15 @@ public final class HostWindow implements WindowTable.Windowed {
      */
     public long coveredUs;
 
+    /**
+     * For a MIG instance: the deviceId of the GPU it is carved from, its GPU slices and the
+     * parent's (0 when unknown); "" and 0 for other devices.
+     */
+    public String parent = "";
+
+    public int migSlices;
+    public int migSlicesTotal;
+
     double utilMean() {
       return utilN == 0 ? Double.NaN : utilSum / utilN;
     }
@@ -205,13 +214,13 @@ public final class HostWindow implements WindowTable.Windowed {
   }
 
   /**
-   * Format version after {@link Codec#FORMAT_MARK}: 5 adds each device's covered time; 4 adds the
-   * per-device occupancy bitmaps; 3 adds each device's pod and the engine instances; 2 has varint
-   * strings; a record without the mark is version 1. Before 4 the usage held summed request busy
-   * time: it becomes one busy run per device from the window start ({@link
-   * Occupancy#fromSummedBusy}).
+   * Format version after {@link Codec#FORMAT_MARK}: 6 adds each MIG instance's parent and slices; 5
+   * adds each device's covered time; 4 adds the per-device occupancy bitmaps; 3 adds each device's
+   * pod and the engine instances; 2 has varint strings; a record without the mark is version 1.
+   * Before 4 the usage held summed request busy time: it becomes one busy run per device from the
+   * window start ({@link Occupancy#fromSummedBusy}).
    */
-  static final int VERSION = 5;
+  static final int VERSION = 6;
 
   public byte[] toBytes() {
     return Codec.encode(
@@ -252,6 +261,9 @@ public final class HostWindow implements WindowTable.Windowed {
             out.writeInt(d.pcieN);
             Codec.writeString(out, d.pod);
             out.writeLong(d.coveredUs);
+            Codec.writeString(out, d.parent);
+            out.writeInt(d.migSlices);
+            out.writeInt(d.migSlicesTotal);
           }
           out.writeInt(usage.size());
           for (Map.Entry<String, Map<String, long[]>> e : usage.entrySet()) {
@@ -329,6 +341,11 @@ public final class HostWindow implements WindowTable.Windowed {
             }
             if (v >= 5) {
               d.coveredUs = in.readLong();
+            }
+            if (v >= 6) {
+              d.parent = str.read(in);
+              d.migSlices = in.readInt();
+              d.migSlicesTotal = in.readInt();
             }
             w.devices.put(id, d);
           }

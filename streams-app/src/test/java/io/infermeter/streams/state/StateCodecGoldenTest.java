@@ -170,7 +170,21 @@ class StateCodecGoldenTest {
     return w;
   }
 
-  /** {@link #hostWindowV3} with what version 4 added: occupancy bitmaps. */
+  /** {@link #hostWindowV5} with what version 6 added: a MIG instance with its parent and slices. */
+  static HostWindow hostWindowV6(String host) {
+    HostWindow w = hostWindowV5(host);
+    HostWindow.DeviceAcc mig = new HostWindow.DeviceAcc();
+    mig.kind = "MIG";
+    mig.gpuType = "NVIDIA H100 80GB HBM3 MIG 3g.40gb";
+    mig.source = "nvml";
+    mig.samples = 10;
+    mig.parent = "0";
+    mig.migSlices = 3;
+    mig.migSlicesTotal = 7;
+    w.devices.put("mig-0", mig);
+    return w;
+  }
+
   /** {@link #hostWindowV4} with what version 5 added: the time its device's samples cover. */
   static HostWindow hostWindowV5(String host) {
     HostWindow w = hostWindowV4(host);
@@ -301,6 +315,21 @@ class StateCodecGoldenTest {
     assertThat(w.toBytes()).isEqualTo(hostWindowV4(HOST).toBytes());
     assertThat(HostWindow.fromBytes(hostWindowV5(HOST).toBytes()).devices.get("0").coveredUs)
         .isEqualTo(9_000_000);
+  }
+
+  @Test
+  void aVersion5HostWindowReadsWithoutMigParentsAndVersion6RoundTripsThem() throws IOException {
+    byte[] v5 = fixture("state-previous/host-window-v5.hex");
+    assertThat(v5[1]).isEqualTo((byte) 5);
+    HostWindow w = HostWindow.fromBytes(v5);
+    assertThat(w.devices.get("0").parent).isEmpty();
+    assertThat(w.devices.get("0").migSlices).isZero();
+    assertThat(w.toBytes()).isEqualTo(hostWindowV5(HOST).toBytes());
+    HostWindow.DeviceAcc mig =
+        HostWindow.fromBytes(hostWindowV6(HOST).toBytes()).devices.get("mig-0");
+    assertThat(mig.parent).isEqualTo("0");
+    assertThat(mig.migSlices).isEqualTo(3);
+    assertThat(mig.migSlicesTotal).isEqualTo(7);
   }
 
   @Test
@@ -488,7 +517,7 @@ class StateCodecGoldenTest {
           "request-accumulator-v6-plain.hex", () -> accumulatorV6("llama-3-8b").toBytes(false),
           "request-accumulator-v6-compressed.hex", () -> accumulatorV6("llama-3-8b").toBytes(true),
           "rule-state-v3.hex", () -> ruleV3().toBytes(),
-          "host-window-v5.hex", () -> hostWindowV5(HOST).toBytes(),
+          "host-window-v6.hex", () -> hostWindowV6(HOST).toBytes(),
           "engine-last-v1.hex",
               () ->
                   new EngineLast(
@@ -535,7 +564,7 @@ class StateCodecGoldenTest {
     for (String header :
         new String[] {
           "rule-state-v3.hex",
-          "host-window-v5.hex",
+          "host-window-v6.hex",
           "host-last-seen-v2.hex",
           "device-last-v2.hex",
           "engine-last-v1.hex"

@@ -126,6 +126,12 @@ public final class DcgmMapping {
     }
     String model = blankToNull(a.firstLabels.get("modelName"));
     s.setGpuType(gpuTypeOverride != null ? gpuTypeOverride : model);
+    if (a.kind == DeviceKind.MIG) {
+      // a MIG instance's series carry its parent GPU's UUID and the instance's profile
+      s.setParentDeviceId(blankToNull(a.firstLabels.get("UUID")));
+      s.setMigSlices(HardwareSamples.migSlices(a.firstLabels.get("GPU_I_PROFILE")));
+      s.setMigSlicesTotal(HardwareSamples.migSlicesTotal(model));
+    }
     Double v;
     if ((v = get(a, "DCGM_FI_DEV_POWER_USAGE")) != null && v >= 0) {
       s.setPowerW(v);

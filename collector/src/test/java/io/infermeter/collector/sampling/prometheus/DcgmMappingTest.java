@@ -175,6 +175,25 @@ class DcgmMappingTest {
         .containsExactly("GPU-1/gi-3", "GPU-1/gi-5");
     assertThat(out)
         .allSatisfy(g -> assertThat(g.sample().getDeviceKind()).isEqualTo(DeviceKind.MIG));
+    // each shares the energy and price of its parent GPU by its slices: 1 of 7
+    assertThat(out)
+        .allSatisfy(
+            g -> {
+              assertThat(g.sample().getParentDeviceId()).isEqualTo("GPU-1");
+              assertThat(g.sample().getMigSlices()).isEqualTo(1);
+              assertThat(g.sample().getMigSlicesTotal()).isEqualTo(7);
+            });
+  }
+
+  @Test
+  void migProfileNamesGiveTheInstancesSlices() {
+    assertThat(HardwareSamples.migSlices("NVIDIA H100 80GB HBM3 MIG 3g.40gb")).isEqualTo(3);
+    assertThat(HardwareSamples.migSlices("1g.18gb+me")).isEqualTo(1);
+    assertThat(HardwareSamples.migSlices("7g.80gb")).isEqualTo(7);
+    assertThat(HardwareSamples.migSlices("NVIDIA H100 80GB HBM3")).isNull();
+    assertThat(HardwareSamples.migSlices(null)).isNull();
+    assertThat(HardwareSamples.migSlicesTotal("NVIDIA A30")).isEqualTo(4);
+    assertThat(HardwareSamples.migSlicesTotal("NVIDIA H200")).isEqualTo(7);
   }
 
   @Test

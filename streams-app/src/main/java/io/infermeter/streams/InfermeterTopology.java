@@ -11,9 +11,10 @@ import io.infermeter.schemas.Topics;
 import io.infermeter.streams.energy.CarbonHistory;
 import io.infermeter.streams.energy.EnergyInput;
 import io.infermeter.streams.energy.EnergyProcessor;
-import io.infermeter.streams.energy.HardwareValidateProcessor;
-import io.infermeter.streams.engine.EngineValidateProcessor;
+import io.infermeter.streams.energy.HardwareChecks;
+import io.infermeter.streams.engine.EngineChecks;
 import io.infermeter.streams.support.StreamsCounters;
+import io.infermeter.streams.support.ValidatingProcessor;
 import io.infermeter.streams.windows.AccumulatorSerde;
 import io.infermeter.streams.windows.FleetRollupProcessor;
 import io.infermeter.streams.windows.RequestAccumulator;
@@ -154,7 +155,8 @@ public final class InfermeterTopology {
         b.stream(hardwareTopic, Consumed.with(str, serdes.hardware()).withName("hardware-source"))
             .process(
                 () ->
-                    new HardwareValidateProcessor(
+                    new ValidatingProcessor<>(
+                        new HardwareChecks(),
                         counters,
                         StreamsLimits.of(s),
                         serdes.hardware().serializer(),
@@ -185,7 +187,8 @@ public final class InfermeterTopology {
         b.stream(engineTopic, Consumed.with(str, serdes.engine()).withName("engine-source"))
             .process(
                 () ->
-                    new EngineValidateProcessor(
+                    new ValidatingProcessor<>(
+                        new EngineChecks(),
                         counters,
                         StreamsLimits.of(s),
                         serdes.engine().serializer(),

@@ -9,8 +9,8 @@ import io.infermeter.avro.WindowAggregate;
 import io.infermeter.schemas.Topics;
 import io.infermeter.schemas.serde.AvroSerdeConfig;
 import io.infermeter.schemas.serde.HttpSchemaRegistryClient;
+import io.infermeter.streams.support.DeadLetters;
 import io.infermeter.streams.support.StreamsCounters;
-import io.infermeter.streams.windows.RequestWindowProcessor;
 import io.infermeter.testsupport.Infra;
 import io.infermeter.testsupport.KafkaTopics;
 import java.nio.file.Files;
@@ -265,7 +265,7 @@ class HostileInputIT {
         .singleElement()
         .satisfies(
             d -> {
-              assertThat(d.getReason()).isEqualTo(RequestWindowProcessor.DIMENSION_TOO_LONG);
+              assertThat(d.getReason()).isEqualTo(DeadLetters.DIMENSION_TOO_LONG);
               assertThat(d.getMessage()).contains("model is 65536 bytes");
               assertThat(d.getPayload().remaining()).isLessThanOrEqualTo(65_536);
             });

@@ -11,7 +11,7 @@ import io.infermeter.avro.DeadLetter;
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.avro.RequestStatus;
 import io.infermeter.avro.WindowAggregate;
-import io.infermeter.streams.windows.RequestWindowProcessor;
+import io.infermeter.streams.support.DeadLetters;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -64,7 +64,7 @@ class HostileInputTopologyTest {
           .singleElement()
           .satisfies(
               d -> {
-                assertThat(d.getReason()).isEqualTo(RequestWindowProcessor.DIMENSION_TOO_LONG);
+                assertThat(d.getReason()).isEqualTo(DeadLetters.DIMENSION_TOO_LONG);
                 assertThat(d.getMessage())
                     .contains("model is 65536 bytes")
                     .contains("limits.dimension.max.bytes (256)");
@@ -77,8 +77,7 @@ class HostileInputTopologyTest {
       List<WindowAggregate> aggs = f.aggregates();
       assertThat(hostAggregateRequests(aggs, "h1")).isEqualTo(30);
       assertThat(aggs).allMatch(a -> a.getModel().length() < 256);
-      assertThat(f.counters.deadLetters().get(RequestWindowProcessor.DIMENSION_TOO_LONG).sum())
-          .isEqualTo(1);
+      assertThat(f.counters.deadLetters().get(DeadLetters.DIMENSION_TOO_LONG).sum()).isEqualTo(1);
     }
   }
 
@@ -108,7 +107,7 @@ class HostileInputTopologyTest {
       f.send(request("closer", "h2", "m1", T0_MS + 21_500, 100, 1000, 2000, 5).build());
       DeadLetter d = f.deadLetters.readValuesToList().get(0);
       StreamsLimits l = StreamsLimits.DEFAULT;
-      assertThat(d.getReason()).isEqualTo(RequestWindowProcessor.DIMENSION_TOO_LONG);
+      assertThat(d.getReason()).isEqualTo(DeadLetters.DIMENSION_TOO_LONG);
       assertThat(d.getPayload().remaining()).isEqualTo(l.deadLetterPayloadMaxBytes());
       assertThat(d.getKey().remaining()).isEqualTo(l.deadLetterPayloadMaxBytes());
       assertThat(d.getMessage())

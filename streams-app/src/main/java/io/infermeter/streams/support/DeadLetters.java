@@ -16,6 +16,9 @@ public final class DeadLetters {
 
   public static final String STAGE = "streams";
 
+  /** Dead-letter reason of a record with a dimension over {@code limits.dimension.max.bytes}. */
+  public static final String DIMENSION_TOO_LONG = "dimension-too-long";
+
   private DeadLetters() {}
 
   public static DeadLetter of(

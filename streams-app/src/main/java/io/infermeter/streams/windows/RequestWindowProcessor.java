@@ -14,6 +14,7 @@ import io.infermeter.streams.state.DedupStore;
 import io.infermeter.streams.state.ObjectStore;
 import io.infermeter.streams.support.DeadLetters;
 import io.infermeter.streams.support.StreamsCounters;
+import io.infermeter.streams.support.ValidatingProcessor;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -44,9 +45,8 @@ public final class RequestWindowProcessor
   public static final String ALERT_STORE = "request-alert-state";
 
   /** Dead-letter reason of a record with a dimension string over limits.dimension.max.bytes. */
-  public static final String DIMENSION_TOO_LONG = "dimension-too-long";
-
   private final StreamsSettings settings;
+
   private final StreamsLimits limits;
   private final StreamsCounters counters;
   private final Serializer<RequestEvent> rawSerializer;
@@ -185,7 +185,7 @@ public final class RequestWindowProcessor
     }
     String tooLong = tooLongDimension(e, limits.dimensionMaxBytes());
     if (tooLong != null) {
-      deadLetter(record, DIMENSION_TOO_LONG, tooLong);
+      deadLetter(record, DeadLetters.DIMENSION_TOO_LONG, tooLong);
       return;
     }
     if (e.getErrorType() != null && Utf8.longerThan(e.getErrorType(), limits.errorTypeMaxBytes())) {
@@ -358,35 +358,25 @@ public final class RequestWindowProcessor
    * message naming it and its size; null when all fit.
    */
   static String tooLongDimension(RequestEvent e, int maxBytes) {
-    String[][] fields = {
-      {"eventId", e.getEventId()},
-      {"host", e.getHost()},
-      {"model", e.getModel()},
-      {"modelVersion", e.getModelVersion()},
-      {"cluster", e.getCluster()},
-      {"region", e.getRegion()},
-      {"gpuType", e.getGpuType()},
-      {"deviceId", e.getDeviceId()},
-      {"sloClass", e.getSloClass()},
-      {
-        "pod", e.getPod()
-      }, // the pod (field or attribute) keys the per-device usage when there is no device id
-      {
-        "attributes.pod",
-        e.getAttributes() == null ? null : e.getAttributes().get(RequestAccumulator.POD_ATTRIBUTE)
-      }
-    };
-    for (String[] f : fields) {
-      if (Utf8.longerThan(f[1], maxBytes)) {
-        return f[0]
-            + " is "
-            + Utf8.length(f[1])
-            + " bytes, over limits.dimension.max.bytes ("
-            + maxBytes
-            + ")";
-      }
-    }
-    return null;
+    return ValidatingProcessor.firstTooLong(
+        new String[] {
+          "eventId", e.getEventId(),
+          "host", e.getHost(),
+          "model", e.getModel(),
+          "modelVersion", e.getModelVersion(),
+          "cluster", e.getCluster(),
+          "region", e.getRegion(),
+          "gpuType", e.getGpuType(),
+          "deviceId", e.getDeviceId(),
+          "sloClass", e.getSloClass(),
+          // the pod (field or attribute) keys the per-device usage when there is no device id
+          "pod", e.getPod(),
+          "attributes.pod",
+              e.getAttributes() == null
+                  ? null
+                  : e.getAttributes().get(RequestAccumulator.POD_ATTRIBUTE)
+        },
+        maxBytes);
   }
 
   private void deadLetter(Record<String, RequestEvent> record, String reason, String message) {

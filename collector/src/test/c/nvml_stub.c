@@ -10,9 +10,20 @@
  * energy 1234567890+i mJ, temperature 60+i C, SM clock 1800+i MHz, mem clock 2600+i MHz, clocks-event reasons
  * 0x4 for GPU 0 and 0 for GPU 1, PCIe TX 1000+i KB/s, RX 2000+i KB/s; GPU 0 runs two processes (pid 4242 with
  * 3 GiB, pid 4343 with 1 GiB). One XID 79 event is pending on GPU 0 once.
+ *
+ * Constant-power mode, for end-to-end energy tests: when the environment variable NVML_STUB_POWER_MW holds a
+ * positive integer at nvmlInit_v2, every full GPU reads that power (mW) instead of 250000+1000i, and its energy
+ * counter reads 1234567890+i mJ plus power x the time elapsed since nvmlInit_v2 (CLOCK_MONOTONIC), so counter
+ * deltas between two samples equal the constant power times the time between the reads, as on a GPU drawing that
+ * power. Everything else keeps the values above; utilization in particular stays at 40+i %, since the stub cannot
+ * see the requests a test sends (the streams app takes device busy time from the requests, not from NVML). The
+ * variable is not named INFERMETER_*, so the collector does not read it as one of its settings. Unset, empty, 0
+ * or not a number: the fixed values above.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
+#include <time.h>
 
 typedef int nvmlReturn_t;
 typedef struct stub_device { int index; int mig; } *nvmlDevice_t;
@@ -41,8 +52,36 @@ static struct stub_device migs[2] = {{1, 0}, {1, 2}};
 static int initialized = 0;
 static int xid_pending = 1;
 static int event_set_token;
+static unsigned long long constant_power_mw; /* 0: the fixed per-GPU values */
+static struct timespec init_time;
 
-nvmlReturn_t nvmlInit_v2(void) { initialized = 1; xid_pending = 1; return NVML_SUCCESS; }
+static void read_constant_power(void) {
+  const char *v = getenv("NVML_STUB_POWER_MW");
+  char *end = NULL;
+  unsigned long long mw = v != NULL && *v != '\0' ? strtoull(v, &end, 10) : 0;
+  constant_power_mw = end != NULL && *end == '\0' && mw <= 0xFFFFFFFFULL ? mw : 0;
+  clock_gettime(CLOCK_MONOTONIC, &init_time);
+}
+
+/* Energy in mJ drawn at constant_power_mw since nvmlInit_v2 (mW x s = mJ). */
+static unsigned long long constant_energy_mj(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  long long sec = (long long) (now.tv_sec - init_time.tv_sec);
+  long long nsec = (long long) (now.tv_nsec - init_time.tv_nsec);
+  if (nsec < 0) { sec -= 1; nsec += 1000000000LL; }
+  if (sec < 0) return 0;
+  return constant_power_mw * (unsigned long long) sec
+      + constant_power_mw * (unsigned long long) nsec / 1000000000ULL;
+}
+
+nvmlReturn_t nvmlInit_v2(void) {
+  read_constant_power();
+  initialized = 1;
+  xid_pending = 1;
+  return NVML_SUCCESS;
+}
+
 nvmlReturn_t nvmlShutdown(void) { initialized = 0; return NVML_SUCCESS; }
 
 const char *nvmlErrorString(nvmlReturn_t r) {
@@ -100,13 +139,13 @@ nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t d, nvmlMemory_t *m) {
 
 nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t d, unsigned int *mw) {
   if (d->mig >= 0) return NVML_ERROR_NOT_SUPPORTED;
-  *mw = 250000 + 1000 * d->index;
+  *mw = constant_power_mw > 0 ? (unsigned int) constant_power_mw : 250000 + 1000 * d->index;
   return NVML_SUCCESS;
 }
 
 nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t d, unsigned long long *mj) {
   if (d->mig >= 0) return NVML_ERROR_NOT_SUPPORTED;
-  *mj = 1234567890ULL + d->index;
+  *mj = 1234567890ULL + d->index + (constant_power_mw > 0 ? constant_energy_mj() : 0);
   return NVML_SUCCESS;
 }
 

@@ -39,8 +39,9 @@ import org.apache.kafka.common.utils.Utils;
  * sink as their jars (as {@code ./infermeter demo} runs them, like {@link StartOrderIT}) writing
  * into their own ClickHouse database, and any number of collectors in this JVM, one per simulated
  * node (the collector sets an OTLP span's host from its own configuration, so each OTLP host needs
- * its own collector). {@link #close} stops everything and drops the database and the topics. Not
- * thread-safe, except {@link #post}.
+ * its own collector), or as jars in processes of their own ({@link #collectorProcess}). {@link
+ * #close} stops everything and drops the database and the topics. Not thread-safe, except {@link
+ * #post}.
  */
 final class Pipeline implements AutoCloseable {
 
@@ -88,14 +89,14 @@ final class Pipeline implements AutoCloseable {
       sink.put("INFERMETER_CLICKHOUSE_DATABASE", p.id);
       sink.put("INFERMETER_KAFKA_GROUP_ID", p.id + "-sink");
       sink.put("INFERMETER_METRICS_PORT", String.valueOf(sinkMetrics));
-      Process sinkProcess = p.startJar("sink", sink);
+      Process sinkProcess = p.startJar("sink", "sink", sink);
 
       Map<String, String> streams = new LinkedHashMap<>(common);
       streams.put("INFERMETER_APPLICATION_ID", p.id);
       streams.put("INFERMETER_KAFKA_STREAMS_STATE_DIR", p.dir.resolve("streams-state").toString());
       streams.put("INFERMETER_METRICS_PORT", String.valueOf(p.streamsMetricsPort));
       streams.putAll(streamsEnv);
-      Process streamsProcess = p.startJar("streams-app", streams);
+      Process streamsProcess = p.startJar("streams-app", "streams-app", streams);
 
       p.awaitReady("sink", sinkProcess, sinkMetrics);
       p.awaitReady("streams-app", streamsProcess, p.streamsMetricsPort);
@@ -129,6 +130,35 @@ final class Pipeline implements AutoCloseable {
     return c;
   }
 
+  /**
+   * A collector for node {@code host} as its jar, in a process of its own (log {@code
+   * collector-<host>.log}) whose environment adds {@code env} to the pipeline's settings: collector
+   * settings as {@code INFERMETER_*} variables, or variables that a native library it loads reads
+   * (a per-process environment, which a collector in this JVM cannot have). JSON lines and
+   * OTLP/HTTP on the returned port, no gRPC, samplers as the collector's defaults unless {@code
+   * env} sets them; waits until it is ready.
+   */
+  int collectorProcess(String host, Map<String, String> env) throws IOException {
+    int httpPort = freePort();
+    int metricsPort = freePort();
+    Map<String, String> e = new LinkedHashMap<>();
+    e.put("INFERMETER_KAFKA_BOOTSTRAP_SERVERS", infra.kafkaBootstrap());
+    e.put("INFERMETER_SCHEMA_REGISTRY_URL", infra.schemaRegistryUrl());
+    e.put("INFERMETER_TOPIC_PREFIX", prefix);
+    e.put("INFERMETER_TOPICS_PARTITIONS", String.valueOf(partitions));
+    e.put("INFERMETER_HTTP_PORT", String.valueOf(httpPort));
+    e.put("INFERMETER_METRICS_PORT", String.valueOf(metricsPort));
+    e.put("INFERMETER_GRPC_ENABLED", "false");
+    e.put("INFERMETER_SPOOL_DIR", Files.createDirectories(dir.resolve("spool-" + host)).toString());
+    e.put("INFERMETER_HOST", host);
+    e.put("INFERMETER_CLUSTER", "it-cluster");
+    e.put("INFERMETER_REGION", "eu-north-1");
+    e.putAll(env);
+    String log = "collector-" + host;
+    awaitReady(log, startJar("collector", log, e), metricsPort);
+    return httpPort;
+  }
+
   String requestsTopic() {
     return Topics.REQUESTS.withPrefix(prefix).name();
   }
@@ -142,11 +172,18 @@ final class Pipeline implements AutoCloseable {
    * Posts JSON lines to a collector; thread-safe. Fails the test unless every line was accepted.
    */
   void post(Collector c, String lines) {
+    post(c.httpPort(), lines);
+  }
+
+  /**
+   * Posts JSON lines to the collector on {@code httpPort}; thread-safe. Fails the test unless every
+   * line was accepted.
+   */
+  void post(int httpPort, String lines) {
     try {
       HttpResponse<String> r =
           http.send(
-              HttpRequest.newBuilder(
-                      URI.create("http://127.0.0.1:" + c.httpPort() + "/v1/requests"))
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/v1/requests"))
                   .timeout(Duration.ofSeconds(30))
                   .header("Content-Type", "application/x-ndjson")
                   .POST(HttpRequest.BodyPublishers.ofString(lines, StandardCharsets.UTF_8))
@@ -325,7 +362,8 @@ final class Pipeline implements AutoCloseable {
     }
   }
 
-  private Process startJar(String module, Map<String, String> env) throws IOException {
+  /** Starts {@code module}'s jar with {@code env}, its output in {@code <log>.log}. */
+  private Process startJar(String module, String log, Map<String, String> env) throws IOException {
     Path jar =
         repoRoot().resolve(module).resolve("target").resolve("infermeter-" + module + ".jar");
     assertThat(jar).as("the %s jar (built before this module)", module).exists();
@@ -336,7 +374,7 @@ final class Pipeline implements AutoCloseable {
                 "-jar",
                 jar.toString())
             .redirectErrorStream(true)
-            .redirectOutput(dir.resolve(module + ".log").toFile());
+            .redirectOutput(dir.resolve(log + ".log").toFile());
     pb.environment().keySet().removeIf(k -> k.startsWith("INFERMETER_"));
     pb.environment().putAll(env);
     Process p = pb.start();

@@ -598,6 +598,7 @@ public final class StreamsSettings {
     public final long errorSpikeMinRequests;
     public final long coldStartStormCount;
     public final double queueSharePct;
+    public final long queueMinRequests;
 
     /** TPOT p99 / p50 ratio from which p99_jitter fires. */
     public final double jitterP99Ratio;
@@ -691,6 +692,7 @@ public final class StreamsSettings {
       errorSpikeMinRequests = s.positiveInt("alerts.error.spike.min.requests");
       coldStartStormCount = s.positiveInt("alerts.cold.start.storm.count");
       queueSharePct = s.decimal("alerts.queue.share.pct");
+      queueMinRequests = s.positiveInt("alerts.queue.min.requests");
       jitterP99Ratio = s.decimal("alerts.jitter.p99.ratio");
       if (jitterP99Ratio <= 1) {
         throw new ConfigException(
@@ -785,6 +787,7 @@ public final class StreamsSettings {
       d.put("alerts.error.spike.min.requests", "20");
       d.put("alerts.cold.start.storm.count", "10");
       d.put("alerts.queue.share.pct", "50");
+      d.put("alerts.queue.min.requests", "20");
       d.put("alerts.jitter.p99.ratio", "3");
       d.put("alerts.jitter.min.requests", "500");
       d.put("alerts.jitter.windows", "3");

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
@@ -20,12 +21,16 @@ import java.util.UUID;
  * A deterministic (seeded) simulator of an inference fleet in event time. Requests arrive as a
  * Poisson process per host; queue time is exponential with a heavy (Pareto) tail, prefill scales
  * with prompt length, decode with output tokens and batch size, each with lognormal noise; about 1
- * % of requests fail, 0.3 % time out, and the first request of a model on a host is a cold start.
- * GPUs report power, a monotonic energy counter, utilization, memory and temperature that follow
- * the load. Each GPU runs one vLLM instance in its own pod (dcgm-exporter's pod label on the GPU's
- * samples, the same pod on the engine's samples), whose state follows the load too: KV-cache usage,
- * requests running and waiting, preemptions. Scripted {@link Incident}s distort this on purpose.
- * Every event carries {@code source=simulated}.
+ * % of requests fail, 0.3 % time out, and the first request of a model on a host is a cold start. A
+ * host with {@link FleetSpec.Bursts bursts} gets no request during its OFF periods (drawn from
+ * their own seeded stream per host), so its GPUs idle once the requests in flight finish. GPUs
+ * report power, a monotonic energy counter, utilization, memory and temperature that follow the
+ * load: utilization is the requests in flight on the GPU (their prefill and decode) averaged over
+ * the sample period, so a GPU with nothing in flight reports 0 % and its idle power (12 % of TDP).
+ * Each GPU runs one vLLM instance in its own pod (dcgm-exporter's pod label on the GPU's samples,
+ * the same pod on the engine's samples), whose state follows the load too: KV-cache usage, requests
+ * running and waiting, preemptions. Scripted {@link Incident}s distort this on purpose. Every event
+ * carries {@code source=simulated}.
  *
  * <p>Requests are returned when they complete (that is when a real collector publishes them),
  * ordered by completion time. Not thread-safe: drive it from one thread.
@@ -42,6 +47,7 @@ public final class FleetSimulator {
   private final List<Incident> incidents;
   private final SplittableRandom random;
   private final Map<String, Long> nextArrivalUs = new HashMap<>();
+  private final Map<String, OnOff> schedules = new HashMap<>();
   private final Set<String> warmModels = new HashSet<>();
   private final PriorityQueue<RequestEvent> inFlight =
       new PriorityQueue<>(Comparator.comparingLong(RequestEvent::getCompletedUs));
@@ -50,7 +56,10 @@ public final class FleetSimulator {
   /** Per-GPU running state of the hardware model. */
   private static final class DeviceState {
     double energyMj;
-    long busyUsInPeriod;
+
+    /** [start, end) us of the requests' device time (prefill and decode) not yet sampled past. */
+    final List<long[]> busy = new ArrayList<>();
+
     long leakedBytes;
 
     /** GPU utilization (0-1) of the last hardware sample, which the engine state follows. */
@@ -64,7 +73,16 @@ public final class FleetSimulator {
     this.spec = spec;
     this.incidents = new ArrayList<>(incidents);
     this.random = new SplittableRandom(seed);
+    int index = 0;
     for (FleetSpec.Host host : spec.hosts()) {
+      // the on/off periods have their own stream per host: they thin the host's arrivals without
+      // shifting any other draw
+      schedules.put(
+          host.name(),
+          new OnOff(
+              host.bursts(),
+              new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * ++index)),
+              startUs));
       nextArrivalUs.put(host.name(), startUs + exponentialUs(host.qps()));
       for (int i = 0; i < host.gpus(); i++) {
         DeviceState state = new DeviceState();
@@ -153,8 +171,9 @@ public final class FleetSimulator {
   public List<RequestEvent> requestsCompletedBefore(long untilUs) {
     for (FleetSpec.Host host : spec.hosts()) {
       long t = nextArrivalUs.get(host.name());
+      OnOff schedule = schedules.get(host.name());
       while (t < untilUs) {
-        if (!silent(host.name(), t)) {
+        if (schedule.onAt(t) && !silent(host.name(), t)) {
           inFlight.add(request(host, t));
         }
         t += exponentialUs(host.qps());
@@ -184,8 +203,11 @@ public final class FleetSimulator {
         String id = deviceId(host, i);
         DeviceState state = devices.get(id);
         double util =
-            Math.min(1.0, state.busyUsInPeriod / (double) periodUs / CONCURRENCY_AT_FULL_UTIL);
-        state.busyUsInPeriod = 0;
+            Math.min(
+                1.0,
+                inFlightUs(state, tUs - periodUs, tUs)
+                    / (double) periodUs
+                    / CONCURRENCY_AT_FULL_UTIL);
         state.util = util;
         double idleW = host.tdpWatts() * 0.12;
         double powerW =
@@ -290,7 +312,7 @@ public final class FleetSimulator {
     long scheduled = arrivalUs + queueUs;
     long firstToken = scheduled + prefillUs;
     long completed = firstToken + decodeUs;
-    devices.get(deviceId(host, gpu)).busyUsInPeriod += prefillUs + decodeUs;
+    devices.get(deviceId(host, gpu)).busy.add(new long[] {scheduled, completed});
 
     return RequestEvent.newBuilder()
         .setEventId(new UUID(random.nextLong(), random.nextLong()).toString())
@@ -319,6 +341,58 @@ public final class FleetSimulator {
         .setColdStart(cold)
         .setSloClass(modelName.contains("70b") ? "default" : "interactive")
         .build();
+  }
+
+  /**
+   * The requests' device time on {@code state}'s GPU within [fromUs, toUs), summed over requests
+   * (concurrent ones add up); forgets the requests that end by {@code toUs}.
+   */
+  private static long inFlightUs(DeviceState state, long fromUs, long toUs) {
+    long sum = 0;
+    for (Iterator<long[]> it = state.busy.iterator(); it.hasNext(); ) {
+      long[] b = it.next();
+      sum += Math.max(0, Math.min(b[1], toUs) - Math.max(b[0], fromUs));
+      if (b[1] <= toUs) {
+        it.remove();
+      }
+    }
+    return sum;
+  }
+
+  /**
+   * A host's on/off periods ({@link FleetSpec.Bursts}), drawn as time goes on: ON first, then
+   * exponential OFF and ON lengths. Asked in non-decreasing time.
+   */
+  private static final class OnOff {
+    private final FleetSpec.Bursts bursts;
+    private final SplittableRandom random;
+    private long offFromUs;
+    private long offToUs;
+
+    OnOff(FleetSpec.Bursts bursts, SplittableRandom random, long startUs) {
+      this.bursts = bursts;
+      this.random = random;
+      if (bursts.bursty()) {
+        offFromUs = startUs + lengthUs(bursts.meanOnSeconds());
+        offToUs = offFromUs + lengthUs(bursts.meanOffSeconds());
+      }
+    }
+
+    /** Whether the host has traffic at {@code tUs}. */
+    boolean onAt(long tUs) {
+      if (!bursts.bursty()) {
+        return true;
+      }
+      while (tUs >= offToUs) {
+        offFromUs = offToUs + lengthUs(bursts.meanOnSeconds());
+        offToUs = offFromUs + lengthUs(bursts.meanOffSeconds());
+      }
+      return tUs < offFromUs;
+    }
+
+    private long lengthUs(double meanSeconds) {
+      return (long) (-Math.log(1 - random.nextDouble()) * meanSeconds * 1e6);
+    }
   }
 
   private boolean silent(String host, long tUs) {

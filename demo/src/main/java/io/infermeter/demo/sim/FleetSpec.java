@@ -22,7 +22,8 @@ public record FleetSpec(List<Host> hosts, List<Model> models) {
    * @param tdpWatts board power limit of one GPU, watts
    * @param memoryBytes memory of one GPU, bytes
    * @param models names of the models served on this host (one per GPU, round-robin)
-   * @param qps mean request rate of the whole host, requests per second
+   * @param qps request rate of the whole host while it serves, requests per second
+   * @param bursts when the host serves: always ({@link Bursts#STEADY}) or in on/off bursts
    */
   public record Host(
       String cluster,
@@ -33,7 +34,29 @@ public record FleetSpec(List<Host> hosts, List<Model> models) {
       double tdpWatts,
       long memoryBytes,
       List<String> models,
-      double qps) {}
+      double qps,
+      Bursts bursts) {}
+
+  /**
+   * A host's load pattern: alternating periods with traffic (ON, requests arrive at the host's
+   * {@code qps}) and without (OFF, no request arrives, so the GPUs idle once the requests in flight
+   * finish), each of exponentially distributed length (an on/off modulated Poisson process). The
+   * host starts ON. Its mean rate is {@code qps x meanOnSeconds / (meanOnSeconds +
+   * meanOffSeconds)}.
+   *
+   * @param meanOnSeconds mean length of a period with traffic, seconds
+   * @param meanOffSeconds mean length of a period without traffic, seconds; 0: never off
+   */
+  public record Bursts(double meanOnSeconds, double meanOffSeconds) {
+
+    /** Traffic all the time. */
+    public static final Bursts STEADY = new Bursts(1, 0);
+
+    /** Whether the host ever goes without traffic. */
+    public boolean bursty() {
+      return meanOffSeconds > 0;
+    }
+  }
 
   /**
    * One served model and its latency profile (lognormal around the given medians).
@@ -60,8 +83,20 @@ public record FleetSpec(List<Host> hosts, List<Model> models) {
   private static final long GIB = 1L << 30;
 
   /**
+   * The bursty hosts' pattern: 40 s with traffic, then 20 s without, on average (idle about a third
+   * of the time).
+   */
+  public static final Bursts BURSTS = new Bursts(40, 20);
+
+  /**
    * A small default fleet: 3 models, 6 hosts, 2 clusters in 3 regions, 3 GPU types. Weights are
-   * sized as served quantized (70B in 4 bit, 8B and 7B in 8 bit) so that each fits one GPU.
+   * sized as served quantized (70B in 4 bit, 8B and 7B in 8 bit) so that each fits one GPU. One
+   * host per region gets its traffic in bursts ({@link #BURSTS}: gpu-a-02, gpu-b-01, gpu-b-02), so
+   * every region has GPUs that idle. The scripted incidents ({@link Scenario}) stay visible: the
+   * leaking GPU's host keeps steady traffic (the memory-leak rule discounts memory that rises with
+   * load), and so does the host that goes silent; the model whose latency regresses keeps most of
+   * its traffic steady, so its fleet-wide p99 is judged every 10 s window. The KV-cache saturation
+   * and the thermal throttle do not depend on load.
    */
   public static FleetSpec defaultFleet() {
     List<Model> models =
@@ -80,7 +115,8 @@ public record FleetSpec(List<Host> hosts, List<Model> models) {
                 700,
                 80 * GIB,
                 List.of("llama-3.1-70b-instruct", "llama-3.1-8b-instruct"),
-                40),
+                40,
+                Bursts.STEADY),
             new Host(
                 "prod-a",
                 "us-east-1",
@@ -90,7 +126,8 @@ public record FleetSpec(List<Host> hosts, List<Model> models) {
                 700,
                 80 * GIB,
                 List.of("llama-3.1-70b-instruct", "mistral-7b-instruct"),
-                35),
+                35,
+                BURSTS),
             new Host(
                 "prod-a",
                 "eu-west-1",
@@ -100,7 +137,8 @@ public record FleetSpec(List<Host> hosts, List<Model> models) {
                 400,
                 80 * GIB,
                 List.of("llama-3.1-8b-instruct", "mistral-7b-instruct"),
-                30),
+                30,
+                Bursts.STEADY),
             new Host(
                 "prod-b",
                 "eu-west-1",
@@ -110,7 +148,8 @@ public record FleetSpec(List<Host> hosts, List<Model> models) {
                 400,
                 80 * GIB,
                 List.of("llama-3.1-70b-instruct", "llama-3.1-8b-instruct"),
-                25),
+                25,
+                BURSTS),
             new Host(
                 "prod-b",
                 "ap-south-1",
@@ -120,7 +159,8 @@ public record FleetSpec(List<Host> hosts, List<Model> models) {
                 72,
                 24 * GIB,
                 List.of("mistral-7b-instruct", "mistral-7b-instruct"),
-                20),
+                20,
+                BURSTS),
             new Host(
                 "prod-b",
                 "ap-south-1",
@@ -130,7 +170,8 @@ public record FleetSpec(List<Host> hosts, List<Model> models) {
                 72,
                 24 * GIB,
                 List.of("llama-3.1-8b-instruct", "mistral-7b-instruct"),
-                20));
+                20,
+                Bursts.STEADY));
     return new FleetSpec(hosts, models);
   }
 

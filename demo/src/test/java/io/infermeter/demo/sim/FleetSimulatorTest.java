@@ -73,6 +73,52 @@ class FleetSimulatorTest {
   }
 
   @Test
+  void burstyHostsGpusIdleAtIdlePowerBetweenBurstsAndSteadyHostsNever() {
+    List<HardwareSample> samples = new ArrayList<>();
+    List<RequestEvent> events = run(List.of(), 300, samples);
+    for (FleetSpec.Host host : FleetSpec.defaultFleet().hosts()) {
+      // after the first requests are in flight
+      List<HardwareSample> mine =
+          samples.stream()
+              .filter(s -> s.getHost().equals(host.name()))
+              .filter(s -> s.getTimestampUs() > START + 10 * SECOND)
+              .toList();
+      List<HardwareSample> idle = mine.stream().filter(s -> s.getUtilizationPct() == 0).toList();
+      if (host.bursts().bursty()) {
+        // OFF periods (mean 20 s) of 5 min: idle for a good part of it, at about 12 % of TDP
+        assertThat(idle).as(host.name()).hasSizeGreaterThan(mine.size() / 10);
+        assertThat(idle)
+            .allSatisfy(
+                s ->
+                    assertThat(s.getPowerW())
+                        .isBetween(host.tdpWatts() * 0.08, host.tdpWatts() * 0.16));
+        // 0.0 % (rounded) is at most 24 ms of request time in flight on the GPU in that second
+        // (0.05 % of 48 concurrent sequences)
+        List<RequestEvent> onHost =
+            events.stream().filter(e -> e.getHost().equals(host.name())).toList();
+        assertThat(idle)
+            .allSatisfy(
+                s ->
+                    assertThat(
+                            onHost.stream()
+                                .filter(e -> e.getDeviceId().equals(s.getDeviceId()))
+                                .mapToLong(
+                                    e ->
+                                        Math.max(
+                                            0,
+                                            Math.min(e.getCompletedUs(), s.getTimestampUs())
+                                                - Math.max(
+                                                    e.getScheduledUs(),
+                                                    s.getTimestampUs() - SECOND)))
+                                .sum())
+                        .isLessThanOrEqualTo(24_000L));
+      } else {
+        assertThat(idle).as(host.name()).isEmpty();
+      }
+    }
+  }
+
+  @Test
   void latencyRegressionSlowsTheTargetModel() {
     String model = "llama-3.1-8b-instruct";
     List<Incident> incident =

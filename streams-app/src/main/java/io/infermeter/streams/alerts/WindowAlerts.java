@@ -122,7 +122,9 @@ public final class WindowAlerts {
         out,
         AlertRules.QUEUE_BUILDUP,
         key,
-        s -> AlertRules.queueBuildup(s, a.queueShareOfE2ePct(), a.queueSumUs, a.e2eSumUs, cfg),
+        s ->
+            AlertRules.queueBuildup(
+                s, a.queueShareOfE2ePct(), a.requests, a.queueSumUs, a.e2eSumUs, cfg),
         subject,
         startUs,
         endUs,

@@ -340,11 +340,7 @@ class EnergyTopologyTest {
               io.infermeter.schemas.Topics.PRICE_UPDATES.name(),
               org.apache.kafka.common.serialization.Serdes.String().serializer(),
               f.serdes.prices().serializer());
-      var carbon =
-          f.driver.createInputTopic(
-              io.infermeter.schemas.Topics.CARBON_INTENSITY.name(),
-              org.apache.kafka.common.serialization.Serdes.String().serializer(),
-              f.serdes.intensities().serializer());
+      var carbon = carbonTopic(f);
       prices.pipeInput("H100", price("H100", 4.0, "USD"), T0_MS);
       carbon.pipeInput(
           "eu-west-1",
@@ -388,11 +384,7 @@ class EnergyTopologyTest {
   void carbonIntensityIsTheTimeWeightedSeriesInForceDuringEachWindow() {
     try (TopologyFixture f =
         new TopologyFixture(Map.of("topics.carbon.intensity.enabled", "true"))) {
-      var carbon =
-          f.driver.createInputTopic(
-              io.infermeter.schemas.Topics.CARBON_INTENSITY.name(),
-              org.apache.kafka.common.serialization.Serdes.String().serializer(),
-              f.serdes.intensities().serializer());
+      var carbon = carbonTopic(f);
       long t0Us = T0_MS * 1000;
       carbon.pipeInput("eu-west-1", intensity(200, t0Us - 3_600_000_000L), T0_MS);
       carbon.pipeInput("eu-west-1", intensity(300, t0Us + 20_000_000), T0_MS);
@@ -429,11 +421,7 @@ class EnergyTopologyTest {
     try (TopologyFixture f =
         new TopologyFixture(
             Map.of("topics.carbon.intensity.enabled", "true", "carbon.history.retention", "1h"))) {
-      var carbon =
-          f.driver.createInputTopic(
-              io.infermeter.schemas.Topics.CARBON_INTENSITY.name(),
-              org.apache.kafka.common.serialization.Serdes.String().serializer(),
-              f.serdes.intensities().serializer());
+      var carbon = carbonTopic(f);
       long hourUs = 3_600_000_000L;
       long t0Us = T0_MS * 1000;
       for (int h = 0; h <= 5; h++) {
@@ -455,6 +443,15 @@ class EnergyTopologyTest {
       assertThat(kept).containsExactly(4L, 5L);
       assertThat(store.approximateNumEntries()).isEqualTo(3);
     }
+  }
+
+  private static org.apache.kafka.streams.TestInputTopic<
+          String, io.infermeter.avro.CarbonIntensityUpdate>
+      carbonTopic(TopologyFixture f) {
+    return f.driver.createInputTopic(
+        io.infermeter.schemas.Topics.CARBON_INTENSITY.name(),
+        org.apache.kafka.common.serialization.Serdes.String().serializer(),
+        f.serdes.intensities().serializer());
   }
 
   private static io.infermeter.avro.CarbonIntensityUpdate intensity(double g, long fromUs) {

@@ -313,7 +313,9 @@ public final class Collector implements AutoCloseable {
       NvmlSampler.open(config.nvmlLibrary(), factory, config.gpuType().orElse(null))
           .ifPresent(out::add);
     }
-    Optional<RaplReader> rapl = RaplReader.open(config.raplRoot(), factory);
+    Optional<RaplReader> rapl =
+        RaplReader.open(
+            config.raplRoot(), factory, config.spoolDir().resolve("rapl-state.properties"));
     rapl.ifPresent(out::add);
     if (rapl.isEmpty()) {
       LOG.info(

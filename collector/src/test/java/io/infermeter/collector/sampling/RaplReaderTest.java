@@ -60,6 +60,57 @@ class RaplReaderTest {
     assertThat(third.get(0).getPowerW()).isEqualTo(1.0);
   }
 
+  /**
+   * A collector restarted 30 s later on the same boot continues the package's total with the 30 J
+   * the counter gained meanwhile, across a wrap; after a gap longer than the counter's range at 1
+   * kW (262 s here), or on another boot, it continues the total without the gap's energy. Never a
+   * drop, which the streams app would book as a counter reset.
+   */
+  @Test
+  void theTotalSurvivesARestartOfTheCollector() throws Exception {
+    zone("intel-rapl:0", "package-0", MAX - 10_000_000);
+    Path state = root.resolve("spool").resolve("rapl-state.properties");
+    Files.createDirectories(state.getParent());
+    Path tree = root;
+    RaplReader first = RaplReader.open(tree, FACTORY, state, "boot-1").orElseThrow();
+    first.sample(1_000_000);
+    energy("intel-rapl:0", MAX - 5_000_000);
+    assertThat(first.sample(2_000_000).get(0).getEnergyMj()).isEqualTo(5_000L);
+    first.close();
+
+    // 30 s down, 30 J gained, the counter wrapped meanwhile
+    energy("intel-rapl:0", 25_000_000);
+    RaplReader second = RaplReader.open(tree, FACTORY, state, "boot-1").orElseThrow();
+    HardwareSample resumed = second.sample(32_000_000).get(0);
+    assertThat(resumed.getEnergyMj()).isEqualTo(5_000L + 30_000L);
+    assertThat(resumed.getPowerW()).isEqualTo(1.0); // 30 J over 30 s
+    second.close();
+
+    // 10 min down: more than one wrap may have happened, the gap's energy is unknown
+    energy("intel-rapl:0", 40_000_000);
+    RaplReader third = RaplReader.open(tree, FACTORY, state, "boot-1").orElseThrow();
+    HardwareSample late = third.sample(632_000_000).get(0);
+    assertThat(late.getEnergyMj()).isEqualTo(35_000L);
+    assertThat(late.getPowerW()).isNull();
+    energy("intel-rapl:0", 41_000_000);
+    assertThat(third.sample(633_000_000).get(0).getEnergyMj()).isEqualTo(36_000L);
+    third.close();
+
+    // a reboot: the counter restarted, only the total carries over
+    energy("intel-rapl:0", 2_000_000);
+    RaplReader fourth = RaplReader.open(tree, FACTORY, state, "boot-2").orElseThrow();
+    assertThat(fourth.sample(640_000_000).get(0).getEnergyMj()).isEqualTo(36_000L);
+  }
+
+  @Test
+  void aStateFileThatCannotBeReadStartsFromZero() throws Exception {
+    zone("intel-rapl:0", "package-0", 1_000_000);
+    Path state = root.resolve("rapl-state.properties");
+    Files.writeString(state, "cpu-package-0.raw.uj=oops\ncpu-package-0.total.uj=5\n");
+    RaplReader r = RaplReader.open(root, FACTORY, state, "boot-1").orElseThrow();
+    assertThat(r.sample(1_000_000).get(0).getEnergyMj()).isZero();
+  }
+
   @Test
   void zoneUnwrapArithmetic() {
     RaplReader.Zone z =

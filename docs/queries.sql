@@ -100,6 +100,33 @@ WHERE r.model = {model:String} AND r.host = {host:String} AND NOT r.cold_start
   AND r.e2e_us >= l.p99_us
 ORDER BY r.e2e_us DESC, r.event_id;
 
+-- name: window_exemplars
+-- The exemplars of one window_latency row (a window's p99 of one metric and cohort) in the raw requests table: the
+-- row's slowest successful requests (exemplar_event_ids, at most 3, slowest first; for output_tps and input_tps the
+-- lowest rates), each joined by event id to its request among those of the window's model and host that completed in
+-- the window; host = '*' for a fleet row (every host). rank 1 is the window's slowest request. An exemplar missing
+-- from the requests table (raw.requests.enabled off, sampled out, past its TTL) is left out; its ids stay in
+-- window_latency.
+SELECT x.rank, x.value_us AS exemplar_value_us, x.p99_us AS window_p99_us, r.completed_at, r.host, r.event_id,
+       r.request_id, r.status, r.e2e_us, r.ttft_us, r.tpot_us, r.input_tokens, r.output_tokens
+FROM
+(
+    SELECT arrayJoin(arrayEnumerate(exemplar_event_ids)) AS rank, exemplar_event_ids[rank] AS event_id,
+           exemplar_values_us[rank] AS value_us, p99_us
+    FROM infermeter.window_latency FINAL
+    WHERE window_size_ms = {window_ms:UInt32} AND window_start = toDateTime64({window_start:String}, 6, 'UTC')
+      AND host = {host:String} AND model = {model:String} AND metric = {metric:String} AND cohort = {cohort:String}
+) AS x
+INNER JOIN
+(
+    SELECT completed_at, host, event_id, request_id, status, e2e_us, ttft_us, tpot_us, input_tokens, output_tokens
+    FROM infermeter.requests FINAL
+    WHERE model = {model:String} AND ({host:String} = '*' OR host = {host:String})
+      AND completed_at >= toDateTime64({window_start:String}, 6, 'UTC')
+      AND completed_at < toDateTime64({window_start:String}, 6, 'UTC') + toIntervalMillisecond({window_ms:UInt32})
+) AS r ON r.event_id = x.event_id
+ORDER BY x.rank;
+
 -- name: requests_behind_alert
 -- The requests behind one alert (alert_id from the alerts table): the requests of the alert's host, and of its model
 -- when it names one, that completed in the alert's window, slowest first. A parameterized view (migration V007) so

@@ -13,6 +13,7 @@ import io.infermeter.avro.EnergyMethod;
 import io.infermeter.avro.EngineSample;
 import io.infermeter.avro.HardwareSample;
 import io.infermeter.avro.JitterStats;
+import io.infermeter.avro.LatencyExemplar;
 import io.infermeter.avro.LatencyStats;
 import io.infermeter.avro.ModelAttribution;
 import io.infermeter.avro.PriceUpdate;
@@ -176,6 +177,11 @@ public final class SampleRecords {
             .setBucketValuesUs(List.of(900_095L, 1_000_447L, 1_200_127L))
             .setBucketCounts(List.of(1L, 1L, 1L))
             .setHdrHistogram(bytes("HISTFAKE"))
+            .setExemplars(
+                List.of(
+                    new LatencyExemplar(1_200_000L, "evt-slow-1", "req-slow-1"),
+                    new LatencyExemplar(1_000_000L, "evt-slow-2", null),
+                    new LatencyExemplar(900_000L, "evt-slow-3", "req-slow-3")))
             .build();
     LatencyStats ttftCold =
         LatencyStats.newBuilder()

@@ -140,12 +140,17 @@ class InfermeterTopologyTest {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
       Random rnd = new Random(7);
       List<Long> all = new ArrayList<>();
+      Map<String, Long> byId = new java.util.HashMap<>();
       for (String host : List.of("h1", "h2", "h3")) {
         double scale = host.equals("h1") ? 100_000 : host.equals("h2") ? 300_000 : 1_000_000;
         for (int i = 0; i < 1000; i++) {
           long decode = 1000 + (long) (rnd.nextDouble() * scale);
           all.add(decode + 2000);
-          f.send(request(host + i, host, "m1", T0_MS + i, 0, 2000, decode, 10).build());
+          byId.put(host + i, decode + 2000);
+          f.send(
+              request(host + i, host, "m1", T0_MS + i, 0, 2000, decode, 10)
+                  .setRequestId("req-" + host + i)
+                  .build());
         }
       }
       // Close the hosts' first window, then their second one so the fleet (delay 10 s) passes the
@@ -170,6 +175,21 @@ class InfermeterTopologyTest {
             .as("fleet e2e p%s", p)
             .isLessThanOrEqualTo(0.001);
       }
+      // the exemplars: the 3 slowest requests of every host together, slowest first
+      List<String> slowest =
+          byId.entrySet().stream()
+              .sorted(
+                  Map.Entry.<String, Long>comparingByValue()
+                      .reversed()
+                      .thenComparing(Map.Entry.comparingByKey()))
+              .limit(3)
+              .map(Map.Entry::getKey)
+              .toList();
+      assertThat(s.getExemplars())
+          .extracting(x -> x.getEventId() + "/" + x.getRequestId() + "/" + x.getValueUs())
+          .containsExactlyElementsOf(
+              slowest.stream().map(id -> id + "/req-" + id + "/" + byId.get(id)).toList());
+      assertThat(s.getExemplars().get(0).getValueUs()).isEqualTo(s.getMaxUs());
     }
   }
 
@@ -281,6 +301,10 @@ class InfermeterTopologyTest {
       // HdrHistogram bucket (49,984..50,015); the 90th, 90 tokens/s (bucket 89,984..90,047)
       assertThat(out.getP50Us()).isEqualTo(50_015);
       assertThat(out.getP90Us()).isEqualTo(90_047);
+      // the slowest are the lowest rates; the failed request is no exemplar
+      assertThat(out.getExemplars())
+          .extracting(x -> x.getEventId() + "/" + x.getValueUs())
+          .containsExactly("r0/1000", "r1/2000", "r2/3000");
 
       LatencyStats in = stats(a, "input_tps", "warm");
       assertThat(in.getCount()).isEqualTo(100);
@@ -320,6 +344,11 @@ class InfermeterTopologyTest {
       assertThat(e2e.getCount()).isEqualTo(999);
       assertThat(e2e.getMaxUs()).isLessThan(1_100_000);
       assertThat(e2e.getP999Us()).isLessThan(1_100_000);
+      // the slowest successful requests are the exemplars, not the timed-out one
+      assertThat(e2e.getExemplars())
+          .extracting(x -> x.getEventId())
+          .containsExactly("ok998", "ok997", "ok996");
+      assertThat(e2e.getExemplars().get(0).getValueUs()).isEqualTo(e2e.getMaxUs());
     }
   }
 

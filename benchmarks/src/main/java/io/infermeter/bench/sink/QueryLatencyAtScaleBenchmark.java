@@ -232,6 +232,8 @@ public final class QueryLatencyAtScaleBenchmark {
       if (w.length == 3) {
         params.put("window_start", w[0]);
         params.put("host", w[1]);
+        params.put("metric", "e2e");
+        params.put("cohort", "warm");
       }
       List<Long> perSize = sql.contains("{window_ms:") ? sizes : List.of(-1L);
       for (long size : perSize) {

@@ -8,6 +8,7 @@ import io.infermeter.avro.DeviceWindowEnergy;
 import io.infermeter.avro.EngineSample;
 import io.infermeter.avro.HardwareSample;
 import io.infermeter.avro.JitterStats;
+import io.infermeter.avro.LatencyExemplar;
 import io.infermeter.avro.LatencyStats;
 import io.infermeter.avro.ModelAttribution;
 import io.infermeter.avro.ProcessMemory;
@@ -142,6 +143,7 @@ public final class RowMappers {
         unsigned("bucketValuesUs", values.get(i));
         unsigned("bucketCounts", counts.get(i));
       }
+      List<LatencyExemplar> exemplars = l.getExemplars();
       out.accept(
           Table.WINDOW_LATENCY,
           new Object[] {
@@ -169,6 +171,9 @@ public final class RowMappers {
             unsigned("p999Us", l.getP999Us()),
             values,
             counts,
+            each(exemplars, x -> unsigned("exemplars.valueUs", x.getValueUs())),
+            each(exemplars, LatencyExemplar::getEventId),
+            each(exemplars, x -> x.getRequestId() == null ? "" : x.getRequestId()),
             partition,
             offset
           });

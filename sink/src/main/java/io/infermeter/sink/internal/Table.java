@@ -81,6 +81,9 @@ public enum Table {
       "p999_us",
       "bucket_values_us",
       "bucket_counts",
+      "exemplar_values_us",
+      "exemplar_event_ids",
+      "exemplar_request_ids",
       "kafka_partition",
       "kafka_offset"),
   DEVICE_ENERGY(

@@ -105,6 +105,7 @@ class QueriesIT {
             "hardware_minutely",
             "slowest_requests",
             "requests_behind_window_p99",
+            "window_exemplars",
             "requests_behind_alert",
             "prompt_length_ttft");
   }

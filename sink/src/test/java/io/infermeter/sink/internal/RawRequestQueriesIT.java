@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.infermeter.avro.Alert;
 import io.infermeter.avro.AlertState;
+import io.infermeter.avro.LatencyExemplar;
+import io.infermeter.avro.LatencyStats;
 import io.infermeter.avro.RequestEvent;
 import io.infermeter.avro.Severity;
 import io.infermeter.avro.WindowAggregate;
@@ -95,20 +97,42 @@ class RawRequestQueriesIT {
           warm.recordValue(e.getCompletedUs() - e.getArrivalUs());
         }
       }
+      // with the window's exemplars as the streams app keeps them: its 3 slowest warm requests
       WindowAggregate agg =
           Fixtures.window(1, "h1", "m-a", 120)
-              .setLatencies(List.of(Fixtures.latency("e2e", "warm", warm)))
+              .setLatencies(
+                  List.of(
+                      LatencyStats.newBuilder(Fixtures.latency("e2e", "warm", warm))
+                          .setExemplars(exemplars(warmSlowest(window(1, "h1", "m-a"))))
+                          .build()))
+              .build();
+      // and the fleet row of (window 1, m-a): the slowest 3 of both hosts
+      List<RequestEvent> fleetRequests = new ArrayList<>(window(1, "h1", "m-a"));
+      fleetRequests.addAll(window(1, "h2", "m-a"));
+      WindowAggregate fleet =
+          Fixtures.window(1, "*", "m-a", 240)
+              .setScope("fleet")
+              .setCluster("*")
+              .setRegion("*")
+              .setGpuType("*")
+              .setLatencies(
+                  List.of(
+                      LatencyStats.newBuilder(Fixtures.latency("e2e", "warm", warm))
+                          .setExemplars(exemplars(warmSlowest(fleetRequests)))
+                          .build()))
               .build();
       List<Object[]> latency = new ArrayList<>();
-      RowMappers.windowAggregate(
-          agg,
-          0,
-          0,
-          (t, r) -> {
-            if (t == Table.WINDOW_LATENCY) {
-              latency.add(r);
-            }
-          });
+      for (WindowAggregate a : List.of(agg, fleet)) {
+        RowMappers.windowAggregate(
+            a,
+            0,
+            0,
+            (t, r) -> {
+              if (t == Table.WINDOW_LATENCY) {
+                latency.add(r);
+              }
+            });
+      }
       writer.insert(Table.WINDOW_LATENCY, latency);
     }
     // alerts: a model alert on (h2, m-b) for window 2, a host alert on h1 (no model) for window 0,
@@ -167,6 +191,87 @@ class RawRequestQueriesIT {
                 .thenComparing(RequestEvent::getEventId))
         .map(RequestEvent::getEventId)
         .toList();
+  }
+
+  /** The warm requests of {@code in}, slowest e2e first (ties: smaller event id). */
+  private static List<RequestEvent> warmSlowest(List<RequestEvent> in) {
+    return in.stream()
+        .filter(e -> !e.getColdStart())
+        .sorted(
+            Comparator.comparingLong((RequestEvent e) -> e.getArrivalUs() - e.getCompletedUs())
+                .thenComparing(RequestEvent::getEventId))
+        .toList();
+  }
+
+  /** The first 3 of {@code slowest} as exemplars; the second without a request id. */
+  private static List<LatencyExemplar> exemplars(List<RequestEvent> slowest) {
+    List<LatencyExemplar> out = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      RequestEvent e = slowest.get(i);
+      out.add(
+          new LatencyExemplar(
+              e.getCompletedUs() - e.getArrivalUs(),
+              e.getEventId(),
+              i == 1 ? null : e.getRequestId()));
+    }
+    return out;
+  }
+
+  @Test
+  void theSlowestRequestOfAWindowIsFoundFromTheWindowsRow() throws Exception {
+    Map<String, Object> params =
+        new java.util.HashMap<>(
+            Map.of(
+                "window_ms",
+                10_000,
+                "window_start",
+                ts(Fixtures.T0_US + 10_000_000L),
+                "host",
+                "h1",
+                "model",
+                "m-a",
+                "metric",
+                "e2e",
+                "cohort",
+                "warm"));
+    // the window's requests, computed here from the requests themselves
+    List<RequestEvent> slowest = warmSlowest(window(1, "h1", "m-a"));
+    List<List<Object>> rows = db.rows(queries.bind("window_exemplars", db.database, params));
+    assertThat(rows)
+        .extracting(r -> r.get(0) + "/" + r.get(5) + "/" + r.get(6) + "/" + r.get(8))
+        .containsExactly(
+            slowest.subList(0, 3).stream()
+                .map(
+                    e ->
+                        (slowest.indexOf(e) + 1)
+                            + "/"
+                            + e.getEventId()
+                            + "/"
+                            + e.getRequestId()
+                            + "/"
+                            + (e.getCompletedUs() - e.getArrivalUs()))
+                .toArray(String[]::new));
+    // rank 1 is the slowest warm request of the window, at or above the window's p99, and its
+    // exemplar value is its e2e in the raw table
+    assertThat(rows.get(0).get(5).toString()).isEqualTo(slowest.get(0).getEventId());
+    assertThat(((Number) rows.get(0).get(1)).longValue())
+        .isEqualTo(((Number) rows.get(0).get(8)).longValue())
+        .isGreaterThanOrEqualTo(((Number) rows.get(0).get(2)).longValue());
+    assertThat(rows).allSatisfy(r -> assertThat(r.get(4)).isEqualTo("h1"));
+    // a fleet row (host '*'): the slowest of every host of the model in the window
+    params.put("host", "*");
+    List<RequestEvent> both = new ArrayList<>(window(1, "h1", "m-a"));
+    both.addAll(window(1, "h2", "m-a"));
+    List<RequestEvent> fleetSlowest = warmSlowest(both);
+    assertThat(db.rows(queries.bind("window_exemplars", db.database, params)))
+        .extracting(r -> r.get(5).toString())
+        .containsExactly(
+            fleetSlowest.subList(0, 3).stream()
+                .map(RequestEvent::getEventId)
+                .toArray(String[]::new));
+    // another window, metric or cohort has no exemplar rows here
+    params.put("cohort", "cold");
+    assertThat(db.rows(queries.bind("window_exemplars", db.database, params))).isEmpty();
   }
 
   @Test

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import io.infermeter.avro.DeviceWindowEnergy;
+import io.infermeter.avro.LatencyExemplar;
 import io.infermeter.avro.LatencyStats;
 import io.infermeter.avro.WindowAggregate;
 import java.time.Instant;
@@ -57,6 +58,36 @@ class RowMappersTest {
     assertThat(rows.get(0).get("kafka_offset")).isEqualTo(9L);
     assertThat(rows.get(0).get("slo_good")).isEqualTo(List.of(2L));
     assertThat(rows.get(2).get("cohort")).isEqualTo("cold");
+  }
+
+  @Test
+  void exemplarsLandInParallelArraysWithAnEmptyRequestIdForNone() {
+    WindowAggregate w =
+        Fixtures.window(0, "h", "m", 2)
+            .setLatencies(
+                List.of(
+                    LatencyStats.newBuilder(
+                            Fixtures.latency("e2e", "warm", Fixtures.histogram(new long[] {5, 6})))
+                        .setExemplars(
+                            List.of(
+                                new LatencyExemplar(6L, "e-6", null),
+                                new LatencyExemplar(5L, "e-5", "r-5")))
+                        .build(),
+                    Fixtures.latency("ttft", "warm", Fixtures.histogram(new long[] {7}))))
+            .build();
+    List<Row> rows = map(w);
+    assertThat(rows.get(1).get("exemplar_values_us")).isEqualTo(List.of(6L, 5L));
+    assertThat(rows.get(1).get("exemplar_event_ids")).isEqualTo(List.of("e-6", "e-5"));
+    assertThat(rows.get(1).get("exemplar_request_ids")).isEqualTo(List.of("", "r-5"));
+    assertThat(rows.get(2).get("exemplar_event_ids")).isEqualTo(List.of());
+    LatencyStats negative =
+        LatencyStats.newBuilder(w.getLatencies().get(0))
+            .setExemplars(List.of(new LatencyExemplar(-1L, "e", null)))
+            .build();
+    assertThatThrownBy(
+            () -> map(Fixtures.window(0, "h", "m", 1).setLatencies(List.of(negative)).build()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("exemplars.valueUs");
   }
 
   @Test

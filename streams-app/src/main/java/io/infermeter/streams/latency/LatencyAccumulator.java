@@ -7,7 +7,8 @@ import java.io.IOException;
 /**
  * One latency distribution: a sparse HdrHistogram recorder (3 significant digits, microseconds)
  * plus the exact count, sum, sum of squares, min and max so mean and stddev are exact rather than
- * bucket-rounded. Not thread-safe (owned by one task).
+ * bucket-rounded, and the {@link Exemplars} (slowest requests) when the caller offers them. Not
+ * thread-safe (owned by one task).
  */
 public final class LatencyAccumulator {
 
@@ -17,6 +18,9 @@ public final class LatencyAccumulator {
   double sumSquares;
   long min = Long.MAX_VALUE;
   long max = Long.MIN_VALUE;
+
+  /** The slowest requests recorded with {@link #record(long, String, String, boolean)}. */
+  public final Exemplars exemplars = new Exemplars();
 
   public LatencyAccumulator() {
     this(new SparseHistogram());
@@ -39,7 +43,23 @@ public final class LatencyAccumulator {
     }
   }
 
+  /**
+   * Records one request's value and offers it as an exemplar ({@code lowerIsSlower}: the metric's
+   * slowest requests have its lowest values).
+   */
+  public void record(long valueUs, String eventId, String requestId, boolean lowerIsSlower) {
+    record(valueUs);
+    exemplars.offer(valueUs, eventId, requestId, lowerIsSlower);
+  }
+
+  /** {@link #merge(LatencyAccumulator, boolean)} of a metric whose slowest values are largest. */
   public void merge(LatencyAccumulator other) {
+    merge(other, false);
+  }
+
+  /** Adds {@code other}; the exemplars keep the slowest of both. */
+  public void merge(LatencyAccumulator other, boolean lowerIsSlower) {
+    exemplars.merge(other.exemplars, lowerIsSlower);
     histogram.merge(other.histogram);
     count += other.count;
     sum += other.sum;

@@ -56,6 +56,14 @@ public enum LatencyMetric {
     return out;
   }
 
+  /**
+   * Whether the slowest requests have the lowest values (the token rates), not the largest (the
+   * latencies): the order of the {@link Exemplars}.
+   */
+  public boolean lowerIsSlower() {
+    return this == OUTPUT_TPS || this == INPUT_TPS;
+  }
+
   /** Every metric, in {@link #index()} order. */
   public static LatencyMetric[] all() {
     return VALUES;

@@ -1,5 +1,6 @@
 package io.infermeter.streams.latency;
 
+import io.infermeter.avro.LatencyExemplar;
 import io.infermeter.avro.LatencyStats;
 import io.infermeter.streams.windows.RequestAccumulator;
 import java.nio.ByteBuffer;
@@ -9,9 +10,9 @@ import java.util.List;
 /**
  * Latency percentiles concern: turns each (metric, cohort) accumulator into a {@link LatencyStats}
  * with min, mean, stddev, p50..p99.9, max, the non-empty HdrHistogram buckets (highest equivalent
- * value, count) and the compressed histogram, so percentiles can be merged later. Percentiles are
- * HdrHistogram's (nearest rank over buckets reported as the bucket's highest equivalent value,
- * capped at the exact max); stateless.
+ * value, count), the compressed histogram and the slowest requests ({@link Exemplars}), so
+ * percentiles can be merged later. Percentiles are HdrHistogram's (nearest rank over buckets
+ * reported as the bucket's highest equivalent value, capped at the exact max); stateless.
  */
 public final class LatencyPercentiles {
 
@@ -57,7 +58,17 @@ public final class LatencyPercentiles {
         .setBucketCounts(counts)
         .setHdrHistogram(
             withHdrHistogram ? ByteBuffer.wrap(Histograms.encodeCompressed(acc.histogram)) : null)
+        .setExemplars(exemplars(acc.exemplars))
         .build();
+  }
+
+  /** The exemplars, slowest first. */
+  static List<LatencyExemplar> exemplars(Exemplars ex) {
+    List<LatencyExemplar> out = new ArrayList<>(ex.size());
+    for (int i = 0; i < ex.size(); i++) {
+      out.add(new LatencyExemplar(ex.value(i), ex.eventId(i), ex.requestId(i)));
+    }
+    return out;
   }
 
   /**

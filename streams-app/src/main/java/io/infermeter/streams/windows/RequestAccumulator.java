@@ -28,18 +28,21 @@ import java.util.TreeMap;
 public final class RequestAccumulator implements WindowTable.Windowed {
 
   /**
-   * 6: the per-request token rates ({@link LatencyMetric#OUTPUT_TPS}, {@link
-   * LatencyMetric#INPUT_TPS}, indexes 7 and 8); 5: the max inter-token gap ({@link
-   * LatencyMetric#MAX_ITL}, index 6); 4: per-device in-flight {@link Occupancy}; 3: varint-length
-   * strings (no 64 KiB limit); 2 added the first jitter values. Versions 1 to 5 are still read (a
-   * metric added later is absent in them; the per-device busy time of 1 to 3 becomes one busy run
-   * from the window start, {@link Occupancy#fromSummedBusy}).
+   * 7: the {@link io.infermeter.streams.latency.Exemplars} of each latency accumulator, after the
+   * occupancy (absent before: no exemplars); 6: the per-request token rates ({@link
+   * LatencyMetric#OUTPUT_TPS}, {@link LatencyMetric#INPUT_TPS}, indexes 7 and 8); 5: the max
+   * inter-token gap ({@link LatencyMetric#MAX_ITL}, index 6); 4: per-device in-flight {@link
+   * Occupancy}; 3: varint-length strings (no 64 KiB limit); 2 added the first jitter values.
+   * Versions 1 to 6 are still read (a metric added later is absent in them; the per-device busy
+   * time of 1 to 3 becomes one busy run from the window start, {@link Occupancy#fromSummedBusy}).
    */
-  public static final int VERSION = 6;
+  public static final int VERSION = 7;
 
   private static final int VARINT_STRINGS_SINCE = 3;
 
   private static final int OCCUPANCY_SINCE = 4;
+
+  private static final int EXEMPLARS_SINCE = 7;
 
   /**
    * Default of how far before its window a request's in-flight time is kept (the default allowed
@@ -244,7 +247,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
         acc = new LatencyAccumulator();
         latencies[m.index()][cohort] = acc;
       }
-      acc.record(value);
+      acc.record(value, e.getEventId(), e.getRequestId(), m.lowerIsSlower());
       switch (m) {
         case TTFT -> ttft = value;
         case TPOT -> tpot = value;
@@ -379,7 +382,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
         if (latencies[m][c] == null) {
           latencies[m][c] = new LatencyAccumulator();
         }
-        latencies[m][c].merge(o);
+        latencies[m][c].merge(o, LatencyMetric.all()[m].lowerIsSlower());
       }
     }
     for (int j = 0; j < 3; j++) {
@@ -646,6 +649,13 @@ public final class RequestAccumulator implements WindowTable.Windowed {
       Codec.writeString(out, e.getKey());
       e.getValue().write(out);
     }
+    for (int m = 0; m < latencies.length; m++) {
+      for (int c = 0; c < COHORTS; c++) {
+        if (latencies[m][c] != null) {
+          latencies[m][c].exemplars.write(out);
+        }
+      }
+    }
   }
 
   static RequestAccumulator read(DataInput in, boolean compressed) throws IOException {
@@ -723,6 +733,15 @@ public final class RequestAccumulator implements WindowTable.Windowed {
           (k, v) ->
               a.occupancy.put(k, Occupancy.fromSummedBusy(v[0], a.windowStartMs, a.windowSizeMs)));
       a.busyUs = a.occupancyBusyUs();
+    }
+    if (version >= EXEMPLARS_SINCE) {
+      for (int m = 0; m < a.latencies.length; m++) {
+        for (int c = 0; c < COHORTS; c++) {
+          if (a.latencies[m][c] != null) {
+            a.latencies[m][c].exemplars.read(in);
+          }
+        }
+      }
     }
     return a;
   }

@@ -12,6 +12,7 @@ import io.infermeter.streams.energy.HostUsage;
 import io.infermeter.streams.energy.HostWindow;
 import io.infermeter.streams.engine.EngineAcc;
 import io.infermeter.streams.engine.EngineLast;
+import io.infermeter.streams.latency.Exemplars;
 import io.infermeter.streams.latency.LatencyAccumulator;
 import io.infermeter.streams.latency.LatencyMetric;
 import io.infermeter.streams.windows.AggKey;
@@ -109,6 +110,19 @@ class StateCodecGoldenTest {
     LatencyAccumulator in = new LatencyAccumulator();
     in.record(50_000_000); // 50,000 tokens/s, a cold request
     a.latencies[LatencyMetric.INPUT_TPS.index()][1] = in;
+    return a;
+  }
+
+  /**
+   * {@link #accumulatorV6} with what version 7 added: the exemplars of its e2e (one without a
+   * request id) and output-rate (lowest rates first) accumulators.
+   */
+  static RequestAccumulator accumulatorV7(String model) {
+    RequestAccumulator a = accumulatorV6(model);
+    a.latencies[LatencyMetric.E2E.index()][0].exemplars.offer(1_000, "evt-1", "req-1", false);
+    a.latencies[LatencyMetric.E2E.index()][0].exemplars.offer(250_000, "evt-2", null, false);
+    a.latencies[LatencyMetric.OUTPUT_TPS.index()][0].exemplars.offer(50_000, "evt-3", "r3", true);
+    a.latencies[LatencyMetric.OUTPUT_TPS.index()][0].exemplars.offer(12_345, "evt-4", "r4", true);
     return a;
   }
 
@@ -383,6 +397,35 @@ class StateCodecGoldenTest {
   }
 
   @Test
+  void version6AccumulatorsReadWithoutExemplarsAndTheExemplarsRoundTrip() throws IOException {
+    for (boolean compressed : new boolean[] {false, true}) {
+      byte[] v6 =
+          fixture(
+              "state-previous/request-accumulator-v6-"
+                  + (compressed ? "compressed" : "plain")
+                  + ".hex");
+      assertThat(v6[0]).isEqualTo((byte) 6);
+      RequestAccumulator a = RequestAccumulator.fromBytes(v6, compressed);
+      assertThat(a.toBytes(compressed)).isEqualTo(accumulatorV6("llama-3-8b").toBytes(compressed));
+      assertThat(a.latency(LatencyMetric.E2E, false).exemplars.size()).isZero();
+      // version 7 adds the exemplars of each accumulator
+      RequestAccumulator v7 = accumulatorV7("llama-3-8b");
+      RequestAccumulator back = RequestAccumulator.fromBytes(v7.toBytes(compressed), compressed);
+      Exemplars e2e = back.latency(LatencyMetric.E2E, false).exemplars;
+      assertThat(e2e.size()).isEqualTo(2);
+      assertThat(e2e.value(0)).isEqualTo(250_000);
+      assertThat(e2e.eventId(0)).isEqualTo("evt-2");
+      assertThat(e2e.requestId(0)).isNull();
+      assertThat(e2e.requestId(1)).isEqualTo("req-1");
+      Exemplars rate = back.latency(LatencyMetric.OUTPUT_TPS, false).exemplars;
+      assertThat(rate.value(0)).isEqualTo(12_345);
+      assertThat(rate.eventId(1)).isEqualTo("evt-3");
+      assertThat(back.latency(LatencyMetric.INPUT_TPS, true).exemplars.size()).isZero();
+      assertThat(back.toBytes(compressed)).isEqualTo(v7.toBytes(compressed));
+    }
+  }
+
+  @Test
   void version3AccumulatorHostWindowAndUsageReadTheirSummedBusyTimeAsOneBusyRun()
       throws IOException {
     for (boolean compressed : new boolean[] {false, true}) {
@@ -503,8 +546,9 @@ class StateCodecGoldenTest {
     assertThat(u.occupancy().get("0").parts).hasSize(2);
     assertThat(usageBytes(u)).isEqualTo(usageBytes(usageV5(HOST)));
     byte[] corrupt = a.toBytes(false);
-    // the word count of the last part: 16 words for 10 s, anything else is refused
-    int wordCount = corrupt.length - 16 * 8 - 4;
+    // the word count of the last part: 16 words for 10 s, anything else is refused (after it:
+    // the e2e accumulator's exemplar count)
+    int wordCount = corrupt.length - 1 - 16 * 8 - 4;
     corrupt[wordCount + 3] = 17;
     assertThatThrownBy(() -> RequestAccumulator.fromBytes(corrupt, false))
         .hasMessageContaining("occupancy of 17 words");
@@ -514,8 +558,8 @@ class StateCodecGoldenTest {
 
   private static final Map<String, Supplier<byte[]>> CURRENT =
       Map.of(
-          "request-accumulator-v6-plain.hex", () -> accumulatorV6("llama-3-8b").toBytes(false),
-          "request-accumulator-v6-compressed.hex", () -> accumulatorV6("llama-3-8b").toBytes(true),
+          "request-accumulator-v7-plain.hex", () -> accumulatorV7("llama-3-8b").toBytes(false),
+          "request-accumulator-v7-compressed.hex", () -> accumulatorV7("llama-3-8b").toBytes(true),
           "rule-state-v3.hex", () -> ruleV3().toBytes(),
           "host-window-v6.hex", () -> hostWindowV6(HOST).toBytes(),
           "engine-last-v1.hex",
@@ -559,7 +603,7 @@ class StateCodecGoldenTest {
           .as(e.getKey())
           .isEqualTo(HEX.formatHex(fixture("state-current/" + e.getKey())));
     }
-    byte[] acc = fixture("state-current/request-accumulator-v6-plain.hex");
+    byte[] acc = fixture("state-current/request-accumulator-v7-plain.hex");
     assertThat(acc[0]).isEqualTo((byte) RequestAccumulator.VERSION);
     for (String header :
         new String[] {

@@ -15,23 +15,25 @@ public final class Batching {
   private Batching() {}
 
   public static BatchingStats stats(RequestAccumulator a) {
-    if (a.batchRequests == 0) {
+    if (a.batches.requests == 0) {
       return null;
     }
-    double mean = (double) a.batchSizeSum / a.batchRequests;
-    Map<Integer, Long> sizes = a.batchSizes();
-    Integer max = a.maxBatchSize > 0 ? a.maxBatchSize : null;
+    double mean = (double) a.batches.sizeSum / a.batches.requests;
+    Map<Integer, Long> sizes = a.batches.sizes();
+    Integer max = a.batches.maxSize > 0 ? a.batches.maxSize : null;
     return BatchingStats.newBuilder()
-        .setRequestsWithBatchSize(a.batchRequests)
+        .setRequestsWithBatchSize(a.batches.requests)
         .setMeanBatchSize(mean)
         .setMaxBatchSize(max)
         .setEfficiency(max == null ? null : mean / max)
-        .setBatchSizeOneShare((double) a.batchSizeOne / a.batchRequests)
-        .setP50BatchSize(nearestRank(sizes, a.batchRequests, 50))
-        .setP90BatchSize(nearestRank(sizes, a.batchRequests, 90))
-        .setP99BatchSize(nearestRank(sizes, a.batchRequests, 99))
+        .setBatchSizeOneShare((double) a.batches.sizeOne / a.batches.requests)
+        .setP50BatchSize(nearestRank(sizes, a.batches.requests, 50))
+        .setP90BatchSize(nearestRank(sizes, a.batches.requests, 90))
+        .setP99BatchSize(nearestRank(sizes, a.batches.requests, 99))
         .setTokensPerBatch(
-            a.batchOutputTokens == 0 ? null : (double) a.batchOutputTokens / a.batchRequests * mean)
+            a.batches.outputTokens == 0
+                ? null
+                : (double) a.batches.outputTokens / a.batches.requests * mean)
         .build();
   }
 

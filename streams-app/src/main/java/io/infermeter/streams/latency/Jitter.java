@@ -40,8 +40,7 @@ public final class Jitter {
               .setP99OverP50(p50 == 0 ? 0 : (double) p99 / p50)
               .setIqrUs(
                   LatencyPercentiles.percentile(acc, 75) - LatencyPercentiles.percentile(acc, 25))
-              .setMeanAbsConsecutiveDiffUs(
-                  a.jitterPairs[j] == 0 ? 0 : a.jitterAbsDiffSum[j] / a.jitterPairs[j])
+              .setMeanAbsConsecutiveDiffUs(a.jitter.meanAbsDiff(j))
               .build());
     }
     return out;

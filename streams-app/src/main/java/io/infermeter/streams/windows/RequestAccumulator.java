@@ -6,7 +6,9 @@ import io.infermeter.schemas.RequestTimings;
 import io.infermeter.schemas.Utf8;
 import io.infermeter.streams.StreamsLimits;
 import io.infermeter.streams.StreamsSettings.SloClass;
+import io.infermeter.streams.latency.BatchCounts;
 import io.infermeter.streams.latency.Goodput;
+import io.infermeter.streams.latency.JitterTracker;
 import io.infermeter.streams.latency.LatencyAccumulator;
 import io.infermeter.streams.latency.LatencyMetric;
 import io.infermeter.streams.state.Codec;
@@ -83,38 +85,14 @@ public final class RequestAccumulator implements WindowTable.Windowed {
   public final LatencyAccumulator[][] latencies =
       new LatencyAccumulator[LatencyMetric.all().length][COHORTS];
 
-  /**
-   * Jitter of warm e2e/ttft/tpot: last value, number of consecutive pairs, sum of absolute
-   * differences.
-   */
-  public final long[] jitterLast = {-1, -1, -1};
-
-  /**
-   * First warm e2e/ttft/tpot value of the window (-1: none): the pair across two consecutive parts
-   * when appending.
-   */
-  public final long[] jitterFirst = {-1, -1, -1};
-
-  public final long[] jitterPairs = new long[3];
-  public final double[] jitterAbsDiffSum = new double[3];
+  /** Consecutive differences of warm e2e/ttft/tpot. */
+  public final JitterTracker jitter = new JitterTracker();
 
   /** SLO class -> {requests, good}. */
   public final Map<String, long[]> slo = new TreeMap<>();
 
-  public long batchRequests;
-  public long batchSizeSum;
-  public int maxBatchSize;
-  public long batchSizeOne;
-  public long batchOutputTokens;
-
-  /**
-   * Requests per batch size: sizes up to {@value #SMALL_BATCH} in an array (allocated on first
-   * use), larger ones here.
-   */
-  private final Map<Integer, Long> largeBatchSizes = new TreeMap<>();
-
-  private long[] smallBatchSizes;
-  private static final int SMALL_BATCH = 128;
+  /** Batch sizes the requests reported. */
+  public final BatchCounts batches = new BatchCounts();
 
   /**
    * deviceId ("" when the request had none) -> {requestUs, requests, outputTokens}: requestUs is
@@ -257,14 +235,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
       }
       int j = jitterIndex(m);
       if (j >= 0 && !cold) {
-        if (jitterLast[j] >= 0) {
-          jitterPairs[j]++;
-          jitterAbsDiffSum[j] += Math.abs(value - jitterLast[j]);
-        }
-        if (jitterFirst[j] < 0) {
-          jitterFirst[j] = value;
-        }
-        jitterLast[j] = value;
+        jitter.record(j, value);
       }
     }
     if (queue >= 0 && e2e >= 0) {
@@ -277,22 +248,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     if (status == RequestStatus.OK && Goodput.meets(sloClass, ttft, tpot, e2e)) {
       s[1]++;
     }
-    Integer batch = e.getBatchSize();
-    if (batch != null && batch > 0) {
-      batchRequests++;
-      batchSizeSum += batch;
-      if (batch == 1) {
-        batchSizeOne++;
-      }
-      addBatchSize(batch, 1);
-      if (out != null) {
-        batchOutputTokens += out;
-      }
-    }
-    Integer maxBatch = e.getMaxBatchSize();
-    if (maxBatch != null && maxBatch > maxBatchSize) {
-      maxBatchSize = maxBatch;
-    }
+    batches.add(e.getBatchSize(), e.getMaxBatchSize(), out);
     String device = deviceKey(e);
     long[] d = devices.get(device);
     if (d == null) {
@@ -385,22 +341,14 @@ public final class RequestAccumulator implements WindowTable.Windowed {
         latencies[m][c].merge(o, LatencyMetric.all()[m].lowerIsSlower());
       }
     }
-    for (int j = 0; j < 3; j++) {
-      jitterPairs[j] += other.jitterPairs[j];
-      jitterAbsDiffSum[j] += other.jitterAbsDiffSum[j];
-    }
+    jitter.merge(other.jitter);
     other.slo.forEach(
         (k, v) -> {
           long[] s = slo.computeIfAbsent(k, x -> new long[2]);
           s[0] += v[0];
           s[1] += v[1];
         });
-    batchRequests += other.batchRequests;
-    batchSizeSum += other.batchSizeSum;
-    maxBatchSize = Math.max(maxBatchSize, other.maxBatchSize);
-    batchSizeOne += other.batchSizeOne;
-    batchOutputTokens += other.batchOutputTokens;
-    other.batchSizes().forEach(this::addBatchSize);
+    batches.merge(other.batches);
   }
 
   /**
@@ -424,21 +372,10 @@ public final class RequestAccumulator implements WindowTable.Windowed {
    * the later part's requests may have been in flight in this window's earlier part.
    */
   public void append(RequestAccumulator later, StreamsLimits limits, long lookbackMs) {
-    long[] last = jitterLast.clone();
+    long[] last = jitter.last.clone();
     long busyNotOccupancy = busyUs - occupancyBusyUs() + later.busyUs - later.occupancyBusyUs();
     merge(later, limits);
-    for (int j = 0; j < 3; j++) {
-      if (last[j] >= 0 && later.jitterFirst[j] >= 0) {
-        jitterPairs[j]++;
-        jitterAbsDiffSum[j] += Math.abs(later.jitterFirst[j] - last[j]);
-      }
-      if (jitterFirst[j] < 0) {
-        jitterFirst[j] = later.jitterFirst[j];
-      }
-      if (later.jitterLast[j] >= 0) {
-        jitterLast[j] = later.jitterLast[j];
-      }
-    }
+    jitter.joinAfter(last, later.jitter);
     for (Map.Entry<String, long[]> d : later.devices.entrySet()) {
       long[] mine = devices.computeIfAbsent(d.getKey(), k -> new long[3]);
       for (int i = 0; i < 3; i++) {
@@ -526,30 +463,6 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     map.put(OTHER, other);
   }
 
-  private void addBatchSize(int size, long count) {
-    if (size <= SMALL_BATCH) {
-      if (smallBatchSizes == null) {
-        smallBatchSizes = new long[SMALL_BATCH + 1];
-      }
-      smallBatchSizes[size] += count;
-    } else {
-      largeBatchSizes.merge(size, count, Long::sum);
-    }
-  }
-
-  /** Requests per batch size, ascending sizes (a new map). */
-  public java.util.SortedMap<Integer, Long> batchSizes() {
-    java.util.SortedMap<Integer, Long> out = new TreeMap<>(largeBatchSizes);
-    if (smallBatchSizes != null) {
-      for (int i = 0; i < smallBatchSizes.length; i++) {
-        if (smallBatchSizes[i] != 0) {
-          out.put(i, smallBatchSizes[i]);
-        }
-      }
-    }
-    return out;
-  }
-
   public LatencyAccumulator latency(LatencyMetric m, boolean cold) {
     return latencies[m.index()][cold ? 1 : 0];
   }
@@ -587,15 +500,15 @@ public final class RequestAccumulator implements WindowTable.Windowed {
       queueSumUs,
       e2eSumUs,
       pairsQueueE2e,
-      batchRequests,
-      batchSizeSum,
-      batchSizeOne,
-      batchOutputTokens
+      batches.requests,
+      batches.sizeSum,
+      batches.sizeOne,
+      batches.outputTokens
     };
     for (long c : counters) {
       out.writeLong(c);
     }
-    out.writeInt(maxBatchSize);
+    out.writeInt(batches.maxSize);
     out.writeInt(errorsByType.size());
     for (Map.Entry<String, Long> e : errorsByType.entrySet()) {
       Codec.writeString(out, e.getKey());
@@ -617,11 +530,11 @@ public final class RequestAccumulator implements WindowTable.Windowed {
         }
       }
     }
-    for (int j = 0; j < 3; j++) {
-      out.writeLong(jitterFirst[j]);
-      out.writeLong(jitterLast[j]);
-      out.writeLong(jitterPairs[j]);
-      out.writeDouble(jitterAbsDiffSum[j]);
+    for (int j = 0; j < JitterTracker.METRICS; j++) {
+      out.writeLong(jitter.first[j]);
+      out.writeLong(jitter.last[j]);
+      out.writeLong(jitter.pairs[j]);
+      out.writeDouble(jitter.absDiffSum[j]);
     }
     out.writeInt(slo.size());
     for (Map.Entry<String, long[]> e : slo.entrySet()) {
@@ -629,7 +542,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
       out.writeLong(e.getValue()[0]);
       out.writeLong(e.getValue()[1]);
     }
-    Map<Integer, Long> batchSizes = batchSizes();
+    Map<Integer, Long> batchSizes = batches.sizes();
     out.writeInt(batchSizes.size());
     for (Map.Entry<Integer, Long> e : batchSizes.entrySet()) {
       out.writeInt(e.getKey());
@@ -678,11 +591,11 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     a.queueSumUs = in.readLong();
     a.e2eSumUs = in.readLong();
     a.pairsQueueE2e = in.readLong();
-    a.batchRequests = in.readLong();
-    a.batchSizeSum = in.readLong();
-    a.batchSizeOne = in.readLong();
-    a.batchOutputTokens = in.readLong();
-    a.maxBatchSize = in.readInt();
+    a.batches.requests = in.readLong();
+    a.batches.sizeSum = in.readLong();
+    a.batches.sizeOne = in.readLong();
+    a.batches.outputTokens = in.readLong();
+    a.batches.maxSize = in.readInt();
     int n = in.readInt();
     for (int i = 0; i < n; i++) {
       a.errorsByType.put(Codec.readString(in, version, VARINT_STRINGS_SINCE), in.readLong());
@@ -695,13 +608,13 @@ public final class RequestAccumulator implements WindowTable.Windowed {
         }
       }
     }
-    for (int j = 0; j < 3; j++) {
+    for (int j = 0; j < JitterTracker.METRICS; j++) {
       if (version >= 2) {
-        a.jitterFirst[j] = in.readLong();
+        a.jitter.first[j] = in.readLong();
       }
-      a.jitterLast[j] = in.readLong();
-      a.jitterPairs[j] = in.readLong();
-      a.jitterAbsDiffSum[j] = in.readDouble();
+      a.jitter.last[j] = in.readLong();
+      a.jitter.pairs[j] = in.readLong();
+      a.jitter.absDiffSum[j] = in.readDouble();
     }
     n = in.readInt();
     for (int i = 0; i < n; i++) {
@@ -711,7 +624,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     }
     n = in.readInt();
     for (int i = 0; i < n; i++) {
-      a.addBatchSize(in.readInt(), in.readLong());
+      a.batches.addSize(in.readInt(), in.readLong());
     }
     n = in.readInt();
     for (int i = 0; i < n; i++) {

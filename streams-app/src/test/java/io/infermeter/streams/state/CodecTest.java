@@ -246,16 +246,16 @@ class CodecTest {
         derived.append(RequestAccumulator.fromBytes(tenSeconds.toBytes(false), false));
       }
     }
-    assertThat(derived.jitterPairs).isEqualTo(whole.jitterPairs);
-    assertThat(derived.jitterFirst).isEqualTo(whole.jitterFirst);
-    assertThat(derived.jitterLast).isEqualTo(whole.jitterLast);
+    assertThat(derived.jitter.pairs).isEqualTo(whole.jitter.pairs);
+    assertThat(derived.jitter.first).isEqualTo(whole.jitter.first);
+    assertThat(derived.jitter.last).isEqualTo(whole.jitter.last);
     for (int j = 0; j < 3; j++) {
-      assertThat(derived.jitterAbsDiffSum[j])
+      assertThat(derived.jitter.absDiffSum[j])
           .isCloseTo(
-              whole.jitterAbsDiffSum[j],
-              org.assertj.core.data.Offset.offset(1e-9 * whole.jitterAbsDiffSum[j]));
+              whole.jitter.absDiffSum[j],
+              org.assertj.core.data.Offset.offset(1e-9 * whole.jitter.absDiffSum[j]));
     }
-    assertThat(derived.batchSizes()).isEqualTo(whole.batchSizes());
+    assertThat(derived.batches.sizes()).isEqualTo(whole.batches.sizes());
     assertThat(derived.devices.keySet()).isEqualTo(whole.devices.keySet());
     whole.devices.forEach((d, v) -> assertThat(derived.devices.get(d)).isEqualTo(v));
     var a = WindowAggregates.of(derived);

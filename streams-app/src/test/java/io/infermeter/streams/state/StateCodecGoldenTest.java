@@ -60,10 +60,10 @@ class StateCodecGoldenTest {
     l.record(1_000);
     l.record(250_000);
     a.latencies[LatencyMetric.E2E.index()][0] = l;
-    a.jitterLast[0] = 250_000;
-    a.jitterFirst[0] = 1_000;
-    a.jitterPairs[0] = 1;
-    a.jitterAbsDiffSum[0] = 249_000;
+    a.jitter.last[0] = 250_000;
+    a.jitter.first[0] = 1_000;
+    a.jitter.pairs[0] = 1;
+    a.jitter.absDiffSum[0] = 249_000;
     return a;
   }
 

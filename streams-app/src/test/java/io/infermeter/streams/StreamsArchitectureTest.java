@@ -64,6 +64,7 @@ class StreamsArchitectureTest {
   static final Set<String> COMPOSITION =
       Set.of(
           ROOT + ".windows.RequestAccumulator",
+          ROOT + ".windows.RequestAccumulatorCodec",
           ROOT + ".windows.WindowAggregates",
           ROOT + ".windows.RequestWindowProcessor",
           ROOT + ".windows.FleetRollupProcessor");

@@ -12,9 +12,6 @@ import io.infermeter.streams.latency.JitterTracker;
 import io.infermeter.streams.latency.LatencyAccumulator;
 import io.infermeter.streams.latency.LatencyMetric;
 import io.infermeter.streams.state.Codec;
-import java.io.DataInput;
-import java.io.DataOutput;
-import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.OptionalLong;
@@ -40,11 +37,11 @@ public final class RequestAccumulator implements WindowTable.Windowed {
    */
   public static final int VERSION = 7;
 
-  private static final int VARINT_STRINGS_SINCE = 3;
+  static final int VARINT_STRINGS_SINCE = 3;
 
-  private static final int OCCUPANCY_SINCE = 4;
+  static final int OCCUPANCY_SINCE = 4;
 
-  private static final int EXEMPLARS_SINCE = 7;
+  static final int EXEMPLARS_SINCE = 7;
 
   /**
    * Default of how far before its window a request's in-flight time is kept (the default allowed
@@ -55,7 +52,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
   /** The bucket of error types and devices beyond the per-window cap. */
   public static final String OTHER = AggKey.OTHER;
 
-  private static final int COHORTS = 2; // 0 warm, 1 cold
+  static final int COHORTS = 2; // 0 warm, 1 cold
 
   private static final LatencyMetric[] NO_METRICS = {};
 
@@ -475,187 +472,11 @@ public final class RequestAccumulator implements WindowTable.Windowed {
   // ---- codec ----
 
   public byte[] toBytes(boolean compressed) {
-    return Codec.encode(out -> write(out, compressed));
+    return Codec.encode(out -> RequestAccumulatorCodec.write(this, out, compressed));
   }
 
   public static RequestAccumulator fromBytes(byte[] bytes, boolean compressed) {
-    return Codec.decode(bytes, "request accumulator", in -> read(in, compressed));
-  }
-
-  void write(DataOutput out, boolean compressed) throws IOException {
-    out.writeByte(VERSION);
-    key.write(out);
-    out.writeLong(windowStartMs);
-    out.writeLong(windowSizeMs);
-    long[] counters = {
-      requests,
-      ok,
-      errors,
-      timeouts,
-      cancelled,
-      coldStarts,
-      inputTokens,
-      outputTokens,
-      busyUs,
-      queueSumUs,
-      e2eSumUs,
-      pairsQueueE2e,
-      batches.requests,
-      batches.sizeSum,
-      batches.sizeOne,
-      batches.outputTokens
-    };
-    for (long c : counters) {
-      out.writeLong(c);
-    }
-    out.writeInt(batches.maxSize);
-    out.writeInt(errorsByType.size());
-    for (Map.Entry<String, Long> e : errorsByType.entrySet()) {
-      Codec.writeString(out, e.getKey());
-      out.writeLong(e.getValue());
-    }
-    int present = 0;
-    for (int m = 0; m < latencies.length; m++) {
-      for (int c = 0; c < COHORTS; c++) {
-        if (latencies[m][c] != null) {
-          present |= 1 << (m * COHORTS + c);
-        }
-      }
-    }
-    out.writeInt(present);
-    for (int m = 0; m < latencies.length; m++) {
-      for (int c = 0; c < COHORTS; c++) {
-        if (latencies[m][c] != null) {
-          latencies[m][c].write(out, compressed);
-        }
-      }
-    }
-    for (int j = 0; j < JitterTracker.METRICS; j++) {
-      out.writeLong(jitter.first[j]);
-      out.writeLong(jitter.last[j]);
-      out.writeLong(jitter.pairs[j]);
-      out.writeDouble(jitter.absDiffSum[j]);
-    }
-    out.writeInt(slo.size());
-    for (Map.Entry<String, long[]> e : slo.entrySet()) {
-      Codec.writeString(out, e.getKey());
-      out.writeLong(e.getValue()[0]);
-      out.writeLong(e.getValue()[1]);
-    }
-    Map<Integer, Long> batchSizes = batches.sizes();
-    out.writeInt(batchSizes.size());
-    for (Map.Entry<Integer, Long> e : batchSizes.entrySet()) {
-      out.writeInt(e.getKey());
-      out.writeLong(e.getValue());
-    }
-    out.writeInt(devices.size());
-    for (Map.Entry<String, long[]> e : devices.entrySet()) {
-      Codec.writeString(out, e.getKey());
-      out.writeLong(e.getValue()[0]);
-      out.writeLong(e.getValue()[1]);
-      out.writeLong(e.getValue()[2]);
-    }
-    // sorted, so that equal accumulators encode to equal bytes
-    Map<String, Occupancy> occ = new TreeMap<>(occupancy);
-    out.writeInt(occ.size());
-    for (Map.Entry<String, Occupancy> e : occ.entrySet()) {
-      Codec.writeString(out, e.getKey());
-      e.getValue().write(out);
-    }
-    for (int m = 0; m < latencies.length; m++) {
-      for (int c = 0; c < COHORTS; c++) {
-        if (latencies[m][c] != null) {
-          latencies[m][c].exemplars.write(out);
-        }
-      }
-    }
-  }
-
-  static RequestAccumulator read(DataInput in, boolean compressed) throws IOException {
-    int version = in.readByte();
-    if (version < 1 || version > VERSION) {
-      throw new IOException("unknown accumulator version " + version);
-    }
-    RequestAccumulator a =
-        new RequestAccumulator(
-            AggKey.read(in, version >= VARINT_STRINGS_SINCE), in.readLong(), in.readLong());
-    a.requests = in.readLong();
-    a.ok = in.readLong();
-    a.errors = in.readLong();
-    a.timeouts = in.readLong();
-    a.cancelled = in.readLong();
-    a.coldStarts = in.readLong();
-    a.inputTokens = in.readLong();
-    a.outputTokens = in.readLong();
-    a.busyUs = in.readLong();
-    a.queueSumUs = in.readLong();
-    a.e2eSumUs = in.readLong();
-    a.pairsQueueE2e = in.readLong();
-    a.batches.requests = in.readLong();
-    a.batches.sizeSum = in.readLong();
-    a.batches.sizeOne = in.readLong();
-    a.batches.outputTokens = in.readLong();
-    a.batches.maxSize = in.readInt();
-    int n = in.readInt();
-    for (int i = 0; i < n; i++) {
-      a.errorsByType.put(Codec.readString(in, version, VARINT_STRINGS_SINCE), in.readLong());
-    }
-    int present = in.readInt();
-    for (int m = 0; m < a.latencies.length; m++) {
-      for (int c = 0; c < COHORTS; c++) {
-        if ((present & (1 << (m * COHORTS + c))) != 0) {
-          a.latencies[m][c] = LatencyAccumulator.read(in, compressed, version);
-        }
-      }
-    }
-    for (int j = 0; j < JitterTracker.METRICS; j++) {
-      if (version >= 2) {
-        a.jitter.first[j] = in.readLong();
-      }
-      a.jitter.last[j] = in.readLong();
-      a.jitter.pairs[j] = in.readLong();
-      a.jitter.absDiffSum[j] = in.readDouble();
-    }
-    n = in.readInt();
-    for (int i = 0; i < n; i++) {
-      a.slo.put(
-          Codec.readString(in, version, VARINT_STRINGS_SINCE),
-          new long[] {in.readLong(), in.readLong()});
-    }
-    n = in.readInt();
-    for (int i = 0; i < n; i++) {
-      a.batches.addSize(in.readInt(), in.readLong());
-    }
-    n = in.readInt();
-    for (int i = 0; i < n; i++) {
-      a.devices.put(
-          Codec.readString(in, version, VARINT_STRINGS_SINCE),
-          new long[] {in.readLong(), in.readLong(), in.readLong()});
-    }
-    if (version >= OCCUPANCY_SINCE) {
-      n = in.readInt();
-      for (int i = 0; i < n; i++) {
-        a.occupancy.put(
-            Codec.readString(in, version, VARINT_STRINGS_SINCE),
-            Occupancy.read(in, a.windowSizeMs));
-      }
-    } else if (!a.devices.isEmpty()) {
-      // summed request busy time per device: one busy run from the window start, capped at the
-      // window (the busy fraction it was attributed by)
-      a.devices.forEach(
-          (k, v) ->
-              a.occupancy.put(k, Occupancy.fromSummedBusy(v[0], a.windowStartMs, a.windowSizeMs)));
-      a.busyUs = a.occupancyBusyUs();
-    }
-    if (version >= EXEMPLARS_SINCE) {
-      for (int m = 0; m < a.latencies.length; m++) {
-        for (int c = 0; c < COHORTS; c++) {
-          if (a.latencies[m][c] != null) {
-            a.latencies[m][c].exemplars.read(in);
-          }
-        }
-      }
-    }
-    return a;
+    return Codec.decode(
+        bytes, "request accumulator", in -> RequestAccumulatorCodec.read(in, compressed));
   }
 }

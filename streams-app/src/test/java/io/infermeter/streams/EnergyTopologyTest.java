@@ -113,20 +113,7 @@ class EnergyTopologyTest {
           request("close", "h1", "llama", T0_MS + 11_500, 0, 1000, 1000, 2)
               .setDeviceId("mig-a")
               .build());
-      for (int i = 0; i <= 35; i++) {
-        long t = T0_MS + i * 1000L;
-        f.send(sample("h1", "gpu", t).setEnergyMj(1_000_000_000L + i * 700_000L).build());
-        for (String[] mig : new String[][] {{"mig-a", "3"}, {"mig-b", "1"}}) {
-          f.send(
-              sample("h1", mig[0], t)
-                  .setDeviceKind(io.infermeter.avro.DeviceKind.MIG)
-                  .setGpuType("NVIDIA H100 80GB HBM3 MIG " + mig[1] + "g.10gb")
-                  .setParentDeviceId("gpu")
-                  .setMigSlices(Integer.parseInt(mig[1]))
-                  .setMigSlicesTotal(7)
-                  .build());
-        }
-      }
+      migSamples(f);
       Map<String, DeviceWindowEnergy> w0 = window0(f);
       double gpuJ = 6_300; // 700 W over the 9 sample intervals that end in window 0
       assertThat(w0.get("mig-a").getMeasuredEnergyJ()).isCloseTo(gpuJ * 3 / 7, within(1e-9));
@@ -147,6 +134,48 @@ class EnergyTopologyTest {
       assertThat(a.getIdleEnergyJ()).isLessThan(a.getMeasuredEnergyJ() * 0.001);
       assertThat(w0.get("mig-b").getIdleEnergyJ()).isEqualTo(w0.get("mig-b").getMeasuredEnergyJ());
       assertThat(w0.get("gpu").getIdleEnergyJ()).isEqualTo(w0.get("gpu").getMeasuredEnergyJ());
+    }
+  }
+
+  /** An H100 at 700 W in MIG mode with a 3g and a 1g instance, sampled each second for 35 s. */
+  private static void migSamples(TopologyFixture f) {
+    for (int i = 0; i <= 35; i++) {
+      long t = T0_MS + i * 1000L;
+      f.send(sample("h1", "gpu", t).setEnergyMj(1_000_000_000L + i * 700_000L).build());
+      for (String[] mig : new String[][] {{"mig-a", "3"}, {"mig-b", "1"}}) {
+        f.send(
+            sample("h1", mig[0], t)
+                .setDeviceKind(io.infermeter.avro.DeviceKind.MIG)
+                .setGpuType("NVIDIA H100 80GB HBM3 MIG " + mig[1] + "g.10gb")
+                .setParentDeviceId("gpu")
+                .setMigSlices(Integer.parseInt(mig[1]))
+                .setMigSlicesTotal(7)
+                .build());
+      }
+    }
+  }
+
+  /**
+   * A request without a device id on a host in MIG mode is split over the MIG instances, which run
+   * requests, and never over the parent GPU, whose row holds only its free slices' energy.
+   */
+  @Test
+  void aHostLevelRequestOnAMigHostOccupiesTheInstancesNotTheParent() {
+    try (TopologyFixture f = new TopologyFixture(Map.of())) {
+      f.send(request("r1", "h1", "llama", T0_MS + 9_999, 0, 100_000, 9_899_000, 100).build());
+      f.send(
+          request("close", "h1", "llama", T0_MS + 11_500, 0, 1000, 1000, 2)
+              .setDeviceId("mig-a")
+              .build());
+      migSamples(f);
+      Map<String, DeviceWindowEnergy> w0 = window0(f);
+      assertThat(w0.get("gpu").getBusyTimeUs()).isZero();
+      assertThat(w0.get("gpu").getIdleEnergyJ()).isEqualTo(w0.get("gpu").getMeasuredEnergyJ());
+      for (String mig : List.of("mig-a", "mig-b")) {
+        DeviceWindowEnergy e = w0.get(mig);
+        assertThat(e.getBusyTimeUs()).as(mig).isGreaterThan(9_000_000L);
+        assertThat(e.getIdleEnergyJ()).as(mig).isLessThan(e.getMeasuredEnergyJ() * 0.02);
+      }
     }
   }
 

@@ -67,6 +67,7 @@ final class WindowEnergy {
             gpus.add(id);
           }
         });
+    List<String> splitGpus = splitTargets(w, gpus);
     Map<String, Map<String, long[]>> out = new TreeMap<>();
     hostWide(w, out);
     for (String g : gpus) {
@@ -82,7 +83,7 @@ final class WindowEnergy {
                   if (out.containsKey(dev)) {
                     add(out.get(dev).computeIfAbsent(model, k -> new long[3]), v[0], v[1], v[2]);
                   } else {
-                    List<String> targets = targets(w, gpus, dev);
+                    List<String> targets = targets(w, splitGpus, dev);
                     int n = targets.size();
                     for (int i = 0; i < n; i++) {
                       // Even split; integer remainders go to the first devices so per-device sums
@@ -149,6 +150,28 @@ final class WindowEnergy {
   }
 
   /**
+   * The GPUs a request without a device id is split over: every GPU and MIG instance of the window
+   * except a GPU whose MIG instances are in it (the instances run the requests; the parent keeps
+   * only its free slices' energy, which a request never occupies).
+   */
+  static List<String> splitTargets(HostWindow w, List<String> gpus) {
+    List<String> out = new ArrayList<>(gpus.size());
+    for (String g : gpus) {
+      boolean migParent = false;
+      for (HostWindow.DeviceAcc d : w.devices.values()) {
+        if (d.kind.equals("MIG") && d.parent.equals(g)) {
+          migParent = true;
+          break;
+        }
+      }
+      if (!migParent) {
+        out.add(g);
+      }
+    }
+    return out.isEmpty() ? gpus : out;
+  }
+
+  /**
    * The busy slots of each GPU device: the OR of the occupancy of its own usage key and of every
    * usage key standing for it; of a CPU package or DRAM, the OR of all the host's usage keys (a
    * request that names no GPU occupies all the GPUs it is split over: a model served across a
@@ -177,7 +200,7 @@ final class WindowEnergy {
           List<String> targets =
               gpus.contains(dev)
                   ? List.of(dev)
-                  : gpus.isEmpty() ? List.of() : targets(w, gpus, dev);
+                  : gpus.isEmpty() ? List.of() : targets(w, splitTargets(w, gpus), dev);
           for (String g : targets) {
             Occupancy.or(out.computeIfAbsent(g, k -> new long[bits.length]), bits);
           }

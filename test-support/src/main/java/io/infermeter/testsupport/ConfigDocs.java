@@ -1,5 +1,9 @@
 package io.infermeter.testsupport;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -17,6 +21,18 @@ public final class ConfigDocs {
       Pattern.compile("`([a-z0-9_.\\-]*<[^`>]+>[a-z0-9_.<>\\-]*)`");
 
   private ConfigDocs() {}
+
+  /**
+   * The keys of {@code keys} that the Markdown file {@code doc} (relative to the repository root,
+   * read from a module's directory as {@code ../doc}) does not document, in their order.
+   */
+  public static List<String> undocumentedIn(Collection<String> keys, String doc) {
+    try {
+      return undocumented(keys, Files.readString(Path.of("..").resolve(doc)));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
 
   /** The keys of {@code keys} that {@code markdown} does not document, in their order. */
   public static List<String> undocumented(Collection<String> keys, String markdown) {

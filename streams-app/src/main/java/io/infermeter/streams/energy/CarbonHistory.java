@@ -220,8 +220,13 @@ public final class CarbonHistory {
         long now = System.currentTimeMillis();
         if (now - lastWarnMs > 60_000) {
           lastWarnMs = now;
+          String region = u == null || u.getRegion() == null ? "" : u.getRegion();
           LOG.warn(
-              "carbon intensity update refused ({}); further refusals this minute are only counted",
+              "carbon intensity update for region '{}' at {} us refused ({}): the windows keep the"
+                  + " values in force before it; fix the feed's record (infermeter_streams_carbon_"
+                  + "updates_refused_total counts them; further refusals this minute are not logged)",
+              region.length() > 64 ? region.substring(0, 64) + "..." : region,
+              u == null ? "?" : u.getEffectiveFromUs(),
               why);
         }
         return;

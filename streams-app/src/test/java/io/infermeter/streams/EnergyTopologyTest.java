@@ -89,10 +89,7 @@ class EnergyTopologyTest {
         request("r1", "h1", "llama", T0_MS + completedMs, 0, 100_000, decodeUs, 100)
             .setDeviceId("g1")
             .build());
-    f.send(
-        request("close", "h1", "llama", T0_MS + 11_500, 0, 1000, 1000, 2)
-            .setDeviceId("g1")
-            .build());
+    closeWindow0(f, "g1");
   }
 
   /**
@@ -109,10 +106,7 @@ class EnergyTopologyTest {
           request("r1", "h1", "llama", T0_MS + 9_999, 0, 100_000, 9_899_000, 100)
               .setDeviceId("mig-a")
               .build());
-      f.send(
-          request("close", "h1", "llama", T0_MS + 11_500, 0, 1000, 1000, 2)
-              .setDeviceId("mig-a")
-              .build());
+      closeWindow0(f, "mig-a");
       migSamples(f);
       Map<String, DeviceWindowEnergy> w0 = window0(f);
       double gpuJ = 6_300; // 700 W over the 9 sample intervals that end in window 0
@@ -156,6 +150,41 @@ class EnergyTopologyTest {
   }
 
   /**
+   * A MIG profile the collector could not read right (slices over the parent's, more than 8) gives
+   * the instance no share: it gets no energy and no price, and the parent keeps them all.
+   */
+  @Test
+  void aMigInstanceWithAbsurdSlicesTakesNoShare() {
+    try (TopologyFixture f = new TopologyFixture(Map.of())) {
+      closeWindow0(f, "gpu");
+      for (int i = 0; i <= 35; i++) {
+        long t = T0_MS + i * 1000L;
+        f.send(sample("h1", "gpu", t).setEnergyMj(1_000_000_000L + i * 700_000L).build());
+        f.send(
+            sample("h1", "mig-x", t)
+                .setDeviceKind(io.infermeter.avro.DeviceKind.MIG)
+                .setParentDeviceId("gpu")
+                .setMigSlices(9)
+                .setMigSlicesTotal(7)
+                .build());
+      }
+      Map<String, DeviceWindowEnergy> w0 = window0(f);
+      assertThat(w0.get("mig-x").getMeasuredEnergyJ()).isZero();
+      assertThat(w0.get("mig-x").getPricePerHour()).isZero();
+      assertThat(w0.get("gpu").getMeasuredEnergyJ()).isEqualTo(6_300.0);
+      assertThat(w0.get("gpu").getPricePerHour()).isEqualTo(2.50);
+    }
+  }
+
+  /** A request on {@code device} in window 1, which closes window 0 on the request side. */
+  private static void closeWindow0(TopologyFixture f, String device) {
+    f.send(
+        request("close", "h1", "llama", T0_MS + 11_500, 0, 1000, 1000, 2)
+            .setDeviceId(device)
+            .build());
+  }
+
+  /**
    * A request without a device id on a host in MIG mode is split over the MIG instances, which run
    * requests, and never over the parent GPU, whose row holds only its free slices' energy.
    */
@@ -163,10 +192,7 @@ class EnergyTopologyTest {
   void aHostLevelRequestOnAMigHostOccupiesTheInstancesNotTheParent() {
     try (TopologyFixture f = new TopologyFixture(Map.of())) {
       f.send(request("r1", "h1", "llama", T0_MS + 9_999, 0, 100_000, 9_899_000, 100).build());
-      f.send(
-          request("close", "h1", "llama", T0_MS + 11_500, 0, 1000, 1000, 2)
-              .setDeviceId("mig-a")
-              .build());
+      closeWindow0(f, "mig-a");
       migSamples(f);
       Map<String, DeviceWindowEnergy> w0 = window0(f);
       assertThat(w0.get("gpu").getBusyTimeUs()).isZero();
@@ -405,9 +431,9 @@ class EnergyTopologyTest {
   }
 
   /**
-   * A backfill: the feed's updates for the whole period arrive before the data they price. Each
-   * window takes the values in force during it, weighted by time; a re-delivered update changes
-   * nothing and an absurd one is refused and counted.
+   * A backfill: the feed's updates for the whole period arrive, out of time order, before the data
+   * they price. Each window takes the values in force during it, weighted by time; a re-delivered
+   * update changes nothing and an absurd one is refused and counted.
    */
   @Test
   void carbonIntensityIsTheTimeWeightedSeriesInForceDuringEachWindow() {
@@ -415,9 +441,10 @@ class EnergyTopologyTest {
         new TopologyFixture(Map.of("topics.carbon.intensity.enabled", "true"))) {
       var carbon = carbonTopic(f);
       long t0Us = T0_MS * 1000;
-      carbon.pipeInput("eu-west-1", intensity(200, t0Us - 3_600_000_000L), T0_MS);
-      carbon.pipeInput("eu-west-1", intensity(300, t0Us + 20_000_000), T0_MS);
+      // out of time order, and one re-delivered
       carbon.pipeInput("eu-west-1", intensity(500, t0Us + 25_000_000), T0_MS);
+      carbon.pipeInput("eu-west-1", intensity(300, t0Us + 20_000_000), T0_MS);
+      carbon.pipeInput("eu-west-1", intensity(200, t0Us - 3_600_000_000L), T0_MS);
       carbon.pipeInput("eu-west-1", intensity(300, t0Us + 20_000_000), T0_MS);
       carbon.pipeInput("eu-west-1", intensity(-1, t0Us + 21_000_000), T0_MS);
       carbon.pipeInput("eu-west-1", intensity(Double.NaN, t0Us + 22_000_000), T0_MS);

@@ -83,14 +83,8 @@ public final class WindowAlerts {
           endUs,
           nowMs);
     }
-    long good = 0;
-    long total = 0;
-    for (long[] v : a.slo.values()) {
-      total += v[0];
-      good += v[1];
-    }
-    long g = good;
-    long t = total;
+    long g = a.slo.good();
+    long t = a.slo.requests();
     states.evaluate(
         out,
         AlertRules.SLO_BURN,

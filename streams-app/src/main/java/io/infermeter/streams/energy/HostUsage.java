@@ -71,9 +71,9 @@ public record HostUsage(
 
   public static HostUsage of(RequestAccumulator a) {
     Map<String, long[]> d = new HashMap<>();
-    a.devices.forEach((k, v) -> d.put(k, v.clone()));
+    a.usage.devices().forEach((k, v) -> d.put(k, v.toArray()));
     Map<String, Occupancy> o = new HashMap<>();
-    a.occupancy.forEach((k, v) -> o.put(k, v.copy()));
+    a.usage.occupancy().forEach((k, v) -> o.put(k, v.copy()));
     AggKey k = a.key;
     return new HostUsage(
         k.cluster(),

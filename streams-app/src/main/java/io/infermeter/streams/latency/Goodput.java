@@ -33,16 +33,18 @@ public final class Goodput {
   public static List<SloAttainment> stats(RequestAccumulator a) {
     double seconds = a.windowSizeMs / 1000.0;
     List<SloAttainment> out = new ArrayList<>();
-    a.slo.forEach(
-        (name, s) ->
-            out.add(
-                SloAttainment.newBuilder()
-                    .setSloClass(name)
-                    .setRequests(s[0])
-                    .setGood(s[1])
-                    .setGoodputRps(s[1] / seconds)
-                    .setAttainmentPct(s[0] == 0 ? 100.0 : 100.0 * s[1] / s[0])
-                    .build()));
+    a.slo
+        .byClass()
+        .forEach(
+            (name, s) ->
+                out.add(
+                    SloAttainment.newBuilder()
+                        .setSloClass(name)
+                        .setRequests(s.requests)
+                        .setGood(s.good)
+                        .setGoodputRps(s.good / seconds)
+                        .setAttainmentPct(s.requests == 0 ? 100.0 : 100.0 * s.good / s.requests)
+                        .build()));
     return out;
   }
 }

@@ -11,11 +11,11 @@ import io.infermeter.streams.latency.Goodput;
 import io.infermeter.streams.latency.JitterTracker;
 import io.infermeter.streams.latency.LatencyAccumulator;
 import io.infermeter.streams.latency.LatencyMetric;
+import io.infermeter.streams.latency.SloCounts;
 import io.infermeter.streams.state.Codec;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.OptionalLong;
-import java.util.TreeMap;
 
 /**
  * Everything one (window, key) needs to produce its WindowAggregate, updated per request in O(1)
@@ -85,23 +85,14 @@ public final class RequestAccumulator implements WindowTable.Windowed {
   /** Consecutive differences of warm e2e/ttft/tpot. */
   public final JitterTracker jitter = new JitterTracker();
 
-  /** SLO class -> {requests, good}. */
-  public final Map<String, long[]> slo = new TreeMap<>();
+  /** Requests and good requests per SLO class. */
+  public final SloCounts slo = new SloCounts();
 
   /** Batch sizes the requests reported. */
   public final BatchCounts batches = new BatchCounts();
 
-  /**
-   * deviceId ("" when the request had none) -> {requestUs, requests, outputTokens}: requestUs is
-   * the in-flight time of this window's requests clipped to the window.
-   */
-  public final Map<String, long[]> devices = new HashMap<>();
-
-  /**
-   * deviceId (the keys of {@link #devices}) -> when this window's requests were in flight on it, in
-   * this window and the earlier windows they span.
-   */
-  public final Map<String, Occupancy> occupancy = new HashMap<>();
+  /** What the requests took of each device key, and when they were in flight on it. */
+  public final DeviceUsage usage = new DeviceUsage();
 
   public RequestAccumulator(AggKey key, long windowStartMs, long windowSizeMs) {
     this.key = key;
@@ -240,37 +231,24 @@ public final class RequestAccumulator implements WindowTable.Windowed {
       e2eSumUs += e2e;
       pairsQueueE2e++;
     }
-    long[] s = slo.computeIfAbsent(sloClass.name(), k -> new long[2]);
-    s[0]++;
-    if (status == RequestStatus.OK && Goodput.meets(sloClass, ttft, tpot, e2e)) {
-      s[1]++;
-    }
+    slo.add(
+        sloClass.name(), status == RequestStatus.OK && Goodput.meets(sloClass, ttft, tpot, e2e));
     batches.add(e.getBatchSize(), e.getMaxBatchSize(), out);
     String device = deviceKey(e);
-    long[] d = devices.get(device);
-    if (d == null) {
-      if (devices.size() >= limits.devicesPerWindow() + (devices.containsKey(OTHER) ? 1 : 0)) {
-        folded = true;
-        device = OTHER;
-        d = devices.get(OTHER);
-      }
-      if (d == null) {
-        d = new long[3];
-        devices.put(device, d);
-      }
+    if (!usage.fits(device, limits.devicesPerWindow())) {
+      folded = true;
+      device = OTHER;
     }
     long toUs = e.getCompletedUs();
-    long fromUs = toUs - busy;
-    long ownStartUs = windowStartMs * 1000;
-    d[0] +=
-        Math.max(
-            0, Math.min(toUs, ownStartUs + windowSizeMs * 1000) - Math.max(fromUs, ownStartUs));
-    d[1]++;
-    d[2] += out == null ? 0 : out;
     busyUs +=
-        occupancy
-            .computeIfAbsent(device, k -> new Occupancy())
-            .add(fromUs, toUs, windowStartMs, windowSizeMs, lookbackMs);
+        usage.add(
+            device,
+            toUs - busy,
+            toUs,
+            out == null ? 0 : out,
+            windowStartMs,
+            windowSizeMs,
+            lookbackMs);
     return folded;
   }
 
@@ -339,12 +317,7 @@ public final class RequestAccumulator implements WindowTable.Windowed {
       }
     }
     jitter.merge(other.jitter);
-    other.slo.forEach(
-        (k, v) -> {
-          long[] s = slo.computeIfAbsent(k, x -> new long[2]);
-          s[0] += v[0];
-          s[1] += v[1];
-        });
+    slo.merge(other.slo);
     batches.merge(other.batches);
   }
 
@@ -373,56 +346,13 @@ public final class RequestAccumulator implements WindowTable.Windowed {
     long busyNotOccupancy = busyUs - occupancyBusyUs() + later.busyUs - later.occupancyBusyUs();
     merge(later, limits);
     jitter.joinAfter(last, later.jitter);
-    for (Map.Entry<String, long[]> d : later.devices.entrySet()) {
-      long[] mine = devices.computeIfAbsent(d.getKey(), k -> new long[3]);
-      for (int i = 0; i < 3; i++) {
-        mine[i] += d.getValue()[i];
-      }
-    }
-    for (Map.Entry<String, Occupancy> o : later.occupancy.entrySet()) {
-      occupancy
-          .computeIfAbsent(o.getKey(), k -> new Occupancy())
-          .append(o.getValue(), windowStartMs, windowSizeMs, lookbackMs);
-    }
-    foldSmallest(
-        devices,
-        limits.devicesPerWindow(),
-        v -> v[1],
-        (a, b) -> {
-          long[] t = a.clone();
-          for (int i = 0; i < 3; i++) {
-            t[i] += b[i];
-          }
-          return t;
-        });
-    // the occupancy of devices folded into OTHER goes there too (union: a lower bound for several
-    // devices)
-    for (String k : java.util.List.copyOf(occupancy.keySet())) {
-      if (!devices.containsKey(k)) {
-        Occupancy o = occupancy.remove(k);
-        occupancy.computeIfAbsent(OTHER, x -> new Occupancy()).merge(o, windowSizeMs);
-      }
-    }
-    // request time clipped to this window: the later part's requests in flight in this window's
-    // earlier part count here too, as when recording them here directly
-    occupancy.forEach(
-        (k, o) -> {
-          long[] d = devices.get(k);
-          Occupancy.Part own = o.parts.get(windowStartMs);
-          if (d != null && own != null) {
-            d[0] = own.requestUs;
-          }
-        });
+    usage.append(later.usage, windowStartMs, windowSizeMs, lookbackMs, limits.devicesPerWindow());
     busyUs = occupancyBusyUs() + busyNotOccupancy;
   }
 
   /** Sum over the device keys of their busy time in this window, microseconds. */
   public long occupancyBusyUs() {
-    long sum = 0;
-    for (Occupancy o : occupancy.values()) {
-      sum += o.busyUs(windowStartMs, windowSizeMs);
-    }
-    return sum;
+    return usage.busyUs(windowStartMs, windowSizeMs);
   }
 
   /**

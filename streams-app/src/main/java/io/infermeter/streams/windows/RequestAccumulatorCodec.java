@@ -2,6 +2,7 @@ package io.infermeter.streams.windows;
 
 import io.infermeter.streams.latency.JitterTracker;
 import io.infermeter.streams.latency.LatencyAccumulator;
+import io.infermeter.streams.latency.SloCounts;
 import io.infermeter.streams.state.Codec;
 import java.io.DataInput;
 import java.io.DataOutput;
@@ -79,11 +80,12 @@ final class RequestAccumulatorCodec {
       out.writeLong(a.jitter.pairs[j]);
       out.writeDouble(a.jitter.absDiffSum[j]);
     }
-    out.writeInt(a.slo.size());
-    for (Map.Entry<String, long[]> e : a.slo.entrySet()) {
+    Map<String, SloCounts.Counts> slo = a.slo.byClass();
+    out.writeInt(slo.size());
+    for (Map.Entry<String, SloCounts.Counts> e : slo.entrySet()) {
       Codec.writeString(out, e.getKey());
-      out.writeLong(e.getValue()[0]);
-      out.writeLong(e.getValue()[1]);
+      out.writeLong(e.getValue().requests);
+      out.writeLong(e.getValue().good);
     }
     Map<Integer, Long> batchSizes = a.batches.sizes();
     out.writeInt(batchSizes.size());
@@ -91,15 +93,16 @@ final class RequestAccumulatorCodec {
       out.writeInt(e.getKey());
       out.writeLong(e.getValue());
     }
-    out.writeInt(a.devices.size());
-    for (Map.Entry<String, long[]> e : a.devices.entrySet()) {
+    Map<String, DeviceUsage.Device> devices = a.usage.devices();
+    out.writeInt(devices.size());
+    for (Map.Entry<String, DeviceUsage.Device> e : devices.entrySet()) {
       Codec.writeString(out, e.getKey());
-      out.writeLong(e.getValue()[0]);
-      out.writeLong(e.getValue()[1]);
-      out.writeLong(e.getValue()[2]);
+      out.writeLong(e.getValue().requestUs);
+      out.writeLong(e.getValue().requests);
+      out.writeLong(e.getValue().outputTokens);
     }
     // sorted, so that equal accumulators encode to equal bytes
-    Map<String, Occupancy> occ = new TreeMap<>(a.occupancy);
+    Map<String, Occupancy> occ = new TreeMap<>(a.usage.occupancy());
     out.writeInt(occ.size());
     for (Map.Entry<String, Occupancy> e : occ.entrySet()) {
       Codec.writeString(out, e.getKey());
@@ -166,7 +169,8 @@ final class RequestAccumulatorCodec {
     for (int i = 0; i < n; i++) {
       a.slo.put(
           Codec.readString(in, version, RequestAccumulator.VARINT_STRINGS_SINCE),
-          new long[] {in.readLong(), in.readLong()});
+          in.readLong(),
+          in.readLong());
     }
     n = in.readInt();
     for (int i = 0; i < n; i++) {
@@ -174,23 +178,21 @@ final class RequestAccumulatorCodec {
     }
     n = in.readInt();
     for (int i = 0; i < n; i++) {
-      a.devices.put(
+      a.usage.put(
           Codec.readString(in, version, RequestAccumulator.VARINT_STRINGS_SINCE),
-          new long[] {in.readLong(), in.readLong(), in.readLong()});
+          in.readLong(),
+          in.readLong(),
+          in.readLong());
     }
     if (version >= RequestAccumulator.OCCUPANCY_SINCE) {
       n = in.readInt();
       for (int i = 0; i < n; i++) {
-        a.occupancy.put(
+        a.usage.putOccupancy(
             Codec.readString(in, version, RequestAccumulator.VARINT_STRINGS_SINCE),
             Occupancy.read(in, a.windowSizeMs));
       }
-    } else if (!a.devices.isEmpty()) {
-      // summed request busy time per device: one busy run from the window start, capped at the
-      // window (the busy fraction it was attributed by)
-      a.devices.forEach(
-          (k, v) ->
-              a.occupancy.put(k, Occupancy.fromSummedBusy(v[0], a.windowStartMs, a.windowSizeMs)));
+    } else if (!a.usage.devices().isEmpty()) {
+      a.usage.occupancyFromSummedBusy(a.windowStartMs, a.windowSizeMs);
       a.busyUs = a.occupancyBusyUs();
     }
     if (version >= RequestAccumulator.EXEMPLARS_SINCE) {

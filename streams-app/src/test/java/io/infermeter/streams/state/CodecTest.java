@@ -201,7 +201,7 @@ class CodecTest {
     for (boolean compressed : new boolean[] {false, true}) {
       RequestAccumulator back = RequestAccumulator.fromBytes(a.toBytes(compressed), compressed);
       assertThat(WindowAggregates.of(back)).isEqualTo(WindowAggregates.of(a));
-      assertThat(back.devices.keySet()).isEqualTo(a.devices.keySet());
+      assertThat(back.usage.devices().keySet()).isEqualTo(a.usage.devices().keySet());
     }
     RequestAccumulator merged = RequestAccumulator.fromBytes(a.toBytes(true), true);
     merged.merge(b);
@@ -256,8 +256,11 @@ class CodecTest {
               org.assertj.core.data.Offset.offset(1e-9 * whole.jitter.absDiffSum[j]));
     }
     assertThat(derived.batches.sizes()).isEqualTo(whole.batches.sizes());
-    assertThat(derived.devices.keySet()).isEqualTo(whole.devices.keySet());
-    whole.devices.forEach((d, v) -> assertThat(derived.devices.get(d)).isEqualTo(v));
+    assertThat(derived.usage.devices().keySet()).isEqualTo(whole.usage.devices().keySet());
+    whole
+        .usage
+        .devices()
+        .forEach((d, v) -> assertThat(derived.usage.device(d).toArray()).isEqualTo(v.toArray()));
     var a = WindowAggregates.of(derived);
     var b = WindowAggregates.of(whole);
     assertThat(a.getRequests()).isEqualTo(b.getRequests());

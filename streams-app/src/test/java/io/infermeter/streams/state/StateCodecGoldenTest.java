@@ -54,8 +54,8 @@ class StateCodecGoldenTest {
     a.outputTokens = 77;
     a.busyUs = 12_345;
     a.errorsByType.put("oom", 2L);
-    a.slo.put("default", new long[] {5, 3});
-    a.devices.put("gpu0", new long[] {12_345, 5, 77});
+    a.slo.put("default", 5, 3);
+    a.usage.put("gpu0", 12_345, 5, 77);
     LatencyAccumulator l = new LatencyAccumulator();
     l.record(1_000);
     l.record(250_000);
@@ -73,7 +73,7 @@ class StateCodecGoldenTest {
    */
   static RequestAccumulator accumulatorAsRead(String model) {
     RequestAccumulator a = accumulator(model);
-    a.occupancy.put("gpu0", Occupancy.fromSummedBusy(12_345, a.windowStartMs, a.windowSizeMs));
+    a.usage.putOccupancy("gpu0", Occupancy.fromSummedBusy(12_345, a.windowStartMs, a.windowSizeMs));
     a.busyUs = a.occupancyBusyUs();
     return a;
   }
@@ -89,7 +89,7 @@ class StateCodecGoldenTest {
             a.windowStartMs,
             a.windowSizeMs,
             RequestAccumulator.DEFAULT_LOOKBACK_MS);
-    a.occupancy.put("gpu0", o);
+    a.usage.putOccupancy("gpu0", o);
     return a;
   }
 
@@ -313,7 +313,7 @@ class StateCodecGoldenTest {
       RequestAccumulator a = RequestAccumulator.fromBytes(legacy, compressed);
       assertThat(a.key.host()).isEqualTo(HOST);
       assertThat(a.errorsByType).containsExactly(Map.entry("oom", 2L));
-      assertThat(a.devices.get("gpu0")).containsExactly(12_345, 5, 77);
+      assertThat(a.usage.device("gpu0").toArray()).containsExactly(12_345, 5, 77);
       assertThat(a.latency(LatencyMetric.E2E, false).count).isEqualTo(2);
       assertThat(a.toBytes(compressed))
           .isEqualTo(accumulatorAsRead("llama-3-8b").toBytes(compressed));
@@ -436,10 +436,11 @@ class StateCodecGoldenTest {
                   + ".hex");
       assertThat(v3[0]).isEqualTo((byte) 3);
       RequestAccumulator a = RequestAccumulator.fromBytes(v3, compressed);
-      assertThat(a.devices.get("gpu0")).containsExactly(12_345, 5, 77);
+      assertThat(a.usage.device("gpu0").toArray()).containsExactly(12_345, 5, 77);
       // 12,345 us of summed busy time: two 10 ms slots from the window start
       assertThat(a.busyUs).isEqualTo(20_000);
-      assertThat(a.occupancy.get("gpu0").parts.get(a.windowStartMs).requestUs).isEqualTo(12_345);
+      assertThat(a.usage.occupancy().get("gpu0").parts.get(a.windowStartMs).requestUs)
+          .isEqualTo(12_345);
       assertThat(a.toBytes(compressed))
           .isEqualTo(accumulatorAsRead("llama-3-8b").toBytes(compressed));
     }
@@ -534,7 +535,7 @@ class StateCodecGoldenTest {
   void occupancyRoundTripsWithItsEarlierWindowPart() {
     RequestAccumulator a = accumulatorV4("m");
     RequestAccumulator back = RequestAccumulator.fromBytes(a.toBytes(true), true);
-    Occupancy o = back.occupancy.get("gpu0");
+    Occupancy o = back.usage.occupancy().get("gpu0");
     // in flight from 2 s before the window to 12.345 ms into it
     assertThat(o.parts.keySet()).containsExactly(a.windowStartMs - 10_000, a.windowStartMs);
     assertThat(o.parts.get(a.windowStartMs - 10_000).requestUs).isEqualTo(2_000_000);

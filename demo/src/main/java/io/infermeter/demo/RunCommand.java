@@ -7,6 +7,7 @@ import io.infermeter.demo.sim.FleetSimulator;
 import io.infermeter.demo.sim.FleetSpec;
 import io.infermeter.demo.sim.Incident;
 import io.infermeter.demo.sim.Scenario;
+import io.infermeter.schemas.TopicSpec;
 import io.infermeter.schemas.Topics;
 import io.infermeter.schemas.serde.AvroSerdeConfig;
 import io.infermeter.schemas.serde.AvroSerializer;
@@ -283,38 +284,18 @@ final class RunCommand implements Callable<Integer> {
         }
         post(http, pending, pendingEvents);
         for (HardwareSample s : simulator.samplesAt(t, 1_000_000L)) {
-          // the callback sees the outcome; the future would only repeat it
-          Future<RecordMetadata> unused =
-              samples.send(
-                  new ProducerRecord<>(
-                      Topics.HARDWARE.withPrefix(topicPrefix).name(),
-                      null,
-                      s.getTimestampUs() / 1000,
-                      s.getHost() + "/" + s.getDeviceId(),
-                      s),
-                  (md, ex) -> {
-                    if (ex != null) {
-                      sendFailure.compareAndSet(null, ex);
-                    }
-                  });
+          send(
+              samples,
+              Topics.HARDWARE,
+              s.getTimestampUs(),
+              s.getHost() + "/" + s.getDeviceId(),
+              s,
+              sendFailure);
           samplesSent.incrementAndGet();
         }
         if ((t - startUs) / 1_000_000L % ENGINE_EVERY_S == 0) {
           for (EngineSample s : simulator.engineSamplesAt(t, ENGINE_EVERY_S * 1_000_000L)) {
-            // the callback sees the outcome; the future would only repeat it
-            Future<RecordMetadata> unused =
-                engines.send(
-                    new ProducerRecord<>(
-                        Topics.ENGINE_STATE.withPrefix(topicPrefix).name(),
-                        null,
-                        s.getTimestampUs() / 1000,
-                        s.getHost(),
-                        s),
-                    (md, ex) -> {
-                      if (ex != null) {
-                        sendFailure.compareAndSet(null, ex);
-                      }
-                    });
+            send(engines, Topics.ENGINE_STATE, s.getTimestampUs(), s.getHost(), s, sendFailure);
             engineSamplesSent.incrementAndGet();
           }
         }
@@ -377,6 +358,29 @@ final class RunCommand implements Callable<Integer> {
       throw new IllegalStateException(
           "--on-live command failed with exit code " + rc + ": " + onLive);
     }
+  }
+
+  /**
+   * Sends {@code value} to {@code topic} (with this run's prefix) at {@code timestampUs}; the first
+   * failure any send reports is kept in {@code failure}, which the loop checks after each step.
+   */
+  private <T extends org.apache.avro.specific.SpecificRecord> void send(
+      KafkaProducer<String, T> producer,
+      TopicSpec<T> topic,
+      long timestampUs,
+      String key,
+      T value,
+      AtomicReference<Exception> failure) {
+    // the callback sees the outcome; the future would only repeat it
+    Future<RecordMetadata> unused =
+        producer.send(
+            new ProducerRecord<>(
+                topic.withPrefix(topicPrefix).name(), null, timestampUs / 1000, key, value),
+            (md, ex) -> {
+              if (ex != null) {
+                failure.compareAndSet(null, ex);
+              }
+            });
   }
 
   private static <T extends org.apache.avro.specific.SpecificRecord>

@@ -75,55 +75,46 @@ public final class JsonLinesParser {
         if (v == JsonToken.VALUE_NULL) {
           continue;
         }
-        switch (name) {
-          case "requestId" -> e.setRequestId(text(p, name));
-          case "source" -> e.setSource(source(text(p, name)));
-          case "model" -> e.setModel(text(p, name));
-          case "modelVersion" -> e.setModelVersion(text(p, name));
-          case "engine" -> e.setEngine(text(p, name));
-          case "operation" -> e.setOperation(text(p, name));
-          case "status" -> {
+        RequestField f = RequestField.byName(name);
+        if (f == null) {
+          p.skipChildren();
+          continue;
+        }
+        switch (f.kind) {
+          case DIMENSION, FREE_TEXT -> f.setText(e, text(p, name));
+          case SOURCE -> e.setSource(source(text(p, name)));
+          case STATUS -> {
             e.setStatus(status(text(p, name)));
             hasStatus = true;
           }
-          case "errorType" -> e.setErrorType(text(p, name));
-          case "host" -> e.setHost(text(p, name));
-          case "cluster" -> e.setCluster(text(p, name));
-          case "region" -> e.setRegion(text(p, name));
-          case "deviceId" -> e.setDeviceId(text(p, name));
-          case "gpuType" -> e.setGpuType(text(p, name));
-          case "sloClass" -> e.setSloClass(text(p, name));
-          case "arrivalUs" -> e.setArrivalUs(number(p, name));
-          case "scheduledUs" -> e.setScheduledUs(number(p, name));
-          case "firstTokenUs" -> e.setFirstTokenUs(number(p, name));
-          case "completedUs" -> e.setCompletedUs(number(p, name));
-          case "queueUs" -> {
-            queueUs = duration(p, name);
-            hasQueue = true;
+          case TIMESTAMP, MICROS -> f.setMicros(e, number(p, name));
+          case DURATION -> {
+            long d = duration(p, name);
+            switch (f) {
+              case QUEUE -> {
+                queueUs = d;
+                hasQueue = true;
+              }
+              case TTFT -> {
+                ttftUs = d;
+                hasTtft = true;
+              }
+              case E2E -> {
+                e2eUs = d;
+                hasE2e = true;
+              }
+              default -> throw new IllegalStateException("duration field " + f);
+            }
           }
-          case "ttftUs" -> {
-            ttftUs = duration(p, name);
-            hasTtft = true;
-          }
-          case "e2eUs" -> {
-            e2eUs = duration(p, name);
-            hasE2e = true;
-          }
-          case "maxInterTokenGapUs" -> e.setMaxInterTokenGapUs(number(p, name));
-          case "inputTokens" -> e.setInputTokens(integer(p, name));
-          case "outputTokens" -> e.setOutputTokens(integer(p, name));
-          case "cachedTokens" -> e.setCachedTokens(integer(p, name));
-          case "batchSize" -> e.setBatchSize(integer(p, name));
-          case "maxBatchSize" -> e.setMaxBatchSize(integer(p, name));
-          case "coldStart" -> {
+          case COUNT -> f.setCount(e, integer(p, name));
+          case BOOLEAN -> {
             if (!v.isBoolean()) {
               throw new InvalidEventException(
-                  RejectReason.INVALID_VALUE, "coldStart must be true or false");
+                  RejectReason.INVALID_VALUE, name + " must be true or false");
             }
             e.setColdStart(p.getBooleanValue());
           }
-          case "attributes" -> attributes(p, e);
-          default -> p.skipChildren();
+          case MAP -> attributes(p, e);
         }
       }
       if (t != JsonToken.END_OBJECT || p.nextToken() != null) {
@@ -179,66 +170,24 @@ public final class JsonLinesParser {
     }
   }
 
-  // Field ids of the scanner (NAMES order).
-  private static final String[] NAMES = {
-    "requestId",
-    "source",
-    "model",
-    "modelVersion",
-    "engine",
-    "operation",
-    "status",
-    "errorType",
-    "host",
-    "cluster",
-    "region",
-    "deviceId",
-    "gpuType",
-    "sloClass",
-    "arrivalUs",
-    "scheduledUs",
-    "firstTokenUs",
-    "completedUs",
-    "queueUs",
-    "ttftUs",
-    "e2eUs",
-    "maxInterTokenGapUs",
-    "inputTokens",
-    "outputTokens",
-    "cachedTokens",
-    "batchSize",
-    "maxBatchSize"
-  };
-  static final int REQUEST_ID = 0;
-  static final int SOURCE = 1;
-  static final int MODEL = 2;
-  static final int MODEL_VERSION = 3;
-  static final int ENGINE = 4;
-  static final int OPERATION = 5;
-  static final int STATUS = 6;
-  static final int ERROR_TYPE = 7;
-  static final int HOST = 8;
-  static final int CLUSTER = 9;
-  static final int REGION = 10;
-  static final int DEVICE_ID = 11;
-  static final int GPU_TYPE = 12;
-  static final int SLO_CLASS = 13;
-  private static final int ARRIVAL = 14;
-  private static final int SCHEDULED = 15;
-  private static final int FIRST_TOKEN = 16;
-  private static final int COMPLETED = 17;
-  private static final int QUEUE = 18;
-  private static final int TTFT = 19;
-  private static final int E2E = 20;
-  private static final int MAX_GAP = 21;
-  private static final int INPUT_TOKENS = 22;
-  private static final int OUTPUT_TOKENS = 23;
-  private static final int CACHED_TOKENS = 24;
-  private static final int BATCH_SIZE = 25;
-  private static final int MAX_BATCH_SIZE = 26;
+  // Field ids of the scanner: RequestField ids.
+  static final int REQUEST_ID = RequestField.REQUEST_ID.id;
+  static final int SOURCE = RequestField.SOURCE.id;
+  static final int MODEL = RequestField.MODEL.id;
+  static final int MODEL_VERSION = RequestField.MODEL_VERSION.id;
+  static final int ENGINE = RequestField.ENGINE.id;
+  static final int OPERATION = RequestField.OPERATION.id;
+  static final int STATUS = RequestField.STATUS.id;
+  static final int ERROR_TYPE = RequestField.ERROR_TYPE.id;
+  static final int HOST = RequestField.HOST.id;
+  static final int CLUSTER = RequestField.CLUSTER.id;
+  static final int REGION = RequestField.REGION.id;
+  static final int DEVICE_ID = RequestField.DEVICE_ID.id;
+  static final int GPU_TYPE = RequestField.GPU_TYPE.id;
+  static final int SLO_CLASS = RequestField.SLO_CLASS.id;
 
-  /** The last string-valued id; the ids after it take integers. */
-  private static final int LAST_STRING = SLO_CLASS;
+  /** The last string-valued id; the ids after it take numbers. */
+  private static final int LAST_STRING = RequestField.LAST_STRING.id;
 
   /**
    * Fields the scanner leaves to Jackson whatever their value (other types than string / integer).
@@ -247,8 +196,8 @@ public final class JsonLinesParser {
 
   private static final int UNKNOWN = -1;
 
-  private static final byte[][] NAME_BYTES = new byte[NAMES.length + 2][];
-  private static final int[] NAME_IDS = new int[NAMES.length + 2];
+  private static final byte[][] NAME_BYTES = new byte[RequestField.all().length][];
+  private static final int[] NAME_IDS = new int[RequestField.all().length];
 
   /**
    * Open-addressing table: slot (hash & mask) holds 1 + index into NAME_BYTES / NAME_IDS, 0 when
@@ -257,12 +206,10 @@ public final class JsonLinesParser {
   private static final int[] TABLE = new int[128];
 
   static {
-    String[] all = java.util.Arrays.copyOf(NAMES, NAMES.length + 2);
-    all[NAMES.length] = "coldStart";
-    all[NAMES.length + 1] = "attributes";
+    RequestField[] all = RequestField.all();
     for (int k = 0; k < all.length; k++) {
-      NAME_BYTES[k] = all[k].getBytes(StandardCharsets.US_ASCII);
-      NAME_IDS[k] = k < NAMES.length ? k : JACKSON_ONLY;
+      NAME_BYTES[k] = all[k].jsonName.getBytes(StandardCharsets.US_ASCII);
+      NAME_IDS[k] = all[k].kind.isScanned() ? k : JACKSON_ONLY;
       int slot = nameHash(NAME_BYTES[k], 0, NAME_BYTES[k].length) & (TABLE.length - 1);
       while (TABLE[slot] != 0) {
         slot = (slot + 1) & (TABLE.length - 1);
@@ -434,8 +381,9 @@ public final class JsonLinesParser {
      */
     void validate(RequestValidator validator, long nowUs) throws InvalidEventException {
       for (int field = 0; field <= LAST_STRING; field++) {
-        if (field != SOURCE && field != STATUS && field != ERROR_TYPE && has(field)) {
-          validator.dimension(NAMES[field], to[field] - from[field]);
+        RequestField f = RequestField.of(field);
+        if (f.kind == RequestField.Kind.DIMENSION && has(field)) {
+          validator.dimension(f.jsonName, to[field] - from[field]);
         }
       }
       validator.validate(
@@ -486,22 +434,7 @@ public final class JsonLinesParser {
       if (!s.has(field) || field == SOURCE || field == STATUS) {
         continue;
       }
-      String text = s.text(field);
-      switch (field) {
-        case REQUEST_ID -> e.setRequestId(text);
-        case MODEL -> e.setModel(text);
-        case MODEL_VERSION -> e.setModelVersion(text);
-        case ENGINE -> e.setEngine(text);
-        case OPERATION -> e.setOperation(text);
-        case ERROR_TYPE -> e.setErrorType(text);
-        case HOST -> e.setHost(text);
-        case CLUSTER -> e.setCluster(text);
-        case REGION -> e.setRegion(text);
-        case DEVICE_ID -> e.setDeviceId(text);
-        case GPU_TYPE -> e.setGpuType(text);
-        case SLO_CLASS -> e.setSloClass(text);
-        default -> throw new IllegalStateException("string field " + field);
-      }
+      RequestField.of(field).setText(e, s.text(field));
     }
     e.setStatus(s.status);
     e.setArrivalUs(s.arrival);
@@ -632,66 +565,63 @@ public final class JsonLinesParser {
           if (field != UNKNOWN && field <= LAST_STRING) {
             return false; // a string field with a number: rejected by Jackson's path
           }
-          switch (field) {
-            case UNKNOWN -> {}
-            case ARRIVAL -> s.arrival = v;
-            case SCHEDULED -> {
-              s.scheduled = v;
-              s.present |= RequestValidator.SCHEDULED;
-            }
-            case FIRST_TOKEN -> {
-              s.firstToken = v;
-              s.present |= RequestValidator.FIRST_TOKEN;
-            }
-            case COMPLETED -> s.completed = v;
-            case MAX_GAP -> {
-              s.gap = v;
-              s.present |= RequestValidator.GAP;
-            }
-            case QUEUE, TTFT, E2E -> {
-              if (v < 0) {
-                return false;
+          if (field != UNKNOWN) {
+            RequestField f = RequestField.of(field);
+            switch (f.kind) {
+              case TIMESTAMP, MICROS -> {
+                switch (f) {
+                  case ARRIVAL -> s.arrival = v;
+                  case SCHEDULED -> s.scheduled = v;
+                  case FIRST_TOKEN -> s.firstToken = v;
+                  case COMPLETED -> s.completed = v;
+                  case MAX_GAP -> s.gap = v;
+                  default -> {
+                    return false;
+                  }
+                }
+                s.present |= f.presentBit;
               }
-              if (field == QUEUE) {
-                queueUs = v;
-                hasQueue = true;
-              } else if (field == TTFT) {
-                ttftUs = v;
-                hasTtft = true;
-              } else {
-                e2eUs = v;
-                hasE2e = true;
-              }
-            }
-            default -> {
-              if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
-                return false;
-              }
-              int n = (int) v;
-              switch (field) {
-                case INPUT_TOKENS -> {
-                  s.inputTokens = n;
-                  s.present |= RequestValidator.INPUT_TOKENS;
-                }
-                case OUTPUT_TOKENS -> {
-                  s.outputTokens = n;
-                  s.present |= RequestValidator.OUTPUT_TOKENS;
-                }
-                case CACHED_TOKENS -> {
-                  s.cachedTokens = n;
-                  s.present |= RequestValidator.CACHED_TOKENS;
-                }
-                case BATCH_SIZE -> {
-                  s.batchSize = n;
-                  s.present |= RequestValidator.BATCH_SIZE;
-                }
-                case MAX_BATCH_SIZE -> {
-                  s.maxBatchSize = n;
-                  s.present |= RequestValidator.MAX_BATCH_SIZE;
-                }
-                default -> {
+              case DURATION -> {
+                if (v < 0) {
                   return false;
                 }
+                switch (f) {
+                  case QUEUE -> {
+                    queueUs = v;
+                    hasQueue = true;
+                  }
+                  case TTFT -> {
+                    ttftUs = v;
+                    hasTtft = true;
+                  }
+                  case E2E -> {
+                    e2eUs = v;
+                    hasE2e = true;
+                  }
+                  default -> {
+                    return false;
+                  }
+                }
+              }
+              case COUNT -> {
+                if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
+                  return false;
+                }
+                int n = (int) v;
+                switch (f) {
+                  case INPUT_TOKENS -> s.inputTokens = n;
+                  case OUTPUT_TOKENS -> s.outputTokens = n;
+                  case CACHED_TOKENS -> s.cachedTokens = n;
+                  case BATCH_SIZE -> s.batchSize = n;
+                  case MAX_BATCH_SIZE -> s.maxBatchSize = n;
+                  default -> {
+                    return false;
+                  }
+                }
+                s.present |= f.presentBit;
+              }
+              default -> {
+                return false;
               }
             }
           }

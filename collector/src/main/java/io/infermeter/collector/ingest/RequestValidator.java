@@ -159,20 +159,17 @@ public final class RequestValidator {
    * Validates {@code e} against a given "now" (epoch microseconds), so a batch shares one clock
    * reading. An accepted event's free text is cut to the limit in place (see the class comment).
    */
+  /** The fields checked against validation.max.dimension.bytes, in {@link RequestField} order. */
+  private static final RequestField[] DIMENSIONS =
+      java.util.Arrays.stream(RequestField.all())
+          .filter(f -> f.kind == RequestField.Kind.DIMENSION || f.kind == RequestField.Kind.SOURCE)
+          .toArray(RequestField[]::new);
+
   public void validate(RequestEvent e, long nowUs) throws InvalidEventException {
-    // in JsonLinesParser's field order, as the scanner path checks them
-    dimension("requestId", e.getRequestId());
-    dimension("source", e.getSource());
-    dimension("model", e.getModel());
-    dimension("modelVersion", e.getModelVersion());
-    dimension("engine", e.getEngine());
-    dimension("operation", e.getOperation());
-    dimension("host", e.getHost());
-    dimension("cluster", e.getCluster());
-    dimension("region", e.getRegion());
-    dimension("deviceId", e.getDeviceId());
-    dimension("gpuType", e.getGpuType());
-    dimension("sloClass", e.getSloClass());
+    // in RequestField order, as the scanner path checks them
+    for (RequestField f : DIMENSIONS) {
+      dimension(f.jsonName, f.text(e));
+    }
     Map<String, String> attributes = e.getAttributes();
     if (attributes != null) {
       if (attributes.size() > MAX_ATTRIBUTES) {

@@ -1,6 +1,8 @@
 package io.infermeter.schemas;
 
 import io.infermeter.schemas.config.ConfigException;
+import io.infermeter.schemas.config.ConfigKey;
+import io.infermeter.schemas.config.ConfigTable;
 import io.infermeter.schemas.config.Settings;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -60,6 +62,28 @@ public final class TopicCreator {
 
   /** The keys every app reads for topic creation. */
   public static final Set<String> KEYS = DEFAULTS.keySet();
+
+  /** The keys above as every app's reference table shows them. */
+  public static final ConfigTable CONFIG =
+      ConfigTable.builder()
+          .key(
+              CREATE_MISSING,
+              DEFAULTS.get(CREATE_MISSING),
+              ConfigKey.Type.BOOLEAN,
+              "create every missing topic of the pipeline at start, as every app does"
+                  + " (docs/DEPLOY.md, \"Topic creation and start order\"); **production: false**"
+                  + " and pre-created topics")
+          .key(
+              PARTITIONS,
+              DEFAULTS.get(PARTITIONS),
+              ConfigKey.Type.POSITIVE_INTEGER,
+              "partitions of each topic an app creates")
+          .key(
+              REPLICATION_FACTOR,
+              DEFAULTS.get(REPLICATION_FACTOR),
+              ConfigKey.Type.POSITIVE_INTEGER,
+              "replication factor of each topic an app creates; **production: 3**")
+          .build();
 
   private static final Logger LOG = LoggerFactory.getLogger(TopicCreator.class);
   private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);

@@ -1,6 +1,9 @@
 package io.infermeter.sink;
 
+import io.infermeter.schemas.TopicCreator;
 import io.infermeter.schemas.config.ConfigException;
+import io.infermeter.schemas.config.ConfigKey.Type;
+import io.infermeter.schemas.config.ConfigTable;
 import io.infermeter.schemas.config.KafkaClientConfig;
 import io.infermeter.schemas.config.KnownKeys;
 import io.infermeter.schemas.config.Settings;
@@ -50,8 +53,6 @@ public final class SinkConfig {
           "hardware",
           "engine-state");
 
-  static final Map<String, String> DEFAULTS = defaults();
-
   private final Settings settings;
   private final String kafkaBootstrap;
   private final String groupId;
@@ -82,6 +83,7 @@ public final class SinkConfig {
   private final Duration rollupLookback;
 
   private SinkConfig(Settings s) {
+    KEYS.check(s);
     this.settings = s;
     this.kafkaBootstrap = s.string("kafka.bootstrap.servers");
     this.groupId = s.string("kafka.group.id");
@@ -196,48 +198,188 @@ public final class SinkConfig {
     cluster(); // an invalid clickhouse.cluster fails at start-up
   }
 
-  private static Map<String, String> defaults() {
-    Map<String, String> d = new LinkedHashMap<>();
-    d.put("kafka.bootstrap.servers", "127.0.0.1:9092");
-    d.put("kafka.group.id", "infermeter-sink");
-    d.put("schema.registry.url", "http://127.0.0.1:8081/apis/ccompat/v7");
-    d.put("topic.prefix", "");
-    d.put("sink.topics", String.join(",", TOPIC_NAMES));
-    d.put("clickhouse.url", "jdbc:clickhouse://127.0.0.1:8123");
-    d.put("clickhouse.database", "infermeter");
-    d.put("clickhouse.user", "default");
-    d.put("clickhouse.migrate.on.start", "true");
-    d.put("clickhouse.ttl.days", "90");
-    // raw requests are many and only needed for recent drill-downs: their own, shorter retention
-    d.put("clickhouse.ttl.days.requests", "7");
-    d.put("batch.max.rows", "10000");
-    d.put("batch.max.wait", "1s");
-    d.put("poll.timeout", "100ms");
-    d.put("retry.initial.backoff", "200ms");
-    d.put("retry.max.backoff", "30s");
-    d.put("shutdown.timeout", "30s");
-    d.put("retry.unknown.max.attempts", "10");
-    d.put("dead.letter.max.payload.bytes", "65536");
-    d.put("metrics.host", "127.0.0.1");
-    d.put("metrics.port", "9405");
-    d.put("raw.requests.enabled", "true");
-    d.put("raw.requests.sample.ratio", "1.0");
-    d.put("raw.requests.window.sizes", "10s,1m");
-    // hourly rollups behind the range views (V006): an hour is rolled once it is older than the
-    // settle time, which
-    // must exceed window + grace + allowed lateness; a later correction re-rolls it (looked for
-    // back to lookback)
-    d.put("rollup.interval", "1m");
-    d.put("rollup.settle", "15m");
-    d.put("rollup.lookback", "6h");
-    return Map.copyOf(d);
-  }
+  private static final String UNIT_DAYS = " (days)";
+
+  /** Every key of the sink: defaults, types and the reference table of docs/SINK.md. */
+  public static final ConfigTable KEYS =
+      ConfigTable.builder()
+          .key("kafka.bootstrap.servers", "127.0.0.1:9092", Type.STRING, "Kafka bootstrap servers")
+          .key(
+              "kafka.group.id",
+              "infermeter-sink",
+              Type.STRING,
+              "consumer group; offsets are committed only after ClickHouse acknowledged the batch")
+          .key(
+              "kafka.*",
+              null,
+              Type.PASSED_THROUGH,
+              "any Kafka client setting, for the consumer and the dead-letter producer alike"
+                  + " (TLS/SASL: docs/SECURITY.md)")
+          .key(
+              "kafka.consumer.*",
+              null,
+              Type.PASSED_THROUGH,
+              "the consumer only; wins over `kafka.*` (`enable.auto.commit` is always false;"
+                  + " `isolation.level` defaults to `read_committed`)")
+          .key(
+              "kafka.producer.*",
+              null,
+              Type.PASSED_THROUGH,
+              "the dead-letter producer only; wins over `kafka.*`")
+          .key(
+              "schema.registry.url",
+              "http://127.0.0.1:8081/apis/ccompat/v7",
+              Type.STRING,
+              "Confluent-compatible registry (also `schema.registry.*` incl."
+                  + " `schema.registry.ssl.*`, `basic.auth.*`, `bearer.auth.*`)")
+          .key("topic.prefix", "", Type.STRING, "prefix of every topic name (per deployment)")
+          .addAll(TopicCreator.CONFIG)
+          .key("sink.topics", String.join(",", TOPIC_NAMES), Type.LIST, "which topics to consume")
+          .key(
+              "clickhouse.url",
+              "jdbc:clickhouse://127.0.0.1:8123",
+              Type.STRING,
+              "JDBC URL of ClickHouse's HTTP interface (no database part)")
+          .key(
+              "clickhouse.database",
+              "infermeter",
+              Type.STRING,
+              "database (created by the migrations); an identifier")
+          .key("clickhouse.user", "default", Type.STRING, "user")
+          .key(
+              "clickhouse.password",
+              null,
+              Type.STRING,
+              "password; set it with env `INFERMETER_CLICKHOUSE_PASSWORD`; never logged")
+          .key(
+              "clickhouse.password.file",
+              null,
+              Type.STRING,
+              "file holding the password (used when `clickhouse.password` is unset)")
+          .key(
+              "clickhouse.jdbc.*",
+              null,
+              Type.PASSED_THROUGH,
+              "clickhouse-jdbc connection properties, e.g. `clickhouse.jdbc.socket_timeout=30000`")
+          .key(
+              "clickhouse.migrate.on.start",
+              "true",
+              Type.BOOLEAN,
+              "`run` applies pending migrations before consuming (under the lock table"
+                  + " `<database>.schema_migrations_lock`: replicas starting together apply each"
+                  + " migration once; a lock older than 10 min is broken)")
+          .key(
+              "clickhouse.cluster",
+              null,
+              Type.STRING,
+              "ClickHouse cluster name (`remote_servers`): migrations run `ON CLUSTER`, tables"
+                  + " become `Replicated*MergeTree` (path"
+                  + " `/clickhouse/tables/{shard}/<database>/<table>`, replica `{replica}`: both"
+                  + " macros must be defined on every server) plus `<table>_all` Distributed"
+                  + " tables for reads across shards; the sink writes the replicated tables")
+          .key(
+              "clickhouse.ttl.days",
+              "90",
+              Type.POSITIVE_INTEGER,
+              "retention of every table" + UNIT_DAYS + ", the TTL in the DDL")
+          .key(
+              "clickhouse.ttl.days.requests",
+              "7",
+              Type.POSITIVE_INTEGER,
+              "retention of the raw `requests` table"
+                  + UNIT_DAYS
+                  + ": many rows, only needed for recent drill-downs")
+          .key(
+              "clickhouse.ttl.days.<group>",
+              null,
+              Type.POSITIVE_INTEGER,
+              "per group, default `clickhouse.ttl.days`"
+                  + UNIT_DAYS
+                  + ": `window_aggregates` (also window_latency), `energy` (device_energy,"
+                  + " energy_attribution), `bottlenecks`, `alerts`, `dead_letters`, `hardware`"
+                  + " (hardware_samples), `engine` (engine_samples)")
+          .key(
+              "batch.max.rows",
+              "10000",
+              Type.POSITIVE_INTEGER,
+              "a batch is flushed when it holds this many rows (all tables together)")
+          .key("batch.max.wait", "1s", Type.DURATION, "... or when its first record is this old")
+          .key("poll.timeout", "100ms", Type.DURATION, "Kafka poll timeout")
+          .key(
+              "retry.initial.backoff",
+              "200ms",
+              Type.DURATION,
+              "first retry delay after a retryable failure; doubles per attempt")
+          .key(
+              "retry.max.backoff",
+              "30s",
+              Type.DURATION,
+              "retry delay cap (each delay is jittered between 50 % and 100 %)")
+          .key(
+              "retry.unknown.max.attempts",
+              "10",
+              Type.POSITIVE_INTEGER,
+              "attempts of a batch that fails with neither an outage nor a rejection (an"
+                  + " exception without a ClickHouse error code, or a single row over the"
+                  + " server's memory limit) before the rows that still fail are dead-lettered")
+          .key(
+              "dead.letter.max.payload.bytes",
+              "65536",
+              Type.POSITIVE_INTEGER,
+              "bytes of the source record kept in a dead letter the sink sends, and of any"
+                  + " payload stored in `dead_letters` (the message says when it was cut)")
+          .key(
+              "shutdown.timeout",
+              "30s",
+              Type.DURATION,
+              "how long a graceful shutdown tries to write the last batch")
+          .key("metrics.host", "127.0.0.1", Type.STRING, "address of the Prometheus endpoint")
+          .key("metrics.port", "9405", Type.INTEGER, "its port; 0 turns it off")
+          .key(
+              "raw.requests.enabled",
+              "true",
+              Type.BOOLEAN,
+              "consume the request topic (`infermeter-requests`) into the `requests` table (\"Raw"
+                  + " requests\" below); `false` turns it off")
+          .key(
+              "raw.requests.sample.ratio",
+              "1.0",
+              Type.DECIMAL,
+              "share of request events stored, in (0, 1]; deterministic by event id (rule"
+                  + " below)")
+          .key(
+              "raw.requests.window.sizes",
+              "10s,1m",
+              Type.LIST,
+              "window sizes whose starts each row carries in `window_starts` (keep equal to the"
+                  + " streams app's `windows.sizes`)")
+          .key(
+              "rollup.interval",
+              "1m",
+              Type.DURATION,
+              "how often the hourly rollups behind the range views are brought up to date"
+                  + " (\"Hourly rollups\" below); `0` turns them off (the views then read the"
+                  + " source tables only)")
+          .key(
+              "rollup.settle",
+              "15m",
+              Type.DURATION,
+              "an hour is rolled once its end is this old; keep it above window + grace +"
+                  + " allowed lateness + the sink's delay")
+          .key(
+              "rollup.lookback",
+              "6h",
+              Type.DURATION,
+              "how far before the newest rolled hour rows that arrive late are looked for (such"
+                  + " an hour is rolled again)")
+          .build();
+
+  static final Map<String, String> DEFAULTS = KEYS.defaults();
 
   /** The keys the sink reads, for reporting unknown ones at start (docs/SINK.md). */
   public static KnownKeys knownKeys() {
-    Set<String> keys = new java.util.TreeSet<>(DEFAULTS.keySet());
-    keys.addAll(List.of("clickhouse.password", "clickhouse.password.file", "clickhouse.cluster"));
-    return KnownKeys.forApp(keys, List.of("clickhouse.jdbc.", "clickhouse.ttl.days."), Set.of());
+    return KnownKeys.forApp(
+        KEYS.exactNames(), List.of("clickhouse.jdbc.", "clickhouse.ttl.days."), Set.of());
   }
 
   /**

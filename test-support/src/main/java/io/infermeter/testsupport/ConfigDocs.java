@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -29,6 +30,27 @@ public final class ConfigDocs {
   public static List<String> undocumentedIn(Collection<String> keys, String doc) {
     try {
       return undocumented(keys, Files.readString(Path.of("..").resolve(doc)));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Whether the Markdown file {@code doc} (relative to the repository root) equals what {@code
+   * regenerate} makes of it (its generated parts brought up to date). With {@code
+   * -Dconfig.docs.write=true} the regenerated text is written to the file first, so the check then
+   * passes and the change shows in the diff.
+   */
+  public static boolean generatedIsCurrent(String doc, UnaryOperator<String> regenerate) {
+    Path path = Path.of("..").resolve(doc);
+    try {
+      String text = Files.readString(path);
+      String current = regenerate.apply(text);
+      if (Boolean.getBoolean("config.docs.write") && !current.equals(text)) {
+        Files.writeString(path, current);
+        return true;
+      }
+      return current.equals(text);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

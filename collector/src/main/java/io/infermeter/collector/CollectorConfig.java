@@ -3,7 +3,10 @@ package io.infermeter.collector;
 import io.infermeter.collector.ingest.grpc.GrpcReceiverSettings;
 import io.infermeter.collector.ingest.http.HttpServerSettings;
 import io.infermeter.collector.sampling.prometheus.ScrapeSettings;
+import io.infermeter.schemas.TopicCreator;
 import io.infermeter.schemas.config.ConfigException;
+import io.infermeter.schemas.config.ConfigKey.Type;
+import io.infermeter.schemas.config.ConfigTable;
 import io.infermeter.schemas.config.KafkaClientConfig;
 import io.infermeter.schemas.config.KnownKeys;
 import io.infermeter.schemas.config.Settings;
@@ -80,58 +83,218 @@ public record CollectorConfig(
    */
   public static final String ENV_PREFIX = "INFERMETER_";
 
-  /** Every known key with its default; keys with no default are listed with an empty value. */
+  /** Every key of the collector: defaults, types and the reference table of docs/COLLECTOR.md. */
+  public static final ConfigTable KEYS =
+      ConfigTable.builder()
+          .key(
+              "kafka.bootstrap.servers",
+              "127.0.0.1:9092",
+              Type.STRING,
+              "Kafka brokers (the local stack's by default, like the other apps)")
+          .key(
+              "schema.registry.url",
+              "http://127.0.0.1:8081/apis/ccompat/v7",
+              Type.STRING,
+              "Confluent-compatible registry API (Apicurio: `.../apis/ccompat/v7`); `basic.auth.*`, `bearer.auth.*`, `schema.registry.ssl.*`, `auto.register.schemas` pass through to the serde")
+          .key(
+              "schema.registry.request.timeout.ms",
+              "30000",
+              Type.POSITIVE_INTEGER,
+              "one registry call's timeout (ms); the collector asks the registry only on its resolver threads, never while answering a client (\"Delivery\")")
+          .key(
+              "topic.prefix",
+              "",
+              Type.STRING,
+              "prefix of the topic names (`infermeter-requests`, `infermeter-hardware`)")
+          .addAll(TopicCreator.CONFIG)
+          .key(
+              "kafka.*",
+              null,
+              Type.PASSED_THROUGH,
+              "any Kafka client setting for the producer (TLS/SASL, written the same way in every app: docs/SECURITY.md)")
+          .key(
+              "kafka.producer.*",
+              null,
+              "see below",
+              Type.PASSED_THROUGH,
+              "any Kafka producer setting, passed through (e.g. `kafka.producer.linger.ms=5`); wins over `kafka.*`")
+          .key(
+              "cluster",
+              "default",
+              Type.STRING,
+              "cluster of every event (an OTLP resource's `k8s.cluster.name` wins)")
+          .key("region", "unknown", Type.STRING, "region (an OTLP resource's `cloud.region` wins)")
+          .key(
+              "host",
+              "",
+              "`$HOSTNAME`, else the local host name",
+              Type.STRING,
+              "host, the node whose GPU samples the requests join (an OTLP resource's `host.name` does not replace it: it is kept as the attribute `pod`; a JSON line's `host` wins)")
+          .key(
+              "gpu.type",
+              "",
+              Type.STRING,
+              "gpu type override (else NVML's device name for hardware samples; request events carry it when set)")
+          .key(
+              "engine",
+              "",
+              Type.STRING,
+              "engine name for events without one (OTLP spans with vLLM latency attributes get `vllm`)")
+          .key(
+              "otlp.default.model",
+              "",
+              Type.STRING,
+              "model of OTLP spans that name none on the span nor in the resource (vLLM V1 sends no model attribute); empty = such spans are rejected (`missing_field`)")
+          .key(
+              "otlp.model.resource.attribute",
+              "service.name",
+              Type.STRING,
+              "resource attribute that names the model of spans without `gen_ai.response.model`/`gen_ai.request.model`; the SDK default `unknown_service*` and TGI's `text-generation-inference.router` are not models")
+          .key("http.host", "127.0.0.1", Type.STRING, "ingest bind address (loopback by default)")
+          .key(
+              "http.port",
+              "4318",
+              Type.INTEGER,
+              "ingest port (the OTLP/HTTP default); 0 = any free port")
+          .addAll(GrpcReceiverSettings.KEYS)
+          .key(
+              "http.max.body.bytes",
+              String.valueOf(8L * 1024 * 1024),
+              "`8388608` (8 MiB)",
+              Type.LONG,
+              "request body limit, compressed and decompressed, bytes (413 above it)")
+          .key(
+              "http.max.connections",
+              "256",
+              Type.POSITIVE_INTEGER,
+              "most ingest connections open at once (idle kept-alive ones included); a connection beyond it is answered 503 and closed. A configuration that still sets the removed `http.threads` fails at start with a message saying so")
+          .addAll(HttpServerSettings.KEYS)
+          .key(
+              "auth.token",
+              "",
+              Type.STRING,
+              "when set, every ingest request needs `Authorization: Bearer <token>` (401 otherwise); never logged")
+          .key(
+              "auth.tokens.<name>.token",
+              null,
+              Type.STRING,
+              "further tokens (with `.host`, `.cluster`, `.region` below): events sent with one that carry another identity are refused (403, `infermeter_collector_http_limited_total{reason=\"identity_mismatch\"}`)")
+          .key(
+              "auth.tokens.<name>.host",
+              null,
+              Type.STRING,
+              "the host that token's events must carry (unset: any)")
+          .key(
+              "auth.tokens.<name>.cluster",
+              null,
+              Type.STRING,
+              "the cluster that token's events must carry (unset: any)")
+          .key(
+              "auth.tokens.<name>.region",
+              null,
+              Type.STRING,
+              "the region that token's events must carry (unset: any)")
+          .key("metrics.enabled", "true", Type.BOOLEAN, "serve Prometheus `/metrics`")
+          .key("metrics.host", "127.0.0.1", Type.STRING, "`/metrics` bind address")
+          .key("metrics.port", "9464", Type.INTEGER, "`/metrics` port")
+          .key(
+              "buffer.capacity",
+              "65536",
+              Type.POSITIVE_INTEGER,
+              "in-memory buffer between ingest and the Kafka sender (events); overflow goes to the spool")
+          .key(
+              "spool.dir",
+              defaultSpoolDir().toString(),
+              "`$XDG_STATE_HOME/infermeter/spool`, else `~/.local/state/infermeter/spool`",
+              Type.STRING,
+              "disk spool directory, created 0700; one writable by others is tightened or refused (docs/SECURITY.md)")
+          .key(
+              "spool.max.bytes",
+              String.valueOf(1024L * 1024 * 1024),
+              "`1073741824` (1 GiB)",
+              Type.LONG,
+              "spool size bound, bytes; beyond it the oldest segments are dropped (and counted)")
+          .key(
+              "spool.segment.bytes",
+              String.valueOf(8L * 1024 * 1024),
+              "`8388608` (8 MiB)",
+              Type.LONG,
+              "spool segment file size, bytes (the unit of drop-oldest)")
+          .key(
+              "spool.retry.period",
+              "1s",
+              Type.DURATION,
+              "how often the drainer retries Kafka while the spool is not empty")
+          .key(
+              "spool.fsync",
+              "segment",
+              Type.STRING,
+              "when spooled records are flushed to the device: `never`, `segment`, `always` or a duration (`1s`)")
+          .key("sampling.period", "1s", Type.DURATION, "hardware sampling period")
+          .key("sampling.enabled", "true", Type.BOOLEAN, "hardware sampling on/off")
+          .key("nvml.enabled", "true", Type.BOOLEAN, "try to load NVML")
+          .key(
+              "nvml.library",
+              "nvidia-ml",
+              Type.STRING,
+              "NVML library name or path (`/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1`, a stub in tests)")
+          .key("oshi.enabled", "true", Type.BOOLEAN, "host CPU/memory through OSHI")
+          .key(
+              "process.pid",
+              "",
+              Type.INTEGER,
+              "pid of the inference server process to sample (CPU share, RSS)")
+          .key("process.name", "", Type.STRING, "name of that process, when no pid is given")
+          .key("rapl.root", "/sys/class/powercap", Type.STRING, "powercap tree with the RAPL zones")
+          .key(
+              "power.estimate.enabled",
+              "true",
+              Type.BOOLEAN,
+              "estimate CPU power when there is no RAPL")
+          .key(
+              "power.cpu.tdp.watts",
+              "85",
+              Type.DECIMAL,
+              "TDP of the host's CPUs for the estimate, W (CodeCarbon's fallback for an unknown CPU)")
+          .key(
+              "power.cpu.idle.watts",
+              "",
+              "30 % of TDP",
+              Type.DECIMAL,
+              "idle power for the estimate, W")
+          .key("validation.max.duration", "1h", Type.DURATION, "longest accepted e2e latency")
+          .key(
+              "validation.max.future.skew",
+              "5m",
+              Type.DURATION,
+              "how far in the future a completion time may be (clock skew)")
+          .key("validation.max.age", "7d", Type.DURATION, "oldest accepted arrival time")
+          .key(
+              "validation.max.tokens",
+              "10000000",
+              Type.POSITIVE_INTEGER,
+              "largest accepted token count")
+          .key(
+              "validation.max.dimension.bytes",
+              "256",
+              Type.POSITIVE_INTEGER,
+              "longest model, host, cluster, region, gpu type, device id, SLO class, request id, ... (UTF-8 bytes); longer: rejected (`too_long`)")
+          .key(
+              "validation.max.message.bytes",
+              "1024",
+              Type.POSITIVE_INTEGER,
+              "longest error type or attribute value (UTF-8 bytes); longer: cut and counted")
+          .key(
+              "recorder.capacity",
+              "65536",
+              Type.POSITIVE_INTEGER,
+              "slots of the in-process recorder's ring (rounded up to a power of two)")
+          .addAll(ScrapeSettings.KEYS)
+          .build();
+
+  /** The keys with their defaults (a new map). */
   public static Map<String, String> defaults() {
-    Map<String, String> d = new LinkedHashMap<>();
-    d.put("cluster", "default");
-    d.put("region", "unknown");
-    d.put("host", "");
-    d.put("gpu.type", "");
-    d.put("engine", "");
-    d.put("otlp.default.model", "");
-    d.put("otlp.model.resource.attribute", "service.name");
-    d.put("http.host", "127.0.0.1");
-    d.put("http.port", "4318");
-    d.put("http.max.body.bytes", String.valueOf(8L * 1024 * 1024));
-    d.put("http.max.connections", "256");
-    d.putAll(HttpServerSettings.defaults()); // the server's limits, TLS: docs/SECURITY.md
-    d.putAll(GrpcReceiverSettings.defaults()); // OTLP/gRPC receiver: docs/COLLECTOR.md
-    d.put("auth.token", "");
-    d.put("metrics.enabled", "true");
-    d.put("metrics.host", "127.0.0.1");
-    d.put("metrics.port", "9464");
-    d.put("kafka.bootstrap.servers", "127.0.0.1:9092");
-    d.put("schema.registry.url", "http://127.0.0.1:8081/apis/ccompat/v7");
-    // the registry is asked off the ingest path (Publisher's resolver), so a slow one may take its
-    // time to answer
-    d.put("schema.registry.request.timeout.ms", "30000");
-    d.put("topic.prefix", "");
-    d.put("buffer.capacity", "65536");
-    d.put("spool.dir", defaultSpoolDir().toString());
-    d.put("spool.max.bytes", String.valueOf(1024L * 1024 * 1024));
-    d.put("spool.segment.bytes", String.valueOf(8L * 1024 * 1024));
-    d.put("spool.retry.period", "1s");
-    d.put("spool.fsync", "segment");
-    d.put("sampling.period", "1s");
-    d.put("sampling.enabled", "true");
-    d.put("nvml.enabled", "true");
-    d.put("nvml.library", "nvidia-ml");
-    d.put("oshi.enabled", "true");
-    d.put("process.pid", "");
-    d.put("process.name", "");
-    d.put("rapl.root", "/sys/class/powercap");
-    d.put("power.estimate.enabled", "true");
-    d.put("power.cpu.tdp.watts", "85");
-    d.put("power.cpu.idle.watts", "");
-    d.put("validation.max.duration", "1h");
-    d.put("validation.max.future.skew", "5m");
-    d.put("validation.max.age", "7d");
-    d.put("validation.max.tokens", "10000000");
-    d.put("validation.max.dimension.bytes", "256");
-    d.put("validation.max.message.bytes", "1024");
-    d.put("recorder.capacity", "65536");
-    d.putAll(ScrapeSettings.defaults()); // dcgm-exporter scrape: docs/COLLECTOR.md
-    return d;
+    return new LinkedHashMap<>(KEYS.defaults());
   }
 
   /** The keys the collector reads, for reporting unknown ones at start (docs/COLLECTOR.md). */
@@ -160,6 +323,7 @@ public record CollectorConfig(
         settings.asMap().keySet().containsAll(defaults().keySet())
             ? settings
             : Settings.fromMap(defaults()).with(settings.asMap());
+    KEYS.check(s);
     String host = s.optional("host").orElseGet(CollectorConfig::localHostName);
     identityWithinLimit(s, host);
     int httpPort = port(s, "http.port");

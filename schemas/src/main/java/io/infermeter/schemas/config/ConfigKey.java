@@ -11,10 +11,13 @@ import java.util.regex.Pattern;
  *
  * @param name key, {@code <placeholder>} pattern or {@code prefix.*}
  * @param defaultValue the default, {@code ""} for the empty string, {@code null} for none
+ * @param shownDefault what the reference shows as the default when the value itself would mislead
+ *     (one computed per machine, or an empty value the app fills in); {@code null}: the value
  * @param type what a value must be
  * @param doc what the key does, with its unit; Markdown allowed, one line
  */
-public record ConfigKey(String name, String defaultValue, Type type, String doc) {
+public record ConfigKey(
+    String name, String defaultValue, String shownDefault, Type type, String doc) {
 
   /**
    * What a value must parse as; {@link #check} throws the typed getter's {@link ConfigException}.
@@ -62,6 +65,22 @@ public record ConfigKey(String name, String defaultValue, Type type, String doc)
     if (doc == null || doc.isBlank() || doc.contains("\n")) {
       throw new IllegalArgumentException(name + ": the doc must be one non-empty line");
     }
+  }
+
+  /** A key whose reference shows its default value. */
+  public ConfigKey(String name, String defaultValue, Type type, String doc) {
+    this(name, defaultValue, null, type, doc);
+  }
+
+  /** The default as the reference table shows it (Markdown). */
+  public String shownDefaultMarkdown() {
+    if (shownDefault != null) {
+      return shownDefault;
+    }
+    if (defaultValue == null) {
+      return "(none)";
+    }
+    return defaultValue.isEmpty() ? "(empty)" : "`" + defaultValue + "`";
   }
 
   /** Whether this is one exact key (not a pattern or prefix). */

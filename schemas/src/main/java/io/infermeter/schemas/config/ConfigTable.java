@@ -77,10 +77,7 @@ public final class ConfigTable {
   public String markdown() {
     StringBuilder b = new StringBuilder("| key | default | type | meaning |\n|---|---|---|---|\n");
     for (ConfigKey k : keys) {
-      String def =
-          k.defaultValue() == null
-              ? "(none)"
-              : k.defaultValue().isEmpty() ? "(empty)" : "`" + k.defaultValue() + "`";
+      String def = k.shownDefaultMarkdown();
       b.append("| `")
           .append(k.name())
           .append("` | ")
@@ -119,7 +116,16 @@ public final class ConfigTable {
 
     /** Adds a key, pattern or prefix. */
     public Builder key(String name, String defaultValue, ConfigKey.Type type, String doc) {
-      ConfigKey k = new ConfigKey(name, defaultValue, type, doc);
+      return key(name, defaultValue, null, type, doc);
+    }
+
+    /**
+     * Adds a key whose reference shows {@code shownDefault} (Markdown) instead of its default
+     * value: a value computed per machine, or an empty one the app fills in.
+     */
+    public Builder key(
+        String name, String defaultValue, String shownDefault, ConfigKey.Type type, String doc) {
+      ConfigKey k = new ConfigKey(name, defaultValue, shownDefault, type, doc);
       for (ConfigKey other : keys) {
         if (other.name().equals(name)) {
           throw new IllegalArgumentException("declared twice: " + name);
@@ -132,7 +138,7 @@ public final class ConfigTable {
     /** Adds every key of {@code other} (a part shared by apps or kept beside its code). */
     public Builder addAll(ConfigTable other) {
       for (ConfigKey k : other.keys) {
-        key(k.name(), k.defaultValue(), k.type(), k.doc());
+        key(k.name(), k.defaultValue(), k.shownDefault(), k.type(), k.doc());
       }
       return this;
     }

@@ -3,6 +3,8 @@ package io.infermeter.collector.ingest.grpc;
 import io.infermeter.collector.ingest.http.BearerTokens;
 import io.infermeter.collector.ingest.http.HttpServerSettings;
 import io.infermeter.schemas.config.ConfigException;
+import io.infermeter.schemas.config.ConfigKey.Type;
+import io.infermeter.schemas.config.ConfigTable;
 import io.infermeter.schemas.config.Settings;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -38,13 +40,27 @@ public record GrpcReceiverSettings(
   /** The OTLP/gRPC port of the OpenTelemetry specification. */
   public static final int DEFAULT_PORT = 4317;
 
-  /** The keys this class reads, with their defaults (merged into CollectorConfig's defaults). */
+  /** The OTLP/gRPC receiver's keys (part of CollectorConfig's table). */
+  public static final ConfigTable KEYS =
+      ConfigTable.builder()
+          .key(
+              "grpc.enabled",
+              "true",
+              Type.BOOLEAN,
+              "the OTLP/gRPC receiver (traces; metrics answered as not yet supported), \"OTLP/gRPC traces\" below")
+          .key(
+              "grpc.bind", "127.0.0.1", Type.STRING, "OTLP/gRPC bind address (loopback by default)")
+          .key(
+              "grpc.port",
+              "",
+              "`4317` (`0` when `http.port` is 0)",
+              Type.INTEGER,
+              "OTLP/gRPC port (the OTLP default); 0 = any free port. Message limit, TLS and tokens are the HTTP server's: `http.max.body.bytes`, `tls.*`, `auth.*`")
+          .build();
+
+  /** The keys with their defaults (a new map). */
   public static Map<String, String> defaults() {
-    Map<String, String> d = new LinkedHashMap<>();
-    d.put("grpc.enabled", "true");
-    d.put("grpc.bind", "127.0.0.1");
-    d.put("grpc.port", ""); // 4317, or 0 when http.port is 0
-    return d;
+    return new LinkedHashMap<>(KEYS.defaults());
   }
 
   /**

@@ -1,6 +1,8 @@
 package io.infermeter.collector.ingest.http;
 
 import io.infermeter.schemas.config.ConfigException;
+import io.infermeter.schemas.config.ConfigKey.Type;
+import io.infermeter.schemas.config.ConfigTable;
 import io.infermeter.schemas.config.Settings;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -75,25 +77,87 @@ public record HttpServerSettings(
     }
   }
 
-  /** The keys this class reads, with their defaults (merged into CollectorConfig's defaults). */
+  /** The ingest server's limits and TLS keys (part of CollectorConfig's table). */
+  public static final ConfigTable KEYS =
+      ConfigTable.builder()
+          .key(
+              "http.event.loop.threads",
+              "2",
+              Type.POSITIVE_INTEGER,
+              "Netty event loop threads of the ingest server (accept, I/O and request handling)")
+          .key(
+              "http.max.connections.per.client",
+              "32",
+              Type.POSITIVE_INTEGER,
+              "open connections per client IP; beyond it 503 and closed (docs/SECURITY.md, \"Collector HTTP server\", for every limit's counter and answer)")
+          .key(
+              "http.max.inflight.body.bytes",
+              String.valueOf(32L * 1024 * 1024),
+              "`33554432` (32 MiB)",
+              Type.LONG,
+              "body bytes in flight over all requests together (charged as they arrive and as they are decompressed); at least `http.max.body.bytes`; beyond it 503 `Retry-After: 1`")
+          .key(
+              "http.max.header.bytes",
+              String.valueOf(16 * 1024),
+              "`16384` (16 KiB)",
+              Type.POSITIVE_INTEGER,
+              "request line + headers (and, separately, trailers), bytes; beyond it 431")
+          .key(
+              "http.max.headers",
+              "100",
+              Type.POSITIVE_INTEGER,
+              "header fields of a request; beyond it 431")
+          .key(
+              "http.max.trailers",
+              "16",
+              Type.POSITIVE_INTEGER,
+              "trailer fields of a chunked body; beyond it 431")
+          .key(
+              "http.head.timeout",
+              "10s",
+              Type.DURATION,
+              "deadline from a request's first byte to the end of its headers; 408")
+          .key(
+              "http.body.timeout",
+              "60s",
+              Type.DURATION,
+              "deadline from the end of the headers to the body's last byte; 408")
+          .key(
+              "http.min.body.rate.bytes",
+              "1024",
+              Type.LONG,
+              "minimum average body rate since the end of the headers (B/s, after 1 s grace; 0 = off); slower: 408")
+          .key(
+              "http.idle.timeout",
+              "60s",
+              Type.DURATION,
+              "a kept-alive connection idle this long is closed")
+          .key(
+              "http.write.timeout",
+              "30s",
+              Type.DURATION,
+              "a client that does not read its answers (more than 64 KiB buffered) this long is disconnected")
+          .key(
+              "tls.cert.chain.file",
+              "",
+              Type.STRING,
+              "PEM certificate chain: with `tls.private.key.file`, ingest (HTTP and gRPC) takes TLS only")
+          .key("tls.private.key.file", "", Type.STRING, "PEM private key of that chain")
+          .key(
+              "tls.private.key.password",
+              "",
+              Type.STRING,
+              "password of an encrypted private key; never logged")
+          .key(
+              "tls.client.ca.file",
+              "",
+              Type.STRING,
+              "PEM CA bundle: when set, client certificates signed by it are required (mTLS)")
+          .build();
+
+  /** The keys with their defaults (a new map). */
   public static Map<String, String> defaults() {
-    Map<String, String> d = new LinkedHashMap<>();
-    d.put("http.event.loop.threads", "2");
-    d.put("http.max.connections.per.client", "32");
-    d.put("http.max.inflight.body.bytes", String.valueOf(32L * 1024 * 1024));
-    d.put("http.max.header.bytes", String.valueOf(16 * 1024));
-    d.put("http.max.headers", "100");
-    d.put("http.max.trailers", "16");
-    d.put("http.head.timeout", "10s");
-    d.put("http.body.timeout", "60s");
-    d.put("http.min.body.rate.bytes", "1024");
-    d.put("http.idle.timeout", "60s");
-    d.put("http.write.timeout", "30s");
-    d.put("tls.cert.chain.file", "");
-    d.put("tls.private.key.file", "");
-    d.put("tls.private.key.password", "");
-    d.put("tls.client.ca.file", "");
-    return d;
+    return new LinkedHashMap<>(KEYS.defaults());
   }
 
   /**

@@ -1,6 +1,8 @@
 package io.infermeter.collector.sampling.prometheus;
 
 import io.infermeter.schemas.config.ConfigException;
+import io.infermeter.schemas.config.ConfigKey.Type;
+import io.infermeter.schemas.config.ConfigTable;
 import io.infermeter.schemas.config.Settings;
 import java.net.URI;
 import java.time.Duration;
@@ -39,15 +41,38 @@ public record ScrapeSettings(
     this(dcgmTargets, List.of(), interval, timeout, maxBodyBytes);
   }
 
-  /** Every {@code scrape.*} key with its default. */
+  /** The scrape keys (part of CollectorConfig's table). */
+  public static final ConfigTable KEYS =
+      ConfigTable.builder()
+          .key(
+              "scrape.dcgm.targets",
+              "",
+              "(empty: off)",
+              Type.LIST,
+              "comma-separated dcgm-exporter URLs, e.g. `http://127.0.0.1:9400/metrics` (http or https); \"Prometheus scrape: dcgm-exporter\" below")
+          .key(
+              "scrape.engine.targets",
+              "",
+              "(empty: off)",
+              Type.LIST,
+              "comma-separated serving-engine `/metrics` URLs (vLLM, SGLang, TGI, Triton, NIM: docs/INTEGRATIONS.md), read as `EngineSample`s")
+          .key("scrape.interval", "10s", Type.DURATION, "pause between two rounds over all targets")
+          .key(
+              "scrape.timeout",
+              "5s",
+              Type.DURATION,
+              "limit of one target's whole scrape: connect, headers and body")
+          .key(
+              "scrape.max.body.bytes",
+              String.valueOf(4L * 1024 * 1024),
+              "`4194304` (4 MiB)",
+              Type.LONG,
+              "largest scrape body, bytes; a larger one is abandoned while it arrives and nothing of it is used")
+          .build();
+
+  /** The keys with their defaults (a new map). */
   public static Map<String, String> defaults() {
-    Map<String, String> d = new LinkedHashMap<>();
-    d.put("scrape.dcgm.targets", "");
-    d.put("scrape.engine.targets", "");
-    d.put("scrape.interval", "10s");
-    d.put("scrape.timeout", "5s");
-    d.put("scrape.max.body.bytes", String.valueOf(4L * 1024 * 1024));
-    return d;
+    return new LinkedHashMap<>(KEYS.defaults());
   }
 
   /**

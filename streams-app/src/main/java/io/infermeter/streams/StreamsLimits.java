@@ -1,14 +1,15 @@
 package io.infermeter.streams;
 
 import io.infermeter.schemas.config.ConfigException;
+import io.infermeter.schemas.config.ConfigKey.Type;
+import io.infermeter.schemas.config.ConfigTable;
 import io.infermeter.schemas.config.Settings;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
  * The streams app's defensive limits against hostile or broken input, read from the app's settings
- * (keys below, defaults in {@link #DEFAULTS}, every one listed in docs/STREAMS.md "Limits" and
+ * (keys, defaults and docs in {@link #KEYS}, every one listed in docs/STREAMS.md "Limits" and
  * docs/SECURITY.md "Streams app"). The collector limits strings at its door, but any producer can
  * write the input topics, so the app enforces its own. Immutable, thread-safe.
  *
@@ -42,26 +43,70 @@ public record StreamsLimits(
     Duration evictionInterval,
     int maxKeysPerTask) {
 
+  /**
+   * Every key of the limits with its default, type and doc: part of {@link StreamsSettings#KEYS}
+   * and of docs/STREAMS.md's configuration reference.
+   */
+  public static final ConfigTable KEYS =
+      ConfigTable.builder()
+          .key(
+              "limits.dimension.max.bytes",
+              "256",
+              Type.POSITIVE_INTEGER,
+              "longest dimension string (UTF-8 bytes); longer: dead letter `dimension-too-long`")
+          .key(
+              "limits.error.type.max.bytes",
+              "256",
+              Type.POSITIVE_INTEGER,
+              "error types are cut to this (UTF-8 bytes)")
+          .key(
+              "limits.error.types.per.window",
+              "32",
+              Type.POSITIVE_INTEGER,
+              "distinct error types per window and key; more count under `other`")
+          .key(
+              "limits.devices.per.window",
+              "128",
+              Type.POSITIVE_INTEGER,
+              "distinct devices per window and key; more count under `other`")
+          .key(
+              "limits.dead.letter.payload.max.bytes",
+              "65536",
+              Type.POSITIVE_INTEGER,
+              "dead-letter payload and key are cut to this (bytes)")
+          .key(
+              "limits.dead.letter.message.max.bytes",
+              "4096",
+              Type.POSITIVE_INTEGER,
+              "dead-letter message is cut to this (bytes)")
+          .key(
+              "limits.failure.max.attempts",
+              "3",
+              Type.POSITIVE_INTEGER,
+              "failures of the same source record before it is dead-lettered and skipped")
+          .key(
+              "state.inactive.expiry",
+              "1h",
+              Type.DURATION,
+              "wall-clock inactivity after which rule states, host-last-seen and device entries"
+                  + " are forgotten")
+          .key(
+              "state.eviction.interval",
+              "1m",
+              Type.DURATION,
+              "how often expired rule states and device entries are looked for")
+          .key(
+              "state.max.keys.per.task",
+              "100000",
+              Type.POSITIVE_INTEGER,
+              "keys per task in each of those stores; new keys past it are refused")
+          .build();
+
   /** Default of every key. */
-  public static final Map<String, String> DEFAULTS = defaults();
+  public static final Map<String, String> DEFAULTS = KEYS.defaults();
 
   /** The defaults (tests, benchmarks). */
   public static final StreamsLimits DEFAULT = from(Settings.fromMap(DEFAULTS));
-
-  private static Map<String, String> defaults() {
-    Map<String, String> d = new LinkedHashMap<>();
-    d.put("limits.dimension.max.bytes", "256");
-    d.put("limits.error.type.max.bytes", "256");
-    d.put("limits.error.types.per.window", "32");
-    d.put("limits.devices.per.window", "128");
-    d.put("limits.dead.letter.payload.max.bytes", "65536");
-    d.put("limits.dead.letter.message.max.bytes", "4096");
-    d.put("limits.failure.max.attempts", "3");
-    d.put("state.inactive.expiry", "1h");
-    d.put("state.eviction.interval", "1m");
-    d.put("state.max.keys.per.task", "100000");
-    return Map.copyOf(d);
-  }
 
   /**
    * Reads the limits from {@code raw} (the app's layered settings), each missing key at its

@@ -1,6 +1,9 @@
 package io.infermeter.streams;
 
+import io.infermeter.schemas.TopicCreator;
 import io.infermeter.schemas.config.ConfigException;
+import io.infermeter.schemas.config.ConfigKey.Type;
+import io.infermeter.schemas.config.ConfigTable;
 import io.infermeter.schemas.config.KafkaClientConfig;
 import io.infermeter.schemas.config.KnownKeys;
 import io.infermeter.schemas.config.Settings;
@@ -17,13 +20,10 @@ import java.util.Set;
 /**
  * Immutable configuration of the streams app, built once from {@link Settings} (defaults &lt; file
  * &lt; INFERMETER_ env vars &lt; system properties). Every invalid value fails here, naming the key
- * and the value. Thread-safe. Every key, unit and default is listed in docs/STREAMS.md and in
- * {@link #DEFAULTS}.
+ * and the value. Thread-safe. Every key with its default, type and doc is declared once in {@link
+ * #KEYS}, from which docs/STREAMS.md's configuration reference is generated.
  */
 public final class StreamsSettings {
-
-  /** The defaults, the lowest configuration layer. */
-  public static final Map<String, String> DEFAULTS = defaults();
 
   private final Settings raw;
   private final String applicationId;
@@ -61,6 +61,7 @@ public final class StreamsSettings {
   private final int metricsPort;
 
   private StreamsSettings(Settings s) {
+    KEYS.check(s);
     this.raw = s;
     this.applicationId = s.string("application.id");
     this.bootstrapServers = s.string("kafka.bootstrap.servers");
@@ -183,70 +184,250 @@ public final class StreamsSettings {
     return new StreamsSettings(Settings.fromMap(DEFAULTS).with(overrides));
   }
 
-  private static Map<String, String> defaults() {
-    Map<String, String> d = new LinkedHashMap<>();
-    d.put("application.id", "infermeter-streams");
-    d.put("kafka.bootstrap.servers", "127.0.0.1:9092");
-    d.put("schema.registry.url", "http://127.0.0.1:8081/apis/ccompat/v7");
-    d.put("topic.prefix", "");
-    d.put("windows.sizes", "10s,1m");
-    d.put("windows.grace", "5s");
-    d.put("windows.fleet.delay", "5s");
-    d.put("windows.fleet.idle", "30s");
-    d.put("windows.fleet.upstream.tasks", "0");
-    d.put("energy.join.delay", "10s");
-    d.put("energy.gap.spread.after", "5s");
-    d.put("dedup.retention", "2m");
-    d.put("windows.allowed.lateness", "10m");
-    d.put("windows.corrections.interval", "1s");
-    d.put("windows.idle.timeout", "30s");
-    d.put("windows.max.future", "5s");
-    d.put("keys.max.per.window", "10000");
-    d.put("slo.classes", "default,interactive,batch");
-    d.put("slo.default.class", "default");
-    d.put("slo.class.default.ttft.max", "500ms");
-    d.put("slo.class.default.tpot.max", "50ms");
-    d.put("slo.class.default.e2e.max", "10s");
-    d.put("slo.class.interactive.ttft.max", "200ms");
-    d.put("slo.class.interactive.tpot.max", "30ms");
-    d.put("slo.class.interactive.e2e.max", "5s");
-    d.put("slo.class.batch.ttft.max", "10s");
-    d.put("slo.class.batch.tpot.max", "200ms");
-    d.put("slo.class.batch.e2e.max", "120s");
-    // Illustrative list prices per device-hour (USD), NOT quotes: override with your contract
-    // prices.
-    d.put("cost.currency", "USD");
-    d.put("cost.default.price.per.hour", "1.00");
-    d.put("cost.price.per.hour.H100", "2.50");
-    d.put("cost.price.per.hour.H200", "3.50");
-    d.put("cost.price.per.hour.A100", "1.50");
-    d.put("cost.price.per.hour.L4", "0.70");
-    d.put("cost.price.per.hour.T4", "0.35");
-    // Grid intensity gCO2e/kWh, illustrative annual averages; the fallback is CodeCarbon's world
-    // average 475.
-    d.put("carbon.default.intensity", "475");
-    d.put("carbon.intensity.us-east-1", "380");
-    d.put("carbon.intensity.us-west-2", "120");
-    d.put("carbon.intensity.eu-west-1", "290");
-    d.put("carbon.intensity.eu-north-1", "30");
-    d.put("carbon.intensity.eu-central-1", "350");
-    d.put("carbon.intensity.ap-south-1", "700");
-    d.put("energy.pue", "1.2");
-    d.put("topics.price.updates.enabled", "false");
-    d.put("topics.carbon.intensity.enabled", "false");
-    d.put("carbon.history.retention", "30d");
-    d.put("output.hdr.histogram", "false");
-    d.put("internal.replication.factor", "1");
-    d.put("topics.create.missing", "true");
-    d.put("topics.partitions", "4");
-    d.put("topics.replication.factor", "1");
-    d.put("state.store.type", "rocksdb");
-    d.put("metrics.host", "127.0.0.1");
-    d.put("metrics.port", "9404");
-    AlertSettings.defaults(d);
-    d.putAll(StreamsLimits.DEFAULTS);
-    return Map.copyOf(d);
-  }
+  private static final String ILLUSTRATIVE_PRICE =
+      "illustrative price per device-hour (a list price, not a quote)";
+  private static final String ILLUSTRATIVE_INTENSITY = "gCO2e/kWh, an illustrative annual average";
+
+  /**
+   * Every key of the streams app with its default, type and doc: the defaults ({@link #DEFAULTS}),
+   * the type check at start, and the configuration reference of docs/STREAMS.md ({@code
+   * StreamsSettingsDocsTest}).
+   */
+  public static final ConfigTable KEYS =
+      ConfigTable.builder()
+          .key(
+              "application.id",
+              "infermeter-streams",
+              Type.STRING,
+              "Kafka Streams application id (consumer group, internal topic prefix)")
+          .key("kafka.bootstrap.servers", "127.0.0.1:9092", Type.STRING, "brokers")
+          .key(
+              "kafka.*",
+              null,
+              Type.PASSED_THROUGH,
+              "any Kafka client setting, for every client the app opens: Kafka Streams'"
+                  + " producers, consumers and admin client, and the topic check's admin client"
+                  + " (TLS/SASL: docs/SECURITY.md)")
+          .key(
+              "kafka.producer.*",
+              null,
+              Type.PASSED_THROUGH,
+              "the producers only; wins over `kafka.*` (passed to Kafka Streams as `producer.*`)")
+          .key(
+              "kafka.consumer.*",
+              null,
+              Type.PASSED_THROUGH,
+              "the consumers only; wins over `kafka.*` (passed to Kafka Streams as `consumer.*`)")
+          .key(
+              "kafka.admin.*",
+              null,
+              Type.PASSED_THROUGH,
+              "the admin clients only; wins over `kafka.*` (passed to Kafka Streams as"
+                  + " `admin.*`)")
+          .key(
+              "kafka.streams.*",
+              null,
+              Type.PASSED_THROUGH,
+              "passed to Kafka Streams as is (e.g. `kafka.streams.num.stream.threads=2`,"
+                  + " `kafka.streams.state.dir`); wins over `kafka.*`")
+          .key(
+              "internal.replication.factor",
+              "1",
+              Type.POSITIVE_INTEGER,
+              "replication of changelog/repartition topics; **production: 3**")
+          .key(
+              "schema.registry.url",
+              "http://127.0.0.1:8081/apis/ccompat/v7",
+              Type.STRING,
+              "Confluent-compatible registry; `auto.register.schemas`, `basic.auth.*`,"
+                  + " `bearer.auth.*`, `schema.registry.ssl.*` as in the serde"
+                  + " (docs/SECURITY.md)")
+          .key("topic.prefix", "", Type.STRING, "prefix of every external topic name")
+          .addAll(TopicCreator.CONFIG)
+          .key(
+              "windows.sizes",
+              "10s,1m",
+              Type.LIST,
+              "tumbling window sizes (multiples of 10ms); the smallest is the alert window")
+          .key("windows.grace", "5s", Type.DURATION, "grace after window end")
+          .key(
+              "windows.fleet.delay",
+              "5s",
+              Type.DURATION,
+              "wait after the upstream watermark passes a fleet window's end")
+          .key(
+              "windows.fleet.idle",
+              "30s",
+              Type.DURATION,
+              "wall-clock time after which a silent upstream request task no longer holds fleet"
+                  + " windows open; also the longest wait for all upstream tasks on a first"
+                  + " start")
+          .key(
+              "windows.fleet.upstream.tasks",
+              "0",
+              Type.INTEGER,
+              "number of request tasks (request topic partitions); 0 = unknown, and then the app"
+                  + " sets it")
+          .key(
+              "energy.join.delay",
+              "10s",
+              Type.DURATION,
+              "extra wait for request usage before a device window closes")
+          .key(
+              "energy.gap.spread.after",
+              "5s",
+              Type.DURATION,
+              "a sample interval longer than this is spread over the windows it spans")
+          .key(
+              "windows.allowed.lateness",
+              "10m",
+              Type.DURATION,
+              "how long a closed window still takes late records as corrections (re-emitted);"
+                  + " older records are dead-lettered `late`; 0 = none")
+          .key(
+              "windows.corrections.interval",
+              "1s",
+              Type.DURATION,
+              "wall-clock interval at which corrected windows are re-emitted (also before each"
+                  + " close pass)")
+          .key(
+              "windows.idle.timeout",
+              "30s",
+              Type.DURATION,
+              "wall-clock time without records after which an idle request task moves its stream"
+                  + " time on by the time that passed (0 = never)")
+          .key(
+              "windows.max.future",
+              "5s",
+              Type.DURATION,
+              "how far past the app's wall clock a record's event time may move stream time"
+                  + " (clamped, counted)")
+          .key(
+              "dedup.retention",
+              "2m",
+              Type.DURATION,
+              "how long event ids are remembered (event time); raised to grace + allowed"
+                  + " lateness + largest window when smaller")
+          .key(
+              "output.hdr.histogram",
+              "false",
+              Type.BOOLEAN,
+              "also put each latency histogram in HdrHistogram's compressed encoding into the"
+                  + " aggregates")
+          .key(
+              "keys.max.per.window",
+              "10000",
+              Type.POSITIVE_INTEGER,
+              "distinct keys per window and task before folding into `other`")
+          .key("slo.classes", "default,interactive,batch", Type.LIST, "SLO class names")
+          .key(
+              "slo.default.class",
+              "default",
+              Type.STRING,
+              "class of requests without (or with an unknown) `sloClass`")
+          .key("slo.class.default.ttft.max", "500ms", Type.DURATION, "TTFT threshold of `default`")
+          .key("slo.class.default.tpot.max", "50ms", Type.DURATION, "TPOT threshold of `default`")
+          .key("slo.class.default.e2e.max", "10s", Type.DURATION, "e2e threshold of `default`")
+          .key(
+              "slo.class.interactive.ttft.max",
+              "200ms",
+              Type.DURATION,
+              "TTFT threshold of `interactive`")
+          .key(
+              "slo.class.interactive.tpot.max",
+              "30ms",
+              Type.DURATION,
+              "TPOT threshold of `interactive`")
+          .key(
+              "slo.class.interactive.e2e.max",
+              "5s",
+              Type.DURATION,
+              "e2e threshold of `interactive`")
+          .key("slo.class.batch.ttft.max", "10s", Type.DURATION, "TTFT threshold of `batch`")
+          .key("slo.class.batch.tpot.max", "200ms", Type.DURATION, "TPOT threshold of `batch`")
+          .key("slo.class.batch.e2e.max", "120s", Type.DURATION, "e2e threshold of `batch`")
+          .key(
+              "slo.class.<name>.ttft.max",
+              null,
+              Type.DURATION,
+              "TTFT threshold of a class of `slo.classes`; required for each")
+          .key(
+              "slo.class.<name>.tpot.max",
+              null,
+              Type.DURATION,
+              "TPOT threshold of a class of `slo.classes`; required for each")
+          .key(
+              "slo.class.<name>.e2e.max",
+              null,
+              Type.DURATION,
+              "e2e threshold of a class of `slo.classes`; required for each")
+          .key("cost.currency", "USD", Type.STRING, "currency of cost fields")
+          .key(
+              "cost.default.price.per.hour",
+              "1.00",
+              Type.DECIMAL,
+              "price of an unlisted GPU type, per device-hour, >= 0")
+          // illustrative list prices, not quotes: a deployment sets its contract prices
+          .key("cost.price.per.hour.H100", "2.50", Type.DECIMAL, ILLUSTRATIVE_PRICE)
+          .key("cost.price.per.hour.H200", "3.50", Type.DECIMAL, ILLUSTRATIVE_PRICE)
+          .key("cost.price.per.hour.A100", "1.50", Type.DECIMAL, ILLUSTRATIVE_PRICE)
+          .key("cost.price.per.hour.L4", "0.70", Type.DECIMAL, ILLUSTRATIVE_PRICE)
+          .key("cost.price.per.hour.T4", "0.35", Type.DECIMAL, ILLUSTRATIVE_PRICE)
+          .key(
+              "cost.price.per.hour.<gpuType>",
+              null,
+              Type.DECIMAL,
+              "price per device-hour of a GPU type, >= 0 (lookup: \"Energy, cost, carbon\")")
+          .key(
+              "carbon.default.intensity",
+              "475",
+              Type.DECIMAL,
+              "fallback (CodeCarbon world average), gCO2e/kWh")
+          // grid intensity, illustrative annual averages
+          .key("carbon.intensity.us-east-1", "380", Type.DECIMAL, ILLUSTRATIVE_INTENSITY)
+          .key("carbon.intensity.us-west-2", "120", Type.DECIMAL, ILLUSTRATIVE_INTENSITY)
+          .key("carbon.intensity.eu-west-1", "290", Type.DECIMAL, ILLUSTRATIVE_INTENSITY)
+          .key("carbon.intensity.eu-north-1", "30", Type.DECIMAL, ILLUSTRATIVE_INTENSITY)
+          .key("carbon.intensity.eu-central-1", "350", Type.DECIMAL, ILLUSTRATIVE_INTENSITY)
+          .key("carbon.intensity.ap-south-1", "700", Type.DECIMAL, ILLUSTRATIVE_INTENSITY)
+          .key(
+              "carbon.intensity.<region>",
+              null,
+              Type.DECIMAL,
+              "grid intensity of a region, gCO2e/kWh, >= 0")
+          .key("energy.pue", "1.2", Type.DECIMAL, "power usage effectiveness, >= 1")
+          .key(
+              "topics.price.updates.enabled",
+              "false",
+              Type.BOOLEAN,
+              "read the optional price topic as a global table")
+          .key(
+              "topics.carbon.intensity.enabled",
+              "false",
+              Type.BOOLEAN,
+              "read the optional carbon-intensity topic as a time series")
+          .key(
+              "carbon.history.retention",
+              "30d",
+              Type.DURATION,
+              "carbon-intensity points kept behind each region's newest update")
+          .key(
+              "state.store.type",
+              "rocksdb",
+              Type.STRING,
+              "`rocksdb` or `memory` (both changelogged)")
+          .key(
+              "metrics.host",
+              "127.0.0.1",
+              Type.STRING,
+              "address of the Prometheus endpoint `/metrics`")
+          .key("metrics.port", "9404", Type.INTEGER, "its port, 0-65535")
+          .addAll(AlertSettings.KEYS)
+          .addAll(StreamsLimits.KEYS)
+          .build();
+
+  /** The defaults, the lowest configuration layer: those of {@link #KEYS}. */
+  public static final Map<String, String> DEFAULTS = KEYS.defaults();
 
   private static Map<String, Double> doubleTable(Settings s, String prefix) {
     Map<String, Double> out = new LinkedHashMap<>();
@@ -299,7 +480,7 @@ public final class StreamsSettings {
   /** The keys the streams app reads, for reporting unknown ones at start (docs/STREAMS.md). */
   public static KnownKeys knownKeys() {
     return KnownKeys.forApp(
-        DEFAULTS.keySet(),
+        KEYS.exactNames(),
         List.of("cost.price.per.hour.", "carbon.intensity.", "slo.class."),
         org.apache.kafka.streams.StreamsConfig.configDef().names());
   }
@@ -763,42 +944,201 @@ public final class StreamsSettings {
           "invalid value '" + v + "' for setting '" + key + "': expected a bit mask like 0xe8");
     }
 
-    static void defaults(Map<String, String> d) {
-      d.put("alerts.latency.regression.pct", "15");
-      d.put("alerts.latency.regression.windows", "3");
-      d.put("alerts.latency.regression.min.requests", "400");
-      d.put("alerts.latency.regression.warmup.windows", "8");
-      d.put("alerts.latency.regression.max.pool.windows", "30");
-      d.put("alerts.latency.regression.baseline.windows", "30");
-      d.put("alerts.slo.target.pct", "99");
-      d.put("alerts.slo.burn.fast.rate", "14.4");
-      d.put("alerts.slo.burn.fast.long", "1h");
-      d.put("alerts.slo.burn.fast.short", "5m");
-      d.put("alerts.slo.burn.slow.rate", "6");
-      d.put("alerts.slo.burn.slow.long", "6h");
-      d.put("alerts.slo.burn.slow.short", "30m");
-      d.put("alerts.slo.burn.min.requests", "100");
-      d.put("alerts.gpu.memory.high.pct", "85");
-      d.put("alerts.throttle.min", "5s");
-      d.put("alerts.throttle.reasons.mask", "0xe8");
-      d.put("alerts.memory.leak.horizon", "30m");
-      d.put("alerts.memory.leak.rate", "10");
-      d.put("alerts.error.spike.pct", "5");
-      d.put("alerts.error.spike.min.requests", "20");
-      d.put("alerts.cold.start.storm.count", "10");
-      d.put("alerts.queue.share.pct", "50");
-      d.put("alerts.queue.min.requests", "20");
-      d.put("alerts.jitter.p99.ratio", "3");
-      d.put("alerts.jitter.min.requests", "500");
-      d.put("alerts.jitter.windows", "3");
-      d.put("alerts.kv.cache.high.pct", "95");
-      d.put("alerts.gpu.memory.engine.high.pct", "98");
-      d.put("alerts.gpu.memory.engine.hold", "1h");
-      d.put("engine.state.max.age", "60s");
-      d.put("alerts.host.silent.after", "60s");
-      d.put("alerts.host.silent.check.interval", "10s");
-      d.put("alerts.deadband.pct", "5");
-      d.put("alerts.resolve.windows", "3");
-    }
+    /**
+     * Every key of the alert rules with its default, type and doc: part of {@link
+     * StreamsSettings#KEYS}.
+     */
+    public static final ConfigTable KEYS =
+        ConfigTable.builder()
+            .key(
+                "alerts.latency.regression.pct",
+                "15",
+                Type.DECIMAL,
+                "margin over the baseline's 90th percentile (percent) of `latency_regression`")
+            .key(
+                "alerts.latency.regression.windows",
+                "3",
+                Type.POSITIVE_INTEGER,
+                "consecutive judgments over the margin that fire `latency_regression`")
+            .key(
+                "alerts.latency.regression.min.requests",
+                "400",
+                Type.POSITIVE_INTEGER,
+                "warm requests pooled per `latency_regression` judgment")
+            .key(
+                "alerts.latency.regression.warmup.windows",
+                "8",
+                Type.POSITIVE_INTEGER,
+                "judgments before the first `latency_regression` alert can fire")
+            .key(
+                "alerts.latency.regression.max.pool.windows",
+                "30",
+                Type.POSITIVE_INTEGER,
+                "most windows pooled to reach `alerts.latency.regression.min.requests`; a pool"
+                    + " that spans more is dropped")
+            .key(
+                "alerts.latency.regression.baseline.windows",
+                "30",
+                Type.POSITIVE_INTEGER,
+                "judged p99 values (taken while not firing) whose 90th percentile +"
+                    + " `alerts.latency.regression.pct` is the `latency_regression` threshold")
+            .key(
+                "alerts.slo.target.pct",
+                "99",
+                Type.DECIMAL,
+                "SLO target of `slo_burn` (percent of good requests, all classes pooled), in (0,"
+                    + " 100); burn rate = bad share / (1 - target)")
+            .key(
+                "alerts.slo.burn.fast.rate",
+                "14.4",
+                Type.DECIMAL,
+                "burn rate of the fast (paging) pair of `slo_burn`")
+            .key(
+                "alerts.slo.burn.fast.long",
+                "1h",
+                Type.DURATION,
+                "long window of the fast pair; at most 2d")
+            .key(
+                "alerts.slo.burn.fast.short",
+                "5m",
+                Type.DURATION,
+                "short window of the fast pair; at most its long one")
+            .key(
+                "alerts.slo.burn.slow.rate",
+                "6",
+                Type.DECIMAL,
+                "burn rate of the slow (ticket) pair of `slo_burn`")
+            .key(
+                "alerts.slo.burn.slow.long",
+                "6h",
+                Type.DURATION,
+                "long window of the slow pair; at most 2d")
+            .key(
+                "alerts.slo.burn.slow.short",
+                "30m",
+                Type.DURATION,
+                "short window of the slow pair; at most its long one")
+            .key(
+                "alerts.slo.burn.min.requests",
+                "100",
+                Type.POSITIVE_INTEGER,
+                "fewest requests in a pair's long window for it to be judged")
+            .key(
+                "alerts.gpu.memory.high.pct",
+                "85",
+                Type.DECIMAL,
+                "device-memory percent (max used / total) from which `gpu_memory_high` fires on a"
+                    + " GPU no engine reporting KV usage covers")
+            .key(
+                "alerts.throttle.min",
+                "5s",
+                Type.DURATION,
+                "how long a counted throttle reason must be set continuously for `throttling` to"
+                    + " fire")
+            .key(
+                "alerts.throttle.reasons.mask",
+                "0xe8",
+                Type.STRING,
+                "NVML throttle-reason bits that count as throttling (hex or decimal); `0xec` also"
+                    + " counts SW power cap")
+            .key(
+                "alerts.memory.leak.horizon",
+                "30m",
+                Type.DURATION,
+                "time span of the `memory_leak` slope (at least 3 s)")
+            .key(
+                "alerts.memory.leak.rate",
+                "10",
+                Type.DECIMAL,
+                "device-memory slope, MiB per minute, from which `memory_leak` fires")
+            .key(
+                "alerts.error.spike.pct",
+                "5",
+                Type.DECIMAL,
+                "failure share (lower 99 % bound, percent) of `error_spike`")
+            .key(
+                "alerts.error.spike.min.requests",
+                "20",
+                Type.POSITIVE_INTEGER,
+                "fewest requests of `error_spike`")
+            .key(
+                "alerts.cold.start.storm.count",
+                "10",
+                Type.POSITIVE_INTEGER,
+                "cold starts in a window from which `cold_start_storm` fires")
+            .key(
+                "alerts.queue.share.pct",
+                "50",
+                Type.DECIMAL,
+                "sum queue time / sum e2e (percent) from which `queue_buildup` fires")
+            .key(
+                "alerts.queue.min.requests",
+                "20",
+                Type.POSITIVE_INTEGER,
+                "fewest requests of a window on which `queue_buildup` is judged")
+            .key(
+                "alerts.jitter.p99.ratio",
+                "3",
+                Type.DECIMAL,
+                "TPOT p99 / p50 from which `p99_jitter` fires (> 1)")
+            .key(
+                "alerts.jitter.min.requests",
+                "500",
+                Type.POSITIVE_INTEGER,
+                "fewest warm TPOT values of one `p99_jitter` judgment (windows are pooled until"
+                    + " then)")
+            .key(
+                "alerts.jitter.windows",
+                "3",
+                Type.POSITIVE_INTEGER,
+                "consecutive judgments at or over the ratio before `p99_jitter` fires")
+            .key(
+                "alerts.kv.cache.high.pct",
+                "95",
+                Type.DECIMAL,
+                "KV-cache usage (percent) from which `gpu_memory_high` fires on a GPU whose engine"
+                    + " reports KV usage")
+            .key(
+                "alerts.gpu.memory.engine.high.pct",
+                "98",
+                Type.DECIMAL,
+                "device-memory percent from which `gpu_memory_high` fires on a GPU an engine with"
+                    + " KV usage covered within `alerts.gpu.memory.engine.hold` but not in this"
+                    + " window")
+            .key(
+                "alerts.gpu.memory.engine.hold",
+                "1h",
+                Type.DURATION,
+                "how long a GPU counts as holding an engine's pre-allocation after the engine's"
+                    + " last window on it")
+            .key(
+                "engine.state.max.age",
+                "60s",
+                Type.DURATION,
+                "how long an engine instance's last sample stands for it in windows where it sent"
+                    + " none")
+            .key(
+                "alerts.host.silent.after",
+                "60s",
+                Type.DURATION,
+                "time without a sample or request usage from a known host after which"
+                    + " `host_silent` fires")
+            .key(
+                "alerts.host.silent.check.interval",
+                "10s",
+                Type.DURATION,
+                "wall-clock interval of the `host_silent` check (> 0)")
+            .key(
+                "alerts.deadband.pct",
+                "5",
+                Type.DECIMAL,
+                "resolve deadband, percent of a rule's threshold: a firing rule counts a window as"
+                    + " clear only below threshold x (1 - 5 %)")
+            .key(
+                "alerts.resolve.windows",
+                "3",
+                Type.POSITIVE_INTEGER,
+                "consecutive clear windows after which a firing rule resolves")
+            .build();
   }
 }

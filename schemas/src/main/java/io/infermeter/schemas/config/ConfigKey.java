@@ -4,10 +4,10 @@ import java.util.regex.Pattern;
 
 /**
  * One configuration key of an app, as its {@link ConfigTable} declares it: the name (a dotted key,
- * or a pattern with {@code <placeholder>} segments such as {@code cost.price.per.hour.<gpuType>},
- * or a prefix ending in {@code .*} whose keys are passed through), the default ({@code null}:
- * none), the type every value must parse as, and the one-line doc the reference table in docs/
- * shows.
+ * whose segments after the first may hold upper case, such as {@code cost.price.per.hour.H100}, or
+ * a pattern with {@code <placeholder>} segments such as {@code cost.price.per.hour.<gpuType>}, or a
+ * prefix ending in {@code .*} whose keys are passed through), the default ({@code null}: none), the
+ * type every value must parse as, and the one-line doc the reference table in docs/ shows.
  *
  * @param name key, {@code <placeholder>} pattern or {@code prefix.*}
  * @param defaultValue the default, {@code ""} for the empty string, {@code null} for none
@@ -56,7 +56,7 @@ public record ConfigKey(
   }
 
   private static final Pattern NAME =
-      Pattern.compile("[a-z0-9_\\-]+(\\.([a-z0-9_\\-]+|<[a-zA-Z]+>))*(\\.\\*)?");
+      Pattern.compile("[a-z0-9_\\-]+(\\.([a-zA-Z0-9_\\-]+|<[a-zA-Z]+>))*(\\.\\*)?");
 
   public ConfigKey {
     if (!NAME.matcher(name).matches()) {

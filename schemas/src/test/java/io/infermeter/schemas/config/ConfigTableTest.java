@@ -86,4 +86,14 @@ class ConfigTableTest {
     assertThatThrownBy(() -> new ConfigKey("A B", "1", Type.INTEGER, "x"))
         .isInstanceOf(IllegalArgumentException.class);
   }
+
+  @Test
+  void aSegmentAfterTheFirstMayHoldUpperCaseAsAGpuTypeDoes() {
+    ConfigKey h100 = new ConfigKey("cost.price.per.hour.H100", "2.50", Type.DECIMAL, "price");
+    assertThat(h100.exact()).isTrue();
+    assertThat(h100.matches("cost.price.per.hour.H100")).isTrue();
+    assertThat(h100.matches("cost.price.per.hour.h100")).isFalse();
+    assertThatThrownBy(() -> new ConfigKey("Cost.price", "1", Type.DECIMAL, "x"))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
 }

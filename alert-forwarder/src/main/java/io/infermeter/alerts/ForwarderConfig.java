@@ -1,6 +1,9 @@
 package io.infermeter.alerts;
 
+import io.infermeter.schemas.TopicCreator;
 import io.infermeter.schemas.config.ConfigException;
+import io.infermeter.schemas.config.ConfigKey.Type;
+import io.infermeter.schemas.config.ConfigTable;
 import io.infermeter.schemas.config.KafkaClientConfig;
 import io.infermeter.schemas.config.KnownKeys;
 import io.infermeter.schemas.config.Settings;
@@ -16,7 +19,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
@@ -34,7 +36,6 @@ public final class ForwarderConfig {
   public static final String LABEL_PREFIX = "alertmanager.label.";
 
   private static final Pattern LABEL_NAME = Pattern.compile("[a-zA-Z_][a-zA-Z0-9_]*");
-  static final Map<String, String> DEFAULTS = defaults();
 
   private final Settings settings;
   private final String kafkaBootstrap;
@@ -57,6 +58,7 @@ public final class ForwarderConfig {
   private final int metricsPort;
 
   private ForwarderConfig(Settings s) {
+    KEYS.check(s);
     this.settings = s;
     this.kafkaBootstrap = s.string("kafka.bootstrap.servers");
     this.groupId = s.string("kafka.group.id");
@@ -121,37 +123,114 @@ public final class ForwarderConfig {
     this.metricsPort = port;
   }
 
-  private static Map<String, String> defaults() {
-    Map<String, String> d = new LinkedHashMap<>();
-    d.put("kafka.bootstrap.servers", "127.0.0.1:9092");
-    d.put("kafka.group.id", "infermeter-alert-forwarder");
-    d.put("schema.registry.url", "http://127.0.0.1:8081/apis/ccompat/v7");
-    d.put("topic.prefix", "");
-    d.put("alertmanager.urls", "http://127.0.0.1:9093");
-    d.put("alertmanager.resend.interval", "60s");
-    d.put("alertmanager.resend.timeout", "4m");
-    d.put("alertmanager.request.timeout", "10s");
-    d.put("alertmanager.retry.initial.backoff", "500ms");
-    d.put("alertmanager.retry.max.backoff", "30s");
-    d.put("alertmanager.retry.give.up.after", "2m");
-    d.put("alertmanager.rebuild.lookback", "7d");
-    d.put("alertmanager.generator.url", "");
-    d.put("alertmanager.firing.max", "10000");
-    d.put("poll.timeout", "500ms");
-    d.put("metrics.host", "127.0.0.1");
-    d.put("metrics.port", "9406");
-    return Map.copyOf(d);
-  }
+  /** Every key of the forwarder: defaults, types and the reference table of docs/ALERTING.md. */
+  public static final ConfigTable KEYS =
+      ConfigTable.builder()
+          .key("kafka.bootstrap.servers", "127.0.0.1:9092", Type.STRING, "Kafka bootstrap servers")
+          .key(
+              "kafka.group.id",
+              "infermeter-alert-forwarder",
+              Type.STRING,
+              "consumer group; its committed offsets are where a restart resumes")
+          .key(
+              "kafka.*",
+              null,
+              Type.PASSED_THROUGH,
+              "any Kafka consumer setting, for both consumers (TLS/SASL: [SECURITY.md](SECURITY.md)); `kafka.group.id` is the forwarder's own key, not passed to the rebuild consumer")
+          .key(
+              "kafka.consumer.*",
+              null,
+              Type.PASSED_THROUGH,
+              "both consumers only; wins over `kafka.*`; `enable.auto.commit` is always false, `isolation.level` defaults to `read_committed`")
+          .key(
+              "schema.registry.url",
+              "http://127.0.0.1:8081/apis/ccompat/v7",
+              Type.STRING,
+              "Confluent-compatible registry (also `schema.registry.*`, `basic.auth.*`)")
+          .key("topic.prefix", "", Type.STRING, "prefix of the topic name (per deployment)")
+          .addAll(TopicCreator.CONFIG)
+          .key(
+              "alertmanager.urls",
+              "http://127.0.0.1:9093",
+              Type.LIST,
+              "comma-separated base URLs of every Alertmanager (`/api/v2/alerts` is appended; a path prefix such as `/alertmanager` is kept); each gets every alert")
+          .key(
+              "alertmanager.resend.interval",
+              "60s",
+              Type.DURATION,
+              "every firing alert is sent again this often")
+          .key(
+              "alertmanager.resend.timeout",
+              "4m",
+              Type.DURATION,
+              "a firing alert's `endsAt` is the send time plus this; must exceed the resend interval. Alertmanager resolves an alert whose `endsAt` passed without a re-send (forwarder down): 4 × the interval, as Prometheus does")
+          .key(
+              "alertmanager.request.timeout",
+              "10s",
+              Type.DURATION,
+              "connect and answer timeout of one POST")
+          .key(
+              "alertmanager.retry.initial.backoff",
+              "500ms",
+              Type.DURATION,
+              "first wait after a 5xx, 429 or no answer; doubles per attempt")
+          .key("alertmanager.retry.max.backoff", "30s", Type.DURATION, "cap of the wait")
+          .key(
+              "alertmanager.retry.give.up.after",
+              "2m",
+              Type.DURATION,
+              "a delivery to one Alertmanager still failing after this is given up (counted)")
+          .key(
+              "alertmanager.rebuild.lookback",
+              "7d",
+              Type.DURATION,
+              "how far back (record timestamps) the topic is re-read at start to rebuild the firing alerts")
+          .key(
+              "alertmanager.generator.url",
+              "",
+              Type.STRING,
+              "`generatorURL` of every alert (e.g. a Grafana dashboard); empty leaves it out")
+          .key(
+              "alertmanager.label.<name>",
+              null,
+              Type.STRING,
+              "a static label on every alert that has none of that name, like Prometheus' `external_labels` (e.g. `alertmanager.label.env=prod`); names with `_` are set in the properties file (an environment variable turns `_` into `.`)")
+          .key(
+              "alertmanager.basic.auth.username",
+              null,
+              Type.STRING,
+              "HTTP basic auth to every Alertmanager (Alertmanager's `--web.config.file` `basic_auth_users`); needs a password")
+          .key("alertmanager.basic.auth.password", null, Type.STRING, "its password; never logged")
+          .key(
+              "alertmanager.basic.auth.password.file",
+              null,
+              Type.STRING,
+              "a file holding the password instead")
+          .key(
+              "alertmanager.bearer.token",
+              null,
+              Type.STRING,
+              "a bearer token instead of basic auth (e.g. an authenticating proxy in front of Alertmanager); never logged")
+          .key(
+              "alertmanager.bearer.token.file",
+              null,
+              Type.STRING,
+              "a file holding the bearer token instead")
+          .key(
+              "alertmanager.firing.max",
+              "10000",
+              Type.POSITIVE_INTEGER,
+              "most firing alerts kept for re-sending (alerts); a FIRING beyond this is forwarded once and counted")
+          .key("poll.timeout", "500ms", Type.DURATION, "Kafka poll timeout")
+          .key("metrics.host", "127.0.0.1", Type.STRING, "metrics and health endpoint address")
+          .key("metrics.port", "9406", Type.INTEGER, "its port; 0 turns it off")
+          .build();
+
+  static final Map<String, String> DEFAULTS = KEYS.defaults();
 
   /** The keys the forwarder reads, for reporting unknown ones at start (docs/ALERTING.md). */
   public static KnownKeys knownKeys() {
-    Set<String> keys = new TreeSet<>(DEFAULTS.keySet());
-    for (String secret : List.of("alertmanager.basic.auth.password", "alertmanager.bearer.token")) {
-      keys.add(secret);
-      keys.add(secret + ".file");
-    }
-    keys.add("alertmanager.basic.auth.username");
-    return KnownKeys.forApp(keys, List.of(LABEL_PREFIX), Set.of());
+    return KnownKeys.forApp(KEYS.exactNames(), List.of(LABEL_PREFIX), Set.of());
   }
 
   /**

@@ -2,35 +2,32 @@ package io.infermeter.testsupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.util.List;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
-/** How {@link ConfigDocs} reads a reference table. Unit test. */
+/** Unit tests of {@link ConfigDocs}. */
 class ConfigDocsTest {
 
-  private static final String DOC =
-      "| `http.port` | `4318` | port |\n"
-          + "| `cost.price.per.hour.<gpuType>` | H100 2.50 | price |\n"
-          + "| `slo.class.<c>.ttft.max` / `slo.class.<c>.e2e.max` | 500ms / 10s | thresholds |\n";
+  private static final String DOC = "test-support/target/config-docs-test.md";
 
   @Test
-  void aKeyIsDocumentedVerbatimOrThroughAPlaceholderPattern() {
-    assertThat(
-            ConfigDocs.undocumented(
-                List.of(
-                    "http.port",
-                    "cost.price.per.hour.H100",
-                    "slo.class.batch.ttft.max",
-                    "slo.class.batch.e2e.max"),
-                DOC))
-        .isEmpty();
-  }
+  void aStaleFileIsReportedAndLeftAsItIsUnlessWritingIsAsked() throws IOException {
+    Path file = Path.of("..").resolve(DOC);
+    Files.createDirectories(file.getParent());
+    Files.writeString(file, "table: old\n");
 
-  @Test
-  void aMissingKeyOrOneThePatternDoesNotCoverIsReported() {
-    assertThat(
-            ConfigDocs.undocumented(
-                List.of("http.host", "slo.class.batch.tpot.max", "http.port"), DOC))
-        .containsExactly("http.host", "slo.class.batch.tpot.max");
+    assertThat(ConfigDocs.generatedIsCurrent(DOC, doc -> doc.replace("old", "new"))).isFalse();
+    assertThat(Files.readString(file)).isEqualTo("table: old\n");
+    assertThat(ConfigDocs.generatedIsCurrent(DOC, doc -> doc)).isTrue();
+
+    System.setProperty("config.docs.write", "true");
+    try {
+      assertThat(ConfigDocs.generatedIsCurrent(DOC, doc -> doc.replace("old", "new"))).isTrue();
+    } finally {
+      System.clearProperty("config.docs.write");
+    }
+    assertThat(Files.readString(file)).isEqualTo("table: new\n");
   }
 }

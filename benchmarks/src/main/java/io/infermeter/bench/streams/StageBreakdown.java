@@ -121,6 +121,11 @@ public final class StageBreakdown {
           new Rule("produce/repartition", SP + "SinkNode"),
           new Rule("produce/repartition", SP + "StreamsProducer"),
           new Rule("produce/repartition", "org.apache.kafka.clients.producer."),
+          // Kafka's metrics (sensors of the consumer, producer and Kafka Streams alike: a sensor
+          // is the top named frame wherever it is recorded), the per-record end-to-end latency
+          new Rule("Kafka metrics", "org.apache.kafka.common.metrics."),
+          new Rule("Kafka metrics", SP + "metrics."),
+          new Rule("Kafka metrics", SP + "StreamTask.maybeRecordE2ELatency"),
           // consuming
           new Rule("consume/poll", "org.apache.kafka.clients.consumer."),
           new Rule("Kafka Streams framework", "org.apache.kafka.streams."));
@@ -291,12 +296,14 @@ public final class StageBreakdown {
         cpuUsPerEvent);
     System.out.printf(
         Locale.ROOT,
-        "stream thread execution samples: %d over %.1f s (period %d ms: %.2f s in Java code,"
-            + " %.0f %% of its CPU time; the rest is native code, the kernel, and the VM)%n",
+        "stream thread execution samples: %d over %.1f s, period %d ms: %.2f s in Java code by"
+            + " wall clock (a thread waiting for a core counts) against %.2f s of CPU (%.0f %%);"
+            + " native code, the kernel and the VM are not sampled%n",
         total,
         (last - first) / 1e3,
         periodNanos / 1_000_000,
         total * periodNanos / 1e9,
+        cpuNanos / 1e9,
         cpuNanos > 0 ? 100.0 * total * periodNanos / cpuNanos : 0);
     long allocTotal = allocBytes.values().stream().mapToLong(Long::longValue).sum();
     System.out.println();

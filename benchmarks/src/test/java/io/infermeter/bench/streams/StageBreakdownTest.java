@@ -135,6 +135,25 @@ class StageBreakdownTest {
   }
 
   @Test
+  void sensorsAreMetricsWhereverTheyAreRecorded() {
+    assertThat(
+            StageBreakdown.classify(
+                List.of(
+                    "org.apache.kafka.common.metrics.Sensor.recordInternal",
+                    "org.apache.kafka.common.metrics.Sensor.record",
+                    "org.apache.kafka.clients.consumer.internals.FetchMetricsManager.recordFetch",
+                    "org.apache.kafka.clients.consumer.internals.ClassicKafkaConsumer.poll")))
+        .isEqualTo("Kafka metrics");
+    assertThat(
+            StageBreakdown.classify(
+                List.of(
+                    "java.util.HashMap.get",
+                    SP + "StreamTask.maybeRecordE2ELatency",
+                    SP + "StreamTask.doProcess")))
+        .isEqualTo("Kafka metrics");
+  }
+
+  @Test
   void unnamedStacksAreOther() {
     assertThat(StageBreakdown.classify(List.of("java.lang.Thread.run"))).isEqualTo("other");
     assertThat(StageBreakdown.classify(List.of())).isEqualTo("other");

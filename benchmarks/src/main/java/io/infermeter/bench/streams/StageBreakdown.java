@@ -17,21 +17,25 @@ import jdk.jfr.consumer.RecordingFile;
  * Where the stream thread's time goes, per stage of the topology, from a JFR recording of one
  * measured pass of {@link StreamsThroughputBenchmark} ({@code -Dprofile=<file.jfr>}).
  *
- * <p>Each execution sample of a thread whose name contains the given part ({@code -StreamThread-}
- * by default) is assigned to ONE stage: its stack is walked from the top frame down, and the first
- * frame ({@code class.method}, inlined frames included) that starts with a rule's prefix decides;
- * within one frame the rules are tried in the order of {@link #RULES}. Frames no rule names (the
- * JDK, Kafka's network and record classes, Avro's generic data classes) are passed over, so their
- * time goes to the caller that a rule names: a {@code HashMap.get} under the window processor is
- * window bookkeeping, a {@code String.hashCode} under the Avro deserializer is decoding. A stack
- * with no named frame is "other".
+ * <p>Each execution sample of a stream thread (a name ending in the given part and digits, {@code
+ * -StreamThread-<n>} by default; see {@link #isStreamThread}) is assigned to ONE stage: its stack
+ * is walked from the top frame down, and the first frame ({@code class.method}, inlined frames
+ * included) that starts with a rule's prefix decides; within one frame the rules are tried in the
+ * order of {@link #RULES}. Frames no rule names (the JDK, Kafka's network and record classes,
+ * Avro's generic data classes) are passed over, so their time goes to the caller that a rule names:
+ * a {@code HashMap.get} under the window processor is window bookkeeping, a {@code String.hashCode}
+ * under the Avro deserializer is decoding. A stack with no named frame is "other".
  *
  * <p>Usage: {@code StageBreakdown <file.jfr> [thread-name-part=-StreamThread-]
  * [stream-thread-CPU-us-per-event]}; the last argument overrides the figure the benchmark writes
  * into the recording ({@value #PASS_EVENT} event). Prints per stage: execution samples, their share
  * of the stream thread's samples, that share times the stream thread's CPU per event, and the
  * allocation samples' bytes per event; then the most frequent top frames of "other" and of the
- * Kafka Streams framework stage, and the stream thread's native-method samples by stage. Per stage
+ * Kafka Streams framework stage, and the stream thread's native-method samples by stage. A second
+ * table cuts the same samples by their entry into infermeter's code ({@link #entry}): which
+ * processor, punctuator, serde or store method the time was spent under. {@code -Dwithin=<text>}
+ * keeps only the samples with a frame containing the text (e.g. {@code
+ * RequestWindowProcessor.emit}); shares stay shares of all the stream thread's samples. Per stage
  * it also lists the deciding frames ({@code -Dtop=<n>}, default 6; {@code -Dleaves=true} adds each
  * with the sampled top frame).
  */
@@ -44,6 +48,9 @@ public final class StageBreakdown {
   public static final String STREAM_THREAD = "-StreamThread-";
 
   static final String OTHER = "other";
+
+  private static final java.util.regex.Pattern LAMBDA =
+      java.util.regex.Pattern.compile("\\$\\$Lambda\\$\\d+[+/]0x[0-9a-f]+(\\.\\d+)?");
 
   /**
    * One rule: a frame {@code class.method} starting with {@code prefix} belongs to {@code stage}.
@@ -139,6 +146,37 @@ public final class StageBreakdown {
     return match(frames).stage();
   }
 
+  /**
+   * The entry into infermeter's code: the bottom-most {@code io.infermeter.} frame (the processor,
+   * punctuator, serde or store method Kafka Streams called), or null when the stack has none.
+   */
+  static String entry(List<String> frames) {
+    for (int i = frames.size() - 1; i >= 0; i--) {
+      if (frames.get(i).startsWith("io.infermeter.")) {
+        return frames.get(i);
+      }
+    }
+    return null;
+  }
+
+  /**
+   * The entry and the next infermeter frame above it ({@code entry > callee}), or the entry alone
+   * when the time was spent in the entry method itself or in Kafka and JDK code it called.
+   */
+  static String entryPath(List<String> frames) {
+    for (int i = frames.size() - 1; i >= 0; i--) {
+      if (frames.get(i).startsWith("io.infermeter.")) {
+        for (int j = i - 1; j >= 0; j--) {
+          if (frames.get(j).startsWith("io.infermeter.") && !frames.get(j).equals(frames.get(i))) {
+            return frames.get(i) + " > " + frames.get(j);
+          }
+        }
+        return frames.get(i);
+      }
+    }
+    return null;
+  }
+
   /** The stages in the order the table prints them. */
   static List<String> stages() {
     List<String> out = new ArrayList<>();
@@ -151,6 +189,13 @@ public final class StageBreakdown {
     return out;
   }
 
+  private static final String NO_ENTRY = "(no infermeter frame: Kafka and the JDK)";
+
+  /** {@code io.infermeter.streams.windows.X.m} as {@code windows.X.m}, for the tables. */
+  private static String short2(String frame) {
+    return frame.replace("io.infermeter.streams.", "").replace("io.infermeter.", "");
+  }
+
   static List<String> frames(RecordedStackTrace st) {
     List<String> out = new ArrayList<>();
     if (st == null) {
@@ -158,7 +203,9 @@ public final class StageBreakdown {
     }
     for (RecordedFrame f : st.getFrames()) {
       if (f.isJavaFrame() && f.getMethod() != null) {
-        out.add(f.getMethod().getType().getName() + "." + f.getMethod().getName());
+        // lambdas' hidden classes carry a per-run address: one name per lambda site
+        String type = LAMBDA.matcher(f.getMethod().getType().getName()).replaceAll("\\$\\$Lambda");
+        out.add(type + "." + f.getMethod().getName());
       }
     }
     return out;
@@ -209,8 +256,12 @@ public final class StageBreakdown {
     Map<String, Long> frameworkTops = new HashMap<>();
     Map<String, Long> nativeTops = new HashMap<>();
     Map<String, Map<String, Long>> deciding = new HashMap<>();
+    Map<String, Long> entries = new HashMap<>();
+    Map<String, Long> entryPaths = new HashMap<>();
     Map<String, Map<String, Long>> decidingMethod = new HashMap<>();
     long total = 0;
+    long selected = 0;
+    String within = System.getProperty("within");
     long events = 0;
     long cpuNanos = 0;
     double drainedRate = 0;
@@ -227,10 +278,22 @@ public final class StageBreakdown {
             if (!matches(e.getThread("sampledThread"), part)) {
               continue;
             }
+            total++;
+            long t = e.getStartTime().toEpochMilli();
+            first = Math.min(first, t);
+            last = Math.max(last, t);
             List<String> frames = frames(e.getStackTrace());
+            if (within != null && frames.stream().noneMatch(f -> f.contains(within))) {
+              continue;
+            }
+            selected++;
             Match m = match(frames);
             String stage = m.stage();
             samples.merge(stage, 1L, Long::sum);
+            String in = entry(frames);
+            String path = entryPath(frames);
+            entryPaths.merge(path == null ? NO_ENTRY : short2(path), 1L, Long::sum);
+            entries.merge(in == null ? NO_ENTRY : short2(in), 1L, Long::sum);
             if (m.frame() != null) {
               deciding
                   .computeIfAbsent(stage, k -> new HashMap<>())
@@ -243,10 +306,6 @@ public final class StageBreakdown {
                   .computeIfAbsent(stage, k -> new HashMap<>())
                   .merge(m.frame(), 1L, Long::sum);
             }
-            total++;
-            long t = e.getStartTime().toEpochMilli();
-            first = Math.min(first, t);
-            last = Math.max(last, t);
             if (!frames.isEmpty()) {
               if (stage.equals(OTHER)) {
                 otherTops.merge(String.join(" < ", head(frames, 3)), 1L, Long::sum);
@@ -269,7 +328,11 @@ public final class StageBreakdown {
             if (!matches(e.getThread(), part)) {
               continue;
             }
-            allocBytes.merge(classify(frames(e.getStackTrace())), e.getLong("weight"), Long::sum);
+            List<String> frames = frames(e.getStackTrace());
+            if (within != null && frames.stream().noneMatch(f -> f.contains(within))) {
+              continue;
+            }
+            allocBytes.merge(classify(frames), e.getLong("weight"), Long::sum);
           }
           case PASS_EVENT -> {
             events = e.getLong("events");
@@ -327,10 +390,46 @@ public final class StageBreakdown {
     }
     System.out.printf(
         Locale.ROOT,
-        "| **stream thread** | %d | 100 %% | %.2f | %s |%n",
-        total,
-        cpuUsPerEvent,
+        "| **%s** | %d | %.1f %% | %.2f | %s |%n",
+        within == null ? "stream thread" : "stream thread, within " + within,
+        selected,
+        total > 0 ? 100.0 * selected / total : 0,
+        total > 0 ? cpuUsPerEvent * selected / total : 0,
         events > 0 ? String.format(Locale.ROOT, "%.0f B", (double) allocTotal / events) : "-");
+    System.out.println();
+    System.out.println(
+        "by entry into infermeter's code (the bottom-most io.infermeter frame), all stages:");
+    System.out.println("| entry | samples | share | us per event |");
+    System.out.println("|---|---|---|---|");
+    long all = total;
+    entries.entrySet().stream()
+        .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+        .limit(Math.max(topN, 12))
+        .forEach(
+            e ->
+                System.out.printf(
+                    Locale.ROOT,
+                    "| %s | %d | %.1f %% | %.2f |%n",
+                    e.getKey(),
+                    e.getValue(),
+                    100.0 * e.getValue() / all,
+                    cpuUsPerEvent * e.getValue() / all));
+    System.out.println();
+    System.out.println("the same, with the next infermeter frame above the entry:");
+    System.out.println("| entry > callee | samples | share | us per event |");
+    System.out.println("|---|---|---|---|");
+    entryPaths.entrySet().stream()
+        .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+        .limit(Math.max(topN, 16))
+        .forEach(
+            e ->
+                System.out.printf(
+                    Locale.ROOT,
+                    "| %s | %d | %.1f %% | %.2f |%n",
+                    e.getKey(),
+                    e.getValue(),
+                    100.0 * e.getValue() / all,
+                    cpuUsPerEvent * e.getValue() / all));
     System.out.println();
     System.out.println(
         "per stage, the deciding frames (their share of all stream thread samples):");

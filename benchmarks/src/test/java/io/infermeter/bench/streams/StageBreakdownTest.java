@@ -154,6 +154,18 @@ class StageBreakdownTest {
   }
 
   @Test
+  void theEntryIsTheBottomMostInfermeterFrame() {
+    assertThat(
+            StageBreakdown.entry(
+                List.of(
+                    "io.infermeter.streams.latency.SparseHistogram.merge",
+                    "io.infermeter.streams.windows.FleetRollupProcessor.process",
+                    SP + "ProcessorNode.process")))
+        .isEqualTo("io.infermeter.streams.windows.FleetRollupProcessor.process");
+    assertThat(StageBreakdown.entry(List.of(SP + "StreamTask.process"))).isNull();
+  }
+
+  @Test
   void unnamedStacksAreOther() {
     assertThat(StageBreakdown.classify(List.of("java.lang.Thread.run"))).isEqualTo("other");
     assertThat(StageBreakdown.classify(List.of())).isEqualTo("other");

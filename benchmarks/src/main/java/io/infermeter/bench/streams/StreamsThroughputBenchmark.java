@@ -47,9 +47,13 @@ import org.apache.kafka.streams.KafkaStreams;
  * </ol>
  *
  * Usage: {@code StreamsThroughputBenchmark [events=400000] [partitions=2] [hosts=100] [models=4]}
- * ({@code -Dwarmup=<events>}: an unreported first pass, default half the events); bootstrap and
- * registry from INFERMETER_KAFKA_BOOTSTRAP / INFERMETER_SCHEMA_REGISTRY_URL, else the local stack's
- * stack.env. The whole run is bounded: each phase gives up after 150 s.
+ * ({@code -Dwarmup=<events>}: an unreported first pass, default half the events; {@code
+ * -Dfloor=true}: a no-op processor instead of the topology, {@code -Dfloor=both}: the topology's
+ * passes, then the floor's, in this JVM; {@code -Dprofile=<file.jfr>}: a JFR recording of each
+ * measured pass from start to drained, {@code -topology}/{@code -floor} appended to the name with
+ * {@code -Dfloor=both}, read by {@link StageBreakdown}); bootstrap and registry from
+ * INFERMETER_KAFKA_BOOTSTRAP / INFERMETER_SCHEMA_REGISTRY_URL, else the local stack's stack.env.
+ * The whole run is bounded: each phase gives up after 150 s.
  */
 public final class StreamsThroughputBenchmark {
 
@@ -74,15 +78,116 @@ public final class StreamsThroughputBenchmark {
     // it, C2 compilations (seconds of CPU on this 2-core machine) run during the whole measured
     // pass.
     int warmup = Integer.getInteger("warmup", n / 2);
-    if (warmup > 0) {
-      System.out.println("=== warm-up pass (" + warmup + " events, not the measurement) ===");
-      run(args, warmup);
-      System.out.println("=== measured pass (" + n + " events) ===");
+    String floorMode = System.getProperty("floor", "false");
+    boolean both = "both".equals(floorMode);
+    List<Boolean> modes = both ? List.of(false, true) : List.of(Boolean.parseBoolean(floorMode));
+    String profile = System.getProperty("profile");
+    List<PassResult> results = new ArrayList<>();
+    boolean ok = true;
+    for (boolean floor : modes) {
+      String mode = floor ? "floor" : "topology";
+      if (warmup > 0) {
+        System.out.println(
+            "=== " + mode + ": warm-up pass (" + warmup + " events, not the measurement) ===");
+        // profiling: the warm-up pass runs under a recording too (not written), or JFR's
+        // start-up in the measured pass doubles the JIT compiler's work there (seen: C2 threads
+        // 8.9 s without JFR, 18.7 s with it, for the same 1,000,000-event topology pass)
+        run(args, warmup, floor, profile == null ? null : DISCARD);
+      }
+      System.out.println("=== " + mode + ": measured pass (" + n + " events) ===");
+      Path jfr = null;
+      if (profile != null) {
+        jfr = Path.of(both ? profile.replaceFirst("(\\.jfr)?$", "-" + mode + ".jfr") : profile);
+      }
+      PassResult r = run(args, n, floor, jfr);
+      results.add(r);
+      ok &= r.complete();
     }
-    System.exit(run(args, n) ? 0 : 1);
+    if (both && results.get(0).drainedRate() > 0 && results.get(1).drainedRate() > 0) {
+      PassResult topology = results.get(0);
+      PassResult floor = results.get(1);
+      System.out.printf(
+          Locale.ROOT,
+          "TOPOLOGY VS FLOOR (measured passes of this run): drained %.0f vs %.0f events/s = "
+              + "%.1f %% of the floor; stream thread CPU per event %.2f vs %.2f us%n",
+          topology.drainedRate(),
+          floor.drainedRate(),
+          100 * topology.drainedRate() / floor.drainedRate(),
+          topology.streamThreadCpuUsPerEvent(),
+          floor.streamThreadCpuUsPerEvent());
+    }
+    System.exit(ok ? 0 : 1);
   }
 
-  private static boolean run(String[] args, int n) throws Exception {
+  /**
+   * One pass's outcome: all input committed, events/s from RUNNING to drained (0 when not drained),
+   * the stream threads' CPU per input event from their start to drained.
+   */
+  private record PassResult(
+      boolean complete, double drainedRate, double streamThreadCpuUsPerEvent) {}
+
+  /**
+   * Written into the JFR recording when the pass is drained: what {@link StageBreakdown} needs to
+   * turn sample shares into microseconds per event.
+   */
+  @jdk.jfr.Name(StageBreakdown.PASS_EVENT)
+  @jdk.jfr.Label("Measured pass")
+  @jdk.jfr.Category("infermeter")
+  static final class MeasuredPassEvent extends jdk.jfr.Event {
+    @jdk.jfr.Label("Input events")
+    long events;
+
+    @jdk.jfr.Label("Stream threads' CPU (ns), start to drained")
+    long streamThreadCpuNanos;
+
+    @jdk.jfr.Label("Floor mode (no-op processor)")
+    boolean floor;
+
+    @jdk.jfr.Label("Events/s from RUNNING to drained")
+    double drainedRate;
+
+    @jdk.jfr.Label("Execution sample period (ms)")
+    long samplePeriodMs;
+  }
+
+  /**
+   * A JFR recording of the stream threads' time: execution samples at {@code -Dprofile.period.ms}
+   * (default 10), native-method samples at twice that, allocation samples throttled to 150/s.
+   */
+  private static jdk.jfr.Recording startRecording() {
+    long periodMs = Long.getLong("profile.period.ms", 2);
+    jdk.jfr.Recording rec = new jdk.jfr.Recording();
+    rec.setName("streams-measured-pass");
+    rec.enable("jdk.ExecutionSample").withPeriod(Duration.ofMillis(periodMs));
+    rec.enable("jdk.NativeMethodSample").withPeriod(Duration.ofMillis(2 * periodMs));
+    rec.enable("jdk.ObjectAllocationSample").with("throttle", "150/s");
+    rec.enable("jdk.GarbageCollection");
+    rec.enable(StageBreakdown.PASS_EVENT);
+    rec.setToDisk(true);
+    rec.start();
+    return rec;
+  }
+
+  /** CPU nanoseconds of this JVM's live stream threads. */
+  private static long streamThreadCpuNanos() {
+    java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+    long sum = 0;
+    for (long id : mx.getAllThreadIds()) {
+      java.lang.management.ThreadInfo info = mx.getThreadInfo(id);
+      long cpu = mx.getThreadCpuTime(id);
+      if (info != null
+          && cpu > 0
+          && StageBreakdown.isStreamThread(info.getThreadName(), StageBreakdown.STREAM_THREAD)) {
+        sum += cpu;
+      }
+    }
+    return sum;
+  }
+
+  /** A pass recorded with JFR whose recording is not written (the warm-up pass). */
+  private static final Path DISCARD = Path.of("");
+
+  private static PassResult run(String[] args, int n, boolean floor, Path jfr) throws Exception {
     int partitions = args.length > 1 ? Integer.parseInt(args[1]) : 2;
     int hosts = args.length > 2 ? Integer.parseInt(args[2]) : 100;
     int models = args.length > 3 ? Integer.parseInt(args[3]) : 4;
@@ -156,7 +261,6 @@ public final class StreamsThroughputBenchmark {
     StreamsCounters counters = new StreamsCounters();
     Properties props =
         InfermeterTopology.streamsProperties(settings, serdes, counters, Clock.systemUTC());
-    boolean floor = Boolean.getBoolean("floor");
     KafkaStreams streams =
         new KafkaStreams(
             floor
@@ -187,6 +291,8 @@ public final class StreamsThroughputBenchmark {
           return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler
               .StreamThreadExceptionResponse.REPLACE_THREAD;
         });
+    jdk.jfr.Recording recording = jfr == null ? null : startRecording();
+    long[] streamCpuDrained = {0};
     streams.start();
     long committed = 0;
     long steadyFromCount = 0;
@@ -233,6 +339,7 @@ public final class StreamsThroughputBenchmark {
         if (drained) {
           drainedAt = System.nanoTime();
           cpuDrained[0] = os.getProcessCpuTime();
+          streamCpuDrained[0] = streamThreadCpuNanos();
           osTicksDrained.putAll(osThreadTicks());
         } else if (System.nanoTime() + 300_000_000L >= deadline) {
           offsets.forEach(
@@ -254,6 +361,30 @@ public final class StreamsThroughputBenchmark {
         }
       }
     }
+    double drainedRate = 0;
+    if (drainedAt > 0) {
+      drainedRate = committed / ((drainedAt - (runningAt[0] == 0 ? start : runningAt[0])) / 1e9);
+    }
+    if (recording != null) {
+      MeasuredPassEvent pass = new MeasuredPassEvent();
+      pass.events = n;
+      pass.streamThreadCpuNanos = streamCpuDrained[0];
+      pass.floor = floor;
+      pass.drainedRate = drainedRate;
+      pass.samplePeriodMs = Long.getLong("profile.period.ms", 2);
+      pass.commit();
+      recording.stop();
+      if (jfr != DISCARD) {
+        recording.dump(jfr);
+        System.out.println(
+            "JFR recording of this pass (start to drained): " + jfr.toAbsolutePath());
+      }
+      recording.close();
+    }
+    System.out.printf(
+        Locale.ROOT,
+        "stream thread CPU per event (start to drained): %.2f us%n",
+        streamCpuDrained[0] / 1e3 / n);
     System.out.println("final state " + streams.state());
     printThreadCpu();
     printOsThreadCpu(osTicksStart, osTicksDrained, n);
@@ -317,7 +448,7 @@ public final class StreamsThroughputBenchmark {
         counters.duplicates.sum(),
         counters.deadLetterTotal(),
         counters.deadLetters());
-    return committed >= n;
+    return new PassResult(committed >= n, drainedRate, streamCpuDrained[0] / 1e3 / n);
   }
 
   /**

@@ -1,5 +1,6 @@
 package io.infermeter.demo;
 
+import java.math.BigDecimal;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
@@ -39,6 +40,16 @@ final class Summary {
             + windowed
             + ") "
             + "WHERE cohort = 'warm' AND metric IN ('e2e', 'ttft', 'tpot') ORDER BY model, metric");
+    System.out.println();
+    System.out.println(
+        "Slowest request of each model's worst 10 s window (highest warm e2e p99; its exemplars)");
+    List<Slowest> slowest = slowest(from, to);
+    for (Slowest x : slowest) {
+      System.out.println("  " + x.line());
+    }
+    if (slowest.isEmpty()) {
+      System.out.println("  (no rows)");
+    }
     table(
         "Cost per 1M output tokens by model and GPU type (attributed; idle cost excluded)",
         "SELECT model, gpu_type, currency, round(attributed_cost, 4) AS cost, output_tokens, "
@@ -73,6 +84,88 @@ final class Summary {
         "  the collector still takes requests at "
             + collectorUrl
             + "/v1/requests while the stack runs");
+  }
+
+  /**
+   * The slowest request of one model's worst window: the 10 s window with the highest warm e2e p99
+   * (merged over the hosts; the earliest on a tie) and the slowest of its hosts' exemplars (the
+   * smaller event id on a tie). Event id empty when the window's rows carry no exemplar.
+   */
+  record Slowest(
+      String model,
+      String windowStart,
+      long windowP99Us,
+      long e2eUs,
+      String requestId,
+      String eventId,
+      String host) {
+
+    /** The summary's line, e2e and p99 in ms. */
+    String line() {
+      String window = "window " + windowStart + " UTC (p99 " + ms(windowP99Us) + " ms)";
+      if (eventId.isEmpty()) {
+        return model + ": no exemplar stored for its worst " + window;
+      }
+      return model
+          + ": e2e "
+          + ms(e2eUs)
+          + " ms, request "
+          + (requestId.isEmpty() ? "(none)" : requestId)
+          + " (event "
+          + eventId
+          + "), host "
+          + host
+          + ", "
+          + window;
+    }
+
+    private static String ms(long us) {
+      return BigDecimal.valueOf(us, 3).toPlainString();
+    }
+  }
+
+  /** Per model, the slowest request of its worst 10 s window in [from, to), by model. */
+  List<Slowest> slowest(String from, String to) throws SQLException {
+    String rows =
+        database
+            + ".window_latency FINAL ARRAY_JOIN WHERE scope = 'host' AND cohort = 'warm' AND metric = 'e2e'"
+            + " AND window_size_ms = 10000 AND window_start >= toDateTime64('"
+            + from
+            + "', 6, 'UTC') AND window_start < toDateTime64('"
+            + to
+            + "', 6, 'UTC')";
+    String sql =
+        "SELECT w.model, formatDateTime(w.ws, '%Y-%m-%d %H:%i:%S', 'UTC'), w.p99_us, x.value_us,"
+            + " x.request_id, x.event_id, x.host FROM ("
+            + " SELECT model, argMax(window_start, (p99, -toUnixTimestamp64Micro(window_start))) AS ws,"
+            + " max(p99) AS p99_us FROM ("
+            + " SELECT model, window_start, quantileExactWeighted(0.99)(v, c) AS p99 FROM "
+            + rows.replace("ARRAY_JOIN", "ARRAY JOIN bucket_values_us AS v, bucket_counts AS c")
+            + " GROUP BY model, window_start) GROUP BY model) AS w"
+            + " LEFT JOIN ("
+            + " SELECT model, window_start, host, value_us, event_id, request_id FROM "
+            + rows.replace(
+                "ARRAY_JOIN",
+                "ARRAY JOIN exemplar_values_us AS value_us, exemplar_event_ids AS event_id,"
+                    + " exemplar_request_ids AS request_id")
+            + ") AS x ON x.model = w.model AND x.window_start = w.ws"
+            + " ORDER BY w.model, x.value_us DESC, x.event_id LIMIT 1 BY w.model";
+    List<Slowest> out = new ArrayList<>();
+    try (Statement st = ch.createStatement();
+        ResultSet rs = st.executeQuery(sql)) {
+      while (rs.next()) {
+        out.add(
+            new Slowest(
+                rs.getString(1),
+                rs.getString(2),
+                rs.getLong(3),
+                rs.getLong(4),
+                rs.getString(5),
+                rs.getString(6),
+                rs.getString(7)));
+      }
+    }
+    return out;
   }
 
   private void table(String title, String sql) throws SQLException {

@@ -9,12 +9,15 @@ import io.infermeter.schemas.RequestTimings;
 import io.infermeter.schemas.TopicSpec;
 import io.infermeter.schemas.Topics;
 import io.infermeter.testsupport.Infra;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -23,6 +26,7 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -50,6 +54,8 @@ import picocli.CommandLine;
  */
 class EndToEndIT {
 
+  private static final DateTimeFormatter SUMMARY_TIME =
+      DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
   private static final DateTimeFormatter CH_TIME =
       DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS").withZone(ZoneOffset.UTC);
 
@@ -203,6 +209,81 @@ class EndToEndIT {
           assertWithinHdrPrecision(model + " p99.9", rs.getLong(5), nearestRank(e2e, 0.999));
         }
         assertThat(models).isEqualTo(expected.size());
+      }
+
+      // 2b. the summary's line per model names the slowest successful warm request of the model's
+      // worst 10 s window (highest merged e2e p99) as sent: its exact e2e, request id and host
+      List<Summary.Slowest> slowest = new Summary(ch, database).slowest(from, to);
+      assertThat(slowest)
+          .extracting(Summary.Slowest::model)
+          .containsExactlyInAnyOrderElementsOf(expected.keySet());
+      PrintStream stdout = System.out;
+      ByteArrayOutputStream printed = new ByteArrayOutputStream();
+      try {
+        System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));
+        new Summary(ch, database).print(from, to, "http://127.0.0.1:1", infra.clickhouseJdbcUrl());
+      } finally {
+        System.setOut(stdout);
+      }
+      for (Summary.Slowest s : slowest) {
+        Map<Long, List<RequestEvent>> byWindow = new HashMap<>();
+        sent.stream()
+            .filter(
+                e ->
+                    e.getModel().equals(s.model())
+                        && !e.getColdStart()
+                        && e.getStatus() == RequestStatus.OK)
+            .forEach(
+                e ->
+                    byWindow
+                        .computeIfAbsent(
+                            Math.floorDiv(e.getCompletedUs(), 10_000_000L) * 10_000_000L,
+                            w -> new ArrayList<>())
+                        .add(e));
+        long windowUs =
+            LocalDateTime.parse(s.windowStart(), SUMMARY_TIME)
+                    .toInstant(ZoneOffset.UTC)
+                    .toEpochMilli()
+                * 1000;
+        List<RequestEvent> window = byWindow.get(windowUs);
+        assertThat(window).as("sent requests of %s", s).isNotNull();
+        // the collector assigns the event ids (the simulator's JSON has none): the request id
+        // names the request, and an exact tie in e2e may pick either
+        long top =
+            window.stream()
+                .mapToLong(e -> RequestTimings.e2eUs(e).orElseThrow())
+                .max()
+                .orElseThrow();
+        assertThat(s.e2eUs()).as("slowest e2e of %s", s).isEqualTo(top);
+        RequestEvent named =
+            window.stream()
+                .filter(e -> e.getRequestId() != null && e.getRequestId().equals(s.requestId()))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no sent request " + s.requestId()));
+        assertThat(RequestTimings.e2eUs(named).orElseThrow()).isEqualTo(top);
+        assertThat(s.host()).isEqualTo(named.getHost());
+        assertThat(s.eventId()).isNotEmpty();
+        long[] e2e =
+            window.stream()
+                .mapToLong(e -> RequestTimings.e2eUs(e).orElseThrow())
+                .sorted()
+                .toArray();
+        assertWithinHdrPrecision(
+            s.model() + " worst window p99", s.windowP99Us(), nearestRank(e2e, 0.99));
+        // no window of the summary's range has a higher p99 (beyond histogram precision)
+        for (Map.Entry<Long, List<RequestEvent>> w : byWindow.entrySet()) {
+          if (w.getKey() >= run.summaryStart && w.getKey() < run.summaryEndUs) {
+            long[] other =
+                w.getValue().stream()
+                    .mapToLong(e -> RequestTimings.e2eUs(e).orElseThrow())
+                    .sorted()
+                    .toArray();
+            assertThat((double) nearestRank(other, 0.99))
+                .as("p99 of %s window %d us vs the worst", s.model(), w.getKey())
+                .isLessThanOrEqualTo(s.windowP99Us() * 1.002 + 1);
+          }
+        }
+        assertThat(printed.toString(StandardCharsets.UTF_8)).contains("  " + s.line() + "\n");
       }
 
       // 3. every scripted incident raised once and resolved once

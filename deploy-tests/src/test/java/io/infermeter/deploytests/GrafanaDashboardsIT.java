@@ -55,6 +55,15 @@ class GrafanaDashboardsIT {
   private static final long[] H2_VALUES = {150, 200, 400, 900};
   private static final long[] H2_COUNTS = {10, 10, 79, 2};
 
+  // the exemplars of the two host rows, slowest first; a request without a request id has ''
+  private static final long[] H1_EXEMPLAR_VALUES = {300, 200, 200};
+  private static final List<String> H1_EXEMPLAR_EVENTS = List.of("ev-h1-1", "ev-h1-2", "ev-h1-3");
+  private static final List<String> H1_EXEMPLAR_REQUESTS = List.of("req-h1-1", "", "req-h1-3");
+  private static final long[] H2_EXEMPLAR_VALUES = {900, 900, 400};
+  private static final List<String> H2_EXEMPLAR_EVENTS = List.of("ev-h2-1", "ev-h2-2", "ev-h2-3");
+  private static final List<String> H2_EXEMPLAR_REQUESTS =
+      List.of("req-h2-1", "req-h2-2", "req-h2-3");
+
   private static String database;
   private static Connection connection;
 
@@ -91,7 +100,8 @@ class GrafanaDashboardsIT {
         "INSERT INTO "
             + database
             + ".window_latency (window_start, window_end, window_size_ms, scope, "
-            + "host, model, metric, cohort, count, bucket_values_us, bucket_counts, kafka_offset) VALUES ";
+            + "host, model, metric, cohort, count, bucket_values_us, bucket_counts, kafka_offset, "
+            + "exemplar_values_us, exemplar_event_ids, exemplar_request_ids) VALUES ";
     st.execute(
         latency
             + row(
@@ -106,7 +116,10 @@ class GrafanaDashboardsIT {
                 100,
                 arr(H1_VALUES),
                 arr(H1_COUNTS),
-                1)
+                1,
+                arr(H1_EXEMPLAR_VALUES),
+                ids(H1_EXEMPLAR_EVENTS),
+                ids(H1_EXEMPLAR_REQUESTS))
             + ","
             + row(
                 ws,
@@ -120,7 +133,10 @@ class GrafanaDashboardsIT {
                 101,
                 arr(H2_VALUES),
                 arr(H2_COUNTS),
-                2)
+                2,
+                arr(H2_EXEMPLAR_VALUES),
+                ids(H2_EXEMPLAR_EVENTS),
+                ids(H2_EXEMPLAR_REQUESTS))
             + ","
             // the fleet rollup describes the same requests again: a panel that read it would double
             // count
@@ -136,7 +152,10 @@ class GrafanaDashboardsIT {
                 1000,
                 "[5000000]",
                 "[1000]",
-                3)
+                3,
+                "[5000000]",
+                "['ev-fleet']",
+                "['req-fleet']")
             + ","
             + row(
                 ws,
@@ -150,7 +169,10 @@ class GrafanaDashboardsIT {
                 100,
                 "[100000, 900000]",
                 "[90, 10]",
-                4)
+                4,
+                "[]",
+                "[]",
+                "[]")
             + ","
             + row(
                 ws,
@@ -164,7 +186,10 @@ class GrafanaDashboardsIT {
                 100,
                 "[10000, 90000]",
                 "[80, 20]",
-                5)
+                5,
+                "[]",
+                "[]",
+                "[]")
             + ","
             // token rates, milli-tokens per second: 20 and 50 tokens/s; 5,000 tokens/s of prefill
             + row(
@@ -179,7 +204,10 @@ class GrafanaDashboardsIT {
                 100,
                 "[20015, 50015]",
                 "[10, 90]",
-                6)
+                6,
+                "[]",
+                "[]",
+                "[]")
             + ","
             + row(
                 ws,
@@ -193,7 +221,10 @@ class GrafanaDashboardsIT {
                 100,
                 "[5001215]",
                 "[100]",
-                7));
+                7,
+                "[]",
+                "[]",
+                "[]"));
     st.execute(
         "INSERT INTO "
             + database
@@ -332,6 +363,7 @@ class GrafanaDashboardsIT {
     for (String model : HOSTILE) {
       String m = lit(model);
       for (String metric : List.of("e2e", "ttft", "tpot", "output_tps", "input_tps")) {
+        long o = offset++;
         st.execute(
             latency
                 + row(
@@ -346,7 +378,10 @@ class GrafanaDashboardsIT {
                     10,
                     "[100000]",
                     "[10]",
-                    offset++));
+                    o,
+                    "[100000]",
+                    "['ev-" + o + "']",
+                    "['req-" + o + "']"));
       }
       st.execute(
           "INSERT INTO "
@@ -552,6 +587,35 @@ class GrafanaDashboardsIT {
     assertThat(((Number) r.get("p999_us")).longValue()).isEqualTo(nearestRank(merged, 0.999));
   }
 
+  @Test
+  void exemplarPanelListsTheSlowestRequestsOfTheHostRowsSlowestFirst() throws SQLException {
+    Query panel =
+        queries()
+            .filter(
+                q ->
+                    q.dashboard().equals("infermeter-latency.json")
+                        && q.where().contains("(exemplars)"))
+            .findFirst()
+            .orElseThrow();
+    List<Map<String, Object>> rows = run(expand(panel));
+    // both host rows merged, ties by event id; the fleet rollup's exemplar is the same requests
+    // again and stays out
+    assertThat(rows)
+        .extracting(
+            r -> ((Number) r.get("value_us")).longValue(),
+            r -> r.get("request_id"),
+            r -> r.get("event_id"),
+            r -> r.get("host"),
+            r -> r.get("model"))
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(900L, "req-h2-1", "ev-h2-1", "host-2", MODEL),
+            org.assertj.core.groups.Tuple.tuple(900L, "req-h2-2", "ev-h2-2", "host-2", MODEL),
+            org.assertj.core.groups.Tuple.tuple(400L, "req-h2-3", "ev-h2-3", "host-2", MODEL),
+            org.assertj.core.groups.Tuple.tuple(300L, "req-h1-1", "ev-h1-1", "host-1", MODEL),
+            org.assertj.core.groups.Tuple.tuple(200L, "", "ev-h1-2", "host-1", MODEL),
+            org.assertj.core.groups.Tuple.tuple(200L, "req-h1-3", "ev-h1-3", "host-1", MODEL));
+  }
+
   /** Every sample of a histogram as one value each (the buckets' highest equivalent values). */
   private static LongStream expandBuckets(long[] values, long[] counts) {
     return LongStream.range(0, values.length)
@@ -570,6 +634,10 @@ class GrafanaDashboardsIT {
 
   private static String arr(long[] values) {
     return Arrays.toString(values);
+  }
+
+  private static String ids(List<String> ids) {
+    return "[" + String.join(", ", ids.stream().map(GrafanaDashboardsIT::lit).toList()) + "]";
   }
 
   private static String q(String s) {

@@ -82,6 +82,7 @@ class ReportIT {
     workDir = Files.createDirectories(Path.of("target", "report-it").toAbsolutePath());
     migrate();
     insertLatency();
+    insertExemplarRequests();
     insertEnergyAlertsBottlenecks();
   }
 
@@ -139,6 +140,69 @@ class ReportIT {
       assertThat(html)
           .contains("<title>p99 " + at + ": " + Html.number(p99 / 1000.0, 9) + "</title>");
     }
+    // per model, the window with the highest e2e p99 and its 3 slowest exemplars over both hosts
+    // (the fleet rollup's exemplar is not one), with the raw request where it is stored
+    for (int mi = 0; mi < MODELS.size(); mi++) {
+      String model = MODELS.get(mi);
+      int worst = 0;
+      for (int w = 1; w < WINDOWS; w++) {
+        if (exactQuantile(merge("e2e", model, w), 0.99)
+            > exactQuantile(merge("e2e", model, worst), 0.99)) {
+          worst = w;
+        }
+      }
+      assertThat(worst).as("fixture: the worst window has stored exemplars").isPositive();
+      int worstWindow = worst;
+      List<Ex> slowest =
+          exemplars.stream()
+              .filter(x -> x.model().equals(model) && x.window() == worstWindow)
+              .sorted(Comparator.comparingLong(Ex::valueUs).reversed().thenComparing(Ex::eventId))
+              .limit(3)
+              .toList();
+      assertThat(slowest)
+          .extracting(Ex::host)
+          .as("both hosts among the slowest")
+          .contains("h1", "h2");
+      String id = "exemplars-" + (mi + 1); // models in name order
+      int at = html.indexOf("<table id=\"" + id + "\">");
+      assertThat(at).as("table %s", id).isNotNegative();
+      String table = html.substring(at, html.indexOf("</table>", at));
+      NavigableMap<Long, Long> worstHist = merge("e2e", model, worst);
+      assertThat(table)
+          .contains(
+              "<caption>"
+                  + Html.escape(
+                      "Model "
+                          + model
+                          + ": window starting "
+                          + Html.utc(T0.plusMillis(worst * WINDOW_MS))
+                          + ", p99 e2e "
+                          + Html.microsAsMillis(exactQuantile(worstHist, 0.99))
+                          + " ms over "
+                          + worstHist.values().stream().mapToLong(Long::longValue).sum()
+                          + " requests"));
+      StringBuilder rows = new StringBuilder();
+      int rank = 0;
+      for (Ex x : slowest) {
+        rows.append("<tr>")
+            .append(num(++rank, Integer.toString(rank)))
+            .append(num(x.valueUs(), Html.microsAsMillis(x.valueUs())))
+            .append(td(x.requestId().isEmpty() ? "-" : x.requestId()))
+            .append(td(x.eventId()))
+            .append(td(x.host()))
+            .append(td(x.stored() ? "OK" : "not stored"));
+        if (x.stored() && !x.bare()) {
+          rows.append(num(x.ttftUs(), Html.microsAsMillis(x.ttftUs())))
+              .append(num(x.inputTokens(), Long.toString(x.inputTokens())))
+              .append(num(x.outputTokens(), Long.toString(x.outputTokens())));
+        } else {
+          rows.append(td("-")).append(td("-")).append(td("-"));
+        }
+        rows.append("</tr>\n");
+      }
+      assertThat(table).contains("<tbody>\n" + rows + "</tbody>");
+    }
+    assertThat(html).doesNotContain("fleet-ev");
     // TTFT / TPOT attainment from the buckets
     for (String model : MODELS) {
       assertThat(Double.parseDouble(rowValues(html, "table-slo", model, "ttft").get(3)))
@@ -265,7 +329,10 @@ class ReportIT {
     String html = Files.readString(out, StandardCharsets.UTF_8);
     assertThat(html)
         .doesNotContain("<svg")
-        .contains("data-chart-empty=\"chart-latency-e2e\"", "data-chart-empty=\"chart-cost\"");
+        .contains(
+            "data-chart-empty=\"chart-latency-e2e\"",
+            "data-chart-empty=\"chart-cost\"",
+            "data-table-empty=\"exemplars\">No latency windows in the selected time range");
   }
 
   @Test
@@ -348,6 +415,14 @@ class ReportIT {
         .as("chromium exit code; stderr: %s", Files.readString(stderr))
         .isZero();
     return Files.readString(stdout);
+  }
+
+  private static String td(String text) {
+    return "<td>" + Html.escape(text) + "</td>";
+  }
+
+  private static String num(long value, String shown) {
+    return "<td class=\"num\" data-value=\"" + value + "\">" + shown + "</td>";
   }
 
   private static int count(String text, String regex) {
@@ -508,7 +583,8 @@ class ReportIT {
                 + db
                 + ".window_latency (window_start, window_end, window_size_ms,"
                 + " scope, cluster, region, host, model, model_version, gpu_type, metric, cohort, count, bucket_values_us,"
-                + " bucket_counts, kafka_partition, kafka_offset) VALUES ");
+                + " bucket_counts, kafka_partition, kafka_offset, exemplar_values_us, exemplar_event_ids,"
+                + " exemplar_request_ids) VALUES ");
     boolean first = true;
     Map<String, Long> base = Map.of("e2e", 800_000L, "ttft", 300_000L, "tpot", 30_000L);
     for (int w = 0; w < WINDOWS; w++) {
@@ -553,6 +629,8 @@ class ReportIT {
                 .append(arr(h.values()))
                 .append(", 0, ")
                 .append(1000 + w)
+                .append(", ")
+                .append(exemplarArrays(metric, mi, hi, w, h.lastKey()))
                 .append(')');
             first = false;
             sql.append(", (")
@@ -561,7 +639,7 @@ class ReportIT {
                 .append(key)
                 .append(str(HOSTS.get(hi)))
                 .append(tail)
-                .append("1, [1], [1], 0, 1)");
+                .append("1, [1], [1], 0, 1, [], [], [])");
             if (hi == 0) {
               // the fleet rollup describes the same requests again: must not be merged in
               sql.append(", (")
@@ -570,11 +648,103 @@ class ReportIT {
                   .append(key)
                   .append("'*'")
                   .append(tail)
-                  .append("5, [99999999], [5], 0, 2)");
+                  .append("5, [99999999], [5], 0, 2, [99999999], ['fleet-ev'], ['fleet-req'])");
             }
           }
         }
       }
+    }
+    try (Statement st = connection.createStatement()) {
+      st.execute(sql.toString());
+    }
+  }
+
+  /** One exemplar of a host row: value, ids, host, and the raw request when one is stored. */
+  private record Ex(
+      String model, int window, long valueUs, String eventId, String requestId, String host) {
+
+    /**
+     * The raw requests table holds exemplars 0 and 2 of each host row of windows 1 and 2 (window 0
+     * is the alert's: its requests are those behind the alert), exemplar 1 never.
+     */
+    boolean stored() {
+      return window > 0 && !eventId.endsWith("-k1");
+    }
+
+    /** Host h2's exemplar 2 is stored without first token and token counts. */
+    boolean bare() {
+      return host.equals("h2") && eventId.endsWith("-k2");
+    }
+
+    long ttftUs() {
+      return 100_000 + valueUs % 1000;
+    }
+
+    long inputTokens() {
+      return 1000 + valueUs % 100;
+    }
+
+    long outputTokens() {
+      return 200 + valueUs % 10;
+    }
+  }
+
+  /** Exemplars of the e2e host rows: 3 per row, slowest first, below the row's largest value. */
+  private final List<Ex> exemplars = new ArrayList<>();
+
+  private String exemplarArrays(String metric, int mi, int hi, int w, long max) {
+    if (!metric.equals("e2e")) {
+      return "[], [], []";
+    }
+    List<Ex> row = new ArrayList<>();
+    for (int k = 0; k < 3; k++) {
+      String id = "x-m" + mi + "-" + HOSTS.get(hi) + "-w" + w + "-k" + k;
+      // a request id with markup; none (empty) for exemplar 1 of h2
+      String requestId = hi == 1 && k == 1 ? "" : "req<\"&'>" + id;
+      row.add(
+          new Ex(MODELS.get(mi), w, max - k * 5_000L - hi * 1_000L, id, requestId, HOSTS.get(hi)));
+    }
+    exemplars.addAll(row);
+    return arr(row.stream().map(Ex::valueUs).toList())
+        + ", ["
+        + String.join(", ", row.stream().map(x -> str(x.eventId())).toList())
+        + "], ["
+        + String.join(", ", row.stream().map(x -> str(x.requestId())).toList())
+        + "]";
+  }
+
+  private void insertExemplarRequests() throws SQLException {
+    StringBuilder sql =
+        new StringBuilder(
+            "INSERT INTO "
+                + db
+                + ".requests (completed_at, event_id, request_id, host, model, status, e2e_us,"
+                + " ttft_us, input_tokens, output_tokens) VALUES ");
+    boolean first = true;
+    for (Ex x : exemplars) {
+      if (!x.stored()) {
+        continue;
+      }
+      sql.append(first ? "" : ", ")
+          .append('(')
+          .append(ts(T0.plusMillis(x.window() * WINDOW_MS + 5_000)))
+          .append(", ")
+          .append(str(x.eventId()))
+          .append(", ")
+          .append(str(x.requestId()))
+          .append(", ")
+          .append(str(x.host()))
+          .append(", ")
+          .append(str(x.model()))
+          .append(", 'OK', ")
+          .append(x.valueUs())
+          .append(", ")
+          .append(
+              x.bare()
+                  ? "NULL, NULL, NULL"
+                  : x.ttftUs() + ", " + x.inputTokens() + ", " + x.outputTokens())
+          .append(')');
+      first = false;
     }
     try (Statement st = connection.createStatement()) {
       st.execute(sql.toString());

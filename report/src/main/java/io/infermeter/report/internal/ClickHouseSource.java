@@ -8,11 +8,13 @@ import io.infermeter.report.internal.ReportData.CostRow;
 import io.infermeter.report.internal.ReportData.DeadLetterRow;
 import io.infermeter.report.internal.ReportData.EnergyMethodRow;
 import io.infermeter.report.internal.ReportData.EnergyRow;
+import io.infermeter.report.internal.ReportData.Exemplar;
 import io.infermeter.report.internal.ReportData.LatencyPoint;
 import io.infermeter.report.internal.ReportData.Percentiles;
 import io.infermeter.report.internal.ReportData.SloClassRow;
 import io.infermeter.report.internal.ReportData.SloRow;
 import io.infermeter.report.internal.ReportData.TopAlertRow;
+import io.infermeter.report.internal.ReportData.WorstWindow;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -51,6 +53,9 @@ public final class ClickHouseSource {
   static final int ALERTS_WITH_REQUESTS = 20;
 
   static final int REQUESTS_PER_ALERT = 10;
+
+  /** Exemplars listed per worst window: all a window_latency row keeps (LatencyStats.exemplars). */
+  static final int EXEMPLARS_PER_WINDOW = 3;
 
   private static final Logger LOG = LoggerFactory.getLogger(ClickHouseSource.class);
 
@@ -360,6 +365,52 @@ public final class ClickHouseSource {
             deadLetters.add(
                 new DeadLetterRow(rs.getString(1), rs.getString(2), rs.getLong(3), rs.getLong(4))));
 
+    List<WorstWindow> worst = new ArrayList<>();
+    String exemplarMetric = exemplarMetric(r);
+    String latencyRows =
+        db
+            + ".window_latency FINAL"
+            + " WHERE scope = 'host' AND cohort = 'warm' AND window_size_ms = "
+            + r.windowMs()
+            + " AND metric = '"
+            + exemplarMetric
+            + "'"; // from a fixed set
+    query(
+        "worst windows (window_latency)",
+        "SELECT model, argMax(ws, (p99, -ws)) AS worst_ws, max(p99) AS worst_p99,"
+            + " argMax(n, (p99, -ws)) AS worst_n FROM ("
+            + " SELECT model, toUnixTimestamp64Micro(window_start) AS ws,"
+            + " quantileExactWeighted(0.99)(v, c) AS p99, sum(c) AS n FROM "
+            + latencyRows.replace(
+                " FINAL", " FINAL ARRAY JOIN bucket_values_us AS v, bucket_counts AS c")
+            + " AND window_start >= toDateTime64("
+            + from
+            + ", 6, 'UTC') AND window_start < toDateTime64("
+            + to
+            + ", 6, 'UTC')"
+            + " GROUP BY model, ws) GROUP BY model ORDER BY model",
+        rs ->
+            worst.add(
+                new WorstWindow(
+                    rs.getString(1),
+                    exemplarMetric,
+                    rs.getLong(2),
+                    rs.getLong(3),
+                    rs.getLong(4),
+                    List.of())));
+    for (int i = 0; i < worst.size(); i++) {
+      WorstWindow w = worst.get(i);
+      worst.set(
+          i,
+          new WorstWindow(
+              w.model(),
+              w.metric(),
+              w.windowStartMicros(),
+              w.p99Us(),
+              w.samples(),
+              exemplars(latencyRows, db, r.windowMs(), w)));
+    }
+
     return new ReportData(
         overTime,
         percentiles,
@@ -373,7 +424,87 @@ public final class ClickHouseSource {
         states[0],
         states[1],
         bottlenecks,
-        deadLetters);
+        deadLetters,
+        worst);
+  }
+
+  /**
+   * The metric whose worst windows are listed: the first latency metric the report charts, e2e when
+   * it charts only token rates.
+   */
+  static String exemplarMetric(ReportRequest r) {
+    return r.latencyMetrics().stream()
+        .filter(m -> !ReportRequest.isTokenRate(m))
+        .findFirst()
+        .orElse("e2e");
+  }
+
+  /**
+   * The exemplars of one worst window: the slowest over its host rows (each row keeps its host's
+   * slowest 3), with the raw request of each where the requests table has it (same event id, host
+   * and model, completed in the window). The model comes from the database, so it is bound as a
+   * parameter.
+   */
+  private List<Exemplar> exemplars(String latencyRows, String db, long windowMs, WorstWindow w)
+      throws SQLException {
+    String start = "fromUnixTimestamp64Micro(toInt64(" + w.windowStartMicros() + "), 'UTC')";
+    String sql =
+        "SELECT x.value_us, x.request_id, x.event_id, x.host, r.found, r.status, r.ttft_us,"
+            + " r.input_tokens, r.output_tokens FROM ("
+            + " SELECT value_us, event_id, request_id, host FROM "
+            + latencyRows.replace(
+                " FINAL",
+                " FINAL ARRAY JOIN exemplar_values_us AS value_us, exemplar_event_ids AS event_id,"
+                    + " exemplar_request_ids AS request_id")
+            + " AND model = ? AND window_start = "
+            + start
+            + " ORDER BY value_us DESC, event_id LIMIT "
+            + EXEMPLARS_PER_WINDOW
+            + ") AS x LEFT JOIN ("
+            + " SELECT event_id, host, toUInt8(1) AS found, status, ttft_us, input_tokens, output_tokens FROM "
+            + db
+            + ".requests FINAL WHERE model = ? AND completed_at >= "
+            + start
+            + " AND completed_at < "
+            + start
+            + " + toIntervalMillisecond("
+            + windowMs
+            + ")) AS r ON r.event_id = x.event_id AND r.host = x.host"
+            + " ORDER BY x.value_us DESC, x.event_id";
+    LOG.debug("exemplars of the worst window of one model: {}", sql);
+    List<Exemplar> out = new ArrayList<>();
+    try (PreparedStatement ps = connection.prepareStatement(sql)) {
+      ps.setString(1, w.model());
+      ps.setString(2, w.model());
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          boolean stored = rs.getInt(5) == 1;
+          out.add(
+              new Exemplar(
+                  rs.getLong(1),
+                  rs.getString(2),
+                  rs.getString(3),
+                  rs.getString(4),
+                  stored,
+                  stored ? rs.getString(6) : "",
+                  orMinusOne(rs, 7),
+                  orMinusOne(rs, 8),
+                  orMinusOne(rs, 9)));
+        }
+      }
+    } catch (SQLException e) {
+      throw new SQLException(
+          "cannot read the exemplars of the worst windows (window_latency, requests) from ClickHouse: "
+              + e.getMessage(),
+          e.getSQLState(),
+          e);
+    }
+    return out;
+  }
+
+  private static long orMinusOne(ResultSet rs, int col) throws SQLException {
+    long v = rs.getLong(col);
+    return rs.wasNull() ? -1 : v;
   }
 
   /**

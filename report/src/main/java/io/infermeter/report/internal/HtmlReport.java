@@ -233,6 +233,87 @@ public final class HtmlReport {
             "p99 (tokens/s)",
             "p99.9 (tokens/s)"),
         rates);
+    appendExemplars(sb, d);
+  }
+
+  /**
+   * Under the latency charts, per model, the window with the highest fleet p99 of the report's
+   * first latency metric and its exemplars (the window's slowest successful requests), with what
+   * the raw requests table holds of each, so that the worst point of a chart leads to request ids.
+   */
+  private static void appendExemplars(StringBuilder sb, ReportData d) {
+    sb.append(
+        "<h3 id=\"exemplars\">Slowest requests of the worst window per model (exemplars)</h3>\n"
+            + "<p>For each model, the window with the highest p99 of the metric below (warm requests, merged"
+            + " over the hosts as in the charts) and its exemplars: the slowest successful requests of that"
+            + " window over every host, slowest first (at most "
+            + ClickHouseSource.EXEMPLARS_PER_WINDOW
+            + "; window_latency.exemplar_*). Status, TTFT and tokens come from the raw requests table;"
+            + " \"not stored\" means it does not hold the request (raw requests off, sampled out or"
+            + " expired). Times in ms.</p>\n");
+    if (d.worstWindows().isEmpty()) {
+      sb.append(
+          "<p class=\"no-data-message\" id=\"exemplars-empty\" data-table-empty=\"exemplars\">No"
+              + " latency windows in the selected time range, so no slowest requests to show.</p>\n");
+      return;
+    }
+    for (int i = 0; i < d.worstWindows().size(); i++) {
+      ReportData.WorstWindow w = d.worstWindows().get(i);
+      String caption =
+          "Model "
+              + w.model()
+              + ": window starting "
+              + Html.utc(micros(w.windowStartMicros()))
+              + ", p99 "
+              + w.metric()
+              + " "
+              + Html.microsAsMillis(w.p99Us())
+              + " ms over "
+              + w.samples()
+              + " requests (the highest window p99 of the range)";
+      if (w.exemplars().isEmpty()) {
+        sb.append("<p class=\"no-data-message\" id=\"exemplars-")
+            .append(i + 1)
+            .append("\" data-table-empty=\"exemplars-")
+            .append(i + 1)
+            .append("\">")
+            .append(Html.escape(caption))
+            .append(
+                ": its rows carry no exemplars (no successful request of the metric, or written by"
+                    + " a streams app that does not keep exemplars).</p>\n");
+        continue;
+      }
+      List<List<Cell>> rows = new ArrayList<>();
+      int rank = 0;
+      for (ReportData.Exemplar x : w.exemplars()) {
+        rows.add(
+            List.of(
+                Cell.count(++rank),
+                Cell.micros(x.valueUs()),
+                Cell.text(x.requestId().isEmpty() ? "-" : x.requestId()),
+                Cell.text(x.eventId()),
+                Cell.text(x.host()),
+                Cell.text(x.stored() ? x.status() : "not stored"),
+                x.ttftUs() < 0 ? Cell.text("-") : Cell.micros(x.ttftUs()),
+                x.inputTokens() < 0 ? Cell.text("-") : Cell.count(x.inputTokens()),
+                x.outputTokens() < 0 ? Cell.text("-") : Cell.count(x.outputTokens())));
+      }
+      table(
+          sb,
+          "exemplars-" + (i + 1),
+          caption,
+          List.of(
+              "rank",
+              w.metric() + " (ms)",
+              "request id",
+              "event id",
+              "host",
+              "status",
+              "TTFT (ms)",
+              "input tokens (count)",
+              "output tokens (count)"),
+          rows);
+    }
   }
 
   private static List<Point> map(List<LatencyPoint> pts, Function<LatencyPoint, Long> f) {

@@ -20,7 +20,8 @@ public record ReportData(
     long alertsFiring,
     long alertsResolved,
     List<BottleneckRow> bottlenecks,
-    List<DeadLetterRow> deadLetters) {
+    List<DeadLetterRow> deadLetters,
+    List<WorstWindow> worstWindows) {
 
   public ReportData {
     latencyOverTime = List.copyOf(latencyOverTime);
@@ -34,6 +35,58 @@ public record ReportData(
     alerts = List.copyOf(alerts);
     bottlenecks = List.copyOf(bottlenecks);
     deadLetters = List.copyOf(deadLetters);
+    worstWindows = List.copyOf(worstWindows);
+  }
+
+  /** A report without worst windows. */
+  public ReportData(
+      List<LatencyPoint> latencyOverTime,
+      List<Percentiles> percentiles,
+      List<SloRow> slo,
+      List<SloClassRow> sloClasses,
+      List<CostRow> cost,
+      List<EnergyRow> energy,
+      List<EnergyMethodRow> energyMethods,
+      List<TopAlertRow> topAlerts,
+      List<AlertRow> alerts,
+      long alertsFiring,
+      long alertsResolved,
+      List<BottleneckRow> bottlenecks,
+      List<DeadLetterRow> deadLetters) {
+    this(
+        latencyOverTime,
+        percentiles,
+        slo,
+        sloClasses,
+        cost,
+        energy,
+        energyMethods,
+        topAlerts,
+        alerts,
+        alertsFiring,
+        alertsResolved,
+        bottlenecks,
+        deadLetters,
+        List.of());
+  }
+
+  /** This report with {@code worst} as its worst windows. */
+  public ReportData withWorstWindows(List<WorstWindow> worst) {
+    return new ReportData(
+        latencyOverTime,
+        percentiles,
+        slo,
+        sloClasses,
+        cost,
+        energy,
+        energyMethods,
+        topAlerts,
+        alerts,
+        alertsFiring,
+        alertsResolved,
+        bottlenecks,
+        deadLetters,
+        worst);
   }
 
   /** An empty report (no rows anywhere). */
@@ -206,6 +259,41 @@ public record ReportData(
    * time.
    */
   public record DeadLetterRow(String stage, String reason, long count, long lastDetectedMicros) {}
+
+  /**
+   * The window of one model with the highest fleet p99 of one latency metric (warm cohort, merged
+   * from the host histograms as the time-series charts are), with its exemplars: the slowest
+   * successful requests of the window over every host, slowest first (at most 3; empty when the
+   * window's rows carry none).
+   */
+  public record WorstWindow(
+      String model,
+      String metric,
+      long windowStartMicros,
+      long p99Us,
+      long samples,
+      List<Exemplar> exemplars) {
+
+    public WorstWindow {
+      exemplars = List.copyOf(exemplars);
+    }
+  }
+
+  /**
+   * One exemplar of a worst window: its value (microseconds), ids and host from window_latency,
+   * and, when the raw requests table holds the request ({@code stored}), its status, TTFT and
+   * tokens; -1 for a value the stored request lacks (no first token, no token counts).
+   */
+  public record Exemplar(
+      long valueUs,
+      String requestId,
+      String eventId,
+      String host,
+      boolean stored,
+      String status,
+      long ttftUs,
+      long inputTokens,
+      long outputTokens) {}
 
   /** View bottleneck_share. */
   public record BottleneckRow(String host, String label, long windows, double sharePct) {}

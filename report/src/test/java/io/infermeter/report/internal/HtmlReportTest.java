@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.infermeter.report.ReportRequest;
 import io.infermeter.report.internal.ReportData.AlertRow;
 import io.infermeter.report.internal.ReportData.EnergyMethodRow;
+import io.infermeter.report.internal.ReportData.Exemplar;
 import io.infermeter.report.internal.ReportData.LatencyPoint;
 import io.infermeter.report.internal.ReportData.Percentiles;
+import io.infermeter.report.internal.ReportData.WorstWindow;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -42,6 +44,7 @@ class HtmlReportTest {
             "data-chart-empty=\"chart-bottlenecks\"",
             "data-table-empty=\"table-alerts\"",
             "data-table-empty=\"table-dead-letters\"",
+            "data-table-empty=\"exemplars\"",
             "data-firing=\"0\" data-resolved=\"0\"");
   }
 
@@ -194,5 +197,64 @@ class HtmlReportTest {
             List.of(),
             List.of());
     assertThat(HtmlReport.render(measured, REQUEST)).doesNotContain("estimated-energy");
+  }
+
+  @Test
+  void worstWindowListsItsExemplarsEscapedWithWhatTheRawTableHolds() {
+    String evil = "r<script>x</script>";
+    ReportData data =
+        ReportData.empty()
+            .withWorstWindows(
+                List.of(
+                    new WorstWindow(
+                        "m\"<b>",
+                        "e2e",
+                        1_795_000_020_000_000L,
+                        2_000_001,
+                        123,
+                        List.of(
+                            new Exemplar(
+                                2_500_123, evil, "ev-1", "h<1>", true, "OK", 400_000, 512, 128),
+                            new Exemplar(2_400_000, "", "ev-2", "h2", true, "OK", -1, -1, -1),
+                            new Exemplar(
+                                2_300_000, "req-3", "ev'3", "h2", false, "", -1, -1, -1)))));
+    String html = HtmlReport.render(data, REQUEST);
+    assertThat(html).doesNotContain("<script", "<b>", "<1>").doesNotContain("exemplars-empty");
+    int at = html.indexOf("<table id=\"exemplars-1\">");
+    assertThat(at).isNotNegative();
+    String table = html.substring(at, html.indexOf("</table>", at));
+    assertThat(table)
+        .contains(
+            "<caption>Model m&quot;&lt;b&gt;: window starting "
+                + Html.utc(Instant.ofEpochSecond(1_795_000_020L))
+                + ", p99 e2e 2000.001 ms over 123 requests",
+            "<th>e2e (ms)</th><th>request id</th><th>event id</th><th>host</th><th>status</th>"
+                + "<th>TTFT (ms)</th>",
+            "<tr><td class=\"num\" data-value=\"1\">1</td>"
+                + "<td class=\"num\" data-value=\"2500123\">2500.123</td>"
+                + "<td>r&lt;script&gt;x&lt;/script&gt;</td><td>ev-1</td><td>h&lt;1&gt;</td>"
+                + "<td>OK</td><td class=\"num\" data-value=\"400000\">400</td>"
+                + "<td class=\"num\" data-value=\"512\">512</td>"
+                + "<td class=\"num\" data-value=\"128\">128</td></tr>",
+            // no request id; stored without first token or token counts
+            "<td>-</td><td>ev-2</td><td>h2</td><td>OK</td><td>-</td><td>-</td><td>-</td></tr>",
+            // not in the raw requests table
+            "<td>req-3</td><td>ev&#39;3</td><td>h2</td><td>not stored</td><td>-</td>");
+  }
+
+  @Test
+  void aWorstWindowWithoutExemplarsSaysSoInsteadOfAnEmptyTable() {
+    ReportData data =
+        ReportData.empty()
+            .withWorstWindows(
+                List.of(new WorstWindow("m", "ttft", 1_795_000_000_000_000L, 1000, 5, List.of())));
+    String html = HtmlReport.render(data, REQUEST);
+    assertThat(html)
+        .doesNotContain("<table id=\"exemplars-1\"")
+        .contains(
+            "data-table-empty=\"exemplars-1\">Model m: window starting "
+                + Html.utc(Instant.ofEpochSecond(1_795_000_000L))
+                + ", p99 ttft 1 ms over 5 requests (the highest window p99 of the range): its rows"
+                + " carry no exemplars");
   }
 }

@@ -124,29 +124,38 @@ final class Summary {
     }
   }
 
+  /**
+   * The host-scope warm e2e rows of the 10 s windows starting in [from, to), with {@code arrays}
+   * array-joined: the FROM and WHERE of both halves of {@link #slowest}.
+   */
+  private String warmE2eRows(String from, String to, String arrays) {
+    return database
+        + ".window_latency FINAL ARRAY JOIN "
+        + arrays
+        + " WHERE scope = 'host' AND cohort = 'warm' AND metric = 'e2e'"
+        + " AND window_size_ms = 10000 AND window_start >= toDateTime64('"
+        + from
+        + "', 6, 'UTC') AND window_start < toDateTime64('"
+        + to
+        + "', 6, 'UTC')";
+  }
+
   /** Per model, the slowest request of its worst 10 s window in [from, to), by model. */
   List<Slowest> slowest(String from, String to) throws SQLException {
-    String rows =
-        database
-            + ".window_latency FINAL ARRAY_JOIN WHERE scope = 'host' AND cohort = 'warm' AND metric = 'e2e'"
-            + " AND window_size_ms = 10000 AND window_start >= toDateTime64('"
-            + from
-            + "', 6, 'UTC') AND window_start < toDateTime64('"
-            + to
-            + "', 6, 'UTC')";
     String sql =
         "SELECT w.model, formatDateTime(w.ws, '%Y-%m-%d %H:%i:%S', 'UTC'), w.p99_us, x.value_us,"
             + " x.request_id, x.event_id, x.host FROM ("
             + " SELECT model, argMax(window_start, (p99, -toUnixTimestamp64Micro(window_start))) AS ws,"
             + " max(p99) AS p99_us FROM ("
             + " SELECT model, window_start, quantileExactWeighted(0.99)(v, c) AS p99 FROM "
-            + rows.replace("ARRAY_JOIN", "ARRAY JOIN bucket_values_us AS v, bucket_counts AS c")
+            + warmE2eRows(from, to, "bucket_values_us AS v, bucket_counts AS c")
             + " GROUP BY model, window_start) GROUP BY model) AS w"
             + " LEFT JOIN ("
             + " SELECT model, window_start, host, value_us, event_id, request_id FROM "
-            + rows.replace(
-                "ARRAY_JOIN",
-                "ARRAY JOIN exemplar_values_us AS value_us, exemplar_event_ids AS event_id,"
+            + warmE2eRows(
+                from,
+                to,
+                "exemplar_values_us AS value_us, exemplar_event_ids AS event_id,"
                     + " exemplar_request_ids AS request_id")
             + ") AS x ON x.model = w.model AND x.window_start = w.ws"
             + " ORDER BY w.model, x.value_us DESC, x.event_id LIMIT 1 BY w.model";

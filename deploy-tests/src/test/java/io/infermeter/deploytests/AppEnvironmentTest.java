@@ -41,6 +41,12 @@ class AppEnvironmentTest {
    */
   private static final String KAFKA_CLIENT_CONFIG = "KafkaClientConfig";
 
+  /**
+   * The shared topic-creation keys: a module whose key table adds {@code TopicCreator.CONFIG} knows
+   * the keys that class declares.
+   */
+  private static final String TOPIC_CREATOR = "TopicCreator";
+
   private static final Pattern PREFIX_CONSTANT =
       Pattern.compile("String [A-Z_]*PREFIX = \"([a-z0-9.-]+\\.)\"");
   private static final Map<String, String> MODULE_OF_CONTAINER =
@@ -72,9 +78,27 @@ class AppEnvironmentTest {
         if (text.contains(KAFKA_CLIENT_CONFIG + ".")) {
           keys.addAll(kafkaClientPrefixes());
         }
+        if (text.contains(TOPIC_CREATOR + ".CONFIG")) {
+          keys.addAll(topicCreatorKeys());
+        }
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    }
+    return keys;
+  }
+
+  /** The key literals of schemas' TopicCreator (topics.create.missing, ...). */
+  static Set<String> topicCreatorKeys() {
+    Set<String> keys = new LinkedHashSet<>();
+    Path src =
+        RepoFiles.root()
+            .resolve("schemas/src/main/java/io/infermeter/schemas/" + TOPIC_CREATOR + ".java");
+    Matcher m = LITERAL.matcher(RepoFiles.read(src));
+    while (m.find()) {
+      if (m.group(1).startsWith("topics.")) {
+        keys.add(m.group(1));
+      }
     }
     return keys;
   }

@@ -1,0 +1,141 @@
+package io.infermeter.bench.capacity;
+
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The capacity benchmark's conclusion from its steps: the highest rate the pipeline sustained and
+ * the stage that saturated first, each from the measurements.
+ */
+final class Verdict {
+
+  /** Below this share of the target rate the input side did not keep up. */
+  static final double ACHIEVED_SHARE = 0.95;
+
+  /** More than this share of the expected windows missing fails freshness. */
+  static final double MISSING_SHARE = 0.01;
+
+  /**
+   * One measured step.
+   *
+   * @param targetRate the requested rate, requests/s
+   * @param achievedRate requests/s accepted over the steady part
+   * @param cpuPercent stage -> CPU over the steady part, % of one core (absent: not run)
+   * @param machinePercent the whole machine's busy time, % of all cores
+   * @param streamsLag the streams app's lag on the requests topic at the end, records
+   * @param streamsLagGrew whether that lag grew over the steady part
+   * @param sinkLag the sink's lag on its input topics at the end, records
+   * @param sinkLagGrew whether that lag grew over the steady part
+   * @param windows host windows that end in the step and are in ClickHouse
+   * @param missingWindows expected windows not in ClickHouse when queried
+   * @param p50Ms freshness p50, ms (NaN: no window)
+   * @param p99Ms freshness p99, ms (NaN: no window)
+   */
+  record Step(
+      int targetRate,
+      double achievedRate,
+      Map<String, Double> cpuPercent,
+      double machinePercent,
+      long streamsLag,
+      boolean streamsLagGrew,
+      long sinkLag,
+      boolean sinkLagGrew,
+      int windows,
+      long missingWindows,
+      double p50Ms,
+      double p99Ms) {
+
+    boolean inputKeptUp() {
+      return achievedRate >= ACHIEVED_SHARE * targetRate;
+    }
+
+    boolean freshWithin(long boundMs) {
+      long expected = windows + missingWindows;
+      return windows > 0 && p99Ms <= boundMs && missingWindows <= MISSING_SHARE * expected;
+    }
+
+    boolean sustained(long boundMs) {
+      return inputKeptUp() && !streamsLagGrew && !sinkLagGrew && freshWithin(boundMs);
+    }
+
+    /** The stage with the most CPU in this step and its %. */
+    Map.Entry<String, Double> busiest() {
+      return cpuPercent.entrySet().stream()
+          .filter(e -> !e.getValue().isNaN())
+          .max(Map.Entry.comparingByValue())
+          .orElse(Map.entry("-", Double.NaN));
+    }
+  }
+
+  private Verdict() {}
+
+  /** The highest target rate that was sustained (see {@link Step#sustained}). */
+  static Optional<Step> highestSustained(List<Step> steps, long boundMs) {
+    return steps.stream()
+        .filter(s -> s.sustained(boundMs))
+        .max(Comparator.comparingInt(Step::targetRate));
+  }
+
+  /**
+   * The first (lowest-rate) step that was not sustained, and which stage gave out there, in
+   * pipeline order: the input side (collector over HTTP, or the load driver, whichever used more
+   * CPU) when the accepted rate fell short, then the streams app when its lag grew, then the sink
+   * (or ClickHouse, if it used more CPU than the sink) when its lag grew, then the window delay
+   * when only freshness failed. Empty when every step was sustained.
+   */
+  static Optional<String> firstSaturated(List<Step> steps, long boundMs, boolean direct) {
+    return steps.stream()
+        .sorted(Comparator.comparingInt(Step::targetRate))
+        .filter(s -> !s.sustained(boundMs))
+        .findFirst()
+        .map(s -> explain(s, boundMs, direct));
+  }
+
+  static String explain(Step s, long boundMs, boolean direct) {
+    Map<String, Double> cpu = s.cpuPercent();
+    StringBuilder why = new StringBuilder();
+    String stage;
+    if (!s.inputKeptUp()) {
+      double collector = cpu.getOrDefault("collector", Double.NaN);
+      double driver = cpu.getOrDefault("driver", Double.NaN);
+      stage =
+          direct || Double.isNaN(collector) || driver > collector
+              ? (direct ? "load driver / Kafka producer path" : "load driver")
+              : "collector (HTTP ingest)";
+      why.append(
+          String.format(
+              "accepted %.0f of %d requests/s (%.0f %%)",
+              s.achievedRate(), s.targetRate(), 100 * s.achievedRate() / s.targetRate()));
+    } else if (s.streamsLagGrew()) {
+      stage = "streams app";
+      why.append(
+          String.format("its lag on the requests topic grew to %,d records", s.streamsLag()));
+    } else if (s.sinkLagGrew()) {
+      double sink = cpu.getOrDefault("sink", Double.NaN);
+      double clickhouse = cpu.getOrDefault("clickhouse", Double.NaN);
+      stage = clickhouse > sink ? "ClickHouse (behind the sink)" : "sink";
+      why.append(String.format("the sink's lag grew to %,d records", s.sinkLag()));
+    } else {
+      stage = "window output (freshness only)";
+      why.append(
+          String.format(
+              "freshness p99 %.1f s above the bound of %.1f s (%d of %d windows missing)",
+              s.p99Ms() / 1000,
+              boundMs / 1000.0,
+              s.missingWindows(),
+              s.windows() + s.missingWindows()));
+    }
+    Map<String, Double> ranked = new LinkedHashMap<>();
+    cpu.entrySet().stream()
+        .filter(e -> !e.getValue().isNaN())
+        .sorted(Map.Entry.<String, Double>comparingByValue().reversed())
+        .forEach(e -> ranked.put(e.getKey(), e.getValue()));
+    why.append(String.format("; machine %.0f %% busy; CPU, %% of one core: ", s.machinePercent()));
+    ranked.forEach((k, v) -> why.append(String.format("%s %.0f, ", k, v)));
+    why.setLength(why.length() - 2);
+    return String.format("%s at %,d requests/s: %s", stage, s.targetRate(), why);
+  }
+}

@@ -448,14 +448,18 @@ public final class CapacityBenchmark {
 
       Freshness freshness = new Freshness(clickhouseHttp, database, cluster, windowMs);
       long keys = freshness.keys();
+      // the last step's windows close on the idle timeout when stream time did not pass them yet
+      Instant[] last = ranges.get(ranges.size() - 1);
+      long lastEnds = windowEnds(last, windowMs);
+      long waitUntil = System.nanoTime() + 60_000_000_000L;
+      while (freshness.delaysMs(last[0], last[1]).length < keys * lastEnds
+          && System.nanoTime() < waitUntil) {
+        Thread.sleep(3_000);
+      }
       for (int i = 0; i < steps.size(); i++) {
         Instant[] r = ranges.get(i);
         long[] delays = freshness.delaysMs(r[0], r[1]);
-        long firstEnd = Math.floorDiv(r[0].toEpochMilli() + windowMs - 1, windowMs) * windowMs;
-        long ends =
-            firstEnd < r[1].toEpochMilli()
-                ? (r[1].toEpochMilli() - 1 - firstEnd) / windowMs + 1
-                : 0;
+        long ends = windowEnds(r, windowMs);
         long missing = Math.max(0, keys * ends - delays.length);
         Verdict.Step s = steps.get(i);
         steps.set(
@@ -482,6 +486,13 @@ public final class CapacityBenchmark {
       }
     }
     return 0;
+  }
+
+  /** How many window ends (multiples of windowMs) lie in [range[0], range[1]). */
+  static long windowEnds(Instant[] range, long windowMs) {
+    long firstEnd = Math.floorDiv(range[0].toEpochMilli() + windowMs - 1, windowMs) * windowMs;
+    long to = range[1].toEpochMilli();
+    return firstEnd < to ? (to - 1 - firstEnd) / windowMs + 1 : 0;
   }
 
   private static Map<String, String> withSettings(
@@ -538,6 +549,7 @@ public final class CapacityBenchmark {
       throws Exception {
     long end = System.nanoTime() + seconds * 1_000_000_000L;
     long accepted = driver.accepted();
+    long generated = driver.generated();
     long t = System.nanoTime();
     while (System.nanoTime() < end) {
       Thread.sleep(Math.min(10_000, Math.max(1, (end - System.nanoTime()) / 1_000_000)));
@@ -548,16 +560,20 @@ public final class CapacityBenchmark {
       long now = System.nanoTime();
       long acc = driver.accepted();
       System.out.printf(
-          "  [%s] accepted %,.0f/s, rejected %,d, shed %,d, lag streams %,d, sink %,d, load %.2f%s%n",
+          "  [%s] generated %,.0f/s, accepted %,.0f/s, rejected %,d, shed %,d%s, lag streams %,d,"
+              + " sink %,d, load %.2f%s%n",
           label,
+          (driver.generated() - generated) / ((now - t) / 1e9),
           (acc - accepted) / ((now - t) / 1e9),
           driver.rejected(),
           driver.shed(),
+          driver.spooled() > 0 ? String.format(", spooled %,d", driver.spooled()) : "",
           lags.of(streamsGroup, List.of(requestsTopic)).lag(),
           lags.of(sinkGroup, sinkTopics).lag(),
           ProcCpu.loadAverage1m(),
           driver.rejected() > 0 ? " (last error: " + driver.lastError() + ")" : "");
       accepted = acc;
+      generated = driver.generated();
       t = now;
     }
   }

@@ -245,6 +245,11 @@ final class LoadDriver implements AutoCloseable {
     return generated.get();
   }
 
+  /** Direct mode: events the publisher put in its disk spool (Kafka slower than the driver). */
+  long spooled() {
+    return publisher != null ? (long) directMetrics.spooledCount() : 0;
+  }
+
   long rejected() {
     return rejected.get();
   }

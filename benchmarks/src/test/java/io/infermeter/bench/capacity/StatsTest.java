@@ -50,6 +50,28 @@ class StatsTest {
   }
 
   @Test
+  void windowEndsInARange() {
+    java.time.Instant from = java.time.Instant.ofEpochMilli(1_000_005_000L);
+    // ends at ...010 000, ...020 000 and ...030 000 lie in [..005 000, ..030 001)
+    assertThat(
+            CapacityBenchmark.windowEnds(
+                new java.time.Instant[] {from, java.time.Instant.ofEpochMilli(1_000_030_001L)},
+                10_000))
+        .isEqualTo(3);
+    // the range's end is not in it
+    assertThat(
+            CapacityBenchmark.windowEnds(
+                new java.time.Instant[] {from, java.time.Instant.ofEpochMilli(1_000_030_000L)},
+                10_000))
+        .isEqualTo(2);
+    assertThat(
+            CapacityBenchmark.windowEnds(
+                new java.time.Instant[] {from, java.time.Instant.ofEpochMilli(1_000_006_000L)},
+                10_000))
+        .isZero();
+  }
+
+  @Test
   void lagSeconds() {
     assertThat(Stats.lagSeconds(0, 0)).isZero();
     assertThat(Stats.lagSeconds(5_000, 1_000)).isEqualTo(5.0);

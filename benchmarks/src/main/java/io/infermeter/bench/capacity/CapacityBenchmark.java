@@ -201,6 +201,8 @@ public final class CapacityBenchmark {
     collectorCfg.put("spool.dir", work.resolve("spool").toString());
     // the load is the simulated fleet's requests; this host's hardware samples are not part of it
     collectorCfg.put("sampling.enabled", "false");
+    // the load comes over HTTP: no OTLP/gRPC port (its default 4317 may be another collector's)
+    collectorCfg.put("grpc.enabled", "false");
 
     System.out.printf(
         "capacity: run %s (topic prefix %s, cluster %s), %s, rates %s requests/s, %d s steps"

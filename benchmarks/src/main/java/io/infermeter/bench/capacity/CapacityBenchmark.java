@@ -346,22 +346,26 @@ public final class CapacityBenchmark {
           Map<String, Long> cpu0 = cpu(pids);
           long[] machine0 = ProcCpu.machineTicks();
           long accepted0 = driver.accepted();
+          long send0 = driver.sendNanos();
           Lags.Snapshot streams0 = lags.of(streamsGroup, List.of(requestsTopic));
           Lags.Snapshot sink0 = lags.of(sinkGroup, sinkTopics);
-          progress(
-              driver,
-              apps,
-              lags,
-              streamsGroup,
-              requestsTopic,
-              sinkGroup,
-              sinkTopics,
-              o.stepSeconds() - o.settleSeconds(),
-              rate + "/s");
+          long streamsPeak =
+              progress(
+                  driver,
+                  apps,
+                  lags,
+                  streamsGroup,
+                  requestsTopic,
+                  sinkGroup,
+                  sinkTopics,
+                  o.stepSeconds() - o.settleSeconds(),
+                  rate + "/s");
           long wallNanos = System.nanoTime() - wall0;
           Map<String, Long> cpu1 = cpu(pids);
           long[] machine1 = ProcCpu.machineTicks();
           long accepted = driver.accepted() - accepted0;
+          double sendingShare =
+              (driver.sendNanos() - send0) / ((double) wallNanos * driver.threads());
           Lags.Snapshot streams1 = lags.of(streamsGroup, List.of(requestsTopic));
           Lags.Snapshot sink1 = lags.of(sinkGroup, sinkTopics);
           Instant stepEnd = Instant.now();
@@ -403,6 +407,8 @@ public final class CapacityBenchmark {
                   streamsGrew,
                   sink1.lag(),
                   sinkGrew,
+                  Stats.lagSeconds(Math.max(streamsPeak, streams1.lag()), accepted / seconds),
+                  Math.min(1, sendingShare),
                   0,
                   0,
                   Double.NaN,
@@ -417,6 +423,7 @@ public final class CapacityBenchmark {
           System.out.printf(
               "capacity: step %,d/s: accepted %,.0f/s (rejected %,d, shed by the driver %,d so far);"
                   + " CPU %% of one core %s; machine %.0f %%; lag streams %,d (%s), sink %,d (%s);"
+                  + " streams lag peak %.1f s of input; driver threads sending %.0f %% of the time;"
                   + " load average %.2f%n",
               rate,
               accepted / seconds,
@@ -428,6 +435,8 @@ public final class CapacityBenchmark {
               streamsGrew ? "grew" : "steady",
               sink1.lag(),
               sinkGrew ? "grew" : "steady",
+              Stats.lagSeconds(Math.max(streamsPeak, streams1.lag()), accepted / seconds),
+              100 * sendingShare,
               ProcCpu.loadAverage1m());
         }
         // the windows that end in the last step close once stream time passes their end + grace
@@ -475,6 +484,8 @@ public final class CapacityBenchmark {
                 s.streamsLagGrew(),
                 s.sinkLag(),
                 s.sinkLagGrew(),
+                s.streamsPeakLagSeconds(),
+                s.sendingShare(),
                 delays.length,
                 missing,
                 Stats.percentile(delays, 0.5),
@@ -537,8 +548,11 @@ public final class CapacityBenchmark {
     return sb.substring(0, sb.length() - 2);
   }
 
-  /** Lets the load run for {@code seconds}, printing a progress line every 10 s. */
-  private static void progress(
+  /**
+   * Lets the load run for {@code seconds}, printing a progress line every 10 s; returns the highest
+   * streams lag sampled.
+   */
+  private static long progress(
       LoadDriver driver,
       ChildApps apps,
       Lags lags,
@@ -553,6 +567,7 @@ public final class CapacityBenchmark {
     long accepted = driver.accepted();
     long generated = driver.generated();
     long t = System.nanoTime();
+    long peak = 0;
     while (System.nanoTime() < end) {
       Thread.sleep(Math.min(10_000, Math.max(1, (end - System.nanoTime()) / 1_000_000)));
       List<String> exited = apps.exited();
@@ -561,6 +576,8 @@ public final class CapacityBenchmark {
       }
       long now = System.nanoTime();
       long acc = driver.accepted();
+      long streamsLag = lags.of(streamsGroup, List.of(requestsTopic)).lag();
+      peak = Math.max(peak, streamsLag);
       System.out.printf(
           "  [%s] generated %,.0f/s, accepted %,.0f/s, rejected %,d, shed %,d%s, lag streams %,d,"
               + " sink %,d, load %.2f%s%n",
@@ -570,7 +587,7 @@ public final class CapacityBenchmark {
           driver.rejected(),
           driver.shed(),
           driver.spooled() > 0 ? String.format(", spooled %,d", driver.spooled()) : "",
-          lags.of(streamsGroup, List.of(requestsTopic)).lag(),
+          streamsLag,
           lags.of(sinkGroup, sinkTopics).lag(),
           ProcCpu.loadAverage1m(),
           driver.rejected() > 0 ? " (last error: " + driver.lastError() + ")" : "");
@@ -578,6 +595,7 @@ public final class CapacityBenchmark {
       generated = driver.generated();
       t = now;
     }
+    return peak;
   }
 
   /** Waits until both groups have caught up (or {@code seconds} passed). */
@@ -628,10 +646,10 @@ public final class CapacityBenchmark {
     System.out.println();
     System.out.println(
         "| rate (req/s) | accepted (req/s) | collector | Kafka | registry | streams | sink | ClickHouse"
-            + " | driver | machine busy (all cores, percent) | lag streams (records) | lag sink (records) | freshness p50 (s)"
+            + " | driver | machine busy (all cores, percent) | lag streams (records) | streams lag peak (s of input) | lag sink (records) | driver sending (percent) | freshness p50 (s)"
             + " | freshness p99 (s) | windows (missing) | load average (1 min) |");
     System.out.println(
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (int i = 0; i < steps.size(); i++) {
       Verdict.Step s = steps.get(i);
       StringBuilder row = new StringBuilder();
@@ -642,12 +660,14 @@ public final class CapacityBenchmark {
       }
       row.append(
           String.format(
-              " %.0f | %,d%s | %,d%s | %.1f | %.1f | %d (%d) | %.1f |",
+              " %.0f | %,d%s | %.1f | %,d%s | %.0f | %.1f | %.1f | %d (%d) | %.1f |",
               s.machinePercent(),
               s.streamsLag(),
               s.streamsLagGrew() ? " (grew)" : "",
+              s.streamsPeakLagSeconds(),
               s.sinkLag(),
               s.sinkLagGrew() ? " (grew)" : "",
+              100 * s.sendingShare(),
               s.p50Ms() / 1000,
               s.p99Ms() / 1000,
               s.windows(),

@@ -61,6 +61,7 @@ final class LoadDriver implements AutoCloseable {
   private final AtomicLong accepted = new AtomicLong();
   private final AtomicLong rejected = new AtomicLong();
   private final AtomicLong shed = new AtomicLong();
+  private final AtomicLong sendNanos = new AtomicLong();
   private final List<Thread> running = new ArrayList<>();
   private volatile boolean stop;
   private volatile String lastError = "";
@@ -202,6 +203,7 @@ final class LoadDriver implements AutoCloseable {
         shed.addAndGet(done.size() - maxBacklog);
         done = done.subList(done.size() - maxBacklog, done.size());
       }
+      long sendStart = System.nanoTime();
       if (publisher != null) {
         for (RequestEvent e : done) {
           publisher.publish(e);
@@ -223,6 +225,7 @@ final class LoadDriver implements AutoCloseable {
           }
         }
       }
+      sendNanos.addAndGet(System.nanoTime() - sendStart);
       next += TICK_NANOS;
       long wait = next - System.nanoTime();
       if (wait > 0) {
@@ -239,6 +242,18 @@ final class LoadDriver implements AutoCloseable {
    */
   long accepted() {
     return publisher != null ? (long) directMetrics.sentCount(requestsTopic) : accepted.get();
+  }
+
+  /**
+   * Nanoseconds the driver's threads spent sending so far (HTTP: posting and waiting for the
+   * collector's answer; direct: serializing and handing to the publisher, back-pressure included).
+   */
+  long sendNanos() {
+    return sendNanos.get();
+  }
+
+  int threads() {
+    return threads;
   }
 
   long generated() {

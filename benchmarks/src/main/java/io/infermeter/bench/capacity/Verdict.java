@@ -12,8 +12,14 @@ import java.util.Optional;
  */
 final class Verdict {
 
+  /** Driver threads sending more than this share of their time wait on the ingest side. */
+  static final double SENDING_SHARE = 0.5;
+
   /** Below this share of the target rate the input side did not keep up. */
   static final double ACHIEVED_SHARE = 0.95;
+
+  /** The freshness bound's slack after window and grace, seconds. */
+  static final double STREAMS_SLACK_SECONDS = 5.0;
 
   /** More than this share of the expected windows missing fails freshness. */
   static final double MISSING_SHARE = 0.01;
@@ -29,6 +35,10 @@ final class Verdict {
    * @param streamsLagGrew whether that lag grew over the steady part
    * @param sinkLag the sink's lag on its input topics at the end, records
    * @param sinkLagGrew whether that lag grew over the steady part
+   * @param streamsPeakLagSeconds the streams app's highest lag sampled in the steady part, in
+   *     seconds of the accepted rate (the delay it adds to closing windows)
+   * @param sendingShare share (0-1) of the driver threads' time spent sending: near 1, they waited
+   *     for the collector (or the publisher); well below, the driver had time left
    * @param windows host windows that end in the step and are in ClickHouse
    * @param missingWindows expected windows not in ClickHouse when queried
    * @param p50Ms freshness p50, ms (NaN: no window)
@@ -43,6 +53,8 @@ final class Verdict {
       boolean streamsLagGrew,
       long sinkLag,
       boolean sinkLagGrew,
+      double streamsPeakLagSeconds,
+      double sendingShare,
       int windows,
       long missingWindows,
       double p50Ms,
@@ -99,16 +111,17 @@ final class Verdict {
     StringBuilder why = new StringBuilder();
     String stage;
     if (!s.inputKeptUp()) {
-      double collector = cpu.getOrDefault("collector", Double.NaN);
-      double driver = cpu.getOrDefault("driver", Double.NaN);
       stage =
-          direct || Double.isNaN(collector) || driver > collector
-              ? (direct ? "load driver / Kafka producer path" : "load driver")
-              : "collector (HTTP ingest)";
+          s.sendingShare() > SENDING_SHARE
+              ? (direct ? "Kafka producer path (publisher)" : "collector (HTTP ingest)")
+              : "load driver";
       why.append(
           String.format(
-              "accepted %.0f of %d requests/s (%.0f %%)",
-              s.achievedRate(), s.targetRate(), 100 * s.achievedRate() / s.targetRate()));
+              "accepted %.0f of %d requests/s (%.0f %%), driver threads sending %.0f %% of the time",
+              s.achievedRate(),
+              s.targetRate(),
+              100 * s.achievedRate() / s.targetRate(),
+              100 * s.sendingShare()));
     } else if (s.streamsLagGrew()) {
       stage = "streams app";
       why.append(
@@ -119,14 +132,22 @@ final class Verdict {
       stage = clickhouse > sink ? "ClickHouse (behind the sink)" : "sink";
       why.append(String.format("the sink's lag grew to %,d records", s.sinkLag()));
     } else {
-      stage = "window output (freshness only)";
+      // freshness = grace + the streams app's delay + the sink's; a streams backlog of more than
+      // the
+      // bound's slack (bound - window - grace = 5 s by default) alone breaks it
+      stage =
+          s.streamsPeakLagSeconds() > STREAMS_SLACK_SECONDS
+              ? "streams app (lag peaks, freshness)"
+              : "sink / ClickHouse (freshness)";
       why.append(
           String.format(
-              "freshness p99 %.1f s above the bound of %.1f s (%d of %d windows missing)",
+              "freshness p99 %.1f s above the bound of %.1f s (%d of %d windows missing);"
+                  + " streams lag peaked at %.1f s of input",
               s.p99Ms() / 1000,
               boundMs / 1000.0,
               s.missingWindows(),
-              s.windows() + s.missingWindows()));
+              s.windows() + s.missingWindows(),
+              s.streamsPeakLagSeconds()));
     }
     Map<String, Double> ranked = new LinkedHashMap<>();
     cpu.entrySet().stream()

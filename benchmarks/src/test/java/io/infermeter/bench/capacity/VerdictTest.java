@@ -12,6 +12,17 @@ class VerdictTest {
 
   private static Verdict.Step step(
       int rate, double achieved, boolean streamsGrew, boolean sinkGrew, double p99Ms) {
+    return step(rate, achieved, streamsGrew, sinkGrew, p99Ms, 1.0, 0.9);
+  }
+
+  private static Verdict.Step step(
+      int rate,
+      double achieved,
+      boolean streamsGrew,
+      boolean sinkGrew,
+      double p99Ms,
+      double streamsPeakSeconds,
+      double sendingShare) {
     return new Verdict.Step(
         rate,
         achieved,
@@ -22,6 +33,8 @@ class VerdictTest {
         streamsGrew,
         sinkGrew ? 90_000 : 10,
         sinkGrew,
+        streamsPeakSeconds,
+        sendingShare,
         100,
         0,
         p99Ms / 2,
@@ -54,13 +67,28 @@ class VerdictTest {
     assertThat(
             Verdict.firstSaturated(List.of(step(5000, 5000, false, false, 60000)), BOUND_MS, false)
                 .orElseThrow())
-        .startsWith("window output (freshness only)");
+        .startsWith("sink / ClickHouse (freshness) at 5,000");
+    assertThat(
+            Verdict.firstSaturated(
+                    List.of(step(5000, 5000, false, false, 60000, 8.0, 0.2)), BOUND_MS, false)
+                .orElseThrow())
+        .startsWith("streams app (lag peaks, freshness) at 5,000");
+  }
+
+  @Test
+  void aDriverWithTimeLeftIsNotTheCollectorsFault() {
+    assertThat(
+            Verdict.firstSaturated(
+                    List.of(step(40000, 20000, false, false, 9000, 1.0, 0.2)), BOUND_MS, false)
+                .orElseThrow())
+        .startsWith("load driver at 40,000 requests/s");
   }
 
   @Test
   void missingWindowsFailFreshness() {
     Verdict.Step s =
-        new Verdict.Step(1000, 1000, Map.of(), 10, 0, false, 0, false, 90, 10, 5000, 9000);
+        new Verdict.Step(
+            1000, 1000, Map.of(), 10, 0, false, 0, false, 0.5, 0.1, 90, 10, 5000, 9000);
     assertThat(s.sustained(BOUND_MS)).isFalse();
     assertThat(Verdict.highestSustained(List.of(s), BOUND_MS)).isEmpty();
   }

@@ -1,5 +1,6 @@
 package io.infermeter.bench.capacity;
 
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -92,11 +93,12 @@ final class Verdict {
   }
 
   /**
-   * The first (lowest-rate) step that was not sustained, and which stage gave out there, in
-   * pipeline order: the input side (collector over HTTP, or the load driver, whichever used more
-   * CPU) when the accepted rate fell short, then the streams app when its lag grew, then the sink
-   * (or ClickHouse, if it used more CPU than the sink) when its lag grew, then the window delay
-   * when only freshness failed. Empty when every step was sustained.
+   * The first (lowest-rate) step that was not sustained, and every stage that gave out there, in
+   * pipeline order: the input side when the accepted rate fell short (the collector when the
+   * driver's threads spent most of their time waiting for its answers, else the driver), the
+   * streams app when its lag grew or peaked above the freshness bound's slack, the sink (or
+   * ClickHouse, if it used more CPU than the sink) when its lag grew; the sink side when only
+   * freshness failed. Empty when every step was sustained.
    */
   static Optional<String> firstSaturated(List<Step> steps, long boundMs, boolean direct) {
     return steps.stream()
@@ -108,55 +110,60 @@ final class Verdict {
 
   static String explain(Step s, long boundMs, boolean direct) {
     Map<String, Double> cpu = s.cpuPercent();
-    StringBuilder why = new StringBuilder();
-    String stage;
+    List<String> stages = new ArrayList<>();
+    List<String> why = new ArrayList<>();
     if (!s.inputKeptUp()) {
-      stage =
+      stages.add(
           s.sendingShare() > SENDING_SHARE
               ? (direct ? "Kafka producer path (publisher)" : "collector (HTTP ingest)")
-              : "load driver";
-      why.append(
+              : "load driver");
+      why.add(
           String.format(
               "accepted %.0f of %d requests/s (%.0f %%), driver threads sending %.0f %% of the time",
               s.achievedRate(),
               s.targetRate(),
               100 * s.achievedRate() / s.targetRate(),
               100 * s.sendingShare()));
-    } else if (s.streamsLagGrew()) {
-      stage = "streams app";
-      why.append(
-          String.format("its lag on the requests topic grew to %,d records", s.streamsLag()));
-    } else if (s.sinkLagGrew()) {
+    }
+    if (s.streamsLagGrew() || s.streamsPeakLagSeconds() > STREAMS_SLACK_SECONDS) {
+      // a streams backlog of more than the bound's slack (bound - window - grace) delays every
+      // window's close by as much
+      stages.add("streams app");
+      why.add(
+          String.format(
+              "its lag on the requests topic %s %,d records (peak %.1f s of input)",
+              s.streamsLagGrew() ? "grew to" : "stood at",
+              s.streamsLag(),
+              s.streamsPeakLagSeconds()));
+    }
+    if (s.sinkLagGrew()) {
       double sink = cpu.getOrDefault("sink", Double.NaN);
       double clickhouse = cpu.getOrDefault("clickhouse", Double.NaN);
-      stage = clickhouse > sink ? "ClickHouse (behind the sink)" : "sink";
-      why.append(String.format("the sink's lag grew to %,d records", s.sinkLag()));
-    } else {
-      // freshness = grace + the streams app's delay + the sink's; a streams backlog of more than
-      // the
-      // bound's slack (bound - window - grace = 5 s by default) alone breaks it
-      stage =
-          s.streamsPeakLagSeconds() > STREAMS_SLACK_SECONDS
-              ? "streams app (lag peaks, freshness)"
-              : "sink / ClickHouse (freshness)";
-      why.append(
+      stages.add(clickhouse > sink ? "ClickHouse (behind the sink)" : "sink");
+      why.add(String.format("the sink's lag grew to %,d records", s.sinkLag()));
+    }
+    if (stages.isEmpty()) {
+      stages.add("sink / ClickHouse (freshness)");
+    }
+    if (!s.freshWithin(boundMs)) {
+      why.add(
           String.format(
-              "freshness p99 %.1f s above the bound of %.1f s (%d of %d windows missing);"
-                  + " streams lag peaked at %.1f s of input",
+              "freshness p99 %.1f s against the bound of %.1f s (%d of %d windows missing)",
               s.p99Ms() / 1000,
               boundMs / 1000.0,
               s.missingWindows(),
-              s.windows() + s.missingWindows(),
-              s.streamsPeakLagSeconds()));
+              s.windows() + s.missingWindows()));
     }
     Map<String, Double> ranked = new LinkedHashMap<>();
     cpu.entrySet().stream()
         .filter(e -> !e.getValue().isNaN())
         .sorted(Map.Entry.<String, Double>comparingByValue().reversed())
         .forEach(e -> ranked.put(e.getKey(), e.getValue()));
-    why.append(String.format("; machine %.0f %% busy; CPU, %% of one core: ", s.machinePercent()));
-    ranked.forEach((k, v) -> why.append(String.format("%s %.0f, ", k, v)));
-    why.setLength(why.length() - 2);
-    return String.format("%s at %,d requests/s: %s", stage, s.targetRate(), why);
+    StringBuilder text = new StringBuilder(String.join("; ", why));
+    text.append(String.format("; machine %.0f %% busy; CPU, %% of one core: ", s.machinePercent()));
+    ranked.forEach((k, v) -> text.append(String.format("%s %.0f, ", k, v)));
+    text.setLength(text.length() - 2);
+    return String.format(
+        "%s at %,d requests/s: %s", String.join(" and ", stages), s.targetRate(), text);
   }
 }

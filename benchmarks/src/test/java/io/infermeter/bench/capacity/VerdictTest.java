@@ -59,7 +59,7 @@ class VerdictTest {
     assertThat(
             Verdict.firstSaturated(List.of(step(5000, 5000, true, true, 60000)), BOUND_MS, false)
                 .orElseThrow())
-        .startsWith("streams app at 5,000 requests/s");
+        .startsWith("streams app and ClickHouse (behind the sink) at 5,000 requests/s");
     assertThat(
             Verdict.firstSaturated(List.of(step(5000, 5000, false, true, 60000)), BOUND_MS, false)
                 .orElseThrow())
@@ -72,7 +72,18 @@ class VerdictTest {
             Verdict.firstSaturated(
                     List.of(step(5000, 5000, false, false, 60000, 8.0, 0.2)), BOUND_MS, false)
                 .orElseThrow())
-        .startsWith("streams app (lag peaks, freshness) at 5,000");
+        .startsWith("streams app at 5,000")
+        .contains("stood at 100 records (peak 8.0 s of input)");
+  }
+
+  @Test
+  void everyStageThatGaveOutIsNamed() {
+    assertThat(
+            Verdict.firstSaturated(
+                    List.of(step(20000, 16000, true, false, 36000, 14.0, 0.7)), BOUND_MS, false)
+                .orElseThrow())
+        .startsWith("collector (HTTP ingest) and streams app at 20,000 requests/s")
+        .contains("freshness p99 36.0 s against the bound of 20.0 s");
   }
 
   @Test

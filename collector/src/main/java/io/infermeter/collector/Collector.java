@@ -281,7 +281,7 @@ public final class Collector implements AutoCloseable {
    * The Kafka producer settings: idempotent, acks=all, lz4, then {@code kafka.producer.*}
    * overrides.
    */
-  static Map<String, Object> producerProperties(CollectorConfig config) {
+  public static Map<String, Object> producerProperties(CollectorConfig config) {
     Map<String, Object> p = new HashMap<>();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
     p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");

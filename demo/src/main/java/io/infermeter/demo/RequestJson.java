@@ -12,13 +12,13 @@ import java.util.Locale;
  * Writes a {@link RequestEvent} as one line of the collector's JSON-lines format (field names as in
  * the Avro schema, documented in docs/COLLECTOR.md). Absent fields are left out. Thread-safe.
  */
-final class RequestJson {
+public final class RequestJson {
 
   private static final JsonFactory FACTORY = new JsonFactory();
 
   private RequestJson() {}
 
-  static String line(RequestEvent e) {
+  public static String line(RequestEvent e) {
     StringWriter out = new StringWriter(512);
     try (JsonGenerator g = FACTORY.createGenerator(out)) {
       g.writeStartObject();

@@ -421,7 +421,7 @@ public final class CollectorLoadDriver {
     return accepted.get();
   }
 
-  static long post(String url, byte[] body) {
+  public static long post(String url, byte[] body) {
     try {
       HttpURLConnection c = (HttpURLConnection) URI.create(url).toURL().openConnection();
       c.setDoOutput(true);

@@ -4,6 +4,7 @@ import io.infermeter.schemas.Topics;
 import io.infermeter.schemas.config.LocalStackEnv;
 import io.infermeter.schemas.config.Settings;
 import io.infermeter.streams.StreamsSettings;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -243,42 +244,22 @@ public final class CapacityBenchmark {
     try (ChildApps apps = new ChildApps();
         Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
       Path java = work; // logs beside the state
-      int sinkMetrics = ChildApps.freePort();
-      sinkCfg.put("metrics.port", Integer.toString(sinkMetrics));
-      ChildApps.App sink =
-          apps.start(
-              "sink",
-              jar(o.root(), "sink"),
-              List.of(),
-              sinkCfg,
-              sinkMetrics,
-              java.resolve("sink.log"));
-      int streamsMetrics = ChildApps.freePort();
-      streamsCfg.put("metrics.port", Integer.toString(streamsMetrics));
-      ChildApps.App streams =
-          apps.start(
-              "streams",
-              jar(o.root(), "streams-app"),
-              List.of(),
-              streamsCfg,
-              streamsMetrics,
-              java.resolve("streams.log"));
+      ChildApps.App sink = startApp(apps, "sink", o.root(), List.of(), sinkCfg, java);
+      ChildApps.App streams = startApp(apps, "streams", o.root(), List.of(), streamsCfg, java);
       ChildApps.App collector = null;
       String url = null;
       if (!o.direct()) {
-        int collectorMetrics = ChildApps.freePort();
         int httpPort = ChildApps.freePort();
-        collectorCfg.put("metrics.port", Integer.toString(collectorMetrics));
         collectorCfg.put("http.port", Integer.toString(httpPort));
         // the launcher's JVM for the collector (./infermeter collector): one GC thread, small heap
         collector =
-            apps.start(
+            startApp(
+                apps,
                 "collector",
-                jar(o.root(), "collector"),
+                o.root(),
                 List.of("-XX:+UseSerialGC", "-Xmx512m"),
                 collectorCfg,
-                collectorMetrics,
-                java.resolve("collector.log"));
+                java);
         url = "http://127.0.0.1:" + httpPort + "/v1/requests";
       }
       ChildApps.awaitMetrics(sink, 120);
@@ -513,6 +494,25 @@ public final class CapacityBenchmark {
     Map<String, String> out = new HashMap<>(env);
     settings.forEach((k, v) -> out.put(ChildApps.envName(k), v));
     return out;
+  }
+
+  /**
+   * Starts app {@code name} (module {@code streams-app} for "streams") from its jar under {@code
+   * root} with {@code settings} and a free metrics port, its log in {@code logDir}.
+   */
+  private static ChildApps.App startApp(
+      ChildApps apps,
+      String name,
+      Path root,
+      List<String> jvmOptions,
+      Map<String, String> settings,
+      Path logDir)
+      throws IOException {
+    int metricsPort = ChildApps.freePort();
+    settings.put("metrics.port", Integer.toString(metricsPort));
+    String module = name.equals("streams") ? "streams-app" : name;
+    return apps.start(
+        name, jar(root, module), jvmOptions, settings, metricsPort, logDir.resolve(name + ".log"));
   }
 
   private static Path jar(Path root, String module) {

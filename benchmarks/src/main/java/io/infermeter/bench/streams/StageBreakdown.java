@@ -399,37 +399,10 @@ public final class StageBreakdown {
     System.out.println();
     System.out.println(
         "by entry into infermeter's code (the bottom-most io.infermeter frame), all stages:");
-    System.out.println("| entry | samples | share | us per event |");
-    System.out.println("|---|---|---|---|");
-    long all = total;
-    entries.entrySet().stream()
-        .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
-        .limit(Math.max(topN, 12))
-        .forEach(
-            e ->
-                System.out.printf(
-                    Locale.ROOT,
-                    "| %s | %d | %.1f %% | %.2f |%n",
-                    e.getKey(),
-                    e.getValue(),
-                    100.0 * e.getValue() / all,
-                    cpuUsPerEvent * e.getValue() / all));
+    printShares("entry", entries, Math.max(topN, 12), total, cpuUsPerEvent);
     System.out.println();
     System.out.println("the same, with the next infermeter frame above the entry:");
-    System.out.println("| entry > callee | samples | share | us per event |");
-    System.out.println("|---|---|---|---|");
-    entryPaths.entrySet().stream()
-        .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
-        .limit(Math.max(topN, 16))
-        .forEach(
-            e ->
-                System.out.printf(
-                    Locale.ROOT,
-                    "| %s | %d | %.1f %% | %.2f |%n",
-                    e.getKey(),
-                    e.getValue(),
-                    100.0 * e.getValue() / all,
-                    cpuUsPerEvent * e.getValue() / all));
+    printShares("entry > callee", entryPaths, Math.max(topN, 16), total, cpuUsPerEvent);
     System.out.println();
     System.out.println(
         "per stage, the deciding frames (their share of all stream thread samples):");
@@ -476,5 +449,27 @@ public final class StageBreakdown {
         .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
         .limit(limit)
         .forEach(e -> System.out.printf(Locale.ROOT, "  %6d  %s%n", e.getValue(), e.getKey()));
+  }
+
+  /**
+   * Prints the {@code limit} largest counts of {@code counts} as a Markdown table: samples, share
+   * of {@code total} and that share of {@code cpuUsPerEvent}.
+   */
+  private static void printShares(
+      String keyHeader, Map<String, Long> counts, int limit, long total, double cpuUsPerEvent) {
+    System.out.println("| " + keyHeader + " | samples | share | us per event |");
+    System.out.println("|---|---|---|---|");
+    counts.entrySet().stream()
+        .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+        .limit(limit)
+        .forEach(
+            e ->
+                System.out.printf(
+                    Locale.ROOT,
+                    "| %s | %d | %.1f %% | %.2f |%n",
+                    e.getKey(),
+                    e.getValue(),
+                    100.0 * e.getValue() / total,
+                    cpuUsPerEvent * e.getValue() / total));
   }
 }

@@ -69,7 +69,8 @@ public final class CapacityBenchmark {
         --rates R1,R2,...     requests/s per step (default 2000,5000,10000,20000,40000)
         --step-seconds S      length of each step (default 60)
         --settle-seconds S    start of each step left out of CPU and rate figures (default 15)
-        --warmup-seconds S    unmeasured load at the first rate before the steps (default 30)
+        --warmup-seconds S    unmeasured load at the first rate before the steps, then a pause
+                              until the streams app caught up (default 30)
         --threads N           load driver threads (default 4)
         --batch N             JSON lines per HTTP request (default 500)
         --hosts N             simulated hosts, 2 models and 4 GPUs each (default 48)
@@ -305,6 +306,7 @@ public final class CapacityBenchmark {
               sinkTopics,
               o.warmupSeconds(),
               "warm-up");
+          drainAfterWarmup(driver, apps, lags, streamsGroup, requestsTopic, o.rates()[0]);
         }
         for (int i = 0; i < o.rates().length; i++) {
           int rate = o.rates()[i];
@@ -552,6 +554,45 @@ public final class CapacityBenchmark {
    * Lets the load run for {@code seconds}, printing a progress line every 10 s; returns the highest
    * streams lag sampled.
    */
+  /** Longest wait for the streams app to work off the warm-up's backlog, seconds. */
+  private static final int DRAIN_LIMIT_SECONDS = 180;
+
+  /**
+   * Pauses the load after the warm-up and waits until the streams app's lag is under half a second
+   * of the first rate (or {@value #DRAIN_LIMIT_SECONDS} s passed): an app started cold under a high
+   * rate builds a backlog while its code is compiled, and the first step would otherwise inherit it
+   * and blame the streams app for it.
+   */
+  private static void drainAfterWarmup(
+      LoadDriver driver,
+      ChildApps apps,
+      Lags lags,
+      String streamsGroup,
+      String requestsTopic,
+      int firstRate)
+      throws Exception {
+    driver.pause();
+    long target = Math.max(1_000, firstRate / 2);
+    long deadline = System.nanoTime() + DRAIN_LIMIT_SECONDS * 1_000_000_000L;
+    long lag = lags.of(streamsGroup, List.of(requestsTopic)).lag();
+    long waitedFrom = System.nanoTime();
+    while (lag > target && System.nanoTime() < deadline) {
+      Thread.sleep(2_000);
+      List<String> exited = apps.exited();
+      if (!exited.isEmpty()) {
+        throw new IllegalStateException("an app exited: " + exited);
+      }
+      lag = lags.of(streamsGroup, List.of(requestsTopic)).lag();
+    }
+    System.out.printf(
+        "capacity: load paused after the warm-up until the streams lag was under %,d records:"
+            + " %,d after %.0f s%s%n",
+        target,
+        lag,
+        (System.nanoTime() - waitedFrom) / 1e9,
+        lag > target ? " (limit reached; the first step starts with this backlog)" : "");
+  }
+
   private static long progress(
       LoadDriver driver,
       ChildApps apps,

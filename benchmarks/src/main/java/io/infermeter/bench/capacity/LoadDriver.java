@@ -277,6 +277,11 @@ final class LoadDriver implements AutoCloseable {
     return lastError;
   }
 
+  /** Stops sending until the next {@link #start}. */
+  void pause() {
+    stopThreads();
+  }
+
   private void stopThreads() {
     stop = true;
     for (Thread t : running) {

@@ -184,11 +184,25 @@ final class RunCommand implements Callable<Integer> {
   private final AtomicLong samplesSent = new AtomicLong();
   private final AtomicLong engineSamplesSent = new AtomicLong();
 
+  /**
+   * Event time a run must cover beyond --summary-lag, seconds: the summary starts at the first
+   * whole 10 s window and ends at a window boundary, so this leaves at least one closed window.
+   */
+  static final long MIN_SUMMARY_SECONDS = 20;
+
   /** Seconds between two engine samples of an instance (a scrape interval). */
   private static final long ENGINE_EVERY_S = 5;
 
   @Override
   public Integer call() throws Exception {
+    if (durationSeconds + liveSeconds < summaryLagSeconds + MIN_SUMMARY_SECONDS) {
+      System.err.printf(
+          "infermeter demo: --duration (%d s) + --live (%d s) must be at least --summary-lag (%d s)"
+              + " + %d s: the summary covers whole 10 s windows that have closed, and this run would"
+              + " leave none; raise --duration or lower --summary-lag%n",
+          durationSeconds, liveSeconds, summaryLagSeconds, MIN_SUMMARY_SECONDS);
+      return 2;
+    }
     DemoEnvironment env = DemoEnvironment.resolve();
     long durationUs = durationSeconds * 1_000_000L;
     startUs = Instant.now().toEpochMilli() * 1000 - durationUs;

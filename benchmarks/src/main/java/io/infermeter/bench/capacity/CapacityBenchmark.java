@@ -292,21 +292,14 @@ public final class CapacityBenchmark {
           o.direct()
               ? LoadDriver.direct(collectorCfg, work.resolve("driver-spool"), o.threads(), fleet)
               : LoadDriver.http(url, o.threads(), o.batchLines(), fleet)) {
+        Watch watch =
+            new Watch(driver, apps, lags, streamsGroup, requestsTopic, sinkGroup, sinkTopics);
         if (o.warmupSeconds() > 0) {
           System.out.printf(
               "capacity: warm-up, %d s at %,d requests/s%n", o.warmupSeconds(), o.rates()[0]);
           driver.start(o.rates()[0], 0);
-          progress(
-              driver,
-              apps,
-              lags,
-              streamsGroup,
-              requestsTopic,
-              sinkGroup,
-              sinkTopics,
-              o.warmupSeconds(),
-              "warm-up");
-          drainAfterWarmup(driver, apps, lags, streamsGroup, requestsTopic, o.rates()[0]);
+          watch.progress(o.warmupSeconds(), "warm-up");
+          watch.drainAfterWarmup(o.rates()[0]);
         }
         for (int i = 0; i < o.rates().length; i++) {
           int rate = o.rates()[i];
@@ -314,16 +307,7 @@ public final class CapacityBenchmark {
               "capacity: step %d/%d: %,d requests/s for %d s (load average %.2f)%n",
               i + 1, o.rates().length, rate, o.stepSeconds(), ProcCpu.loadAverage1m());
           driver.start(rate, i + 1);
-          progress(
-              driver,
-              apps,
-              lags,
-              streamsGroup,
-              requestsTopic,
-              sinkGroup,
-              sinkTopics,
-              o.settleSeconds(),
-              rate + "/s");
+          watch.progress(o.settleSeconds(), rate + "/s");
           Instant steadyFrom = Instant.now();
           long wall0 = System.nanoTime();
           Map<String, Long> cpu0 = cpu(pids);
@@ -332,17 +316,7 @@ public final class CapacityBenchmark {
           long send0 = driver.sendNanos();
           Lags.Snapshot streams0 = lags.of(streamsGroup, List.of(requestsTopic));
           Lags.Snapshot sink0 = lags.of(sinkGroup, sinkTopics);
-          long streamsPeak =
-              progress(
-                  driver,
-                  apps,
-                  lags,
-                  streamsGroup,
-                  requestsTopic,
-                  sinkGroup,
-                  sinkTopics,
-                  o.stepSeconds() - o.settleSeconds(),
-                  rate + "/s");
+          long streamsPeak = watch.progress(o.stepSeconds() - o.settleSeconds(), rate + "/s");
           long wallNanos = System.nanoTime() - wall0;
           Map<String, Long> cpu1 = cpu(pids);
           long[] machine1 = ProcCpu.machineTicks();
@@ -427,16 +401,7 @@ public final class CapacityBenchmark {
         System.out.printf(
             "capacity: %d s more at the last rate, so that the last step's windows close%n",
             tailSeconds);
-        progress(
-            driver,
-            apps,
-            lags,
-            streamsGroup,
-            requestsTopic,
-            sinkGroup,
-            sinkTopics,
-            (int) tailSeconds,
-            "tail");
+        watch.progress((int) tailSeconds, "tail");
       }
       drain(lags, streamsGroup, requestsTopic, sinkGroup, sinkTopics, 120);
 
@@ -554,89 +519,87 @@ public final class CapacityBenchmark {
    * Lets the load run for {@code seconds}, printing a progress line every 10 s; returns the highest
    * streams lag sampled.
    */
-  /** Longest wait for the streams app to work off the warm-up's backlog, seconds. */
-  private static final int DRAIN_LIMIT_SECONDS = 180;
-
-  /**
-   * Pauses the load after the warm-up and waits until the streams app's lag is under half a second
-   * of the first rate (or {@value #DRAIN_LIMIT_SECONDS} s passed): an app started cold under a high
-   * rate builds a backlog while its code is compiled, and the first step would otherwise inherit it
-   * and blame the streams app for it.
-   */
-  private static void drainAfterWarmup(
-      LoadDriver driver,
-      ChildApps apps,
-      Lags lags,
-      String streamsGroup,
-      String requestsTopic,
-      int firstRate)
-      throws Exception {
-    driver.pause();
-    long target = Math.max(1_000, firstRate / 2);
-    long deadline = System.nanoTime() + DRAIN_LIMIT_SECONDS * 1_000_000_000L;
-    long lag = lags.of(streamsGroup, List.of(requestsTopic)).lag();
-    long waitedFrom = System.nanoTime();
-    while (lag > target && System.nanoTime() < deadline) {
-      Thread.sleep(2_000);
-      List<String> exited = apps.exited();
-      if (!exited.isEmpty()) {
-        throw new IllegalStateException("an app exited: " + exited);
-      }
-      lag = lags.of(streamsGroup, List.of(requestsTopic)).lag();
-    }
-    System.out.printf(
-        "capacity: load paused after the warm-up until the streams lag was under %,d records:"
-            + " %,d after %.0f s%s%n",
-        target,
-        lag,
-        (System.nanoTime() - waitedFrom) / 1e9,
-        lag > target ? " (limit reached; the first step starts with this backlog)" : "");
-  }
-
-  private static long progress(
+  /** The running driver and apps, and the consumer groups whose lag a step watches. */
+  private record Watch(
       LoadDriver driver,
       ChildApps apps,
       Lags lags,
       String streamsGroup,
       String requestsTopic,
       String sinkGroup,
-      List<String> sinkTopics,
-      int seconds,
-      String label)
-      throws Exception {
-    long end = System.nanoTime() + seconds * 1_000_000_000L;
-    long accepted = driver.accepted();
-    long generated = driver.generated();
-    long t = System.nanoTime();
-    long peak = 0;
-    while (System.nanoTime() < end) {
-      Thread.sleep(Math.min(10_000, Math.max(1, (end - System.nanoTime()) / 1_000_000)));
-      List<String> exited = apps.exited();
-      if (!exited.isEmpty()) {
-        throw new IllegalStateException("an app exited: " + exited);
+      List<String> sinkTopics) {
+
+    /** Longest wait for the streams app to work off the warm-up's backlog, seconds. */
+    static final int DRAIN_LIMIT_SECONDS = 180;
+
+    /**
+     * Pauses the load after the warm-up and waits until the streams app's lag is under half a
+     * second of the first rate (or {@value #DRAIN_LIMIT_SECONDS} s passed): an app started cold
+     * under a high rate builds a backlog while its code is compiled, and the first step would
+     * otherwise inherit it and blame the streams app for it.
+     */
+    void drainAfterWarmup(int firstRate) throws Exception {
+      driver.pause();
+      long target = Math.max(1_000, firstRate / 2);
+      long deadline = System.nanoTime() + DRAIN_LIMIT_SECONDS * 1_000_000_000L;
+      long lag = lags.of(streamsGroup, List.of(requestsTopic)).lag();
+      long waitedFrom = System.nanoTime();
+      while (lag > target && System.nanoTime() < deadline) {
+        Thread.sleep(2_000);
+        List<String> exited = apps.exited();
+        if (!exited.isEmpty()) {
+          throw new IllegalStateException("an app exited: " + exited);
+        }
+        lag = lags.of(streamsGroup, List.of(requestsTopic)).lag();
       }
-      long now = System.nanoTime();
-      long acc = driver.accepted();
-      long streamsLag = lags.of(streamsGroup, List.of(requestsTopic)).lag();
-      peak = Math.max(peak, streamsLag);
       System.out.printf(
-          "  [%s] generated %,.0f/s, accepted %,.0f/s, rejected %,d, shed %,d%s, lag streams %,d,"
-              + " sink %,d, load %.2f%s%n",
-          label,
-          (driver.generated() - generated) / ((now - t) / 1e9),
-          (acc - accepted) / ((now - t) / 1e9),
-          driver.rejected(),
-          driver.shed(),
-          driver.spooled() > 0 ? String.format(", spooled %,d", driver.spooled()) : "",
-          streamsLag,
-          lags.of(sinkGroup, sinkTopics).lag(),
-          ProcCpu.loadAverage1m(),
-          driver.rejected() > 0 ? " (last error: " + driver.lastError() + ")" : "");
-      accepted = acc;
-      generated = driver.generated();
-      t = now;
+          "capacity: load paused after the warm-up until the streams lag was under %,d records:"
+              + " %,d after %.0f s%s%n",
+          target,
+          lag,
+          (System.nanoTime() - waitedFrom) / 1e9,
+          lag > target ? " (limit reached; the first step starts with this backlog)" : "");
     }
-    return peak;
+
+    /**
+     * Lets the load run for {@code seconds}, printing progress every 10 s; returns the highest
+     * streams lag seen, records.
+     */
+    long progress(int seconds, String label) throws Exception {
+      long end = System.nanoTime() + seconds * 1_000_000_000L;
+      long accepted = driver.accepted();
+      long generated = driver.generated();
+      long t = System.nanoTime();
+      long peak = 0;
+      while (System.nanoTime() < end) {
+        Thread.sleep(Math.min(10_000, Math.max(1, (end - System.nanoTime()) / 1_000_000)));
+        List<String> exited = apps.exited();
+        if (!exited.isEmpty()) {
+          throw new IllegalStateException("an app exited: " + exited);
+        }
+        long now = System.nanoTime();
+        long acc = driver.accepted();
+        long streamsLag = lags.of(streamsGroup, List.of(requestsTopic)).lag();
+        peak = Math.max(peak, streamsLag);
+        System.out.printf(
+            "  [%s] generated %,.0f/s, accepted %,.0f/s, rejected %,d, shed %,d%s, lag streams %,d,"
+                + " sink %,d, load %.2f%s%n",
+            label,
+            (driver.generated() - generated) / ((now - t) / 1e9),
+            (acc - accepted) / ((now - t) / 1e9),
+            driver.rejected(),
+            driver.shed(),
+            driver.spooled() > 0 ? String.format(", spooled %,d", driver.spooled()) : "",
+            streamsLag,
+            lags.of(sinkGroup, sinkTopics).lag(),
+            ProcCpu.loadAverage1m(),
+            driver.rejected() > 0 ? " (last error: " + driver.lastError() + ")" : "");
+        accepted = acc;
+        generated = driver.generated();
+        t = now;
+      }
+      return peak;
+    }
   }
 
   /** Waits until both groups have caught up (or {@code seconds} passed). */

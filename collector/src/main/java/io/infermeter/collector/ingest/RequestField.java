@@ -133,7 +133,9 @@ enum RequestField {
     return ALL;
   }
 
-  /** The event's value of a string field (null when absent). */
+  /**
+   * The event's value of a {@link Kind#DIMENSION} or {@link Kind#SOURCE} field (null when absent).
+   */
   String text(RequestEvent e) {
     return switch (this) {
       case REQUEST_ID -> e.getRequestId();
@@ -142,15 +144,13 @@ enum RequestField {
       case MODEL_VERSION -> e.getModelVersion();
       case ENGINE -> e.getEngine();
       case OPERATION -> e.getOperation();
-      case STATUS -> e.getStatus() == null ? null : e.getStatus().name();
-      case ERROR_TYPE -> e.getErrorType();
       case HOST -> e.getHost();
       case CLUSTER -> e.getCluster();
       case REGION -> e.getRegion();
       case DEVICE_ID -> e.getDeviceId();
       case GPU_TYPE -> e.getGpuType();
       case SLO_CLASS -> e.getSloClass();
-      default -> throw new IllegalStateException(this + " is not a string field");
+      default -> throw new IllegalStateException(this + " is not a dimension");
     };
   }
 
